@@ -1,0 +1,79 @@
+// The module's exports for a JavaScript host: numbers in, numbers out.
+// Strings and arrays travel through the IO area; ids come back at IDS.
+import { IO, OUT } from "./layout";
+import { seedFrom } from "./ids";
+import { internBytes, internCount } from "./intern";
+import {
+  endedSpans, freeBlockCount, freeSlotCount, initPool, R_STATE,
+} from "./pool";
+import {
+  droppedData, droppedOversize, droppedSpans, setLimits, setOrigin, setRatio,
+} from "./config";
+import { IDS, setString } from "./span";
+
+export { attr, end, event, link, rename, start, status } from "./span";
+
+initPool();
+
+/** Address of the IO area the host writes strings into. */
+export function io(): usize {
+  return IO;
+}
+
+/** Address where `start` leaves the ids: trace (16), span (8), flags (1). */
+export function ids(): usize {
+  return IDS;
+}
+
+/** Address of the encoded request that `encode` leaves. */
+export function out(): usize {
+  return OUT;
+}
+
+/** Mixes 32 bytes of host entropy, written at `io()`, into the id generator. */
+export function seed(): void {
+  seedFrom(IO);
+}
+
+/** Interns `len` UTF-8 bytes written at `io()`; -1 when the table is full. */
+export function intern(len: i32): i32 {
+  return internBytes(IO, len);
+}
+
+/**
+ * Sets the time origin (unix ms; span times are ms relative to it), the
+ * head-sampling ratio, and the per-span limits.
+ */
+export function configure(originMs: f64, ratio: f64, attrs: i32, events: i32, links: i32, nested: i32): void {
+  setOrigin(originMs);
+  setRatio(ratio);
+  setLimits(attrs, events, links, nested);
+}
+
+/** Sets a span's tracestate from `len` bytes at `io()`. */
+export function tracestate(h: i32, len: i32): i32 {
+  return setString(h, R_STATE, len);
+}
+
+/** Ended spans waiting to be encoded. */
+export function pending(): i32 {
+  return endedSpans();
+}
+
+const STATS: usize = memory.data(32);
+
+/**
+ * Fills and returns the counters: spans dropped (no slot), data dropped (no
+ * block), spans dropped as oversize, ended spans waiting, free slots, free
+ * blocks, interned strings.
+ */
+export function stats(): usize {
+  store<i32>(STATS, droppedSpans);
+  store<i32>(STATS, droppedData, 4);
+  store<i32>(STATS, droppedOversize, 8);
+  store<i32>(STATS, endedSpans(), 12);
+  store<i32>(STATS, freeSlotCount(), 16);
+  store<i32>(STATS, freeBlockCount(), 20);
+  store<i32>(STATS, internCount(), 24);
+  return STATS;
+}

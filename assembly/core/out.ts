@@ -1,0 +1,51 @@
+// The bounded output writer shared by the encoders. Writes past `end` are
+// not made; they set `over`, and the encoder rolls the span back.
+import { OUT } from "./layout";
+
+export let pos: usize = OUT;
+export let end: usize = OUT;
+export let over: bool = false;
+
+export function reset(limit: usize): void {
+  pos = OUT;
+  end = OUT + limit;
+  over = false;
+}
+
+export function setEnd(limit: usize): void {
+  end = OUT + limit;
+}
+
+export function rollback(to: usize): void {
+  pos = to;
+  over = false;
+}
+
+/** True when `n` more bytes fit; otherwise marks the output as over. */
+@inline export function room(n: i32): bool {
+  if (pos + <usize>n > end) {
+    over = true;
+    return false;
+  }
+  return true;
+}
+
+@inline export function byte(b: u32): void {
+  if (room(1)) store<u8>(pos++, <u8>b);
+}
+
+export function copy(src: usize, n: i32): void {
+  if (n > 0 && room(n)) {
+    memory.copy(pos, src, n);
+    pos += n;
+  }
+}
+
+/** Bytes of an ASCII literal (a static UTF-16 string) as UTF-8. */
+export function ascii(s: string): void {
+  const n = s.length;
+  if (!room(n)) return;
+  const src = changetype<usize>(s);
+  for (let i = 0; i < n; i++) store<u8>(pos + <usize>i, load<u16>(src + (<usize>i << 1)));
+  pos += n;
+}

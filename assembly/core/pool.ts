@@ -1,0 +1,284 @@
+// The span pool: fixed slots, and chains of fixed blocks that hold each span's
+// records (attributes, events, links, one-off strings). Nothing here grows:
+// when slots or blocks run out the caller drops the data and counts it.
+import {
+  BLOCK_SIZE, BLOCKS, FREE_BLOCKS, FREE_SLOTS, HEADER_ROOM, SLOTS, SLOT_SIZE,
+  S_BYTES, S_GEN, S_HEAD, S_NESTED, S_NEXT, S_STATE, S_TAIL, S_TAILOFF,
+  STATE_ENDED, STATE_FREE, blockAt, slotAt,
+} from "./layout";
+
+// Record types. A record's header is contiguous; its payload may cross blocks.
+export const R_ATTR: u8 = 1; // span attribute
+export const R_NATTR: u8 = 2; // attribute of the preceding event or link
+export const R_EVENT: u8 = 3;
+export const R_LINK: u8 = 4;
+export const R_NAME: u8 = 5; // one-off span name
+export const R_STATUS: u8 = 6; // status message
+export const R_STATE: u8 = 7; // tracestate
+export const R_DEAD: u8 = 0x80; // flag: record replaced, skip it
+export const R_BLOCK_END: u8 = 0x7f; // rest of this block is unused
+
+/** Header sizes: ATTR/NATTR 16, EVENT 24, LINK 40, strings 8. */
+export const H_ATTR: i32 = 16;
+export const H_EVENT: i32 = 24;
+export const H_LINK: i32 = 40;
+export const H_STR: i32 = 8;
+
+const DATA: i32 = BLOCK_SIZE - 4; // usable bytes of a block after its link
+
+let freeSlotTop: i32 = 0;
+let freeBlockTop: i32 = 0;
+let endedHead: i32 = -1;
+let endedTail: i32 = -1;
+let endedCount: i32 = 0;
+
+export function initPool(): void {
+  // Slot 0 is the resource; slots are handed out from 1 upwards.
+  freeSlotTop = 0;
+  for (let i = SLOTS - 1; i >= 1; i--) {
+    store<i32>(FREE_SLOTS + <usize>(freeSlotTop++ << 2), i);
+  }
+  freeBlockTop = 0;
+  for (let i = BLOCKS - 1; i >= 0; i--) {
+    store<i32>(FREE_BLOCKS + <usize>(freeBlockTop++ << 2), i);
+  }
+  resetSlot(slotAt(0));
+}
+
+export function resetSlot(slot: usize): void {
+  const gen = load<u16>(slot, S_GEN);
+  memory.fill(slot, 0, SLOT_SIZE);
+  store<u16>(slot, gen, S_GEN);
+  store<i32>(slot, -1, S_HEAD);
+  store<i32>(slot, -1, S_TAIL);
+  store<i32>(slot, BLOCK_SIZE, S_TAILOFF);
+  store<i32>(slot, -1, S_NEXT);
+}
+
+/** A free slot index, or -1 when the pool is full. */
+export function allocSlot(): i32 {
+  if (freeSlotTop == 0) return -1;
+  const i = load<i32>(FREE_SLOTS + <usize>(--freeSlotTop << 2));
+  const slot = slotAt(i);
+  store<u16>(slot, load<u16>(slot, S_GEN) + 1, S_GEN);
+  resetSlot(slot);
+  return i;
+}
+
+/** Returns a slot and its blocks to the free lists. */
+export function freeSlot(i: i32): void {
+  const slot = slotAt(i);
+  releaseBlocks(slot);
+  store<u8>(slot, STATE_FREE, S_STATE);
+  store<i32>(FREE_SLOTS + <usize>(freeSlotTop++ << 2), i);
+}
+
+export function releaseBlocks(slot: usize): void {
+  let b = load<i32>(slot, S_HEAD);
+  while (b >= 0) {
+    const next = load<i32>(blockAt(b));
+    store<i32>(FREE_BLOCKS + <usize>(freeBlockTop++ << 2), b);
+    b = next;
+  }
+  store<i32>(slot, -1, S_HEAD);
+  store<i32>(slot, -1, S_TAIL);
+  store<i32>(slot, BLOCK_SIZE, S_TAILOFF);
+  store<i32>(slot, 0, S_NESTED);
+  store<i32>(slot, 0, S_BYTES);
+}
+
+export function freeSlotCount(): i32 {
+  return freeSlotTop;
+}
+
+export function freeBlockCount(): i32 {
+  return freeBlockTop;
+}
+
+function allocBlock(): i32 {
+  if (freeBlockTop == 0) return -1;
+  const b = load<i32>(FREE_BLOCKS + <usize>(--freeBlockTop << 2));
+  store<i32>(blockAt(b), -1);
+  return b;
+}
+
+function linkNewBlock(slot: usize): i32 {
+  const b = allocBlock();
+  const tail = load<i32>(slot, S_TAIL);
+  if (tail < 0) {
+    store<i32>(slot, b, S_HEAD);
+  } else {
+    const off = load<i32>(slot, S_TAILOFF);
+    if (off < BLOCK_SIZE) store<u8>(blockAt(tail) + <usize>off, R_BLOCK_END);
+    store<i32>(blockAt(tail), b);
+  }
+  store<i32>(slot, b, S_TAIL);
+  store<i32>(slot, 4, S_TAILOFF);
+  return b;
+}
+
+/**
+ * Makes room for a record of `header` contiguous bytes plus `payload` bytes
+ * that may cross blocks. Returns the header's address, or 0 when the blocks
+ * needed are not free (nothing is changed then). The caller fills the header
+ * and then calls `commitHeader` and `writePayload`.
+ */
+export function reserve(slot: usize, header: i32, payload: i32): usize {
+  let off = load<i32>(slot, S_TAILOFF);
+  let need: i32 = 0;
+  if (off + header > BLOCK_SIZE) {
+    need = 1;
+    off = 4;
+  }
+  const spill = off + header + payload - BLOCK_SIZE;
+  if (spill > 0) need += (spill + DATA - 1) / DATA;
+  if (need > freeBlockTop) return 0;
+  if (load<i32>(slot, S_TAILOFF) + header > BLOCK_SIZE) linkNewBlock(slot);
+  return blockAt(load<i32>(slot, S_TAIL)) + <usize>load<i32>(slot, S_TAILOFF);
+}
+
+export function commitHeader(slot: usize, header: i32): void {
+  store<i32>(slot, load<i32>(slot, S_TAILOFF) + header, S_TAILOFF);
+  store<i32>(slot, load<i32>(slot, S_BYTES) + header, S_BYTES);
+}
+
+/** Appends `n` bytes from `src`, crossing into blocks reserved beforehand. */
+export function writePayload(slot: usize, src: usize, n: i32): void {
+  store<i32>(slot, load<i32>(slot, S_BYTES) + n, S_BYTES);
+  while (n > 0) {
+    let off = load<i32>(slot, S_TAILOFF);
+    if (off >= BLOCK_SIZE) {
+      linkNewBlock(slot);
+      off = 4;
+    }
+    const tail = load<i32>(slot, S_TAIL);
+    const room = BLOCK_SIZE - off;
+    const k = n < room ? n : room;
+    memory.copy(blockAt(tail) + <usize>off, src, k);
+    store<i32>(slot, off + k, S_TAILOFF);
+    src += k;
+    n -= k;
+  }
+}
+
+// ---- Reading records back ------------------------------------------------
+
+/** The reader's position: block index and byte offset inside it. */
+export let rBlock: i32 = -1;
+export let rOff: i32 = 0;
+let rEndBlock: i32 = -1;
+let rEndOff: i32 = 0;
+
+/** Starts reading the records of `slot`. */
+export function openRecords(slot: usize): void {
+  rBlock = load<i32>(slot, S_HEAD);
+  rOff = 4;
+  rEndBlock = load<i32>(slot, S_TAIL);
+  rEndOff = load<i32>(slot, S_TAILOFF);
+}
+
+/** Address of the next record's header, or 0 at the end. */
+export function nextRecord(): usize {
+  while (rBlock >= 0) {
+    if (rBlock == rEndBlock && rOff >= rEndOff) return 0;
+    if (rOff >= BLOCK_SIZE || load<u8>(blockAt(rBlock) + <usize>rOff) == R_BLOCK_END) {
+      rBlock = load<i32>(blockAt(rBlock));
+      rOff = 4;
+      continue;
+    }
+    return blockAt(rBlock) + <usize>rOff;
+  }
+  return 0;
+}
+
+export function headerSize(type: u8): i32 {
+  const t = type & 0x7f;
+  if (t == R_ATTR || t == R_NATTR) return H_ATTR;
+  if (t == R_EVENT) return H_EVENT;
+  if (t == R_LINK) return H_LINK;
+  return H_STR;
+}
+
+/** Payload bytes that follow a record's header. */
+export function payloadSize(rec: usize): i32 {
+  const t = load<u8>(rec) & 0x7f;
+  if (t == R_ATTR || t == R_NATTR) return <i32>load<u16>(rec, 4); // capacity
+  return <i32>load<u16>(rec, 4); // string length (events, links, names)
+}
+
+/** Moves past the header of the record at the reader's position. */
+export function skipHeader(rec: usize): void {
+  rOff += headerSize(load<u8>(rec));
+}
+
+/** Copies the next `n` payload bytes to `dst` (dst 0: skip them). */
+export function readPayload(dst: usize, n: i32): void {
+  while (n > 0) {
+    if (rOff >= BLOCK_SIZE) {
+      rBlock = load<i32>(blockAt(rBlock));
+      rOff = 4;
+    }
+    const room = BLOCK_SIZE - rOff;
+    const k = n < room ? n : room;
+    if (dst) {
+      memory.copy(dst, blockAt(rBlock) + <usize>rOff, k);
+      dst += k;
+    }
+    rOff += k;
+    n -= k;
+  }
+}
+
+/** Overwrites `n` payload bytes starting at the reader's position. */
+export function overwritePayload(src: usize, n: i32): void {
+  let b = rBlock;
+  let off = rOff;
+  while (n > 0) {
+    if (off >= BLOCK_SIZE) {
+      b = load<i32>(blockAt(b));
+      off = 4;
+    }
+    const room = BLOCK_SIZE - off;
+    const k = n < room ? n : room;
+    memory.copy(blockAt(b) + <usize>off, src, k);
+    src += k;
+    off += k;
+    n -= k;
+  }
+}
+
+/** Skips a whole record (header and payload). */
+export function skipRecord(rec: usize): void {
+  const size = payloadSize(rec);
+  skipHeader(rec);
+  readPayload(0, size);
+}
+
+// ---- The queue of ended spans, oldest first --------------------------------
+
+export function pushEnded(i: i32): void {
+  const slot = slotAt(i);
+  store<u8>(slot, STATE_ENDED, S_STATE);
+  store<i32>(slot, -1, S_NEXT);
+  if (endedTail >= 0) store<i32>(slotAt(endedTail), i, S_NEXT);
+  else endedHead = i;
+  endedTail = i;
+  endedCount++;
+}
+
+export function peekEnded(): i32 {
+  return endedHead;
+}
+
+export function popEnded(): i32 {
+  const i = endedHead;
+  if (i < 0) return -1;
+  endedHead = load<i32>(slotAt(i), S_NEXT);
+  if (endedHead < 0) endedTail = -1;
+  endedCount--;
+  return i;
+}
+
+export function endedSpans(): i32 {
+  return endedCount;
+}

@@ -1,0 +1,319 @@
+// Span operations called by the host. Every call takes and returns numbers
+// only; strings arrive in the IO area. Bad handles and full buffers are
+// answered with a status code, never a trap.
+import {
+  IO, IO_SIZE, SLOTS, S_DATTR, S_DEVENT, S_DLINK, S_END, S_FLAGS, S_GEN, S_KIND,
+  S_NAME, S_NATTR, S_NESTED, S_NEVENT, S_NLINK, S_PARENT, S_REMOTE, S_SPAN, S_START,
+  S_STATE, S_STATUS, S_TRACE, STATE_LIVE, slotAt,
+} from "./layout";
+import {
+  H_ATTR, H_EVENT, H_LINK, H_STR, R_ATTR, R_DEAD, R_EVENT, R_LINK, R_NAME, R_NATTR, R_STATUS,
+  allocSlot, commitHeader, nextRecord, openRecords, overwritePayload, pushEnded, reserve,
+  skipHeader, skipRecord, writePayload,
+} from "./pool";
+import { newSpanId, newTraceId, randomness } from "./ids";
+import { isInterned } from "./intern";
+import {
+  attrCountLimit, countDroppedData, countDroppedSpan, eventCountLimit, linkCountLimit,
+  nestedAttrLimit, threshold,
+} from "./config";
+
+// Attribute value types.
+export const V_STR: u8 = 1;
+export const V_BOOL: u8 = 2;
+export const V_INT: u8 = 3;
+export const V_DBL: u8 = 4;
+export const V_STRID: u8 = 5; // interned string, id in the number field
+export const V_ARR_STR: u8 = 6; // payload: [u16 len][bytes] per element
+export const V_ARR_BOOL: u8 = 7; // payload: u8 per element
+export const V_ARR_INT: u8 = 8; // payload: i64 per element
+export const V_ARR_DBL: u8 = 9; // payload: f64 per element
+
+/** Added to a key id: the attribute belongs to the span's last event or link. */
+export const NESTED: i32 = 1 << 24;
+
+// Results of the span calls.
+export const OK: i32 = 1;
+export const INVALID: i32 = 0; // unknown or ended handle, bad argument
+export const LIMITED: i32 = -1; // over a count limit: dropped and counted
+export const FULL: i32 = -2; // no room left: dropped and counted
+
+/** Where `start` writes the ids: trace id (16), span id (8), flags (1). */
+export const IDS: usize = memory.data(32);
+
+const INDEX_BITS: i32 = 12;
+const INDEX_MASK: i32 = (1 << INDEX_BITS) - 1;
+
+/** The resource is slot 0; its handle is 0. */
+export const RESOURCE: i32 = 0;
+
+/** The slot address of a live span handle (or the resource), else 0. */
+export function slotOf(h: i32): usize {
+  const i = h & INDEX_MASK;
+  if (h < 0 || i >= SLOTS) return 0;
+  const slot = slotAt(i);
+  if (i == 0) return h == 0 ? slot : 0;
+  if (<i32>load<u16>(slot, S_GEN) != (h >>> INDEX_BITS)) return 0;
+  if (load<u8>(slot, S_STATE) != STATE_LIVE) return 0;
+  return slot;
+}
+
+/**
+ * Starts a span. A parent is given by its trace id words (t0..t3, all zero for
+ * a new trace) and span id words (p0, p1); `flags` holds the parent's trace
+ * flags, plus 0x100 when the parent came from another process. The new ids
+ * are written at IDS. Returns a handle, -1 when the trace is not sampled, or
+ * FULL when no slot is free (the span is dropped and counted).
+ */
+export function start(
+  nameId: i32, kind: i32, flags: i32,
+  t0: i32, t1: i32, t2: i32, t3: i32, p0: i32, p1: i32, startMs: f64,
+): i32 {
+  const root = (t0 | t1 | t2 | t3) == 0;
+  if (root) {
+    newTraceId(IDS);
+    flags = randomness(IDS) >= threshold ? 1 : 0;
+  } else {
+    store<i32>(IDS, t0);
+    store<i32>(IDS, t1, 4);
+    store<i32>(IDS, t2, 8);
+    store<i32>(IDS, t3, 12);
+  }
+  if (!isFinite(startMs)) startMs = 0;
+  newSpanId(IDS + 16);
+  store<u8>(IDS, <u8>flags, 24);
+  if (!(flags & 1)) return -1;
+  const i = allocSlot();
+  if (i < 0) {
+    countDroppedSpan();
+    return FULL;
+  }
+  const slot = slotAt(i);
+  memory.copy(slot + S_TRACE, IDS, 24);
+  if (!root) {
+    store<i32>(slot, p0, S_PARENT);
+    store<i32>(slot, p1, S_PARENT + 4);
+    store<u8>(slot, (flags >> 8) & 1, S_REMOTE);
+  }
+  store<u8>(slot, <u8>flags, S_FLAGS);
+  store<f64>(slot, startMs, S_START);
+  store<i32>(slot, isInterned(nameId) ? nameId : -1, S_NAME);
+  store<u8>(slot, <u8>(kind >= 0 && kind <= 4 ? kind + 1 : 1), S_KIND);
+  store<u8>(slot, STATE_LIVE, S_STATE);
+  return (<i32>load<u16>(slot, S_GEN) << INDEX_BITS) | i;
+}
+
+/**
+ * Sets an attribute. `vtype` says how the value arrives: a number in `num`
+ * (bool, int, double, interned string id, array element count) and/or `len`
+ * payload bytes in the IO area (string, array elements).
+ */
+export function attr(h: i32, keyId: i32, vtype: i32, num: f64, len: i32): i32 {
+  const slot = slotOf(h);
+  const key = keyId & ~NESTED;
+  if (!slot || !isInterned(key) || vtype < <i32>V_STR || vtype > <i32>V_ARR_DBL) return INVALID;
+  if (vtype == <i32>V_STRID && !isInterned(<i32>num)) return INVALID;
+  const payload = vtype == <i32>V_STR || vtype >= <i32>V_ARR_STR ? clampLen(len) : 0;
+  const nested = (keyId & NESTED) != 0;
+  let replaced: usize = 0;
+  if (nested) {
+    const owner = <usize>load<i32>(slot, S_NESTED);
+    if (!owner) return INVALID;
+    if (<i32>load<u16>(owner, 2) >= nestedAttrLimit) {
+      store<u16>(owner, load<u16>(owner, 6) + 1, 6);
+      return LIMITED;
+    }
+  } else {
+    replaced = findAttr(slot, key);
+    if (replaced) {
+      if (payload <= <i32>load<u16>(replaced, 4)) {
+        writeAttrHeader(replaced, load<u8>(replaced), key, vtype, num, payload, <i32>load<u16>(replaced, 4));
+        if (payload) {
+          skipHeader(replaced);
+          overwritePayload(IO, payload);
+        }
+        return OK;
+      }
+    } else if (<i32>load<u16>(slot, S_NATTR) >= attrCountLimit) {
+      store<u16>(slot, load<u16>(slot, S_DATTR) + 1, S_DATTR);
+      return LIMITED;
+    }
+  }
+  const rec = reserve(slot, H_ATTR, payload);
+  if (!rec) {
+    countDroppedData();
+    return FULL;
+  }
+  if (replaced) store<u8>(replaced, load<u8>(replaced) | R_DEAD);
+  writeAttrHeader(rec, nested ? R_NATTR : R_ATTR, key, vtype, num, payload, payload);
+  commitHeader(slot, H_ATTR);
+  writePayload(slot, IO, payload);
+  if (nested) {
+    const owner = <usize>load<i32>(slot, S_NESTED);
+    store<u16>(owner, load<u16>(owner, 2) + 1, 2);
+  } else if (!replaced) {
+    store<u16>(slot, load<u16>(slot, S_NATTR) + 1, S_NATTR);
+  }
+  return OK;
+}
+
+function writeAttrHeader(rec: usize, type: u8, key: i32, vtype: i32, num: f64, len: i32, cap: i32): void {
+  store<u8>(rec, type);
+  store<u8>(rec, <u8>vtype, 1);
+  store<u16>(rec, <u16>key, 2);
+  store<u16>(rec, <u16>cap, 4);
+  store<u16>(rec, <u16>len, 6);
+  if (vtype == <i32>V_INT) {
+    store<i64>(rec, isFinite(num) ? <i64>num : 0, 8);
+  } else if (vtype == <i32>V_DBL) {
+    store<f64>(rec, num, 8);
+  } else {
+    store<i64>(rec, isFinite(num) ? <i64>num : 0, 8);
+  }
+}
+
+/** The live ATTR record with this key, leaving the reader on it; else 0. */
+function findAttr(slot: usize, key: i32): usize {
+  if (!load<u16>(slot, S_NATTR)) return 0;
+  openRecords(slot);
+  let rec = nextRecord();
+  while (rec) {
+    if (load<u8>(rec) == R_ATTR && <i32>load<u16>(rec, 2) == key) return rec;
+    skipRecord(rec);
+    rec = nextRecord();
+  }
+  return 0;
+}
+
+/** Adds an event named by `nameId`, or by `len` bytes in IO when nameId < 0. */
+export function event(h: i32, nameId: i32, timeMs: f64, len: i32): i32 {
+  const slot = slotOf(h);
+  if (!slot) return INVALID;
+  store<i32>(slot, 0, S_NESTED);
+  if (<i32>load<u16>(slot, S_NEVENT) >= eventCountLimit) {
+    store<u16>(slot, load<u16>(slot, S_DEVENT) + 1, S_DEVENT);
+    return LIMITED;
+  }
+  const interned = isInterned(nameId);
+  const n = interned ? 0 : clampLen(len);
+  const rec = reserve(slot, H_EVENT, n);
+  if (!rec) {
+    countDroppedData();
+    return FULL;
+  }
+  store<u8>(rec, R_EVENT);
+  store<u16>(rec, 0, 2); // attributes
+  store<u16>(rec, <u16>n, 4);
+  store<u16>(rec, 0, 6); // attributes dropped
+  store<i32>(rec, interned ? nameId : -1, 8);
+  store<f64>(rec, timeMs, 16);
+  commitHeader(slot, H_EVENT);
+  writePayload(slot, IO, n);
+  store<u16>(slot, load<u16>(slot, S_NEVENT) + 1, S_NEVENT);
+  store<i32>(slot, <i32>rec, S_NESTED);
+  return OK;
+}
+
+/** Adds a link; its tracestate is `len` bytes in IO. */
+export function link(
+  h: i32, t0: i32, t1: i32, t2: i32, t3: i32, s0: i32, s1: i32, flags: i32, len: i32,
+): i32 {
+  const slot = slotOf(h);
+  if (!slot) return INVALID;
+  store<i32>(slot, 0, S_NESTED);
+  if ((t0 | t1 | t2 | t3) == 0 || (s0 | s1) == 0) return INVALID;
+  if (<i32>load<u16>(slot, S_NLINK) >= linkCountLimit) {
+    store<u16>(slot, load<u16>(slot, S_DLINK) + 1, S_DLINK);
+    return LIMITED;
+  }
+  const n = clampLen(len);
+  const rec = reserve(slot, H_LINK, n);
+  if (!rec) {
+    countDroppedData();
+    return FULL;
+  }
+  store<u8>(rec, R_LINK);
+  store<u8>(rec, <u8>flags, 1);
+  store<u16>(rec, 0, 2);
+  store<u16>(rec, <u16>n, 4);
+  store<u16>(rec, 0, 6);
+  store<i32>(rec, t0, 8);
+  store<i32>(rec, t1, 12);
+  store<i32>(rec, t2, 16);
+  store<i32>(rec, t3, 20);
+  store<i32>(rec, s0, 24);
+  store<i32>(rec, s1, 28);
+  commitHeader(slot, H_LINK);
+  writePayload(slot, IO, n);
+  store<u16>(slot, load<u16>(slot, S_NLINK) + 1, S_NLINK);
+  store<i32>(slot, <i32>rec, S_NESTED);
+  return OK;
+}
+
+/** Replaces a string record of `type` (name, status message, tracestate). */
+export function setString(h: i32, type: u8, len: i32): i32 {
+  const slot = slotOf(h);
+  if (!slot) return INVALID;
+  const n = clampLen(len);
+  const old = findString(slot, type);
+  const rec = reserve(slot, H_STR, n);
+  if (!rec) {
+    countDroppedData();
+    return FULL;
+  }
+  if (old) store<u8>(old, type | R_DEAD);
+  store<u8>(rec, type);
+  store<u16>(rec, <u16>n, 4);
+  commitHeader(slot, H_STR);
+  writePayload(slot, IO, n);
+  return OK;
+}
+
+function findString(slot: usize, type: u8): usize {
+  openRecords(slot);
+  let rec = nextRecord();
+  while (rec) {
+    if (load<u8>(rec) == type) return rec;
+    skipRecord(rec);
+    rec = nextRecord();
+  }
+  return 0;
+}
+
+/** Renames a span: to an interned name, or to `len` bytes in IO when nameId < 0. */
+export function rename(h: i32, nameId: i32, len: i32): i32 {
+  const slot = slotOf(h);
+  if (!slot || h == RESOURCE) return INVALID;
+  if (isInterned(nameId)) {
+    store<i32>(slot, nameId, S_NAME);
+    return OK;
+  }
+  const r = setString(h, R_NAME, len);
+  if (r == OK) store<i32>(slot, -1, S_NAME);
+  return r;
+}
+
+/** Sets the status: OK is final, UNSET is ignored, a message goes with ERROR only. */
+export function status(h: i32, code: i32, len: i32): i32 {
+  const slot = slotOf(h);
+  if (!slot || h == RESOURCE || code < 0 || code > 2) return INVALID;
+  if (code == 0 || load<u8>(slot, S_STATUS) == 1) return OK;
+  store<u8>(slot, <u8>code, S_STATUS);
+  return code == 2 && len > 0 ? setString(h, R_STATUS, len) : OK;
+}
+
+/** Ends a span; an end before its start (or NaN) is taken as its start. */
+export function end(h: i32, endMs: f64): i32 {
+  const slot = slotOf(h);
+  if (!slot || h == RESOURCE) return INVALID;
+  const startMs = load<f64>(slot, S_START);
+  store<f64>(slot, endMs >= startMs ? endMs : startMs, S_END);
+  store<i32>(slot, 0, S_NESTED);
+  pushEnded(h & INDEX_MASK);
+  return OK;
+}
+
+@inline function clampLen(len: i32): i32 {
+  return len < 0 ? 0 : len > IO_SIZE ? IO_SIZE : len;
+}
+
