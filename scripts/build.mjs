@@ -1,0 +1,54 @@
+// Builds everything the package ships into dist/: the Wasm modules (asc) and
+// the JavaScript bundles (esbuild). Each target says what it produces; add new
+// targets to the lists below.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as esbuild from 'esbuild';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const dist = join(root, 'dist');
+mkdirSync(dist, { recursive: true });
+
+/** AssemblyScript entries → .wasm files in dist/. */
+export const wasmTargets = [
+  { entry: 'assembly/host/proto.ts', out: 'wasmtrace.wasm' },
+  { entry: 'assembly/host/json.ts', out: 'wasmtrace-json.wasm' },
+];
+
+/** TypeScript entries → bundles in dist/ (ESM unless `format` says otherwise). */
+export const jsTargets = [
+  { entry: 'src/index.ts', out: 'index.js', platform: 'neutral' },
+  { entry: 'src/node.ts', out: 'node.js', platform: 'node' },
+];
+
+const asc = join(root, 'node_modules', '.bin', 'asc');
+for (const t of wasmTargets) {
+  execFileSync(asc, [t.entry, '--config', 'asconfig.json', '--target', t.target ?? 'release', '-o', join(dist, t.out)], {
+    cwd: root,
+    stdio: 'inherit',
+  });
+}
+
+// Private fields start with `_` so the minifier may rename them (STYLE.md).
+export const mangle = /^_/;
+
+await Promise.all(
+  jsTargets.map((t) =>
+    esbuild.build({
+      entryPoints: [join(root, t.entry)],
+      outfile: join(dist, t.out),
+      bundle: true,
+      format: t.format ?? 'esm',
+      platform: t.platform ?? 'neutral',
+      target: 'es2022',
+      minify: t.minify ?? false,
+      mangleProps: mangle,
+      external: t.external ?? [],
+      sourcemap: false,
+      logLevel: 'warning',
+      ...(t.options ?? {}),
+    }),
+  ),
+);
