@@ -10,6 +10,7 @@ import {
   droppedData, droppedOversize, droppedSpans, setLimits, setOrigin, setRatio,
 } from "./config";
 import { IDS, setString } from "./span";
+import { lastCount } from "./out";
 
 export { attr, end, event, link, rename, start, status } from "./span";
 
@@ -65,7 +66,7 @@ const STATS: usize = memory.data(32);
 /**
  * Fills and returns the counters: spans dropped (no slot), data dropped (no
  * block), spans dropped as oversize, ended spans waiting, free slots, free
- * blocks, interned strings.
+ * blocks, interned strings, spans in the last encoded request.
  */
 export function stats(): usize {
   store<i32>(STATS, droppedSpans);
@@ -75,5 +76,6 @@ export function stats(): usize {
   store<i32>(STATS, freeSlotCount(), 16);
   store<i32>(STATS, freeBlockCount(), 20);
   store<i32>(STATS, internCount(), 24);
+  store<i32>(STATS, lastCount, 28);
   return STATS;
 }

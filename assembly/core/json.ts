@@ -160,6 +160,7 @@ function value(rec: usize): void {
         scalar(V_BOOL, ELEM);
       } else {
         readPayload(ELEM, 8);
+        if (vtype == V_ARR_INT) intFromDouble(ELEM);
         scalar(vtype == V_ARR_INT ? V_INT : V_DBL, ELEM);
       }
     }
@@ -374,8 +375,12 @@ export function encodeJson(maxBytes: i32): i32 {
   }
   out.setEnd(limit);
   out.ascii("]}]}]}");
-  lastJsonCount = n;
+  out.setCount(n);
   return <i32>(out.pos - OUT);
 }
 
-export let lastJsonCount: i32 = 0;
+/** Int arrays arrive as f64 (no BigInt at the boundary); OTLP wants int64. */
+function intFromDouble(p: usize): void {
+  const d = load<f64>(p);
+  store<i64>(p, isFinite(d) ? <i64>d : 0);
+}

@@ -5,6 +5,12 @@ import { OUT } from "./layout";
 export let pos: usize = OUT;
 export let end: usize = OUT;
 export let over: bool = false;
+/** Spans in the last encoded request. */
+export let lastCount: i32 = 0;
+
+export function setCount(n: i32): void {
+  lastCount = n;
+}
 
 export function reset(limit: usize): void {
   pos = OUT;

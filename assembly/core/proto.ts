@@ -128,6 +128,7 @@ function anyValue(rec: usize): void {
         anyScalar(V_BOOL, ELEM);
       } else {
         readPayload(ELEM, 8);
+        if (vtype == V_ARR_INT) intFromDouble(ELEM);
         anyScalar(vtype == V_ARR_INT ? V_INT : V_DBL, ELEM);
       }
       close();
@@ -325,8 +326,12 @@ export function encodeProto(maxBytes: i32): i32 {
   out.setEnd(limit);
   close();
   close();
-  lastCount = count;
+  out.setCount(count);
   return <i32>(out.pos - OUT);
 }
 
-export let lastCount: i32 = 0;
+/** Int arrays arrive as f64 (no BigInt at the boundary); OTLP wants int64. */
+function intFromDouble(p: usize): void {
+  const d = load<f64>(p);
+  store<i64>(p, isFinite(d) ? <i64>d : 0);
+}

@@ -26,7 +26,7 @@ export const V_DBL: u8 = 4;
 export const V_STRID: u8 = 5; // interned string, id in the number field
 export const V_ARR_STR: u8 = 6; // payload: [u16 len][bytes] per element
 export const V_ARR_BOOL: u8 = 7; // payload: u8 per element
-export const V_ARR_INT: u8 = 8; // payload: i64 per element
+export const V_ARR_INT: u8 = 8; // payload: f64 per element, integral (no BigInt at the boundary)
 export const V_ARR_DBL: u8 = 9; // payload: f64 per element
 
 /** Added to a key id: the attribute belongs to the span's last event or link. */

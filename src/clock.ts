@@ -1,0 +1,43 @@
+// The one place that reads clocks. Span times cross into Wasm as f64
+// milliseconds relative to `timeOrigin()`; Wasm turns them into unix ns.
+
+type Now = () => number;
+
+let nowFn: Now = () => performance.now();
+let origin: number = typeof performance !== 'undefined' && performance.timeOrigin > 0 ? performance.timeOrigin : Date.now() - performance.now();
+
+/** Milliseconds since the time origin, from `performance.now()` unless replaced. */
+export function now(): number {
+  return nowFn();
+}
+
+/** The time origin, in unix milliseconds. */
+export function timeOrigin(): number {
+  return origin;
+}
+
+/**
+ * Replaces the clock (tests, benchmarks, runtimes with a coarse clock).
+ * `originMs` is the unix time in ms at which `fn()` returned 0.
+ */
+export function setClock(fn: Now, originMs?: number): void {
+  nowFn = fn;
+  if (originMs !== undefined) origin = originMs;
+}
+
+/**
+ * A user-given time as ms relative to the origin: a Date, unix ms, or (as the
+ * OpenTelemetry JS API allows) a `performance.now()` value, told apart by
+ * being smaller than the origin. Anything else means "now".
+ */
+export function toRelativeMs(time: unknown): number {
+  if (typeof time === 'number') {
+    if (!Number.isFinite(time) || time < 0) return nowFn();
+    return time < origin ? time : time - origin;
+  }
+  if (time instanceof Date) {
+    const t = time.getTime();
+    return Number.isFinite(t) ? t - origin : nowFn();
+  }
+  return nowFn();
+}

@@ -1,0 +1,90 @@
+// The host side of the boundary: views over Wasm memory, string writing,
+// the intern cache, and the span source that delivery drains.
+import type { Encoded, SpanSource, SpanStats } from './export/types.js';
+import { IO_SIZE, OUT_SIZE, type WasmExports } from './wasm.js';
+
+/** Strings longer than this are never interned (they rarely repeat). */
+const INTERN_MAX_CHARS = 128;
+
+export interface Core {
+  readonly x: WasmExports;
+  /** Writes a one-off string as UTF-8 into the IO area; returns its byte length. */
+  str(s: string): number;
+  /** The interned id of `s` (a name or key), or -1 when the table is full. */
+  id(s: string): number;
+  /** Ids written by the last `start`: trace words 0-3, span words 4-5. */
+  readonly ids: Int32Array;
+  /** Trace flags written by the last `start`. */
+  flags(): number;
+  readonly u8: Uint8Array;
+  readonly f64: Float64Array;
+  readonly io: number;
+  readonly source: SpanSource;
+}
+
+export function createCore(x: WasmExports, contentType: string, valueLimit: number): Core {
+  const buffer = x.memory.buffer; // fixed size: views never detach
+  const u8 = new Uint8Array(buffer);
+  const io = x.io();
+  const ioView = new Uint8Array(buffer, io, IO_SIZE);
+  const idsAt = x.ids();
+  const ids = new Int32Array(buffer, idsAt, 6);
+  const encoder = new TextEncoder();
+  const interned = new Map<string, number>();
+  let internFull = false;
+
+  function str(s: string): number {
+    if (s.length > valueLimit) s = s.slice(0, valueLimit);
+    const n = s.length;
+    // Short ASCII strings: a plain loop beats encodeInto's call overhead.
+    if (n <= 64) {
+      let i = 0;
+      for (; i < n; i++) {
+        const c = s.charCodeAt(i);
+        if (c > 0x7f) break;
+        u8[io + i] = c;
+      }
+      if (i === n) return n;
+    }
+    return encoder.encodeInto(s, ioView).written;
+  }
+
+  function id(s: string): number {
+    const known = interned.get(s);
+    if (known !== undefined) return known;
+    if (internFull || s.length > INTERN_MAX_CHARS) return -1;
+    const k = x.intern(str(s));
+    if (k < 0) internFull = true;
+    else interned.set(s, k);
+    return k;
+  }
+
+  const source: SpanSource = {
+    contentType,
+    pending: () => x.pending(),
+    drain(maxBytes: number): Encoded | null {
+      let n = x.encode(maxBytes);
+      if (n < 0) n = x.encode(OUT_SIZE); // the oldest span alone is larger
+      if (n <= 0) return null;
+      const spans = new Int32Array(buffer, x.stats(), 8)[7] ?? 0;
+      const at = x.out();
+      return { body: u8.slice(at, at + n), spans };
+    },
+    stats(): SpanStats {
+      const s = new Int32Array(buffer, x.stats(), 8);
+      return { droppedSpans: s[0] ?? 0, droppedData: s[1] ?? 0, droppedOversize: s[2] ?? 0 };
+    },
+  };
+
+  return {
+    x,
+    str,
+    id,
+    ids,
+    flags: () => u8[idsAt + 24] ?? 0,
+    u8,
+    f64: new Float64Array(buffer, io, IO_SIZE / 8),
+    io,
+    source,
+  };
+}

@@ -1,0 +1,31 @@
+// One internal error handler. wasmtrace never throws into the host app:
+// failures land here, and warnings print only in debug mode (plus the
+// one-time warnings a user needs to fix a setting).
+
+let debug = false;
+const warned = new Set<string>();
+
+export function setDebug(on: boolean): void {
+  debug = on;
+}
+
+/** Reports an internal failure (debug mode only); never throws. */
+export function internalError(e: unknown): void {
+  if (!debug) return;
+  try {
+    console.warn('[wasmtrace]', e);
+  } catch {
+    // a console that throws must not reach the app
+  }
+}
+
+/** Warns once per distinct message, whatever the debug setting. */
+export function warnOnce(message: string): void {
+  if (warned.has(message) || warned.size > 100) return;
+  warned.add(message);
+  try {
+    console.warn('[wasmtrace] ' + message);
+  } catch {
+    // as above
+  }
+}

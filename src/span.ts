@@ -1,0 +1,208 @@
+// The Span: a handle into the Wasm span pool plus the ids the host needs for
+// propagation. Each method contains its own failures.
+import type { Attributes, AttributeValue, Link, Span, SpanContext, SpanStatus, TimeInput } from './types.js';
+import type { Core } from './core.js';
+import { setAttr } from './attributes.js';
+import { toRelativeMs } from './clock.js';
+import { internalError } from './diag.js';
+import { hexWords, wordHex } from './ids.js';
+import { NESTED } from './wasm.js';
+
+/** Tracer state a span needs after it starts. */
+export interface SpanHost {
+  readonly core: Core;
+  /** Called once per span that ends while recording. */
+  ended(): void;
+}
+
+export class WasmSpan implements Span {
+  /** Handle in the Wasm pool; < 0 when not recording. */
+  _h: number;
+  _host: SpanHost | null;
+  // Trace id and span id as 32-bit words (wire bytes, little-endian loads).
+  _t0: number;
+  _t1: number;
+  _t2: number;
+  _t3: number;
+  _s0: number;
+  _s1: number;
+  /** W3C trace flags, plus 0x100 for a remote context. */
+  _f: number;
+  _ts: string | undefined;
+  _ctx: SpanContext | undefined;
+
+  constructor(h: number, host: SpanHost | null, ids: ArrayLike<number>, flags: number, traceState: string | undefined) {
+    this._h = h;
+    this._host = host;
+    this._t0 = ids[0] as number;
+    this._t1 = ids[1] as number;
+    this._t2 = ids[2] as number;
+    this._t3 = ids[3] as number;
+    this._s0 = ids[4] as number;
+    this._s1 = ids[5] as number;
+    this._f = flags;
+    this._ts = traceState;
+    this._ctx = undefined;
+  }
+
+  spanContext(): SpanContext {
+    let ctx = this._ctx;
+    if (!ctx) {
+      ctx = {
+        traceId: wordHex(this._t0) + wordHex(this._t1) + wordHex(this._t2) + wordHex(this._t3),
+        spanId: wordHex(this._s0) + wordHex(this._s1),
+        traceFlags: this._f & 0xff,
+        isRemote: (this._f & 0x100) !== 0,
+      };
+      if (this._ts) ctx.traceState = this._ts;
+      this._ctx = ctx;
+    }
+    return ctx;
+  }
+
+  setAttribute(key: string, value: AttributeValue): this {
+    const host = this._host;
+    if (host && this._h > 0) {
+      try {
+        setAttr(host.core, this._h, key, value, 0);
+      } catch (e) {
+        internalError(e);
+      }
+    }
+    return this;
+  }
+
+  setAttributes(attributes: Attributes): this {
+    const host = this._host;
+    if (host && this._h > 0 && attributes && typeof attributes === 'object') {
+      try {
+        for (const key in attributes) setAttr(host.core, this._h, key, attributes[key], 0);
+      } catch (e) {
+        internalError(e);
+      }
+    }
+    return this;
+  }
+
+  addEvent(name: string, attributesOrTime?: Attributes | TimeInput, time?: TimeInput): this {
+    const host = this._host;
+    if (host && this._h > 0) {
+      try {
+        const timed = typeof attributesOrTime === 'number' || attributesOrTime instanceof Date;
+        const attrs = timed ? undefined : (attributesOrTime as Attributes | undefined);
+        addEvent(host.core, this._h, name, attrs, toRelativeMs(timed ? attributesOrTime : time));
+      } catch (e) {
+        internalError(e);
+      }
+    }
+    return this;
+  }
+
+  addLink(link: Link): this {
+    const host = this._host;
+    if (host && this._h > 0) {
+      try {
+        addLink(host.core, this._h, link);
+      } catch (e) {
+        internalError(e);
+      }
+    }
+    return this;
+  }
+
+  addLinks(links: Link[]): this {
+    if (Array.isArray(links)) for (const link of links) this.addLink(link);
+    return this;
+  }
+
+  setStatus(status: SpanStatus): this {
+    const host = this._host;
+    if (host && this._h > 0 && status && typeof status === 'object') {
+      try {
+        const message = status.code === 2 && typeof status.message === 'string' ? status.message : '';
+        host.core.x.status(this._h, Number(status.code) | 0, message ? host.core.str(message) : 0);
+      } catch (e) {
+        internalError(e);
+      }
+    }
+    return this;
+  }
+
+  updateName(name: string): this {
+    const host = this._host;
+    if (host && this._h > 0 && typeof name === 'string') {
+      try {
+        const id = host.core.id(name);
+        host.core.x.rename(this._h, id, id < 0 ? host.core.str(name) : 0);
+      } catch (e) {
+        internalError(e);
+      }
+    }
+    return this;
+  }
+
+  end(endTime?: TimeInput): void {
+    const host = this._host;
+    if (host && this._h > 0) {
+      try {
+        const h = this._h;
+        this._h = -1; // a second end() does nothing
+        if (host.core.x.end(h, toRelativeMs(endTime)) === 1) host.ended();
+      } catch (e) {
+        internalError(e);
+      }
+    }
+  }
+
+  isRecording(): boolean {
+    return this._host !== null && this._h > 0;
+  }
+
+  recordException(exception: unknown, time?: TimeInput): void {
+    const host = this._host;
+    if (host && this._h > 0) {
+      try {
+        addEvent(host.core, this._h, 'exception', exceptionAttributes(exception), toRelativeMs(time));
+      } catch (e) {
+        internalError(e);
+      }
+    }
+  }
+}
+
+function addEvent(core: Core, h: number, name: unknown, attrs: Attributes | undefined, timeMs: number): void {
+  const text = typeof name === 'string' ? name : String(name);
+  const id = core.id(text);
+  if (core.x.event(h, id, timeMs, id < 0 ? core.str(text) : 0) !== 1) return;
+  if (attrs && typeof attrs === 'object') for (const key in attrs) setAttr(core, h, key, attrs[key], NESTED);
+}
+
+const TRACE_ID = /^[0-9a-f]{32}$/;
+const SPAN_ID = /^[0-9a-f]{16}$/;
+
+function addLink(core: Core, h: number, link: Link): void {
+  const ctx = link?.context;
+  if (!ctx || !TRACE_ID.test(ctx.traceId) || !SPAN_ID.test(ctx.spanId)) return;
+  const w: number[] = [];
+  hexWords(ctx.traceId, w);
+  hexWords(ctx.spanId, w);
+  const ts = typeof ctx.traceState === 'string' ? ctx.traceState : '';
+  const r = core.x.link(h, w[0]!, w[1]!, w[2]!, w[3]!, w[4]!, w[5]!, Number(ctx.traceFlags) & 0xff, ts ? core.str(ts) : 0);
+  if (r === 1 && link.attributes) for (const key in link.attributes) setAttr(core, h, key, link.attributes[key], NESTED);
+}
+
+/** exception.type, exception.message, exception.stacktrace (semantic conventions). */
+export function exceptionAttributes(exception: unknown): Attributes {
+  if (typeof exception === 'string') return { 'exception.message': exception };
+  const attrs: Attributes = {};
+  if (exception && typeof exception === 'object') {
+    const e = exception as { name?: unknown; message?: unknown; stack?: unknown; code?: unknown };
+    const type = typeof e.code === 'string' || typeof e.code === 'number' ? String(e.code) : e.name;
+    if (typeof type === 'string') attrs['exception.type'] = type;
+    if (typeof e.message === 'string') attrs['exception.message'] = e.message;
+    if (typeof e.stack === 'string') attrs['exception.stacktrace'] = e.stack;
+  } else if (exception !== undefined) {
+    attrs['exception.message'] = String(exception);
+  }
+  return attrs;
+}

@@ -1,0 +1,222 @@
+// The Tracer: starts spans in Wasm, keeps the active span, propagates W3C
+// Trace Context, and hands ended spans to delivery.
+import type { Attributes, Link, ParentInput, Span, SpanContext, SpanOptions, TracerStats } from './types.js';
+import type { Core } from './core.js';
+import type { ExportResult } from './export/types.js';
+import { type ParentIds, activeParent, withActive } from './context.js';
+import { WasmSpan, type SpanHost } from './span.js';
+import { setAttr, droppedKeys } from './attributes.js';
+import { now, toRelativeMs } from './clock.js';
+import { internalError } from './diag.js';
+import { hexWords } from './ids.js';
+import { type Carrier, formatTraceparent, getHeader, parseTraceparent, parseTracestate, setHeader } from './propagation.js';
+
+export interface Tracer {
+  startSpan(name: string, options?: SpanOptions, parent?: ParentInput): Span;
+  startActiveSpan<R>(name: string, fn: (span: Span) => R): R;
+  startActiveSpan<R>(name: string, options: SpanOptions, fn: (span: Span) => R): R;
+  startActiveSpan<R>(name: string, options: SpanOptions, parent: ParentInput, fn: (span: Span) => R): R;
+  /** The span set by the innermost running startActiveSpan/withSpan, if any. */
+  getActiveSpan(): Span | undefined;
+  /** Runs `fn` with `span` (or a remote context) as the active parent. */
+  withSpan<R>(span: Span | SpanContext, fn: () => R): R;
+  /** Writes traceparent/tracestate for `span` (default: the active span) into `carrier`. */
+  inject(carrier: Carrier, span?: Span | SpanContext): void;
+  /** Reads a remote parent from traceparent/tracestate; undefined when absent or invalid. */
+  extract(carrier: Carrier): SpanContext | undefined;
+  /** Sends every ended span now; resolves with what happened (never rejects). */
+  flush(): Promise<ExportResult>;
+  /** Flushes and stops: later spans are not recorded. */
+  shutdown(): Promise<ExportResult>;
+  /** Drop counters. */
+  stats(): TracerStats;
+}
+
+/** What delivery provides to the tracer. */
+export interface Delivery {
+  spanEnded(): void;
+  flush(): Promise<ExportResult>;
+  shutdown(): Promise<ExportResult>;
+}
+
+const EMPTY_RESULT: ExportResult = { sent: 0, queued: 0, dropped: 0 };
+const ZERO_IDS = [0, 0, 0, 0, 0, 0];
+
+/** A remote parent: the public context plus the words Wasm takes. */
+class RemoteContext implements ParentIds, SpanContext {
+  _t0 = 0;
+  _t1 = 0;
+  _t2 = 0;
+  _t3 = 0;
+  _s0 = 0;
+  _s1 = 0;
+  _f: number;
+  _ts: string | undefined;
+  traceId: string;
+  spanId: string;
+  traceFlags: number;
+  traceState?: string;
+  isRemote: boolean;
+
+  constructor(traceId: string, spanId: string, traceFlags: number, traceState: string | undefined, isRemote: boolean) {
+    const w: number[] = [];
+    hexWords(traceId, w);
+    hexWords(spanId, w);
+    [this._t0, this._t1, this._t2, this._t3, this._s0, this._s1] = w as [number, number, number, number, number, number];
+    this.traceId = traceId;
+    this.spanId = spanId;
+    this.traceFlags = traceFlags & 0xff;
+    this._f = (traceFlags & 0xff) | (isRemote ? 0x100 : 0);
+    this.isRemote = isRemote;
+    this._ts = traceState || undefined;
+    if (traceState) this.traceState = traceState;
+  }
+}
+
+const TRACE_ID = /^[0-9a-f]{32}$/;
+const SPAN_ID = /^[0-9a-f]{16}$/;
+
+/** A parent from user input: our span, a context object, or nothing. */
+function toParent(input: unknown): ParentIds | undefined {
+  if (input instanceof WasmSpan || input instanceof RemoteContext) return input;
+  if (input && typeof input === 'object') {
+    const c = input as Partial<SpanContext>;
+    if (typeof c.traceId === 'string' && TRACE_ID.test(c.traceId) && typeof c.spanId === 'string' && SPAN_ID.test(c.spanId) && !/^0+$/.test(c.traceId) && !/^0+$/.test(c.spanId)) {
+      const ts = parseTracestate(c.traceState);
+      return new RemoteContext(c.traceId, c.spanId, Number(c.traceFlags) | 0, ts, c.isRemote === true);
+    }
+  }
+  return undefined;
+}
+
+export function createTracer(core: Core, delivery: Delivery): Tracer {
+  let live = true;
+  const host: SpanHost = { core, ended: () => delivery.spanEnded() };
+  const x = core.x;
+
+  function start(name: unknown, options: SpanOptions | undefined, parentInput: ParentInput): WasmSpan {
+    const parent = options?.root ? undefined : parentInput === undefined ? activeParent() : parentInput === null ? undefined : toParent(parentInput);
+    if (!live) return new WasmSpan(-1, null, ZERO_IDS, 0, undefined);
+    const text = typeof name === 'string' ? name : String(name);
+    const nameId = core.id(text);
+    const startMs = options?.startTime === undefined ? now() : toRelativeMs(options.startTime);
+    const kind = options?.kind ?? 0;
+    const h = parent
+      ? x.start(nameId, kind, parent._f, parent._t0, parent._t1, parent._t2, parent._t3, parent._s0, parent._s1, startMs)
+      : x.start(nameId, kind, 0, 0, 0, 0, 0, 0, 0, startMs);
+    const traceState = parent?._ts;
+    const span = new WasmSpan(h, h > 0 ? host : null, core.ids, core.flags(), traceState);
+    if (h > 0) {
+      if (nameId < 0) x.rename(h, -1, core.str(text));
+      if (traceState) x.tracestate(h, core.str(traceState));
+      const attrs = options?.attributes;
+      if (attrs) for (const key in attrs) setAttr(core, h, key, attrs[key], 0);
+      const links = options?.links;
+      if (Array.isArray(links)) span.addLinks(links as Link[]);
+    }
+    return span;
+  }
+
+  const tracer: Tracer = {
+    startSpan(name, options, parent) {
+      try {
+        return start(name, options, parent);
+      } catch (e) {
+        internalError(e);
+        return new WasmSpan(-1, null, ZERO_IDS, 0, undefined);
+      }
+    },
+
+    startActiveSpan<R>(name: string, ...rest: unknown[]): R {
+      const fn = rest[rest.length - 1] as (span: Span) => R;
+      const options = rest.length > 1 ? (rest[0] as SpanOptions | undefined) : undefined;
+      const parent = rest.length > 2 ? (rest[1] as ParentInput) : undefined;
+      const span = tracer.startSpan(name, options, parent);
+      if (typeof fn !== 'function') return undefined as R;
+      // The user's own exceptions pass through untouched.
+      return withActive(span as WasmSpan, () => fn(span));
+    },
+
+    getActiveSpan() {
+      const p = activeParent();
+      return p instanceof WasmSpan ? p : undefined;
+    },
+
+    withSpan(span, fn) {
+      return withActive(toParent(span), fn);
+    },
+
+    inject(carrier, span) {
+      try {
+        const p = span === undefined ? activeParent() : toParent(span);
+        if (!p || !carrier) return;
+        const ctx = p instanceof WasmSpan ? p.spanContext() : (p as RemoteContext);
+        setHeader(carrier, 'traceparent', formatTraceparent(ctx.traceId, ctx.spanId, ctx.traceFlags));
+        if (p._ts) setHeader(carrier, 'tracestate', p._ts);
+      } catch (e) {
+        internalError(e);
+      }
+    },
+
+    extract(carrier) {
+      try {
+        if (!carrier) return undefined;
+        const parsed = parseTraceparent(getHeader(carrier, 'traceparent'));
+        if (!parsed) return undefined;
+        const ts = parseTracestate(getHeader(carrier, 'tracestate'));
+        return new RemoteContext(parsed.traceId, parsed.spanId, parsed.traceFlags, ts, true);
+      } catch (e) {
+        internalError(e);
+        return undefined;
+      }
+    },
+
+    flush() {
+      return live ? safe(() => delivery.flush()) : Promise.resolve(EMPTY_RESULT);
+    },
+
+    shutdown() {
+      if (!live) return Promise.resolve(EMPTY_RESULT);
+      live = false;
+      return safe(() => delivery.shutdown());
+    },
+
+    stats() {
+      const s = core.source.stats();
+      return { droppedSpans: s.droppedSpans, droppedData: s.droppedData + droppedKeys, droppedOversize: s.droppedOversize };
+    },
+  };
+  return tracer;
+}
+
+async function safe(fn: () => Promise<ExportResult>): Promise<ExportResult> {
+  try {
+    return await fn();
+  } catch (e) {
+    internalError(e);
+    return EMPTY_RESULT;
+  }
+}
+
+/** A tracer that records nothing: what init() gives when Wasm cannot load. */
+export function createNoopTracer(): Tracer {
+  const span = (): Span => new WasmSpan(-1, null, ZERO_IDS, 0, undefined);
+  const done = () => Promise.resolve(EMPTY_RESULT);
+  const tracer: Tracer = {
+    startSpan: span,
+    startActiveSpan<R>(_name: string, ...rest: unknown[]): R {
+      const fn = rest[rest.length - 1];
+      return typeof fn === 'function' ? (fn as (s: Span) => R)(span()) : (undefined as R);
+    },
+    getActiveSpan: () => undefined,
+    withSpan: (_span, fn) => fn(),
+    inject: () => undefined,
+    extract: () => undefined,
+    flush: done,
+    shutdown: done,
+    stats: () => ({ droppedSpans: 0, droppedData: 0, droppedOversize: 0 }),
+  };
+  return tracer;
+}
+
+export type { Attributes };

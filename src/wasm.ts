@@ -1,0 +1,78 @@
+// The Wasm module's exports (assembly/core/abi.ts) and how it is loaded: from
+// a URL (streaming where the server sends application/wasm), from bytes, or
+// from a precompiled WebAssembly.Module (Workers forbid compiling at run time).
+
+/** The raw exports. Every argument and result is a number. */
+export interface WasmExports {
+  readonly memory: WebAssembly.Memory;
+  io(): number;
+  ids(): number;
+  out(): number;
+  seed(): void;
+  intern(len: number): number;
+  configure(originMs: number, ratio: number, attrs: number, events: number, links: number, nested: number): void;
+  start(nameId: number, kind: number, flags: number, t0: number, t1: number, t2: number, t3: number, p0: number, p1: number, startMs: number): number;
+  attr(h: number, keyId: number, vtype: number, num: number, len: number): number;
+  event(h: number, nameId: number, timeMs: number, len: number): number;
+  link(h: number, t0: number, t1: number, t2: number, t3: number, s0: number, s1: number, flags: number, len: number): number;
+  rename(h: number, nameId: number, len: number): number;
+  status(h: number, code: number, len: number): number;
+  tracestate(h: number, len: number): number;
+  end(h: number, endMs: number): number;
+  encode(maxBytes: number): number;
+  pending(): number;
+  stats(): number;
+}
+
+/** Where the module comes from. */
+export type WasmSource = string | URL | Response | ArrayBuffer | ArrayBufferView | WebAssembly.Module;
+
+/** Bytes the module reserves for one-off strings per call (IO_SIZE). */
+export const IO_SIZE = 16 * 1024;
+/** Largest request body the module encodes (OUT_SIZE). */
+export const OUT_SIZE = 128 * 1024;
+
+// Attribute value types (assembly/core/span.ts).
+export const V_STR = 1;
+export const V_BOOL = 2;
+export const V_INT = 3;
+export const V_DBL = 4;
+export const V_ARR_STR = 6;
+export const V_ARR_BOOL = 7;
+export const V_ARR_INT = 8;
+export const V_ARR_DBL = 9;
+/** Added to a key id: the attribute belongs to the last event or link. */
+export const NESTED = 1 << 24;
+
+/** Compiles and instantiates the module; rejects on failure (the caller contains it). */
+export async function instantiate(source: WasmSource): Promise<WasmExports> {
+  let instance: WebAssembly.Instance;
+  if (source instanceof WebAssembly.Module) {
+    instance = await WebAssembly.instantiate(source, {});
+  } else if (typeof source === 'string' || source instanceof URL || isResponse(source)) {
+    const response = isResponse(source) ? source : await fetch(source);
+    if (!response.ok) throw new Error(`wasmtrace: loading ${response.url || String(source)} failed with ${response.status}`);
+    instance = await instantiateResponse(response);
+  } else {
+    const bytes = source instanceof ArrayBuffer ? source : new Uint8Array(source.buffer, source.byteOffset, source.byteLength);
+    instance = (await WebAssembly.instantiate(bytes, {})).instance;
+  }
+  return instance.exports as unknown as WasmExports;
+}
+
+function isResponse(x: unknown): x is Response {
+  return typeof Response !== 'undefined' && x instanceof Response;
+}
+
+// instantiateStreaming needs Content-Type: application/wasm exactly; anything
+// else fails with a TypeError, so fall back to the bytes (PLATFORM-FACTS).
+async function instantiateResponse(response: Response): Promise<WebAssembly.Instance> {
+  if (typeof WebAssembly.instantiateStreaming === 'function' && response.headers.get('content-type') === 'application/wasm') {
+    try {
+      return (await WebAssembly.instantiateStreaming(response.clone(), {})).instance;
+    } catch (e) {
+      if (e instanceof WebAssembly.CompileError) throw e; // CSP refusal: no point retrying
+    }
+  }
+  return (await WebAssembly.instantiate(await response.arrayBuffer(), {})).instance;
+}

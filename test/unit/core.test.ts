@@ -1,0 +1,246 @@
+// The hot path end to end: spans built through the tracer API, encoded in
+// Wasm, decoded by the independent OTLP decoder with every field checked.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { coreTracer } from '../helpers/core-tracer.js';
+import { allSpans, attrs, decodeJson, decodeProtobuf, type FlatSpan } from '../helpers/otlp.js';
+import { setClock, timeOrigin } from '../../src/clock.js';
+import { SpanKind, SpanStatusCode } from '../../src/types.js';
+
+const ORIGIN = 1_750_000_000_000.25;
+let clock = 0;
+setClock(() => clock, ORIGIN);
+const ns = (ms: number) => String(BigInt(Math.floor(ORIGIN)) * 1_000_000n + BigInt(Math.round((ORIGIN % 1) * 1e6)) + BigInt(Math.round(ms * 1e6)));
+
+function decodeAll(bodies: Uint8Array[], json = false): FlatSpan[] {
+  return bodies.flatMap((b) => allSpans(json ? decodeJson(b) : decodeProtobuf(b)));
+}
+
+/** The same work in both modules: identical seeds and clock give identical spans. */
+async function buildRichTrace(json: boolean) {
+  clock = 10;
+  const t = await coreTracer({ json, seed: 7 });
+  const remote = t.tracer.extract({ traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01', tracestate: 'congo=t61rcWkgMzE,rojo=00f067aa0ba902b7' });
+  assert.ok(remote);
+  const root = t.tracer.startSpan('checkout', { kind: SpanKind.SERVER, attributes: { 'cart.items': 3, 'cart.total': 12.5, 'user.vip': true, 'user.name': 'zoë "quoted" \\ \n ✓' } }, remote);
+  root.setAttribute('tags', ['a', 'b', 'ünï']);
+  root.setAttribute('ints', [1, -2, 3_000_000_000]);
+  root.setAttribute('doubles', [1.5, -0.25]);
+  root.setAttribute('flags', [true, false]);
+  root.setAttribute('empty', []);
+  root.setAttribute('big', -9_007_199_254_740_991);
+  root.setAttribute('cart.items', 4); // overwrites
+  clock = 11.5;
+  root.addEvent('cache.miss', { 'cache.key': 'k1', 'cache.size': 42 });
+  root.addEvent('plain', 12.25 + 0); // a performance.now()-style time
+  const child = t.tracer.startSpan('db.query', { kind: SpanKind.CLIENT, links: [{ context: { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7', traceFlags: 1, traceState: 'a=b' }, attributes: { 'link.why': 'retry' } }] }, root);
+  child.setStatus({ code: SpanStatusCode.ERROR, message: 'deadlock' });
+  child.recordException({ name: 'DbError', message: 'boom', stack: 'DbError: boom\n    at query (db.js:1:1)' });
+  clock = 13;
+  child.end();
+  child.updateName('ignored after end');
+  root.setStatus({ code: SpanStatusCode.OK });
+  root.setStatus({ code: SpanStatusCode.ERROR, message: 'ignored: OK is final' });
+  root.updateName('checkout POST');
+  clock = 20;
+  root.end();
+  return { t, remote, root, child };
+}
+
+test('protobuf: every field decodes with the reference decoder', async () => {
+  const { t, root, child } = await buildRichTrace(false);
+  const bodies = t.drain();
+  assert.equal(bodies.length, 1);
+  const req = decodeProtobuf(bodies[0]!);
+  const rs = req.resourceSpans[0]!;
+  assert.deepEqual(attrs(rs.resource.attributes), {
+    'service.name': 'test-service', 'telemetry.sdk.name': 'wasmtrace', 'telemetry.sdk.language': 'nodejs', 'telemetry.sdk.version': '0.1.0',
+  });
+  assert.equal(rs.scopeSpans[0]!.scope.name, 'wasmtrace');
+  assert.equal(rs.scopeSpans[0]!.scope.version, '0.1.0');
+  const spans = rs.scopeSpans[0]!.spans;
+  assert.equal(spans.length, 2);
+  const [c, r] = spans as [typeof spans[0], typeof spans[0]];
+  // the child ended first, so it is encoded first
+  assert.equal(c.name, 'db.query');
+  assert.equal(r.name, 'checkout POST');
+  assert.equal(r.traceId, '0af7651916cd43dd8448eb211c80319c');
+  assert.equal(r.parentSpanId, 'b7ad6b7169203331');
+  assert.equal(r.traceState, 'congo=t61rcWkgMzE,rojo=00f067aa0ba902b7');
+  assert.equal(r.flags, 0x301, 'sampled, parent is remote');
+  assert.equal(r.spanId, root.spanContext().spanId);
+  assert.equal(r.kind, 2);
+  assert.equal(r.startTimeUnixNano, ns(10));
+  assert.equal(r.endTimeUnixNano, ns(20));
+  assert.deepEqual(attrs(r.attributes), {
+    'cart.items': '4', 'cart.total': 12.5, 'user.vip': true, 'user.name': 'zoë "quoted" \\ \n ✓',
+    tags: ['a', 'b', 'ünï'], ints: ['1', '-2', '3000000000'], doubles: [1.5, -0.25], flags: [true, false], empty: [], big: '-9007199254740991',
+  });
+  assert.equal(r.events.length, 2);
+  assert.equal(r.events[0]!.name, 'cache.miss');
+  assert.equal(r.events[0]!.timeUnixNano, ns(11.5));
+  assert.deepEqual(attrs(r.events[0]!.attributes), { 'cache.key': 'k1', 'cache.size': '42' });
+  assert.equal(r.events[1]!.timeUnixNano, ns(12.25));
+  assert.deepEqual(r.status, { code: 1, message: '' });
+  assert.equal(c.parentSpanId, r.spanId);
+  assert.equal(c.traceId, r.traceId);
+  assert.equal(c.flags, 0x101, 'sampled, local parent');
+  assert.equal(c.kind, 3);
+  assert.equal(c.traceState, r.traceState);
+  assert.deepEqual(c.status, { code: 2, message: 'deadlock' });
+  assert.equal(c.links.length, 1);
+  assert.equal(c.links[0]!.traceId, '4bf92f3577b34da6a3ce929d0e0e4736');
+  assert.equal(c.links[0]!.spanId, '00f067aa0ba902b7');
+  assert.equal(c.links[0]!.traceState, 'a=b');
+  assert.deepEqual(attrs(c.links[0]!.attributes), { 'link.why': 'retry' });
+  const ex = c.events.find((e) => e.name === 'exception');
+  assert.ok(ex);
+  const exAttrs = attrs(ex.attributes);
+  assert.equal(exAttrs['exception.type'], 'DbError');
+  assert.equal(exAttrs['exception.message'], 'boom');
+  assert.equal(exAttrs['exception.stacktrace'], 'DbError: boom\n    at query (db.js:1:1)');
+  assert.equal(child.spanContext().spanId, c.spanId);
+  assert.equal(root.isRecording(), false, 'ended spans stop recording');
+});
+
+test('JSON module output equals the protobuf output field by field', async () => {
+  const pb = await buildRichTrace(false);
+  const js = await buildRichTrace(true);
+  const pbReq = decodeProtobuf(pb.t.drain()[0]!);
+  const jsBody = js.t.drain()[0]!;
+  const text = new TextDecoder().decode(jsBody);
+  assert.match(text, /"startTimeUnixNano":"\d+"/, '64-bit integers are strings');
+  assert.match(text, /"traceId":"[0-9a-f]{32}"/, 'ids are hex');
+  assert.deepStrictEqual(decodeJson(jsBody), pbReq);
+});
+
+test('ids are unique and non-zero over 10^6 spans', async () => {
+  const t = await coreTracer({ seed: 99 });
+  const spanIds = new Set<string>();
+  const traceIds = new Set<string>();
+  for (let i = 0; i < 1_000_000; i++) {
+    const s = t.tracer.startSpan('s');
+    const ctx = s.spanContext();
+    spanIds.add(ctx.spanId);
+    traceIds.add(ctx.traceId);
+    s.end();
+    if (i % 2000 === 1999) t.drain();
+  }
+  assert.equal(spanIds.size, 1_000_000);
+  assert.equal(traceIds.size, 1_000_000);
+  assert.ok(!spanIds.has('0000000000000000'));
+  assert.ok(!traceIds.has('00000000000000000000000000000000'));
+});
+
+test('parent/child links through nested and async startActiveSpan', async () => {
+  const t = await coreTracer();
+  const tr = t.tracer;
+  let inner: ReturnType<typeof tr.startSpan> | undefined;
+  let fetchLike: ReturnType<typeof tr.startSpan> | undefined;
+  let afterAwait: ReturnType<typeof tr.startSpan> | undefined;
+  const outer = await tr.startActiveSpan('outer', async (o) => {
+    tr.startActiveSpan('inner', (i) => {
+      inner = i;
+      assert.equal(tr.getActiveSpan(), i);
+      tr.startSpan('leaf').end();
+      i.end();
+    });
+    assert.equal(tr.getActiveSpan(), o, 'restored after the nested callback');
+    // Work started synchronously inside an async callback gets the right parent.
+    const pending = tr.startActiveSpan('load', async (l) => {
+      fetchLike = tr.startSpan('fetch');
+      await new Promise((r) => setTimeout(r, 1));
+      fetchLike.end();
+      l.end();
+    });
+    await pending;
+    afterAwait = tr.startSpan('after-await', {}, o);
+    afterAwait.end();
+    o.end();
+    return o;
+  });
+  assert.equal(tr.getActiveSpan(), undefined);
+  const spans = decodeAll(t.drain());
+  const byName = new Map(spans.map((s) => [s.name, s]));
+  const id = (n: string) => byName.get(n)!.spanId;
+  assert.equal(byName.get('outer')!.parentSpanId, '');
+  assert.equal(byName.get('inner')!.parentSpanId, id('outer'));
+  assert.equal(byName.get('leaf')!.parentSpanId, id('inner'));
+  assert.equal(byName.get('load')!.parentSpanId, id('outer'));
+  assert.equal(byName.get('fetch')!.parentSpanId, id('load'));
+  assert.equal(byName.get('after-await')!.parentSpanId, id('outer'));
+  assert.equal(new Set(spans.map((s) => s.traceId)).size, 1);
+  assert.equal(outer.spanContext().spanId, id('outer'));
+  assert.equal(inner!.spanContext().traceId, outer.spanContext().traceId);
+});
+
+test('OpenTelemetry limits: attributes, events and links are capped and counted', async () => {
+  const t = await coreTracer({ limits: [128, 128, 128, 2] });
+  const s = t.tracer.startSpan('limits');
+  for (let i = 0; i < 200; i++) s.setAttribute(`k${i}`, i);
+  for (let i = 0; i < 130; i++) s.addEvent('e', { a: 1, b: 2, c: 3 });
+  for (let i = 0; i < 129; i++) s.addLink({ context: { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7', traceFlags: 1 } });
+  s.end();
+  const [span] = decodeAll(t.drain());
+  assert.ok(span);
+  assert.equal(span.attributes.length, 128);
+  assert.equal(span.droppedAttributesCount, 72);
+  assert.equal(span.events.length, 128);
+  assert.equal(span.droppedEventsCount, 2);
+  assert.equal(span.events[0]!.attributes.length, 2);
+  assert.equal(span.events[0]!.droppedAttributesCount, 1);
+  assert.equal(span.links.length, 128);
+  assert.equal(span.droppedLinksCount, 1);
+});
+
+test('long values are truncated to the configured length', async () => {
+  const t = await coreTracer({ valueLimit: 10 });
+  const s = t.tracer.startSpan('trunc');
+  s.setAttribute('long', 'x'.repeat(100));
+  s.setAttribute('unicode', 'é'.repeat(100));
+  s.end();
+  const [span] = decodeAll(t.drain());
+  assert.deepEqual(attrs(span!.attributes), { long: 'x'.repeat(10), unicode: 'é'.repeat(10) });
+});
+
+test('bodies respect maxBytes; every span arrives exactly once', async () => {
+  for (const json of [false, true]) {
+    const t = await coreTracer({ json });
+    const names = new Set<string>();
+    for (let i = 0; i < 1500; i++) {
+      const s = t.tracer.startSpan(`span-${i}`, { attributes: { i, pad: 'p'.repeat(i % 300) } });
+      names.add(`span-${i}`);
+      s.end();
+    }
+    for (const limit of [1000, 4096, 65536]) {
+      if (t.core.source.pending() === 0) break;
+      const bodies: Uint8Array[] = [];
+      for (let k = 0; k < 200; k++) {
+        const b = t.core.source.drain(limit);
+        if (!b) break;
+        bodies.push(b.body);
+        assert.ok(b.body.length <= limit, `${b.body.length} <= ${limit}`);
+        assert.equal(decodeAll([b.body], json).length, b.spans);
+      }
+      for (const s of decodeAll(bodies, json)) assert.ok(names.delete(s.name), `${s.name} once`);
+    }
+    assert.equal(names.size, 0);
+  }
+});
+
+test('time origin: span times are unix nanoseconds', async () => {
+  const t = await coreTracer();
+  clock = 1234.567891;
+  const s = t.tracer.startSpan('t');
+  clock = 1300;
+  s.end();
+  const [span] = decodeAll(t.drain());
+  assert.equal(span!.startTimeUnixNano, ns(1234.567891));
+  assert.equal(timeOrigin(), ORIGIN);
+  const date = new Date(ORIGIN + 5); // Dates hold whole milliseconds
+  const wall = t.tracer.startSpan('wall', { startTime: date });
+  wall.end(ORIGIN + 7);
+  const [w] = decodeAll(t.drain());
+  assert.equal(w!.startTimeUnixNano, ns(date.getTime() - ORIGIN));
+  assert.equal(w!.endTimeUnixNano, ns(7));
+});
