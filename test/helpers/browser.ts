@@ -1,0 +1,43 @@
+// Launches the system browsers for end-to-end tests: Chromium through playwright-core,
+// Firefox ESR through puppeteer-core over WebDriver BiDi (PLATFORM-FACTS.md). Paths
+// come from CHROME_PATH / FIREFOX_PATH, which scripts/test.mjs always exports.
+import { chromium, type Browser as PlaywrightBrowser, type LaunchOptions } from 'playwright-core';
+import puppeteer, { type Browser as PuppeteerBrowser, type LaunchOptions as PuppeteerLaunchOptions } from 'puppeteer-core';
+
+export type { PlaywrightBrowser, PuppeteerBrowser };
+
+/** Flags that keep Chromium quiet on a closed network and let it run as root. */
+export const CHROMIUM_ARGS = [
+  '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+  '--disable-sync', '--no-first-run', '--disable-quic',
+];
+
+export const chromePath = (): string => process.env.CHROME_PATH ?? '/usr/bin/chromium';
+export const firefoxPath = (): string => process.env.FIREFOX_PATH ?? '/usr/bin/firefox-esr';
+
+/** Headless Chromium (playwright-core). `extra.args` are appended to CHROMIUM_ARGS. */
+export async function launchChromium(extra: LaunchOptions = {}): Promise<PlaywrightBrowser> {
+  const executablePath = chromePath();
+  try {
+    return await chromium.launch({
+      timeout: 60_000,
+      ...extra,
+      executablePath,
+      args: [...CHROMIUM_ARGS, ...(extra.args ?? [])],
+    });
+  } catch (e) {
+    throw new Error(`launchChromium: cannot start ${executablePath} (set CHROME_PATH, or run scripts/test.mjs, ` +
+      `which installs Debian's chromium as root): ${(e as Error).message}`);
+  }
+}
+
+/** Headless Firefox ESR (puppeteer-core, WebDriver BiDi). */
+export async function launchFirefox(extra: PuppeteerLaunchOptions = {}): Promise<PuppeteerBrowser> {
+  const executablePath = firefoxPath();
+  try {
+    return await puppeteer.launch({ timeout: 60_000, ...extra, browser: 'firefox', executablePath, headless: true });
+  } catch (e) {
+    throw new Error(`launchFirefox: cannot start ${executablePath} (set FIREFOX_PATH, or run scripts/test.mjs, ` +
+      `which installs Debian's firefox-esr as root): ${(e as Error).message}`);
+  }
+}
