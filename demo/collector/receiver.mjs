@@ -1,0 +1,188 @@
+// POST /v1/traces: the OTLP/HTTP receiver. Every failure is an answer (400, 413,
+// 415, 503), never an exception that escapes: a bad export must not stop the collector.
+import { brotliDecompress, gunzip, inflate, inflateRaw } from 'node:zlib';
+import {
+  BadRequest,
+  decodeJsonRequest,
+  decodeProtobufRequest,
+  encodeExportResponse,
+  encodeStatus,
+  flattenRequest,
+} from './otlp.mjs';
+
+const GRPC_INVALID_ARGUMENT = 3;
+const GRPC_RESOURCE_EXHAUSTED = 8;
+const GRPC_UNAVAILABLE = 14;
+
+/** @param {string | undefined} header @returns {'protobuf' | 'json' | null} */
+export function encodingOf(header) {
+  const type = (header ?? '').split(';')[0].trim().toLowerCase();
+  if (type === 'application/x-protobuf' || type === 'application/protobuf') return 'protobuf';
+  if (type === 'application/json') return 'json';
+  return null;
+}
+
+const DECODERS = {
+  gzip: gunzip,
+  'x-gzip': gunzip,
+  deflate: inflateDeflate,
+  br: brotliDecompress,
+};
+
+/** HTTP "deflate" means zlib-wrapped, but some senders send raw deflate: try both. */
+function inflateDeflate(buf, opts, cb) {
+  inflate(buf, opts, (err, out) => {
+    if (!err || (err instanceof RangeError)) return cb(err, out);
+    inflateRaw(buf, opts, cb);
+  });
+}
+
+/**
+ * @param {object} deps
+ * @param {ReturnType<import('./store.mjs').createTraceStore>} deps.store
+ * @param {number} deps.maxBodyBytes limit of the body as sent (compressed or not)
+ * @param {number} deps.maxDecodedBytes limit of the body after decompression
+ * @param {number} deps.maxConcurrentExports exports decoded at once; more get 503
+ * @param {{ write(line: string): void } | null} deps.jsonl
+ * @param {ReturnType<typeof newReceiverStats>} deps.stats
+ */
+export function createReceiver({ store, maxBodyBytes, maxDecodedBytes, maxConcurrentExports, jsonl, stats }) {
+  let inflight = 0;
+
+  /** @param {import('node:http').IncomingMessage} req @param {import('node:http').ServerResponse} res */
+  return function receive(req, res) {
+    stats.requests++;
+    const encoding = encodingOf(req.headers['content-type']);
+    // Errors for a request we cannot classify are answered in JSON, readable with curl.
+    const answerEnc = encoding ?? 'json';
+    const fail = (status, grpcCode, message) => {
+      stats.errors[status] = (stats.errors[status] ?? 0) + 1;
+      send(res, status, answerEnc, encodeStatus(answerEnc, grpcCode, message));
+    };
+    if (encoding === null) {
+      drain(req, maxBodyBytes);
+      return fail(415, GRPC_INVALID_ARGUMENT,
+        `unsupported Content-Type ${JSON.stringify(req.headers['content-type'] ?? '')}: use application/x-protobuf or application/json`);
+    }
+    const coding = (req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
+    if (coding !== 'identity' && !(coding in DECODERS)) {
+      drain(req, maxBodyBytes);
+      return fail(415, GRPC_INVALID_ARGUMENT, `unsupported Content-Encoding ${JSON.stringify(coding)}: use gzip, deflate, br or none`);
+    }
+    const declared = Number(req.headers['content-length']);
+    if (declared > maxBodyBytes) {
+      drain(req, maxBodyBytes);
+      return fail(413, GRPC_RESOURCE_EXHAUSTED, `body of ${declared} bytes exceeds the limit of ${maxBodyBytes} bytes`);
+    }
+    if (inflight >= maxConcurrentExports) {
+      res.setHeader('Retry-After', '1');
+      drain(req, maxBodyBytes);
+      return fail(503, GRPC_UNAVAILABLE, 'too many exports at once; retry later');
+    }
+    inflight++;
+    readBody(req, maxBodyBytes)
+      .then(async (body) => {
+        if (body === 'aborted') return;
+        if (body === 'too-large') {
+          drain(req, maxBodyBytes);
+          return fail(413, GRPC_RESOURCE_EXHAUSTED, `body exceeds the limit of ${maxBodyBytes} bytes`);
+        }
+        let bytes = body;
+        if (coding !== 'identity') {
+          const decoded = await decompress(DECODERS[coding], body, maxDecodedBytes);
+          if (decoded === 'too-large') {
+            return fail(413, GRPC_RESOURCE_EXHAUSTED, `decompressed body exceeds the limit of ${maxDecodedBytes} bytes`);
+          }
+          if (decoded instanceof Error) {
+            return fail(400, GRPC_INVALID_ARGUMENT, `malformed ${coding} body: ${decoded.message}`);
+          }
+          bytes = decoded;
+        }
+        const request = encoding === 'protobuf' ? decodeProtobufRequest(bytes) : decodeJsonRequest(bytes.toString('utf8'));
+        const { spans, rejected, reasons } = flattenRequest(request);
+        const { refused } = store.add(spans);
+        if (refused > 0) reasons.push('trace has too many spans for this collector (maxSpansPerTrace)');
+        const rejectedSpans = rejected + refused;
+        stats.exports++;
+        stats.acceptedSpans += spans.length - refused;
+        stats.rejectedSpans += rejectedSpans;
+        if (jsonl) jsonl.write(JSON.stringify(request));
+        send(res, 200, encoding, encodeExportResponse(encoding, rejectedSpans, reasons.join('; ')));
+      })
+      .catch((err) => {
+        if (err instanceof BadRequest) return fail(err.status, GRPC_INVALID_ARGUMENT, err.message);
+        // Anything else is a bug here, still answered: deep nesting can overflow the stack.
+        const message = err instanceof RangeError ? `request too deeply nested: ${err.message}` : 'internal error';
+        return fail(err instanceof RangeError ? 400 : 500, GRPC_INVALID_ARGUMENT, message);
+      })
+      .finally(() => {
+        inflight--;
+      });
+  };
+}
+
+export function newReceiverStats() {
+  return { requests: 0, exports: 0, acceptedSpans: 0, rejectedSpans: 0, errors: /** @type {Record<number, number>} */ ({}) };
+}
+
+function send(res, status, encoding, body) {
+  if (res.headersSent || res.destroyed) return;
+  res.statusCode = status;
+  res.setHeader('Content-Type', encoding === 'json' ? 'application/json' : 'application/x-protobuf');
+  res.setHeader('Content-Length', body.length);
+  res.end(body);
+}
+
+/**
+ * @param {import('node:http').IncomingMessage} req
+ * @returns {Promise<Buffer | 'too-large' | 'aborted'>}
+ */
+function readBody(req, limit) {
+  return new Promise((resolve) => {
+    const chunks = [];
+    let size = 0;
+    const onData = (chunk) => {
+      size += chunk.length;
+      if (size > limit) {
+        req.off('data', onData);
+        chunks.length = 0;
+        resolve('too-large');
+        return;
+      }
+      chunks.push(chunk);
+    };
+    req.on('data', onData);
+    req.on('end', () => resolve(Buffer.concat(chunks, size)));
+    req.on('error', () => resolve('aborted'));
+    req.on('close', () => resolve('aborted')); // no-op after 'end'
+  });
+}
+
+/**
+ * Reads and discards what is left of a refused body so that the client sees the
+ * answer rather than a reset connection; bounded in bytes and time, then cut off.
+ */
+function drain(req, limit) {
+  if (req.complete) return;
+  let seen = 0;
+  const timer = setTimeout(() => req.destroy(), 5000);
+  timer.unref();
+  req.on('data', (c) => {
+    seen += c.length;
+    if (seen > 4 * limit) req.destroy();
+  });
+  req.on('end', () => clearTimeout(timer));
+  req.on('close', () => clearTimeout(timer));
+  req.resume();
+}
+
+/** @returns {Promise<Buffer | Error | 'too-large'>} */
+function decompress(fn, buf, maxOutputLength) {
+  return new Promise((resolve) => {
+    fn(buf, { maxOutputLength }, (err, out) => {
+      if (err instanceof RangeError || (err && /** @type {any} */ (err).code === 'ERR_BUFFER_TOO_LARGE')) resolve('too-large');
+      else if (err) resolve(err);
+      else resolve(out);
+    });
+  });
+}
