@@ -46,9 +46,112 @@ export interface ExportResult {
 
 /**
  * A pluggable way to send a body. The default posts it with fetch; tests,
- * benchmarks and unusual hosts may pass their own.
+ * benchmarks and unusual hosts may pass their own. It may throw or reject on
+ * a network error; delivery retries that like a 503.
  */
 export type Transport = (
   body: Uint8Array,
-  meta: { readonly contentType: string; readonly spans: number },
-) => Promise<{ readonly status: number; readonly headers?: { get(name: string): string | null }; readonly text?: () => Promise<string> }>;
+  meta: TransportMeta,
+) => Promise<TransportResponse>;
+
+export interface TransportMeta {
+  readonly contentType: string;
+  readonly spans: number;
+  /** `gzip` when `body` is compressed. */
+  readonly contentEncoding?: string;
+  /** True when the request must outlive the page (keepalive). */
+  readonly keepalive?: boolean;
+  /** Aborts the request when the delivery timeout passes. */
+  readonly signal?: AbortSignal;
+}
+
+export interface TransportResponse {
+  readonly status: number;
+  readonly headers?: { get(name: string): string | null };
+  /** The response body, already read (used for partial success). */
+  readonly body?: Uint8Array | string;
+  readonly text?: () => Promise<string>;
+}
+
+/** What `createPipeline` calls back into the tracer. */
+export interface DeliveryHooks {
+  /** Spans given up on; `reason` names why (e.g. `queue-full`, `rejected`). */
+  dropped(reason: string, spans: number): void;
+  /** An internal failure; the tracer's one error handler. Never throws. */
+  error(e: unknown): void;
+}
+
+/** Batching and delivery of the spans a `SpanSource` holds. */
+export interface Pipeline {
+  /** Called once per ended span: counts and schedules, O(1), never encodes. */
+  spanEnded(): void;
+  /** Encodes every ended span and tries each queued batch once. */
+  flush(): Promise<ExportResult>;
+  /** Flushes, then stops timers and listeners; later calls do nothing. */
+  shutdown(): Promise<ExportResult>;
+}
+
+/** The subset of the Web Storage API the queue uses. */
+export interface StorageLike {
+  readonly length: number;
+  key(index: number): string | null;
+  getItem(key: string): string | null;
+  setItem(key: string, value: string): void;
+  removeItem(key: string): void;
+}
+
+/** Delivery options as the user may give them (all optional). */
+export interface DeliveryOptions {
+  /** OTLP/HTTP traces URL; default `http://localhost:4318/v1/traces`. */
+  endpoint?: string;
+  /** Wire format; default `http/protobuf`. Must match the source's encoder. */
+  protocol?: 'http/protobuf' | 'http/json';
+  /** Extra request headers (e.g. authorization). Never written to storage. */
+  headers?: Record<string, string>;
+  /** Spans that trigger an export; default 512. */
+  maxExportBatchSize?: number;
+  /** Longest wait before ended spans are exported, ms; default 5000. */
+  scheduledDelayMs?: number;
+  /**
+   * `gzip`, `none`, or `auto` (default): gzip unless the page would need a CORS
+   * preflight for `Content-Encoding` (a document posting to another origin).
+   */
+  compression?: 'gzip' | 'none' | 'auto';
+  /** Bound on queued encoded bytes (storage and memory); default 1 MiB. */
+  maxQueueBytes?: number;
+  /** Where batches are written ahead; default `globalThis.localStorage` when usable, `null` disables. */
+  storage?: StorageLike | null;
+  /** Prefix of every storage key; default `wasmtrace:`. */
+  storageKeyPrefix?: string;
+  /** First retry delay, ms; default 1000. */
+  retryInitialDelayMs?: number;
+  /** Longest retry delay (and longest Retry-After honoured), ms; default 60000. */
+  retryMaxDelayMs?: number;
+  /** Attempts per batch before it is parked until the next trigger; default 5. */
+  maxAttempts?: number;
+  /** Requests in flight at once; default 2. */
+  maxConcurrentRequests?: number;
+  /** Time before a request is aborted and retried, ms; default 10000. */
+  timeoutMs?: number;
+  /** A custom sender; default fetch. */
+  transport?: Transport;
+}
+
+/** Options after defaults and clamping. */
+export interface ResolvedDeliveryOptions {
+  readonly endpoint: string;
+  readonly protocol: 'http/protobuf' | 'http/json';
+  readonly headers: Readonly<Record<string, string>>;
+  readonly maxExportBatchSize: number;
+  readonly scheduledDelayMs: number;
+  readonly compression: 'gzip' | 'none' | 'auto';
+  readonly maxQueueBytes: number;
+  readonly storage: StorageLike | null;
+  readonly storageKeyPrefix: string;
+  readonly retryInitialDelayMs: number;
+  readonly retryMaxDelayMs: number;
+  readonly maxAttempts: number;
+  readonly maxConcurrentRequests: number;
+  readonly timeoutMs: number;
+  readonly transport: Transport | null;
+}

@@ -1,0 +1,58 @@
+// Packs bytes into a string for localStorage, 15 bits per UTF-16 code unit.
+// localStorage quota is counted in code units (PLATFORM-FACTS.md), so this
+// stores 1.875 bytes per unit where base64 stores 0.75. Every unit lies in
+// U+0800..U+87FF: no controls, no surrogates (a lone surrogate may be
+// replaced by U+FFFD when the browser writes the value to disk).
+
+const BASE = 0x0800;
+const MASK = 0x7fff;
+const CHUNK = 8192;
+
+/** Code units `pack` produces for `byteLength` bytes. */
+export function packedLength(byteLength: number): number {
+  return Math.ceil((byteLength * 8) / 15);
+}
+
+/** Bytes → string of `packedLength(bytes.length)` code units. */
+export function pack(bytes: Uint8Array): string {
+  const units = new Uint16Array(packedLength(bytes.length));
+  let acc = 0;
+  let bits = 0;
+  let j = 0;
+  for (let i = 0; i < bytes.length; i++) {
+    acc = (acc << 8) | (bytes[i] ?? 0);
+    bits += 8;
+    if (bits >= 15) {
+      bits -= 15;
+      units[j++] = BASE + ((acc >>> bits) & MASK);
+      acc &= (1 << bits) - 1;
+    }
+  }
+  if (bits > 0) units[j] = BASE + ((acc << (15 - bits)) & MASK);
+  let s = '';
+  for (let i = 0; i < units.length; i += CHUNK) {
+    s += String.fromCharCode.apply(null, units.subarray(i, i + CHUNK) as unknown as number[]);
+  }
+  return s;
+}
+
+/** String from `pack` → bytes; null when `s` was not packed from `byteLength` bytes. */
+export function unpack(s: string, byteLength: number): Uint8Array | null {
+  if (!Number.isInteger(byteLength) || byteLength < 0 || s.length !== packedLength(byteLength)) return null;
+  const out = new Uint8Array(byteLength);
+  let acc = 0;
+  let bits = 0;
+  let j = 0;
+  for (let i = 0; i < s.length; i++) {
+    const v = s.charCodeAt(i) - BASE;
+    if (v < 0 || v > MASK) return null;
+    acc = (acc << 15) | v;
+    bits += 15;
+    while (bits >= 8 && j < byteLength) {
+      bits -= 8;
+      out[j++] = (acc >>> bits) & 0xff;
+      acc &= (1 << bits) - 1;
+    }
+  }
+  return out;
+}
