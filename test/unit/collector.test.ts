@@ -23,6 +23,8 @@ function sdkSpans(names: string[]): ReadableSpan[] {
   for (const n of names) t.startSpan(n, { attributes: { n } }).end();
   return exporter.getFinishedSpans();
 }
+// fetch's BodyInit wants an ArrayBuffer-backed view (TS 5.9 typing).
+const bin = (b: Uint8Array): Uint8Array<ArrayBuffer> => new Uint8Array(b);
 const PB = { 'content-type': 'application/x-protobuf' };
 const JSON_CT = { 'content-type': 'application/json' };
 
@@ -32,13 +34,13 @@ test('POST protobuf, JSON and gzip bodies: recorded, decoded, answered', async (
     assert.match(c.url, /^http:\/\/127\.0\.0\.1:\d+\/v1\/traces$/);
     assert.equal(c.url, c.origin + '/v1/traces');
     const pb = ProtobufTraceSerializer.serializeRequest(sdkSpans(['a', 'b']))!;
-    let r = await fetch(c.url, { method: 'POST', headers: PB, body: pb });
+    let r = await fetch(c.url, { method: 'POST', headers: PB, body: bin(pb) });
     assert.equal(r.status, 200);
     assert.equal(r.headers.get('content-type'), 'application/x-protobuf');
     assert.equal((await r.arrayBuffer()).byteLength, 0, 'empty ExportTraceServiceResponse');
 
     const json = JsonTraceSerializer.serializeRequest(sdkSpans(['c']))!;
-    r = await fetch(c.url, { method: 'POST', headers: { 'content-type': 'application/json; charset=utf-8' }, body: json });
+    r = await fetch(c.url, { method: 'POST', headers: { 'content-type': 'application/json; charset=utf-8' }, body: bin(json) });
     assert.equal(r.status, 200);
     assert.equal(r.headers.get('content-type'), 'application/json');
     assert.deepEqual(await r.json(), {});
@@ -81,7 +83,7 @@ test('malformed bodies are recorded with an error and answered 400, and the coll
       [{ 'content-type': 'text/plain' }, 'hello', /unsupported Content-Type "text\/plain"/],
     ];
     for (const [headers, body, re] of cases) {
-      const r = await fetch(c.url, { method: 'POST', headers, body });
+      const r = await fetch(c.url, { method: 'POST', headers, body: typeof body === 'string' ? body : bin(body) });
       assert.equal(r.status, 400);
       await r.arrayBuffer();
       assert.match(c.requests.at(-1)?.error ?? '', re);
@@ -90,7 +92,7 @@ test('malformed bodies are recorded with an error and answered 400, and the coll
     const r = await fetch(c.origin + '/elsewhere', { method: 'POST', headers: PB, body: new Uint8Array(0) });
     assert.equal(r.status, 400);
     assert.match(c.requests.at(-1)?.error ?? '', /not an OTLP export: POST \/elsewhere/);
-    const ok = await fetch(c.url, { method: 'POST', headers: PB, body: ProtobufTraceSerializer.serializeRequest(sdkSpans(['fine']))! });
+    const ok = await fetch(c.url, { method: 'POST', headers: PB, body: bin(ProtobufTraceSerializer.serializeRequest(sdkSpans(['fine']))!) });
     assert.equal(ok.status, 200);
     assert.deepEqual(c.spans().map((s) => s.name), ['fine']);
   } finally {
@@ -177,7 +179,7 @@ test('scripted replies: status codes, headers, partial success, delay', async ()
   });
   try {
     const body = ProtobufTraceSerializer.serializeRequest(sdkSpans(['x']))!;
-    const send = (): Promise<Response> => fetch(c.url, { method: 'POST', headers: PB, body });
+    const send = (): Promise<Response> => fetch(c.url, { method: 'POST', headers: PB, body: bin(body) });
     let r = await send();
     assert.equal(r.status, 503);
     assert.equal(r.headers.get('retry-after'), '7');
@@ -198,7 +200,7 @@ test('scripted replies: status codes, headers, partial success, delay', async ()
     assert.equal(c.requests.length, 4, 'every request is recorded whatever the reply');
 
     c.setRespond(() => ({ status: 200, body: partialSuccessBody('json', 1, 'bad attr') }));
-    r = await fetch(c.url, { method: 'POST', headers: JSON_CT, body: JsonTraceSerializer.serializeRequest(sdkSpans(['y']))! });
+    r = await fetch(c.url, { method: 'POST', headers: JSON_CT, body: bin(JsonTraceSerializer.serializeRequest(sdkSpans(['y']))!) });
     assert.deepEqual(await r.json(), { partialSuccess: { rejectedSpans: '1', errorMessage: 'bad attr' } });
     assert.equal(c.spans().length, 5);
 
@@ -214,7 +216,7 @@ test('scripted replies: status codes, headers, partial success, delay', async ()
 test('hang: the request stays open until close(), which ends it promptly', async () => {
   const c = await startCollector({ respond: () => ({ hang: true }) });
   const body = ProtobufTraceSerializer.serializeRequest(sdkSpans(['h']))!;
-  const pending = fetch(c.url, { method: 'POST', headers: PB, body }).then(() => 'answered', () => 'failed');
+  const pending = fetch(c.url, { method: 'POST', headers: PB, body: bin(body) }).then(() => 'answered', () => 'failed');
   await c.waitFor(() => c.requests.length === 1, 2000);
   const raced = await Promise.race([pending, new Promise((r) => setTimeout(() => r('still hanging'), 200))]);
   assert.equal(raced, 'still hanging');
@@ -227,7 +229,7 @@ test('hang: the request stays open until close(), which ends it promptly', async
 
   // A long delay is cut short by close() too.
   const d = await startCollector({ respond: () => ({ delayMs: 60_000 }) });
-  const p2 = fetch(d.url, { method: 'POST', headers: PB, body }).then(() => 'answered', () => 'failed');
+  const p2 = fetch(d.url, { method: 'POST', headers: PB, body: bin(body) }).then(() => 'answered', () => 'failed');
   await d.waitFor(() => d.requests.length === 1, 2000);
   await d.close();
   assert.equal(await p2, 'failed');
