@@ -14,7 +14,7 @@ type Env = Readonly<Record<string, string | undefined>>;
  * over defaults. Each bad value is replaced by its default with one `warn`.
  */
 export function resolveDeliveryOptions(
-  user: DeliveryOptions = {},
+  user: DeliveryOptions | ResolvedDeliveryOptions = {},
   env: Env = {},
   warn: (message: string) => void = () => {},
 ): ResolvedDeliveryOptions {

@@ -8,8 +8,10 @@ import { createStorageQueue, newBatchId, type StorageQueue } from './queue.js';
 import { backoffMs, outcomeOf, retryAfterMs } from './retry.js';
 import { beacon, fetchTransport, rejectedSpans } from './send.js';
 import type {
-  DeliveryHooks, DeliveryOptions, Encoded, ExportResult, Pipeline, SpanSource, SpanStats, TransportResponse,
+  DeliveryHooks, DeliveryOptions, Encoded, ResolvedDeliveryOptions, ExportResult, Pipeline, SpanSource, SpanStats, TransportResponse,
 } from './types.js';
+
+export { resolveDeliveryOptions } from './options.js';
 
 /** Largest body cut from the source, bytes: one body always fits the keepalive budget. */
 export const MAX_BODY_BYTES = 60 * 1024;
@@ -48,7 +50,11 @@ const unref = (t: Timer): Timer => {
 };
 
 /** Creates the delivery pipeline for one tracer. Never throws. */
-export function createPipeline(source: SpanSource, options: DeliveryOptions, hooks: DeliveryHooks): Pipeline {
+export function createPipeline(
+  source: SpanSource,
+  options: DeliveryOptions | ResolvedDeliveryOptions,
+  hooks: DeliveryHooks,
+): Pipeline {
   const fail = (e: unknown): void => {
     try {
       hooks.error(e);
