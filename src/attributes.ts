@@ -13,7 +13,7 @@ export function setAttr(core: Core, h: number, key: unknown, value: unknown, nes
   if (typeof key !== 'string' || key === '') return;
   const k = core.id(key);
   if (k < 0) {
-    droppedKeys++;
+    core.keysDropped++;
     return;
   }
   const x = core.x;
@@ -32,9 +32,6 @@ export function setAttr(core: Core, h: number, key: unknown, value: unknown, nes
       else if (value !== undefined && value !== null) internalError(`attribute ${key}: unsupported value type ${typeof value}`);
   }
 }
-
-/** Keys dropped because the intern table was full. */
-export let droppedKeys = 0;
 
 /** Homogeneous arrays of strings, numbers or booleans; anything else is dropped. */
 function setArray(core: Core, h: number, key: number, values: readonly unknown[]): void {

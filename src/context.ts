@@ -30,3 +30,14 @@ export function withActive<R>(parent: ParentIds | undefined, fn: () => R): R {
     active = previous;
   }
 }
+
+/**
+ * Sets the active parent until changed again; returns the previous one. For
+ * callers that cannot wrap the work in a function (a browser event dispatch,
+ * whose listeners run one by one, with the slot cleared when the task ends).
+ */
+export function setActive(parent: ParentIds | undefined): ParentIds | undefined {
+  const previous = active;
+  active = parent;
+  return previous;
+}

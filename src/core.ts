@@ -20,6 +20,8 @@ export interface Core {
   readonly f64: Float64Array;
   readonly io: number;
   readonly source: SpanSource;
+  /** Attributes dropped because their key could not be interned (table full). */
+  keysDropped: number;
 }
 
 export function createCore(x: WasmExports, contentType: string, valueLimit: number): Core {
@@ -86,5 +88,6 @@ export function createCore(x: WasmExports, contentType: string, valueLimit: numb
     f64: new Float64Array(buffer, io, IO_SIZE / 8),
     io,
     source,
+    keysDropped: 0,
   };
 }

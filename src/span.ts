@@ -111,7 +111,11 @@ export class WasmSpan implements Span {
   }
 
   addLinks(links: Link[]): this {
-    if (Array.isArray(links)) for (const link of links) this.addLink(link);
+    try {
+      if (Array.isArray(links)) for (const link of links) this.addLink(link);
+    } catch (e) {
+      internalError(e);
+    }
     return this;
   }
 

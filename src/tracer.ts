@@ -5,7 +5,7 @@ import type { Core } from './core.js';
 import type { ExportResult } from './export/types.js';
 import { type ParentIds, activeParent, withActive } from './context.js';
 import { WasmSpan, type SpanHost } from './span.js';
-import { setAttr, droppedKeys } from './attributes.js';
+import { setAttr } from './attributes.js';
 import { now, toRelativeMs } from './clock.js';
 import { internalError } from './diag.js';
 import { hexWords } from './ids.js';
@@ -143,7 +143,14 @@ export function createTracer(core: Core, delivery: Delivery): Tracer {
     },
 
     withSpan(span, fn) {
-      return withActive(toParent(span), fn);
+      if (typeof fn !== 'function') return undefined as ReturnType<typeof fn>;
+      let parent: ParentIds | undefined;
+      try {
+        parent = toParent(span);
+      } catch (e) {
+        internalError(e);
+      }
+      return withActive(parent, fn);
     },
 
     inject(carrier, span) {
@@ -183,7 +190,7 @@ export function createTracer(core: Core, delivery: Delivery): Tracer {
 
     stats() {
       const s = core.source.stats();
-      return { droppedSpans: s.droppedSpans, droppedData: s.droppedData + droppedKeys, droppedOversize: s.droppedOversize };
+      return { droppedSpans: s.droppedSpans, droppedData: s.droppedData + core.keysDropped, droppedOversize: s.droppedOversize };
     },
   };
   return tracer;

@@ -55,7 +55,7 @@ export async function instantiate(source: WasmSource): Promise<WasmExports> {
     instance = await instantiateResponse(response);
   } else {
     const bytes = source instanceof ArrayBuffer ? source : new Uint8Array(source.buffer, source.byteOffset, source.byteLength);
-    instance = (await WebAssembly.instantiate(bytes, {})).instance;
+    instance = await WebAssembly.instantiate(await WebAssembly.compile(bytes), {});
   }
   return instance.exports as unknown as WasmExports;
 }
@@ -74,5 +74,5 @@ async function instantiateResponse(response: Response): Promise<WebAssembly.Inst
       if (e instanceof WebAssembly.CompileError) throw e; // CSP refusal: no point retrying
     }
   }
-  return (await WebAssembly.instantiate(await response.arrayBuffer(), {})).instance;
+  return WebAssembly.instantiate(await WebAssembly.compile(await response.arrayBuffer()), {});
 }

@@ -23,8 +23,11 @@ export const SLOT_BASE: usize = memory.data(SLOTS * SLOT_SIZE);
 export const BLOCK_SIZE: i32 = 256;
 export const BLOCKS: i32 = 1664;
 export const BLOCK_BASE: usize = memory.data(BLOCKS * BLOCK_SIZE);
-/** A record header never crosses a block: this many bytes stay contiguous. */
-export const HEADER_ROOM: i32 = 40;
+/**
+ * Record bytes one span may hold. Kept well under the 64 KiB keepalive budget
+ * so that every span, encoded alone, fits one page-unload request.
+ */
+export const MAX_SPAN_BYTES: i32 = 56 * 1024;
 
 /** The encoded export request, read by the host as a Uint8Array view. */
 export const OUT_SIZE: i32 = 128 * 1024;

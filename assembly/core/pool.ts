@@ -2,7 +2,7 @@
 // records (attributes, events, links, one-off strings). Nothing here grows:
 // when slots or blocks run out the caller drops the data and counts it.
 import {
-  BLOCK_SIZE, BLOCKS, FREE_BLOCKS, FREE_SLOTS, HEADER_ROOM, SLOTS, SLOT_SIZE,
+  BLOCK_SIZE, BLOCKS, FREE_BLOCKS, FREE_SLOTS, MAX_SPAN_BYTES, SLOTS, SLOT_SIZE,
   S_BYTES, S_GEN, S_HEAD, S_NESTED, S_NEXT, S_STATE, S_TAIL, S_TAILOFF,
   STATE_ENDED, STATE_FREE, blockAt, slotAt,
 } from "./layout";
@@ -120,10 +120,12 @@ function linkNewBlock(slot: usize): i32 {
 /**
  * Makes room for a record of `header` contiguous bytes plus `payload` bytes
  * that may cross blocks. Returns the header's address, or 0 when the blocks
- * needed are not free (nothing is changed then). The caller fills the header
+ * needed are not free or the span would exceed MAX_SPAN_BYTES (nothing is
+ * changed then). The caller fills the header
  * and then calls `commitHeader` and `writePayload`.
  */
 export function reserve(slot: usize, header: i32, payload: i32): usize {
+  if (load<i32>(slot, S_BYTES) + header + payload > MAX_SPAN_BYTES) return 0;
   let off = load<i32>(slot, S_TAILOFF);
   let need: i32 = 0;
   if (off + header > BLOCK_SIZE) {

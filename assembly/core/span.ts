@@ -142,6 +142,12 @@ export function attr(h: i32, keyId: i32, vtype: i32, num: f64, len: i32): i32 {
   const rec = reserve(slot, H_ATTR, payload);
   if (!rec) {
     countDroppedData();
+    if (nested) {
+      const owner = <usize>load<i32>(slot, S_NESTED);
+      store<u16>(owner, load<u16>(owner, 6) + 1, 6);
+    } else if (!replaced) {
+      store<u16>(slot, load<u16>(slot, S_DATTR) + 1, S_DATTR);
+    }
     return FULL;
   }
   if (replaced) store<u8>(replaced, load<u8>(replaced) | R_DEAD);
@@ -199,6 +205,7 @@ export function event(h: i32, nameId: i32, timeMs: f64, len: i32): i32 {
   const rec = reserve(slot, H_EVENT, n);
   if (!rec) {
     countDroppedData();
+    store<u16>(slot, load<u16>(slot, S_DEVENT) + 1, S_DEVENT);
     return FULL;
   }
   store<u8>(rec, R_EVENT);
@@ -230,6 +237,7 @@ export function link(
   const rec = reserve(slot, H_LINK, n);
   if (!rec) {
     countDroppedData();
+    store<u16>(slot, load<u16>(slot, S_DLINK) + 1, S_DLINK);
     return FULL;
   }
   store<u8>(rec, R_LINK);

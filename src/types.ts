@@ -1,0 +1,84 @@
+// Public types, shaped like the OpenTelemetry JS API so that users feel at home.
+
+export type AttributeValue =
+  | string
+  | number
+  | boolean
+  | ReadonlyArray<string>
+  | ReadonlyArray<number>
+  | ReadonlyArray<boolean>;
+
+export type Attributes = Record<string, AttributeValue | undefined>;
+
+/** A Date, unix milliseconds, or a `performance.now()` value. */
+export type TimeInput = Date | number;
+
+/** The OpenTelemetry JS API's SpanKind values. */
+export const SpanKind = { INTERNAL: 0, SERVER: 1, CLIENT: 2, PRODUCER: 3, CONSUMER: 4 } as const;
+export type SpanKind = (typeof SpanKind)[keyof typeof SpanKind];
+
+/** The OpenTelemetry JS API's SpanStatusCode values. */
+export const SpanStatusCode = { UNSET: 0, OK: 1, ERROR: 2 } as const;
+export type SpanStatusCode = (typeof SpanStatusCode)[keyof typeof SpanStatusCode];
+
+export interface SpanStatus {
+  code: SpanStatusCode;
+  message?: string;
+}
+
+/** A span's identity (W3C Trace Context). */
+export interface SpanContext {
+  /** 32 lowercase hex digits. */
+  traceId: string;
+  /** 16 lowercase hex digits. */
+  spanId: string;
+  /** W3C trace flags; bit 0 is "sampled". */
+  traceFlags: number;
+  traceState?: string;
+  /** True when the context came from another process (extracted from headers). */
+  isRemote?: boolean;
+}
+
+export interface Link {
+  context: SpanContext;
+  attributes?: Attributes;
+}
+
+export interface SpanOptions {
+  kind?: SpanKind;
+  attributes?: Attributes;
+  links?: Link[];
+  /** Start time; default now. */
+  startTime?: TimeInput;
+  /** Start a new trace even if a span is active. */
+  root?: boolean;
+}
+
+export interface Span {
+  spanContext(): SpanContext;
+  setAttribute(key: string, value: AttributeValue): this;
+  setAttributes(attributes: Attributes): this;
+  addEvent(name: string, attributesOrTime?: Attributes | TimeInput, time?: TimeInput): this;
+  addLink(link: Link): this;
+  addLinks(links: Link[]): this;
+  setStatus(status: SpanStatus): this;
+  updateName(name: string): this;
+  /** Ends the span; a second call does nothing. */
+  end(endTime?: TimeInput): void;
+  isRecording(): boolean;
+  /** Records an `exception` event (OpenTelemetry exception semantic conventions). */
+  recordException(exception: unknown, time?: TimeInput): void;
+}
+
+/** Where a new span's parent comes from: a span, a remote context, or null for a new trace. */
+export type ParentInput = Span | SpanContext | null | undefined;
+
+/** Counters of what was sent and what was lost, for monitoring the SDK itself. */
+export interface TracerStats {
+  /** Spans dropped because the span buffer was full. */
+  droppedSpans: number;
+  /** Attributes, events or links dropped because span memory or the key table was full. */
+  droppedData: number;
+  /** Spans dropped because alone they exceeded the largest request body. */
+  droppedOversize: number;
+}

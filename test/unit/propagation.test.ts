@@ -1,0 +1,144 @@
+// W3C Trace Context: traceparent and tracestate, valid, invalid and edge
+// cases, many of them generated.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { formatTraceparent, parseTraceparent, parseTracestate } from '../../src/propagation.js';
+import { coreTracer } from '../helpers/core-tracer.js';
+import { allSpans, decodeProtobuf } from '../helpers/otlp.js';
+
+const TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
+const SPAN = '00f067aa0ba902b7';
+
+/** A small deterministic PRNG so failures reproduce. */
+function rng(seed: number) {
+  let s = seed >>> 0;
+  return () => ((s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32);
+}
+const HEXCHARS = '0123456789abcdef';
+const hex = (r: () => number, n: number) => Array.from({ length: n }, () => HEXCHARS[Math.floor(r() * 16)]).join('');
+
+test('valid traceparent headers parse exactly', () => {
+  const r = rng(1);
+  for (let i = 0; i < 2000; i++) {
+    const traceId = hex(r, 32);
+    const spanId = hex(r, 16);
+    const flags = Math.floor(r() * 256);
+    if (/^0+$/.test(traceId) || /^0+$/.test(spanId)) continue;
+    const header = formatTraceparent(traceId, spanId, flags);
+    assert.match(header, /^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/);
+    assert.deepEqual(parseTraceparent(header), { traceId, spanId, traceFlags: flags });
+    // surrounding whitespace (OWS) is tolerated
+    assert.deepEqual(parseTraceparent(`  ${header}\t`), { traceId, spanId, traceFlags: flags });
+  }
+});
+
+test('invalid traceparent headers are ignored', () => {
+  const valid = `00-${TRACE}-${SPAN}-01`;
+  const cases: unknown[] = [
+    undefined, null, 42, {}, '', 'garbage', valid.toUpperCase(), `00-${TRACE}-${SPAN}-01-extra`, `00-${TRACE}-${SPAN}-1`,
+    `ff-${TRACE}-${SPAN}-01`, `00-${'0'.repeat(32)}-${SPAN}-01`, `00-${TRACE}-${'0'.repeat(16)}-01`, `0-${TRACE}-${SPAN}-01`,
+    `00_${TRACE}_${SPAN}_01`, `00-${TRACE.slice(1)}-${SPAN}-01`, `00-${TRACE}-${SPAN}0-01`, `${valid}, ${valid}`,
+    `00-${TRACE}-${SPAN}-0g`, `zz-${TRACE}-${SPAN}-01`, `01-${TRACE}-${SPAN}-01x`,
+  ];
+  // Generated: every single-character corruption of a valid header.
+  const r = rng(2);
+  for (let i = 0; i < valid.length; i++) {
+    for (const c of ['-', 'G', 'A', ' ', 'z', '\u00e9']) {
+      const bad = valid.slice(0, i) + c + valid.slice(i + 1);
+      if (bad !== valid && !(valid[i] !== '-' && /[0-9a-f]/.test(c))) cases.push(bad);
+    }
+    cases.push(valid.slice(0, i)); // truncations
+  }
+  for (let i = 0; i < 500; i++) cases.push(Array.from({ length: Math.floor(r() * 80) }, () => String.fromCharCode(32 + Math.floor(r() * 95))).join(''));
+  for (const c of cases) {
+    const parsed = parseTraceparent(c);
+    if (typeof c === 'string' && /^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/.test(c.trim()) && !/^00-0{32}-|-0{16}-/.test(c.trim())) continue;
+    assert.equal(parsed, null, `rejects ${JSON.stringify(c)}`);
+  }
+});
+
+test('future versions: extra fields after a dash are accepted, only the sampled flag kept', () => {
+  assert.deepEqual(parseTraceparent(`cc-${TRACE}-${SPAN}-03-what-the-future-holds`), { traceId: TRACE, spanId: SPAN, traceFlags: 1 });
+  assert.deepEqual(parseTraceparent(`01-${TRACE}-${SPAN}-00`), { traceId: TRACE, spanId: SPAN, traceFlags: 0 });
+  assert.equal(parseTraceparent(`cc-${TRACE}-${SPAN}-01.`), null);
+});
+
+test('tracestate: valid lists normalise, invalid ones are dropped whole', () => {
+  assert.equal(parseTracestate('rojo=00f067aa0ba902b7,congo=t61rcWkgMzE'), 'rojo=00f067aa0ba902b7,congo=t61rcWkgMzE');
+  assert.equal(parseTracestate(' rojo=1 ,\t, congo=2 '), 'rojo=1,congo=2');
+  assert.equal(parseTracestate('fw529a3039@dt=value'), 'fw529a3039@dt=value');
+  assert.equal(parseTracestate(undefined), '');
+  for (const bad of ['rojo', '=1', 'Rojo=1', 'rojo=1,rojo=2', 'rojo=a=b', 'rojo=tab\there', 'a@=1', '@b=1', 'a@b_toolongsystemid=1', 'k=\u00e9', `k=${'x'.repeat(257)}`]) {
+    assert.equal(parseTracestate(bad), undefined, bad);
+  }
+  const r = rng(3);
+  for (let i = 0; i < 300; i++) {
+    const n = 1 + Math.floor(r() * 40);
+    const members = Array.from({ length: n }, (_, j) => `k${j}=v${Math.floor(r() * 1000)}`);
+    const parsed = parseTracestate(members.join(','));
+    if (n > 32) assert.equal(parsed, undefined, `${n} members is over the limit of 32`);
+    else assert.equal(parsed, members.join(','));
+  }
+});
+
+test('tracestate over 512 characters: long members go first, then from the end', () => {
+  const long = `big=${'x'.repeat(200)}`;
+  const small = Array.from({ length: 30 }, (_, i) => `k${i}=${'v'.repeat(20)}`);
+  const out = parseTracestate([small[0], long, ...small.slice(1)].join(','))!;
+  assert.ok(out.length <= 512);
+  assert.ok(!out.includes('big='), 'members over 128 chars are removed first');
+  assert.ok(out.startsWith('k0=') && !out.includes('k29='), 'then members from the end');
+});
+
+test('inject and extract round-trip through the tracer, and outgoing spans carry the parent', async () => {
+  const t = await coreTracer();
+  const incoming = { traceparent: `00-${TRACE}-${SPAN}-01`, tracestate: 'congo=t61rcWkgMzE' };
+  const remote = t.tracer.extract(incoming)!;
+  assert.equal(remote.isRemote, true);
+  const span = t.tracer.startSpan('server', {}, remote);
+  const headers = new Headers();
+  t.tracer.inject(headers, span);
+  assert.equal(headers.get('traceparent'), `00-${TRACE}-${span.spanContext().spanId}-01`);
+  assert.equal(headers.get('tracestate'), 'congo=t61rcWkgMzE');
+  const out: Record<string, string> = {};
+  t.tracer.withSpan(span, () => t.tracer.inject(out));
+  assert.equal(out.traceparent, headers.get('traceparent'));
+  span.end();
+  const [s] = allSpans(decodeProtobuf(t.drain()[0]!));
+  assert.equal(s!.traceId, TRACE);
+  assert.equal(s!.parentSpanId, SPAN);
+
+  // Invalid traceparent: extract gives nothing, a new trace starts.
+  assert.equal(t.tracer.extract({ traceparent: 'nonsense', tracestate: 'a=b' }), undefined);
+  const fresh = t.tracer.startSpan('fresh', {}, t.tracer.extract({ traceparent: 'nonsense' }));
+  assert.notEqual(fresh.spanContext().traceId, TRACE);
+  // Unsampled parent: the child is not recorded but propagates flags 00.
+  const unsampled = t.tracer.startSpan('child', {}, t.tracer.extract({ traceparent: `00-${TRACE}-${SPAN}-00` }));
+  assert.equal(unsampled.isRecording(), false);
+  const h2: Record<string, string> = {};
+  t.tracer.inject(h2, unsampled);
+  assert.match(h2.traceparent!, new RegExp(`^00-${TRACE}-[0-9a-f]{16}-00$`));
+});
+
+test('head sampling by trace-id ratio is consistent and near the ratio', async () => {
+  const a = await coreTracer({ ratio: 0.25, seed: 5 });
+  const b = await coreTracer({ ratio: 0.25, seed: 6 });
+  let kept = 0;
+  const n = 20000;
+  for (let i = 0; i < n; i++) {
+    const s = a.tracer.startSpan('root');
+    const ctx = s.spanContext();
+    // Another service given the same trace id (unsampled-flag-free parent) decides the same.
+    const decided = (ctx.traceFlags & 1) === 1;
+    if (decided) kept++;
+    s.end();
+    if (i % 1000 === 999) a.drain();
+    // the other tracer sees the same trace id and must agree on the decision bit
+    const other = b.tracer.startSpan('peer', {}, { traceId: ctx.traceId, spanId: ctx.spanId, traceFlags: ctx.traceFlags });
+    assert.equal(other.isRecording(), decided);
+    other.end();
+    if (i % 1000 === 999) b.drain();
+  }
+  // Binomial(20000, 0.25): sd ≈ 61; 5 sd either side.
+  assert.ok(Math.abs(kept - n * 0.25) < 5 * Math.sqrt(n * 0.25 * 0.75), `kept ${kept}`);
+});
