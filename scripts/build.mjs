@@ -15,7 +15,14 @@ mkdirSync(dist, { recursive: true });
 export const wasmTargets = [
   { entry: 'assembly/host/proto.ts', out: 'wasmtrace.wasm' },
   { entry: 'assembly/host/json.ts', out: 'wasmtrace-json.wasm' },
+  // The demo WASI job (docs/wasi.md): a WASI command with a garbage collector.
+  { entry: 'demo/wasi-job/main.ts', out: 'demo-wasi.wasm', options: wasiOptions() },
+  { entry: 'demo/wasi-job/lines.ts', out: 'demo-wasi-lines.wasm', options: wasiOptions() },
 ];
+
+function wasiOptions() {
+  return ['--runtime', 'incremental', '--exportStart', '_start', '--initialMemory', '24', '--maximumMemory', '64'];
+}
 
 /** TypeScript entries → bundles in dist/ (ESM unless `format` says otherwise). */
 export const jsTargets = [
@@ -25,7 +32,7 @@ export const jsTargets = [
 
 const asc = join(root, 'node_modules', '.bin', 'asc');
 for (const t of wasmTargets) {
-  execFileSync(asc, [t.entry, '--config', 'asconfig.json', '--target', t.target ?? 'release', '-o', join(dist, t.out)], {
+  execFileSync(asc, [t.entry, '--config', 'asconfig.json', '--target', t.target ?? 'release', '-o', join(dist, t.out), ...(t.options ?? [])], {
     cwd: root,
     stdio: 'inherit',
   });

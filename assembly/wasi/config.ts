@@ -1,0 +1,124 @@
+// Settings from the OpenTelemetry environment variables, over the options
+// the program gave. The variables win, so an operator can point a built
+// module elsewhere without rebuilding it.
+import { getenv } from "./env";
+
+/** One `key=value` pair from a comma-separated OTEL_* list. */
+export class Pair {
+  constructor(public key: string, public value: string) {}
+}
+
+/** Splits `k1=v1,k2=v2` (W3C Baggage-like, values percent-decoded); bad items are skipped. */
+export function parsePairs(list: string): Pair[] {
+  const out: Pair[] = [];
+  const items = list.split(",");
+  for (let i = 0; i < items.length; i++) {
+    const item = unchecked(items[i]);
+    const eq = item.indexOf("=");
+    if (eq <= 0) continue;
+    const key = item.substring(0, eq).trim();
+    if (!key.length) continue;
+    out.push(new Pair(key, percentDecode(item.substring(eq + 1).trim())));
+  }
+  return out;
+}
+
+function percentDecode(s: string): string {
+  if (s.indexOf("%") < 0) return s;
+  const n = s.length;
+  const buf = new Uint8Array(String.UTF8.byteLength(s));
+  const src = String.UTF8.encode(s);
+  const bytes = Uint8Array.wrap(src);
+  let o = 0;
+  for (let i = 0; i < bytes.length; i++) {
+    const c = bytes[i];
+    if (c == 0x25 && i + 2 < bytes.length) {
+      const hi = digit(bytes[i + 1]);
+      const lo = digit(bytes[i + 2]);
+      if (hi >= 0 && lo >= 0) {
+        buf[o++] = <u8>((hi << 4) | lo);
+        i += 2;
+        continue;
+      }
+    }
+    buf[o++] = c;
+  }
+  return n ? String.UTF8.decodeUnsafe(buf.dataStart, o) : s;
+}
+
+function digit(c: u8): i32 {
+  if (c >= 0x30 && c <= 0x39) return c - 0x30;
+  const l = c | 0x20;
+  if (l >= 0x61 && l <= 0x66) return l - 0x61 + 10;
+  return -1;
+}
+
+/** The traces endpoint: the signal-specific variable as is, else the base + `/v1/traces`. */
+export function endpointFromEnv(fallback: string): string {
+  const traces = getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT").trim();
+  if (traces.length) return traces;
+  const base = getenv("OTEL_EXPORTER_OTLP_ENDPOINT").trim();
+  if (base.length) return base.endsWith("/") ? base + "v1/traces" : base + "/v1/traces";
+  return fallback;
+}
+
+/** The head-sampling ratio from OTEL_TRACES_SAMPLER(_ARG); `fallback` when unset or bad. */
+export function ratioFromEnv(fallback: f64): f64 {
+  const sampler = getenv("OTEL_TRACES_SAMPLER").trim();
+  if (sampler == "always_off" || sampler == "parentbased_always_off") return 0;
+  if (sampler == "always_on" || sampler == "parentbased_always_on") return 1;
+  const arg = getenv("OTEL_TRACES_SAMPLER_ARG").trim();
+  if (!arg.length) return fallback;
+  const r = parseFloat(arg);
+  return isFinite(r) && r >= 0 && r <= 1 ? r : fallback;
+}
+
+/** A URL split into what an HTTP/1.1 request needs. */
+export class Url {
+  ok: bool = false;
+  host: string = "";
+  port: i32 = 80;
+  path: string = "/";
+  /** `host[:port]` as the Host header carries it. */
+  authority: string = "";
+}
+
+/** Parses `http://host[:port][/path]`; anything else (https included) is not ok. */
+export function parseHttpUrl(url: string): Url {
+  const u = new Url();
+  if (!url.startsWith("http://")) return u;
+  let rest = url.substring(7);
+  const slash = rest.indexOf("/");
+  const authority = slash < 0 ? rest : rest.substring(0, slash);
+  u.path = slash < 0 ? "/" : rest.substring(slash);
+  let host = authority;
+  if (authority.startsWith("[")) {
+    const close = authority.indexOf("]");
+    if (close < 0) return u;
+    host = authority.substring(1, close);
+    const tail = authority.substring(close + 1);
+    if (tail.startsWith(":")) u.port = parsePort(tail.substring(1));
+  } else {
+    const colon = authority.lastIndexOf(":");
+    if (colon >= 0) {
+      host = authority.substring(0, colon);
+      u.port = parsePort(authority.substring(colon + 1));
+    }
+  }
+  if (!host.length || u.port <= 0) return u;
+  u.host = host;
+  u.authority = authority;
+  u.ok = true;
+  return u;
+}
+
+function parsePort(s: string): i32 {
+  if (!s.length || s.length > 5) return -1;
+  let v = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) return -1;
+    v = v * 10 + (c - 0x30);
+  }
+  return v > 0 && v < 65536 ? v : -1;
+}

@@ -1,0 +1,118 @@
+// Exporters drain the core's queue of ended spans. Which one a program uses
+// is chosen when it is linked: only `otlpHttp` reaches the WasmEdge socket
+// imports, so a program built with `otlpLines` runs on any WASI runtime.
+import { OUT, OUT_SIZE } from "../core/layout";
+import { encodeProto } from "../core/proto";
+import { encodeJson } from "../core/json";
+import { lastCount } from "../core/out";
+import { endedSpans } from "../core/pool";
+import { Url } from "./config";
+import { post, lastError, lastStatus, SENT, UNSUPPORTED } from "./http";
+import { openOutput, writeLine } from "./lines";
+import { probe } from "./sock";
+import { STDERR, writeAll } from "./sys";
+import { utf8 } from "./text";
+
+/** Drains the ended spans somewhere. */
+export type Exporter = () => void;
+
+/** What the exporters need, set by `init`. */
+export class ExportSettings {
+  url: Url = new Url();
+  endpoint: string = "";
+  headerLines: string = "";
+  json: bool = false;
+  output: string = "";
+  attempts: i32 = 5;
+  backoffMs: i32 = 100;
+}
+
+export let settings = new ExportSettings();
+/** Spans handed to an exporter and not delivered. */
+export let lostSpans: i32 = 0;
+/** Spans delivered (HTTP 2xx or a line written). */
+export let exportedSpans: i32 = 0;
+let lostReason = "";
+let outputOpen = false;
+let socketsProbed = false;
+let noSockets = false;
+let failing = false;
+
+/** OTLP/JSON lines to stdout, or to the file named by the `output` option. */
+export function otlpLines(): void {
+  if (!outputOpen) {
+    outputOpen = true;
+    if (!openOutput(settings.output)) warn("cannot open " + settings.output + " under a preopened directory; writing to stdout");
+  }
+  for (let i = 0; i < 4096 && endedSpans() > 0; i++) {
+    const n = encodeJson(OUT_SIZE);
+    if (n <= 0) break;
+    if (writeLine(OUT, n)) exportedSpans += lastCount;
+    else lose(lastCount, "the output refused the write");
+  }
+}
+
+/**
+ * OTLP/HTTP (protobuf, or JSON when OTEL_EXPORTER_OTLP_PROTOCOL says so) over
+ * WasmEdge sockets. A runtime without sockets gets JSON lines instead.
+ */
+export function otlpHttp(): void {
+  if (!socketsProbed) {
+    socketsProbed = true;
+    noSockets = !probe();
+    if (noSockets) warn("this runtime has no sockets; writing OTLP/JSON lines instead");
+    else if (!settings.url.ok) {
+      noSockets = true;
+      warn("only http:// endpoints are supported, not " + settings.endpoint + "; writing OTLP/JSON lines instead");
+    }
+  }
+  if (noSockets) {
+    otlpLines();
+    return;
+  }
+  const type = settings.json ? "application/json" : "application/x-protobuf";
+  for (let i = 0; i < 4096 && endedSpans() > 0; i++) {
+    const n = settings.json ? encodeJson(OUT_SIZE) : encodeProto(OUT_SIZE);
+    if (n <= 0) break;
+    const count = lastCount;
+    // Once a batch has given up, later ones try once until one gets through.
+    const attempts = failing ? 1 : settings.attempts;
+    const r = post(settings.url, type, settings.headerLines, OUT, n, attempts, settings.backoffMs);
+    if (r == SENT) {
+      exportedSpans += count;
+      failing = false;
+    } else if (r == UNSUPPORTED) {
+      lose(count, "the runtime refused to open a socket");
+    } else {
+      failing = true;
+      lose(count, lastStatus
+        ? "the collector at " + settings.endpoint + " answered HTTP " + lastStatus.toString()
+        : "the collector at " + settings.endpoint + " is unreachable (errno " + lastError.toString() + ")");
+    }
+  }
+}
+
+function lose(n: i32, reason: string): void {
+  lostSpans += n;
+  lostReason = reason;
+}
+
+/** The loss report for stderr, or "" when nothing was lost. */
+export function lossReport(dropped: i32): string {
+  if (!lostSpans && !dropped) return "";
+  let s = "wasmtrace: " + (lostSpans + dropped).toString() + " spans lost";
+  if (lostSpans) s += "; " + lostSpans.toString() + " not exported: " + lostReason;
+  if (dropped) s += "; " + dropped.toString() + " dropped for lack of buffer space";
+  return s;
+}
+
+const MSG_SIZE: i32 = 1024;
+const MSG: usize = memory.data(MSG_SIZE);
+
+/** One line on stderr, prefixed "wasmtrace: " unless it is already. */
+export function warn(message: string): void {
+  const text = message.startsWith("wasmtrace: ") ? message : "wasmtrace: " + message;
+  const n = utf8(text, MSG, MSG_SIZE - 1);
+  store<u8>(MSG + <usize>n, 0x0a);
+  writeAll(STDERR, MSG, n + 1);
+}

@@ -1,0 +1,92 @@
+// OTLP/HTTP over WasmEdge sockets: one HTTP/1.1 POST per batch with a
+// Content-Length, the status line read back, retries on 429/502/503/504 and
+// network errors within a bound.
+import { close, connect, lastErrno, NO_SOCKETS, recv, sendAll } from "./sock";
+import { Url } from "./config";
+import { sleepMs } from "./sys";
+import { utf8 } from "./text";
+
+const HEAD_SIZE: i32 = 4096;
+const HEAD: usize = memory.data(HEAD_SIZE);
+const REPLY_SIZE: i32 = 4096;
+const REPLY: usize = memory.data(REPLY_SIZE);
+
+/** Outcome of one POST, after retries. */
+export const SENT: i32 = 1;
+export const REJECTED: i32 = 0; // a status that retrying will not fix
+export const UNREACHABLE: i32 = -1; // network errors or retryable statuses until the bound
+export const UNSUPPORTED: i32 = NO_SOCKETS; // the runtime has no sockets
+
+/** The last HTTP status (0: none) and errno, for the loss report. */
+export let lastStatus: i32 = 0;
+export let lastError: u16 = 0;
+
+/**
+ * POSTs `len` bytes at `body` to `url`. `headers` holds extra header lines,
+ * each ending in CRLF. Tries at most `attempts` times, waiting `backoffMs`,
+ * doubled each time, between tries.
+ */
+export function post(
+  url: Url, contentType: string, headers: string, body: usize, len: i32,
+  attempts: i32, backoffMs: i32,
+): i32 {
+  let head = "POST " + url.path + " HTTP/1.1\r\nHost: " + url.authority +
+    "\r\nContent-Type: " + contentType + "\r\nContent-Length: " + len.toString() +
+    "\r\n" + headers + "Connection: close\r\n\r\n";
+  const headLen = utf8(head, HEAD, HEAD_SIZE);
+  let wait = backoffMs;
+  for (let i = 0; i < attempts; i++) {
+    if (i) {
+      sleepMs(wait);
+      wait = wait < 8000 ? wait << 1 : wait;
+    }
+    const r = once(url, HEAD, headLen, body, len);
+    if (r == UNSUPPORTED) return r;
+    if (r >= 200 && r < 300) return SENT;
+    if (r > 0 && r != 429 && r != 502 && r != 503 && r != 504) return REJECTED;
+  }
+  return UNREACHABLE;
+}
+
+/** One exchange: the HTTP status, -1 on a network error, or UNSUPPORTED. */
+function once(url: Url, head: usize, headLen: i32, body: usize, len: i32): i32 {
+  lastStatus = 0;
+  const fd = connect(url.host, url.port);
+  lastError = lastErrno;
+  if (fd == NO_SOCKETS) return UNSUPPORTED;
+  if (fd < 0) return -1;
+  let status = -1;
+  if (sendAll(fd, head, headLen, body, len)) status = readStatus(fd);
+  lastError = lastErrno;
+  close(fd);
+  lastStatus = status > 0 ? status : 0;
+  return status;
+}
+
+/** Reads until the status line is complete; the status code, or -1. */
+function readStatus(fd: i32): i32 {
+  let got = 0;
+  for (let rounds = 0; rounds < 64 && got < REPLY_SIZE; rounds++) {
+    const n = recv(fd, REPLY + <usize>got, REPLY_SIZE - got);
+    if (n <= 0) break;
+    got += n;
+    for (let i = 0; i + 1 < got; i++) {
+      if (load<u8>(REPLY + <usize>i) == 0x0d) return parseStatus(got);
+    }
+  }
+  return got ? parseStatus(got) : -1;
+}
+
+/** `HTTP/1.x NNN ...` → NNN, else -1. */
+function parseStatus(got: i32): i32 {
+  if (got < 12 || load<u32>(REPLY) != 0x50545448) return -1; // "HTTP"
+  let sp = 0;
+  while (sp < got && load<u8>(REPLY + <usize>sp) != 0x20) sp++;
+  let code = 0;
+  for (let i = 1; i <= 3; i++) {
+    const c = <i32>load<u8>(REPLY + <usize>(sp + i));
+    if (c < 0x30 || c > 0x39) return -1;
+    code = code * 10 + c - 0x30;
+  }
+  return code;
+}

@@ -1,0 +1,186 @@
+// WasmEdge's socket extension to wasi_snapshot_preview1 (the calls and struct
+// layouts of WasmEdge's lib/host/wasi/wasifunc.cpp and its wasi api.hpp).
+// Only code that exports over HTTP reaches these, so only such programs
+// import them.
+import { fd_close, ESUCCESS } from "./sys";
+
+@external("wasi_snapshot_preview1", "sock_open")
+declare function sock_open(family: u32, type: u32, fd: usize): u16;
+@external("wasi_snapshot_preview1", "sock_connect")
+declare function sock_connect(fd: u32, address: usize, port: u32): u16;
+@external("wasi_snapshot_preview1", "sock_send")
+declare function sock_send(fd: u32, iovs: usize, iovsLen: u32, flags: u32, sent: usize): u16;
+@external("wasi_snapshot_preview1", "sock_recv")
+declare function sock_recv(fd: u32, iovs: usize, iovsLen: u32, flags: u32, received: usize, oflags: usize): u16;
+@external("wasi_snapshot_preview1", "sock_getaddrinfo")
+declare function sock_getaddrinfo(
+  node: usize, nodeLen: u32, service: usize, serviceLen: u32,
+  hints: usize, res: usize, maxRes: u32, resLen: usize,
+): u16;
+
+const INET4: u8 = 1; // __WASI_ADDRESS_FAMILY_INET4
+const INET6: u8 = 2;
+const STREAM: u8 = 2; // __WASI_SOCK_TYPE_SOCK_STREAM
+const TCP: u8 = 1; // __WASI_PROTOCOL_IPPROTO_TCP
+
+const SCRATCH: usize = memory.data(32);
+/** __wasi_address_t { u8* buf; u32 buf_len } and its 16 address bytes. */
+const ADDRESS: usize = memory.data(8);
+const ADDR_BYTES: usize = memory.data(16);
+
+// getaddrinfo: up to 4 results, each an __wasi_addrinfo_t (28 bytes) pointing
+// at an __wasi_sockaddr_t (12 bytes) whose sa_data (26 bytes) holds the port
+// (2 bytes, network order) and then the address, as in a C sockaddr.
+const MAX_RES: i32 = 4;
+const AI: usize = memory.data(28 * MAX_RES);
+const SA: usize = memory.data(12 * MAX_RES);
+const SA_DATA: usize = memory.data(28 * MAX_RES);
+const HINTS: usize = memory.data(28);
+const NAME: usize = memory.data(256);
+const RES_PTR: usize = memory.data(4);
+
+/** Last errno of a socket call, for the loss report. */
+export let lastErrno: u16 = 0;
+
+/**
+ * Resolves `host` to an address at ADDR_BYTES: an IPv4 literal directly,
+ * anything else with sock_getaddrinfo. Returns the address length (4 or 16),
+ * or 0 when it does not resolve.
+ */
+function resolve(host: string): i32 {
+  if (ipv4(host, ADDR_BYTES)) return 4;
+  const n = String.UTF8.encodeUnsafe(changetype<usize>(host), min(host.length, 80), NAME, true);
+  memory.fill(HINTS, 0, 28);
+  store<u8>(HINTS, INET4, 2); // ai_family: this runtime's sockets speak IPv4 first
+  store<u8>(HINTS, STREAM, 3);
+  store<u8>(HINTS, TCP, 4);
+  for (let i = 0; i < MAX_RES; i++) {
+    const ai = AI + <usize>(i * 28);
+    const sa = SA + <usize>(i * 12);
+    memory.fill(ai, 0, 28);
+    store<u32>(ai, <u32>sa, 12); // ai_addr
+    store<u32>(ai, i + 1 < MAX_RES ? <u32>(ai + 28) : 0, 24); // ai_next
+    store<u8>(sa, 0);
+    store<u32>(sa, 26, 4); // sa_data_len
+    store<u32>(sa, <u32>(SA_DATA + <usize>(i * 28)), 8);
+  }
+  store<u32>(RES_PTR, <u32>AI);
+  // The service goes as the port's digits: "80" needs no services database.
+  const err = sock_getaddrinfo(NAME, <u32>n, PORT_TEXT, 2, HINTS, RES_PTR, MAX_RES, SCRATCH);
+  lastErrno = err;
+  if (err != ESUCCESS) return 0;
+  const count = <i32>load<u32>(SCRATCH);
+  for (let i = 0; i < count && i < MAX_RES; i++) {
+    const sa = SA + <usize>(i * 12);
+    const fam = load<u8>(sa);
+    const data = <usize>load<u32>(sa, 8);
+    if (fam == INET4) {
+      memory.copy(ADDR_BYTES, data + 2, 4);
+      return 4;
+    }
+    if (fam == INET6) {
+      memory.copy(ADDR_BYTES, data + 6, 16); // after port (2) and flowinfo (4)
+      return 16;
+    }
+  }
+  return 0;
+}
+
+const PORT_TEXT: usize = memory.data<u8>([0x30, 0]); // "0": the port goes to sock_connect
+
+function ipv4(s: string, dst: usize): bool {
+  let part = 0;
+  let value = -1;
+  for (let i = 0, n = s.length; i <= n; i++) {
+    const c = i < n ? s.charCodeAt(i) : 0x2e;
+    if (c == 0x2e) {
+      if (value < 0 || value > 255 || part > 3) return false;
+      store<u8>(dst + <usize>part, <u8>value);
+      part++;
+      value = -1;
+    } else if (c >= 0x30 && c <= 0x39) {
+      value = (value < 0 ? 0 : value * 10) + (c - 0x30);
+      if (value > 255) return false;
+    } else {
+      return false;
+    }
+  }
+  return part == 4;
+}
+
+/** Result of `connect` when the runtime has no sockets at all. */
+export const NO_SOCKETS: i32 = -2;
+
+/**
+ * Opens a TCP connection; returns the fd (any u31 number: WasmEdge hands out
+ * large ones), -1 on a network error, or NO_SOCKETS when sock_open says
+ * the runtime does not support sockets.
+ */
+export function connect(host: string, port: i32): i32 {
+  const len = resolve(host);
+  if (!len) return lastErrno == ENOSYS_ || lastErrno == ENOTSUP_ ? NO_SOCKETS : -1;
+  const err = sock_open(len == 4 ? INET4 : INET6, STREAM, SCRATCH);
+  lastErrno = err;
+  if (err == ENOSYS_ || err == ENOTSUP_) return NO_SOCKETS;
+  if (err != ESUCCESS) return -1;
+  const fd = load<u32>(SCRATCH);
+  store<u32>(ADDRESS, <u32>ADDR_BYTES);
+  store<u32>(ADDRESS, <u32>len, 4);
+  const cerr = sock_connect(fd, ADDRESS, <u32>port);
+  lastErrno = cerr;
+  if (cerr != ESUCCESS) {
+    fd_close(fd);
+    return -1;
+  }
+  return <i32>fd;
+}
+
+const ENOSYS_: u16 = 52;
+const ENOTSUP_: u16 = 58;
+
+/** Sends two buffers in full; false on error. */
+export function sendAll(fd: i32, a: usize, aLen: i32, b: usize, bLen: i32): bool {
+  let rounds = 0;
+  while (aLen + bLen > 0) {
+    store<u32>(IOV, <u32>a);
+    store<u32>(IOV, <u32>aLen, 4);
+    store<u32>(IOV, <u32>b, 8);
+    store<u32>(IOV, <u32>bLen, 12);
+    const err = sock_send(<u32>fd, aLen ? IOV : IOV + 8, aLen ? 2 : 1, 0, SCRATCH);
+    lastErrno = err;
+    if (err != ESUCCESS) return false;
+    let n = <i32>load<u32>(SCRATCH);
+    if (n <= 0 && ++rounds > 100) return false;
+    const fromA = n < aLen ? n : aLen;
+    a += fromA;
+    aLen -= fromA;
+    n -= fromA;
+    b += n;
+    bLen -= n;
+  }
+  return true;
+}
+
+const IOV: usize = memory.data(16);
+
+/** Receives up to `max` bytes at `dst`; the count, 0 at end of stream, -1 on error. */
+export function recv(fd: i32, dst: usize, max: i32): i32 {
+  store<u32>(IOV, <u32>dst);
+  store<u32>(IOV, <u32>max, 4);
+  const err = sock_recv(<u32>fd, IOV, 1, 0, SCRATCH, SCRATCH + 8);
+  lastErrno = err;
+  if (err != ESUCCESS) return -1;
+  return <i32>load<u32>(SCRATCH);
+}
+
+export function close(fd: i32): void {
+  fd_close(<u32>fd);
+}
+
+/** True when the runtime opens sockets (a socket is opened and closed again). */
+export function probe(): bool {
+  const err = sock_open(INET4, STREAM, SCRATCH);
+  if (err != ESUCCESS) return err != ENOSYS_ && err != ENOTSUP_;
+  fd_close(load<u32>(SCRATCH));
+  return true;
+}

@@ -1,0 +1,142 @@
+// A span as the program sees it: the OpenTelemetry JS API's names over a
+// core handle. A span that is not recorded (sampled out, or no slot free)
+// still has ids, so its children stay in its trace.
+import { IDS, NESTED, end, event, rename, status } from "../core/span";
+import { internId, setValue, toIO } from "./values";
+import { nowMs } from "./clock";
+import { toHex } from "./text";
+import { afterEnd } from "./flush";
+import { popActive } from "./context";
+
+/** OpenTelemetry span kinds, numbered as in the JS API. */
+export enum SpanKind { INTERNAL = 0, SERVER = 1, CLIENT = 2, PRODUCER = 3, CONSUMER = 4 }
+
+/** OpenTelemetry status codes. */
+export enum StatusCode { UNSET = 0, OK = 1, ERROR = 2 }
+
+/** Ids and flags of a span, as W3C Trace Context carries them. */
+export class SpanContext {
+  constructor(public traceId: string, public spanId: string, public traceFlags: i32) {}
+}
+
+export class Span {
+  /** Core handle; < 0 when the span is not recorded. */
+  _h: i32 = -1;
+  // Trace id (16 bytes) and span id (8 bytes) as i32 words in wire order.
+  _t0: i32 = 0;
+  _t1: i32 = 0;
+  _t2: i32 = 0;
+  _t3: i32 = 0;
+  _s0: i32 = 0;
+  _s1: i32 = 0;
+  _flags: i32 = 0;
+  /** Carries the incoming tracestate (it is in the TRACEPARENT's trace). */
+  _remoteTrace: bool = false;
+  _ended: bool = false;
+  /** The span that was active before this one, when this one is active. */
+  _prev: Span | null = null;
+  _active: bool = false;
+
+  /** Takes the ids the core's `start` just wrote. */
+  _read(h: i32): void {
+    this._h = h;
+    this._t0 = load<i32>(IDS);
+    this._t1 = load<i32>(IDS, 4);
+    this._t2 = load<i32>(IDS, 8);
+    this._t3 = load<i32>(IDS, 12);
+    this._s0 = load<i32>(IDS, 16);
+    this._s1 = load<i32>(IDS, 20);
+    this._flags = load<u8>(IDS, 24);
+  }
+
+  /** True while the span is recorded and not ended. */
+  isRecording(): bool {
+    return this._h > 0 && !this._ended;
+  }
+
+  /** Sets an attribute: a string, bool, integer, float, or an array of one of these. */
+  setAttribute<T>(key: string, value: T): Span {
+    if (this.isRecording()) {
+      const id = internId(key);
+      if (id >= 0) setValue<T>(this._h, id, value);
+    }
+    return this;
+  }
+
+  /** Adds an event at `timeMs` (ms since the time origin; NaN: now). */
+  addEvent(name: string, timeMs: f64 = NaN): Span {
+    if (this.isRecording()) {
+      const id = internId(name);
+      const at = isNaN(timeMs) ? nowMs() : timeMs;
+      if (id >= 0) event(this._h, id, at, 0);
+      else event(this._h, -1, at, toIO(name));
+    }
+    return this;
+  }
+
+  /** Sets an attribute on the event added last. */
+  setEventAttribute<T>(key: string, value: T): Span {
+    if (this.isRecording()) {
+      const id = internId(key);
+      if (id >= 0) setValue<T>(this._h, id | NESTED, value);
+    }
+    return this;
+  }
+
+  /** Records an `exception` event (semantic conventions); the status is the caller's to set. */
+  recordException(message: string, type: string = ""): Span {
+    this.addEvent("exception");
+    this.setEventAttribute("exception.message", message);
+    if (type.length) this.setEventAttribute("exception.type", type);
+    return this;
+  }
+
+  /** Sets the status; a message goes with ERROR only, and OK is final. */
+  setStatus(code: StatusCode, message: string = ""): Span {
+    if (this.isRecording()) {
+      status(this._h, code, code == StatusCode.ERROR ? toIO(message) : 0);
+    }
+    return this;
+  }
+
+  updateName(name: string): Span {
+    if (this.isRecording()) {
+      const id = internId(name);
+      rename(this._h, id, id >= 0 ? 0 : toIO(name));
+    }
+    return this;
+  }
+
+  /** Ends the span at `endMs` (ms since the time origin; NaN: now). Later calls do nothing. */
+  end(endMs: f64 = NaN): void {
+    if (this._ended) return;
+    this._ended = true;
+    if (this._active) popActive(this);
+    if (this._h > 0) {
+      end(this._h, isNaN(endMs) ? nowMs() : endMs);
+      afterEnd();
+    }
+  }
+
+  spanContext(): SpanContext {
+    return new SpanContext(toHex(this._ids(), 16), toHex(this._ids() + 16, 8), this._flags & 0xff);
+  }
+
+  /** The W3C `traceparent` header value that makes this span the parent. */
+  traceparent(): string {
+    const ids = this._ids();
+    return "00-" + toHex(ids, 16) + "-" + toHex(ids + 16, 8) + (this._flags & 1 ? "-01" : "-00");
+  }
+
+  _ids(): usize {
+    store<i32>(SCRATCH, this._t0);
+    store<i32>(SCRATCH, this._t1, 4);
+    store<i32>(SCRATCH, this._t2, 8);
+    store<i32>(SCRATCH, this._t3, 12);
+    store<i32>(SCRATCH, this._s0, 16);
+    store<i32>(SCRATCH, this._s1, 20);
+    return SCRATCH;
+  }
+}
+
+const SCRATCH: usize = memory.data(24);

@@ -1,0 +1,82 @@
+// Strings to UTF-8 in place, without allocating: the library writes span
+// names, keys and values straight into the core's IO area.
+
+/**
+ * Writes `s` as UTF-8 at `dst`, at most `max` bytes, never splitting a
+ * character; lone surrogates become U+FFFD. Returns the bytes written.
+ */
+export function utf8(s: string, dst: usize, max: i32): i32 {
+  const src = changetype<usize>(s);
+  const n = s.length;
+  const lim = <usize>max;
+  let o: usize = 0;
+  for (let i = 0; i < n; i++) {
+    let c = <u32>load<u16>(src + (<usize>i << 1));
+    if (c < 0x80) {
+      if (o + 1 > lim) break;
+      store<u8>(dst + o++, <u8>c);
+      continue;
+    }
+    if (c < 0x800) {
+      if (o + 2 > lim) break;
+      store<u8>(dst + o++, <u8>(0xc0 | (c >> 6)));
+      store<u8>(dst + o++, <u8>(0x80 | (c & 63)));
+      continue;
+    }
+    if (c >= 0xd800 && c < 0xdc00 && i + 1 < n) {
+      const d = <u32>load<u16>(src + (<usize>(i + 1) << 1));
+      if (d >= 0xdc00 && d < 0xe000) {
+        if (o + 4 > lim) break;
+        c = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00);
+        store<u8>(dst + o++, <u8>(0xf0 | (c >> 18)));
+        store<u8>(dst + o++, <u8>(0x80 | ((c >> 12) & 63)));
+        store<u8>(dst + o++, <u8>(0x80 | ((c >> 6) & 63)));
+        store<u8>(dst + o++, <u8>(0x80 | (c & 63)));
+        i++;
+        continue;
+      }
+    }
+    if (c >= 0xd800 && c < 0xe000) c = 0xfffd;
+    if (o + 3 > lim) break;
+    store<u8>(dst + o++, <u8>(0xe0 | (c >> 12)));
+    store<u8>(dst + o++, <u8>(0x80 | ((c >> 6) & 63)));
+    store<u8>(dst + o++, <u8>(0x80 | (c & 63)));
+  }
+  return <i32>o;
+}
+
+/** An ASCII/UTF-8 byte range as a string (for configuration, read once). */
+export function fromBytes(ptr: usize, len: i32): string {
+  return String.UTF8.decodeUnsafe(ptr, len);
+}
+
+/** Value of one hex digit, or -1. */
+export function hexDigit(c: u32): i32 {
+  if (c >= 0x30 && c <= 0x39) return <i32>(c - 0x30);
+  c |= 0x20;
+  if (c >= 0x61 && c <= 0x66) return <i32>(c - 0x61 + 10);
+  return -1;
+}
+
+/** Decodes `2n` lowercase or uppercase hex characters at `src` into `n` bytes at `dst`. */
+export function unhex(src: usize, n: i32, dst: usize): bool {
+  for (let i = 0; i < n; i++) {
+    const hi = hexDigit(load<u8>(src + <usize>(i << 1)));
+    const lo = hexDigit(load<u8>(src + <usize>(i << 1) + 1));
+    if (hi < 0 || lo < 0) return false;
+    store<u8>(dst + <usize>i, <u8>((hi << 4) | lo));
+  }
+  return true;
+}
+
+const HEX = "0123456789abcdef";
+
+/** `n` bytes at `src` as lowercase hex. */
+export function toHex(src: usize, n: i32): string {
+  let s = "";
+  for (let i = 0; i < n; i++) {
+    const b = <i32>load<u8>(src + <usize>i);
+    s += HEX.charAt(b >> 4) + HEX.charAt(b & 15);
+  }
+  return s;
+}

@@ -1,0 +1,181 @@
+// `init` reads the WASI environment and returns the tracer; `shutdown`
+// flushes at exit and reports on stderr what could not be delivered.
+import { IO } from "../core/layout";
+import { initPool } from "../core/pool";
+import { seedFrom } from "../core/ids";
+import { setOrigin, setRatio, droppedData, droppedOversize, droppedSpans } from "../core/config";
+import { RESOURCE, setString, start } from "../core/span";
+import { R_STATE } from "../core/pool";
+import { SCOPE_VERSION } from "../core/scope";
+import { Span, SpanKind } from "./span";
+import { currentSpan, hasRemote, pushActive, REMOTE, remoteFlags, setRemoteParent, STATE, stateLen } from "./context";
+import { endpointFromEnv, parseHttpUrl, parsePairs, ratioFromEnv } from "./config";
+import { getenv } from "./env";
+import { Exporter, lossReport, lostSpans, otlpLines, settings, warn } from "./exporter";
+import { flush, setExporter } from "./flush";
+import { nowMs, startClock } from "./clock";
+import { internId, setValue } from "./values";
+import { random_get } from "./sys";
+
+/** Options a program passes to `init`; the OTEL_* variables override them. */
+export class Options {
+  /** service.name; OTEL_SERVICE_NAME (or service.name in OTEL_RESOURCE_ATTRIBUTES) wins. */
+  serviceName: string = "unknown_service";
+  /** Where otlpHttp posts; OTEL_EXPORTER_OTLP_TRACES_ENDPOINT / OTEL_EXPORTER_OTLP_ENDPOINT win. */
+  endpoint: string = "http://localhost:4318/v1/traces";
+  /** How ended spans leave: `otlpLines` (any WASI runtime) or `otlpHttp` (WasmEdge sockets). */
+  exporter: Exporter = otlpLines;
+  /** otlpLines: a file path under a preopened directory; "" for stdout. WASMTRACE_OUTPUT wins. */
+  output: string = "";
+  /** Share of new traces kept, 0..1; OTEL_TRACES_SAMPLER_ARG wins. */
+  ratio: f64 = 1;
+  /** Ended spans per export. */
+  batchSize: i32 = 512;
+  /** Tries per batch when the collector is unreachable or busy (429/502/503/504). */
+  attempts: i32 = 5;
+  /** Wait before the second try, doubled for each further one. */
+  backoffMs: i32 = 100;
+}
+
+export class Tracer {
+  /** Starts a span under `parent`, else the active span, else TRACEPARENT's span. */
+  startSpan(name: string, kind: SpanKind = SpanKind.INTERNAL, parent: Span | null = null): Span {
+    const p = parent !== null ? parent : currentSpan();
+    const nameId = internId(name);
+    const at = nowMs();
+    let h: i32;
+    const span = new Span();
+    if (p !== null) {
+      h = start(nameId, kind, p._flags & 0xff, p._t0, p._t1, p._t2, p._t3, p._s0, p._s1, at);
+      span._remoteTrace = p._remoteTrace;
+    } else if (hasRemote) {
+      h = start(nameId, kind, remoteFlags,
+        load<i32>(REMOTE), load<i32>(REMOTE, 4), load<i32>(REMOTE, 8), load<i32>(REMOTE, 12),
+        load<i32>(REMOTE, 16), load<i32>(REMOTE, 20), at);
+      span._remoteTrace = true;
+    } else {
+      h = start(nameId, kind, 0, 0, 0, 0, 0, 0, 0, at);
+    }
+    span._read(h);
+    if (h > 0) {
+      if (nameId < 0) span.updateName(name);
+      if (span._remoteTrace && stateLen) {
+        memory.copy(IO, STATE, stateLen);
+        setString(h, R_STATE, stateLen);
+      }
+    }
+    return span;
+  }
+
+  /** Starts a span and makes it the active one until it ends. */
+  startActiveSpan(name: string, kind: SpanKind = SpanKind.INTERNAL): Span {
+    const span = this.startSpan(name, kind);
+    pushActive(span);
+    return span;
+  }
+
+  /** The active span, or null. */
+  activeSpan(): Span | null {
+    return currentSpan();
+  }
+
+  /** Exports every ended span now. */
+  flush(): void {
+    flush();
+  }
+}
+
+let tracer: Tracer | null = null;
+
+/**
+ * Sets up tracing from `options` and the WASI environment: clocks, entropy,
+ * resource, sampler, exporter, and the caller's TRACEPARENT. Call once;
+ * later calls return the same tracer.
+ */
+export function init(options: Options = new Options()): Tracer {
+  const existing = tracer;
+  if (existing !== null) return existing;
+  initPool();
+  setOrigin(startClock());
+  random_get(IO, 32);
+  seedFrom(IO);
+  setRatio(ratioFromEnv(options.ratio));
+
+  let serviceName = options.serviceName;
+  const resource = parsePairs(getenv("OTEL_RESOURCE_ATTRIBUTES"));
+  const envName = getenv("OTEL_SERVICE_NAME").trim();
+  for (let i = 0; i < resource.length; i++) {
+    const kv = unchecked(resource[i]);
+    if (kv.key == "service.name") serviceName = kv.value;
+    else resourceAttr(kv.key, kv.value);
+  }
+  if (envName.length) serviceName = envName;
+  resourceAttr("service.name", serviceName);
+  resourceAttr("telemetry.sdk.name", "wasmtrace");
+  resourceAttr("telemetry.sdk.version", SCOPE_VERSION);
+
+  const s = settings;
+  s.endpoint = endpointFromEnv(options.endpoint);
+  s.url = parseHttpUrl(s.endpoint);
+  s.json = getenv("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL").trim() == "http/json" ||
+    getenv("OTEL_EXPORTER_OTLP_PROTOCOL").trim() == "http/json";
+  s.headerLines = headerLines(getenv("OTEL_EXPORTER_OTLP_HEADERS")) +
+    headerLines(getenv("OTEL_EXPORTER_OTLP_TRACES_HEADERS"));
+  const output = getenv("WASMTRACE_OUTPUT").trim();
+  s.output = output.length ? output : options.output;
+  s.attempts = options.attempts < 1 ? 1 : options.attempts > 20 ? 20 : options.attempts;
+  s.backoffMs = options.backoffMs < 0 ? 0 : options.backoffMs;
+  setExporter(options.exporter, options.batchSize);
+
+  const tp = getenv("TRACEPARENT").trim();
+  if (tp.length && !setRemoteParent(tp, getenv("TRACESTATE").trim())) {
+    warn("ignoring a malformed TRACEPARENT");
+  }
+  const t = new Tracer();
+  tracer = t;
+  return t;
+}
+
+function resourceAttr(key: string, value: string): void {
+  const id = internId(key);
+  if (id >= 0) setValue<string>(RESOURCE, id, value);
+}
+
+/** `k=v,...` (OTEL_EXPORTER_OTLP_HEADERS) as header lines; names with CR/LF or ':' are dropped. */
+function headerLines(list: string): string {
+  let out = "";
+  const pairs = parsePairs(list);
+  for (let i = 0; i < pairs.length; i++) {
+    const kv = unchecked(pairs[i]);
+    if (!safe(kv.key, true) || !safe(kv.value, false)) continue;
+    out += kv.key + ": " + kv.value + "\r\n";
+  }
+  return out;
+}
+
+function safe(s: string, name: bool): bool {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c == 13 || c == 10 || (name && (c == 0x3a || c == 0x20))) return false;
+  }
+  return true;
+}
+
+/**
+ * Exports what is left and reports losses on stderr. Call before the program
+ * exits (WASI has no exit hook). Returns the number of spans lost.
+ */
+export function shutdown(): i32 {
+  if (tracer === null) return 0;
+  flush();
+  const dropped = droppedSpans + droppedOversize;
+  const report = lossReport(dropped);
+  if (report.length) warn(report);
+  if (droppedData) warn("wasmtrace: " + droppedData.toString() + " attributes/events dropped for lack of buffer space");
+  return lostSpansTotal(dropped);
+}
+
+
+function lostSpansTotal(dropped: i32): i32 {
+  return lostSpans + dropped;
+}
