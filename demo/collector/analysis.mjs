@@ -75,21 +75,38 @@ export function analyzeTrace(flat) {
   const resourceIndex = new Map();
   const toMs = (ns) => ns / 1e6;
   const spans = order.map((n) => {
-    const { resource, startMs: _a, endMs: _b, ...rest } = n.span;
-    let ri = resourceIndex.get(resource);
+    const s = n.span;
+    let ri = resourceIndex.get(s.resource);
     if (ri === undefined) {
       ri = resources.length;
-      resources.push(resource);
-      resourceIndex.set(resource, ri);
+      resources.push(s.resource);
+      resourceIndex.set(s.resource, ri);
     }
+    // Fields listed one by one: object spread is several times slower here.
     return {
-      ...rest,
+      traceId: s.traceId,
+      spanId: s.spanId,
+      parentSpanId: s.parentSpanId,
+      traceState: s.traceState,
+      name: s.name,
+      kind: s.kind,
+      service: s.service,
+      startTimeUnixNano: s.startTimeUnixNano,
+      endTimeUnixNano: s.endTimeUnixNano,
+      attributes: s.attributes,
+      droppedAttributesCount: s.droppedAttributesCount,
+      events: s.events,
+      droppedEventsCount: s.droppedEventsCount,
+      links: s.links,
+      droppedLinksCount: s.droppedLinksCount,
+      status: s.status,
+      scope: s.scope,
       resource: ri,
       depth: n.depth,
       startOffsetMs: toMs(n.s),
       durationMs: toMs(n.e - n.s),
       childCount: n.kids.length,
-      parentMissing: Boolean(n.span.parentSpanId) && !byId.has(n.span.parentSpanId),
+      parentMissing: Boolean(s.parentSpanId) && !byId.has(s.parentSpanId),
       criticalMs: toMs(n.critNs),
     };
   });

@@ -48,18 +48,23 @@ export function makeTraceRequest(o = {}) {
     let svc = services[0];
     let start = 0;
     let dur = rootDur;
+    let depth = 0;
     if (i > 0) {
-      // Prefer recent spans as parents so that the tree has depth as well as breadth.
-      const j = rand() < 0.6 ? Math.max(0, i - 1 - Math.floor(rand() * 8)) : Math.floor(rand() * i);
-      parent = spans[j];
+      // Recent spans are likelier parents, and the tree stops at depth 9: a
+      // realistic mix of breadth and depth.
+      do {
+        const j = rand() < 0.7 ? Math.max(0, i - 1 - Math.floor(rand() * 40)) : Math.floor(rand() * i);
+        parent = spans[j];
+      } while (parent.depth >= 9);
+      depth = parent.depth + 1;
       svc = rand() < 0.15 ? services[Math.floor(rand() * services.length)] : parent.svc;
-      const room = parent.dur;
-      start = parent.start + Math.floor(rand() * room * 0.7);
-      dur = Math.max(1000, Math.floor(rand() * (parent.start + room - start)));
+      dur = Math.max(1000, Math.floor(parent.dur * (0.05 + rand() * 0.6)));
+      start = parent.start + Math.floor(rand() * Math.max(1, parent.dur - dur));
     }
     const error = rand() < 0.01;
     const s = {
       svc,
+      depth,
       start,
       dur,
       json: {
