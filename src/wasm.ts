@@ -55,7 +55,7 @@ export async function instantiate(source: WasmSource): Promise<WasmExports> {
     instance = await instantiateResponse(response);
   } else {
     const bytes = source instanceof ArrayBuffer ? source : new Uint8Array(source.buffer, source.byteOffset, source.byteLength);
-    instance = await WebAssembly.instantiate(await WebAssembly.compile(bytes), {});
+    instance = await WebAssembly.instantiate(await WebAssembly.compile(bytes as BufferSource), {});
   }
   return instance.exports as unknown as WasmExports;
 }
