@@ -179,7 +179,7 @@ export function createPipeline(
   }
 
   /** Starts a batch; false when it must wait (budget, or another page holds it). */
-  function start(b: Batch, urgent: boolean, mine?: Set<Promise<void>>): boolean {
+  function start(b: Batch, urgent: boolean): boolean {
     if (b.stored && store && !b.handedOff && !store.hold(b.id)) {
       forget(b); // another page adopted it after our claim lapsed
       return true;
@@ -224,10 +224,8 @@ export function createPipeline(
       .finally(() => {
         if (timer) clearTimeout(timer);
         inflight.delete(done);
-        mine?.delete(done);
       });
     inflight.add(done);
-    mine?.add(done);
     return true;
   }
 
@@ -275,12 +273,12 @@ export function createPipeline(
   }
 
   /** Starts due batches, oldest first, within the request and budget bounds. */
-  function pump(urgent: boolean, pick?: (b: Batch) => boolean, mine?: Set<Promise<void>>): void {
+  function pump(urgent: boolean, pick?: (b: Batch) => boolean): void {
     const now = Date.now();
     for (const b of [...queue]) {
       if (active >= o.maxConcurrentRequests && !urgent) break;
       if (b.inflight || b.dueAt > now || (pick && !pick(b))) continue;
-      if (!start(b, urgent, mine)) break;
+      if (!start(b, urgent)) break;
     }
   }
 
@@ -335,21 +333,14 @@ export function createPipeline(
     }
     await cut(false);
     if (store && Date.now() - lastAdopt >= LEASE_MS) await adopt();
-    // Each due batch is tried once; retries continue on the retry timer.
-    const tried = new Set<Batch>();
-    const mine = new Set<Promise<void>>();
-    const pick = (b: Batch): boolean => {
-      if (tried.has(b)) return false;
-      tried.add(b);
-      return true;
-    };
+    // Each due batch is tried once (by this flush or a concurrent one); what
+    // fails waits for the retry timer.
+    const base = new Map(queue.map((b) => [b, b.attempts]));
+    const untried = (b: Batch): boolean => b.attempts <= (base.get(b) ?? 0);
     for (let guard = 0; guard < 100_000; guard++) {
-      pump(false, pick, mine);
-      const now = Date.now();
-      const waiting = queue.some((b) => !tried.has(b) && !b.inflight && b.dueAt <= now);
-      if (mine.size > 0) await Promise.race(mine);
-      else if (waiting && inflight.size > 0) await Promise.race(inflight);
-      else break;
+      pump(false, untried);
+      if (inflight.size === 0) break;
+      await Promise.race(inflight);
     }
     scheduleRetry();
     return { sent: totals.sent - sent0, queued: queuedSpans(), dropped: totals.dropped - dropped0 };

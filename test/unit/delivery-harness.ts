@@ -1,0 +1,141 @@
+// Shared by the delivery tests: the public init() over the real Wasm module,
+// a port that refuses connections and can later forward to a collector, a
+// fetch wrapper that sees every request and response, and readers of what
+// the storage queue holds.
+import { createServer, request as httpRequest, type Server } from 'node:http';
+import { once } from 'node:events';
+import { init, type InitOptions, type Tracer } from '../../src/node.js';
+import { jsonWasm, protoWasm } from '../helpers/core-tracer.js';
+import { unpack } from '../../src/export/codec.js';
+import type { StorageArea } from '../helpers/memory-storage.js';
+import type { Collector } from '../helpers/collector.js';
+import { allSpans, attrs, type FlatSpan } from '../helpers/otlp.js';
+
+/** init() with the test's Wasm and small retry delays; options override. */
+export function tracerFor(endpoint: string, options: Partial<InitOptions> = {}): Promise<Tracer> {
+  const json = options.protocol === 'http/json';
+  return init({
+    serviceName: 'delivery-test',
+    endpoint,
+    wasm: json ? jsonWasm : protoWasm,
+    storage: null,
+    env: {},
+    retryInitialDelayMs: 20,
+    retryMaxDelayMs: 2000,
+    scheduledDelayMs: 60_000,
+    ...options,
+  });
+}
+
+/** Ends `n` spans named `name-<i>` with three attributes and `pad` bytes of padding. */
+export function endSpans(tracer: Tracer, n: number, name = 'op', pad = 0): void {
+  for (let i = 0; i < n; i++) {
+    const attributes: Record<string, string | number | boolean> = { 'http.method': 'GET', 'http.status_code': 200, ok: true };
+    if (pad > 0) attributes.pad = 'p'.repeat(pad);
+    tracer.startSpan(`${name}-${i}`, { attributes }).end();
+  }
+}
+
+/** Spans the collector got, user spans and drop reports apart. */
+export function received(c: Collector): { user: FlatSpan[]; dropped: Array<{ reason: string; spans: number }> } {
+  const all = c.requests.flatMap((r) => (r.decoded ? allSpans(r.decoded) : []));
+  const user = all.filter((s) => s.name !== 'wasmtrace.dropped');
+  const dropped = all
+    .filter((s) => s.name === 'wasmtrace.dropped')
+    .map((s) => {
+      const a = attrs(s.attributes);
+      return { reason: String(a['wasmtrace.drop.reason']), spans: Number(a['wasmtrace.drop.spans']) };
+    });
+  return { user, dropped };
+}
+
+/** Span ids must be unique: nothing was delivered twice. */
+export function uniqueIds(spans: FlatSpan[]): number {
+  return new Set(spans.map((s) => s.spanId)).size;
+}
+
+/**
+ * A port that refuses connections until `up(collector)` makes it forward to
+ * the collector (a collector that is down, then up).
+ */
+export async function flakyPort(): Promise<{ url: string; up(c: Collector): Promise<void>; close(): Promise<void> }> {
+  const probe = createServer();
+  probe.listen(0, '127.0.0.1');
+  await once(probe, 'listening');
+  const port = (probe.address() as { port: number }).port;
+  await new Promise((r) => probe.close(r));
+  let proxy: Server | null = null;
+  return {
+    url: `http://127.0.0.1:${port}/v1/traces`,
+    async up(c) {
+      const target = new URL(c.url);
+      proxy = createServer((req, res) => {
+        const out = httpRequest(
+          { host: target.hostname, port: target.port, path: req.url, method: req.method, headers: req.headers },
+          (r) => {
+            res.writeHead(r.statusCode ?? 502, r.headers);
+            r.pipe(res);
+          },
+        );
+        out.on('error', () => res.writeHead(502).end());
+        req.pipe(out);
+      });
+      proxy.listen(port, '127.0.0.1');
+      await once(proxy, 'listening');
+    },
+    async close() {
+      if (!proxy) return;
+      proxy.closeAllConnections();
+      await new Promise((r) => proxy!.close(r));
+    },
+  };
+}
+
+export interface Observed {
+  readonly url: string;
+  readonly keepalive: boolean;
+  readonly bytes: number;
+  response?: Response;
+}
+
+/**
+ * Wraps globalThis.fetch for the duration of a test: records each request,
+ * its response, and the most keepalive body bytes ever in flight at once.
+ */
+export function watchFetch(): { calls: Observed[]; maxKeepaliveInFlight(): number; restore(): void } {
+  const real = globalThis.fetch;
+  const calls: Observed[] = [];
+  let inFlight = 0;
+  let max = 0;
+  globalThis.fetch = (async (input: RequestInfo | URL, init?: RequestInit) => {
+    const body = init?.body;
+    const bytes = body instanceof Uint8Array ? body.length : 0;
+    const o: Observed = { url: String(input), keepalive: init?.keepalive === true, bytes };
+    calls.push(o);
+    if (o.keepalive) {
+      inFlight += bytes;
+      max = Math.max(max, inFlight);
+    }
+    try {
+      const res = await real(input, init);
+      o.response = res;
+      return res;
+    } finally {
+      if (o.keepalive) inFlight -= bytes;
+    }
+  }) as typeof fetch;
+  return { calls, maxKeepaliveInFlight: () => max, restore: () => void (globalThis.fetch = real) };
+}
+
+/** The queue entries in a storage area: spans and decoded bodies. */
+export function storedBatches(area: StorageArea, prefix = 'wasmtrace:'): Array<{ key: string; spans: number; body: Uint8Array | null }> {
+  return area
+    .entries()
+    .filter(([k]) => k.startsWith(`${prefix}q:`))
+    .map(([key, v]) => {
+      const m = /^W1,[pj],[g-],(\d+),(\d+),/.exec(v);
+      return { key, spans: m ? Number(m[1]) : 0, body: m ? unpack(v.slice(m[0].length), Number(m[2])) : null };
+    });
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

@@ -1,0 +1,217 @@
+// Delivery over OTLP/HTTP against a real node:http collector on 127.0.0.1,
+// through the public API (init → startSpan → end → flush).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startCollector, partialSuccessBody } from '../helpers/collector.js';
+import { decodeProtobuf, decodeJson, allSpans } from '../helpers/otlp.js';
+import { endSpans, flakyPort, received, sleep, tracerFor, uniqueIds, watchFetch } from './delivery-harness.js';
+
+test('success: one protobuf request, gzip, every span once', async (t) => {
+  const c = await startCollector();
+  t.after(() => c.close());
+  const tracer = await tracerFor(c.url);
+  endSpans(tracer, 5);
+  assert.deepEqual(await tracer.flush(), { sent: 5, queued: 0, dropped: 0 });
+  assert.equal(c.requests.length, 1);
+  const r = c.requests[0]!;
+  assert.equal(r.headers['content-type'], 'application/x-protobuf');
+  assert.equal(r.headers['content-encoding'], 'gzip', 'no CORS outside a page: gzip by default');
+  assert.deepEqual([r.rawBody[0], r.rawBody[1]], [0x1f, 0x8b]);
+  assert.equal(r.error, undefined);
+  const spans = allSpans(decodeProtobuf(r.body));
+  assert.deepEqual(spans.map((s) => s.name).sort(), ['op-0', 'op-1', 'op-2', 'op-3', 'op-4']);
+  assert.equal(spans[0]!.resource['service.name'], 'delivery-test');
+  assert.deepEqual(await tracer.flush(), { sent: 0, queued: 0, dropped: 0 }, 'nothing left');
+  assert.equal(c.requests.length, 1);
+});
+
+test('OTLP/JSON by option, and compression off by option', async (t) => {
+  const c = await startCollector();
+  t.after(() => c.close());
+  const tracer = await tracerFor(c.url, { protocol: 'http/json', compression: 'none' });
+  endSpans(tracer, 3);
+  assert.deepEqual(await tracer.flush(), { sent: 3, queued: 0, dropped: 0 });
+  const r = c.requests[0]!;
+  assert.equal(r.headers['content-type'], 'application/json');
+  assert.equal(r.headers['content-encoding'], undefined);
+  assert.equal(allSpans(decodeJson(r.rawBody)).length, 3);
+});
+
+test('configured headers are sent', async (t) => {
+  const c = await startCollector();
+  t.after(() => c.close());
+  const tracer = await tracerFor(c.url, { headers: { authorization: 'Bearer abc', 'x-tenant': 't1' } });
+  endSpans(tracer, 1);
+  await tracer.flush();
+  assert.equal(c.requests[0]!.headers.authorization, 'Bearer abc');
+  assert.equal(c.requests[0]!.headers['x-tenant'], 't1');
+});
+
+test('503 then 200 with Retry-After: the delay is honoured', async (t) => {
+  const c = await startCollector({ respond: (_r, i) => (i === 0 ? { status: 503, headers: { 'retry-after': '1' } } : {}) });
+  t.after(() => c.close());
+  const tracer = await tracerFor(c.url, { retryInitialDelayMs: 10 });
+  endSpans(tracer, 4);
+  assert.deepEqual(await tracer.flush(), { sent: 0, queued: 4, dropped: 0 });
+  await c.waitFor(() => c.requests.length === 2, 5000);
+  const gap = c.requests[1]!.receivedAt - c.requests[0]!.receivedAt;
+  assert.ok(gap >= 990, `retried after ${gap} ms, Retry-After said 1 s`);
+  assert.equal(uniqueIds(received(c).user), 4);
+  assert.deepEqual(c.requests[1]!.rawBody, c.requests[0]!.rawBody, 'the same batch again');
+  const after = await tracer.flush(); // waits for the retry's answer if it is still on its way
+  assert.deepEqual([after.queued, after.dropped], [0, 0]);
+});
+
+test('429 is retried with backoff', async (t) => {
+  const c = await startCollector({ respond: (_r, i) => (i < 2 ? { status: 429 } : {}) });
+  t.after(() => c.close());
+  const tracer = await tracerFor(c.url, { retryInitialDelayMs: 50 });
+  endSpans(tracer, 2);
+  await tracer.flush();
+  await c.waitFor(() => c.requests.length === 3, 5000);
+  const gaps = [1, 2].map((i) => c.requests[i]!.receivedAt - c.requests[i - 1]!.receivedAt);
+  assert.ok(gaps[0]! >= 20 && gaps[1]! >= 45, `backoff gaps ${gaps.join(', ')} ms`);
+  assert.equal(uniqueIds(received(c).user), 2);
+});
+
+test('400 is not retried; the loss is reported on the next export', async (t) => {
+  const c = await startCollector({ respond: (_r, i) => (i === 0 ? { status: 400 } : {}) });
+  t.after(() => c.close());
+  const tracer = await tracerFor(c.url);
+  endSpans(tracer, 3);
+  assert.deepEqual(await tracer.flush(), { sent: 0, queued: 0, dropped: 3 });
+  await sleep(200); // ten retry delays
+  assert.equal(c.requests.length, 1, 'no retry');
+  const r = await tracer.flush();
+  assert.equal(r.sent, 1, 'the wasmtrace.dropped span');
+  assert.deepEqual(received(c).dropped, [{ reason: 'rejected', spans: 3 }]);
+});
+
+test('partial success: rejected spans are counted and reported', async (t) => {
+  for (const protocol of ['http/protobuf', 'http/json'] as const) {
+    const format = protocol === 'http/json' ? 'json' : 'protobuf';
+    const c = await startCollector({ respond: (_r, i) => (i === 0 ? { body: partialSuccessBody(format, 2, 'bad') } : {}) });
+    t.after(() => c.close());
+    const tracer = await tracerFor(c.url, { protocol });
+    endSpans(tracer, 5);
+    assert.deepEqual(await tracer.flush(), { sent: 3, queued: 0, dropped: 2 }, protocol);
+    await tracer.flush();
+    assert.deepEqual(received(c).dropped, [{ reason: 'partial-success', spans: 2 }], protocol);
+  }
+});
+
+test('a collector that is down, then up: nothing lost, nothing twice', async (t) => {
+  const port = await flakyPort();
+  t.after(() => port.close());
+  const tracer = await tracerFor(port.url, { retryInitialDelayMs: 100, maxAttempts: 30 });
+  endSpans(tracer, 10);
+  assert.deepEqual(await tracer.flush(), { sent: 0, queued: 10, dropped: 0 });
+  endSpans(tracer, 5, 'later');
+  assert.deepEqual(await tracer.flush(), { sent: 0, queued: 15, dropped: 0 });
+  const c = await startCollector();
+  t.after(() => c.close());
+  await port.up(c);
+  await c.waitFor(() => received(c).user.length >= 15, 8000);
+  const after = await tracer.flush();
+  assert.deepEqual([after.queued, after.dropped], [0, 0]);
+  const { user } = received(c);
+  assert.equal(user.length, 15);
+  assert.equal(uniqueIds(user), 15);
+});
+
+test('a retry chain that ends parks the batch; the next success revives it', async (t) => {
+  const port = await flakyPort();
+  t.after(() => port.close());
+  const tracer = await tracerFor(port.url, { retryInitialDelayMs: 10, maxAttempts: 3 });
+  const watch = watchFetch();
+  t.after(() => watch.restore());
+  endSpans(tracer, 4);
+  await tracer.flush();
+  await sleep(300);
+  assert.equal(watch.calls.length, 3, 'maxAttempts bounds the retry chain');
+  const c = await startCollector();
+  t.after(() => c.close());
+  await port.up(c);
+  await sleep(200);
+  assert.equal(c.requests.length, 0, 'parked: the collector is not stormed');
+  endSpans(tracer, 1, 'fresh');
+  const r = await tracer.flush();
+  assert.equal(r.sent, 5, 'the success revived the parked batch within the same flush');
+  assert.equal(uniqueIds(received(c).user), 5);
+});
+
+test('a collector that hangs: the request times out and is retried', async (t) => {
+  const c = await startCollector({ respond: (_r, i) => (i === 0 ? { hang: true } : {}) });
+  t.after(() => c.close());
+  const tracer = await tracerFor(c.url, { timeoutMs: 300, retryInitialDelayMs: 10 });
+  endSpans(tracer, 3);
+  const started = Date.now();
+  const r = await tracer.flush();
+  assert.ok(Date.now() - started >= 290, 'flush waited for the timeout');
+  assert.deepEqual(r, { sent: 0, queued: 3, dropped: 0 });
+  await c.waitFor(() => c.requests.length === 2, 5000);
+  const after = await tracer.flush();
+  assert.deepEqual([after.queued, after.dropped], [0, 0]);
+  assert.equal(uniqueIds(received(c).user), 3);
+});
+
+test('requests in flight are bounded', async (t) => {
+  let open = 0;
+  let maxOpen = 0;
+  const c = await startCollector({
+    respond: async () => {
+      maxOpen = Math.max(maxOpen, ++open);
+      await sleep(30);
+      open--;
+      return {};
+    },
+  });
+  t.after(() => c.close());
+  const tracer = await tracerFor(c.url, { maxConcurrentRequests: 2, compression: 'none' });
+  endSpans(tracer, 1500, 'op', 100); // ~200 KB: several bodies
+  const r = await tracer.flush();
+  assert.equal(r.sent, 1500);
+  assert.ok(c.requests.length >= 4, `${c.requests.length} requests`);
+  assert.ok(maxOpen <= 2, `${maxOpen} requests at once`);
+});
+
+test('keepalive bodies stay under the 64 KiB budget for batches of every size', async (t) => {
+  const c = await startCollector();
+  t.after(() => c.close());
+  const watch = watchFetch();
+  t.after(() => watch.restore());
+  for (const [n, pad] of [[1, 0], [7, 3000], [100, 0], [511, 40], [512, 200], [513, 0], [1500, 120], [2, 50_000]] as const) {
+    const tracer = await tracerFor(c.url, { compression: 'none', maxConcurrentRequests: 4 });
+    const before = c.requests.length;
+    endSpans(tracer, n, `n${n}`, pad);
+    assert.equal((await tracer.flush()).sent, n, `${n} spans of ${pad} B`);
+    const bodies = c.requests.slice(before);
+    for (const r of bodies) assert.ok(r.rawBody.length <= 65_536, `${r.rawBody.length} B body`);
+    assert.equal(bodies.reduce((k, r) => k + allSpans(r.decoded!).length, 0), n);
+  }
+  assert.ok(watch.calls.every((o) => o.keepalive));
+  assert.ok(watch.maxKeepaliveInFlight() <= 65_536, `${watch.maxKeepaliveInFlight()} B in flight`);
+});
+
+test('response bodies are always read or cancelled', async (t) => {
+  const c = await startCollector({
+    respond: (_r, i) => (i === 0 ? { status: 503, body: 'x'.repeat(10_000) } : i === 1 ? { status: 400, body: 'bad' } : {}),
+  });
+  t.after(() => c.close());
+  const watch = watchFetch();
+  t.after(() => watch.restore());
+  const tracer = await tracerFor(c.url, { retryInitialDelayMs: 10 });
+  endSpans(tracer, 2);
+  await tracer.flush(); // 503
+  await c.waitFor(() => c.requests.length === 2); // 400 on the retry
+  endSpans(tracer, 2);
+  await tracer.flush(); // 200, plus the report of the 400
+  await sleep(50);
+  const responses = watch.calls.map((o) => o.response);
+  assert.ok(responses.length >= 3);
+  for (const res of responses) {
+    assert.ok(res, 'every request answered');
+    assert.equal(res.bodyUsed, true, `status ${res.status}: body read or cancelled`);
+  }
+  assert.deepEqual(responses.slice(0, 3).map((r) => r!.status), [503, 400, 200]);
+});
