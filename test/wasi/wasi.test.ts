@@ -1,0 +1,244 @@
+// The WASI library end to end: the demo job (dist/demo-wasi*.wasm, built by
+// scripts/build.mjs) runs under node:wasi in a worker, with WasmEdge's socket
+// calls supplied over node:net by demo/wasi-job/host.mjs; its spans go to a
+// node:http collector on 127.0.0.1 and are decoded by the independent decoder.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer } from 'node:net';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { runWasi } from '../../demo/wasi-job/host.mjs';
+import { startCollector } from '../helpers/collector.js';
+import { allSpans, decodeJson, type FlatSpan } from '../helpers/otlp.js';
+
+const dist = fileURLToPath(new URL('../../dist/', import.meta.url));
+const SOCKETS = join(dist, 'demo-wasi.wasm');
+const LINES = join(dist, 'demo-wasi-lines.wasm');
+const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
+const PARENT_ID = '00f067aa0ba902b7';
+
+/** Spans the demo job makes for `orders` orders: order o has 1 + o % 6 items. */
+function expectedSpans(orders: number): number {
+  let n = 1;
+  for (let o = 0; o < orders; o++) n += 3 + 1 + (o % 6);
+  return n;
+}
+
+const byName = (spans: FlatSpan[], name: string) => spans.filter((s) => s.name === name);
+
+async function closedPort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const port = (srv.address() as { port: number }).port;
+  await new Promise<void>((r) => srv.close(() => r()));
+  return port;
+}
+
+test('the demo job exports OTLP/HTTP protobuf through WasmEdge socket calls and continues TRACEPARENT', async () => {
+  const collector = await startCollector();
+  try {
+    const r = await runWasi({
+      wasm: SOCKETS,
+      env: {
+        OTEL_EXPORTER_OTLP_ENDPOINT: collector.origin,
+        OTEL_SERVICE_NAME: 'pricing-test',
+        OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment=test,team=checkout%20core',
+        OTEL_EXPORTER_OTLP_HEADERS: 'x-api-key=secret%20value',
+        TRACEPARENT: `00-${TRACE_ID}-${PARENT_ID}-01`,
+        TRACESTATE: 'vendor=abc',
+        ORDERS: '4',
+      },
+    });
+    assert.equal(r.stderr.replace(/.*ExperimentalWarning.*\n?/g, ''), '');
+    assert.equal(r.exitCode, 0);
+    assert.equal(collector.requests.length, 1);
+    const req = collector.requests[0]!;
+    assert.equal(req.path, '/v1/traces');
+    assert.equal(req.headers['content-type'], 'application/x-protobuf');
+    assert.equal(req.headers['content-length'], String(req.rawBody.length));
+    assert.equal(req.headers['x-api-key'], 'secret value');
+    assert.equal(req.error, undefined);
+
+    const spans = collector.spans();
+    assert.equal(spans.length, expectedSpans(4));
+    for (const s of spans) {
+      assert.equal(s.traceId, TRACE_ID);
+      assert.equal(s.traceState, 'vendor=abc');
+      assert.deepEqual(s.resource, {
+        'deployment.environment': 'test', team: 'checkout core', 'service.name': 'pricing-test',
+        'telemetry.sdk.name': 'wasmtrace', 'telemetry.sdk.version': '0.1.0',
+      });
+      assert.equal(s.scope.name, 'wasmtrace');
+      assert.ok(BigInt(s.endTimeUnixNano) >= BigInt(s.startTimeUnixNano));
+    }
+    const [job] = byName(spans, 'pricing-job');
+    assert.ok(job);
+    assert.equal(job.parentSpanId, PARENT_ID);
+    assert.equal(job.flags, 0x301, 'sampled, with a remote parent');
+    assert.equal(job.kind, 5, 'SPAN_KIND_CONSUMER');
+    const orders = byName(spans, 'price-order');
+    assert.equal(orders.length, 4);
+    for (const o of orders) {
+      assert.equal(o.parentSpanId, job.spanId);
+      assert.equal(o.flags, 0x101, 'local parent');
+      const kids = spans.filter((s) => s.parentSpanId === o.spanId).map((s) => s.name);
+      assert.ok(kids.includes('apply-discount') && kids.includes('add-tax'), kids.join());
+    }
+    const lookups = byName(spans, 'catalog.lookup');
+    assert.equal(lookups.length, 1 + 2 + 3 + 4);
+    assert.equal(lookups[0]!.kind, 3, 'SPAN_KIND_CLIENT');
+    assert.deepEqual(lookups[0]!.attributes, [
+      { key: 'catalog.item', value: { stringValue: 'mug' } },
+      { key: 'catalog.price', value: { doubleValue: 12.5 } },
+    ]);
+    const tax = byName(spans, 'add-tax')[0]!;
+    assert.deepEqual(tax.attributes.find((a) => a.key === 'tax.regions')?.value,
+      { arrayValue: { values: [{ stringValue: 'EU' }, { stringValue: 'FR' }] } });
+    const ok = orders.filter((o) => o.status.code === 1);
+    assert.equal(ok.length, 4, 'orders of up to 4 items are OK');
+
+    // The shim hands out large, non-sequential fds, as WasmEdge does.
+    assert.ok(r.socketFds.length >= 2, 'a probe socket and the export socket');
+    for (const fd of r.socketFds) assert.ok(fd >= 0x100000, `fd ${fd}`);
+    assert.notEqual(r.socketFds[1]! - r.socketFds[0]!, 1);
+    assert.equal(r.socketCalls.CLOSE, r.socketFds.length, 'every socket is closed');
+  } finally {
+    await collector.close();
+  }
+});
+
+test('a host name is resolved with sock_getaddrinfo; errors and exceptions reach the collector', async () => {
+  const collector = await startCollector();
+  try {
+    const port = new URL(collector.origin).port;
+    const r = await runWasi({
+      wasm: SOCKETS,
+      env: { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `http://localhost:${port}/v1/traces`, ORDERS: '6' },
+    });
+    assert.equal(r.exitCode, 0, r.stderr);
+    assert.ok((r.socketCalls.GETADDRINFO ?? 0) >= 1);
+    const spans = collector.spans();
+    assert.equal(spans.length, expectedSpans(6));
+    const failed = byName(spans, 'price-order').filter((s) => s.status.code === 2);
+    assert.equal(failed.length, 2, 'the 5- and 6-item orders');
+    assert.equal(failed[0]!.status.message, 'express shipping refused');
+    const ex = failed[0]!.events.find((e) => e.name === 'exception');
+    assert.deepEqual(ex?.attributes, [
+      { key: 'exception.message', value: { stringValue: 'too many items for express shipping' } },
+      { key: 'exception.type', value: { stringValue: 'ShippingError' } },
+    ]);
+    assert.equal(spans[0]!.resource['service.name'], 'pricing-job', 'the name the program gave');
+    const job = byName(spans, 'pricing-job')[0]!;
+    assert.equal(job.parentSpanId, '', 'no TRACEPARENT: a new trace');
+  } finally {
+    await collector.close();
+  }
+});
+
+test('spans go out in batches while the job runs, none lost or repeated', async () => {
+  const collector = await startCollector();
+  try {
+    const r = await runWasi({ wasm: SOCKETS, env: { OTEL_EXPORTER_OTLP_ENDPOINT: collector.origin, ORDERS: '300' } });
+    assert.equal(r.exitCode, 0, r.stderr);
+    assert.ok(collector.requests.length >= 3, `${collector.requests.length} requests`);
+    const spans = collector.spans();
+    assert.equal(spans.length, expectedSpans(300));
+    assert.equal(new Set(spans.map((s) => s.spanId)).size, spans.length);
+  } finally {
+    await collector.close();
+  }
+});
+
+test('collector down: bounded retries, then a clean exit with the loss on stderr', async () => {
+  const port = await closedPort();
+  const started = Date.now();
+  const r = await runWasi({ wasm: SOCKETS, env: { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`, ORDERS: '2' } });
+  const tookMs = Date.now() - started;
+  assert.equal(r.exitCode, 1);
+  assert.equal(r.socketCalls.CONNECT, 5, 'five tries, then it gives up');
+  assert.match(r.stderr, new RegExp(`wasmtrace: ${expectedSpans(2)} spans lost; ${expectedSpans(2)} not exported: ` +
+    `the collector at http://127.0.0.1:${port}/v1/traces is unreachable \\(errno 14\\)`));
+  assert.ok(tookMs < 20_000, `${tookMs} ms`);
+});
+
+test('429/502/503/504 are retried within the bound; other 4xx are not', async () => {
+  let calls = 0;
+  const busy = await startCollector({ respond: () => (++calls <= 2 ? { status: calls === 1 ? 503 : 429 } : {}) });
+  try {
+    const r = await runWasi({ wasm: SOCKETS, env: { OTEL_EXPORTER_OTLP_ENDPOINT: busy.origin, ORDERS: '1' } });
+    assert.equal(r.exitCode, 0, r.stderr);
+    assert.equal(busy.requests.length, 3);
+    assert.equal(busy.spans().length, 3 * expectedSpans(1));
+  } finally {
+    await busy.close();
+  }
+  const strict = await startCollector({ respond: () => ({ status: 400 }) });
+  try {
+    const r = await runWasi({ wasm: SOCKETS, env: { OTEL_EXPORTER_OTLP_ENDPOINT: strict.origin, ORDERS: '1' } });
+    assert.equal(r.exitCode, 1);
+    assert.equal(strict.requests.length, 1);
+    assert.match(r.stderr, /not exported: the collector at .* answered HTTP 400/);
+  } finally {
+    await strict.close();
+  }
+});
+
+test('without the socket imports the same job writes OTLP/JSON lines that match the protobuf path field by field', async () => {
+  const collector = await startCollector();
+  try {
+    const env = { OTEL_EXPORTER_OTLP_ENDPOINT: collector.origin, TRACEPARENT: `00-${TRACE_ID}-${PARENT_ID}-01`, ORDERS: '5' };
+    const viaHttp = await runWasi({ wasm: SOCKETS, env, deterministic: true });
+    assert.equal(viaHttp.exitCode, 0, viaHttp.stderr);
+    const viaLines = await runWasi({ wasm: LINES, env, sockets: false, deterministic: true });
+    assert.equal(viaLines.exitCode, 0, viaLines.stderr);
+    const lines = viaLines.stdout.split('\n').filter((l) => l.length);
+    assert.equal(lines.length, 1);
+    const fromLines = lines.flatMap((l) => allSpans(decodeJson(l)));
+    const fromHttp = collector.spans();
+    assert.equal(fromLines.length, expectedSpans(5));
+    assert.deepEqual(fromLines, fromHttp);
+  } finally {
+    await collector.close();
+  }
+});
+
+test('a runtime whose socket calls answer ENOSYS gets JSON lines instead (probing), and never a crash', async () => {
+  const r = await runWasi({ wasm: SOCKETS, env: { ORDERS: '1' }, sockets: 'nosys' });
+  assert.equal(r.exitCode, 0);
+  assert.match(r.stderr, /this runtime has no sockets; writing OTLP\/JSON lines instead/);
+  const spans = allSpans(decodeJson(r.stdout.trim()));
+  assert.equal(spans.length, expectedSpans(1));
+});
+
+test('WASMTRACE_OUTPUT names a file under a preopened directory', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'wasmtrace-out-'));
+  try {
+    const r = await runWasi({
+      wasm: LINES, sockets: false, preopens: { '/out': dir },
+      env: { WASMTRACE_OUTPUT: '/out/spans.jsonl', ORDERS: '2' },
+    });
+    assert.equal(r.exitCode, 0, r.stderr);
+    assert.equal(r.stdout, '');
+    const text = readFileSync(join(dir, 'spans.jsonl'), 'utf8');
+    assert.ok(text.endsWith('\n'));
+    assert.equal(allSpans(decodeJson(text.trim())).length, expectedSpans(2));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('sampling: OTEL_TRACES_SAMPLER_ARG=0 and an unsampled TRACEPARENT record nothing', async () => {
+  const off = await runWasi({ wasm: LINES, sockets: false, env: { OTEL_TRACES_SAMPLER_ARG: '0', ORDERS: '2' } });
+  assert.equal(off.exitCode, 0);
+  assert.equal(off.stdout, '');
+  const parent = await runWasi({
+    wasm: LINES, sockets: false, env: { TRACEPARENT: `00-${TRACE_ID}-${PARENT_ID}-00`, ORDERS: '2' },
+  });
+  assert.equal(parent.exitCode, 0);
+  assert.equal(parent.stdout, '');
+  const bad = await runWasi({ wasm: LINES, sockets: false, env: { TRACEPARENT: 'garbage', ORDERS: '1' } });
+  assert.match(bad.stderr, /ignoring a malformed TRACEPARENT/);
+  assert.equal(allSpans(decodeJson(bad.stdout.trim())).length, expectedSpans(1));
+});
