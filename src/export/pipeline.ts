@@ -85,12 +85,27 @@ export function createPipeline(
     ? createStorageQueue(o.storage, o.storageKeyPrefix, o.maxQueueBytes, LEASE_MS, (n) => drop('corrupt', n), fail)
     : null;
 
+  // Drops are reported at once while the collector answers; while it does
+  // not, they are tallied and reported after its next answer, so that the
+  // report (a span of its own) is not itself lost to the queue bound.
+  const unreported = new Map<string, number>();
+  let answering = true;
+
   function drop(reason: string, spans: number): void {
     totals.dropped += spans;
-    try {
-      hooks.dropped(reason, spans);
-    } catch (e) {
-      fail(e);
+    unreported.set(reason, (unreported.get(reason) ?? 0) + spans);
+    if (answering) report();
+  }
+
+  function report(): void {
+    const tallies = [...unreported];
+    unreported.clear();
+    for (const [reason, spans] of tallies) {
+      try {
+        hooks.dropped(reason, spans);
+      } catch (e) {
+        fail(e);
+      }
     }
   }
 
@@ -242,6 +257,7 @@ export function createPipeline(
     b.inflight = false;
     active--;
     if (b.keepalive) keepaliveBytes -= b.body.length;
+    answering = outcome !== 'retry';
     if (outcome === 'ok') {
       const rejected = Math.min(b.spans, rejectedSpans(body, b.json));
       totals.sent += b.spans - rejected;
@@ -266,6 +282,7 @@ export function createPipeline(
         b.dueAt = Date.now() + Math.min(wait, o.retryMaxDelayMs);
       }
     }
+    if (answering) report();
     if (!closed) {
       pump(false);
       scheduleRetry();
@@ -426,6 +443,7 @@ export function createPipeline(
         else lost += b.spans;
       }
       if (lost > 0) drop('shutdown', lost);
+      report();
       return { sent: r.sent, queued: r.queued - lost, dropped: r.dropped + lost };
     },
   };

@@ -10,6 +10,12 @@ import { unpack } from '../../src/export/codec.js';
 import type { StorageArea } from '../helpers/memory-storage.js';
 import type { Collector } from '../helpers/collector.js';
 import { allSpans, attrs, type FlatSpan } from '../helpers/otlp.js';
+import { gunzipSync } from 'node:zlib';
+import { instantiate } from '../../src/wasm.js';
+import { createCore } from '../../src/core.js';
+import { createTracer } from '../../src/tracer.js';
+import { createPipeline } from '../../src/export/pipeline.js';
+import type { DeliveryOptions, Pipeline } from '../../src/export/types.js';
 
 /** init() with the test's Wasm and small retry delays; options override. */
 export function tracerFor(endpoint: string, options: Partial<InitOptions> = {}): Promise<Tracer> {
@@ -25,6 +31,41 @@ export function tracerFor(endpoint: string, options: Partial<InitOptions> = {}):
     scheduledDelayMs: 60_000,
     ...options,
   });
+}
+
+export interface Tab {
+  tracer: Tracer;
+  pipeline: Pipeline;
+  /** Every drop the pipeline reported, by reason. */
+  drops: Map<string, number>;
+  dropped(): number;
+  errors: unknown[];
+}
+
+/**
+ * A tracer over the real Wasm module wired straight to createPipeline, with
+ * the hooks recorded (no drop-report spans), for exact accounting.
+ */
+export async function tabFor(endpoint: string, options: DeliveryOptions = {}): Promise<Tab> {
+  const x = await instantiate(protoWasm);
+  const core = createCore(x, 'application/x-protobuf', 4096);
+  const seed = new Uint8Array(32);
+  crypto.getRandomValues(seed);
+  core.u8.set(seed, core.io);
+  x.seed();
+  x.configure(Date.now(), 1, 128, 128, 128, 128);
+  const drops = new Map<string, number>();
+  const errors: unknown[] = [];
+  const pipeline = createPipeline(
+    core.source,
+    { endpoint, storage: null, retryInitialDelayMs: 20, retryMaxDelayMs: 2000, scheduledDelayMs: 60_000, ...options },
+    {
+      dropped: (reason, n) => void drops.set(reason, (drops.get(reason) ?? 0) + n),
+      error: (e) => void errors.push(e),
+    },
+  );
+  const tracer = createTracer(core, pipeline);
+  return { tracer, pipeline, drops, errors, dropped: () => [...drops.values()].reduce((a, b) => a + b, 0) };
 }
 
 /** Ends `n` spans named `name-<i>` with three attributes and `pad` bytes of padding. */
@@ -133,9 +174,19 @@ export function storedBatches(area: StorageArea, prefix = 'wasmtrace:'): Array<{
     .entries()
     .filter(([k]) => k.startsWith(`${prefix}q:`))
     .map(([key, v]) => {
-      const m = /^W1,[pj],[g-],(\d+),(\d+),/.exec(v);
-      return { key, spans: m ? Number(m[1]) : 0, body: m ? unpack(v.slice(m[0].length), Number(m[2])) : null };
+      const m = /^W1,[pj],([g-]),(\d+),(\d+),/.exec(v);
+      const packed = m ? unpack(v.slice(m[0].length), Number(m[3])) : null;
+      const body = packed && m?.[1] === 'g' ? new Uint8Array(gunzipSync(packed)) : packed;
+      return { key, spans: m ? Number(m[2]) : 0, body };
     });
+}
+
+/** Spans in the storage queue. */
+export const storedSpans = (area: StorageArea): number => storedBatches(area).reduce((n, b) => n + b.spans, 0);
+
+/** Makes every claim in the area expired, as if the pages holding them had died long ago. */
+export function expireClaims(area: StorageArea, prefix = 'wasmtrace:'): void {
+  for (const [k, v] of area.entries()) if (k.startsWith(`${prefix}c:`)) area.poke(k, `${v.split(',')[0]},1`);
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

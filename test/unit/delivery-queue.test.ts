@@ -1,0 +1,244 @@
+// The localStorage queue against the spec-faithful in-memory Storage: write
+// ahead, next load, two tabs, quota, corruption, disabled storage, headers
+// never stored — with spans sent + kept + dropped adding up exactly.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startCollector } from '../helpers/collector.js';
+import { createStorageArea } from '../helpers/memory-storage.js';
+import { allSpans, decodeProtobuf } from '../helpers/otlp.js';
+import {
+  endSpans, expireClaims, flakyPort, received, sleep, storedBatches, storedSpans, tabFor, tracerFor, uniqueIds,
+} from './delivery-harness.js';
+
+test('batches are written ahead and a killed page loses none of them', async (t) => {
+  const area = createStorageArea();
+  const down = await flakyPort();
+  const a = await tabFor(down.url, { storage: area.open(), retryInitialDelayMs: 50 });
+  endSpans(a.tracer, 10);
+  assert.deepEqual(await a.tracer.flush(), { sent: 0, queued: 10, dropped: 0 });
+  endSpans(a.tracer, 6, 'second');
+  await a.tracer.flush();
+  const stored = storedBatches(area);
+  assert.deepEqual(stored.map((b) => b.spans), [10, 6], 'one entry per batch, oldest first');
+  for (const b of stored) assert.equal(allSpans(decodeProtobuf(b.body!)).length, b.spans, 'stored bodies decode');
+  // Page A is killed (no pagehide); time passes and its claims lapse.
+  expireClaims(area);
+  const c = await startCollector();
+  t.after(() => c.close());
+  const b = await tabFor(c.url, { storage: area.open() });
+  await c.waitFor(() => received(c).user.length === 16, 5000);
+  const r = await b.tracer.flush();
+  assert.deepEqual([r.queued, r.dropped], [0, 0]);
+  assert.equal(uniqueIds(received(c).user), 16);
+  assert.equal(storedBatches(area).length, 0, 'sent entries are removed');
+  await sleep(150); // A's retries find the batches gone and forget them
+  assert.equal((await a.tracer.flush()).queued, 0);
+  await a.tracer.shutdown();
+  await b.tracer.shutdown();
+  assert.deepEqual(area.entries(), []);
+});
+
+test('shutdown hands the queue to the next load at once', async (t) => {
+  const area = createStorageArea();
+  const down = await flakyPort();
+  const a = await tabFor(down.url, { storage: area.open() });
+  endSpans(a.tracer, 8);
+  await a.tracer.flush();
+  assert.deepEqual(await a.tracer.shutdown(), { sent: 0, queued: 8, dropped: 0 });
+  assert.equal(storedSpans(area), 8);
+  const c = await startCollector();
+  t.after(() => c.close());
+  const b = await tabFor(c.url, { storage: area.open() });
+  await c.waitFor(() => received(c).user.length === 8, 5000);
+  await b.tracer.shutdown();
+  assert.equal(uniqueIds(received(c).user), 8);
+  assert.deepEqual(area.entries(), []);
+});
+
+test('two tabs drain one queue: no batch twice, none lost', async (t) => {
+  const area = createStorageArea();
+  const down = await flakyPort();
+  t.after(() => down.close());
+  // A dead page left 6 batches.
+  const dead = await tabFor(down.url, { storage: area.open() });
+  for (let i = 0; i < 6; i++) {
+    endSpans(dead.tracer, 5, `dead${i}`);
+    await dead.tracer.flush();
+  }
+  await dead.tracer.shutdown();
+  // Two live tabs, each with batches of its own, while the collector is down.
+  const tabs = [await tabFor(down.url, { storage: area.open(), retryInitialDelayMs: 30, maxAttempts: 50 }),
+    await tabFor(down.url, { storage: area.open(), retryInitialDelayMs: 30, maxAttempts: 50 })];
+  for (const [i, tab] of tabs.entries()) {
+    for (let j = 0; j < 3; j++) {
+      endSpans(tab.tracer, 4, `tab${i}-${j}`);
+      await tab.tracer.flush();
+    }
+  }
+  assert.equal(storedSpans(area), 30 + 24);
+  const c = await startCollector({ respond: async () => (await sleep(5), {}) });
+  t.after(() => c.close());
+  await down.up(c);
+  await c.waitFor(() => received(c).user.length >= 54, 8000);
+  await Promise.all(tabs.map((tab) => tab.tracer.flush()));
+  await sleep(100);
+  const { user } = received(c);
+  assert.equal(user.length, 54, 'each span once');
+  assert.equal(uniqueIds(user), 54);
+  assert.deepEqual(storedBatches(area), []);
+  for (const tab of tabs) assert.equal(tab.dropped(), 0);
+});
+
+test('quota errors: the oldest batches go, counted; sent + kept + dropped = ended', async (t) => {
+  const area = createStorageArea({ quota: 6000 }); // about 11 KB of packed bodies
+  const down = await flakyPort();
+  t.after(() => down.close());
+  const a = await tabFor(down.url, { storage: area.open(), compression: 'none', maxAttempts: 1 });
+  let ended = 0;
+  let droppedByResults = 0;
+  for (let i = 0; i < 8; i++) {
+    endSpans(a.tracer, 10, `q${i}`, 20); // about 1.5 KB per batch
+    ended += 10;
+    droppedByResults += (await a.tracer.flush()).dropped;
+  }
+  const kept = storedSpans(area);
+  assert.ok(kept > 0 && kept < ended, `kept ${kept} of ${ended}`);
+  assert.ok(area.used() <= 6000);
+  assert.equal(droppedByResults, ended - kept, 'each evicted batch counted');
+  assert.equal(a.dropped(), 0, 'while the collector does not answer, reports wait');
+  const down2 = await a.tracer.shutdown();
+  assert.deepEqual(down2, { sent: 0, queued: kept, dropped: 0 });
+  assert.equal(a.drops.get('queue-full'), ended - kept, 'reported at shutdown');
+  const c = await startCollector();
+  t.after(() => c.close());
+  const b = await tabFor(c.url, { storage: area.open() });
+  await c.waitFor(() => received(c).user.length === kept, 5000);
+  await b.tracer.shutdown();
+  const sent = uniqueIds(received(c).user);
+  assert.equal(sent + storedSpans(area) + a.dropped() + b.dropped(), ended);
+  assert.equal(sent, kept);
+});
+
+test('a batch storage cannot hold is kept in memory and still sent', async (t) => {
+  const area = createStorageArea({ quota: 500 });
+  const port = await flakyPort();
+  t.after(() => port.close());
+  const a = await tabFor(port.url, { storage: area.open(), compression: 'none', retryInitialDelayMs: 30, maxAttempts: 50 });
+  endSpans(a.tracer, 20, 'big', 50);
+  assert.deepEqual(await a.tracer.flush(), { sent: 0, queued: 20, dropped: 0 });
+  assert.equal(storedSpans(area), 0, 'too big for the quota');
+  const c = await startCollector();
+  t.after(() => c.close());
+  await port.up(c);
+  await c.waitFor(() => received(c).user.length === 20, 5000);
+  await a.tracer.shutdown();
+  assert.equal(a.dropped(), 0);
+});
+
+test('the queue bound drops the oldest batch and reports it as a wasmtrace.dropped span', async (t) => {
+  const area = createStorageArea();
+  const port = await flakyPort();
+  t.after(() => port.close());
+  const tracer = await tracerFor(port.url, { storage: area.open(), compression: 'none', maxQueueBytes: 4000, maxAttempts: 1 });
+  for (let i = 0; i < 6; i++) {
+    endSpans(tracer, 10, `b${i}`, 20);
+    await tracer.flush();
+  }
+  const c = await startCollector();
+  t.after(() => c.close());
+  await port.up(c);
+  endSpans(tracer, 1, 'trigger');
+  await tracer.flush(); // the collector answers: the tallied drops are reported
+  await tracer.flush(); // and the report goes out
+  const { user, dropped } = received(c);
+  assert.equal(dropped.length, 1, 'one report for the whole outage');
+  const lost = dropped[0]!.spans;
+  assert.equal(dropped[0]!.reason, 'queue-full');
+  assert.ok(lost >= 10, `reported ${lost} spans dropped`);
+  assert.equal(user.length + lost, 61, `${user.length} sent + ${lost} reported`);
+  assert.equal(uniqueIds(user), user.length);
+  await tracer.shutdown();
+});
+
+test('corrupted entries and foreign keys: corrupt ones removed and counted, foreign ones untouched', async (t) => {
+  const area = createStorageArea();
+  const down = await flakyPort();
+  const a = await tabFor(down.url, { storage: area.open() });
+  endSpans(a.tracer, 5);
+  await a.tracer.flush();
+  await a.tracer.shutdown();
+  area.poke('wasmtrace:q:000000001-garbage', 'not an entry');
+  area.poke('wasmtrace:q:000000002-badbody', 'W1,p,-,7,100,\u0800\u0801');
+  area.poke('wasmtrace:q:000000003-badunit', `W1,p,-,3,2,ab`);
+  area.poke('wasmtrace:c:000000004-orphan', 'x,1');
+  area.poke('other-app:state', '{"a":1}');
+  area.poke('wasmtrace:settings', 'kept');
+  const c = await startCollector();
+  t.after(() => c.close());
+  const b = await tabFor(c.url, { storage: area.open() });
+  await c.waitFor(() => received(c).user.length === 5, 5000);
+  await b.tracer.shutdown();
+  assert.deepEqual(b.drops.get('corrupt'), 10, '7 + 3 spans from the readable headers');
+  const keys = area.entries().map(([k]) => k).sort();
+  assert.deepEqual(keys, ['other-app:state', 'wasmtrace:c:000000004-orphan', 'wasmtrace:settings']);
+  assert.equal(b.errors.length, 0);
+});
+
+test('disabled storage: delivery works from memory and nothing is thrown', async (t) => {
+  const c = await startCollector();
+  t.after(() => c.close());
+  const area = createStorageArea();
+  area.disabled = true;
+  const a = await tabFor(c.url, { storage: area.open() });
+  endSpans(a.tracer, 7);
+  assert.deepEqual(await a.tracer.flush(), { sent: 7, queued: 0, dropped: 0 });
+  assert.ok(a.errors.length > 0, 'reported to the internal error handler');
+  assert.ok(a.errors.every((e) => e instanceof DOMException && e.name === 'SecurityError'));
+  // Disabled halfway: what was written ahead is still sent.
+  const area2 = createStorageArea();
+  const port = await flakyPort();
+  t.after(() => port.close());
+  const b = await tabFor(port.url, { storage: area2.open(), retryInitialDelayMs: 30, maxAttempts: 50 });
+  endSpans(b.tracer, 4);
+  await b.tracer.flush();
+  assert.equal(storedSpans(area2), 4);
+  area2.disabled = true;
+  await port.up(c);
+  await c.waitFor(() => received(c).user.length === 11, 5000);
+  await b.tracer.shutdown();
+  assert.equal(b.dropped(), 0);
+});
+
+test('a storage default that throws on access becomes no storage', async () => {
+  const { defaultStorage } = await import('../../src/export/options.js');
+  const g = globalThis as { localStorage?: unknown };
+  const had = Object.getOwnPropertyDescriptor(globalThis, 'localStorage');
+  Object.defineProperty(globalThis, 'localStorage', { configurable: true, get() { throw new DOMException('denied', 'SecurityError'); } });
+  try {
+    assert.equal(defaultStorage(), null);
+    const area = createStorageArea();
+    Object.defineProperty(globalThis, 'localStorage', { configurable: true, value: area.open() });
+    assert.equal(defaultStorage(), g.localStorage);
+    assert.deepEqual(area.entries(), [], 'the probe cleans up');
+  } finally {
+    if (had) Object.defineProperty(globalThis, 'localStorage', had);
+    else delete g.localStorage;
+  }
+});
+
+test('authentication and other headers are never written to storage', async (t) => {
+  const area = createStorageArea();
+  const down = await flakyPort();
+  t.after(() => down.close());
+  const secret = 'Bearer s3cr3t-token-value';
+  const a = await tabFor(down.url, { storage: area.open(), headers: { authorization: secret, 'x-api-key': 'k-e-y-9' } });
+  endSpans(a.tracer, 5);
+  await a.tracer.flush();
+  await a.tracer.shutdown();
+  assert.ok(storedBatches(area).length > 0);
+  const text = area.entries().map(([k, v]) => k + v).join('\n');
+  const bodies = storedBatches(area).map((b) => Buffer.from(b.body!).toString('latin1')).join('\n');
+  for (const s of ['s3cr3t', 'k-e-y-9', 'authorization', 'x-api-key']) {
+    assert.ok(!text.includes(s) && !bodies.includes(s), `${s} not stored`);
+  }
+});
