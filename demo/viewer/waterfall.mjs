@@ -138,8 +138,14 @@ export function createWaterfall(host, trace, hooks) {
     selected = i;
     if (scrollIntoView) {
       let pos = rows.indexOf(i);
-      if (pos < 0 && mode === 'all' && !query) {
-        // Reveal it: expand its collapsed ancestors.
+      if (pos < 0) {
+        // Reveal it: drop the filter, expand its collapsed ancestors.
+        mode = 'all';
+        query = '';
+        const allMode = /** @type {HTMLInputElement | null} */ (host.querySelector('input[name="wf-mode"][value="all"]'));
+        if (allMode) allMode.checked = true;
+        const find = /** @type {HTMLInputElement | null} */ (host.querySelector('.wf-find'));
+        if (find) find.value = '';
         for (let a = 0; a < i; a++) if (collapsed.has(a) && subtreeEnd[a] > i) collapsed.delete(a);
         computeRows();
         pos = rows.indexOf(i);

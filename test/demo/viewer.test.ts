@@ -1,0 +1,115 @@
+// The trace viewer (demo/viewer) in real Chromium against the real collector: the
+// live list, a 5,000-span trace rendered with virtualized rows, the critical path,
+// the service graph, span details, collapsing, filtering, and live arrival over SSE.
+// Timings are measured by `npm run bench`, never asserted here.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startCollector } from '../../demo/collector/index.mjs';
+import { makeTraceRequest, splitRequest, toProtobuf } from '../../demo/collector/synthetic.mjs';
+import { launchChromium } from '../helpers/browser.js';
+
+const PB = { 'content-type': 'application/x-protobuf' };
+
+test('viewer: 5,000-span trace, critical path, service graph, details, live updates', async () => {
+  const c = await startCollector({ port: 0 });
+  const browser = await launchChromium();
+  try {
+    const big = makeTraceRequest({ spanCount: 5000, seed: 2 });
+    for (const part of splitRequest(big.request, 512)) {
+      const r = await fetch(c.tracesUrl, { method: 'POST', headers: PB, body: new Uint8Array(toProtobuf(part)) });
+      assert.equal(r.status, 200);
+    }
+    const small = makeTraceRequest({ spanCount: 12, seed: 3 });
+    await fetch(c.tracesUrl, { method: 'POST', headers: PB, body: new Uint8Array(toProtobuf(small.request)) });
+    const api = await (await fetch(`${c.apiUrl}/traces/${big.traceId}`)).json() as any;
+
+    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(c.viewerUrl);
+    await page.waitForSelector(`#traces tr[data-trace="${big.traceId}"]`);
+    assert.equal(await page.locator('#traces tbody tr').count(), 2);
+    const row = page.locator(`#traces tr[data-trace="${big.traceId}"]`);
+    assert.match(await row.innerText(), /5000/);
+    assert.match(await row.innerText(), /shop-web/);
+
+    await row.click();
+    await page.waitForFunction((id) => (window as any).wasmtraceViewer.state === 'rendered' &&
+      (window as any).wasmtraceViewer.lastRender?.traceId === id, big.traceId);
+    assert.match(await page.locator('.trace-head').innerText(), /5000 spans/);
+    // Virtualized: a few dozen rows in the DOM, not 5,000; the scroll height holds them all.
+    const domRows = await page.locator('.wf-rows .row').count();
+    assert.ok(domRows > 10 && domRows < 150, `${domRows} rows in the DOM`);
+    assert.equal(await page.locator('.wf-spacer').evaluate((el) => (el as HTMLElement).offsetHeight), 5000 * 22);
+    // Scrolled to the end, the last span's row is drawn.
+    await page.locator('.wf-scroll').evaluate((el) => { el.scrollTop = el.scrollHeight; });
+    const lastSpan = api.spans[api.spans.length - 1];
+    await page.waitForSelector(`.wf-rows .row[data-i="4999"]`);
+    assert.match(await page.locator('.wf-rows .row[data-i="4999"]').innerText(), new RegExp(lastSpan.name.replace(/[/]/g, '\\/')));
+    assert.ok(await page.locator('.wf-rows .row').count() < 150);
+
+    // Critical path: the filter shows exactly the API's critical spans, each row marked.
+    await page.locator('input[name="wf-mode"][value="critical"]').check();
+    await page.waitForFunction((n) => document.querySelector('.wf-count')?.textContent?.startsWith(`${n} of`), api.criticalPath.spanIds.length);
+    const critIds = await page.locator('.wf-rows .row').evaluateAll((rows) => rows.map((r) => r.className));
+    assert.ok(critIds.length > 0 && critIds.every((cls) => cls.includes('crit')));
+    assert.ok(await page.locator('.wf-rows .row .cp').count() >= 1, 'critical segments drawn over the bars');
+    await page.locator('input[name="wf-mode"][value="all"]').check();
+
+    // Service graph: one box per service, one arrow per edge with its count.
+    const services = api.serviceGraph.nodes.map((n: any) => n.service).sort();
+    const boxes = await page.locator('svg.graph g.node').evaluateAll((g) => g.map((x) => x.getAttribute('data-service')));
+    assert.deepEqual(boxes.sort(), services);
+    assert.equal(await page.locator('svg.graph g.edge').count(), api.serviceGraph.edges.length);
+    const e0 = api.serviceGraph.edges[0];
+    assert.match(await page.locator(`svg.graph g.edge[data-from="${e0.from}"][data-to="${e0.to}"] text`).textContent() ?? '', new RegExp(`^${e0.count}×`));
+
+    // Span details: select the root, see its attributes and status.
+    await page.locator('.wf-scroll').evaluate((el) => { el.scrollTop = 0; });
+    await page.locator('.wf-rows .row[data-i="0"]').click();
+    const details = await page.locator('.span-details').innerText();
+    assert.match(details, /documentLoad/);
+    assert.match(details, new RegExp(api.spans[0].spanId));
+    assert.match(details, /attr\.s0/);
+    assert.match(details, /on critical path/);
+    assert.match(page.url(), new RegExp(`span=${api.spans[0].spanId}`));
+
+    // Collapsing the root hides its subtree; expanding brings it back.
+    await page.locator('.wf-rows .row[data-i="0"] .tw').click();
+    await page.waitForFunction(() => document.querySelector('.wf-count')?.textContent?.startsWith('1 of 5000'));
+    await page.locator('.wf-expand').click();
+    await page.waitForFunction(() => document.querySelector('.wf-count')?.textContent?.startsWith('5000 of 5000'));
+    // Filtering by text.
+    await page.locator('.wf-find').fill('db.query');
+    const expected = api.spans.filter((s: any) => s.name.toLowerCase().includes('db.query') || s.service.includes('db.query') ||
+      Object.values(s.attributes).some((v) => String(v).toLowerCase().includes('db.query'))).length;
+    await page.waitForFunction((n) => document.querySelector('.wf-count')?.textContent?.startsWith(`${n} of`), expected);
+
+    // Live: a trace sent now appears in the list without reloading.
+    const live = makeTraceRequest({ spanCount: 9, seed: 4, services: ['shop-web', 'shop-edge', 'pricing-wasi'] });
+    await fetch(c.tracesUrl, { method: 'POST', headers: PB, body: new Uint8Array(toProtobuf(live.request)) });
+    await page.waitForSelector(`#traces tr[data-trace="${live.traceId}"]`, { timeout: 10_000 });
+    assert.equal(await page.locator('#traces tbody tr').count(), 3);
+    assert.equal(await page.locator('#live').textContent(), 'live');
+
+    // A deep link opens the trace and selects the span.
+    const spanId = api.spans[1234].spanId;
+    await page.goto(`${c.viewerUrl}#trace=${big.traceId}&span=${spanId}`);
+    await page.waitForFunction(() => (window as any).wasmtraceViewer.state === 'rendered');
+    assert.match(await page.locator('.span-details').innerText(), new RegExp(spanId));
+    assert.equal(await page.locator('.wf-rows .row.sel').getAttribute('data-i'), '1234');
+
+    // Hostile strings are shown as text, never run.
+    const evil = makeTraceRequest({ spanCount: 2, seed: 5, services: ['<img src=x onerror="window.__owned=1">'] });
+    await fetch(c.tracesUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(evil.request) });
+    await page.waitForSelector(`#traces tr[data-trace="${evil.traceId}"]`);
+    await page.locator(`#traces tr[data-trace="${evil.traceId}"]`).click();
+    await page.waitForFunction((id) => (window as any).wasmtraceViewer.lastRender?.traceId === id, evil.traceId);
+    assert.equal(await page.evaluate(() => (window as any).__owned), undefined);
+    assert.match(await page.locator('.trace-head').innerText(), /<img src=x/);
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+    await c.close();
+  }
+});
