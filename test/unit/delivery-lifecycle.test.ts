@@ -1,0 +1,119 @@
+// Page hide and unload, with a document and window faked on globalThis:
+// keepalive requests started synchronously inside the handler, nothing
+// compressed there, the 64 KiB budget kept, and what does not fit handed to
+// the next page through storage.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startCollector } from '../helpers/collector.js';
+import { allSpans } from '../helpers/otlp.js';
+import { createStorageArea } from '../helpers/memory-storage.js';
+import { endSpans, received, sleep, storedSpans, tabFor, uniqueIds, watchFetch } from './delivery-harness.js';
+
+/** Makes globalThis look like a page on `origin`; returns the undo. */
+function fakePage(origin: string): { doc: EventTarget & { visibilityState: string }; win: EventTarget; undo(): void } {
+  const g = globalThis as Record<string, unknown>;
+  const saved = ['document', 'location', 'addEventListener', 'removeEventListener'].map((k) => [k, Object.getOwnPropertyDescriptor(g, k)] as const);
+  const doc = Object.assign(new EventTarget(), { visibilityState: 'visible' });
+  const win = new EventTarget();
+  Object.defineProperty(g, 'document', { configurable: true, value: doc });
+  Object.defineProperty(g, 'location', { configurable: true, value: { origin, href: `${origin}/page` } });
+  Object.defineProperty(g, 'addEventListener', { configurable: true, value: win.addEventListener.bind(win) });
+  Object.defineProperty(g, 'removeEventListener', { configurable: true, value: win.removeEventListener.bind(win) });
+  return {
+    doc,
+    win,
+    undo() {
+      for (const [k, d] of saved) {
+        if (d) Object.defineProperty(g, k, d);
+        else delete g[k];
+      }
+    },
+  };
+}
+
+const hide = (p: ReturnType<typeof fakePage>): void => {
+  p.doc.visibilityState = 'hidden';
+  p.doc.dispatchEvent(new Event('visibilitychange'));
+};
+
+test('on a cross-origin page, auto compression is off (no preflight for Content-Encoding)', async (t) => {
+  const c = await startCollector();
+  t.after(() => c.close());
+  const page = fakePage('http://127.0.0.1:1');
+  t.after(() => page.undo());
+  const a = await tabFor(c.url);
+  endSpans(a.tracer, 3);
+  await a.tracer.flush();
+  assert.equal(c.requests[0]!.headers['content-encoding'], undefined);
+  await a.tracer.shutdown();
+});
+
+test('hidden, then pagehide: keepalive fetch started inside the handler, uncompressed, nothing awaited', async (t) => {
+  const c = await startCollector();
+  t.after(() => c.close());
+  const page = fakePage('http://127.0.0.1:1');
+  t.after(() => page.undo());
+  const area = createStorageArea();
+  const a = await tabFor(c.url, { storage: area.open(), compression: 'gzip' });
+  await sleep(80); // start-up adoption done
+  const watch = watchFetch();
+  t.after(() => watch.restore());
+  endSpans(a.tracer, 20);
+  hide(page);
+  assert.equal(watch.calls.length, 1, 'the request started synchronously');
+  assert.equal(watch.calls[0]!.keepalive, true);
+  page.win.dispatchEvent(new Event('pagehide'));
+  assert.equal(storedSpans(area), 0, 'a batch handed to the browser leaves storage');
+  await c.waitFor(() => received(c).user.length === 20);
+  assert.equal(c.requests[0]!.headers['content-encoding'], undefined, 'never compressed while hiding');
+  await a.tracer.shutdown();
+});
+
+test('at unload, what exceeds the keepalive budget waits in storage for the next page', async (t) => {
+  const c = await startCollector();
+  t.after(() => c.close());
+  const page = fakePage('http://127.0.0.1:1');
+  t.after(() => page.undo());
+  const area = createStorageArea();
+  const a = await tabFor(c.url, { storage: area.open(), maxConcurrentRequests: 4 });
+  await sleep(80);
+  const watch = watchFetch();
+  t.after(() => watch.restore());
+  endSpans(a.tracer, 1200, 'u', 150); // about 250 KB encoded
+  hide(page);
+  page.win.dispatchEvent(new Event('pagehide'));
+  const started = watch.calls.reduce((n, o) => n + o.bytes, 0);
+  assert.ok(watch.calls.length >= 1 && started <= 65_536, `${started} B started at unload`);
+  assert.ok(watch.calls.every((o) => o.keepalive));
+  const left = storedSpans(area);
+  assert.ok(left > 0, 'the rest is in storage');
+  assert.equal(area.entries().filter(([k]) => k.startsWith('wasmtrace:c:')).length, 0, 'claims released at unload');
+  // The page is gone; the next page of the origin sends the rest.
+  const b = await tabFor(c.url, { storage: area.open() });
+  await c.waitFor(() => received(c).user.length >= 1200, 8000);
+  await sleep(100);
+  const { user } = received(c);
+  assert.equal(user.length, 1200, 'every span once');
+  assert.equal(uniqueIds(user), 1200);
+  await b.tracer.shutdown();
+  assert.equal(storedSpans(area), 0);
+});
+
+test('online revives a parked batch', async (t) => {
+  const page = fakePage('http://127.0.0.1:1');
+  t.after(() => page.undo());
+  let fail = true;
+  const c = await startCollector({ respond: () => (fail ? { status: 503 } : {}) });
+  t.after(() => c.close());
+  const a = await tabFor(c.url, { maxAttempts: 2, retryInitialDelayMs: 10 });
+  endSpans(a.tracer, 3);
+  await a.tracer.flush();
+  await c.waitFor(() => c.requests.length === 2);
+  await sleep(100);
+  assert.equal(c.requests.length, 2, 'parked after the retry chain');
+  fail = false;
+  page.win.dispatchEvent(new Event('online'));
+  await c.waitFor(() => c.requests.length === 3);
+  await a.tracer.shutdown();
+  assert.equal(allSpans(c.requests[2]!.decoded!).length, 3, 'the same batch, accepted this time');
+});

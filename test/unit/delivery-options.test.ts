@@ -1,0 +1,97 @@
+// Delivery options: defaults, OTEL_* names, clamping with one warning each;
+// the retry policy; the partial-success reader.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { resolveDeliveryOptions } from '../../src/export/options.js';
+import { backoffMs, outcomeOf, retryAfterMs } from '../../src/export/retry.js';
+import { rejectedSpans } from '../../src/export/send.js';
+import { partialSuccessBody } from '../helpers/collector.js';
+
+test('defaults', () => {
+  const warnings: string[] = [];
+  const o = resolveDeliveryOptions({ storage: null }, {}, (m) => warnings.push(m));
+  assert.deepEqual(
+    { ...o, transport: o.transport },
+    {
+      endpoint: 'http://localhost:4318/v1/traces', protocol: 'http/protobuf', headers: {}, maxExportBatchSize: 512,
+      scheduledDelayMs: 5000, compression: 'auto', maxQueueBytes: 1 << 20, storage: null, storageKeyPrefix: 'wasmtrace:',
+      retryInitialDelayMs: 1000, retryMaxDelayMs: 60_000, maxAttempts: 5, maxConcurrentRequests: 2, timeoutMs: 10_000,
+      transport: null,
+    },
+  );
+  assert.deepEqual(warnings, []);
+});
+
+test('OTEL_* environment names, and user options over them', () => {
+  const env = {
+    OTEL_EXPORTER_OTLP_ENDPOINT: 'https://otel.example.com:4318/',
+    OTEL_EXPORTER_OTLP_HEADERS: 'authorization=Bearer%20abc, x-a = 1,broken',
+    OTEL_EXPORTER_OTLP_TRACES_HEADERS: 'x-a=2',
+    OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+    OTEL_EXPORTER_OTLP_COMPRESSION: 'gzip',
+    OTEL_EXPORTER_OTLP_TIMEOUT: '2500',
+    OTEL_BSP_SCHEDULE_DELAY: '100',
+    OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '64',
+  };
+  const o = resolveDeliveryOptions({ storage: null }, env);
+  assert.equal(o.endpoint, 'https://otel.example.com:4318/v1/traces');
+  assert.deepEqual(o.headers, { authorization: 'Bearer abc', 'x-a': '2' });
+  assert.equal(o.protocol, 'http/json');
+  assert.equal(o.compression, 'gzip');
+  assert.equal(o.timeoutMs, 2500);
+  assert.equal(o.scheduledDelayMs, 100);
+  assert.equal(o.maxExportBatchSize, 64);
+  const traces = resolveDeliveryOptions({ storage: null }, { ...env, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://h:1/custom' });
+  assert.equal(traces.endpoint, 'http://h:1/custom', 'the signal-specific URL is used as is');
+  const user = resolveDeliveryOptions({ storage: null, endpoint: 'http://u/v1/traces', maxExportBatchSize: 10, headers: { 'x-a': '3' } }, env);
+  assert.deepEqual([user.endpoint, user.maxExportBatchSize, user.headers['x-a']], ['http://u/v1/traces', 10, '3']);
+});
+
+test('bad values are clamped to defaults with one warning each', () => {
+  const warnings: string[] = [];
+  const o = resolveDeliveryOptions(
+    {
+      storage: null, endpoint: 'http://[bad', protocol: 'grpc' as 'http/json', compression: 'br' as 'gzip',
+      maxExportBatchSize: 0, scheduledDelayMs: -1, maxQueueBytes: Number.NaN, maxAttempts: 1e9, maxConcurrentRequests: 0,
+      timeoutMs: Infinity, retryInitialDelayMs: -5,
+    },
+    {},
+    (m) => warnings.push(m),
+  );
+  assert.equal(warnings.length, 10, warnings.join('\n'));
+  assert.deepEqual(
+    [o.endpoint, o.protocol, o.compression, o.maxExportBatchSize, o.scheduledDelayMs, o.maxQueueBytes, o.maxAttempts, o.maxConcurrentRequests, o.timeoutMs, o.retryInitialDelayMs],
+    ['http://localhost:4318/v1/traces', 'http/protobuf', 'auto', 512, 5000, 1 << 20, 5, 2, 10_000, 1000],
+  );
+  assert.deepEqual(resolveDeliveryOptions(o, {}, (m) => warnings.push(m)), o, 'resolving twice changes nothing');
+  assert.equal(warnings.length, 10);
+});
+
+test('retryable outcomes: network errors, 429, 502, 503, 504; never other 4xx', () => {
+  assert.deepEqual([0, 429, 502, 503, 504].map(outcomeOf), ['retry', 'retry', 'retry', 'retry', 'retry']);
+  assert.deepEqual([400, 401, 403, 404, 413, 500, 501].map(outcomeOf), ['reject', 'reject', 'reject', 'reject', 'reject', 'reject', 'reject']);
+  assert.deepEqual([200, 202, 204].map(outcomeOf), ['ok', 'ok', 'ok']);
+});
+
+test('backoff doubles with jitter within its cap; Retry-After in seconds or as a date', () => {
+  assert.deepEqual([1, 2, 3, 4].map((a) => backoffMs(a, 100, 1000, () => 1)), [100, 200, 400, 800]);
+  assert.deepEqual([1, 2, 3, 4].map((a) => backoffMs(a, 100, 1000, () => 0)), [50, 100, 200, 400]);
+  assert.equal(backoffMs(50, 100, 1000, () => 1), 1000);
+  const now = Date.parse('2026-11-22T00:00:00Z');
+  assert.equal(retryAfterMs('3', now), 3000);
+  assert.equal(retryAfterMs('Sun, 22 Nov 2026 00:00:05 GMT', now), 5000);
+  assert.equal(retryAfterMs('Sat, 21 Nov 2026 00:00:05 GMT', now), 0);
+  assert.equal(retryAfterMs('soon', now), null);
+  assert.equal(retryAfterMs(null, now), null);
+});
+
+test('partial success is read from protobuf and JSON responses', () => {
+  assert.equal(rejectedSpans(partialSuccessBody('protobuf', 7, 'too old') as Uint8Array, false), 7);
+  assert.equal(rejectedSpans(partialSuccessBody('protobuf', 300_000) as Uint8Array, false), 300_000);
+  assert.equal(rejectedSpans(partialSuccessBody('json', 4) as string, true), 4);
+  assert.equal(rejectedSpans('{"partialSuccess":{"rejectedSpans":5}}', true), 5);
+  assert.equal(rejectedSpans(new Uint8Array(0), false), 0);
+  assert.equal(rejectedSpans('{}', true), 0);
+  assert.equal(rejectedSpans('not json', true), 0);
+  assert.equal(rejectedSpans(new Uint8Array([0x0a, 0xff]), false), 0, 'truncated protobuf');
+});
