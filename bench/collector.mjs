@@ -107,6 +107,7 @@ async function viewer({ smoke }) {
   const collector = await startCollector({ port: 0 });
   const browser = await launch();
   const open = [];
+  const render = [];
   const load = [];
   const scroll = [];
   try {
@@ -134,6 +135,7 @@ async function viewer({ smoke }) {
       });
       if (r === 0) continue; // warm-up
       open.push(m.totalMs);
+      render.push(m.renderMs);
       load.push(m.sincePageStart);
       scroll.push(perFrame);
     }
@@ -145,6 +147,8 @@ async function viewer({ smoke }) {
   return [
     figure({ name: 'viewer: show the 5,000-span trace', unit: 'ms', ours: open,
       note: `${size}: API request + JSON + waterfall/graph DOM until the next frame, Chromium headless` }),
+    figure({ name: 'viewer: render the 5,000-span trace', unit: 'ms', ours: render,
+      note: `${size}: from the parsed API answer to the next frame (DOM, layout, paint), Chromium headless` }),
     figure({ name: 'viewer: page load to 5,000-span waterfall', unit: 'ms', ours: load,
       note: `${size}: from navigation start, viewer modules and list included` }),
     figure({ name: 'viewer: scroll step, 5,000 spans', unit: 'ms/step', ours: scroll,
