@@ -1,0 +1,76 @@
+// The per-span page: both SDKs in one page, each driven through its public API,
+// exposed as window.bench for bench/browser-span.mjs to run in interleaved rounds.
+import { init } from '../../src/index.ts';
+import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { Resource } from '@opentelemetry/resources';
+import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
+
+const BATCH = 512;
+const realNow = performance.now.bind(performance);
+const realDateNow = Date.now;
+let bytes = { wasmtrace: 0, otel: 0 };
+let ours;
+let otel;
+
+function oneSpan(tracer) {
+  const s = tracer.startSpan('op');
+  s.setAttribute('http.method', 'GET');
+  s.setAttribute('http.status_code', 200);
+  s.setAttribute('cache.hit', true);
+  s.end();
+}
+
+window.bench = {
+  async setup() {
+    const tracer = await init({
+      serviceName: 'bench', storage: null, compression: 'none', maxExportBatchSize: BATCH, scheduledDelayMs: 3_600_000,
+      transport: async (body) => ((bytes.wasmtrace += body.length), { status: 200 }),
+    });
+    ours = { tracer, flush: () => tracer.flush() };
+    const exporter = {
+      export(spans, done) {
+        bytes.otel += ProtobufTraceSerializer.serializeRequest(spans).length;
+        done({ code: 0 });
+      },
+      shutdown: async () => {},
+      forceFlush: async () => {},
+    };
+    const provider = new BasicTracerProvider({ resource: new Resource({ 'service.name': 'bench' }) });
+    provider.addSpanProcessor(new BatchSpanProcessor(exporter, { maxExportBatchSize: BATCH, maxQueueSize: 2048, scheduledDelayMillis: 3_600_000 }));
+    otel = { tracer: provider.getTracer('bench'), flush: () => provider.forceFlush() };
+    // Prove both export before anything is timed.
+    await this.round('wasmtrace', 1);
+    await this.round('otel', 1);
+    if (!(bytes.wasmtrace > 0 && bytes.otel > 0)) throw new Error(`nothing exported: ${JSON.stringify(bytes)}`);
+    return navigator.userAgent;
+  },
+  /** `batches` × 512 spans, flushed after each batch; ns per span. */
+  async round(sdk, batches) {
+    const s = sdk === 'wasmtrace' ? ours : otel;
+    const t0 = realNow();
+    for (let b = 0; b < batches; b++) {
+      for (let i = 0; i < BATCH; i++) oneSpan(s.tracer);
+      await s.flush();
+    }
+    return ((realNow() - t0) * 1e6) / (batches * BATCH);
+  },
+  /** Both SDKs read performance.now()/Date.now(); replace them with a counter, or restore. */
+  fakeClock(on) {
+    if (on) {
+      const base = realDateNow();
+      let t = realNow();
+      performance.now = () => (t += 0.001);
+      Date.now = () => base + Math.floor(t);
+    } else {
+      delete performance.now;
+      Date.now = realDateNow;
+    }
+  },
+  /** Two clock reads, the floor of a span's cost in a browser; ns. */
+  clock(n) {
+    let sink = 0;
+    const t0 = realNow();
+    for (let i = 0; i < n; i++) sink += performance.now() + performance.now();
+    return ((realNow() - t0) * 1e6) / n + (sink < 0 ? 1 : 0);
+  },
+};
