@@ -28,6 +28,10 @@ function wasiOptions() {
 export const jsTargets = [
   { entry: 'src/index.ts', out: 'index.js', platform: 'neutral' },
   { entry: 'src/node.ts', out: 'node.js', platform: 'node' },
+  { entry: 'src/browser/index.ts', out: 'browser.js', platform: 'browser' },
+  { entry: 'src/browser/script.ts', out: 'wasmtrace.js', platform: 'browser', format: 'iife', minify: true },
+  // Workers import Wasm as a module: the .wasm stays a separate file beside it.
+  { entry: 'worker/index.ts', out: 'worker.js', platform: 'neutral', minify: true, external: ['*.wasm'] },
 ];
 
 const asc = join(root, 'node_modules', '.bin', 'asc');

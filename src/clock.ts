@@ -4,7 +4,21 @@
 type Now = () => number;
 
 let nowFn: Now = () => performance.now();
-let origin: number = typeof performance !== 'undefined' && performance.timeOrigin > 0 ? performance.timeOrigin : Date.now() - performance.now();
+let origin = readOrigin();
+let replaced = false;
+
+function readOrigin(): number {
+  return typeof performance !== 'undefined' && performance.timeOrigin > 0 ? performance.timeOrigin : Date.now() - performance.now();
+}
+
+/**
+ * Reads the time origin again, unless `setClock` replaced the clock. For
+ * workerd, where `performance.now()` is 0 at module load and equals
+ * `Date.now()` inside a request (timeOrigin 0): call it inside a request.
+ */
+export function resetOrigin(): void {
+  if (!replaced) origin = readOrigin();
+}
 
 /** Milliseconds since the time origin, from `performance.now()` unless replaced. */
 export function now(): number {
@@ -22,6 +36,7 @@ export function timeOrigin(): number {
  */
 export function setClock(fn: Now, originMs?: number): void {
   nowFn = fn;
+  replaced = true;
   if (originMs !== undefined) origin = originMs;
 }
 

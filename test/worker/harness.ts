@@ -1,0 +1,55 @@
+// Runs the fixtures in real workerd (miniflare from npm), with a node:http
+// upstream on 127.0.0.1 that records the trace headers it receives.
+import { createServer, type IncomingHttpHeaders } from 'node:http';
+import { fileURLToPath } from 'node:url';
+import { Miniflare, type WorkerOptions } from 'miniflare';
+
+export const root = fileURLToPath(new URL('../../', import.meta.url));
+export const fixture = (name: string): string => fileURLToPath(new URL(`fixtures/${name}`, import.meta.url));
+
+export interface Upstream {
+  url: string;
+  requests: Array<{ url: string; headers: IncomingHttpHeaders }>;
+  close(): Promise<void>;
+}
+
+/** Answers every request with JSON of its traceparent, tracestate and path. */
+export async function startUpstream(): Promise<Upstream> {
+  const requests: Upstream['requests'] = [];
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      requests.push({ url: req.url ?? '', headers: req.headers });
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ url: req.url, traceparent: req.headers.traceparent ?? null, tracestate: req.headers.tracestate ?? null }));
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const a = server.address();
+  if (!a || typeof a === 'string') throw new Error('upstream: no address');
+  return {
+    url: `http://127.0.0.1:${a.port}`,
+    requests,
+    close: () =>
+      new Promise((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  };
+}
+
+/** A Miniflare whose workers load .wasm imports as compiled modules, as wrangler does. */
+export function startWorkers(workers: WorkerOptions[]): Miniflare {
+  return new Miniflare({
+    workers: workers.map((w) => ({
+      modules: true,
+      modulesRoot: root,
+      modulesRules: [
+        { type: 'ESModule', include: ['**/*.js', '**/*.mjs'] },
+        { type: 'CompiledWasm', include: ['**/*.wasm'] },
+      ],
+      compatibilityDate: '2025-09-01',
+      ...w,
+    })) as WorkerOptions[],
+  } as ConstructorParameters<typeof Miniflare>[0]);
+}

@@ -1,0 +1,271 @@
+// wasmtrace/worker in real workerd: trace continuation per W3C Trace
+// Context, semantic-convention attributes, outgoing fetch as CLIENT spans,
+// errors, export through waitUntil, and a collector that is down or slow.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Miniflare } from 'miniflare';
+import { startCollector, type Collector } from '../helpers/collector.js';
+import { attrs, type FlatSpan } from '../helpers/otlp.js';
+import { fixture, startUpstream, startWorkers, type Upstream } from './harness.js';
+
+const TRACE = '0af7651916cd43dd8448eb211c80319c';
+const PARENT = 'b7ad6b7169203331';
+const TRACESTATE = 'congo=t61rcWkgMzE,rojo=00f067aa0ba902b7';
+
+let collector: Collector;
+let upstream: Upstream;
+let mf: Miniflare;
+
+/** Sends a request to the app; returns the response and when it arrived (unix ms). */
+async function get(path: string, headers: Record<string, string> = {}) {
+  const res = await mf.dispatchFetch(`http://shop.example${path}`, { headers: { 'user-agent': 'wasmtrace-test/1', ...headers } });
+  const body = await res.text();
+  return { status: res.status, body, headers: res.headers, at: Date.now() };
+}
+
+/** Waits for a span of `traceId` named `name`. */
+async function spanOf(pred: (s: FlatSpan) => boolean, what: string): Promise<FlatSpan> {
+  await collector.waitFor(() => collector.spans().some(pred), 5000).catch(() => {
+    throw new Error(`no span ${what}; have: ${collector.spans().map((s) => `${s.name}/${s.traceId}`).join(', ')}`);
+  });
+  return collector.spans().find(pred)!;
+}
+
+const byPath = (path: string) => (s: FlatSpan) => s.kind === 2 && String(attrs(s.attributes)['url.path']) === path;
+
+before(async () => {
+  collector = await startCollector();
+  upstream = await startUpstream();
+  mf = startWorkers([
+    {
+      name: 'app',
+      scriptPath: fixture('app.mjs'),
+      bindings: {
+        UPSTREAM: upstream.url,
+        OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: collector.url,
+        OTEL_SERVICE_NAME: 'shop-edge',
+        OTEL_RESOURCE_ATTRIBUTES: 'team=checkout',
+        DEPLOY_ENV: 'test',
+      },
+      serviceBindings: { SVC: 'echo' },
+    },
+    { name: 'echo', scriptPath: fixture('echo.mjs') },
+  ]);
+  await mf.ready;
+});
+
+after(async () => {
+  await mf?.dispose();
+  await upstream?.close();
+  await collector?.close();
+});
+
+describe('fetch handler in workerd', () => {
+  test('no traceparent: a new trace, a SERVER span with the semantic-convention attributes', async () => {
+    const r = await get('/plain?q=1&sig=secret');
+    assert.equal(r.status, 200);
+    assert.equal(r.body, 'plain ok');
+    const s = await spanOf(byPath('/plain'), '/plain');
+    assert.equal(s.kind, 2); // SERVER (OTLP enum)
+    assert.equal(s.name, 'GET');
+    assert.equal(s.parentSpanId, '');
+    assert.match(s.traceId, /^[0-9a-f]{32}$/);
+    assert.notEqual(s.traceId, TRACE);
+    const a = attrs(s.attributes);
+    assert.equal(a['http.request.method'], 'GET');
+    assert.equal(a['url.full'], 'http://shop.example/plain?q=1&sig=REDACTED');
+    assert.equal(a['url.scheme'], 'http');
+    assert.equal(a['server.address'], 'shop.example');
+    assert.equal(a['http.response.status_code'], '200');
+    assert.equal(a['user_agent.original'], 'wasmtrace-test/1');
+    assert.equal(a['faas.trigger'], 'http');
+    assert.equal(typeof a['faas.coldstart'], 'boolean');
+    assert.equal(typeof a['cloudflare.colo'], 'string'); // miniflare fills request.cf
+    assert.equal(typeof a['geo.country.iso_code'], 'string');
+    assert.equal(s.status.code, 0);
+    assert.deepEqual(
+      { sn: s.resource['service.name'], lang: s.resource['telemetry.sdk.language'], sdk: s.resource['telemetry.sdk.name'], cloud: s.resource['cloud.provider'], team: s.resource.team, env: s.resource['deployment.environment.name'] },
+      { sn: 'shop-edge', lang: 'webjs', sdk: 'wasmtrace', cloud: 'cloudflare', team: 'checkout', env: 'test' },
+    );
+  });
+
+  test('span times are real unix time in workerd (origin read inside the request)', async () => {
+    const t0 = Date.now();
+    const r = await get('/plain?times=1');
+    const s = await spanOf((x) => String(attrs(x.attributes)['url.full']).endsWith('times=1'), 'times');
+    const start = Number(BigInt(s.startTimeUnixNano) / 1_000_000n);
+    const end = Number(BigInt(s.endTimeUnixNano) / 1_000_000n);
+    assert.ok(start >= t0 - 5 && end <= r.at + 5, `span [${start}, ${end}] outside request [${t0}, ${r.at}]`);
+    assert.ok(end >= start);
+  });
+
+  test('valid traceparent: the trace continues, tracestate is carried to the upstream, CLIENT span is a child', async () => {
+    const r = await get('/upstream', { traceparent: `00-${TRACE}-${PARENT}-01`, tracestate: TRACESTATE });
+    assert.equal(r.status, 200);
+    const seen = JSON.parse(r.body) as { traceparent: string; tracestate: string; url: string };
+    const server = await spanOf((x) => x.kind === 2 && x.traceId === TRACE, 'server in continued trace');
+    const client = await spanOf((x) => x.kind === 3 && x.traceId === TRACE, 'client in continued trace');
+    assert.equal(server.parentSpanId, PARENT);
+    assert.equal(server.traceState, TRACESTATE);
+    assert.equal(client.parentSpanId, server.spanId);
+    assert.equal(seen.traceparent, `00-${TRACE}-${client.spanId}-01`);
+    assert.equal(seen.tracestate, TRACESTATE);
+    const a = attrs(client.attributes);
+    assert.equal(client.name, 'GET');
+    assert.equal(a['http.request.method'], 'GET');
+    assert.equal(a['url.full'], `${upstream.url}/echo?token=secret&sig=REDACTED`);
+    assert.equal(a['server.address'], '127.0.0.1');
+    assert.equal(a['server.port'], String(new URL(upstream.url).port));
+    assert.equal(a['http.response.status_code'], '200');
+    // The user's own header went through next to the injected ones.
+    assert.equal(upstream.requests.at(-1)?.headers['x-mine'], 'kept');
+  });
+
+  for (const [why, traceparent] of [
+    ['garbage', 'not-a-traceparent'],
+    ['version ff', `ff-${TRACE}-${PARENT}-01`],
+    ['all-zero trace id', `00-${'0'.repeat(32)}-${PARENT}-01`],
+    ['upper-case hex', `00-${TRACE.toUpperCase()}-${PARENT}-01`],
+    ['version 00 with extra field', `00-${TRACE}-${PARENT}-01-extra`],
+  ] as const) {
+    test(`invalid traceparent (${why}): a new trace, tracestate not passed on`, async () => {
+      const r = await get('/upstream', { traceparent, tracestate: TRACESTATE });
+      const seen = JSON.parse(r.body) as { traceparent: string; tracestate: string | null };
+      assert.match(seen.traceparent, /^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+      const traceId = seen.traceparent.split('-')[1]!;
+      assert.notEqual(traceId, TRACE);
+      assert.equal(seen.tracestate, null);
+      const server = await spanOf((x) => x.kind === 2 && x.traceId === traceId, 'new-trace server');
+      assert.equal(server.parentSpanId, '');
+      assert.equal(server.traceState, '');
+    });
+  }
+
+  test('a future version is read by its first four fields', async () => {
+    const r = await get('/upstream', { traceparent: `01-${TRACE.replace('0a', '1b')}-${PARENT}-01-future` });
+    const seen = JSON.parse(r.body) as { traceparent: string };
+    assert.equal(seen.traceparent.split('-')[1], TRACE.replace('0a', '1b'));
+  });
+
+  test('unsampled caller: nothing exported, the decision passed on with the same trace', async () => {
+    const trace = 'aaaa651916cd43dd8448eb211c80319c';
+    const r = await get('/upstream', { traceparent: `00-${trace}-${PARENT}-00` });
+    const seen = JSON.parse(r.body) as { traceparent: string };
+    assert.match(seen.traceparent, new RegExp(`^00-${trace}-[0-9a-f]{16}-00$`));
+    assert.notEqual(seen.traceparent.split('-')[2], PARENT);
+    await get('/plain?after-unsampled=1'); // its export comes later than the unsampled one would have
+    await spanOf((x) => String(attrs(x.attributes)['url.full']).endsWith('after-unsampled=1'), 'later span');
+    assert.equal(collector.spans().filter((x) => x.traceId === trace).length, 0);
+  });
+
+  test('service binding fetch is a CLIENT child with traceparent injected', async () => {
+    const r = await get('/binding', { traceparent: `00-${TRACE.replace('0af7', 'b1b1')}-${PARENT}-01` });
+    const trace = TRACE.replace('0af7', 'b1b1');
+    const seen = JSON.parse(r.body) as { traceparent: string };
+    const server = await spanOf((x) => x.kind === 2 && x.traceId === trace, 'binding server');
+    const client = await spanOf((x) => x.kind === 3 && x.traceId === trace, 'binding client');
+    assert.equal(client.parentSpanId, server.spanId);
+    assert.equal(seen.traceparent, `00-${trace}-${client.spanId}-01`);
+    assert.equal(attrs(client.attributes)['url.full'], 'http://svc.internal/hello');
+  });
+
+  test('http.route names the span; getSpan(request) reaches it', async () => {
+    await get('/route');
+    const s = await spanOf(byPath('/route'), '/route');
+    assert.equal(s.name, 'GET /route');
+    assert.equal(attrs(s.attributes)['http.route'], '/route');
+    assert.equal(attrs(s.attributes)['app.custom'], 'yes');
+  });
+
+  test('a thrown exception: recorded on an ERROR span, rethrown, the runtime answers 500', async () => {
+    const r = await get('/throw');
+    assert.equal(r.status, 500);
+    const s = await spanOf(byPath('/throw'), '/throw');
+    assert.equal(s.status.code, 2);
+    assert.equal(s.status.message, 'boom in handler');
+    const ev = s.events.find((e) => e.name === 'exception');
+    assert.ok(ev, 'exception event');
+    assert.equal(attrs(ev.attributes)['exception.message'], 'boom in handler');
+    assert.equal(attrs(ev.attributes)['exception.type'], 'Error');
+    assert.equal(attrs(s.attributes)['error.type'], 'Error');
+  });
+
+  test('a 5xx response is an ERROR server span; a 404 is not', async () => {
+    await get('/fail');
+    await get('/nothing-here');
+    const fail = await spanOf(byPath('/fail'), '/fail');
+    const missing = await spanOf(byPath('/nothing-here'), '/nothing-here');
+    assert.equal(fail.status.code, 2);
+    assert.equal(attrs(fail.attributes)['error.type'], '503');
+    assert.equal(missing.status.code, 0);
+    assert.equal(attrs(missing.attributes)['http.response.status_code'], '404');
+  });
+
+  test("spans ended in the handler's own waitUntil work are exported too", async () => {
+    const r = await get('/later', { traceparent: `00-${TRACE.replace('0af7', 'c2c2')}-${PARENT}-01` });
+    assert.equal(r.body, 'later');
+    const trace = TRACE.replace('0af7', 'c2c2');
+    const client = await spanOf((x) => x.kind === 3 && x.traceId === trace, 'waitUntil client');
+    assert.equal(attrs(client.attributes)['url.full'], `${upstream.url}/echo?later=1`);
+  });
+
+  test('the export leaves after the response is made, and the response does not wait for it', async () => {
+    const before = collector.requests.length;
+    let release: () => void = () => {};
+    const gate = new Promise<void>((r) => (release = r));
+    collector.setRespond(async () => {
+      await gate; // the collector holds its answer until the response has arrived
+      return {};
+    });
+    try {
+      const r = await get('/plain?gated=1');
+      assert.equal(r.status, 200);
+      const doneAt = Number(r.headers.get('x-done-at'));
+      await collector.waitFor(() => collector.requests.length > before, 5000);
+      const exp = collector.requests.slice(before).find((q) => q.decoded && q.decoded.resourceSpans.length > 0)!;
+      assert.ok(exp.receivedAt >= doneAt, `export received at ${exp.receivedAt}, response made at ${doneAt}`);
+    } finally {
+      release();
+      collector.setRespond(() => ({}));
+    }
+  });
+
+  test('every exported body decodes with the independent decoder', async () => {
+    assert.ok(collector.requests.length > 0);
+    for (const q of collector.requests) {
+      assert.equal(q.error, undefined, q.error);
+      assert.equal(q.headers['content-type'], 'application/x-protobuf');
+      assert.ok(q.decoded);
+    }
+  });
+});
+
+describe('scheduled and queue handlers in workerd', () => {
+  test('scheduled: a span with faas.trigger=timer and its fetch as a child', async () => {
+    const w = await mf.getWorker('app');
+    await w.scheduled({ cron: '*/5 * * * *', scheduledTime: new Date(1_767_225_600_000) });
+    const s = await spanOf((x) => x.name === 'scheduled */5 * * * *', 'scheduled');
+    const a = attrs(s.attributes);
+    assert.equal(a['faas.trigger'], 'timer');
+    assert.equal(a['faas.cron'], '*/5 * * * *');
+    assert.equal(a['faas.time'], '2026-01-01T00:00:00.000Z');
+    const child = await spanOf((x) => x.kind === 3 && x.traceId === s.traceId, 'cron fetch');
+    assert.equal(child.parentSpanId, s.spanId);
+  });
+
+  test('queue: a CONSUMER span with the messaging attributes', async () => {
+    const w = await mf.getWorker('app');
+    await w.queue('orders', [
+      { id: 'm1', timestamp: new Date(), body: { n: 1 }, attempts: 1 },
+      { id: 'm2', timestamp: new Date(), body: { n: 2 }, attempts: 1 },
+    ]);
+    const s = await spanOf((x) => x.name === 'process orders', 'queue');
+    assert.equal(s.kind, 5); // CONSUMER
+    const a = attrs(s.attributes);
+    assert.equal(a['faas.trigger'], 'pubsub');
+    assert.equal(a['messaging.destination.name'], 'orders');
+    assert.equal(a['messaging.batch.message_count'], '2');
+    const child = await spanOf((x) => x.kind === 3 && x.traceId === s.traceId, 'queue fetch');
+    assert.equal(child.parentSpanId, s.spanId);
+  });
+});

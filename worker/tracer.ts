@@ -1,0 +1,49 @@
+// One tracer per isolate, made on the first invocation (the env is only
+// known then). It composes the core and the tracer directly, with the
+// Workers delivery, so the bundle carries no browser storage or lifecycle code.
+import wasm from './wasmtrace.wasm';
+import type { Tracer } from '../src/tracer.js';
+import type { Resolved } from './config.js';
+import { createCore } from '../src/core.js';
+import { createTracer } from '../src/tracer.js';
+import { instantiate } from '../src/wasm.js';
+import { setAttr } from '../src/attributes.js';
+import { resourceAttributes } from '../src/resource.js';
+import { resetOrigin, timeOrigin } from '../src/clock.js';
+import { internalError, setDebug, warnOnce } from '../src/diag.js';
+import { createDelivery, fetchTransport } from './export.js';
+
+/** What OpenTelemetry names the language of a Service Worker-style runtime. */
+const LANGUAGE = 'webjs';
+
+/** Makes the tracer; resolves to null (after one warning) when Wasm cannot load. */
+export async function createWorkerTracer(r: Resolved, fetchFn: typeof fetch): Promise<Tracer | null> {
+  try {
+    const c = r.config;
+    setDebug(c.debug === true);
+    // workerd reads performance.now() as 0 at module load (PLATFORM-FACTS.md).
+    resetOrigin();
+    const x = await instantiate(c.wasm ?? wasm);
+    const core = createCore(x, r.json ? 'application/json' : 'application/x-protobuf', 4096);
+    crypto.getRandomValues(core.u8.subarray(core.io, core.io + 32));
+    x.seed();
+    x.configure(timeOrigin(), ratio(c.sampler?.ratio ?? r.env.OTEL_TRACES_SAMPLER_ARG), 128, 128, 128, 128);
+    const resource = resourceAttributes(c, r.env, LANGUAGE);
+    resource['cloud.provider'] ??= 'cloudflare';
+    resource['cloud.platform'] ??= 'cloudflare.workers';
+    for (const k in resource) setAttr(core, 0, k, resource[k], 0);
+    const send = c.transport ?? fetchTransport(fetchFn, r.endpoint, r.headers, r.timeoutMs);
+    return createTracer(core, createDelivery(core.source, send));
+  } catch (e) {
+    warnOnce(`tracing is off: ${e instanceof Error ? e.message : String(e)}`);
+    internalError(e);
+    return null;
+  }
+}
+
+function ratio(v: unknown): number {
+  const n = typeof v === 'number' ? v : v === undefined || v === '' ? 1 : Number(v);
+  if (n >= 0 && n <= 1) return n;
+  warnOnce('sampler ratio must be a number from 0 to 1; using 1');
+  return 1;
+}

@@ -1,0 +1,66 @@
+// The Workers shapes wasmtrace touches, declared structurally so that the
+// public types need neither @cloudflare/workers-types nor the DOM lib.
+import type { AttributeValue } from '../src/types.js';
+import type { Transport } from '../src/export/types.js';
+
+/** The `ctx` of a Workers handler. */
+export interface ExecutionContext {
+  waitUntil(promise: Promise<unknown>): void;
+  passThroughOnException?(): void;
+}
+
+/** The `controller` of a `scheduled` handler. */
+export interface ScheduledController {
+  /** Unix ms the run was scheduled for. */
+  readonly scheduledTime: number;
+  readonly cron: string;
+  noRetry?(): void;
+}
+
+/** The `batch` of a `queue` handler. */
+export interface MessageBatch {
+  readonly queue: string;
+  readonly messages: readonly unknown[];
+}
+
+/** A Workers handler object (the module's default export). */
+export interface Handler<Env = unknown> {
+  fetch?(request: Request, env: Env, ctx: ExecutionContext): Response | Promise<Response>;
+  scheduled?(controller: ScheduledController, env: Env, ctx: ExecutionContext): void | Promise<void>;
+  queue?(batch: MessageBatch, env: Env, ctx: ExecutionContext): void | Promise<void>;
+}
+
+/** What `instrument` accepts; each option has an `OTEL_*` fallback in the env where one exists. */
+export interface WorkerConfig {
+  /** `service.name`; default `OTEL_SERVICE_NAME`. */
+  serviceName?: string;
+  /** OTLP/HTTP traces URL; default `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, `OTEL_EXPORTER_OTLP_ENDPOINT` + `/v1/traces`, `http://localhost:4318/v1/traces`. */
+  endpoint?: string;
+  /** `http/protobuf` (default) or `http/json` (needs `wasm`: the `wasmtrace/wasmtrace-json.wasm` module). */
+  protocol?: 'http/protobuf' | 'http/json';
+  /** Headers of every export (e.g. an API key); merged over `OTEL_EXPORTER_OTLP_HEADERS`. */
+  headers?: Record<string, string>;
+  /** More resource attributes; merged over `OTEL_RESOURCE_ATTRIBUTES`. */
+  resource?: Record<string, AttributeValue>;
+  /** Share of new traces kept, 0..1 (default `OTEL_TRACES_SAMPLER_ARG` or 1); a caller's sampled flag wins. */
+  sampler?: { ratio?: number };
+  /** URL prefixes or RegExps that get traceparent on outgoing fetch; default every URL. */
+  propagateTo?: Array<string | RegExp>;
+  /** `url.full` query values replaced by `REDACTED`: `true` for all, or more keys than the default signature keys. */
+  redactQuery?: boolean | string[];
+  /** `http.route` of a request (e.g. `/api/checkout`); also names the span. */
+  route?: (request: Request) => string | undefined;
+  /** Longest wait for the collector per export, ms; default `OTEL_EXPORTER_OTLP_TIMEOUT` or 10000. */
+  timeoutMs?: number;
+  /** A custom sender instead of fetch (tests, benchmarks). */
+  transport?: Transport;
+  /** A different Wasm module (a `WebAssembly.Module` import). */
+  wasm?: WebAssembly.Module;
+  /** No tracing at all; default `OTEL_SDK_DISABLED=true`. */
+  disabled?: boolean;
+  /** Print internal errors. */
+  debug?: boolean;
+}
+
+/** `instrument`'s second argument: the config, or a function of the env returning it. */
+export type ConfigInput<Env> = WorkerConfig | ((env: Env) => WorkerConfig);
