@@ -1,6 +1,20 @@
 // Batching and delivery: cuts encoded batches out of the span source, writes
 // them ahead to storage, sends them within the keepalive budget, retries the
 // retryable, and hands what is left to the next page at unload.
+//
+// Defaults chosen from PLATFORM-FACTS.md rather than the issue's first draft:
+// - every request, the one at page hide included, is `fetch(…, {keepalive})`
+//   with bodies cut at 60 KiB and at most 64 KiB of keepalive bodies in
+//   flight. sendBeacon is credentialed, its preflighted POST is dropped
+//   against a Collector configured with origins only, and it reports success
+//   either way, so it is used only where fetch does not exist.
+// - gzip is `auto`: on unless a page would need a CORS preflight for
+//   Content-Encoding (a document posting to another origin), which the
+//   Collector's default CORS answer refuses. Bodies are compressed when cut,
+//   never in a pagehide/visibilitychange handler.
+// - a batch the browser accepted at unload is considered delivered (its
+//   storage entry is removed): the one loss window is a collector that fails
+//   exactly then. Everything not started is left in storage, unclaimed.
 import { canGzip, gzip } from './gzip.js';
 import { watchLifecycle } from './lifecycle.js';
 import { KEEPALIVE_BUDGET, resolveDeliveryOptions } from './options.js';

@@ -90,6 +90,13 @@ export function received(c: Collector): { user: FlatSpan[]; dropped: Array<{ rea
   return { user, dropped };
 }
 
+/** Every request the collector got decoded with the independent OTLP decoder. */
+export function assertDecoded(c: Collector): void {
+  for (const [i, r] of c.requests.entries()) {
+    if (r.error !== undefined || !r.decoded) throw new Error(`request ${i} did not decode: ${r.error ?? 'not OTLP'}`);
+  }
+}
+
 /** Span ids must be unique: nothing was delivered twice. */
 export function uniqueIds(spans: FlatSpan[]): number {
   return new Set(spans.map((s) => s.spanId)).size;

@@ -4,11 +4,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startCollector, partialSuccessBody } from '../helpers/collector.js';
 import { decodeProtobuf, decodeJson, allSpans } from '../helpers/otlp.js';
-import { endSpans, flakyPort, received, sleep, tracerFor, uniqueIds, watchFetch } from './delivery-harness.js';
+import { endSpans, flakyPort, received, sleep, tracerFor, uniqueIds, watchFetch, assertDecoded } from './delivery-harness.js';
 
 test('success: one protobuf request, gzip, every span once', async (t) => {
   const c = await startCollector();
   t.after(() => c.close());
+  t.after(() => assertDecoded(c));
   const tracer = await tracerFor(c.url);
   endSpans(tracer, 5);
   assert.deepEqual(await tracer.flush(), { sent: 5, queued: 0, dropped: 0 });
@@ -28,6 +29,7 @@ test('success: one protobuf request, gzip, every span once', async (t) => {
 test('OTLP/JSON by option, and compression off by option', async (t) => {
   const c = await startCollector();
   t.after(() => c.close());
+  t.after(() => assertDecoded(c));
   const tracer = await tracerFor(c.url, { protocol: 'http/json', compression: 'none' });
   endSpans(tracer, 3);
   assert.deepEqual(await tracer.flush(), { sent: 3, queued: 0, dropped: 0 });
@@ -40,6 +42,7 @@ test('OTLP/JSON by option, and compression off by option', async (t) => {
 test('configured headers are sent', async (t) => {
   const c = await startCollector();
   t.after(() => c.close());
+  t.after(() => assertDecoded(c));
   const tracer = await tracerFor(c.url, { headers: { authorization: 'Bearer abc', 'x-tenant': 't1' } });
   endSpans(tracer, 1);
   await tracer.flush();
@@ -50,6 +53,7 @@ test('configured headers are sent', async (t) => {
 test('503 then 200 with Retry-After: the delay is honoured', async (t) => {
   const c = await startCollector({ respond: (_r, i) => (i === 0 ? { status: 503, headers: { 'retry-after': '1' } } : {}) });
   t.after(() => c.close());
+  t.after(() => assertDecoded(c));
   const tracer = await tracerFor(c.url, { retryInitialDelayMs: 10 });
   endSpans(tracer, 4);
   assert.deepEqual(await tracer.flush(), { sent: 0, queued: 4, dropped: 0 });
@@ -65,6 +69,7 @@ test('503 then 200 with Retry-After: the delay is honoured', async (t) => {
 test('429 is retried with backoff', async (t) => {
   const c = await startCollector({ respond: (_r, i) => (i < 2 ? { status: 429 } : {}) });
   t.after(() => c.close());
+  t.after(() => assertDecoded(c));
   const tracer = await tracerFor(c.url, { retryInitialDelayMs: 50 });
   endSpans(tracer, 2);
   await tracer.flush();
@@ -77,6 +82,7 @@ test('429 is retried with backoff', async (t) => {
 test('400 is not retried; the loss is reported on the next export', async (t) => {
   const c = await startCollector({ respond: (_r, i) => (i === 0 ? { status: 400 } : {}) });
   t.after(() => c.close());
+  t.after(() => assertDecoded(c));
   const tracer = await tracerFor(c.url);
   endSpans(tracer, 3);
   assert.deepEqual(await tracer.flush(), { sent: 0, queued: 0, dropped: 3 });
@@ -92,6 +98,7 @@ test('partial success: rejected spans are counted and reported', async (t) => {
     const format = protocol === 'http/json' ? 'json' : 'protobuf';
     const c = await startCollector({ respond: (_r, i) => (i === 0 ? { body: partialSuccessBody(format, 2, 'bad') } : {}) });
     t.after(() => c.close());
+  t.after(() => assertDecoded(c));
     const tracer = await tracerFor(c.url, { protocol });
     endSpans(tracer, 5);
     assert.deepEqual(await tracer.flush(), { sent: 3, queued: 0, dropped: 2 }, protocol);
@@ -110,6 +117,7 @@ test('a collector that is down, then up: nothing lost, nothing twice', async (t)
   assert.deepEqual(await tracer.flush(), { sent: 0, queued: 15, dropped: 0 });
   const c = await startCollector();
   t.after(() => c.close());
+  t.after(() => assertDecoded(c));
   await port.up(c);
   await c.waitFor(() => received(c).user.length >= 15, 8000);
   const after = await tracer.flush();
@@ -131,6 +139,7 @@ test('a retry chain that ends parks the batch; the next success revives it', asy
   assert.equal(watch.calls.length, 3, 'maxAttempts bounds the retry chain');
   const c = await startCollector();
   t.after(() => c.close());
+  t.after(() => assertDecoded(c));
   await port.up(c);
   await sleep(200);
   assert.equal(c.requests.length, 0, 'parked: the collector is not stormed');
@@ -143,6 +152,7 @@ test('a retry chain that ends parks the batch; the next success revives it', asy
 test('a collector that hangs: the request times out and is retried', async (t) => {
   const c = await startCollector({ respond: (_r, i) => (i === 0 ? { hang: true } : {}) });
   t.after(() => c.close());
+  t.after(() => assertDecoded(c));
   const tracer = await tracerFor(c.url, { timeoutMs: 300, retryInitialDelayMs: 10 });
   endSpans(tracer, 3);
   const started = Date.now();
@@ -167,6 +177,7 @@ test('requests in flight are bounded', async (t) => {
     },
   });
   t.after(() => c.close());
+  t.after(() => assertDecoded(c));
   const tracer = await tracerFor(c.url, { maxConcurrentRequests: 2, compression: 'none' });
   endSpans(tracer, 1500, 'op', 100); // ~200 KB: several bodies
   const r = await tracer.flush();
@@ -178,6 +189,7 @@ test('requests in flight are bounded', async (t) => {
 test('keepalive bodies stay under the 64 KiB budget for batches of every size', async (t) => {
   const c = await startCollector();
   t.after(() => c.close());
+  t.after(() => assertDecoded(c));
   const watch = watchFetch();
   t.after(() => watch.restore());
   for (const [n, pad] of [[1, 0], [7, 3000], [100, 0], [511, 40], [512, 200], [513, 0], [1500, 120], [2, 50_000]] as const) {
@@ -198,6 +210,7 @@ test('response bodies are always read or cancelled', async (t) => {
     respond: (_r, i) => (i === 0 ? { status: 503, body: 'x'.repeat(10_000) } : i === 1 ? { status: 400, body: 'bad' } : {}),
   });
   t.after(() => c.close());
+  t.after(() => assertDecoded(c));
   const watch = watchFetch();
   t.after(() => watch.restore());
   const tracer = await tracerFor(c.url, { retryInitialDelayMs: 10 });

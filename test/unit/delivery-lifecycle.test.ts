@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { startCollector } from '../helpers/collector.js';
 import { allSpans } from '../helpers/otlp.js';
 import { createStorageArea } from '../helpers/memory-storage.js';
-import { endSpans, received, sleep, storedSpans, tabFor, uniqueIds, watchFetch } from './delivery-harness.js';
+import { endSpans, received, sleep, storedSpans, tabFor, uniqueIds, watchFetch, assertDecoded } from './delivery-harness.js';
 
 /** Makes globalThis look like a page on `origin`; returns the undo. */
 function fakePage(origin: string): { doc: EventTarget & { visibilityState: string }; win: EventTarget; undo(): void } {
@@ -39,6 +39,7 @@ const hide = (p: ReturnType<typeof fakePage>): void => {
 test('on a cross-origin page, auto compression is off (no preflight for Content-Encoding)', async (t) => {
   const c = await startCollector();
   t.after(() => c.close());
+  t.after(() => assertDecoded(c));
   const page = fakePage('http://127.0.0.1:1');
   t.after(() => page.undo());
   const a = await tabFor(c.url);
@@ -51,6 +52,7 @@ test('on a cross-origin page, auto compression is off (no preflight for Content-
 test('hidden, then pagehide: keepalive fetch started inside the handler, uncompressed, nothing awaited', async (t) => {
   const c = await startCollector();
   t.after(() => c.close());
+  t.after(() => assertDecoded(c));
   const page = fakePage('http://127.0.0.1:1');
   t.after(() => page.undo());
   const area = createStorageArea();
@@ -72,6 +74,7 @@ test('hidden, then pagehide: keepalive fetch started inside the handler, uncompr
 test('at unload, what exceeds the keepalive budget waits in storage for the next page', async (t) => {
   const c = await startCollector();
   t.after(() => c.close());
+  t.after(() => assertDecoded(c));
   const page = fakePage('http://127.0.0.1:1');
   t.after(() => page.undo());
   const area = createStorageArea();
@@ -105,6 +108,7 @@ test('online revives a parked batch', async (t) => {
   let fail = true;
   const c = await startCollector({ respond: () => (fail ? { status: 503 } : {}) });
   t.after(() => c.close());
+  t.after(() => assertDecoded(c));
   const a = await tabFor(c.url, { maxAttempts: 2, retryInitialDelayMs: 10 });
   endSpans(a.tracer, 3);
   await a.tracer.flush();

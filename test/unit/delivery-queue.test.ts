@@ -8,6 +8,7 @@ import { createStorageArea } from '../helpers/memory-storage.js';
 import { allSpans, decodeProtobuf } from '../helpers/otlp.js';
 import {
   endSpans, expireClaims, flakyPort, received, sleep, storedBatches, storedSpans, tabFor, tracerFor, uniqueIds,
+  assertDecoded,
 } from './delivery-harness.js';
 
 test('batches are written ahead and a killed page loses none of them', async (t) => {
@@ -25,6 +26,7 @@ test('batches are written ahead and a killed page loses none of them', async (t)
   expireClaims(area);
   const c = await startCollector();
   t.after(() => c.close());
+  t.after(() => assertDecoded(c));
   const b = await tabFor(c.url, { storage: area.open() });
   await c.waitFor(() => received(c).user.length === 16, 5000);
   const r = await b.tracer.flush();
@@ -48,6 +50,7 @@ test('shutdown hands the queue to the next load at once', async (t) => {
   assert.equal(storedSpans(area), 8);
   const c = await startCollector();
   t.after(() => c.close());
+  t.after(() => assertDecoded(c));
   const b = await tabFor(c.url, { storage: area.open() });
   await c.waitFor(() => received(c).user.length === 8, 5000);
   await b.tracer.shutdown();
@@ -78,6 +81,7 @@ test('two tabs drain one queue: no batch twice, none lost', async (t) => {
   assert.equal(storedSpans(area), 30 + 24);
   const c = await startCollector({ respond: async () => (await sleep(5), {}) });
   t.after(() => c.close());
+  t.after(() => assertDecoded(c));
   await down.up(c);
   await c.waitFor(() => received(c).user.length >= 54, 8000);
   await Promise.all(tabs.map((tab) => tab.tracer.flush()));
@@ -111,6 +115,7 @@ test('quota errors: the oldest batches go, counted; sent + kept + dropped = ende
   assert.equal(a.drops.get('queue-full'), ended - kept, 'reported at shutdown');
   const c = await startCollector();
   t.after(() => c.close());
+  t.after(() => assertDecoded(c));
   const b = await tabFor(c.url, { storage: area.open() });
   await c.waitFor(() => received(c).user.length === kept, 5000);
   await b.tracer.shutdown();
@@ -129,6 +134,7 @@ test('a batch storage cannot hold is kept in memory and still sent', async (t) =
   assert.equal(storedSpans(area), 0, 'too big for the quota');
   const c = await startCollector();
   t.after(() => c.close());
+  t.after(() => assertDecoded(c));
   await port.up(c);
   await c.waitFor(() => received(c).user.length === 20, 5000);
   await a.tracer.shutdown();
@@ -146,6 +152,7 @@ test('the queue bound drops the oldest batch and reports it as a wasmtrace.dropp
   }
   const c = await startCollector();
   t.after(() => c.close());
+  t.after(() => assertDecoded(c));
   await port.up(c);
   endSpans(tracer, 1, 'trigger');
   await tracer.flush(); // the collector answers: the tallied drops are reported
@@ -175,6 +182,7 @@ test('corrupted entries and foreign keys: corrupt ones removed and counted, fore
   area.poke('wasmtrace:settings', 'kept');
   const c = await startCollector();
   t.after(() => c.close());
+  t.after(() => assertDecoded(c));
   const b = await tabFor(c.url, { storage: area.open() });
   await c.waitFor(() => received(c).user.length === 5, 5000);
   await b.tracer.shutdown();
@@ -187,6 +195,7 @@ test('corrupted entries and foreign keys: corrupt ones removed and counted, fore
 test('disabled storage: delivery works from memory and nothing is thrown', async (t) => {
   const c = await startCollector();
   t.after(() => c.close());
+  t.after(() => assertDecoded(c));
   const area = createStorageArea();
   area.disabled = true;
   const a = await tabFor(c.url, { storage: area.open() });
