@@ -1,0 +1,33 @@
+// Uncaught errors and unhandled rejections as `exception` events (semantic
+// conventions: exception.type, exception.message, exception.stacktrace) on
+// the active span, or on a span of their own (`error`, `unhandledrejection`).
+import type { BrowserContext } from './types.js';
+import { listen } from './util.js';
+
+export function instrumentErrors(ctx: BrowserContext): () => void {
+  const record = (type: string, exception: unknown, extra?: Record<string, string | number>): void => {
+    const message = exception instanceof Error ? exception.message : String(exception);
+    const active = ctx.tracer.getActiveSpan();
+    const span = active ?? ctx.tracer.startSpan(type, extra ? { attributes: extra } : undefined);
+    span.recordException(exception);
+    span.setStatus({ code: 2, message });
+    if (!active) span.end();
+  };
+  // Listening without capture: resource load errors (which do not bubble) stay out.
+  const stopError = listen(window, 'error', (e) => {
+    const ev = e as ErrorEvent;
+    if (typeof ev.message !== 'string') return;
+    const where: Record<string, string | number> = {};
+    if (ev.filename) where['code.filepath'] = ev.filename;
+    if (ev.lineno) where['code.lineno'] = ev.lineno;
+    if (ev.colno) where['code.column'] = ev.colno;
+    record('error', ev.error ?? ev.message, where);
+  }, false);
+  const stopRejection = listen(window, 'unhandledrejection', (e) => {
+    record('unhandledrejection', (e as PromiseRejectionEvent).reason);
+  }, false);
+  return () => {
+    stopError();
+    stopRejection();
+  };
+}

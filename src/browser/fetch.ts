@@ -1,0 +1,72 @@
+// fetch client spans (HTTP semantic conventions), with traceparent/tracestate
+// injected only where the page may send them (same origin or `propagateTo`).
+import type { Span } from '../types.js';
+import type { BrowserContext } from './types.js';
+import { internalError } from '../diag.js';
+import { holdActive } from './hold.js';
+import { absolute, httpClientAttributes, normalizeMethod, perfNow } from './util.js';
+
+type Fetch = typeof fetch;
+
+export function instrumentFetch(ctx: BrowserContext): () => void {
+  const g = globalThis as { fetch?: Fetch };
+  const original = g.fetch;
+  if (typeof original !== 'function') return () => {};
+  const isRequest = (x: unknown): x is Request => typeof Request === 'function' && x instanceof Request;
+
+  const wrapped = function fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
+    let span: Span | undefined;
+    let release: () => void = () => {};
+    try {
+      const u = absolute(isRequest(input) ? input.url : String(input));
+      if (u && /^https?:$/.test(u.protocol) && !ctx.ignore(u.href)) {
+        const method = normalizeMethod(init?.method ?? (isRequest(input) ? input.method : 'GET'));
+        span = ctx.tracer.startSpan(method, { kind: 2, attributes: httpClientAttributes(method, u) });
+        release = holdActive();
+        if (ctx.propagate(u.href)) {
+          const headers = new Headers(init?.headers ?? (isRequest(input) ? input.headers : undefined));
+          ctx.tracer.inject(headers, span);
+          init = { ...init, headers };
+        }
+      }
+    } catch (e) {
+      internalError(e);
+    }
+    // The page's own request, started synchronously (pagehide senders rely on it).
+    const sent = original.call(globalThis, input, init);
+    if (!span) return sent;
+    const s = span;
+    return sent.then(
+      (res) => {
+        end(s, res.status, undefined);
+        release();
+        return res;
+      },
+      (err: unknown) => {
+        end(s, 0, err);
+        release();
+        throw err; // the page's own failure, untouched
+      },
+    );
+  };
+  g.fetch = wrapped as Fetch;
+  ctx.fetchSince = perfNow();
+  return () => {
+    if (g.fetch === wrapped) g.fetch = original;
+  };
+}
+
+/** Ends an HTTP client span: status code, error.type and status on failure. */
+export function end(span: Span, status: number, err: unknown): void {
+  if (status > 0) span.setAttribute('http.response.status_code', status);
+  if (status >= 400) {
+    span.setAttribute('error.type', String(status));
+    span.setStatus({ code: 2 });
+  } else if (status === 0) {
+    const type = err instanceof Error ? err.name : typeof err === 'string' ? err : 'Error';
+    span.setAttribute('error.type', type);
+    if (err !== undefined) span.recordException(err);
+    span.setStatus({ code: 2, message: err instanceof Error ? err.message : type });
+  }
+  span.end();
+}

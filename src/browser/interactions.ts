@@ -1,0 +1,70 @@
+// User interactions (click, submit, …) as spans that parent the requests their
+// handlers start. The tracer's active span is a synchronous slot
+// (src/context.ts), so the span is made active from a capture listener on
+// window (the first to run: https://dom.spec.whatwg.org/#concept-event-dispatch)
+// until the dispatch is over: a bubble listener on window clears it after the
+// promise jobs already queued by handlers, and a zero-delay timer clears it
+// when propagation was stopped. Limits: work started later (after a timer,
+// a second await, or in another task) is not parented; a window capture
+// listener registered before wasmtrace runs outside the span.
+import type { Span } from '../types.js';
+import type { BrowserContext } from './types.js';
+import { type ParentIds, setActive } from '../context.js';
+import { forceEnd, taskDone, track } from './hold.js';
+import { listen } from './util.js';
+
+/** Longest an interaction waits for the requests it started, ms. */
+const MAX_OPEN_MS = 30_000;
+
+export const DEFAULT_EVENTS = ['click', 'submit'];
+
+export function instrumentInteractions(ctx: BrowserContext, events: readonly string[]): () => void {
+  const open = new Set<Span>();
+  // Dispatches in progress, innermost last (a click's activation may dispatch submit).
+  const stack: Array<{ event: Event; span: Span; previous: ParentIds | undefined }> = [];
+
+  const release = (event: Event): void => {
+    const i = stack.findIndex((d) => d.event === event);
+    if (i < 0) return;
+    for (let j = stack.length - 1; j >= i; j--) {
+      const d = stack[j]!;
+      setActive(d.previous);
+      taskDone(d.span);
+    }
+    stack.length = i;
+  };
+
+  const start = (e: Event): void => {
+    const target = e.target;
+    if (!(target instanceof Element) || stack.some((d) => d.event === e)) return;
+    const attrs: Record<string, string> = { event_type: e.type, target_element: target.tagName };
+    const id = target.getAttribute('id');
+    if (id) attrs.target_id = id;
+    const href = e.type === 'click' ? target.closest('a[href]')?.getAttribute('href') : null;
+    if (href) attrs['url.full'] = new URL(href, location.href).href;
+    const span = ctx.tracer.startSpan(e.type, { attributes: attrs });
+    open.add(span);
+    const timer = setTimeout(() => forceEnd(span), MAX_OPEN_MS);
+    track(span, () => {
+      clearTimeout(timer);
+      open.delete(span);
+      span.end();
+    });
+    stack.push({ event: e, span, previous: setActive(span as unknown as ParentIds) });
+    setTimeout(() => release(e), 0);
+  };
+
+  const stops: Array<() => void> = [];
+  for (const type of events) {
+    stops.push(listen(window, type, start, true));
+    stops.push(listen(window, type, (e) => queueMicrotask(() => release(e)), false));
+  }
+  // The page is going away: end what is open so delivery takes it.
+  ctx.onUnload.push(() => {
+    if (stack[0]) release(stack[0].event);
+    for (const span of [...open]) forceEnd(span);
+  });
+  return () => {
+    for (const stop of stops) stop();
+  };
+}

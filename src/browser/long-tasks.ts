@@ -1,0 +1,42 @@
+// Long animation frames (https://w3c.github.io/long-animation-frames/), or
+// long tasks where only those exist, as spans. Feature-detected through
+// PerformanceObserver.supportedEntryTypes: Firefox ESR has neither.
+import type { Attributes } from '../types.js';
+import type { BrowserContext } from './types.js';
+import { internalError } from '../diag.js';
+
+interface ScriptTiming {
+  invoker?: string;
+  sourceURL?: string;
+  sourceFunctionName?: string;
+  duration?: number;
+}
+
+export function instrumentLongTasks(ctx: BrowserContext): () => void {
+  const supported = typeof PerformanceObserver === 'function' ? PerformanceObserver.supportedEntryTypes ?? [] : [];
+  const type = supported.includes('long-animation-frame') ? 'long-animation-frame' : supported.includes('longtask') ? 'longtask' : null;
+  if (!type) return () => {};
+  try {
+    const po = new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) {
+        try {
+          const attrs: Attributes = { 'browser.long_task.duration_ms': e.duration };
+          const loaf = e as PerformanceEntry & { blockingDuration?: number; scripts?: ScriptTiming[] };
+          if (typeof loaf.blockingDuration === 'number') attrs['browser.long_task.blocking_duration_ms'] = loaf.blockingDuration;
+          const script = loaf.scripts?.reduce<ScriptTiming | undefined>((a, s) => (!a || (s.duration ?? 0) > (a.duration ?? 0) ? s : a), undefined);
+          if (script?.invoker) attrs['browser.long_task.script.invoker'] = script.invoker;
+          if (script?.sourceURL) attrs['code.filepath'] = script.sourceURL;
+          if (script?.sourceFunctionName) attrs['code.function'] = script.sourceFunctionName;
+          ctx.tracer.startSpan(type === 'longtask' ? 'longTask' : 'longAnimationFrame', { startTime: e.startTime, attributes: attrs }, null).end(e.startTime + e.duration);
+        } catch (err) {
+          internalError(err);
+        }
+      }
+    });
+    po.observe({ type, buffered: true });
+    return () => po.disconnect();
+  } catch (e) {
+    internalError(e);
+    return () => {};
+  }
+}

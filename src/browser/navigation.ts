@@ -1,0 +1,49 @@
+// Single-page-app navigations: history.pushState/replaceState (when the URL
+// changes) and popstate, each a short `navigation` span under whatever is
+// active (a click, say), ended when the task that navigated is over.
+import type { BrowserContext } from './types.js';
+import { internalError } from '../diag.js';
+import { listen } from './util.js';
+
+export function instrumentNavigation(ctx: BrowserContext): () => void {
+  if (typeof history === 'undefined') return () => {};
+  let last = location.href;
+  const open = new Set<{ end(): void }>();
+  ctx.onUnload.push(() => {
+    for (const span of open) span.end();
+  });
+
+  const navigated = (type: string): void => {
+    const from = last;
+    last = location.href;
+    if (from === last && type !== 'pushState') return;
+    const span = ctx.tracer.startSpan('navigation', {
+      attributes: { 'url.full': last, 'navigation.type': type, 'navigation.from': from },
+    });
+    open.add(span);
+    setTimeout(() => {
+      open.delete(span);
+      span.end();
+    }, 0);
+  };
+
+  const wrap = (name: 'pushState' | 'replaceState'): (() => void) => {
+    const original = history[name];
+    const wrapped = function (this: History, ...args: Parameters<History['pushState']>): void {
+      original.apply(this, args); // throws on a bad URL: the page's own error
+      try {
+        navigated(name);
+      } catch (e) {
+        internalError(e);
+      }
+    };
+    history[name] = wrapped;
+    return () => {
+      if (history[name] === wrapped) history[name] = original;
+    };
+  };
+  const stops = [wrap('pushState'), wrap('replaceState'), listen(window, 'popstate', () => navigated('popstate'), true)];
+  return () => {
+    for (const stop of stops) stop();
+  };
+}

@@ -1,0 +1,54 @@
+// A `resourceFetch` span per Resource Timing entry
+// (https://www.w3.org/TR/resource-timing/): those of the initial load as
+// children of documentLoad, later ones through a PerformanceObserver. fetch
+// and XHR requests made while those instrumentations are on already have
+// client spans and are skipped, as are the exporter's own requests.
+import type { BrowserContext } from './types.js';
+import { internalError } from '../diag.js';
+import { addPhases } from './document-load.js';
+
+const PHASES = [
+  'fetchStart', 'domainLookupStart', 'domainLookupEnd', 'connectStart', 'secureConnectionStart', 'connectEnd',
+  'requestStart', 'responseStart', 'responseEnd',
+];
+
+/** Records entries already in the buffer, then observes later ones. */
+export function instrumentResources(ctx: BrowserContext, skipUrl: (url: string) => boolean): () => void {
+  const record = (e: PerformanceResourceTiming): void => {
+    if (ctx.ignore(e.name) || skipUrl(e.name)) return;
+    if (e.initiatorType === 'fetch' && e.startTime >= ctx.fetchSince) return;
+    if (e.initiatorType === 'xmlhttprequest' && e.startTime >= ctx.xhrSince) return;
+    if (e.initiatorType === 'beacon') return;
+    const span = ctx.tracer.startSpan(
+      'resourceFetch',
+      { startTime: e.startTime, attributes: { 'url.full': e.name, 'resource.initiator_type': e.initiatorType } },
+      ctx.page ?? null,
+    );
+    addPhases(span, e as unknown as Record<string, number>, PHASES);
+    if (e.encodedBodySize) span.setAttribute('http.response.body.size', e.encodedBodySize);
+    const status = (e as { responseStatus?: number }).responseStatus;
+    if (status) span.setAttribute('http.response.status_code', status);
+    if (e.nextHopProtocol) span.setAttribute('network.protocol.name', e.nextHopProtocol);
+    span.end(Math.max(e.responseEnd, e.startTime));
+  };
+  try {
+    for (const e of performance.getEntriesByType?.('resource') ?? []) record(e as PerformanceResourceTiming);
+  } catch (e) {
+    internalError(e);
+  }
+  if (typeof PerformanceObserver !== 'function') return () => {};
+  try {
+    const po = new PerformanceObserver((list) => {
+      try {
+        for (const e of list.getEntries()) record(e as PerformanceResourceTiming);
+      } catch (err) {
+        internalError(err);
+      }
+    });
+    po.observe({ type: 'resource' });
+    return () => po.disconnect();
+  } catch (e) {
+    internalError(e);
+    return () => {};
+  }
+}

@@ -1,0 +1,138 @@
+// The script-tag build (dist/wasmtrace.js): options from the tag's data-*
+// attributes, the Wasm from beside the script, and `window.wasmtrace`, whose
+// calls made before Wasm is ready are queued and replayed (spans keep the
+// times they were started and ended at). Loading never blocks the page: the
+// Wasm is fetched and compiled asynchronously.
+//
+//   <script src="/wasmtrace.js" data-service-name="shop-web"
+//           data-endpoint="https://otel.example.com/v1/traces"></script>
+import type { Attributes, Span, SpanContext, SpanOptions } from '../types.js';
+import type { Tracer } from '../tracer.js';
+import type { BrowserInitOptions, InstrumentationOptions } from './types.js';
+import { now } from '../clock.js';
+import { internalError } from '../diag.js';
+import { startBrowser } from './start.js';
+
+type Op = [method: string, args: unknown[]];
+
+/** A span started before the tracer exists: its calls replay on the real span. */
+function deferredSpan(ready: Promise<Tracer>, name: string, options: SpanOptions | undefined): Span {
+  const ops: Op[] = [];
+  let real: Span | undefined;
+  const startTime = options?.startTime ?? now();
+  void ready.then((t) => {
+    real = t.startSpan(name, { ...options, startTime });
+    for (const [m, a] of ops) (real as unknown as Record<string, (...x: unknown[]) => unknown>)[m]?.(...a);
+    ops.length = 0;
+  });
+  // Methods whose last argument is a time get "now" filled in while queued.
+  const timed: Record<string, number> = { end: 0, recordException: 1, addEvent: 2 };
+  const span = {} as Record<string, unknown>;
+  for (const m of ['setAttribute', 'setAttributes', 'addEvent', 'addLink', 'addLinks', 'setStatus', 'updateName', 'end', 'recordException']) {
+    span[m] = (...args: unknown[]) => {
+      if (real) return (real as unknown as Record<string, (...x: unknown[]) => unknown>)[m]?.(...args);
+      const at = timed[m];
+      if (at !== undefined) {
+        if (m === 'addEvent' && (typeof args[1] === 'number' || args[1] instanceof Date)) {
+          // addEvent(name, time): the time is already there
+        } else if (args[at] === undefined) {
+          args[at] = now();
+        }
+      }
+      if (ops.length < 256) ops.push([m, args]);
+      return m === 'end' || m === 'recordException' ? undefined : span;
+    };
+  }
+  span.isRecording = () => (real ? real.isRecording() : true);
+  span.spanContext = (): SpanContext => real?.spanContext() ?? { traceId: '0'.repeat(32), spanId: '0'.repeat(16), traceFlags: 0 };
+  return span as unknown as Span;
+}
+
+/** `window.wasmtrace`: the tracer's methods, usable before it is ready. */
+export interface ScriptApi extends Tracer {
+  /** Resolves to the tracer once Wasm is loaded (a no-op tracer if it cannot be). */
+  readonly ready: Promise<Tracer>;
+}
+
+function api(ready: Promise<Tracer>): ScriptApi {
+  let tracer: Tracer | undefined;
+  void ready.then((t) => (tracer = t));
+  return {
+    ready,
+    startSpan: (name, options, parent) => (tracer ? tracer.startSpan(name, options, parent) : deferredSpan(ready, name, options)),
+    startActiveSpan<R>(name: string, ...rest: unknown[]): R {
+      if (tracer) return (tracer.startActiveSpan as (...a: unknown[]) => R)(name, ...rest);
+      const fn = rest[rest.length - 1];
+      const options = rest.length > 1 ? (rest[0] as SpanOptions) : undefined;
+      return typeof fn === 'function' ? (fn as (s: Span) => R)(deferredSpan(ready, name, options)) : (undefined as R);
+    },
+    getActiveSpan: () => tracer?.getActiveSpan(),
+    withSpan: (span, fn) => (tracer ? tracer.withSpan(span, fn) : fn()),
+    inject: (carrier, span) => tracer?.inject(carrier, span),
+    extract: (carrier) => tracer?.extract(carrier),
+    flush: () => ready.then((t) => t.flush()),
+    shutdown: () => ready.then((t) => t.shutdown()),
+    stats: () => tracer?.stats() ?? { droppedSpans: 0, droppedData: 0, droppedOversize: 0 },
+  };
+}
+
+const NUMBERS = ['maxExportBatchSize', 'scheduledDelayMs', 'maxQueueBytes', 'timeoutMs', 'retryInitialDelayMs', 'retryMaxDelayMs', 'maxAttempts'];
+
+/** data-* attributes → init options. */
+export function optionsFromDataset(data: DOMStringMap): BrowserInitOptions {
+  const o: Record<string, unknown> = {};
+  for (const key in data) {
+    const v = data[key] ?? '';
+    if (key === 'propagateTo') {
+      // Comma-separated URL prefixes; /…/ for a regular expression.
+      o.propagateTo = v.split(',').map((s) => s.trim()).filter(Boolean)
+        .map((s) => (s.length > 2 && s[0] === '/' && s[s.length - 1] === '/' ? new RegExp(s.slice(1, -1)) : s));
+    } else if (key === 'disable') {
+      // data-disable="longTasks,webVitals": instrumentations to turn off.
+      const off: Record<string, boolean> = {};
+      for (const name of v.split(',')) if (name.trim()) off[name.trim()] = false;
+      o.instrumentations = off as InstrumentationOptions;
+    } else if (key === 'sampleRatio') {
+      o.sampler = { ratio: Number(v) };
+    } else if (key === 'resource') {
+      // data-resource="service.version=1.2,deployment.environment.name=prod"
+      const r: Attributes = {};
+      for (const pair of v.split(',')) {
+        const eq = pair.indexOf('=');
+        if (eq > 0) r[pair.slice(0, eq).trim()] = pair.slice(eq + 1).trim();
+      }
+      o.resource = r;
+    } else if (key === 'debug') {
+      o.debug = v !== 'false';
+    } else {
+      o[key] = NUMBERS.includes(key) ? Number(v) : v;
+    }
+  }
+  return o as unknown as BrowserInitOptions;
+}
+
+function main(): void {
+  const w = window as unknown as { wasmtrace?: { q?: unknown[] } | ScriptApi };
+  if (w.wasmtrace && 'ready' in w.wasmtrace) return; // loaded twice
+  const script = (document.currentScript ?? document.querySelector('script[src*="wasmtrace"]')) as HTMLScriptElement | null;
+  const options = optionsFromDataset(script?.dataset ?? {});
+  const base = script?.src || location.href;
+  const ready = startBrowser(options, (json) => new URL(json ? 'wasmtrace-json.wasm' : 'wasmtrace.wasm', base));
+  const queued = (w.wasmtrace as { q?: unknown[] } | undefined)?.q;
+  const tracing = api(ready);
+  w.wasmtrace = tracing;
+  // A stub `window.wasmtrace = {q: [['startSpan', 'x'], …]}` set up before this script: replay it.
+  if (Array.isArray(queued)) {
+    for (const call of queued.slice(0, 256)) {
+      if (!Array.isArray(call)) continue;
+      const fn = (tracing as unknown as Record<string, unknown>)[String(call[0])];
+      if (typeof fn === 'function') fn(...call.slice(1));
+    }
+  }
+}
+
+try {
+  main();
+} catch (e) {
+  internalError(e);
+}

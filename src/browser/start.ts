@@ -1,0 +1,103 @@
+// Wires the browser instrumentations from `instrumentations` options around
+// the core init(). Listeners that must run before delivery's own (pagehide,
+// web-vitals) are added before delivery starts. Never rejects.
+import type { BrowserContext, BrowserInitOptions } from './types.js';
+import type { Tracer } from '../tracer.js';
+import type { WasmSource } from '../wasm.js';
+import { initWith } from '../init.js';
+import { internalError } from '../diag.js';
+import { resolveDeliveryOptions } from '../export/options.js';
+import { createNoopTracer } from '../tracer.js';
+import { instrumentDocumentLoad } from './document-load.js';
+import { instrumentErrors } from './errors.js';
+import { instrumentFetch } from './fetch.js';
+import { DEFAULT_EVENTS, instrumentInteractions } from './interactions.js';
+import { instrumentLongTasks } from './long-tasks.js';
+import { instrumentNavigation } from './navigation.js';
+import { instrumentResources } from './resources.js';
+import { instrumentXhr } from './xhr.js';
+import { sessionId } from './session.js';
+import { absolute, listen } from './util.js';
+import { watchWebVitals } from './web-vitals.js';
+
+/** init() for pages: the tracer plus every instrumentation not turned off. */
+export async function startBrowser(options: BrowserInitOptions, defaultWasm: (json: boolean) => WasmSource): Promise<Tracer> {
+  try {
+    const opts = (options && typeof options === 'object' ? options : {}) as BrowserInitOptions;
+    const platform = { language: 'webjs', defaultWasm };
+    if (typeof document === 'undefined' || typeof window === 'undefined') return initWith(platform, opts);
+    const on = opts.instrumentations ?? {};
+    const enabled = (k: keyof typeof on): boolean => on[k] !== false;
+
+    // Before delivery subscribes: spans still open at pagehide end first.
+    const onUnload: Array<() => void> = [];
+    listen(window, 'pagehide', () => {
+      for (const fn of onUnload) fn();
+    });
+    const vitals = enabled('webVitals') ? watchWebVitals() : null;
+
+    const resource = { ...opts.resource };
+    if (enabled('session') && resource['session.id'] === undefined) {
+      const s = typeof on.session === 'object' ? on.session : {};
+      resource['session.id'] = sessionId(Date.now(), s.idleMs, s.maxMs);
+    }
+    const wasm = opts.wasm ?? defaultWasm(opts.protocol === 'http/json');
+    const tracer = await initWith(platform, { ...opts, resource, wasm });
+    if (!isRecording(tracer)) {
+      vitals?.(null);
+      return tracer;
+    }
+
+    const endpoint = resolveDeliveryOptions(opts, {}).endpoint;
+    const wasmUrl = typeof wasm === 'string' || wasm instanceof URL ? absolute(String(wasm))?.href : undefined;
+    const rules = Array.isArray(opts.propagateTo) ? opts.propagateTo : [];
+    const ctx: BrowserContext = {
+      tracer,
+      ignore: (url) => url === endpoint || url.startsWith(endpoint + '?'),
+      propagate(url) {
+        const u = absolute(url);
+        if (!u) return false;
+        if (u.origin === location.origin) return true;
+        return rules.some((r) => {
+          if (typeof r === 'string') return u.href.startsWith(r);
+          if (r instanceof RegExp) {
+            r.lastIndex = 0;
+            return r.test(u.href);
+          }
+          return false;
+        });
+      },
+      page: undefined,
+      fetchSince: Infinity,
+      xhrSince: Infinity,
+      onUnload,
+    };
+    const resources = (): void => {
+      if (enabled('resources')) instrumentResources(ctx, (url) => url === wasmUrl);
+    };
+    if (enabled('documentLoad')) instrumentDocumentLoad(ctx, resources);
+    else if (document.readyState === 'complete') resources();
+    else listen(window, 'load', resources, false);
+    if (enabled('errors')) instrumentErrors(ctx);
+    if (enabled('fetch')) instrumentFetch(ctx);
+    if (enabled('xhr')) instrumentXhr(ctx);
+    if (on.interactions !== false) {
+      const events = typeof on.interactions === 'object' && Array.isArray(on.interactions.events) ? on.interactions.events : DEFAULT_EVENTS;
+      instrumentInteractions(ctx, events);
+    }
+    if (enabled('navigation')) instrumentNavigation(ctx);
+    if (enabled('longTasks')) instrumentLongTasks(ctx);
+    vitals?.(ctx);
+    return tracer;
+  } catch (e) {
+    internalError(e);
+    return createNoopTracer();
+  }
+}
+
+/** False for the tracer init() gives when Wasm could not load. */
+function isRecording(tracer: Tracer): boolean {
+  const probe: Record<string, string> = {};
+  tracer.inject(probe, { traceId: '1'.repeat(32), spanId: '1'.repeat(16), traceFlags: 1 });
+  return probe.traceparent !== undefined;
+}

@@ -1,0 +1,48 @@
+// What every browser instrumentation receives, and the options that turn them on and off.
+import type { InitOptions } from '../init.js';
+import type { Span } from '../types.js';
+import type { Tracer } from '../tracer.js';
+
+/** Each instrumentation is on unless set to `false`. */
+export interface InstrumentationOptions {
+  /** A `documentLoad` span from Navigation Timing, with a `documentFetch` child. */
+  documentLoad?: boolean;
+  /** A `resourceFetch` span per Resource Timing entry (images, scripts, styles, …). */
+  resources?: boolean;
+  /** Client spans for `fetch`, with traceparent for same-origin and `propagateTo` URLs. */
+  fetch?: boolean;
+  /** Client spans for `XMLHttpRequest`, propagated like fetch. */
+  xhr?: boolean;
+  /** Spans for user events (default `click`, `submit`) that parent the requests they start. */
+  interactions?: boolean | { events?: string[] };
+  /** `navigation` spans for history.pushState/replaceState/popstate. */
+  navigation?: boolean;
+  /** Errors and unhandled rejections as `exception` events. */
+  errors?: boolean;
+  /** LCP, INP, CLS, FCP, TTFB (the `web-vitals` package) as spans with their attribution. */
+  webVitals?: boolean;
+  /** `long-animation-frame` (or `longtask`) entries as spans, where the browser has them. */
+  longTasks?: boolean;
+  /** A `session.id` resource attribute kept in localStorage; idle and total lifetime in ms. */
+  session?: boolean | { idleMs?: number; maxMs?: number };
+}
+
+export interface BrowserInitOptions extends InitOptions {
+  instrumentations?: InstrumentationOptions;
+}
+
+/** Shared state the instrumentations build on. */
+export interface BrowserContext {
+  readonly tracer: Tracer;
+  /** True for URLs that are the exporter's own (never traced). */
+  ignore(url: string): boolean;
+  /** True where traceparent may be sent: same origin, or a `propagateTo` match. */
+  propagate(url: string): boolean;
+  /** The `documentLoad` span once started (parent of resources and vitals). */
+  page: Span | undefined;
+  /** performance.now() when fetch/XHR spans started to be recorded; Infinity when off. */
+  fetchSince: number;
+  xhrSince: number;
+  /** Run at `pagehide`, before delivery takes the last spans. */
+  readonly onUnload: Array<() => void>;
+}

@@ -1,0 +1,75 @@
+// Core Web Vitals (LCP, INP, CLS) and FCP, TTFB through the `web-vitals`
+// package's attribution build, each report a span (`web-vital.LCP`, …) under
+// documentLoad carrying value, rating and attribution. Subscribed before
+// delivery starts; reports that come before the tracer is ready wait for it.
+// They arrive when the page is hidden: web-vitals listens for visibilitychange
+// on window in the capture phase, which runs before delivery's listener on
+// document, so the spans leave with the page's last batch.
+import { onCLS, onFCP, onINP, onLCP, onTTFB, type MetricWithAttribution } from 'web-vitals/attribution';
+import type { Attributes, TimeInput } from '../types.js';
+import type { BrowserContext } from './types.js';
+import { internalError } from '../diag.js';
+import { perfNow } from './util.js';
+
+/** Reports kept while Wasm loads. */
+const MAX_WAITING = 50;
+
+/** Subscribes now; returns the function that connects the reports to a tracer (or drops them). */
+export function watchWebVitals(): (ctx: BrowserContext | null) => void {
+  let ctx: BrowserContext | null | undefined;
+  const waiting: Array<[MetricWithAttribution, number]> = [];
+  const report = (m: MetricWithAttribution): void => {
+    if (ctx) record(ctx, m, perfNow());
+    else if (ctx === undefined && waiting.length < MAX_WAITING) waiting.push([m, perfNow()]);
+  };
+  try {
+    onLCP(report);
+    onINP(report);
+    onCLS(report);
+    onFCP(report);
+    onTTFB(report);
+  } catch (e) {
+    internalError(e);
+  }
+  return (c) => {
+    ctx = c;
+    if (c) for (const [m, at] of waiting) record(c, m, at);
+    waiting.length = 0;
+  };
+}
+
+function record(ctx: BrowserContext, m: MetricWithAttribution, at: number): void {
+  try {
+    const attrs: Attributes = {
+      'web_vital.name': m.name,
+      'web_vital.value': m.value,
+      'web_vital.delta': m.delta,
+      'web_vital.rating': m.rating,
+      'web_vital.id': m.id,
+      'web_vital.navigation_type': m.navigationType,
+    };
+    for (const [k, v] of Object.entries(m.attribution as object)) {
+      if (typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v))) attrs[`web_vital.attribution.${k}`] = v;
+    }
+    // Paint and byte timings are spans from the navigation's start; INP spans
+    // the interaction; CLS is a point at its largest shift (or the report).
+    let start: TimeInput = at;
+    let end: TimeInput = at;
+    if (m.name === 'LCP' || m.name === 'FCP' || m.name === 'TTFB') {
+      start = 0;
+      end = m.value;
+    } else if (m.name === 'INP') {
+      const t = (m.attribution as { interactionTime?: number }).interactionTime;
+      if (typeof t === 'number' && t > 0) {
+        start = t;
+        end = t + m.value;
+      }
+    } else {
+      const t = (m.attribution as { largestShiftTime?: number }).largestShiftTime;
+      if (typeof t === 'number' && t > 0) start = end = t;
+    }
+    ctx.tracer.startSpan(`web-vital.${m.name}`, { startTime: start, attributes: attrs }, ctx.page ?? null).end(end);
+  } catch (e) {
+    internalError(e);
+  }
+}

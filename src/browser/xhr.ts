@@ -1,0 +1,65 @@
+// XMLHttpRequest client spans, propagated like fetch.
+import type { BrowserContext } from './types.js';
+import { internalError } from '../diag.js';
+import { end } from './fetch.js';
+import { holdActive } from './hold.js';
+import { absolute, httpClientAttributes, normalizeMethod, perfNow } from './util.js';
+
+export function instrumentXhr(ctx: BrowserContext): () => void {
+  if (typeof XMLHttpRequest !== 'function') return () => {};
+  const proto = XMLHttpRequest.prototype;
+  const open0 = proto.open as (...args: unknown[]) => void;
+  const send0 = proto.send;
+  const setHeader0 = proto.setRequestHeader;
+  const requests = new WeakMap<XMLHttpRequest, { method: string; url: URL }>();
+
+  const open = function (this: XMLHttpRequest, ...args: unknown[]): void {
+    try {
+      const url = absolute(String(args[1]));
+      if (url) requests.set(this, { method: normalizeMethod(args[0]), url });
+      else requests.delete(this);
+    } catch (e) {
+      internalError(e);
+    }
+    return open0.apply(this, args);
+  };
+
+  const send = function (this: XMLHttpRequest, body?: Document | XMLHttpRequestBodyInit | null): void {
+    try {
+      const r = requests.get(this);
+      if (r && /^https?:$/.test(r.url.protocol) && !ctx.ignore(r.url.href)) {
+        const span = ctx.tracer.startSpan(r.method, { kind: 2, attributes: httpClientAttributes(r.method, r.url) });
+        const release = holdActive();
+        if (ctx.propagate(r.url.href)) {
+          const carrier: Record<string, string> = {};
+          ctx.tracer.inject(carrier, span);
+          for (const k in carrier) setHeader0.call(this, k, carrier[k] as string);
+        }
+        let failure: string | undefined;
+        const fail = (e: Event): void => {
+          failure = e.type;
+        };
+        this.addEventListener('error', fail);
+        this.addEventListener('abort', fail);
+        this.addEventListener('timeout', fail);
+        const done = (): void => {
+          this.removeEventListener('loadend', done);
+          end(span, failure ? 0 : this.status, failure);
+          release();
+        };
+        this.addEventListener('loadend', done);
+      }
+    } catch (e) {
+      internalError(e);
+    }
+    return send0.call(this, body);
+  };
+
+  proto.open = open as typeof proto.open;
+  proto.send = send;
+  ctx.xhrSince = perfNow();
+  return () => {
+    if (proto.open === open) proto.open = open0 as typeof proto.open;
+    if (proto.send === send) proto.send = send0;
+  };
+}

@@ -1,0 +1,193 @@
+// Shared setup for the SDK's browser tests: the page, the OTLP collector and an
+// API server, each on its own origin (so CORS and preflights are real), and a
+// thin driver over playwright-core (Chromium) and puppeteer-core (Firefox).
+import { createServer, type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { launchChromium, launchFirefox } from '../helpers/browser.js';
+import { startCollector, startStaticServer, type Collector, type StaticServer } from '../helpers/collector.js';
+import { attrs, type FlatSpan } from '../helpers/otlp.js';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const pages = join(root, 'test', 'pages');
+const dist = (f: string): Buffer => readFileSync(join(root, 'dist', f));
+
+export interface Api {
+  origin: string;
+  /** Non-OPTIONS requests with lowercase headers. */
+  requests: { path: string; headers: IncomingMessage['headers'] }[];
+  close(): Promise<void>;
+}
+
+/** An API on its own origin: answers CORS for `pageOrigin`, allowing traceparent/tracestate. */
+export async function startApi(pageOrigin: string): Promise<Api> {
+  const requests: Api['requests'] = [];
+  const server = createServer((req, res) => {
+    const cors = {
+      'access-control-allow-origin': pageOrigin,
+      'access-control-allow-headers': 'traceparent, tracestate, content-type',
+      'access-control-allow-methods': 'GET, POST',
+      'access-control-max-age': '600',
+    };
+    if (req.method === 'OPTIONS') return void res.writeHead(204, cors).end();
+    requests.push({ path: req.url ?? '', headers: req.headers });
+    req.resume();
+    req.on('end', () => res.writeHead(200, { ...cors, 'content-type': 'application/json' }).end('{"ok":true}'));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    origin,
+    requests,
+    close: () => new Promise<void>((r) => {
+      server.close(() => r());
+      server.closeAllConnections();
+    }),
+  };
+}
+
+export interface TagOptions {
+  /** data-* attributes besides service name and endpoint. */
+  data?: Record<string, string>;
+  /** No tracer on the page at all. */
+  none?: boolean;
+  /** Load the ESM entry with init() instead of the script tag (a module script, for CSP-free pages). */
+  esm?: string;
+}
+
+export interface Env {
+  site: StaticServer;
+  api: Api;
+  other: Api;
+  collector: Collector;
+  /** URL of the app page with the tracer set up by `tag`. */
+  appUrl(tag?: TagOptions): string;
+  close(): Promise<void>;
+}
+
+let pageCounter = 0;
+
+/** Servers for one test; `csp` is sent with every page response. */
+export async function startEnv(opts: { csp?: string } = {}): Promise<Env> {
+  const template = readFileSync(join(pages, 'app.html'), 'utf8');
+  const variants = new Map<string, string>();
+  const routes: Record<string, (req: IncomingMessage) => { body: string | Uint8Array; type?: string; headers?: Record<string, string> }> = {
+    '/wasmtrace.js': () => ({ body: dist('wasmtrace.js'), type: 'text/javascript' }),
+    '/wasmtrace.wasm': () => ({ body: dist('wasmtrace.wasm'), type: 'application/wasm' }),
+    '/browser.js': () => ({ body: dist('browser.js'), type: 'text/javascript' }),
+    '/app.html': (req) => {
+      const v = new URL(req.url ?? '/', 'http://x').searchParams.get('v') ?? '';
+      return { body: variants.get(v) ?? 'no such variant', type: 'text/html; charset=utf-8' };
+    },
+  };
+  const site = await startStaticServer({ dir: pages, routes, headers: opts.csp ? { 'content-security-policy': opts.csp } : {} });
+  const [api, other, collector] = await Promise.all([
+    startApi(site.origin),
+    startApi(site.origin),
+    startCollector({ cors: { origins: [site.origin], maxAgeS: 600 } }),
+  ]);
+  return {
+    site, api, other, collector,
+    appUrl(tag = {}) {
+      const key = String(++pageCounter);
+      const data: Record<string, string> = {
+        'service-name': 'e2e-web', endpoint: collector.url, 'propagate-to': api.origin, 'scheduled-delay-ms': '200',
+        ...tag.data,
+      };
+      const attrsText = Object.entries(data).map(([k, v]) => ` data-${k}="${v}"`).join('');
+      const tracer = tag.none ? '' : tag.esm ? `<script type="module" src="${tag.esm}"></script>` : `<script src="/wasmtrace.js"${attrsText}></script>`;
+      variants.set(key, template.replace('{{API}}', api.origin).replace('{{OTHER}}', other.origin).replace('{{COLLECTOR}}', collector.url).replace('{{TRACER}}', tracer));
+      return `${site.origin}/app.html?v=${key}`;
+    },
+    async close() {
+      await Promise.all([site.close(), api.close(), other.close(), collector.close()]);
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------
+// Browser driver: the few calls the tests need, over either library.
+
+export interface Tab {
+  goto(url: string): Promise<void>;
+  /** Evaluates a JS expression (awaited) in the page. */
+  eval<T = unknown>(expression: string): Promise<T>;
+  click(selector: string): Promise<void>;
+  /** Closes the tab the way a user does (unload handlers run). */
+  close(): Promise<void>;
+  /** Console messages and uncaught page errors seen so far. */
+  readonly console: string[];
+  readonly pageErrors: string[];
+}
+
+export interface Driver {
+  readonly name: 'chromium' | 'firefox';
+  newTab(): Promise<Tab>;
+  close(): Promise<void>;
+}
+
+export async function chromiumDriver(): Promise<Driver> {
+  const browser = await launchChromium();
+  const context = await browser.newContext();
+  return {
+    name: 'chromium',
+    async newTab() {
+      const page = await context.newPage();
+      const consoleLines: string[] = [];
+      const pageErrors: string[] = [];
+      page.on('console', (m) => consoleLines.push(`${m.type()}: ${m.text()}`));
+      page.on('pageerror', (e) => pageErrors.push(e.message));
+      return {
+        console: consoleLines,
+        pageErrors,
+        goto: async (url) => void (await page.goto(url, { waitUntil: 'load' })),
+        eval: (expression) => page.evaluate(expression),
+        click: (selector) => page.click(selector),
+        close: () => page.close({ runBeforeUnload: true }),
+      };
+    },
+    close: () => browser.close(),
+  };
+}
+
+export async function firefoxDriver(): Promise<Driver> {
+  const browser = await launchFirefox();
+  return {
+    name: 'firefox',
+    async newTab() {
+      const page = await browser.newPage();
+      const consoleLines: string[] = [];
+      const pageErrors: string[] = [];
+      page.on('console', (m) => consoleLines.push(`${m.type()}: ${m.text()}`));
+      page.on('pageerror', (e) => pageErrors.push(e instanceof Error ? e.message : String(e)));
+      return {
+        console: consoleLines,
+        pageErrors,
+        goto: async (url) => void (await page.goto(url, { waitUntil: 'load' })),
+        eval: (expression) => page.evaluate(expression) as Promise<never>,
+        click: (selector) => page.click(selector),
+        close: () => page.close({ runBeforeUnload: true }),
+      };
+    },
+    close: () => browser.close(),
+  };
+}
+
+// ---------------------------------------------------------------------------
+// Span helpers
+
+export const attr = (s: FlatSpan, key: string): unknown => attrs(s.attributes)[key];
+export const ns = (s: FlatSpan, which: 'start' | 'end'): bigint => BigInt(which === 'start' ? s.startTimeUnixNano : s.endTimeUnixNano);
+export const named = (c: Collector, name: string): FlatSpan[] => c.spans().filter((s) => s.name === name);
+
+/** Waits until `pred` holds for the collector's spans; the message lists span names on failure. */
+export async function waitSpans(c: Collector, pred: (spans: FlatSpan[]) => boolean, timeoutMs = 15_000): Promise<FlatSpan[]> {
+  try {
+    await c.waitFor(() => pred(c.spans()), timeoutMs);
+  } catch (e) {
+    throw new Error(`${(e as Error).message}; spans: ${JSON.stringify(c.spans().map((s) => s.name))}`);
+  }
+  return c.spans();
+}

@@ -1,0 +1,309 @@
+// The SDK's browser scenarios, each written once against the Driver in
+// sdk-env.ts and registered for Chromium and Firefox by the *.test.ts files.
+import assert from 'node:assert/strict';
+import type { Collector } from '../helpers/collector.js';
+import { allSpans, attrs, type FlatSpan } from '../helpers/otlp.js';
+import { attr, type Driver, type Env, named, ns, startEnv, type Tab, waitSpans } from './sdk-env.js';
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+async function withEnv(opts: { csp?: string }, fn: (env: Env) => Promise<void>): Promise<void> {
+  const env = await startEnv(opts);
+  try {
+    await fn(env);
+  } finally {
+    await env.close();
+  }
+}
+
+async function open(d: Driver, url: string): Promise<Tab> {
+  const tab = await d.newTab();
+  await tab.goto(url);
+  await tab.eval('window.wasmtrace ? window.wasmtrace.ready.then(() => true) : true');
+  return tab;
+}
+
+const traceparentOf = (s: FlatSpan): string => `00-${s.traceId}-${s.spanId}-01`;
+
+export async function pageLoad(d: Driver): Promise<void> {
+  await withEnv({}, async (env) => {
+    const tab = await open(d, env.appUrl());
+    const c = env.collector;
+    await waitSpans(c, (s) => s.some((x) => x.name === 'documentLoad') && s.filter((x) => x.name === 'resourceFetch').length >= 3 && s.some((x) => x.name === 'early'));
+    const [load] = named(c, 'documentLoad');
+    assert.ok(load);
+    assert.equal(load.parentSpanId, '', 'documentLoad is a root span');
+    assert.equal(load.resource['service.name'], 'e2e-web');
+    assert.match(String(load.resource['session.id']), /^[0-9a-f]{32}$/);
+    const events = load.events.map((e) => e.name);
+    for (const phase of ['domInteractive', 'domContentLoadedEventEnd', 'loadEventEnd']) assert.ok(events.includes(phase), `documentLoad has ${phase}: ${events}`);
+    const children = [...named(c, 'documentFetch'), ...named(c, 'resourceFetch')];
+    const urls = named(c, 'resourceFetch').map((s) => String(attr(s, 'url.full')));
+    for (const want of ['/style.css', '/pixel.svg', '/app.js', '/wasmtrace.js']) assert.ok(urls.some((u) => u.endsWith(want)), `resource ${want} in ${urls}`);
+    assert.ok(!urls.some((u) => u.includes('wasmtrace.wasm') || u.startsWith(c.origin)), 'no spans for the SDK\'s own requests');
+    for (const s of children) {
+      assert.equal(s.traceId, load.traceId);
+      assert.equal(s.parentSpanId, load.spanId, `${s.name} is a child of documentLoad`);
+      assert.ok(ns(s, 'start') >= ns(load, 'start') && ns(s, 'end') <= ns(load, 'end'), `${s.name} ${attr(s, 'url.full')} lies within the navigation`);
+      assert.ok(ns(s, 'end') >= ns(s, 'start'));
+    }
+    const fetchSpan = named(c, 'documentFetch')[0];
+    assert.ok(fetchSpan?.events.some((e) => e.name === 'responseEnd'));
+    const early = named(c, 'early')[0];
+    assert.equal(early && attr(early, 'queued'), true, 'a span started before Wasm was ready is replayed');
+    assert.deepEqual(tab.pageErrors, []);
+    await tab.close();
+  });
+}
+
+export async function propagation(d: Driver): Promise<void> {
+  await withEnv({}, async (env) => {
+    const tab = await open(d, env.appUrl());
+    assert.equal(await tab.eval('app.fetchApi()'), '{"ok":true}');
+    assert.equal(await tab.eval('app.xhrApi()'), 200);
+    assert.equal(await tab.eval('app.fetchOther()'), '{"ok":true}');
+    const c = env.collector;
+    const client = (from: string) => c.spans().find((s) => s.kind === 3 && String(attr(s, 'url.full')).includes(from));
+    await waitSpans(c, () => !!client('from=direct') && !!client('from=xhr') && !!client('/other/data'));
+    for (const from of ['from=direct', 'from=xhr']) {
+      const span = client(from)!;
+      const req = env.api.requests.find((r) => r.path.includes(from));
+      assert.equal(req?.headers.traceparent, traceparentOf(span), `${from}: the header names the exported client span`);
+      assert.equal(attr(span, 'http.request.method'), 'GET');
+      assert.equal(attr(span, 'http.response.status_code'), '200');
+      assert.equal(attr(span, 'server.address'), '127.0.0.1');
+      assert.equal(attr(span, 'server.port'), new URL(env.api.origin).port);
+      assert.equal(span.name, 'GET');
+    }
+    const other = env.other.requests.find((r) => r.path === '/other/data');
+    assert.ok(other, 'the other origin was called');
+    assert.equal(other.headers.traceparent, undefined, 'no traceparent outside propagateTo');
+    assert.equal(other.headers.tracestate, undefined);
+    assert.ok(client('/other/data'), 'the unpropagated fetch still has its client span');
+    await tab.close();
+  });
+}
+
+export async function interactions(d: Driver): Promise<void> {
+  await withEnv({}, async (env) => {
+    const tab = await open(d, env.appUrl());
+    const c = env.collector;
+    await tab.click('#load');
+    const get = () => c.spans().find((s) => s.kind === 3 && String(attr(s, 'url.full')).includes('from=click'));
+    await waitSpans(c, () => !!get() && named(c, 'click').some((s) => s.spanId === get()!.parentSpanId));
+    const span = get()!;
+    const click = named(c, 'click').find((s) => s.spanId === span.parentSpanId)!;
+    assert.equal(click.traceId, span.traceId);
+    assert.equal(attr(click, 'target_id'), 'load');
+    assert.ok(ns(click, 'end') >= ns(span, 'end'), 'the click span lasts until the fetch it started is done');
+    assert.equal(env.api.requests.find((r) => r.path.includes('from=click'))?.headers.traceparent, traceparentOf(span));
+
+    // A submit dispatched by a click's activation: click → submit → XHR POST.
+    await tab.click('#send');
+    const post = () => c.spans().find((s) => s.kind === 3 && String(attr(s, 'url.full')).includes('from=submit'));
+    await waitSpans(c, () => !!post() && named(c, 'submit').length > 0);
+    const submit = named(c, 'submit')[0]!;
+    assert.equal(post()!.parentSpanId, submit.spanId, 'the XHR started in the submit handler is its child');
+    const sendClick = named(c, 'click').find((s) => attr(s, 'target_id') === 'send');
+    assert.equal(submit.parentSpanId, sendClick?.spanId, 'submit is a child of the click that caused it');
+
+    // SPA navigation under nothing in particular.
+    await tab.eval('app.pushState("/app.html?v=spa")');
+    await waitSpans(c, (s) => s.some((x) => x.name === 'navigation'));
+    assert.match(String(attr(named(c, 'navigation')[0]!, 'url.full')), /v=spa$/);
+    await tab.close();
+  });
+}
+
+export async function errors(d: Driver): Promise<void> {
+  await withEnv({}, async (env) => {
+    const tab = await open(d, env.appUrl());
+    const c = env.collector;
+    await tab.click('#boom');
+    await tab.eval('app.throwLater()');
+    await tab.eval('app.rejectLater()');
+    const exception = (s: FlatSpan) => attrs(s.events.find((e) => e.name === 'exception')?.attributes ?? []);
+    await waitSpans(c, (s) => s.some((x) => x.name === 'error') && s.some((x) => x.name === 'unhandledrejection') &&
+      s.some((x) => x.name === 'click' && x.events.length > 0));
+    const onClick = named(c, 'click').find((s) => s.events.length > 0)!;
+    assert.equal(exception(onClick)['exception.message'], 'boom from click', 'an error in a handler lands on the interaction span');
+    assert.equal(onClick.status.code, 2);
+    const err = named(c, 'error')[0]!;
+    assert.equal(exception(err)['exception.type'], 'TypeError');
+    assert.equal(exception(err)['exception.message'], 'thrown later');
+    assert.ok(String(exception(err)['exception.stacktrace']).length > 0);
+    assert.equal(err.status.code, 2);
+    const rej = named(c, 'unhandledrejection')[0]!;
+    assert.equal(exception(rej)['exception.type'], 'RangeError');
+    assert.equal(exception(rej)['exception.message'], 'rejected on purpose');
+    await tab.close();
+  });
+}
+
+export async function webVitals(d: Driver, expected: string[]): Promise<void> {
+  await withEnv({}, async (env) => {
+    const tab = await open(d, env.appUrl());
+    const c = env.collector;
+    await tab.click('#slow');
+    await sleep(300);
+    const before = c.spans().filter((s) => s.name.startsWith('web-vital.')).map((s) => s.name);
+    await tab.close(); // hidden, then unloaded
+    await waitSpans(c, (s) => expected.every((n) => s.some((x) => x.name === `web-vital.${n}`)));
+    const load = named(c, 'documentLoad')[0]!;
+    for (const n of expected) {
+      const v = named(c, `web-vital.${n}`)[0]!;
+      assert.equal(attr(v, 'web_vital.name'), n);
+      assert.ok(['good', 'needs-improvement', 'poor'].includes(String(attr(v, 'web_vital.rating'))));
+      assert.equal(v.parentSpanId, load.spanId, `${n} is under documentLoad`);
+      assert.ok(Object.keys(attrs(v.attributes)).some((k) => k.startsWith('web_vital.attribution.')), `${n} has attribution`);
+    }
+    // LCP and CLS are final only once the page is hidden.
+    if (expected.includes('CLS')) assert.ok(!before.includes('web-vital.CLS'), 'CLS arrived after the page was hidden');
+  });
+}
+
+/** Spans made just before the tab goes away (closed, or navigated to a page without tracing): none lost, none twice. */
+export async function unload(d: Driver, how: 'close' | 'navigate', reps: number): Promise<void> {
+  await withEnv({}, async (env) => {
+    const c = env.collector;
+    const N = 120;
+    for (let rep = 0; rep < reps; rep++) {
+      const run = `${how}-${rep}`;
+      const tab = await open(d, env.appUrl({ data: { 'scheduled-delay-ms': '60000', 'max-export-batch-size': '50' } }));
+      // 120 spans: two batches cut and in flight, the rest still in Wasm when the page goes.
+      await tab.eval(`app.spans(${JSON.stringify(run)}, ${N})`);
+      if (how === 'close') await tab.close();
+      else {
+        await tab.goto(`${env.site.origin}/plain.html`);
+        await tab.close();
+      }
+      const mine = () => c.spans().filter((s) => s.name === 'work' && attr(s, 'test.run') === run);
+      await c.waitFor(() => mine().length >= N, 10_000).catch(() => undefined);
+      const seen = mine().map((s) => Number(attr(s, 'test.i')));
+      assert.equal(new Set(seen).size, N, `${run}: every span delivered (${new Set(seen).size}/${N})`);
+      assert.equal(seen.length, N, `${run}: no span delivered twice`);
+    }
+  });
+}
+
+function acceptedSpans(c: Collector, accepted: Set<number>): FlatSpan[] {
+  return c.requests.flatMap((r, i) => (accepted.has(i) && r.decoded ? allSpans(r.decoded) : []));
+}
+
+function exactlyOnce(spans: FlatSpan[], run: string, n: number): void {
+  const seen = spans.filter((s) => s.name === 'work' && attr(s, 'test.run') === run).map((s) => Number(attr(s, 'test.i')));
+  assert.equal(new Set(seen).size, n, `${run}: every span delivered (${new Set(seen).size}/${n})`);
+  assert.equal(seen.length, n, `${run}: each exactly once (${seen.length} deliveries)`);
+}
+
+const QUEUED = "Object.keys(localStorage).filter((k) => k.startsWith('wasmtrace:q:')).length";
+
+export async function offlineThenReload(d: Driver): Promise<void> {
+  await withEnv({}, async (env) => {
+    const c = env.collector;
+    let up = false;
+    const accepted = new Set<number>();
+    c.setRespond((_req, i) => {
+      if (!up) return { status: 503 };
+      accepted.add(i);
+      return {};
+    });
+    const url = env.appUrl({ data: { 'scheduled-delay-ms': '100' } });
+    const tab = await open(d, url);
+    await tab.eval('app.spans("offline", 40)');
+    await c.waitFor(() => c.requests.length > 0, 10_000);
+    await waitFor(async () => (await tab.eval<number>(QUEUED)) > 0, 5000, 'batches written to localStorage');
+    up = true;
+    await tab.goto(url); // reload: the old page's unload and the new page's adoption race for the batches
+    await c.waitFor(() => acceptedSpans(c, accepted).filter((s) => attr(s, 'test.run') === 'offline').length >= 40, 15_000).catch(() => undefined);
+    await sleep(1500); // room for a duplicate to show up
+    exactlyOnce(acceptedSpans(c, accepted), 'offline', 40);
+    await waitFor(async () => (await tab.eval<number>(QUEUED)) === 0, 5000, 'the queue is empty afterwards');
+    await tab.close();
+  });
+}
+
+export async function twoTabs(d: Driver): Promise<void> {
+  await withEnv({}, async (env) => {
+    const c = env.collector;
+    let up = false;
+    const accepted = new Set<number>();
+    c.setRespond((_req, i) => {
+      if (!up) return { status: 503 };
+      accepted.add(i);
+      return {};
+    });
+    const data = { 'scheduled-delay-ms': '100', 'retry-initial-delay-ms': '200', 'retry-max-delay-ms': '400', 'max-attempts': '50' };
+    const a = await open(d, env.appUrl({ data }));
+    const b = await open(d, env.appUrl({ data }));
+    await a.eval('app.spans("tab-a", 40)');
+    await b.eval('app.spans("tab-b", 40)');
+    await waitFor(async () => (await a.eval<number>(QUEUED)) >= 2, 5000, 'both tabs wrote to the shared queue');
+    up = true;
+    // Both tabs retry on their timers and adopt each other's batches when claims lapse.
+    await Promise.all([a.eval('wasmtrace.flush()'), b.eval('wasmtrace.flush()')]);
+    const ok = () => acceptedSpans(c, accepted).filter((s) => s.name === 'work').length >= 80;
+    await c.waitFor(ok, 15_000).catch(() => undefined);
+    await sleep(1500);
+    const spans = acceptedSpans(c, accepted);
+    exactlyOnce(spans, 'tab-a', 40);
+    exactlyOnce(spans, 'tab-b', 40);
+    await a.close();
+    await b.close();
+  });
+}
+
+export async function cspAllowed(d: Driver): Promise<void> {
+  await withEnv({ csp: "script-src 'self' 'wasm-unsafe-eval'" }, async (env) => {
+    const tab = await open(d, env.appUrl());
+    assert.equal(await tab.eval('app.fetchApi()'), '{"ok":true}');
+    const c = env.collector;
+    await waitSpans(c, (s) => s.some((x) => x.name === 'documentLoad') && s.some((x) => x.kind === 3));
+    assert.match(String(env.api.requests[0]?.headers.traceparent), /^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+    assert.ok(!tab.console.some((l) => l.includes('[wasmtrace]')), `no warnings: ${tab.console}`);
+    assert.deepEqual(tab.pageErrors, []);
+    await tab.close();
+  });
+}
+
+export async function cspRefused(d: Driver): Promise<void> {
+  await withEnv({ csp: "script-src 'self'" }, async (env) => {
+    const tab = await open(d, env.appUrl());
+    assert.equal(await tab.eval('wasmtrace.ready.then((t) => typeof t.startSpan)'), 'function');
+    assert.equal(await tab.eval('app.fetchApi()'), '{"ok":true}', 'the page works');
+    assert.equal(await tab.eval('(() => { const s = wasmtrace.startSpan("x"); s.end(); return s.isRecording(); })()'), false);
+    await tab.click('#load');
+    await sleep(800);
+    const warnings = tab.console.filter((l) => l.includes('[wasmtrace]'));
+    assert.equal(warnings.length, 1, `one warning: ${JSON.stringify(tab.console)}`);
+    assert.deepEqual(tab.pageErrors, [], 'nothing thrown into the page');
+    assert.equal(env.api.requests[0]?.headers.traceparent, undefined, 'no tracing, no headers');
+    assert.equal(env.collector.requests.length, 0, 'nothing exported');
+    await tab.close();
+  });
+}
+
+export async function esmInit(d: Driver): Promise<void> {
+  await withEnv({}, async (env) => {
+    const tab = await d.newTab();
+    await tab.goto(env.appUrl({ esm: '/esm.js' }));
+    await tab.eval('window.esmReady');
+    assert.equal(await tab.eval('app.fetchApi()'), '{"ok":true}');
+    assert.equal(await tab.eval('app.xhrApi()'), 200);
+    const c = env.collector;
+    await waitSpans(c, (s) => s.some((x) => x.name === 'documentLoad') && s.some((x) => x.kind === 3));
+    assert.equal(named(c, 'documentLoad')[0]!.resource['service.name'], 'e2e-esm');
+    assert.match(String(env.api.requests.find((r) => r.path.includes('from=direct'))?.headers.traceparent), /^00-/);
+    assert.equal(env.api.requests.find((r) => r.path.includes('from=xhr'))?.headers.traceparent, undefined, 'xhr: false turns XHR off');
+    await tab.close();
+  });
+}
+
+async function waitFor(pred: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await pred()) return;
+    if (Date.now() > deadline) throw new Error(`timed out waiting: ${what}`);
+    await sleep(50);
+  }
+}
