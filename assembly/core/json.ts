@@ -2,7 +2,7 @@
 // lowerCamelCase names, enums as numbers, 64-bit integers as strings. Built
 // into its own module so the default download carries protobuf only.
 import {
-  OUT, OUT_SIZE, S_DATTR, S_DEVENT, S_DLINK, S_END, S_FLAGS, S_KIND, S_NAME, S_PARENT,
+  IO, OUT, OUT_SIZE, S_DATTR, S_DEVENT, S_DLINK, S_END, S_FLAGS, S_KIND, S_NAME, S_PARENT,
   S_REMOTE, S_SPAN, S_START, S_STATUS, S_TRACE, slotAt,
 } from "./layout";
 import {
@@ -113,76 +113,78 @@ function key(k: string): void {
   out.ascii('":');
 }
 
-function scalar(vtype: u8, num: usize): void {
-  if (vtype == V_BOOL) {
-    out.ascii('{"boolValue":');
-    out.ascii(load<i64>(num) ? "true" : "false");
-  } else if (vtype == V_INT) {
+function scalar(vtype: i32, num: f64): void {
+  if (vtype == <i32>V_BOOL) {
+    out.ascii(num != 0 ? '{"boolValue":true}' : '{"boolValue":false}');
+  } else if (vtype == <i32>V_INT) {
     out.ascii('{"intValue":');
-    int64Str(load<i64>(num));
+    int64Str(isFinite(num) ? <i64>num : 0);
+    out.byte(0x7d);
   } else {
     out.ascii('{"doubleValue":');
-    double(load<f64>(num));
+    double(num);
+    out.byte(0x7d);
   }
-  out.byte(0x7d);
 }
 
-const ELEM: usize = memory.data(8);
-
-function value(rec: usize): void {
-  const vtype = load<u8>(rec, 1);
-  const len = <i32>load<u16>(rec, 6);
-  const cap = <i32>load<u16>(rec, 4);
-  let used: i32 = 0;
-  if (vtype == V_STR) {
-    out.ascii('{"stringValue":');
-    payloadStr(len);
-    out.byte(0x7d);
-    used = len;
-  } else if (vtype == V_STRID) {
-    const id = <i32>load<i64>(rec, 8);
-    out.ascii('{"stringValue":');
-    str(internPtr(id), internLen(id));
-    out.byte(0x7d);
-  } else if (vtype >= V_ARR_STR) {
-    const count = <i32>load<i64>(rec, 8);
-    out.ascii('{"arrayValue":{"values":[');
-    for (let i = 0; i < count; i++) {
-      if (i) out.byte(0x2c);
-      if (vtype == V_ARR_STR) {
-        readPayload(ELEM, 2);
-        out.ascii('{"stringValue":');
-        payloadStr(<i32>load<u16>(ELEM));
-        out.byte(0x7d);
-      } else if (vtype == V_ARR_BOOL) {
-        readPayload(ELEM, 1);
-        store<i64>(ELEM, <i64>load<u8>(ELEM));
-        scalar(V_BOOL, ELEM);
-      } else {
-        readPayload(ELEM, 8);
-        if (vtype == V_ARR_INT) intFromDouble(ELEM);
-        scalar(vtype == V_ARR_INT ? V_INT : V_DBL, ELEM);
-      }
-    }
-    out.ascii("]}}");
-    used = vtype == V_ARR_STR ? len : vtype == V_ARR_BOOL ? count : count << 3;
-  } else {
-    scalar(vtype, rec + 8);
-  }
-  readPayload(0, cap - used);
-}
-
-function keyValue(rec: usize): void {
-  const k = <i32>load<u16>(rec, 2);
-  skipHeader(rec);
+/** Writes `{"key":…,"value":…}` for `key` and a value read from IO. */
+export function jsonKV(k: i32, vtype: i32, num: f64, len: i32): i32 {
+  out.toKV();
   out.ascii('{"key":');
   str(internPtr(k), internLen(k));
   out.ascii(',"value":');
-  value(rec);
+  if (vtype == <i32>V_STR) {
+    out.ascii('{"stringValue":');
+    str(IO, len);
+    out.byte(0x7d);
+  } else if (vtype == <i32>V_STRID) {
+    out.ascii('{"stringValue":');
+    str(internPtr(<i32>num), internLen(<i32>num));
+    out.byte(0x7d);
+  } else if (vtype >= <i32>V_ARR_STR) {
+    const n = <i32>num;
+    let p = IO;
+    const end = IO + <usize>len;
+    out.ascii('{"arrayValue":{"values":[');
+    for (let i = 0; i < n && p < end; i++) {
+      if (i) out.byte(0x2c);
+      if (vtype == <i32>V_ARR_STR) {
+        const m = <i32>load<u16>(p);
+        out.ascii('{"stringValue":');
+        str(p + 2, m);
+        out.byte(0x7d);
+        p += 2 + m;
+      } else if (vtype == <i32>V_ARR_BOOL) {
+        scalar(V_BOOL, <f64>load<u8>(p));
+        p += 1;
+      } else {
+        scalar(vtype == <i32>V_ARR_INT ? V_INT : V_DBL, load<f64>(p));
+        p += 8;
+      }
+    }
+    out.ascii("]}}");
+  } else {
+    scalar(vtype, num);
+  }
   out.byte(0x7d);
+  return out.over ? -1 : <i32>(out.pos - out.KV);
 }
 
-/** Writes `"name":[...]` from the records of `type`; nested ones follow their owner. */
+/** Copies a stored key-value object (the reader is on its record). */
+function keyValue(rec: usize): void {
+  const n = <i32>load<u16>(rec, 6);
+  const spare = <i32>load<u16>(rec, 4) - n;
+  skipHeader(rec);
+  if (out.room(n)) {
+    readPayload(out.pos, n);
+    out.pos += n;
+  } else {
+    readPayload(0, n);
+  }
+  if (spare) readPayload(0, spare);
+}
+
+/** Writes `"attributes":[...]` from the records of `type`. */
 function attributes(slot: usize, type: u8): void {
   out.ascii('"attributes":[');
   let first = true;
@@ -379,8 +381,3 @@ export function encodeJson(maxBytes: i32): i32 {
   return <i32>(out.pos - OUT);
 }
 
-/** Int arrays arrive as f64 (no BigInt at the boundary); OTLP wants int64. */
-function intFromDouble(p: usize): void {
-  const d = load<f64>(p);
-  store<i64>(p, isFinite(d) ? <i64>d : 0);
-}

@@ -15,7 +15,7 @@ export const INTERN_INDEX: usize = memory.data(INTERN_MAX * 8);
 export const INTERN_DATA: usize = memory.data(INTERN_BYTES);
 
 /** Span slots. Slot 0 holds the resource attributes. */
-export const SLOT_SIZE: i32 = 96;
+export const SLOT_SIZE: i32 = 104;
 export const SLOTS: i32 = 2048;
 export const SLOT_BASE: usize = memory.data(SLOTS * SLOT_SIZE);
 
@@ -62,6 +62,7 @@ export const S_DLINK: i32 = 82; // u16 links dropped
 export const S_NESTED: i32 = 84; // i32 address of the last event/link header, 0 none
 export const S_NEXT: i32 = 88; // i32 next slot in the ended queue, -1 none
 export const S_BYTES: i32 = 92; // i32 bytes of records written
+export const S_KEYS: i32 = 96; // u32 bloom of the attribute keys set (bit key & 31)
 
 export const STATE_FREE: u8 = 0;
 export const STATE_LIVE: u8 = 1;

@@ -2,6 +2,10 @@
 // not made; they set `over`, and the encoder rolls the span back.
 import { OUT } from "./layout";
 
+/** Scratch where one attribute is encoded when it is set (see kv). */
+export const KV_SIZE: i32 = 40 * 1024;
+export const KV: usize = memory.data(KV_SIZE);
+
 export let pos: usize = OUT;
 export let end: usize = OUT;
 export let over: bool = false;
@@ -15,6 +19,13 @@ export function setCount(n: i32): void {
 export function reset(limit: usize): void {
   pos = OUT;
   end = OUT + limit;
+  over = false;
+}
+
+/** Points the writer at the attribute scratch. */
+export function toKV(): void {
+  pos = KV;
+  end = KV + KV_SIZE;
   over = false;
 }
 
@@ -42,8 +53,17 @@ export function rollback(to: usize): void {
 
 export function copy(src: usize, n: i32): void {
   if (n > 0 && room(n)) {
-    memory.copy(pos, src, n);
+    copyBytes(pos, src, n);
     pos += n;
+  }
+}
+
+/** memory.copy, but short copies (most names, keys, values) inline. */
+@inline export function copyBytes(dst: usize, src: usize, n: i32): void {
+  if (n <= 16) {
+    for (let i = 0; i < n; i++) store<u8>(dst + <usize>i, load<u8>(src + <usize>i));
+  } else {
+    memory.copy(dst, src, n);
   }
 }
 

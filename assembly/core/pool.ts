@@ -6,6 +6,7 @@ import {
   S_BYTES, S_GEN, S_HEAD, S_NESTED, S_NEXT, S_STATE, S_TAIL, S_TAILOFF,
   STATE_ENDED, STATE_FREE, blockAt, slotAt,
 } from "./layout";
+import { copyBytes } from "./out";
 
 // Record types. A record's header is contiguous; its payload may cross blocks.
 export const R_ATTR: u8 = 1; // span attribute
@@ -18,8 +19,8 @@ export const R_STATE: u8 = 7; // tracestate
 export const R_DEAD: u8 = 0x80; // flag: record replaced, skip it
 export const R_BLOCK_END: u8 = 0x7f; // rest of this block is unused
 
-/** Header sizes: ATTR/NATTR 16, EVENT 24, LINK 40, strings 8. */
-export const H_ATTR: i32 = 16;
+/** Header sizes: ATTR/NATTR 8, EVENT 24, LINK 40, strings 8. */
+export const H_ATTR: i32 = 8;
 export const H_EVENT: i32 = 24;
 export const H_LINK: i32 = 40;
 export const H_STR: i32 = 8;
@@ -147,6 +148,13 @@ export function commitHeader(slot: usize, header: i32): void {
 /** Appends `n` bytes from `src`, crossing into blocks reserved beforehand. */
 export function writePayload(slot: usize, src: usize, n: i32): void {
   store<i32>(slot, load<i32>(slot, S_BYTES) + n, S_BYTES);
+  const off = load<i32>(slot, S_TAILOFF);
+  if (off + n <= BLOCK_SIZE) {
+    // within the tail block: the common case
+    copyBytes(blockAt(load<i32>(slot, S_TAIL)) + <usize>off, src, n);
+    store<i32>(slot, off + n, S_TAILOFF);
+    return;
+  }
   while (n > 0) {
     let off = load<i32>(slot, S_TAILOFF);
     if (off >= BLOCK_SIZE) {
@@ -251,9 +259,13 @@ export function overwritePayload(src: usize, n: i32): void {
 
 /** Skips a whole record (header and payload). */
 export function skipRecord(rec: usize): void {
-  const size = payloadSize(rec);
+  const size = headerSize(load<u8>(rec)) + payloadSize(rec);
+  if (rOff + size <= BLOCK_SIZE) {
+    rOff += size; // within the block: the common case
+    return;
+  }
   skipHeader(rec);
-  readPayload(0, size);
+  readPayload(0, size - headerSize(load<u8>(rec)));
 }
 
 // ---- The queue of ended spans, oldest first --------------------------------

@@ -1,7 +1,9 @@
 // OTLP protobuf encoder: writes an ExportTraceServiceRequest for the ended
 // spans, oldest first, into the output buffer (opentelemetry/proto/trace/v1).
+// Attributes were encoded as KeyValue messages when they were set (protoKV);
+// here they are copied.
 import {
-  OUT, OUT_SIZE, S_DATTR, S_DEVENT, S_DLINK, S_END, S_FLAGS, S_KIND, S_NAME,
+  IO, OUT, OUT_SIZE, S_DATTR, S_DEVENT, S_DLINK, S_END, S_FLAGS, S_KIND, S_NAME,
   S_PARENT, S_REMOTE, S_SPAN, S_START, S_STATUS, S_TRACE, slotAt,
 } from "./layout";
 import {
@@ -11,7 +13,7 @@ import {
 import { internLen, internPtr } from "./intern";
 import { countOversize, toUnixNs } from "./config";
 import {
-  V_ARR_BOOL, V_ARR_DBL, V_ARR_INT, V_ARR_STR, V_BOOL, V_DBL, V_INT, V_STR, V_STRID,
+  V_ARR_BOOL, V_ARR_INT, V_ARR_STR, V_BOOL, V_DBL, V_INT, V_STR, V_STRID,
 } from "./span";
 import { SCOPE_NAME, SCOPE_VERSION } from "./scope";
 import * as out from "./out";
@@ -78,7 +80,7 @@ function close(): void {
   store<u8>(p, <u8>v);
 }
 
-/** A string field whose bytes are the payload at the reader's position. */
+/** A length-delimited field whose bytes are the payload at the reader's position. */
 function payloadField(field: u32, n: i32): void {
   tag(field, 2);
   varint(n);
@@ -90,74 +92,128 @@ function payloadField(field: u32, n: i32): void {
   }
 }
 
-function anyScalar(vtype: u8, num: usize): void {
-  if (vtype == V_BOOL) {
+// ---- Attribute values, encoded once when set ------------------------------
+
+function scalar(vtype: i32, num: f64): void {
+  if (vtype == <i32>V_BOOL) {
     tag(2, 0);
-    out.byte(load<i64>(num) != 0 ? 1 : 0);
-  } else if (vtype == V_INT) {
+    out.byte(num != 0 ? 1 : 0);
+  } else if (vtype == <i32>V_INT) {
     tag(3, 0);
-    varint(<u64>load<i64>(num));
-  } else if (vtype == V_DBL) {
-    fixed64(4, load<i64>(num));
+    varint(<u64>(isFinite(num) ? <i64>num : 0));
+  } else {
+    tag(4, 1);
+    if (out.room(8)) {
+      store<f64>(out.pos, num);
+      out.pos += 8;
+    }
   }
 }
 
-const ELEM: usize = memory.data(8);
+/** Writes a varint at `p` (room already checked); returns the next address. */
+@inline function putVarint(p: usize, v: u64): usize {
+  while (v >= 0x80) {
+    store<u8>(p++, <u8>(v & 0x7f) | 0x80);
+    v >>= 7;
+  }
+  store<u8>(p++, <u8>v);
+  return p;
+}
 
-/** Writes the AnyValue of the attribute record `rec` (reader after its header). */
-function anyValue(rec: usize): void {
-  const vtype = load<u8>(rec, 1);
-  const len = <i32>load<u16>(rec, 6);
-  const cap = <i32>load<u16>(rec, 4);
-  if (vtype == V_STR) {
-    payloadField(1, len);
-  } else if (vtype == V_STRID) {
-    const id = <i32>load<i64>(rec, 8);
-    bytesField(1, internPtr(id), internLen(id));
-  } else if (vtype >= V_ARR_STR) {
-    const count = <i32>load<i64>(rec, 8);
+@inline function varintSize(v: u64): i32 {
+  let n = 1;
+  while (v >= 0x80) {
+    v >>= 7;
+    n++;
+  }
+  return n;
+}
+
+/** Writes a KeyValue message body for `key` and a value read from IO. */
+export function protoKV(key: i32, vtype: i32, num: f64, len: i32): i32 {
+  out.toKV();
+  depth = 0;
+  if (vtype < <i32>V_ARR_STR) {
+    // Scalars and strings: sizes are known, so no open/close.
+    let src = IO;
+    let n = len;
+    if (vtype == <i32>V_STRID) {
+      src = internPtr(<i32>num);
+      n = internLen(<i32>num);
+    }
+    const iv: u64 = vtype == <i32>V_INT ? <u64>(isFinite(num) ? <i64>num : 0) : 0;
+    const any = vtype == <i32>V_STR || vtype == <i32>V_STRID ? 1 + varintSize(n) + n
+      : vtype == <i32>V_BOOL ? 2 : vtype == <i32>V_INT ? 1 + varintSize(iv) : 9;
+    const klen = internLen(key);
+    const total = 2 + varintSize(klen) + klen + varintSize(any) + any;
+    if (!out.room(total)) return -1;
+    let p = out.KV;
+    store<u8>(p++, 0x0a);
+    p = putVarint(p, klen);
+    out.copyBytes(p, internPtr(key), klen);
+    p += klen;
+    store<u8>(p++, 0x12);
+    p = putVarint(p, any);
+    if (vtype == <i32>V_STR || vtype == <i32>V_STRID) {
+      store<u8>(p++, 0x0a);
+      p = putVarint(p, n);
+      out.copyBytes(p, src, n);
+    } else if (vtype == <i32>V_BOOL) {
+      store<u8>(p, 0x10);
+      store<u8>(p, num != 0 ? 1 : 0, 1);
+    } else if (vtype == <i32>V_INT) {
+      store<u8>(p++, 0x18);
+      putVarint(p, iv);
+    } else {
+      store<u8>(p, 0x21);
+      store<f64>(p, num, 1);
+    }
+    return total;
+  }
+  bytesField(1, internPtr(key), internLen(key));
+  open(2); // AnyValue
+  if (vtype == <i32>V_STR) {
+    bytesField(1, IO, len);
+  } else if (vtype == <i32>V_STRID) {
+    bytesField(1, internPtr(<i32>num), internLen(<i32>num));
+  } else if (vtype >= <i32>V_ARR_STR) {
+    const count = <i32>num;
+    let p = IO;
+    const end = IO + <usize>len;
     open(5); // ArrayValue
-    for (let i = 0; i < count; i++) {
-      open(1); // AnyValue
-      if (vtype == V_ARR_STR) {
-        readPayload(ELEM, 2);
-        payloadField(1, <i32>load<u16>(ELEM));
-      } else if (vtype == V_ARR_BOOL) {
-        readPayload(ELEM, 1);
-        store<i64>(ELEM, <i64>load<u8>(ELEM));
-        anyScalar(V_BOOL, ELEM);
+    for (let i = 0; i < count && p < end; i++) {
+      open(1);
+      if (vtype == <i32>V_ARR_STR) {
+        const n = <i32>load<u16>(p);
+        bytesField(1, p + 2, n);
+        p += 2 + n;
+      } else if (vtype == <i32>V_ARR_BOOL) {
+        scalar(V_BOOL, <f64>load<u8>(p));
+        p += 1;
       } else {
-        readPayload(ELEM, 8);
-        if (vtype == V_ARR_INT) intFromDouble(ELEM);
-        anyScalar(vtype == V_ARR_INT ? V_INT : V_DBL, ELEM);
+        scalar(vtype == <i32>V_ARR_INT ? V_INT : V_DBL, load<f64>(p));
+        p += 8;
       }
       close();
     }
     close();
-    readPayload(0, cap - consumedArray(vtype, len, count));
-    return;
   } else {
-    anyScalar(vtype, rec + 8);
+    scalar(vtype, num);
   }
-  readPayload(0, cap - (vtype == V_STR ? len : 0));
+  close();
+  return out.over ? -1 : <i32>(out.pos - out.KV);
 }
 
-/** Payload bytes an array attribute's elements took (the rest is spare capacity). */
-@inline function consumedArray(vtype: u8, len: i32, count: i32): i32 {
-  if (vtype == V_ARR_STR) return len;
-  return vtype == V_ARR_BOOL ? count : count << 3;
-}
-
-function keyValue(field: u32, rec: usize): void {
-  const key = <i32>load<u16>(rec, 2);
+/** A stored KeyValue as a field of the message being written. */
+function kvField(field: u32, rec: usize): void {
+  const n = <i32>load<u16>(rec, 6);
+  const spare = <i32>load<u16>(rec, 4) - n;
   skipHeader(rec);
-  open(field);
-  bytesField(1, internPtr(key), internLen(key));
-  open(2);
-  anyValue(rec);
-  close();
-  close();
+  payloadField(field, n);
+  if (spare) readPayload(0, spare);
 }
+
+// ---- Spans -----------------------------------------------------------------
 
 function droppedCount(field: u32, n: i32): void {
   if (n > 0) {
@@ -172,24 +228,43 @@ function closeNested(owner: usize, field: u32): void {
   close();
 }
 
+/** Trace id, span id, parent, kind, times and flags: one bounds check. */
+function spanHeader(slot: usize): void {
+  if (!out.room(80)) return;
+  let p = out.pos;
+  store<u8>(p, 0x0a); // trace_id
+  store<u8>(p, 16, 1);
+  memory.copy(p + 2, slot + S_TRACE, 16);
+  store<u8>(p, 0x12, 18); // span_id
+  store<u8>(p, 8, 19);
+  store<u64>(p, load<u64>(slot, S_SPAN), 20);
+  p += 28;
+  const parent = load<u64>(slot, S_PARENT);
+  if (parent) {
+    store<u8>(p, 0x22); // parent_span_id
+    store<u8>(p, 8, 1);
+    store<u64>(p, parent, 2);
+    p += 10;
+  }
+  store<u8>(p, 0x30); // kind
+  store<u8>(p, load<u8>(slot, S_KIND), 1);
+  store<u8>(p, 0x39, 2); // start_time_unix_nano
+  store<i64>(p, toUnixNs(load<f64>(slot, S_START)), 3);
+  store<u8>(p, 0x41, 11); // end_time_unix_nano
+  store<i64>(p, toUnixNs(load<f64>(slot, S_END)), 12);
+  // flags (field 16, fixed32): trace flags and whether the parent is remote.
+  store<u8>(p, 0x85, 20);
+  store<u8>(p, 0x01, 21);
+  const remote: u32 = parent ? 0x100 | (<u32>load<u8>(slot, S_REMOTE) << 9) : 0x100;
+  store<u32>(p, <u32>load<u8>(slot, S_FLAGS) | remote, 22);
+  out.pos = p + 26;
+}
+
 function span(slot: usize): void {
   open(2); // ScopeSpans.spans
-  bytesField(1, slot + S_TRACE, 16);
-  bytesField(2, slot + S_SPAN, 8);
-  if (load<u64>(slot, S_PARENT)) bytesField(4, slot + S_PARENT, 8);
+  spanHeader(slot);
   const name = load<i32>(slot, S_NAME);
   if (name >= 0) bytesField(5, internPtr(name), internLen(name));
-  tag(6, 0);
-  out.byte(load<u8>(slot, S_KIND));
-  fixed64(7, toUnixNs(load<f64>(slot, S_START)));
-  fixed64(8, toUnixNs(load<f64>(slot, S_END)));
-  // flags: trace flags, and whether the parent is remote (HAS_IS_REMOTE|IS_REMOTE).
-  tag(16, 5);
-  if (out.room(4)) {
-    const remote: u32 = load<u64>(slot, S_PARENT) ? 0x100 | (<u32>load<u8>(slot, S_REMOTE) << 9) : 0x100;
-    store<u32>(out.pos, <u32>load<u8>(slot, S_FLAGS) | remote);
-    out.pos += 4;
-  }
   let owner: usize = 0;
   let ownerField: u32 = 0;
   openRecords(slot);
@@ -201,9 +276,9 @@ function span(slot: usize): void {
       owner = 0;
     }
     if (type == R_ATTR) {
-      keyValue(9, rec);
+      kvField(9, rec);
     } else if (type == R_NATTR) {
-      if (owner) keyValue(ownerField == 4 ? 3 : 4, rec);
+      if (owner) kvField(ownerField == 4 ? 3 : 4, rec);
       else skipRecord(rec);
     } else if (type == R_EVENT) {
       owner = rec;
@@ -229,14 +304,10 @@ function span(slot: usize): void {
       const n = <i32>load<u16>(rec, 4);
       skipHeader(rec);
       if (n) payloadField(3, n);
-    } else if (type == R_NAME) {
+    } else if (type == R_NAME || type == R_STATE) {
       const n = <i32>load<u16>(rec, 4);
       skipHeader(rec);
-      payloadField(5, n);
-    } else if (type == R_STATE) {
-      const n = <i32>load<u16>(rec, 4);
-      skipHeader(rec);
-      payloadField(3, n);
+      payloadField(type == R_NAME ? 5 : 3, n);
     } else {
       skipRecord(rec); // status message (written below), dead records
     }
@@ -278,7 +349,7 @@ function resource(): void {
   openRecords(slot);
   let rec = nextRecord();
   while (rec) {
-    if (load<u8>(rec) == R_ATTR) keyValue(1, rec);
+    if (load<u8>(rec) == R_ATTR) kvField(1, rec);
     else skipRecord(rec);
     rec = nextRecord();
   }
@@ -328,10 +399,4 @@ export function encodeProto(maxBytes: i32): i32 {
   close();
   out.setCount(count);
   return <i32>(out.pos - OUT);
-}
-
-/** Int arrays arrive as f64 (no BigInt at the boundary); OTLP wants int64. */
-function intFromDouble(p: usize): void {
-  const d = load<f64>(p);
-  store<i64>(p, isFinite(d) ? <i64>d : 0);
 }

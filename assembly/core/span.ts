@@ -4,7 +4,7 @@
 import {
   IO, IO_SIZE, SLOTS, S_DATTR, S_DEVENT, S_DLINK, S_END, S_FLAGS, S_GEN, S_KIND,
   S_NAME, S_NATTR, S_NESTED, S_NEVENT, S_NLINK, S_PARENT, S_REMOTE, S_SPAN, S_START,
-  S_STATE, S_STATUS, S_TRACE, STATE_LIVE, slotAt,
+  S_KEYS, S_STATE, S_STATUS, S_TRACE, STATE_LIVE, slotAt,
 } from "./layout";
 import {
   H_ATTR, H_EVENT, H_LINK, H_STR, R_ATTR, R_DEAD, R_EVENT, R_LINK, R_NAME, R_NATTR, R_STATUS,
@@ -13,6 +13,8 @@ import {
 } from "./pool";
 import { newSpanId, newTraceId, randomness } from "./ids";
 import { isInterned } from "./intern";
+import { kvEncode } from "./kv";
+import { KV } from "./out";
 import {
   attrCountLimit, countDroppedData, countDroppedSpan, eventCountLimit, linkCountLimit,
   nestedAttrLimit, threshold,
@@ -106,76 +108,62 @@ export function start(
 /**
  * Sets an attribute. `vtype` says how the value arrives: a number in `num`
  * (bool, int, double, interned string id, array element count) and/or `len`
- * payload bytes in the IO area (string, array elements).
+ * payload bytes in the IO area (string, array elements). The value is
+ * encoded now, in the module's wire format, and stored as the record payload.
  */
 export function attr(h: i32, keyId: i32, vtype: i32, num: f64, len: i32): i32 {
   const slot = slotOf(h);
   const key = keyId & ~NESTED;
   if (!slot || !isInterned(key) || vtype < <i32>V_STR || vtype > <i32>V_ARR_DBL) return INVALID;
   if (vtype == <i32>V_STRID && !isInterned(<i32>num)) return INVALID;
-  const payload = vtype == <i32>V_STR || vtype >= <i32>V_ARR_STR ? clampLen(len) : 0;
   const nested = (keyId & NESTED) != 0;
+  const owner = nested ? <usize>load<i32>(slot, S_NESTED) : 0;
   let replaced: usize = 0;
   if (nested) {
-    const owner = <usize>load<i32>(slot, S_NESTED);
     if (!owner) return INVALID;
-    if (<i32>load<u16>(owner, 2) >= nestedAttrLimit) {
-      store<u16>(owner, load<u16>(owner, 6) + 1, 6);
-      return LIMITED;
-    }
+    if (<i32>load<u16>(owner, 2) >= nestedAttrLimit) return dropNested(owner, LIMITED);
   } else {
-    replaced = findAttr(slot, key);
-    if (replaced) {
-      if (payload <= <i32>load<u16>(replaced, 4)) {
-        writeAttrHeader(replaced, load<u8>(replaced), key, vtype, num, payload, <i32>load<u16>(replaced, 4));
-        if (payload) {
-          skipHeader(replaced);
-          overwritePayload(IO, payload);
-        }
-        return OK;
-      }
-    } else if (<i32>load<u16>(slot, S_NATTR) >= attrCountLimit) {
-      store<u16>(slot, load<u16>(slot, S_DATTR) + 1, S_DATTR);
-      return LIMITED;
-    }
+    const bit: u32 = 1 << (<u32>key & 31);
+    const keys = load<u32>(slot, S_KEYS);
+    if (keys & bit) replaced = findAttr(slot, key); // only when the key may be set already
+    else store<u32>(slot, keys | bit, S_KEYS);
+    if (!replaced && <i32>load<u16>(slot, S_NATTR) >= attrCountLimit) return dropAttr(slot, LIMITED);
   }
-  const rec = reserve(slot, H_ATTR, payload);
+  const n = kvEncode(key, vtype, num, vtype == <i32>V_STR || vtype >= <i32>V_ARR_STR ? clampLen(len) : 0);
+  if (n < 0) return nested ? dropNested(owner, FULL) : dropAttr(slot, FULL);
+  if (replaced && n <= <i32>load<u16>(replaced, 4)) {
+    store<u8>(replaced, <u8>vtype, 1);
+    store<u16>(replaced, <u16>n, 6);
+    skipHeader(replaced);
+    overwritePayload(KV, n);
+    return OK;
+  }
+  const rec = reserve(slot, H_ATTR, n);
   if (!rec) {
     countDroppedData();
-    if (nested) {
-      const owner = <usize>load<i32>(slot, S_NESTED);
-      store<u16>(owner, load<u16>(owner, 6) + 1, 6);
-    } else if (!replaced) {
-      store<u16>(slot, load<u16>(slot, S_DATTR) + 1, S_DATTR);
-    }
-    return FULL;
+    return nested ? dropNested(owner, FULL) : replaced ? FULL : dropAttr(slot, FULL);
   }
   if (replaced) store<u8>(replaced, load<u8>(replaced) | R_DEAD);
-  writeAttrHeader(rec, nested ? R_NATTR : R_ATTR, key, vtype, num, payload, payload);
+  store<u8>(rec, nested ? R_NATTR : R_ATTR);
+  store<u8>(rec, <u8>vtype, 1);
+  store<u16>(rec, <u16>key, 2);
+  store<u16>(rec, <u16>n, 4); // capacity
+  store<u16>(rec, <u16>n, 6); // length
   commitHeader(slot, H_ATTR);
-  writePayload(slot, IO, payload);
-  if (nested) {
-    const owner = <usize>load<i32>(slot, S_NESTED);
-    store<u16>(owner, load<u16>(owner, 2) + 1, 2);
-  } else if (!replaced) {
-    store<u16>(slot, load<u16>(slot, S_NATTR) + 1, S_NATTR);
-  }
+  writePayload(slot, KV, n);
+  if (nested) store<u16>(owner, load<u16>(owner, 2) + 1, 2);
+  else if (!replaced) store<u16>(slot, load<u16>(slot, S_NATTR) + 1, S_NATTR);
   return OK;
 }
 
-function writeAttrHeader(rec: usize, type: u8, key: i32, vtype: i32, num: f64, len: i32, cap: i32): void {
-  store<u8>(rec, type);
-  store<u8>(rec, <u8>vtype, 1);
-  store<u16>(rec, <u16>key, 2);
-  store<u16>(rec, <u16>cap, 4);
-  store<u16>(rec, <u16>len, 6);
-  if (vtype == <i32>V_INT) {
-    store<i64>(rec, isFinite(num) ? <i64>num : 0, 8);
-  } else if (vtype == <i32>V_DBL) {
-    store<f64>(rec, num, 8);
-  } else {
-    store<i64>(rec, isFinite(num) ? <i64>num : 0, 8);
-  }
+function dropAttr(slot: usize, result: i32): i32 {
+  store<u16>(slot, load<u16>(slot, S_DATTR) + 1, S_DATTR);
+  return result;
+}
+
+function dropNested(owner: usize, result: i32): i32 {
+  store<u16>(owner, load<u16>(owner, 6) + 1, 6);
+  return result;
 }
 
 /** The live ATTR record with this key, leaving the reader on it; else 0. */
