@@ -13,12 +13,14 @@ export interface Upstream {
   close(): Promise<void>;
 }
 
-/** Answers every request with JSON of its traceparent, tracestate and path. */
+/** Answers every request with JSON of its traceparent, tracestate and path, after `?delay=ms`. */
 export async function startUpstream(): Promise<Upstream> {
   const requests: Upstream['requests'] = [];
   const server = createServer((req, res) => {
     req.resume();
-    req.on('end', () => {
+    req.on('end', async () => {
+      const delay = Number(new URL(req.url ?? '/', 'http://x').searchParams.get('delay') ?? 0);
+      if (delay > 0) await new Promise((r) => setTimeout(r, Math.min(delay, 2000)));
       requests.push({ url: req.url ?? '', headers: req.headers });
       res.setHeader('content-type', 'application/json');
       res.end(JSON.stringify({ url: req.url, traceparent: req.headers.traceparent ?? null, tracestate: req.headers.tracestate ?? null }));

@@ -1,0 +1,136 @@
+// A collector that is down, slow or failing never changes a response; an
+// injected clock sets span times exactly; concurrent invocations never get
+// each other's parent. All in real workerd.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer } from 'node:net';
+import type { Miniflare } from 'miniflare';
+import { startCollector, type Collector } from '../helpers/collector.js';
+import { attrs } from '../helpers/otlp.js';
+import { fixture, startUpstream, startWorkers, type Upstream } from './harness.js';
+
+/** A 127.0.0.1 URL nothing listens on. */
+async function deadUrl(): Promise<string> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const a = s.address();
+  await new Promise<void>((r) => s.close(() => r()));
+  if (!a || typeof a === 'string') throw new Error('no port');
+  return `http://127.0.0.1:${a.port}/v1/traces`;
+}
+
+async function call(mf: Miniflare, worker: string, path: string, headers: Record<string, string> = {}) {
+  // Through the runtime's front door (routes), so a thrown error becomes its 500.
+  const res = await mf.dispatchFetch(`http://${worker}.example${path}`, { headers });
+  return { status: res.status, body: await res.text(), app: res.headers.get('x-app') };
+}
+
+let collector: Collector;
+let upstream: Upstream;
+let mf: Miniflare;
+
+before(async () => {
+  collector = await startCollector();
+  upstream = await startUpstream();
+  const common = { scriptPath: fixture('app.mjs'), serviceBindings: { SVC: 'echo' } };
+  mf = startWorkers([
+    { name: 'plain', routes: ['plain.example/*'], scriptPath: fixture('plain.mjs') },
+    { name: 'down', routes: ['down.example/*'], ...common, bindings: { UPSTREAM: upstream.url, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: await deadUrl(), OTEL_SERVICE_NAME: 'down' } },
+    { name: 'live', routes: ['live.example/*'], ...common, bindings: { UPSTREAM: upstream.url, OTEL_EXPORTER_OTLP_ENDPOINT: collector.origin, OTEL_SERVICE_NAME: 'live', OTEL_EXPORTER_OTLP_TIMEOUT: '400' } },
+    { name: 'als', routes: ['als.example/*'], ...common, compatibilityFlags: ['nodejs_compat'], bindings: { UPSTREAM: upstream.url, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: collector.url, OTEL_SERVICE_NAME: 'als' } },
+    { name: 'clock', routes: ['clock.example/*'], scriptPath: fixture('clock.mjs'), bindings: { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: collector.url } },
+    { name: 'echo', routes: ['echo.example/*'], scriptPath: fixture('echo.mjs') },
+  ]);
+  await mf.ready;
+});
+
+after(async () => {
+  await mf?.dispose();
+  await upstream?.close();
+  await collector?.close();
+});
+
+describe('collector trouble never changes a response', () => {
+  test('collector down: the same responses as an uninstrumented worker, including the 500', async () => {
+    for (const path of ['/plain', '/throw', '/nothing']) {
+      const plain = await call(mf, 'plain', path);
+      for (let i = 0; i < 3; i++) assert.deepEqual(await call(mf, 'down', path), plain, `${path} #${i}`);
+    }
+  });
+
+  test('collector hanging: responses come back at once, while the exports are still unanswered', async () => {
+    collector.setRespond(() => ({ hang: true }));
+    try {
+      const before = collector.requests.length;
+      const t0 = Date.now();
+      const plain = await call(mf, 'plain', '/plain');
+      for (let i = 0; i < 3; i++) assert.deepEqual(await call(mf, 'live', '/plain'), plain);
+      const took = Date.now() - t0;
+      await collector.waitFor(() => collector.requests.length > before, 5000);
+      // The export timeout is 400 ms: had a response waited for the collector, this took longer.
+      assert.ok(took < 400, `responses took ${took} ms`);
+    } finally {
+      collector.setRespond(() => ({}));
+    }
+  });
+
+  test('a batch the collector answered 503 is sent again by the next invocation', async () => {
+    let first = true;
+    collector.setRespond(() => {
+      if (!first) return {};
+      first = false;
+      return { status: 503 };
+    });
+    try {
+      const n0 = collector.requests.length;
+      await call(mf, 'live', '/plain?retry=first');
+      await collector.waitFor(() => collector.requests.length > n0, 5000);
+      await call(mf, 'live', '/plain?retry=second');
+      const has = (q: string) => collector.spans().some((s) => String(attrs(s.attributes)['url.full']).endsWith(q));
+      await collector.waitFor(() => has('retry=first') && has('retry=second'), 5000);
+    } finally {
+      collector.setRespond(() => ({}));
+    }
+  });
+});
+
+describe('time', () => {
+  test('an injected clock sets span times exactly (setClock)', async () => {
+    const r = await call(mf, 'clock', '/');
+    assert.equal(r.body, 'ticked');
+    await collector.waitFor(() => collector.spans().some((s) => s.resource['service.name'] === 'clock-test'), 5000);
+    const s = collector.spans().find((x) => x.resource['service.name'] === 'clock-test')!;
+    assert.equal(s.startTimeUnixNano, '1700000000000000000');
+    assert.equal(s.endTimeUnixNano, '1700000000250000000');
+  });
+});
+
+describe('concurrent invocations', () => {
+  const traces = ['11111111111111111111111111111111', '22222222222222222222222222222222', '33333333333333333333333333333333'];
+  const run = (worker: string) =>
+    Promise.all(traces.map((t, i) => call(mf, worker, `/twice?n=${worker}${i}`, { traceparent: `00-${t}-1111111111111111-01` })));
+
+  test('without async context: a fetch that cannot be attributed is left untraced, never given a wrong parent', async () => {
+    const results = await run('live');
+    results.forEach((r, i) => {
+      const seen = JSON.parse(r.body) as { traceparent: string | null };
+      if (seen.traceparent !== null) assert.equal(seen.traceparent.split('-')[1], traces[i]);
+    });
+  });
+
+  test('with nodejs_compat (AsyncLocalStorage): every fetch is a child of its own request', async () => {
+    const results = await run('als');
+    for (const [i, r] of results.entries()) {
+      const seen = JSON.parse(r.body) as { traceparent: string | null };
+      assert.ok(seen.traceparent, `request ${i} fetch carried no traceparent`);
+      assert.equal(seen.traceparent.split('-')[1], traces[i]);
+    }
+    await collector.waitFor(() => traces.every((t) => collector.spans().filter((s) => s.traceId === t && s.resource['service.name'] === 'als' && s.kind === 3).length === 2), 5000);
+    for (const t of traces) {
+      const server = collector.spans().find((s) => s.traceId === t && s.resource['service.name'] === 'als' && s.kind === 2)!;
+      for (const c of collector.spans().filter((s) => s.traceId === t && s.resource['service.name'] === 'als' && s.kind === 3)) {
+        assert.equal(c.parentSpanId, server.spanId);
+      }
+    }
+  });
+});
