@@ -25,25 +25,21 @@ export function parsePairs(list: string): Pair[] {
 
 function percentDecode(s: string): string {
   if (s.indexOf("%") < 0) return s;
-  const n = s.length;
-  const buf = new Uint8Array(String.UTF8.byteLength(s));
-  const src = String.UTF8.encode(s);
-  const bytes = Uint8Array.wrap(src);
+  const bytes = Uint8Array.wrap(String.UTF8.encode(s));
   let o = 0;
   for (let i = 0; i < bytes.length; i++) {
-    const c = bytes[i];
+    let c = bytes[i];
     if (c == 0x25 && i + 2 < bytes.length) {
       const hi = digit(bytes[i + 1]);
       const lo = digit(bytes[i + 2]);
       if (hi >= 0 && lo >= 0) {
-        buf[o++] = <u8>((hi << 4) | lo);
+        c = <u8>((hi << 4) | lo);
         i += 2;
-        continue;
       }
     }
-    buf[o++] = c;
+    bytes[o++] = c; // decoding only shrinks: write in place
   }
-  return n ? String.UTF8.decodeUnsafe(buf.dataStart, o) : s;
+  return String.UTF8.decodeUnsafe(bytes.dataStart, o);
 }
 
 function digit(c: u8): i32 {

@@ -2,8 +2,9 @@
 // is chosen when it is linked: only `otlpHttp` reaches the WasmEdge socket
 // imports, so a program built with `otlpLines` runs on any WASI runtime.
 import { OUT, OUT_SIZE } from "../core/layout";
-import { encodeProto } from "../core/proto";
-import { encodeJson } from "../core/json";
+import { encodeProto, protoKV } from "../core/proto";
+import { encodeJson, jsonKV } from "../core/json";
+import { setKVEncoder } from "../core/kv";
 import { lastCount } from "../core/out";
 import { endedSpans } from "../core/pool";
 import { Url } from "./config";
@@ -13,8 +14,29 @@ import { probe } from "./sock";
 import { STDERR, writeAll } from "./sys";
 import { utf8 } from "./text";
 
-/** Drains the ended spans somewhere. */
-export type Exporter = () => void;
+/**
+ * Where ended spans go. Called with `setup` true once in `init`, before any
+ * attribute is stored (the core encodes attributes in the wire format as they
+ * are set), then with false to send every ended span. Exporters are plain
+ * functions so that a program linked with `otlpLines` never compiles the
+ * socket code (and never imports the socket calls).
+ */
+export type Exporter = (setup: bool) => void;
+
+/** OTLP/JSON lines to stdout, or to the file named by the `output` option. */
+export function otlpLines(setup: bool): void {
+  if (setup) setKVEncoder(jsonKV);
+  else drainLines();
+}
+
+/**
+ * OTLP/HTTP (protobuf, or JSON when OTEL_EXPORTER_OTLP_PROTOCOL says so) over
+ * WasmEdge sockets. A runtime without sockets gets JSON lines instead.
+ */
+export function otlpHttp(setup: bool): void {
+  if (setup) setupHttp();
+  else drainHttp();
+}
 
 /** What the exporters need, set by `init`. */
 export class ExportSettings {
@@ -34,12 +56,10 @@ export let lostSpans: i32 = 0;
 export let exportedSpans: i32 = 0;
 let lostReason = "";
 let outputOpen = false;
-let socketsProbed = false;
 let noSockets = false;
 let failing = false;
 
-/** OTLP/JSON lines to stdout, or to the file named by the `output` option. */
-export function otlpLines(): void {
+function drainLines(): void {
   if (!outputOpen) {
     outputOpen = true;
     if (!openOutput(settings.output)) warn("cannot open " + settings.output + " under a preopened directory; writing to stdout");
@@ -52,22 +72,20 @@ export function otlpLines(): void {
   }
 }
 
-/**
- * OTLP/HTTP (protobuf, or JSON when OTEL_EXPORTER_OTLP_PROTOCOL says so) over
- * WasmEdge sockets. A runtime without sockets gets JSON lines instead.
- */
-export function otlpHttp(): void {
-  if (!socketsProbed) {
-    socketsProbed = true;
-    noSockets = !probe();
-    if (noSockets) warn("this runtime has no sockets; writing OTLP/JSON lines instead");
-    else if (!settings.url.ok) {
-      noSockets = true;
-      warn("only http:// endpoints are supported, not " + settings.endpoint + "; writing OTLP/JSON lines instead");
-    }
+/** Probes for sockets once, before any span, and picks the wire format. */
+function setupHttp(): void {
+  noSockets = !probe();
+  if (noSockets) warn("this runtime has no sockets; writing OTLP/JSON lines instead");
+  else if (!settings.url.ok) {
+    noSockets = true;
+    warn("only http:// endpoints are supported, not " + settings.endpoint + "; writing OTLP/JSON lines instead");
   }
+  setKVEncoder(noSockets || settings.json ? jsonKV : protoKV);
+}
+
+function drainHttp(): void {
   if (noSockets) {
-    otlpLines();
+    drainLines();
     return;
   }
   const type = settings.json ? "application/json" : "application/x-protobuf";

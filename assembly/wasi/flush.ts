@@ -17,5 +17,5 @@ export function afterEnd(): void {
 
 /** Sends every ended span now. */
 export function flush(): void {
-  if (endedSpans() > 0) exporter();
+  if (endedSpans() > 0) exporter(false);
 }

@@ -24,9 +24,8 @@ const STREAM: u8 = 2; // __WASI_SOCK_TYPE_SOCK_STREAM
 const TCP: u8 = 1; // __WASI_PROTOCOL_IPPROTO_TCP
 
 const SCRATCH: usize = memory.data(32);
-/** __wasi_address_t { u8* buf; u32 buf_len } and its 16 address bytes. */
+/** __wasi_address_t { u8* buf; u32 buf_len }, pointing into CANDIDATES. */
 const ADDRESS: usize = memory.data(8);
-const ADDR_BYTES: usize = memory.data(16);
 
 // getaddrinfo: up to 4 results, each an __wasi_addrinfo_t (28 bytes) pointing
 // at an __wasi_sockaddr_t (12 bytes) whose sa_data (26 bytes) holds the port
@@ -43,15 +42,17 @@ const RES_PTR: usize = memory.data(4);
 export let lastErrno: u16 = 0;
 
 /**
- * Resolves `host` to an address at ADDR_BYTES: an IPv4 literal directly,
- * anything else with sock_getaddrinfo. Returns the address length (4 or 16),
- * or 0 when it does not resolve.
+ * Resolves `host` into the candidate table: an IPv4 literal directly, anything
+ * else with sock_getaddrinfo. Returns how many addresses it holds (0: none).
  */
 function resolve(host: string): i32 {
-  if (ipv4(host, ADDR_BYTES)) return 4;
+  if (ipv4(host, CANDIDATES + 1)) {
+    store<u8>(CANDIDATES, 4);
+    return 1;
+  }
   const n = String.UTF8.encodeUnsafe(changetype<usize>(host), min(host.length, 80), NAME, true);
   memory.fill(HINTS, 0, 28);
-  store<u8>(HINTS, INET4, 2); // ai_family: this runtime's sockets speak IPv4 first
+  // ai_family 0 (unspecified): IPv4 and IPv6 addresses, in the resolver's order
   store<u8>(HINTS, STREAM, 3);
   store<u8>(HINTS, TCP, 4);
   for (let i = 0; i < MAX_RES; i++) {
@@ -65,26 +66,33 @@ function resolve(host: string): i32 {
     store<u32>(sa, <u32>(SA_DATA + <usize>(i * 28)), 8);
   }
   store<u32>(RES_PTR, <u32>AI);
-  // The service goes as the port's digits: "80" needs no services database.
+  // The service is "0": the port goes to sock_connect, no services database needed.
   const err = sock_getaddrinfo(NAME, <u32>n, PORT_TEXT, 2, HINTS, RES_PTR, MAX_RES, SCRATCH);
   lastErrno = err;
   if (err != ESUCCESS) return 0;
   const count = <i32>load<u32>(SCRATCH);
+  let found = 0;
   for (let i = 0; i < count && i < MAX_RES; i++) {
     const sa = SA + <usize>(i * 12);
     const fam = load<u8>(sa);
     const data = <usize>load<u32>(sa, 8);
+    const cand = CANDIDATES + <usize>(found * 17);
     if (fam == INET4) {
-      memory.copy(ADDR_BYTES, data + 2, 4);
-      return 4;
+      store<u8>(cand, 4);
+      memory.copy(cand + 1, data + 2, 4); // after the port
+    } else if (fam == INET6) {
+      store<u8>(cand, 16);
+      memory.copy(cand + 1, data + 6, 16); // after the port and flowinfo
+    } else {
+      continue;
     }
-    if (fam == INET6) {
-      memory.copy(ADDR_BYTES, data + 6, 16); // after port (2) and flowinfo (4)
-      return 16;
-    }
+    found++;
   }
-  return 0;
+  return found;
 }
+
+/** Resolved addresses: per entry a length byte (4 or 16) and 16 address bytes. */
+const CANDIDATES: usize = memory.data(17 * MAX_RES);
 
 const PORT_TEXT: usize = memory.data<u8>([0x30, 0]); // "0": the port goes to sock_connect
 
@@ -112,27 +120,29 @@ function ipv4(s: string, dst: usize): bool {
 export const NO_SOCKETS: i32 = -2;
 
 /**
- * Opens a TCP connection; returns the fd (any u31 number: WasmEdge hands out
- * large ones), -1 on a network error, or NO_SOCKETS when sock_open says
- * the runtime does not support sockets.
+ * Opens a TCP connection, trying each address of `host` in turn; returns the
+ * fd (any u31 number: WasmEdge hands out large ones), -1 on a network error,
+ * or NO_SOCKETS when the runtime does not support sockets.
  */
 export function connect(host: string, port: i32): i32 {
-  const len = resolve(host);
-  if (!len) return lastErrno == ENOSYS_ || lastErrno == ENOTSUP_ ? NO_SOCKETS : -1;
-  const err = sock_open(len == 4 ? INET4 : INET6, STREAM, SCRATCH);
-  lastErrno = err;
-  if (err == ENOSYS_ || err == ENOTSUP_) return NO_SOCKETS;
-  if (err != ESUCCESS) return -1;
-  const fd = load<u32>(SCRATCH);
-  store<u32>(ADDRESS, <u32>ADDR_BYTES);
-  store<u32>(ADDRESS, <u32>len, 4);
-  const cerr = sock_connect(fd, ADDRESS, <u32>port);
-  lastErrno = cerr;
-  if (cerr != ESUCCESS) {
+  const count = resolve(host);
+  if (!count) return lastErrno == ENOSYS_ || lastErrno == ENOTSUP_ ? NO_SOCKETS : -1;
+  for (let i = 0; i < count; i++) {
+    const cand = CANDIDATES + <usize>(i * 17);
+    const len = <u32>load<u8>(cand);
+    const err = sock_open(len == 4 ? INET4 : INET6, STREAM, SCRATCH);
+    lastErrno = err;
+    if (err == ENOSYS_ || err == ENOTSUP_) return NO_SOCKETS;
+    if (err != ESUCCESS) continue;
+    const fd = load<u32>(SCRATCH);
+    store<u32>(ADDRESS, <u32>(cand + 1));
+    store<u32>(ADDRESS, len, 4);
+    const cerr = sock_connect(fd, ADDRESS, <u32>port);
+    lastErrno = cerr;
+    if (cerr == ESUCCESS) return <i32>fd;
     fd_close(fd);
-    return -1;
   }
-  return <i32>fd;
+  return -1;
 }
 
 const ENOSYS_: u16 = 52;

@@ -101,6 +101,20 @@ export function init(options: Options = new Options()): Tracer {
   seedFrom(IO);
   setRatio(ratioFromEnv(options.ratio));
 
+  const s = settings;
+  s.endpoint = endpointFromEnv(options.endpoint);
+  s.url = parseHttpUrl(s.endpoint);
+  s.json = getenv("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL").trim() == "http/json" ||
+    getenv("OTEL_EXPORTER_OTLP_PROTOCOL").trim() == "http/json";
+  s.headerLines = headerLines(getenv("OTEL_EXPORTER_OTLP_HEADERS")) +
+    headerLines(getenv("OTEL_EXPORTER_OTLP_TRACES_HEADERS"));
+  const output = getenv("WASMTRACE_OUTPUT").trim();
+  s.output = output.length ? output : options.output;
+  s.attempts = options.attempts < 1 ? 1 : options.attempts > 20 ? 20 : options.attempts;
+  s.backoffMs = options.backoffMs < 0 ? 0 : options.backoffMs;
+  setExporter(options.exporter, options.batchSize);
+  options.exporter(true); // before any attribute: it picks the wire format
+
   let serviceName = options.serviceName;
   const resource = parsePairs(getenv("OTEL_RESOURCE_ATTRIBUTES"));
   const envName = getenv("OTEL_SERVICE_NAME").trim();
@@ -114,18 +128,6 @@ export function init(options: Options = new Options()): Tracer {
   resourceAttr("telemetry.sdk.name", "wasmtrace");
   resourceAttr("telemetry.sdk.version", SCOPE_VERSION);
 
-  const s = settings;
-  s.endpoint = endpointFromEnv(options.endpoint);
-  s.url = parseHttpUrl(s.endpoint);
-  s.json = getenv("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL").trim() == "http/json" ||
-    getenv("OTEL_EXPORTER_OTLP_PROTOCOL").trim() == "http/json";
-  s.headerLines = headerLines(getenv("OTEL_EXPORTER_OTLP_HEADERS")) +
-    headerLines(getenv("OTEL_EXPORTER_OTLP_TRACES_HEADERS"));
-  const output = getenv("WASMTRACE_OUTPUT").trim();
-  s.output = output.length ? output : options.output;
-  s.attempts = options.attempts < 1 ? 1 : options.attempts > 20 ? 20 : options.attempts;
-  s.backoffMs = options.backoffMs < 0 ? 0 : options.backoffMs;
-  setExporter(options.exporter, options.batchSize);
 
   const tp = getenv("TRACEPARENT").trim();
   if (tp.length && !setRemoteParent(tp, getenv("TRACESTATE").trim())) {

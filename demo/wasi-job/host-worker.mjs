@@ -3,7 +3,10 @@
 // Atomics.wait (WASI calls are synchronous; node:net is not).
 import { parentPort, workerData } from 'node:worker_threads';
 import { readFileSync } from 'node:fs';
-import { WASI } from 'node:wasi';
+
+// node:wasi prints an ExperimentalWarning on load; the module's stderr is the caller's to read.
+process.removeAllListeners('warning');
+const { WASI } = await import('node:wasi');
 
 const { OP, CTL_BYTES, DATA_BYTES } = await import('./host.mjs');
 const w = workerData;

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runWasi } from '../../demo/wasi-job/host.mjs';
 import { startCollector } from '../helpers/collector.js';
-import { allSpans, decodeJson, type FlatSpan } from '../helpers/otlp.js';
+import { allSpans, decodeJson, decodeProtobuf, type FlatSpan } from '../helpers/otlp.js';
 
 const dist = fileURLToPath(new URL('../../dist/', import.meta.url));
 const SOCKETS = join(dist, 'demo-wasi.wasm');
@@ -137,6 +137,42 @@ test('a host name is resolved with sock_getaddrinfo; errors and exceptions reach
   }
 });
 
+test('OTEL_EXPORTER_OTLP_PROTOCOL=http/json posts OTLP/JSON; an IPv6 literal endpoint works', async () => {
+  const collector = await startCollector();
+  try {
+    const r = await runWasi({
+      wasm: SOCKETS,
+      env: { OTEL_EXPORTER_OTLP_ENDPOINT: collector.origin, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', ORDERS: '2' },
+    });
+    assert.equal(r.exitCode, 0, r.stderr);
+    assert.equal(collector.requests[0]?.headers['content-type'], 'application/json');
+    assert.equal(collector.spans().length, expectedSpans(2));
+  } finally {
+    await collector.close();
+  }
+  const { createServer: httpServer } = await import('node:http');
+  const bodies: Buffer[] = [];
+  const v6 = httpServer((req, res) => {
+    const parts: Buffer[] = [];
+    req.on('data', (c: Buffer) => parts.push(c));
+    req.on('end', () => { bodies.push(Buffer.concat(parts)); res.end(); });
+  });
+  const listening = await new Promise<boolean>((resolve) => {
+    v6.once('error', () => resolve(false));
+    v6.listen(0, '::1', () => resolve(true));
+  });
+  if (!listening) return; // no IPv6 loopback on this machine: nothing to show
+  try {
+    const port = (v6.address() as { port: number }).port;
+    const r = await runWasi({ wasm: SOCKETS, env: { OTEL_EXPORTER_OTLP_ENDPOINT: `http://[::1]:${port}`, ORDERS: '1' } });
+    assert.equal(r.exitCode, 0, r.stderr);
+    assert.equal(bodies.length, 1);
+    assert.equal(allSpans(decodeProtobuf(bodies[0]!)).length, expectedSpans(1));
+  } finally {
+    await new Promise<void>((resolve) => v6.close(() => resolve()));
+  }
+});
+
 test('spans go out in batches while the job runs, none lost or repeated', async () => {
   const collector = await startCollector();
   try {
@@ -191,6 +227,8 @@ test('without the socket imports the same job writes OTLP/JSON lines that match 
     const env = { OTEL_EXPORTER_OTLP_ENDPOINT: collector.origin, TRACEPARENT: `00-${TRACE_ID}-${PARENT_ID}-01`, ORDERS: '5' };
     const viaHttp = await runWasi({ wasm: SOCKETS, env, deterministic: true });
     assert.equal(viaHttp.exitCode, 0, viaHttp.stderr);
+    const imports = WebAssembly.Module.imports(new WebAssembly.Module(readFileSync(LINES))).map((i) => i.name);
+    assert.deepEqual(imports.filter((n) => n.startsWith('sock_')), [], 'linked without the socket calls');
     const viaLines = await runWasi({ wasm: LINES, env, sockets: false, deterministic: true });
     assert.equal(viaLines.exitCode, 0, viaLines.stderr);
     const lines = viaLines.stdout.split('\n').filter((l) => l.length);
