@@ -233,7 +233,7 @@ describe('fetch handler in workerd', () => {
   test('every exported body decodes with the independent decoder', async () => {
     assert.ok(collector.requests.length > 0);
     for (const q of collector.requests) {
-      assert.equal(q.error, undefined, q.error);
+      assert.equal(q.error, undefined, `decode error: ${q.error}`);
       assert.equal(q.headers['content-type'], 'application/x-protobuf');
       assert.ok(q.decoded);
     }
