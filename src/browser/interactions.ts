@@ -22,6 +22,10 @@ export function instrumentInteractions(ctx: BrowserContext, events: readonly str
   const open = new Set<Span>();
   // Dispatches in progress, innermost last (a click's activation may dispatch submit).
   const stack: Array<{ event: Event; span: Span; previous: ParentIds | undefined }> = [];
+  // The last dispatch released in this task: it parents events its default
+  // action dispatches (a click's activation fires submit after the click's
+  // listeners, and after the microtask that released it).
+  let recent: { event: Event; span: Span } | undefined;
 
   const release = (event: Event): void => {
     const i = stack.findIndex((d) => d.event === event);
@@ -30,6 +34,7 @@ export function instrumentInteractions(ctx: BrowserContext, events: readonly str
       const d = stack[j]!;
       setActive(d.previous);
       taskDone(d.span);
+      recent = d;
     }
     stack.length = i;
   };
@@ -42,7 +47,7 @@ export function instrumentInteractions(ctx: BrowserContext, events: readonly str
     if (id) attrs.target_id = id;
     const href = e.type === 'click' ? target.closest('a[href]')?.getAttribute('href') : null;
     if (href) attrs['url.full'] = new URL(href, location.href).href;
-    const span = ctx.tracer.startSpan(e.type, { attributes: attrs });
+    const span = ctx.tracer.startSpan(e.type, { attributes: attrs }, ctx.tracer.getActiveSpan() ?? recent?.span);
     open.add(span);
     const timer = setTimeout(() => forceEnd(span), MAX_OPEN_MS);
     track(span, () => {
@@ -51,7 +56,10 @@ export function instrumentInteractions(ctx: BrowserContext, events: readonly str
       span.end();
     });
     stack.push({ event: e, span, previous: setActive(span as unknown as ParentIds) });
-    setTimeout(() => release(e), 0);
+    setTimeout(() => {
+      release(e);
+      if (recent?.event === e) recent = undefined;
+    }, 0);
   };
 
   const stops: Array<() => void> = [];

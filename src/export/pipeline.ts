@@ -387,9 +387,16 @@ export function createPipeline(
     }
   }
 
+  let unloading = false;
+
   /** Page hidden or unloading: no compression, keepalive only, nothing awaited. */
   function hidden(final: boolean): void {
     if (closed) return;
+    // On navigation, visibilitychange follows pagehide (web-vitals reports
+    // then): a hide after pagehide is final too, until the page is shown again
+    // (https://html.spec.whatwg.org/multipage/document-lifecycle.html#unloading-documents).
+    if (final) unloading = true;
+    else final = unloading;
     try {
       void cut(true);
       for (const raw of [...preparing]) enqueue(raw, raw.enc.body, false);
@@ -410,7 +417,10 @@ export function createPipeline(
 
   const unwatch = watchLifecycle({
     hidden,
-    shown: () => void adopt().then(() => pump(false)),
+    shown: () => {
+      unloading = false;
+      void adopt().then(() => pump(false));
+    },
     online: () => {
       revive();
       void adopt().then(() => pump(false));

@@ -50,3 +50,11 @@ window.app = {
   },
   pushState: (path) => history.pushState({}, '', path),
 };
+
+// A late banner that pushes the content down: a layout shift for CLS.
+window.addEventListener('load', () => setTimeout(() => {
+  const banner = document.createElement('p');
+  banner.textContent = 'A banner that arrived late and shifted the page.';
+  banner.style.height = '120px';
+  document.body.prepend(banner);
+}, 50));
