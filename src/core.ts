@@ -2,6 +2,7 @@
 // the intern cache, and the span source that delivery drains.
 import type { Encoded, SpanSource, SpanStats } from './export/types.js';
 import { IO_SIZE, OUT_SIZE, type WasmExports } from './wasm.js';
+import { now } from './clock.js';
 
 /** Strings longer than this are never interned (they rarely repeat). */
 const INTERN_MAX_CHARS = 128;
@@ -63,18 +64,21 @@ export function createCore(x: WasmExports, contentType: string, valueLimit: numb
 
   const source: SpanSource = {
     contentType,
-    pending: () => x.pending(),
+    pending() {
+      x.settle(now(), 0); // traces held past their bound are decided now
+      return x.pending();
+    },
     drain(maxBytes: number): Encoded | null {
       let n = x.encode(maxBytes);
       if (n < 0) n = x.encode(OUT_SIZE); // the oldest span alone is larger
       if (n <= 0) return null;
-      const spans = new Int32Array(buffer, x.stats(), 8)[7] ?? 0;
+      const spans = new Int32Array(buffer, x.stats(), 9)[7] ?? 0;
       const at = x.out();
       return { body: u8.slice(at, at + n), spans };
     },
     stats(): SpanStats {
-      const s = new Int32Array(buffer, x.stats(), 8);
-      return { droppedSpans: s[0] ?? 0, droppedData: s[1] ?? 0, droppedOversize: s[2] ?? 0 };
+      const s = new Int32Array(buffer, x.stats(), 9);
+      return { droppedSpans: s[0] ?? 0, droppedData: s[1] ?? 0, droppedOversize: s[2] ?? 0, held: s[8] ?? 0 };
     },
   };
 

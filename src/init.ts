@@ -6,7 +6,8 @@ import type { DeliveryOptions } from './export/types.js';
 import { createCore } from './core.js';
 import { createPipeline, resolveDeliveryOptions } from './export/pipeline.js';
 import { setAttr } from './attributes.js';
-import { timeOrigin } from './clock.js';
+import { now, timeOrigin } from './clock.js';
+import { watchLifecycle } from './export/lifecycle.js';
 import { internalError, setDebug, warnOnce } from './diag.js';
 import { createNoopTracer, createTracer, type Tracer } from './tracer.js';
 import { instantiate, type WasmSource } from './wasm.js';
@@ -19,6 +20,8 @@ export interface SamplerOptions {
   keepErrors?: boolean;
   /** Keep every trace whose local root lasts longer, ms. */
   slowMs?: number;
+  /** Longest time spans wait for their trace's decision, ms; default 30000. */
+  maxHoldMs?: number;
 }
 
 export interface LimitOptions {
@@ -77,14 +80,21 @@ export async function initWith(platform: Platform, options: InitOptions): Promis
     crypto.getRandomValues(entropy);
     core.u8.set(entropy, core.io);
     x.seed();
+    const ratio = samplerRatio(opts.sampler?.ratio, env);
     x.configure(
       timeOrigin(),
-      samplerRatio(opts.sampler?.ratio, env),
+      ratio,
       clampInt(limits.attributes, 0, 0xffff, 128, 'limits.attributes'),
       clampInt(limits.events, 0, 0xffff, 128, 'limits.events'),
       clampInt(limits.links, 0, 0xffff, 128, 'limits.links'),
       clampInt(limits.attributesPerEvent, 0, 0xffff, 128, 'limits.attributesPerEvent'),
     );
+
+    const sampler = opts.sampler ?? {};
+    x.sampling(sampler.keepErrors === false ? 0 : 1, clampInt(sampler.slowMs, 0, 3_600_000, 0, 'sampler.slowMs'), clampInt(sampler.maxHoldMs, 1, 3_600_000, 30_000, 'sampler.maxHoldMs'));
+    // Page hide decides every held trace before delivery cuts its last batch
+    // (listeners run in the order they were added).
+    watchLifecycle({ hidden: () => x.settle(now(), 1), shown() {}, online() {} });
 
     for (const [k, v] of Object.entries(resourceAttributes(opts, env, platform.language))) setAttr(core, 0, k, v, 0);
 
@@ -96,13 +106,24 @@ export async function initWith(platform: Platform, options: InitOptions): Promis
       },
       error: internalError,
     });
-    tracer = createTracer(core, pipeline);
+    tracer = createTracer(core, pipeline, { rootTraceState: ratio < 1 ? `ot=th:${thresholdHex(ratio)}` : undefined });
     return tracer;
   } catch (e) {
     warnOnce(`tracing is off: ${e instanceof Error ? e.message : String(e)}`);
     internalError(e);
     return createNoopTracer();
   }
+}
+
+/**
+ * The OpenTelemetry probability-sampling threshold for a ratio: 56 bits as
+ * hex, trailing zeros removed (OTEP 235; the same rounding as the Wasm side).
+ */
+export function thresholdHex(ratio: number): string {
+  const t = Math.round((1 - ratio) * 2 ** 56);
+  if (t <= 0) return '0';
+  const hex = (t >= 2 ** 56 ? 'ffffffffffffff' : t.toString(16).padStart(14, '0')).replace(/0+$/, '');
+  return hex || '0';
 }
 
 function samplerRatio(ratio: unknown, env: Record<string, string | undefined>): number {

@@ -167,6 +167,7 @@ export class WasmSpan implements Span {
     if (host && this._h > 0) {
       try {
         addEvent(host.core, this._h, 'exception', exceptionAttributes(exception), toRelativeMs(time));
+        host.core.x.flagError(this._h); // tail sampling keeps traces with exceptions
       } catch (e) {
         internalError(e);
       }

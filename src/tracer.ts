@@ -89,8 +89,18 @@ function toParent(input: unknown): ParentIds | undefined {
   return undefined;
 }
 
-export function createTracer(core: Core, delivery: Delivery): Tracer {
+/** Sampling details the tracer applies in JavaScript. */
+export interface TracerOptions {
+  /**
+   * Tracestate for new traces kept by the trace-id ratio: the OpenTelemetry
+   * probability-sampling threshold (`ot=th:…`), so backends can re-weight counts.
+   */
+  rootTraceState?: string;
+}
+
+export function createTracer(core: Core, delivery: Delivery, options: TracerOptions = {}): Tracer {
   let live = true;
+  const rootTraceState = options.rootTraceState;
   const host: SpanHost = { core, ended: () => delivery.spanEnded() };
   const x = core.x;
 
@@ -104,8 +114,9 @@ export function createTracer(core: Core, delivery: Delivery): Tracer {
     const h = parent
       ? x.start(nameId, kind, parent._f, parent._t0, parent._t1, parent._t2, parent._t3, parent._s0, parent._s1, startMs)
       : x.start(nameId, kind, 0, 0, 0, 0, 0, 0, 0, startMs);
-    const traceState = parent?._ts;
-    const span = new WasmSpan(h, h > 0 ? host : null, core.ids, core.flags(), traceState);
+    const flags = core.flags();
+    const traceState = parent ? parent._ts : flags & 1 ? rootTraceState : undefined;
+    const span = new WasmSpan(h, h > 0 ? host : null, core.ids, flags, traceState);
     if (h > 0) {
       if (nameId < 0) x.rename(h, -1, core.str(text));
       if (traceState) x.tracestate(h, core.str(traceState));
@@ -185,7 +196,10 @@ export function createTracer(core: Core, delivery: Delivery): Tracer {
     shutdown() {
       if (!live) return Promise.resolve(EMPTY_RESULT);
       live = false;
-      return safe(() => delivery.shutdown());
+      return safe(() => {
+        x.settle(now(), 1); // decide every trace still held
+        return delivery.shutdown();
+      });
     },
 
     stats() {

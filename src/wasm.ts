@@ -19,6 +19,9 @@ export interface WasmExports {
   status(h: number, code: number, len: number): number;
   tracestate(h: number, len: number): number;
   end(h: number, endMs: number): number;
+  flagError(h: number): number;
+  sampling(keepErrors: number, slowMs: number, maxHoldMs: number): void;
+  settle(nowMs: number, all: number): void;
   encode(maxBytes: number): number;
   pending(): number;
   stats(): number;

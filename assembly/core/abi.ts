@@ -12,7 +12,9 @@ import {
 import { IDS, setString } from "./span";
 import { lastCount } from "./out";
 
-export { attr, end, event, link, rename, start, status } from "./span";
+export { attr, end, event, flagError, link, rename, start, status } from "./span";
+import { heldSpans, setTail, settle as settleHold } from "./hold";
+import { threshold } from "./config";
 
 initPool();
 
@@ -51,6 +53,20 @@ export function configure(originMs: f64, ratio: f64, attrs: i32, events: i32, li
   setLimits(attrs, events, links, nested);
 }
 
+/**
+ * Tail sampling: keep traces with an error (`keepErrors`) or whose local root
+ * lasted longer than `slowMs`, holding spans at most `maxHoldMs`. Call after
+ * `configure`: with a ratio of 1 every trace is kept and nothing is held.
+ */
+export function sampling(keepErrors: i32, slowMs: f64, maxHoldMs: f64): void {
+  setTail(keepErrors != 0, slowMs, maxHoldMs, threshold == 0);
+}
+
+/** Decides held traces older than their bound (`all`: every one, at page hide or shutdown). */
+export function settle(nowMs: f64, all: i32): void {
+  settleHold(nowMs, all != 0);
+}
+
 /** Sets a span's tracestate from `len` bytes at `io()`. */
 export function tracestate(h: i32, len: i32): i32 {
   return setString(h, R_STATE, len);
@@ -61,12 +77,13 @@ export function pending(): i32 {
   return endedSpans();
 }
 
-const STATS: usize = memory.data(32);
+const STATS: usize = memory.data(40);
 
 /**
  * Fills and returns the counters: spans dropped (no slot), data dropped (no
  * block), spans dropped as oversize, ended spans waiting, free slots, free
- * blocks, interned strings, spans in the last encoded request.
+ * blocks, interned strings, spans in the last encoded request, spans held
+ * by tail sampling.
  */
 export function stats(): usize {
   store<i32>(STATS, droppedSpans);
@@ -77,5 +94,6 @@ export function stats(): usize {
   store<i32>(STATS, freeBlockCount(), 20);
   store<i32>(STATS, internCount(), 24);
   store<i32>(STATS, lastCount, 28);
+  store<i32>(STATS, heldSpans(), 32);
   return STATS;
 }

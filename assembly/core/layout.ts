@@ -63,6 +63,7 @@ export const S_NESTED: i32 = 84; // i32 address of the last event/link header, 0
 export const S_NEXT: i32 = 88; // i32 next slot in the ended queue, -1 none
 export const S_BYTES: i32 = 92; // i32 bytes of records written
 export const S_KEYS: i32 = 96; // u32 bloom of the attribute keys set (bit key & 31)
+export const S_HOLD: i32 = 100; // i32 held-trace entry, or HOLD_NONE / HOLD_DROP
 
 export const STATE_FREE: u8 = 0;
 export const STATE_LIVE: u8 = 1;

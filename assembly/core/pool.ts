@@ -4,7 +4,7 @@
 import {
   BLOCK_SIZE, BLOCKS, FREE_BLOCKS, FREE_SLOTS, MAX_SPAN_BYTES, SLOTS, SLOT_SIZE,
   S_BYTES, S_GEN, S_HEAD, S_NESTED, S_NEXT, S_STATE, S_TAIL, S_TAILOFF,
-  STATE_ENDED, STATE_FREE, blockAt, slotAt,
+  STATE_FREE, blockAt, slotAt,
 } from "./layout";
 import { copyBytes } from "./out";
 
@@ -272,7 +272,6 @@ export function skipRecord(rec: usize): void {
 
 export function pushEnded(i: i32): void {
   const slot = slotAt(i);
-  store<u8>(slot, STATE_ENDED, S_STATE);
   store<i32>(slot, -1, S_NEXT);
   if (endedTail >= 0) store<i32>(slotAt(endedTail), i, S_NEXT);
   else endedHead = i;

@@ -4,16 +4,17 @@
 import {
   IO, IO_SIZE, SLOTS, S_DATTR, S_DEVENT, S_DLINK, S_END, S_FLAGS, S_GEN, S_KIND,
   S_NAME, S_NATTR, S_NESTED, S_NEVENT, S_NLINK, S_PARENT, S_REMOTE, S_SPAN, S_START,
-  S_KEYS, S_STATE, S_STATUS, S_TRACE, STATE_LIVE, slotAt,
+  S_HOLD, S_KEYS, S_STATE, S_STATUS, S_TRACE, STATE_ENDED, STATE_LIVE, slotAt,
 } from "./layout";
 import {
   H_ATTR, H_EVENT, H_LINK, H_STR, R_ATTR, R_DEAD, R_EVENT, R_LINK, R_NAME, R_NATTR, R_STATUS,
-  allocSlot, commitHeader, nextRecord, openRecords, overwritePayload, pushEnded, reserve,
+  allocSlot, commitHeader, nextRecord, openRecords, overwritePayload, reserve,
   skipHeader, skipRecord, writePayload,
 } from "./pool";
 import { newSpanId, newTraceId, randomness } from "./ids";
 import { isInterned } from "./intern";
 import { kvEncode } from "./kv";
+import { HOLD_NONE, ended, evictOldest, join, markError, tailOn } from "./hold";
 import { KV } from "./out";
 import {
   attrCountLimit, countDroppedData, countDroppedSpan, eventCountLimit, linkCountLimit,
@@ -84,13 +85,20 @@ export function start(
   if (!isFinite(startMs)) startMs = 0;
   newSpanId(IDS + 16);
   store<u8>(IDS, <u8>flags, 24);
-  if (!(flags & 1)) return -1;
-  const i = allocSlot();
+  const head = (flags & 1) != 0;
+  const tail = tailOn();
+  if (!head && !tail) return -1;
+  let i = allocSlot();
+  if (i < 0 && tail) {
+    evictOldest(); // the hold gives way before a new span is dropped
+    i = allocSlot();
+  }
   if (i < 0) {
     countDroppedSpan();
     return FULL;
   }
   const slot = slotAt(i);
+  store<i32>(slot, HOLD_NONE, S_HOLD);
   memory.copy(slot + S_TRACE, IDS, 24);
   if (!root) {
     store<i32>(slot, p0, S_PARENT);
@@ -102,6 +110,7 @@ export function start(
   store<i32>(slot, isInterned(nameId) ? nameId : -1, S_NAME);
   store<u8>(slot, <u8>(kind >= 0 && kind <= 4 ? kind + 1 : 1), S_KIND);
   store<u8>(slot, STATE_LIVE, S_STATE);
+  if (tail) join(slot, head, startMs);
   return (<i32>load<u16>(slot, S_GEN) << INDEX_BITS) | i;
 }
 
@@ -295,6 +304,7 @@ export function status(h: i32, code: i32, len: i32): i32 {
   if (!slot || h == RESOURCE || code < 0 || code > 2) return INVALID;
   if (code == 0 || load<u8>(slot, S_STATUS) == 1) return OK;
   store<u8>(slot, <u8>code, S_STATUS);
+  if (code == 2) markError(slot);
   return code == 2 && len > 0 ? setString(h, R_STATUS, len) : OK;
 }
 
@@ -305,7 +315,16 @@ export function end(h: i32, endMs: f64): i32 {
   const startMs = load<f64>(slot, S_START);
   store<f64>(slot, endMs >= startMs ? endMs : startMs, S_END);
   store<i32>(slot, 0, S_NESTED);
-  pushEnded(h & INDEX_MASK);
+  store<u8>(slot, STATE_ENDED, S_STATE);
+  ended(h & INDEX_MASK);
+  return OK;
+}
+
+/** Marks a span's trace as failed without a status (an exception was recorded). */
+export function flagError(h: i32): i32 {
+  const slot = slotOf(h);
+  if (!slot || h == RESOURCE) return INVALID;
+  markError(slot);
   return OK;
 }
 

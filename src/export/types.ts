@@ -32,6 +32,8 @@ export interface SpanStats {
   readonly droppedData: number;
   /** Spans dropped because alone they exceeded the largest request body. */
   readonly droppedOversize: number;
+  /** Ended spans held by tail sampling until their trace is decided. */
+  readonly held?: number;
 }
 
 /** The result of an export, returned as a value (never thrown). */

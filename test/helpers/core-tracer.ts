@@ -7,6 +7,7 @@ import { instantiate } from '../../src/wasm.js';
 import { resourceAttributes } from '../../src/resource.js';
 import { setAttr } from '../../src/attributes.js';
 import { timeOrigin } from '../../src/clock.js';
+import { thresholdHex } from '../../src/init.js';
 import type { ExportResult } from '../../src/export/types.js';
 
 const dist = new URL('../../dist/', import.meta.url);
@@ -21,7 +22,7 @@ export interface CoreTracer {
   ended(): number;
 }
 
-export async function coreTracer(opts: { json?: boolean; seed?: number; ratio?: number; limits?: number[]; valueLimit?: number; serviceName?: string } = {}): Promise<CoreTracer> {
+export async function coreTracer(opts: { json?: boolean; seed?: number; ratio?: number; limits?: number[]; valueLimit?: number; serviceName?: string; sampler?: { keepErrors?: boolean; slowMs?: number; maxHoldMs?: number } } = {}): Promise<CoreTracer> {
   const x = await instantiate(opts.json ? jsonWasm : protoWasm);
   const core = createCore(x, opts.json ? 'application/json' : 'application/x-protobuf', opts.valueLimit ?? 4096);
   const seed = new Uint8Array(32);
@@ -31,14 +32,17 @@ export async function coreTracer(opts: { json?: boolean; seed?: number; ratio?: 
   x.seed();
   const [a = 128, e = 128, l = 128, n = 128] = opts.limits ?? [];
   x.configure(timeOrigin(), opts.ratio ?? 1, a, e, l, n);
+  const sm = opts.sampler ?? {};
+  x.sampling(sm.keepErrors === false ? 0 : 1, sm.slowMs ?? 0, sm.maxHoldMs ?? 30_000);
   for (const [k, v] of Object.entries(resourceAttributes({ serviceName: opts.serviceName ?? 'test-service' }, {}, 'nodejs'))) setAttr(core, 0, k, v, 0);
   let endedCount = 0;
   const empty: ExportResult = { sent: 0, queued: 0, dropped: 0 };
+  const ratio = opts.ratio ?? 1;
   const tracer = createTracer(core, {
     spanEnded: () => void endedCount++,
     flush: async () => empty,
     shutdown: async () => empty,
-  });
+  }, { rootTraceState: ratio < 1 ? `ot=th:${thresholdHex(ratio)}` : undefined });
   return {
     tracer,
     core,

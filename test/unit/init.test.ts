@@ -68,17 +68,40 @@ test('OTLP/JSON by option, and OTEL_* variables configure the tracer', async () 
   }
 });
 
-test('sampler ratio 0 records nothing but still propagates', async () => {
-  const sent: Uint8Array[] = [];
-  const tracer = await init({ serviceName: 's', sampler: { ratio: 0 }, storage: null, transport: async (b: Uint8Array) => (sent.push(b), { status: 200 }) });
-  const span = tracer.startSpan('unsampled');
-  assert.equal(span.isRecording(), false);
-  const headers: Record<string, string> = {};
-  tracer.inject(headers, span);
-  assert.match(headers.traceparent!, /^00-[0-9a-f]{32}-[0-9a-f]{16}-00$/);
-  span.end();
-  await tracer.flush();
-  assert.equal(sent.length, 0);
+test('sampler ratio 0: nothing exported without errors, flags 00 propagated; with keepErrors off nothing is recorded', async () => {
+  for (const keepErrors of [true, false]) {
+    const sent: Uint8Array[] = [];
+    const tracer = await init({ serviceName: 's', sampler: { ratio: 0, keepErrors }, storage: null, transport: async (b: Uint8Array) => (sent.push(b), { status: 200 }) });
+    const span = tracer.startSpan('unsampled');
+    assert.equal(span.isRecording(), keepErrors, 'tail sampling records until the trace is decided');
+    const headers: Record<string, string> = {};
+    tracer.inject(headers, span);
+    assert.match(headers.traceparent!, /^00-[0-9a-f]{32}-[0-9a-f]{16}-00$/);
+    span.end();
+    await tracer.flush();
+    await tracer.shutdown();
+    assert.equal(sent.length, 0);
+  }
+});
+
+test('sampler ratio 0 with keepErrors: a failed trace is still exported', async () => {
+  const collector = await startCollector();
+  try {
+    const tracer = await init({ serviceName: 's', endpoint: collector.url, sampler: { ratio: 0 }, storage: null });
+    await tracer.startActiveSpan('checkout', async (root) => {
+      const child = tracer.startSpan('pay');
+      child.recordException(new Error('card declined'));
+      child.end();
+      root.end();
+    });
+    tracer.startSpan('fine').end();
+    await tracer.flush();
+    const names = collector.spans().map((s) => s.name).sort();
+    assert.deepEqual(names, ['checkout', 'pay']);
+    await tracer.shutdown();
+  } finally {
+    await collector.close();
+  }
 });
 
 test('when Wasm cannot load, init resolves to a tracer that records nothing and never throws', async () => {
