@@ -6,6 +6,7 @@
 //   node bench/wasi.mjs --smoke    tiny counts (the suite runner's check)
 //
 // Needs `node scripts/build.mjs` first (dist/demo-wasi*.wasm, dist/node.js).
+import { figure, median, single } from './lib/figure.mjs';
 import { execFileSync } from 'node:child_process';
 import { createServer } from 'node:http';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -141,7 +142,6 @@ async function tsRun(origin, orders) {
   return { ms: performance.now() - t0, result };
 }
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 export async function run({ smoke = false } = {}) {
   const orders = smoke ? 20 : 4000;
@@ -158,44 +158,36 @@ export async function run({ smoke = false } = {}) {
       server.reset();
       full.push(await wasiRun(server.origin, orders));
     }
-    const wasiStats = server.stats();
-    const wasiMs = Math.max(median(full) - median(empty), 0.001);
+    const wasiMs = full.map((ms) => Math.max(ms - median(empty), 0.001));
     const ts = [];
-    let tsStats = { requests: 0, bytes: 0 };
     for (let i = 0; i < rounds; i++) {
       server.reset();
       const r = await tsRun(server.origin, orders);
       ts.push(r.ms);
-      tsStats = { ...server.stats(), dropped: r.result.dropped };
     }
-    const tsMs = median(ts);
-    const figures = {
-      sizes: size,
-      throughput: {
-        spans,
-        wasi: { msMedian: round(wasiMs), startupMsMedian: round(median(empty)), spansPerSecond: Math.round(spans / (wasiMs / 1000)), ...wasiStats },
-        typescript: { msMedian: round(tsMs), spansPerSecond: Math.round(spans / (tsMs / 1000)), ...tsStats },
-      },
-    };
+    const perSecond = (ms) => spans / (ms / 1000);
+    const figures = [
+      figure({
+        name: 'WASI spans per second (node:wasi + socket shim, encoded and sent)',
+        unit: 'spans/s',
+        better: 'higher',
+        ours: wasiMs.map(perSecond),
+        theirs: ts.map(perSecond),
+        rivalName: 'the same work through the TypeScript API (Node)',
+        note: `${spans} spans; worker start-up subtracted`,
+      }),
+      single({ name: 'WASI demo module (sockets), gzip', unit: 'B', wasmtrace: size.demo.gzipBytes }),
+      single({ name: 'WASI demo module (JSON lines), gzip', unit: 'B', wasmtrace: size.demoLines.gzipBytes }),
+      single({ name: 'WASI library share of the demo module, gzip', unit: 'B', wasmtrace: size.libraryShare.gzipBytes, note: 'demo minus the same job without tracing' }),
+      single({ name: 'WASI library share of the demo module, raw', unit: 'B', wasmtrace: size.libraryShare.bytes }),
+    ];
     return figures;
   } finally {
     await server.close();
   }
 }
 
-const round = (x) => Math.round(x * 100) / 100;
-
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const figures = await run({ smoke: process.argv.includes('--smoke') });
-  const s = figures.sizes;
-  const t = figures.throughput;
-  const line = (label, v) => console.log(`${label.padEnd(44)} ${v}`);
-  line('demo-wasi.wasm (sockets)', `${s.demo.bytes} B (${s.demo.gzipBytes} B gzip)`);
-  line('demo-wasi-lines.wasm (no socket imports)', `${s.demoLines.bytes} B (${s.demoLines.gzipBytes} B gzip)`);
-  line('same job without tracing', `${s.bareJob.bytes} B (${s.bareJob.gzipBytes} B gzip)`);
-  line('library share (sockets build)', `${s.libraryShare.bytes} B (${s.libraryShare.gzipBytes} B gzip)`);
-  line('library share (lines build)', `${s.libraryShareLines.bytes} B (${s.libraryShareLines.gzipBytes} B gzip)`);
-  line(`WASI, node:wasi + socket shim (${t.spans} spans)`, `${t.wasi.spansPerSecond} spans/s (${t.wasi.msMedian} ms, ${t.wasi.requests} POSTs, ${t.wasi.bytes} B)`);
-  line(`TypeScript API in Node (${t.spans} spans)`, `${t.typescript.spansPerSecond} spans/s (${t.typescript.msMedian} ms, ${t.typescript.requests} POSTs, ${t.typescript.bytes} B)`);
-  console.log(JSON.stringify(figures));
+  for (const f of figures) console.log(`${f.name.padEnd(64)} ${Math.round(f.wasmtrace)} ${f.unit}${f.rival ? ` (rival ${Math.round(f.rival)}, ${f.ratio.toFixed(1)}x)` : ''}`);
 }
