@@ -19,6 +19,9 @@ const DOM_PHASES = [
 
 type Timing = Record<string, number>;
 
+/** A timeline time, never before the time origin: Firefox ESR reports a negative fetchStart (-7 ms seen here). */
+export const clampTime = (t: number): number => (t > 0 ? t : 0);
+
 /** Adds one event per non-zero phase of `entry`. */
 export function addPhases(span: Span, entry: Timing, names: readonly string[]): void {
   for (const name of names) {
@@ -44,12 +47,13 @@ export function instrumentDocumentLoad(ctx: BrowserContext, done: (nav: Performa
     stop();
     const n = performance.getEntriesByType?.('navigation')[0] as PerformanceNavigationTiming | undefined;
     if (n) {
-      const fetchSpan = ctx.tracer.startSpan('documentFetch', { startTime: n.fetchStart, attributes: { 'url.full': n.name } }, page);
+      const start = clampTime(n.fetchStart);
+      const fetchSpan = ctx.tracer.startSpan('documentFetch', { startTime: start, attributes: { 'url.full': n.name } }, page);
       addPhases(fetchSpan, n as unknown as Timing, PHASES);
       const status = (n as { responseStatus?: number }).responseStatus;
       if (status) fetchSpan.setAttribute('http.response.status_code', status);
       if (n.encodedBodySize) fetchSpan.setAttribute('http.response.body.size', n.encodedBodySize);
-      fetchSpan.end(n.responseEnd || n.fetchStart);
+      fetchSpan.end(Math.max(start, n.responseEnd));
       addPhases(page, n as unknown as Timing, DOM_PHASES);
     }
     done(n);

@@ -5,7 +5,7 @@
 // client spans and are skipped, as are the exporter's own requests.
 import type { BrowserContext } from './types.js';
 import { internalError } from '../diag.js';
-import { addPhases } from './document-load.js';
+import { addPhases, clampTime } from './document-load.js';
 
 const PHASES = [
   'fetchStart', 'domainLookupStart', 'domainLookupEnd', 'connectStart', 'secureConnectionStart', 'connectEnd',
@@ -21,7 +21,7 @@ export function instrumentResources(ctx: BrowserContext, skipUrl: (url: string) 
     if (e.initiatorType === 'beacon') return;
     const span = ctx.tracer.startSpan(
       'resourceFetch',
-      { startTime: e.startTime, attributes: { 'url.full': e.name, 'resource.initiator_type': e.initiatorType } },
+      { startTime: clampTime(e.startTime), attributes: { 'url.full': e.name, 'resource.initiator_type': e.initiatorType } },
       ctx.page ?? null,
     );
     addPhases(span, e as unknown as Record<string, number>, PHASES);
@@ -29,7 +29,7 @@ export function instrumentResources(ctx: BrowserContext, skipUrl: (url: string) 
     const status = (e as { responseStatus?: number }).responseStatus;
     if (status) span.setAttribute('http.response.status_code', status);
     if (e.nextHopProtocol) span.setAttribute('network.protocol.name', e.nextHopProtocol);
-    span.end(Math.max(e.responseEnd, e.startTime));
+    span.end(Math.max(e.responseEnd, clampTime(e.startTime)));
   };
   try {
     for (const e of performance.getEntriesByType?.('resource') ?? []) record(e as PerformanceResourceTiming);
