@@ -60,8 +60,10 @@ export function copy(src: usize, n: i32): void {
 
 /** memory.copy, but short copies (most names, keys, values) inline. */
 @inline export function copyBytes(dst: usize, src: usize, n: i32): void {
-  if (n <= 16) {
-    for (let i = 0; i < n; i++) store<u8>(dst + <usize>i, load<u8>(src + <usize>i));
+  if (n <= 32) {
+    let i = 0;
+    for (; i + 8 <= n; i += 8) store<u64>(dst + <usize>i, load<u64>(src + <usize>i));
+    for (; i < n; i++) store<u8>(dst + <usize>i, load<u8>(src + <usize>i));
   } else {
     memory.copy(dst, src, n);
   }

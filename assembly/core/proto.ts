@@ -7,9 +7,10 @@ import {
   S_PARENT, S_REMOTE, S_SPAN, S_START, S_STATUS, S_TRACE, slotAt,
 } from "./layout";
 import {
-  R_ATTR, R_EVENT, R_LINK, R_NAME, R_NATTR, R_STATE, R_STATUS,
-  freeSlot, nextRecord, openRecords, peekEnded, popEnded, readPayload, skipHeader, skipRecord,
+  H_ATTR, R_ATTR, R_EVENT, R_LINK, R_NAME, R_NATTR, R_STATE, R_STATUS,
+  freeSlot, nextRecord, openRecords, peekEnded, popEnded, rOff, readPayload, skipHeader, skipRecord,
 } from "./pool";
+import { BLOCK_SIZE } from "./layout";
 import { internLen, internPtr } from "./intern";
 import { countOversize, toUnixNs } from "./config";
 import {
@@ -207,7 +208,18 @@ export function protoKV(key: i32, vtype: i32, num: f64, len: i32): i32 {
 /** A stored KeyValue as a field of the message being written. */
 function kvField(field: u32, rec: usize): void {
   const n = <i32>load<u16>(rec, 6);
-  const spare = <i32>load<u16>(rec, 4) - n;
+  const cap = <i32>load<u16>(rec, 4);
+  if (n < 128 && rOff + H_ATTR + cap <= BLOCK_SIZE && out.room(n + 3)) {
+    // The common case: a short record inside one block, copied at once.
+    const p = out.pos;
+    store<u8>(p, <u8>((field << 3) | 2));
+    store<u8>(p, <u8>n, 1);
+    out.copyBytes(p + 2, rec + H_ATTR, n);
+    out.pos = p + 2 + n;
+    skipRecord(rec);
+    return;
+  }
+  const spare = cap - n;
   skipHeader(rec);
   payloadField(field, n);
   if (spare) readPayload(0, spare);
