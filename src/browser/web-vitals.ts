@@ -24,7 +24,11 @@ export function watchWebVitals(): (ctx: BrowserContext | null) => void {
   };
   try {
     onLCP(report);
-    onINP(report);
+    // Every change of INP, not just the final value: hidden within a second of
+    // an interaction, web-vitals runs its final INP report before the pending
+    // entries are processed (its onHidden list precedes whenIdleOrHidden's
+    // listener), and the value would never be reported.
+    onINP(report, { reportAllChanges: true });
     onCLS(report);
     onFCP(report);
     onTTFB(report);
