@@ -12,6 +12,7 @@ import { resourceAttributes } from '../src/resource.js';
 import { resetOrigin, timeOrigin } from '../src/clock.js';
 import { internalError, setDebug, warnOnce } from '../src/diag.js';
 import { createDelivery, fetchTransport } from './export.js';
+import { configureTail, rootTraceState, samplerRatio } from '../src/sampler.js';
 
 /** What OpenTelemetry names the language of a Service Worker-style runtime. */
 const LANGUAGE = 'webjs';
@@ -27,23 +28,18 @@ export async function createWorkerTracer(r: Resolved, fetchFn: typeof fetch): Pr
     const core = createCore(x, r.json ? 'application/json' : 'application/x-protobuf', 4096);
     crypto.getRandomValues(core.u8.subarray(core.io, core.io + 32));
     x.seed();
-    x.configure(timeOrigin(), ratio(c.sampler?.ratio ?? r.env.OTEL_TRACES_SAMPLER_ARG), 128, 128, 128, 128);
+    const ratio = samplerRatio(c.sampler?.ratio, r.env.OTEL_TRACES_SAMPLER_ARG);
+    x.configure(timeOrigin(), ratio, 128, 128, 128, 128);
+    configureTail(x, c.sampler);
     const resource = resourceAttributes(c, r.env, LANGUAGE);
     resource['cloud.provider'] ??= 'cloudflare';
     resource['cloud.platform'] ??= 'cloudflare.workers';
     for (const k in resource) setAttr(core, 0, k, resource[k], 0);
     const send = c.transport ?? fetchTransport(fetchFn, r.endpoint, r.headers, r.timeoutMs);
-    return createTracer(core, createDelivery(core.source, send));
+    return createTracer(core, createDelivery(core.source, send), { rootTraceState: rootTraceState(ratio) });
   } catch (e) {
     warnOnce(`tracing is off: ${e instanceof Error ? e.message : String(e)}`);
     internalError(e);
     return null;
   }
-}
-
-function ratio(v: unknown): number {
-  const n = typeof v === 'number' ? v : v === undefined || v === '' ? 1 : Number(v);
-  if (n >= 0 && n <= 1) return n;
-  warnOnce('sampler ratio must be a number from 0 to 1; using 1');
-  return 1;
 }

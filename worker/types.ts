@@ -1,6 +1,7 @@
 // The Workers shapes wasmtrace touches, declared structurally so that the
 // public types need neither @cloudflare/workers-types nor the DOM lib.
 import type { AttributeValue } from '../src/types.js';
+import type { SamplerOptions } from '../src/sampler.js';
 import type { Transport } from '../src/export/types.js';
 
 /** The `ctx` of a Workers handler. */
@@ -42,8 +43,12 @@ export interface WorkerConfig {
   headers?: Record<string, string>;
   /** More resource attributes; merged over `OTEL_RESOURCE_ATTRIBUTES`. */
   resource?: Record<string, AttributeValue>;
-  /** Share of new traces kept, 0..1 (default `OTEL_TRACES_SAMPLER_ARG` or 1); a caller's sampled flag wins. */
-  sampler?: { ratio?: number };
+  /**
+   * `ratio`: share of new traces kept, 0..1 (default `OTEL_TRACES_SAMPLER_ARG` or 1; a caller's
+   * sampled flag wins); `keepErrors` (default true) and `slowMs` keep failed and slow traces whatever
+   * the ratio (tail sampling: spans wait in Wasm until the request's SERVER span ends).
+   */
+  sampler?: SamplerOptions;
   /** URL prefixes or RegExps that get traceparent on outgoing fetch; default every URL. */
   propagateTo?: Array<string | RegExp>;
   /** `url.full` query values replaced by `REDACTED`: `true` for all, or more keys than the default signature keys. */

@@ -1,0 +1,47 @@
+// Sampler settings shared by every entry (browser, Node, Workers): the
+// trace-id ratio, and tail sampling of errors and slow traces in Wasm.
+import type { WasmExports } from './wasm.js';
+import { warnOnce } from './diag.js';
+
+export interface SamplerOptions {
+  /** Share of traces kept, 0..1 (decided from the trace id); default 1. */
+  ratio?: number;
+  /** Keep every trace with an error (tail sampling); default true. */
+  keepErrors?: boolean;
+  /** Keep every trace whose local root lasts longer, ms. */
+  slowMs?: number;
+  /** Longest time spans wait for their trace's decision, ms; default 30000. */
+  maxHoldMs?: number;
+}
+
+/** The ratio from the option, else OTEL_TRACES_SAMPLER_ARG, else 1; bad values warn once. */
+export function samplerRatio(ratio: unknown, envArg: string | undefined): number {
+  const value = ratio ?? (envArg !== undefined && envArg !== '' ? Number(envArg) : 1);
+  if (typeof value !== 'number' || !(value >= 0 && value <= 1)) {
+    warnOnce('sampler.ratio must be a number from 0 to 1; using 1');
+    return 1;
+  }
+  return value;
+}
+
+/**
+ * The OpenTelemetry probability-sampling threshold for a ratio: 56 bits as
+ * hex, trailing zeros removed (OTEP 235; the same rounding as the Wasm side).
+ */
+export function thresholdHex(ratio: number): string {
+  const t = Math.round((1 - ratio) * 2 ** 56);
+  if (t <= 0) return '0';
+  const hex = (t >= 2 ** 56 ? 'ffffffffffffff' : t.toString(16).padStart(14, '0')).replace(/0+$/, '');
+  return hex || '0';
+}
+
+/** Tracestate for new traces the ratio keeps, so backends can re-weight counts. */
+export function rootTraceState(ratio: number): string | undefined {
+  return ratio < 1 ? `ot=th:${thresholdHex(ratio)}` : undefined;
+}
+
+/** Configures tail sampling in Wasm (after `configure` has set the ratio). */
+export function configureTail(x: WasmExports, s: SamplerOptions | undefined): void {
+  const num = (v: unknown, def: number) => (typeof v === 'number' && v >= 0 && Number.isFinite(v) ? v : def);
+  x.sampling(s?.keepErrors === false ? 0 : 1, num(s?.slowMs, 0), num(s?.maxHoldMs, 30_000) || 30_000);
+}
