@@ -19,9 +19,10 @@ test('Firefox: traceparent matches the client span; none outside propagateTo', t
 test('Firefox: a click (and the submit it causes) parents the requests it starts', t, () => s.interactions(d));
 test('Firefox: thrown errors and unhandled rejections are exported', t, () => s.errors(d));
 test('Firefox: web vitals arrive after the page is hidden', t, () => s.webVitals(d, ['LCP', 'FCP', 'TTFB', 'INP']));
-test('Firefox: closing the tab mid-batch loses nothing (10 times)', { timeout: 240_000 }, () => s.unload(d, 'close', 10));
+test('Firefox: closing the tab mid-batch loses nothing (20 times)', { timeout: 240_000 }, () => s.unload(d, 'close', 20));
 test('Firefox: navigating away mid-batch loses nothing (10 times)', { timeout: 240_000 }, () => s.unload(d, 'navigate', 10));
 test('Firefox: collector down → localStorage → reload → exactly once', t, () => s.offlineThenReload(d));
 test('Firefox: two tabs share the queue without loss or duplicates', t, () => s.twoTabs(d));
 test("Firefox: script tag under script-src 'self' 'wasm-unsafe-eval'", t, () => s.cspAllowed(d));
 test('Firefox: Wasm refused by CSP → no-op, one warning, nothing thrown', t, () => s.cspRefused(d));
+test('Firefox: init() from wasmtrace/browser with instrumentations options', t, () => s.esmInit(d));

@@ -113,6 +113,12 @@ export async function interactions(d: Driver): Promise<void> {
     await tab.eval('app.pushState("/app.html?v=spa")');
     await waitSpans(c, (s) => s.some((x) => x.name === 'navigation'));
     assert.match(String(attr(named(c, 'navigation')[0]!, 'url.full')), /v=spa$/);
+
+    // A click on a link that leaves the page: its span goes out with the page's last batch.
+    await tab.click('#away');
+    await waitSpans(c, (s) => s.some((x) => x.name === 'click' && attr(x, 'target_id') === 'away'));
+    const away = named(c, 'click').find((x) => attr(x, 'target_id') === 'away')!;
+    assert.equal(attr(away, 'url.full'), `${env.site.origin}/plain.html`);
     await tab.close();
   });
 }
@@ -158,6 +164,11 @@ export async function webVitals(d: Driver, expected: string[]): Promise<void> {
       assert.ok(['good', 'needs-improvement', 'poor'].includes(String(attr(v, 'web_vital.rating'))));
       assert.equal(v.parentSpanId, load.spanId, `${n} is under documentLoad`);
       assert.ok(Object.keys(attrs(v.attributes)).some((k) => k.startsWith('web_vital.attribution.')), `${n} has attribution`);
+    }
+    if (d.name === 'chromium') {
+      // The 80 ms click handler makes a long animation frame (Chromium only).
+      const frames = named(c, 'longAnimationFrame');
+      assert.ok(frames.some((f) => Number(attr(f, 'browser.long_task.duration_ms')) >= 80), 'a long animation frame span');
     }
     // LCP and CLS are final only once the page is hidden.
     if (expected.includes('CLS')) assert.ok(!before.includes('web-vital.CLS'), 'CLS arrived after the page was hidden');
@@ -226,6 +237,8 @@ export async function offlineThenReload(d: Driver): Promise<void> {
       const left = await tab.eval<string[]>("Object.keys(localStorage).map((k) => k + ' ' + localStorage.getItem(k).slice(0, 30))");
       throw new Error(`${(e as Error).message}: ${JSON.stringify(left)}; ${c.requests.length} requests, ${accepted.size} accepted`);
     });
+    const sessions = new Set(acceptedSpans(c, accepted).map((s) => s.resource['session.id']));
+    assert.equal(sessions.size, 1, 'session.id survives the reloads');
     const ids = acceptedSpans(c, accepted).map((s) => s.spanId);
     assert.equal(new Set(ids).size, ids.length, 'no span of any kind delivered twice');
     await tab.close();
