@@ -63,3 +63,6 @@ await Promise.all(
     }),
   ),
 );
+
+// Type declarations for the public entries (dist/types/), from strict TypeScript.
+execFileSync(join(root, 'node_modules', '.bin', 'tsc'), ['-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
