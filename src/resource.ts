@@ -4,27 +4,36 @@ import type { AttributeValue } from './types.js';
 import { warnOnce } from './diag.js';
 import { VERSION } from './version.js';
 
-/** service.name, telemetry.sdk.*, OTEL_RESOURCE_ATTRIBUTES and user attributes. */
-export function resourceAttributes(opts: { serviceName?: unknown; resource?: Record<string, AttributeValue> }, env: Record<string, string | undefined>, language: string): Record<string, AttributeValue> {
-  const attrs: Record<string, AttributeValue> = {};
-  for (const pair of (env.OTEL_RESOURCE_ATTRIBUTES ?? '').split(',')) {
+/**
+ * `k1=v1,k2=v2` with URL-encoded keys and values (the format of
+ * OTEL_RESOURCE_ATTRIBUTES and OTEL_EXPORTER_OTLP_HEADERS).
+ */
+export function keyValues(value: string | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const pair of (value ?? '').split(',')) {
     const eq = pair.indexOf('=');
-    if (eq <= 0) continue;
     try {
-      attrs[decodeURIComponent(pair.slice(0, eq).trim())] = decodeURIComponent(pair.slice(eq + 1).trim());
+      if (eq > 0) out[decodeURIComponent(pair.slice(0, eq).trim())] = decodeURIComponent(pair.slice(eq + 1).trim());
     } catch {
       // a malformed percent-encoding drops that pair only
     }
   }
-  if (opts.resource && typeof opts.resource === 'object') Object.assign(attrs, opts.resource);
+  return out;
+}
+
+/** service.name, telemetry.sdk.*, OTEL_RESOURCE_ATTRIBUTES and user attributes. */
+export function resourceAttributes(opts: { serviceName?: unknown; resource?: Record<string, AttributeValue> }, env: Record<string, string | undefined>, language: string): Record<string, AttributeValue> {
   let service = typeof opts.serviceName === 'string' && opts.serviceName ? opts.serviceName : env.OTEL_SERVICE_NAME;
   if (!service) {
     warnOnce('serviceName is required; using "unknown_service"');
     service = 'unknown_service';
   }
-  attrs['service.name'] = service;
-  attrs['telemetry.sdk.name'] = 'wasmtrace';
-  attrs['telemetry.sdk.language'] = language;
-  attrs['telemetry.sdk.version'] = VERSION;
-  return attrs;
+  return {
+    ...keyValues(env.OTEL_RESOURCE_ATTRIBUTES),
+    ...(opts.resource && typeof opts.resource === 'object' ? opts.resource : {}),
+    'service.name': service,
+    'telemetry.sdk.name': 'wasmtrace',
+    'telemetry.sdk.language': language,
+    'telemetry.sdk.version': VERSION,
+  };
 }

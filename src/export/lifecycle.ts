@@ -5,38 +5,33 @@ export interface LifecycleHandlers {
   /** The page is hidden (`final` false) or being unloaded/frozen (`final` true). */
   hidden(final: boolean): void;
   /** The page came back from the back/forward cache. */
-  shown(): void;
+  shown?(): void;
   /** The network is back. */
-  online(): void;
+  online?(): void;
 }
 
 type Target = {
-  addEventListener(type: string, fn: (e: Event) => void, opts?: { capture?: boolean }): void;
-  removeEventListener(type: string, fn: (e: Event) => void, opts?: { capture?: boolean }): void;
+  addEventListener?(type: string, fn: (e: Event) => void, capture: boolean): void;
+  removeEventListener?(type: string, fn: (e: Event) => void, capture: boolean): void;
 };
 
 /** Subscribes where possible; returns the function that unsubscribes. */
 export function watchLifecycle(h: LifecycleHandlers): () => void {
-  const g = globalThis as unknown as Partial<Target> & { document?: Partial<Target> & { visibilityState?: string } };
+  const g = globalThis as Target & { document?: Target & { visibilityState?: string } };
   const doc = g.document;
-  const subs: Array<[Partial<Target>, string, (e: Event) => void]> = [];
-  const on = (t: Partial<Target> | undefined, type: string, fn: (e: Event) => void): void => {
+  const subs: Array<() => void> = [];
+  const on = (t: Target | undefined, type: string, fn: (e: Event) => void): void => {
     if (typeof t?.addEventListener !== 'function') return;
-    t.addEventListener(type, fn, { capture: true });
-    subs.push([t, type, fn]);
+    t.addEventListener(type, fn, true);
+    subs.push(() => t.removeEventListener?.(type, fn, true));
   };
   if (doc) {
-    on(doc, 'visibilitychange', () => {
-      if (doc.visibilityState === 'hidden') h.hidden(false);
-    });
+    on(doc, 'visibilitychange', () => doc.visibilityState === 'hidden' && h.hidden(false));
     on(g, 'pagehide', () => h.hidden(true));
-    on(g, 'pageshow', (e) => {
-      if ((e as Event & { persisted?: boolean }).persisted) h.shown();
-    });
+    on(g, 'pageshow', (e) => (e as Event & { persisted?: boolean }).persisted && h.shown?.());
   }
-  on(g, 'online', () => h.online());
+  on(g, 'online', () => h.online?.());
   return () => {
-    for (const [t, type, fn] of subs) t.removeEventListener?.(type, fn, { capture: true });
-    subs.length = 0;
+    for (const off of subs.splice(0)) off();
   };
 }

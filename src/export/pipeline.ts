@@ -15,14 +15,14 @@
 // - a batch the browser accepted at unload is considered delivered (its
 //   storage entry is removed): the one loss window is a collector that fails
 //   exactly then. Everything not started is left in storage, unclaimed.
-import { canGzip, gzip } from './gzip.js';
+import { gzip } from './gzip.js';
 import { watchLifecycle } from './lifecycle.js';
 import { KEEPALIVE_BUDGET, resolveDeliveryOptions } from './options.js';
-import { createStorageQueue, newBatchId, type StorageQueue } from './queue.js';
+import { createStorageQueue, newBatchId, type StoredBatch } from './queue.js';
 import { backoffMs, outcomeOf, retryAfterMs } from './retry.js';
 import { beacon, fetchTransport, rejectedSpans } from './send.js';
 import type {
-  DeliveryHooks, DeliveryOptions, Encoded, ResolvedDeliveryOptions, ExportResult, Pipeline, SpanSource, SpanStats, TransportResponse,
+  DeliveryHooks, DeliveryOptions, ResolvedDeliveryOptions, ExportResult, Pipeline, SpanSource, SpanStats, TransportMeta, TransportResponse,
 } from './types.js';
 
 export { resolveDeliveryOptions } from './options.js';
@@ -34,34 +34,28 @@ const LEASE_MS = 30_000;
 /** Wait between claiming stored batches and checking no other page took them, ms. */
 const SETTLE_MS = 50;
 
-interface Batch {
-  readonly id: string;
-  body: Uint8Array;
-  readonly spans: number;
-  readonly json: boolean;
-  gzip: boolean;
-  stored: boolean;
-  attempts: number;
+interface Batch extends StoredBatch {
+  _stored: boolean;
+  _attempts: number;
   /** Unix ms before which it is not sent; Infinity while parked. */
-  dueAt: number;
-  inflight: boolean;
-  keepalive: boolean;
+  _dueAt: number;
+  _inflight?: boolean;
+  _keepalive?: boolean;
   /** Sent at unload: its storage entry was removed. */
-  handedOff: boolean;
+  _handedOff?: boolean;
 }
 
-/** A body drained from the source and not yet queued (compression pending). */
-interface Raw {
-  readonly enc: Encoded;
-  taken: boolean;
-}
+/** A body drained from the source and not yet queued (compression pending): [body, spans]. */
+type Raw = [Uint8Array, number];
 
-type Timer = ReturnType<typeof setTimeout>;
+type Timer = ReturnType<typeof setTimeout> | undefined;
 
 const unref = (t: Timer): Timer => {
   (t as { unref?: () => void }).unref?.();
   return t;
 };
+
+const batch = (s: StoredBatch, stored: boolean): Batch => ({ ...s, _stored: stored, _attempts: 0, _dueAt: 0 });
 
 /** Creates the delivery pipeline for one tracer. Never throws. */
 export function createPipeline(
@@ -78,24 +72,35 @@ export function createPipeline(
   };
   const o = resolveDeliveryOptions(options, {}, (m) => fail(new RangeError(m)));
   const json = source.contentType.includes('json');
-  const compress = o.compression === 'gzip' || (o.compression === 'auto' && !needsPreflight(o.endpoint));
+  const g = globalThis as { document?: unknown; location?: { origin?: string } };
+  // `auto`: no gzip where Content-Encoding would need a CORS preflight (a page posting to another origin).
+  const compress = o.compression === 'gzip' || (o.compression === 'auto' && !(g.document && g.location?.origin && new URL(o.endpoint).origin !== g.location.origin));
   const transport = o.transport ?? fetchTransport(o.endpoint, o.headers);
   const queue: Batch[] = [];
-  const preparing: Raw[] = [];
+  const preparing = new Set<Raw>();
   const inflight = new Set<Promise<void>>();
-  const totals = { sent: 0, dropped: 0 };
-  let lastStats: SpanStats = safeStats(source);
+  const stats = (): SpanStats => {
+    try {
+      return source.stats();
+    } catch {
+      return { droppedSpans: 0, droppedData: 0, droppedOversize: 0 };
+    }
+  };
+  let last = stats();
+  let sent = 0;
+  let dropped = 0;
   let ended = 0;
-  let delayTimer: Timer | null = null;
-  let retryTimer: Timer | null = null;
+  let delayTimer: Timer;
+  let retryTimer: Timer;
   let retryAt = Infinity;
   let cutQueued = false;
   let active = 0;
   let keepaliveBytes = 0;
   let lastAdopt = -Infinity;
   let closed = false;
+  let unloading = false;
 
-  const store: StorageQueue | null = o.storage
+  const store = o.storage
     ? createStorageQueue(o.storage, o.storageKeyPrefix, o.maxQueueBytes, LEASE_MS, (n) => drop('corrupt', n), fail)
     : null;
 
@@ -106,7 +111,7 @@ export function createPipeline(
   let answering = true;
 
   function drop(reason: string, spans: number): void {
-    totals.dropped += spans;
+    dropped += spans;
     unreported.set(reason, (unreported.get(reason) ?? 0) + spans);
     if (answering) report();
   }
@@ -123,11 +128,18 @@ export function createPipeline(
     }
   }
 
-  const queuedSpans = (): number => queue.reduce((n, b) => n + b.spans, 0);
+  const result = (s: number, d: number): ExportResult => ({ sent: s, queued: queue.reduce((n, b) => n + b._spans, 0), dropped: d });
+  const has = (id: string): boolean => queue.some((b) => b._id === id);
 
   function forget(b: Batch): void {
     const i = queue.indexOf(b);
     if (i >= 0) queue.splice(i, 1);
+  }
+
+  /** Done with a batch: out of the queue and out of storage. */
+  function finish(b: Batch): void {
+    forget(b);
+    store?._remove(b._id);
   }
 
   /** Drains every ended span from the source as raw bodies. */
@@ -137,14 +149,15 @@ export function createPipeline(
       for (let guard = source.pending() + 1; guard > 0 && source.pending() > 0; guard--) {
         const enc = source.drain(MAX_BODY_BYTES);
         if (!enc) break;
-        const raw = { enc, taken: false };
+        const raw: Raw = [enc.body, enc.spans];
         out.push(raw);
-        preparing.push(raw);
+        preparing.add(raw);
       }
-      const s = safeStats(source);
-      if (s.droppedSpans > lastStats.droppedSpans) drop('buffer-full', s.droppedSpans - lastStats.droppedSpans);
-      if (s.droppedOversize > lastStats.droppedOversize) drop('oversize', s.droppedOversize - lastStats.droppedOversize);
-      lastStats = s;
+      const s = stats();
+      const grew = (k: 'droppedSpans' | 'droppedOversize', reason: string): unknown => s[k] > last[k] && drop(reason, s[k] - last[k]);
+      grew('droppedSpans', 'buffer-full');
+      grew('droppedOversize', 'oversize');
+      last = s;
     } catch (e) {
       fail(e);
     }
@@ -154,104 +167,85 @@ export function createPipeline(
 
   /** Queues a body, written ahead to storage, within the queue bound. */
   function enqueue(raw: Raw, body: Uint8Array, gz: boolean): void {
-    if (raw.taken) return;
-    raw.taken = true;
-    const i = preparing.indexOf(raw);
-    if (i >= 0) preparing.splice(i, 1);
-    const b: Batch = {
-      id: newBatchId(), body, spans: raw.enc.spans, json, gzip: gz, stored: false, attempts: 0,
-      dueAt: 0, inflight: false, keepalive: false, handedOff: false,
-    };
+    if (!preparing.delete(raw)) return;
+    const b = batch({ _id: newBatchId(), _body: body, _spans: raw[1], _json: json, _gzip: gz }, false);
     queue.push(b);
     writeAhead(b);
   }
 
   function writeAhead(b: Batch): void {
     if (store) {
-      const busy = (id: string): boolean => queue.some((q) => q.id === id && (q.inflight || q === b));
-      const r = store.write(b, busy);
-      b.stored = r.stored;
-      b.handedOff = false;
-      for (const e of r.evicted) {
-        const mine = queue.find((q) => q.id === e.id);
-        if (mine) forget(mine);
-        drop('queue-full', e.spans);
-      }
+      b._stored = store._write(
+        b,
+        (id) => queue.some((q) => q._id === id && (q._inflight || q === b)),
+        (e) => {
+          const mine = queue.find((q) => q._id === e._id);
+          if (mine) forget(mine);
+          drop('queue-full', e._spans);
+        },
+      );
+      b._handedOff = false;
     }
     // The same bound holds in memory (all of it when there is no storage).
-    let total = queue.reduce((n, q) => n + q.body.length, 0);
+    let total = queue.reduce((n, q) => n + q._body.length, 0);
     for (const q of [...queue]) {
       if (total <= o.maxQueueBytes) break;
-      if (q.inflight || q === b) continue;
-      forget(q);
-      store?.remove(q.id);
-      total -= q.body.length;
-      drop('queue-full', q.spans);
+      if (q._inflight || q === b) continue;
+      finish(q);
+      total -= q._body.length;
+      drop('queue-full', q._spans);
     }
   }
 
   /** Drains the source; bodies are compressed first unless `urgent`. */
   async function cut(urgent: boolean): Promise<void> {
-    const raws = drainSource();
-    for (const raw of raws) {
-      let body = raw.enc.body;
-      let gz = false;
-      if (compress && !urgent) {
-        const z = await gzip(body);
-        if (z && z.length < body.length) {
-          body = z;
-          gz = true;
-        }
-      }
-      enqueue(raw, body, gz);
+    for (const raw of drainSource()) {
+      const z = compress && !urgent ? await gzip(raw[0]) : null;
+      const gz = !!z && z.length < raw[0].length;
+      enqueue(raw, gz ? z : raw[0], gz);
     }
   }
 
   /** Starts a batch; false when it must wait (budget, or another page holds it). */
   function start(b: Batch, urgent: boolean): boolean {
-    if (b.stored && store && !b.handedOff && !store.hold(b.id)) {
+    if (b._stored && store && !b._handedOff && !store._hold(b._id)) {
       forget(b); // another page adopted it after our claim lapsed
       return true;
     }
-    const small = b.body.length <= KEEPALIVE_BUDGET;
-    const keepalive = small && keepaliveBytes + b.body.length <= KEEPALIVE_BUDGET;
-    if (small && !keepalive) return false;
-    if (urgent && !keepalive) return false; // only keepalive requests outlive the page
-    const meta = {
-      contentType: b.json ? 'application/json' : 'application/x-protobuf',
-      spans: b.spans,
+    const len = b._body.length;
+    const small = len <= KEEPALIVE_BUDGET;
+    const keepalive = small && keepaliveBytes + len <= KEEPALIVE_BUDGET;
+    // Only keepalive requests outlive the page.
+    if ((small || urgent) && !keepalive) return false;
+    const meta: TransportMeta = {
+      contentType: b._json ? 'application/json' : 'application/x-protobuf',
+      spans: b._spans,
       keepalive,
-      ...(b.gzip ? { contentEncoding: 'gzip' } : {}),
+      ...(b._gzip && { contentEncoding: 'gzip' }),
     };
     if (urgent && !o.transport && typeof fetch !== 'function') {
       // No fetch at all: sendBeacon or nothing. Refused batches stay stored.
-      if (b.gzip || Object.keys(o.headers).length > 0 || !beacon(o.endpoint, b.body, meta.contentType)) return false;
-      forget(b);
-      store?.remove(b.id);
-      totals.sent += b.spans;
+      if (b._gzip || Object.keys(o.headers).length > 0 || !beacon(o.endpoint, b._body, meta.contentType)) return false;
+      finish(b);
+      sent += b._spans;
       return true;
     }
-    b.inflight = true;
-    b.keepalive = keepalive;
-    b.attempts++;
+    b._inflight = true;
+    b._keepalive = keepalive;
+    b._attempts++;
     active++;
-    if (keepalive) keepaliveBytes += b.body.length;
+    if (keepalive) keepaliveBytes += len;
     const ac = typeof AbortController === 'function' ? new AbortController() : null;
-    const timer = ac ? unref(setTimeout(() => ac.abort(), o.timeoutMs)) : null;
-    let sent: Promise<TransportResponse>;
-    try {
-      sent = transport(b.body, ac ? { ...meta, signal: ac.signal } : meta);
-    } catch (e) {
-      sent = Promise.reject(e);
-    }
-    const done = sent
+    const timer = ac ? unref(setTimeout(() => ac.abort(), o.timeoutMs)) : undefined;
+    // The transport is called synchronously (in a pagehide handler too); a throw rejects.
+    const done: Promise<void> = new Promise<TransportResponse>((r) => r(transport(b._body, ac ? { ...meta, signal: ac.signal } : meta)))
       .then(
         (res) => settle(b, res),
         () => settle(b, null),
       )
       .catch(fail)
       .finally(() => {
-        if (timer) clearTimeout(timer);
+        clearTimeout(timer);
         inflight.delete(done);
       });
     inflight.add(done);
@@ -265,36 +259,34 @@ export function createPipeline(
       try {
         body = await res.text();
       } catch {
-        body = undefined;
+        // no body: no partial-success figure
       }
     }
-    b.inflight = false;
+    b._inflight = false;
     active--;
-    if (b.keepalive) keepaliveBytes -= b.body.length;
+    if (b._keepalive) keepaliveBytes -= b._body.length;
     answering = outcome !== 'retry';
     if (outcome === 'ok') {
-      const rejected = Math.min(b.spans, rejectedSpans(body, b.json));
-      totals.sent += b.spans - rejected;
+      const rejected = Math.min(b._spans, rejectedSpans(body, b._json));
+      sent += b._spans - rejected;
       if (rejected > 0) drop('partial-success', rejected);
-      forget(b);
-      store?.remove(b.id);
+      finish(b);
       revive();
-      if (store && Date.now() - lastAdopt >= LEASE_MS) void adopt();
+      void adopt(true);
     } else if (outcome === 'reject') {
-      forget(b);
-      store?.remove(b.id);
-      drop('rejected', b.spans);
+      finish(b);
+      drop('rejected', b._spans);
     } else {
-      if (b.handedOff) writeAhead(b); // the page outlived its unload: keep it again
-      if (b.attempts >= o.maxAttempts) {
-        b.dueAt = Infinity; // parked until online, a success, or the next page
-      } else {
-        const wait = Math.max(
-          backoffMs(b.attempts, o.retryInitialDelayMs, o.retryMaxDelayMs),
-          retryAfterMs(res?.headers?.get('retry-after'), Date.now()) ?? 0,
-        );
-        b.dueAt = Date.now() + Math.min(wait, o.retryMaxDelayMs);
-      }
+      if (b._handedOff) writeAhead(b); // the page outlived its unload: keep it again
+      // Parked after the last attempt until online, a success, or the next page.
+      b._dueAt =
+        b._attempts >= o.maxAttempts
+          ? Infinity
+          : Date.now() +
+            Math.min(
+              Math.max(backoffMs(b._attempts, o.retryInitialDelayMs, o.retryMaxDelayMs), retryAfterMs(res?.headers?.get('retry-after'), Date.now()) ?? 0),
+              o.retryMaxDelayMs,
+            );
     }
     if (answering) report();
     if (!closed) {
@@ -308,20 +300,19 @@ export function createPipeline(
     const now = Date.now();
     for (const b of [...queue]) {
       if (active >= o.maxConcurrentRequests && !urgent) break;
-      if (b.inflight || b.dueAt > now || (pick && !pick(b))) continue;
+      if (b._inflight || b._dueAt > now || (pick && !pick(b))) continue;
       if (!start(b, urgent)) break;
     }
   }
 
   function scheduleRetry(): void {
     let next = Infinity;
-    for (const b of queue) if (!b.inflight && b.dueAt < next) next = b.dueAt;
-    if (next === Infinity || next >= retryAt) return;
-    if (retryTimer) clearTimeout(retryTimer);
+    for (const b of queue) if (!b._inflight && b._dueAt < next) next = b._dueAt;
+    if (next >= retryAt) return;
+    clearTimeout(retryTimer);
     retryAt = next;
     retryTimer = unref(
       setTimeout(() => {
-        retryTimer = null;
         retryAt = Infinity;
         pump(false);
         scheduleRetry();
@@ -331,63 +322,51 @@ export function createPipeline(
 
   /** Parked batches get a new retry chain. */
   function revive(): void {
-    for (const b of queue) {
-      if (b.dueAt === Infinity) {
-        b.dueAt = 0;
-        b.attempts = 0;
-      }
-    }
+    for (const b of queue) if (b._dueAt === Infinity) b._dueAt = b._attempts = 0;
   }
 
-  /** Takes over stored batches no live page holds (earlier pages, other tabs). */
-  async function adopt(): Promise<void> {
-    if (!store || closed) return;
+  /** Takes over stored batches no live page holds (earlier pages, other tabs); `ifStale`: unless done within a lease. */
+  async function adopt(ifStale?: boolean): Promise<void> {
+    if (!store || closed || (ifStale && Date.now() - lastAdopt < LEASE_MS)) return;
     lastAdopt = Date.now();
-    const ids = store.claimFree((id) => queue.some((b) => b.id === id));
+    const ids = store._claimFree(has);
     if (ids.length === 0) return;
     await new Promise((r) => setTimeout(r, SETTLE_MS));
     for (const id of ids) {
-      if (!store.confirmed(id) || queue.some((b) => b.id === id)) continue;
-      const s = store.read(id);
-      if (!s) continue;
-      queue.push({ ...s, stored: true, attempts: 0, dueAt: 0, inflight: false, keepalive: false, handedOff: false });
+      const s = store._confirmed(id) && !has(id) && store._read(id);
+      if (s) queue.push(batch(s, true));
     }
-    queue.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    queue.sort((a, b) => (a._id < b._id ? -1 : a._id > b._id ? 1 : 0));
   }
 
   async function flushOnce(): Promise<ExportResult> {
-    const sent0 = totals.sent;
-    const dropped0 = totals.dropped;
-    if (delayTimer) {
-      clearTimeout(delayTimer);
-      delayTimer = null;
-    }
+    const sent0 = sent;
+    const dropped0 = dropped;
+    clearTimeout(delayTimer);
+    delayTimer = undefined;
     await cut(false);
-    if (store && Date.now() - lastAdopt >= LEASE_MS) await adopt();
+    await adopt(true);
     // Each due batch is tried once (by this flush or a concurrent one); what
     // fails waits for the retry timer.
-    const base = new Map(queue.map((b) => [b, b.attempts]));
-    const untried = (b: Batch): boolean => b.attempts <= (base.get(b) ?? 0);
+    const base = new Map(queue.map((b) => [b, b._attempts]));
+    const untried = (b: Batch): boolean => b._attempts <= (base.get(b) ?? 0);
     for (let guard = 0; guard < 100_000; guard++) {
       pump(false, untried);
       if (inflight.size === 0) break;
       await Promise.race(inflight);
     }
     scheduleRetry();
-    return { sent: totals.sent - sent0, queued: queuedSpans(), dropped: totals.dropped - dropped0 };
+    return result(sent - sent0, dropped - dropped0);
   }
 
   async function flush(): Promise<ExportResult> {
-    if (closed) return { sent: 0, queued: queuedSpans(), dropped: 0 };
     try {
-      return await flushOnce();
+      if (!closed) return await flushOnce();
     } catch (e) {
       fail(e);
-      return { sent: 0, queued: queuedSpans(), dropped: 0 };
     }
+    return result(0, 0);
   }
-
-  let unloading = false;
 
   /** Page hidden or unloading: no compression, keepalive only, nothing awaited. */
   function hidden(final: boolean): void {
@@ -399,15 +378,15 @@ export function createPipeline(
     else final = unloading;
     try {
       void cut(true);
-      for (const raw of [...preparing]) enqueue(raw, raw.enc.body, false);
+      for (const raw of [...preparing]) enqueue(raw, raw[0], false);
       pump(true);
       if (!final || !store) return;
       for (const b of queue) {
-        if (b.inflight && b.keepalive) {
-          store.remove(b.id); // handed to the browser, which sends it after unload
-          b.handedOff = true;
-        } else if (b.stored) {
-          store.release(b.id); // the next page adopts it at once
+        if (b._inflight && b._keepalive) {
+          store._remove(b._id); // handed to the browser, which sends it after unload
+          b._handedOff = true;
+        } else if (b._stored) {
+          store._release(b._id); // the next page adopts it at once
         }
       }
     } catch (e) {
@@ -415,28 +394,32 @@ export function createPipeline(
     }
   }
 
+  const resume = (): Promise<void> =>
+    adopt()
+      .then(() => {
+        pump(false);
+        scheduleRetry();
+      })
+      .catch(fail);
+
   const unwatch = watchLifecycle({
     hidden,
     shown: () => {
       unloading = false;
-      void adopt().then(() => pump(false));
+      void resume();
     },
     online: () => {
       revive();
-      void adopt().then(() => pump(false));
+      void resume();
     },
   });
 
-  if (store) void adopt().then(() => {
-    pump(false);
-    scheduleRetry();
-  }).catch(fail);
+  if (store) void resume();
 
   return {
     spanEnded() {
       if (closed) return;
-      ended++;
-      if (ended >= o.maxExportBatchSize) {
+      if (++ended >= o.maxExportBatchSize) {
         if (!cutQueued) {
           cutQueued = true;
           queueMicrotask(() => {
@@ -447,7 +430,7 @@ export function createPipeline(
       } else if (!delayTimer) {
         delayTimer = unref(
           setTimeout(() => {
-            delayTimer = null;
+            delayTimer = undefined;
             void flush();
           }, o.scheduledDelayMs),
         );
@@ -455,39 +438,20 @@ export function createPipeline(
     },
     flush,
     async shutdown() {
-      if (closed) return { sent: 0, queued: queuedSpans(), dropped: 0 };
+      if (closed) return result(0, 0);
       const r = await flush();
       closed = true;
       unwatch();
-      if (delayTimer) clearTimeout(delayTimer);
-      if (retryTimer) clearTimeout(retryTimer);
+      clearTimeout(delayTimer);
+      clearTimeout(retryTimer);
       let lost = 0;
       for (const b of queue) {
-        if (b.stored) store?.release(b.id);
-        else lost += b.spans;
+        if (b._stored) store?._release(b._id);
+        else lost += b._spans;
       }
       if (lost > 0) drop('shutdown', lost);
       report();
       return { sent: r.sent, queued: r.queued - lost, dropped: r.dropped + lost };
     },
   };
-}
-
-function safeStats(source: SpanSource): SpanStats {
-  try {
-    return source.stats();
-  } catch {
-    return { droppedSpans: 0, droppedData: 0, droppedOversize: 0 };
-  }
-}
-
-/** True on a page whose requests to `endpoint` are cross-origin (CORS preflight). */
-function needsPreflight(endpoint: string): boolean {
-  const g = globalThis as { document?: unknown; location?: { origin?: string } };
-  if (!g.document || !g.location?.origin) return false;
-  try {
-    return new URL(endpoint).origin !== g.location.origin;
-  } catch {
-    return true;
-  }
 }

@@ -10,42 +10,41 @@ import type { StorageLike } from './types.js';
 
 /** A batch as the queue stores it. */
 export interface StoredBatch {
-  readonly id: string;
-  readonly body: Uint8Array;
-  readonly spans: number;
-  readonly json: boolean;
-  readonly gzip: boolean;
+  readonly _id: string;
+  readonly _body: Uint8Array;
+  readonly _spans: number;
+  readonly _json: boolean;
+  readonly _gzip: boolean;
 }
 
 /** An entry's header, read without unpacking its body. */
 interface EntryInfo {
-  readonly id: string;
-  readonly bytes: number;
-  readonly spans: number;
+  readonly _id: string;
+  readonly _bytes: number;
+  readonly _spans: number;
 }
 
 export interface StorageQueue {
   /**
    * Claims and writes a batch, first evicting the oldest entries nobody else
    * holds (never those `busy` says are in flight) until the origin's queue
-   * fits `maxBytes`. Returns what was evicted and whether the batch is stored.
+   * fits `maxBytes`. Returns whether the batch is stored; `evicted` hears of
+   * each entry evicted.
    */
-  write(b: StoredBatch, busy: (id: string) => boolean): { stored: boolean; evicted: EntryInfo[] };
+  _write(b: StoredBatch, busy: (id: string) => boolean, evicted: (e: EntryInfo) => void): boolean;
   /** True when this page holds the claim (renewed) or could take a free one. */
-  hold(id: string): boolean;
+  _hold(id: string): boolean;
   /** Removes an entry and its claim. */
-  remove(id: string): void;
+  _remove(id: string): void;
   /** Gives up the claim so another page may adopt the entry. */
-  release(id: string): void;
+  _release(id: string): void;
   /** Ids of entries no live page holds, oldest first; claims them. */
-  claimFree(skip: (id: string) => boolean): string[];
-  /** True when the claim written by `claimFree` survived (no other page overwrote it). */
-  confirmed(id: string): boolean;
+  _claimFree(skip: (id: string) => boolean): string[];
+  /** True when the claim written by `_claimFree` survived (no other page overwrote it). */
+  _confirmed(id: string): boolean;
   /** The entry, or null when it is gone or corrupt (corrupt entries are removed and reported). */
-  read(id: string): StoredBatch | null;
+  _read(id: string): StoredBatch | null;
 }
-
-const VERSION = 'W1';
 
 export function createStorageQueue(
   storage: StorageLike,
@@ -56,35 +55,34 @@ export function createStorageQueue(
   onError: (e: unknown) => void,
 ): StorageQueue {
   const owner = Math.random().toString(36).slice(2, 10) + Date.now().toString(36);
-  const entryKey = (id: string): string => `${prefix}q:${id}`;
-  const claimKey = (id: string): string => `${prefix}c:${id}`;
-
-  const get = (key: string): string | null => {
+  const q = prefix + 'q:';
+  const entryKey = (id: string): string => q + id;
+  const claimKey = (id: string): string => prefix + 'c:' + id;
+  /** Runs a storage call; a throw is reported and answered with `fallback`. */
+  const safe = <T>(f: () => T, fallback: T): T => {
     try {
-      return storage.getItem(key);
+      return f();
     } catch (e) {
       onError(e);
-      return null;
+      return fallback;
     }
   };
-  const del = (key: string): void => {
-    try {
-      storage.removeItem(key);
-    } catch (e) {
-      onError(e);
-    }
+  const get = (key: string): string | null => safe(() => storage.getItem(key), null);
+  const remove = (id: string): void => {
+    safe(() => storage.removeItem(entryKey(id)), undefined);
+    safe(() => storage.removeItem(claimKey(id)), undefined);
   };
   /** Owner of a live claim, or null when free or expired. */
-  const claimant = (id: string, now: number): string | null => {
-    const v = get(claimKey(id));
-    if (!v) return null;
-    const comma = v.indexOf(',');
-    const expires = Number(v.slice(comma + 1));
-    return comma > 0 && expires > now ? v.slice(0, comma) : null;
+  const claimant = (v: string | null): string | null => {
+    const comma = v ? v.indexOf(',') : -1;
+    return comma > 0 && +v!.slice(comma + 1) > Date.now() ? v!.slice(0, comma) : null;
   };
-  const claim = (id: string): boolean => {
+  const claimantOf = (id: string): string | null => claimant(get(claimKey(id)));
+  const claim = (id: string): void => storage.setItem(claimKey(id), `${owner},${Date.now() + leaseMs}`);
+  /** Claims quietly: a refused claim only means "not now". */
+  const tryClaim = (id: string): boolean => {
     try {
-      storage.setItem(claimKey(id), `${owner},${Date.now() + leaseMs}`);
+      claim(id);
       return true;
     } catch {
       return false;
@@ -94,141 +92,112 @@ export function createStorageQueue(
   /** Our entries' headers, oldest first (ids start with a base-36 time). */
   const entries = (): EntryInfo[] => {
     const out: EntryInfo[] = [];
-    const q = `${prefix}q:`;
     const keys: string[] = [];
-    try {
-      const n = storage.length;
-      for (let i = 0; i < n; i++) {
+    const listed = safe(() => {
+      for (let i = 0, n = storage.length; i < n; i++) {
         const k = storage.key(i);
-        if (k !== null && k.startsWith(q)) keys.push(k);
+        if (k?.startsWith(q)) keys.push(k);
       }
-    } catch (e) {
-      onError(e);
-      return out;
-    }
-    keys.sort();
-    for (const k of keys) {
+      return true;
+    }, false);
+    if (!listed) return out;
+    for (const k of keys.sort()) {
       const id = k.slice(q.length);
       const head = parseHead(get(k));
-      if (head) out.push({ id, bytes: head.bytes, spans: head.spans });
-      else drop(id, 0);
+      if (head) out.push({ _id: id, _bytes: head[3], _spans: head[2] });
+      else {
+        remove(id);
+        onCorrupt(0);
+      }
     }
     return out;
   };
 
-  const drop = (id: string, spans: number): void => {
-    del(entryKey(id));
-    del(claimKey(id));
-    onCorrupt(spans);
-  };
-
   return {
-    write(b, busy) {
-      const evicted: EntryInfo[] = [];
-      const now = Date.now();
-      const all = entries().filter((e) => e.id !== b.id);
-      let total = all.reduce((sum, e) => sum + e.bytes, 0);
-      const evictable = all.filter((e) => !busy(e.id) && (claimant(e.id, now) ?? owner) === owner);
+    _write(b, busy, evicted) {
+      const all = entries().filter((e) => e._id !== b._id);
+      let total = all.reduce((sum, e) => sum + e._bytes, 0) + b._body.length;
+      const evictable = all.filter((e) => !busy(e._id) && (claimantOf(e._id) ?? owner) === owner);
       const evictOne = (): boolean => {
         const e = evictable.shift();
-        if (!e) return false;
-        del(entryKey(e.id));
-        del(claimKey(e.id));
-        total -= e.bytes;
-        evicted.push(e);
-        return true;
+        if (e) {
+          remove(e._id);
+          total -= e._bytes;
+          evicted(e);
+        }
+        return !!e;
       };
-      while (total + b.body.length > maxBytes && evictOne());
-      if (total + b.body.length > maxBytes) return { stored: false, evicted };
-      const value = `${VERSION},${b.json ? 'j' : 'p'},${b.gzip ? 'g' : '-'},${b.spans},${b.body.length},${pack(b.body)}`;
+      while (total > maxBytes && evictOne());
+      if (total > maxBytes) return false;
+      const value = `W1,${b._json ? 'j' : 'p'},${b._gzip ? 'g' : '-'},${b._spans},${b._body.length},${pack(b._body)}`;
       // A quota error makes room by evicting the next oldest, a bounded number of times.
       for (;;) {
         try {
-          storage.setItem(claimKey(b.id), `${owner},${Date.now() + leaseMs}`);
-          storage.setItem(entryKey(b.id), value);
-          return { stored: true, evicted };
+          claim(b._id);
+          storage.setItem(entryKey(b._id), value);
+          return true;
         } catch (e) {
-          if (!isQuotaError(e)) onError(e);
-          if (!isQuotaError(e) || !evictOne()) {
-            del(entryKey(b.id));
-            del(claimKey(b.id));
-            return { stored: false, evicted };
+          const quota = isQuotaError(e);
+          if (!quota) onError(e);
+          if (!quota || !evictOne()) {
+            remove(b._id);
+            return false;
           }
         }
       }
     },
-    hold(id) {
+    _hold(id) {
       // Storage that fails to answer cannot coordinate tabs: send anyway
       // rather than lose the batch.
       try {
-        const v = storage.getItem(claimKey(id));
-        const comma = v ? v.indexOf(',') : -1;
-        const live = v !== null && comma > 0 && Number(v.slice(comma + 1)) > Date.now();
-        if (live && v.slice(0, comma) !== owner) return false;
-        if (storage.getItem(entryKey(id)) === null) return false;
+        const c = claimant(storage.getItem(claimKey(id)));
+        if ((c && c !== owner) || storage.getItem(entryKey(id)) === null) return false;
       } catch {
         return true;
       }
-      claim(id);
+      tryClaim(id);
       return true;
     },
-    remove(id) {
-      del(entryKey(id));
-      del(claimKey(id));
+    _remove: remove,
+    _release(id) {
+      if (claimantOf(id) === owner) safe(() => storage.removeItem(claimKey(id)), undefined);
     },
-    release(id) {
-      if (claimant(id, Date.now()) === owner) del(claimKey(id));
+    _claimFree(skip) {
+      return entries()
+        .map((e) => e._id)
+        .filter((id) => !skip(id) && claimantOf(id) === null && tryClaim(id));
     },
-    claimFree(skip) {
-      const now = Date.now();
-      const ids: string[] = [];
-      for (const e of entries()) {
-        if (skip(e.id) || claimant(e.id, now) !== null) continue;
-        if (claim(e.id)) ids.push(e.id);
-      }
-      return ids;
+    _confirmed(id) {
+      return claimantOf(id) === owner;
     },
-    confirmed(id) {
-      return claimant(id, Date.now()) === owner;
-    },
-    read(id) {
+    _read(id) {
       const v = get(entryKey(id));
       if (v === null) return null;
       const head = parseHead(v);
-      const body = head ? unpack(v.slice(head.at), head.bytes) : null;
-      if (!head || !body) {
-        drop(id, head ? head.spans : 0);
+      const body = head && unpack(v.slice(head[0].length), head[3]);
+      if (!body) {
+        remove(id);
+        onCorrupt(head ? head[2] : 0);
         return null;
       }
-      return { id, body, spans: head.spans, json: head.json, gzip: head.gzip };
+      return { _id: id, _body: body, _spans: head![2], _json: head![1][0] === 'j', _gzip: head![1][2] === 'g' };
     },
   };
 }
 
-interface Head {
-  readonly json: boolean;
-  readonly gzip: boolean;
-  readonly spans: number;
-  readonly bytes: number;
-  /** Index where the packed body starts. */
-  readonly at: number;
-}
-
-function parseHead(v: string | null): Head | null {
-  if (v === null) return null;
-  const m = /^W1,([pj]),([g-]),(\d{1,9}),(\d{1,9}),/.exec(v.slice(0, 40));
-  if (!m || m[1] === undefined || m[2] === undefined) return null;
-  return { json: m[1] === 'j', gzip: m[2] === 'g', spans: Number(m[3]), bytes: Number(m[4]), at: m[0].length };
+/** [whole head, "<p|j>,<g|->", spans, bytes] of an entry, or null. */
+function parseHead(v: string | null): [string, string, number, number] | null {
+  const m = v && /^W1,([pj],[g-]),(\d{1,9}),(\d{1,9}),/.exec(v.slice(0, 40));
+  return m ? [m[0], m[1]!, +m[2]!, +m[3]!] : null;
 }
 
 /** QuotaExceededError across browsers (name, legacy code 22, Firefox's 1014). */
 export function isQuotaError(e: unknown): boolean {
-  if (typeof e !== 'object' || e === null) return false;
-  const { name, code } = e as { name?: unknown; code?: unknown };
+  const { name, code } = (e ?? {}) as { name?: unknown; code?: unknown };
   return name === 'QuotaExceededError' || name === 'NS_ERROR_DOM_QUOTA_REACHED' || code === 22 || code === 1014;
 }
 
 /** A new batch id: base-36 time (sorts oldest first) and randomness. */
 export function newBatchId(): string {
-  return `${Date.now().toString(36).padStart(9, '0')}-${Math.random().toString(36).slice(2, 10)}`;
+  return Date.now().toString(36).padStart(9, '0') + '-' + Math.random().toString(36).slice(2, 10);
 }

@@ -6,9 +6,7 @@ export type Outcome = 'ok' | 'retry' | 'reject';
 
 /** Classifies an HTTP status; 0 stands for a network error or timeout. */
 export function outcomeOf(status: number): Outcome {
-  if (status >= 200 && status < 300) return 'ok';
-  if (status === 0 || status === 429 || status === 502 || status === 503 || status === 504) return 'retry';
-  return 'reject';
+  return status >= 200 && status < 300 ? 'ok' : [0, 429, 502, 503, 504].includes(status) ? 'retry' : 'reject';
 }
 
 /**
@@ -16,8 +14,8 @@ export function outcomeOf(status: number): Outcome {
  * `initialMs`, capped at `maxMs`, with full jitter over its upper half.
  */
 export function backoffMs(attempt: number, initialMs: number, maxMs: number, random: () => number = Math.random): number {
-  const ceiling = Math.min(maxMs, initialMs * 2 ** Math.min(attempt - 1, 30));
-  return Math.round(ceiling / 2 + random() * (ceiling / 2));
+  const half = Math.min(maxMs, initialMs * 2 ** Math.min(attempt - 1, 30)) / 2;
+  return Math.round(half + random() * half);
 }
 
 /**
@@ -27,7 +25,6 @@ export function backoffMs(attempt: number, initialMs: number, maxMs: number, ran
 export function retryAfterMs(value: string | null | undefined, nowMs: number): number | null {
   if (!value) return null;
   const v = value.trim();
-  if (/^\d+$/.test(v)) return Number(v) * 1000;
-  const at = Date.parse(v);
-  return Number.isFinite(at) ? Math.max(0, at - nowMs) : null;
+  const at = /^\d+$/.test(v) ? nowMs + 1000 * +v : Date.parse(v);
+  return at === at ? Math.max(0, at - nowMs) : null;
 }
