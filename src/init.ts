@@ -12,17 +12,10 @@ import { internalError, setDebug, warnOnce } from './diag.js';
 import { createNoopTracer, createTracer, type Tracer } from './tracer.js';
 import { instantiate, type WasmSource } from './wasm.js';
 import { resourceAttributes } from './resource.js';
+import { rootTraceState, samplerRatio, type SamplerOptions } from './sampler.js';
 
-export interface SamplerOptions {
-  /** Share of traces kept, 0..1 (decided from the trace id); default 1. */
-  ratio?: number;
-  /** Keep every trace with an error (tail sampling); default true. */
-  keepErrors?: boolean;
-  /** Keep every trace whose local root lasts longer, ms. */
-  slowMs?: number;
-  /** Longest time spans wait for their trace's decision, ms; default 30000. */
-  maxHoldMs?: number;
-}
+export { thresholdHex } from './sampler.js';
+export type { SamplerOptions } from './sampler.js';
 
 export interface LimitOptions {
   /** Attributes per span (OpenTelemetry default 128). */
@@ -62,8 +55,6 @@ export interface Platform {
   defaultWasm(json: boolean): WasmSource | Promise<WasmSource>;
 }
 
-const MAX_VALUE_LENGTH = 16 * 1024;
-
 export async function initWith(platform: Platform, options: InitOptions): Promise<Tracer> {
   try {
     const opts = (options && typeof options === 'object' ? options : {}) as InitOptions;
@@ -73,28 +64,19 @@ export async function initWith(platform: Platform, options: InitOptions): Promis
     const json = delivery.protocol === 'http/json';
     const x = await instantiate(opts.wasm ?? (await platform.defaultWasm(json)));
     const limits = opts.limits ?? {};
-    const valueLimit = clampInt(limits.attributeValueLength, 1, MAX_VALUE_LENGTH, 4096, 'limits.attributeValueLength');
-    const core = createCore(x, json ? 'application/json' : 'application/x-protobuf', valueLimit);
+    const count = (name: keyof LimitOptions): number => clampInt(limits[name], 0, 0xffff, 128, 'limits.' + name);
+    const core = createCore(x, json ? 'application/json' : 'application/x-protobuf', clampInt(limits.attributeValueLength, 1, 16384, 4096, 'limits.attributeValueLength'));
 
-    const entropy = new Uint8Array(32);
-    crypto.getRandomValues(entropy);
-    core.u8.set(entropy, core.io);
+    crypto.getRandomValues(core.u8.subarray(core.io, core.io + 32));
     x.seed();
-    const ratio = samplerRatio(opts.sampler?.ratio, env);
-    x.configure(
-      timeOrigin(),
-      ratio,
-      clampInt(limits.attributes, 0, 0xffff, 128, 'limits.attributes'),
-      clampInt(limits.events, 0, 0xffff, 128, 'limits.events'),
-      clampInt(limits.links, 0, 0xffff, 128, 'limits.links'),
-      clampInt(limits.attributesPerEvent, 0, 0xffff, 128, 'limits.attributesPerEvent'),
-    );
+    const ratio = samplerRatio(opts.sampler?.ratio, env.OTEL_TRACES_SAMPLER_ARG);
+    x.configure(timeOrigin(), ratio, count('attributes'), count('events'), count('links'), count('attributesPerEvent'));
 
-    const sampler = opts.sampler ?? {};
+    const sampler: SamplerOptions = opts.sampler ?? {};
     x.sampling(sampler.keepErrors === false ? 0 : 1, clampInt(sampler.slowMs, 0, 3_600_000, 0, 'sampler.slowMs'), clampInt(sampler.maxHoldMs, 1, 3_600_000, 30_000, 'sampler.maxHoldMs'));
     // Page hide decides every held trace before delivery cuts its last batch
     // (listeners run in the order they were added).
-    watchLifecycle({ hidden: () => x.settle(now(), 1), shown() {}, online() {} });
+    watchLifecycle({ hidden: () => x.settle(now(), 1) });
 
     for (const [k, v] of Object.entries(resourceAttributes(opts, env, platform.language))) setAttr(core, 0, k, v, 0);
 
@@ -106,7 +88,7 @@ export async function initWith(platform: Platform, options: InitOptions): Promis
       },
       error: internalError,
     });
-    tracer = createTracer(core, pipeline, { rootTraceState: ratio < 1 ? `ot=th:${thresholdHex(ratio)}` : undefined });
+    tracer = createTracer(core, pipeline, { rootTraceState: rootTraceState(ratio) });
     return tracer;
   } catch (e) {
     warnOnce(`tracing is off: ${e instanceof Error ? e.message : String(e)}`);
@@ -115,34 +97,10 @@ export async function initWith(platform: Platform, options: InitOptions): Promis
   }
 }
 
-/**
- * The OpenTelemetry probability-sampling threshold for a ratio: 56 bits as
- * hex, trailing zeros removed (OTEP 235; the same rounding as the Wasm side).
- */
-export function thresholdHex(ratio: number): string {
-  const t = Math.round((1 - ratio) * 2 ** 56);
-  if (t <= 0) return '0';
-  const hex = (t >= 2 ** 56 ? 'ffffffffffffff' : t.toString(16).padStart(14, '0')).replace(/0+$/, '');
-  return hex || '0';
-}
-
-function samplerRatio(ratio: unknown, env: Record<string, string | undefined>): number {
-  const fromEnv = env.OTEL_TRACES_SAMPLER_ARG;
-  const value = ratio ?? (fromEnv !== undefined && fromEnv !== '' ? Number(fromEnv) : 1);
-  if (typeof value !== 'number' || !(value >= 0 && value <= 1)) {
-    warnOnce(`sampler.ratio must be a number from 0 to 1; using 1`);
-    return 1;
-  }
-  return value;
-}
-
+/** `v` as an integer within [lo, hi]; a bad value warns once (a non-number falls back to `fallback`). */
 function clampInt(v: unknown, lo: number, hi: number, fallback: number, name: string): number {
   if (v === undefined) return fallback;
-  if (typeof v !== 'number' || !Number.isFinite(v)) {
-    warnOnce(`${name} must be a number; using ${fallback}`);
-    return fallback;
-  }
-  const c = Math.min(hi, Math.max(lo, Math.floor(v)));
-  if (c !== v) warnOnce(`${name} must be an integer from ${lo} to ${hi}; using ${c}`);
+  const c = typeof v === 'number' && Number.isFinite(v) ? Math.min(hi, Math.max(lo, Math.floor(v))) : fallback;
+  if (c !== v) warnOnce(`bad ${name} ${String(v)}; using ${c}`);
   return c;
 }
