@@ -9,9 +9,9 @@
 // listener registered before wasmtrace runs outside the span.
 import type { Span } from '../types.js';
 import type { BrowserContext } from './types.js';
-import { type ParentIds, setActive } from '../context.js';
+import { type ParentIds, activeParent, setActive } from '../context.js';
 import { forceEnd, taskDone, track } from './hold.js';
-import { listen } from './util.js';
+import { absolute, listen } from './util.js';
 
 /** Longest an interaction waits for the requests it started, ms. */
 const MAX_OPEN_MS = 30_000;
@@ -32,7 +32,9 @@ export function instrumentInteractions(ctx: BrowserContext, events: readonly str
     if (i < 0) return;
     for (let j = stack.length - 1; j >= i; j--) {
       const d = stack[j]!;
-      setActive(d.previous);
+      // A synthetic event dispatched inside startActiveSpan: that span was
+      // restored already, and must not be made active again.
+      if (activeParent() === (d.span as unknown)) setActive(d.previous);
       taskDone(d.span);
       recent = d;
     }
@@ -46,7 +48,8 @@ export function instrumentInteractions(ctx: BrowserContext, events: readonly str
     const id = target.getAttribute('id');
     if (id) attrs.target_id = id;
     const href = e.type === 'click' ? target.closest('a[href]')?.getAttribute('href') : null;
-    if (href) attrs['url.full'] = new URL(href, location.href).href;
+    const url = href ? absolute(href) : undefined;
+    if (url) attrs['url.full'] = url.href;
     const span = ctx.tracer.startSpan(e.type, { attributes: attrs }, ctx.tracer.getActiveSpan() ?? recent?.span);
     open.add(span);
     const timer = setTimeout(() => forceEnd(span), MAX_OPEN_MS);

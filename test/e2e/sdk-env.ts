@@ -12,7 +12,15 @@ import { attrs, type FlatSpan } from '../helpers/otlp.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const pages = join(root, 'test', 'pages');
-const dist = (f: string): Buffer => readFileSync(join(root, 'dist', f));
+// Read once per test file: a build running meanwhile (other work in the checkout)
+// must not swap the JS and the Wasm under a page.
+const built = new Map<string, Buffer>();
+const dist = (f: string): Buffer => {
+  let b = built.get(f);
+  if (!b) built.set(f, (b = readFileSync(join(root, 'dist', f))));
+  return b;
+};
+for (const f of ['wasmtrace.js', 'wasmtrace.wasm', 'browser.js']) dist(f);
 
 export interface Api {
   origin: string;

@@ -109,6 +109,16 @@ export async function interactions(d: Driver): Promise<void> {
     const sendClick = named(c, 'click').find((s) => attr(s, 'target_id') === 'send');
     assert.equal(submit.parentSpanId, sendClick?.spanId, 'submit is a child of the click that caused it');
 
+    // A synthetic click inside startActiveSpan: a child of it, and the slot is clear afterwards.
+    const leaked = await tab.eval(`wasmtrace.ready.then((t) => {
+      t.startActiveSpan('outer', (s) => { document.getElementById('out').click(); s.end(); });
+      return new Promise((r) => setTimeout(r, 20)).then(() => t.getActiveSpan() !== undefined);
+    })`);
+    assert.equal(leaked, false, 'no span left active after a synthetic click');
+    await waitSpans(c, (s) => s.some((x) => x.name === 'outer') && s.some((x) => x.name === 'click' && attr(x, 'target_element') === 'OUTPUT'));
+    const synthetic = named(c, 'click').find((x) => attr(x, 'target_element') === 'OUTPUT')!;
+    assert.equal(synthetic.parentSpanId, named(c, 'outer')[0]!.spanId);
+
     // SPA navigation under nothing in particular.
     await tab.eval('app.pushState("/app.html?v=spa")');
     await waitSpans(c, (s) => s.some((x) => x.name === 'navigation'));
