@@ -1,0 +1,82 @@
+// The shop's API: the example worker (worker/example/index.ts) in workerd
+// through miniflare, as `wrangler dev` would run it (wrangler itself needs
+// Node 22). esbuild bundles it with `wasmtrace/worker` taken from dist/, and
+// the Wasm stays a separate CompiledWasm module, as wrangler's rules make it.
+import { readFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as esbuild from 'esbuild';
+import { Log, LogLevel, Miniflare } from 'miniflare';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const dist = join(root, 'dist');
+const ENTRY = join(root, 'worker', 'example', 'index.ts');
+/** The example's wrangler.toml date; workerd rejects dates newer than itself. */
+const COMPATIBILITY_DATE = '2025-09-01';
+
+/** worker/example bundled to one ES module; its `./wasmtrace.wasm` import stays external. */
+async function bundle() {
+  const out = await esbuild.build({
+    entryPoints: [ENTRY],
+    bundle: true,
+    write: false,
+    format: 'esm',
+    platform: 'neutral',
+    target: 'es2022',
+    logLevel: 'silent',
+    plugins: [{
+      name: 'wasmtrace-from-dist',
+      setup(b) {
+        // The package's own name, as a user's worker imports it.
+        b.onResolve({ filter: /^wasmtrace\/worker$/ }, () => ({ path: join(dist, 'worker.js') }));
+        b.onResolve({ filter: /\.wasm$/ }, (a) => ({ path: a.path, external: true }));
+      },
+    }],
+  });
+  return out.outputFiles[0].text;
+}
+
+/**
+ * Starts the example worker.
+ * @param {{ port?: number, host?: string, collectorUrl: string, paymentsUrl: string, quiet?: boolean }} o
+ *   collectorUrl: OTLP/HTTP base URL; paymentsUrl: the upstream its checkout calls
+ * @returns {Promise<{ url: string, port: number, close(): Promise<void> }>}
+ */
+export async function startEdge(o) {
+  const [script, wasm] = await Promise.all([bundle(), readFile(join(dist, 'wasmtrace.wasm'))]);
+  const host = o.host ?? '127.0.0.1';
+  const mf = new Miniflare({
+    host,
+    port: o.port ?? 8787,
+    log: new Log(o.quiet ? LogLevel.NONE : LogLevel.WARN),
+    // The fallback Request.cf: fetching the real one needs the internet.
+    cf: false,
+    workers: [{
+      name: 'shop-edge',
+      modules: [
+        { type: 'ESModule', path: join(dist, 'shop-edge.mjs'), contents: script },
+        { type: 'CompiledWasm', path: join(dist, 'wasmtrace.wasm'), contents: wasm },
+      ],
+      modulesRoot: dist,
+      compatibilityDate: COMPATIBILITY_DATE,
+      bindings: {
+        PAYMENTS_URL: o.paymentsUrl,
+        OTEL_EXPORTER_OTLP_ENDPOINT: o.collectorUrl,
+        OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment.name=dev',
+      },
+    }],
+  });
+  let url;
+  try {
+    url = await mf.ready;
+  } catch (e) {
+    await mf.dispose().catch(() => {});
+    throw e;
+  }
+  const port = Number(url.port);
+  return {
+    url: `http://${host}:${port}`,
+    port,
+    close: () => mf.dispose(),
+  };
+}
