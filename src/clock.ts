@@ -8,7 +8,7 @@ let origin = readOrigin();
 let replaced = false;
 
 function readOrigin(): number {
-  return typeof performance !== 'undefined' && performance.timeOrigin > 0 ? performance.timeOrigin : Date.now() - performance.now();
+  return performance.timeOrigin || Date.now() - performance.now();
 }
 
 /**
@@ -46,13 +46,6 @@ export function setClock(fn: Now, originMs?: number): void {
  * being smaller than the origin. Anything else means "now".
  */
 export function toRelativeMs(time: unknown): number {
-  if (typeof time === 'number') {
-    if (!Number.isFinite(time) || time < 0) return nowFn();
-    return time < origin ? time : time - origin;
-  }
-  if (time instanceof Date) {
-    const t = time.getTime();
-    return Number.isFinite(t) ? t - origin : nowFn();
-  }
-  return nowFn();
+  const t = time instanceof Date ? time.getTime() - origin : typeof time === 'number' && time >= 0 ? (time < origin ? time : time - origin) : NaN;
+  return Number.isFinite(t) ? t : nowFn();
 }

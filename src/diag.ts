@@ -9,23 +9,22 @@ export function setDebug(on: boolean): void {
   debug = on;
 }
 
-/** Reports an internal failure (debug mode only); never throws. */
-export function internalError(e: unknown): void {
-  if (!debug) return;
+const print = (...a: unknown[]): void => {
   try {
-    console.warn('[wasmtrace]', e);
+    console.warn('[wasmtrace]', ...a);
   } catch {
     // a console that throws must not reach the app
   }
+};
+
+/** Reports an internal failure (debug mode only); never throws. */
+export function internalError(e: unknown): void {
+  if (debug) print(e);
 }
 
 /** Warns once per distinct message, whatever the debug setting. */
 export function warnOnce(message: string): void {
   if (warned.has(message) || warned.size > 100) return;
   warned.add(message);
-  try {
-    console.warn('[wasmtrace] ' + message);
-  } catch {
-    // as above
-  }
+  print(message);
 }

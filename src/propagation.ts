@@ -2,9 +2,8 @@
 // tracestate, parsed and written exactly as the processing model says.
 // Invalid input is ignored (the caller starts a new trace).
 
-const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?$/;
-const ZERO_TRACE = /^0{32}$/;
-const ZERO_SPAN = /^0{16}$/;
+const TRACEPARENT = /^([\da-f]{2})-([\da-f]{32})-([\da-f]{16})-([\da-f]{2})(-.*)?$/;
+const ZERO = /^0+$/;
 
 export interface ParsedParent {
   traceId: string;
@@ -14,30 +13,23 @@ export interface ParsedParent {
 
 /** Parses a traceparent header value; null when invalid (§3.2, §4.3). */
 export function parseTraceparent(value: unknown): ParsedParent | null {
-  if (typeof value !== 'string') return null;
-  const v = value.trim();
-  const m = TRACEPARENT.exec(v);
+  const m = typeof value === 'string' ? TRACEPARENT.exec(value.trim()) : null;
   if (!m) return null;
   const [, version, traceId, spanId, flags, rest] = m as unknown as [string, string, string, string, string, string | undefined];
-  if (version === 'ff') return null;
   // Version 00 has exactly four fields; a later version may append fields
   // after a dash, and only the first four are read (§4.3, "Versioning").
-  if (version === '00' && rest !== undefined) return null;
-  if (ZERO_TRACE.test(traceId) || ZERO_SPAN.test(spanId)) return null;
-  let traceFlags = parseInt(flags, 16);
-  if (version !== '00') traceFlags &= 1; // only flags known for version 00 are kept
-  return { traceId, spanId, traceFlags };
+  // Only flags known for version 00 are kept.
+  return version === 'ff' || (version === '00' && rest !== undefined) || ZERO.test(traceId) || ZERO.test(spanId)
+    ? null
+    : { traceId, spanId, traceFlags: parseInt(flags, 16) & (version === '00' ? 255 : 1) };
 }
 
 export function formatTraceparent(traceId: string, spanId: string, traceFlags: number): string {
-  return `00-${traceId}-${spanId}-${(traceFlags & 0xff) < 16 ? '0' : ''}${(traceFlags & 0xff).toString(16)}`;
+  return `00-${traceId}-${spanId}-${(256 + (traceFlags & 255)).toString(16).slice(1)}`;
 }
 
-const SIMPLE_KEY = /^[a-z][a-z0-9_\-*/]{0,255}$/;
-const TENANT_KEY = /^[a-z0-9][a-z0-9_\-*/]{0,240}@[a-z][a-z0-9_\-*/]{0,13}$/;
+const KEY = /^([a-z][a-z\d_\-*/]{0,255}|[a-z\d][a-z\d_\-*/]{0,240}@[a-z][a-z\d_\-*/]{0,13})$/;
 const VALUE = /^[\x20-\x2b\x2d-\x3c\x3e-\x7e]{0,255}[\x21-\x2b\x2d-\x3c\x3e-\x7e]$/;
-const MAX_MEMBERS = 32;
-const MAX_LENGTH = 512;
 
 /**
  * Parses and validates a tracestate header value. Returns the normalized
@@ -45,38 +37,23 @@ const MAX_LENGTH = 512;
  * invalid (then it must not be propagated, §3.3.1).
  */
 export function parseTracestate(value: unknown): string | undefined {
-  if (value === undefined || value === null) return '';
+  if (value == null) return '';
   if (typeof value !== 'string') return undefined;
-  const members: string[] = [];
   const keys = new Set<string>();
-  for (const raw of value.split(',')) {
-    const member = raw.trim();
-    if (member === '') continue; // empty list-members are allowed
+  // empty list-members are allowed
+  let members = value.split(',').map((m) => m.trim()).filter((m) => m);
+  for (const member of members) {
     const eq = member.indexOf('=');
-    if (eq <= 0) return undefined;
     const key = member.slice(0, eq);
-    const val = member.slice(eq + 1);
-    if (!(SIMPLE_KEY.test(key) || TENANT_KEY.test(key)) || !VALUE.test(val)) return undefined;
-    if (keys.has(key)) return undefined;
+    if (eq <= 0 || !KEY.test(key) || !VALUE.test(member.slice(eq + 1)) || keys.has(key)) return undefined;
     keys.add(key);
-    members.push(member);
   }
-  if (members.length > MAX_MEMBERS) return undefined;
-  return truncateTracestate(members);
-}
-
-// §3.3.1.5: over 512 characters, drop members longer than 128 first, then
-// from the end of the list, until it fits.
-function truncateTracestate(members: string[]): string {
-  let joined = members.join(',');
-  if (joined.length <= MAX_LENGTH) return joined;
-  let kept = members.filter((m) => m.length <= 128);
-  joined = kept.join(',');
-  while (joined.length > MAX_LENGTH && kept.length > 0) {
-    kept = kept.slice(0, -1);
-    joined = kept.join(',');
-  }
-  return joined;
+  if (members.length > 32) return undefined;
+  // §3.3.1.5: over 512 characters, drop members longer than 128 first, then
+  // from the end of the list, until it fits.
+  if (members.join().length > 512) members = members.filter((m) => m.length <= 128);
+  while (members.join().length > 512) members.pop();
+  return members.join();
 }
 
 /** Something headers can be read from and written to. */
@@ -86,8 +63,7 @@ export function getHeader(carrier: Carrier, name: string): unknown {
   if (typeof (carrier as Headers).get === 'function') return (carrier as Headers).get(name) ?? undefined;
   const record = carrier as Record<string, unknown>;
   if (name in record) return record[name];
-  const lower = name.toLowerCase();
-  for (const k of Object.keys(record)) if (k.toLowerCase() === lower) return record[k];
+  for (const k of Object.keys(record)) if (k.toLowerCase() === name) return record[k];
   return undefined;
 }
 
