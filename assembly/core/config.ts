@@ -41,7 +41,10 @@ export const MAX_THRESHOLD: u64 = 1 << 56;
   if (!isFinite(ms)) return originNs;
   if (ms > 1e13) ms = 1e13;
   else if (ms < -1e13) ms = -1e13;
-  return originNs + <i64>Math.round(ms * 1e6);
+  // Math.round, inlined (it is a call in the shrunk build): ties toward +inf.
+  const x = ms * 1e6;
+  const up = Math.ceil(x);
+  return originNs + <i64>(up - 0.5 <= x ? up : up - 1.0);
 }
 
 @inline function clamp(v: i32, lo: i32, hi: i32): i32 {

@@ -167,7 +167,7 @@ export function jsonKV(k: i32, vtype: i32, num: f64, len: i32): i32 {
     scalar(vtype, num);
   }
   out.byte(0x7d);
-  return out.over ? -1 : <i32>(out.pos - out.KV);
+  return out.over ? -1 : <i32>(out.pos - out.kvAt);
 }
 
 /** Copies a stored key-value object (the reader is on its record). */

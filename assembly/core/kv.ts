@@ -6,8 +6,9 @@
 // attributes stored in one format cannot be written by the other encoder.
 
 /**
- * Encodes key `key` with a value (`vtype`, `num`, `len` bytes at IO) into
- * out.KV; returns the byte length, or -1 when it does not fit.
+ * Encodes key `key` with a value (`vtype`, `num`, `len` bytes at IO) at
+ * out.kvAt (out.KV unless out.kvTarget says otherwise); returns the byte
+ * length, or -1 when it does not fit in out.kvCap bytes.
  */
 export type KVEncoder = (key: i32, vtype: i32, num: f64, len: i32) => i32;
 

@@ -6,6 +6,10 @@ import { OUT } from "./layout";
 export const KV_SIZE: i32 = 40 * 1024;
 export const KV: usize = memory.data(KV_SIZE);
 
+/** Where the next attribute is encoded: out.KV, or straight into its record. */
+export let kvAt: usize = KV;
+export let kvCap: i32 = KV_SIZE;
+
 export let pos: usize = OUT;
 export let end: usize = OUT;
 export let over: bool = false;
@@ -22,10 +26,16 @@ export function reset(limit: usize): void {
   over = false;
 }
 
-/** Points the writer at the attribute scratch. */
+/** Sets where the next attribute is encoded (`kvAt`, at most `cap` bytes). */
+export function kvTarget(at: usize, cap: i32): void {
+  kvAt = at;
+  kvCap = cap;
+}
+
+/** Points the writer at the attribute target (see kvTarget). */
 export function toKV(): void {
-  pos = KV;
-  end = KV + KV_SIZE;
+  pos = kvAt;
+  end = kvAt + <usize>kvCap;
   over = false;
 }
 

@@ -48,7 +48,8 @@ export function initPool(): void {
 
 export function resetSlot(slot: usize): void {
   const gen = load<u16>(slot, S_GEN);
-  memory.fill(slot, 0, SLOT_SIZE);
+  // Word stores: memory.fill is a call out of the module in V8.
+  for (let o: usize = 0; o < <usize>SLOT_SIZE; o += 8) store<u64>(slot + o, 0);
   store<u16>(slot, gen, S_GEN);
   store<i32>(slot, -1, S_HEAD);
   store<i32>(slot, -1, S_TAIL);
@@ -90,6 +91,11 @@ export function releaseBlocks(slot: usize): void {
 
 export function freeSlotCount(): i32 {
   return freeSlotTop;
+}
+
+/** The block `allocBlock` would hand out next, or -1 when none is free. */
+export function peekFreeBlock(): i32 {
+  return freeBlockTop ? load<i32>(FREE_BLOCKS + <usize>((freeBlockTop - 1) << 2)) : -1;
 }
 
 export function freeBlockCount(): i32 {

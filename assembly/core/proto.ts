@@ -148,7 +148,7 @@ export function protoKV(key: i32, vtype: i32, num: f64, len: i32): i32 {
     const klen = internLen(key);
     const total = 2 + varintSize(klen) + klen + varintSize(any) + any;
     if (!out.room(total)) return -1;
-    let p = out.KV;
+    let p = out.pos;
     store<u8>(p++, 0x0a);
     p = putVarint(p, klen);
     out.copyBytes(p, internPtr(key), klen);
@@ -202,7 +202,7 @@ export function protoKV(key: i32, vtype: i32, num: f64, len: i32): i32 {
     scalar(vtype, num);
   }
   close();
-  return out.over ? -1 : <i32>(out.pos - out.KV);
+  return out.over ? -1 : <i32>(out.pos - out.kvAt);
 }
 
 /** A stored KeyValue as a field of the message being written. */
@@ -246,7 +246,8 @@ function spanHeader(slot: usize): void {
   let p = out.pos;
   store<u8>(p, 0x0a); // trace_id
   store<u8>(p, 16, 1);
-  memory.copy(p + 2, slot + S_TRACE, 16);
+  store<u64>(p, load<u64>(slot, S_TRACE), 2);
+  store<u64>(p, load<u64>(slot, S_TRACE + 8), 10);
   store<u8>(p, 0x12, 18); // span_id
   store<u8>(p, 8, 19);
   store<u64>(p, load<u64>(slot, S_SPAN), 20);

@@ -2,20 +2,20 @@
 // only; strings arrive in the IO area. Bad handles and full buffers are
 // answered with a status code, never a trap.
 import {
-  IO, IO_SIZE, SLOTS, S_DATTR, S_DEVENT, S_DLINK, S_END, S_FLAGS, S_GEN, S_KIND,
+  BLOCK_SIZE, IO, IO_SIZE, SLOTS, S_BYTES, S_TAIL, S_TAILOFF, S_DATTR, S_DEVENT, S_DLINK, S_END, S_FLAGS, S_GEN, S_KIND,
   S_NAME, S_NATTR, S_NESTED, S_NEVENT, S_NLINK, S_PARENT, S_REMOTE, S_SPAN, S_START,
-  S_HOLD, S_KEYS, S_STATE, S_STATUS, S_TRACE, STATE_ENDED, STATE_LIVE, slotAt,
+  S_HOLD, S_KEYS, S_STATE, S_STATUS, S_TRACE, STATE_ENDED, STATE_LIVE, blockAt, slotAt,
 } from "./layout";
 import {
   H_ATTR, H_EVENT, H_LINK, H_STR, R_ATTR, R_DEAD, R_EVENT, R_LINK, R_NAME, R_NATTR, R_STATUS,
-  allocSlot, commitHeader, nextRecord, openRecords, overwritePayload, reserve,
+  allocSlot, commitHeader, nextRecord, openRecords, overwritePayload, peekFreeBlock, reserve,
   skipHeader, skipRecord, writePayload,
 } from "./pool";
 import { newSpanId, newTraceId, randomness } from "./ids";
 import { isInterned } from "./intern";
 import { kvEncode } from "./kv";
 import { HOLD_NONE, ended, evictOldest, join, markError, tailOn } from "./hold";
-import { KV } from "./out";
+import { KV, KV_SIZE, kvTarget } from "./out";
 import {
   attrCountLimit, countDroppedData, countDroppedSpan, eventCountLimit, linkCountLimit,
   nestedAttrLimit, threshold,
@@ -99,7 +99,9 @@ export function start(
   }
   const slot = slotAt(i);
   store<i32>(slot, HOLD_NONE, S_HOLD);
-  memory.copy(slot + S_TRACE, IDS, 24);
+  store<u64>(slot, load<u64>(IDS), S_TRACE);
+  store<u64>(slot, load<u64>(IDS, 8), S_TRACE + 8);
+  store<u64>(slot, load<u64>(IDS, 16), S_SPAN);
   if (!root) {
     store<i32>(slot, p0, S_PARENT);
     store<i32>(slot, p1, S_PARENT + 4);
@@ -138,13 +140,39 @@ export function attr(h: i32, keyId: i32, vtype: i32, num: f64, len: i32): i32 {
     else store<u32>(slot, keys | bit, S_KEYS);
     if (!replaced && <i32>load<u16>(slot, S_NATTR) >= attrCountLimit) return dropAttr(slot, LIMITED);
   }
-  const n = kvEncode(key, vtype, num, vtype == <i32>V_STR || vtype >= <i32>V_ARR_STR ? clampLen(len) : 0);
+  const vlen = vtype == <i32>V_STR || vtype >= <i32>V_ARR_STR ? clampLen(len) : 0;
+  // Encode straight into where the record's payload will go when it fits in
+  // one block: the tail block, or the block `reserve` would link next.
+  let at: usize = 0;
+  let cap: i32 = 0;
+  const tail = load<i32>(slot, S_TAIL);
+  const off = load<i32>(slot, S_TAILOFF);
+  if (tail >= 0 && off + H_ATTR <= BLOCK_SIZE) {
+    at = blockAt(tail) + <usize>(off + H_ATTR);
+    cap = BLOCK_SIZE - off - H_ATTR;
+  } else {
+    const b = peekFreeBlock();
+    if (b >= 0) {
+      at = blockAt(b) + <usize>(4 + H_ATTR);
+      cap = BLOCK_SIZE - 4 - H_ATTR;
+    }
+  }
+  let n: i32 = -1;
+  if (at) {
+    kvTarget(at, cap);
+    n = kvEncode(key, vtype, num, vlen);
+  }
+  if (n < 0) {
+    at = KV;
+    kvTarget(KV, KV_SIZE);
+    n = kvEncode(key, vtype, num, vlen);
+  }
   if (n < 0) return nested ? dropNested(owner, FULL) : dropAttr(slot, FULL);
   if (replaced && n <= <i32>load<u16>(replaced, 4)) {
     store<u8>(replaced, <u8>vtype, 1);
     store<u16>(replaced, <u16>n, 6);
     skipHeader(replaced);
-    overwritePayload(KV, n);
+    overwritePayload(at, n);
     return OK;
   }
   const rec = reserve(slot, H_ATTR, n);
@@ -159,7 +187,19 @@ export function attr(h: i32, keyId: i32, vtype: i32, num: f64, len: i32): i32 {
   store<u16>(rec, <u16>n, 4); // capacity
   store<u16>(rec, <u16>n, 6); // length
   commitHeader(slot, H_ATTR);
-  writePayload(slot, KV, n);
+  if (at == rec + H_ATTR) {
+    // Already in place: the payload lies inside the block `reserve` chose.
+    store<i32>(slot, load<i32>(slot, S_BYTES) + n, S_BYTES);
+    store<i32>(slot, load<i32>(slot, S_TAILOFF) + n, S_TAILOFF);
+  } else {
+    if (at != KV) {
+      // Not where reserve put the record (cannot happen; stay correct anyway).
+      at = KV;
+      kvTarget(KV, KV_SIZE);
+      kvEncode(key, vtype, num, vlen);
+    }
+    writePayload(slot, KV, n);
+  }
   if (nested) store<u16>(owner, load<u16>(owner, 2) + 1, 2);
   else if (!replaced) store<u16>(slot, load<u16>(slot, S_NATTR) + 1, S_NATTR);
   return OK;
