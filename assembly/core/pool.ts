@@ -222,6 +222,11 @@ export function payloadSize(rec: usize): i32 {
   return <i32>load<u16>(rec, 4); // string length (events, links, names)
 }
 
+/** Moves the reader `n` bytes on inside its block. */
+@inline export function advance(n: i32): void {
+  rOff += n;
+}
+
 /** Moves past the header of the record at the reader's position. */
 export function skipHeader(rec: usize): void {
   rOff += headerSize(load<u8>(rec));

@@ -7,7 +7,7 @@ import {
   S_PARENT, S_REMOTE, S_SPAN, S_START, S_STATUS, S_TRACE, slotAt,
 } from "./layout";
 import {
-  H_ATTR, R_ATTR, R_EVENT, R_LINK, R_NAME, R_NATTR, R_STATE, R_STATUS,
+  H_ATTR, R_ATTR, R_EVENT, R_LINK, R_NAME, R_NATTR, R_STATE, R_STATUS, advance,
   freeSlot, nextRecord, openRecords, peekEnded, popEnded, rOff, readPayload, skipHeader, skipRecord,
 } from "./pool";
 import { BLOCK_SIZE } from "./layout";
@@ -216,7 +216,7 @@ function kvField(field: u32, rec: usize): void {
     store<u8>(p, <u8>n, 1);
     out.copyBytes(p + 2, rec + H_ATTR, n);
     out.pos = p + 2 + n;
-    skipRecord(rec);
+    advance(H_ATTR + cap);
     return;
   }
   const spare = cap - n;
