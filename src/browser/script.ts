@@ -6,11 +6,11 @@
 //
 //   <script src="/wasmtrace.js" data-service-name="shop-web"
 //           data-endpoint="https://otel.example.com/v1/traces"></script>
-import type { Attributes, Span, SpanContext, SpanOptions } from '../types.js';
+import type { Span, SpanContext, SpanOptions } from '../types.js';
 import type { Tracer } from '../tracer.js';
-import type { BrowserInitOptions, InstrumentationOptions } from './types.js';
 import { now } from '../clock.js';
 import { internalError } from '../diag.js';
+import { optionsFromDataset } from './dataset.js';
 import { startBrowser } from './start.js';
 
 type Op = [method: string, args: unknown[]];
@@ -74,41 +74,6 @@ function api(ready: Promise<Tracer>): ScriptApi {
     shutdown: () => ready.then((t) => t.shutdown()),
     stats: () => tracer?.stats() ?? { droppedSpans: 0, droppedData: 0, droppedOversize: 0 },
   };
-}
-
-const NUMBERS = ['maxExportBatchSize', 'scheduledDelayMs', 'maxQueueBytes', 'timeoutMs', 'retryInitialDelayMs', 'retryMaxDelayMs', 'maxAttempts'];
-
-/** data-* attributes → init options. */
-export function optionsFromDataset(data: DOMStringMap): BrowserInitOptions {
-  const o: Record<string, unknown> = {};
-  for (const key in data) {
-    const v = data[key] ?? '';
-    if (key === 'propagateTo') {
-      // Comma-separated URL prefixes; /…/ for a regular expression.
-      o.propagateTo = v.split(',').map((s) => s.trim()).filter(Boolean)
-        .map((s) => (s.length > 2 && s[0] === '/' && s[s.length - 1] === '/' ? new RegExp(s.slice(1, -1)) : s));
-    } else if (key === 'disable') {
-      // data-disable="longTasks,webVitals": instrumentations to turn off.
-      const off: Record<string, boolean> = {};
-      for (const name of v.split(',')) if (name.trim()) off[name.trim()] = false;
-      o.instrumentations = off as InstrumentationOptions;
-    } else if (key === 'sampleRatio') {
-      o.sampler = { ratio: Number(v) };
-    } else if (key === 'resource') {
-      // data-resource="service.version=1.2,deployment.environment.name=prod"
-      const r: Attributes = {};
-      for (const pair of v.split(',')) {
-        const eq = pair.indexOf('=');
-        if (eq > 0) r[pair.slice(0, eq).trim()] = pair.slice(eq + 1).trim();
-      }
-      o.resource = r;
-    } else if (key === 'debug') {
-      o.debug = v !== 'false';
-    } else {
-      o[key] = NUMBERS.includes(key) ? Number(v) : v;
-    }
-  }
-  return o as unknown as BrowserInitOptions;
 }
 
 function main(): void {

@@ -1,0 +1,69 @@
+// The browser entry's pure parts, in Node: data-* attributes → options, and the
+// session id's lifetime (over an in-memory localStorage).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { optionsFromDataset } from '../../src/browser/dataset.js';
+import { sessionId, SESSION_IDLE_MS, SESSION_MAX_MS } from '../../src/browser/session.js';
+
+test('data-* attributes become init options', () => {
+  const o = optionsFromDataset({
+    serviceName: 'shop-web', endpoint: 'https://otel.example.com/v1/traces', propagateTo: 'https://api.example.com, /^https:\\/\\/cdn\\./',
+    sampleRatio: '0.25', disable: 'longTasks, webVitals', resource: 'service.version=1.2,deployment.environment.name=prod',
+    scheduledDelayMs: '250', debug: '', compression: 'none',
+  });
+  assert.equal(o.serviceName, 'shop-web');
+  assert.equal(o.endpoint, 'https://otel.example.com/v1/traces');
+  assert.equal(o.propagateTo?.[0], 'https://api.example.com');
+  assert.ok(o.propagateTo?.[1] instanceof RegExp && o.propagateTo[1].test('https://cdn.example.com/x'));
+  assert.deepEqual(o.sampler, { ratio: 0.25 });
+  assert.deepEqual(o.instrumentations, { longTasks: false, webVitals: false });
+  assert.deepEqual(o.resource, { 'service.version': '1.2', 'deployment.environment.name': 'prod' });
+  assert.equal(o.scheduledDelayMs, 250);
+  assert.equal(o.debug, true);
+  assert.equal(o.compression, 'none');
+});
+
+test('an invalid data-propagate-to RegExp is skipped, not thrown', () => {
+  const o = optionsFromDataset({ serviceName: 'x', propagateTo: '/([/, https://api.example.com' });
+  assert.deepEqual(o.propagateTo, ['https://api.example.com']);
+});
+
+test('session.id: kept across loads, renewed while active, replaced when idle or too old', () => {
+  const store = new Map<string, string>();
+  const g = globalThis as { localStorage?: unknown };
+  g.localStorage = {
+    getItem: (k: string) => store.get(k) ?? null,
+    setItem: (k: string, v: string) => void store.set(k, v),
+    removeItem: (k: string) => void store.delete(k),
+  };
+  try {
+    const t0 = 1_800_000_000_000;
+    const a = sessionId(t0);
+    assert.match(a, /^[0-9a-f]{32}$/);
+    assert.equal(sessionId(t0 + 60_000), a, 'a reload a minute later keeps it');
+    assert.equal(sessionId(t0 + 60_000 + SESSION_IDLE_MS - 1), a, 'activity renews the idle window');
+    const b = sessionId(t0 + 60_000 + 2 * SESSION_IDLE_MS);
+    assert.notEqual(b, a, 'idle too long: a new session');
+    let t = t0 + 60_000 + 2 * SESSION_IDLE_MS;
+    for (let i = 0; i < 20 && t < t0 + 3 * SESSION_MAX_MS; i++) {
+      t += SESSION_IDLE_MS / 2;
+      if (sessionId(t) !== b) break;
+    }
+    assert.ok(t - (t0 + 60_000 + 2 * SESSION_IDLE_MS) <= SESSION_MAX_MS + SESSION_IDLE_MS / 2, 'a session ends after maxMs even if active');
+    assert.notEqual(sessionId(t), b);
+  } finally {
+    delete g.localStorage;
+  }
+});
+
+test('session.id without usable storage: a fresh id each time, no throw', () => {
+  const g = globalThis as { localStorage?: unknown };
+  Object.defineProperty(g, 'localStorage', { configurable: true, get() { throw new DOMException('denied', 'SecurityError'); } });
+  try {
+    const a = sessionId();
+    assert.match(a, /^[0-9a-f]{32}$/);
+    assert.notEqual(sessionId(), a);
+  } finally {
+    delete g.localStorage;
+  }
+});
