@@ -22,6 +22,9 @@ const dist = (f: string): Buffer => {
 };
 for (const f of ['wasmtrace.js', 'wasmtrace.wasm', 'browser.js']) dist(f);
 
+/** How late /slow.wasm on the API server answers, ms. */
+export const SLOW_WASM_MS = 1500;
+
 export interface Api {
   origin: string;
   /** Non-OPTIONS requests with lowercase headers. */
@@ -42,6 +45,12 @@ export async function startApi(pageOrigin: string): Promise<Api> {
     if (req.method === 'OPTIONS') return void res.writeHead(204, cors).end();
     requests.push({ path: req.url ?? '', headers: req.headers });
     req.resume();
+    if (req.url === '/slow.wasm') {
+      // The Wasm module, late: the page must not wait for it.
+      const t = setTimeout(() => res.writeHead(200, { ...cors, 'content-type': 'application/wasm' }).end(dist('wasmtrace.wasm')), SLOW_WASM_MS);
+      res.on('close', () => clearTimeout(t));
+      return;
+    }
     req.on('end', () => res.writeHead(200, { ...cors, 'content-type': 'application/json' }).end('{"ok":true}'));
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import type { Collector } from '../helpers/collector.js';
 import { allSpans, attrs, type FlatSpan } from '../helpers/otlp.js';
-import { attr, type Driver, type Env, named, ns, startEnv, type Tab, waitSpans } from './sdk-env.js';
+import { attr, type Driver, type Env, named, ns, SLOW_WASM_MS, startEnv, type Tab, waitSpans } from './sdk-env.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -340,4 +340,26 @@ async function waitFor(pred: () => Promise<boolean>, timeoutMs: number, what: st
     if (Date.now() > deadline) throw new Error(`timed out waiting: ${what}`);
     await sleep(50);
   }
+}
+
+/** The Wasm arrives late: the load event does not wait, calls made meanwhile are replayed. */
+export async function slowWasm(d: Driver): Promise<void> {
+  await withEnv({}, async (env) => {
+    const tab = await d.newTab();
+    const started = Date.now();
+    await tab.goto(env.appUrl({ data: { wasm: `${env.api.origin}/slow.wasm` } }));
+    const loadedMs = Date.now() - started;
+    const loadEventEnd = await tab.eval<number>('performance.getEntriesByType("navigation")[0].loadEventEnd');
+    assert.ok(loadEventEnd < SLOW_WASM_MS, `load event at ${loadEventEnd} ms, before the Wasm (${SLOW_WASM_MS} ms)`);
+    assert.ok(loadedMs < SLOW_WASM_MS + 500, `goto returned after ${loadedMs} ms`);
+    await tab.eval('app.spans("slow", 3)'); // before ready: queued
+    assert.equal(await tab.eval('wasmtrace.ready.then(() => "ready")'), 'ready');
+    const c = env.collector;
+    await waitSpans(c, (s) => s.some((x) => x.name === 'documentLoad') && s.filter((x) => x.name === 'work').length === 3 && s.some((x) => x.name === 'early'));
+    const load = named(c, 'documentLoad')[0]!;
+    assert.ok(ns(load, 'end') - ns(load, 'start') < BigInt(SLOW_WASM_MS) * 1_000_000n, 'documentLoad keeps the navigation\'s own times');
+    const work = named(c, 'work')[0]!;
+    assert.ok(ns(work, 'start') < ns(load, 'start') + BigInt(SLOW_WASM_MS) * 1_000_000n, 'a queued span keeps the time it was started at');
+    await tab.close();
+  });
 }
