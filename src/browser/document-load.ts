@@ -9,7 +9,7 @@ import { parseTraceparent } from '../propagation.js';
 import { listen } from './util.js';
 
 /** Navigation Timing phases, in order, recorded as span events when non-zero. */
-const PHASES = [
+export const PHASES = [
   'fetchStart', 'domainLookupStart', 'domainLookupEnd', 'connectStart', 'secureConnectionStart', 'connectEnd',
   'requestStart', 'responseStart', 'responseEnd',
 ] as const;

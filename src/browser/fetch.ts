@@ -4,7 +4,7 @@ import type { Span } from '../types.js';
 import type { BrowserContext } from './types.js';
 import { internalError } from '../diag.js';
 import { holdActive } from './hold.js';
-import { absolute, httpClientAttributes, normalizeMethod, perfNow } from './util.js';
+import { absolute, perfNow, startClientSpan } from './util.js';
 
 type Fetch = typeof fetch;
 
@@ -20,8 +20,7 @@ export function instrumentFetch(ctx: BrowserContext): () => void {
     try {
       const u = absolute(isRequest(input) ? input.url : String(input));
       if (u && /^https?:$/.test(u.protocol) && !ctx.ignore(u.href)) {
-        const method = normalizeMethod(init?.method ?? (isRequest(input) ? input.method : 'GET'));
-        span = ctx.tracer.startSpan(method, { kind: 2, attributes: httpClientAttributes(method, u) });
+        span = startClientSpan(ctx.tracer, init?.method ?? (isRequest(input) ? input.method : 'GET'), u);
         release = holdActive();
         if (ctx.propagate(u.href)) {
           const headers = new Headers(init?.headers ?? (isRequest(input) ? input.headers : undefined));

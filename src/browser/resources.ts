@@ -5,12 +5,7 @@
 // client spans and are skipped, as are the exporter's own requests.
 import type { BrowserContext } from './types.js';
 import { internalError } from '../diag.js';
-import { addPhases, clampTime } from './document-load.js';
-
-const PHASES = [
-  'fetchStart', 'domainLookupStart', 'domainLookupEnd', 'connectStart', 'secureConnectionStart', 'connectEnd',
-  'requestStart', 'responseStart', 'responseEnd',
-];
+import { addPhases, clampTime, PHASES } from './document-load.js';
 
 /** Records entries already in the buffer, then observes later ones. */
 export function instrumentResources(ctx: BrowserContext, skipUrl: (url: string) => boolean): () => void {

@@ -1,5 +1,6 @@
 // Small browser helpers: listeners that never throw, and URL facts for HTTP spans.
-import type { Attributes } from '../types.js';
+import type { Attributes, Span } from '../types.js';
+import type { Tracer } from '../tracer.js';
 import { internalError } from '../diag.js';
 
 /** addEventListener that never throws; returns the remover. */
@@ -27,22 +28,21 @@ export function absolute(url: string): URL | undefined {
 
 const DEFAULT_PORT: Record<string, number> = { 'http:': 80, 'https:': 443 };
 
-/** HTTP client span attributes (semantic conventions v1.26+). */
-export function httpClientAttributes(method: string, u: URL): Attributes {
-  return {
-    'http.request.method': method,
+const KNOWN_METHODS = /^(GET|HEAD|POST|PUT|DELETE|CONNECT|OPTIONS|TRACE|PATCH|QUERY)$/;
+
+/** Starts an HTTP client span: named after a known method, else `HTTP` with `_OTHER` (semantic conventions). */
+export function startClientSpan(tracer: Tracer, method: unknown, u: URL): Span {
+  const given = String(method ?? 'GET');
+  const m = given.toUpperCase();
+  const known = KNOWN_METHODS.test(m);
+  const attrs: Attributes = {
+    'http.request.method': known ? m : '_OTHER',
     'url.full': u.href,
     'server.address': u.hostname,
     'server.port': u.port ? Number(u.port) : DEFAULT_PORT[u.protocol] ?? 0,
   };
-}
-
-const KNOWN_METHODS = /^(GET|HEAD|POST|PUT|DELETE|CONNECT|OPTIONS|TRACE|PATCH|QUERY)$/;
-
-/** The span name and `http.request.method` value: known methods, else `_OTHER` / `HTTP`. */
-export function normalizeMethod(method: unknown): string {
-  const m = String(method ?? 'GET').toUpperCase();
-  return KNOWN_METHODS.test(m) ? m : '_OTHER';
+  if (!known) attrs['http.request.method_original'] = given;
+  return tracer.startSpan(known ? m : 'HTTP', { kind: 2, attributes: attrs });
 }
 
 /** Performance-timeline time of now. */

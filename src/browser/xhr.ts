@@ -3,7 +3,7 @@ import type { BrowserContext } from './types.js';
 import { internalError } from '../diag.js';
 import { end } from './fetch.js';
 import { holdActive } from './hold.js';
-import { absolute, httpClientAttributes, normalizeMethod, perfNow } from './util.js';
+import { absolute, perfNow, startClientSpan } from './util.js';
 
 export function instrumentXhr(ctx: BrowserContext): () => void {
   if (typeof XMLHttpRequest !== 'function') return () => {};
@@ -11,12 +11,12 @@ export function instrumentXhr(ctx: BrowserContext): () => void {
   const open0 = proto.open as (...args: unknown[]) => void;
   const send0 = proto.send;
   const setHeader0 = proto.setRequestHeader;
-  const requests = new WeakMap<XMLHttpRequest, { method: string; url: URL }>();
+  const requests = new WeakMap<XMLHttpRequest, { method: unknown; url: URL }>();
 
   const open = function (this: XMLHttpRequest, ...args: unknown[]): void {
     try {
       const url = absolute(String(args[1]));
-      if (url) requests.set(this, { method: normalizeMethod(args[0]), url });
+      if (url) requests.set(this, { method: args[0], url });
       else requests.delete(this);
     } catch (e) {
       internalError(e);
@@ -28,7 +28,7 @@ export function instrumentXhr(ctx: BrowserContext): () => void {
     try {
       const r = requests.get(this);
       if (r && /^https?:$/.test(r.url.protocol) && !ctx.ignore(r.url.href)) {
-        const span = ctx.tracer.startSpan(r.method, { kind: 2, attributes: httpClientAttributes(r.method, r.url) });
+        const span = startClientSpan(ctx.tracer, r.method, r.url);
         const release = holdActive();
         if (ctx.propagate(r.url.href)) {
           const carrier: Record<string, string> = {};

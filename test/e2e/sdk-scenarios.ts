@@ -77,6 +77,17 @@ export async function propagation(d: Driver): Promise<void> {
       assert.equal(attr(span, 'server.port'), new URL(env.api.origin).port);
       assert.equal(span.name, 'GET');
     }
+    // An unknown method refused by CORS: span `HTTP`, `_OTHER`, error.type from the failure.
+    assert.equal(await tab.eval('app.fetchCustom()'), 'TypeError');
+    await waitSpans(c, () => !!client('from=custom'));
+    const custom = client('from=custom')!;
+    assert.equal(custom.name, 'HTTP');
+    assert.equal(attr(custom, 'http.request.method'), '_OTHER');
+    assert.equal(attr(custom, 'http.request.method_original'), 'PURGE');
+    assert.equal(attr(custom, 'error.type'), 'TypeError');
+    assert.equal(custom.status.code, 2);
+    assert.equal(attr(custom, 'http.response.status_code'), undefined);
+
     const other = env.other.requests.find((r) => r.path === '/other/data');
     assert.ok(other, 'the other origin was called');
     assert.equal(other.headers.traceparent, undefined, 'no traceparent outside propagateTo');

@@ -32,6 +32,8 @@ document.getElementById('form').addEventListener('submit', (e) => {
 
 window.app = {
   fetchApi: () => fetch(api + '/api/data?from=direct').then((r) => r.text()),
+  // A method the API's CORS answer does not allow: the fetch fails (TypeError).
+  fetchCustom: () => fetch(api + '/api/data?from=custom', { method: 'PURGE' }).then(() => 'ok', (e) => e.name),
   fetchOther: () => fetch(other + '/other/data').then((r) => r.text()),
   xhrApi: () => new Promise((resolve) => {
     const xhr = new XMLHttpRequest();
