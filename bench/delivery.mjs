@@ -10,16 +10,7 @@ import { otelTracer, OTEL_NAME } from './lib/otel.mjs';
 import { dist, root } from './lib/paths.mjs';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
-
-const BATCH = 512;
-
-function oneSpan(tracer) {
-  const s = tracer.startSpan('op');
-  s.setAttribute('http.method', 'GET');
-  s.setAttribute('http.status_code', 200);
-  s.setAttribute('cache.hit', true);
-  s.end();
-}
+import { BATCH, oneSpan } from './lib/workload.mjs';
 
 /** wasmtrace through its public init(), sending into `sink(body, meta)`. */
 async function ours(init, { json = false, gzip = false, sink }) {

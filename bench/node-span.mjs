@@ -8,17 +8,7 @@ import { interleave, nsSince } from './lib/interleave.mjs';
 import { installFakeClock } from './lib/fake-clock.mjs';
 import { ourTracer } from './lib/ours.mjs';
 import { otelTracer, OTEL_NAME } from './lib/otel.mjs';
-
-const BATCH = 512;
-
-/** One span the way an app makes it, through either SDK's API. */
-function oneSpan(tracer) {
-  const s = tracer.startSpan('op');
-  s.setAttribute('http.method', 'GET');
-  s.setAttribute('http.status_code', 200);
-  s.setAttribute('cache.hit', true);
-  s.end();
-}
+import { BATCH, oneSpan } from './lib/workload.mjs';
 
 /** Makes `batches` × 512 spans, flushing after each batch; returns ns per span. */
 async function round(tracer, flush, batches) {

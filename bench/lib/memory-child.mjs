@@ -3,19 +3,13 @@
 // (and, for wasmtrace, how many spans its fixed Wasm memory holds). Prints JSON.
 import { ourTracer } from './ours.mjs';
 import { otelTracer } from './otel.mjs';
+import { oneSpan } from './workload.mjs';
 
 const [sdk, nArg] = process.argv.slice(2);
 const n = Number(nArg);
 const gc = globalThis.gc;
 if (typeof gc !== 'function') throw new Error('run with --expose-gc');
 
-function oneSpan(tracer) {
-  const s = tracer.startSpan('op');
-  s.setAttribute('http.method', 'GET');
-  s.setAttribute('http.status_code', 200);
-  s.setAttribute('cache.hit', true);
-  s.end();
-}
 const heap = () => {
   for (let i = 0; i < 4; i++) gc();
   const m = process.memoryUsage();

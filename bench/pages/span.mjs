@@ -4,21 +4,13 @@ import { init } from '../../src/index.ts';
 import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { Resource } from '@opentelemetry/resources';
 import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
+import { BATCH, oneSpan } from '../lib/workload.mjs';
 
-const BATCH = 512;
 const realNow = performance.now.bind(performance);
 const realDateNow = Date.now;
 let bytes = { wasmtrace: 0, otel: 0 };
 let ours;
 let otel;
-
-function oneSpan(tracer) {
-  const s = tracer.startSpan('op');
-  s.setAttribute('http.method', 'GET');
-  s.setAttribute('http.status_code', 200);
-  s.setAttribute('cache.hit', true);
-  s.end();
-}
 
 window.bench = {
   async setup() {
