@@ -2,7 +2,7 @@
 // only; strings arrive in the IO area. Bad handles and full buffers are
 // answered with a status code, never a trap.
 import {
-  BLOCK_SIZE, IO, IO_SIZE, SLOTS, S_BYTES, S_TAIL, S_TAILOFF, S_DATTR, S_DEVENT, S_DLINK, S_END, S_FLAGS, S_GEN, S_KIND,
+  BLOCK_SIZE, IO, IO_SIZE, MAX_SPAN_BYTES, SLOTS, S_BYTES, S_TAIL, S_TAILOFF, S_DATTR, S_DEVENT, S_DLINK, S_END, S_FLAGS, S_GEN, S_KIND,
   S_NAME, S_NATTR, S_NESTED, S_NEVENT, S_NLINK, S_PARENT, S_REMOTE, S_SPAN, S_START,
   S_HOLD, S_KEYS, S_STATE, S_STATUS, S_TRACE, STATE_ENDED, STATE_LIVE, blockAt, slotAt,
 } from "./layout";
@@ -175,7 +175,11 @@ export function attr(h: i32, keyId: i32, vtype: i32, num: f64, len: i32): i32 {
     overwritePayload(at, n);
     return OK;
   }
-  const rec = reserve(slot, H_ATTR, n);
+  // Encoded in the tail block: the record fits there, so reserve() has
+  // nothing to decide beyond the span's byte budget.
+  const rec = at != KV && tail >= 0 && off + H_ATTR <= BLOCK_SIZE
+    && load<i32>(slot, S_BYTES) + H_ATTR + n <= MAX_SPAN_BYTES
+    ? at - H_ATTR : reserve(slot, H_ATTR, n);
   if (!rec) {
     countDroppedData();
     return nested ? dropNested(owner, FULL) : replaced ? FULL : dropAttr(slot, FULL);
@@ -186,19 +190,13 @@ export function attr(h: i32, keyId: i32, vtype: i32, num: f64, len: i32): i32 {
   store<u16>(rec, <u16>key, 2);
   store<u16>(rec, <u16>n, 4); // capacity
   store<u16>(rec, <u16>n, 6); // length
-  commitHeader(slot, H_ATTR);
   if (at == rec + H_ATTR) {
-    // Already in place: the payload lies inside the block `reserve` chose.
-    store<i32>(slot, load<i32>(slot, S_BYTES) + n, S_BYTES);
-    store<i32>(slot, load<i32>(slot, S_TAILOFF) + n, S_TAILOFF);
+    // Already in place: the payload lies inside the block the header is in.
+    store<i32>(slot, load<i32>(slot, S_BYTES) + H_ATTR + n, S_BYTES);
+    store<i32>(slot, load<i32>(slot, S_TAILOFF) + H_ATTR + n, S_TAILOFF);
   } else {
-    if (at != KV) {
-      // Not where reserve put the record (cannot happen; stay correct anyway).
-      at = KV;
-      kvTarget(KV, KV_SIZE);
-      kvEncode(key, vtype, num, vlen);
-    }
-    writePayload(slot, KV, n);
+    commitHeader(slot, H_ATTR);
+    writePayload(slot, at, n); // at is KV here: in-block targets always match
   }
   if (nested) store<u16>(owner, load<u16>(owner, 2) + 1, 2);
   else if (!replaced) store<u16>(slot, load<u16>(slot, S_NATTR) + 1, S_NATTR);
