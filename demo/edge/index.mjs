@@ -3,6 +3,7 @@
 // Node 22). esbuild bundles it with `wasmtrace/worker` taken from dist/, and
 // the Wasm stays a separate CompiledWasm module, as wrangler's rules make it.
 import { readFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
@@ -43,11 +44,14 @@ async function bundle() {
  * @returns {Promise<{ url: string, port: number, close(): Promise<void> }>}
  */
 export async function startEdge(o) {
-  const [script, wasm] = await Promise.all([bundle(), readFile(join(dist, 'wasmtrace.wasm'))]);
   const host = o.host ?? '127.0.0.1';
+  const requested = o.port ?? 8787;
+  // workerd aborts with a stack dump on a busy port: find out first.
+  if (requested !== 0) await probe(host, requested);
+  const [script, wasm] = await Promise.all([bundle(), readFile(join(dist, 'wasmtrace.wasm'))]);
   const mf = new Miniflare({
     host,
-    port: o.port ?? 8787,
+    port: requested,
     log: new Log(o.quiet ? LogLevel.NONE : LogLevel.WARN),
     // The fallback Request.cf: fetching the real one needs the internet.
     cf: false,
@@ -79,4 +83,13 @@ export async function startEdge(o) {
     port,
     close: () => mf.dispose(),
   };
+}
+
+/** Rejects with the listen error (EADDRINUSE, …) when `port` cannot be bound. */
+function probe(host, port) {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(port, host, () => server.close(() => resolve(undefined)));
+  });
 }
