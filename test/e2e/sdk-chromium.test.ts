@@ -25,3 +25,4 @@ test("Chromium: script tag under script-src 'self' 'wasm-unsafe-eval'", t, () =>
 test('Chromium: Wasm refused by CSP → no-op, one warning, nothing thrown', t, () => s.cspRefused(d));
 test('Chromium: init() from wasmtrace/browser with instrumentations options', t, () => s.esmInit(d));
 test('Chromium: the load event does not wait for the Wasm; calls made meanwhile are replayed', t, () => s.slowWasm(d));
+test('Chromium: collector unreachable (connection refused) → localStorage → reload → exactly once', t, () => s.refusedThenReload(d));

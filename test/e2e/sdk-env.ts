@@ -2,7 +2,7 @@
 // API server, each on its own origin (so CORS and preflights are real), and a
 // thin driver over playwright-core (Chromium) and puppeteer-core (Firefox).
 import { createServer, type IncomingMessage } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect, createServer as createTcpServer, type AddressInfo, type Server as TcpServer, type Socket } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -63,6 +63,47 @@ export async function startApi(pageOrigin: string): Promise<Api> {
       server.closeAllConnections();
     }),
   };
+}
+
+/** A TCP relay to `target` whose port can refuse connections (down) and accept them again (up). */
+export interface Relay {
+  /** http://127.0.0.1:<port> */
+  origin: string;
+  down(): Promise<void>;
+  up(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startRelay(target: string): Promise<Relay> {
+  const { hostname, port: targetPort } = new URL(target);
+  const sockets = new Set<Socket>();
+  let server: TcpServer | undefined;
+  let port = 0;
+  const up = async (): Promise<void> => {
+    if (server) return;
+    const s = createTcpServer((client) => {
+      const upstream = connect(Number(targetPort), hostname);
+      for (const sock of [client, upstream]) {
+        sockets.add(sock);
+        sock.on('close', () => sockets.delete(sock));
+        sock.on('error', () => sock.destroy());
+      }
+      client.pipe(upstream).pipe(client);
+      client.on('close', () => upstream.destroy());
+      upstream.on('close', () => client.destroy());
+    });
+    await new Promise<void>((r, j) => s.once('error', j).listen(port, '127.0.0.1', () => r()));
+    port = (s.address() as AddressInfo).port;
+    server = s;
+  };
+  const down = async (): Promise<void> => {
+    const s = server;
+    server = undefined;
+    for (const sock of sockets) sock.destroy();
+    if (s) await new Promise<void>((r) => s.close(() => r()));
+  };
+  await up();
+  return { origin: `http://127.0.0.1:${port}`, up, down, close: down };
 }
 
 export interface TagOptions {

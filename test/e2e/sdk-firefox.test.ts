@@ -27,3 +27,4 @@ test("Firefox: script tag under script-src 'self' 'wasm-unsafe-eval'", t, () => 
 test('Firefox: Wasm refused by CSP → no-op, one warning, nothing thrown', t, () => s.cspRefused(d));
 test('Firefox: init() from wasmtrace/browser with instrumentations options', t, () => s.esmInit(d));
 test('Firefox: the load event does not wait for the Wasm; calls made meanwhile are replayed', t, () => s.slowWasm(d));
+test('Firefox: collector unreachable (connection refused) → localStorage → reload → exactly once', t, () => s.refusedThenReload(d));

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import type { Collector } from '../helpers/collector.js';
 import { allSpans, attrs, type FlatSpan } from '../helpers/otlp.js';
-import { attr, type Driver, type Env, named, ns, SLOW_WASM_MS, startEnv, type Tab, waitSpans } from './sdk-env.js';
+import { attr, type Driver, type Env, named, ns, SLOW_WASM_MS, startEnv, startRelay, type Tab, waitSpans } from './sdk-env.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -373,5 +373,33 @@ export async function slowWasm(d: Driver): Promise<void> {
     const work = named(c, 'work')[0]!;
     assert.ok(ns(work, 'start') < ns(load, 'start') + BigInt(SLOW_WASM_MS) * 1_000_000n, 'a queued span keeps the time it was started at');
     await tab.close();
+  });
+}
+
+/** The collector's port refuses connections (offline), then comes back; the page is reloaded. */
+export async function refusedThenReload(d: Driver): Promise<void> {
+  await withEnv({}, async (env) => {
+    const c = env.collector;
+    const relay = await startRelay(c.origin);
+    try {
+      const endpoint = relay.origin + new URL(c.url).pathname;
+      const url = env.appUrl({ data: { endpoint, 'scheduled-delay-ms': '100' } });
+      await relay.down();
+      const tab = await open(d, url);
+      await tab.eval('app.spans("refused", 40)');
+      await waitFor(async () => (await tab.eval<number>(QUEUED)) > 0, 10_000, 'batches written to localStorage');
+      assert.equal(c.requests.length, 0, 'nothing reached the collector while down');
+      await relay.up();
+      await tab.goto(url);
+      const mine = () => c.spans().filter((s) => s.name === 'work' && attr(s, 'test.run') === 'refused');
+      await c.waitFor(() => mine().length >= 40, 15_000).catch(() => undefined);
+      await sleep(1500);
+      exactlyOnce(c.spans(), 'refused', 40);
+      const ids = c.spans().map((s) => s.spanId);
+      assert.equal(new Set(ids).size, ids.length, 'no span of any kind delivered twice');
+      await tab.close();
+    } finally {
+      await relay.close();
+    }
   });
 }
