@@ -8,17 +8,7 @@ import { interleave, nsSince } from './lib/interleave.mjs';
 import { installFakeClock } from './lib/fake-clock.mjs';
 import { ourTracer } from './lib/ours.mjs';
 import { otelTracer, OTEL_NAME } from './lib/otel.mjs';
-import { BATCH, oneSpan } from './lib/workload.mjs';
-
-/** Makes `batches` × 512 spans, flushing after each batch; returns ns per span. */
-async function round(tracer, flush, batches) {
-  const t0 = process.hrtime.bigint();
-  for (let b = 0; b < batches; b++) {
-    for (let i = 0; i < BATCH; i++) oneSpan(tracer);
-    await flush();
-  }
-  return nsSince(t0) / (batches * BATCH);
-}
+import { BATCH, spanRound as round } from './lib/workload.mjs';
 
 export async function run({ smoke = false } = {}) {
   const batches = smoke ? 1 : 40;
