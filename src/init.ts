@@ -14,7 +14,6 @@ import { instantiate, type WasmSource } from './wasm.js';
 import { resourceAttributes } from './resource.js';
 import { rootTraceState, samplerRatio, type SamplerOptions } from './sampler.js';
 
-export { thresholdHex } from './sampler.js';
 export type { SamplerOptions } from './sampler.js';
 
 export interface LimitOptions {

@@ -7,7 +7,7 @@ import { instantiate } from '../../src/wasm.js';
 import { resourceAttributes } from '../../src/resource.js';
 import { setAttr } from '../../src/attributes.js';
 import { timeOrigin } from '../../src/clock.js';
-import { thresholdHex } from '../../src/init.js';
+import { rootTraceState } from '../../src/sampler.js';
 import type { ExportResult } from '../../src/export/types.js';
 
 const dist = new URL('../../dist/', import.meta.url);
@@ -42,7 +42,7 @@ export async function coreTracer(opts: { json?: boolean; seed?: number; ratio?: 
     spanEnded: () => void endedCount++,
     flush: async () => empty,
     shutdown: async () => empty,
-  }, { rootTraceState: ratio < 1 ? `ot=th:${thresholdHex(ratio)}` : undefined });
+  }, { rootTraceState: rootTraceState(ratio) });
   return {
     tracer,
     core,

@@ -5,8 +5,13 @@ import assert from 'node:assert/strict';
 import { coreTracer, type CoreTracer } from '../helpers/core-tracer.js';
 import { allSpans, decodeProtobuf, type FlatSpan } from '../helpers/otlp.js';
 import { setClock } from '../../src/clock.js';
-import { thresholdHex } from '../../src/init.js';
 import { SpanStatusCode } from '../../src/types.js';
+
+/** OTEP 235 threshold for a ratio, computed here independently of the SDK: 56 bits, hex, trailing zeros trimmed. */
+function thresholdHex(ratio: number): string {
+  const t = BigInt(Math.round((1 - ratio) * 2 ** 56));
+  return t === 0n ? '0' : t.toString(16).padStart(14, '0').replace(/0+$/, '');
+}
 
 let clock = 0;
 setClock(() => clock, 1_760_000_000_000);

@@ -6,7 +6,12 @@ import assert from 'node:assert/strict';
 import type { Miniflare } from 'miniflare';
 import { startCollector, type Collector } from '../helpers/collector.js';
 import { fixture, startWorkers } from './harness.js';
-import { thresholdHex } from '../../src/sampler.js';
+
+/** OTEP 235 threshold for a ratio, computed here independently of the SDK: 56 bits, hex, trailing zeros trimmed. */
+function thresholdHex(ratio: number): string {
+  const t = BigInt(Math.round((1 - ratio) * 2 ** 56));
+  return t === 0n ? '0' : t.toString(16).padStart(14, '0').replace(/0+$/, '');
+}
 
 const RATIO = 0.5;
 let collector: Collector;
