@@ -48,8 +48,7 @@ export function initPool(): void {
 
 export function resetSlot(slot: usize): void {
   const gen = load<u16>(slot, S_GEN);
-  // Word stores: memory.fill is a call out of the module in V8.
-  for (let o: usize = 0; o < <usize>SLOT_SIZE; o += 8) store<u64>(slot + o, 0);
+  memory.fill(slot, 0, SLOT_SIZE);
   store<u16>(slot, gen, S_GEN);
   store<i32>(slot, -1, S_HEAD);
   store<i32>(slot, -1, S_TAIL);
