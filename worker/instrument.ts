@@ -13,7 +13,11 @@ import { serverAttributes } from './attributes.js';
 
 interface State extends FetchTracing {
   readonly route: ((request: Request) => string | undefined) | undefined;
+  readonly ignore: (request: Request) => boolean;
 }
+
+/** A CORS preflight: browsers send it without traceparent, before the real request. */
+const isPreflight = (r: Request): boolean => r.method === 'OPTIONS' && r.headers.has('access-control-request-method');
 
 let coldStart = true;
 let globalTracer: Tracer | undefined;
@@ -38,7 +42,7 @@ async function setup<E>(config: ConfigInput<E>, env: E): Promise<State | null> {
   if (!tracer) return null;
   globalTracer = tracer;
   const c = r.config;
-  const state: State = { tracer, redact: c.redactQuery, propagateTo: c.propagateTo, endpoint: r.endpoint, route: c.route };
+  const state: State = { tracer, redact: c.redactQuery, propagateTo: c.propagateTo, endpoint: r.endpoint, route: c.route, ignore: c.ignore ?? isPreflight };
   if (!fetchPatched) {
     fetchPatched = true;
     globalThis.fetch = tracedFetch(original, globalThis, state, () => current()?.span);
@@ -61,13 +65,14 @@ export function instrument<E, H extends Handler<E>>(handler: H, config: ConfigIn
     begin: (s: State, attrs: Attributes) => Span,
     call: (env: E, ctx: ExecutionContext) => R | Promise<R>,
     done?: (span: Span, result: R) => void,
+    skip?: (s: State) => boolean,
   ): Promise<R> {
     const s = await (ready ??= setup(config, env).catch((e: unknown) => (internalError(e), null)));
     let span: Span;
     let waits: Array<Promise<unknown>>;
     let tracedCtx: ExecutionContext;
     let tracedEnvironment: E;
-    if (!s) return call(env, ctx);
+    if (!s || skipped(s, skip)) return call(env, ctx);
     try {
       const attrs: Attributes = { 'faas.coldstart': coldStart };
       coldStart = false;
@@ -104,6 +109,15 @@ export function instrument<E, H extends Handler<E>>(handler: H, config: ConfigIn
     }
   }
 
+  const skipped = (s: State, skip: ((s: State) => boolean) | undefined): boolean => {
+    try {
+      return skip?.(s) === true;
+    } catch (e) {
+      internalError(e); // a throwing user predicate means "trace it"
+      return false;
+    }
+  };
+
   const h = handler as Handler<E>;
   if (typeof h.fetch === 'function') {
     out.fetch = (request: Request, env: E, ctx: ExecutionContext) =>
@@ -126,6 +140,7 @@ export function instrument<E, H extends Handler<E>>(handler: H, config: ConfigIn
           // Server spans: only 5xx is an error (4xx is the client's).
           if (status >= 500) span.setAttribute('error.type', String(status)).setStatus({ code: 2 });
         },
+        (s) => s.ignore(request),
       );
   }
   if (typeof h.scheduled === 'function') {

@@ -53,6 +53,12 @@ export interface WorkerConfig {
   propagateTo?: Array<string | RegExp>;
   /** `url.full` query values replaced by `REDACTED`: `true` for all, or more keys than the default signature keys. */
   redactQuery?: boolean | string[];
+  /**
+   * Requests not to trace (they still run). Default: CORS preflights (`OPTIONS`
+   * with `Access-Control-Request-Method`), which browsers never send with a
+   * traceparent and which would each make a one-span trace.
+   */
+  ignore?: (request: Request) => boolean;
   /** `http.route` of a request (e.g. `/api/checkout`); also names the span. */
   route?: (request: Request) => string | undefined;
   /** Longest wait for the collector per export, ms; default `OTEL_EXPORTER_OTLP_TIMEOUT` or 10000. */
