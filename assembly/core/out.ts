@@ -27,13 +27,13 @@ export function reset(limit: usize): void {
 }
 
 /** Sets where the next attribute is encoded (`kvAt`, at most `cap` bytes). */
-export function kvTarget(at: usize, cap: i32): void {
+@inline export function kvTarget(at: usize, cap: i32): void {
   kvAt = at;
   kvCap = cap;
 }
 
 /** Points the writer at the attribute target (see kvTarget). */
-export function toKV(): void {
+@inline export function toKV(): void {
   pos = kvAt;
   end = kvAt + <usize>kvCap;
   over = false;
