@@ -327,9 +327,12 @@ function span(slot: usize): void {
     rec = nextRecord();
   }
   if (owner) closeNested(owner, ownerField);
-  droppedCount(10, <i32>load<u16>(slot, S_DATTR));
-  droppedCount(12, <i32>load<u16>(slot, S_DEVENT));
-  droppedCount(14, <i32>load<u16>(slot, S_DLINK));
+  // One check for the three dropped counts (adjacent u16s): most spans drop nothing.
+  if (load<u32>(slot, S_DATTR) | <u32>load<u16>(slot, S_DLINK)) {
+    droppedCount(10, <i32>load<u16>(slot, S_DATTR));
+    droppedCount(12, <i32>load<u16>(slot, S_DEVENT));
+    droppedCount(14, <i32>load<u16>(slot, S_DLINK));
+  }
   const code = load<u8>(slot, S_STATUS);
   if (code) {
     open(15);
