@@ -206,6 +206,16 @@ export function nextRecord(): usize {
   return 0;
 }
 
+/** nextRecord, with its common case (the rest of the same block) inline. */
+@inline export function next(): usize {
+  if (rBlock == rEndBlock && rOff >= rEndOff) return 0;
+  if (rBlock >= 0 && rOff < BLOCK_SIZE) {
+    const p = blockAt(rBlock) + <usize>rOff;
+    if (load<u8>(p) != R_BLOCK_END) return p;
+  }
+  return nextRecord();
+}
+
 export function headerSize(type: u8): i32 {
   const t = type & 0x7f;
   if (t == R_ATTR || t == R_NATTR) return H_ATTR;

@@ -7,7 +7,7 @@ import {
   S_PARENT, S_REMOTE, S_SPAN, S_START, S_STATUS, S_TRACE, slotAt,
 } from "./layout";
 import {
-  H_ATTR, R_ATTR, R_EVENT, R_LINK, R_NAME, R_NATTR, R_STATE, R_STATUS, advance,
+  H_ATTR, R_ATTR, R_EVENT, R_LINK, R_NAME, R_NATTR, R_STATE, R_STATUS, advance, next,
   freeSlot, nextRecord, openRecords, peekEnded, popEnded, rOff, readPayload, skipHeader, skipRecord,
 } from "./pool";
 import { BLOCK_SIZE } from "./layout";
@@ -281,8 +281,8 @@ function span(slot: usize): void {
   let owner: usize = 0;
   let ownerField: u32 = 0;
   openRecords(slot);
-  let rec = nextRecord();
-  while (rec) {
+  let rec: usize;
+  while ((rec = next()) != 0) {
     const type = load<u8>(rec);
     if (owner && type != R_NATTR) {
       closeNested(owner, ownerField);
@@ -324,7 +324,6 @@ function span(slot: usize): void {
     } else {
       skipRecord(rec); // status message (written below), dead records
     }
-    rec = nextRecord();
   }
   if (owner) closeNested(owner, ownerField);
   // One check for the three dropped counts (adjacent u16s): most spans drop nothing.
