@@ -6,6 +6,7 @@
 import type { Attributes, Span } from '../types.js';
 import type { BrowserContext } from './types.js';
 import { parseTraceparent } from '../propagation.js';
+import { whenIdle } from './schedule.js';
 import { listen } from './util.js';
 
 /** Navigation Timing phases, in order, recorded as span events when non-zero. */
@@ -60,9 +61,10 @@ export function instrumentDocumentLoad(ctx: BrowserContext, done: (nav: Performa
     page.end(n && n.loadEventEnd > 0 ? n.loadEventEnd : undefined);
   };
 
-  // loadEventEnd is set only after the load handlers return: wait one task.
+  // loadEventEnd is set only after the load handlers return: wait one task,
+  // then for idle time — the spans of the load are built after it, not in it.
   const check = (): void => {
-    if (document.readyState === 'complete') setTimeout(finish, 0);
+    if (document.readyState === 'complete') setTimeout(() => whenIdle(finish, 1000), 0);
   };
   const stop = listen(window, 'load', check, false);
   ctx.onUnload.push(finish); // closed before load: end what we have

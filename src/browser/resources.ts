@@ -6,6 +6,11 @@
 import type { BrowserContext } from './types.js';
 import { internalError } from '../diag.js';
 import { addPhases, clampTime, PHASES } from './document-load.js';
+import { whenIdle } from './schedule.js';
+import { perfNow } from './util.js';
+
+/** Main-thread time one slice of the initial buffer may take, ms. */
+const SLICE_MS = 4;
 
 /** Records entries already in the buffer, then observes later ones. */
 export function instrumentResources(ctx: BrowserContext, skipUrl: (url: string) => boolean): () => void {
@@ -26,11 +31,27 @@ export function instrumentResources(ctx: BrowserContext, skipUrl: (url: string) 
     if (e.nextHopProtocol) span.setAttribute('network.protocol.name', e.nextHopProtocol);
     span.end(Math.max(e.responseEnd, clampTime(e.startTime)));
   };
+  // The initial buffer (a page may have hundreds) in slices of a few ms, each
+  // its own idle task; what is left when the page hides is recorded then.
+  let backlog: PerformanceEntry[] = [];
+  const drain = (deadlineMs: number): void => {
+    try {
+      while (backlog.length > 0 && perfNow() < deadlineMs) record(backlog.shift() as PerformanceResourceTiming);
+    } catch (e) {
+      internalError(e);
+    }
+  };
+  const slice = (): void => {
+    drain(perfNow() + SLICE_MS);
+    if (backlog.length > 0) whenIdle(slice, 1000);
+  };
   try {
-    for (const e of performance.getEntriesByType?.('resource') ?? []) record(e as PerformanceResourceTiming);
+    backlog = [...(performance.getEntriesByType?.('resource') ?? [])];
+    slice();
   } catch (e) {
     internalError(e);
   }
+  ctx.onUnload.push(() => drain(Infinity));
   if (typeof PerformanceObserver !== 'function') return () => {};
   try {
     const po = new PerformanceObserver((list) => {

@@ -1,6 +1,13 @@
 // Wires the browser instrumentations from `instrumentations` options around
 // the core init(). Listeners that must run before delivery's own (pagehide,
 // web-vitals) are added before delivery starts. Never rejects.
+//
+// Page-load cost: the calling task only adds the pagehide listener and starts
+// fetching and compiling the Wasm (compiled off the main thread); everything
+// else runs after the page's first paint (until then every task of the page
+// falls into one long animation frame), in tasks of a few ms each — web-vitals, then the
+// first localStorage access (session.id; it loads the origin's storage area,
+// several ms), then instantiation and the instrumentations.
 import type { BrowserContext, BrowserInitOptions } from './types.js';
 import type { Tracer } from '../tracer.js';
 import type { WasmSource } from '../wasm.js';
@@ -17,8 +24,12 @@ import { instrumentNavigation } from './navigation.js';
 import { instrumentResources } from './resources.js';
 import { instrumentXhr } from './xhr.js';
 import { sessionId } from './session.js';
+import { afterPaint, nextTask } from './schedule.js';
 import { absolute, listen } from './util.js';
 import { watchWebVitals } from './web-vitals.js';
+
+/** Longest wait for the page's first paint before start-up goes on, ms. */
+const FIRST_PAINT_WAIT_MS = 300;
 
 /** init() for pages: the tracer plus every instrumentation not turned off. */
 export async function startBrowser(options: BrowserInitOptions, defaultWasm: (json: boolean) => WasmSource): Promise<Tracer> {
@@ -34,15 +45,20 @@ export async function startBrowser(options: BrowserInitOptions, defaultWasm: (js
     listen(window, 'pagehide', () => {
       for (const fn of onUnload) fn();
     });
-    const vitals = enabled('webVitals') ? watchWebVitals() : null;
+    const wasm = opts.wasm ?? defaultWasm(opts.protocol === 'http/json');
+    const compiled = precompile(wasm);
 
+    await afterPaint(FIRST_PAINT_WAIT_MS);
+    const vitals = enabled('webVitals') ? watchWebVitals() : null;
+    await nextTask();
     const resource = { ...opts.resource };
     if (enabled('session') && resource['session.id'] === undefined) {
       const s = typeof on.session === 'object' ? on.session : {};
       resource['session.id'] = sessionId(Date.now(), s.idleMs, s.maxMs);
     }
-    const wasm = opts.wasm ?? defaultWasm(opts.protocol === 'http/json');
-    const tracer = await initWith(platform, { ...opts, resource, wasm });
+    const source = await compiled;
+    await nextTask();
+    const tracer = await initWith(platform, { ...opts, resource, wasm: source });
     if (!isRecording(tracer)) {
       vitals?.(null);
       return tracer;
@@ -72,6 +88,7 @@ export async function startBrowser(options: BrowserInitOptions, defaultWasm: (js
       xhrSince: Infinity,
       onUnload,
     };
+    await nextTask(); // instantiation and delivery's start-up were one task: the instrumentations get another
     const resources = (): void => {
       if (enabled('resources')) instrumentResources(ctx, (url) => url === wasmUrl);
     };
@@ -93,6 +110,23 @@ export async function startBrowser(options: BrowserInitOptions, defaultWasm: (js
     internalError(e);
     return createNoopTracer();
   }
+}
+
+/**
+ * Starts fetching and compiling a Wasm URL now, so the download and the
+ * (off-main-thread) compile overlap the rest of start-up. Resolves to the
+ * module, or to what init() should load itself when this fails (it then
+ * fails there too, and warns as usual: a CSP refusal, a 404).
+ */
+function precompile(wasm: WasmSource): Promise<WasmSource> {
+  if (!(typeof wasm === 'string' || wasm instanceof URL) || typeof WebAssembly.compileStreaming !== 'function') return Promise.resolve(wasm);
+  return fetch(wasm).then(
+    (res): WasmSource | Promise<WasmSource> =>
+      res.ok && res.headers.get('content-type') === 'application/wasm'
+        ? WebAssembly.compileStreaming(res.clone()).catch(() => res)
+        : res,
+    () => wasm,
+  );
 }
 
 /** False for the tracer init() gives when Wasm could not load. */

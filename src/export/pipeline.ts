@@ -55,6 +55,13 @@ const unref = (t: Timer): Timer => {
   return t;
 };
 
+/** Runs `fn` in a later task: when the main thread is idle (at most 500 ms on), where there is requestIdleCallback. */
+const later = (fn: () => void): void => {
+  const ric = (globalThis as { requestIdleCallback?: (f: () => void, o: { timeout: number }) => number }).requestIdleCallback;
+  if (typeof ric === 'function') ric(fn, { timeout: 500 });
+  else unref(setTimeout(fn, 0));
+};
+
 const batch = (s: StoredBatch, stored: boolean): Batch => ({ ...s, _stored: stored, _attempts: 0, _dueAt: 0 });
 
 /** Creates the delivery pipeline for one tracer. Never throws. */
@@ -414,7 +421,10 @@ export function createPipeline(
     },
   });
 
-  if (store) void resume();
+  // Stored batches of earlier pages are adopted in a later task, not in the
+  // caller's: the first localStorage scan is several ms of a page's load. A
+  // flush before then adopts them itself.
+  if (store) later(() => void (lastAdopt === -Infinity && !closed && resume()));
 
   return {
     spanEnded() {

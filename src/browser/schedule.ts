@@ -1,0 +1,53 @@
+// Start-up work is cut into small tasks so that none of it is a long task
+// (https://w3c.github.io/longtasks/) and the page's own work and rendering
+// can run in between: `nextTask` for what must happen soon, `whenIdle` for
+// what only has to happen before the first export.
+
+/** Resolves in a new task. A message, not setTimeout: timers of a background tab are throttled to 1 s. */
+export function nextTask(): Promise<void> {
+  return new Promise((resolve) => {
+    if (typeof MessageChannel !== 'function') {
+      setTimeout(resolve, 0);
+      return;
+    }
+    const c = new MessageChannel();
+    c.port1.onmessage = () => {
+      c.port1.close();
+      resolve();
+    };
+    c.port2.postMessage(0);
+  });
+}
+
+/** Runs `fn` when the main thread is idle, or after `timeoutMs` at the latest (setTimeout where there is no requestIdleCallback, as in Safari). */
+export function whenIdle(fn: () => void, timeoutMs: number): void {
+  const g = globalThis as { requestIdleCallback?: (f: () => void, o: { timeout: number }) => number };
+  if (typeof g.requestIdleCallback === 'function') g.requestIdleCallback(fn, { timeout: timeoutMs });
+  else setTimeout(fn, 1);
+}
+
+/** Resolves once the load event is over (at once if it is). */
+export function afterLoad(): Promise<void> {
+  return new Promise((resolve) => {
+    if (document.readyState === 'complete') resolve();
+    else addEventListener('load', () => setTimeout(resolve, 0), { once: true });
+  });
+}
+
+/**
+ * Resolves in a task after the next frame is painted, or after `maxWaitMs`
+ * (no frames come in a background tab). Until a page's first paint its tasks
+ * all fall into one long animation frame: start-up work waits past it.
+ */
+export function afterPaint(maxWaitMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(resolve, maxWaitMs);
+    if (typeof requestAnimationFrame !== 'function') return;
+    requestAnimationFrame(() => {
+      void nextTask().then(() => {
+        clearTimeout(t);
+        resolve();
+      });
+    });
+  });
+}
