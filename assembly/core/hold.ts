@@ -27,7 +27,8 @@ const E_BORN: i32 = 32; // f64 ms: start of the trace's first local span
 const E_HELD: i32 = 40; // i32 spans held
 const E_GEN: i32 = 44; // u16 bumped when the entry is reused: a slot's S_HOLD holds index | gen << 16
 
-const FREE: u8 = 0;
+const FREE: u8 = 0; // never used since the table last emptied: ends a probe
+const GONE: u8 = 4; // released: reusable, but a probe goes on past it
 const OPEN: u8 = 1;
 const KEEP: u8 = 2;
 const DROP: u8 = 3;
@@ -39,6 +40,8 @@ let keepErrors: bool = true;
 let slowMs: f64 = 0;
 let maxHoldMs: f64 = 30_000;
 let openCount: i32 = 0;
+let used: i32 = 0; // entries neither FREE nor GONE
+let gone: i32 = 0;
 
 /** Turns tail sampling on when there is something to keep beyond the ratio. */
 export function setTail(errors: bool, slow: f64, maxHold: f64, ratioIsAll: bool): void {
@@ -61,14 +64,20 @@ export function join(slot: usize, head: bool, startMs: f64): void {
   const tid = slot + S_TRACE;
   const a = load<u64>(tid);
   const b = load<u64>(tid, 8);
+  // Open addressing from the trace id's low bits; a probe ends at a FREE entry.
+  if (used == 0 && gone) {
+    for (let i = 0; i < TRACES; i++) store<u8>(entryAt(i), FREE, E_STATE);
+    gone = 0;
+  }
   let free: i32 = -1;
-  let start = <i32>(b & <u64>(TRACES - 1));
+  const start = <i32>(b & <u64>(TRACES - 1));
   for (let k = 0; k < TRACES; k++) {
     const i = (start + k) & (TRACES - 1);
     const e = entryAt(i);
     const state = load<u8>(e, E_STATE);
-    if (state == FREE) {
+    if (state == FREE || state == GONE) {
       if (free < 0) free = i;
+      if (state == FREE) break;
       continue;
     }
     if (load<u64>(e, E_TRACE) == a && load<u64>(e, E_TRACE + 8) == b) {
@@ -83,6 +92,8 @@ export function join(slot: usize, head: bool, startMs: f64): void {
     return;
   }
   const e = entryAt(free);
+  if (load<u8>(e, E_STATE) == GONE) gone--;
+  used++;
   store<u64>(e, a, E_TRACE);
   store<u64>(e, b, E_TRACE + 8);
   store<u8>(e, OPEN, E_STATE);
@@ -105,7 +116,15 @@ export function join(slot: usize, head: bool, startMs: f64): void {
 /** The entry a slot's reference names, or -1 when the entry was reused since. */
 @inline function deref(r: i32): i32 {
   const i = r & 0xffff;
-  return <i32>load<u16>(entryAt(i), E_GEN) == (r >>> 16) && load<u8>(entryAt(i), E_STATE) != FREE ? i : -1;
+  const state = load<u8>(entryAt(i), E_STATE);
+  return <i32>load<u16>(entryAt(i), E_GEN) == (r >>> 16) && state != FREE && state != GONE ? i : -1;
+}
+
+/** Gives an entry up: probes go on past it, a new trace may take it. */
+function release(i: i32): void {
+  store<u8>(entryAt(i), GONE, E_STATE);
+  used--;
+  gone++;
 }
 
 /** Marks the span's trace as failed (status ERROR, or an exception recorded). */
@@ -152,7 +171,8 @@ export function ended(idx: i32): void {
       decide(i, slowMs > 0 && load<f64>(slot, S_END) - load<f64>(slot, S_START) > slowMs);
     }
   }
-  if (load<u8>(e, E_STATE) != OPEN && load<i32>(e, E_LIVE) <= 0) store<u8>(e, FREE, E_STATE);
+  const now = load<u8>(e, E_STATE);
+  if ((now == KEEP || now == DROP) && load<i32>(e, E_LIVE) <= 0) release(i);
 }
 
 /** Decides an open trace and releases its held spans. */
@@ -172,7 +192,7 @@ function decide(i: i32, slow: bool): void {
   store<i32>(e, -1, E_HEAD);
   store<i32>(e, -1, E_TAIL);
   store<i32>(e, 0, E_HELD);
-  if (load<i32>(e, E_LIVE) <= 0) store<u8>(e, FREE, E_STATE);
+  if (load<i32>(e, E_LIVE) <= 0) release(i);
 }
 
 /**
@@ -193,18 +213,18 @@ export function evictOldest(): i32 {
     if (state == OPEN && t < born) {
       born = t;
       oldest = i;
-    } else if (state != FREE && state != OPEN && t < bornDecided) {
+    } else if ((state == KEEP || state == DROP) && t < bornDecided) {
       bornDecided = t;
       decided = i;
     }
   }
   if (oldest >= 0) {
     decide(oldest, false);
-    if (load<u8>(entryAt(oldest), E_STATE) == FREE) return oldest;
+    if (load<u8>(entryAt(oldest), E_STATE) == GONE) return oldest;
   }
   if (decided < 0) decided = oldest;
   if (decided < 0) return -1;
-  store<u8>(entryAt(decided), FREE, E_STATE);
+  release(decided);
   return decided;
 }
 
