@@ -22,7 +22,7 @@ const items = Array.from({ length: 200 }, (_, i) => `<li>item ${i}</li>`).join('
 const html = (script) => `<!doctype html><meta charset="utf-8"><title>load</title><ul>${items}</ul>${script}`;
 
 export async function run({ smoke = false } = {}) {
-  const rounds = smoke ? 2 : 21;
+  const rounds = smoke ? 2 : Number(process.env.PAGELOAD_ROUNDS ?? 21);
   const pages = new URL('pages/', import.meta.url);
   const wasm = readFileSync(new URL('wasmtrace.wasm', dist));
   // The script-tag build is what a page would use; until it exists, init() from the package entry.
