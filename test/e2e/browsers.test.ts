@@ -37,24 +37,36 @@ async function withServers(fn: (page: string, collector: Awaited<ReturnType<type
   }
 }
 
+/** A page of either driver: both have goto, title and evaluate. */
+interface AnyPage {
+  goto(url: string): Promise<unknown>;
+  title(): Promise<string>;
+  evaluate(code: string): Promise<unknown>;
+}
+
+/** Loads the page, exports a span cross-origin, and checks a refused header fails its preflight. */
+async function proveBrowser(newPage: () => Promise<AnyPage>, name: string, refusedHeader: Record<string, string>): Promise<void> {
+  await withServers(async (url, c) => {
+    const page = await newPage();
+    await page.goto(url);
+    assert.equal(await page.title(), 'wasmtrace e2e');
+    const send = (bytes: number[], headers: Record<string, string>) =>
+      page.evaluate(`(${PAGE_SEND})(${JSON.stringify([c.url, bytes, headers])})`);
+    assert.equal(await send(body(`from-${name}`), {}), 'status 200');
+    await c.waitFor(() => c.spans().length === 1);
+    assert.equal(c.spans()[0]?.name, `from-${name}`);
+    assert.equal(c.requests[0]?.headers.origin, new URL(url).origin);
+    assert.ok(c.preflights.some((p) => p.allowed), 'the browser sent a preflight that was allowed');
+    assert.equal(await send(body('refused'), refusedHeader), 'error TypeError',
+      'a header the Collector does not allow fails the preflight against a Collector with origins only');
+    assert.equal(c.requests.length, 1, 'the refused POST never arrived');
+  });
+}
+
 test('Chromium (playwright-core) loads a page and exports cross-origin through a preflight', { timeout: 120_000 }, async () => {
   const browser = await launchChromium();
   try {
-    await withServers(async (url, c) => {
-      const page = await browser.newPage();
-      await page.goto(url);
-      assert.equal(await page.title(), 'wasmtrace e2e');
-      const send = (bytes: number[], headers: Record<string, string>) =>
-        page.evaluate(`(${PAGE_SEND})(${JSON.stringify([c.url, bytes, headers])})`);
-      assert.equal(await send(body('from-chromium'), {}), 'status 200');
-      await c.waitFor(() => c.spans().length === 1);
-      assert.equal(c.spans()[0]?.name, 'from-chromium');
-      assert.equal(c.requests[0]?.headers.origin, new URL(url).origin);
-      assert.ok(c.preflights.some((p) => p.allowed), 'the browser sent a preflight that was allowed');
-      assert.equal(await send(body('refused'), { 'content-encoding': 'identity' }), 'error TypeError',
-        'Content-Encoding fails the preflight against a Collector with origins only');
-      assert.equal(c.requests.length, 1, 'the refused POST never arrived');
-    });
+    await proveBrowser(() => browser.newPage(), 'chromium', { 'content-encoding': 'identity' });
   } finally {
     await browser.close();
   }
@@ -63,19 +75,7 @@ test('Chromium (playwright-core) loads a page and exports cross-origin through a
 test('Firefox ESR (puppeteer-core, WebDriver BiDi) loads a page and exports cross-origin', { timeout: 120_000 }, async () => {
   const browser = await launchFirefox();
   try {
-    await withServers(async (url, c) => {
-      const page = await browser.newPage();
-      await page.goto(url);
-      assert.equal(await page.title(), 'wasmtrace e2e');
-      const send = (bytes: number[], headers: Record<string, string>) =>
-        page.evaluate(`(${PAGE_SEND})(${JSON.stringify([c.url, bytes, headers])})`);
-      assert.equal(await send(body('from-firefox'), {}), 'status 200');
-      await c.waitFor(() => c.spans().length === 1);
-      assert.equal(c.spans()[0]?.name, 'from-firefox');
-      assert.ok(c.preflights.some((p) => p.allowed));
-      assert.equal(await send(body('refused'), { authorization: 'Bearer x' }), 'error TypeError');
-      assert.equal(c.requests.length, 1);
-    });
+    await proveBrowser(() => browser.newPage() as Promise<AnyPage>, 'firefox', { authorization: 'Bearer x' });
   } finally {
     await browser.close();
   }
