@@ -16,13 +16,5 @@ export function init(options: BrowserInitOptions): Promise<Tracer> {
 }
 
 export type { BrowserInitOptions, InstrumentationOptions } from './types.js';
-export { SpanKind, SpanStatusCode } from '../types.js';
-export { setClock } from '../clock.js';
-export { parseTraceparent, parseTracestate, formatTraceparent } from '../propagation.js';
-export type { Tracer } from '../tracer.js';
-export type { InitOptions, LimitOptions, SamplerOptions } from '../init.js';
-export type {
-  AttributeValue, Attributes, Link, ParentInput, Span, SpanContext, SpanOptions, SpanStatus, TimeInput, TracerStats,
-} from '../types.js';
-export type { ExportResult, Transport, DeliveryOptions } from '../export/types.js';
-export type { WasmSource } from '../wasm.js';
+// Everything else is the core entry's; this `init` shadows its `init`.
+export * from '../index.js';
