@@ -34,10 +34,10 @@ export function fmtClock(epochMs) {
 export const KIND = ['unspecified', 'internal', 'server', 'client', 'producer', 'consumer'];
 export const STATUS = ['unset', 'ok', 'error'];
 
-/** A "nice" step for axis ticks: 1, 2 or 5 × 10^k, about `count` ticks over `span`. */
+/** A "nice" step for axis ticks: 1, 2 or 5 × 10^k, at most about `count` ticks over `span`. */
 export function tickStep(span, count) {
   const raw = span / Math.max(1, count);
   const p = 10 ** Math.floor(Math.log10(raw || 1));
   const m = raw / p;
-  return (m >= 5 ? 5 : m >= 2 ? 2 : 1) * p;
+  return (m <= 1 ? 1 : m <= 2 ? 2 : m <= 5 ? 5 : 10) * p;
 }

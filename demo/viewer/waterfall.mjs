@@ -62,12 +62,14 @@ export function createWaterfall(host, trace, hooks) {
   const rowsEl = /** @type {HTMLElement} */ (host.querySelector('.wf-rows'));
   const countEl = /** @type {HTMLElement} */ (host.querySelector('.wf-count'));
 
-  const step = tickStep(total, 6);
+  // About one label per 90 px of axis, so labels never run into each other.
+  const axis = /** @type {HTMLElement} */ (host.querySelector('.wf-axis-ticks'));
+  const step = tickStep(total, Math.max(2, Math.floor((axis.clientWidth || 450) / 90)));
   let ticks = '';
   for (let t = 0; t <= total + 1e-9; t += step) {
     ticks += `<span class="tick" style="left:${((t / total) * 100).toFixed(3)}%">${esc(fmtMs(t))}</span>`;
   }
-  /** @type {HTMLElement} */ (host.querySelector('.wf-axis-ticks')).innerHTML = ticks;
+  axis.innerHTML = ticks;
 
   function matches(s) {
     if (s.name.toLowerCase().includes(query) || s.service.toLowerCase().includes(query)) return true;
