@@ -3,6 +3,9 @@
 // can run in between: `nextTask` for what must happen soon, `whenIdle` for
 // what only has to happen before the first export.
 
+/** Longest wait for the page's first paint before start-up goes on, ms. */
+export const FIRST_PAINT_WAIT_MS = 300;
+
 /** Resolves in a new task. A message, not setTimeout: timers of a background tab are throttled to 1 s. */
 export function nextTask(): Promise<void> {
   return new Promise((resolve) => {

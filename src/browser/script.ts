@@ -4,6 +4,12 @@
 // times they were started and ended at). Loading never blocks the page: the
 // Wasm is fetched and compiled asynchronously.
 //
+// Its evaluation in the page's loading frame is only this file's loader part:
+// the rest of the SDK (start.ts and all it imports) is a lazily evaluated
+// module inside the same file (esbuild inlines a dynamic import() without
+// code splitting as a function run on first use), evaluated after the first
+// paint. One file, so a page still needs only wasmtrace.js and the Wasm.
+//
 //   <script src="/wasmtrace.js" data-service-name="shop-web"
 //           data-endpoint="https://otel.example.com/v1/traces"></script>
 import type { Span, SpanContext, SpanOptions } from '../types.js';
@@ -11,7 +17,8 @@ import type { Tracer } from '../tracer.js';
 import { now } from '../clock.js';
 import { internalError } from '../diag.js';
 import { optionsFromDataset } from './dataset.js';
-import { startBrowser } from './start.js';
+import { type Prepared, prepareBrowser } from './prepare.js';
+import { FIRST_PAINT_WAIT_MS, afterPaint, nextTask } from './schedule.js';
 
 type Op = [method: string, args: unknown[]];
 
@@ -82,7 +89,23 @@ function main(): void {
   const script = (document.currentScript ?? document.querySelector('script[src*="wasmtrace"]')) as HTMLScriptElement | null;
   const options = optionsFromDataset(script?.dataset ?? {});
   const base = script?.src || location.href;
-  const ready = startBrowser(options, (json) => new URL(json ? 'wasmtrace-json.wasm' : 'wasmtrace.wasm', base));
+  let prepared: Prepared | undefined;
+  try {
+    prepared = prepareBrowser(options, (json) => new URL(json ? 'wasmtrace-json.wasm' : 'wasmtrace.wasm', base));
+  } catch (e) {
+    internalError(e); // `ready` becomes a tracer that records nothing
+  }
+  const ready = afterPaint(FIRST_PAINT_WAIT_MS)
+    .then(() => import('./start.js')) // evaluates the rest of the SDK: a task of its own
+    .then(async ({ resumeBrowser }) => {
+      if (!prepared) throw new Error('start-up failed');
+      await nextTask();
+      return resumeBrowser(prepared);
+    })
+    .catch(async (e: unknown) => {
+      internalError(e);
+      return (await import('../tracer.js')).createNoopTracer();
+    });
   const queued = (w.wasmtrace as { q?: unknown[] } | undefined)?.q;
   const tracing = api(ready);
   w.wasmtrace = tracing;

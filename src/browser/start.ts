@@ -3,14 +3,17 @@
 // web-vitals) are added before delivery starts. Never rejects.
 //
 // Page-load cost: the calling task only adds the pagehide listener and starts
-// fetching and compiling the Wasm (compiled off the main thread); everything
-// else runs after the page's first paint (until then every task of the page
-// falls into one long animation frame), in tasks of a few ms each — web-vitals, then the
-// first localStorage access (session.id; it loads the origin's storage area,
-// several ms), then instantiation and the instrumentations.
+// fetching and compiling the Wasm (prepare.ts; compiled off the main thread);
+// everything else runs after the page's first paint (until then every task of
+// the page falls into one long animation frame), in tasks of a few ms each —
+// web-vitals, then the first localStorage access (session.id; it loads the
+// origin's storage area, several ms), then instantiation and the
+// instrumentations. The script tag (script.ts) evaluates this module only
+// then, and calls `resumeBrowser` itself.
 import type { BrowserContext, BrowserInitOptions } from './types.js';
 import type { Tracer } from '../tracer.js';
 import type { WasmSource } from '../wasm.js';
+import type { Prepared } from './prepare.js';
 import { initWith } from '../init.js';
 import { internalError } from '../diag.js';
 import { resolveDeliveryOptions } from '../export/options.js';
@@ -24,31 +27,31 @@ import { instrumentNavigation } from './navigation.js';
 import { instrumentResources } from './resources.js';
 import { instrumentXhr } from './xhr.js';
 import { sessionId } from './session.js';
-import { afterPaint, nextTask } from './schedule.js';
+import { prepareBrowser } from './prepare.js';
+import { FIRST_PAINT_WAIT_MS, afterPaint, nextTask } from './schedule.js';
 import { absolute, listen } from './util.js';
 import { watchWebVitals } from './web-vitals.js';
-
-/** Longest wait for the page's first paint before start-up goes on, ms. */
-const FIRST_PAINT_WAIT_MS = 300;
 
 /** init() for pages: the tracer plus every instrumentation not turned off. */
 export async function startBrowser(options: BrowserInitOptions, defaultWasm: (json: boolean) => WasmSource): Promise<Tracer> {
   try {
     const opts = (options && typeof options === 'object' ? options : {}) as BrowserInitOptions;
+    if (typeof document === 'undefined' || typeof window === 'undefined') return initWith({ language: 'webjs', defaultWasm }, opts);
+    const prepared = prepareBrowser(opts, defaultWasm);
+    await afterPaint(FIRST_PAINT_WAIT_MS);
+    return await resumeBrowser(prepared);
+  } catch (e) {
+    internalError(e);
+    return createNoopTracer();
+  }
+}
+
+/** The rest of start-up, after the first paint: web-vitals, session, Wasm, instrumentations. Never rejects. */
+export async function resumeBrowser({ opts, defaultWasm, onUnload, wasm, compiled }: Prepared): Promise<Tracer> {
+  try {
     const platform = { language: 'webjs', defaultWasm };
-    if (typeof document === 'undefined' || typeof window === 'undefined') return initWith(platform, opts);
     const on = opts.instrumentations ?? {};
     const enabled = (k: keyof typeof on): boolean => on[k] !== false;
-
-    // Before delivery subscribes: spans still open at pagehide end first.
-    const onUnload: Array<() => void> = [];
-    listen(window, 'pagehide', () => {
-      for (const fn of onUnload) fn();
-    });
-    const wasm = opts.wasm ?? defaultWasm(opts.protocol === 'http/json');
-    const compiled = precompile(wasm);
-
-    await afterPaint(FIRST_PAINT_WAIT_MS);
     const vitals = enabled('webVitals') ? watchWebVitals() : null;
     await nextTask();
     const resource = { ...opts.resource };
@@ -110,23 +113,6 @@ export async function startBrowser(options: BrowserInitOptions, defaultWasm: (js
     internalError(e);
     return createNoopTracer();
   }
-}
-
-/**
- * Starts fetching and compiling a Wasm URL now, so the download and the
- * (off-main-thread) compile overlap the rest of start-up. Resolves to the
- * module, or to what init() should load itself when this fails (it then
- * fails there too, and warns as usual: a CSP refusal, a 404).
- */
-function precompile(wasm: WasmSource): Promise<WasmSource> {
-  if (!(typeof wasm === 'string' || wasm instanceof URL) || typeof WebAssembly.compileStreaming !== 'function') return Promise.resolve(wasm);
-  return fetch(wasm).then(
-    (res): WasmSource | Promise<WasmSource> =>
-      res.ok && res.headers.get('content-type') === 'application/wasm'
-        ? WebAssembly.compileStreaming(res.clone()).catch(() => res)
-        : res,
-    () => wasm,
-  );
 }
 
 /** False for the tracer init() gives when Wasm could not load. */

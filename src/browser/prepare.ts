@@ -1,0 +1,45 @@
+// The part of a page's start-up that runs in the calling task, before the
+// rest of the SDK is even evaluated (the script tag loads the rest after the
+// first paint): the pagehide listener that must come before delivery's own,
+// and the Wasm fetch and compile, so that they overlap the page's loading.
+import type { BrowserInitOptions } from './types.js';
+import type { WasmSource } from '../wasm.js';
+import { listen } from './util.js';
+
+/** What `resumeBrowser` (start.ts) goes on from. */
+export interface Prepared {
+  readonly opts: BrowserInitOptions;
+  readonly defaultWasm: (json: boolean) => WasmSource;
+  /** Run at pagehide, before delivery's listener: spans still open end first. */
+  readonly onUnload: Array<() => void>;
+  readonly wasm: WasmSource;
+  /** The compiled module, or what init() should load itself. */
+  readonly compiled: Promise<WasmSource>;
+}
+
+/** Adds the pagehide listener and starts fetching and compiling the Wasm. */
+export function prepareBrowser(opts: BrowserInitOptions, defaultWasm: (json: boolean) => WasmSource): Prepared {
+  const onUnload: Array<() => void> = [];
+  listen(window, 'pagehide', () => {
+    for (const fn of onUnload) fn();
+  });
+  const wasm = opts.wasm ?? defaultWasm(opts.protocol === 'http/json');
+  return { opts, defaultWasm, onUnload, wasm, compiled: precompile(wasm) };
+}
+
+/**
+ * Starts fetching and compiling a Wasm URL now, so the download and the
+ * (off-main-thread) compile overlap the rest of start-up. Resolves to the
+ * module, or to what init() should load itself when this fails (it then
+ * fails there too, and warns as usual: a CSP refusal, a 404).
+ */
+function precompile(wasm: WasmSource): Promise<WasmSource> {
+  if (!(typeof wasm === 'string' || wasm instanceof URL) || typeof WebAssembly.compileStreaming !== 'function') return Promise.resolve(wasm);
+  return fetch(wasm).then(
+    (res): WasmSource | Promise<WasmSource> =>
+      res.ok && res.headers.get('content-type') === 'application/wasm'
+        ? WebAssembly.compileStreaming(res.clone()).catch(() => res)
+        : res,
+    () => wasm,
+  );
+}
