@@ -175,7 +175,8 @@ export function createPipeline(
   /** Queues a body, written ahead to storage, within the queue bound. */
   function enqueue(raw: Raw, body: Uint8Array, gz: boolean): void {
     if (!preparing.delete(raw)) return;
-    const b = batch({ _id: newBatchId(), _body: body, _spans: raw[1], _json: json, _gzip: gz }, false);
+    // A literal, not batch()'s spread: one object of a stable shape per batch.
+    const b: Batch = { _id: newBatchId(), _body: body, _spans: raw[1], _json: json, _gzip: gz, _stored: false, _attempts: 0, _dueAt: 0 };
     queue.push(b);
     writeAhead(b);
   }
