@@ -1,9 +1,13 @@
 // The part of a page's start-up that runs in the calling task, before the
-// rest of the SDK is even evaluated (the script tag loads the rest after the
-// first paint): the pagehide listener that must come before delivery's own,
-// and the Wasm fetch and compile, so that they overlap the page's loading.
+// rest of the SDK is even evaluated (the script tag evaluates the rest after
+// the first paint): the pagehide listener that must come before delivery's
+// own, and the Wasm fetch and compile, started in the first task after the
+// first paint — a page's first fetch() call costs several ms of main thread
+// in Chromium (7 ms measured here), which would land in the long frame of
+// the page's first render.
 import type { BrowserInitOptions } from './types.js';
 import type { WasmSource } from '../wasm.js';
+import { FIRST_PAINT_WAIT_MS, afterPaint } from './schedule.js';
 import { listen } from './util.js';
 
 /** What `resumeBrowser` (start.ts) goes on from. */
@@ -17,14 +21,14 @@ export interface Prepared {
   readonly compiled: Promise<WasmSource>;
 }
 
-/** Adds the pagehide listener and starts fetching and compiling the Wasm. */
+/** Adds the pagehide listener; the Wasm is fetched and compiled from the first task after the first paint. */
 export function prepareBrowser(opts: BrowserInitOptions, defaultWasm: (json: boolean) => WasmSource): Prepared {
   const onUnload: Array<() => void> = [];
   listen(window, 'pagehide', () => {
     for (const fn of onUnload) fn();
   });
   const wasm = opts.wasm ?? defaultWasm(opts.protocol === 'http/json');
-  return { opts, defaultWasm, onUnload, wasm, compiled: precompile(wasm) };
+  return { opts, defaultWasm, onUnload, wasm, compiled: afterPaint(FIRST_PAINT_WAIT_MS).then(() => precompile(wasm)) };
 }
 
 /**
