@@ -5,7 +5,7 @@
 // Encoding is included: each batch of 512 spans is flushed and serialized.
 import { figure } from './lib/figure.mjs';
 import { interleave, nsSince } from './lib/interleave.mjs';
-import { installFakeClock } from './lib/fake-clock.mjs';
+import { withFakeClock } from './lib/fake-clock.mjs';
 import { ourTracer } from './lib/ours.mjs';
 import { otelTracer, OTEL_NAME } from './lib/otel.mjs';
 import { BATCH, spanRound as round } from './lib/workload.mjs';
@@ -31,13 +31,7 @@ export async function run({ smoke = false } = {}) {
   await round(otel.tracer, () => otel.provider.forceFlush(), 1);
   const wire = { ours: ourBytes / BATCH, theirs: theirBytes / BATCH };
 
-  const restore = installFakeClock();
-  let fake;
-  try {
-    fake = await interleave(cases, { rounds, warmup });
-  } finally {
-    restore();
-  }
+  const fake = await withFakeClock(() => interleave(cases, { rounds, warmup }));
 
   // The floor both SDKs share with a real clock: two performance.now() reads.
   const clockNs = [];

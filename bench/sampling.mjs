@@ -4,7 +4,7 @@
 // interleaved. Each trace is a root with one child; 1% of traces fail.
 import { figure } from './lib/figure.mjs';
 import { interleave, nsSince } from './lib/interleave.mjs';
-import { installFakeClock } from './lib/fake-clock.mjs';
+import { withFakeClock } from './lib/fake-clock.mjs';
 import { ourTracer } from './lib/ours.mjs';
 import { BATCH } from './lib/workload.mjs';
 
@@ -39,13 +39,7 @@ export async function run({ smoke = false } = {}) {
     on: () => round(on.tracer, batches),
     off: () => round(off.tracer, batches),
   };
-  const restore = installFakeClock();
-  let fake;
-  try {
-    fake = await interleave(cases, { rounds, warmup });
-  } finally {
-    restore();
-  }
+  const fake = await withFakeClock(() => interleave(cases, { rounds, warmup }));
   await on.tracer.shutdown();
   await off.tracer.shutdown();
   return [

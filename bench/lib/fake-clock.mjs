@@ -18,3 +18,13 @@ export function installFakeClock(stepMs = 0.001) {
     Date.now = realDateNow;
   };
 }
+
+/** Runs `fn` with the counter clock installed, restoring the real clocks after. */
+export async function withFakeClock(fn) {
+  const restore = installFakeClock();
+  try {
+    return await fn();
+  } finally {
+    restore();
+  }
+}
