@@ -22,16 +22,13 @@ import * as out from "./out";
 const STACK: usize = memory.data(32 * 4);
 let depth: i32 = 0;
 
-@inline function varint(v: u64): void {
-  while (v >= 0x80) {
-    out.byte(<u32>(v & 0x7f) | 0x80);
-    v >>= 7;
-  }
-  out.byte(<u32>v);
+function varint(v: u64): void {
+  if (out.room(varintSize(v))) out.pos = putVarint(out.pos, v);
 }
 
+/** A field tag; every field written through here is below 16 (one byte). */
 @inline function tag(field: u32, wire: u32): void {
-  varint((field << 3) | wire);
+  out.byte((field << 3) | wire);
 }
 
 function fixed64(field: u32, v: i64): void {
