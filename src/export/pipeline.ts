@@ -31,6 +31,8 @@ export { resolveDeliveryOptions } from './options.js';
 export const MAX_BODY_BYTES = 60 * 1024;
 /** How long a page's claim on a stored batch lasts unless renewed, ms. */
 const LEASE_MS = 30_000;
+/** Requests may outlive timeoutMs by at most this (or a tenth of it), ms: see deadline(). */
+const DEADLINE_SLACK_MS = 1000;
 /** Wait between claiming stored batches and checking no other page took them, ms. */
 const SETTLE_MS = 50;
 
@@ -106,6 +108,8 @@ export function createPipeline(
   let lastAdopt = -Infinity;
   let closed = false;
   let unloading = false;
+  let shared: AbortController | undefined;
+  let sharedUntil = 0;
 
   const store = o.storage
     ? createStorageQueue(o.storage, o.storageKeyPrefix, o.maxQueueBytes, LEASE_MS, (n) => drop('corrupt', n), fail)
@@ -124,6 +128,7 @@ export function createPipeline(
   }
 
   function report(): void {
+    if (unreported.size === 0) return;
     const tallies = [...unreported];
     unreported.clear();
     for (const [reason, spans] of tallies) {
@@ -214,6 +219,25 @@ export function createPipeline(
     }
   }
 
+  /**
+   * The abort signal of a request starting now: aborted between timeoutMs
+   * and timeoutMs + DEADLINE_SLACK later. Requests that start within the
+   * same slack share one controller and one timer, so a busy server does not
+   * pay for both on every batch.
+   */
+  function deadline(): AbortSignal | undefined {
+    if (typeof AbortController !== 'function') return undefined;
+    const now = Date.now();
+    if (!shared || now > sharedUntil) {
+      const ac = new AbortController();
+      const slack = Math.min(DEADLINE_SLACK_MS, o.timeoutMs / 10);
+      unref(setTimeout(() => ac.abort(), o.timeoutMs + slack));
+      shared = ac;
+      sharedUntil = now + slack;
+    }
+    return shared.signal;
+  }
+
   /** Starts a batch; false when it must wait (budget, or another page holds it). */
   function start(b: Batch, urgent: boolean): boolean {
     if (b._stored && store && !b._handedOff && !store._hold(b._id)) {
@@ -243,19 +267,15 @@ export function createPipeline(
     b._attempts++;
     active++;
     if (keepalive) keepaliveBytes += len;
-    const ac = typeof AbortController === 'function' ? new AbortController() : null;
-    const timer = ac ? unref(setTimeout(() => ac.abort(), o.timeoutMs)) : undefined;
+    const signal = deadline();
     // The transport is called synchronously (in a pagehide handler too); a throw rejects.
-    const done: Promise<void> = new Promise<TransportResponse>((r) => r(transport(b._body, ac ? { ...meta, signal: ac.signal } : meta)))
+    const done: Promise<void> = new Promise<TransportResponse>((r) => r(transport(b._body, signal ? { ...meta, signal } : meta)))
       .then(
         (res) => settle(b, res),
         () => settle(b, null),
       )
       .catch(fail)
-      .finally(() => {
-        clearTimeout(timer);
-        inflight.delete(done);
-      });
+      .finally(() => inflight.delete(done));
     inflight.add(done);
     return true;
   }
@@ -280,7 +300,7 @@ export function createPipeline(
       if (rejected > 0) drop('partial-success', rejected);
       finish(b);
       revive();
-      void adopt(true);
+      if (store) void adopt(true);
     } else if (outcome === 'reject') {
       finish(b);
       drop('rejected', b._spans);

@@ -133,7 +133,11 @@ export interface DeliveryOptions {
   maxAttempts?: number;
   /** Requests in flight at once; default 2. */
   maxConcurrentRequests?: number;
-  /** Time before a request is aborted and retried, ms; default 10000. */
+  /**
+   * Time before a request is aborted and retried, ms; default 10000. Requests
+   * started within the same second share one timer, so one may run up to
+   * 1 s (or a tenth of this) longer.
+   */
   timeoutMs?: number;
   /** A custom sender; default fetch. */
   transport?: Transport;

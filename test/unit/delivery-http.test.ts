@@ -165,6 +165,28 @@ test('a collector that hangs: the request times out and is retried', async (t) =
   assert.equal(uniqueIds(received(c).user), 3);
 });
 
+test('requests started within a second share one abort deadline; later ones get their own', async () => {
+  const signals: AbortSignal[] = [];
+  const tracer = await tracerFor('http://127.0.0.1:9/v1/traces', {
+    transport: async (_body, meta) => {
+      if (meta.signal) signals.push(meta.signal);
+      return { status: 200 };
+    },
+  });
+  for (let i = 0; i < 3; i++) {
+    endSpans(tracer, 1);
+    assert.equal((await tracer.flush()).sent, 1);
+  }
+  await sleep(1100); // past the 1 s slack of the default 10 s timeout
+  endSpans(tracer, 1);
+  await tracer.flush();
+  assert.equal(signals.length, 4, 'every request gets a signal');
+  assert.equal(new Set(signals.slice(0, 3)).size, 1, 'one controller for requests close together');
+  assert.notEqual(signals[3], signals[0], 'a fresh one after the slack');
+  assert.ok(signals.every((s) => !s.aborted), 'none aborted before its timeout');
+  await tracer.shutdown();
+});
+
 test('requests in flight are bounded', async (t) => {
   let open = 0;
   let maxOpen = 0;
