@@ -58,11 +58,12 @@ window.bench = {
       Date.now = realDateNow;
     }
   },
-  /** Two clock reads, the floor of a span's cost in a browser; ns. */
+  /** Two clock reads, the floor of a span's cost in a browser; ns. Read as both SDKs do: through a kept reference to `performance`. */
   clock(n) {
+    const perf = performance;
     let sink = 0;
     const t0 = realNow();
-    for (let i = 0; i < n; i++) sink += performance.now() + performance.now();
+    for (let i = 0; i < n; i++) sink += perf.now() + perf.now();
     return ((realNow() - t0) * 1e6) / n + (sink < 0 ? 1 : 0);
   },
 };
