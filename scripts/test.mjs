@@ -1,15 +1,18 @@
 // Runs every test/**/*.test.ts with Node's test runner (TypeScript through tsx), after
-// making sure both browsers the end-to-end tests need are present. Browser tests are
-// never skipped: without a browser this script fails.
+// making sure both browsers the end-to-end tests need are present; then runs the
+// Node-only files again under Node 22 (scripts/node22.mjs). Browser tests and the
+// Node 22 leg are never skipped: without a browser or Node 22 this script fails.
 //
 //   node scripts/test.mjs                 every test file
 //   node scripts/test.mjs decoder e2e/    only files whose path contains one of the words
+//   node scripts/test.mjs --node22-only   only the Node 22 leg (takes words too)
 //
-// Env: CHROME_PATH, FIREFOX_PATH (exported to the tests, defaults found below).
+// Env: CHROME_PATH, FIREFOX_PATH (exported to the tests, defaults found below), NODE22_PATH.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { NODE22_SKIP, node22, node22Args, nodeOnly } from './node22.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const log = (msg) => console.log(`[test] ${msg}`);
@@ -63,7 +66,8 @@ function testFiles(dir) {
   return out;
 }
 
-const filters = process.argv.slice(2);
+const node22Only = process.argv.includes('--node22-only');
+const filters = process.argv.slice(2).filter((a) => a !== '--node22-only');
 const all = existsSync(join(root, 'test')) ? testFiles(join(root, 'test')) : [];
 const files = all
   .map((f) => relative(root, f).split(sep).join('/'))
@@ -77,20 +81,56 @@ log(`CHROME_PATH=${chromePath}`);
 log(`FIREFOX_PATH=${firefoxPath}`);
 log(`${files.length} file(s): ${files.join(' ')}`);
 
-const args = [
-  '--import', 'tsx', '--test', '--test-concurrency=2', '--test-reporter=tap', '--test-reporter-destination=stdout',
-  // A backstop so nothing can hang CI: no single test may run longer than 5 minutes,
-  // and a file whose handles leak still exits once its tests are done.
-  '--test-timeout=300000', '--test-force-exit',
-  ...files,
-];
-const child = spawn(process.execPath, args, {
-  cwd: root,
-  stdio: ['ignore', 'inherit', 'inherit'],
-  env: { ...process.env, CHROME_PATH: chromePath, FIREFOX_PATH: firefoxPath },
-});
-for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => child.kill(sig));
-child.on('exit', (code, signal) => {
-  if (signal) die(`test runner killed by ${signal}`);
-  process.exit(code ?? 1);
-});
+/** Runs `files` with the test runner under the Node binary `nodePath`; resolves to its exit code. */
+function runTests(nodePath, files, extraArgs = []) {
+  const args = [
+    '--import', 'tsx', '--test', '--test-concurrency=2', '--test-reporter=tap', '--test-reporter-destination=stdout',
+    // A backstop so nothing can hang CI: no single test may run longer than 5 minutes,
+    // and a file whose handles leak still exits once its tests are done.
+    '--test-timeout=300000', '--test-force-exit',
+    ...extraArgs,
+    ...files,
+  ];
+  const child = spawn(nodePath, args, {
+    cwd: root,
+    stdio: ['ignore', 'inherit', 'inherit'],
+    env: { ...process.env, CHROME_PATH: chromePath, FIREFOX_PATH: firefoxPath },
+  });
+  const stop = (sig) => child.kill(sig);
+  for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, stop);
+  return new Promise((resolve) =>
+    child.on('exit', (code, signal) => {
+      for (const sig of ['SIGINT', 'SIGTERM']) process.off(sig, stop);
+      if (signal) die(`test runner killed by ${signal}`);
+      resolve(code ?? 1);
+    }),
+  );
+}
+
+// The Node 22 leg: the files whose outcome may depend on Node's version (not the browser
+// suites). Its binary is found first, so a registry that cannot be reached fails at once.
+const files22 = files.filter(nodeOnly);
+const again = node22Only || !process.versions.node.startsWith('22.');
+if (node22Only && files22.length === 0) die('--node22-only: none of the selected files is a Node-only suite');
+let bin22 = null;
+if (again && files22.length > 0) {
+  try {
+    bin22 = node22(root);
+  } catch (e) {
+    die(`Node 22 leg: ${e instanceof Error ? e.message : e}`);
+  }
+}
+
+let failed = false;
+if (!node22Only) failed = (await runTests(process.execPath, files)) !== 0;
+if (!again) log(`Node 22 leg: not run again, the runner above is already Node ${process.versions.node}`);
+else if (!bin22) log('Node 22 leg: none of the selected files is a Node-only suite');
+else {
+  log(`Node 22 leg: ${bin22}, ${files22.length} file(s): ${files22.join(' ')}`);
+  log(`Node 22 leg: bench modules ${NODE22_SKIP.join(', ')} time Chromium and run only in the main leg`);
+  const t0 = performance.now();
+  const code = await runTests(bin22, files22, node22Args);
+  log(`Node 22 leg: ${code === 0 ? 'passed' : 'FAILED'} in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+  failed ||= code !== 0;
+}
+process.exit(failed ? 1 : 0);
