@@ -1,7 +1,7 @@
 // HTTP span attributes per the OpenTelemetry semantic conventions
 // (https://opentelemetry.io/docs/specs/semconv/http/http-spans/), plus what
 // Workers know about a request (request.cf).
-import type { Attributes } from '../src/types.js';
+import type { Attributes, Span } from '../src/types.js';
 
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH', 'QUERY']);
 /** Query keys whose values semconv says to redact by default (url.full). */
@@ -88,4 +88,11 @@ export function clientAttributes(request: Request, url: URL, redact: boolean | s
   attrs['server.address'] = url.hostname;
   attrs['server.port'] = url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80;
   return method;
+}
+
+/** An exception that ends the span's operation: recorded, `error.type`, status ERROR with its message. */
+export function recordFailure(span: Span, e: unknown): void {
+  span.recordException(e);
+  span.setAttribute('error.type', e instanceof Error ? e.name : 'Error');
+  span.setStatus({ code: 2, message: e instanceof Error ? e.message : String(e) });
 }

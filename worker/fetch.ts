@@ -3,7 +3,7 @@
 import type { Span } from '../src/types.js';
 import type { Tracer } from '../src/tracer.js';
 import { internalError } from '../src/diag.js';
-import { clientAttributes } from './attributes.js';
+import { clientAttributes, recordFailure } from './attributes.js';
 
 type Fetch = (input: RequestInfo | URL, init?: RequestInit) => Promise<Response>;
 
@@ -47,8 +47,7 @@ export function tracedFetch(fetchFn: Fetch, target: unknown, t: FetchTracing, pa
         return res;
       },
       (e: unknown) => {
-        s.recordException(e);
-        s.setAttribute('error.type', e instanceof Error ? e.name : 'Error').setStatus({ code: 2, message: e instanceof Error ? e.message : String(e) });
+        recordFailure(s, e);
         s.end();
         throw e; // the caller's own failure, unchanged
       },

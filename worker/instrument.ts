@@ -9,7 +9,7 @@ import { resolveConfig } from './config.js';
 import { createWorkerTracer } from './tracer.js';
 import { close, current, enter } from './context.js';
 import { type FetchTracing, override, tracedEnv, tracedFetch } from './fetch.js';
-import { serverAttributes } from './attributes.js';
+import { recordFailure, serverAttributes } from './attributes.js';
 
 interface State extends FetchTracing {
   readonly route: ((request: Request) => string | undefined) | undefined;
@@ -93,9 +93,7 @@ export function instrument<E, H extends Handler<E>>(handler: H, config: ConfigIn
       if (done) done(span, result);
       return result;
     } catch (e) {
-      span.recordException(e);
-      span.setAttribute('error.type', e instanceof Error ? e.name : 'Error');
-      span.setStatus({ code: 2, message: e instanceof Error ? e.message : String(e) });
+      recordFailure(span, e);
       throw e; // the user's own exception: the runtime answers it as before
     } finally {
       span.end();
