@@ -26,7 +26,14 @@ const EXPECTED: Record<string, string[]> = {
   'node-span': ['per span, Node, real clock', 'per span, Node, clock = counter'],
   'browser-span': ['per span, Chromium, real clock', 'per span, Chromium, clock = counter'],
   memory: ['memory per buffered span (Wasm + JS heap)'],
-  pageload: ['page-load main-thread cost, Chromium, ScriptDuration', 'page-load main-thread cost, Chromium, TaskDuration'],
+  pageload: [
+    'page-load main-thread time of the SDK, Chromium trace, CPU',
+    'page-load main-thread time of the SDK, Chromium trace, wall',
+    'longest SDK share of one main-thread task at page load, Chromium trace, CPU',
+    'longest SDK share of one main-thread task at page load, Chromium trace, wall',
+    'page-load main-thread cost, Chromium, ScriptDuration',
+    'page-load main-thread cost, Chromium, TaskDuration',
+  ],
 };
 
 function checkFigures(bench: string, figures: Figure[]): void {
