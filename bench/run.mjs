@@ -30,7 +30,7 @@ const SKIP = new Set(['run.mjs', 'size.mjs']);
 /** Every bench/*.mjs module that exports run(), by name, in a stable order. */
 export async function benchModules(only = []) {
   const files = readdirSync(here)
-    .filter((f) => f.endsWith('.mjs') && !SKIP.has(f))
+    .filter((f) => f.endsWith('.mjs') && !f.startsWith('.') && !SKIP.has(f))
     .sort();
   const mods = [];
   for (const f of files) {
