@@ -69,6 +69,23 @@ export function ratioFromEnv(fallback: f64): f64 {
   return isFinite(r) && r >= 0 && r <= 1 ? r : fallback;
 }
 
+/**
+ * The export timeout in ms from OTEL_EXPORTER_OTLP_TRACES_TIMEOUT, else
+ * OTEL_EXPORTER_OTLP_TIMEOUT; `fallback` when unset or bad. 0 means none.
+ */
+export function timeoutFromEnv(fallback: i32): i32 {
+  let text = getenv("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT").trim();
+  if (!text.length) text = getenv("OTEL_EXPORTER_OTLP_TIMEOUT").trim();
+  if (!text.length || text.length > 9) return fallback;
+  let v = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) return fallback;
+    v = v * 10 + (c - 0x30);
+  }
+  return v;
+}
+
 /** A URL split into what an HTTP/1.1 request needs. */
 export class Url {
   ok: bool = false;

@@ -10,7 +10,7 @@ import { endedSpans } from "../core/pool";
 import { Url } from "./config";
 import { post, lastError, lastStatus, SENT, UNSUPPORTED } from "./http";
 import { openOutput, writeLine } from "./lines";
-import { probe } from "./sock";
+import { probe, TIMED_OUT } from "./sock";
 import { STDERR, writeAll } from "./sys";
 import { utf8 } from "./text";
 
@@ -47,6 +47,7 @@ export class ExportSettings {
   output: string = "";
   attempts: i32 = 5;
   backoffMs: i32 = 100;
+  timeoutMs: i32 = 10_000;
 }
 
 export let settings = new ExportSettings();
@@ -95,7 +96,7 @@ function drainHttp(): void {
     const count = lastCount;
     // Once a batch has given up, later ones try once until one gets through.
     const attempts = failing ? 1 : settings.attempts;
-    const r = post(settings.url, type, settings.headerLines, OUT, n, attempts, settings.backoffMs);
+    const r = post(settings.url, type, settings.headerLines, OUT, n, attempts, settings.backoffMs, settings.timeoutMs);
     if (r == SENT) {
       exportedSpans += count;
       failing = false;
@@ -105,6 +106,8 @@ function drainHttp(): void {
       failing = true;
       lose(count, lastStatus
         ? "the collector at " + settings.endpoint + " answered HTTP " + lastStatus.toString()
+        : lastError == TIMED_OUT && settings.timeoutMs > 0
+        ? "the collector at " + settings.endpoint + " did not answer within " + settings.timeoutMs.toString() + " ms"
         : "the collector at " + settings.endpoint + " is unreachable (errno " + lastError.toString() + ")");
     }
   }

@@ -24,11 +24,12 @@ export let lastError: u16 = 0;
 /**
  * POSTs `len` bytes at `body` to `url`. `headers` holds extra header lines,
  * each ending in CRLF. Tries at most `attempts` times, waiting `backoffMs`,
- * doubled each time, between tries.
+ * doubled each time, between tries; each connect, send and receive waits at
+ * most `timeoutMs` (0: no limit).
  */
 export function post(
   url: Url, contentType: string, headers: string, body: usize, len: i32,
-  attempts: i32, backoffMs: i32,
+  attempts: i32, backoffMs: i32, timeoutMs: i32,
 ): i32 {
   let head = "POST " + url.path + " HTTP/1.1\r\nHost: " + url.authority +
     "\r\nContent-Type: " + contentType + "\r\nContent-Length: " + len.toString() +
@@ -40,7 +41,7 @@ export function post(
       sleepMs(wait);
       wait = wait < 8000 ? wait << 1 : wait;
     }
-    const r = once(url, HEAD, headLen, body, len);
+    const r = once(url, HEAD, headLen, body, len, timeoutMs);
     if (r == UNSUPPORTED) return r;
     if (r >= 200 && r < 300) return SENT;
     if (r > 0 && r != 429 && r != 502 && r != 503 && r != 504) return REJECTED;
@@ -49,9 +50,9 @@ export function post(
 }
 
 /** One exchange: the HTTP status, -1 on a network error, or UNSUPPORTED. */
-function once(url: Url, head: usize, headLen: i32, body: usize, len: i32): i32 {
+function once(url: Url, head: usize, headLen: i32, body: usize, len: i32, timeoutMs: i32): i32 {
   lastStatus = 0;
-  const fd = connect(url.host, url.port);
+  const fd = connect(url.host, url.port, timeoutMs);
   lastError = lastErrno;
   if (fd == NO_SOCKETS) return UNSUPPORTED;
   if (fd < 0) return -1;

@@ -12,6 +12,8 @@ declare function sock_connect(fd: u32, address: usize, port: u32): u16;
 declare function sock_send(fd: u32, iovs: usize, iovsLen: u32, flags: u32, sent: usize): u16;
 @external("wasi_snapshot_preview1", "sock_recv")
 declare function sock_recv(fd: u32, iovs: usize, iovsLen: u32, flags: u32, received: usize, oflags: usize): u16;
+@external("wasi_snapshot_preview1", "sock_setsockopt")
+declare function sock_setsockopt(fd: u32, level: u32, name: u32, flag: usize, flagLen: u32): u16;
 @external("wasi_snapshot_preview1", "sock_getaddrinfo")
 declare function sock_getaddrinfo(
   node: usize, nodeLen: u32, service: usize, serviceLen: u32,
@@ -119,12 +121,40 @@ function ipv4(s: string, dst: usize): bool {
 /** Result of `connect` when the runtime has no sockets at all. */
 export const NO_SOCKETS: i32 = -2;
 
+/** lastErrno after a connect, send or receive gave up at the timeout. */
+export const TIMED_OUT: u16 = 73; // __WASI_ERRNO_TIMEDOUT
+
+const SOL_SOCKET: u32 = 0; // __WASI_SOCK_OPT_LEVEL_SOL_SOCKET
+const SO_RCVTIMEO: u32 = 11; // __WASI_SOCK_OPT_SO_RCVTIMEO
+const SO_SNDTIMEO: u32 = 12; // __WASI_SOCK_OPT_SO_SNDTIMEO
+const EAGAIN_: u16 = 6;
+const EINPROGRESS_: u16 = 26;
+const TIMEVAL: usize = memory.data(16);
+
+/**
+ * Bounds every blocking call on `fd` to `ms`. WasmEdge's sockets block with
+ * no limit (a collector that accepts and never answers would hang the
+ * program in sock_recv), and its sock_setsockopt hands the bytes to the
+ * host's setsockopt as they are: a 64-bit host's struct timeval
+ * { i64 tv_sec; i64 tv_usec }. SO_SNDTIMEO bounds connect as well (Linux);
+ * at the limit a receive or send fails with EAGAIN, a connect with
+ * EINPROGRESS. Errors are ignored: the call then simply has no limit.
+ */
+function setTimeouts(fd: u32, ms: i32): void {
+  if (ms <= 0) return;
+  store<i64>(TIMEVAL, <i64>(ms / 1000));
+  store<i64>(TIMEVAL, <i64>(ms % 1000) * 1000, 8);
+  sock_setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, TIMEVAL, 16);
+  sock_setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, TIMEVAL, 16);
+}
+
 /**
  * Opens a TCP connection, trying each address of `host` in turn; returns the
  * fd (any u31 number: WasmEdge hands out large ones), -1 on a network error,
- * or NO_SOCKETS when the runtime does not support sockets.
+ * or NO_SOCKETS when the runtime does not support sockets. Each connect,
+ * send and receive on it waits at most `timeoutMs` (0: no limit).
  */
-export function connect(host: string, port: i32): i32 {
+export function connect(host: string, port: i32, timeoutMs: i32 = 0): i32 {
   const count = resolve(host);
   if (!count) return lastErrno == ENOSYS_ || lastErrno == ENOTSUP_ ? NO_SOCKETS : -1;
   for (let i = 0; i < count; i++) {
@@ -135,10 +165,11 @@ export function connect(host: string, port: i32): i32 {
     if (err == ENOSYS_ || err == ENOTSUP_) return NO_SOCKETS;
     if (err != ESUCCESS) continue;
     const fd = load<u32>(SCRATCH);
+    setTimeouts(fd, timeoutMs);
     store<u32>(ADDRESS, <u32>(cand + 1));
     store<u32>(ADDRESS, len, 4);
     const cerr = sock_connect(fd, ADDRESS, <u32>port);
-    lastErrno = cerr;
+    lastErrno = cerr == EINPROGRESS_ ? TIMED_OUT : cerr;
     if (cerr == ESUCCESS) return <i32>fd;
     fd_close(fd);
   }
@@ -157,7 +188,7 @@ export function sendAll(fd: i32, a: usize, aLen: i32, b: usize, bLen: i32): bool
     store<u32>(IOV, <u32>b, 8);
     store<u32>(IOV, <u32>bLen, 12);
     const err = sock_send(<u32>fd, aLen ? IOV : IOV + 8, aLen ? 2 : 1, 0, SCRATCH);
-    lastErrno = err;
+    lastErrno = err == EAGAIN_ ? TIMED_OUT : err;
     if (err != ESUCCESS) return false;
     let n = <i32>load<u32>(SCRATCH);
     if (n <= 0 && ++rounds > 100) return false;
@@ -178,7 +209,7 @@ export function recv(fd: i32, dst: usize, max: i32): i32 {
   store<u32>(IOV, <u32>dst);
   store<u32>(IOV, <u32>max, 4);
   const err = sock_recv(<u32>fd, IOV, 1, 0, SCRATCH, SCRATCH + 8);
-  lastErrno = err;
+  lastErrno = err == EAGAIN_ ? TIMED_OUT : err;
   if (err != ESUCCESS) return -1;
   return <i32>load<u32>(SCRATCH);
 }

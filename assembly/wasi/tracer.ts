@@ -9,7 +9,7 @@ import { R_STATE } from "../core/pool";
 import { SCOPE_VERSION } from "../core/scope";
 import { Span, SpanKind } from "./span";
 import { currentSpan, hasRemote, pushActive, REMOTE, remoteFlags, setRemoteParent, STATE, stateLen } from "./context";
-import { endpointFromEnv, parseHttpUrl, parsePairs, ratioFromEnv } from "./config";
+import { endpointFromEnv, parseHttpUrl, parsePairs, ratioFromEnv, timeoutFromEnv } from "./config";
 import { getenv } from "./env";
 import { Exporter, lossReport, lostSpans, otlpLines, settings, warn } from "./exporter";
 import { flush, setExporter } from "./flush";
@@ -35,6 +35,12 @@ export class Options {
   attempts: i32 = 5;
   /** Wait before the second try, doubled for each further one. */
   backoffMs: i32 = 100;
+  /**
+   * Longest wait of each connect, send and receive of an export (a collector
+   * that accepts and never answers must not hang the program); 0: no limit.
+   * OTEL_EXPORTER_OTLP_TRACES_TIMEOUT / OTEL_EXPORTER_OTLP_TIMEOUT win.
+   */
+  timeoutMs: i32 = 10_000;
 }
 
 export class Tracer {
@@ -112,6 +118,8 @@ export function init(options: Options = new Options()): Tracer {
   s.output = output.length ? output : options.output;
   s.attempts = options.attempts < 1 ? 1 : options.attempts > 20 ? 20 : options.attempts;
   s.backoffMs = options.backoffMs < 0 ? 0 : options.backoffMs;
+  const timeoutMs = timeoutFromEnv(options.timeoutMs);
+  s.timeoutMs = timeoutMs < 0 ? 0 : timeoutMs;
   setExporter(options.exporter, options.batchSize);
   options.exporter(true); // before any attribute: it picks the wire format
 

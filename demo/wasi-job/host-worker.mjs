@@ -12,8 +12,7 @@ const { OP, CTL_BYTES, DATA_BYTES } = await import('./host.mjs');
 const w = workerData;
 const ctl = new Int32Array(w.sab, 0, CTL_BYTES / 4);
 const shared = new Uint8Array(w.sab, CTL_BYTES, DATA_BYTES);
-const CALL_TIMEOUT_MS = 30_000;
-const E = { SUCCESS: 0, FAULT: 21, INVAL: 28, NOSYS: 52, NOTSUP: 58, TIMEDOUT: 73 };
+const E = { SUCCESS: 0, FAULT: 21, INVAL: 28, NOSYS: 52, NOTSUP: 58, AIMEMORY: 82 };
 
 const wasi = new WASI({
   version: 'preview1', args: ['job', ...w.args], env: w.env, preopens: w.preopens,
@@ -24,16 +23,16 @@ let memory;
 const view = () => new DataView(memory.buffer);
 const bytes = () => new Uint8Array(memory.buffer);
 
-/** One blocking call to the main thread; returns [errno, result]. */
+/**
+ * One blocking call to the main thread; returns [errno, result]. Like
+ * WasmEdge's calls it waits as long as the call takes (a receive with no
+ * SO_RCVTIMEO waits for ever); runWasi's timeoutMs ends the worker.
+ */
 function call(op, a0 = 0, a1 = 0, a2 = 0) {
   ctl[1] = op; ctl[2] = a0; ctl[3] = a1; ctl[4] = a2;
   Atomics.store(ctl, 0, 1);
   parentPort.postMessage({ type: 'call' });
-  const deadline = Date.now() + CALL_TIMEOUT_MS;
-  while (Atomics.load(ctl, 0) === 1) {
-    if (Date.now() > deadline) return [E.TIMEDOUT, 0];
-    Atomics.wait(ctl, 0, 1, 1000);
-  }
+  while (Atomics.load(ctl, 0) === 1) Atomics.wait(ctl, 0, 1, 1000);
   Atomics.store(ctl, 0, 0);
   return [ctl[5], ctl[6]];
 }
@@ -53,15 +52,21 @@ const wasmedgeSockets = {
     const dv = view();
     const buf = dv.getUint32(addrPtr, true);
     const len = dv.getUint32(addrPtr + 4, true);
-    let family; let at = buf;
-    if (len === 4) family = 4;
-    else if (len === 16) family = 16;
-    else if (len === 128) { // family (u16) then the address, as WasmEdge reads it
-      family = dv.getUint16(buf, true) === 1 ? 4 : 16;
-      at = buf + 2;
-    } else return E.INVAL;
-    shared.set(bytes().subarray(at, at + family), 0);
-    return call(OP.CONNECT, fd, family, port & 0xffff)[0];
+    // WasmEdge's sock_connect takes the raw address: 4 bytes (IPv4) or 16 (IPv6), else EINVAL.
+    if (len !== 4 && len !== 16) return E.INVAL;
+    shared.set(bytes().subarray(buf, buf + len), 0);
+    return call(OP.CONNECT, fd, len, port & 0xffff)[0];
+  },
+  // WasmEdge passes the bytes to the host's setsockopt as they are; for the
+  // timeouts that is a 64-bit host's struct timeval { i64 tv_sec; i64 tv_usec }.
+  // This shim keeps SO_RCVTIMEO (11) and SO_SNDTIMEO (12) of SOL_SOCKET (0) only.
+  sock_setsockopt(fd, level, name, flagPtr, flagLen) {
+    if (level !== 0 || (name !== 11 && name !== 12)) return E.NOTSUP;
+    if (flagLen !== 16) return E.INVAL; // Linux's EINVAL for a short timeval
+    const dv = view();
+    const ms = Number(dv.getBigInt64(flagPtr, true)) * 1000 + Math.floor(Number(dv.getBigInt64(flagPtr + 8, true)) / 1000);
+    if (ms < 0) return E.INVAL;
+    return call(OP.SETOPT, fd, name, Math.min(ms, 0x7fffffff))[0];
   },
   sock_send(fd, iovs, iovsLen, _flags, sentPtr) {
     const dv = view();
@@ -94,8 +99,10 @@ const wasmedgeSockets = {
     view().setUint16(flagsPtr, 0, true);
     return E.SUCCESS;
   },
-  sock_getaddrinfo(nodePtr, nodeLen, _svc, _svcLen, hintsPtr, resPtr, maxRes, resLenPtr) {
-    if (maxRes < 1) return E.INVAL;
+  sock_getaddrinfo(nodePtr, nodeLen, svcPtr, svcLen, hintsPtr, resPtr, maxRes, resLenPtr) {
+    if (maxRes < 1) return E.AIMEMORY; // as WasmEdge
+    const service = Buffer.from(bytes().subarray(svcPtr, svcPtr + svcLen)).toString('utf8').replace(/\0+$/, '');
+    const port = /^\d+$/.test(service) ? Number(service) & 0xffff : 0;
     let node = Buffer.from(bytes().subarray(nodePtr, nodePtr + nodeLen)).toString('utf8');
     node = node.replace(/\0+$/, '');
     const family = hintsPtr ? bytes()[hintsPtr + 2] : 0;
@@ -117,8 +124,13 @@ const wasmedgeSockets = {
       dv.setUint8(sa, fam);
       const saData = dv.getUint32(sa + 8, true);
       const addr = shared.subarray(i * 17 + 1, i * 17 + (fam === 1 ? 5 : 17));
-      bytes().fill(0, saData, saData + Math.min(dv.getUint32(sa + 4, true), 26));
+      // WasmEdge copies a C sockaddr from sin_port on: 14 bytes (IPv4) or 26 (IPv6), and
+      // sets sa_data_len to that (it does not check the caller's sa_data_len first).
+      const saLen = fam === 1 ? 14 : 26;
+      bytes().fill(0, saData, saData + saLen);
+      dv.setUint16(saData, port); // network order
       bytes().set(addr, saData + (fam === 1 ? 2 : 6)); // after the port (and IPv6 flowinfo)
+      dv.setUint32(sa + 4, saLen, true);
       dv.setUint32(ai + 8, fam === 1 ? 16 : 28, true); // ai_addrlen, as a C sockaddr's
       filled++;
       ai = dv.getUint32(ai + 24, true);

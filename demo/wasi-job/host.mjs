@@ -6,8 +6,10 @@
 // there posts a request and blocks on Atomics.wait, and this thread does the
 // node:net work and wakes it. The calls and structs follow WasmEdge's
 // wasi_snapshot_preview1 socket extension (sock_open, sock_connect,
-// sock_send, sock_recv, sock_getaddrinfo; fd_close closes a socket), and fds
-// are large random numbers, as WasmEdge's are, so nothing may assume small fds.
+// sock_send, sock_recv, sock_getaddrinfo, sock_setsockopt for the two
+// timeouts; fd_close closes a socket), checked against a real WasmEdge
+// (docs/wasi.md), and fds are large random numbers, as WasmEdge's are, so
+// nothing may assume small fds.
 //
 // CLI: node demo/wasi-job/host.mjs [--no-sockets] module.wasm [args...]
 //      (the OTEL_* / TRACEPARENT / ORDERS variables of this process are passed on)
@@ -19,11 +21,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const OP = { OPEN: 1, CONNECT: 2, SEND: 3, RECV: 4, CLOSE: 5, GETADDRINFO: 6 };
+export const OP = { OPEN: 1, CONNECT: 2, SEND: 3, RECV: 4, CLOSE: 5, GETADDRINFO: 6, SETOPT: 7 };
 export const CTL_BYTES = 64;
 export const DATA_BYTES = 1 << 20;
-const E = { SUCCESS: 0, BADF: 8, CONNREFUSED: 14, CONNRESET: 15, HOSTUNREACH: 23, INVAL: 28, IO: 29, NOENT: 44, NOTSUP: 58, PIPE: 64, TIMEDOUT: 73 };
-const RECV_TIMEOUT_MS = 10_000;
+// WASI errno values, as WasmEdge returns them (the AI* ones are its getaddrinfo errors).
+const E = {
+  SUCCESS: 0, AGAIN: 6, BADF: 8, CONNREFUSED: 14, CONNRESET: 15, HOSTUNREACH: 23, INPROGRESS: 26, INVAL: 28,
+  IO: 29, NOTSUP: 58, PIPE: 64, TIMEDOUT: 73, AIAGAIN: 78, AIFAIL: 80, AINONAME: 84,
+};
 
 /**
  * Runs a WASI module to completion.
@@ -100,7 +105,8 @@ async function serve(ctl, data, sockets, socketFds, calls) {
     if (op === OP.OPEN) {
       let fd;
       do fd = 0x100000 + Math.floor(Math.random() * 0x3fe00000); while (sockets.has(fd));
-      sockets.set(fd, { sock: null, chunks: [], ended: false, error: 0, wake: null });
+      // rcvTimeoMs / sndTimeoMs: SO_RCVTIMEO / SO_SNDTIMEO, 0 = block for ever (the default)
+      sockets.set(fd, { sock: null, chunks: [], ended: false, error: 0, wake: null, rcvTimeoMs: 0, sndTimeoMs: 0 });
       socketFds.push(fd);
       ctl[6] = fd;
     } else if (op === OP.CONNECT) {
@@ -110,22 +116,26 @@ async function serve(ctl, data, sockets, socketFds, calls) {
       const bytes = data.subarray(0, family === 4 ? 4 : 16);
       const host = family === 4 ? [...bytes].join('.') : ipv6(bytes);
       ctl[5] = await connect(s, host, ctl[4]);
+    } else if (op === OP.SETOPT) {
+      const s = sockets.get(ctl[2]);
+      if (!s) return void (ctl[5] = E.BADF);
+      if (ctl[3] === 11) s.rcvTimeoMs = ctl[4]; else s.sndTimeoMs = ctl[4];
     } else if (op === OP.SEND) {
       const s = sockets.get(ctl[2]);
       if (!s?.sock) return void (ctl[5] = E.BADF);
       if (s.error) return void (ctl[5] = s.error);
       const len = ctl[3];
       const copy = Buffer.from(data.subarray(0, len));
-      await new Promise((r) => s.sock.write(copy, r));
+      // A blocking send: at SO_SNDTIMEO it fails with EAGAIN (this shim cannot tell a partial send).
+      const flushed = await withTimeout(new Promise((r) => s.sock.write(copy, () => r(true))), s.sndTimeoMs);
+      if (!flushed) return void (ctl[5] = E.AGAIN);
       ctl[6] = len;
     } else if (op === OP.RECV) {
       const s = sockets.get(ctl[2]);
       if (!s?.sock) return void (ctl[5] = E.BADF);
       if (!s.chunks.length && !s.ended && !s.error) {
-        await new Promise((r) => {
-          const t = setTimeout(r, RECV_TIMEOUT_MS);
-          s.wake = () => { clearTimeout(t); r(); };
-        });
+        // Blocks until data, the end or an error; at SO_RCVTIMEO it fails with EAGAIN, as WasmEdge's does.
+        await withTimeout(new Promise((r) => { s.wake = () => r(true); }), s.rcvTimeoMs);
         s.wake = null;
       }
       if (s.chunks.length) {
@@ -142,7 +152,7 @@ async function serve(ctl, data, sockets, socketFds, calls) {
       } else if (s.error) {
         ctl[5] = s.error;
       } else if (!s.ended) {
-        ctl[5] = E.TIMEDOUT;
+        ctl[5] = E.AGAIN;
       }
     } else if (op === OP.CLOSE) {
       const s = sockets.get(ctl[2]);
@@ -152,8 +162,14 @@ async function serve(ctl, data, sockets, socketFds, calls) {
     } else if (op === OP.GETADDRINFO) {
       const node = Buffer.from(data.subarray(0, ctl[2])).toString('utf8');
       const family = ctl[3] === 1 ? 4 : ctl[3] === 2 ? 6 : 0;
-      const all = await lookup(node, { all: true, family }).catch(() => []);
-      if (!all.length) return void (ctl[5] = E.NOENT);
+      let all;
+      try {
+        all = await lookup(node, { all: true, family });
+      } catch (e) {
+        // WasmEdge maps getaddrinfo's EAI_* codes to its own errno values.
+        return void (ctl[5] = e?.code === 'ENOTFOUND' ? E.AINONAME : e?.code === 'EAI_AGAIN' ? E.AIAGAIN : E.AIFAIL);
+      }
+      if (!all.length) return void (ctl[5] = E.AINONAME);
       const max = Math.min(ctl[4], all.length);
       for (let i = 0; i < max; i++) {
         const a = all[i];
@@ -169,10 +185,23 @@ async function serve(ctl, data, sockets, socketFds, calls) {
   }
 }
 
+/** `promise`, or false once `ms` have passed (ms 0: no limit). */
+function withTimeout(promise, ms) {
+  if (!ms) return promise;
+  let t;
+  return Promise.race([promise, new Promise((r) => { t = setTimeout(() => r(false), ms); })]).finally(() => clearTimeout(t));
+}
+
 function connect(s, host, port) {
   return new Promise((resolve) => {
     const sock = createConnection({ host, port });
     s.sock = sock;
+    if (s.sndTimeoMs) {
+      // Linux bounds a blocking connect by SO_SNDTIMEO and then answers EINPROGRESS.
+      const t = setTimeout(() => { if (!s.connected) { sock.destroy(); s.sock = null; resolve(E.INPROGRESS); } }, s.sndTimeoMs);
+      sock.once('connect', () => clearTimeout(t));
+      sock.once('close', () => clearTimeout(t));
+    }
     sock.on('data', (c) => { s.chunks.push(c); s.wake?.(); });
     sock.on('end', () => { s.ended = true; s.wake?.(); });
     sock.on('close', () => { s.ended = true; s.wake?.(); });

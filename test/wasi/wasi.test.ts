@@ -199,6 +199,39 @@ test('collector down: bounded retries, then a clean exit with the loss on stderr
   assert.ok(tookMs < 20_000, `${tookMs} ms`);
 });
 
+test('a collector that accepts and never answers: each try ends at OTEL_EXPORTER_OTLP_TIMEOUT', async () => {
+  // Real WasmEdge blocks in sock_recv for ever here unless the socket has SO_RCVTIMEO
+  // (checked by hand, docs/wasi.md); the shim blocks the same way.
+  const held: import('node:net').Socket[] = [];
+  const silent = createServer((s) => { held.push(s); s.on('data', () => {}); });
+  await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+  const port = (silent.address() as { port: number }).port;
+  try {
+    const started = Date.now();
+    const r = await runWasi({
+      wasm: SOCKETS, timeoutMs: 30_000,
+      env: { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`, OTEL_EXPORTER_OTLP_TIMEOUT: '300', ORDERS: '1' },
+    });
+    const tookMs = Date.now() - started;
+    assert.equal(r.exitCode, 1);
+    assert.equal(held.length, 5, 'five tries, each cut at the timeout');
+    assert.equal(r.socketCalls.SETOPT, 2 * r.socketCalls.CONNECT!, 'SO_RCVTIMEO and SO_SNDTIMEO on every socket');
+    assert.match(r.stderr, new RegExp(`wasmtrace: ${expectedSpans(1)} spans lost; ${expectedSpans(1)} not exported: ` +
+      `the collector at http://127.0.0.1:${port}/v1/traces did not answer within 300 ms`));
+    assert.ok(tookMs < 15_000, `${tookMs} ms`);
+  } finally {
+    for (const s of held) s.destroy();
+    await new Promise<void>((r) => silent.close(() => r()));
+  }
+});
+
+test('an unknown host: the loss line carries getaddrinfo\'s errno as WasmEdge reports it (84, EAI_NONAME)', async () => {
+  const r = await runWasi({ wasm: SOCKETS, env: { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://no-such-host.invalid:4318', ORDERS: '1' } });
+  assert.equal(r.exitCode, 1);
+  assert.equal(r.socketCalls.CONNECT ?? 0, 0);
+  assert.match(r.stderr, /the collector at http:\/\/no-such-host\.invalid:4318\/v1\/traces is unreachable \(errno 84\)/);
+});
+
 test('429/502/503/504 are retried within the bound; other 4xx are not', async () => {
   let calls = 0;
   const busy = await startCollector({ respond: () => (++calls <= 2 ? { status: calls === 1 ? 503 : 429 } : {}) });
