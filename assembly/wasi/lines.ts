@@ -23,10 +23,16 @@ let outFd: i32 = -1;
 export function openOutput(path: string): bool {
   outFd = STDOUT;
   if (!path.length || path == "-") return true;
-  const n = String.UTF8.encodeUnsafe(changetype<usize>(path), min(path.length, 300), PATH);
+  const n = <i32>String.UTF8.encodeUnsafe(changetype<usize>(path), min(path.length, 300), PATH);
   // Find the preopened directory that is the longest prefix of the path.
+  // Runtimes name them differently: wasmtime and node:wasi as given ("/out"),
+  // WasmEdge canonically, without the leading slash ("out" for --dir /out:...,
+  // "/" for the root). Leading slashes are ignored on both sides; "." takes
+  // relative paths only.
+  const ps = slashes(PATH, n);
   let best: i32 = -1;
   let bestLen: i32 = -1;
+  let bestEnd: i32 = 0;
   for (let fd: u32 = 3; fd < 64; fd++) {
     if (fd_prestat_get(fd, PRESTAT) != ESUCCESS) break;
     if (load<u8>(PRESTAT) != 0) continue;
@@ -34,25 +40,26 @@ export function openOutput(path: string): bool {
     if (len > DIRNAME_SIZE || fd_prestat_dir_name(fd, DIRNAME, len) != ESUCCESS) continue;
     let dl = len;
     while (dl > 0 && load<u8>(DIRNAME + <usize>(dl - 1)) == 0) dl--;
-    if (prefixOf(dl, <i32>n) && dl > bestLen) {
+    while (dl > 1 && load<u8>(DIRNAME + <usize>(dl - 1)) == 0x2f) dl--;
+    const ds = slashes(DIRNAME, dl);
+    const end = matchEnd(ds, dl, ps, n);
+    if (end >= 0 && dl - ds > bestLen) {
       best = <i32>fd;
-      bestLen = dl;
+      bestLen = dl - ds;
+      bestEnd = end;
     }
   }
   if (best < 0) return false;
-  let rel = PATH + <usize>bestLen;
-  let relLen = <i32>n - bestLen;
-  while (relLen > 0 && load<u8>(rel) == 0x2f) {
-    rel++;
-    relLen--;
-  }
-  if (bestLen == 1 && load<u8>(DIRNAME) == 0x2e) { // "." preopen: the path is relative
-    rel = PATH;
-    relLen = <i32>n;
-    if (relLen >= 2 && load<u16>(PATH) == 0x2f2e) { // "./"
+  let rel = PATH + <usize>bestEnd;
+  let relLen = n - bestEnd;
+  for (;;) { // the separator after the directory, and any "./"
+    if (relLen > 0 && load<u8>(rel) == 0x2f) {
+      rel++;
+      relLen--;
+    } else if (relLen >= 2 && load<u16>(rel) == 0x2f2e) {
       rel += 2;
       relLen -= 2;
-    }
+    } else break;
   }
   // oflags CREAT (1); fdflags APPEND (1); rights fd_write (1 << 6) | fd_seek... kept minimal
   const err = path_open(<u32>best, 0, rel, <usize>relLen, 1, RIGHTS, 0, 1, FD_OUT);
@@ -63,14 +70,27 @@ export function openOutput(path: string): bool {
 
 const RIGHTS: u64 = (1 << 6) | (1 << 4); // fd_write | fd_sync
 
-/** Does DIRNAME (dl bytes) name a directory that holds PATH (n bytes)? */
-function prefixOf(dl: i32, n: i32): bool {
-  if (dl == 1 && load<u8>(DIRNAME) == 0x2e) return load<u8>(PATH) != 0x2f; // "."
-  if (dl > n) return false;
-  for (let i = 0; i < dl; i++) {
-    if (load<u8>(DIRNAME + <usize>i) != load<u8>(PATH + <usize>i)) return false;
+/** How many of the `len` bytes at `p` are leading slashes. */
+function slashes(p: usize, len: i32): i32 {
+  let i = 0;
+  while (i < len && load<u8>(p + <usize>i) == 0x2f) i++;
+  return i;
+}
+
+/**
+ * Does the directory DIRNAME[ds..dl) hold the path PATH[ps..n)? Returns where
+ * the rest of the path starts in PATH, or -1.
+ */
+function matchEnd(ds: i32, dl: i32, ps: i32, n: i32): i32 {
+  const dirLen = dl - ds;
+  if (dirLen == 1 && load<u8>(DIRNAME + <usize>ds) == 0x2e) return ps == 0 ? 0 : -1; // "."
+  if (dirLen == 0) return ps; // the root
+  if (ps + dirLen > n) return -1;
+  for (let i = 0; i < dirLen; i++) {
+    if (load<u8>(DIRNAME + <usize>(ds + i)) != load<u8>(PATH + <usize>(ps + i))) return -1;
   }
-  return dl == n || load<u8>(PATH + <usize>dl) == 0x2f || load<u8>(DIRNAME + <usize>(dl - 1)) == 0x2f;
+  const end = ps + dirLen;
+  return end == n || load<u8>(PATH + <usize>end) == 0x2f ? end : -1;
 }
 
 /** Writes one request and its newline; false when the output refuses it. */

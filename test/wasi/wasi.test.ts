@@ -300,6 +300,21 @@ test('WASMTRACE_OUTPUT names a file under a preopened directory', async () => {
   }
 });
 
+test('WASMTRACE_OUTPUT finds a preopen named as WasmEdge names it (no leading slash: --dir /out:host is "out")', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'wasmtrace-out-'));
+  try {
+    for (const [guest, output] of [['out', '/out/a.jsonl'], ['/', '/b.jsonl'], ['.', './c.jsonl']] as const) {
+      const r = await runWasi({ wasm: LINES, sockets: false, preopens: { [guest]: dir }, env: { WASMTRACE_OUTPUT: output, ORDERS: '1' } });
+      assert.equal(r.exitCode, 0, r.stderr);
+      assert.equal(r.stderr, '', `${guest}: ${r.stderr}`);
+      const name = output.slice(output.lastIndexOf('/') + 1);
+      assert.equal(allSpans(decodeJson(readFileSync(join(dir, name), 'utf8').trim())).length, expectedSpans(1), guest);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('sampling: OTEL_TRACES_SAMPLER_ARG=0 and an unsampled TRACEPARENT record nothing', async () => {
   const off = await runWasi({ wasm: LINES, sockets: false, env: { OTEL_TRACES_SAMPLER_ARG: '0', ORDERS: '2' } });
   assert.equal(off.exitCode, 0);
