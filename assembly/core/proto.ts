@@ -168,13 +168,10 @@ export function protoKV(key: i32, vtype: i32, num: f64, len: i32): i32 {
     }
     return total;
   }
+  // Arrays: their sizes are known only once written.
   bytesField(1, internPtr(key), internLen(key));
   open(2); // AnyValue
-  if (vtype == <i32>V_STR) {
-    bytesField(1, IO, len);
-  } else if (vtype == <i32>V_STRID) {
-    bytesField(1, internPtr(<i32>num), internLen(<i32>num));
-  } else if (vtype >= <i32>V_ARR_STR) {
+  {
     const count = <i32>num;
     let p = IO;
     const end = IO + <usize>len;
@@ -195,8 +192,6 @@ export function protoKV(key: i32, vtype: i32, num: f64, len: i32): i32 {
       close();
     }
     close();
-  } else {
-    scalar(vtype, num);
   }
   close();
   return out.over ? -1 : <i32>(out.pos - out.kvAt);
