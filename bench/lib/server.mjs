@@ -1,5 +1,5 @@
 // A static server for benchmark pages on 127.0.0.1 (a random port): files
-// from a map of path → { body, type }, and POST /v1/traces answered 200.
+// from a map of path → { body, type, headers? }, and POST /v1/traces answered 200.
 import { createServer } from 'node:http';
 
 export async function serve(files) {
@@ -12,7 +12,7 @@ export async function serve(files) {
     }
     const f = files[path];
     if (!f) return void res.writeHead(404).end();
-    res.writeHead(200, { 'content-type': f.type, 'cache-control': 'no-store' }).end(f.body);
+    res.writeHead(200, { 'content-type': f.type, 'cache-control': 'no-store', ...f.headers }).end(f.body);
   });
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
   const { port } = server.address();
