@@ -17,6 +17,8 @@ export interface Prepared {
   /** Run at pagehide, before delivery's listener: spans still open end first. */
   readonly onUnload: Array<() => void>;
   readonly wasm: WasmSource;
+  /** Resolves in the first task after the page's first paint (one wait shared by every step). */
+  readonly painted: Promise<void>;
   /** The compiled module, or what init() should load itself. */
   readonly compiled: Promise<WasmSource>;
 }
@@ -28,7 +30,8 @@ export function prepareBrowser(opts: BrowserInitOptions, defaultWasm: (json: boo
     for (const fn of onUnload) fn();
   });
   const wasm = opts.wasm ?? defaultWasm(opts.protocol === 'http/json');
-  return { opts, defaultWasm, onUnload, wasm, compiled: afterPaint(FIRST_PAINT_WAIT_MS).then(() => precompile(wasm)) };
+  const painted = afterPaint(FIRST_PAINT_WAIT_MS);
+  return { opts, defaultWasm, onUnload, wasm, painted, compiled: painted.then(() => precompile(wasm)) };
 }
 
 /**

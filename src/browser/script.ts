@@ -95,8 +95,10 @@ function main(): void {
   } catch (e) {
     internalError(e); // `ready` becomes a tracer that records nothing
   }
-  const ready = afterPaint(FIRST_PAINT_WAIT_MS)
-    .then(() => import('./start.js')) // evaluates the rest of the SDK: a task of its own
+  // The Wasm fetch starts in the first task after the first paint (prepare.ts); the rest of the SDK is evaluated in the next.
+  const ready = (prepared?.painted ?? afterPaint(FIRST_PAINT_WAIT_MS))
+    .then(nextTask)
+    .then(() => import('./start.js'))
     .then(async ({ resumeBrowser }) => {
       if (!prepared) throw new Error('start-up failed');
       await nextTask();

@@ -28,7 +28,7 @@ import { instrumentResources } from './resources.js';
 import { instrumentXhr } from './xhr.js';
 import { sessionId } from './session.js';
 import { prepareBrowser } from './prepare.js';
-import { FIRST_PAINT_WAIT_MS, afterPaint, nextTask } from './schedule.js';
+import { nextTask } from './schedule.js';
 import { absolute, listen } from './util.js';
 import { watchWebVitals } from './web-vitals.js';
 
@@ -38,7 +38,8 @@ export async function startBrowser(options: BrowserInitOptions, defaultWasm: (js
     const opts = (options && typeof options === 'object' ? options : {}) as BrowserInitOptions;
     if (typeof document === 'undefined' || typeof window === 'undefined') return initWith({ language: 'webjs', defaultWasm }, opts);
     const prepared = prepareBrowser(opts, defaultWasm);
-    await afterPaint(FIRST_PAINT_WAIT_MS);
+    await prepared.painted;
+    await nextTask(); // the Wasm fetch started in the task that resolved it
     return await resumeBrowser(prepared);
   } catch (e) {
     internalError(e);
@@ -67,12 +68,16 @@ export async function resumeBrowser({ opts, defaultWasm, onUnload, wasm, compile
       return tracer;
     }
 
-    const endpoint = resolveDeliveryOptions(opts, {}).endpoint;
+    // Resolved on first use, and without delivery's storage probe (init() made its own).
+    let endpoint: string | undefined;
     const wasmUrl = typeof wasm === 'string' || wasm instanceof URL ? absolute(String(wasm))?.href : undefined;
     const rules = Array.isArray(opts.propagateTo) ? opts.propagateTo : [];
     const ctx: BrowserContext = {
       tracer,
-      ignore: (url) => url === endpoint || url.startsWith(endpoint + '?'),
+      ignore(url) {
+        endpoint ??= resolveDeliveryOptions({ ...opts, storage: null }, {}).endpoint;
+        return url === endpoint || url.startsWith(endpoint + '?');
+      },
       propagate(url) {
         const u = absolute(url);
         if (!u) return false;
