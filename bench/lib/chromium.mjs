@@ -62,17 +62,21 @@ const inside = (a, b) => a.ts >= b.ts && a.ts + a.dur <= b.ts + b.dur;
  *   or compile it awaited);
  * - Wasm work on the main thread (`wasm.*`, `v8.wasm.*`: streaming compile
  *   finish, instantiation, lazy function compiles); only this script may run
- *   Wasm on the pages it is used for.
+ *   Wasm on the pages it is used for;
+ * - with `orphanMicrotasks`, every top-level microtask checkpoint outside
+ *   any script's callback or evaluation: promise reactions to the browser's
+ *   own work (a fetch, a compression stream) that no URL names. On a page
+ *   whose only other script awaits nothing heavy, those are the SDK's.
  * Nested slices are counted once: per task (`RunTask`), the union of the
  * counted intervals, in wall time (`dur`) and in the thread's CPU time
  * (`tdur`: what a shared machine's preemption does not inflate). Returns
- * `{ wall, cpu, tasks, untracedMs, slices }`: wall and cpu are
+ * `{ wall, cpu, tasks, orphans, slices }`: wall and cpu are
  * `{ totalMs, longestMs }` (sum over tasks, largest share of one task);
- * tasks is the number of tasks touched; untracedMs the top-level microtask
- * wall time left unattributed (the page's or nobody's: a bound on what this
- * method could miss); slices, per task, `{ ts, wallMs, cpuMs, taskMs, what }`.
+ * tasks is the number of tasks touched; orphans `{ wall, cpu }`, the ms of
+ * those orphan checkpoints (counted or not); slices, per task,
+ * `{ ts, wallMs, cpuMs, taskMs, what }`.
  */
-export function scriptMainThread(events, scriptUrl) {
+export function scriptMainThread(events, scriptUrl, { orphanMicrotasks = false } = {}) {
   const hits = new Map();
   for (const e of events) {
     if (e.ph === 'X' && /^(EvaluateScript|v8\.compile|v8\.compileModule|FunctionCall)$/.test(e.name) && urlOf(e) === scriptUrl) {
@@ -100,11 +104,18 @@ export function scriptMainThread(events, scriptUrl) {
       ours.push(call ?? e);
     }
   }
-  let untracedMs = 0;
+  // A microtask checkpoint outside every script entry point runs promise
+  // reactions to the browser's own work (a fetch, a stream, a compile).
+  const entries = xs.filter((e) => /^(v8\.callFunction|EvaluateScript|v8\.evaluateModule)$/.test(e.name));
+  const orphans = { wall: 0, cpu: 0 };
   for (const m of xs) {
     if (m.name !== 'RunMicrotasks') continue;
     if (ours.some((o) => inside(o, m))) ours.push(m);
-    else if (!ours.some((o) => inside(m, o)) && !calls.some((c) => inside(m, c))) untracedMs += m.dur / 1000;
+    else if (!entries.some((c) => inside(m, c))) {
+      orphans.wall += m.dur / 1000;
+      orphans.cpu += (m.tdur ?? 0) / 1000;
+      if (orphanMicrotasks) ours.push(m);
+    }
   }
   const tasks = xs.filter((e) => e.name === 'RunTask');
   const byTask = new Map();
@@ -125,7 +136,7 @@ export function scriptMainThread(events, scriptUrl) {
     cpu.longestMs = Math.max(cpu.longestMs, c);
     slices.push({ ts: task.ts, wallMs: w, cpuMs: c, taskMs: task.dur / 1000, what: slice.map((o) => o.name) });
   }
-  return { wall, cpu, tasks: byTask.size, untracedMs, slices };
+  return { wall, cpu, tasks: byTask.size, orphans, slices };
 }
 
 /** Length of the union of [start, end] intervals (trace µs), in ms. */
