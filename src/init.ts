@@ -2,7 +2,7 @@
 // delivery. It never rejects: if Wasm cannot load (CSP, network), it warns
 // once and resolves to a tracer that records nothing.
 import type { AttributeValue } from './types.js';
-import type { DeliveryOptions } from './export/types.js';
+import type { DeliveryOptions, Gzip } from './export/types.js';
 import { createCore } from './core.js';
 import { createPipeline, resolveDeliveryOptions } from './export/pipeline.js';
 import { setAttr } from './attributes.js';
@@ -52,6 +52,8 @@ export interface Platform {
   language: string;
   /** The Wasm module for a protocol when the user gives none. */
   defaultWasm(json: boolean): WasmSource | Promise<WasmSource>;
+  /** A gzip faster than CompressionStream, where the runtime has one. */
+  gzip?: Gzip;
 }
 
 export async function initWith(platform: Platform, options: InitOptions): Promise<Tracer> {
@@ -86,6 +88,7 @@ export async function initWith(platform: Platform, options: InitOptions): Promis
         tracer?.startSpan('wasmtrace.dropped', { attributes: { 'wasmtrace.drop.reason': reason, 'wasmtrace.drop.spans': spans } }, null).end();
       },
       error: internalError,
+      gzip: platform.gzip,
     });
     tracer = createTracer(core, pipeline, { rootTraceState: rootTraceState(ratio) });
     return tracer;

@@ -85,6 +85,7 @@ export function createPipeline(
   // `auto`: no gzip where Content-Encoding would need a CORS preflight (a page posting to another origin).
   const compress = o.compression === 'gzip' || (o.compression === 'auto' && !(g.document && g.location?.origin && new URL(o.endpoint).origin !== g.location.origin));
   const transport = o.transport ?? fetchTransport(o.endpoint, o.headers);
+  const zip = hooks.gzip ?? gzip;
   const queue: Batch[] = [];
   const preparing = new Set<Raw>();
   const inflight = new Set<Promise<void>>();
@@ -213,7 +214,7 @@ export function createPipeline(
   /** Drains the source; bodies are compressed first unless `urgent`. */
   async function cut(urgent: boolean): Promise<void> {
     for (const raw of drainSource()) {
-      const z = compress && !urgent ? await gzip(raw[0]) : null;
+      const z = compress && !urgent ? await zip(raw[0]) : null;
       const gz = !!z && z.length < raw[0].length;
       enqueue(raw, gz ? z : raw[0], gz);
     }

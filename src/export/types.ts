@@ -81,7 +81,12 @@ export interface DeliveryHooks {
   dropped(reason: string, spans: number): void;
   /** An internal failure; the tracer's one error handler. Never throws. */
   error(e: unknown): void;
+  /** The runtime's gzip, where it has a faster one than CompressionStream (Node: zlib). */
+  gzip?: Gzip;
 }
+
+/** Compresses a body; null when it cannot. */
+export type Gzip = (bytes: Uint8Array) => Promise<Uint8Array | null>;
 
 /** Batching and delivery of the spans a `SpanSource` holds. */
 export interface Pipeline {
