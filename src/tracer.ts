@@ -75,19 +75,37 @@ class RemoteContext implements ParentIds, SpanContext {
 
 const TRACE_ID = /^[0-9a-f]{32}$/;
 const SPAN_ID = /^[0-9a-f]{16}$/;
+const ZEROS = /^0+$/;
 
 /** A parent from user input: our span, a context object, or nothing. */
 function toParent(input: unknown): ParentIds | undefined {
   if (input instanceof WasmSpan || input instanceof RemoteContext) return input;
   if (input && typeof input === 'object') {
     const c = input as Partial<SpanContext>;
-    if (typeof c.traceId === 'string' && TRACE_ID.test(c.traceId) && typeof c.spanId === 'string' && SPAN_ID.test(c.spanId) && !/^0+$/.test(c.traceId) && !/^0+$/.test(c.spanId)) {
+    if (typeof c.traceId === 'string' && TRACE_ID.test(c.traceId) && typeof c.spanId === 'string' && SPAN_ID.test(c.spanId) && !ZEROS.test(c.traceId) && !ZEROS.test(c.spanId)) {
       const ts = parseTracestate(c.traceState);
       return new RemoteContext(c.traceId, c.spanId, Number(c.traceFlags) | 0, ts, c.isRemote === true);
     }
   }
   return undefined;
 }
+
+/**
+ * Internal, for requests a page sent before the tracer existed (the
+ * script-tag loader): the ids their traceparent already carried. A span
+ * started with `{ [EARLY]: ids }` in its options gets exactly these ids, with
+ * no parent. Not part of the public API.
+ */
+export const EARLY = Symbol('wasmtrace.early');
+export interface EarlyIds {
+  /** 32 and 16 lowercase hex digits, not all zero. */
+  readonly traceId: string;
+  readonly spanId: string;
+  /** W3C trace flags sent (bit 0: sampled). */
+  readonly traceFlags: number;
+  readonly traceState?: string;
+}
+const NO_SPAN = '0000000000000000';
 
 /** Sampling details the tracer applies in JavaScript. */
 export interface TracerOptions {
@@ -105,8 +123,16 @@ export function createTracer(core: Core, delivery: Delivery, options: TracerOpti
   const x = core.x;
 
   function start(name: unknown, options: SpanOptions | undefined, parentInput: ParentInput): WasmSpan {
-    const parent = options?.root ? undefined : parentInput === undefined ? activeParent() : parentInput === null ? undefined : toParent(parentInput);
+    let parent = options?.root ? undefined : parentInput === undefined ? activeParent() : parentInput === null ? undefined : toParent(parentInput);
     if (!live) return new WasmSpan(-1, null, ZERO_IDS, 0, undefined);
+    const early = (options as { [EARLY]?: EarlyIds } | undefined)?.[EARLY];
+    if (early && TRACE_ID.test(early.traceId) && SPAN_ID.test(early.spanId) && !ZEROS.test(early.traceId) && !ZEROS.test(early.spanId)) {
+      // Its trace with no parent span (zero words), and its own span id pinned.
+      parent = new RemoteContext(early.traceId, NO_SPAN, early.traceFlags, early.traceState, false);
+      const w: number[] = [];
+      hexWords(early.spanId, w);
+      x.pin(w[0]!, w[1]!);
+    }
     const text = typeof name === 'string' ? name : String(name);
     const nameId = core.id(text);
     const startMs = options?.startTime === undefined ? now() : toRelativeMs(options.startTime);

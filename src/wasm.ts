@@ -9,6 +9,7 @@ export interface WasmExports {
   ids(): number;
   out(): number;
   seed(): void;
+  pin(s0: number, s1: number): void;
   intern(len: number): number;
   configure(originMs: number, ratio: number, attrs: number, events: number, links: number, nested: number): void;
   start(nameId: number, kind: number, flags: number, t0: number, t1: number, t2: number, t3: number, p0: number, p1: number, startMs: number): number;

@@ -1,7 +1,7 @@
 // The module's exports for a JavaScript host: numbers in, numbers out.
 // Strings and arrays travel through the IO area; ids come back at IDS.
 import { IO, OUT } from "./layout";
-import { seedFrom } from "./ids";
+import { pinSpanId, seedFrom } from "./ids";
 import { internBytes, internCount } from "./intern";
 import {
   endedSpans, freeBlockCount, freeSlotCount, initPool, R_STATE,
@@ -34,6 +34,15 @@ export function out(): usize {
 }
 
 /** Mixes 32 bytes of host entropy, written at `io()`, into the id generator. */
+/**
+ * The next span started gets span id (s0, s1) — words of its wire bytes —
+ * instead of a new one: a request the host sent before the module was ready
+ * already carried it in its traceparent. An all-zero id is ignored.
+ */
+export function pin(s0: i32, s1: i32): void {
+  pinSpanId((<u64><u32>s1 << 32) | <u64><u32>s0);
+}
+
 export function seed(): void {
   seedFrom(IO);
 }

@@ -37,12 +37,19 @@ export function newTraceId(dst: usize): void {
   store<u64>(dst, b, 8);
 }
 
-/** Writes a new 8-byte span id at `dst`. */
+/** A span id the host gave out before this module existed; 0: none. */
+let pinned: u64 = 0;
+
+/** The next span id will be `id` (wire bytes as a little-endian u64) instead of a new one. */
+export function pinSpanId(id: u64): void {
+  pinned = id;
+}
+
+/** Writes a new 8-byte span id at `dst` (or the pinned one, once). */
 export function newSpanId(dst: usize): void {
-  let a: u64;
-  do {
-    a = next64();
-  } while (a == 0);
+  let a = pinned;
+  pinned = 0;
+  while (a == 0) a = next64();
   store<u64>(dst, a);
 }
 
