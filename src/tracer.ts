@@ -96,7 +96,7 @@ function toParent(input: unknown): ParentIds | undefined {
  * started with `{ [EARLY]: ids }` in its options gets exactly these ids, with
  * no parent. Not part of the public API.
  */
-export const EARLY = Symbol('wasmtrace.early');
+export const EARLY: unique symbol = Symbol.for('wasmtrace.early');
 export interface EarlyIds {
   /** 32 and 16 lowercase hex digits, not all zero. */
   readonly traceId: string;
