@@ -55,8 +55,8 @@ export function instrumentFetch(ctx: BrowserContext): () => void {
   };
 }
 
-/** Ends an HTTP client span: status code, error.type and status on failure. */
-export function end(span: Span, status: number, err: unknown): void {
+/** Ends an HTTP client span (now, or `at`): status code, error.type and status on failure. */
+export function end(span: Span, status: number, err: unknown, at?: number): void {
   if (status > 0) span.setAttribute('http.response.status_code', status);
   if (status >= 400) {
     span.setAttribute('error.type', String(status));
@@ -64,8 +64,8 @@ export function end(span: Span, status: number, err: unknown): void {
   } else if (status === 0) {
     const type = err instanceof Error ? err.name : typeof err === 'string' ? err : 'Error';
     span.setAttribute('error.type', type);
-    if (err !== undefined) span.recordException(err);
+    if (err !== undefined) span.recordException(err, at);
     span.setStatus({ code: 2, message: err instanceof Error ? err.message : type });
   }
-  span.end();
+  span.end(at);
 }

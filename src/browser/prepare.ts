@@ -8,7 +8,9 @@
 import type { BrowserInitOptions } from './types.js';
 import type { WasmSource } from '../wasm.js';
 import { FIRST_PAINT_WAIT_MS, afterPaint } from './schedule.js';
-import { listen } from './util.js';
+import { absolute, listen, propagatesTo } from './util.js';
+import { type EarlyRequests, recordEarly } from './early.js';
+import { samplerRatio } from '../sampler.js';
 
 /** What `resumeBrowser` (start.ts) goes on from. */
 export interface Prepared {
@@ -21,6 +23,8 @@ export interface Prepared {
   readonly painted: Promise<void>;
   /** The compiled module, or what init() should load itself. */
   readonly compiled: Promise<WasmSource>;
+  /** fetch/XHR requests sent before the SDK is ready (early.ts); undefined when both are off. */
+  readonly early: EarlyRequests | undefined;
 }
 
 /** Adds the pagehide listener; the Wasm is fetched and compiled from the first task after the first paint. */
@@ -31,7 +35,22 @@ export function prepareBrowser(opts: BrowserInitOptions, defaultWasm: (json: boo
   });
   const wasm = opts.wasm ?? defaultWasm(opts.protocol === 'http/json');
   const painted = afterPaint(FIRST_PAINT_WAIT_MS);
-  return { opts, defaultWasm, onUnload, wasm, painted, compiled: painted.then(() => precompile(wasm)) };
+  return { opts, defaultWasm, onUnload, wasm, painted, compiled: painted.then(() => precompile(wasm)), early: early(opts, wasm) };
+}
+
+/** Starts recording the page's requests until the SDK is ready, unless the fetch and XHR instrumentations are both off. */
+function early(opts: BrowserInitOptions, wasm: WasmSource): EarlyRequests | undefined {
+  const on = opts.instrumentations ?? {};
+  if (on.fetch === false && on.xhr === false) return undefined;
+  // The SDK's own requests before it is ready: the Wasm module (delivery starts later).
+  const own = [typeof wasm === 'string' || wasm instanceof URL ? absolute(String(wasm))?.href : undefined, typeof opts.endpoint === 'string' ? absolute(opts.endpoint)?.href : undefined];
+  return recordEarly({
+    ratio: samplerRatio(opts.sampler?.ratio, undefined),
+    propagate: propagatesTo(opts.propagateTo),
+    ignore: (u) => own.some((href) => href !== undefined && (u.href === href || u.href.startsWith(href + '?'))),
+    fetch: on.fetch !== false,
+    xhr: on.xhr !== false,
+  });
 }
 
 /**

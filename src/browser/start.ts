@@ -20,7 +20,7 @@ import { resolveDeliveryOptions } from '../export/options.js';
 import { createNoopTracer } from '../tracer.js';
 import { instrumentDocumentLoad } from './document-load.js';
 import { instrumentErrors } from './errors.js';
-import { instrumentFetch } from './fetch.js';
+import { end, instrumentFetch } from './fetch.js';
 import { DEFAULT_EVENTS, instrumentInteractions } from './interactions.js';
 import { instrumentLongTasks } from './long-tasks.js';
 import { instrumentNavigation } from './navigation.js';
@@ -29,7 +29,7 @@ import { instrumentXhr } from './xhr.js';
 import { sessionId } from './session.js';
 import { prepareBrowser } from './prepare.js';
 import { nextTask } from './schedule.js';
-import { absolute, listen } from './util.js';
+import { absolute, listen, propagatesTo } from './util.js';
 import { watchWebVitals } from './web-vitals.js';
 
 /** init() for pages: the tracer plus every instrumentation not turned off. */
@@ -48,7 +48,7 @@ export async function startBrowser(options: BrowserInitOptions, defaultWasm: (js
 }
 
 /** The rest of start-up, after the first paint: web-vitals, session, Wasm, instrumentations. Never rejects. */
-export async function resumeBrowser({ opts, defaultWasm, onUnload, wasm, compiled }: Prepared): Promise<Tracer> {
+export async function resumeBrowser({ opts, defaultWasm, onUnload, wasm, compiled, early }: Prepared): Promise<Tracer> {
   try {
     const platform = { language: 'webjs', defaultWasm };
     const on = opts.instrumentations ?? {};
@@ -65,13 +65,14 @@ export async function resumeBrowser({ opts, defaultWasm, onUnload, wasm, compile
     const tracer = await initWith(platform, { ...opts, resource, wasm: source });
     if (!isRecording(tracer)) {
       vitals?.(null);
+      early?.replay(tracer, end); // nothing to record them in: the recorder steps aside
       return tracer;
     }
 
     // Resolved on first use, and without delivery's storage probe (init() made its own).
     let endpoint: string | undefined;
     const wasmUrl = typeof wasm === 'string' || wasm instanceof URL ? absolute(String(wasm))?.href : undefined;
-    const rules = Array.isArray(opts.propagateTo) ? opts.propagateTo : [];
+    const propagates = propagatesTo(opts.propagateTo);
     const ctx: BrowserContext = {
       tracer,
       ignore(url) {
@@ -80,16 +81,7 @@ export async function resumeBrowser({ opts, defaultWasm, onUnload, wasm, compile
       },
       propagate(url) {
         const u = absolute(url);
-        if (!u) return false;
-        if (u.origin === location.origin) return true;
-        return rules.some((r) => {
-          if (typeof r === 'string') return u.href.startsWith(r);
-          if (r instanceof RegExp) {
-            r.lastIndex = 0;
-            return r.test(u.href);
-          }
-          return false;
-        });
+        return !!u && propagates(u);
       },
       page: undefined,
       fetchSince: Infinity,
@@ -104,8 +96,15 @@ export async function resumeBrowser({ opts, defaultWasm, onUnload, wasm, compile
     else if (document.readyState === 'complete') resources();
     else listen(window, 'load', resources, false);
     if (enabled('errors')) instrumentErrors(ctx);
+    // Requests sent before now become the spans their traceparent named; the
+    // instrumentations take over, and their Resource Timing entries are skipped.
+    early?.replay(tracer, end);
     if (enabled('fetch')) instrumentFetch(ctx);
     if (enabled('xhr')) instrumentXhr(ctx);
+    if (early) {
+      if (enabled('fetch')) ctx.fetchSince = early.since;
+      if (enabled('xhr')) ctx.xhrSince = early.since;
+    }
     if (on.interactions !== false) {
       const events = typeof on.interactions === 'object' && Array.isArray(on.interactions.events) ? on.interactions.events : DEFAULT_EVENTS;
       instrumentInteractions(ctx, events);

@@ -16,6 +16,7 @@ after(async () => {
 const t = { timeout: 120_000 };
 test('Firefox: page load → documentLoad, documentFetch and resource spans within the navigation', t, () => s.pageLoad(d));
 test('Firefox: traceparent matches the client span; none outside propagateTo', t, () => s.propagation(d));
+test('Firefox: requests sent before the SDK is ready are traced, their traceparent naming their span', t, () => s.earlyRequests(d));
 test('Firefox: a click (and the submit it causes) parents the requests it starts', t, () => s.interactions(d));
 test('Firefox: thrown errors and unhandled rejections are exported', t, () => s.errors(d));
 test('Firefox: web vitals arrive after the page is hidden', t, () => s.webVitals(d, ['LCP', 'FCP', 'TTFB', 'INP']));

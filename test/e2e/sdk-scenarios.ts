@@ -59,6 +59,41 @@ export async function pageLoad(d: Driver): Promise<void> {
   });
 }
 
+/** Requests the page sends as it starts, before the SDK is ready: traced, and their traceparent names their span. */
+export async function earlyRequests(d: Driver): Promise<void> {
+  await withEnv({}, async (env) => {
+    const tab = await open(d, `${env.appUrl()}&boot`);
+    assert.deepEqual(await tab.eval('window.boot'), [200, 200, 200]);
+    const c = env.collector;
+    const from = (url: unknown): string | null => new URL(String(url), 'http://x').searchParams.get('from');
+    const clients = (f: string) => c.spans().filter((s) => s.kind === 3 && from(attr(s, 'url.full')) === f);
+    await waitSpans(c, () => ['boot', 'boot-xhr', 'boot-other'].every((f) => clients(f).length > 0));
+    const [bootAt, readyAt] = await tab.eval<[number, number]>('wasmtrace.ready.then(() => [window.bootAt, window.readyAt])');
+    assert.ok(bootAt < readyAt, `the requests went out before the SDK was ready (${bootAt} < ${readyAt} ms)`);
+    for (const f of ['boot', 'boot-xhr']) {
+      const [span, more] = clients(f);
+      assert.ok(span && !more, `${f}: one client span`);
+      const req = env.api.requests.find((r) => from(r.path) === f);
+      assert.equal(req?.headers.traceparent, traceparentOf(span), `${f}: the header names the exported span`);
+      assert.equal(span.parentSpanId, '', `${f}: a trace of its own`);
+      assert.equal(span.name, 'GET');
+      assert.equal(attr(span, 'http.response.status_code'), '200');
+      assert.equal(attr(span, 'server.port'), new URL(env.api.origin).port);
+      assert.ok(Number(span.endTimeUnixNano) > Number(span.startTimeUnixNano), `${f}: it ended after it started`);
+    }
+    const other = env.other.requests.find((r) => from(r.path) === 'boot-other');
+    assert.equal(other?.headers.traceparent, undefined, 'no traceparent outside propagateTo, before ready too');
+    assert.equal(clients('boot-other').length, 1);
+    await tab.eval('app.fetchApi()'); // after ready: the full instrumentation, one span
+    await waitSpans(c, () => clients('direct').length > 0);
+    assert.equal(clients('direct').length, 1);
+    await tab.close(); // pagehide: the resource spans still queued are exported
+    await sleep(500);
+    const resources = c.spans().filter((s) => s.name === 'resourceFetch' && /from=boot/.test(String(attr(s, 'url.full'))));
+    assert.deepEqual(resources.map((s) => attr(s, 'url.full')), [], 'no resourceFetch span repeats a traced request');
+  });
+}
+
 export async function propagation(d: Driver): Promise<void> {
   await withEnv({}, async (env) => {
     const tab = await open(d, env.appUrl());

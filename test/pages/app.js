@@ -10,6 +10,24 @@ if (window.wasmtrace) {
   early.end();
 }
 
+// ?boot: the requests an app makes as it starts, before the tracer is ready
+// (the script tag's loader records them); when each went out, and when the
+// tracer became ready, for the test to compare.
+if (new URLSearchParams(location.search).has('boot')) {
+  window.wasmtrace?.ready.then(() => { window.readyAt = performance.now(); });
+  window.bootAt = performance.now();
+  window.boot = Promise.all([
+    fetch(api + '/api/data?from=boot').then((r) => r.status),
+    new Promise((resolve) => {
+      const xhr = new XMLHttpRequest();
+      xhr.open('GET', api + '/api/data?from=boot-xhr');
+      xhr.onloadend = () => resolve(xhr.status);
+      xhr.send();
+    }),
+    fetch(other + '/other/data?from=boot-other').then((r) => r.status),
+  ]);
+}
+
 document.getElementById('load').addEventListener('click', () => {
   fetch(api + '/api/data?from=click')
     .then((r) => r.json())

@@ -1,0 +1,206 @@
+// Requests a page sends before the SDK is ready. The Wasm loads after the
+// first paint (prepare.ts), and a page's own start-up requests — often the
+// ones its backend traces hang from — go out before that. From the first task,
+// fetch and XMLHttpRequest are wrapped by this small recorder: each request it
+// may trace gets new ids (crypto.getRandomValues), a traceparent where
+// propagation is allowed, and a record of its method, URL, times and outcome.
+// When the SDK is ready, each record becomes the CLIENT span its traceparent
+// named (the tracer's EARLY option) and the recorder steps aside: the full
+// instrumentations (fetch.ts, xhr.ts) wrap fetch and XHR from then on.
+//
+// This file is part of the script tag's loader, evaluated during page load:
+// it imports nothing of the SDK's tracer.
+import type { Span, SpanOptions } from '../types.js';
+import type { Tracer } from '../tracer.js';
+import { now } from '../clock.js';
+import { internalError } from '../diag.js';
+import { rootTraceState } from '../sampler.js';
+import { absolute, startClientSpan } from './util.js';
+
+/** The tracer's EARLY option key (tracer.ts), by its registered name: no import of the tracer here. */
+const EARLY = Symbol.for('wasmtrace.early');
+/** Requests recorded at most; later ones before ready go out untraced. */
+export const MAX_EARLY = 128;
+
+/** How a request ended: a status (0 for a network failure) and the failure. */
+type Outcome = [status: number, error: unknown];
+
+interface Record_ {
+  readonly method: unknown;
+  readonly url: URL;
+  readonly start: number;
+  readonly ids: { traceId: string; spanId: string; traceFlags: number; traceState?: string };
+  end?: number;
+  outcome?: Outcome;
+  /** The span, once replayed while the request was still in flight. */
+  span?: Span;
+}
+
+export interface EarlyRequests {
+  /** performance.now() when recording began: fetch/XHR resource entries after it have records. */
+  readonly since: number;
+  /** Turns the records into spans (`end(span, status, error, at)` ends one) and stops recording. */
+  replay(tracer: Tracer, end: (span: Span, status: number, error: unknown, at?: number) => void): void;
+}
+
+export interface EarlyOptions {
+  /** The head-sampling ratio (sampler.ts: samplerRatio). */
+  readonly ratio: number;
+  /** Whether a request to `url` may carry traceparent (same origin or propagateTo). */
+  propagate(url: URL): boolean;
+  /** The SDK's own requests (the exporter, the Wasm): never recorded. */
+  ignore(url: URL): boolean;
+  readonly fetch: boolean;
+  readonly xhr: boolean;
+}
+
+const hex = (bytes: Uint8Array): string => {
+  let s = '';
+  for (const b of bytes) s += (b < 16 ? '0' : '') + b.toString(16);
+  return s;
+};
+
+/**
+ * The head-sampling decision Wasm makes for a new trace (assembly/core/span.ts):
+ * kept when the trace id's last 7 bytes, as a 56-bit number, reach
+ * round((1 - ratio) * 2^56). Compared in two 28-bit halves, exactly.
+ */
+export function sampledRoot(id: Uint8Array, ratio: number): boolean {
+  if (ratio >= 1) return true;
+  if (!(ratio > 0)) return false;
+  const threshold = Math.round((1 - ratio) * 2 ** 56);
+  const tHi = Math.floor(threshold / 2 ** 28);
+  const tLo = threshold - tHi * 2 ** 28;
+  const b = (i: number): number => id[i] as number;
+  const hi = b(9) * 2 ** 20 + b(10) * 2 ** 12 + b(11) * 16 + (b(12) >> 4);
+  const lo = (b(12) & 15) * 2 ** 24 + b(13) * 2 ** 16 + b(14) * 2 ** 8 + b(15);
+  return hi > tHi || (hi === tHi && lo >= tLo);
+}
+
+/** New ids for an early request, never all zero. */
+function newIds(ratio: number): Record_['ids'] {
+  const bytes = new Uint8Array(24);
+  do crypto.getRandomValues(bytes);
+  while (bytes.subarray(0, 16).every((b) => b === 0) || bytes.subarray(16).every((b) => b === 0));
+  const trace = bytes.subarray(0, 16);
+  const sampled = sampledRoot(trace, ratio);
+  const ts = sampled ? rootTraceState(ratio) : undefined;
+  return { traceId: hex(trace), spanId: hex(bytes.subarray(16)), traceFlags: sampled ? 1 : 0, ...(ts && { traceState: ts }) };
+}
+
+const traceparent = (ids: Record_['ids']): string => `00-${ids.traceId}-${ids.spanId}-0${ids.traceFlags}`;
+
+/** Starts recording; the page's requests are never delayed, changed beyond the trace headers, or failed. */
+export function recordEarly(o: EarlyOptions): EarlyRequests {
+  const records: Record_[] = [];
+  let replayed: ((r: Record_) => void) | undefined;
+  const since = performance.now();
+
+  /** A record for a request to `href`, or undefined when it is not to be traced (or too many are). */
+  const begin = (method: unknown, href: string): Record_ | undefined => {
+    if (replayed || records.length >= MAX_EARLY) return undefined;
+    const url = absolute(href);
+    if (!url || !/^https?:$/.test(url.protocol) || o.ignore(url)) return undefined;
+    const r: Record_ = { method, url, start: now(), ids: newIds(o.ratio) };
+    records.push(r);
+    return r;
+  };
+  const finish = (r: Record_, status: number, error: unknown): void => {
+    r.end = now();
+    r.outcome = [status, error];
+    if (r.span) replayed?.(r);
+  };
+  const restore: Array<() => void> = [];
+
+  const g = globalThis as { fetch?: typeof fetch };
+  const fetch0 = g.fetch;
+  if (o.fetch && typeof fetch0 === 'function') {
+    const isRequest = (x: unknown): x is Request => typeof Request === 'function' && x instanceof Request;
+    const wrapped = function fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
+      let r: Record_ | undefined;
+      try {
+        r = begin(init?.method ?? (isRequest(input) ? input.method : 'GET'), isRequest(input) ? input.url : String(input));
+        if (r && o.propagate(r.url)) {
+          const headers = new Headers(init?.headers ?? (isRequest(input) ? input.headers : undefined));
+          headers.set('traceparent', traceparent(r.ids));
+          if (r.ids.traceState) headers.set('tracestate', r.ids.traceState);
+          init = { ...init, headers };
+        }
+      } catch (e) {
+        internalError(e);
+      }
+      const sent = fetch0.call(globalThis, input, init);
+      if (r) {
+        const rec = r;
+        sent.then(
+          (res) => finish(rec, res.status, undefined),
+          (err: unknown) => finish(rec, 0, err),
+        );
+      }
+      return sent;
+    };
+    g.fetch = wrapped as typeof fetch;
+    restore.push(() => {
+      if (g.fetch === wrapped) g.fetch = fetch0;
+    });
+  }
+
+  if (o.xhr && typeof XMLHttpRequest === 'function') {
+    const proto = XMLHttpRequest.prototype;
+    const open0 = proto.open as (...args: unknown[]) => void;
+    const send0 = proto.send;
+    const opened = new WeakMap<XMLHttpRequest, [method: unknown, href: string]>();
+    const open = function (this: XMLHttpRequest, ...args: unknown[]): void {
+      opened.set(this, [args[0], String(args[1])]);
+      return open0.apply(this, args);
+    };
+    const send = function (this: XMLHttpRequest, body?: Document | XMLHttpRequestBodyInit | null): void {
+      try {
+        const m = opened.get(this);
+        const r = m && begin(m[0], m[1]);
+        if (r) {
+          if (o.propagate(r.url)) {
+            this.setRequestHeader('traceparent', traceparent(r.ids));
+            if (r.ids.traceState) this.setRequestHeader('tracestate', r.ids.traceState);
+          }
+          let failure: string | undefined;
+          const fail = (e: Event): void => void (failure = e.type);
+          for (const type of ['error', 'abort', 'timeout']) this.addEventListener(type, fail);
+          this.addEventListener('loadend', () => finish(r, failure ? 0 : this.status, failure), { once: true });
+        }
+      } catch (e) {
+        internalError(e);
+      }
+      return send0.call(this, body);
+    };
+    proto.open = open as typeof proto.open;
+    proto.send = send;
+    restore.push(() => {
+      if (proto.open === open) proto.open = open0 as typeof proto.open;
+      if (proto.send === send) proto.send = send0;
+    });
+  }
+
+  return {
+    since,
+    replay(tracer, end) {
+      for (const undo of restore) undo();
+      const close = (r: Record_): void => {
+        const [status, error] = r.outcome as Outcome;
+        end(r.span as Span, status, error, r.end);
+      };
+      replayed = close;
+      for (const r of records) {
+        try {
+          const options = { startTime: r.start, [EARLY]: r.ids } as SpanOptions;
+          const span = startClientSpan(tracer, r.method, r.url, options);
+          r.span = span;
+          if (r.outcome) close(r);
+        } catch (e) {
+          internalError(e);
+        }
+      }
+      records.length = 0;
+    },
+  };
+}
