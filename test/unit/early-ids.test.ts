@@ -69,3 +69,38 @@ test('malformed early ids are ignored: an ordinary span', async () => {
   assert.equal(spans.length, 4);
   for (const s of spans) assert.equal(s.parentSpanId, '');
 });
+
+test('the loader decides sampling exactly as the Wasm does: 20,000 generated trace ids over 8 ratios', async () => {
+  const { sampledRoot } = await import('../../src/browser/early.js');
+  const hexBytes = (h: string): Uint8Array => Uint8Array.from(h.match(/../g)!, (b) => parseInt(b, 16));
+  for (const ratio of [0, 1e-9, 0.001, 0.1, 0.25, 0.5, 0.999999, 1]) {
+    const t = await coreTracer({ ratio, seed: Math.round(ratio * 1e6) + 7 });
+    let kept = 0;
+    for (let i = 0; i < 2500; i++) {
+      const s = t.tracer.startSpan('root');
+      const ctx = s.spanContext();
+      const wasm = (ctx.traceFlags & 1) === 1;
+      assert.equal(sampledRoot(hexBytes(ctx.traceId), ratio), wasm, `ratio ${ratio}, trace ${ctx.traceId}`);
+      if (wasm) kept++;
+      s.end();
+    }
+    t.drain();
+    if (ratio === 0) assert.equal(kept, 0);
+    if (ratio === 1) assert.equal(kept, 2500);
+    if (ratio === 0.5) assert.ok(kept > 1000 && kept < 1500, `about half kept: ${kept}`);
+  }
+});
+
+test('the loader sampling boundary: randomness threshold − 1 drops, threshold and + 1 keep', async () => {
+  const { sampledRoot } = await import('../../src/browser/early.js');
+  for (const ratio of [1e-6, 0.001, 0.1, 1 / 3, 0.5, 0.75, 0.999]) {
+    const threshold = BigInt(Math.round((1 - ratio) * 2 ** 56));
+    for (const [delta, keep] of [[-1n, false], [0n, true], [1n, true]] as const) {
+      const r = threshold + delta;
+      const id = new Uint8Array(16);
+      crypto.getRandomValues(id.subarray(0, 9));
+      for (let i = 0; i < 7; i++) id[15 - i] = Number((r >> BigInt(8 * i)) & 0xffn);
+      assert.equal(sampledRoot(id, ratio), keep, `ratio ${ratio}, randomness threshold${delta >= 0n ? '+' : ''}${delta}`);
+    }
+  }
+});
