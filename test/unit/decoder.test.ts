@@ -10,6 +10,7 @@ import { Resource } from '@opentelemetry/resources';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { JsonTraceSerializer, ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { allSpans, attrs, decodeJson, decodeProtobuf, type OtlpAnyValue, type OtlpKeyValue, type OtlpRequest } from '../helpers/otlp.js';
+import { prng } from '../../demo/collector/synthetic.mjs';
 
 const require = createRequire(import.meta.url);
 const protobuf = require('protobufjs/minimal') as any;
@@ -274,25 +275,13 @@ test('strict OTLP/JSON: wrong names, enum names, base64 ids, imprecise int64 are
   assert.deepEqual([ls.startTimeUnixNano, ls.traceState, ls.kind], ['5', '', 0]);
 });
 
-// Deterministic PRNG so failures reproduce.
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 test('malformed protobuf: every truncation and 2000 random bodies throw a clear error', { timeout: 30_000 }, () => {
   const body = ProtobufTraceSerializer.serializeRequest(makeSpans().filter((s) => s.resource.attributes['service.name'] === 'svc-a'))!;
   assert.equal(decodeProtobuf(body).resourceSpans.length, 1, 'one top-level field, so every cut is inside it');
   for (let n = 1; n < body.length; n++) {
     assert.throws(() => decodeProtobuf(body.subarray(0, n)), /^Error: decodeProtobuf: malformed ExportTraceServiceRequest: /, `truncated to ${n}/${body.length}`);
   }
-  const rand = mulberry32(0x5eed);
+  const rand = prng(0x5eed); // seeded, so failures reproduce
   let flipped = 0;
   for (let i = 0; i < 2000; i++) {
     const len = 1 + Math.floor(rand() * 300);
