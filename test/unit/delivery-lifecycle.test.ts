@@ -2,9 +2,9 @@
 // keepalive requests started synchronously inside the handler, nothing
 // compressed there, the 64 KiB budget kept, and what does not fit handed to
 // the next page through storage.
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { startCollector } from '../helpers/collector.js';
+import { type Collector, startCollector } from '../helpers/collector.js';
 import { allSpans } from '../helpers/otlp.js';
 import { createStorageArea } from '../helpers/memory-storage.js';
 import { endSpans, received, sleep, storedSpans, tabFor, uniqueIds, watchFetch, assertDecoded } from './delivery-harness.js';
@@ -31,17 +31,23 @@ function fakePage(origin: string): { doc: EventTarget & { visibilityState: strin
   };
 }
 
+/** A collector whose every body must decode, and globalThis as a page on another origin; both undone after `t`. */
+async function pageAndCollector(t: TestContext, opts?: Parameters<typeof startCollector>[0]): Promise<{ c: Collector; page: ReturnType<typeof fakePage> }> {
+  const page = fakePage('http://127.0.0.1:1');
+  t.after(() => page.undo());
+  const c = await startCollector(opts);
+  t.after(() => c.close());
+  t.after(() => assertDecoded(c));
+  return { c, page };
+}
+
 const hide = (p: ReturnType<typeof fakePage>): void => {
   p.doc.visibilityState = 'hidden';
   p.doc.dispatchEvent(new Event('visibilitychange'));
 };
 
 test('on a cross-origin page, auto compression is off (no preflight for Content-Encoding)', async (t) => {
-  const c = await startCollector();
-  t.after(() => c.close());
-  t.after(() => assertDecoded(c));
-  const page = fakePage('http://127.0.0.1:1');
-  t.after(() => page.undo());
+  const { c, page } = await pageAndCollector(t);
   const a = await tabFor(c.url);
   endSpans(a.tracer, 3);
   await a.tracer.flush();
@@ -50,11 +56,7 @@ test('on a cross-origin page, auto compression is off (no preflight for Content-
 });
 
 test('hidden, then pagehide: keepalive fetch started inside the handler, uncompressed, nothing awaited', async (t) => {
-  const c = await startCollector();
-  t.after(() => c.close());
-  t.after(() => assertDecoded(c));
-  const page = fakePage('http://127.0.0.1:1');
-  t.after(() => page.undo());
+  const { c, page } = await pageAndCollector(t);
   const area = createStorageArea();
   const a = await tabFor(c.url, { storage: area.open(), compression: 'gzip' });
   await sleep(80); // start-up adoption done
@@ -72,11 +74,7 @@ test('hidden, then pagehide: keepalive fetch started inside the handler, uncompr
 });
 
 test('at unload, what exceeds the keepalive budget waits in storage for the next page', async (t) => {
-  const c = await startCollector();
-  t.after(() => c.close());
-  t.after(() => assertDecoded(c));
-  const page = fakePage('http://127.0.0.1:1');
-  t.after(() => page.undo());
+  const { c, page } = await pageAndCollector(t);
   const area = createStorageArea();
   const a = await tabFor(c.url, { storage: area.open(), maxConcurrentRequests: 4 });
   await sleep(80);
@@ -103,12 +101,8 @@ test('at unload, what exceeds the keepalive budget waits in storage for the next
 });
 
 test('online revives a parked batch', async (t) => {
-  const page = fakePage('http://127.0.0.1:1');
-  t.after(() => page.undo());
   let fail = true;
-  const c = await startCollector({ respond: () => (fail ? { status: 503 } : {}) });
-  t.after(() => c.close());
-  t.after(() => assertDecoded(c));
+  const { c, page } = await pageAndCollector(t, { respond: () => (fail ? { status: 503 } : {}) });
   const a = await tabFor(c.url, { maxAttempts: 2, retryInitialDelayMs: 10 });
   endSpans(a.tracer, 3);
   await a.tracer.flush();
