@@ -1,5 +1,6 @@
 // The SDK's browser scenarios, each written once against the Driver in
 // sdk-env.ts and registered for Chromium and Firefox by the *.test.ts files.
+import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Collector } from '../helpers/collector.js';
 import { allSpans, attrs, type FlatSpan } from '../helpers/otlp.js';
@@ -437,4 +438,39 @@ export async function refusedThenReload(d: Driver): Promise<void> {
       await relay.close();
     }
   });
+}
+
+/**
+ * Registers every scenario above as a test of `browser` (the name prefixes the
+ * test names), on one browser from `launch` for the whole file; `vitals` are
+ * the web vitals that browser reports.
+ */
+export function registerScenarios(browser: string, launch: () => Promise<Driver>, vitals: string[]): void {
+  let d: Driver;
+  before(async () => {
+    d = await launch();
+  });
+  after(async () => {
+    await d?.close();
+  });
+  const t = { timeout: 120_000 };
+  const long = { timeout: 240_000 };
+  const scenario = (name: string, opts: { timeout: number }, run: (d: Driver) => Promise<void>): void => {
+    test(`${browser}: ${name}`, opts, () => run(d));
+  };
+  scenario('page load → documentLoad, documentFetch and resource spans within the navigation', t, pageLoad);
+  scenario('traceparent matches the client span; none outside propagateTo', t, propagation);
+  scenario('requests sent before the SDK is ready are traced, their traceparent naming their span', t, earlyRequests);
+  scenario('a click (and the submit it causes) parents the requests it starts', t, interactions);
+  scenario('thrown errors and unhandled rejections are exported', t, errors);
+  scenario('web vitals arrive after the page is hidden', t, (dr) => webVitals(dr, vitals));
+  scenario('closing the tab mid-batch loses nothing (20 times)', long, (dr) => unload(dr, 'close', 20));
+  scenario('navigating away mid-batch loses nothing (10 times)', long, (dr) => unload(dr, 'navigate', 10));
+  scenario('collector down → localStorage → reload → exactly once', t, offlineThenReload);
+  scenario('two tabs share the queue without loss or duplicates', t, twoTabs);
+  scenario("script tag under script-src 'self' 'wasm-unsafe-eval'", t, cspAllowed);
+  scenario('Wasm refused by CSP → no-op, one warning, nothing thrown', t, cspRefused);
+  scenario('init() from wasmtrace/browser with instrumentations options', t, esmInit);
+  scenario('the load event does not wait for the Wasm; calls made meanwhile are replayed', t, slowWasm);
+  scenario('collector unreachable (connection refused) → localStorage → reload → exactly once', t, refusedThenReload);
 }
