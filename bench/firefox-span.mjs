@@ -10,9 +10,9 @@ import { spanPageFigures } from './lib/span-page.mjs';
 import { bundlePage } from './lib/chromium.mjs';
 import { serve } from './lib/server.mjs';
 import { dist } from './lib/paths.mjs';
+import { firefoxPath } from './lib/machine.mjs';
 
 const ISOLATED = { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' };
-const firefoxPath = () => process.env.FIREFOX_PATH ?? '/usr/bin/firefox-esr';
 
 export async function run({ smoke = false } = {}) {
   const server = await serve({

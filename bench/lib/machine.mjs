@@ -44,6 +44,7 @@ function readVersion(name) {
 }
 
 export const chromePath = () => process.env.CHROME_PATH ?? '/usr/bin/chromium';
+export const firefoxPath = () => process.env.FIREFOX_PATH ?? '/usr/bin/firefox-esr';
 
 /** Chromium's version from `--version`, or null when it cannot run. */
 export function chromiumVersion() {
