@@ -2,7 +2,7 @@
 // layouts of WasmEdge's lib/host/wasi/wasifunc.cpp and its wasi api.hpp).
 // Only code that exports over HTTP reaches these, so only such programs
 // import them.
-import { fd_close, ESUCCESS } from "./sys";
+import { EAGAIN, EINPROGRESS, ENOSYS, ENOTSUP, ESUCCESS, fd_close } from "./sys";
 
 @external("wasi_snapshot_preview1", "sock_open")
 declare function sock_open(family: u32, type: u32, fd: usize): u16;
@@ -127,8 +127,6 @@ export const TIMED_OUT: u16 = 73; // __WASI_ERRNO_TIMEDOUT
 const SOL_SOCKET: u32 = 0; // __WASI_SOCK_OPT_LEVEL_SOL_SOCKET
 const SO_RCVTIMEO: u32 = 11; // __WASI_SOCK_OPT_SO_RCVTIMEO
 const SO_SNDTIMEO: u32 = 12; // __WASI_SOCK_OPT_SO_SNDTIMEO
-const EAGAIN_: u16 = 6;
-const EINPROGRESS_: u16 = 26;
 const TIMEVAL: usize = memory.data(16);
 
 /**
@@ -156,28 +154,25 @@ function setTimeouts(fd: u32, ms: i32): void {
  */
 export function connect(host: string, port: i32, timeoutMs: i32 = 0): i32 {
   const count = resolve(host);
-  if (!count) return lastErrno == ENOSYS_ || lastErrno == ENOTSUP_ ? NO_SOCKETS : -1;
+  if (!count) return lastErrno == ENOSYS || lastErrno == ENOTSUP ? NO_SOCKETS : -1;
   for (let i = 0; i < count; i++) {
     const cand = CANDIDATES + <usize>(i * 17);
     const len = <u32>load<u8>(cand);
     const err = sock_open(len == 4 ? INET4 : INET6, STREAM, SCRATCH);
     lastErrno = err;
-    if (err == ENOSYS_ || err == ENOTSUP_) return NO_SOCKETS;
+    if (err == ENOSYS || err == ENOTSUP) return NO_SOCKETS;
     if (err != ESUCCESS) continue;
     const fd = load<u32>(SCRATCH);
     setTimeouts(fd, timeoutMs);
     store<u32>(ADDRESS, <u32>(cand + 1));
     store<u32>(ADDRESS, len, 4);
     const cerr = sock_connect(fd, ADDRESS, <u32>port);
-    lastErrno = cerr == EINPROGRESS_ ? TIMED_OUT : cerr;
+    lastErrno = cerr == EINPROGRESS ? TIMED_OUT : cerr;
     if (cerr == ESUCCESS) return <i32>fd;
     fd_close(fd);
   }
   return -1;
 }
-
-const ENOSYS_: u16 = 52;
-const ENOTSUP_: u16 = 58;
 
 /** Sends two buffers in full; false on error. */
 export function sendAll(fd: i32, a: usize, aLen: i32, b: usize, bLen: i32): bool {
@@ -188,7 +183,7 @@ export function sendAll(fd: i32, a: usize, aLen: i32, b: usize, bLen: i32): bool
     store<u32>(IOV, <u32>b, 8);
     store<u32>(IOV, <u32>bLen, 12);
     const err = sock_send(<u32>fd, aLen ? IOV : IOV + 8, aLen ? 2 : 1, 0, SCRATCH);
-    lastErrno = err == EAGAIN_ ? TIMED_OUT : err;
+    lastErrno = err == EAGAIN ? TIMED_OUT : err;
     if (err != ESUCCESS) return false;
     let n = <i32>load<u32>(SCRATCH);
     if (n <= 0 && ++rounds > 100) return false;
@@ -209,7 +204,7 @@ export function recv(fd: i32, dst: usize, max: i32): i32 {
   store<u32>(IOV, <u32>dst);
   store<u32>(IOV, <u32>max, 4);
   const err = sock_recv(<u32>fd, IOV, 1, 0, SCRATCH, SCRATCH + 8);
-  lastErrno = err == EAGAIN_ ? TIMED_OUT : err;
+  lastErrno = err == EAGAIN ? TIMED_OUT : err;
   if (err != ESUCCESS) return -1;
   return <i32>load<u32>(SCRATCH);
 }
@@ -221,7 +216,7 @@ export function close(fd: i32): void {
 /** True when the runtime opens sockets (a socket is opened and closed again). */
 export function probe(): bool {
   const err = sock_open(INET4, STREAM, SCRATCH);
-  if (err != ESUCCESS) return err != ENOSYS_ && err != ENOTSUP_;
+  if (err != ESUCCESS) return err != ENOSYS && err != ENOTSUP;
   fd_close(load<u32>(SCRATCH));
   return true;
 }

@@ -29,7 +29,7 @@ export declare function path_open(
 // WASI errno values (wasi_snapshot_preview1 `errno`).
 export const ESUCCESS: u16 = 0;
 export const EAGAIN: u16 = 6;
-export const EBADF: u16 = 8;
+export const EINPROGRESS: u16 = 26;
 export const EINTR: u16 = 27;
 export const ENOSYS: u16 = 52;
 export const ENOTSUP: u16 = 58;
