@@ -2,6 +2,7 @@
 // the program gave. The variables win, so an operator can point a built
 // module elsewhere without rebuilding it.
 import { getenv } from "./env";
+import { hexDigit } from "./text";
 
 /** One `key=value` pair from a comma-separated OTEL_* list. */
 export class Pair {
@@ -30,8 +31,8 @@ function percentDecode(s: string): string {
   for (let i = 0; i < bytes.length; i++) {
     let c = bytes[i];
     if (c == 0x25 && i + 2 < bytes.length) {
-      const hi = digit(bytes[i + 1]);
-      const lo = digit(bytes[i + 2]);
+      const hi = hexDigit(bytes[i + 1]);
+      const lo = hexDigit(bytes[i + 2]);
       if (hi >= 0 && lo >= 0) {
         c = <u8>((hi << 4) | lo);
         i += 2;
@@ -40,13 +41,6 @@ function percentDecode(s: string): string {
     bytes[o++] = c; // decoding only shrinks: write in place
   }
   return String.UTF8.decodeUnsafe(bytes.dataStart, o);
-}
-
-function digit(c: u8): i32 {
-  if (c >= 0x30 && c <= 0x39) return c - 0x30;
-  const l = c | 0x20;
-  if (l >= 0x61 && l <= 0x66) return l - 0x61 + 10;
-  return -1;
 }
 
 /** The traces endpoint: the signal-specific variable as is, else the base + `/v1/traces`. */
