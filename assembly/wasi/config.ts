@@ -70,11 +70,17 @@ export function ratioFromEnv(fallback: f64): f64 {
 export function timeoutFromEnv(fallback: i32): i32 {
   let text = getenv("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT").trim();
   if (!text.length) text = getenv("OTEL_EXPORTER_OTLP_TIMEOUT").trim();
-  if (!text.length || text.length > 9) return fallback;
+  const v = decimal(text, 9);
+  return v < 0 ? fallback : v;
+}
+
+/** `s` as a decimal number of at most `maxDigits` digits; -1 when empty, longer, or not all digits. */
+function decimal(s: string, maxDigits: i32): i32 {
+  if (!s.length || s.length > maxDigits) return -1;
   let v = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 0x30 || c > 0x39) return fallback;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) return -1;
     v = v * 10 + (c - 0x30);
   }
   return v;
@@ -120,12 +126,6 @@ export function parseHttpUrl(url: string): Url {
 }
 
 function parsePort(s: string): i32 {
-  if (!s.length || s.length > 5) return -1;
-  let v = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x30 || c > 0x39) return -1;
-    v = v * 10 + (c - 0x30);
-  }
+  const v = decimal(s, 5);
   return v > 0 && v < 65536 ? v : -1;
 }
