@@ -53,8 +53,6 @@ export class ExportSettings {
 export let settings = new ExportSettings();
 /** Spans handed to an exporter and not delivered. */
 export let lostSpans: i32 = 0;
-/** Spans delivered (HTTP 2xx or a line written). */
-export let exportedSpans: i32 = 0;
 let lostReason = "";
 let outputOpen = false;
 let noSockets = false;
@@ -68,8 +66,7 @@ function drainLines(): void {
   for (let i = 0; i < 4096 && endedSpans() > 0; i++) {
     const n = encodeJson(OUT_SIZE);
     if (n <= 0) break;
-    if (writeLine(OUT, n)) exportedSpans += lastCount;
-    else lose(lastCount, "the output refused the write");
+    if (!writeLine(OUT, n)) lose(lastCount, "the output refused the write");
   }
 }
 
@@ -98,7 +95,6 @@ function drainHttp(): void {
     const attempts = failing ? 1 : settings.attempts;
     const r = post(settings.url, type, settings.headerLines, OUT, n, attempts, settings.backoffMs, settings.timeoutMs);
     if (r == SENT) {
-      exportedSpans += count;
       failing = false;
     } else if (r == UNSUPPORTED) {
       lose(count, "the runtime refused to open a socket");

@@ -45,11 +45,6 @@ export function utf8(s: string, dst: usize, max: i32): i32 {
   return <i32>o;
 }
 
-/** An ASCII/UTF-8 byte range as a string (for configuration, read once). */
-export function fromBytes(ptr: usize, len: i32): string {
-  return String.UTF8.decodeUnsafe(ptr, len);
-}
-
 /** Value of one hex digit, or -1. */
 export function hexDigit(c: u32): i32 {
   if (c >= 0x30 && c <= 0x39) return <i32>(c - 0x30);

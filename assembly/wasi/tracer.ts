@@ -136,7 +136,6 @@ export function init(options: Options = new Options()): Tracer {
   resourceAttr("telemetry.sdk.name", "wasmtrace");
   resourceAttr("telemetry.sdk.version", SCOPE_VERSION);
 
-
   const tp = getenv("TRACEPARENT").trim();
   if (tp.length && !setRemoteParent(tp, getenv("TRACESTATE").trim())) {
     warn("ignoring a malformed TRACEPARENT");
@@ -182,10 +181,5 @@ export function shutdown(): i32 {
   const report = lossReport(dropped);
   if (report.length) warn(report);
   if (droppedData) warn("wasmtrace: " + droppedData.toString() + " attributes/events dropped for lack of buffer space");
-  return lostSpansTotal(dropped);
-}
-
-
-function lostSpansTotal(dropped: i32): i32 {
   return lostSpans + dropped;
 }
