@@ -22,7 +22,7 @@ export function instrumentFetch(ctx: BrowserContext): () => void {
       if (u && /^https?:$/.test(u.protocol) && !ctx.ignore(u.href)) {
         span = startClientSpan(ctx.tracer, init?.method ?? (isRequest(input) ? input.method : 'GET'), u);
         release = holdActive();
-        if (ctx.propagate(u.href)) {
+        if (ctx.propagate(u)) {
           const headers = new Headers(init?.headers ?? (isRequest(input) ? input.headers : undefined));
           ctx.tracer.inject(headers, span);
           init = { ...init, headers };

@@ -19,6 +19,10 @@ export interface Prepared {
   /** Run at pagehide, before delivery's listener: spans still open end first. */
   readonly onUnload: Array<() => void>;
   readonly wasm: WasmSource;
+  /** `wasm` as an absolute URL, when it is one. */
+  readonly wasmHref: string | undefined;
+  /** Where traceparent may go (util.ts: propagatesTo). */
+  readonly propagate: (u: URL) => boolean;
   /** Resolves in the first task after the page's first paint (one wait shared by every step). */
   readonly painted: Promise<void>;
   /** The compiled module, or what init() should load itself. */
@@ -34,19 +38,21 @@ export function prepareBrowser(opts: BrowserInitOptions, defaultWasm: (json: boo
     for (const fn of onUnload) fn();
   });
   const wasm = opts.wasm ?? defaultWasm(opts.protocol === 'http/json');
+  const wasmHref = typeof wasm === 'string' || wasm instanceof URL ? absolute(String(wasm))?.href : undefined;
+  const propagate = propagatesTo(opts.propagateTo);
   const painted = afterPaint(FIRST_PAINT_WAIT_MS);
-  return { opts, defaultWasm, onUnload, wasm, painted, compiled: painted.then(() => precompile(wasm)), early: early(opts, wasm) };
+  return { opts, defaultWasm, onUnload, wasm, wasmHref, propagate, painted, compiled: painted.then(() => precompile(wasm)), early: early(opts, wasmHref, propagate) };
 }
 
 /** Starts recording the page's requests until the SDK is ready, unless the fetch and XHR instrumentations are both off. */
-function early(opts: BrowserInitOptions, wasm: WasmSource): EarlyRequests | undefined {
+function early(opts: BrowserInitOptions, wasmHref: string | undefined, propagate: (u: URL) => boolean): EarlyRequests | undefined {
   const on = opts.instrumentations ?? {};
   if (on.fetch === false && on.xhr === false) return undefined;
   // The SDK's own requests before it is ready: the Wasm module (delivery starts later).
-  const own = [typeof wasm === 'string' || wasm instanceof URL ? absolute(String(wasm))?.href : undefined, typeof opts.endpoint === 'string' ? absolute(opts.endpoint)?.href : undefined];
+  const own = [wasmHref, typeof opts.endpoint === 'string' ? absolute(opts.endpoint)?.href : undefined];
   return recordEarly({
     ratio: samplerRatio(opts.sampler?.ratio, undefined),
-    propagate: propagatesTo(opts.propagateTo),
+    propagate,
     ignore: (u) => own.some((href) => href !== undefined && (u.href === href || u.href.startsWith(href + '?'))),
     fetch: on.fetch !== false,
     xhr: on.xhr !== false,

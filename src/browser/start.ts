@@ -29,7 +29,7 @@ import { instrumentXhr } from './xhr.js';
 import { sessionId } from './session.js';
 import { prepareBrowser } from './prepare.js';
 import { nextTask } from './schedule.js';
-import { absolute, listen, propagatesTo } from './util.js';
+import { listen } from './util.js';
 import { watchWebVitals } from './web-vitals.js';
 
 /** init() for pages: the tracer plus every instrumentation not turned off. */
@@ -48,7 +48,7 @@ export async function startBrowser(options: BrowserInitOptions, defaultWasm: (js
 }
 
 /** The rest of start-up, after the first paint: web-vitals, session, Wasm, instrumentations. Never rejects. */
-export async function resumeBrowser({ opts, defaultWasm, onUnload, wasm, compiled, early }: Prepared): Promise<Tracer> {
+export async function resumeBrowser({ opts, defaultWasm, onUnload, wasmHref, propagate, compiled, early }: Prepared): Promise<Tracer> {
   try {
     const platform = { language: 'webjs', defaultWasm };
     const on = opts.instrumentations ?? {};
@@ -71,18 +71,13 @@ export async function resumeBrowser({ opts, defaultWasm, onUnload, wasm, compile
 
     // Resolved on first use, and without delivery's storage probe (init() made its own).
     let endpoint: string | undefined;
-    const wasmUrl = typeof wasm === 'string' || wasm instanceof URL ? absolute(String(wasm))?.href : undefined;
-    const propagates = propagatesTo(opts.propagateTo);
     const ctx: BrowserContext = {
       tracer,
       ignore(url) {
         endpoint ??= resolveDeliveryOptions({ ...opts, storage: null }, {}).endpoint;
         return url === endpoint || url.startsWith(endpoint + '?');
       },
-      propagate(url) {
-        const u = absolute(url);
-        return !!u && propagates(u);
-      },
+      propagate,
       page: undefined,
       fetchSince: Infinity,
       xhrSince: Infinity,
@@ -90,7 +85,7 @@ export async function resumeBrowser({ opts, defaultWasm, onUnload, wasm, compile
     };
     await nextTask(); // instantiation and delivery's start-up were one task: the instrumentations get another
     const resources = (): void => {
-      if (enabled('resources')) instrumentResources(ctx, (url) => url === wasmUrl);
+      if (enabled('resources')) instrumentResources(ctx, (url) => url === wasmHref);
     };
     if (enabled('documentLoad')) instrumentDocumentLoad(ctx, resources);
     else if (document.readyState === 'complete') resources();

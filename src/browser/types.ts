@@ -37,7 +37,7 @@ export interface BrowserContext {
   /** True for URLs that are the exporter's own (never traced). */
   ignore(url: string): boolean;
   /** True where traceparent may be sent: same origin, or a `propagateTo` match. */
-  propagate(url: string): boolean;
+  propagate(url: URL): boolean;
   /** The `documentLoad` span once started (parent of resources and vitals). */
   page: Span | undefined;
   /** performance.now() when fetch/XHR spans started to be recorded; Infinity when off. */

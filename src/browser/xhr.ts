@@ -30,7 +30,7 @@ export function instrumentXhr(ctx: BrowserContext): () => void {
       if (r && /^https?:$/.test(r.url.protocol) && !ctx.ignore(r.url.href)) {
         const span = startClientSpan(ctx.tracer, r.method, r.url);
         const release = holdActive();
-        if (ctx.propagate(r.url.href)) {
+        if (ctx.propagate(r.url)) {
           const carrier: Record<string, string> = {};
           ctx.tracer.inject(carrier, span);
           for (const k in carrier) setHeader0.call(this, k, carrier[k] as string);
