@@ -33,7 +33,6 @@ export function out(): usize {
   return OUT;
 }
 
-/** Mixes 32 bytes of host entropy, written at `io()`, into the id generator. */
 /**
  * The next span started gets span id (s0, s1) — words of its wire bytes —
  * instead of a new one: a request the host sent before the module was ready
@@ -43,6 +42,7 @@ export function pin(s0: i32, s1: i32): void {
   pinSpanId((<u64><u32>s1 << 32) | <u64><u32>s0);
 }
 
+/** Mixes 32 bytes of host entropy, written at `io()`, into the id generator. */
 export function seed(): void {
   seedFrom(IO);
 }
