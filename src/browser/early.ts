@@ -15,7 +15,7 @@ import type { Tracer } from '../tracer.js';
 import { now } from '../clock.js';
 import { internalError } from '../diag.js';
 import { rootTraceState } from '../sampler.js';
-import { absolute, startClientSpan } from './util.js';
+import { absolute, fetchTarget, onXhrEnd, startClientSpan, withHeaders } from './util.js';
 
 /** The tracer's EARLY option key (tracer.ts), by its registered name: no import of the tracer here. */
 const EARLY = Symbol.for('wasmtrace.early');
@@ -88,7 +88,12 @@ function newIds(ratio: number): Record_['ids'] {
   return { traceId: hex(trace), spanId: hex(bytes.subarray(16)), traceFlags: sampled ? 1 : 0, ...(ts && { traceState: ts }) };
 }
 
-const traceparent = (ids: Record_['ids']): string => `00-${ids.traceId}-${ids.spanId}-0${ids.traceFlags}`;
+/** The trace headers an early request carries (what tracer.inject writes for its span). */
+function traceHeaders(ids: Record_['ids']): Record<string, string> {
+  const headers: Record<string, string> = { traceparent: `00-${ids.traceId}-${ids.spanId}-0${ids.traceFlags}` };
+  if (ids.traceState) headers.tracestate = ids.traceState;
+  return headers;
+}
 
 /** Starts recording; the page's requests are never delayed, changed beyond the trace headers, or failed. */
 export function recordEarly(o: EarlyOptions): EarlyRequests {
@@ -115,17 +120,11 @@ export function recordEarly(o: EarlyOptions): EarlyRequests {
   const g = globalThis as { fetch?: typeof fetch };
   const fetch0 = g.fetch;
   if (o.fetch && typeof fetch0 === 'function') {
-    const isRequest = (x: unknown): x is Request => typeof Request === 'function' && x instanceof Request;
     const wrapped = function fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
       let r: Record_ | undefined;
       try {
-        r = begin(init?.method ?? (isRequest(input) ? input.method : 'GET'), isRequest(input) ? input.url : String(input));
-        if (r && o.propagate(r.url)) {
-          const headers = new Headers(init?.headers ?? (isRequest(input) ? input.headers : undefined));
-          headers.set('traceparent', traceparent(r.ids));
-          if (r.ids.traceState) headers.set('tracestate', r.ids.traceState);
-          init = { ...init, headers };
-        }
+        r = begin(...fetchTarget(input, init));
+        if (r && o.propagate(r.url)) init = withHeaders(input, init, traceHeaders(r.ids));
       } catch (e) {
         internalError(e);
       }
@@ -160,13 +159,10 @@ export function recordEarly(o: EarlyOptions): EarlyRequests {
         const r = m && begin(m[0], m[1]);
         if (r) {
           if (o.propagate(r.url)) {
-            this.setRequestHeader('traceparent', traceparent(r.ids));
-            if (r.ids.traceState) this.setRequestHeader('tracestate', r.ids.traceState);
+            const headers = traceHeaders(r.ids);
+            for (const k in headers) this.setRequestHeader(k, headers[k] as string);
           }
-          let failure: string | undefined;
-          const fail = (e: Event): void => void (failure = e.type);
-          for (const type of ['error', 'abort', 'timeout']) this.addEventListener(type, fail);
-          this.addEventListener('loadend', () => finish(r, failure ? 0 : this.status, failure), { once: true });
+          onXhrEnd(this, (status, failure) => finish(r, status, failure));
         }
       } catch (e) {
         internalError(e);

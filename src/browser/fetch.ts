@@ -4,7 +4,7 @@ import type { Span } from '../types.js';
 import type { BrowserContext } from './types.js';
 import { internalError } from '../diag.js';
 import { holdActive } from './hold.js';
-import { absolute, perfNow, startClientSpan } from './util.js';
+import { absolute, fetchTarget, perfNow, startClientSpan, withHeaders } from './util.js';
 
 type Fetch = typeof fetch;
 
@@ -12,20 +12,19 @@ export function instrumentFetch(ctx: BrowserContext): () => void {
   const g = globalThis as { fetch?: Fetch };
   const original = g.fetch;
   if (typeof original !== 'function') return () => {};
-  const isRequest = (x: unknown): x is Request => typeof Request === 'function' && x instanceof Request;
-
   const wrapped = function fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
     let span: Span | undefined;
     let release: () => void = () => {};
     try {
-      const u = absolute(isRequest(input) ? input.url : String(input));
+      const [method, href] = fetchTarget(input, init);
+      const u = absolute(href);
       if (u && /^https?:$/.test(u.protocol) && !ctx.ignore(u.href)) {
-        span = startClientSpan(ctx.tracer, init?.method ?? (isRequest(input) ? input.method : 'GET'), u);
+        span = startClientSpan(ctx.tracer, method, u);
         release = holdActive();
         if (ctx.propagate(u)) {
-          const headers = new Headers(init?.headers ?? (isRequest(input) ? input.headers : undefined));
-          ctx.tracer.inject(headers, span);
-          init = { ...init, headers };
+          const carrier: Record<string, string> = {};
+          ctx.tracer.inject(carrier, span);
+          init = withHeaders(input, init, carrier);
         }
       }
     } catch (e) {

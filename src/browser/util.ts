@@ -26,6 +26,28 @@ export function absolute(url: string): URL | undefined {
   }
 }
 
+const isRequest = (x: unknown): x is Request => typeof Request === 'function' && x instanceof Request;
+
+/** The method and URL a `fetch(input, init)` call asks for. */
+export function fetchTarget(input: RequestInfo | URL, init: RequestInit | undefined): [method: unknown, href: string] {
+  return isRequest(input) ? [init?.method ?? input.method, input.url] : [init?.method ?? 'GET', String(input)];
+}
+
+/** `init` for `fetch(input, init)` with `headers` set over the request's own. */
+export function withHeaders(input: RequestInfo | URL, init: RequestInit | undefined, headers: Record<string, string>): RequestInit {
+  const h = new Headers(init?.headers ?? (isRequest(input) ? input.headers : undefined));
+  for (const k in headers) h.set(k, headers[k] as string);
+  return { ...init, headers: h };
+}
+
+/** Calls `done` once `xhr` has ended: its status, or 0 and the event's type after an error, abort or timeout. */
+export function onXhrEnd(xhr: XMLHttpRequest, done: (status: number, failure: string | undefined) => void): void {
+  let failure: string | undefined;
+  const fail = (e: Event): void => void (failure = e.type);
+  for (const type of ['error', 'abort', 'timeout']) xhr.addEventListener(type, fail);
+  xhr.addEventListener('loadend', () => done(failure ? 0 : xhr.status, failure), { once: true });
+}
+
 const DEFAULT_PORT: Record<string, number> = { 'http:': 80, 'https:': 443 };
 
 const KNOWN_METHODS = /^(GET|HEAD|POST|PUT|DELETE|CONNECT|OPTIONS|TRACE|PATCH|QUERY)$/;

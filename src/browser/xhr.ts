@@ -3,7 +3,7 @@ import type { BrowserContext } from './types.js';
 import { internalError } from '../diag.js';
 import { end } from './fetch.js';
 import { holdActive } from './hold.js';
-import { absolute, perfNow, startClientSpan } from './util.js';
+import { absolute, onXhrEnd, perfNow, startClientSpan } from './util.js';
 
 export function instrumentXhr(ctx: BrowserContext): () => void {
   if (typeof XMLHttpRequest !== 'function') return () => {};
@@ -35,19 +35,10 @@ export function instrumentXhr(ctx: BrowserContext): () => void {
           ctx.tracer.inject(carrier, span);
           for (const k in carrier) setHeader0.call(this, k, carrier[k] as string);
         }
-        let failure: string | undefined;
-        const fail = (e: Event): void => {
-          failure = e.type;
-        };
-        this.addEventListener('error', fail);
-        this.addEventListener('abort', fail);
-        this.addEventListener('timeout', fail);
-        const done = (): void => {
-          this.removeEventListener('loadend', done);
-          end(span, failure ? 0 : this.status, failure);
+        onXhrEnd(this, (status, failure) => {
+          end(span, status, failure);
           release();
-        };
-        this.addEventListener('loadend', done);
+        });
       }
     } catch (e) {
       internalError(e);
