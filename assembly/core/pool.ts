@@ -224,11 +224,9 @@ export function headerSize(type: u8): i32 {
   return H_STR;
 }
 
-/** Payload bytes that follow a record's header. */
-export function payloadSize(rec: usize): i32 {
-  const t = load<u8>(rec) & 0x7f;
-  if (t == R_ATTR || t == R_NATTR) return <i32>load<u16>(rec, 4); // capacity
-  return <i32>load<u16>(rec, 4); // string length (events, links, names)
+/** Payload bytes that follow a record's header: an attribute's capacity, a string's length. */
+@inline function payloadSize(rec: usize): i32 {
+  return <i32>load<u16>(rec, 4);
 }
 
 /** Moves the reader `n` bytes on inside its block. */
