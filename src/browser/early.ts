@@ -15,7 +15,7 @@ import type { Tracer } from '../tracer.js';
 import { now } from '../clock.js';
 import { internalError } from '../diag.js';
 import { rootTraceState } from '../sampler.js';
-import { absolute, fetchTarget, onXhrEnd, startClientSpan, withHeaders } from './util.js';
+import { absolute, fetchTarget, hex, onXhrEnd, startClientSpan, withHeaders } from './util.js';
 
 /** The tracer's EARLY option key (tracer.ts), by its registered name: no import of the tracer here. */
 const EARLY = Symbol.for('wasmtrace.early');
@@ -53,12 +53,6 @@ export interface EarlyOptions {
   readonly fetch: boolean;
   readonly xhr: boolean;
 }
-
-const hex = (bytes: Uint8Array): string => {
-  let s = '';
-  for (const b of bytes) s += (b < 16 ? '0' : '') + b.toString(16);
-  return s;
-};
 
 /**
  * The head-sampling decision Wasm makes for a new trace (assembly/core/span.ts):

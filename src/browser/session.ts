@@ -2,6 +2,7 @@
 // the origin share it, renewed while the user is active and replaced after
 // `idleMs` without a page load or `maxMs` in total.
 import { internalError } from '../diag.js';
+import { hex } from './util.js';
 
 const KEY = 'wasmtrace.session'; // outside the delivery queue's `wasmtrace:` prefix
 
@@ -21,9 +22,7 @@ export function sessionId(nowMs = Date.now(), idleMs = SESSION_IDLE_MS, maxMs = 
   } catch (e) {
     internalError(e); // storage disabled: a session per page
   }
-  const bytes = crypto.getRandomValues(new Uint8Array(16));
-  let id = '';
-  for (const b of bytes) id += (b < 16 ? '0' : '') + b.toString(16);
+  const id = hex(crypto.getRandomValues(new Uint8Array(16)));
   try {
     storage?.setItem(KEY, `${id},${nowMs},${nowMs}`);
   } catch (e) {

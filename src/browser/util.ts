@@ -17,6 +17,13 @@ export function listen(target: EventTarget | undefined, type: string, fn: (e: Ev
   return () => target.removeEventListener(type, safe, { capture });
 }
 
+/** Lowercase hex of `bytes` (random ids made before Wasm, or outside it). */
+export function hex(bytes: Uint8Array): string {
+  let s = '';
+  for (const b of bytes) s += (b < 16 ? '0' : '') + b.toString(16);
+  return s;
+}
+
 /** An absolute URL for `url` against the page, or undefined. */
 export function absolute(url: string): URL | undefined {
   try {
