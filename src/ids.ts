@@ -22,5 +22,16 @@ export function hexWords(hex: string, out: number[]): void {
   }
 }
 
-export const INVALID_TRACE_ID = '00000000000000000000000000000000';
+/** Lowercase hex of the right length (W3C Trace Context ids). */
+export const TRACE_ID = /^[0-9a-f]{32}$/;
+export const SPAN_ID = /^[0-9a-f]{16}$/;
+/** All zeros: the invalid id (W3C Trace Context §3.2.2.3, §3.2.2.4). */
+export const ZEROS = /^0+$/;
+
+/** True for a trace id and span id that may name a parent: well formed and not all zero. */
+export function validIds(traceId: unknown, spanId: unknown): traceId is string {
+  return typeof traceId === 'string' && TRACE_ID.test(traceId) && typeof spanId === 'string' && SPAN_ID.test(spanId) && !ZEROS.test(traceId) && !ZEROS.test(spanId);
+}
+
+/** The span id of no span: a span started in a given trace without a parent. */
 export const INVALID_SPAN_ID = '0000000000000000';

@@ -2,8 +2,9 @@
 // tracestate, parsed and written exactly as the processing model says.
 // Invalid input is ignored (the caller starts a new trace).
 
+import { ZEROS } from './ids.js';
+
 const TRACEPARENT = /^([\da-f]{2})-([\da-f]{32})-([\da-f]{16})-([\da-f]{2})(-.*)?$/;
-const ZERO = /^0+$/;
 
 export interface ParsedParent {
   traceId: string;
@@ -19,7 +20,7 @@ export function parseTraceparent(value: unknown): ParsedParent | null {
   // Version 00 has exactly four fields; a later version may append fields
   // after a dash, and only the first four are read (§4.3, "Versioning").
   // Only flags known for version 00 are kept.
-  return version === 'ff' || (version === '00' && rest !== undefined) || ZERO.test(traceId) || ZERO.test(spanId)
+  return version === 'ff' || (version === '00' && rest !== undefined) || ZEROS.test(traceId) || ZEROS.test(spanId)
     ? null
     : { traceId, spanId, traceFlags: parseInt(flags, 16) & (version === '00' ? 255 : 1) };
 }

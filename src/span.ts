@@ -5,7 +5,7 @@ import type { Core } from './core.js';
 import { setAttr } from './attributes.js';
 import { toRelativeMs } from './clock.js';
 import { internalError } from './diag.js';
-import { hexWords, wordHex } from './ids.js';
+import { SPAN_ID, TRACE_ID, hexWords, wordHex } from './ids.js';
 import { NESTED } from './wasm.js';
 
 /** Tracer state a span needs after it starts. */
@@ -181,9 +181,6 @@ function addEvent(core: Core, h: number, name: unknown, attrs: Attributes | unde
   if (core.x.event(h, id, timeMs, id < 0 ? core.str(text) : 0) !== 1) return;
   if (attrs && typeof attrs === 'object') for (const key in attrs) setAttr(core, h, key, attrs[key], NESTED);
 }
-
-const TRACE_ID = /^[0-9a-f]{32}$/;
-const SPAN_ID = /^[0-9a-f]{16}$/;
 
 function addLink(core: Core, h: number, link: Link): void {
   const ctx = link?.context;

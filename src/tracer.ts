@@ -8,7 +8,7 @@ import { WasmSpan, type SpanHost } from './span.js';
 import { setAttr } from './attributes.js';
 import { now, toRelativeMs } from './clock.js';
 import { internalError } from './diag.js';
-import { hexWords } from './ids.js';
+import { INVALID_SPAN_ID, hexWords, validIds } from './ids.js';
 import { type Carrier, formatTraceparent, getHeader, parseTraceparent, parseTracestate, setHeader } from './propagation.js';
 
 export interface Tracer {
@@ -73,18 +73,14 @@ class RemoteContext implements ParentIds, SpanContext {
   }
 }
 
-const TRACE_ID = /^[0-9a-f]{32}$/;
-const SPAN_ID = /^[0-9a-f]{16}$/;
-const ZEROS = /^0+$/;
-
 /** A parent from user input: our span, a context object, or nothing. */
 function toParent(input: unknown): ParentIds | undefined {
   if (input instanceof WasmSpan || input instanceof RemoteContext) return input;
   if (input && typeof input === 'object') {
     const c = input as Partial<SpanContext>;
-    if (typeof c.traceId === 'string' && TRACE_ID.test(c.traceId) && typeof c.spanId === 'string' && SPAN_ID.test(c.spanId) && !ZEROS.test(c.traceId) && !ZEROS.test(c.spanId)) {
+    if (validIds(c.traceId, c.spanId)) {
       const ts = parseTracestate(c.traceState);
-      return new RemoteContext(c.traceId, c.spanId, Number(c.traceFlags) | 0, ts, c.isRemote === true);
+      return new RemoteContext(c.traceId, c.spanId as string, Number(c.traceFlags) | 0, ts, c.isRemote === true);
     }
   }
   return undefined;
@@ -105,7 +101,6 @@ export interface EarlyIds {
   readonly traceFlags: number;
   readonly traceState?: string;
 }
-const NO_SPAN = '0000000000000000';
 
 /** Sampling details the tracer applies in JavaScript. */
 export interface TracerOptions {
@@ -126,9 +121,9 @@ export function createTracer(core: Core, delivery: Delivery, options: TracerOpti
     let parent = options?.root ? undefined : parentInput === undefined ? activeParent() : parentInput === null ? undefined : toParent(parentInput);
     if (!live) return new WasmSpan(-1, null, ZERO_IDS, 0, undefined);
     const early = (options as { [EARLY]?: EarlyIds } | undefined)?.[EARLY];
-    if (early && TRACE_ID.test(early.traceId) && SPAN_ID.test(early.spanId) && !ZEROS.test(early.traceId) && !ZEROS.test(early.spanId)) {
+    if (early && validIds(early.traceId, early.spanId)) {
       // Its trace with no parent span (zero words), and its own span id pinned.
-      parent = new RemoteContext(early.traceId, NO_SPAN, early.traceFlags, early.traceState, false);
+      parent = new RemoteContext(early.traceId, INVALID_SPAN_ID, early.traceFlags, early.traceState, false);
       const w: number[] = [];
       hexWords(early.spanId, w);
       x.pin(w[0]!, w[1]!);
