@@ -6,7 +6,7 @@ import {
   S_REMOTE, S_SPAN, S_START, S_STATUS, S_TRACE, slotAt,
 } from "./layout";
 import {
-  R_ATTR, R_EVENT, R_LINK, R_NAME, R_NATTR, R_STATE, R_STATUS, freeSlot, nextRecord,
+  R_ATTR, R_EVENT, R_LINK, R_NAME, R_NATTR, R_STATE, R_STATUS, findRecord, freeSlot, nextRecord,
   openRecords, peekEnded, popEnded, readPayload, skipHeader, skipRecord,
 } from "./pool";
 import { internLen, internPtr } from "./intern";
@@ -213,21 +213,14 @@ function count(name: string, n: i32): void {
 
 /** The string record of `type` as `,"name":"..."` (or `"name":"...",`), when the span has one. */
 function stringRecord(slot: usize, type: u8, name: string, leading: bool = true): void {
-  openRecords(slot);
-  let rec = nextRecord();
-  while (rec) {
-    if (load<u8>(rec) == type) {
-      const n = <i32>load<u16>(rec, 4);
-      skipHeader(rec);
-      if (leading) out.byte(0x2c);
-      key(name);
-      payloadStr(n);
-      if (!leading) out.byte(0x2c);
-      return;
-    }
-    skipRecord(rec);
-    rec = nextRecord();
-  }
+  const rec = findRecord(slot, type);
+  if (!rec) return;
+  const n = <i32>load<u16>(rec, 4);
+  skipHeader(rec);
+  if (leading) out.byte(0x2c);
+  key(name);
+  payloadStr(n);
+  if (!leading) out.byte(0x2c);
 }
 
 /** Events or links with their nested attributes. */

@@ -286,6 +286,18 @@ export function skipRecord(rec: usize): void {
   readPayload(0, size - headerSize(load<u8>(rec)));
 }
 
+/** The first record of `type` in `slot`, leaving the reader on it; else 0. */
+export function findRecord(slot: usize, type: u8): usize {
+  openRecords(slot);
+  let rec = nextRecord();
+  while (rec) {
+    if (load<u8>(rec) == type) return rec;
+    skipRecord(rec);
+    rec = nextRecord();
+  }
+  return 0;
+}
+
 // ---- The queue of ended spans, oldest first --------------------------------
 
 export function pushEnded(i: i32): void {

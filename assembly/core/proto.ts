@@ -8,7 +8,7 @@ import {
 } from "./layout";
 import {
   H_ATTR, R_ATTR, R_EVENT, R_LINK, R_NAME, R_NATTR, R_STATE, R_STATUS, advance, next,
-  freeSlot, nextRecord, openRecords, peekEnded, popEnded, rOff, readPayload, skipHeader, skipRecord,
+  findRecord, freeSlot, nextRecord, openRecords, peekEnded, popEnded, rOff, readPayload, skipHeader, skipRecord,
 } from "./pool";
 import { BLOCK_SIZE } from "./layout";
 import { internLen, internPtr } from "./intern";
@@ -336,17 +336,11 @@ function span(slot: usize): void {
 }
 
 function statusMessage(slot: usize): void {
-  openRecords(slot);
-  let rec = nextRecord();
-  while (rec) {
-    if (load<u8>(rec) == R_STATUS) {
-      const n = <i32>load<u16>(rec, 4);
-      skipHeader(rec);
-      payloadField(2, n);
-      return;
-    }
-    skipRecord(rec);
-    rec = nextRecord();
+  const rec = findRecord(slot, R_STATUS);
+  if (rec) {
+    const n = <i32>load<u16>(rec, 4);
+    skipHeader(rec);
+    payloadField(2, n);
   }
 }
 

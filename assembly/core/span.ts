@@ -8,7 +8,7 @@ import {
 } from "./layout";
 import {
   H_ATTR, H_EVENT, H_LINK, H_STR, R_ATTR, R_DEAD, R_EVENT, R_LINK, R_NAME, R_NATTR, R_STATUS,
-  allocSlot, commitHeader, nextRecord, openRecords, overwritePayload, peekFreeBlock, reserve,
+  allocSlot, commitHeader, findRecord, nextRecord, openRecords, overwritePayload, peekFreeBlock, reserve,
   skipHeader, skipRecord, writePayload,
 } from "./pool";
 import { newSpanId, newTraceId, randomness } from "./ids";
@@ -298,7 +298,7 @@ export function setString(h: i32, type: u8, len: i32): i32 {
   const slot = slotOf(h);
   if (!slot) return INVALID;
   const n = clampLen(len);
-  const old = findString(slot, type);
+  const old = findRecord(slot, type);
   const rec = reserve(slot, H_STR, n);
   if (!rec) {
     countDroppedData();
@@ -310,17 +310,6 @@ export function setString(h: i32, type: u8, len: i32): i32 {
   commitHeader(slot, H_STR);
   writePayload(slot, IO, n);
   return OK;
-}
-
-function findString(slot: usize, type: u8): usize {
-  openRecords(slot);
-  let rec = nextRecord();
-  while (rec) {
-    if (load<u8>(rec) == type) return rec;
-    skipRecord(rec);
-    rec = nextRecord();
-  }
-  return 0;
 }
 
 /** Renames a span: to an interned name, or to `len` bytes in IO when nameId < 0. */
