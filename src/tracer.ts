@@ -1,6 +1,6 @@
 // The Tracer: starts spans in Wasm, keeps the active span, propagates W3C
 // Trace Context, and hands ended spans to delivery.
-import type { Attributes, Link, ParentInput, Span, SpanContext, SpanOptions, TracerStats } from './types.js';
+import type { Link, ParentInput, Span, SpanContext, SpanOptions, TracerStats } from './types.js';
 import type { Core } from './core.js';
 import type { ExportResult } from './export/types.js';
 import { type ParentIds, activeParent, withActive } from './context.js';
@@ -41,6 +41,8 @@ export interface Delivery {
 
 const EMPTY_RESULT: ExportResult = { sent: 0, queued: 0, dropped: 0 };
 const ZERO_IDS = [0, 0, 0, 0, 0, 0];
+/** A span that records nothing (tracer shut down, Wasm not loaded, or an internal failure). */
+const noopSpan = (): WasmSpan => new WasmSpan(-1, null, ZERO_IDS, 0, undefined);
 
 /** A remote parent: the public context plus the words Wasm takes. */
 class RemoteContext implements ParentIds, SpanContext {
@@ -119,7 +121,7 @@ export function createTracer(core: Core, delivery: Delivery, options: TracerOpti
 
   function start(name: unknown, options: SpanOptions | undefined, parentInput: ParentInput): WasmSpan {
     let parent = options?.root ? undefined : parentInput === undefined ? activeParent() : parentInput === null ? undefined : toParent(parentInput);
-    if (!live) return new WasmSpan(-1, null, ZERO_IDS, 0, undefined);
+    if (!live) return noopSpan();
     const early = (options as { [EARLY]?: EarlyIds } | undefined)?.[EARLY];
     if (early && validIds(early.traceId, early.spanId)) {
       // Its trace with no parent span (zero words), and its own span id pinned.
@@ -155,7 +157,7 @@ export function createTracer(core: Core, delivery: Delivery, options: TracerOpti
         return start(name, options, parent);
       } catch (e) {
         internalError(e);
-        return new WasmSpan(-1, null, ZERO_IDS, 0, undefined);
+        return noopSpan();
       }
     },
 
@@ -242,13 +244,12 @@ async function safe(fn: () => Promise<ExportResult>): Promise<ExportResult> {
 
 /** A tracer that records nothing: what init() gives when Wasm cannot load. */
 export function createNoopTracer(): Tracer {
-  const span = (): Span => new WasmSpan(-1, null, ZERO_IDS, 0, undefined);
   const done = () => Promise.resolve(EMPTY_RESULT);
   const tracer: Tracer = {
-    startSpan: span,
+    startSpan: noopSpan,
     startActiveSpan<R>(_name: string, ...rest: unknown[]): R {
       const fn = rest[rest.length - 1];
-      return typeof fn === 'function' ? (fn as (s: Span) => R)(span()) : (undefined as R);
+      return typeof fn === 'function' ? (fn as (s: Span) => R)(noopSpan()) : (undefined as R);
     },
     getActiveSpan: () => undefined,
     withSpan: (_span, fn) => fn(),
@@ -260,5 +261,3 @@ export function createNoopTracer(): Tracer {
   };
   return tracer;
 }
-
-export type { Attributes };
