@@ -29,14 +29,6 @@ export function whenIdle(fn: () => void, timeoutMs: number): void {
   else setTimeout(fn, 1);
 }
 
-/** Resolves once the load event is over (at once if it is). */
-export function afterLoad(): Promise<void> {
-  return new Promise((resolve) => {
-    if (document.readyState === 'complete') resolve();
-    else addEventListener('load', () => setTimeout(resolve, 0), { once: true });
-  });
-}
-
 /**
  * Resolves in a task after the next frame is painted, or after `maxWaitMs`
  * (no frames come in a background tab). Until a page's first paint its tasks
