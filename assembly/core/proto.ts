@@ -62,20 +62,13 @@ function close(): void {
   const at = load<usize>(STACK + (<usize>(--depth) << 2));
   if (out.over) return;
   const len = out.pos - at - 1;
-  let n: i32 = 1;
-  for (let v = len >> 7; v; v >>= 7) n++;
+  const n = varintSize(len);
   if (n > 1) {
     if (!out.room(n - 1)) return;
     memory.copy(at + n, at + 1, len);
     out.pos += n - 1;
   }
-  let p = at;
-  let v = len;
-  while (v >= 0x80) {
-    store<u8>(p++, <u8>(v & 0x7f) | 0x80);
-    v >>= 7;
-  }
-  store<u8>(p, <u8>v);
+  putVarint(at, len);
 }
 
 /** A length-delimited field whose bytes are the payload at the reader's position. */
