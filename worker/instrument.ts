@@ -60,6 +60,7 @@ export function instrument<E, H extends Handler<E>>(handler: H, config: ConfigIn
   const out = { ...handler };
 
   async function run<R>(
+    trigger: string,
     env: E,
     ctx: ExecutionContext,
     begin: (s: State, attrs: Attributes) => Span,
@@ -74,7 +75,7 @@ export function instrument<E, H extends Handler<E>>(handler: H, config: ConfigIn
     let tracedEnvironment: E;
     if (!s || skipped(s, skip)) return call(env, ctx);
     try {
-      const attrs: Attributes = { 'faas.coldstart': coldStart };
+      const attrs: Attributes = { 'faas.coldstart': coldStart, 'faas.trigger': trigger };
       coldStart = false;
       span = begin(s, attrs);
       waits = [];
@@ -120,10 +121,10 @@ export function instrument<E, H extends Handler<E>>(handler: H, config: ConfigIn
   if (typeof h.fetch === 'function') {
     out.fetch = (request: Request, env: E, ctx: ExecutionContext) =>
       run(
+        'http',
         env,
         ctx,
         (s, attrs) => {
-          attrs['faas.trigger'] = 'http';
           const route = s.route?.(request);
           const name = serverAttributes(request, new URL(request.url), route, s.redact, attrs);
           const span = s.tracer.startSpan(name, { kind: 1, attributes: attrs }, s.tracer.extract(request.headers) ?? null);
@@ -144,10 +145,10 @@ export function instrument<E, H extends Handler<E>>(handler: H, config: ConfigIn
   if (typeof h.scheduled === 'function') {
     out.scheduled = (controller: ScheduledController, env: E, ctx: ExecutionContext) =>
       run(
+        'timer',
         env,
         ctx,
         (s, attrs) => {
-          attrs['faas.trigger'] = 'timer';
           attrs['faas.cron'] = controller.cron;
           attrs['faas.time'] = new Date(controller.scheduledTime).toISOString();
           return s.tracer.startSpan(`scheduled ${controller.cron}`, { attributes: attrs }, null);
@@ -158,10 +159,10 @@ export function instrument<E, H extends Handler<E>>(handler: H, config: ConfigIn
   if (typeof h.queue === 'function') {
     out.queue = (batch: MessageBatch, env: E, ctx: ExecutionContext) =>
       run(
+        'pubsub',
         env,
         ctx,
         (s, attrs) => {
-          attrs['faas.trigger'] = 'pubsub';
           attrs['messaging.system'] = 'cloudflare_queues';
           attrs['messaging.operation.type'] = 'process';
           attrs['messaging.destination.name'] = batch.queue;
