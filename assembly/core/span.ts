@@ -132,13 +132,13 @@ export function attr(h: i32, keyId: i32, vtype: i32, num: f64, len: i32): i32 {
   let replaced: usize = 0;
   if (nested) {
     if (!owner) return INVALID;
-    if (<i32>load<u16>(owner, 2) >= nestedAttrLimit) return dropNested(owner, LIMITED);
+    if (<i32>load<u16>(owner, 2) >= nestedAttrLimit) return dropped(owner + 6, LIMITED);
   } else {
     const bit: u32 = 1 << (<u32>key & 31);
     const keys = load<u32>(slot, S_KEYS);
     if (keys & bit) replaced = findAttr(slot, key); // only when the key may be set already
     else store<u32>(slot, keys | bit, S_KEYS);
-    if (!replaced && <i32>load<u16>(slot, S_NATTR) >= attrCountLimit) return dropAttr(slot, LIMITED);
+    if (!replaced && <i32>load<u16>(slot, S_NATTR) >= attrCountLimit) return dropped(slot + S_DATTR, LIMITED);
   }
   const vlen = vtype == <i32>V_STR || vtype >= <i32>V_ARR_STR ? clampLen(len) : 0;
   // Encode straight into where the record's payload will go when it fits in
@@ -167,7 +167,7 @@ export function attr(h: i32, keyId: i32, vtype: i32, num: f64, len: i32): i32 {
     kvTarget(KV, KV_SIZE);
     n = kvEncode(key, vtype, num, vlen);
   }
-  if (n < 0) return nested ? dropNested(owner, FULL) : dropAttr(slot, FULL);
+  if (n < 0) return dropped(nested ? owner + 6 : slot + S_DATTR, FULL);
   if (replaced && n <= <i32>load<u16>(replaced, 4)) {
     store<u8>(replaced, <u8>vtype, 1);
     store<u16>(replaced, <u16>n, 6);
@@ -182,7 +182,7 @@ export function attr(h: i32, keyId: i32, vtype: i32, num: f64, len: i32): i32 {
     ? at - H_ATTR : reserve(slot, H_ATTR, n);
   if (!rec) {
     countDroppedData();
-    return nested ? dropNested(owner, FULL) : replaced ? FULL : dropAttr(slot, FULL);
+    return replaced ? FULL : dropped(nested ? owner + 6 : slot + S_DATTR, FULL); // replaced: never nested
   }
   if (replaced) store<u8>(replaced, load<u8>(replaced) | R_DEAD);
   store<u8>(rec, nested ? R_NATTR : R_ATTR);
@@ -203,14 +203,18 @@ export function attr(h: i32, keyId: i32, vtype: i32, num: f64, len: i32): i32 {
   return OK;
 }
 
-function dropAttr(slot: usize, result: i32): i32 {
-  store<u16>(slot, load<u16>(slot, S_DATTR) + 1, S_DATTR);
+/** Counts one dropped item in the u16 counter at `at` (S_DATTR, S_DEVENT, S_DLINK, or an event/link's); returns `result`. */
+function dropped(at: usize, result: i32): i32 {
+  store<u16>(at, load<u16>(at) + 1);
   return result;
 }
 
-function dropNested(owner: usize, result: i32): i32 {
-  store<u16>(owner, load<u16>(owner, 6) + 1, 6);
-  return result;
+/** Ends an event or link record: payload from IO, counted at `count`, and the owner of the attributes set next with NESTED. */
+@inline function commitNested(slot: usize, rec: usize, header: i32, n: i32, count: usize): void {
+  commitHeader(slot, header);
+  writePayload(slot, IO, n);
+  store<u16>(count, load<u16>(count) + 1);
+  store<i32>(slot, <i32>rec, S_NESTED);
 }
 
 /** The live ATTR record with this key, leaving the reader on it; else 0. */
@@ -231,17 +235,13 @@ export function event(h: i32, nameId: i32, timeMs: f64, len: i32): i32 {
   const slot = slotOf(h);
   if (!slot) return INVALID;
   store<i32>(slot, 0, S_NESTED);
-  if (<i32>load<u16>(slot, S_NEVENT) >= eventCountLimit) {
-    store<u16>(slot, load<u16>(slot, S_DEVENT) + 1, S_DEVENT);
-    return LIMITED;
-  }
+  if (<i32>load<u16>(slot, S_NEVENT) >= eventCountLimit) return dropped(slot + S_DEVENT, LIMITED);
   const interned = isInterned(nameId);
   const n = interned ? 0 : clampLen(len);
   const rec = reserve(slot, H_EVENT, n);
   if (!rec) {
     countDroppedData();
-    store<u16>(slot, load<u16>(slot, S_DEVENT) + 1, S_DEVENT);
-    return FULL;
+    return dropped(slot + S_DEVENT, FULL);
   }
   store<u8>(rec, R_EVENT);
   store<u16>(rec, 0, 2); // attributes
@@ -249,10 +249,7 @@ export function event(h: i32, nameId: i32, timeMs: f64, len: i32): i32 {
   store<u16>(rec, 0, 6); // attributes dropped
   store<i32>(rec, interned ? nameId : -1, 8);
   store<f64>(rec, timeMs, 16);
-  commitHeader(slot, H_EVENT);
-  writePayload(slot, IO, n);
-  store<u16>(slot, load<u16>(slot, S_NEVENT) + 1, S_NEVENT);
-  store<i32>(slot, <i32>rec, S_NESTED);
+  commitNested(slot, rec, H_EVENT, n, slot + S_NEVENT);
   return OK;
 }
 
@@ -264,16 +261,12 @@ export function link(
   if (!slot) return INVALID;
   store<i32>(slot, 0, S_NESTED);
   if ((t0 | t1 | t2 | t3) == 0 || (s0 | s1) == 0) return INVALID;
-  if (<i32>load<u16>(slot, S_NLINK) >= linkCountLimit) {
-    store<u16>(slot, load<u16>(slot, S_DLINK) + 1, S_DLINK);
-    return LIMITED;
-  }
+  if (<i32>load<u16>(slot, S_NLINK) >= linkCountLimit) return dropped(slot + S_DLINK, LIMITED);
   const n = clampLen(len);
   const rec = reserve(slot, H_LINK, n);
   if (!rec) {
     countDroppedData();
-    store<u16>(slot, load<u16>(slot, S_DLINK) + 1, S_DLINK);
-    return FULL;
+    return dropped(slot + S_DLINK, FULL);
   }
   store<u8>(rec, R_LINK);
   store<u8>(rec, <u8>flags, 1);
@@ -286,10 +279,7 @@ export function link(
   store<i32>(rec, t3, 20);
   store<i32>(rec, s0, 24);
   store<i32>(rec, s1, 28);
-  commitHeader(slot, H_LINK);
-  writePayload(slot, IO, n);
-  store<u16>(slot, load<u16>(slot, S_NLINK) + 1, S_NLINK);
-  store<i32>(slot, <i32>rec, S_NESTED);
+  commitNested(slot, rec, H_LINK, n, slot + S_NLINK);
   return OK;
 }
 
