@@ -15,7 +15,7 @@ import type { Tracer } from '../tracer.js';
 import { now } from '../clock.js';
 import { internalError } from '../diag.js';
 import { rootTraceState } from '../sampler.js';
-import { absolute, fetchTarget, hex, onXhrEnd, startClientSpan, withHeaders } from './util.js';
+import { fetchTarget, hex, httpUrl, onXhrEnd, startClientSpan, withHeaders } from './util.js';
 
 /** The tracer's EARLY option key (tracer.ts), by its registered name: no import of the tracer here. */
 const EARLY = Symbol.for('wasmtrace.early');
@@ -98,8 +98,8 @@ export function recordEarly(o: EarlyOptions): EarlyRequests {
   /** A record for a request to `href`, or undefined when it is not to be traced (or too many are). */
   const begin = (method: unknown, href: string): Record_ | undefined => {
     if (replayed || records.length >= MAX_EARLY) return undefined;
-    const url = absolute(href);
-    if (!url || !/^https?:$/.test(url.protocol) || o.ignore(url)) return undefined;
+    const url = httpUrl(href);
+    if (!url || o.ignore(url)) return undefined;
     const r: Record_ = { method, url, start: now(), ids: newIds(o.ratio) };
     records.push(r);
     return r;

@@ -4,7 +4,7 @@ import type { Span } from '../types.js';
 import type { BrowserContext } from './types.js';
 import { internalError } from '../diag.js';
 import { holdActive } from './hold.js';
-import { absolute, fetchTarget, perfNow, startClientSpan, withHeaders } from './util.js';
+import { fetchTarget, httpUrl, perfNow, startClientSpan, withHeaders } from './util.js';
 
 type Fetch = typeof fetch;
 
@@ -17,8 +17,8 @@ export function instrumentFetch(ctx: BrowserContext): () => void {
     let release: () => void = () => {};
     try {
       const [method, href] = fetchTarget(input, init);
-      const u = absolute(href);
-      if (u && /^https?:$/.test(u.protocol) && !ctx.ignore(u.href)) {
+      const u = httpUrl(href);
+      if (u && !ctx.ignore(u.href)) {
         span = startClientSpan(ctx.tracer, method, u);
         release = holdActive();
         if (ctx.propagate(u)) {

@@ -33,6 +33,12 @@ export function absolute(url: string): URL | undefined {
   }
 }
 
+/** The absolute URL of a request to `url`, when it is http(s): the only requests traced. */
+export function httpUrl(url: string): URL | undefined {
+  const u = absolute(url);
+  return u && /^https?:$/.test(u.protocol) ? u : undefined;
+}
+
 const isRequest = (x: unknown): x is Request => typeof Request === 'function' && x instanceof Request;
 
 /** The method and URL a `fetch(input, init)` call asks for. */

@@ -3,7 +3,7 @@ import type { BrowserContext } from './types.js';
 import { internalError } from '../diag.js';
 import { end } from './fetch.js';
 import { holdActive } from './hold.js';
-import { absolute, onXhrEnd, perfNow, startClientSpan } from './util.js';
+import { httpUrl, onXhrEnd, perfNow, startClientSpan } from './util.js';
 
 export function instrumentXhr(ctx: BrowserContext): () => void {
   if (typeof XMLHttpRequest !== 'function') return () => {};
@@ -15,7 +15,7 @@ export function instrumentXhr(ctx: BrowserContext): () => void {
 
   const open = function (this: XMLHttpRequest, ...args: unknown[]): void {
     try {
-      const url = absolute(String(args[1]));
+      const url = httpUrl(String(args[1]));
       if (url) requests.set(this, { method: args[0], url });
       else requests.delete(this);
     } catch (e) {
@@ -27,7 +27,7 @@ export function instrumentXhr(ctx: BrowserContext): () => void {
   const send = function (this: XMLHttpRequest, body?: Document | XMLHttpRequestBodyInit | null): void {
     try {
       const r = requests.get(this);
-      if (r && /^https?:$/.test(r.url.protocol) && !ctx.ignore(r.url.href)) {
+      if (r && !ctx.ignore(r.url.href)) {
         const span = startClientSpan(ctx.tracer, r.method, r.url);
         const release = holdActive();
         if (ctx.propagate(r.url)) {
