@@ -147,7 +147,8 @@ export function attr(h: i32, keyId: i32, vtype: i32, num: f64, len: i32): i32 {
   let cap: i32 = 0;
   const tail = load<i32>(slot, S_TAIL);
   const off = load<i32>(slot, S_TAILOFF);
-  if (tail >= 0 && off + H_ATTR <= BLOCK_SIZE) {
+  const inTail = tail >= 0 && off + H_ATTR <= BLOCK_SIZE;
+  if (inTail) {
     at = blockAt(tail) + <usize>(off + H_ATTR);
     cap = BLOCK_SIZE - off - H_ATTR;
   } else {
@@ -177,7 +178,7 @@ export function attr(h: i32, keyId: i32, vtype: i32, num: f64, len: i32): i32 {
   }
   // Encoded in the tail block: the record fits there, so reserve() has
   // nothing to decide beyond the span's byte budget.
-  const rec = at != KV && tail >= 0 && off + H_ATTR <= BLOCK_SIZE
+  const rec = at != KV && inTail
     && load<i32>(slot, S_BYTES) + H_ATTR + n <= MAX_SPAN_BYTES
     ? at - H_ATTR : reserve(slot, H_ATTR, n);
   if (!rec) {
