@@ -90,6 +90,12 @@ export function clientAttributes(request: Request, url: URL, redact: boolean | s
   return method;
 }
 
+/** `http.response.status_code`, and `error.type` with status ERROR from `errorFrom` up. */
+export function recordStatus(span: Span, status: number, errorFrom: number): void {
+  span.setAttribute('http.response.status_code', status);
+  if (status >= errorFrom) span.setAttribute('error.type', String(status)).setStatus({ code: 2 });
+}
+
 /** An exception that ends the span's operation: recorded, `error.type`, status ERROR with its message. */
 export function recordFailure(span: Span, e: unknown): void {
   span.recordException(e);

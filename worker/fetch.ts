@@ -3,7 +3,7 @@
 import type { Span } from '../src/types.js';
 import type { Tracer } from '../src/tracer.js';
 import { internalError } from '../src/diag.js';
-import { clientAttributes, recordFailure } from './attributes.js';
+import { clientAttributes, recordFailure, recordStatus } from './attributes.js';
 
 type Fetch = (input: RequestInfo | URL, init?: RequestInit) => Promise<Response>;
 
@@ -41,8 +41,7 @@ export function tracedFetch(fetchFn: Fetch, target: unknown, t: FetchTracing, pa
     const s = span;
     return sent.then(
       (res) => {
-        s.setAttribute('http.response.status_code', res.status);
-        if (res.status >= 400) s.setAttribute('error.type', String(res.status)).setStatus({ code: 2 });
+        recordStatus(s, res.status, 400);
         s.end();
         return res;
       },

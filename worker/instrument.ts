@@ -9,7 +9,7 @@ import { resolveConfig } from './config.js';
 import { createWorkerTracer } from './tracer.js';
 import { close, current, enter } from './context.js';
 import { type FetchTracing, override, tracedEnv, tracedFetch } from './fetch.js';
-import { recordFailure, serverAttributes } from './attributes.js';
+import { recordFailure, recordStatus, serverAttributes } from './attributes.js';
 
 interface State extends FetchTracing {
   readonly route: ((request: Request) => string | undefined) | undefined;
@@ -134,10 +134,8 @@ export function instrument<E, H extends Handler<E>>(handler: H, config: ConfigIn
         (env2, ctx2) => h.fetch!(request, env2, ctx2),
         (span, res) => {
           const status = res instanceof Response ? res.status : 0;
-          if (!status) return;
-          span.setAttribute('http.response.status_code', status);
           // Server spans: only 5xx is an error (4xx is the client's).
-          if (status >= 500) span.setAttribute('error.type', String(status)).setStatus({ code: 2 });
+          if (status) recordStatus(span, status, 500);
         },
         (s) => s.ignore(request),
       );
