@@ -194,7 +194,7 @@ function addLink(core: Core, h: number, link: Link): void {
 }
 
 /** exception.type, exception.message, exception.stacktrace (semantic conventions). */
-export function exceptionAttributes(exception: unknown): Attributes {
+function exceptionAttributes(exception: unknown): Attributes {
   if (typeof exception === 'string') return { 'exception.message': exception };
   const attrs: Attributes = {};
   if (exception && typeof exception === 'object') {
