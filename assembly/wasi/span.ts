@@ -119,7 +119,8 @@ export class Span {
   }
 
   spanContext(): SpanContext {
-    return new SpanContext(toHex(this._ids(), 16), toHex(this._ids() + 16, 8), this._flags & 0xff);
+    const ids = this._ids();
+    return new SpanContext(toHex(ids, 16), toHex(ids + 16, 8), this._flags & 0xff);
   }
 
   /** The W3C `traceparent` header value that makes this span the parent. */
