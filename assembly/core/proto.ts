@@ -3,14 +3,13 @@
 // Attributes were encoded as KeyValue messages when they were set (protoKV);
 // here they are copied.
 import {
-  IO, OUT, OUT_SIZE, S_DATTR, S_DEVENT, S_DLINK, S_END, S_FLAGS, S_KIND, S_NAME,
+  BLOCK_SIZE, IO, OUT, OUT_SIZE, S_DATTR, S_DEVENT, S_DLINK, S_END, S_FLAGS, S_KIND, S_NAME,
   S_PARENT, S_REMOTE, S_SPAN, S_START, S_STATUS, S_TRACE, slotAt,
 } from "./layout";
 import {
   H_ATTR, R_ATTR, R_EVENT, R_LINK, R_NAME, R_NATTR, R_STATE, R_STATUS, advance, next,
   findRecord, freeSlot, nextRecord, openRecords, peekEnded, popEnded, rOff, readPayload, skipHeader, skipRecord,
 } from "./pool";
-import { BLOCK_SIZE } from "./layout";
 import { internLen, internPtr } from "./intern";
 import { countOversize, toUnixNs } from "./config";
 import {

@@ -1,8 +1,7 @@
 // The active span (a stack threaded through the spans), and the remote
 // parent taken from TRACEPARENT/TRACESTATE.
 import { Span } from "./span";
-import { unhex } from "./text";
-import { utf8 } from "./text";
+import { unhex, utf8 } from "./text";
 
 let active: Span | null = null;
 

@@ -61,7 +61,7 @@ export function openOutput(path: string): bool {
       relLen -= 2;
     } else break;
   }
-  // oflags CREAT (1); fdflags APPEND (1); rights fd_write (1 << 6) | fd_seek... kept minimal
+  // oflags CREAT (1); fdflags APPEND (1); rights RIGHTS (fd_write, fd_sync)
   const err = path_open(<u32>best, 0, rel, <usize>relLen, 1, RIGHTS, 0, 1, FD_OUT);
   if (err != ESUCCESS) return false;
   outFd = <i32>load<u32>(FD_OUT);

@@ -1,11 +1,10 @@
 // `init` reads the WASI environment and returns the tracer; `shutdown`
 // flushes at exit and reports on stderr what could not be delivered.
 import { IO } from "../core/layout";
-import { initPool } from "../core/pool";
+import { initPool, R_STATE } from "../core/pool";
 import { seedFrom } from "../core/ids";
 import { setOrigin, setRatio, droppedData, droppedOversize, droppedSpans } from "../core/config";
 import { RESOURCE, setString, start } from "../core/span";
-import { R_STATE } from "../core/pool";
 import { SCOPE_VERSION } from "../core/scope";
 import { Span, SpanKind } from "./span";
 import { currentSpan, hasRemote, pushActive, REMOTE, remoteFlags, setRemoteParent, STATE, stateLen } from "./context";
