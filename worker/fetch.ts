@@ -56,7 +56,11 @@ export function tracedFetch(fetchFn: Fetch, target: unknown, t: FetchTracing, pa
 
 function propagates(url: string, to: ReadonlyArray<string | RegExp> | undefined): boolean {
   if (!to) return true;
-  return to.some((p) => (typeof p === 'string' ? url.startsWith(p) : p.test(url)));
+  return to.some((p) => {
+    if (typeof p === 'string') return url.startsWith(p);
+    p.lastIndex = 0; // a /g or /y pattern would otherwise match only every other call
+    return p.test(url);
+  });
 }
 
 /** `target` with its property `key` replaced by `value`; other functions stay bound to `target`. */

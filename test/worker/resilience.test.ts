@@ -37,6 +37,7 @@ before(async () => {
     { name: 'plain', routes: ['plain.example/*'], scriptPath: fixture('plain.mjs') },
     { name: 'down', routes: ['down.example/*'], ...common, bindings: { UPSTREAM: upstream.url, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: await deadUrl(), OTEL_SERVICE_NAME: 'down' } },
     { name: 'live', routes: ['live.example/*'], ...common, bindings: { UPSTREAM: upstream.url, OTEL_EXPORTER_OTLP_ENDPOINT: collector.origin, OTEL_SERVICE_NAME: 'live', OTEL_EXPORTER_OTLP_TIMEOUT: '400' } },
+    { name: 'prop', routes: ['prop.example/*'], ...common, bindings: { UPSTREAM: upstream.url, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: collector.url, OTEL_SERVICE_NAME: 'prop', PROPAGATE_TO: '^http://127\\.0\\.0\\.1:' } },
     { name: 'als', routes: ['als.example/*'], ...common, compatibilityFlags: ['nodejs_compat'], bindings: { UPSTREAM: upstream.url, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: collector.url, OTEL_SERVICE_NAME: 'als' } },
     { name: 'clock', routes: ['clock.example/*'], scriptPath: fixture('clock.mjs'), bindings: { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: collector.url } },
     { name: 'echo', routes: ['echo.example/*'], scriptPath: fixture('echo.mjs') },
@@ -48,6 +49,16 @@ after(async () => {
   await mf?.dispose();
   await upstream?.close();
   await collector?.close();
+});
+
+test('propagateTo with a /g RegExp matches every outgoing fetch, not every other one', async () => {
+  for (let n = 0; n < 4; n++) {
+    const before = upstream.requests.length;
+    assert.equal((await call(mf, 'prop', `/twice?n=g${n}`)).status, 200);
+    const sent = upstream.requests.slice(before);
+    assert.equal(sent.length, 2);
+    for (const r of sent) assert.match(String(r.headers.traceparent), /^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/, `${r.url} carries traceparent`);
+  }
 });
 
 describe('collector trouble never changes a response', () => {
