@@ -56,7 +56,7 @@ function setArray<E>(h: i32, keyId: i32, values: Array<E>): i32 {
       o += 1;
     } else if (isInteger<E>()) {
       if (o + 8 > IO_SIZE) break;
-      store<i64>(IO + <usize>o, <i64>v);
+      store<f64>(IO + <usize>o, <f64>v); // V_ARR_INT elements cross as f64, as from the host
       o += 8;
     } else {
       if (o + 8 > IO_SIZE) break;

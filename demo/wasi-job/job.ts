@@ -34,6 +34,7 @@ function priceOrder(tracer: Tracer, order: i32, items: i32): f64 {
   const total = Math.round(subtotal * (1 - rate) * 1.2 * 100) / 100;
   tax.setAttribute("tax.rate", 0.2);
   tax.setAttribute<string[]>("tax.regions", ["EU", "FR"]);
+  tax.setAttribute<i64[]>("tax.brackets", [0, 10, 20]);
   tax.end();
   if (items > 4) {
     span.recordException("too many items for express shipping", "ShippingError");

@@ -96,6 +96,8 @@ test('the demo job exports OTLP/HTTP protobuf through WasmEdge socket calls and 
     const tax = byName(spans, 'add-tax')[0]!;
     assert.deepEqual(tax.attributes.find((a) => a.key === 'tax.regions')?.value,
       { arrayValue: { values: [{ stringValue: 'EU' }, { stringValue: 'FR' }] } });
+    assert.deepEqual(tax.attributes.find((a) => a.key === 'tax.brackets')?.value,
+      { arrayValue: { values: [{ intValue: '0' }, { intValue: '10' }, { intValue: '20' }] } }, 'integer arrays keep their values');
     const ok = orders.filter((o) => o.status.code === 1);
     assert.equal(ok.length, 4, 'orders of up to 4 items are OK');
 
