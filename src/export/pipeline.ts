@@ -305,6 +305,11 @@ export function createPipeline(
     } else if (outcome === 'reject') {
       finish(b);
       drop('rejected', b._spans);
+    } else if (b._handedOff && !res && unloading) {
+      // A document being torn down rejects its keepalive fetches while the
+      // browser goes on sending them: the batch is the browser's now. Kept or
+      // retried here, it would be sent a second time.
+      forget(b);
     } else {
       if (b._handedOff) writeAhead(b); // the page outlived its unload: keep it again
       // Parked after the last attempt until online, a success, or the next page.

@@ -73,6 +73,39 @@ test('hidden, then pagehide: keepalive fetch started inside the handler, uncompr
   await a.tracer.shutdown();
 });
 
+test('a batch handed off at unload is not stored again when the dying page sees its fetch rejected; it is if the page lives on', async (t) => {
+  const { page } = await pageAndCollector(t);
+  const area = createStorageArea();
+  const pending: Array<(e: unknown) => void> = [];
+  const a = await tabFor('http://127.0.0.1:9/v1/traces', {
+    storage: area.open(), compression: 'none', retryInitialDelayMs: 60_000, retryMaxDelayMs: 60_000,
+    // The two unload requests stay open until the test rejects them; later ones succeed.
+    transport: () => (pending.length < 2 ? new Promise((_resolve, reject) => void pending.push(reject)) : Promise.resolve({ status: 200 })),
+  });
+  await sleep(80);
+  endSpans(a.tracer, 10);
+  hide(page);
+  page.win.dispatchEvent(new Event('pagehide'));
+  assert.equal(pending.length, 1, 'sent at unload');
+  assert.equal(storedSpans(area), 0, 'handed to the browser');
+  pending[0]!(new TypeError('Failed to fetch')); // the document being torn down
+  await sleep(20);
+  assert.equal(storedSpans(area), 0, 'not stored again: the browser still sends it, and the next page would send it twice');
+
+  // A page restored from the back/forward cache lives on: a handed-off batch that fails is kept.
+  const persisted = Object.assign(new Event('pageshow'), { persisted: true });
+  page.win.dispatchEvent(persisted);
+  endSpans(a.tracer, 5, 'second');
+  hide(page);
+  page.win.dispatchEvent(new Event('pagehide'));
+  assert.equal(pending.length, 2);
+  page.win.dispatchEvent(Object.assign(new Event('pageshow'), { persisted: true }));
+  pending[1]!(new TypeError('Failed to fetch'));
+  await sleep(20);
+  assert.equal(storedSpans(area), 5, 'the page outlived its unload: stored again');
+  await a.tracer.shutdown();
+});
+
 test('at unload, what exceeds the keepalive budget waits in storage for the next page', async (t) => {
   const { c, page } = await pageAndCollector(t);
   const area = createStorageArea();
