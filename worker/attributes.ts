@@ -3,39 +3,43 @@
 // Workers know about a request (request.cf).
 import type { Attributes, Span } from '../src/types.js';
 
-const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH', 'QUERY']);
+type Redact = boolean | string[] | undefined;
+
+const METHOD = /^(GET|HEAD|POST|PUT|DELETE|CONNECT|OPTIONS|TRACE|PATCH|QUERY)$/;
 /** Query keys whose values semconv says to redact by default (url.full). */
 const SIGNATURE_KEYS = ['AWSAccessKeyId', 'Signature', 'sig', 'X-Goog-Signature'];
 
-/** `http.request.method` (`_OTHER` for unknown methods, with the original kept). */
-export function methodAttributes(method: string, attrs: Attributes): string {
-  if (METHODS.has(method)) {
-    attrs['http.request.method'] = method;
-    return method;
-  }
-  attrs['http.request.method'] = '_OTHER';
-  attrs['http.request.method_original'] = method;
-  return 'HTTP';
+/**
+ * `http.request.method` (`_OTHER` for unknown methods, with the original
+ * kept) and `url.full`; returns the method part of the span name.
+ */
+function requestAttributes(request: Request, url: URL, redact: Redact, attrs: Attributes): string {
+  const method = request.method;
+  const known = METHOD.test(method);
+  attrs['http.request.method'] = known ? method : '_OTHER';
+  if (!known) attrs['http.request.method_original'] = method;
+  attrs['url.full'] = redactUrl(url, redact);
+  return known ? method : 'HTTP';
 }
 
 /**
  * `url.full` without credentials, with the values of signature keys (and
  * of `redact` keys, or every key when `redact` is true) replaced by REDACTED.
  */
-export function redactUrl(url: URL, redact: boolean | string[] | undefined): string {
+export function redactUrl(url: URL, redact: Redact): string {
   if (!url.username && !url.password && !url.search) return url.href;
   const u = new URL(url.href);
   if (u.username) u.username = 'REDACTED';
   if (u.password) u.password = 'REDACTED';
   if (u.search) {
-    const keys = Array.isArray(redact) ? SIGNATURE_KEYS.concat(redact) : SIGNATURE_KEYS;
+    const keys = SIGNATURE_KEYS.concat(Array.isArray(redact) ? redact : []);
     // Rebuilt by hand: URLSearchParams would re-encode the untouched pairs.
     u.search = u.search
       .slice(1)
       .split('&')
       .map((pair) => {
         const eq = pair.indexOf('=');
-        const key = eq < 0 ? pair : pair.slice(0, eq);
+        const key = pair.slice(0, eq);
         return eq >= 0 && (redact === true || keys.includes(decode(key))) ? `${key}=REDACTED` : pair;
       })
       .join('&');
@@ -51,42 +55,35 @@ function decode(s: string): string {
   }
 }
 
-interface Cf {
-  colo?: unknown;
-  country?: unknown;
-  httpProtocol?: unknown;
-}
-
 /** Attributes of a SERVER span for `request`; returns the span name. */
-export function serverAttributes(request: Request, url: URL, route: string | undefined, redact: boolean | string[] | undefined, attrs: Attributes): string {
-  const method = methodAttributes(request.method, attrs);
-  attrs['url.full'] = redactUrl(url, redact);
+export function serverAttributes(request: Request, route: string | undefined, redact: Redact, attrs: Attributes): string {
+  const url = new URL(request.url);
+  const method = requestAttributes(request, url, redact, attrs);
   attrs['url.scheme'] = url.protocol.slice(0, -1);
   attrs['url.path'] = url.pathname;
   attrs['server.address'] = url.hostname;
-  const ua = request.headers.get('user-agent');
-  if (ua) attrs['user_agent.original'] = ua;
-  const client = request.headers.get('cf-connecting-ip');
-  if (client) attrs['client.address'] = client;
-  const cf = (request as { cf?: Cf }).cf;
-  if (cf) {
-    if (typeof cf.colo === 'string') attrs['cloudflare.colo'] = cf.colo;
-    if (typeof cf.country === 'string') attrs['geo.country.iso_code'] = cf.country;
-    if (typeof cf.httpProtocol === 'string' && cf.httpProtocol.startsWith('HTTP/')) attrs['network.protocol.version'] = cf.httpProtocol.slice(5);
+  const cf = (request as { cf?: Record<string, unknown> }).cf ?? {};
+  const proto = cf.httpProtocol;
+  // [attribute, value] in the order they are recorded; only strings are kept.
+  for (const [key, value] of [
+    ['user_agent.original', request.headers.get('user-agent')],
+    ['client.address', request.headers.get('cf-connecting-ip')],
+    ['cloudflare.colo', cf.colo],
+    ['geo.country.iso_code', cf.country],
+    ['network.protocol.version', typeof proto === 'string' && proto.startsWith('HTTP/') ? proto.slice(5) : 0],
+    ['http.route', route],
+  ] as const) {
+    if (typeof value === 'string' && value) attrs[key] = value;
   }
-  if (route) {
-    attrs['http.route'] = route;
-    return `${method} ${route}`;
-  }
-  return method;
+  return route ? `${method} ${route}` : method;
 }
 
 /** Attributes of a CLIENT span for an outgoing `request`; returns the span name. */
-export function clientAttributes(request: Request, url: URL, redact: boolean | string[] | undefined, attrs: Attributes): string {
-  const method = methodAttributes(request.method, attrs);
-  attrs['url.full'] = redactUrl(url, redact);
+export function clientAttributes(request: Request, redact: Redact, attrs: Attributes): string {
+  const url = new URL(request.url);
+  const method = requestAttributes(request, url, redact, attrs);
   attrs['server.address'] = url.hostname;
-  attrs['server.port'] = url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80;
+  attrs['server.port'] = Number(url.port) || (url.protocol === 'https:' ? 443 : 80);
   return method;
 }
 
@@ -98,7 +95,8 @@ export function recordStatus(span: Span, status: number, errorFrom: number): voi
 
 /** An exception that ends the span's operation: recorded, `error.type`, status ERROR with its message. */
 export function recordFailure(span: Span, e: unknown): void {
+  const error = e instanceof Error;
   span.recordException(e);
-  span.setAttribute('error.type', e instanceof Error ? e.name : 'Error');
-  span.setStatus({ code: 2, message: e instanceof Error ? e.message : String(e) });
+  span.setAttribute('error.type', error ? e.name : 'Error');
+  span.setStatus({ code: 2, message: error ? e.message : String(e) });
 }

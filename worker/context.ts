@@ -1,6 +1,7 @@
 // Which invocation a global fetch() belongs to. Workers run many requests
 // in one isolate, and without nodejs_compat there is no async context, so:
-// 1. the invocation whose handler is running synchronously right now;
+// 1. the invocation whose handler is running synchronously right now: its
+//    span is the tracer's active span (instrument runs it inside withSpan);
 // 2. else AsyncLocalStorage, where the Worker enables it (nodejs_compat or
 //    nodejs_als: process.getBuiltinModule gives it without a static import);
 // 3. else the only invocation in flight, if there is exactly one.
@@ -9,51 +10,34 @@
 // the handler's env always know their invocation.
 import type { Span } from '../src/types.js';
 
-export interface Invocation {
-  readonly span: Span;
-}
-
 interface Als {
-  getStore(): Invocation | undefined;
-  run<R>(store: Invocation, fn: () => R): R;
+  getStore(): Span | undefined;
+  run<R>(store: Span, fn: () => R): R;
 }
 
 let als: Als | null | undefined;
-let running: Invocation | undefined;
-const open = new Set<Invocation>();
+/** The SERVER (or timer, consumer) span of each invocation in flight. */
+const open = new Set<Span>();
 
-function asyncLocalStorage(): Als | null {
-  try {
-    const p = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
-    const m = p?.getBuiltinModule?.('node:async_hooks') as { AsyncLocalStorage?: new () => Als } | undefined;
-    return m?.AsyncLocalStorage ? new m.AsyncLocalStorage() : null;
-  } catch {
-    return null;
+/** Runs `fn` (the user's handler) as the invocation of `span`; it stays open until `close`. */
+export function enter<R>(span: Span, fn: () => R): R {
+  if (als === undefined) {
+    try {
+      const m = (globalThis as { process?: { getBuiltinModule?(id: string): { AsyncLocalStorage?: new () => Als } | undefined } }).process?.getBuiltinModule?.('node:async_hooks');
+      als = m?.AsyncLocalStorage ? new m.AsyncLocalStorage() : null;
+    } catch {
+      als = null;
+    }
   }
+  open.add(span);
+  return als ? als.run(span, fn) : fn();
 }
 
-/** Runs `fn` (the user's handler) as `inv`; `inv` stays open until `close`. */
-export function enter<R>(inv: Invocation, fn: () => R): R {
-  if (als === undefined) als = asyncLocalStorage();
-  open.add(inv);
-  const previous = running;
-  running = inv;
-  try {
-    return als ? als.run(inv, fn) : fn();
-  } finally {
-    running = previous;
-  }
+export function close(span: Span): void {
+  open.delete(span);
 }
 
-export function close(inv: Invocation): void {
-  open.delete(inv);
-}
-
-/** The invocation of the code running now, when it can be known. */
-export function current(): Invocation | undefined {
-  if (running) return running;
-  const stored = als?.getStore();
-  if (stored) return stored;
-  if (open.size === 1) for (const inv of open) return inv;
-  return undefined;
+/** The invocation span of the code running now, when it can be known (after the active span). */
+export function current(): Span | undefined {
+  return als?.getStore() ?? (open.size === 1 ? open.values().next().value : undefined);
 }

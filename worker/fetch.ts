@@ -7,29 +7,30 @@ import { clientAttributes, recordFailure, recordStatus } from './attributes.js';
 
 type Fetch = (input: RequestInfo | URL, init?: RequestInit) => Promise<Response>;
 
+/** Internal (`_` names are minified). */
 export interface FetchTracing {
-  readonly tracer: Tracer;
-  readonly redact: boolean | string[] | undefined;
-  readonly propagateTo: ReadonlyArray<string | RegExp> | undefined;
+  readonly _tracer: Tracer;
+  readonly _redact: boolean | string[] | undefined;
+  readonly _to: ReadonlyArray<string | RegExp> | undefined;
   /** The exporter's endpoint: never traced. */
-  readonly endpoint: string;
+  readonly _endpoint: string;
 }
 
 /** `fetchFn` (called on `target`) with a CLIENT span around each call that has a parent. */
 export function tracedFetch(fetchFn: Fetch, target: unknown, t: FetchTracing, parentOf: () => Span | undefined): Fetch {
-  return function fetch(input, init) {
+  return (input, init) => {
     let span: Span | undefined;
     let request: Request | undefined;
     try {
-      const parent = t.tracer.getActiveSpan() ?? parentOf();
+      const parent = t._tracer.getActiveSpan() ?? parentOf();
       if (parent) {
         request = new Request(input, init);
-        const url = new URL(request.url);
-        if (request.url !== t.endpoint) {
-          const attrs = {};
-          const name = clientAttributes(request, url, t.redact, attrs);
-          span = t.tracer.startSpan(name, { kind: 2, attributes: attrs }, parent);
-          if (propagates(request.url, t.propagateTo)) t.tracer.inject(request.headers, span);
+        const url = request.url;
+        if (url !== t._endpoint) {
+          const attributes = {};
+          span = t._tracer.startSpan(clientAttributes(request, t._redact, attributes), { kind: 2, attributes }, parent);
+          // A /g or /y pattern keeps lastIndex between calls: reset before each test.
+          if (!t._to || t._to.some((p) => (typeof p === 'string' ? url.startsWith(p) : ((p.lastIndex = 0), p.test(url))))) t._tracer.inject(request.headers, span);
         }
       }
     } catch (e) {
@@ -37,30 +38,18 @@ export function tracedFetch(fetchFn: Fetch, target: unknown, t: FetchTracing, pa
     }
     // The Request built above carries the body now: it replaces input and init.
     const sent = request ? fetchFn.call(target, request) : fetchFn.call(target, input, init);
-    if (!span) return sent;
     const s = span;
-    return sent.then(
-      (res) => {
-        recordStatus(s, res.status, 400);
-        s.end();
-        return res;
-      },
-      (e: unknown) => {
-        recordFailure(s, e);
-        s.end();
-        throw e; // the caller's own failure, unchanged
-      },
-    );
+    return s
+      ? sent.then(
+          (res) => (recordStatus(s, res.status, 400), s.end(), res),
+          (e: unknown) => {
+            recordFailure(s, e);
+            s.end();
+            throw e; // the caller's own failure, unchanged
+          },
+        )
+      : sent;
   };
-}
-
-function propagates(url: string, to: ReadonlyArray<string | RegExp> | undefined): boolean {
-  if (!to) return true;
-  return to.some((p) => {
-    if (typeof p === 'string') return url.startsWith(p);
-    p.lastIndex = 0; // a /g or /y pattern would otherwise match only every other call
-    return p.test(url);
-  });
 }
 
 /** `target` with its property `key` replaced by `value`; other functions stay bound to `target`. */
@@ -81,16 +70,15 @@ export function tracedEnv<E>(env: E, t: FetchTracing, span: Span): E {
   return new Proxy(env as E & object, {
     get(target, key) {
       if (wrapped.has(key)) return wrapped.get(key);
-      const v: unknown = Reflect.get(target, key);
-      let out = v;
+      let v: unknown = Reflect.get(target, key);
       try {
-        const f = v && (typeof v === 'object' || typeof v === 'function') ? (v as { fetch?: unknown }).fetch : undefined;
-        if (typeof f === 'function') out = override(v as object, 'fetch', tracedFetch(f as Fetch, v, t, () => span));
+        const f = (v as { fetch?: unknown } | undefined)?.fetch;
+        if (typeof f === 'function') v = override(v as object, 'fetch', tracedFetch(f as Fetch, v, t, () => span));
       } catch (e) {
         internalError(e);
       }
-      wrapped.set(key, out);
-      return out;
+      wrapped.set(key, v);
+      return v;
     },
   });
 }

@@ -11,13 +11,14 @@ import { close, current, enter } from './context.js';
 import { type FetchTracing, override, tracedEnv, tracedFetch } from './fetch.js';
 import { recordFailure, recordStatus, serverAttributes } from './attributes.js';
 
+/** Internal (`_` names are minified). */
 interface State extends FetchTracing {
-  readonly route: ((request: Request) => string | undefined) | undefined;
-  readonly ignore: (request: Request) => boolean;
+  readonly _route: ((request: Request) => string | undefined) | undefined;
+  readonly _ignore: ((request: Request) => boolean) | undefined;
 }
 
-/** A CORS preflight: browsers send it without traceparent, before the real request. */
-const isPreflight = (r: Request): boolean => r.method === 'OPTIONS' && r.headers.has('access-control-request-method');
+/** Starts an invocation's span from the handler's first argument; undefined: run it untraced. */
+type Begin = (s: State, arg: never, attrs: Attributes) => Span | undefined;
 
 let coldStart = true;
 let globalTracer: Tracer | undefined;
@@ -36,19 +37,55 @@ export function getTracer(): Tracer | undefined {
 
 async function setup<E>(config: ConfigInput<E>, env: E): Promise<State | null> {
   const r = resolveConfig(config, env);
-  if (r.disabled) return null;
   const original = globalThis.fetch;
-  const tracer = await createWorkerTracer(r, (input, init) => original.call(globalThis, input, init));
+  const tracer = r && (await createWorkerTracer(r, (input, init) => original.call(globalThis, input, init)));
   if (!tracer) return null;
   globalTracer = tracer;
-  const c = r.config;
-  const state: State = { tracer, redact: c.redactQuery, propagateTo: c.propagateTo, endpoint: r.endpoint, route: c.route, ignore: c.ignore ?? isPreflight };
+  const c = r._c;
+  const state: State = { _tracer: tracer, _redact: c.redactQuery, _to: c.propagateTo, _endpoint: r._endpoint, _route: c.route, _ignore: c.ignore };
   if (!fetchPatched) {
     fetchPatched = true;
-    globalThis.fetch = tracedFetch(original, globalThis, state, () => current()?.span);
+    globalThis.fetch = tracedFetch(original, globalThis, state, current);
   }
   return state;
 }
+
+/** Per handler: `faas.trigger`, and how its span starts. */
+const HANDLERS: Record<string, [string, Begin]> = {
+  fetch: [
+    'http',
+    (s, request: Request, attrs) => {
+      try {
+        // Default: a CORS preflight, which browsers send without traceparent before the real request.
+        if (s._ignore ? s._ignore(request) === true : request.method === 'OPTIONS' && request.headers.has('access-control-request-method')) return;
+      } catch (e) {
+        internalError(e); // a throwing user predicate means "trace it"
+      }
+      const name = serverAttributes(request, s._route?.(request), s._redact, attrs);
+      const span = s._tracer.startSpan(name, { kind: 1, attributes: attrs }, s._tracer.extract(request.headers) ?? null);
+      requestSpans.set(request, span);
+      return span;
+    },
+  ],
+  scheduled: [
+    'timer',
+    (s, controller: ScheduledController, attrs) => {
+      attrs['faas.cron'] = controller.cron;
+      attrs['faas.time'] = new Date(controller.scheduledTime).toISOString();
+      return s._tracer.startSpan(`scheduled ${controller.cron}`, { attributes: attrs }, null);
+    },
+  ],
+  queue: [
+    'pubsub',
+    (s, batch: MessageBatch, attrs) => {
+      attrs['messaging.system'] = 'cloudflare_queues';
+      attrs['messaging.operation.type'] = 'process';
+      attrs['messaging.destination.name'] = batch.queue;
+      attrs['messaging.batch.message_count'] = batch.messages.length;
+      return s._tracer.startSpan(`process ${batch.queue}`, { kind: 4, attributes: attrs }, null);
+    },
+  ],
+};
 
 /**
  * Wraps `handler`'s fetch, scheduled and queue handlers. `config` may be a
@@ -57,118 +94,55 @@ async function setup<E>(config: ConfigInput<E>, env: E): Promise<State | null> {
  */
 export function instrument<E, H extends Handler<E>>(handler: H, config: ConfigInput<E>): H {
   let ready: Promise<State | null> | undefined;
-  const out = { ...handler };
-
-  async function run<R>(
-    trigger: string,
-    env: E,
-    ctx: ExecutionContext,
-    begin: (s: State, attrs: Attributes) => Span,
-    call: (env: E, ctx: ExecutionContext) => R | Promise<R>,
-    done?: (span: Span, result: R) => void,
-    skip?: (s: State) => boolean,
-  ): Promise<R> {
-    const s = await (ready ??= setup(config, env).catch((e: unknown) => (internalError(e), null)));
-    let span: Span;
-    let waits: Array<Promise<unknown>>;
-    let tracedCtx: ExecutionContext;
-    let tracedEnvironment: E;
-    if (!s || skipped(s, skip)) return call(env, ctx);
-    try {
-      const attrs: Attributes = { 'faas.coldstart': coldStart, 'faas.trigger': trigger };
-      coldStart = false;
-      span = begin(s, attrs);
-      waits = [];
-      tracedCtx = override(ctx, 'waitUntil', (p: Promise<unknown>) => {
-        waits.push(p);
-        ctx.waitUntil(p);
-      });
-      tracedEnvironment = tracedEnv(env, s, span);
-    } catch (e) {
-      internalError(e); // our failure: the handler runs untraced
-      return call(env, ctx);
-    }
-    const inv = { span };
-    try {
-      const result = await enter(inv, () => s.tracer.withSpan(span, () => call(tracedEnvironment, tracedCtx)));
-      if (done) done(span, result);
-      return result;
-    } catch (e) {
-      recordFailure(span, e);
-      throw e; // the user's own exception: the runtime answers it as before
-    } finally {
-      span.end();
-      close(inv);
-      try {
-        // After the response and after the handler's own waitUntil work.
-        ctx.waitUntil(Promise.allSettled(waits).then(() => s.tracer.flush()));
-      } catch (e) {
-        internalError(e);
-      }
-    }
-  }
-
-  const skipped = (s: State, skip: ((s: State) => boolean) | undefined): boolean => {
-    try {
-      return skip?.(s) === true;
-    } catch (e) {
-      internalError(e); // a throwing user predicate means "trace it"
-      return false;
-    }
-  };
-
-  const h = handler as Handler<E>;
-  if (typeof h.fetch === 'function') {
-    out.fetch = (request: Request, env: E, ctx: ExecutionContext) =>
-      run(
-        'http',
-        env,
-        ctx,
-        (s, attrs) => {
-          const route = s.route?.(request);
-          const name = serverAttributes(request, new URL(request.url), route, s.redact, attrs);
-          const span = s.tracer.startSpan(name, { kind: 1, attributes: attrs }, s.tracer.extract(request.headers) ?? null);
-          requestSpans.set(request, span);
-          return span;
-        },
-        (env2, ctx2) => h.fetch!(request, env2, ctx2),
-        (span, res) => {
-          const status = res instanceof Response ? res.status : 0;
+  const h = handler as unknown as Record<string, (arg: unknown, env: E, ctx: ExecutionContext) => unknown>;
+  const out = { ...h };
+  for (const key in HANDLERS) {
+    const [trigger, begin] = HANDLERS[key]!;
+    if (typeof h[key] === 'function') {
+      out[key] = async (arg: unknown, env: E, ctx: ExecutionContext) => {
+        const s = await (ready ??= setup(config, env).catch((e: unknown) => (internalError(e), null)));
+        let span: Span | undefined;
+        let tracedCtx = ctx;
+        let tracedEnvironment = env;
+        const waits: Array<Promise<unknown>> = [];
+        try {
+          if (s) {
+            span = begin(s, arg as never, { 'faas.coldstart': coldStart, 'faas.trigger': trigger });
+            if (span) {
+              coldStart = false;
+              tracedCtx = override(ctx, 'waitUntil', (p: Promise<unknown>) => {
+                waits.push(p);
+                ctx.waitUntil(p);
+              });
+              tracedEnvironment = tracedEnv(env, s, span);
+            }
+          }
+        } catch (e) {
+          internalError(e); // our failure: the handler runs untraced
+          span = undefined;
+        }
+        if (!s || !span) return h[key]!(arg, env, ctx);
+        const sp = span;
+        try {
+          const result = await enter(sp, () => s._tracer.withSpan(sp, () => h[key]!(arg, tracedEnvironment, tracedCtx)));
           // Server spans: only 5xx is an error (4xx is the client's).
-          if (status) recordStatus(span, status, 500);
-        },
-        (s) => s.ignore(request),
-      );
+          if (result instanceof Response && result.status) recordStatus(sp, result.status, 500);
+          return result;
+        } catch (e) {
+          recordFailure(sp, e);
+          throw e; // the user's own exception: the runtime answers it as before
+        } finally {
+          sp.end();
+          close(sp);
+          try {
+            // After the response and after the handler's own waitUntil work.
+            ctx.waitUntil(Promise.allSettled(waits).then(() => s._tracer.flush()));
+          } catch (e) {
+            internalError(e);
+          }
+        }
+      };
+    }
   }
-  if (typeof h.scheduled === 'function') {
-    out.scheduled = (controller: ScheduledController, env: E, ctx: ExecutionContext) =>
-      run(
-        'timer',
-        env,
-        ctx,
-        (s, attrs) => {
-          attrs['faas.cron'] = controller.cron;
-          attrs['faas.time'] = new Date(controller.scheduledTime).toISOString();
-          return s.tracer.startSpan(`scheduled ${controller.cron}`, { attributes: attrs }, null);
-        },
-        (env2, ctx2) => h.scheduled!(controller, env2, ctx2),
-      );
-  }
-  if (typeof h.queue === 'function') {
-    out.queue = (batch: MessageBatch, env: E, ctx: ExecutionContext) =>
-      run(
-        'pubsub',
-        env,
-        ctx,
-        (s, attrs) => {
-          attrs['messaging.system'] = 'cloudflare_queues';
-          attrs['messaging.operation.type'] = 'process';
-          attrs['messaging.destination.name'] = batch.queue;
-          attrs['messaging.batch.message_count'] = batch.messages.length;
-          return s.tracer.startSpan(`process ${batch.queue}`, { kind: 4, attributes: attrs }, null);
-        },
-        (env2, ctx2) => h.queue!(batch, env2, ctx2),
-      );
-  }
-  return out as H;
+  return out as unknown as H;
 }

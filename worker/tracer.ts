@@ -6,7 +6,7 @@ import type { Tracer } from '../src/tracer.js';
 import type { Resolved } from './config.js';
 import { createCore } from '../src/core.js';
 import { createTracer } from '../src/tracer.js';
-import { instantiate } from '../src/wasm.js';
+import type { WasmExports } from '../src/wasm.js';
 import { setAttr } from '../src/attributes.js';
 import { resourceAttributes } from '../src/resource.js';
 import { resetOrigin, timeOrigin } from '../src/clock.js';
@@ -20,22 +20,23 @@ const LANGUAGE = 'webjs';
 /** Makes the tracer; resolves to null (after one warning) when Wasm cannot load. */
 export async function createWorkerTracer(r: Resolved, fetchFn: typeof fetch): Promise<Tracer | null> {
   try {
-    const c = r.config;
+    const c = r._c;
     setDebug(c.debug === true);
     // workerd reads performance.now() as 0 at module load (PLATFORM-FACTS.md).
     resetOrigin();
-    const x = await instantiate(c.wasm ?? wasm);
-    const core = createCore(x, r.json ? 'application/json' : 'application/x-protobuf', 4096);
+    // Workers give Wasm as a compiled module (no compiling at run time): no URL or bytes path needed.
+    const x = (await WebAssembly.instantiate(c.wasm ?? wasm, {})).exports as unknown as WasmExports;
+    const core = createCore(x, r._json ? 'application/json' : 'application/x-protobuf', 4096);
     crypto.getRandomValues(core.u8.subarray(core.io, core.io + 32));
     x.seed();
-    const ratio = samplerRatio(c.sampler?.ratio, r.env.OTEL_TRACES_SAMPLER_ARG);
+    const ratio = samplerRatio(c.sampler?.ratio, r._v.OTEL_TRACES_SAMPLER_ARG);
     x.configure(timeOrigin(), ratio, 128, 128, 128, 128);
     configureTail(x, c.sampler);
-    const resource = resourceAttributes(c, r.env, LANGUAGE);
+    const resource = resourceAttributes(c, r._v, LANGUAGE);
     resource['cloud.provider'] ??= 'cloudflare';
     resource['cloud.platform'] ??= 'cloudflare.workers';
     for (const k in resource) setAttr(core, 0, k, resource[k], 0);
-    const send = c.transport ?? fetchTransport(fetchFn, r.endpoint, r.headers, r.timeoutMs);
+    const send = c.transport ?? fetchTransport(fetchFn, r._endpoint, r._headers, r._timeout);
     return createTracer(core, createDelivery(core.source, send), { rootTraceState: rootTraceState(ratio) });
   } catch (e) {
     warnOnce(`tracing is off: ${e instanceof Error ? e.message : String(e)}`);
