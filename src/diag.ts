@@ -22,6 +22,12 @@ export function internalError(e: unknown): void {
   if (debug) print(e);
 }
 
+/** Warns once that setting `name` cannot be `value`; returns the default `def` used instead. */
+export function fallback<T>(name: string, value: unknown, def: T): T {
+  warnOnce(`bad ${name} ${String(value)}; using ${String(def)}`);
+  return def;
+}
+
 /** Warns once per distinct message, whatever the debug setting. */
 export function warnOnce(message: string): void {
   if (warned.has(message) || warned.size > 100) return;

@@ -2,7 +2,7 @@
 // bytes. These turn them into lowercase hex and back.
 
 const HEX: string[] = [];
-for (let i = 0; i < 256; i++) HEX.push((i < 16 ? '0' : '') + i.toString(16));
+for (let i = 256; i < 512; i++) HEX.push(i.toString(16).slice(1));
 
 /** Hex of one word's four bytes, in wire order. */
 export function wordHex(w: number): string {
@@ -34,4 +34,4 @@ export function validIds(traceId: unknown, spanId: unknown): traceId is string {
 }
 
 /** The span id of no span: a span started in a given trace without a parent. */
-export const INVALID_SPAN_ID = '0000000000000000';
+export const INVALID_SPAN_ID = '0'.repeat(16);

@@ -14,7 +14,7 @@ export interface ParsedParent {
 
 /** Parses a traceparent header value; null when invalid (§3.2, §4.3). */
 export function parseTraceparent(value: unknown): ParsedParent | null {
-  const m = typeof value === 'string' ? TRACEPARENT.exec(value.trim()) : null;
+  const m = TRACEPARENT.exec(typeof value === 'string' ? value.trim() : '');
   if (!m) return null;
   const [, version, traceId, spanId, flags, rest] = m as unknown as [string, string, string, string, string, string | undefined];
   // Version 00 has exactly four fields; a later version may append fields
@@ -42,7 +42,7 @@ export function parseTracestate(value: unknown): string | undefined {
   if (typeof value !== 'string') return undefined;
   const keys = new Set<string>();
   // empty list-members are allowed
-  let members = value.split(',').map((m) => m.trim()).filter((m) => m);
+  let members = value.split(',').map((m) => m.trim()).filter(Boolean);
   for (const member of members) {
     const eq = member.indexOf('=');
     const key = member.slice(0, eq);

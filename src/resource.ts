@@ -1,7 +1,7 @@
 // The resource every span is reported under: service.name, telemetry.sdk.*,
 // OTEL_RESOURCE_ATTRIBUTES and the user's own attributes.
 import type { AttributeValue } from './types.js';
-import { warnOnce } from './diag.js';
+import { fallback } from './diag.js';
 import { VERSION } from './version.js';
 
 /**
@@ -23,11 +23,8 @@ export function keyValues(value: string | undefined): Record<string, string> {
 
 /** service.name, telemetry.sdk.*, OTEL_RESOURCE_ATTRIBUTES and user attributes. */
 export function resourceAttributes(opts: { serviceName?: unknown; resource?: Record<string, AttributeValue> }, env: Record<string, string | undefined>, language: string): Record<string, AttributeValue> {
-  let service = typeof opts.serviceName === 'string' && opts.serviceName ? opts.serviceName : env.OTEL_SERVICE_NAME;
-  if (!service) {
-    warnOnce('serviceName is required; using "unknown_service"');
-    service = 'unknown_service';
-  }
+  // Required: without one, the OpenTelemetry default and a warning.
+  const service = (typeof opts.serviceName === 'string' && opts.serviceName) || env.OTEL_SERVICE_NAME || fallback('serviceName', opts.serviceName, 'unknown_service');
   return {
     ...keyValues(env.OTEL_RESOURCE_ATTRIBUTES),
     ...(opts.resource && typeof opts.resource === 'object' ? opts.resource : {}),

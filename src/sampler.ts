@@ -1,7 +1,7 @@
 // Sampler settings shared by every entry (browser, Node, Workers): the
 // trace-id ratio, and tail sampling of errors and slow traces in Wasm.
 import type { WasmExports } from './wasm.js';
-import { warnOnce } from './diag.js';
+import { fallback } from './diag.js';
 
 export interface SamplerOptions {
   /** Share of traces kept, 0..1 (decided from the trace id); default 1. */
@@ -17,11 +17,8 @@ export interface SamplerOptions {
 /** The ratio from the option, else OTEL_TRACES_SAMPLER_ARG, else 1; bad values warn once. */
 export function samplerRatio(ratio: unknown, envArg: string | undefined): number {
   const value = ratio ?? (envArg !== undefined && envArg !== '' ? Number(envArg) : 1);
-  if (typeof value !== 'number' || !(value >= 0 && value <= 1)) {
-    warnOnce('sampler.ratio must be a number from 0 to 1; using 1');
-    return 1;
-  }
-  return value;
+  // A number from 0 to 1.
+  return typeof value === 'number' && value >= 0 && value <= 1 ? value : fallback('sampler.ratio', value, 1);
 }
 
 /**
@@ -29,10 +26,8 @@ export function samplerRatio(ratio: unknown, envArg: string | undefined): number
  * hex, trailing zeros removed (OTEP 235; the same rounding as the Wasm side).
  */
 export function thresholdHex(ratio: number): string {
-  const t = Math.round((1 - ratio) * 2 ** 56);
-  if (t <= 0) return '0';
-  const hex = (t >= 2 ** 56 ? 'ffffffffffffff' : t.toString(16).padStart(14, '0')).replace(/0+$/, '');
-  return hex || '0';
+  const t = Math.max(0, Math.round((1 - ratio) * 2 ** 56));
+  return (t >= 2 ** 56 ? 'ffffffffffffff' : t.toString(16).padStart(14, '0')).replace(/0+$/, '') || '0';
 }
 
 /** Tracestate for new traces the ratio keeps, so backends can re-weight counts. */

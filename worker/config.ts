@@ -2,7 +2,7 @@
 // standard OTEL_* names fill what the config leaves out. Bad values are
 // replaced by their default with one warning, never thrown.
 import type { ConfigInput, WorkerConfig } from './types.js';
-import { warnOnce } from '../src/diag.js';
+import { fallback, warnOnce } from '../src/diag.js';
 import { keyValues } from '../src/resource.js';
 
 export type Env = Record<string, string | undefined>;
@@ -40,18 +40,12 @@ export function resolveConfig<E>(input: ConfigInput<E>, env: E): Resolved | null
   try {
     endpoint = new URL(endpoint).href;
   } catch {
-    warnOnce(`endpoint ${endpoint} is not a URL; using ${DEFAULT_ENDPOINT}`);
-    endpoint = DEFAULT_ENDPOINT;
+    endpoint = fallback('endpoint', endpoint, DEFAULT_ENDPOINT);
   }
   const protocol = c.protocol ?? otlp('PROTOCOL') ?? 'http/protobuf';
   const json = protocol === 'http/json' && !!c.wasm;
-  if (!json && protocol !== 'http/protobuf') {
-    warnOnce(
-      protocol === 'http/json'
-        ? 'http/json needs the json module: wasm: (import of wasmtrace/wasmtrace-json.wasm); using http/protobuf'
-        : `protocol ${protocol} is not supported; using http/protobuf`,
-    );
-  }
+  // http/json needs wasm: the wasmtrace/wasmtrace-json.wasm module.
+  if (!json && protocol !== 'http/protobuf') fallback(protocol === 'http/json' ? 'protocol (without wasm)' : 'protocol', protocol, 'http/protobuf');
   const timeout = Number(c.timeoutMs ?? otlp('TIMEOUT') ?? 10_000);
   return {
     _c: c,
