@@ -12,13 +12,9 @@ export function wordHex(w: number): string {
 /** Words of a lowercase hex id (16 or 32 chars already validated). */
 export function hexWords(hex: string, out: number[]): void {
   for (let i = 0; i < hex.length; i += 8) {
-    out.push(
-      (parseInt(hex.slice(i, i + 2), 16) |
-        (parseInt(hex.slice(i + 2, i + 4), 16) << 8) |
-        (parseInt(hex.slice(i + 4, i + 6), 16) << 16) |
-        (parseInt(hex.slice(i + 6, i + 8), 16) << 24)) |
-        0,
-    );
+    // Eight hex digits read big-endian, stored as the little-endian load of their bytes.
+    const v = parseInt(hex.slice(i, i + 8), 16);
+    out.push((v >>> 24) | ((v >>> 8) & 0xff00) | ((v << 8) & 0xff0000) | (v << 24));
   }
 }
 

@@ -25,15 +25,14 @@ function requestAttributes(request: Request, url: URL, redact: Redact, attrs: At
 /**
  * `url.full` without credentials, with the values of signature keys (and
  * of `redact` keys, or every key when `redact` is true) replaced by REDACTED.
+ * Changes `u` (a URL of our own); its other parts stay as they were.
  */
-export function redactUrl(url: URL, redact: Redact): string {
-  if (!url.username && !url.password && !url.search) return url.href;
-  const u = new URL(url.href);
+function redactUrl(u: URL, redact: Redact): string {
   if (u.username) u.username = 'REDACTED';
   if (u.password) u.password = 'REDACTED';
+  const keys = SIGNATURE_KEYS.concat(Array.isArray(redact) ? redact : []);
+  // Rebuilt by hand: URLSearchParams would re-encode the untouched pairs.
   if (u.search) {
-    const keys = SIGNATURE_KEYS.concat(Array.isArray(redact) ? redact : []);
-    // Rebuilt by hand: URLSearchParams would re-encode the untouched pairs.
     u.search = u.search
       .slice(1)
       .split('&')
