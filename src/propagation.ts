@@ -29,8 +29,8 @@ export function formatTraceparent(traceId: string, spanId: string, traceFlags: n
   return `00-${traceId}-${spanId}-${(256 + (traceFlags & 255)).toString(16).slice(1)}`;
 }
 
-const KEY = /^([a-z][a-z\d_\-*/]{0,255}|[a-z\d][a-z\d_\-*/]{0,240}@[a-z][a-z\d_\-*/]{0,13})$/;
-const VALUE = /^[\x20-\x2b\x2d-\x3c\x3e-\x7e]{0,255}[\x21-\x2b\x2d-\x3c\x3e-\x7e]$/;
+/** A list-member: key (simple or multi-tenant) = value; neither contains '=' (§3.3.1.3). */
+const MEMBER = /^([a-z][a-z\d_\-*/]{0,255}|[a-z\d][a-z\d_\-*/]{0,240}@[a-z][a-z\d_\-*/]{0,13})=[\x20-\x2b\x2d-\x3c\x3e-\x7e]{0,255}[\x21-\x2b\x2d-\x3c\x3e-\x7e]$/;
 
 /**
  * Parses and validates a tracestate header value. Returns the normalized
@@ -44,9 +44,8 @@ export function parseTracestate(value: unknown): string | undefined {
   // empty list-members are allowed
   let members = value.split(',').map((m) => m.trim()).filter(Boolean);
   for (const member of members) {
-    const eq = member.indexOf('=');
-    const key = member.slice(0, eq);
-    if (eq <= 0 || !KEY.test(key) || !VALUE.test(member.slice(eq + 1)) || keys.has(key)) return undefined;
+    const key = MEMBER.exec(member)?.[1];
+    if (!key || keys.has(key)) return undefined;
     keys.add(key);
   }
   if (members.length > 32) return undefined;

@@ -16,7 +16,7 @@ export interface SamplerOptions {
 
 /** The ratio from the option, else OTEL_TRACES_SAMPLER_ARG, else 1; bad values warn once. */
 export function samplerRatio(ratio: unknown, envArg: string | undefined): number {
-  const value = ratio ?? (envArg !== undefined && envArg !== '' ? Number(envArg) : 1);
+  const value = ratio ?? (envArg ? Number(envArg) : 1);
   // A number from 0 to 1.
   return typeof value === 'number' && value >= 0 && value <= 1 ? value : fallback('sampler.ratio', value, 1);
 }

@@ -18,7 +18,7 @@ export interface FetchTracing {
 
 /** `fetchFn` (called on `target`) with a CLIENT span around each call that has a parent. */
 export function tracedFetch(fetchFn: Fetch, target: unknown, t: FetchTracing, parentOf: () => Span | undefined): Fetch {
-  return (input, init) => {
+  return async (input, init) => {
     let span: Span | undefined;
     let request: Request | undefined;
     try {
@@ -36,19 +36,17 @@ export function tracedFetch(fetchFn: Fetch, target: unknown, t: FetchTracing, pa
     } catch (e) {
       internalError(e);
     }
-    // The Request built above carries the body now: it replaces input and init.
-    const sent = request ? fetchFn.call(target, request) : fetchFn.call(target, input, init);
-    const s = span;
-    return s
-      ? sent.then(
-          (res) => (recordStatus(s, res.status, 400), s.end(), res),
-          (e: unknown) => {
-            recordFailure(s, e);
-            s.end();
-            throw e; // the caller's own failure, unchanged
-          },
-        )
-      : sent;
+    try {
+      // The Request built above carries the body now: it replaces input and init.
+      const res = await (request ? fetchFn.call(target, request) : fetchFn.call(target, input, init));
+      if (span) recordStatus(span, res.status, 400);
+      return res;
+    } catch (e) {
+      if (span) recordFailure(span, e);
+      throw e; // the caller's own failure, unchanged
+    } finally {
+      span?.end();
+    }
   };
 }
 

@@ -39,7 +39,7 @@ export async function createWorkerTracer(r: Resolved, fetchFn: typeof fetch): Pr
     const send = c.transport ?? fetchTransport(fetchFn, r._endpoint, r._headers, r._timeout);
     return createTracer(core, createDelivery(core.source, send), { rootTraceState: rootTraceState(ratio) });
   } catch (e) {
-    warnOnce(`tracing is off: ${e instanceof Error ? e.message : String(e)}`);
+    warnOnce(`tracing is off: ${String(e)}`);
     internalError(e);
     return null;
   }
