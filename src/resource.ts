@@ -27,7 +27,7 @@ export function resourceAttributes(opts: { serviceName?: unknown; resource?: Rec
   const service = (typeof opts.serviceName === 'string' && opts.serviceName) || env.OTEL_SERVICE_NAME || fallback('serviceName', opts.serviceName, 'unknown_service');
   return {
     ...keyValues(env.OTEL_RESOURCE_ATTRIBUTES),
-    ...(opts.resource && typeof opts.resource === 'object' ? opts.resource : {}),
+    ...(typeof opts.resource === 'object' && opts.resource),
     'service.name': service,
     'telemetry.sdk.name': 'wasmtrace',
     'telemetry.sdk.language': language,
