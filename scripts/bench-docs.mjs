@@ -38,7 +38,23 @@ ${sizeRows.join('\n')}
 
 Issue 2 budget: core (init + tracer + protobuf Wasm) ≤ ${n(size.budgets.coreBrotli)} B brotli —
 ${core.brotli <= size.budgets.coreBrotli ? 'met' : '**not met**'}: ${n(core.brotli)} B.
+${floorSection(size.floors)}`;
+
+/** Each size target beside its floor (bench/size.mjs, FLOORS). */
+function floorSection(floors) {
+  if (!floors) return '';
+  const rows = floors.map((f) => `| ${f.key} (issue ${f.issue}) | ${n(f.target)} | ${n(f.floor)} | ${f.parts}: JS ${n(f.js)} + Wasm ${n(f.wasm)} | ${n(f.built)} |`);
+  return `
+Each size target beside its floor: the least the bundle can be while it keeps
+the Wasm hot path and the tracer API (and, in the browser, the web-vitals
+attribution build), those parts bundled with nothing else
+(\`bench/sizes/floor-*.mjs\`). Brotli bytes.
+
+| bundle | target | floor | floor made of | built |
+| --- | ---: | ---: | --- | ---: |
+${rows.join('\n')}
 `;
+}
 
 const path = new URL('docs/benchmarks.md', root);
 const doc = readFileSync(path, 'utf8');
