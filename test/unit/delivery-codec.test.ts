@@ -22,6 +22,49 @@ test('round-trips every length from 0 to 300 and large bodies', () => {
   assert.deepEqual(unpack(pack(ones), 1000), ones);
 });
 
+/** The format by its definition: the bytes as one bit stream, cut into 15-bit units from the top, the last padded with zeros. */
+function reference(b: Uint8Array): string {
+  let bitsText = '';
+  for (const x of b) bitsText += x.toString(2).padStart(8, '0');
+  let s = '';
+  for (let i = 0; i < bitsText.length; i += 15) s += String.fromCharCode(0x0800 + parseInt(bitsText.slice(i, i + 15).padEnd(15, '0'), 2));
+  return s;
+}
+
+test('keeps the stored format: what earlier versions wrote is still read', () => {
+  // Written by the first implementation (one bit accumulator per byte), kept as data.
+  const old = new Uint8Array([0x0b, 0x30, 0x55, 0x7a, 0x9f, 0xc4, 0xe9, 0x0e, 0x33, 0x58, 0x7d, 0xa2, 0xc7, 0xec, 0x11, 0x36, 0x5b]);
+  const stored = String.fromCharCode(0xd98, 0x1d5e, 0x5bf8, 0x5690, 0x799a, 0x69f6, 0x4d8f, 0x7411, 0x232d, 0x4800);
+  assert.equal(pack(old), stored);
+  assert.deepEqual(unpack(stored, old.length), old);
+  // And the definition, over every length to 300 (every tail after whole 15-byte groups) and random contents.
+  for (let n = 0; n <= 300; n++) {
+    const b = bytes(n, 7 * n + 3);
+    assert.equal(pack(b), reference(b), `length ${n}`);
+  }
+});
+
+test('packs the same without a UTF-16 TextDecoder (String.fromCharCode)', async () => {
+  const real = globalThis.TextDecoder;
+  // A fresh copy of the module, first used while TextDecoder knows no UTF-16.
+  globalThis.TextDecoder = class extends real {
+    constructor(label?: string, options?: TextDecoderOptions) {
+      if (label !== undefined && label !== 'utf-8') throw new RangeError(`no ${label} here`);
+      super(label, options);
+    }
+  };
+  try {
+    const url = '../../src/export/codec.js?fallback'; // a variable: the query makes it another module instance
+    const fresh = (await import(url)) as typeof import('../../src/export/codec.js');
+    for (const n of [0, 1, 14, 15, 16, 8191 * 2, 20_000, 65_536]) {
+      const b = bytes(n, n + 11);
+      assert.equal(fresh.pack(b), pack(b), `length ${n}`);
+    }
+  } finally {
+    globalThis.TextDecoder = real;
+  }
+});
+
 test('never produces a surrogate or a control character', () => {
   const s = pack(bytes(50_000, 3));
   for (let i = 0; i < s.length; i++) {
@@ -36,6 +79,12 @@ test('rejects strings it did not pack', () => {
   assert.equal(unpack(s, 99), null, 'wrong byte length');
   assert.equal(unpack(s.slice(1), 100), null, 'truncated');
   assert.equal(unpack('a' + s.slice(1), 100), null, 'unit out of range');
+  // Out of range anywhere: in a whole 8-unit group (low and high side) and in the tail.
+  for (const at of [0, 5, 8, 50, s.length - 1]) {
+    for (const c of [0x07ff, 0x8800, 0xd800, 0x41]) {
+      assert.equal(unpack(s.slice(0, at) + String.fromCharCode(c) + s.slice(at + 1), 100), null, `unit ${c.toString(16)} at ${at}`);
+    }
+  }
   assert.equal(unpack(s, -1), null);
   assert.equal(unpack(s, 1.5), null);
 });
