@@ -14,7 +14,9 @@ import type { BrowserContext, BrowserInitOptions } from './types.js';
 import type { Tracer } from '../tracer.js';
 import type { WasmSource } from '../wasm.js';
 import type { Prepared } from './prepare.js';
+import type { Gzip } from '../export/types.js';
 import { initWith } from '../init.js';
+import { gzip } from '../export/gzip.js';
 import { internalError } from '../diag.js';
 import { resolveDeliveryOptions } from '../export/options.js';
 import { createNoopTracer } from '../tracer.js';
@@ -31,6 +33,16 @@ import { prepareBrowser } from './prepare.js';
 import { nextTask } from './schedule.js';
 import { listen } from './util.js';
 import { watchWebVitals } from './web-vitals.js';
+
+/**
+ * Bodies smaller than this are sent uncompressed under `compression: 'auto'`
+ * (an explicit `'gzip'` compresses every body): a page's first gzip through
+ * CompressionStream costs about 2 ms of main thread, to save at most about a
+ * kilobyte below this size (docs/browser.md, "What it costs a page load").
+ */
+export const GZIP_MIN_BYTES = 2048;
+
+const gzipLarge: Gzip = (bytes) => (bytes.length < GZIP_MIN_BYTES ? Promise.resolve(null) : gzip(bytes));
 
 /** init() for pages: the tracer plus every instrumentation not turned off. */
 export async function startBrowser(options: BrowserInitOptions, defaultWasm: (json: boolean) => WasmSource): Promise<Tracer> {
@@ -50,7 +62,9 @@ export async function startBrowser(options: BrowserInitOptions, defaultWasm: (js
 /** The rest of start-up, after the first paint: web-vitals, session, Wasm, instrumentations. Never rejects. */
 export async function resumeBrowser({ opts, defaultWasm, onUnload, wasmHref, propagate, compiled, early }: Prepared): Promise<Tracer> {
   try {
-    const platform = { language: 'webjs', defaultWasm };
+    const env = opts.env ?? {};
+    const gzipAll = (opts.compression ?? env.OTEL_EXPORTER_OTLP_TRACES_COMPRESSION ?? env.OTEL_EXPORTER_OTLP_COMPRESSION) === 'gzip';
+    const platform = { language: 'webjs', defaultWasm, ...(!gzipAll && { gzip: gzipLarge }) };
     const on = opts.instrumentations ?? {};
     const enabled = (k: keyof typeof on): boolean => on[k] !== false;
     const vitals = enabled('webVitals') ? watchWebVitals() : null;
