@@ -1,0 +1,79 @@
+// gzip in real browsers: a page's bodies compressed by the browser's
+// CompressionStream reach the collector as Content-Encoding: gzip (through a
+// real CORS preflight that allows the header), and decode to every span once
+// with the independent OTLP decoder — small bodies and a batch cut in two.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { launchChromium, launchFirefox } from '../helpers/browser.js';
+import { startCollector, startStaticServer } from '../helpers/collector.js';
+
+const dist = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist');
+const files = { js: readFileSync(join(dist, 'browser.js')), wasm: readFileSync(join(dist, 'wasmtrace.wasm')) };
+
+// In the page: a tracer with gzip on, `counts[i]` spans flushed per round; resolves to the flush results.
+const PAGE = `async ([endpoint, counts]) => {
+  const { init } = await import('/browser.js');
+  const tracer = await init({ serviceName: 'gzip-e2e', endpoint, compression: 'gzip', wasm: '/wasmtrace.wasm',
+    scheduledDelayMs: 3600000, instrumentations: { documentLoad: false, resources: false, fetch: false, xhr: false,
+    interactions: false, errors: false, webVitals: false, longTasks: false } });
+  const results = [];
+  for (const [round, n] of counts.entries()) {
+    for (let i = 0; i < n; i++) tracer.startSpan('r' + round + '-' + i, { attributes: { 'http.url': 'https://example.com/items/' + i } }).end();
+    results.push(await tracer.flush());
+  }
+  return results;
+}`;
+
+interface AnyPage {
+  goto(url: string): Promise<unknown>;
+  evaluate(code: string): Promise<unknown>;
+}
+
+async function gzipRoundTrip(newPage: () => Promise<AnyPage>): Promise<void> {
+  const site = await startStaticServer({
+    routes: {
+      '/index.html': '<!doctype html><title>gzip</title>',
+      '/browser.js': { body: files.js, type: 'text/javascript' },
+      '/wasmtrace.wasm': { body: files.wasm, type: 'application/wasm' },
+    },
+  });
+  const c = await startCollector({ cors: { origins: [site.origin], allowHeaders: ['content-encoding'] } });
+  try {
+    const page = await newPage();
+    await page.goto(site.url);
+    // 3 spans: a body of a few hundred bytes; 700: cut into two bodies (60 KiB each at most).
+    const counts = [3, 700];
+    const results = (await page.evaluate(`(${PAGE})(${JSON.stringify([c.url, counts])})`)) as { sent: number; dropped: number }[];
+    assert.deepEqual(results.map((r) => [r.sent, r.dropped]), counts.map((n) => [n, 0]));
+    await c.waitFor(() => c.spans().length === 703);
+    assert.ok(c.requests.length >= 3, `${c.requests.length} requests`);
+    for (const r of c.requests) {
+      assert.equal(r.headers['content-encoding'], 'gzip');
+      assert.deepEqual([r.rawBody[0], r.rawBody[1]], [0x1f, 0x8b], 'a gzip member');
+      assert.equal(r.error, undefined, 'decompressed and decoded');
+      assert.ok(r.rawBody.length < r.body.length, 'smaller than what it carries');
+    }
+    const names = c.spans().map((s) => s.name);
+    assert.equal(new Set(names).size, 703, 'every span once');
+    for (const [round, n] of counts.entries()) for (let i = 0; i < n; i++) assert.ok(names.includes(`r${round}-${i}`));
+    assert.ok(c.preflights.some((p) => p.allowed), 'Content-Encoding went through a real preflight');
+  } finally {
+    await c.close();
+    await site.close();
+  }
+}
+
+test('Chromium: gzip bodies arrive whole', async (t) => {
+  const browser = await launchChromium();
+  t.after(() => browser.close());
+  await gzipRoundTrip(() => browser.newPage());
+});
+
+test('Firefox ESR: gzip bodies arrive whole', async (t) => {
+  const browser = await launchFirefox();
+  t.after(() => browser.close());
+  await gzipRoundTrip(() => browser.newPage());
+});
