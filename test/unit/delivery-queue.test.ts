@@ -253,3 +253,72 @@ test('authentication and other headers are never written to storage', async (t) 
     assert.ok(!text.includes(s) && !bodies.includes(s), `${s} not stored`);
   }
 });
+
+/** `area.open()` that also records the keys of every write and removal. */
+function recordingTab(area: ReturnType<typeof createStorageArea>): { storage: Storage; writes: string[]; removals: string[] } {
+  const s = area.open();
+  const writes: string[] = [];
+  const removals: string[] = [];
+  const storage = new Proxy(s, {
+    get(target, p) {
+      if (p === 'setItem') return (k: string, v: string) => (writes.push(k), target.setItem(k, v));
+      if (p === 'removeItem') return (k: string) => (removals.push(k), target.removeItem(k));
+      const v = Reflect.get(target, p, target);
+      return typeof v === 'function' ? v.bind(target) : v;
+    },
+  }) as unknown as Storage;
+  return { storage, writes, removals };
+}
+
+test('a batch the browser holds in a keepalive request is not written ahead; one that waits or fails is', async (t) => {
+  const area = createStorageArea();
+  const c = await startCollector({ respond: () => ({ delayMs: 150 }) });
+  t.after(() => c.close());
+  t.after(() => assertDecoded(c));
+  // One request at a time: of three batches, the first is in flight and two wait.
+  const rec = recordingTab(area);
+  const tab = await tabFor(c.url, { storage: rec.storage, maxConcurrentRequests: 1 });
+  const flushes = [];
+  for (let i = 0; i < 3; i++) {
+    endSpans(tab.tracer, 5, `slow${i}`);
+    flushes.push(tab.tracer.flush()); // a batch each
+  }
+  await c.waitFor(() => c.requests.length === 1, 5000);
+  for (let i = 0; i < 100 && storedBatches(area).length < 2; i++) await sleep(5);
+  assert.deepEqual(storedBatches(area).map((b) => b.spans), [5, 5], 'the two waiting batches are in storage');
+  assert.equal(c.requests.length, 1, 'the one in flight is not');
+  await Promise.all(flushes);
+  await c.waitFor(() => received(c).user.length === 15, 5000);
+  assert.equal(uniqueIds(received(c).user), 15);
+  assert.equal(storedBatches(area).length, 0, 'sent entries are removed');
+  assert.equal(new Set(rec.writes.filter((k) => k.startsWith('wasmtrace:q:'))).size, 2, 'only the two that waited were written');
+
+  // A healthy collector and nothing waiting: no storage write at all per batch.
+  rec.writes.length = 0;
+  rec.removals.length = 0;
+  const fast = await startCollector();
+  t.after(() => fast.close());
+  t.after(() => assertDecoded(fast));
+  const tab2 = await tabFor(fast.url, { storage: rec.storage });
+  for (let i = 0; i < 4; i++) {
+    endSpans(tab2.tracer, 10, `fast${i}`);
+    assert.deepEqual(await tab2.tracer.flush(), { sent: 10, queued: 0, dropped: 0 });
+  }
+  assert.deepEqual([rec.writes, rec.removals], [[], []], 'a batch delivered from the browser\'s hands touches no storage');
+
+  // The same batch failing in the browser's hands is written then, and a later page delivers it.
+  const down = await flakyPort();
+  const rec3 = recordingTab(area);
+  const tab3 = await tabFor(down.url, { storage: rec3.storage, maxAttempts: 1 });
+  endSpans(tab3.tracer, 7, 'failed');
+  assert.deepEqual(await tab3.tracer.flush(), { sent: 0, queued: 7, dropped: 0 });
+  assert.deepEqual(storedBatches(area).map((b) => b.spans), [7]);
+  await tab3.tracer.shutdown();
+  await tab.tracer.shutdown();
+  await tab2.tracer.shutdown();
+  const tab4 = await tabFor(fast.url, { storage: area.open() });
+  await fast.waitFor(() => received(fast).user.length === 47, 5000);
+  await tab4.tracer.shutdown();
+  assert.equal(uniqueIds(received(fast).user), 47, 'each span once'); // 40 sent directly, the failed 7 by the next page
+  assert.deepEqual(area.entries(), []);
+});
