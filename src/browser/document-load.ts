@@ -35,7 +35,7 @@ export function addPhases(span: Span, entry: Timing, names: readonly string[]): 
 export function instrumentDocumentLoad(ctx: BrowserContext, done: (nav: PerformanceNavigationTiming | undefined) => void): () => void {
   const nav = performance.getEntriesByType?.('navigation')[0] as PerformanceNavigationTiming | undefined;
   const meta = document.querySelector('meta[name="traceparent"]')?.getAttribute('content');
-  const remote = parseTraceparent(meta);
+  const remote = meta ? parseTraceparent(meta) : null; // no regex compiled for the usual page without one
   const attrs: Attributes = { 'url.full': location.href, 'user_agent.original': navigator.userAgent };
   if (nav) attrs['document.navigation.type'] = nav.type;
   const page = ctx.tracer.startSpan('documentLoad', { startTime: nav ? nav.startTime : 0, attributes: attrs }, remote ?? null);

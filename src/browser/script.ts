@@ -19,7 +19,7 @@ import { now } from '../clock.js';
 import { internalError } from '../diag.js';
 import { optionsFromDataset } from './dataset.js';
 import { type Prepared, prepareBrowser } from './prepare.js';
-import { FIRST_PAINT_WAIT_MS, afterPaint, nextTask } from './schedule.js';
+import { FIRST_PAINT_WAIT_MS, afterPaint } from './schedule.js';
 
 type Op = [method: string, args: unknown[]];
 
@@ -116,13 +116,13 @@ function main(): void {
   } catch (e) {
     internalError(e); // `ready` becomes a tracer that records nothing
   }
-  // The Wasm fetch starts in the first task after the first paint (prepare.ts); the rest of the SDK is evaluated in the next.
+  // The first task after the first paint starts the Wasm compile (prepare.ts),
+  // evaluates the rest of the SDK and subscribes web-vitals (start.ts): under a
+  // millisecond and a half together, and each task more costs main thread too.
   const ready = (prepared?.painted ?? afterPaint(FIRST_PAINT_WAIT_MS))
-    .then(nextTask)
     .then(() => import('./start.js'))
-    .then(async ({ resumeBrowser }) => {
+    .then(({ resumeBrowser }) => {
       if (!prepared) throw new Error('start-up failed');
-      await nextTask();
       return resumeBrowser(prepared);
     })
     .catch(async (e: unknown) => {

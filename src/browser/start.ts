@@ -2,14 +2,14 @@
 // the core init(). Listeners that must run before delivery's own (pagehide,
 // web-vitals) are added before delivery starts. Never rejects.
 //
-// Page-load cost: the calling task only adds the pagehide listener and starts
-// fetching and compiling the Wasm (prepare.ts; compiled off the main thread);
-// everything else runs after the page's first paint (until then every task of
-// the page falls into one long animation frame), in tasks of a few ms each —
-// web-vitals, then the first localStorage access (session.id; it loads the
-// origin's storage area, several ms), then instantiation and the
-// instrumentations. The script tag (script.ts) evaluates this module only
-// then, and calls `resumeBrowser` itself.
+// Page-load cost: the calling task only adds the pagehide listener and the
+// early-request recorder (prepare.ts); everything else runs after the page's
+// first paint (until then every task of the page falls into one long
+// animation frame), in tasks of a millisecond or two each — the Wasm compile
+// started (off the main thread) and web-vitals subscribed, then the first
+// localStorage access (session.id; it loads the origin's storage area), then
+// instantiation, then the instrumentations. The script tag (script.ts)
+// evaluates this module only then, and calls `resumeBrowser` itself.
 import type { BrowserContext, BrowserInitOptions } from './types.js';
 import type { Tracer } from '../tracer.js';
 import type { WasmSource } from '../wasm.js';
@@ -50,8 +50,7 @@ export async function startBrowser(options: BrowserInitOptions, defaultWasm: (js
     const opts = (options && typeof options === 'object' ? options : {}) as BrowserInitOptions;
     if (typeof document === 'undefined' || typeof window === 'undefined') return initWith({ language: 'webjs', defaultWasm }, opts);
     const prepared = prepareBrowser(opts, defaultWasm);
-    await prepared.painted;
-    await nextTask(); // the Wasm fetch started in the task that resolved it
+    await prepared.painted; // the Wasm fetch starts in the same task
     return await resumeBrowser(prepared);
   } catch (e) {
     internalError(e);
