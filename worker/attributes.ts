@@ -2,12 +2,9 @@
 // (https://opentelemetry.io/docs/specs/semconv/http/http-spans/), plus what
 // Workers know about a request (request.cf).
 import type { Attributes, Span } from '../src/types.js';
-
-type Redact = boolean | string[] | undefined;
+import { redactUrl, type RedactQuery as Redact } from '../src/url.js';
 
 const METHOD = /^(GET|HEAD|POST|PUT|DELETE|CONNECT|OPTIONS|TRACE|PATCH|QUERY)$/;
-/** Query keys whose values semconv says to redact by default (url.full). */
-const SIGNATURE_KEYS = ['AWSAccessKeyId', 'Signature', 'sig', 'X-Goog-Signature'];
 
 /**
  * `http.request.method` (`_OTHER` for unknown methods, with the original
@@ -20,38 +17,6 @@ function requestAttributes(request: Request, url: URL, redact: Redact, attrs: At
   if (!known) attrs['http.request.method_original'] = method;
   attrs['url.full'] = redactUrl(url, redact);
   return known ? method : 'HTTP';
-}
-
-/**
- * `url.full` without credentials, with the values of signature keys (and
- * of `redact` keys, or every key when `redact` is true) replaced by REDACTED.
- * Changes `u` (a URL of our own); its other parts stay as they were.
- */
-function redactUrl(u: URL, redact: Redact): string {
-  if (u.username) u.username = 'REDACTED';
-  if (u.password) u.password = 'REDACTED';
-  const keys = SIGNATURE_KEYS.concat(Array.isArray(redact) ? redact : []);
-  // Rebuilt by hand: URLSearchParams would re-encode the untouched pairs.
-  if (u.search) {
-    u.search = u.search
-      .slice(1)
-      .split('&')
-      .map((pair) => {
-        const eq = pair.indexOf('=');
-        const key = pair.slice(0, eq);
-        return eq >= 0 && (redact === true || keys.includes(decode(key))) ? `${key}=REDACTED` : pair;
-      })
-      .join('&');
-  }
-  return u.href;
-}
-
-function decode(s: string): string {
-  try {
-    return decodeURIComponent(s.replace(/\+/g, ' '));
-  } catch {
-    return s;
-  }
 }
 
 /** Attributes of a SERVER span for `request`; returns the span name. */
