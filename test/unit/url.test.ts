@@ -1,0 +1,57 @@
+// url.full redaction (src/url.ts), shared by the worker and the browser:
+// credentials and signature query values never leave, everything else is
+// kept byte for byte, and no input throws.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { fullUrl } from '../../src/url.js';
+
+let seed = 12345;
+const rnd = (n: number): number => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 8) % n;
+const pick = <T>(xs: readonly T[]): T => xs[rnd(xs.length)]!;
+const word = (): string => Array.from({ length: 1 + rnd(8) }, () => pick('abcXYZ019-_.~%20'.split(''))).join('');
+
+const SIGNATURE = ['AWSAccessKeyId', 'Signature', 'sig', 'X-Goog-Signature'];
+
+test('credentials and signature values are replaced; every other pair is kept as written', () => {
+  for (let i = 0; i < 3000; i++) {
+    // Letters word() never makes, so they can only come from the credentials.
+    const user = rnd(3) === 0 ? `user${i}` : '';
+    const pass = user && rnd(2) ? `pw${i}` : '';
+    const pairs: Array<[string, string, boolean]> = [];
+    for (let k = rnd(5); k > 0; k--) {
+      const secret = rnd(3) === 0;
+      const key = secret ? pick(SIGNATURE) : `k${word()}`;
+      pairs.push([key, `v${word()}${i}`, secret]);
+    }
+    const query = pairs.map(([k, v]) => `${k}=${v}`).join('&');
+    const auth = user ? `${user}${pass ? `:${pass}` : ''}@` : '';
+    const href = `https://${auth}api.example.com:8443/p/${word()}${query ? `?${query}` : ''}#frag`;
+    const out = fullUrl(href);
+    const u = new URL(out);
+    if (user) assert.equal(u.username, 'REDACTED', out);
+    if (pass) assert.equal(u.password, 'REDACTED', out);
+    assert.ok(!out.includes('user') && !out.includes('pw'), `credential kept: ${out}`);
+    const got = u.search.slice(1).split('&').filter(Boolean);
+    assert.equal(got.length, pairs.length, out);
+    for (const [j, [k, v, secret]] of pairs.entries()) assert.equal(got[j], secret ? `${k}=REDACTED` : `${k}=${v}`, out);
+    assert.equal(u.hash, '#frag');
+  }
+});
+
+test('nothing to redact: the same string, not even parsed', () => {
+  for (const href of ['https://example.com/a/b', 'http://127.0.0.1:8080/', '/relative/path', 'not a url at all', '']) {
+    assert.equal(fullUrl(href), href);
+  }
+});
+
+test('redactQuery: named keys or every key; malformed input comes back unchanged', () => {
+  assert.equal(fullUrl('https://x.test/?token=abc&q=1', ['token']), 'https://x.test/?token=REDACTED&q=1');
+  assert.equal(fullUrl('https://x.test/?a=1&b=2&flag', true), 'https://x.test/?a=REDACTED&b=REDACTED&flag');
+  assert.equal(fullUrl('https://x.test/?S%69g=1&sig=2'), 'https://x.test/?S%69g=1&sig=REDACTED', 'keys compare decoded, case-sensitively');
+  assert.equal(fullUrl('https://x.test/?%E0%A4%A=1&Signature=s'), 'https://x.test/?%E0%A4%A=1&Signature=REDACTED', 'a bad escape is only a key that matches nothing');
+  for (let i = 0; i < 2000; i++) {
+    const junk = Array.from({ length: rnd(40) }, () => String.fromCharCode(rnd(0x3000))).join('') + pick(['?', '@', '?a=b@c', '']);
+    assert.equal(typeof fullUrl(junk), 'string'); // never throws
+  }
+  assert.equal(fullUrl('http://[bad@?x=1'), 'http://[bad@?x=1');
+});
