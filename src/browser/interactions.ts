@@ -12,6 +12,7 @@ import type { BrowserContext } from './types.js';
 import { type ParentIds, activeParent, setActive } from '../context.js';
 import { forceEnd, taskDone, track } from './hold.js';
 import { absolute, listen } from './util.js';
+import { fullUrl } from '../url.js';
 
 /** Longest an interaction waits for the requests it started, ms. */
 const MAX_OPEN_MS = 30_000;
@@ -49,7 +50,7 @@ export function instrumentInteractions(ctx: BrowserContext, events: readonly str
     if (id) attrs.target_id = id;
     const href = e.type === 'click' ? target.closest('a[href]')?.getAttribute('href') : null;
     const url = href ? absolute(href) : undefined;
-    if (url) attrs['url.full'] = url.href;
+    if (url) attrs['url.full'] = fullUrl(url.href);
     const span = ctx.tracer.startSpan(e.type, { attributes: attrs }, ctx.tracer.getActiveSpan() ?? recent?.span);
     open.add(span);
     const timer = setTimeout(() => forceEnd(span), MAX_OPEN_MS);

@@ -4,6 +4,7 @@
 import type { BrowserContext } from './types.js';
 import { internalError } from '../diag.js';
 import { listen } from './util.js';
+import { fullUrl } from '../url.js';
 
 export function instrumentNavigation(ctx: BrowserContext): () => void {
   if (typeof history === 'undefined') return () => {};
@@ -18,7 +19,7 @@ export function instrumentNavigation(ctx: BrowserContext): () => void {
     last = location.href;
     if (from === last && type !== 'pushState') return;
     const span = ctx.tracer.startSpan('navigation', {
-      attributes: { 'url.full': last, 'navigation.type': type, 'navigation.from': from },
+      attributes: { 'url.full': fullUrl(last), 'navigation.type': type, 'navigation.from': fullUrl(from) },
     });
     open.add(span);
     setTimeout(() => {

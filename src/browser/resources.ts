@@ -8,6 +8,7 @@ import { internalError } from '../diag.js';
 import { addPhases, clampTime, PHASES } from './document-load.js';
 import { whenIdle } from './schedule.js';
 import { perfNow } from './util.js';
+import { fullUrl } from '../url.js';
 
 /** Main-thread time one slice of the initial buffer may take, ms. */
 const SLICE_MS = 4;
@@ -21,7 +22,7 @@ export function instrumentResources(ctx: BrowserContext, skipUrl: (url: string) 
     if (e.initiatorType === 'beacon') return;
     const span = ctx.tracer.startSpan(
       'resourceFetch',
-      { startTime: clampTime(e.startTime), attributes: { 'url.full': e.name, 'resource.initiator_type': e.initiatorType } },
+      { startTime: clampTime(e.startTime), attributes: { 'url.full': fullUrl(e.name), 'resource.initiator_type': e.initiatorType } },
       ctx.page ?? null,
     );
     addPhases(span, e as unknown as Record<string, number>, PHASES);

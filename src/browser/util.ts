@@ -2,6 +2,7 @@
 import type { Attributes, Span, SpanOptions } from '../types.js';
 import type { Tracer } from '../tracer.js';
 import { internalError } from '../diag.js';
+import { fullUrl } from '../url.js';
 
 /** addEventListener that never throws; returns the remover. */
 export function listen(target: EventTarget | undefined, type: string, fn: (e: Event) => void, capture = true): () => void {
@@ -72,7 +73,7 @@ export function startClientSpan(tracer: Tracer, method: unknown, u: URL, options
   const known = KNOWN_METHODS.test(m);
   const attrs: Attributes = {
     'http.request.method': known ? m : '_OTHER',
-    'url.full': u.href,
+    'url.full': fullUrl(u.href),
     'server.address': u.hostname,
     'server.port': u.port ? Number(u.port) : DEFAULT_PORT[u.protocol] ?? 0,
   };

@@ -1,0 +1,75 @@
+// url.full in real browsers: signature query values (and credentials) never
+// reach the collector from any instrumentation — resource timing, fetch, the
+// document load, SPA navigations — and the other query pairs are kept.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { launchChromium, launchFirefox } from '../helpers/browser.js';
+import { startCollector, startStaticServer } from '../helpers/collector.js';
+import { attrs } from '../helpers/otlp.js';
+
+const dist = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist');
+const files = { js: readFileSync(join(dist, 'browser.js')), wasm: readFileSync(join(dist, 'wasmtrace.wasm')) };
+const SECRETS = ['s3cr3tSig', 'g00gSig', 'akid123', 'navSig'];
+
+const PAGE = `async (endpoint) => {
+  const { init } = await import('/browser.js');
+  const tracer = await init({ serviceName: 'redaction-e2e', endpoint, wasm: '/wasmtrace.wasm', compression: 'none',
+    instrumentations: { webVitals: false, longTasks: false, interactions: false } });
+  const img = new Image();
+  img.src = '/pixel.svg?sig=s3cr3tSig&size=1';
+  await new Promise((r) => { img.onload = img.onerror = r; });
+  await (await fetch('/api?X-Goog-Signature=g00gSig&page=2')).text();
+  history.pushState({}, '', '/next?AWSAccessKeyId=akid123&Signature=navSig&tab=a');
+  await new Promise((r) => setTimeout(r, 300));
+  return tracer.flush();
+}`;
+
+interface AnyPage {
+  goto(url: string): Promise<unknown>;
+  evaluate(code: string): Promise<unknown>;
+}
+
+async function noSecrets(newPage: () => Promise<AnyPage>): Promise<void> {
+  const site = await startStaticServer({
+    routes: {
+      '/index.html': '<!doctype html><title>redaction</title>',
+      '/browser.js': { body: files.js, type: 'text/javascript' },
+      '/wasmtrace.wasm': { body: files.wasm, type: 'application/wasm' },
+      '/pixel.svg': { body: '<svg xmlns="http://www.w3.org/2000/svg" width="1" height="1"/>', type: 'image/svg+xml' },
+      '/api': { body: '{}', type: 'application/json' },
+    },
+  });
+  const c = await startCollector({ cors: { origins: [site.origin] } });
+  try {
+    const page = await newPage();
+    await page.goto(`${site.url}?Signature=pageSig&q=1`);
+    await page.evaluate(`(${PAGE})(${JSON.stringify(c.url)})`);
+    await c.waitFor(() => ['resourceFetch', 'GET', 'navigation', 'documentLoad'].every((n) => c.spans().some((s) => s.name === n)), 10_000);
+    const urls = c.spans().flatMap((s) => Object.entries(attrs(s.attributes)).filter(([k]) => k.startsWith('url.') || k === 'navigation.from').map(([, v]) => String(v)));
+    const everything = JSON.stringify(c.spans());
+    for (const secret of [...SECRETS, 'pageSig']) assert.ok(!everything.includes(secret), `${secret} reached the collector`);
+    const find = (part: string): string | undefined => urls.find((u) => u.includes(part));
+    assert.match(find('/pixel.svg') ?? '', /\?sig=REDACTED&size=1$/);
+    assert.match(find('/api') ?? '', /\?X-Goog-Signature=REDACTED&page=2$/);
+    assert.match(find('/next') ?? '', /\?AWSAccessKeyId=REDACTED&Signature=REDACTED&tab=a$/);
+    assert.ok(urls.some((u) => /\?Signature=REDACTED&q=1$/.test(u)), 'the document URL');
+  } finally {
+    await c.close();
+    await site.close();
+  }
+}
+
+test('Chromium: no signature reaches the collector in url.full', async (t) => {
+  const browser = await launchChromium();
+  t.after(() => browser.close());
+  await noSecrets(() => browser.newPage());
+});
+
+test('Firefox ESR: no signature reaches the collector in url.full', async (t) => {
+  const browser = await launchFirefox();
+  t.after(() => browser.close());
+  await noSecrets(() => browser.newPage());
+});
