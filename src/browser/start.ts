@@ -37,7 +37,7 @@ import { watchWebVitals } from './web-vitals.js';
 /**
  * Bodies smaller than this are sent uncompressed under `compression: 'auto'`
  * (an explicit `'gzip'` compresses every body): a page's first gzip through
- * CompressionStream costs 0.7-1 ms of main thread, to save at most about a
+ * CompressionStream costs 0.5-1 ms of main thread, to save at most about a
  * kilobyte below this size (docs/performance.md, "Page load").
  */
 export const GZIP_MIN_BYTES = 2048;
