@@ -87,7 +87,7 @@ export async function resumeBrowser({ opts, defaultWasm, onUnload, wasmHref, pro
     const ctx: BrowserContext = {
       tracer,
       ignore(url) {
-        endpoint ??= resolveDeliveryOptions({ ...opts, storage: null }, {}).endpoint;
+        endpoint ??= resolveDeliveryOptions({ ...opts, storage: null }, env).endpoint; // as init() resolved it
         return url === endpoint || url.startsWith(endpoint + '?');
       },
       propagate,
