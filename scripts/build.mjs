@@ -2,7 +2,7 @@
 // the JavaScript bundles (esbuild). Each target says what it produces; add new
 // targets to the lists below.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
@@ -33,15 +33,8 @@ export const jsTargets = [
   // The magic comment is V8's explicit compile hint (Chromium 136+): every function of
   // the file is compiled on a background thread while it loads, not lazily on the main
   // thread at first call (-40 % of the SDK's main-thread time per load, bench/pageload.mjs).
-  // WASMTRACE_WASM: the protobuf Wasm module inlined in hex (read when built, after asc):
-  // no fetch and streaming compile for it at page load (docs/performance.md).
   { entry: 'src/browser/script.ts', out: 'wasmtrace.js', platform: 'browser', format: 'iife', minify: true,
-    get options() {
-      return {
-        banner: { js: '//# allFunctionsCalledOnLoad' },
-        define: { WASMTRACE_WASM: JSON.stringify(readFileSync(join(dist, 'wasmtrace.wasm')).toString('hex')) },
-      };
-    } },
+    options: { banner: { js: '//# allFunctionsCalledOnLoad' } } },
   // Workers import Wasm as a module: the .wasm stays a separate file beside it.
   { entry: 'worker/index.ts', out: 'worker.js', platform: 'neutral', minify: true, external: ['*.wasm'] },
 ];

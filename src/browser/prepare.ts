@@ -1,10 +1,10 @@
 // The part of a page's start-up that runs in the calling task, before the
 // rest of the SDK is even evaluated (the script tag evaluates the rest after
 // the first paint): the pagehide listener that must come before delivery's
-// own, and the Wasm compile (and fetch, unless the caller carries the module's
-// bytes), started in the first task after the first paint — a page's first
-// fetch() call costs several ms of main thread in Chromium (7 ms measured
-// here), which would land in the long frame of the page's first render.
+// own, and the Wasm fetch and compile, started in the first task after the
+// first paint — a page's first fetch() call costs several ms of main thread
+// in Chromium (7 ms measured here), which would land in the long frame of
+// the page's first render.
 import type { BrowserInitOptions } from './types.js';
 import type { WasmSource } from '../wasm.js';
 import { FIRST_PAINT_WAIT_MS, afterPaint } from './schedule.js';
@@ -18,7 +18,8 @@ export interface Prepared {
   readonly defaultWasm: (json: boolean) => WasmSource;
   /** Run at pagehide, before delivery's listener: spans still open end first. */
   readonly onUnload: Array<() => void>;
-  /** The Wasm module's absolute URL, when it is loaded from one. */
+  readonly wasm: WasmSource;
+  /** `wasm` as an absolute URL, when it is one. */
   readonly wasmHref: string | undefined;
   /** Where traceparent may go (util.ts: propagatesTo). */
   readonly propagate: (u: URL) => boolean;
@@ -30,25 +31,17 @@ export interface Prepared {
   readonly early: EarlyRequests | undefined;
 }
 
-/**
- * Adds the pagehide listener; the Wasm is fetched and compiled from the first
- * task after the first paint. `inline`, where the caller carries the protobuf
- * module itself (the script tag), gives its bytes: used unless `opts.wasm` or
- * `http/json` asks for another module, and read only then.
- */
-export function prepareBrowser(opts: BrowserInitOptions, defaultWasm: (json: boolean) => WasmSource, inline?: () => Uint8Array): Prepared {
+/** Adds the pagehide listener; the Wasm is fetched and compiled from the first task after the first paint. */
+export function prepareBrowser(opts: BrowserInitOptions, defaultWasm: (json: boolean) => WasmSource): Prepared {
   const onUnload: Array<() => void> = [];
   listen(window, 'pagehide', () => {
     for (const fn of onUnload) fn();
   });
-  const json = opts.protocol === 'http/json';
-  const own = opts.wasm === undefined && !json ? inline : undefined;
-  const wasm = own ? undefined : opts.wasm ?? defaultWasm(json);
+  const wasm = opts.wasm ?? defaultWasm(opts.protocol === 'http/json');
   const wasmHref = typeof wasm === 'string' || wasm instanceof URL ? absolute(String(wasm))?.href : undefined;
   const propagate = propagatesTo(opts.propagateTo);
   const painted = afterPaint(FIRST_PAINT_WAIT_MS);
-  const compiled = painted.then(() => (own ? compileBytes(own()) : precompile(wasm as WasmSource)));
-  return { opts, defaultWasm, onUnload, wasmHref, propagate, painted, compiled, early: early(opts, wasmHref, propagate) };
+  return { opts, defaultWasm, onUnload, wasm, wasmHref, propagate, painted, compiled: painted.then(() => precompile(wasm)), early: early(opts, wasmHref, propagate) };
 }
 
 /** Starts recording the page's requests until the SDK is ready, unless the fetch and XHR instrumentations are both off. */
@@ -64,11 +57,6 @@ function early(opts: BrowserInitOptions, wasmHref: string | undefined, propagate
     fetch: on.fetch !== false,
     xhr: on.xhr !== false,
   });
-}
-
-/** Compiles module bytes (off the main thread); on failure, the bytes, for init() to fail on and warn about as usual (a CSP refusal). */
-function compileBytes(bytes: Uint8Array): Promise<WasmSource> {
-  return WebAssembly.compile(bytes as BufferSource).catch(() => bytes);
 }
 
 /**

@@ -1,15 +1,14 @@
 // The script-tag build (dist/wasmtrace.js): options from the tag's data-*
-// attributes, the protobuf Wasm module inside the file (or, with data-wasm or
-// the JSON protocol, from a URL), and `window.wasmtrace`, whose calls made
-// before Wasm is ready are queued and replayed (spans keep the times they
-// were started and ended at). Loading never blocks the page: the Wasm is
-// compiled asynchronously, off the main thread.
+// attributes, the Wasm from beside the script, and `window.wasmtrace`, whose
+// calls made before Wasm is ready are queued and replayed (spans keep the
+// times they were started and ended at). Loading never blocks the page: the
+// Wasm is fetched and compiled asynchronously.
 //
 // Its evaluation in the page's loading frame is only this file's loader part:
 // the rest of the SDK (start.ts and all it imports) is a lazily evaluated
 // module inside the same file (esbuild inlines a dynamic import() without
 // code splitting as a function run on first use), evaluated after the first
-// paint. One file, so a page needs only wasmtrace.js.
+// paint. One file, so a page still needs only wasmtrace.js and the Wasm.
 //
 //   <script src="/wasmtrace.js" data-service-name="shop-web"
 //           data-endpoint="https://otel.example.com/v1/traces"></script>
@@ -22,26 +21,6 @@ import { type Prepared, prepareBrowser } from './prepare.js';
 import { FIRST_PAINT_WAIT_MS, afterPaint } from './schedule.js';
 
 type Op = [method: string, args: unknown[]];
-
-/**
- * The protobuf Wasm module (dist/wasmtrace.wasm) in hex, put into this file
- * by the build (scripts/build.mjs): the script tag makes no request for it.
- * A page's fetch() and streaming compile cost more main thread than decoding
- * and compiling these bytes (docs/performance.md, "Page load"); hex adds less
- * to the compressed file than base64 (brotli keeps the bytes' alignment).
- */
-declare const WASMTRACE_WASM: string;
-
-/** The inlined module's bytes: Uint8Array.fromHex where there is one. */
-function inlineWasm(): Uint8Array {
-  const hex = WASMTRACE_WASM;
-  const from = (Uint8Array as { fromHex?: (s: string) => Uint8Array }).fromHex;
-  if (typeof from === 'function') return from.call(Uint8Array, hex);
-  const bytes = new Uint8Array(hex.length >> 1);
-  const nibble = (c: number): number => (c & 15) + (c > 57 ? 9 : 0); // 0-9, a-f
-  for (let i = 0; i < bytes.length; i++) bytes[i] = (nibble(hex.charCodeAt(2 * i)) << 4) | nibble(hex.charCodeAt(2 * i + 1));
-  return bytes;
-}
 
 /** A span started before the tracer exists: its calls replay on the real span. */
 function deferredSpan(ready: Promise<Tracer>, name: string, options: SpanOptions | undefined): Span {
@@ -112,7 +91,7 @@ function main(): void {
   const base = script?.src || location.href;
   let prepared: Prepared | undefined;
   try {
-    prepared = prepareBrowser(options, (json) => (json ? new URL('wasmtrace-json.wasm', base) : inlineWasm()), inlineWasm);
+    prepared = prepareBrowser(options, (json) => new URL(json ? 'wasmtrace-json.wasm' : 'wasmtrace.wasm', base));
   } catch (e) {
     internalError(e); // `ready` becomes a tracer that records nothing
   }

@@ -54,7 +54,7 @@ export async function pageLoad(d: Driver): Promise<void> {
     assert.ok(fetchSpan?.events.some((e) => e.name === 'responseEnd'));
     const early = named(c, 'early')[0];
     assert.equal(early && attr(early, 'queued'), true, 'a span started before Wasm was ready is replayed');
-    assert.ok(!env.site.requests.some((r) => r.path.endsWith('.wasm')), 'the script tag carries its Wasm: no request for it');
+    assert.ok(env.site.requests.some((r) => r.path === '/wasmtrace.wasm'), 'the Wasm is loaded from beside the script');
     assert.deepEqual(tab.pageErrors, []);
     await tab.close();
   });
