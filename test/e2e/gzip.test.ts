@@ -2,12 +2,11 @@
 // CompressionStream reach the collector as Content-Encoding: gzip (through a
 // real CORS preflight that allows the header), and decode to every span once
 // with the independent OTLP decoder — small bodies and a batch cut in two.
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { launchChromium, launchFirefox } from '../helpers/browser.js';
+import { inBothBrowsers, type AnyPage } from '../helpers/browser.js';
 import { startCollector, startStaticServer } from '../helpers/collector.js';
 
 const dist = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist');
@@ -26,11 +25,6 @@ const PAGE = `async ([endpoint, counts]) => {
   }
   return results;
 }`;
-
-interface AnyPage {
-  goto(url: string): Promise<unknown>;
-  evaluate(code: string): Promise<unknown>;
-}
 
 async function gzipRoundTrip(newPage: () => Promise<AnyPage>): Promise<void> {
   const site = await startStaticServer({
@@ -66,14 +60,4 @@ async function gzipRoundTrip(newPage: () => Promise<AnyPage>): Promise<void> {
   }
 }
 
-test('Chromium: gzip bodies arrive whole', async (t) => {
-  const browser = await launchChromium();
-  t.after(() => browser.close());
-  await gzipRoundTrip(() => browser.newPage());
-});
-
-test('Firefox ESR: gzip bodies arrive whole', async (t) => {
-  const browser = await launchFirefox();
-  t.after(() => browser.close());
-  await gzipRoundTrip(() => browser.newPage());
-});
+inBothBrowsers('gzip bodies arrive whole', gzipRoundTrip);

@@ -1,12 +1,11 @@
 // url.full in real browsers: signature query values (and credentials) never
 // reach the collector from any instrumentation — resource timing, fetch, the
 // document load, SPA navigations — and the other query pairs are kept.
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { launchChromium, launchFirefox } from '../helpers/browser.js';
+import { inBothBrowsers, type AnyPage } from '../helpers/browser.js';
 import { startCollector, startStaticServer } from '../helpers/collector.js';
 import { attrs } from '../helpers/otlp.js';
 
@@ -26,11 +25,6 @@ const PAGE = `async (endpoint) => {
   await new Promise((r) => setTimeout(r, 300));
   return tracer.flush();
 }`;
-
-interface AnyPage {
-  goto(url: string): Promise<unknown>;
-  evaluate(code: string): Promise<unknown>;
-}
 
 async function noSecrets(newPage: () => Promise<AnyPage>): Promise<void> {
   const site = await startStaticServer({
@@ -62,14 +56,4 @@ async function noSecrets(newPage: () => Promise<AnyPage>): Promise<void> {
   }
 }
 
-test('Chromium: no signature reaches the collector in url.full', async (t) => {
-  const browser = await launchChromium();
-  t.after(() => browser.close());
-  await noSecrets(() => browser.newPage());
-});
-
-test('Firefox ESR: no signature reaches the collector in url.full', async (t) => {
-  const browser = await launchFirefox();
-  t.after(() => browser.close());
-  await noSecrets(() => browser.newPage());
-});
+inBothBrowsers('no signature reaches the collector in url.full', noSecrets);

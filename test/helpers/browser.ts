@@ -2,6 +2,7 @@
 // Firefox ESR through puppeteer-core over WebDriver BiDi (PLATFORM-FACTS.md). Paths
 // come from CHROME_PATH / FIREFOX_PATH, which scripts/test.mjs always exports.
 import { chromium, type Browser as PlaywrightBrowser, type LaunchOptions } from 'playwright-core';
+import { test } from 'node:test';
 import puppeteer, { type Browser as PuppeteerBrowser, type LaunchOptions as PuppeteerLaunchOptions } from 'puppeteer-core';
 
 export type { PlaywrightBrowser, PuppeteerBrowser };
@@ -39,5 +40,23 @@ export async function launchFirefox(extra: PuppeteerLaunchOptions = {}): Promise
   } catch (e) {
     throw new Error(`launchFirefox: cannot start ${executablePath} (set FIREFOX_PATH, or run scripts/test.mjs, ` +
       `which installs Debian's firefox-esr as root): ${(e as Error).message}`);
+  }
+}
+
+/** What a test needs of a page from either driver. */
+export interface AnyPage {
+  goto(url: string): Promise<unknown>;
+  evaluate(code: string): Promise<unknown>;
+}
+
+/** Registers `Chromium: <title>` and `Firefox ESR: <title>`, each running `fn` with new pages of that browser. */
+export function inBothBrowsers(title: string, fn: (newPage: () => Promise<AnyPage>) => Promise<void>): void {
+  const browsers: Array<[string, () => Promise<PlaywrightBrowser | PuppeteerBrowser>]> = [['Chromium', () => launchChromium()], ['Firefox ESR', () => launchFirefox()]];
+  for (const [name, launch] of browsers) {
+    test(`${name}: ${title}`, async (t) => {
+      const browser = await launch();
+      t.after(() => browser.close());
+      await fn(() => browser.newPage() as Promise<AnyPage>);
+    });
   }
 }
