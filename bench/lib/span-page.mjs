@@ -23,6 +23,11 @@ export async function spanPageFigures(page, url, { browserName, note, smoke, wai
   const real = await interleave(cases, { rounds, warmup });
   await page.evaluate(() => window.bench.fakeClock(true));
   const fake = await interleave(cases, { rounds, warmup });
+  // With a page's defaults for a same-origin collector (localStorage write-ahead, gzip), against the same OTel.
+  const paged = await interleave(
+    { wasmtrace: () => page.evaluate((n) => window.bench.round('defaults', n), batches), otel: cases.otel },
+    { rounds: Math.min(rounds, 9), warmup },
+  );
   await page.evaluate(() => window.bench.fakeClock(false));
   const clock = [];
   for (let r = 0; r < Math.min(rounds, 5); r++) clock.push(await page.evaluate((n) => window.bench.clock(n), smoke ? 50_000 : 200_000));
@@ -31,6 +36,10 @@ export async function spanPageFigures(page, url, { browserName, note, smoke, wai
   return [
     figure({ name: `per span, ${browserName}, real clock`, unit: 'ns/span', ours: real.wasmtrace, theirs: real.otel, rivalName: OTEL_NAME, note: full }),
     figure({ name: `per span, ${browserName}, clock = counter`, unit: 'ns/span', ours: fake.wasmtrace, theirs: fake.otel, rivalName: OTEL_NAME, note: full }),
+    figure({
+      name: `per span, ${browserName}, clock = counter, wasmtrace with localStorage + gzip`, unit: 'ns/span', ours: paged.wasmtrace, theirs: paged.otel, rivalName: OTEL_NAME,
+      note: `${full}; wasmtrace as a page has it for a same-origin collector (write-ahead to localStorage, gzip through CompressionStream), OTel as before (no storage, no compression)`,
+    }),
     figure({ name: `two performance.now() reads, ${browserName} (clock floor of both)`, unit: 'ns/span', ours: clock }),
   ];
 }

@@ -8,8 +8,9 @@ import { BATCH, oneSpan } from '../lib/workload.mjs';
 
 const realNow = performance.now.bind(performance);
 const realDateNow = Date.now;
-let bytes = { wasmtrace: 0, otel: 0 };
+let bytes = { wasmtrace: 0, otel: 0, defaults: 0 };
 let ours;
+let defaults;
 let otel;
 
 window.bench = {
@@ -19,6 +20,14 @@ window.bench = {
       transport: async (body) => ((bytes.wasmtrace += body.length), { status: 200 }),
     });
     ours = { tracer, flush: () => tracer.flush() };
+    // The same with what a page gets by default for a same-origin collector:
+    // the localStorage write-ahead and gzip (CompressionStream).
+    localStorage.clear();
+    const paged = await init({
+      serviceName: 'bench', compression: 'gzip', maxExportBatchSize: BATCH, scheduledDelayMs: 3_600_000,
+      transport: async (body) => ((bytes.defaults += body.length), { status: 200 }),
+    });
+    defaults = { tracer: paged, flush: () => paged.flush() };
     const exporter = {
       export(spans, done) {
         bytes.otel += ProtobufTraceSerializer.serializeRequest(spans).length;
@@ -33,12 +42,13 @@ window.bench = {
     // Prove both export before anything is timed.
     await this.round('wasmtrace', 1);
     await this.round('otel', 1);
-    if (!(bytes.wasmtrace > 0 && bytes.otel > 0)) throw new Error(`nothing exported: ${JSON.stringify(bytes)}`);
+    await this.round('defaults', 1);
+    if (!(bytes.wasmtrace > 0 && bytes.otel > 0 && bytes.defaults > 0)) throw new Error(`nothing exported: ${JSON.stringify(bytes)}`);
     return navigator.userAgent;
   },
   /** `batches` × 512 spans, flushed after each batch; ns per span. */
   async round(sdk, batches) {
-    const s = sdk === 'wasmtrace' ? ours : otel;
+    const s = sdk === 'wasmtrace' ? ours : sdk === 'defaults' ? defaults : otel;
     const t0 = realNow();
     for (let b = 0; b < batches; b++) {
       for (let i = 0; i < BATCH; i++) oneSpan(s.tracer);
