@@ -49,6 +49,8 @@ interface Batch extends StoredBatch {
   _keepalive?: boolean;
   /** Sent at unload: its storage entry was removed. */
   _handedOff?: boolean;
+  /** keep() has tried to write it ahead. */
+  _kept?: boolean;
 }
 
 /** A body drained from the source and not yet queued (compression pending): [body, spans]. */
@@ -196,7 +198,15 @@ export function createPipeline(
    * retried, or in a request without keepalive (which dies with the page).
    */
   function keep(): void {
-    if (store) for (const b of [...queue]) if (!b._stored && !(b._inflight && b._keepalive)) writeAhead(b);
+    if (!store) return;
+    for (const b of [...queue]) {
+      // Once per batch here (a storage that refuses it is not asked again at
+      // every pump); a failed send writes it again in settle().
+      if (!b._stored && !b._kept && !(b._inflight && b._keepalive)) {
+        b._kept = true;
+        writeAhead(b);
+      }
+    }
   }
 
   function writeAhead(b: Batch): void {

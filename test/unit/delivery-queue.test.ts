@@ -322,3 +322,37 @@ test('a batch the browser holds in a keepalive request is not written ahead; one
   assert.equal(uniqueIds(received(fast).user), 47, 'each span once'); // 40 sent directly, the failed 7 by the next page
   assert.deepEqual(area.entries(), []);
 });
+
+test('a storage that refuses writes is asked once per batch, not at every pump, and nothing is lost', async (t) => {
+  const area = createStorageArea();
+  const c = await startCollector({ respond: () => ({ delayMs: 40 }) });
+  t.after(() => c.close());
+  t.after(() => assertDecoded(c));
+  const s = area.open();
+  const tries = new Map<string, number>();
+  const storage = new Proxy(s, {
+    get(target, p) {
+      if (p === 'setItem') {
+        return (k: string, v: string) => {
+          if (!k.startsWith('wasmtrace:q:')) return target.setItem(k, v);
+          tries.set(k, (tries.get(k) ?? 0) + 1);
+          throw new DOMException('the disk is gone', 'InvalidStateError');
+        };
+      }
+      const v = Reflect.get(target, p, target);
+      return typeof v === 'function' ? v.bind(target) : v;
+    },
+  }) as unknown as Storage;
+  const tab = await tabFor(c.url, { storage, maxConcurrentRequests: 1 });
+  const flushes = [];
+  for (let i = 0; i < 4; i++) {
+    endSpans(tab.tracer, 3, `refused${i}`);
+    flushes.push(tab.tracer.flush());
+  }
+  await Promise.all(flushes);
+  await c.waitFor(() => received(c).user.length === 12, 5000);
+  assert.equal(uniqueIds(received(c).user), 12, 'every span once, from memory');
+  assert.ok(tries.size >= 2, `batches that waited were offered to storage (${tries.size})`);
+  for (const [k, n] of tries) assert.equal(n, 1, `${k} asked ${n} times`);
+  await tab.tracer.shutdown();
+});
