@@ -61,9 +61,9 @@ export async function startBrowser(options: BrowserInitOptions, defaultWasm: (js
 /** The rest of start-up, after the first paint: web-vitals, session, Wasm, instrumentations. Never rejects. */
 export async function resumeBrowser({ opts, defaultWasm, onUnload, wasmHref, propagate, compiled, early }: Prepared): Promise<Tracer> {
   try {
-    const env = opts.env ?? {};
-    const gzipAll = (opts.compression ?? env.OTEL_EXPORTER_OTLP_TRACES_COMPRESSION ?? env.OTEL_EXPORTER_OTLP_COMPRESSION) === 'gzip';
-    const platform = { language: 'webjs', defaultWasm, ...(!gzipAll && { gzip: gzipLarge }) };
+    // Delivery's settings as init() resolves them (without its storage probe): the compression and the endpoint.
+    const delivery = resolveDeliveryOptions({ ...opts, storage: null }, opts.env ?? {});
+    const platform = { language: 'webjs', defaultWasm, ...(delivery.compression !== 'gzip' && { gzip: gzipLarge }) };
     const on = opts.instrumentations ?? {};
     const enabled = (k: keyof typeof on): boolean => on[k] !== false;
     const vitals = enabled('webVitals') ? watchWebVitals() : null;
@@ -82,14 +82,10 @@ export async function resumeBrowser({ opts, defaultWasm, onUnload, wasmHref, pro
       return tracer;
     }
 
-    // Resolved on first use, and without delivery's storage probe (init() made its own).
-    let endpoint: string | undefined;
+    const endpoint = delivery.endpoint;
     const ctx: BrowserContext = {
       tracer,
-      ignore(url) {
-        endpoint ??= resolveDeliveryOptions({ ...opts, storage: null }, env).endpoint; // as init() resolved it
-        return url === endpoint || url.startsWith(endpoint + '?');
-      },
+      ignore: (url) => url === endpoint || url.startsWith(endpoint + '?'),
       propagate,
       page: undefined,
       fetchSince: Infinity,
