@@ -46,6 +46,15 @@ export function fullUrl(href: string, redact?: RedactQuery): string {
   }
 }
 
+/**
+ * Whether `href` matches one of `rules` (`propagateTo`): a string is a prefix,
+ * a RegExp is tested (its lastIndex reset first: a /g or /y pattern would
+ * otherwise match only every other call). Other entries match nothing.
+ */
+export function matchesAny(rules: readonly unknown[], href: string): boolean {
+  return rules.some((r) => (typeof r === 'string' ? href.startsWith(r) : r instanceof RegExp && ((r.lastIndex = 0), r.test(href))));
+}
+
 function decode(s: string): string {
   try {
     return decodeURIComponent(s.replace(/\+/g, ' '));

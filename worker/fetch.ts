@@ -3,6 +3,7 @@
 import type { Span } from '../src/types.js';
 import type { Tracer } from '../src/tracer.js';
 import { internalError } from '../src/diag.js';
+import { matchesAny } from '../src/url.js';
 import { clientAttributes, recordFailure, recordStatus } from './attributes.js';
 
 type Fetch = (input: RequestInfo | URL, init?: RequestInit) => Promise<Response>;
@@ -29,8 +30,7 @@ export function tracedFetch(fetchFn: Fetch, target: unknown, t: FetchTracing, pa
         if (url !== t._endpoint) {
           const attributes = {};
           span = t._tracer.startSpan(clientAttributes(request, t._redact, attributes), { kind: 2, attributes }, parent);
-          // A /g or /y pattern keeps lastIndex between calls: reset before each test.
-          if (!t._to || t._to.some((p) => (typeof p === 'string' ? url.startsWith(p) : ((p.lastIndex = 0), p.test(url))))) t._tracer.inject(request.headers, span);
+          if (!t._to || matchesAny(t._to, url)) t._tracer.inject(request.headers, span);
         }
       }
     } catch (e) {

@@ -2,7 +2,7 @@
 import type { Attributes, Span, SpanOptions } from '../types.js';
 import type { Tracer } from '../tracer.js';
 import { internalError } from '../diag.js';
-import { fullUrl } from '../url.js';
+import { fullUrl, matchesAny } from '../url.js';
 
 /** addEventListener that never throws; returns the remover. */
 export function listen(target: EventTarget | undefined, type: string, fn: (e: Event) => void, capture = true): () => void {
@@ -84,16 +84,7 @@ export function startClientSpan(tracer: Tracer, method: unknown, u: URL, options
 /** Where traceparent may go: the page's own origin, and URLs that `propagateTo` matches (string prefix or RegExp). */
 export function propagatesTo(rules: unknown): (u: URL) => boolean {
   const list: unknown[] = Array.isArray(rules) ? rules : [];
-  return (u) =>
-    u.origin === location.origin ||
-    list.some((r) => {
-      if (typeof r === 'string') return u.href.startsWith(r);
-      if (r instanceof RegExp) {
-        r.lastIndex = 0;
-        return r.test(u.href);
-      }
-      return false;
-    });
+  return (u) => u.origin === location.origin || matchesAny(list, u.href);
 }
 
 /** Performance-timeline time of now. */
