@@ -22,9 +22,12 @@ export function internalError(e: unknown): void {
   if (debug) print(e);
 }
 
+/** The one wording of a setting that cannot be `value`, replaced by `used`. */
+export const badSetting = (name: string, value: unknown, used: unknown): string => `bad ${name} ${String(value)}; using ${String(used)}`;
+
 /** Warns once that setting `name` cannot be `value`; returns the default `def` used instead. */
 export function fallback<T>(name: string, value: unknown, def: T): T {
-  warnOnce(`bad ${name} ${String(value)}; using ${String(def)}`);
+  warnOnce(badSetting(name, value, def));
   return def;
 }
 

@@ -8,7 +8,7 @@ import { createPipeline, resolveDeliveryOptions } from './export/pipeline.js';
 import { setAttr } from './attributes.js';
 import { now, timeOrigin } from './clock.js';
 import { watchLifecycle } from './export/lifecycle.js';
-import { internalError, setDebug, warnOnce } from './diag.js';
+import { badSetting, internalError, setDebug, warnOnce } from './diag.js';
 import { createNoopTracer, createTracer, type Tracer } from './tracer.js';
 import { instantiate, type WasmSource } from './wasm.js';
 import { resourceAttributes } from './resource.js';
@@ -103,6 +103,6 @@ export async function initWith(platform: Platform, options: InitOptions): Promis
 function clampInt(v: unknown, lo: number, hi: number, fallback: number, name: string): number {
   if (v === undefined) return fallback;
   const c = typeof v === 'number' && Number.isFinite(v) ? Math.min(hi, Math.max(lo, Math.floor(v))) : fallback;
-  if (c !== v) warnOnce(`bad ${name} ${String(v)}; using ${c}`);
+  if (c !== v) warnOnce(badSetting(name, v, c));
   return c;
 }

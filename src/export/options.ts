@@ -1,5 +1,6 @@
 // Delivery options: defaults, OTEL_* environment names, and clamping of bad
 // values with one warning each (never a throw).
+import { badSetting } from '../diag.js';
 import { keyValues } from '../resource.js';
 import type { DeliveryOptions, ResolvedDeliveryOptions, StorageLike } from './types.js';
 
@@ -21,7 +22,7 @@ export function resolveDeliveryOptions(
   warn: (message: string) => void = () => {},
 ): ResolvedDeliveryOptions {
   const bad = <T>(name: string, given: unknown, def: T): T => {
-    warn(`bad ${name} ${String(given)}; using ${String(def)}`);
+    warn(badSetting(name, given, def));
     return def;
   };
   const num = (name: keyof DeliveryOptions, def: number, min: number, max: number, fromEnv?: string): number => {
