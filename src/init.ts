@@ -13,6 +13,7 @@ import { createNoopTracer, createTracer, type Tracer } from './tracer.js';
 import { instantiate, type WasmSource } from './wasm.js';
 import { resourceAttributes } from './resource.js';
 import { rootTraceState, samplerRatio, type SamplerOptions } from './sampler.js';
+import { envSamplerRatio, sdkDisabled } from './env.js';
 
 export type { SamplerOptions } from './sampler.js';
 
@@ -40,6 +41,8 @@ export interface InitOptions extends DeliveryOptions {
   limits?: LimitOptions;
   /** The Wasm module: a URL, bytes, a Response or a compiled WebAssembly.Module. */
   wasm?: WasmSource;
+  /** Record and send nothing: init() resolves to a tracer that does nothing (OTEL_SDK_DISABLED=true does the same). */
+  disabled?: boolean;
   /** Environment variables (OTEL_*) where the runtime has them. */
   env?: Record<string, string | undefined>;
   /** Print internal errors (otherwise they are swallowed silently). */
@@ -61,6 +64,7 @@ export async function initWith(platform: Platform, options: InitOptions): Promis
     const opts = (options && typeof options === 'object' ? options : {}) as InitOptions;
     setDebug(opts.debug === true);
     const env = opts.env ?? {};
+    if (sdkDisabled(opts.disabled, env)) return createNoopTracer();
     const delivery = resolveDeliveryOptions(opts, env, warnOnce);
     const json = delivery.protocol === 'http/json';
     const x = await instantiate(opts.wasm ?? (await platform.defaultWasm(json)));
@@ -70,7 +74,7 @@ export async function initWith(platform: Platform, options: InitOptions): Promis
 
     crypto.getRandomValues(core.u8.subarray(core.io, core.io + 32));
     x.seed();
-    const ratio = samplerRatio(opts.sampler?.ratio, env.OTEL_TRACES_SAMPLER_ARG);
+    const ratio = samplerRatio(opts.sampler?.ratio, envSamplerRatio(env, warnOnce));
     x.configure(timeOrigin(), ratio, count('attributes'), count('events'), count('links'), count('attributesPerEvent'));
 
     const sampler: SamplerOptions = opts.sampler ?? {};

@@ -3,6 +3,7 @@
 import type { AttributeValue } from './types.js';
 import { fallback } from './diag.js';
 import { VERSION } from './version.js';
+import { type Env, envValue } from './env.js';
 
 /**
  * `k1=v1,k2=v2` with URL-encoded keys and values (the format of
@@ -22,9 +23,9 @@ export function keyValues(value: string | undefined): Record<string, string> {
 }
 
 /** service.name, telemetry.sdk.*, OTEL_RESOURCE_ATTRIBUTES and user attributes. */
-export function resourceAttributes(opts: { serviceName?: unknown; resource?: Record<string, AttributeValue> }, env: Record<string, string | undefined>, language: string): Record<string, AttributeValue> {
+export function resourceAttributes(opts: { serviceName?: unknown; resource?: Record<string, AttributeValue> }, env: Env, language: string): Record<string, AttributeValue> {
   // Required: without one, the OpenTelemetry default and a warning.
-  const service = (typeof opts.serviceName === 'string' && opts.serviceName) || env.OTEL_SERVICE_NAME || fallback('serviceName', opts.serviceName, 'unknown_service');
+  const service = (typeof opts.serviceName === 'string' && opts.serviceName) || envValue(env, 'OTEL_SERVICE_NAME') || fallback('serviceName', opts.serviceName, 'unknown_service');
   return {
     ...keyValues(env.OTEL_RESOURCE_ATTRIBUTES),
     ...(typeof opts.resource === 'object' && opts.resource),

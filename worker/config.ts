@@ -4,8 +4,9 @@
 import type { ConfigInput, WorkerConfig } from './types.js';
 import { fallback, warnOnce } from '../src/diag.js';
 import { keyValues } from '../src/resource.js';
+import { type Env, envEndpoint, otlpEnum, otlpEnv, sdkDisabled } from '../src/env.js';
 
-export type Env = Record<string, string | undefined>;
+export type { Env };
 
 /** Internal (`_` names are minified): what the tracer and the fetch wrapper need. */
 export interface Resolved {
@@ -30,23 +31,20 @@ export function resolveConfig<E>(input: ConfigInput<E>, env: E): Resolved | null
     warnOnce(`config function failed; tracing is off: ${String(e)}`);
     return null;
   }
-  const v: Env = {};
+  const v: Record<string, string> = {};
   if (env && typeof env === 'object') for (const [k, x] of Object.entries(env)) if (typeof x === 'string') v[k] = x;
-  if (c.disabled ?? v.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true') return null;
-  // OTEL_EXPORTER_OTLP_TRACES_<name>, else OTEL_EXPORTER_OTLP_<name>.
-  const otlp = (name: string): string | undefined => v[`OTEL_EXPORTER_OTLP_TRACES_${name}`] ?? v[`OTEL_EXPORTER_OTLP_${name}`];
-  const base = v.OTEL_EXPORTER_OTLP_ENDPOINT;
-  let endpoint = c.endpoint || v.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || (base ? base.replace(/\/*$/, '/v1/traces') : DEFAULT_ENDPOINT);
+  if (sdkDisabled(c.disabled, v)) return null;
+  let endpoint = c.endpoint || envEndpoint(v) || DEFAULT_ENDPOINT;
   try {
     endpoint = new URL(endpoint).href;
   } catch {
     endpoint = fallback('endpoint', endpoint, DEFAULT_ENDPOINT);
   }
-  const protocol = c.protocol ?? otlp('PROTOCOL') ?? 'http/protobuf';
+  const protocol = c.protocol ?? otlpEnum(v, 'PROTOCOL') ?? 'http/protobuf';
   const json = protocol === 'http/json' && !!c.wasm;
   // http/json needs wasm: the wasmtrace/wasmtrace-json.wasm module.
   if (!json && protocol !== 'http/protobuf') fallback(protocol === 'http/json' ? 'protocol (without wasm)' : 'protocol', protocol, 'http/protobuf');
-  const timeout = Number(c.timeoutMs ?? otlp('TIMEOUT') ?? 10_000);
+  const timeout = Number(c.timeoutMs ?? otlpEnv(v, 'TIMEOUT') ?? 10_000);
   return {
     _c: c,
     _v: v,

@@ -13,6 +13,7 @@ import { resetOrigin, timeOrigin } from '../src/clock.js';
 import { internalError, setDebug, warnOnce } from '../src/diag.js';
 import { createDelivery, fetchTransport } from './export.js';
 import { configureTail, rootTraceState, samplerRatio } from '../src/sampler.js';
+import { envSamplerRatio } from '../src/env.js';
 
 /** What OpenTelemetry names the language of a Service Worker-style runtime. */
 const LANGUAGE = 'webjs';
@@ -29,7 +30,7 @@ export async function createWorkerTracer(r: Resolved, fetchFn: typeof fetch): Pr
     const core = createCore(x, r._json ? 'application/json' : 'application/x-protobuf', 4096);
     crypto.getRandomValues(core.u8.subarray(core.io, core.io + 32));
     x.seed();
-    const ratio = samplerRatio(c.sampler?.ratio, r._v.OTEL_TRACES_SAMPLER_ARG);
+    const ratio = samplerRatio(c.sampler?.ratio, envSamplerRatio(r._v, warnOnce));
     x.configure(timeOrigin(), ratio, 128, 128, 128, 128);
     configureTail(x, c.sampler);
     const resource = resourceAttributes(c, r._v, LANGUAGE);

@@ -2,15 +2,13 @@
 // values with one warning each (never a throw).
 import { badSetting } from '../diag.js';
 import { keyValues } from '../resource.js';
+import { type Env, envEndpoint, envValue, otlpEnum, otlpEnv } from '../env.js';
 import type { DeliveryOptions, ResolvedDeliveryOptions, StorageLike } from './types.js';
 
 /** Bytes of keepalive bodies a page may have in flight (PLATFORM-FACTS.md). */
 export const KEEPALIVE_BUDGET = 65536;
 
 const DEFAULT_ENDPOINT = 'http://localhost:4318/v1/traces';
-const E = 'OTEL_EXPORTER_OTLP_';
-
-type Env = Readonly<Record<string, string | undefined>>;
 
 /**
  * Merges user options over OTEL_EXPORTER_OTLP_* / OTEL_BSP_* values from `env`
@@ -34,8 +32,7 @@ export function resolveDeliveryOptions(
   /** `given` if it is one of `allowed`, else the first of them. */
   const oneOf = <T extends string>(name: string, given: string | undefined, allowed: T[]): T =>
     given === undefined || (allowed as string[]).includes(given) ? ((given as T) ?? allowed[0]) : bad(name, given, allowed[0]!);
-  const base = env[E + 'ENDPOINT'];
-  const url = user.endpoint ?? env[E + 'TRACES_ENDPOINT'] ?? (base ? base.replace(/\/*$/, '/v1/traces') : DEFAULT_ENDPOINT);
+  const url = user.endpoint ?? envEndpoint(env) ?? DEFAULT_ENDPOINT;
   let endpoint: string;
   try {
     endpoint = new URL(url, (globalThis as { location?: { href?: string } }).location?.href).href;
@@ -44,11 +41,11 @@ export function resolveDeliveryOptions(
   }
   return {
     endpoint,
-    protocol: oneOf('protocol', user.protocol ?? env[E + 'TRACES_PROTOCOL'] ?? env[E + 'PROTOCOL'], ['http/protobuf', 'http/json']),
-    headers: { ...keyValues(env[E + 'HEADERS']), ...keyValues(env[E + 'TRACES_HEADERS']), ...user.headers },
-    maxExportBatchSize: num('maxExportBatchSize', 512, 1, 100_000, env.OTEL_BSP_MAX_EXPORT_BATCH_SIZE),
-    scheduledDelayMs: num('scheduledDelayMs', 5000, 0, 3_600_000, env.OTEL_BSP_SCHEDULE_DELAY),
-    compression: oneOf('compression', user.compression ?? env[E + 'TRACES_COMPRESSION'] ?? env[E + 'COMPRESSION'], ['auto', 'gzip', 'none']),
+    protocol: oneOf('protocol', user.protocol ?? otlpEnum(env, 'PROTOCOL'), ['http/protobuf', 'http/json']),
+    headers: { ...keyValues(env.OTEL_EXPORTER_OTLP_HEADERS), ...keyValues(env.OTEL_EXPORTER_OTLP_TRACES_HEADERS), ...user.headers },
+    maxExportBatchSize: num('maxExportBatchSize', 512, 1, 100_000, envValue(env, 'OTEL_BSP_MAX_EXPORT_BATCH_SIZE')),
+    scheduledDelayMs: num('scheduledDelayMs', 5000, 0, 3_600_000, envValue(env, 'OTEL_BSP_SCHEDULE_DELAY')),
+    compression: oneOf('compression', user.compression ?? otlpEnum(env, 'COMPRESSION'), ['auto', 'gzip', 'none']),
     maxQueueBytes: num('maxQueueBytes', 1 << 20, 0, 4 << 20),
     storage: user.storage === undefined ? defaultStorage() : user.storage,
     storageKeyPrefix: user.storageKeyPrefix || 'wasmtrace:',
@@ -56,7 +53,7 @@ export function resolveDeliveryOptions(
     retryMaxDelayMs: num('retryMaxDelayMs', 60_000, 0, 3_600_000),
     maxAttempts: num('maxAttempts', 5, 1, 100),
     maxConcurrentRequests: num('maxConcurrentRequests', 2, 1, 16),
-    timeoutMs: num('timeoutMs', 10_000, 1, 600_000, env[E + 'TRACES_TIMEOUT'] ?? env[E + 'TIMEOUT']),
+    timeoutMs: num('timeoutMs', 10_000, 1, 600_000, otlpEnv(env, 'TIMEOUT')),
     transport: typeof user.transport === 'function' ? user.transport : null,
   };
 }

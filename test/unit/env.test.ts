@@ -1,0 +1,193 @@
+// OpenTelemetry environment variables, read as the specification says
+// (sdk-environment-variables.md): an empty value is the same as unset, enum
+// values are case-insensitive, and the signal's own variable
+// (OTEL_EXPORTER_OTLP_TRACES_*) wins over the general one. Generated env maps
+// are checked against a model written from those rules, for delivery (every
+// JS entry) and the Worker config; then the sampler and OTEL_SDK_DISABLED
+// through init().
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { resolveDeliveryOptions } from '../../src/export/options.js';
+import { resolveConfig } from '../../worker/config.js';
+import { envSamplerRatio } from '../../src/env.js';
+import { init } from '../../src/node.js';
+import type { InitOptions } from '../../src/init.js';
+import { protoWasm } from '../helpers/core-tracer.js';
+
+/** mulberry32: a small seeded PRNG, so a failure names its case. */
+function prng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(s ^ (s >>> 15), s | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+  };
+}
+
+const O = 'OTEL_EXPORTER_OTLP_';
+const T = 'OTEL_EXPORTER_OTLP_TRACES_';
+/** Values each variable may take when set (enums get their case scrambled). */
+const VALUES: Record<string, string[]> = {
+  [O + 'ENDPOINT']: ['https://a.example:4318', 'https://b.example/base/', 'http://127.0.0.1:4318//'],
+  [T + 'ENDPOINT']: ['https://c.example/v1/traces', 'https://d.example/custom'],
+  [O + 'PROTOCOL']: ['http/protobuf', 'http/json'],
+  [T + 'PROTOCOL']: ['http/protobuf', 'http/json'],
+  [O + 'COMPRESSION']: ['gzip', 'none', 'auto'],
+  [T + 'COMPRESSION']: ['gzip', 'none'],
+  [O + 'TIMEOUT']: ['2500', '7000'],
+  [T + 'TIMEOUT']: ['1200'],
+  OTEL_BSP_SCHEDULE_DELAY: ['100', '0'],
+  OTEL_BSP_MAX_EXPORT_BATCH_SIZE: ['64'],
+};
+const ENUMS = new Set([O + 'PROTOCOL', T + 'PROTOCOL', O + 'COMPRESSION', T + 'COMPRESSION']);
+
+type Env = Record<string, string | undefined>;
+
+/** Each variable absent, empty, blank, or a value padded with spaces (enums in a random case). */
+function generateEnv(r: () => number): Env {
+  const env: Env = {};
+  const pad = (): string => [' ', '', '\t', '  '][Math.floor(r() * 4)]!;
+  for (const [name, values] of Object.entries(VALUES)) {
+    const roll = r();
+    if (roll < 0.3) continue;
+    if (roll < 0.45) env[name] = '';
+    else if (roll < 0.55) env[name] = pad() + ' ';
+    else {
+      let v = values[Math.floor(r() * values.length)]!;
+      if (ENUMS.has(name)) v = [...v].map((c) => (r() < 0.5 ? c.toUpperCase() : c)).join('');
+      env[name] = pad() + v + pad();
+    }
+  }
+  return env;
+}
+
+/** The model: what the specification says each setting becomes. */
+function expected(env: Env) {
+  const set = (name: string): string | undefined => env[name]?.trim() || undefined;
+  const pick = (name: string): string | undefined => set(T + name) ?? set(O + name);
+  const base = set(O + 'ENDPOINT');
+  const endpoint = set(T + 'ENDPOINT') ?? (base ? base.replace(/\/*$/, '') + '/v1/traces' : 'http://localhost:4318/v1/traces');
+  return {
+    endpoint: new URL(endpoint).href,
+    protocol: pick('PROTOCOL')?.toLowerCase() ?? 'http/protobuf',
+    compression: pick('COMPRESSION')?.toLowerCase() ?? 'auto',
+    timeoutMs: Number(pick('TIMEOUT') ?? 10_000),
+    scheduledDelayMs: Number(set('OTEL_BSP_SCHEDULE_DELAY') ?? 5000),
+    maxExportBatchSize: Number(set('OTEL_BSP_MAX_EXPORT_BATCH_SIZE') ?? 512),
+  };
+}
+
+test('delivery settings from 3,000 generated env maps: empty is unset, enums in any case, TRACES_* first', () => {
+  const r = prng(0x5eed);
+  for (let i = 0; i < 3000; i++) {
+    const env = generateEnv(r);
+    const warnings: string[] = [];
+    const o = resolveDeliveryOptions({ storage: null }, env, (m) => warnings.push(m));
+    const want = expected(env);
+    const got = {
+      endpoint: o.endpoint, protocol: o.protocol, compression: o.compression, timeoutMs: o.timeoutMs,
+      scheduledDelayMs: o.scheduledDelayMs, maxExportBatchSize: o.maxExportBatchSize,
+    };
+    assert.deepEqual(got, want, `case ${i}: ${JSON.stringify(env)}`);
+    assert.deepEqual(warnings, [], `case ${i}: ${JSON.stringify(env)}`);
+  }
+});
+
+test('the Worker config reads the same env the same way (1,000 generated maps)', (t) => {
+  const warned: unknown[] = [];
+  t.mock.method(console, 'warn', (...a: unknown[]) => void warned.push(a));
+  const r = prng(0xc0ffee);
+  for (let i = 0; i < 1000; i++) {
+    const env = generateEnv(r);
+    // http/json needs the JSON module; any module object will do for resolving.
+    const c = resolveConfig({ wasm: {} as WebAssembly.Module }, env);
+    const want = expected(env);
+    assert.ok(c, `case ${i}`);
+    assert.deepEqual(
+      { endpoint: c._endpoint, json: c._json, timeoutMs: c._timeout },
+      { endpoint: want.endpoint, json: want.protocol === 'http/json', timeoutMs: want.timeoutMs },
+      `case ${i}: ${JSON.stringify(env)}`,
+    );
+  }
+  assert.deepEqual(warned, []);
+});
+
+test('OTEL_TRACES_SAMPLER and its argument, in any case and with blanks, give the ratio the specification names', () => {
+  const cases: Array<[string | undefined, string]> = [
+    [undefined, 'arg'], ['', 'arg'], ['  ', 'arg'],
+    ['always_on', '1'], ['parentbased_always_on', '1'],
+    ['always_off', '0'], ['parentbased_always_off', '0'],
+    ['traceidratio', 'arg or 1'], ['parentbased_traceidratio', 'arg or 1'],
+    ['jaeger_remote', 'unknown'], ['xray', 'unknown'],
+  ];
+  const r = prng(7);
+  let n = 0;
+  for (const [sampler, rule] of cases) {
+    for (const arg of [undefined, '', ' 0.25 ', '1']) {
+      for (let k = 0; k < 4; k++) {
+        const name = sampler === undefined ? undefined : ' ' + [...sampler].map((c) => (r() < 0.5 ? c.toUpperCase() : c)).join('') + ' ';
+        const env: Env = { OTEL_TRACES_SAMPLER: name, OTEL_TRACES_SAMPLER_ARG: arg };
+        const warnings: string[] = [];
+        const got = envSamplerRatio(env, (m) => warnings.push(m));
+        const a = arg?.trim() || undefined;
+        const want = rule === '1' ? '1' : rule === '0' ? '0' : rule === 'arg or 1' ? (a ?? '1') : a;
+        assert.equal(got, want, `${JSON.stringify(env)}`);
+        assert.equal(warnings.length, rule === 'unknown' ? 1 : 0, `${JSON.stringify(env)}: ${warnings.join('; ')}`);
+        if (rule === 'unknown') assert.match(warnings[0]!, /OTEL_TRACES_SAMPLER/);
+        n++;
+      }
+    }
+  }
+  assert.equal(n, cases.length * 16);
+});
+
+const ok = async () => ({ status: 200 });
+const base: InitOptions = { serviceName: 'env-test', wasm: protoWasm, storage: null, transport: ok };
+
+test('OTEL_SDK_DISABLED=true in any case, or disabled: true, gives a tracer that records nothing and loads no Wasm', async (t) => {
+  const instantiate = t.mock.method(WebAssembly, 'instantiate');
+  const cases: Array<[Partial<InitOptions>, boolean]> = [
+    [{ env: { OTEL_SDK_DISABLED: 'true' } }, false],
+    [{ env: { OTEL_SDK_DISABLED: ' TRUE ' } }, false],
+    [{ env: { OTEL_SDK_DISABLED: 'True' } }, false],
+    [{ env: { OTEL_SDK_DISABLED: 'false' } }, true],
+    [{ env: { OTEL_SDK_DISABLED: '' } }, true],
+    [{ env: { OTEL_SDK_DISABLED: '1' } }, true], // only "true" is true
+    [{ env: { OTEL_SDK_DISABLED: 'TRUE' }, disabled: false }, true], // the code setting wins
+    [{ disabled: true }, false],
+  ];
+  for (const [extra, records] of cases) {
+    const before = instantiate.mock.callCount();
+    const tracer = await init({ ...base, ...extra });
+    const span = tracer.startSpan('x');
+    assert.equal(span.isRecording(), records, JSON.stringify(extra));
+    assert.equal(instantiate.mock.callCount() > before, records, `Wasm instantiated: ${JSON.stringify(extra)}`);
+    span.end();
+    await tracer.shutdown();
+  }
+});
+
+test('OTEL_TRACES_SAMPLER through init(): always_off records nothing, a ratio sampler marks its threshold', async () => {
+  // (Tail sampling off: it would hold the spans to keep a trace that errs.)
+  const off = await init({ ...base, sampler: { keepErrors: false }, env: { OTEL_TRACES_SAMPLER: 'Always_Off', OTEL_TRACES_SAMPLER_ARG: '1' } });
+  for (let i = 0; i < 50; i++) assert.equal(off.startSpan('x').isRecording(), false);
+  await off.shutdown();
+  // parentbased_traceidratio at 0.25: roots kept carry the OpenTelemetry threshold (ot=th:c).
+  const ratio = await init({ ...base, sampler: { keepErrors: false }, env: { OTEL_TRACES_SAMPLER: 'PARENTBASED_TRACEIDRATIO', OTEL_TRACES_SAMPLER_ARG: '0.25' } });
+  let kept = 0;
+  for (let i = 0; i < 400; i++) {
+    const s = ratio.startSpan('x');
+    if (s.isRecording()) {
+      kept++;
+      assert.equal(s.spanContext().traceState, 'ot=th:c');
+    }
+    s.end();
+  }
+  assert.ok(kept > 50 && kept < 150, `kept ${kept} of 400 at ratio 0.25`);
+  await ratio.shutdown();
+  // The code setting wins over the env.
+  const code = await init({ ...base, sampler: { ratio: 1, keepErrors: false }, env: { OTEL_TRACES_SAMPLER: 'always_off' } });
+  assert.equal(code.startSpan('x').isRecording(), true);
+  await code.shutdown();
+});
