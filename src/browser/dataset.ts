@@ -41,8 +41,8 @@ export function optionsFromDataset(data: DOMStringMap): BrowserInitOptions {
         if (eq > 0) r[pair.slice(0, eq).trim()] = pair.slice(eq + 1).trim();
       }
       o.resource = r;
-    } else if (key === 'debug') {
-      o.debug = v !== 'false';
+    } else if (key === 'debug' || key === 'disabled') {
+      o[key] = v !== 'false';
     } else {
       o[key] = NUMBERS.includes(key) ? Number(v) : v;
     }

@@ -11,6 +11,7 @@ import { FIRST_PAINT_WAIT_MS, afterPaint } from './schedule.js';
 import { absolute, listen, propagatesTo } from './util.js';
 import { type EarlyRequests, recordEarly } from './early.js';
 import { samplerRatio } from '../sampler.js';
+import { envSamplerRatio } from '../env.js';
 
 /** What `resumeBrowser` (start.ts) goes on from. */
 export interface Prepared {
@@ -51,7 +52,7 @@ function early(opts: BrowserInitOptions, wasmHref: string | undefined, propagate
   // The SDK's own requests before it is ready: the Wasm module (delivery starts later).
   const own = [wasmHref, typeof opts.endpoint === 'string' ? absolute(opts.endpoint)?.href : undefined];
   return recordEarly({
-    ratio: samplerRatio(opts.sampler?.ratio, undefined),
+    ratio: samplerRatio(opts.sampler?.ratio, envSamplerRatio(opts.env ?? {}, () => {})), // init() warns
     propagate,
     ignore: (u) => own.some((href) => href !== undefined && (u.href === href || u.href.startsWith(href + '?'))),
     fetch: on.fetch !== false,

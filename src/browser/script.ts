@@ -91,7 +91,8 @@ function main(): void {
   const base = script?.src || location.href;
   let prepared: Prepared | undefined;
   try {
-    prepared = prepareBrowser(options, (json) => new URL(json ? 'wasmtrace-json.wasm' : 'wasmtrace.wasm', base));
+    // data-disabled: nothing loaded or patched, and `ready` a tracer that records nothing.
+    if (options.disabled !== true) prepared = prepareBrowser(options, (json) => new URL(json ? 'wasmtrace-json.wasm' : 'wasmtrace.wasm', base));
   } catch (e) {
     internalError(e); // `ready` becomes a tracer that records nothing
   }
@@ -101,7 +102,7 @@ function main(): void {
   const ready = (prepared?.painted ?? afterPaint(FIRST_PAINT_WAIT_MS))
     .then(() => import('./start.js'))
     .then(({ resumeBrowser }) => {
-      if (!prepared) throw new Error('start-up failed');
+      if (!prepared) throw new Error(options.disabled === true ? 'disabled' : 'start-up failed');
       return resumeBrowser(prepared);
     })
     .catch(async (e: unknown) => {

@@ -20,6 +20,7 @@ import { gzip } from '../export/gzip.js';
 import { internalError } from '../diag.js';
 import { resolveDeliveryOptions } from '../export/options.js';
 import { createNoopTracer } from '../tracer.js';
+import { sdkDisabled } from '../env.js';
 import { instrumentDocumentLoad } from './document-load.js';
 import { instrumentErrors } from './errors.js';
 import { end, instrumentFetch } from './fetch.js';
@@ -48,6 +49,7 @@ const gzipLarge: Gzip = (bytes) => (bytes.length < GZIP_MIN_BYTES ? Promise.reso
 export async function startBrowser(options: BrowserInitOptions, defaultWasm: (json: boolean) => WasmSource): Promise<Tracer> {
   try {
     const opts = (options && typeof options === 'object' ? options : {}) as BrowserInitOptions;
+    if (sdkDisabled(opts.disabled, opts.env ?? {})) return createNoopTracer(); // nothing loaded, nothing patched
     if (typeof document === 'undefined' || typeof window === 'undefined') return initWith({ language: 'webjs', defaultWasm }, opts);
     const prepared = prepareBrowser(opts, defaultWasm);
     await prepared.painted; // the Wasm fetch starts in the same task

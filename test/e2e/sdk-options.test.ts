@@ -67,3 +67,11 @@ test('session.id without usable storage: a fresh id each time, no throw', () => 
     delete g.localStorage;
   }
 });
+
+test('data-disabled and data-debug are booleans: present or "true" is on, "false" is off', () => {
+  assert.equal(optionsFromDataset({ disabled: '' }).disabled, true);
+  assert.equal(optionsFromDataset({ disabled: 'true' }).disabled, true);
+  assert.equal(optionsFromDataset({ disabled: 'false' }).disabled, false);
+  assert.equal(optionsFromDataset({ debug: 'false' }).debug, false);
+  assert.equal(optionsFromDataset({ serviceName: 'x' }).disabled, undefined);
+});
