@@ -1,7 +1,7 @@
 // Settings from the OpenTelemetry environment variables, over the options
 // the program gave. The variables win, so an operator can point a built
 // module elsewhere without rebuilding it.
-import { getenv } from "./env";
+import { getenv, getenvEnum } from "./env";
 import { hexDigit } from "./text";
 
 /** One `key=value` pair from a comma-separated OTEL_* list. */
@@ -54,7 +54,7 @@ export function endpointFromEnv(fallback: string): string {
 
 /** The head-sampling ratio from OTEL_TRACES_SAMPLER(_ARG); `fallback` when unset or bad. */
 export function ratioFromEnv(fallback: f64): f64 {
-  const sampler = getenv("OTEL_TRACES_SAMPLER").trim();
+  const sampler = getenvEnum("OTEL_TRACES_SAMPLER");
   if (sampler == "always_off" || sampler == "parentbased_always_off") return 0;
   if (sampler == "always_on" || sampler == "parentbased_always_on") return 1;
   const arg = getenv("OTEL_TRACES_SAMPLER_ARG").trim();

@@ -37,3 +37,17 @@ export function getenv(name: string): string {
   }
   return "";
 }
+
+/**
+ * An enum-valued variable, trimmed and with ASCII letters lower-cased: the
+ * specification reads enum values case-insensitively ("" when unset).
+ */
+export function getenvEnum(name: string): string {
+  const s = getenv(name).trim();
+  let out = "";
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    out += String.fromCharCode(c >= 65 && c <= 90 ? c + 32 : c);
+  }
+  return out;
+}

@@ -9,7 +9,7 @@ import { SCOPE_VERSION } from "../core/scope";
 import { Span, SpanKind } from "./span";
 import { currentSpan, hasRemote, pushActive, REMOTE, remoteFlags, setRemoteParent, STATE, stateLen } from "./context";
 import { endpointFromEnv, parseHttpUrl, parsePairs, ratioFromEnv, timeoutFromEnv } from "./config";
-import { getenv } from "./env";
+import { getenv, getenvEnum } from "./env";
 import { Exporter, lossReport, lostSpans, otlpLines, settings, warn } from "./exporter";
 import { flush, setExporter } from "./flush";
 import { nowMs, startClock } from "./clock";
@@ -109,8 +109,10 @@ export function init(options: Options = new Options()): Tracer {
   const s = settings;
   s.endpoint = endpointFromEnv(options.endpoint);
   s.url = parseHttpUrl(s.endpoint);
-  s.json = getenv("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL").trim() == "http/json" ||
-    getenv("OTEL_EXPORTER_OTLP_PROTOCOL").trim() == "http/json";
+  // The signal's own variable, when set, wins over the general one.
+  let protocol = getenvEnum("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL");
+  if (!protocol.length) protocol = getenvEnum("OTEL_EXPORTER_OTLP_PROTOCOL");
+  s.json = protocol == "http/json";
   s.headerLines = headerLines(getenv("OTEL_EXPORTER_OTLP_HEADERS")) +
     headerLines(getenv("OTEL_EXPORTER_OTLP_TRACES_HEADERS"));
   const output = getenv("WASMTRACE_OUTPUT").trim();

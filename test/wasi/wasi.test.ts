@@ -317,6 +317,28 @@ test('WASMTRACE_OUTPUT finds a preopen named as WasmEdge names it (no leading sl
   }
 });
 
+test('env as the specification reads it: TRACES_PROTOCOL wins over PROTOCOL, enums in any case', async () => {
+  const collector = await startCollector();
+  try {
+    const cases: Array<[Record<string, string>, string]> = [
+      [{ OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/protobuf', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' }, 'application/x-protobuf'],
+      [{ OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: ' ', OTEL_EXPORTER_OTLP_PROTOCOL: ' HTTP/JSON ' }, 'application/json'],
+      [{ OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'Http/Json' }, 'application/json'],
+    ];
+    for (const [env, type] of cases) {
+      const before = collector.requests.length;
+      const r = await runWasi({ wasm: SOCKETS, env: { OTEL_EXPORTER_OTLP_ENDPOINT: collector.origin, ORDERS: '1', ...env } });
+      assert.equal(r.exitCode, 0, r.stderr);
+      assert.equal(collector.requests[before]?.headers['content-type'], type, JSON.stringify(env));
+    }
+  } finally {
+    await collector.close();
+  }
+  const off = await runWasi({ wasm: LINES, sockets: false, env: { OTEL_TRACES_SAMPLER: 'Always_Off', ORDERS: '2' } });
+  assert.equal(off.exitCode, 0);
+  assert.equal(off.stdout, '');
+});
+
 test('sampling: OTEL_TRACES_SAMPLER_ARG=0 and an unsampled TRACEPARENT record nothing', async () => {
   const off = await runWasi({ wasm: LINES, sockets: false, env: { OTEL_TRACES_SAMPLER_ARG: '0', ORDERS: '2' } });
   assert.equal(off.exitCode, 0);
