@@ -13,7 +13,7 @@ import { createNoopTracer, createTracer, type Tracer } from './tracer.js';
 import { instantiate, type WasmSource } from './wasm.js';
 import { resourceAttributes } from './resource.js';
 import { rootTraceState, samplerRatio, type SamplerOptions } from './sampler.js';
-import { envSamplerRatio, sdkDisabled } from './env.js';
+import { envSamplerRatio, envValue, sdkDisabled } from './env.js';
 
 export type { SamplerOptions } from './sampler.js';
 
@@ -94,7 +94,9 @@ export async function initWith(platform: Platform, options: InitOptions): Promis
       error: internalError,
       gzip: platform.gzip,
     });
-    tracer = createTracer(core, pipeline, { rootTraceState: rootTraceState(ratio) });
+    // TRACEPARENT/TRACESTATE in the environment: the caller's span (a job started by a traced process).
+    const caller = { traceparent: envValue(env, 'TRACEPARENT'), tracestate: envValue(env, 'TRACESTATE') };
+    tracer = createTracer(core, pipeline, { rootTraceState: rootTraceState(ratio), caller });
     return tracer;
   } catch (e) {
     warnOnce(`tracing is off: ${e instanceof Error ? e.message : String(e)}`);

@@ -104,8 +104,22 @@ export interface EarlyIds {
   readonly traceState?: string;
 }
 
+/** A remote parent read from traceparent/tracestate in `carrier`; undefined when absent or invalid. */
+function extractParent(carrier: Carrier): RemoteContext | undefined {
+  const parsed = parseTraceparent(getHeader(carrier, 'traceparent'));
+  if (!parsed) return undefined;
+  const ts = parseTracestate(getHeader(carrier, 'tracestate'));
+  return new RemoteContext(parsed.traceId, parsed.spanId, parsed.traceFlags, ts, true);
+}
+
 /** Sampling details the tracer applies in JavaScript. */
 export interface TracerOptions {
+  /**
+   * The process's caller, as headers (TRACEPARENT/TRACESTATE from the
+   * environment): the parent of spans started with no parent given and no
+   * span active, and what `inject` sends then.
+   */
+  caller?: Carrier;
   /**
    * Tracestate for new traces kept by the trace-id ratio: the OpenTelemetry
    * probability-sampling threshold (`ot=th:…`), so backends can re-weight counts.
@@ -118,9 +132,11 @@ export function createTracer(core: Core, delivery: Delivery, options: TracerOpti
   const rootTraceState = options.rootTraceState;
   const host: SpanHost = { core, ended: () => delivery.spanEnded() };
   const x = core.x;
+  const caller = options.caller ? extractParent(options.caller) : undefined;
+  const current = (): ParentIds | undefined => activeParent() ?? caller;
 
   function start(name: unknown, options: SpanOptions | undefined, parentInput: ParentInput): WasmSpan {
-    let parent = options?.root ? undefined : parentInput === undefined ? activeParent() : parentInput === null ? undefined : toParent(parentInput);
+    let parent = options?.root ? undefined : parentInput === undefined ? current() : parentInput === null ? undefined : toParent(parentInput);
     if (!live) return noopSpan();
     const early = (options as { [EARLY]?: EarlyIds } | undefined)?.[EARLY];
     if (early && validIds(early.traceId, early.spanId)) {
@@ -189,7 +205,7 @@ export function createTracer(core: Core, delivery: Delivery, options: TracerOpti
 
     inject(carrier, span) {
       try {
-        const p = span === undefined ? activeParent() : toParent(span);
+        const p = span === undefined ? current() : toParent(span);
         if (!p || !carrier) return;
         const ctx = p instanceof WasmSpan ? p.spanContext() : (p as RemoteContext);
         setHeader(carrier, 'traceparent', formatTraceparent(ctx.traceId, ctx.spanId, ctx.traceFlags));
@@ -201,11 +217,7 @@ export function createTracer(core: Core, delivery: Delivery, options: TracerOpti
 
     extract(carrier) {
       try {
-        if (!carrier) return undefined;
-        const parsed = parseTraceparent(getHeader(carrier, 'traceparent'));
-        if (!parsed) return undefined;
-        const ts = parseTracestate(getHeader(carrier, 'tracestate'));
-        return new RemoteContext(parsed.traceId, parsed.spanId, parsed.traceFlags, ts, true);
+        return carrier ? extractParent(carrier) : undefined;
       } catch (e) {
         internalError(e);
         return undefined;

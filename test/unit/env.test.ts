@@ -10,6 +10,8 @@ import assert from 'node:assert/strict';
 import { resolveDeliveryOptions } from '../../src/export/options.js';
 import { resolveConfig } from '../../worker/config.js';
 import { envSamplerRatio } from '../../src/env.js';
+import { parseTraceparent } from '../../src/propagation.js';
+import { allSpans, decodeProtobuf } from '../helpers/otlp.js';
 import { init } from '../../src/node.js';
 import type { InitOptions } from '../../src/init.js';
 import { protoWasm } from '../helpers/core-tracer.js';
@@ -143,7 +145,7 @@ test('OTEL_TRACES_SAMPLER and its argument, in any case and with blanks, give th
 });
 
 const ok = async () => ({ status: 200 });
-const base: InitOptions = { serviceName: 'env-test', wasm: protoWasm, storage: null, transport: ok };
+const base: InitOptions = { serviceName: 'env-test', wasm: protoWasm, storage: null, compression: 'none', transport: ok };
 
 test('OTEL_SDK_DISABLED=true in any case, or disabled: true, gives a tracer that records nothing and loads no Wasm', async (t) => {
   const instantiate = t.mock.method(WebAssembly, 'instantiate');
@@ -190,4 +192,68 @@ test('OTEL_TRACES_SAMPLER through init(): always_off records nothing, a ratio sa
   const code = await init({ ...base, sampler: { ratio: 1, keepErrors: false }, env: { OTEL_TRACES_SAMPLER: 'always_off' } });
   assert.equal(code.startSpan('x').isRecording(), true);
   await code.shutdown();
+});
+
+const TP_TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
+const TP_SPAN = '00f067aa0ba902b7';
+
+test('TRACEPARENT/TRACESTATE in the environment: spans with no parent become the caller\'s children, and inject passes it on', async () => {
+  const bodies: Uint8Array[] = [];
+  const tracer = await init({
+    ...base,
+    transport: async (body) => (bodies.push(body), { status: 200 }),
+    env: { TRACEPARENT: ` 00-${TP_TRACE}-${TP_SPAN}-01 `, TRACESTATE: 'vendor=abc' },
+  });
+  const job = tracer.startSpan('job');
+  assert.equal(job.spanContext().traceId, TP_TRACE);
+  assert.equal(job.spanContext().traceState, 'vendor=abc');
+  const carrier: Record<string, string> = {};
+  tracer.inject(carrier); // no span active: the caller's context goes on
+  assert.deepEqual(carrier, { traceparent: `00-${TP_TRACE}-${TP_SPAN}-01`, tracestate: 'vendor=abc' });
+  tracer.startActiveSpan('step', (step) => {
+    assert.equal(step.spanContext().traceId, TP_TRACE);
+    tracer.inject(carrier); // a span active: it is the parent sent
+    assert.equal(carrier.traceparent, `00-${TP_TRACE}-${step.spanContext().spanId}-01`);
+    step.end();
+  });
+  const fresh = tracer.startSpan('own-trace', { root: true });
+  const alsoFresh = tracer.startSpan('own-trace', undefined, null);
+  assert.notEqual(fresh.spanContext().traceId, TP_TRACE);
+  assert.notEqual(alsoFresh.spanContext().traceId, TP_TRACE);
+  for (const s of [job, fresh, alsoFresh]) s.end();
+  await tracer.shutdown();
+  const spans = bodies.flatMap((b) => allSpans(decodeProtobuf(b)));
+  const byName = (n: string) => spans.filter((s) => s.name === n);
+  assert.equal(byName('job')[0]?.parentSpanId, TP_SPAN);
+  assert.equal(byName('job')[0]?.traceState, 'vendor=abc');
+  assert.equal(byName('step')[0]?.parentSpanId, TP_SPAN);
+  assert.deepEqual(byName('own-trace').map((s) => s.parentSpanId), ['', '']);
+});
+
+test('TRACEPARENT: an unsampled caller is followed; 500 generated malformed values start a new trace and throw nothing', async () => {
+  const unsampled = await init({ ...base, sampler: { keepErrors: false }, env: { TRACEPARENT: `00-${TP_TRACE}-${TP_SPAN}-00` } });
+  assert.equal(unsampled.startSpan('x').isRecording(), false);
+  await unsampled.shutdown();
+  const r = prng(42);
+  const valid = `00-${TP_TRACE}-${TP_SPAN}-01`;
+  const junk = '0123456789abcdefABCDEF-xz \u00e9';
+  let fresh = 0;
+  let tried = 0;
+  while (tried < 500) {
+    // Mutate one to three characters, or cut the value short.
+    const chars = [...valid];
+    for (let k = 1 + Math.floor(r() * 3); k > 0; k--) chars[Math.floor(r() * chars.length)] = junk[Math.floor(r() * junk.length)]!;
+    const value = r() < 0.2 ? chars.join('').slice(0, Math.floor(r() * valid.length)) : chars.join('');
+    const parsed = parseTraceparent(value);
+    if (parsed) continue; // a mutation the processing model still accepts (a hex digit for a hex digit)
+    tried++;
+    const tracer = await init({ ...base, env: { TRACEPARENT: value } });
+    const span = tracer.startSpan('x');
+    assert.notEqual(span.spanContext().traceId, TP_TRACE, value);
+    assert.equal(span.isRecording(), true, value);
+    fresh++;
+    span.end();
+    await tracer.shutdown();
+  }
+  assert.equal(fresh, 500);
 });
