@@ -82,6 +82,15 @@ log(`FIREFOX_PATH=${firefoxPath}`);
 log(`${files.length} file(s): ${files.join(' ')}`);
 
 /** Runs `files` with the test runner under the Node binary `nodePath`; resolves to its exit code. */
+/**
+ * The environment without the OpenTelemetry settings the SDK reads from
+ * process.env (OTEL_*, TRACEPARENT, TRACESTATE): a shell or CI that exports
+ * them must not change what the tests see.
+ */
+function hermeticEnv() {
+  return Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(OTEL_|TRACEPARENT$|TRACESTATE$)/.test(k)));
+}
+
 function runTests(nodePath, files, extraArgs = []) {
   const args = [
     '--import', 'tsx', '--test', '--test-concurrency=2', '--test-reporter=tap', '--test-reporter-destination=stdout',
@@ -94,7 +103,7 @@ function runTests(nodePath, files, extraArgs = []) {
   const child = spawn(nodePath, args, {
     cwd: root,
     stdio: ['ignore', 'inherit', 'inherit'],
-    env: { ...process.env, CHROME_PATH: chromePath, FIREFOX_PATH: firefoxPath },
+    env: { ...hermeticEnv(), CHROME_PATH: chromePath, FIREFOX_PATH: firefoxPath },
   });
   const stop = (sig) => child.kill(sig);
   for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, stop);
