@@ -81,16 +81,16 @@ log(`CHROME_PATH=${chromePath}`);
 log(`FIREFOX_PATH=${firefoxPath}`);
 log(`${files.length} file(s): ${files.join(' ')}`);
 
-/** Runs `files` with the test runner under the Node binary `nodePath`; resolves to its exit code. */
 /**
  * The environment without the OpenTelemetry settings the SDK reads from
- * process.env (OTEL_*, TRACEPARENT, TRACESTATE): a shell or CI that exports
+ * process.env (OTEL_*, TRACEPARENT, TRACESTATE, BAGGAGE): a shell or CI that exports
  * them must not change what the tests see.
  */
 function hermeticEnv() {
-  return Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(OTEL_|TRACEPARENT$|TRACESTATE$)/.test(k)));
+  return Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(OTEL_|TRACEPARENT$|TRACESTATE$|BAGGAGE$)/.test(k)));
 }
 
+/** Runs `files` with the test runner under the Node binary `nodePath`; resolves to its exit code. */
 function runTests(nodePath, files, extraArgs = []) {
   const args = [
     '--import', 'tsx', '--test', '--test-concurrency=2', '--test-reporter=tap', '--test-reporter-destination=stdout',

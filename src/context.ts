@@ -12,6 +12,8 @@ export interface ParentIds {
   _s1: number;
   _f: number;
   _ts: string | undefined;
+  /** W3C baggage in header form ('' for none), passed on by inject. */
+  _bg: string;
 }
 
 let active: ParentIds | undefined;
@@ -40,4 +42,22 @@ export function setActive(parent: ParentIds | undefined): ParentIds | undefined 
   const previous = active;
   active = parent;
   return previous;
+}
+
+let baggage: string | undefined;
+
+/** The baggage set by the innermost running withBaggage; undefined outside any. */
+export function activeBaggage(): string | undefined {
+  return baggage;
+}
+
+/** Runs `fn` with `b` (a baggage-string, '' for none) as the active baggage. */
+export function withBaggage<R>(b: string, fn: () => R): R {
+  const previous = baggage;
+  baggage = b;
+  try {
+    return fn();
+  } finally {
+    baggage = previous;
+  }
 }

@@ -94,8 +94,8 @@ export async function initWith(platform: Platform, options: InitOptions): Promis
       error: internalError,
       gzip: platform.gzip,
     });
-    // TRACEPARENT/TRACESTATE in the environment: the caller's span (a job started by a traced process).
-    const caller = { traceparent: envValue(env, 'TRACEPARENT'), tracestate: envValue(env, 'TRACESTATE') };
+    // TRACEPARENT/TRACESTATE/BAGGAGE in the environment: the caller's span and baggage (a job started by a traced process).
+    const caller = { traceparent: envValue(env, 'TRACEPARENT'), tracestate: envValue(env, 'TRACESTATE'), baggage: envValue(env, 'BAGGAGE') };
     tracer = createTracer(core, pipeline, { rootTraceState: rootTraceState(ratio), caller });
     return tracer;
   } catch (e) {

@@ -29,9 +29,11 @@ export class WasmSpan implements Span {
   /** W3C trace flags, plus 0x100 for a remote context. */
   _f: number;
   _ts: string | undefined;
+  /** W3C baggage in header form ('' for none): what inject sends with this span. */
+  _bg: string;
   _ctx: SpanContext | undefined;
 
-  constructor(h: number, host: SpanHost | null, ids: ArrayLike<number>, flags: number, traceState: string | undefined) {
+  constructor(h: number, host: SpanHost | null, ids: ArrayLike<number>, flags: number, traceState: string | undefined, baggage: string) {
     this._h = h;
     this._host = host;
     this._t0 = ids[0] as number;
@@ -42,6 +44,7 @@ export class WasmSpan implements Span {
     this._s1 = ids[5] as number;
     this._f = flags;
     this._ts = traceState;
+    this._bg = baggage;
     this._ctx = undefined;
   }
 

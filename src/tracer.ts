@@ -3,7 +3,8 @@
 import type { Link, ParentInput, Span, SpanContext, SpanOptions, TracerStats } from './types.js';
 import type { Core } from './core.js';
 import type { ExportResult } from './export/types.js';
-import { type ParentIds, activeParent, withActive } from './context.js';
+import { type ParentIds, activeBaggage, activeParent, withActive, withBaggage } from './context.js';
+import { baggageEntries, formatBaggage, parseBaggage } from './baggage.js';
 import { WasmSpan, type SpanHost } from './span.js';
 import { setAttr } from './attributes.js';
 import { now, toRelativeMs } from './clock.js';
@@ -30,6 +31,19 @@ export interface Tracer {
   shutdown(): Promise<ExportResult>;
   /** Drop counters. */
   stats(): TracerStats;
+  /**
+   * Runs `fn` with `entries` as the W3C baggage: spans started inside carry
+   * it, and inject (the fetch and XHR instrumentations, a Worker's outgoing
+   * fetch) sends it as the `baggage` header. Replaces the baggage in effect;
+   * to add to it, spread getBaggage(). Keys must be HTTP tokens and values
+   * strings; others are dropped.
+   */
+  withBaggage<R>(entries: Record<string, string> | null, fn: () => R): R;
+  /**
+   * The baggage in effect: of withBaggage, else the active span's (a context
+   * from `extract` carries the request's baggage), else the process's caller's.
+   */
+  getBaggage(): Record<string, string>;
 }
 
 /** What delivery provides to the tracer. */
@@ -42,7 +56,7 @@ export interface Delivery {
 const EMPTY_RESULT: ExportResult = { sent: 0, queued: 0, dropped: 0 };
 const ZERO_IDS = [0, 0, 0, 0, 0, 0];
 /** A span that records nothing (tracer shut down, Wasm not loaded, or an internal failure). */
-const noopSpan = (): WasmSpan => new WasmSpan(-1, null, ZERO_IDS, 0, undefined);
+const noopSpan = (): WasmSpan => new WasmSpan(-1, null, ZERO_IDS, 0, undefined, '');
 
 /** A remote parent: the public context plus the words Wasm takes. */
 class RemoteContext implements ParentIds, SpanContext {
@@ -54,13 +68,14 @@ class RemoteContext implements ParentIds, SpanContext {
   _s1 = 0;
   _f: number;
   _ts: string | undefined;
+  _bg: string;
   traceId: string;
   spanId: string;
   traceFlags: number;
   traceState?: string;
   isRemote: boolean;
 
-  constructor(traceId: string, spanId: string, traceFlags: number, traceState: string | undefined, isRemote: boolean) {
+  constructor(traceId: string, spanId: string, traceFlags: number, traceState: string | undefined, isRemote: boolean, baggage = '') {
     const w: number[] = [];
     hexWords(traceId, w);
     hexWords(spanId, w);
@@ -71,6 +86,7 @@ class RemoteContext implements ParentIds, SpanContext {
     this._f = (traceFlags & 0xff) | (isRemote ? 0x100 : 0);
     this.isRemote = isRemote;
     this._ts = traceState || undefined;
+    this._bg = baggage;
     if (traceState) this.traceState = traceState;
   }
 }
@@ -109,7 +125,7 @@ function extractParent(carrier: Carrier): RemoteContext | undefined {
   const parsed = parseTraceparent(getHeader(carrier, 'traceparent'));
   if (!parsed) return undefined;
   const ts = parseTracestate(getHeader(carrier, 'tracestate'));
-  return new RemoteContext(parsed.traceId, parsed.spanId, parsed.traceFlags, ts, true);
+  return new RemoteContext(parsed.traceId, parsed.spanId, parsed.traceFlags, ts, true, parseBaggage(getHeader(carrier, 'baggage')));
 }
 
 /** Sampling details the tracer applies in JavaScript. */
@@ -120,6 +136,12 @@ export interface TracerOptions {
    * span active, and what `inject` sends then.
    */
   caller?: Carrier;
+  /**
+   * The parent of spans started with no parent given and no span active,
+   * before the caller: the invocation running now, where the runtime knows it
+   * (a Worker's request after an `await`).
+   */
+  invocation?: () => ParentIds | undefined;
   /**
    * Tracestate for new traces kept by the trace-id ratio: the OpenTelemetry
    * probability-sampling threshold (`ot=th:…`), so backends can re-weight counts.
@@ -133,7 +155,12 @@ export function createTracer(core: Core, delivery: Delivery, options: TracerOpti
   const host: SpanHost = { core, ended: () => delivery.spanEnded() };
   const x = core.x;
   const caller = options.caller ? extractParent(options.caller) : undefined;
-  const current = (): ParentIds | undefined => activeParent() ?? caller;
+  // The caller's baggage holds without a valid traceparent too.
+  const callerBaggage = options.caller ? parseBaggage(getHeader(options.caller, 'baggage')) : '';
+  const invocation = options.invocation;
+  const current = (): ParentIds | undefined => activeParent() ?? invocation?.() ?? caller;
+  /** The baggage a span started now, or an inject with no span, carries. */
+  const baggage = (parent: ParentIds | undefined): string => activeBaggage() ?? parent?._bg ?? callerBaggage;
 
   function start(name: unknown, options: SpanOptions | undefined, parentInput: ParentInput): WasmSpan {
     let parent = options?.root ? undefined : parentInput === undefined ? current() : parentInput === null ? undefined : toParent(parentInput);
@@ -155,7 +182,7 @@ export function createTracer(core: Core, delivery: Delivery, options: TracerOpti
       : x.start(nameId, kind, 0, 0, 0, 0, 0, 0, 0, startMs);
     const flags = core.flags();
     const traceState = parent ? parent._ts : flags & 1 ? rootTraceState : undefined;
-    const span = new WasmSpan(h, h > 0 ? host : null, core.ids, flags, traceState);
+    const span = new WasmSpan(h, h > 0 ? host : null, core.ids, flags, traceState, baggage(parent));
     if (h > 0) {
       if (nameId < 0) x.rename(h, -1, core.str(text));
       if (traceState) x.tracestate(h, core.str(traceState));
@@ -206,10 +233,15 @@ export function createTracer(core: Core, delivery: Delivery, options: TracerOpti
     inject(carrier, span) {
       try {
         const p = span === undefined ? current() : toParent(span);
-        if (!p || !carrier) return;
-        const ctx = p instanceof WasmSpan ? p.spanContext() : (p as RemoteContext);
-        setHeader(carrier, 'traceparent', formatTraceparent(ctx.traceId, ctx.spanId, ctx.traceFlags));
-        if (p._ts) setHeader(carrier, 'tracestate', p._ts);
+        if (!carrier) return;
+        if (p) {
+          const ctx = p instanceof WasmSpan ? p.spanContext() : (p as RemoteContext);
+          setHeader(carrier, 'traceparent', formatTraceparent(ctx.traceId, ctx.spanId, ctx.traceFlags));
+          if (p._ts) setHeader(carrier, 'tracestate', p._ts);
+        }
+        // Baggage goes where the user set some (or received some), with or without a trace.
+        const bg = span === undefined ? baggage(p) : (p?._bg ?? '');
+        if (bg) setHeader(carrier, 'baggage', bg);
       } catch (e) {
         internalError(e);
       }
@@ -235,6 +267,14 @@ export function createTracer(core: Core, delivery: Delivery, options: TracerOpti
         x.settle(now(), 1); // decide every trace still held
         return delivery.shutdown();
       });
+    },
+
+    withBaggage(entries, fn) {
+      return typeof fn === 'function' ? withBaggage(formatBaggage(entries), fn) : (undefined as ReturnType<typeof fn>);
+    },
+
+    getBaggage() {
+      return baggageEntries(baggage(current()));
     },
 
     stats() {
@@ -270,6 +310,8 @@ export function createNoopTracer(): Tracer {
     flush: done,
     shutdown: done,
     stats: () => ({ droppedSpans: 0, droppedData: 0, droppedOversize: 0 }),
+    withBaggage: (_entries, fn) => fn(),
+    getBaggage: () => ({}),
   };
   return tracer;
 }

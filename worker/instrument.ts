@@ -9,6 +9,8 @@ import { resolveConfig } from './config.js';
 import { createWorkerTracer } from './tracer.js';
 import { close, current, enter } from './context.js';
 import { type FetchTracing, override, tracedEnv, tracedFetch } from './fetch.js';
+import { withBaggage } from '../src/context.js';
+import { parseBaggage } from '../src/baggage.js';
 import { recordFailure, recordStatus, serverAttributes } from './attributes.js';
 
 /** Internal (`_` names are minified). */
@@ -62,7 +64,10 @@ const HANDLERS: Record<string, [string, Begin]> = {
         internalError(e); // a throwing user predicate means "trace it"
       }
       const name = serverAttributes(request, s._route?.(request), s._redact, attrs);
-      const span = s._tracer.startSpan(name, { kind: 1, attributes: attrs }, s._tracer.extract(request.headers) ?? null);
+      const remote = s._tracer.extract(request.headers);
+      const start = (): Span => s._tracer.startSpan(name, { kind: 1, attributes: attrs }, remote ?? null);
+      // The caller's baggage goes on with the request's spans, with or without a valid traceparent.
+      const span = remote ? start() : withBaggage(parseBaggage(request.headers.get('baggage')), start);
       requestSpans.set(request, span);
       return span;
     },

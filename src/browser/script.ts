@@ -80,6 +80,9 @@ function api(ready: Promise<Tracer>): ScriptApi {
     flush: () => ready.then((t) => t.flush()),
     shutdown: () => ready.then((t) => t.shutdown()),
     stats: () => tracer?.stats() ?? { droppedSpans: 0, droppedData: 0, droppedOversize: 0 },
+    // Before ready there is no request to carry baggage yet: `fn` runs without it.
+    withBaggage: (entries, fn) => (tracer ? tracer.withBaggage(entries, fn) : fn()),
+    getBaggage: () => tracer?.getBaggage() ?? {},
   };
 }
 

@@ -13,7 +13,7 @@ export interface Upstream {
   close(): Promise<void>;
 }
 
-/** Answers every request with JSON of its traceparent, tracestate and path, after `?delay=ms`. */
+/** Answers every request with JSON of its traceparent, tracestate, baggage and path, after `?delay=ms`. */
 export async function startUpstream(): Promise<Upstream> {
   const requests: Upstream['requests'] = [];
   const server = createServer((req, res) => {
@@ -23,7 +23,7 @@ export async function startUpstream(): Promise<Upstream> {
       if (delay > 0) await new Promise((r) => setTimeout(r, Math.min(delay, 2000)));
       requests.push({ url: req.url ?? '', headers: req.headers });
       res.setHeader('content-type', 'application/json');
-      res.end(JSON.stringify({ url: req.url, traceparent: req.headers.traceparent ?? null, tracestate: req.headers.tracestate ?? null }));
+      res.end(JSON.stringify({ url: req.url, traceparent: req.headers.traceparent ?? null, tracestate: req.headers.tracestate ?? null, baggage: req.headers.baggage ?? null }));
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));

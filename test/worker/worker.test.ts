@@ -141,6 +141,37 @@ describe('fetch handler in workerd', () => {
     });
   }
 
+  test('baggage: what the caller sent goes on to the upstream (properties kept), with or without a traceparent; none sent, none added', async () => {
+    const cases: Array<[Record<string, string>, string | null]> = [
+      [{ traceparent: `00-${TRACE}-${PARENT}-01`, baggage: 'user.id=alice;ttl=30, tier = gold%20plus' }, 'user.id=alice;ttl=30,tier=gold%20plus'],
+      [{ baggage: 'user.id=bob' }, 'user.id=bob'],
+      [{ traceparent: 'garbage', baggage: 'user.id=carol,"bad"=1' }, 'user.id=carol'],
+      [{ baggage: '"only", junk' }, null],
+      [{}, null],
+    ];
+    for (const [headers, want] of cases) {
+      const r = await get('/upstream', headers);
+      const seen = JSON.parse(r.body) as { baggage: string | null };
+      assert.equal(seen.baggage, want, JSON.stringify(headers));
+    }
+  });
+
+  test("baggage: the handler reads the caller's and adds its own (tracer.withBaggage) after an await", async () => {
+    const r = await get('/baggage', { traceparent: `00-${TRACE}-${PARENT}-01`, baggage: 'user.id=alice' });
+    const seen = JSON.parse(r.body) as { baggage: string | null; traceparent: string };
+    assert.equal(seen.baggage, 'user.id=alice,cart.items=3%20items');
+    assert.equal(seen.traceparent.split('-')[1], TRACE);
+  });
+
+  test("a span the handler starts after an await is a child of the request's SERVER span", async () => {
+    const r = await get('/child', { traceparent: `00-${TRACE}-${PARENT}-01` });
+    const ids = JSON.parse(r.body) as { traceId: string; spanId: string };
+    assert.equal(ids.traceId, TRACE);
+    const server = await spanOf((x) => x.kind === 2 && String(attrs(x.attributes)['url.full']).endsWith('/child'), 'server of /child');
+    const work = await spanOf((x) => x.name === 'app.work' && x.spanId === ids.spanId, 'app.work');
+    assert.equal(work.parentSpanId, server.spanId);
+  });
+
   test('a future version is read by its first four fields', async () => {
     const r = await get('/upstream', { traceparent: `01-${TRACE.replace('0a', '1b')}-${PARENT}-01-future` });
     const seen = JSON.parse(r.body) as { traceparent: string };

@@ -1,0 +1,89 @@
+// W3C Baggage (https://www.w3.org/TR/baggage/): application key/value pairs
+// that travel with a request in the `baggage` header. Baggage is kept in its
+// header form, validated and within the limits, so that what came in goes
+// out as it came (properties included); values are decoded only when read.
+
+/** The most list-members the grammar allows (1 + 179), and the bytes the spec's limits name. */
+const MAX_MEMBERS = 180;
+const MAX_BYTES = 8192;
+/** A longer received header is ignored whole rather than parsed. */
+const MAX_HEADER_CHARS = 65536;
+
+// The grammar of a list-member (§ Definition): an RFC 7230 token as key and
+// property keys, baggage-octets (ASCII without CTLs, space, `"`, `,`, `;`,
+// `\`) as values, optional whitespace (OWS) around each part. Neither tokens
+// nor octets contain a space or a tab, so a valid member's OWS is every space
+// and tab in it.
+const T = "[\\w!#$%&'*+.^`|~-]+";
+const V = '[\\x21\\x23-\\x2b\\x2d-\\x3a\\x3c-\\x5b\\x5d-\\x7e]*';
+const S = '[ \\t]*';
+const TOKEN = new RegExp(`^${T}$`);
+const MEMBER = new RegExp(`^${S}${T}${S}=${S}(${V})${S}(;${S}${T}${S}(=${S}${V}${S})?)*$`);
+
+function decode(value: string): string | undefined {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return undefined; // a malformed percent-encoding
+  }
+}
+
+/** One list-member without its OWS; undefined when malformed. */
+function member(text: string): string | undefined {
+  const m = MEMBER.exec(text);
+  return m && decode(m[1] as string) !== undefined ? text.replace(/[ \t]/g, '') : undefined;
+}
+
+/** Members joined into a baggage-string within the limits; members that do not fit are dropped whole. */
+function join(members: string[]): string {
+  let out = '';
+  let n = 0;
+  for (const m of members) {
+    if (n === MAX_MEMBERS) break;
+    // Every character is ASCII here: its length is its size in bytes.
+    if (out.length + m.length + (n > 0 ? 1 : 0) > MAX_BYTES) continue;
+    out += (n++ > 0 ? ',' : '') + m;
+  }
+  return out;
+}
+
+/** A received `baggage` header, malformed members removed, within the limits ('' when nothing is left). */
+export function parseBaggage(header: unknown): string {
+  if (typeof header !== 'string' || header.length > MAX_HEADER_CHARS) return '';
+  const members: string[] = [];
+  for (const text of header.split(',')) {
+    const m = member(text);
+    if (m) members.push(m);
+  }
+  return join(members);
+}
+
+/** Entries as a baggage-string: values percent-encoded UTF-8; keys that are not tokens and values that are not strings are dropped. */
+export function formatBaggage(entries: unknown): string {
+  const members: string[] = [];
+  if (entries && typeof entries === 'object') {
+    for (const [key, value] of Object.entries(entries)) {
+      if (!TOKEN.test(key) || typeof value !== 'string') continue;
+      try {
+        members.push(`${key}=${encodeURIComponent(value)}`);
+      } catch {
+        // a lone surrogate cannot be encoded: the entry is dropped
+      }
+    }
+  }
+  return join(members);
+}
+
+/** The entries of a baggage-string, values decoded; of duplicate keys the first wins. */
+export function baggageEntries(baggage: string | undefined): Record<string, string> {
+  const out: Record<string, string> = Object.create(null) as Record<string, string>;
+  if (baggage) {
+    for (const m of baggage.split(',')) {
+      const kv = m.split(';')[0] as string;
+      const eq = kv.indexOf('=');
+      const key = kv.slice(0, eq);
+      if (!(key in out)) out[key] = decode(kv.slice(eq + 1)) ?? '';
+    }
+  }
+  return out;
+}

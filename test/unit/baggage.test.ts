@@ -1,0 +1,162 @@
+// W3C Baggage (https://www.w3.org/TR/baggage/): the header's grammar, its
+// limits, and the tracer's baggage API, with generated entries and headers.
+// The grammar check below is written from the spec's ABNF, apart from the
+// SDK's own patterns.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { baggageEntries, formatBaggage, parseBaggage } from '../../src/baggage.js';
+import { init } from '../../src/node.js';
+import type { InitOptions } from '../../src/init.js';
+import { protoWasm } from '../helpers/core-tracer.js';
+
+/** mulberry32: a small seeded PRNG, so a failure names its case. */
+function prng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(s ^ (s >>> 15), s | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+  };
+}
+
+// The ABNF of the spec's "Definition", as regular expressions.
+const tchar = "[!#$%&'*+\\-.^_`|~0-9A-Za-z]";
+const octet = '[\\x21\\x23-\\x2B\\x2D-\\x3A\\x3C-\\x5B\\x5D-\\x7E]';
+const ows = '[ \\t]*';
+const property = `${tchar}+${ows}(?:=${ows}${octet}*)?`;
+const listMember = `${tchar}+${ows}=${ows}${octet}*(?:${ows};${ows}${property})*`;
+const BAGGAGE_STRING = new RegExp(`^${listMember}(?:${ows},${ows}${listMember})*$`);
+
+const wellFormed = (s: string): boolean => s === '' || (BAGGAGE_STRING.test(s) && s.split(',').length <= 180 && Buffer.byteLength(s) <= 8192);
+
+test("the spec's examples: OWS trimmed, properties kept, values decoded", () => {
+  const header = 'key1=value1;property1;property2, key2 = value2, key3=value3; propertyKey=propertyValue';
+  assert.equal(parseBaggage(header), 'key1=value1;property1;property2,key2=value2,key3=value3;propertyKey=propertyValue');
+  const e = baggageEntries(parseBaggage('userId=alice,serverNode=DF%2028,isProduction=false'));
+  assert.deepEqual({ ...e }, { userId: 'alice', serverNode: 'DF 28', isProduction: 'false' });
+  // Two headers joined as fetch's Headers joins them; '=' inside a value.
+  assert.deepEqual({ ...baggageEntries(parseBaggage('userId =   alice, serverNode = DF%2028, a=b=c')) }, { userId: 'alice', serverNode: 'DF 28', a: 'b=c' });
+});
+
+test('2,000 generated entry sets: formatted to the ABNF, and parsed back to the same entries', () => {
+  const r = prng(0xba66);
+  const tchars = "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+  const valueChars = ['a', 'Z', '9', ' ', ',', ';', '=', '%', '"', '\\', '\t', 'é', '日', '😀', '%20', '\u0000', '/'];
+  for (let i = 0; i < 2000; i++) {
+    const entries: Record<string, string> = {};
+    for (let n = Math.floor(r() * 6); n > 0; n--) {
+      let key = '';
+      for (let k = 1 + Math.floor(r() * 8); k > 0; k--) key += tchars[Math.floor(r() * tchars.length)];
+      let value = '';
+      for (let k = Math.floor(r() * 10); k > 0; k--) value += valueChars[Math.floor(r() * valueChars.length)];
+      entries[key] = value;
+    }
+    const header = formatBaggage(entries);
+    assert.ok(wellFormed(header), `case ${i}: ${header}`);
+    assert.equal(parseBaggage(header), header, `case ${i}: a well-formed string passes unchanged`);
+    assert.deepEqual({ ...baggageEntries(header) }, entries, `case ${i}`);
+  }
+});
+
+test('5,000 generated malformed headers: never a throw, always well-formed output made of whole input members', () => {
+  const r = prng(0xbad);
+  const pieces = ['k', 'v', '=', ',', ';', ' ', '\t', '"', '\\', '%', '%2', '%zz', '%41', '\u0001', '\u007f', 'é', '(', ')', '@', 'a=b', ';p', ';p=q', ',,'];
+  for (let i = 0; i < 5000; i++) {
+    let header = '';
+    for (let k = Math.floor(r() * 24); k > 0; k--) header += pieces[Math.floor(r() * pieces.length)];
+    const out = parseBaggage(header);
+    assert.ok(wellFormed(out), `case ${i}: ${JSON.stringify(header)} → ${JSON.stringify(out)}`);
+    const members = header.split(',').map((m) => m.replace(/[ \t]+/g, ''));
+    for (const m of out ? out.split(',') : []) assert.ok(members.includes(m.replace(/[ \t]+/g, '')), `case ${i}: ${m} is not an input member`);
+  }
+  for (const bad of [undefined, null, 42, {}, ['a=b']]) assert.equal(parseBaggage(bad), '');
+});
+
+test('limits: at most 180 members and 8192 bytes, whole members only; an oversized header is ignored', () => {
+  const many = Array.from({ length: 200 }, (_, i) => `k${i}=v`).join(',');
+  assert.equal(parseBaggage(many).split(',').length, 180);
+  const big = Array.from({ length: 20 }, (_, i) => `k${i}=${'x'.repeat(1000)}`).join(',');
+  const kept = parseBaggage(big);
+  assert.ok(kept.length <= 8192 && kept.length > 7000, `${kept.length}`);
+  for (const m of kept.split(',')) assert.match(m, /^k\d+=x{1000}$/);
+  // A member too large alone is dropped; the smaller ones after it still go.
+  assert.equal(parseBaggage(`a=${'y'.repeat(9000)},b=2`), 'b=2');
+  assert.equal(parseBaggage(`a=1,${'x'.repeat(70_000)}`), '');
+  // From entries too: a non-token key, a non-string value and a lone surrogate are dropped.
+  assert.equal(formatBaggage({ 'bad key': 'x', n: 1 as unknown as string, s: '\ud800', ok: 'yes' }), 'ok=yes');
+});
+
+test('keys such as __proto__ are plain entries, never a prototype', () => {
+  const e = baggageEntries(parseBaggage('__proto__=x,constructor=y,toString=z'));
+  assert.deepEqual(Object.keys(e), ['__proto__', 'constructor', 'toString']);
+  assert.equal(e['__proto__'], 'x');
+  assert.equal(({} as Record<string, unknown>).x, undefined);
+});
+
+const base: InitOptions = { serviceName: 'baggage-test', wasm: protoWasm, storage: null, compression: 'none', transport: async () => ({ status: 200 }) };
+const TP = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+
+test('tracer: withBaggage scopes it, spans carry it, inject sends it; no baggage, no header', async () => {
+  const tracer = await init(base);
+  const plain: Record<string, string> = {};
+  tracer.inject(plain, tracer.startSpan('no-baggage'));
+  assert.equal(plain.baggage, undefined, 'nothing set: no header (no new CORS header for pages that set none)');
+  const span = tracer.withBaggage({ 'user.id': 'alice', tier: 'gold plus' }, () => {
+    assert.deepEqual({ ...tracer.getBaggage() }, { 'user.id': 'alice', tier: 'gold plus' });
+    const carrier: Record<string, string> = {};
+    tracer.inject(carrier); // no span active: the baggage alone
+    assert.deepEqual(carrier, { baggage: 'user.id=alice,tier=gold%20plus' });
+    return tracer.startSpan('op');
+  });
+  assert.deepEqual({ ...tracer.getBaggage() }, {}, 'outside withBaggage: none');
+  const carrier: Record<string, string> = {};
+  tracer.inject(carrier, span); // the span keeps the baggage it started with
+  assert.equal(carrier.baggage, 'user.id=alice,tier=gold%20plus');
+  assert.match(carrier.traceparent ?? '', /^00-[\da-f]{32}-[\da-f]{16}-01$/);
+  // A child inherits its parent's baggage; withBaggage(null) clears it.
+  tracer.withSpan(span, () => {
+    assert.deepEqual({ ...tracer.getBaggage() }, { 'user.id': 'alice', tier: 'gold plus' });
+    const child: Record<string, string> = {};
+    tracer.inject(child, tracer.startSpan('child'));
+    assert.equal(child.baggage, 'user.id=alice,tier=gold%20plus');
+    tracer.withBaggage(null, () => {
+      const cleared: Record<string, string> = {};
+      tracer.inject(cleared, tracer.startSpan('cleared'));
+      assert.equal(cleared.baggage, undefined);
+    });
+  });
+  await tracer.shutdown();
+});
+
+test('tracer: received baggage goes on unchanged (properties too), with or without a trace; BAGGAGE from the env', async () => {
+  const tracer = await init(base);
+  const incoming = { traceparent: TP, baggage: 'a=1;ttl=30 , b = two%20words' };
+  const remote = tracer.extract(incoming);
+  assert.ok(remote);
+  const out: Record<string, string> = {};
+  tracer.inject(out, tracer.startSpan('server', {}, remote));
+  assert.equal(out.baggage, 'a=1;ttl=30,b=two%20words');
+  assert.deepEqual({ ...tracer.withSpan(remote, () => tracer.getBaggage()) }, { a: '1', b: 'two words' });
+  const junk = tracer.extract({ traceparent: TP, baggage: 'junk,,"x"=1' });
+  assert.deepEqual({ ...tracer.withSpan(junk!, () => tracer.getBaggage()) }, {});
+  await tracer.shutdown();
+
+  const job = await init({ ...base, env: { BAGGAGE: 'run.id=42' } });
+  assert.deepEqual({ ...job.getBaggage() }, { 'run.id': '42' }, 'no TRACEPARENT: the baggage still holds');
+  const carrier: Record<string, string> = {};
+  job.inject(carrier, job.startSpan('step'));
+  assert.equal(carrier.baggage, 'run.id=42');
+  await job.shutdown();
+});
+
+test('tracer: bad input to the baggage API never throws', async () => {
+  const tracer = await init(base);
+  const inputs: unknown[] = [undefined, null, 42, 'a=b', [], { a: 1 }, { 'a b': 'c' }, Object.create(null), { a: '\udfff' }];
+  for (const input of inputs) {
+    assert.equal(tracer.withBaggage(input as Record<string, string>, () => tracer.getBaggage()['a'] ?? 7), 7);
+    assert.doesNotThrow(() => tracer.extract({ traceparent: TP, baggage: input as string }));
+  }
+  assert.equal(tracer.withBaggage({ a: 'b' }, undefined as unknown as () => number), undefined);
+  await tracer.shutdown();
+});
