@@ -1,0 +1,113 @@
+// In real browsers: W3C baggage set with tracer.withBaggage goes out with the
+// fetch and XHR requests the page may propagate to (a real cross-origin
+// preflight that allows the header), and nowhere else; a page that sets none
+// sends no baggage header. And the script tag's data-disabled: nothing loaded,
+// nothing patched, nothing sent.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { IncomingMessage } from 'node:http';
+import { inBothBrowsers, type AnyPage } from '../helpers/browser.js';
+import { startCollector, startStaticServer, type StaticServer } from '../helpers/collector.js';
+
+const dist = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist');
+const files = {
+  browser: readFileSync(join(dist, 'browser.js')),
+  script: readFileSync(join(dist, 'wasmtrace.js')),
+  wasm: readFileSync(join(dist, 'wasmtrace.wasm')),
+};
+
+/** An API on its own origin that allows the trace headers (and baggage) from `origin`. */
+function api(origin: () => string): Promise<StaticServer> {
+  const cors = { 'access-control-allow-origin': '*', 'access-control-allow-headers': 'traceparent, tracestate, baggage' };
+  const answer = (req: IncomingMessage) =>
+    req.method === 'OPTIONS' ? { status: 204, body: '', headers: cors } : { body: JSON.stringify({ from: origin() }), type: 'application/json', headers: cors };
+  return startStaticServer({ routes: { '/data': answer } });
+}
+
+const PAGE = `async ({ endpoint, api, other }) => {
+  const { init } = await import('/browser.js');
+  const tracer = await init({ serviceName: 'baggage-e2e', endpoint, wasm: '/wasmtrace.wasm', compression: 'none',
+    propagateTo: [api], instrumentations: { webVitals: false, longTasks: false, interactions: false, documentLoad: false, resources: false } });
+  const xhr = (url) => new Promise((resolve) => {
+    const x = new XMLHttpRequest();
+    x.open('GET', url);
+    x.onloadend = resolve;
+    x.send();
+  });
+  await (await fetch(api + '/data?step=plain')).text();
+  await tracer.withBaggage({ 'user.tier': 'gold plus', session: 's1' }, () => fetch(api + '/data?step=fetch')).then((r) => r.text());
+  await tracer.withBaggage({ session: 's2' }, () => xhr(api + '/data?step=xhr'));
+  await tracer.withBaggage({ session: 's3' }, () => fetch(other + '/data?step=other')).then((r) => r.text());
+  return tracer.flush();
+}`;
+
+async function baggageGoesWhereTraceparentGoes(newPage: () => Promise<AnyPage>): Promise<void> {
+  let siteOrigin = '';
+  const site = await startStaticServer({
+    routes: {
+      '/index.html': '<!doctype html><title>baggage</title>',
+      '/browser.js': { body: files.browser, type: 'text/javascript' },
+      '/wasmtrace.wasm': { body: files.wasm, type: 'application/wasm' },
+    },
+  });
+  siteOrigin = site.origin;
+  const [a, other] = [await api(() => siteOrigin), await api(() => siteOrigin)];
+  const c = await startCollector({ cors: { origins: [site.origin] } });
+  try {
+    const page = await newPage();
+    await page.goto(site.url);
+    await page.evaluate(`(${PAGE})(${JSON.stringify({ endpoint: c.url, api: a.origin, other: other.origin })})`);
+    const get = (server: StaticServer, step: string) => server.requests.find((r) => r.method === 'GET' && r.path.endsWith(`step=${step}`));
+    const plain = get(a, 'plain');
+    assert.ok(plain, 'the plain fetch reached the API');
+    assert.match(plain.headers.traceparent ?? '', /^00-[\da-f]{32}-[\da-f]{16}-0[01]$/);
+    assert.equal(plain.headers.baggage, undefined, 'no baggage set: no header');
+    assert.equal(get(a, 'fetch')?.headers.baggage, 'user.tier=gold%20plus,session=s1');
+    assert.equal(get(a, 'xhr')?.headers.baggage, 'session=s2');
+    const elsewhere = get(other, 'other');
+    assert.ok(elsewhere, 'the fetch outside propagateTo reached its server');
+    assert.equal(elsewhere.headers.baggage, undefined, 'outside propagateTo: no baggage');
+    assert.equal(elsewhere.headers.traceparent, undefined);
+    // The preflight of the plain fetch did not ask for baggage; the one with baggage did.
+    const asked = a.requests.filter((r) => r.method === 'OPTIONS').map((r) => r.headers['access-control-request-headers'] ?? '');
+    assert.ok(asked.some((h) => h.includes('baggage')), `preflights: ${JSON.stringify(asked)}`);
+  } finally {
+    await Promise.all([c.close(), site.close(), a.close(), other.close()]);
+  }
+}
+
+async function disabledTag(newPage: () => Promise<AnyPage>): Promise<void> {
+  const c = await startCollector({ cors: { origins: '*' } });
+  const site = await startStaticServer({
+    routes: {
+      '/index.html': `<!doctype html><title>disabled</title><script src="/wasmtrace.js" data-disabled data-service-name="off" data-endpoint="${c.url}"></script>`,
+      '/wasmtrace.js': { body: files.script, type: 'text/javascript' },
+      '/wasmtrace.wasm': { body: files.wasm, type: 'application/wasm' },
+      '/data': '{}',
+    },
+  });
+  try {
+    const page = await newPage();
+    await page.goto(site.url);
+    const r = (await page.evaluate(`(async () => {
+      const tracer = await window.wasmtrace.ready;
+      const span = tracer.startSpan('x');
+      const recording = span.isRecording();
+      span.end();
+      await fetch('/data');
+      await tracer.flush();
+      return { recording, fetchNative: String(window.fetch).includes('[native code]'), xhrNative: String(XMLHttpRequest.prototype.open).includes('[native code]') };
+    })()`)) as { recording: boolean; fetchNative: boolean; xhrNative: boolean };
+    assert.deepEqual(r, { recording: false, fetchNative: true, xhrNative: true });
+    assert.equal(site.requests.filter((q) => q.path.startsWith('/wasmtrace.wasm')).length, 0, 'the Wasm was not fetched');
+    assert.equal(site.requests.find((q) => q.path === '/data')?.headers.traceparent, undefined);
+    assert.equal(c.requests.length, 0, 'nothing sent to the collector');
+  } finally {
+    await Promise.all([c.close(), site.close()]);
+  }
+}
+
+inBothBrowsers('baggage goes with traceparent, only where the page may propagate, and only when set', baggageGoesWhereTraceparentGoes);
+inBothBrowsers('data-disabled: no Wasm fetched, nothing patched, nothing sent', disabledTag);
