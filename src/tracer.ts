@@ -17,7 +17,10 @@ export interface Tracer {
   startActiveSpan<R>(name: string, fn: (span: Span) => R): R;
   startActiveSpan<R>(name: string, options: SpanOptions, fn: (span: Span) => R): R;
   startActiveSpan<R>(name: string, options: SpanOptions, parent: ParentInput, fn: (span: Span) => R): R;
-  /** The span set by the innermost running startActiveSpan/withSpan, if any. */
+  /**
+   * The span set by the innermost running startActiveSpan/withSpan; else, in
+   * a Worker, the span of the invocation running now when it is known.
+   */
   getActiveSpan(): Span | undefined;
   /** Runs `fn` with `span` (or a remote context) as the active parent. */
   withSpan<R>(span: Span | SpanContext, fn: () => R): R;
@@ -215,7 +218,7 @@ export function createTracer(core: Core, delivery: Delivery, options: TracerOpti
     },
 
     getActiveSpan() {
-      const p = activeParent();
+      const p = current(); // in a Worker after an await: the invocation's span
       return p instanceof WasmSpan ? p : undefined;
     },
 

@@ -163,13 +163,14 @@ describe('fetch handler in workerd', () => {
     assert.equal(seen.traceparent.split('-')[1], TRACE);
   });
 
-  test("a span the handler starts after an await is a child of the request's SERVER span", async () => {
+  test("after an await, getActiveSpan() is the request's SERVER span and a new span is its child", async () => {
     const r = await get('/child', { traceparent: `00-${TRACE}-${PARENT}-01` });
     const ids = JSON.parse(r.body) as { traceId: string; spanId: string };
     assert.equal(ids.traceId, TRACE);
     const server = await spanOf((x) => x.kind === 2 && String(attrs(x.attributes)['url.full']).endsWith('/child'), 'server of /child');
     const work = await spanOf((x) => x.name === 'app.work' && x.spanId === ids.spanId, 'app.work');
     assert.equal(work.parentSpanId, server.spanId);
+    assert.equal(attrs(server.attributes)['app.after_await'], true, 'getActiveSpan() after an await is the request span');
   });
 
   test('a future version is read by its first four fields', async () => {
