@@ -84,6 +84,16 @@ export class Tracer {
     return currentSpan();
   }
 
+  /**
+   * The caller's W3C baggage (BAGGAGE), to pass on as the `baggage` header of
+   * a request or the BAGGAGE of a child process; "" when there is none, or
+   * when it is longer than 8192 bytes or holds a control character (it could
+   * not be a header value).
+   */
+  baggage(): string {
+    return callerBaggage;
+  }
+
   /** Exports every ended span now. */
   flush(): void {
     flush();
@@ -91,6 +101,17 @@ export class Tracer {
 }
 
 let tracer: Tracer | null = null;
+let callerBaggage = "";
+
+/** `v` if it can be a baggage header value: at most 8192 bytes, no control character but tab. */
+function headerSafe(v: string): string {
+  if (v.length > 8192) return "";
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if ((c < 0x20 && c != 0x09) || c > 0x7e) return "";
+  }
+  return v;
+}
 
 /**
  * Sets up tracing from `options` and the WASI environment: clocks, entropy,
@@ -141,6 +162,7 @@ export function init(options: Options = new Options()): Tracer {
   if (tp.length && !setRemoteParent(tp, getenv("TRACESTATE").trim())) {
     warn("ignoring a malformed TRACEPARENT");
   }
+  callerBaggage = headerSafe(getenv("BAGGAGE").trim());
   const t = new Tracer();
   tracer = t;
   return t;

@@ -54,6 +54,9 @@ export function run(exporter: Exporter): i32 {
   const orders = ordersText.length ? I32.parseInt(ordersText) : 3;
   const job: Span = tracer.startActiveSpan("pricing-job", SpanKind.CONSUMER);
   job.setAttribute<i64>("job.orders", orders);
+  // The caller's W3C baggage, as a child process or an outgoing request would get it.
+  const baggage = tracer.baggage();
+  if (baggage.length) job.setAttribute("job.baggage", baggage);
   let sum: f64 = 0;
   for (let o = 0; o < orders && o < 1_000_000; o++) sum += priceOrder(tracer, o, 1 + (o % 6));
   job.setAttribute("job.revenue", Math.round(sum * 100) / 100);

@@ -339,6 +339,22 @@ test('env as the specification reads it: TRACES_PROTOCOL wins over PROTOCOL, enu
   assert.equal(off.stdout, '');
 });
 
+test("tracer.baggage(): the caller's BAGGAGE to pass on; a value that could not be a header is dropped", async () => {
+  const cases: Array<[string, string | undefined]> = [
+    [' user.id=alice;ttl=30, tier=gold%20plus ', 'user.id=alice;ttl=30, tier=gold%20plus'],
+    ['a=1\r\nx-injected: yes', undefined],
+    ['k=' + 'v'.repeat(9000), undefined],
+    ['', undefined],
+  ];
+  for (const [value, want] of cases) {
+    const r = await runWasi({ wasm: LINES, sockets: false, env: { BAGGAGE: value, ORDERS: '1' } });
+    assert.equal(r.exitCode, 0, r.stderr);
+    const job = byName(allSpans(decodeJson(r.stdout.trim())), 'pricing-job')[0]!;
+    const got = job.attributes.find((a) => a.key === 'job.baggage')?.value;
+    assert.deepEqual(got, want === undefined ? undefined : { stringValue: want }, JSON.stringify(value));
+  }
+});
+
 test('sampling: OTEL_TRACES_SAMPLER_ARG=0 and an unsampled TRACEPARENT record nothing', async () => {
   const off = await runWasi({ wasm: LINES, sockets: false, env: { OTEL_TRACES_SAMPLER_ARG: '0', ORDERS: '2' } });
   assert.equal(off.exitCode, 0);
