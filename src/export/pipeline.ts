@@ -386,8 +386,16 @@ export function createPipeline(
     for (const b of queue) if (b._dueAt === Infinity) b._dueAt = b._attempts = 0;
   }
 
+  /** The adoption under way: a flush, and so shutdown, waits for its batches rather than skip them. */
+  let adopting: Promise<void> | undefined;
+  const adopt = (ifStale?: boolean): Promise<void> => {
+    if (!adopting) adopting = claimStored(ifStale).finally(() => void (adopting = undefined));
+    else keep(); // joining it: nothing new waits unwritten meanwhile
+    return adopting;
+  };
+
   /** Takes over stored batches no live page holds (earlier pages, other tabs); `ifStale`: unless done within a lease. */
-  async function adopt(ifStale?: boolean): Promise<void> {
+  async function claimStored(ifStale?: boolean): Promise<void> {
     if (!store || closed || (ifStale && Date.now() - lastAdopt < LEASE_MS)) return;
     lastAdopt = Date.now();
     const ids = store._claimFree(has);

@@ -16,6 +16,8 @@ import { createCore } from '../../src/core.js';
 import { createTracer } from '../../src/tracer.js';
 import { createPipeline } from '../../src/export/pipeline.js';
 import type { DeliveryOptions, Pipeline } from '../../src/export/types.js';
+import type { StorageLike, Transport } from '../../src/export/types.js';
+import { fetchTransport } from '../../src/export/send.js';
 
 /** init() with the test's Wasm and small retry delays; options override. */
 export function tracerFor(endpoint: string, options: Partial<InitOptions> = {}): Promise<Tracer> {
@@ -197,3 +199,107 @@ export function expireClaims(area: StorageArea, prefix = 'wasmtrace:'): void {
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** A tab that can be killed: a page that dies without pagehide or shutdown. */
+export interface MortalTab extends Tab {
+  /** Requests the tab has started whose answer it has not seen yet. */
+  inFlight(): number;
+  /** Their bodies, as sent (gzipped when `gzip`). */
+  flying(): Array<{ body: Uint8Array; gzip: boolean }>;
+  /** The owner its storage claims are written under, once it has written one. */
+  owner(): string | null;
+  /**
+   * The page dies: from now on it reads and writes no storage, starts no
+   * request, and sees no answer (a killed page runs no more script).
+   */
+  kill(): void;
+}
+
+/**
+ * tabFor() over `storage` with a transport and a storage view that go dead on
+ * kill(). Kill it only while inFlight() is 0 unless the test means to model a
+ * request that outlives its page.
+ */
+export async function mortalTab(endpoint: string, storage: StorageLike, options: DeliveryOptions = {}): Promise<MortalTab> {
+  let dead = false;
+  const flying = new Set<{ body: Uint8Array; gzip: boolean }>();
+  let owner: string | null = null;
+  const never = new Promise<never>(() => {});
+  const view: StorageLike = {
+    get length() {
+      return dead ? 0 : storage.length;
+    },
+    key: (i) => (dead ? null : storage.key(i)),
+    getItem: (k) => (dead ? null : storage.getItem(k)),
+    setItem: (k, v) => {
+      if (dead) return;
+      if (k.includes(':c:')) owner ??= v.split(',')[0] ?? null;
+      storage.setItem(k, v);
+    },
+    removeItem: (k) => void (dead || storage.removeItem(k)),
+  };
+  const send = fetchTransport(endpoint, options.headers ?? {});
+  const transport: Transport = (body, meta) => {
+    if (dead) return never;
+    const f = { body, gzip: meta.contentEncoding === 'gzip' };
+    flying.add(f);
+    return send(body, meta)
+      .finally(() => flying.delete(f))
+      .then(
+        (r) => (dead ? never : r),
+        (e: unknown) => (dead ? never : Promise.reject(e)),
+      );
+  };
+  const tab = await tabFor(endpoint, { ...options, storage: view, transport });
+  return { ...tab, inFlight: () => flying.size, flying: () => [...flying], owner: () => owner, kill: () => void (dead = true) };
+}
+
+/** Expires the claims written under `owner`: its page died long enough ago. */
+export function expireClaimsOf(area: StorageArea, owner: string, prefix = 'wasmtrace:'): void {
+  for (const [k, v] of area.entries()) if (k.startsWith(`${prefix}c:`) && v.split(',')[0] === owner) area.poke(k, `${owner},1`);
+}
+
+/**
+ * A port in front of `target` that starts down and can go up and down again.
+ * Down stops accepting connections but lets a request already forwarded get
+ * its answer, so no request is accepted by the collector unseen by its sender.
+ */
+export async function switchPort(target: Collector): Promise<{ url: string; up(): Promise<void>; down(): void; close(): Promise<void> }> {
+  const probe = createServer();
+  probe.listen(0, '127.0.0.1');
+  await once(probe, 'listening');
+  const port = (probe.address() as { port: number }).port;
+  await new Promise((r) => probe.close(r));
+  const to = new URL(target.url);
+  const servers = new Set<Server>();
+  let proxy: Server | null = null;
+  const down = (): void => {
+    proxy?.close();
+    proxy = null;
+  };
+  return {
+    url: `http://127.0.0.1:${port}/v1/traces`,
+    async up() {
+      if (proxy) return;
+      const p = createServer((req, res) => {
+        const out = httpRequest({ host: to.hostname, port: to.port, path: req.url, method: req.method, headers: req.headers }, (r) => {
+          res.writeHead(r.statusCode ?? 502, r.headers);
+          r.pipe(res);
+        });
+        out.on('error', () => res.writeHead(502).end());
+        req.pipe(out);
+      });
+      servers.add(p);
+      p.on('close', () => servers.delete(p));
+      p.listen(port, '127.0.0.1');
+      await once(p, 'listening');
+      proxy = p;
+    },
+    down,
+    async close() {
+      down();
+      for (const s of servers) s.closeAllConnections();
+      await Promise.all([...servers].map((s) => new Promise((r) => s.close(r))));
+    },
+  };
+}
