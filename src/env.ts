@@ -38,7 +38,8 @@ export const sdkDisabled = (disabled: unknown, env: Env): boolean =>
  * ask for, as text; undefined when they ask for none. The ratio is applied
  * parent-based whatever the sampler's name (a child follows its parent's
  * sampled flag), so `always_on` means `parentbased_always_on`. An unknown
- * sampler is ignored with one warning; the argument alone is taken as a ratio.
+ * sampler is ignored, argument and all, with one warning; the argument alone
+ * (no sampler named) is taken as a ratio.
  */
 export function envSamplerRatio(env: Env, warn: (message: string) => void): string | undefined {
   const name = envValue(env, 'OTEL_TRACES_SAMPLER')?.toLowerCase();
@@ -47,6 +48,8 @@ export function envSamplerRatio(env: Env, warn: (message: string) => void): stri
   if (sampler === 'always_on') return '1';
   if (sampler === 'always_off') return '0';
   if (sampler === 'traceidratio') return arg ?? '1';
-  if (name) warn(badSetting('OTEL_TRACES_SAMPLER', name, arg ? 'parentbased_traceidratio' : 'parentbased_always_on'));
-  return arg;
+  if (!name) return arg;
+  // An unknown sampler is ignored, and with it its argument (the default, parentbased_always_on).
+  warn(badSetting('OTEL_TRACES_SAMPLER', name, 'parentbased_always_on'));
+  return undefined;
 }

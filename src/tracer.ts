@@ -243,8 +243,9 @@ export function createTracer(core: Core, delivery: Delivery, options: TracerOpti
           if (p._ts) setHeader(carrier, 'tracestate', p._ts);
         }
         // Baggage goes where the user set some (or received some), with or without a trace.
+        // A baggage header the app wrote itself is left as it is.
         const bg = span === undefined ? baggage(p) : (p?._bg ?? '');
-        if (bg) setHeader(carrier, 'baggage', bg);
+        if (bg && getHeader(carrier, 'baggage') == null) setHeader(carrier, 'baggage', bg);
       } catch (e) {
         internalError(e);
       }
@@ -273,7 +274,14 @@ export function createTracer(core: Core, delivery: Delivery, options: TracerOpti
     },
 
     withBaggage(entries, fn) {
-      return typeof fn === 'function' ? withBaggage(formatBaggage(entries), fn) : (undefined as ReturnType<typeof fn>);
+      if (typeof fn !== 'function') return undefined as ReturnType<typeof fn>;
+      let b = '';
+      try {
+        b = formatBaggage(entries); // entries may be a Proxy or have getters that throw
+      } catch (e) {
+        internalError(e);
+      }
+      return withBaggage(b, fn);
     },
 
     getBaggage() {

@@ -4,6 +4,7 @@
 // SDK's own patterns.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { Worker } from 'node:worker_threads';
 import { baggageEntries, formatBaggage, parseBaggage } from '../../src/baggage.js';
 import { init } from '../../src/node.js';
 import type { InitOptions } from '../../src/init.js';
@@ -24,9 +25,11 @@ function prng(seed: number): () => number {
 const tchar = "[!#$%&'*+\\-.^_`|~0-9A-Za-z]";
 const octet = '[\\x21\\x23-\\x2B\\x2D-\\x3A\\x3C-\\x5B\\x5D-\\x7E]';
 const ows = '[ \\t]*';
-const property = `${tchar}+${ows}(?:=${ows}${octet}*)?`;
-const listMember = `${tchar}+${ows}=${ows}${octet}*(?:${ows};${ows}${property})*`;
-const BAGGAGE_STRING = new RegExp(`^${listMember}(?:${ows},${ows}${listMember})*$`);
+// (A value's trailing OWS follows a non-empty value only: the same language,
+// without two adjacent OWS a failing match could backtrack through.)
+const property = `${tchar}+${ows}(?:=${ows}(?:${octet}+${ows})?)?`;
+const listMember = `${tchar}+${ows}=${ows}(?:${octet}+${ows})?(?:;${ows}${property})*`;
+const BAGGAGE_STRING = new RegExp(`^${listMember}(?:,${listMember})*$`); // what the SDK writes: no OWS around commas
 
 const wellFormed = (s: string): boolean => s === '' || (BAGGAGE_STRING.test(s) && s.split(',').length <= 180 && Buffer.byteLength(s) <= 8192);
 
@@ -87,6 +90,35 @@ test('limits: at most 180 members and 8192 bytes, whole members only; an oversiz
   assert.equal(formatBaggage({ 'bad key': 'x', n: 1 as unknown as string, s: '\ud800', ok: 'yes' }), 'ok=yes');
 });
 
+test('adversarial headers (runs of blanks and properties that fail at the end) are parsed in one pass, not by backtracking', async () => {
+  // Before, the first of these took hours: 2^40 ways to split the blanks.
+  // Each case runs in a worker that is stopped after 10 s, so a regression
+  // fails here instead of hanging the suite; they take about a millisecond.
+  const cases = [
+    'k=v' + ';p= '.repeat(40) + '"',
+    'k=' + ' '.repeat(65530) + ';',
+    'k=v' + ';p'.repeat(30000) + '"',
+    'k' + ' '.repeat(65000) + '=v"',
+    'k=v;' + 'p= ;'.repeat(16000) + '\\',
+  ];
+  const url = new URL('../../src/baggage.ts', import.meta.url).href;
+  const code = `import('tsx/esm/api').then(({ tsImport }) => tsImport(${JSON.stringify(url)}, ${JSON.stringify(import.meta.url)}))
+    .then(({ parseBaggage }) => { const w = require('node:worker_threads'); w.parentPort.postMessage(w.workerData.map((c) => parseBaggage(c))); });`;
+  const worker = new Worker(code, { eval: true, workerData: cases });
+  const timer = setTimeout(() => void worker.terminate(), 10_000);
+  try {
+    const out = await new Promise<unknown>((resolve, reject) => {
+      worker.once('message', resolve);
+      worker.once('error', reject);
+      worker.once('exit', () => reject(new Error('stopped after 10 s: backtracking')));
+    });
+    assert.deepEqual(out, cases.map(() => ''));
+  } finally {
+    clearTimeout(timer);
+    await worker.terminate();
+  }
+});
+
 test('keys such as __proto__ are plain entries, never a prototype', () => {
   const e = baggageEntries(parseBaggage('__proto__=x,constructor=y,toString=z'));
   assert.deepEqual(Object.keys(e), ['__proto__', 'constructor', 'toString']);
@@ -110,6 +142,9 @@ test('tracer: withBaggage scopes it, spans carry it, inject sends it; no baggage
     return tracer.startSpan('op');
   });
   assert.deepEqual({ ...tracer.getBaggage() }, {}, 'outside withBaggage: none');
+  const own: Record<string, string> = { baggage: 'app.mine=1' };
+  tracer.inject(own, span);
+  assert.equal(own.baggage, 'app.mine=1', "a baggage header the app wrote is left as it is");
   const carrier: Record<string, string> = {};
   tracer.inject(carrier, span); // the span keeps the baggage it started with
   assert.equal(carrier.baggage, 'user.id=alice,tier=gold%20plus');
@@ -158,5 +193,8 @@ test('tracer: bad input to the baggage API never throws', async () => {
     assert.doesNotThrow(() => tracer.extract({ traceparent: TP, baggage: input as string }));
   }
   assert.equal(tracer.withBaggage({ a: 'b' }, undefined as unknown as () => number), undefined);
+  const hostile = new Proxy({}, { ownKeys: () => { throw new Error('no keys'); } });
+  assert.equal(tracer.withBaggage(hostile as Record<string, string>, () => 8), 8);
+  assert.equal(tracer.withBaggage({ get a(): string { throw new Error('getter'); } }, () => 9), 9);
   await tracer.shutdown();
 });

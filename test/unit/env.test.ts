@@ -133,7 +133,7 @@ test('OTEL_TRACES_SAMPLER and its argument, in any case and with blanks, give th
         const warnings: string[] = [];
         const got = envSamplerRatio(env, (m) => warnings.push(m));
         const a = arg?.trim() || undefined;
-        const want = rule === '1' ? '1' : rule === '0' ? '0' : rule === 'arg or 1' ? (a ?? '1') : a;
+        const want = rule === '1' ? '1' : rule === '0' ? '0' : rule === 'arg or 1' ? (a ?? '1') : rule === 'unknown' ? undefined : a;
         assert.equal(got, want, `${JSON.stringify(env)}`);
         assert.equal(warnings.length, rule === 'unknown' ? 1 : 0, `${JSON.stringify(env)}: ${warnings.join('; ')}`);
         if (rule === 'unknown') assert.match(warnings[0]!, /OTEL_TRACES_SAMPLER/);
