@@ -37,6 +37,15 @@ export function close(span: Span): void {
   open.delete(span);
 }
 
+/**
+ * The invocation span of the code running now by AsyncLocalStorage alone:
+ * what the tracer takes as the parent of a span started after an `await`
+ * (a guess there would put one request's spans and baggage in another's).
+ */
+export function exact(): Span | undefined {
+  return als?.getStore();
+}
+
 /** The invocation span of the code running now, when it can be known (after the active span). */
 export function current(): Span | undefined {
   return als?.getStore() ?? (open.size === 1 ? open.values().next().value : undefined);

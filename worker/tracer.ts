@@ -7,7 +7,7 @@ import type { Resolved } from './config.js';
 import { createCore } from '../src/core.js';
 import { createTracer } from '../src/tracer.js';
 import type { ParentIds } from '../src/context.js';
-import { current } from './context.js';
+import { exact } from './context.js';
 import type { WasmExports } from '../src/wasm.js';
 import { setAttr } from '../src/attributes.js';
 import { resourceAttributes } from '../src/resource.js';
@@ -40,8 +40,8 @@ export async function createWorkerTracer(r: Resolved, fetchFn: typeof fetch): Pr
     resource['cloud.platform'] ??= 'cloudflare.workers';
     for (const k in resource) setAttr(core, 0, k, resource[k], 0);
     const send = c.transport ?? fetchTransport(fetchFn, r._endpoint, r._headers, r._timeout);
-    // After an await, the invocation running now (context.ts) parents the user's spans.
-    return createTracer(core, createDelivery(core.source, send), { rootTraceState: rootTraceState(ratio), invocation: current as () => ParentIds | undefined });
+    // After an await, the invocation running now parents the user's spans where AsyncLocalStorage knows it.
+    return createTracer(core, createDelivery(core.source, send), { rootTraceState: rootTraceState(ratio), invocation: exact as () => ParentIds | undefined });
   } catch (e) {
     warnOnce(`tracing is off: ${String(e)}`);
     internalError(e);

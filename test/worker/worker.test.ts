@@ -17,8 +17,8 @@ let upstream: Upstream;
 let mf: Miniflare;
 
 /** Sends a request to the app; returns the response and when it arrived (unix ms). */
-async function get(path: string, headers: Record<string, string> = {}) {
-  const res = await mf.dispatchFetch(`http://shop.example${path}`, { headers: { 'user-agent': 'wasmtrace-test/1', ...headers } });
+async function get(path: string, headers: Record<string, string> = {}, host = 'shop.example') {
+  const res = await mf.dispatchFetch(`http://${host}${path}`, { headers: { 'user-agent': 'wasmtrace-test/1', ...headers } });
   const body = await res.text();
   return { status: res.status, body, headers: res.headers, at: Date.now() };
 }
@@ -50,6 +50,14 @@ before(async () => {
       serviceBindings: { SVC: 'echo' },
     },
     { name: 'echo', scriptPath: fixture('echo.mjs') },
+    // The same app with AsyncLocalStorage (nodejs_compat), at als.example.
+    {
+      name: 'app-als',
+      routes: ['als.example/*'],
+      scriptPath: fixture('app.mjs'),
+      compatibilityFlags: ['nodejs_compat'],
+      bindings: { UPSTREAM: upstream.url, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: collector.url, OTEL_SERVICE_NAME: 'shop-edge-als', DEPLOY_ENV: 'test' },
+    },
   ]);
   await mf.ready;
 });
@@ -156,21 +164,36 @@ describe('fetch handler in workerd', () => {
     }
   });
 
-  test("baggage: the handler reads the caller's and adds its own (tracer.withBaggage) after an await", async () => {
-    const r = await get('/baggage', { traceparent: `00-${TRACE}-${PARENT}-01`, baggage: 'user.id=alice' });
+  test("with AsyncLocalStorage, after an await: the handler reads the caller's baggage and adds its own", async () => {
+    const r = await get('/baggage', { traceparent: `00-${TRACE}-${PARENT}-01`, baggage: 'user.id=alice' }, 'als.example');
     const seen = JSON.parse(r.body) as { baggage: string | null; traceparent: string };
     assert.equal(seen.baggage, 'user.id=alice,cart.items=3%20items');
     assert.equal(seen.traceparent.split('-')[1], TRACE);
   });
 
-  test("after an await, getActiveSpan() is the request's SERVER span and a new span is its child", async () => {
-    const r = await get('/child', { traceparent: `00-${TRACE}-${PARENT}-01` });
+  test("with AsyncLocalStorage, after an await: getActiveSpan() is the request's SERVER span and a new span is its child", async () => {
+    const trace = 'c0ffee' + TRACE.slice(6);
+    const r = await get('/child', { traceparent: `00-${trace}-${PARENT}-01` }, 'als.example');
     const ids = JSON.parse(r.body) as { traceId: string; spanId: string };
-    assert.equal(ids.traceId, TRACE);
-    const server = await spanOf((x) => x.kind === 2 && String(attrs(x.attributes)['url.full']).endsWith('/child'), 'server of /child');
+    assert.equal(ids.traceId, trace);
+    const server = await spanOf((x) => x.kind === 2 && x.traceId === trace, 'server of /child');
     const work = await spanOf((x) => x.name === 'app.work' && x.spanId === ids.spanId, 'app.work');
     assert.equal(work.parentSpanId, server.spanId);
     assert.equal(attrs(server.attributes)['app.after_await'], true, 'getActiveSpan() after an await is the request span');
+  });
+
+  test('without AsyncLocalStorage, after an await: no guess — a new trace, no active span (another request may be in flight)', async () => {
+    const trace = 'beef00' + TRACE.slice(6);
+    const r = await get('/child', { traceparent: `00-${trace}-${PARENT}-01` });
+    const ids = JSON.parse(r.body) as { traceId: string; spanId: string };
+    assert.notEqual(ids.traceId, trace);
+    const server = await spanOf((x) => x.kind === 2 && x.traceId === trace, 'server of /child');
+    const work = await spanOf((x) => x.name === 'app.work' && x.spanId === ids.spanId, 'app.work');
+    assert.equal(work.parentSpanId, '');
+    assert.equal(attrs(server.attributes)['app.after_await'], undefined);
+    // The caller's baggage still goes on with the handler's fetch (its CLIENT span's parent is known).
+    const b = await get('/upstream', { baggage: 'user.id=dave' });
+    assert.equal((JSON.parse(b.body) as { baggage: string }).baggage, 'user.id=dave');
   });
 
   test('a future version is read by its first four fields', async () => {
