@@ -4,7 +4,9 @@
 //    span is the tracer's active span (instrument runs it inside withSpan);
 // 2. else AsyncLocalStorage, where the Worker enables it (nodejs_compat or
 //    nodejs_als: process.getBuiltinModule gives it without a static import);
-// 3. else the only invocation in flight, if there is exactly one.
+// 3. else the only invocation in flight, if there is exactly one (an
+//    invocation is in flight until its waitUntil work settles; untraced
+//    ones count too).
 // When several are in flight and none is known, the fetch is not traced:
 // a wrong parent would be worse than none. Service bindings reached through
 // the handler's env always know their invocation.
@@ -37,6 +39,19 @@ export function close(span: Span): void {
   open.delete(span);
 }
 
+/** Invocations running untraced right now (they have no span, but they are in flight). */
+let untracedNow = 0;
+
+/** Runs an untraced invocation's handler, counted as in flight until it settles. */
+export async function untraced<R>(fn: () => R): Promise<Awaited<R>> {
+  untracedNow++;
+  try {
+    return await fn();
+  } finally {
+    untracedNow--;
+  }
+}
+
 /**
  * The invocation span of the code running now by AsyncLocalStorage alone:
  * what the tracer takes as the parent of a span started after an `await`
@@ -48,5 +63,5 @@ export function exact(): Span | undefined {
 
 /** The invocation span of the code running now, when it can be known (after the active span). */
 export function current(): Span | undefined {
-  return als?.getStore() ?? (open.size === 1 ? open.values().next().value : undefined);
+  return als?.getStore() ?? (open.size === 1 && untracedNow === 0 ? open.values().next().value : undefined);
 }

@@ -7,7 +7,7 @@ import type { ConfigInput, ExecutionContext, Handler, MessageBatch, ScheduledCon
 import { internalError } from '../src/diag.js';
 import { resolveConfig } from './config.js';
 import { createWorkerTracer } from './tracer.js';
-import { close, current, enter } from './context.js';
+import { close, current, enter, untraced } from './context.js';
 import { type FetchTracing, override, tracedEnv, tracedFetch } from './fetch.js';
 import { withBaggage } from '../src/context.js';
 import { parseBaggage } from '../src/baggage.js';
@@ -126,7 +126,8 @@ export function instrument<E, H extends Handler<E>>(handler: H, config: ConfigIn
           internalError(e); // our failure: the handler runs untraced
           span = undefined;
         }
-        if (!s || !span) return h[key]!(arg, env, ctx);
+        // An untraced invocation (ignored, or tracing off) still counts as one in flight for fetch's guess.
+        if (!s || !span) return untraced(() => h[key]!(arg, env, ctx));
         const sp = span;
         try {
           const result = await enter(sp, () => s._tracer.withSpan(sp, () => h[key]!(arg, tracedEnvironment, tracedCtx)));
@@ -138,11 +139,12 @@ export function instrument<E, H extends Handler<E>>(handler: H, config: ConfigIn
           throw e; // the user's own exception: the runtime answers it as before
         } finally {
           sp.end();
-          close(sp);
           try {
-            // After the response and after the handler's own waitUntil work.
-            ctx.waitUntil(Promise.allSettled(waits).then(() => s._tracer.flush()));
+            // After the response and after the handler's own waitUntil work, which
+            // is still this invocation's: it stays open (in flight) until then.
+            ctx.waitUntil(Promise.allSettled(waits).then(() => (close(sp), s._tracer.flush())));
           } catch (e) {
+            close(sp);
             internalError(e);
           }
         }

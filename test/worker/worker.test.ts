@@ -196,6 +196,21 @@ describe('fetch handler in workerd', () => {
     assert.equal((JSON.parse(b.body) as { baggage: string }).baggage, 'user.id=dave');
   });
 
+  test("a finished request's waitUntil fetch, while another request is in flight, gets neither its parent nor its baggage", async () => {
+    const slow = get('/slow', { traceparent: `00-${'ab'.repeat(16)}-${PARENT}-01`, baggage: 'user.id=bob' });
+    await new Promise((r) => setTimeout(r, 50));
+    const bg = await get('/bg', { traceparent: `00-${'cd'.repeat(16)}-${PARENT}-01`, baggage: 'user.id=alice' });
+    assert.equal(bg.body, 'bg');
+    await slow;
+    const deadline = Date.now() + 3000;
+    let late: (typeof upstream.requests)[number] | undefined;
+    while (!(late = upstream.requests.find((q) => q.url.includes('bg=1'))) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.ok(late, 'the waitUntil fetch ran');
+    assert.ok(!String(late.headers.traceparent ?? '').includes('ab'.repeat(16)), `parented to the other request: ${late.headers.traceparent}`);
+    assert.notEqual(late.headers.baggage, 'user.id=bob', "the other request's baggage");
+    assert.equal(upstream.requests.find((q) => q.url.includes('slow=1'))?.headers.baggage, 'user.id=bob');
+  });
+
   test('a future version is read by its first four fields', async () => {
     const r = await get('/upstream', { traceparent: `01-${TRACE.replace('0a', '1b')}-${PARENT}-01-future` });
     const seen = JSON.parse(r.body) as { traceparent: string };
