@@ -388,6 +388,8 @@ export function createPipeline(
 
   /** The adoption under way: a flush, and so shutdown, waits for its batches rather than skip them. */
   let adopting: Promise<void> | undefined;
+  /** Ids claimed by the adoption under way, not yet in the queue: an unloading page lets them go too. */
+  let claiming: string[] = [];
   const adopt = (ifStale?: boolean): Promise<void> => {
     if (!adopting) adopting = claimStored(ifStale).finally(() => void (adopting = undefined));
     else keep(); // joining it: nothing new waits unwritten meanwhile
@@ -401,7 +403,12 @@ export function createPipeline(
     const ids = store._claimFree(has);
     if (ids.length === 0) return;
     keep(); // nothing new waits unwritten meanwhile
-    await new Promise((r) => setTimeout(r, SETTLE_MS));
+    claiming = ids;
+    try {
+      await new Promise((r) => setTimeout(r, SETTLE_MS));
+    } finally {
+      claiming = [];
+    }
     for (const id of ids) {
       const s = store._confirmed(id) && !has(id) && store._read(id);
       if (s) queue.push(batch(s, true));
@@ -459,6 +466,7 @@ export function createPipeline(
           store._release(b._id); // the next page adopts it at once
         }
       }
+      for (const id of claiming) store._release(id);
     } catch (e) {
       fail(e);
     }

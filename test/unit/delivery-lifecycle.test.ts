@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { type Collector, startCollector } from '../helpers/collector.js';
 import { allSpans } from '../helpers/otlp.js';
 import { createStorageArea } from '../helpers/memory-storage.js';
-import { endSpans, received, sleep, storedSpans, tabFor, uniqueIds, watchFetch, assertDecoded } from './delivery-harness.js';
+import { endSpans, flakyPort, received, sleep, storedSpans, tabFor, uniqueIds, watchFetch, assertDecoded } from './delivery-harness.js';
 
 /** Makes globalThis look like a page on `origin`; returns the undo. */
 function fakePage(origin: string): { doc: EventTarget & { visibilityState: string }; win: EventTarget; undo(): void } {
@@ -131,6 +131,35 @@ test('at unload, what exceeds the keepalive budget waits in storage for the next
   assert.equal(uniqueIds(user), 1200);
   await b.tracer.shutdown();
   assert.equal(storedSpans(area), 0);
+});
+
+test('a page unloading while it adopts stored batches lets its claims go: the next page sends them at once', async (t) => {
+  const page = fakePage('http://127.0.0.1:1');
+  t.after(() => page.undo());
+  const area = createStorageArea();
+  const down = await flakyPort();
+  t.after(() => down.close());
+  const a = await tabFor(down.url, { storage: area.open() });
+  endSpans(a.tracer, 8);
+  await a.tracer.flush();
+  await a.tracer.shutdown();
+  const claims = () => area.entries().filter(([k]) => k.startsWith('wasmtrace:c:'));
+  // B opens, claims the stored batch, and unloads within its settle wait.
+  const b = await tabFor(down.url, { storage: area.open() });
+  const until = Date.now() + 2000;
+  while (claims().length === 0 && Date.now() < until) await sleep(1);
+  assert.equal(claims().length, 1, 'B claimed the stored batch');
+  page.win.dispatchEvent(new Event('pagehide'));
+  assert.deepEqual(claims(), [], 'the claim goes with the page');
+  // The next page adopts it at once (not after the 30 s lease) and sends it.
+  const c = await startCollector();
+  t.after(() => c.close());
+  t.after(() => assertDecoded(c));
+  const next = await tabFor(c.url, { storage: area.open() });
+  await c.waitFor(() => received(c).user.length === 8, 3000);
+  await next.tracer.shutdown();
+  assert.equal(uniqueIds(received(c).user), 8);
+  assert.deepEqual(area.entries(), []);
 });
 
 test('online revives a parked batch', async (t) => {
