@@ -309,6 +309,15 @@ export function createPipeline(
 
   async function settle(b: Batch, res: TransportResponse | null): Promise<void> {
     const outcome = outcomeOf(res ? res.status : 0);
+    if (!res && b._keepalive && !unloading && g.document) {
+      // Chromium rejects a page's keepalive fetches as its document starts to
+      // unload — before delivery's pagehide listener runs — and goes on
+      // sending them. The failure is decided a task later, the batch still in
+      // flight: if the page unloads meanwhile, pagehide hands it to the
+      // browser (and the task never runs); stored and adopted by the next
+      // page instead, it was sent twice (e2e: reload while an export is in flight).
+      await new Promise((r) => setTimeout(r, 0));
+    }
     let body = res?.body;
     if (outcome === 'ok' && body === undefined && res?.text) {
       try {
