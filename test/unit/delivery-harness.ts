@@ -2,7 +2,7 @@
 // a port that refuses connections and can later forward to a collector, a
 // fetch wrapper that sees every request and response, and readers of what
 // the storage queue holds.
-import { createServer, request as httpRequest, type Server } from 'node:http';
+import { createServer, request as httpRequest } from 'node:http';
 import { once } from 'node:events';
 import { init, type InitOptions, type Tracer } from '../../src/node.js';
 import { jsonWasm, protoWasm } from '../helpers/core-tracer.js';
@@ -105,38 +105,36 @@ export function uniqueIds(spans: FlatSpan[]): number {
 }
 
 /**
- * A port that refuses connections until `up(collector)` makes it forward to
- * the collector (a collector that is down, then up).
+ * A port that fails every request (its connection destroyed unanswered, a
+ * network error to the sender) until `up(collector)` makes it forward to the
+ * collector: a collector that is down, then up. It listens from the start: a
+ * port given back and taken again later could be taken by another test.
  */
 export async function flakyPort(): Promise<{ url: string; up(c: Collector): Promise<void>; close(): Promise<void> }> {
-  const probe = createServer();
-  probe.listen(0, '127.0.0.1');
-  await once(probe, 'listening');
-  const port = (probe.address() as { port: number }).port;
-  await new Promise((r) => probe.close(r));
-  let proxy: Server | null = null;
+  let target: URL | null = null;
+  const server = createServer((req, res) => {
+    if (!target) {
+      req.socket.destroy();
+      return;
+    }
+    const out = httpRequest({ host: target.hostname, port: target.port, path: req.url, method: req.method, headers: req.headers }, (r) => {
+      res.writeHead(r.statusCode ?? 502, r.headers);
+      r.pipe(res);
+    });
+    out.on('error', () => res.writeHead(502).end());
+    req.pipe(out);
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const port = (server.address() as { port: number }).port;
   return {
     url: `http://127.0.0.1:${port}/v1/traces`,
     async up(c) {
-      const target = new URL(c.url);
-      proxy = createServer((req, res) => {
-        const out = httpRequest(
-          { host: target.hostname, port: target.port, path: req.url, method: req.method, headers: req.headers },
-          (r) => {
-            res.writeHead(r.statusCode ?? 502, r.headers);
-            r.pipe(res);
-          },
-        );
-        out.on('error', () => res.writeHead(502).end());
-        req.pipe(out);
-      });
-      proxy.listen(port, '127.0.0.1');
-      await once(proxy, 'listening');
+      target = new URL(c.url);
     },
     async close() {
-      if (!proxy) return;
-      proxy.closeAllConnections();
-      await new Promise((r) => proxy!.close(r));
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
     },
   };
 }
@@ -261,45 +259,42 @@ export function expireClaimsOf(area: StorageArea, owner: string, prefix = 'wasmt
 
 /**
  * A port in front of `target` that starts down and can go up and down again.
- * Down stops accepting connections but lets a request already forwarded get
- * its answer, so no request is accepted by the collector unseen by its sender.
+ * It listens from the start (a port given back and taken again later could
+ * be taken by another test meanwhile): down, each new request's connection is
+ * destroyed unanswered (a network error to the sender), while a request
+ * already forwarded still gets its answer, so no request is accepted by the
+ * collector unseen by its sender.
  */
 export async function switchPort(target: Collector): Promise<{ url: string; up(): Promise<void>; down(): void; close(): Promise<void> }> {
-  const probe = createServer();
-  probe.listen(0, '127.0.0.1');
-  await once(probe, 'listening');
-  const port = (probe.address() as { port: number }).port;
-  await new Promise((r) => probe.close(r));
   const to = new URL(target.url);
-  const servers = new Set<Server>();
-  let proxy: Server | null = null;
-  const down = (): void => {
-    proxy?.close();
-    proxy = null;
-  };
+  let live = false;
+  const server = createServer((req, res) => {
+    if (!live) {
+      req.socket.destroy();
+      return;
+    }
+    const out = httpRequest({ host: to.hostname, port: to.port, path: req.url, method: req.method, headers: req.headers }, (r) => {
+      res.writeHead(r.statusCode ?? 502, r.headers);
+      r.pipe(res);
+    });
+    out.on('error', () => res.writeHead(502).end());
+    req.pipe(out);
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const port = (server.address() as { port: number }).port;
   return {
     url: `http://127.0.0.1:${port}/v1/traces`,
     async up() {
-      if (proxy) return;
-      const p = createServer((req, res) => {
-        const out = httpRequest({ host: to.hostname, port: to.port, path: req.url, method: req.method, headers: req.headers }, (r) => {
-          res.writeHead(r.statusCode ?? 502, r.headers);
-          r.pipe(res);
-        });
-        out.on('error', () => res.writeHead(502).end());
-        req.pipe(out);
-      });
-      servers.add(p);
-      p.on('close', () => servers.delete(p));
-      p.listen(port, '127.0.0.1');
-      await once(p, 'listening');
-      proxy = p;
+      live = true;
     },
-    down,
+    down() {
+      live = false;
+    },
     async close() {
-      down();
-      for (const s of servers) s.closeAllConnections();
-      await Promise.all([...servers].map((s) => new Promise((r) => s.close(r))));
+      live = false;
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
     },
   };
 }
