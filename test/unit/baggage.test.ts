@@ -9,17 +9,7 @@ import { baggageEntries, formatBaggage, parseBaggage } from '../../src/baggage.j
 import { init } from '../../src/node.js';
 import type { InitOptions } from '../../src/init.js';
 import { protoWasm } from '../helpers/core-tracer.js';
-
-/** mulberry32: a small seeded PRNG, so a failure names its case. */
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(s ^ (s >>> 15), s | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
+import { prng } from '../../demo/collector/synthetic.mjs'; // mulberry32, seeded
 
 // The ABNF of the spec's "Definition", as regular expressions.
 const tchar = "[!#$%&'*+\\-.^_`|~0-9A-Za-z]";

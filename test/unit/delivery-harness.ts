@@ -70,6 +70,13 @@ export async function tabFor(endpoint: string, options: DeliveryOptions = {}): P
   return { tracer, pipeline, drops, errors, dropped: () => [...drops.values()].reduce((a, b) => a + b, 0) };
 }
 
+/** An earlier page that could not send: it ends `n` spans named `name-<i>` and shuts down, leaving them stored. */
+export async function leaveStored(storage: StorageLike, downUrl: string, n: number, name = 'stored'): Promise<void> {
+  const page = await tabFor(downUrl, { storage, maxAttempts: 1 });
+  endSpans(page.tracer, n, name);
+  await page.tracer.shutdown();
+}
+
 /** Ends `n` spans named `name-<i>` with three attributes and `pad` bytes of padding. */
 export function endSpans(tracer: Tracer, n: number, name = 'op', pad = 0): void {
   for (let i = 0; i < n; i++) {
@@ -107,35 +114,18 @@ export function uniqueIds(spans: FlatSpan[]): number {
 /**
  * A port that fails every request (its connection destroyed unanswered, a
  * network error to the sender) until `up(collector)` makes it forward to the
- * collector: a collector that is down, then up. It listens from the start: a
- * port given back and taken again later could be taken by another test.
+ * collector: a collector that is down, then up.
  */
 export async function flakyPort(): Promise<{ url: string; up(c: Collector): Promise<void>; close(): Promise<void> }> {
-  let target: URL | null = null;
-  const server = createServer((req, res) => {
-    if (!target) {
-      req.socket.destroy();
-      return;
-    }
-    const out = httpRequest({ host: target.hostname, port: target.port, path: req.url, method: req.method, headers: req.headers }, (r) => {
-      res.writeHead(r.statusCode ?? 502, r.headers);
-      r.pipe(res);
-    });
-    out.on('error', () => res.writeHead(502).end());
-    req.pipe(out);
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const port = (server.address() as { port: number }).port;
+  let target = '';
+  const p = await switchPort({ get url() { return target; } } as Collector);
   return {
-    url: `http://127.0.0.1:${port}/v1/traces`,
+    url: p.url,
     async up(c) {
-      target = new URL(c.url);
+      target = c.url;
+      await p.up();
     },
-    async close() {
-      server.closeAllConnections();
-      await new Promise((r) => server.close(r));
-    },
+    close: () => p.close(),
   };
 }
 
@@ -259,20 +249,20 @@ export function expireClaimsOf(area: StorageArea, owner: string, prefix = 'wasmt
 
 /**
  * A port in front of `target` that starts down and can go up and down again.
- * It listens from the start (a port given back and taken again later could
+ * It (and flakyPort) listens from the start (a port given back and taken again later could
  * be taken by another test meanwhile): down, each new request's connection is
  * destroyed unanswered (a network error to the sender), while a request
  * already forwarded still gets its answer, so no request is accepted by the
  * collector unseen by its sender.
  */
 export async function switchPort(target: Collector): Promise<{ url: string; up(): Promise<void>; down(): void; close(): Promise<void> }> {
-  const to = new URL(target.url);
   let live = false;
   const server = createServer((req, res) => {
     if (!live) {
       req.socket.destroy();
       return;
     }
+    const to = new URL(target.url); // read now: flakyPort names its collector only when it goes up
     const out = httpRequest({ host: to.hostname, port: to.port, path: req.url, method: req.method, headers: req.headers }, (r) => {
       res.writeHead(r.statusCode ?? 502, r.headers);
       r.pipe(res);

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { type Collector, startCollector } from '../helpers/collector.js';
 import { allSpans } from '../helpers/otlp.js';
 import { createStorageArea } from '../helpers/memory-storage.js';
-import { endSpans, flakyPort, received, sleep, storedSpans, tabFor, uniqueIds, watchFetch, assertDecoded } from './delivery-harness.js';
+import { endSpans, flakyPort, leaveStored, received, sleep, storedSpans, tabFor, uniqueIds, watchFetch, assertDecoded } from './delivery-harness.js';
 
 /** Makes globalThis look like a page on `origin`; returns the undo. */
 function fakePage(origin: string): { doc: EventTarget & { visibilityState: string }; win: EventTarget; undo(): void } {
@@ -139,10 +139,7 @@ test('a page unloading while it adopts stored batches lets its claims go: the ne
   const area = createStorageArea();
   const down = await flakyPort();
   t.after(() => down.close());
-  const a = await tabFor(down.url, { storage: area.open() });
-  endSpans(a.tracer, 8);
-  await a.tracer.flush();
-  await a.tracer.shutdown();
+  await leaveStored(area.open(), down.url, 8);
   const claims = () => area.entries().filter(([k]) => k.startsWith('wasmtrace:c:'));
   // B opens, claims the stored batch, and unloads within its settle wait.
   const b = await tabFor(down.url, { storage: area.open() });

@@ -32,9 +32,10 @@ import { allSpans, decodeProtobuf, type FlatSpan } from '../helpers/otlp.js';
 import { unpack } from '../../src/export/codec.js';
 import type { DeliveryOptions } from '../../src/export/types.js';
 import {
-  assertDecoded, endSpans, expireClaims, expireClaimsOf, flakyPort, mortalTab, received, sleep, storedSpans, switchPort, tabFor, uniqueIds,
+  assertDecoded, endSpans, expireClaims, expireClaimsOf, flakyPort, leaveStored, mortalTab, received, sleep, storedSpans, switchPort, tabFor, uniqueIds,
   type MortalTab,
 } from './delivery-harness.js';
+import { prng } from '../../demo/collector/synthetic.mjs'; // mulberry32, seeded
 
 /** Schedules per run, and how many run at once. */
 const SCHEDULES = 300;
@@ -69,17 +70,6 @@ interface Schedule {
    * took) send again and shut down.
    */
   finale: 'handoff' | 'steal';
-}
-
-/** mulberry32: a small seeded PRNG, [0, 1). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function generate(seed: number): Schedule {
@@ -443,9 +433,7 @@ test('a tab shut down while its first adoption settles tries the adopted batch a
   const area = createStorageArea();
   const down = await flakyPort();
   t.after(() => down.close());
-  const a = await tabFor(down.url, { storage: area.open(), maxAttempts: 1 });
-  endSpans(a.tracer, 5, 'stored');
-  await a.tracer.shutdown();
+  await leaveStored(area.open(), down.url, 5);
   assert.equal(storedSpans(area), 5);
   let sends = 0;
   const failing = async (): Promise<never> => {
@@ -478,9 +466,7 @@ test('a flush that joins an adoption under way writes its new batch ahead while 
   const area = createStorageArea();
   const down = await flakyPort();
   t.after(() => down.close());
-  const a = await tabFor(down.url, { storage: area.open(), maxAttempts: 1 });
-  endSpans(a.tracer, 5, 'stored');
-  await a.tracer.shutdown();
+  await leaveStored(area.open(), down.url, 5);
   const b = await mortalTab(down.url, area.open(), { compression: 'none' });
   await until(() => area.entries().some(([k]) => k.startsWith('wasmtrace:c:')), 'b to claim the stored batch');
   endSpans(b.tracer, 4, 'fresh');

@@ -15,17 +15,7 @@ import { allSpans, decodeProtobuf } from '../helpers/otlp.js';
 import { init } from '../../src/node.js';
 import type { InitOptions } from '../../src/init.js';
 import { protoWasm } from '../helpers/core-tracer.js';
-
-/** mulberry32: a small seeded PRNG, so a failure names its case. */
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(s ^ (s >>> 15), s | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
+import { prng } from '../../demo/collector/synthetic.mjs'; // mulberry32, seeded
 
 const O = 'OTEL_EXPORTER_OTLP_';
 const T = 'OTEL_EXPORTER_OTLP_TRACES_';
