@@ -2,7 +2,7 @@
 // delivery. It never rejects: if Wasm cannot load (CSP, network), it warns
 // once and resolves to a tracer that records nothing.
 import type { AttributeValue } from './types.js';
-import type { DeliveryOptions, Gzip } from './export/types.js';
+import type { DeliveryOptions, Gzip, ResolvedDeliveryOptions } from './export/types.js';
 import { createCore } from './core.js';
 import { createPipeline, resolveDeliveryOptions } from './export/pipeline.js';
 import { setAttr } from './attributes.js';
@@ -57,6 +57,8 @@ export interface Platform {
   defaultWasm(json: boolean): WasmSource | Promise<WasmSource>;
   /** A gzip faster than CompressionStream, where the runtime has one. */
   gzip?: Gzip;
+  /** Delivery's settings, when the caller resolved them from these options already (the browser start-up). */
+  delivery?: ResolvedDeliveryOptions;
 }
 
 export async function initWith(platform: Platform, options: InitOptions): Promise<Tracer> {
@@ -65,7 +67,7 @@ export async function initWith(platform: Platform, options: InitOptions): Promis
     setDebug(opts.debug === true);
     const env = opts.env ?? {};
     if (sdkDisabled(opts.disabled, env)) return createNoopTracer();
-    const delivery = resolveDeliveryOptions(opts, env, warnOnce);
+    const delivery = platform.delivery ?? resolveDeliveryOptions(opts, env, warnOnce);
     const json = delivery.protocol === 'http/json';
     const x = await instantiate(opts.wasm ?? (await platform.defaultWasm(json)));
     const limits = opts.limits ?? {};

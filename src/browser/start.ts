@@ -17,7 +17,7 @@ import type { Prepared } from './prepare.js';
 import type { Gzip } from '../export/types.js';
 import { initWith } from '../init.js';
 import { gzip } from '../export/gzip.js';
-import { internalError } from '../diag.js';
+import { internalError, warnOnce } from '../diag.js';
 import { resolveDeliveryOptions } from '../export/options.js';
 import { createNoopTracer } from '../tracer.js';
 import { sdkDisabled } from '../env.js';
@@ -63,9 +63,6 @@ export async function startBrowser(options: BrowserInitOptions, defaultWasm: (js
 /** The rest of start-up, after the first paint: web-vitals, session, Wasm, instrumentations. Never rejects. */
 export async function resumeBrowser({ opts, defaultWasm, onUnload, wasmHref, propagate, compiled, early }: Prepared): Promise<Tracer> {
   try {
-    // Delivery's settings as init() resolves them (without its storage probe): the compression and the endpoint.
-    const delivery = resolveDeliveryOptions({ ...opts, storage: null }, opts.env ?? {});
-    const platform = { language: 'webjs', defaultWasm, ...(delivery.compression !== 'gzip' && { gzip: gzipLarge }) };
     const on = opts.instrumentations ?? {};
     const enabled = (k: keyof typeof on): boolean => on[k] !== false;
     const vitals = enabled('webVitals') ? watchWebVitals() : null;
@@ -77,6 +74,9 @@ export async function resumeBrowser({ opts, defaultWasm, onUnload, wasmHref, pro
     }
     const source = await compiled;
     await nextTask();
+    // Delivery's settings, resolved once here for init() and for the gzip choice and the endpoint below.
+    const delivery = resolveDeliveryOptions(opts, opts.env ?? {}, warnOnce);
+    const platform = { language: 'webjs', defaultWasm, delivery, ...(delivery.compression !== 'gzip' && { gzip: gzipLarge }) };
     const tracer = await initWith(platform, { ...opts, resource, wasm: source });
     if (!isRecording(tracer)) {
       vitals?.(null);

@@ -21,12 +21,12 @@
 //   storage, unclaimed at unload.
 import { gzip } from './gzip.js';
 import { watchLifecycle } from './lifecycle.js';
-import { KEEPALIVE_BUDGET, resolveDeliveryOptions } from './options.js';
+import { KEEPALIVE_BUDGET } from './options.js';
 import { createStorageQueue, newBatchId, type StoredBatch } from './queue.js';
 import { backoffMs, outcomeOf, retryAfterMs } from './retry.js';
 import { beacon, fetchTransport, rejectedSpans } from './send.js';
 import type {
-  DeliveryHooks, DeliveryOptions, ResolvedDeliveryOptions, ExportResult, Pipeline, SpanSource, SpanStats, TransportMeta, TransportResponse,
+  DeliveryHooks, ResolvedDeliveryOptions, ExportResult, Pipeline, SpanSource, SpanStats, TransportMeta, TransportResponse,
 } from './types.js';
 
 export { resolveDeliveryOptions } from './options.js';
@@ -73,11 +73,7 @@ const later = (fn: () => void): void => {
 const batch = (s: StoredBatch, stored: boolean): Batch => ({ ...s, _stored: stored, _attempts: 0, _dueAt: 0 });
 
 /** Creates the delivery pipeline for one tracer. Never throws. */
-export function createPipeline(
-  source: SpanSource,
-  options: DeliveryOptions | ResolvedDeliveryOptions,
-  hooks: DeliveryHooks,
-): Pipeline {
+export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, hooks: DeliveryHooks): Pipeline {
   const fail = (e: unknown): void => {
     try {
       hooks.error(e);
@@ -85,7 +81,6 @@ export function createPipeline(
       // The error handler's own failure goes nowhere.
     }
   };
-  const o = resolveDeliveryOptions(options, {}, (m) => fail(new RangeError(m)));
   const json = source.contentType.includes('json');
   const g = globalThis as { document?: unknown; location?: { origin?: string } };
   // `auto`: no gzip where Content-Encoding would need a CORS preflight (a page posting to another origin).

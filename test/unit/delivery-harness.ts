@@ -14,7 +14,7 @@ import { gunzipSync } from 'node:zlib';
 import { instantiate } from '../../src/wasm.js';
 import { createCore } from '../../src/core.js';
 import { createTracer } from '../../src/tracer.js';
-import { createPipeline } from '../../src/export/pipeline.js';
+import { createPipeline, resolveDeliveryOptions } from '../../src/export/pipeline.js';
 import type { DeliveryOptions, Pipeline } from '../../src/export/types.js';
 import type { StorageLike, Transport } from '../../src/export/types.js';
 import { fetchTransport } from '../../src/export/send.js';
@@ -60,7 +60,9 @@ export async function tabFor(endpoint: string, options: DeliveryOptions = {}): P
   const errors: unknown[] = [];
   const pipeline = createPipeline(
     core.source,
-    { endpoint, storage: null, retryInitialDelayMs: 20, retryMaxDelayMs: 2000, scheduledDelayMs: 60_000, ...options },
+    resolveDeliveryOptions({ endpoint, storage: null, retryInitialDelayMs: 20, retryMaxDelayMs: 2000, scheduledDelayMs: 60_000, ...options }, {}, (m) =>
+      errors.push(new RangeError(m)),
+    ),
     {
       dropped: (reason, n) => void drops.set(reason, (drops.get(reason) ?? 0) + n),
       error: (e) => void errors.push(e),
