@@ -134,7 +134,7 @@ function extractParent(carrier: Carrier): RemoteContext | undefined {
 /** Sampling details the tracer applies in JavaScript. */
 export interface TracerOptions {
   /**
-   * The process's caller, as headers (TRACEPARENT/TRACESTATE from the
+   * The process's caller, as headers (TRACEPARENT/TRACESTATE/BAGGAGE from the
    * environment): the parent of spans started with no parent given and no
    * span active, and what `inject` sends then.
    */
@@ -159,7 +159,7 @@ export function createTracer(core: Core, delivery: Delivery, options: TracerOpti
   const x = core.x;
   const caller = options.caller ? extractParent(options.caller) : undefined;
   // The caller's baggage holds without a valid traceparent too.
-  const callerBaggage = options.caller ? parseBaggage(getHeader(options.caller, 'baggage')) : '';
+  const callerBaggage = caller ? caller._bg : options.caller ? parseBaggage(getHeader(options.caller, 'baggage')) : '';
   const invocation = options.invocation;
   const current = (): ParentIds | undefined => activeParent() ?? invocation?.() ?? caller;
   /** The baggage a span started now, or an inject with no span, carries. */

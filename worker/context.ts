@@ -63,5 +63,5 @@ export function exact(): Span | undefined {
 
 /** The invocation span of the code running now, when it can be known (after the active span). */
 export function current(): Span | undefined {
-  return als?.getStore() ?? (open.size === 1 && untracedNow === 0 ? open.values().next().value : undefined);
+  return exact() ?? (open.size === 1 && untracedNow === 0 ? open.values().next().value : undefined);
 }

@@ -19,8 +19,7 @@ export interface Prepared {
   readonly defaultWasm: (json: boolean) => WasmSource;
   /** Run at pagehide, before delivery's listener: spans still open end first. */
   readonly onUnload: Array<() => void>;
-  readonly wasm: WasmSource;
-  /** `wasm` as an absolute URL, when it is one. */
+  /** The Wasm module's absolute URL, when it is loaded from one. */
   readonly wasmHref: string | undefined;
   /** Where traceparent may go (util.ts: propagatesTo). */
   readonly propagate: (u: URL) => boolean;
@@ -42,7 +41,7 @@ export function prepareBrowser(opts: BrowserInitOptions, defaultWasm: (json: boo
   const wasmHref = typeof wasm === 'string' || wasm instanceof URL ? absolute(String(wasm))?.href : undefined;
   const propagate = propagatesTo(opts.propagateTo);
   const painted = afterPaint(FIRST_PAINT_WAIT_MS);
-  return { opts, defaultWasm, onUnload, wasm, wasmHref, propagate, painted, compiled: painted.then(() => precompile(wasm)), early: early(opts, wasmHref, propagate) };
+  return { opts, defaultWasm, onUnload, wasmHref, propagate, painted, compiled: painted.then(() => precompile(wasm)), early: early(opts, wasmHref, propagate) };
 }
 
 /** Starts recording the page's requests until the SDK is ready, unless the fetch and XHR instrumentations are both off. */
