@@ -29,20 +29,26 @@ export interface Api {
   origin: string;
   /** Non-OPTIONS requests with lowercase headers. */
   requests: { path: string; headers: IncomingMessage['headers'] }[];
+  /** The headers each preflight asked to send (Access-Control-Request-Headers). */
+  preflights: string[];
   close(): Promise<void>;
 }
 
-/** An API on its own origin: answers CORS for `pageOrigin`, allowing traceparent/tracestate. */
+/** An API on its own origin: answers CORS for `pageOrigin`, allowing traceparent/tracestate/baggage. */
 export async function startApi(pageOrigin: string): Promise<Api> {
   const requests: Api['requests'] = [];
+  const preflights: string[] = [];
   const server = createServer((req, res) => {
     const cors = {
       'access-control-allow-origin': pageOrigin,
-      'access-control-allow-headers': 'traceparent, tracestate, content-type',
+      'access-control-allow-headers': 'traceparent, tracestate, baggage, content-type',
       'access-control-allow-methods': 'GET, POST',
       'access-control-max-age': '600',
     };
-    if (req.method === 'OPTIONS') return void res.writeHead(204, cors).end();
+    if (req.method === 'OPTIONS') {
+      preflights.push(String(req.headers['access-control-request-headers'] ?? ''));
+      return void res.writeHead(204, cors).end();
+    }
     requests.push({ path: req.url ?? '', headers: req.headers });
     req.resume();
     if (req.url === '/slow.wasm') {
@@ -58,6 +64,7 @@ export async function startApi(pageOrigin: string): Promise<Api> {
   return {
     origin,
     requests,
+    preflights,
     close: () => new Promise<void>((r) => {
       server.close(() => r());
       server.closeAllConnections();
