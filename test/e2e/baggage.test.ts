@@ -7,16 +7,12 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { inBothBrowsers, type AnyPage } from '../helpers/browser.js';
+import { inBothBrowsers, sdkSite, type AnyPage } from '../helpers/browser.js';
 import { startCollector, startStaticServer } from '../helpers/collector.js';
 import { startApi, type Api } from './sdk-env.js';
 
 const dist = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist');
-const files = {
-  browser: readFileSync(join(dist, 'browser.js')),
-  script: readFileSync(join(dist, 'wasmtrace.js')),
-  wasm: readFileSync(join(dist, 'wasmtrace.wasm')),
-};
+const files = { script: readFileSync(join(dist, 'wasmtrace.js')), wasm: readFileSync(join(dist, 'wasmtrace.wasm')) };
 
 const PAGE = `async ({ endpoint, api, other }) => {
   const { init } = await import('/browser.js');
@@ -36,13 +32,7 @@ const PAGE = `async ({ endpoint, api, other }) => {
 }`;
 
 async function baggageGoesWhereTraceparentGoes(newPage: () => Promise<AnyPage>): Promise<void> {
-  const site = await startStaticServer({
-    routes: {
-      '/index.html': '<!doctype html><title>baggage</title>',
-      '/browser.js': { body: files.browser, type: 'text/javascript' },
-      '/wasmtrace.wasm': { body: files.wasm, type: 'application/wasm' },
-    },
-  });
+  const site = await sdkSite('baggage');
   const [a, other] = [await startApi(site.origin), await startApi(site.origin)];
   const c = await startCollector({ cors: { origins: [site.origin] } });
   try {

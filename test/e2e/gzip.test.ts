@@ -3,14 +3,8 @@
 // real CORS preflight that allows the header), and decode to every span once
 // with the independent OTLP decoder — small bodies and a batch cut in two.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { inBothBrowsers, type AnyPage } from '../helpers/browser.js';
-import { startCollector, startStaticServer } from '../helpers/collector.js';
-
-const dist = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist');
-const files = { js: readFileSync(join(dist, 'browser.js')), wasm: readFileSync(join(dist, 'wasmtrace.wasm')) };
+import { inBothBrowsers, sdkSite, type AnyPage } from '../helpers/browser.js';
+import { startCollector } from '../helpers/collector.js';
 
 // In the page: a tracer with gzip on, `counts[i]` spans flushed per round; resolves to the flush results.
 const PAGE = `async ([endpoint, counts]) => {
@@ -27,13 +21,7 @@ const PAGE = `async ([endpoint, counts]) => {
 }`;
 
 async function gzipRoundTrip(newPage: () => Promise<AnyPage>): Promise<void> {
-  const site = await startStaticServer({
-    routes: {
-      '/index.html': '<!doctype html><title>gzip</title>',
-      '/browser.js': { body: files.js, type: 'text/javascript' },
-      '/wasmtrace.wasm': { body: files.wasm, type: 'application/wasm' },
-    },
-  });
+  const site = await sdkSite('gzip');
   const c = await startCollector({ cors: { origins: [site.origin], allowHeaders: ['content-encoding'] } });
   try {
     const page = await newPage();

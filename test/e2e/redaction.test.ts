@@ -2,15 +2,9 @@
 // reach the collector from any instrumentation — resource timing, fetch, the
 // document load, SPA navigations — and the other query pairs are kept.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { inBothBrowsers, type AnyPage } from '../helpers/browser.js';
-import { startCollector, startStaticServer } from '../helpers/collector.js';
+import { inBothBrowsers, sdkSite, type AnyPage } from '../helpers/browser.js';
+import { startCollector } from '../helpers/collector.js';
 import { attrs } from '../helpers/otlp.js';
-
-const dist = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist');
-const files = { js: readFileSync(join(dist, 'browser.js')), wasm: readFileSync(join(dist, 'wasmtrace.wasm')) };
 const SECRETS = ['s3cr3tSig', 'g00gSig', 'akid123', 'navSig'];
 
 const PAGE = `async (endpoint) => {
@@ -27,14 +21,9 @@ const PAGE = `async (endpoint) => {
 }`;
 
 async function noSecrets(newPage: () => Promise<AnyPage>): Promise<void> {
-  const site = await startStaticServer({
-    routes: {
-      '/index.html': '<!doctype html><title>redaction</title>',
-      '/browser.js': { body: files.js, type: 'text/javascript' },
-      '/wasmtrace.wasm': { body: files.wasm, type: 'application/wasm' },
-      '/pixel.svg': { body: '<svg xmlns="http://www.w3.org/2000/svg" width="1" height="1"/>', type: 'image/svg+xml' },
-      '/api': { body: '{}', type: 'application/json' },
-    },
+  const site = await sdkSite('redaction', {
+    '/pixel.svg': { body: '<svg xmlns="http://www.w3.org/2000/svg" width="1" height="1"/>', type: 'image/svg+xml' },
+    '/api': { body: '{}', type: 'application/json' },
   });
   const c = await startCollector({ cors: { origins: [site.origin] } });
   try {

@@ -5,6 +5,11 @@ import { chromium, type Browser as PlaywrightBrowser, type LaunchOptions } from 
 import { test } from 'node:test';
 import puppeteer, { type Browser as PuppeteerBrowser, type LaunchOptions as PuppeteerLaunchOptions } from 'puppeteer-core';
 
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startStaticServer, type Route, type StaticServer } from './collector.js';
+
 export type { PlaywrightBrowser, PuppeteerBrowser };
 
 /** Flags that keep Chromium quiet on a closed network and let it run as root. */
@@ -59,4 +64,21 @@ export function inBothBrowsers(title: string, fn: (newPage: () => Promise<AnyPag
       await fn(() => browser.newPage() as Promise<AnyPage>);
     });
   }
+}
+
+/**
+ * A site for a page that imports the SDK itself: a blank `/index.html`
+ * titled `title`, `/browser.js` and `/wasmtrace.wasm` from dist/ (read now,
+ * so build first), and `routes` besides.
+ */
+export function sdkSite(title: string, routes: Record<string, Route> = {}): Promise<StaticServer> {
+  const dist = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist');
+  return startStaticServer({
+    routes: {
+      '/index.html': `<!doctype html><title>${title}</title>`,
+      '/browser.js': { body: readFileSync(join(dist, 'browser.js')), type: 'text/javascript' },
+      '/wasmtrace.wasm': { body: readFileSync(join(dist, 'wasmtrace.wasm')), type: 'application/wasm' },
+      ...routes,
+    },
+  });
 }
