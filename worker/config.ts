@@ -4,7 +4,7 @@
 import type { ConfigInput, WorkerConfig } from './types.js';
 import { fallback, warnOnce } from '../src/diag.js';
 import { keyValues } from '../src/resource.js';
-import { type Env, envEndpoint, otlpEnum, otlpEnv, sdkDisabled } from '../src/env.js';
+import { type Env, envEndpoint, envValue, otlpEnum, otlpEnv, sdkDisabled } from '../src/env.js';
 
 export type { Env };
 
@@ -17,9 +17,20 @@ export interface Resolved {
   readonly _headers: Record<string, string>;
   readonly _json: boolean;
   readonly _timeout: number;
+  /** How long an ended invocation's spans wait for others' to share an export, ms. */
+  readonly _delay: number;
 }
 
 const DEFAULT_ENDPOINT = 'http://localhost:4318/v1/traces';
+const DEFAULT_DELAY_MS = 100;
+/** Longest export delay: it and the export must fit in waitUntil's 30 s after the response. */
+const MAX_DELAY_MS = 10_000;
+
+/** `given` (ms) when it is a number from `min` to `max`; `def` when unset, or with one warning when bad. */
+function ms(name: string, given: unknown, min: number, max: number, def: number): number {
+  const n = Number(given ?? def);
+  return n >= min && n <= max ? n : fallback(name, given, def);
+}
 
 /** Resolves the config for `env`; null when tracing is disabled. Never throws. */
 export function resolveConfig<E>(input: ConfigInput<E>, env: E): Resolved | null {
@@ -44,13 +55,13 @@ export function resolveConfig<E>(input: ConfigInput<E>, env: E): Resolved | null
   const json = protocol === 'http/json' && !!c.wasm;
   // http/json needs wasm: the wasmtrace/wasmtrace-json.wasm module.
   if (!json && protocol !== 'http/protobuf') fallback(protocol === 'http/json' ? 'protocol (without wasm)' : 'protocol', protocol, 'http/protobuf');
-  const timeout = Number(c.timeoutMs ?? otlpEnv(v, 'TIMEOUT') ?? 10_000);
   return {
     _c: c,
     _v: v,
     _endpoint: endpoint,
     _headers: { ...keyValues(v.OTEL_EXPORTER_OTLP_HEADERS), ...keyValues(v.OTEL_EXPORTER_OTLP_TRACES_HEADERS), ...c.headers },
     _json: json,
-    _timeout: timeout > 0 && timeout <= 600_000 ? timeout : 10_000,
+    _timeout: ms('timeoutMs', c.timeoutMs ?? otlpEnv(v, 'TIMEOUT'), 1, 600_000, 10_000),
+    _delay: ms('scheduledDelayMs', c.scheduledDelayMs ?? envValue(v, 'OTEL_BSP_SCHEDULE_DELAY'), 0, MAX_DELAY_MS, DEFAULT_DELAY_MS),
   };
 }

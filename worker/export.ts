@@ -1,19 +1,44 @@
-// Delivery for Workers: everything ended is encoded and posted when the
-// invocation finishes, inside ctx.waitUntil, so no response waits for it.
-// There is no storage and no timer that outlives an invocation: a batch the
-// collector could not take (network error, 429, 502-504) is kept in memory,
-// bounded, and retried by the next invocation's flush.
+// Delivery for Workers: what an invocation ended is encoded and posted after
+// it finishes, inside ctx.waitUntil, so no response waits for it. One
+// isolate serves many invocations at once, and a request to the collector
+// costs far more CPU than the spans it carries (docs/worker.md, "Export"):
+// so an invocation that ends waits `delayMs` for others to end too, and the
+// spans of all of them leave in one export. An invocation that ends while
+// such an export is scheduled adds its spans to it and waits for nothing.
+// There is no storage and no timer outside an invocation's waitUntil: a
+// batch the collector could not take (network error, 429, 502-504) is kept
+// in memory, bounded, and retried by the next export.
 import type { Delivery } from '../src/tracer.js';
 import type { Encoded, ExportResult, SpanSource, Transport } from '../src/export/types.js';
+import { now } from '../src/clock.js';
 
 /** Largest body cut from the span buffer, bytes. */
 const MAX_BODY_BYTES = 64 * 1024;
 /** Bytes of failed batches kept for the next flush. */
 const MAX_BACKLOG_BYTES = 256 * 1024;
+/** How late a scheduled export may be before it is taken for lost, ms. */
+const STALE_AFTER_MS = 1000;
+/** Spans waiting at which an invocation's end exports at once instead of waiting for others. */
+const EXPORT_NOW_SPANS = 512;
 
-export function createDelivery(source: SpanSource, send: Transport): Delivery {
+export interface WorkerDelivery extends Delivery {
+  /**
+   * At the end of an invocation (its own waitUntil work settled): the export
+   * that will carry its spans, for the invocation's `waitUntil`; undefined
+   * when an export another invocation scheduled will take them.
+   */
+  ended(): Promise<ExportResult> | undefined;
+}
+
+export function createDelivery(source: SpanSource, send: Transport, delayMs: number): WorkerDelivery {
   let backlog: Encoded[] = [];
   let backlogBytes = 0;
+  /**
+   * While an export is scheduled and has not yet taken the spans: the time
+   * by which it must have. Past it (its invocation was cancelled before the
+   * timer fired), the next invocation schedules its own.
+   */
+  let dueBy = 0;
 
   async function flush(): Promise<ExportResult> {
     // Taken synchronously: concurrent invocations never send a batch twice.
@@ -47,7 +72,20 @@ export function createDelivery(source: SpanSource, send: Transport): Delivery {
     return r;
   }
 
-  return { spanEnded() {}, flush, shutdown: flush };
+  function ended(): Promise<ExportResult> | undefined {
+    if (delayMs <= 0 || source.pending() >= EXPORT_NOW_SPANS) return flush();
+    const t = now();
+    if (t < dueBy) return undefined;
+    const by = (dueBy = t + delayMs + STALE_AFTER_MS);
+    // The spans are taken when the timer fires (flush takes them synchronously),
+    // in the context of the invocation whose waitUntil holds this promise.
+    return new Promise((resolve) => setTimeout(resolve, delayMs)).then(() => {
+      if (dueBy === by) dueBy = 0;
+      return flush();
+    });
+  }
+
+  return { spanEnded() {}, flush, shutdown: flush, ended };
 }
 
 /** A Transport posting with `fetch` (the unpatched one), aborted after `timeoutMs`. */

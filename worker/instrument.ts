@@ -15,6 +15,8 @@ import { recordFailure, recordStatus, serverAttributes } from './attributes.js';
 
 /** Internal (`_` names are minified). */
 interface State extends FetchTracing {
+  /** At an invocation's end: the export that carries its spans, unless one already scheduled will. */
+  readonly _ended: () => Promise<unknown> | undefined;
   readonly _route: ((request: Request) => string | undefined) | undefined;
   readonly _ignore: ((request: Request) => boolean) | undefined;
 }
@@ -40,11 +42,11 @@ export function getTracer(): Tracer | undefined {
 async function setup<E>(config: ConfigInput<E>, env: E): Promise<State | null> {
   const r = resolveConfig(config, env);
   const original = globalThis.fetch;
-  const tracer = r && (await createWorkerTracer(r, (input, init) => original.call(globalThis, input, init)));
-  if (!tracer) return null;
-  globalTracer = tracer;
+  const tracing = r && (await createWorkerTracer(r, (input, init) => original.call(globalThis, input, init)));
+  if (!tracing) return null;
+  const tracer = (globalTracer = tracing._tracer);
   const c = r._c;
-  const state: State = { _tracer: tracer, _redact: c.redactQuery, _to: c.propagateTo, _endpoint: r._endpoint, _route: c.route, _ignore: c.ignore };
+  const state: State = { _tracer: tracer, _ended: tracing._ended, _redact: c.redactQuery, _to: c.propagateTo, _endpoint: r._endpoint, _route: c.route, _ignore: c.ignore };
   if (!fetchPatched) {
     fetchPatched = true;
     globalThis.fetch = tracedFetch(original, globalThis, state, current);
@@ -142,7 +144,7 @@ export function instrument<E, H extends Handler<E>>(handler: H, config: ConfigIn
           try {
             // After the response and after the handler's own waitUntil work, which
             // is still this invocation's: it stays open (in flight) until then.
-            ctx.waitUntil(Promise.allSettled(waits).then(() => (close(sp), s._tracer.flush())));
+            ctx.waitUntil(Promise.allSettled(waits).then(() => (close(sp), s._ended())));
           } catch (e) {
             close(sp);
             internalError(e);

@@ -20,8 +20,14 @@ import { envSamplerRatio } from '../src/env.js';
 /** What OpenTelemetry names the language of a Service Worker-style runtime. */
 const LANGUAGE = 'webjs';
 
+/** The isolate's tracer, and what each invocation calls when it ends: the export to wait for, if any. */
+export interface WorkerTracing {
+  readonly _tracer: Tracer;
+  readonly _ended: () => Promise<unknown> | undefined;
+}
+
 /** Makes the tracer; resolves to null (after one warning) when Wasm cannot load. */
-export async function createWorkerTracer(r: Resolved, fetchFn: typeof fetch): Promise<Tracer | null> {
+export async function createWorkerTracer(r: Resolved, fetchFn: typeof fetch): Promise<WorkerTracing | null> {
   try {
     const c = r._c;
     setDebug(c.debug === true);
@@ -41,7 +47,9 @@ export async function createWorkerTracer(r: Resolved, fetchFn: typeof fetch): Pr
     for (const k in resource) setAttr(core, 0, k, resource[k], 0);
     const send = c.transport ?? fetchTransport(fetchFn, r._endpoint, r._headers, r._timeout);
     // After an await, the invocation running now parents the user's spans where AsyncLocalStorage knows it.
-    return createTracer(core, createDelivery(core.source, send), { rootTraceState: rootTraceState(ratio), invocation: exact as () => ParentIds | undefined });
+    const delivery = createDelivery(core.source, send, r._delay);
+    const tracer = createTracer(core, delivery, { rootTraceState: rootTraceState(ratio), invocation: exact as () => ParentIds | undefined });
+    return { _tracer: tracer, _ended: delivery.ended };
   } catch (e) {
     warnOnce(`tracing is off: ${String(e)}`);
     internalError(e);

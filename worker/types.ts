@@ -63,6 +63,13 @@ export interface WorkerConfig {
   route?: (request: Request) => string | undefined;
   /** Longest wait for the collector per export, ms; default `OTEL_EXPORTER_OTLP_TIMEOUT` or 10000. */
   timeoutMs?: number;
+  /**
+   * How long the spans of an invocation that has ended wait for other
+   * invocations of the isolate to end, so that all of them leave in one
+   * export (inside the first one's waitUntil), ms, 0 to 10000; 0 exports each
+   * invocation on its own. Default `OTEL_BSP_SCHEDULE_DELAY` or 100.
+   */
+  scheduledDelayMs?: number;
   /** A custom sender instead of fetch (tests, benchmarks). */
   transport?: Transport;
   /** A different Wasm module (a `WebAssembly.Module` import). */

@@ -96,9 +96,11 @@ test('the Worker config reads the same env the same way (1,000 generated maps)',
     const c = resolveConfig({ wasm: {} as WebAssembly.Module }, env);
     const want = expected(env);
     assert.ok(c, `case ${i}`);
+    // A Worker's export delay defaults to 100 ms, not the batch processor's 5 s (worker/config.ts).
+    const delay = env.OTEL_BSP_SCHEDULE_DELAY?.trim() ? want.scheduledDelayMs : 100;
     assert.deepEqual(
-      { endpoint: c._endpoint, json: c._json, timeoutMs: c._timeout },
-      { endpoint: want.endpoint, json: want.protocol === 'http/json', timeoutMs: want.timeoutMs },
+      { endpoint: c._endpoint, json: c._json, timeoutMs: c._timeout, delay: c._delay },
+      { endpoint: want.endpoint, json: want.protocol === 'http/json', timeoutMs: want.timeoutMs, delay },
       `case ${i}: ${JSON.stringify(env)}`,
     );
   }

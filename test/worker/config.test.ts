@@ -41,6 +41,8 @@ before(async () => {
     }),
     worker('json', { OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/json', JSON_WASM: '1' }),
     worker('off', { OTEL_SDK_DISABLED: ' TRUE ' }),
+    worker('window', { OTEL_BSP_SCHEDULE_DELAY: '300' }),
+    worker('each', { OTEL_BSP_SCHEDULE_DELAY: '0' }),
   ]);
   await mf.ready;
 });
@@ -110,4 +112,31 @@ test('CLIENT spans: a 4xx answer is an error; a fetch that cannot connect record
   assert.ok(dead.events.some((e) => e.name === 'exception'));
   // The server span itself: a 200 (its own answer), not an error.
   assert.equal(server.status.code, 0);
+});
+
+/** The collector requests that carried spans of `service`, and how many of them each carried. */
+const exportsOf = (service: string) =>
+  collector.requests
+    .filter((r) => r.decoded?.resourceSpans.some((rs) => rs.resource.attributes.some((a) => a.key === 'service.name' && JSON.stringify(a.value) === JSON.stringify({ stringValue: service }))))
+    .map((r) => r.decoded!.resourceSpans.reduce((n, rs) => n + rs.scopeSpans.reduce((m, ss) => m + ss.spans.length, 0), 0));
+
+test('OTEL_BSP_SCHEDULE_DELAY=300: 20 concurrent requests leave in a few exports, every span exactly once', async () => {
+  const results = await Promise.all(Array.from({ length: 20 }, (_, i) => call('window', `/c${i}`)));
+  assert.ok(results.every((r) => r.body === 'GET ok'));
+  await collector.waitFor(() => of('window').length >= 20, 5000);
+  await new Promise((r) => setTimeout(r, 500)); // anything sent twice would be here by now
+  const paths = of('window').map((s) => String(attrs(s.attributes)['url.path'])).sort();
+  assert.deepEqual(paths, Array.from({ length: 20 }, (_, i) => `/c${i}`).sort());
+  const counts = exportsOf('window');
+  assert.equal(counts.reduce((a, b) => a + b, 0), 20);
+  // One window, or two if the requests straddled its end on a slow machine; never one export per request.
+  assert.ok(counts.length <= 4, `exports: ${JSON.stringify(counts)}`);
+});
+
+test('OTEL_BSP_SCHEDULE_DELAY=0: each invocation exports its own span at its end', async () => {
+  for (let i = 0; i < 4; i++) {
+    await call('each', `/e${i}`);
+    await collector.waitFor(() => of('each').length === i + 1, 5000);
+  }
+  assert.deepEqual(exportsOf('each'), [1, 1, 1, 1]);
 });

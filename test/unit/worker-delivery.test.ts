@@ -1,0 +1,166 @@
+// The Workers delivery's export window (worker/export.ts): the invocations of
+// an isolate that end within `delayMs` of the first share one export, held
+// by the first one's waitUntil; nothing is sent twice or left behind. Timers
+// and the clock are the test's, so each schedule runs the same every time.
+import { test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { createDelivery } from '../../worker/export.js';
+import { setClock } from '../../src/clock.js';
+import type { Encoded, SpanSource, Transport } from '../../src/export/types.js';
+import { prng } from '../../demo/collector/synthetic.mjs'; // mulberry32, seeded
+
+let clock = 0;
+setClock(() => clock, 0);
+
+/**
+ * Spans as numbers: `end(n)` puts n ended spans in the buffer, an export
+ * drains them (at most 100 a body), and `sent` lists each exported span once
+ * per time it was sent.
+ */
+function harness(delayMs: number, status = 200) {
+  let next = 0;
+  let buffered: number[] = [];
+  const sent: number[] = [];
+  const exports: number[][] = [];
+  /** The span numbers each drained body carries. */
+  const carried = new WeakMap<Uint8Array, number[]>();
+  const source: SpanSource = {
+    contentType: 'application/x-protobuf',
+    pending: () => buffered.length,
+    drain(): Encoded | null {
+      if (buffered.length === 0) return null;
+      const taken = buffered.slice(0, 100);
+      buffered = buffered.slice(100);
+      const body = new Uint8Array(taken.length);
+      carried.set(body, taken);
+      return { body, spans: taken.length };
+    },
+    stats: () => ({ droppedSpans: 0, droppedData: 0, droppedOversize: 0, held: 0 }),
+  };
+  const send: Transport = async (body) => {
+    const ids = carried.get(body as Uint8Array) ?? [];
+    exports.push(ids);
+    if (status === 200) sent.push(...ids);
+    return { status };
+  };
+  const delivery = createDelivery(source, send, delayMs);
+  return {
+    delivery,
+    sent,
+    exports,
+    /** An invocation that made `n` spans ends; returns what it would hand to waitUntil. */
+    end(n: number) {
+      for (let i = 0; i < n; i++) buffered.push(next++);
+      return delivery.ended();
+    },
+    made: () => next,
+    buffered: () => buffered.length,
+  };
+}
+
+/** Lets the promise chains run after timers fired. */
+const settle = async () => {
+  for (let i = 0; i < 10; i++) await Promise.resolve();
+};
+
+function fakeTimers(t: TestContext) {
+  t.mock.timers.enable({ apis: ['setTimeout'] });
+  return async (ms: number) => {
+    clock += ms;
+    t.mock.timers.tick(ms);
+    await settle();
+  };
+}
+
+test('invocations that end within the window share the first one\'s export; the next one opens a new window', async (t) => {
+  const advance = fakeTimers(t);
+  const h = harness(100);
+  const first = h.end(3);
+  assert.ok(first instanceof Promise, 'the first invocation holds the export');
+  await advance(40);
+  assert.equal(h.end(2), undefined, 'a second invocation within the window waits for nothing');
+  await advance(40);
+  assert.equal(h.end(4), undefined);
+  assert.equal(h.exports.length, 0, 'nothing leaves before the window closes');
+  await advance(20);
+  const r = await first;
+  assert.deepEqual(h.exports, [[0, 1, 2, 3, 4, 5, 6, 7, 8]]);
+  assert.deepEqual(r, { sent: 9, queued: 0, dropped: 0 });
+  const again = h.end(1);
+  assert.ok(again instanceof Promise, 'after the export a new window opens');
+  await advance(100);
+  await again;
+  assert.deepEqual(h.exports, [[0, 1, 2, 3, 4, 5, 6, 7, 8], [9]]);
+});
+
+test('delay 0 exports each invocation on its own, at once', async () => {
+  const h = harness(0);
+  await h.end(2);
+  await h.end(3);
+  assert.deepEqual(h.exports, [[0, 1], [2, 3, 4]]);
+});
+
+test('512 spans waiting: the invocation exports at once, window or not', async (t) => {
+  const advance = fakeTimers(t);
+  const h = harness(100);
+  const windowed = h.end(1);
+  const now = h.end(600);
+  assert.ok(now instanceof Promise);
+  await settle();
+  assert.equal(h.sent.length, 601, 'exported without waiting for the window');
+  await advance(100);
+  await windowed;
+  assert.equal(h.exports.length, 7, 'the window\'s own export found nothing more to send');
+});
+
+test('a window whose timer never fired (its invocation was cancelled) is given up after 1 s: the next invocation opens its own', async (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout'] });
+  const h = harness(100);
+  assert.ok(h.end(1) instanceof Promise); // its timer is never ticked: as if workerd cancelled it
+  clock += 100 + 999;
+  assert.equal(h.end(1), undefined, 'still within its time');
+  clock += 2;
+  const own = h.end(1);
+  assert.ok(own instanceof Promise, 'a new window after the lost one');
+  clock += 100;
+  t.mock.timers.tick(100);
+  await settle();
+  await own;
+  assert.deepEqual(h.sent, [0, 1, 2], 'the new export carries the spans the lost one would have');
+});
+
+test('400 generated schedules: every span is exported exactly once, in at most one export per window', async (t) => {
+  const advance = fakeTimers(t);
+  const r = prng(0x51de);
+  for (let schedule = 0; schedule < 400; schedule++) {
+    const delay = [0, 5, 50, 100][Math.floor(r() * 4)]!;
+    const h = harness(delay);
+    const held: Array<Promise<unknown>> = [];
+    let windows = 0;
+    const steps = 1 + Math.floor(r() * 30);
+    for (let i = 0; i < steps; i++) {
+      const p = h.end(Math.floor(r() * 5) + (r() < 0.02 ? 600 : 0));
+      if (p) {
+        held.push(p);
+        windows++;
+      }
+      await advance(Math.floor(r() * 3 * (delay + 1)));
+    }
+    await advance(delay + 1);
+    await Promise.all(held);
+    const what = `schedule ${schedule} (delay ${delay}, ${steps} invocations)`;
+    assert.equal(h.buffered(), 0, `${what}: spans left behind`);
+    assert.deepEqual([...h.sent].sort((a, b) => a - b), Array.from({ length: h.made() }, (_, i) => i), `${what}: each span once`);
+    // A body carries at most 100 spans here: more exports than that are windows opened needlessly.
+    assert.ok(h.exports.filter((e) => e.length > 0).length <= windows + Math.ceil(h.made() / 100), `${what}: ${h.exports.length} exports for ${windows} windows`);
+  }
+});
+
+test('a collector that is down: the batches wait in memory and leave with the next window\'s export', async (t) => {
+  const advance = fakeTimers(t);
+  const h = harness(100, 503);
+  const first = h.end(2);
+  await advance(100);
+  assert.deepEqual(await first, { sent: 0, queued: 2, dropped: 0 });
+  assert.equal(h.sent.length, 0);
+});
