@@ -20,9 +20,35 @@ function gzip(bytes: Uint8Array): Promise<Uint8Array | null> {
   });
 }
 
+/** Tracers not shut down yet: flushed when the event loop empties. */
+const live = new Set<Tracer>();
+
+/**
+ * A script or job that ends without calling shutdown(): Node exits when its
+ * event loop empties (delivery's timers do not hold it open), so what is
+ * still waiting is flushed then, on 'beforeExit'. The flush's request keeps
+ * the process alive until it is answered; a batch that fails then is lost
+ * (Node has no storage), as at any exit.
+ */
+function flushAtExit(tracer: Tracer): Tracer {
+  if (live.size === 0) process.on('beforeExit', flushLive);
+  live.add(tracer);
+  const shutdown = tracer.shutdown;
+  tracer.shutdown = () => {
+    live.delete(tracer);
+    if (live.size === 0) process.off('beforeExit', flushLive);
+    return shutdown();
+  };
+  return tracer;
+}
+
+function flushLive(): void {
+  for (const t of live) void t.flush();
+}
+
 /** Loads the Wasm module (from dist/, or `options.wasm`) and returns a tracer; never rejects. */
-export function init(options: InitOptions): Promise<Tracer> {
-  return initWith(
+export async function init(options: InitOptions): Promise<Tracer> {
+  const tracer = await initWith(
     {
       language: 'nodejs',
       defaultWasm: (json) => readFile(new URL(json ? './wasmtrace-json.wasm' : './wasmtrace.wasm', import.meta.url)),
@@ -30,6 +56,7 @@ export function init(options: InitOptions): Promise<Tracer> {
     },
     { env: process.env, ...options },
   );
+  return flushAtExit(tracer);
 }
 
 // Everything else is the core entry's; this `init` shadows its `init`.

@@ -1,0 +1,82 @@
+// A Node script or job that ends without calling shutdown(): its spans leave
+// when the event loop empties ('beforeExit'), and the process still exits
+// promptly, with the collector up, hanging, or gone. Each case is a real
+// child process running dist/node.js, the way a user's script imports it.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { startCollector, type Collector } from '../helpers/collector.js';
+
+const nodeEntry = fileURLToPath(new URL('../../dist/node.js', import.meta.url));
+
+let collector: Collector;
+before(async () => {
+  collector = await startCollector({ respond: (r) => (r.headers['x-case'] === 'hang' ? { hang: true } : {}) });
+});
+after(() => collector.close());
+
+/**
+ * Runs a child that makes `spans` spans named after `name` with `body` around
+ * them, then lets its event loop empty; resolves to its exit code and run time.
+ */
+function child(name: string, spans: number, options: Record<string, unknown>, body = ''): Promise<{ code: number | null; ms: number; out: string }> {
+  const script = `
+    const { init } = await import(${JSON.stringify(nodeEntry)});
+    const tracer = await init(${JSON.stringify({ serviceName: name, ...options })});
+    for (let i = 0; i < ${spans}; i++) tracer.startSpan(${JSON.stringify(name)} + '-' + i).end();
+    ${body}
+  `;
+  const t0 = Date.now();
+  return new Promise((resolve) => {
+    const c = execFile(process.execPath, ['--input-type=module', '-e', script], { timeout: 20_000, env: {} }, (err, stdout, stderr) => {
+      resolve({ code: c.exitCode ?? (err ? 1 : 0), ms: Date.now() - t0, out: stdout + stderr });
+    });
+  });
+}
+
+const exported = (name: string) => collector.spans().filter((s) => s.resource['service.name'] === name).map((s) => s.name).sort();
+const expected = (name: string, n: number) => Array.from({ length: n }, (_, i) => `${name}-${i}`).sort();
+
+test('a script that never calls shutdown(): every span is exported before the process exits', async () => {
+  const r = await child('job-a', 25, { endpoint: collector.url });
+  assert.equal(r.code, 0, r.out);
+  // The export was answered before the child exited: nothing to wait for here.
+  assert.deepEqual(exported('job-a'), expected('job-a', 25));
+});
+
+test('spans made after the first flush at exit (a beforeExit of the app\'s own) leave too', async () => {
+  const r = await child('job-b', 3, { endpoint: collector.url }, `
+    let again = true;
+    process.on('beforeExit', () => { if (again) { again = false; setTimeout(() => tracer.startSpan('job-b-late').end(), 20); } });
+  `);
+  assert.equal(r.code, 0, r.out);
+  assert.deepEqual(exported('job-b'), [...expected('job-b', 3), 'job-b-late'].sort());
+});
+
+test('shutdown() called by the script: exported once, nothing sent again at exit', async () => {
+  const before = collector.requests.length;
+  const r = await child('job-c', 4, { endpoint: collector.url }, 'await tracer.shutdown();');
+  assert.equal(r.code, 0, r.out);
+  assert.deepEqual(exported('job-c'), expected('job-c', 4));
+  assert.equal(collector.requests.length - before, 1);
+});
+
+test('a collector that never answers: the process exits once the export times out', async () => {
+  const r = await child('job-d', 2, { endpoint: collector.url, headers: { 'x-case': 'hang' }, timeoutMs: 800 });
+  assert.equal(r.code, 0, r.out);
+  assert.ok(r.ms < 8_000, `exited after ${r.ms} ms`);
+});
+
+test('no collector at all: the process exits at once, and nothing is thrown', async () => {
+  const r = await child('job-e', 2, { endpoint: 'http://127.0.0.1:9/v1/traces' });
+  assert.equal(r.code, 0, r.out);
+  assert.ok(r.ms < 8_000, `exited after ${r.ms} ms`);
+  assert.doesNotMatch(r.out, /Error|Unhandled/);
+});
+
+test('OTEL_SDK_DISABLED: nothing exported, the process exits', async () => {
+  const r = await child('job-f', 2, { endpoint: collector.url, env: { OTEL_SDK_DISABLED: 'true' } });
+  assert.equal(r.code, 0, r.out);
+  assert.deepEqual(exported('job-f'), []);
+});
