@@ -10,7 +10,8 @@ export function init(options: InitOptions): Promise<Tracer> {
   return initWith(
     {
       language: 'webjs',
-      defaultWasm: (json) => new URL(json ? './wasmtrace-json.wasm' : './wasmtrace.wasm', import.meta.url),
+      // Each URL with one string literal: the form Vite and webpack 5 find and emit as an asset.
+      defaultWasm: (json) => (json ? new URL('./wasmtrace-json.wasm', import.meta.url) : new URL('./wasmtrace.wasm', import.meta.url)),
     },
     options,
   );

@@ -51,7 +51,7 @@ export async function init(options: InitOptions): Promise<Tracer> {
   const tracer = await initWith(
     {
       language: 'nodejs',
-      defaultWasm: (json) => readFile(new URL(json ? './wasmtrace-json.wasm' : './wasmtrace.wasm', import.meta.url)),
+      defaultWasm: (json) => readFile(json ? new URL('./wasmtrace-json.wasm', import.meta.url) : new URL('./wasmtrace.wasm', import.meta.url)),
       gzip,
     },
     { env: process.env, ...options },

@@ -2,9 +2,16 @@
 // a URL (streaming where the server sends application/wasm), from bytes, or
 // from a precompiled WebAssembly.Module (Workers forbid compiling at run time).
 
+// The declarations (dist/types) name no `WebAssembly` type: only lib.dom
+// declares that namespace, and a Node project without it must type-check them.
+
+/** A compiled module (a `WebAssembly.Module`, e.g. a Workers `.wasm` import), by shape. */
+export type WasmModule = object;
+
 /** The raw exports. Every argument and result is a number. */
 export interface WasmExports {
-  readonly memory: WebAssembly.Memory;
+  /** The module's memory: fixed size, so views over its buffer never detach. */
+  readonly memory: { readonly buffer: ArrayBuffer };
   io(): number;
   ids(): number;
   out(): number;
@@ -29,7 +36,7 @@ export interface WasmExports {
 }
 
 /** Where the module comes from. */
-export type WasmSource = string | URL | Response | ArrayBuffer | ArrayBufferView | WebAssembly.Module;
+export type WasmSource = string | URL | Response | ArrayBuffer | ArrayBufferView | WasmModule;
 
 /** Bytes the module reserves for one-off strings per call (IO_SIZE). */
 export const IO_SIZE = 16 * 1024;
@@ -58,7 +65,8 @@ export async function instantiate(source: WasmSource): Promise<WasmExports> {
     if (!response.ok) throw new Error(`wasmtrace: loading ${response.url || String(source)} failed with ${response.status}`);
     instance = await instantiateResponse(response);
   } else {
-    const bytes = source instanceof ArrayBuffer ? source : new Uint8Array(source.buffer, source.byteOffset, source.byteLength);
+    const view = source as ArrayBuffer | ArrayBufferView; // what is left of WasmSource (anything else fails to compile)
+    const bytes = view instanceof ArrayBuffer ? view : new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
     instance = await WebAssembly.instantiate(await WebAssembly.compile(bytes as BufferSource), {});
   }
   return instance.exports as unknown as WasmExports;

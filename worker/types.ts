@@ -3,6 +3,7 @@
 import type { AttributeValue } from '../src/types.js';
 import type { SamplerOptions } from '../src/sampler.js';
 import type { Transport } from '../src/export/types.js';
+import type { WasmModule } from '../src/wasm.js';
 
 /** The `ctx` of a Workers handler. */
 export interface ExecutionContext {
@@ -73,7 +74,7 @@ export interface WorkerConfig {
   /** A custom sender instead of fetch (tests, benchmarks). */
   transport?: Transport;
   /** A different Wasm module (a `WebAssembly.Module` import). */
-  wasm?: WebAssembly.Module;
+  wasm?: WasmModule;
   /** No tracing at all; default `OTEL_SDK_DISABLED=true`. */
   disabled?: boolean;
   /** Print internal errors. */

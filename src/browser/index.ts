@@ -12,7 +12,8 @@ import { startBrowser } from './start.js';
  * resolves to a tracer that records nothing, with nothing instrumented.
  */
 export function init(options: BrowserInitOptions): Promise<Tracer> {
-  return startBrowser(options, (json) => new URL(json ? './wasmtrace-json.wasm' : './wasmtrace.wasm', import.meta.url));
+  // Each URL with one string literal: the form Vite and webpack 5 find and emit as an asset.
+  return startBrowser(options, (json) => (json ? new URL('./wasmtrace-json.wasm', import.meta.url) : new URL('./wasmtrace.wasm', import.meta.url)));
 }
 
 export type { BrowserInitOptions, InstrumentationOptions } from './types.js';

@@ -186,7 +186,7 @@ describe('the tarball', () => {
   // Known and left for a package.json fix: dist/demo-wasi.wasm and dist/demo-wasi-lines.wasm
   // (the demo's WASI job, ~94 KB) ship because `files` takes all of dist/. Declarations
   // are left out of this check: tsc writes one per source file, public or not.
-  test('every file under dist/ but the declarations is an entry or loaded by a shipped file', { todo: 'the demo WASI jobs ship in dist/' }, () => {
+  test('every file under dist/ but the declarations is an entry or loaded by a shipped file', () => {
     const reachable = new Set(entryTargets(manifest).map((t) => packagePath(t.path)));
     for (const file of [...shipped].filter((p) => /\.[cm]?js$/.test(p))) {
       for (const { how, specifier } of jsReferences(readShipped(file))) {
@@ -203,7 +203,7 @@ describe('the tarball', () => {
   // with a "Critical dependency" warning). The bundles' `new URL(json ? './wasmtrace-json.wasm'
   // : './wasmtrace.wasm', import.meta.url)` is neither. Not run here (no Vite or webpack
   // installed): a static check of the form those bundlers document.
-  test('every new URL(…, import.meta.url) in the ES module builds has one string literal first', { todo: 'the entries pick the Wasm file with a conditional' }, () => {
+  test('every new URL(…, import.meta.url) in the ES module builds has one string literal first', () => {
     const forms: string[] = [];
     for (const file of [...shipped].filter((p) => /\.[cm]?js$/.test(p))) {
       for (const m of readShipped(file).matchAll(/\bnew\s+URL\s*\(([^()]*?),\s*import\.meta\.url\s*\)/g)) {
@@ -353,8 +353,8 @@ describe('installed in a consumer project, without the network', () => {
     /** `file(line,col): error TSnnnn` lines of tsc's output. */
     const errors = (r: Run): string[] => r.stdout.split('\n').filter((l) => /: error TS\d+/.test(l));
 
-    // A Node project (@types/node) and a browser app (no @types/node). Both with lib DOM:
-    // the declarations name WebAssembly, which only lib.dom declares (see the todo below).
+    // A Node project (@types/node) and a browser app (no @types/node), both with lib DOM;
+    // and the Node project without lib DOM below.
     const configs = [
       { name: 'nodenext', module: 'NodeNext', moduleResolution: 'NodeNext', lib: ['ES2022', 'DOM'], types: ['node'], main: 'dist/types/src/node.d.ts' },
       { name: 'bundler', module: 'ESNext', moduleResolution: 'Bundler', lib: ['ES2022', 'DOM'], types: [], main: 'dist/types/src/browser/index.d.ts' },
@@ -389,9 +389,8 @@ describe('installed in a consumer project, without the network', () => {
       });
     }
 
-    // Known and left for a fix in the declarations: a Node project without lib DOM
-    // fails on dist/types/src/wasm.d.ts and worker/types.d.ts (TS2503: Cannot find namespace 'WebAssembly').
-    test('a Node consumer without lib DOM type-checks (NodeNext, lib ES2022 + @types/node)', { todo: 'the declarations need lib DOM for WebAssembly' }, async () => {
+    // The declarations name no WebAssembly type (only lib.dom declares that namespace).
+    test('a Node consumer without lib DOM type-checks (NodeNext, lib ES2022 + @types/node)', async () => {
       const r = await runs.get('nodenext-nodom')!;
       assert.deepEqual(errors(r), []);
     });
