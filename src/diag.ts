@@ -31,6 +31,14 @@ export function fallback<T>(name: string, value: unknown, def: T): T {
   return def;
 }
 
+/** `v` as an integer within [lo, hi]; a bad value warns once (a non-number falls back to `def`). */
+export function clampInt(v: unknown, lo: number, hi: number, def: number, name: string): number {
+  if (v === undefined) return def;
+  const c = typeof v === 'number' && Number.isFinite(v) ? Math.min(hi, Math.max(lo, Math.floor(v))) : def;
+  if (c !== v) warnOnce(badSetting(name, v, c));
+  return c;
+}
+
 /** Warns once per distinct message, whatever the debug setting. */
 export function warnOnce(message: string): void {
   if (warned.has(message) || warned.size > 100) return;

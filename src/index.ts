@@ -25,5 +25,5 @@ export type { InitOptions, LimitOptions, SamplerOptions } from './init.js';
 export type {
   AttributeValue, Attributes, Link, ParentInput, Span, SpanContext, SpanOptions, SpanStatus, TimeInput, TracerStats,
 } from './types.js';
-export type { ExportResult, Transport, DeliveryOptions } from './export/types.js';
+export type { ExportResult, Transport, TransportMeta, TransportResponse, DeliveryOptions } from './export/types.js';
 export type { WasmSource } from './wasm.js';

@@ -8,14 +8,15 @@ import { createPipeline, resolveDeliveryOptions } from './export/pipeline.js';
 import { setAttr } from './attributes.js';
 import { now, timeOrigin } from './clock.js';
 import { watchLifecycle } from './export/lifecycle.js';
-import { badSetting, internalError, setDebug, warnOnce } from './diag.js';
+import { clampInt, internalError, setDebug, warnOnce } from './diag.js';
 import { createNoopTracer, createTracer, type Tracer } from './tracer.js';
 import { instantiate, type WasmSource } from './wasm.js';
 import { resourceAttributes } from './resource.js';
-import { rootTraceState, samplerRatio, type SamplerOptions } from './sampler.js';
+import { configureTail, rootTraceState, samplerRatio } from './sampler.js';
 import { envSamplerRatio, envValue, sdkDisabled } from './env.js';
 
-export type { SamplerOptions } from './sampler.js';
+import type { SamplerOptions } from './sampler.js';
+export type { SamplerOptions };
 
 export interface LimitOptions {
   /** Attributes per span (OpenTelemetry default 128). */
@@ -79,8 +80,7 @@ export async function initWith(platform: Platform, options: InitOptions): Promis
     const ratio = samplerRatio(opts.sampler?.ratio, envSamplerRatio(env, warnOnce));
     x.configure(timeOrigin(), ratio, count('attributes'), count('events'), count('links'), count('attributesPerEvent'));
 
-    const sampler: SamplerOptions = opts.sampler ?? {};
-    x.sampling(sampler.keepErrors === false ? 0 : 1, clampInt(sampler.slowMs, 0, 3_600_000, 0, 'sampler.slowMs'), clampInt(sampler.maxHoldMs, 1, 3_600_000, 30_000, 'sampler.maxHoldMs'));
+    configureTail(x, opts.sampler);
     // Page hide decides every held trace before delivery cuts its last batch
     // (listeners run in the order they were added).
     watchLifecycle({ hidden: () => x.settle(now(), 1) });
@@ -107,10 +107,4 @@ export async function initWith(platform: Platform, options: InitOptions): Promis
   }
 }
 
-/** `v` as an integer within [lo, hi]; a bad value warns once (a non-number falls back to `fallback`). */
-function clampInt(v: unknown, lo: number, hi: number, fallback: number, name: string): number {
-  if (v === undefined) return fallback;
-  const c = typeof v === 'number' && Number.isFinite(v) ? Math.min(hi, Math.max(lo, Math.floor(v))) : fallback;
-  if (c !== v) warnOnce(badSetting(name, v, c));
-  return c;
-}
+

@@ -1,7 +1,7 @@
 // Sampler settings shared by every entry (browser, Node, Workers): the
 // trace-id ratio, and tail sampling of errors and slow traces in Wasm.
 import type { WasmExports } from './wasm.js';
-import { fallback } from './diag.js';
+import { clampInt, fallback } from './diag.js';
 
 export interface SamplerOptions {
   /** Share of traces kept, 0..1 (decided from the trace id); default 1. */
@@ -35,8 +35,7 @@ export function rootTraceState(ratio: number): string | undefined {
   return ratio < 1 ? `ot=th:${thresholdHex(ratio)}` : undefined;
 }
 
-/** Configures tail sampling in Wasm (after `configure` has set the ratio). */
+/** Configures tail sampling in Wasm (after `configure` has set the ratio); bad values are clamped with one warning. */
 export function configureTail(x: WasmExports, s: SamplerOptions | undefined): void {
-  const num = (v: unknown, def: number) => (typeof v === 'number' && v >= 0 && Number.isFinite(v) ? v : def);
-  x.sampling(s?.keepErrors === false ? 0 : 1, num(s?.slowMs, 0), num(s?.maxHoldMs, 30_000) || 30_000);
+  x.sampling(s?.keepErrors === false ? 0 : 1, clampInt(s?.slowMs, 0, 3_600_000, 0, 'sampler.slowMs'), clampInt(s?.maxHoldMs, 1, 3_600_000, 30_000, 'sampler.maxHoldMs'));
 }

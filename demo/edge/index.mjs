@@ -1,6 +1,6 @@
 // The shop's API: the example worker (worker/example/index.ts) in workerd
-// through miniflare, as `wrangler dev` would run it (wrangler itself needs
-// Node 22). esbuild bundles it with `wasmtrace/worker` taken from dist/, and
+// through miniflare, as `wrangler dev` would run it (test/worker/example.test.ts
+// runs it under `wrangler dev` itself). esbuild bundles it with `wasmtrace/worker` taken from dist/, and
 // the Wasm stays a separate CompiledWasm module, as wrangler's rules make it.
 import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';

@@ -224,18 +224,23 @@ describe('installed in a consumer project, without the network', () => {
         const tracer = await init({ serviceName: 'package-node', endpoint: process.argv[2] });
         tracer.startSpan('packaged-span', { kind: SpanKind.CLIENT, attributes: { 'order.id': 'A-1', 'order.items': 3, paid: true } }).end();
         const result = await tracer.shutdown();
+        // wasmtrace/core in Node: the Node entry too, which finds its Wasm without a wasm option.
+        const coreTracer = await core.init({ serviceName: 'package-node-core', endpoint: process.argv[2] });
+        coreTracer.startSpan('core-span').end();
+        result.core = await coreTracer.shutdown();
         const coreFunctions = Object.keys(core).filter((k) => typeof core[k] === 'function').sort();
         console.log(JSON.stringify({ result, coreFunctions, main: import.meta.resolve('wasmtrace'), core: import.meta.resolve('wasmtrace/core') }));
       `);
       const r = await run(process.execPath, ['node-app.mjs', c.url], consumer);
       assert.equal(r.code, 0, r.stderr);
-      const out = JSON.parse(r.stdout) as { result: { sent: number; dropped: number }; coreFunctions: string[]; main: string; core: string };
+      const out = JSON.parse(r.stdout) as { result: { sent: number; dropped: number; core: { sent: number } }; coreFunctions: string[]; main: string; core: string };
       assert.equal(out.main, pathToFileURL(installed('dist', 'node.js')).href, 'wasmtrace resolves to the tarball\'s node build');
-      assert.equal(out.core, pathToFileURL(installed('dist', 'index.js')).href);
+      assert.equal(out.core, pathToFileURL(installed('dist', 'node.js')).href, 'wasmtrace/core in Node is the node build');
+      assert.equal(out.result.core.sent, 1, 'wasmtrace/core\'s init() loaded its Wasm in Node');
       assert.ok(out.coreFunctions.includes('init') && out.coreFunctions.includes('parseTraceparent'), `wasmtrace/core exports ${out.coreFunctions}`);
       assert.deepEqual([out.result.sent, out.result.dropped], [1, 0]);
-      await c.waitFor(() => c.spans().length === 1);
-      const [span] = c.spans() as [FlatSpan];
+      await c.waitFor(() => c.spans().length === 2);
+      const span = c.spans().find((s) => s.name === 'packaged-span') as FlatSpan;
       assert.equal(span.name, 'packaged-span');
       assert.equal(span.kind, 3, 'SPAN_KIND_CLIENT');
       assert.deepEqual(attrs(span.attributes), { 'order.id': 'A-1', 'order.items': '3', paid: true });

@@ -6,6 +6,8 @@ import { coreTracer, type CoreTracer } from '../helpers/core-tracer.js';
 import { allSpans, decodeProtobuf, type FlatSpan } from '../helpers/otlp.js';
 import { setClock } from '../../src/clock.js';
 import { SpanStatusCode } from '../../src/types.js';
+import { configureTail, type SamplerOptions } from '../../src/sampler.js';
+import type { WasmExports } from '../../src/wasm.js';
 
 /** OTEP 235 threshold for a ratio, computed here independently of the SDK: 56 bits, hex, trailing zeros trimmed. */
 function thresholdHex(ratio: number): string {
@@ -141,4 +143,27 @@ test('shutdown (and page hide) decide held traces: those with errors or slow one
   assert.ok(traces.has(failing.spanContext().traceId));
   assert.ok(traces.has(slow.spanContext().traceId), 'open longer than slowMs counts as slow');
   assert.ok(!traces.has(quiet.spanContext().traceId));
+});
+
+test('tail-sampling settings, as init() and the Worker both apply them: bad values clamped with one warning each', (t) => {
+  const warned: string[] = [];
+  t.mock.method(console, 'warn', (...a: unknown[]) => void warned.push(a.join(' ')));
+  // [given, what Wasm gets, warns?] for slowMs (0..3600000, default 0) and maxHoldMs (1..3600000, default 30000).
+  const slow: Array<[unknown, number, boolean]> = [[undefined, 0, false], [2000, 2000, false], [-5, 0, true], [1.5, 1, true], [Number.NaN, 0, true], ['2000', 0, true], [1e12, 3_600_000, true]];
+  const hold: Array<[unknown, number, boolean]> = [[undefined, 30_000, false], [500, 500, false], [0, 1, true], [Infinity, 30_000, true], [null, 30_000, true], [7e9, 3_600_000, true]];
+  for (const [slowMs, wantSlow, slowWarns] of slow) {
+    for (const [maxHoldMs, wantHold, holdWarns] of hold) {
+      const calls: number[][] = [];
+      const x = { sampling: (...a: number[]) => void calls.push(a) } as unknown as WasmExports;
+      warned.length = 0;
+      configureTail(x, { keepErrors: false, slowMs, maxHoldMs } as SamplerOptions);
+      const what = `slowMs ${String(slowMs)}, maxHoldMs ${String(maxHoldMs)}`;
+      assert.deepEqual(calls, [[0, wantSlow, wantHold]], what);
+      // warnOnce prints each distinct message once per process: count the ones this case could print first.
+      assert.ok(warned.every((w) => /bad sampler\.(slowMs|maxHoldMs)/.test(w)), `${what}: ${warned.join('; ')}`);
+      if (!slowWarns && !holdWarns) assert.deepEqual(warned, [], what);
+    }
+  }
+  configureTail({ sampling: () => {} } as unknown as WasmExports, { slowMs: -77 });
+  assert.deepEqual(warned, ['[wasmtrace] bad sampler.slowMs -77; using 0']);
 });
