@@ -106,5 +106,3 @@ export async function initWith(platform: Platform, options: InitOptions): Promis
     return createNoopTracer();
   }
 }
-
-
