@@ -12,7 +12,7 @@ const nodeEntry = fileURLToPath(new URL('../../dist/node.js', import.meta.url));
 
 let collector: Collector;
 before(async () => {
-  collector = await startCollector({ respond: (r) => (r.headers['x-case'] === 'hang' ? { hang: true } : {}) });
+  collector = await startCollector({ respond: (r) => (r.headers['x-case'] === 'hang' ? { hang: true } : r.headers['x-case'] === 'reject' ? { status: 401 } : {}) });
 });
 after(() => collector.close());
 
@@ -66,6 +66,18 @@ test('a collector that never answers: the process exits once the export times ou
   const r = await child('job-d', 2, { endpoint: collector.url, headers: { 'x-case': 'hang' }, timeoutMs: 800 });
   assert.equal(r.code, 0, r.out);
   assert.ok(r.ms < 8_000, `exited after ${r.ms} ms`);
+});
+
+test('a collector that rejects every export (401, a wrong key): the process exits, without sending again and again', async () => {
+  // Each rejection is reported as a wasmtrace.dropped span, which ends after
+  // the flush: the loop empties, 'beforeExit' flushes it, it is rejected and
+  // reported again, and so on for ever.
+  const before = collector.requests.length;
+  const r = await child('job-g', 2, { endpoint: collector.url, headers: { 'x-case': 'reject' } });
+  const requests = collector.requests.length - before;
+  assert.equal(r.code, 0, `exit code ${r.code} after ${r.ms} ms, ${requests} requests`);
+  assert.ok(r.ms < 8_000, `exited after ${r.ms} ms`);
+  assert.ok(requests <= 3, `${requests} requests to a collector that rejects them`);
 });
 
 test('no collector at all: the process exits at once, and nothing is thrown', async () => {
