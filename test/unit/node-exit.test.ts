@@ -54,6 +54,20 @@ test('spans made after the first flush at exit (a beforeExit of the app\'s own) 
   assert.deepEqual(exported('job-b'), [...expected('job-b', 3), 'job-b-late'].sort());
 });
 
+test('an app whose own beforeExit ends a span every time it runs: the process still exits', async () => {
+  // Before the flush at exit such a script exited (losing that span); now each
+  // export keeps the loop alive, so 'beforeExit' runs again, makes another
+  // span, and it is exported again: it never ends.
+  const before = collector.requests.length;
+  const r = await child('job-h', 1, { endpoint: collector.url }, `
+    process.on('beforeExit', () => tracer.startSpan('job-h-exiting').end());
+  `);
+  const requests = collector.requests.length - before;
+  assert.equal(r.code, 0, `exit code ${r.code} after ${r.ms} ms, ${requests} requests`);
+  assert.ok(r.ms < 8_000, `exited after ${r.ms} ms`);
+  assert.ok(requests <= 3, `${requests} requests`);
+});
+
 test('shutdown() called by the script: exported once, nothing sent again at exit', async () => {
   const before = collector.requests.length;
   const r = await child('job-c', 4, { endpoint: collector.url }, 'await tracer.shutdown();');
