@@ -22,13 +22,22 @@ function gzip(bytes: Uint8Array): Promise<Uint8Array | null> {
 
 /** Tracers not shut down yet: flushed when the event loop empties. */
 const live = new Set<Tracer>();
+/**
+ * Flushes at exit, at most. Each flush's request makes Node empty its loop
+ * (and emit 'beforeExit') again; without a bound, a collector that rejects
+ * (the rejection is reported as a span) or an app whose own 'beforeExit'
+ * ends a span each time would keep the process alive forever.
+ */
+const EXIT_ROUNDS = 3;
+let exitRounds = 0;
 
 /**
  * A script or job that ends without calling shutdown(): Node exits when its
  * event loop empties (delivery's timers do not hold it open), so what is
  * still waiting is flushed then, on 'beforeExit'. The flush's request keeps
- * the process alive until it is answered; a batch that fails then is lost
- * (Node has no storage), as at any exit.
+ * the process alive until it is answered, and spans ended meanwhile leave in
+ * the next round (up to EXIT_ROUNDS); a batch that fails then is lost (Node
+ * has no storage), as at any exit.
  */
 function flushAtExit(tracer: Tracer): Tracer {
   if (live.size === 0) process.on('beforeExit', flushLive);
@@ -43,7 +52,7 @@ function flushAtExit(tracer: Tracer): Tracer {
 }
 
 function flushLive(): void {
-  for (const t of live) void t.flush();
+  if (exitRounds++ < EXIT_ROUNDS) for (const t of live) void t.flush();
 }
 
 /** Loads the Wasm module (from dist/, or `options.wasm`) and returns a tracer; never rejects. */

@@ -49,7 +49,16 @@ export async function createWorkerTracer(r: Resolved, fetchFn: typeof fetch): Pr
     // After an await, the invocation running now parents the user's spans where AsyncLocalStorage knows it.
     const delivery = createDelivery(core.source, send, r._delay);
     const tracer = createTracer(core, delivery, { rootTraceState: rootTraceState(ratio), invocation: exact as () => ParentIds | undefined });
-    return { _tracer: tracer, _ended: delivery.ended };
+    // Contained like every tracer call: a failure here must not reject the invocation's waitUntil.
+    const ended = (): Promise<unknown> | undefined => {
+      try {
+        return delivery.ended()?.catch(internalError);
+      } catch (e) {
+        internalError(e);
+        return undefined;
+      }
+    };
+    return { _tracer: tracer, _ended: ended };
   } catch (e) {
     warnOnce(`tracing is off: ${String(e)}`);
     internalError(e);

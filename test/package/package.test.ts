@@ -183,8 +183,7 @@ describe('the tarball', () => {
     }
   });
 
-  // Known and left for a package.json fix: dist/demo-wasi.wasm and dist/demo-wasi-lines.wasm
-  // (the demo's WASI job, ~94 KB) ship because `files` takes all of dist/. Declarations
+  // The demo's WASI jobs (dist/demo-*.wasm, ~94 KB) are kept out by `files`. Declarations
   // are left out of this check: tsc writes one per source file, public or not.
   test('every file under dist/ but the declarations is an entry or loaded by a shipped file', () => {
     const reachable = new Set(entryTargets(manifest).map((t) => packagePath(t.path)));
@@ -200,9 +199,9 @@ describe('the tarball', () => {
   // Vite's asset plugin matches only `new URL('<literal>', import.meta.url)` (a regular
   // expression over the source); webpack 5 makes an asset only of a first argument that
   // evaluates to one string (recent releases make an expression context of anything else,
-  // with a "Critical dependency" warning). The bundles' `new URL(json ? './wasmtrace-json.wasm'
-  // : './wasmtrace.wasm', import.meta.url)` is neither. Not run here (no Vite or webpack
-  // installed): a static check of the form those bundlers document.
+  // with a "Critical dependency" warning). A `new URL(json ? './a.wasm' : './b.wasm', …)`
+  // is neither. Not run here (no Vite or webpack installed): a static check of the form
+  // those bundlers document.
   test('every new URL(…, import.meta.url) in the ES module builds has one string literal first', () => {
     const forms: string[] = [];
     for (const file of [...shipped].filter((p) => /\.[cm]?js$/.test(p))) {
@@ -398,6 +397,7 @@ describe('installed in a consumer project, without the network', () => {
     test('a Node consumer without lib DOM type-checks (NodeNext, lib ES2022 + @types/node)', async () => {
       const r = await runs.get('nodenext-nodom')!;
       assert.deepEqual(errors(r), []);
+      assert.equal(r.code, 0, r.stdout + r.stderr);
     });
   });
 

@@ -17,7 +17,8 @@ setClock(() => clock, 0);
  * drains them (at most 100 a body), and `sent` lists each exported span once
  * per time it was sent.
  */
-function harness(delayMs: number, status = 200) {
+function harness(delayMs: number, answer = 200) {
+  let status = answer;
   let next = 0;
   let buffered: number[] = [];
   const sent: number[] = [];
@@ -55,6 +56,10 @@ function harness(delayMs: number, status = 200) {
     },
     made: () => next,
     buffered: () => buffered.length,
+    /** What the collector answers from now on. */
+    answer(s: number) {
+      status = s;
+    },
   };
 }
 
@@ -116,7 +121,9 @@ test('512 spans waiting: the invocation exports at once, window or not', async (
 test('a window whose timer never fired (its invocation was cancelled) is given up after 1 s: the next invocation opens its own', async (t) => {
   t.mock.timers.enable({ apis: ['setTimeout'] });
   const h = harness(100);
-  assert.ok(h.end(1) instanceof Promise); // its timer is never ticked: as if workerd cancelled it
+  assert.ok(h.end(1) instanceof Promise);
+  t.mock.timers.reset(); // its timer is gone: as if workerd cancelled its invocation
+  t.mock.timers.enable({ apis: ['setTimeout'] });
   clock += 100 + 999;
   assert.equal(h.end(1), undefined, 'still within its time');
   clock += 2;
@@ -125,8 +132,8 @@ test('a window whose timer never fired (its invocation was cancelled) is given u
   clock += 100;
   t.mock.timers.tick(100);
   await settle();
-  await own;
-  assert.deepEqual(h.sent, [0, 1, 2], 'the new export carries the spans the lost one would have');
+  assert.deepEqual(await own, { sent: 3, queued: 0, dropped: 0 }, 'the new export carries the spans the lost one would have');
+  assert.deepEqual(h.exports, [[0, 1, 2]]);
 });
 
 test('400 generated schedules: every span is exported exactly once, in at most one export per window', async (t) => {
@@ -163,4 +170,9 @@ test('a collector that is down: the batches wait in memory and leave with the ne
   await advance(100);
   assert.deepEqual(await first, { sent: 0, queued: 2, dropped: 0 });
   assert.equal(h.sent.length, 0);
+  h.answer(200);
+  const next = h.end(1);
+  await advance(100);
+  assert.deepEqual(await next, { sent: 3, queued: 0, dropped: 0 });
+  assert.deepEqual([...h.sent].sort(), [0, 1, 2], 'the kept batch and the new span, each once');
 });
