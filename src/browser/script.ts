@@ -22,8 +22,25 @@ import { FIRST_PAINT_WAIT_MS, afterPaint } from './schedule.js';
 
 type Op = [method: string, args: unknown[]];
 
+/**
+ * Spans a page may start before the tracer exists; later ones record
+ * nothing, so a page that starts spans in a loop before then holds a
+ * bounded amount of memory (each keeps up to 256 calls).
+ */
+const MAX_DEFERRED = 2048;
+let deferred = 0;
+
+/** A Span's methods that a deferred span queues. */
+const METHODS = ['setAttribute', 'setAttributes', 'addEvent', 'addLink', 'addLinks', 'setStatus', 'updateName', 'end', 'recordException'];
+const noContext = (): SpanContext => ({ traceId: '0'.repeat(32), spanId: '0'.repeat(16), traceFlags: 0 });
+/** What a span beyond MAX_DEFERRED is: it records nothing. */
+const noopSpan = { isRecording: () => false, spanContext: noContext } as Record<string, unknown>;
+for (const m of METHODS) noopSpan[m] = () => (m === 'end' || m === 'recordException' ? undefined : noopSpan);
+
 /** A span started before the tracer exists: its calls replay on the real span. */
 function deferredSpan(ready: Promise<Tracer>, name: string, options: SpanOptions | undefined): Span {
+  if (deferred >= MAX_DEFERRED) return noopSpan as unknown as Span;
+  deferred++;
   const ops: Op[] = [];
   let real: Span | undefined;
   const startTime = options?.startTime ?? now();
@@ -35,7 +52,7 @@ function deferredSpan(ready: Promise<Tracer>, name: string, options: SpanOptions
   // Methods whose last argument is a time get "now" filled in while queued.
   const timed: Record<string, number> = { end: 0, recordException: 1, addEvent: 2 };
   const span = {} as Record<string, unknown>;
-  for (const m of ['setAttribute', 'setAttributes', 'addEvent', 'addLink', 'addLinks', 'setStatus', 'updateName', 'end', 'recordException']) {
+  for (const m of METHODS) {
     span[m] = (...args: unknown[]) => {
       if (real) return (real as unknown as Record<string, (...x: unknown[]) => unknown>)[m]?.(...args);
       const at = timed[m];
@@ -51,7 +68,7 @@ function deferredSpan(ready: Promise<Tracer>, name: string, options: SpanOptions
     };
   }
   span.isRecording = () => (real ? real.isRecording() : true);
-  span.spanContext = (): SpanContext => real?.spanContext() ?? { traceId: '0'.repeat(32), spanId: '0'.repeat(16), traceFlags: 0 };
+  span.spanContext = (): SpanContext => real?.spanContext() ?? noContext();
   return span as unknown as Span;
 }
 
