@@ -296,9 +296,10 @@ export function createTracer(core: Core, delivery: Delivery, options: TracerOpti
   return tracer;
 }
 
-async function safe(fn: () => Promise<ExportResult>): Promise<ExportResult> {
+/** Runs a delivery call contained: a failure is reported, never thrown or rejected; nothing to do is an empty result. */
+export async function safe(fn: () => Promise<ExportResult> | undefined): Promise<ExportResult> {
   try {
-    return await fn();
+    return (await fn()) ?? EMPTY_RESULT;
   } catch (e) {
     internalError(e);
     return EMPTY_RESULT;

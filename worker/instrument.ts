@@ -16,7 +16,7 @@ import { recordFailure, recordStatus, serverAttributes } from './attributes.js';
 /** Internal (`_` names are minified). */
 interface State extends FetchTracing {
   /** At an invocation's end: the export that carries its spans, unless one already scheduled will. */
-  readonly _ended: () => Promise<unknown> | undefined;
+  readonly _ended: () => Promise<unknown>;
   readonly _route: ((request: Request) => string | undefined) | undefined;
   readonly _ignore: ((request: Request) => boolean) | undefined;
 }

@@ -5,7 +5,7 @@ import wasm from './wasmtrace.wasm';
 import type { Tracer } from '../src/tracer.js';
 import type { Resolved } from './config.js';
 import { createCore } from '../src/core.js';
-import { createTracer } from '../src/tracer.js';
+import { createTracer, safe } from '../src/tracer.js';
 import type { ParentIds } from '../src/context.js';
 import { exact } from './context.js';
 import type { WasmExports } from '../src/wasm.js';
@@ -23,7 +23,7 @@ const LANGUAGE = 'webjs';
 /** The isolate's tracer, and what each invocation calls when it ends: the export to wait for, if any. */
 export interface WorkerTracing {
   readonly _tracer: Tracer;
-  readonly _ended: () => Promise<unknown> | undefined;
+  readonly _ended: () => Promise<unknown>;
 }
 
 /** Makes the tracer; resolves to null (after one warning) when Wasm cannot load. */
@@ -50,15 +50,7 @@ export async function createWorkerTracer(r: Resolved, fetchFn: typeof fetch): Pr
     const delivery = createDelivery(core.source, send, r._delay);
     const tracer = createTracer(core, delivery, { rootTraceState: rootTraceState(ratio), invocation: exact as () => ParentIds | undefined });
     // Contained like every tracer call: a failure here must not reject the invocation's waitUntil.
-    const ended = (): Promise<unknown> | undefined => {
-      try {
-        return delivery.ended()?.catch(internalError);
-      } catch (e) {
-        internalError(e);
-        return undefined;
-      }
-    };
-    return { _tracer: tracer, _ended: ended };
+    return { _tracer: tracer, _ended: () => safe(delivery.ended) };
   } catch (e) {
     warnOnce(`tracing is off: ${String(e)}`);
     internalError(e);

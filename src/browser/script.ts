@@ -33,13 +33,21 @@ let deferred = 0;
 /** A Span's methods that a deferred span queues. */
 const METHODS = ['setAttribute', 'setAttributes', 'addEvent', 'addLink', 'addLinks', 'setStatus', 'updateName', 'end', 'recordException'];
 const noContext = (): SpanContext => ({ traceId: '0'.repeat(32), spanId: '0'.repeat(16), traceFlags: 0 });
-/** What a span beyond MAX_DEFERRED is: it records nothing. */
-const noopSpan = { isRecording: () => false, spanContext: noContext } as Record<string, unknown>;
-for (const m of METHODS) noopSpan[m] = () => (m === 'end' || m === 'recordException' ? undefined : noopSpan);
+let noop: Span | undefined;
+
+/** What a span beyond MAX_DEFERRED is: it records nothing (made at the first overflow, not at load). */
+function noopSpan(): Span {
+  if (!noop) {
+    const span: Record<string, unknown> = { isRecording: () => false, spanContext: noContext };
+    for (const m of METHODS) span[m] = () => (m === 'end' || m === 'recordException' ? undefined : span);
+    noop = span as unknown as Span;
+  }
+  return noop;
+}
 
 /** A span started before the tracer exists: its calls replay on the real span. */
 function deferredSpan(ready: Promise<Tracer>, name: string, options: SpanOptions | undefined): Span {
-  if (deferred >= MAX_DEFERRED) return noopSpan as unknown as Span;
+  if (deferred >= MAX_DEFERRED) return noopSpan();
   deferred++;
   const ops: Op[] = [];
   let real: Span | undefined;

@@ -52,6 +52,8 @@ export async function launchFirefox(extra: PuppeteerLaunchOptions = {}): Promise
 export interface AnyPage {
   goto(url: string): Promise<unknown>;
   evaluate(code: string): Promise<unknown>;
+  /** Both drivers report an uncaught page error as 'pageerror'. */
+  on(event: 'pageerror', fn: (e: Error) => void): unknown;
 }
 
 /** Registers `Chromium: <title>` and `Firefox ESR: <title>`, each running `fn` with new pages of that browser. */
