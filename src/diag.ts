@@ -31,6 +31,19 @@ export function fallback<T>(name: string, value: unknown, def: T): T {
   return def;
 }
 
+/**
+ * A numeric setting (a number, or text from the environment): unset or
+ * empty gives `def`; a number from `min` to `max` is taken, floored; anything
+ * else gives `def` with one `warn`ing.
+ */
+export function rangeSetting(name: string, given: unknown, min: number, max: number, def: number, warn: (message: string) => void = warnOnce): number {
+  if (given === undefined || given === '') return def;
+  const n = Number(given);
+  if (Number.isFinite(n) && n >= min && n <= max) return Math.floor(n);
+  warn(badSetting(name, given, def));
+  return def;
+}
+
 /** `v` as an integer within [lo, hi]; a bad value warns once (a non-number falls back to `def`). */
 export function clampInt(v: unknown, lo: number, hi: number, def: number, name: string): number {
   if (v === undefined) return def;

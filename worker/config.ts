@@ -2,7 +2,7 @@
 // standard OTEL_* names fill what the config leaves out. Bad values are
 // replaced by their default with one warning, never thrown.
 import type { ConfigInput, WorkerConfig } from './types.js';
-import { fallback, warnOnce } from '../src/diag.js';
+import { fallback, rangeSetting, warnOnce } from '../src/diag.js';
 import { keyValues } from '../src/resource.js';
 import { type Env, envEndpoint, envValue, otlpEnum, otlpEnv, sdkDisabled } from '../src/env.js';
 
@@ -25,12 +25,6 @@ const DEFAULT_ENDPOINT = 'http://localhost:4318/v1/traces';
 const DEFAULT_DELAY_MS = 100;
 /** Longest export delay: it and the export must fit in waitUntil's 30 s after the response. */
 const MAX_DELAY_MS = 10_000;
-
-/** `given` (ms) when it is a number from `min` to `max`; `def` when unset, or with one warning when bad. */
-function ms(name: string, given: unknown, min: number, max: number, def: number): number {
-  const n = Number(given ?? def);
-  return n >= min && n <= max ? n : fallback(name, given, def);
-}
 
 /** Resolves the config for `env`; null when tracing is disabled. Never throws. */
 export function resolveConfig<E>(input: ConfigInput<E>, env: E): Resolved | null {
@@ -61,7 +55,7 @@ export function resolveConfig<E>(input: ConfigInput<E>, env: E): Resolved | null
     _endpoint: endpoint,
     _headers: { ...keyValues(v.OTEL_EXPORTER_OTLP_HEADERS), ...keyValues(v.OTEL_EXPORTER_OTLP_TRACES_HEADERS), ...c.headers },
     _json: json,
-    _timeout: ms('timeoutMs', c.timeoutMs ?? otlpEnv(v, 'TIMEOUT'), 1, 600_000, 10_000),
-    _delay: ms('scheduledDelayMs', c.scheduledDelayMs ?? envValue(v, 'OTEL_BSP_SCHEDULE_DELAY'), 0, MAX_DELAY_MS, DEFAULT_DELAY_MS),
+    _timeout: rangeSetting('timeoutMs', c.timeoutMs ?? otlpEnv(v, 'TIMEOUT'), 1, 600_000, 10_000),
+    _delay: rangeSetting('scheduledDelayMs', c.scheduledDelayMs ?? envValue(v, 'OTEL_BSP_SCHEDULE_DELAY'), 0, MAX_DELAY_MS, DEFAULT_DELAY_MS),
   };
 }

@@ -1,6 +1,6 @@
 // Delivery options: defaults, OTEL_* environment names, and clamping of bad
 // values with one warning each (never a throw).
-import { badSetting } from '../diag.js';
+import { badSetting, rangeSetting } from '../diag.js';
 import { keyValues } from '../resource.js';
 import { type Env, envEndpoint, envValue, otlpEnum, otlpEnv } from '../env.js';
 import type { DeliveryOptions, ResolvedDeliveryOptions, StorageLike } from './types.js';
@@ -23,12 +23,8 @@ export function resolveDeliveryOptions(
     warn(badSetting(name, given, def));
     return def;
   };
-  const num = (name: keyof DeliveryOptions, def: number, min: number, max: number, fromEnv?: string): number => {
-    const given = user[name] ?? fromEnv;
-    if (given === undefined || given === '') return def;
-    const n = Number(given);
-    return Number.isFinite(n) && n >= min && n <= max ? Math.floor(n) : bad(name, given, def);
-  };
+  const num = (name: keyof DeliveryOptions, def: number, min: number, max: number, fromEnv?: string): number =>
+    rangeSetting(name, user[name] ?? fromEnv, min, max, def, warn);
   /** `given` if it is one of `allowed`, else the first of them. */
   const oneOf = <T extends string>(name: string, given: string | undefined, allowed: T[]): T =>
     given === undefined || (allowed as string[]).includes(given) ? ((given as T) ?? allowed[0]) : bad(name, given, allowed[0]!);
