@@ -1,9 +1,12 @@
 // Attribute values into Wasm: numbers cross as arguments, strings and arrays
 // through the IO area. Values the OpenTelemetry API would not accept are
 // dropped here, quietly (a debug-mode warning).
-import type { Core } from './core.js';
+import { truncate, type Core } from './core.js';
 import { internalError } from './diag.js';
 import { IO_SIZE, V_ARR_BOOL, V_ARR_DBL, V_ARR_INT, V_ARR_STR, V_BOOL, V_DBL, V_INT, V_STR } from './wasm.js';
+
+/** The handle of the resource: its attributes are exempt from the value length limit, as the specification says. */
+const RESOURCE = 0;
 
 /** Largest |n| sent as an OTLP int (int64); larger integers go as doubles. */
 const INT64_SAFE = 9.2e18;
@@ -19,7 +22,7 @@ export function setAttr(core: Core, h: number, key: unknown, value: unknown, nes
   const x = core.x;
   switch (typeof value) {
     case 'string':
-      x.attr(h, k | nested, V_STR, 0, core.str(value));
+      x.attr(h, k | nested, V_STR, 0, core.str(h === RESOURCE ? value : truncate(value, core.valueLimit)));
       return;
     case 'number':
       x.attr(h, k | nested, Number.isInteger(value) && Math.abs(value) < INT64_SAFE ? V_INT : V_DBL, value, 0);
@@ -66,8 +69,9 @@ function setArray(core: Core, h: number, key: number, values: readonly unknown[]
     for (let i = 0; i < n; i++) {
       const room = IO_SIZE - at - 2;
       if (room < 0) return arrayTooLarge();
-      const { read, written } = encoder.encodeInto(values[i] as string, u8.subarray(io + at + 2, io + at + 2 + Math.min(room, 0xffff)));
-      if (read !== (values[i] as string).length) return arrayTooLarge();
+      const v = h === RESOURCE ? (values[i] as string) : truncate(values[i] as string, core.valueLimit);
+      const { read, written } = encoder.encodeInto(v, u8.subarray(io + at + 2, io + at + 2 + Math.min(room, 0xffff)));
+      if (read !== v.length) return arrayTooLarge();
       u8[io + at] = written & 255;
       u8[io + at + 1] = written >>> 8;
       at += 2 + written;

@@ -11,6 +11,8 @@ export interface Core {
   readonly x: WasmExports;
   /** Writes a one-off string as UTF-8 into the IO area; returns its byte length. */
   str(s: string): number;
+  /** Characters kept of a string attribute value (`limits.attributeValueLength`). */
+  readonly valueLimit: number;
   /** The interned id of `s` (a name or key), or -1 when the table is full. */
   id(s: string): number;
   /** Ids written by the last `start`: trace words 0-3, span words 4-5. */
@@ -25,6 +27,16 @@ export interface Core {
   keysDropped: number;
 }
 
+/**
+ * `s` cut to at most `limit` UTF-16 units, never between the halves of a
+ * surrogate pair (which would encode as U+FFFD).
+ */
+export function truncate(s: string, limit: number): string {
+  if (s.length <= limit) return s;
+  const c = s.charCodeAt(limit - 1);
+  return s.slice(0, c >= 0xd800 && c <= 0xdbff ? limit - 1 : limit);
+}
+
 export function createCore(x: WasmExports, contentType: string, valueLimit: number): Core {
   const buffer = x.memory.buffer; // fixed size: views never detach
   const u8 = new Uint8Array(buffer);
@@ -37,7 +49,6 @@ export function createCore(x: WasmExports, contentType: string, valueLimit: numb
   let internFull = false;
 
   function str(s: string): number {
-    if (s.length > valueLimit) s = s.slice(0, valueLimit);
     const n = s.length;
     // Short ASCII strings: a plain loop beats encodeInto's call overhead.
     if (n <= 64) {
@@ -85,6 +96,7 @@ export function createCore(x: WasmExports, contentType: string, valueLimit: numb
   return {
     x,
     str,
+    valueLimit,
     id,
     ids,
     flags: () => u8[idsAt + 24] ?? 0,

@@ -193,14 +193,54 @@ test('OpenTelemetry limits: attributes, events and links are capped and counted'
   assert.equal(span.droppedLinksCount, 1);
 });
 
-test('long values are truncated to the configured length', async () => {
-  const t = await coreTracer({ valueLimit: 10 });
-  const s = t.tracer.startSpan('trunc');
-  s.setAttribute('long', 'x'.repeat(100));
-  s.setAttribute('unicode', 'é'.repeat(100));
-  s.end();
-  const [span] = decodeAll(t.drain());
-  assert.deepEqual(attrs(span!.attributes), { long: 'x'.repeat(10), unicode: 'é'.repeat(10) });
+/** The longest prefix of whole code points that fits in `limit` UTF-16 units. */
+function prefix(s: string, limit: number): string {
+  let out = '';
+  for (const cp of s) {
+    if (out.length + cp.length > limit) break;
+    out += cp;
+  }
+  return out;
+}
+
+test('the value length limit cuts string values and each string array element, never names, keys or the resource', async () => {
+  const alphabet = ['a', 'Z', '7', ' ', 'é', '✓', '😀', '\n'];
+  let seed = 12345;
+  const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 8) % n;
+  const text = (n: number) => Array.from({ length: n }, () => alphabet[rnd(alphabet.length)]).join('');
+  for (let round = 0; round < 60; round++) {
+    const limit = 1 + rnd(40);
+    const json = round % 2 === 1;
+    const service = 'svc-' + text(limit + 1 + rnd(60));
+    const t = await coreTracer({ json, valueLimit: limit, serviceName: service });
+    const cases = Array.from({ length: 8 }, (_, i) => ({
+      name: `n${i}-` + text(limit + rnd(300)),
+      key: prefix(`k${i}-` + text(limit + rnd(60)), 120), // longer keys are not interned (and dropped)
+      value: text(rnd(3 * limit + 2)),
+      list: Array.from({ length: rnd(4) }, () => text(rnd(2 * limit + 2))),
+      event: `e${i}-` + text(limit + rnd(100)),
+      status: text(limit + rnd(100)),
+    }));
+    for (const c of cases) {
+      const s = t.tracer.startSpan(c.name, { attributes: { [c.key]: c.value } });
+      s.setAttribute(c.key + '.list', c.list);
+      s.addEvent(c.event, { [c.key]: c.value });
+      s.setStatus({ code: SpanStatusCode.ERROR, message: c.status });
+      s.end();
+    }
+    const spans = decodeAll(t.drain(), json);
+    assert.equal(spans.length, cases.length);
+    for (const [i, c] of cases.entries()) {
+      const span = spans[i]!;
+      const where = `round ${round}, limit ${limit}, span ${i}`;
+      assert.equal(span.resource['service.name'], service, where);
+      assert.equal(span.name, c.name, where);
+      assert.deepEqual(attrs(span.attributes), { [c.key]: prefix(c.value, limit), [c.key + '.list']: c.list.map((v) => prefix(v, limit)) }, where);
+      assert.equal(span.events[0]!.name, c.event, where);
+      assert.deepEqual(attrs(span.events[0]!.attributes), { [c.key]: prefix(c.value, limit) }, where);
+      assert.equal(span.status.message, c.status, where);
+    }
+  }
 });
 
 test('bodies respect maxBytes; every span arrives exactly once', async () => {
