@@ -14,11 +14,18 @@ export interface SamplerOptions {
   maxHoldMs?: number;
 }
 
-/** The ratio from the option, else OTEL_TRACES_SAMPLER_ARG, else 1; bad values warn once. */
+const isRatio = (v: unknown): v is number => typeof v === 'number' && v >= 0 && v <= 1;
+
+/**
+ * The ratio from the option, else OTEL_TRACES_SAMPLER_ARG (the text
+ * `envSamplerRatio` gives), else 1. A bad value warns once, naming the
+ * option or the variable and the value as given.
+ */
 export function samplerRatio(ratio: unknown, envArg: string | undefined): number {
-  const value = ratio ?? (envArg ? Number(envArg) : 1);
-  // A number from 0 to 1.
-  return typeof value === 'number' && value >= 0 && value <= 1 ? value : fallback('sampler.ratio', value, 1);
+  if (ratio != null) return isRatio(ratio) ? ratio : fallback('sampler.ratio', ratio, 1);
+  if (envArg === undefined) return 1;
+  const n = Number(envArg);
+  return isRatio(n) ? n : fallback('OTEL_TRACES_SAMPLER_ARG', envArg, 1);
 }
 
 /**

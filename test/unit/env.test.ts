@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { resolveDeliveryOptions } from '../../src/export/options.js';
 import { resolveConfig } from '../../worker/config.js';
 import { envSamplerRatio } from '../../src/env.js';
+import { samplerRatio } from '../../src/sampler.js';
 import { parseTraceparent } from '../../src/propagation.js';
 import { allSpans, decodeProtobuf } from '../helpers/otlp.js';
 import { init } from '../../src/node.js';
@@ -248,4 +249,33 @@ test('TRACEPARENT: an unsampled caller is followed; 500 generated malformed valu
     await tracer.shutdown();
   }
   assert.equal(fresh, 500);
+});
+
+test('a bad sampler ratio warns once, naming the option or variable and the value as given; good ones are taken silently', (t) => {
+  const warned: string[] = [];
+  t.mock.method(console, 'warn', (...a: unknown[]) => void warned.push(a.join(' ')));
+  const r = prng(404);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
+  for (let i = 0; i < 40; i++) {
+    const good = r() < 0.5;
+    const fromEnv = r() < 0.5;
+    const n = good ? Math.round(r() * 1000) / 1000 : pick([-1 - Math.round(r() * 9), 1.5 + Math.round(r() * 9), NaN, Infinity]);
+    const given = fromEnv ? pick([String(n), ` ${n} `, good ? String(n) : `x${i}`]) : pick<unknown>([n, good ? n : `${n}`]);
+    const before = warned.length;
+    const ratio = fromEnv ? samplerRatio(undefined, given as string) : samplerRatio(given, '0.5');
+    const where = `case ${i}: ${fromEnv ? 'OTEL_TRACES_SAMPLER_ARG' : 'sampler.ratio'} = ${JSON.stringify(String(given))}`;
+    if (good) {
+      assert.equal(ratio, n, where);
+      assert.equal(warned.length, before, where);
+    } else {
+      assert.equal(ratio, 1, where);
+      const name = fromEnv ? 'OTEL_TRACES_SAMPLER_ARG' : 'sampler.ratio';
+      // One warning per distinct setting and value; a repeat prints nothing.
+      const message = warned.slice(before).join('\n');
+      if (message) assert.ok(message.includes(`bad ${name} ${String(given)}; using 1`), `${where}: ${message}`);
+      else assert.ok(warned.some((w) => w.includes(`bad ${name} ${String(given)}; using 1`)), `${where}: no warning`);
+    }
+  }
+  assert.equal(samplerRatio(undefined, undefined), 1);
+  assert.equal(samplerRatio(null, '0.25'), 0.25);
 });
