@@ -37,6 +37,8 @@ export const MAX_BODY_BYTES = 60 * 1024;
 const LEASE_MS = 30_000;
 /** Requests may outlive timeoutMs by at most this (or a tenth of it), ms: see deadline(). */
 const DEADLINE_SLACK_MS = 1000;
+/** Ended spans held in Wasm before a synchronous cut: half its span pool (2,048 slots), the rest for live spans. */
+const BURST_SPANS = 1024;
 /** Wait between claiming stored batches and checking no other page took them, ms. */
 const SETTLE_MS = 50;
 
@@ -117,16 +119,25 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
     ? createStorageQueue(o.storage, o.storageKeyPrefix, o.maxQueueBytes, LEASE_MS, (n) => drop('corrupt', n), fail)
     : null;
 
-  // Drops are reported at once while the collector answers; while it does
-  // not, they are tallied and reported after its next answer, so that the
+  // Drops are reported once the current task's work is done (a burst of
+  // spans that overflows the queue gets one report per reason, made after
+  // the batches it evicts) while the collector answers; while it does not,
+  // they are tallied and reported after its next answer. Either way the
   // report (a span of its own) is not itself lost to the queue bound.
   const unreported = new Map<string, number>();
   let answering = true;
+  let reportQueued = false;
 
   function drop(reason: string, spans: number): void {
     dropped += spans;
     unreported.set(reason, (unreported.get(reason) ?? 0) + spans);
-    if (answering) report();
+    if (answering && !reportQueued) {
+      reportQueued = true;
+      queueMicrotask(() => {
+        reportQueued = false;
+        if (answering) report();
+      });
+    }
   }
 
   function report(): void {
@@ -504,6 +515,10 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
   return {
     spanEnded() {
       if (closed) return;
+      // A synchronous burst ends spans faster than any later task can take
+      // them: past BURST_SPANS they leave Wasm's fixed pool for the bounded
+      // queue at once (uncompressed: compressing would wait for a task).
+      if (ended >= BURST_SPANS) void cut(true);
       if (++ended >= o.maxExportBatchSize) {
         if (!cutQueued) {
           cutQueued = true;
