@@ -8,7 +8,7 @@ import { createPipeline, resolveDeliveryOptions } from './export/pipeline.js';
 import { setAttr } from './attributes.js';
 import { now, timeOrigin } from './clock.js';
 import { watchLifecycle } from './export/lifecycle.js';
-import { clampInt, internalError, setDebug, warnOnce } from './diag.js';
+import { internalError, setDebug, warnOnce } from './diag.js';
 import { createNoopTracer, createTracer, type Tracer } from './tracer.js';
 import { instantiate, type WasmSource } from './wasm.js';
 import { resourceAttributes } from './resource.js';
@@ -16,20 +16,8 @@ import { configureTail, rootTraceState, samplerRatio } from './sampler.js';
 import { envSamplerRatio, envValue, sdkDisabled } from './env.js';
 
 import type { SamplerOptions } from './sampler.js';
-export type { SamplerOptions };
-
-export interface LimitOptions {
-  /** Attributes per span (OpenTelemetry default 128). */
-  attributes?: number;
-  /** Events per span (default 128). */
-  events?: number;
-  /** Links per span (default 128). */
-  links?: number;
-  /** Attributes per event or link (default 128). */
-  attributesPerEvent?: number;
-  /** Characters kept of a string value (default 4096, at most 16384). */
-  attributeValueLength?: number;
-}
+import { resolveLimits, type LimitOptions } from './limits.js';
+export type { LimitOptions, SamplerOptions };
 
 export interface InitOptions extends DeliveryOptions {
   /** `service.name` of every span; required. */
@@ -39,6 +27,7 @@ export interface InitOptions extends DeliveryOptions {
   sampler?: SamplerOptions;
   /** URLs (prefix strings or RegExps) that may receive traceparent, besides same-origin ones. */
   propagateTo?: Array<string | RegExp>;
+  /** Span limits; default the OTEL_*_LIMIT variables, else OpenTelemetry's defaults (values: 4096 characters). */
   limits?: LimitOptions;
   /** The Wasm module: a URL, bytes, a Response or a compiled WebAssembly.Module. */
   wasm?: WasmSource;
@@ -71,14 +60,13 @@ export async function initWith(platform: Platform, options: InitOptions): Promis
     const delivery = platform.delivery ?? resolveDeliveryOptions(opts, env, warnOnce);
     const json = delivery.protocol === 'http/json';
     const x = await instantiate(opts.wasm ?? (await platform.defaultWasm(json)));
-    const limits = opts.limits ?? {};
-    const count = (name: keyof LimitOptions): number => clampInt(limits[name], 0, 0xffff, 128, 'limits.' + name);
-    const core = createCore(x, json ? 'application/json' : 'application/x-protobuf', clampInt(limits.attributeValueLength, 1, 16384, 4096, 'limits.attributeValueLength'));
+    const limits = resolveLimits(opts.limits, env);
+    const core = createCore(x, json ? 'application/json' : 'application/x-protobuf', limits.attributeValueLength);
 
     crypto.getRandomValues(core.u8.subarray(core.io, core.io + 32));
     x.seed();
     const ratio = samplerRatio(opts.sampler?.ratio, envSamplerRatio(env, warnOnce));
-    x.configure(timeOrigin(), ratio, count('attributes'), count('events'), count('links'), count('attributesPerEvent'));
+    x.configure(timeOrigin(), ratio, limits.attributes, limits.events, limits.links, limits.attributesPerEvent);
 
     configureTail(x, opts.sampler);
     // Page hide decides every held trace before delivery cuts its last batch

@@ -15,6 +15,7 @@ import { resetOrigin, timeOrigin } from '../src/clock.js';
 import { internalError, setDebug, warnOnce } from '../src/diag.js';
 import { createDelivery, fetchTransport } from './export.js';
 import { configureTail, rootTraceState, samplerRatio } from '../src/sampler.js';
+import { resolveLimits } from '../src/limits.js';
 import { envSamplerRatio } from '../src/env.js';
 
 /** What OpenTelemetry names the language of a Service Worker-style runtime. */
@@ -35,11 +36,12 @@ export async function createWorkerTracer(r: Resolved, fetchFn: typeof fetch): Pr
     resetOrigin();
     // Workers give Wasm as a compiled module (no compiling at run time): no URL or bytes path needed.
     const x = (await WebAssembly.instantiate(c.wasm ?? wasm, {})).exports as unknown as WasmExports;
-    const core = createCore(x, r._json ? 'application/json' : 'application/x-protobuf', 4096);
+    const limits = resolveLimits(c.limits, r._v);
+    const core = createCore(x, r._json ? 'application/json' : 'application/x-protobuf', limits.attributeValueLength);
     crypto.getRandomValues(core.u8.subarray(core.io, core.io + 32));
     x.seed();
     const ratio = samplerRatio(c.sampler?.ratio, envSamplerRatio(r._v, warnOnce));
-    x.configure(timeOrigin(), ratio, 128, 128, 128, 128);
+    x.configure(timeOrigin(), ratio, limits.attributes, limits.events, limits.links, limits.attributesPerEvent);
     configureTail(x, c.sampler);
     const resource = resourceAttributes(c, r._v, LANGUAGE);
     resource['cloud.provider'] ??= 'cloudflare';

@@ -2,6 +2,7 @@
 // public types need neither @cloudflare/workers-types nor the DOM lib.
 import type { AttributeValue } from '../src/types.js';
 import type { SamplerOptions } from '../src/sampler.js';
+import type { LimitOptions } from '../src/limits.js';
 import type { Transport } from '../src/export/types.js';
 import type { WasmModule } from '../src/wasm.js';
 
@@ -50,6 +51,8 @@ export interface WorkerConfig {
    * the ratio (tail sampling: spans wait in Wasm until the request's SERVER span ends).
    */
   sampler?: SamplerOptions;
+  /** Span limits (`attributes`, `events`, `links`, `attributesPerEvent`, `attributeValueLength`); default the `OTEL_*_LIMIT` variables, else 128 each and 4096 characters. */
+  limits?: LimitOptions;
   /** URL prefixes or RegExps that get traceparent on outgoing fetch; default every URL. */
   propagateTo?: Array<string | RegExp>;
   /** `url.full` query values replaced by `REDACTED`: `true` for all, or more keys than the default signature keys. */

@@ -11,6 +11,7 @@ import { resolveDeliveryOptions } from '../../src/export/options.js';
 import { resolveConfig } from '../../worker/config.js';
 import { envSamplerRatio } from '../../src/env.js';
 import { samplerRatio } from '../../src/sampler.js';
+import { resolveLimits } from '../../src/limits.js';
 import { parseTraceparent } from '../../src/propagation.js';
 import { allSpans, decodeProtobuf } from '../helpers/otlp.js';
 import { init } from '../../src/node.js';
@@ -278,4 +279,70 @@ test('a bad sampler ratio warns once, naming the option or variable and the valu
   }
   assert.equal(samplerRatio(undefined, undefined), 1);
   assert.equal(samplerRatio(null, '0.25'), 0.25);
+});
+
+test('span limits: the option, else the span variable, else the general one, else the default; 2,000 generated cases', (t) => {
+  t.mock.method(console, 'warn', () => {});
+  const r = prng(77);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
+  const VARS = ['OTEL_ATTRIBUTE_COUNT_LIMIT', 'OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT', 'OTEL_SPAN_EVENT_COUNT_LIMIT', 'OTEL_SPAN_LINK_COUNT_LIMIT',
+    'OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT', 'OTEL_LINK_ATTRIBUTE_COUNT_LIMIT', 'OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT', 'OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT'];
+  const KEYS = ['attributes', 'events', 'links', 'attributesPerEvent', 'attributeValueLength'] as const;
+  const envText = (): string | undefined => pick([undefined, '', '  ', '0', '1', '3', ' 17 ', '128', '5000', '70000', '-1', 'abc', '2.9']);
+  // The rules as the specification words them, written out per variable.
+  const read = (v: string | undefined, min: number, max: number): number | 'bad' | undefined => {
+    if (v === undefined || v.trim() === '') return undefined;
+    const n = Number(v.trim());
+    return Number.isFinite(n) && n >= min && n <= max ? Math.floor(n) : 'bad';
+  };
+  for (let i = 0; i < 2000; i++) {
+    const env: Record<string, string | undefined> = {};
+    for (const v of VARS) if (r() < 0.35) env[v] = envText();
+    const opts: Record<string, unknown> = {};
+    for (const k of KEYS) if (r() < 0.2) opts[k] = pick([0, 1, 5, 200, 70000, -3, 2.5, NaN, '9']);
+    const given = r() < 0.1 ? undefined : opts;
+    const got = resolveLimits(given, env);
+    const envCount = (name: string, def: number): number => {
+      const v = read(env[name], 0, 0xffff);
+      return v === undefined || v === 'bad' ? def : v;
+    };
+    const general = envCount('OTEL_ATTRIBUTE_COUNT_LIMIT', 128);
+    const spanLen = read(env.OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT, 1, Number.MAX_SAFE_INTEGER);
+    const lenVar = spanLen !== undefined ? spanLen : read(env.OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT, 1, Number.MAX_SAFE_INTEGER);
+    const envLen = Math.min(16384, lenVar === undefined || lenVar === 'bad' ? 4096 : lenVar);
+    const fromOption = (k: string, lo: number, hi: number, def: number): number => {
+      const v = given?.[k];
+      if (v === undefined) return def;
+      return typeof v === 'number' && Number.isFinite(v) ? Math.min(hi, Math.max(lo, Math.floor(v))) : def;
+    };
+    const want = {
+      attributes: fromOption('attributes', 0, 0xffff, envCount('OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT', general)),
+      events: fromOption('events', 0, 0xffff, envCount('OTEL_SPAN_EVENT_COUNT_LIMIT', 128)),
+      links: fromOption('links', 0, 0xffff, envCount('OTEL_SPAN_LINK_COUNT_LIMIT', 128)),
+      attributesPerEvent: fromOption('attributesPerEvent', 0, 0xffff, Math.min(envCount('OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT', general), envCount('OTEL_LINK_ATTRIBUTE_COUNT_LIMIT', general))),
+      attributeValueLength: fromOption('attributeValueLength', 1, 16384, envLen),
+    };
+    assert.deepEqual(got, want, `case ${i}: ${JSON.stringify({ env, opts })}`);
+  }
+});
+
+test('span limits through init(): OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT and OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT, the limits option winning', async () => {
+  for (const [env, limits, count, length] of [
+    [{ OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT: '3', OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT: '5' }, undefined, 3, 5],
+    [{ OTEL_ATTRIBUTE_COUNT_LIMIT: '2', OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT: '7', OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT: '1' }, undefined, 2, 7],
+    [{ OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT: '3' }, { attributes: 6, attributeValueLength: 2 }, 6, 2],
+  ] as const) {
+    const bodies: Uint8Array[] = [];
+    const tracer = await init({ ...base, env, limits, transport: async (body) => (bodies.push(body.slice()), { status: 200 }) });
+    const s = tracer.startSpan('limited');
+    for (let i = 0; i < 10; i++) s.setAttribute(`k${i}`, 'value-' + i);
+    s.end();
+    await tracer.shutdown();
+    const [span] = bodies.flatMap((b) => allSpans(decodeProtobuf(b)));
+    assert.ok(span, JSON.stringify(env));
+    assert.equal(span.attributes.length, count, JSON.stringify(env));
+    assert.equal(span.droppedAttributesCount, 10 - count);
+    for (const a of span.attributes) assert.equal(JSON.stringify(a.value), JSON.stringify({ stringValue: ('value-' + a.key.slice(1)).slice(0, length) }));
+    assert.equal(span.resource['service.name'], 'env-test');
+  }
 });

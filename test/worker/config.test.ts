@@ -43,6 +43,7 @@ before(async () => {
     worker('off', { OTEL_SDK_DISABLED: ' TRUE ' }),
     worker('window', { OTEL_BSP_SCHEDULE_DELAY: '300' }),
     worker('each', { OTEL_BSP_SCHEDULE_DELAY: '0' }),
+    worker('limits', { OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT: '4', OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT: '6' }),
   ]);
   await mf.ready;
 });
@@ -75,6 +76,15 @@ test('OTEL_SDK_DISABLED: the handler runs, nothing is exported', async () => {
   await call('cfg', '/after-off'); // exported after anything "off" would have sent
   await spanOf('cfg', (s) => attrs(s.attributes)['url.path'] === '/after-off', 'after-off');
   assert.equal(of('off').length, 0);
+});
+
+test('span limits from OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT and OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT', async () => {
+  await call('limits', '/a-long-path?q=1');
+  const s = await spanOf('limits', (x) => x.kind === 2, 'limits server');
+  assert.equal(s.attributes.length, 4);
+  assert.ok(s.droppedAttributesCount > 0, `dropped ${s.droppedAttributesCount}`);
+  for (const v of Object.values(attrs(s.attributes))) if (typeof v === 'string') assert.ok(v.length <= 6, v);
+  assert.equal(s.resource['service.name'], 'limits'); // the resource is exempt
 });
 
 test('an unknown method is _OTHER, the span is named HTTP; redactQuery keys and signature keys are REDACTED', async () => {
