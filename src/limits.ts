@@ -27,26 +27,26 @@ const MAX_VALUE_LENGTH = 16384;
 /**
  * Each limit from the option, else its span variable, else the general
  * OTEL_ATTRIBUTE_* one, else the default. Events and links share one
- * attribute limit: the smaller of OTEL_EVENT_ and OTEL_LINK_ATTRIBUTE_COUNT_LIMIT
- * when both are set. Bad values warn once, naming the option or variable.
+ * attribute limit: the smaller of OTEL_EVENT_ and OTEL_LINK_ATTRIBUTE_COUNT_LIMIT.
+ * A bad value warns once, naming the option or variable, and the next in
+ * line is used.
  */
 export function resolveLimits(options: unknown, env: Env): Limits {
   const o = (options && typeof options === 'object' ? options : {}) as LimitOptions;
-  /** The first of `names` set in the env, within min..max (else `def`, with a warning). */
-  const fromEnv = (names: string[], min: number, max: number, def: number): number => {
-    const name = names.find((n) => envValue(env, n) !== undefined);
-    return name ? rangeSetting(name, envValue(env, name), min, max, def) : def;
+  /** OTEL_<name>_LIMIT, within min..max; else `def`. */
+  const v = (name: string, def: number, min = 0, max = MAX_COUNT): number => {
+    const full = `OTEL_${name}_LIMIT`;
+    return rangeSetting(full, envValue(env, full), min, max, def);
   };
   const count = (key: keyof LimitOptions, def: number): number => clampInt(o[key], 0, MAX_COUNT, def, 'limits.' + key);
-  const general = fromEnv(['OTEL_ATTRIBUTE_COUNT_LIMIT'], 0, MAX_COUNT, 128);
-  const nested = Math.min(fromEnv(['OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT'], 0, MAX_COUNT, general), fromEnv(['OTEL_LINK_ATTRIBUTE_COUNT_LIMIT'], 0, MAX_COUNT, general));
+  const general = v('ATTRIBUTE_COUNT', 128);
   // The variables default to no limit; ours is 4096, and longer ones are cut to what the IO area holds.
-  const length = Math.min(MAX_VALUE_LENGTH, fromEnv(['OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT', 'OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT'], 1, Number.MAX_SAFE_INTEGER, 4096));
+  const length = v('SPAN_ATTRIBUTE_VALUE_LENGTH', v('ATTRIBUTE_VALUE_LENGTH', 4096, 1, 2 ** 53), 1, 2 ** 53);
   return {
-    attributes: count('attributes', fromEnv(['OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT'], 0, MAX_COUNT, general)),
-    events: count('events', fromEnv(['OTEL_SPAN_EVENT_COUNT_LIMIT'], 0, MAX_COUNT, 128)),
-    links: count('links', fromEnv(['OTEL_SPAN_LINK_COUNT_LIMIT'], 0, MAX_COUNT, 128)),
-    attributesPerEvent: count('attributesPerEvent', nested),
-    attributeValueLength: clampInt(o.attributeValueLength, 1, MAX_VALUE_LENGTH, length, 'limits.attributeValueLength'),
+    attributes: count('attributes', v('SPAN_ATTRIBUTE_COUNT', general)),
+    events: count('events', v('SPAN_EVENT_COUNT', 128)),
+    links: count('links', v('SPAN_LINK_COUNT', 128)),
+    attributesPerEvent: count('attributesPerEvent', Math.min(v('EVENT_ATTRIBUTE_COUNT', general), v('LINK_ATTRIBUTE_COUNT', general))),
+    attributeValueLength: clampInt(o.attributeValueLength, 1, MAX_VALUE_LENGTH, Math.min(length, MAX_VALUE_LENGTH), 'limits.attributeValueLength'),
   };
 }

@@ -281,7 +281,7 @@ test('a bad sampler ratio warns once, naming the option or variable and the valu
   assert.equal(samplerRatio(null, '0.25'), 0.25);
 });
 
-test('span limits: the option, else the span variable, else the general one, else the default; 2,000 generated cases', (t) => {
+test('span limits: the option, else the span variable, else the general one, else the default (a bad value: the next in line); 2,000 generated cases', (t) => {
   t.mock.method(console, 'warn', () => {});
   const r = prng(77);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
@@ -307,9 +307,11 @@ test('span limits: the option, else the span variable, else the general one, els
       return v === undefined || v === 'bad' ? def : v;
     };
     const general = envCount('OTEL_ATTRIBUTE_COUNT_LIMIT', 128);
-    const spanLen = read(env.OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT, 1, Number.MAX_SAFE_INTEGER);
-    const lenVar = spanLen !== undefined ? spanLen : read(env.OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT, 1, Number.MAX_SAFE_INTEGER);
-    const envLen = Math.min(16384, lenVar === undefined || lenVar === 'bad' ? 4096 : lenVar);
+    const length = (name: string, def: number): number => {
+      const n = read(env[name], 1, 2 ** 53);
+      return n === undefined || n === 'bad' ? def : n;
+    };
+    const envLen = Math.min(16384, length('OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT', length('OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT', 4096)));
     const fromOption = (k: string, lo: number, hi: number, def: number): number => {
       const v = given?.[k];
       if (v === undefined) return def;
