@@ -20,6 +20,10 @@ const MAX_BACKLOG_BYTES = 256 * 1024;
 const STALE_AFTER_MS = 1000;
 /** Spans waiting at which an invocation's end exports at once instead of waiting for others. */
 const EXPORT_NOW_SPANS = 512;
+/** Ended spans held in Wasm before they are cut to memory (a burst within one invocation): half its 2,048-slot pool. */
+const BURST_SPANS = 1024;
+/** Bytes of spans cut by bursts, kept for the invocation's export; beyond it the oldest go, counted. */
+const MAX_CUT_BYTES = 1024 * 1024;
 
 export interface WorkerDelivery extends Delivery {
   /**
@@ -39,14 +43,41 @@ export function createDelivery(source: SpanSource, send: Transport, delayMs: num
    * timer fired), the next invocation schedules its own.
    */
   let dueBy = 0;
+  /** Bodies cut by a burst of ended spans, their bytes, and spans dropped to keep them bounded. */
+  let cut: Encoded[] = [];
+  let cutBytes = 0;
+  let cutDropped = 0;
+  let ended = 0;
+
+  /** Moves every ended span out of Wasm into `into`. */
+  function take(into: Encoded[]): void {
+    for (let guard = source.pending(), e; guard-- >= 0 && source.pending() > 0 && (e = source.drain(MAX_BODY_BYTES)); ) {
+      into.push(e);
+      cutBytes += e.body.length;
+    }
+  }
+
+  function spanEnded(): void {
+    if (++ended < BURST_SPANS) return;
+    ended = 0;
+    take(cut);
+    while (cutBytes > MAX_CUT_BYTES && cut.length > 1) {
+      const old = cut.shift()!;
+      cutBytes -= old.body.length;
+      cutDropped += old.spans;
+    }
+  }
 
   async function flush(): Promise<ExportResult> {
     // Taken synchronously: concurrent invocations never send a batch twice.
-    const batches = backlog;
+    const batches = backlog.concat(cut);
+    const r = { sent: 0, queued: 0, dropped: cutDropped };
     backlog = [];
     backlogBytes = 0;
-    for (let guard = source.pending(), e; guard-- >= 0 && source.pending() > 0 && (e = source.drain(MAX_BODY_BYTES)); ) batches.push(e);
-    const r = { sent: 0, queued: 0, dropped: 0 };
+    cut = [];
+    cutDropped = 0;
+    take(batches);
+    cutBytes = ended = 0;
     await Promise.all(
       batches.map(async (b) => {
         let status = 0;
@@ -72,8 +103,8 @@ export function createDelivery(source: SpanSource, send: Transport, delayMs: num
     return r;
   }
 
-  function ended(): Promise<ExportResult> | undefined {
-    if (delayMs <= 0 || source.pending() >= EXPORT_NOW_SPANS) return flush();
+  function invocationEnded(): Promise<ExportResult> | undefined {
+    if (delayMs <= 0 || cut.length > 0 || source.pending() >= EXPORT_NOW_SPANS) return flush();
     const t = now();
     if (t < dueBy) return undefined;
     const by = (dueBy = t + delayMs + STALE_AFTER_MS);
@@ -85,7 +116,7 @@ export function createDelivery(source: SpanSource, send: Transport, delayMs: num
     });
   }
 
-  return { spanEnded() {}, flush, shutdown: flush, ended };
+  return { spanEnded, flush, shutdown: flush, ended: invocationEnded };
 }
 
 /** A Transport posting with `fetch` (the unpatched one), aborted after `timeoutMs`. */

@@ -87,6 +87,15 @@ test('span limits from OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT and OTEL_ATTRIBUTE_VALUE_
   assert.equal(s.resource['service.name'], 'limits'); // the resource is exempt
 });
 
+test('a burst of 6,000 spans in one invocation: every span arrives once (Wasm holds 2,048)', async () => {
+  assert.deepEqual(await call('cfg', '/burst?n=6000'), { status: 200, body: '6000 spans' });
+  const items = () => of('cfg').filter((s) => s.name === 'burst.item');
+  await collector.waitFor(() => items().length >= 6000, 15_000).catch(() => assert.fail(`${items().length} of 6000 arrived`));
+  const seen = new Set(items().map((s) => attrs(s.attributes).i));
+  assert.equal(seen.size, 6000);
+  assert.equal(items().length, 6000);
+});
+
 test('an unknown method is _OTHER, the span is named HTTP; redactQuery keys and signature keys are REDACTED', async () => {
   assert.equal((await call('cfg', '/odd?token=t&sig=s&keep=k&token', 'PURGE')).body, 'PURGE ok');
   const s = await spanOf('cfg', (x) => attrs(x.attributes)['url.path'] === '/odd', '/odd');
