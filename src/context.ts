@@ -24,38 +24,42 @@ export interface AsyncStorage {
   run<R>(store: unknown, fn: () => R): R;
 }
 
-/** What an async context carries: the active parent and the baggage of the innermost withBaggage. */
+/** What is in effect: the active parent and the baggage of the innermost withBaggage. */
 interface Frame {
   _p: ParentIds | undefined;
   _b: string | undefined;
 }
 
-/** The async context, when the entry installed one; else the slots below hold. */
-let store: AsyncStorage | undefined;
+/** The synchronous slot: the frame of the innermost running withActive/withBaggage. */
+let slot: Frame | undefined;
+
+let store: AsyncStorage = {
+  getStore: () => slot,
+  run(frame, fn) {
+    const previous = slot;
+    slot = frame as Frame;
+    try {
+      return fn();
+    } finally {
+      slot = previous;
+    }
+  },
+};
 
 /** From now on, the active parent and baggage follow `s` (across awaits, timers and promise chains). */
 export function useAsyncContext(s: AsyncStorage): void {
   store = s;
 }
 
-const frame = (s: AsyncStorage): Frame | undefined => s.getStore() as Frame | undefined;
-
-let active: ParentIds | undefined;
+const frame = (): Frame | undefined => store.getStore() as Frame | undefined;
 
 export function activeParent(): ParentIds | undefined {
-  return store ? frame(store)?._p : active;
+  return frame()?._p;
 }
 
 /** Runs `fn` with `parent` active, restoring the previous one after. */
 export function withActive<R>(parent: ParentIds | undefined, fn: () => R): R {
-  if (store) return store.run({ _p: parent, _b: frame(store)?._b } satisfies Frame, fn);
-  const previous = active;
-  active = parent;
-  try {
-    return fn();
-  } finally {
-    active = previous;
-  }
+  return store.run({ _p: parent, _b: frame()?._b } satisfies Frame, fn);
 }
 
 /**
@@ -65,26 +69,17 @@ export function withActive<R>(parent: ParentIds | undefined, fn: () => R): R {
  * The synchronous slot only: browsers have no async context.
  */
 export function setActive(parent: ParentIds | undefined): ParentIds | undefined {
-  const previous = active;
-  active = parent;
+  const previous = slot?._p;
+  slot = { _p: parent, _b: slot?._b };
   return previous;
 }
 
-let baggage: string | undefined;
-
 /** The baggage set by the innermost running withBaggage; undefined outside any. */
 export function activeBaggage(): string | undefined {
-  return store ? frame(store)?._b : baggage;
+  return frame()?._b;
 }
 
 /** Runs `fn` with `b` (a baggage-string, '' for none) as the active baggage. */
 export function withBaggage<R>(b: string, fn: () => R): R {
-  if (store) return store.run({ _p: frame(store)?._p, _b: b } satisfies Frame, fn);
-  const previous = baggage;
-  baggage = b;
-  try {
-    return fn();
-  } finally {
-    baggage = previous;
-  }
+  return store.run({ _p: frame()?._p, _b: b } satisfies Frame, fn);
 }
