@@ -1,9 +1,14 @@
-// The Node.js entry: the same API, with the Wasm read from beside this file
-// and OTEL_* settings read from process.env.
+// The Node.js entry: the same API, with the Wasm read from beside this file,
+// OTEL_* settings read from process.env, and the active span and baggage kept
+// in AsyncLocalStorage, so they hold across awaits, timers and promise chains.
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { readFile } from 'node:fs/promises';
 import { gzip as zlibGzip } from 'node:zlib';
+import { useAsyncContext } from './context.js';
 import { initWith, type InitOptions } from './init.js';
 import type { Tracer } from './tracer.js';
+
+useAsyncContext(new AsyncLocalStorage());
 
 /**
  * gzip on libuv's thread pool, at level 1: for these repetitive bodies 0.3 %

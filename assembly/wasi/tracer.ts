@@ -10,6 +10,7 @@ import { Span, SpanKind } from "./span";
 import { currentSpan, hasRemote, pushActive, REMOTE, remoteFlags, setRemoteParent, STATE, stateLen } from "./context";
 import { endpointFromEnv, parseHttpUrl, parsePairs, ratioFromEnv, timeoutFromEnv } from "./config";
 import { getenv, getenvEnum } from "./env";
+import { parseBaggage } from "./baggage";
 import { Exporter, lossReport, lostSpans, otlpLines, settings, warn } from "./exporter";
 import { flush, setExporter } from "./flush";
 import { nowMs, startClock } from "./clock";
@@ -86,9 +87,9 @@ export class Tracer {
 
   /**
    * The caller's W3C baggage (BAGGAGE), to pass on as the `baggage` header of
-   * a request or the BAGGAGE of a child process; "" when there is none, or
-   * when it is longer than 8192 bytes or holds a control character (it could
-   * not be a header value).
+   * a request or the BAGGAGE of a child process: malformed members dropped,
+   * OWS removed, within 180 members and 8192 bytes, as the JS SDK reads a
+   * received header; "" when nothing is left.
    */
   baggage(): string {
     return callerBaggage;
@@ -102,16 +103,6 @@ export class Tracer {
 
 let tracer: Tracer | null = null;
 let callerBaggage = "";
-
-/** `v` if it can be a baggage header value: at most 8192 bytes, no control character but tab. */
-function headerSafe(v: string): string {
-  if (v.length > 8192) return "";
-  for (let i = 0; i < v.length; i++) {
-    const c = v.charCodeAt(i);
-    if ((c < 0x20 && c != 0x09) || c > 0x7e) return "";
-  }
-  return v;
-}
 
 /**
  * Sets up tracing from `options` and the WASI environment: clocks, entropy,
@@ -162,7 +153,7 @@ export function init(options: Options = new Options()): Tracer {
   if (tp.length && !setRemoteParent(tp, getenv("TRACESTATE").trim())) {
     warn("ignoring a malformed TRACEPARENT");
   }
-  callerBaggage = headerSafe(getenv("BAGGAGE").trim());
+  callerBaggage = parseBaggage(getenv("BAGGAGE").trim());
   const t = new Tracer();
   tracer = t;
   return t;
