@@ -9,6 +9,8 @@ import type { DeliveryOptions, ResolvedDeliveryOptions, StorageLike } from './ty
 export const KEEPALIVE_BUDGET = 65536;
 
 const DEFAULT_ENDPOINT = 'http://localhost:4318/v1/traces';
+/** The variables the endpoint comes from when no option gives it, in the order they win. */
+const ENDPOINT_VARS = ['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', 'OTEL_EXPORTER_OTLP_ENDPOINT'];
 
 /**
  * Merges user options over OTEL_EXPORTER_OTLP_* / OTEL_BSP_* values from `env`
@@ -33,7 +35,9 @@ export function resolveDeliveryOptions(
   try {
     endpoint = new URL(url, (globalThis as { location?: { href?: string } }).location?.href).href;
   } catch {
-    endpoint = bad('endpoint', url, DEFAULT_ENDPOINT);
+    // A bad value is named as the user wrote it: the option, or the variable it came from.
+    const name = user.endpoint === undefined ? ENDPOINT_VARS.find((v) => envValue(env, v)) : undefined;
+    endpoint = name ? bad(name, envValue(env, name), DEFAULT_ENDPOINT) : bad('endpoint', url, DEFAULT_ENDPOINT);
   }
   return {
     endpoint,
