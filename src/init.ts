@@ -2,9 +2,10 @@
 // delivery. It never rejects: if Wasm cannot load (CSP, network), it warns
 // once and resolves to a tracer that records nothing.
 import type { AttributeValue } from './types.js';
-import type { DeliveryOptions, Gzip, ResolvedDeliveryOptions } from './export/types.js';
+import type { DeliveryHooks, DeliveryOptions, Gzip, ResolvedDeliveryOptions } from './export/types.js';
 import { createCore } from './core.js';
 import { createPipeline, resolveDeliveryOptions } from './export/pipeline.js';
+import { hintEndpoint } from './export/options.js';
 import { setAttr } from './attributes.js';
 import { now, timeOrigin } from './clock.js';
 import { watchLifecycle } from './export/lifecycle.js';
@@ -69,6 +70,7 @@ export async function initWith(platform: Platform, options: InitOptions): Promis
     const env = opts.env ?? {};
     if (sdkDisabled(opts.disabled, env)) return createNoopTracer();
     const delivery = platform.delivery ?? resolveDeliveryOptions(opts, env, warnOnce);
+    if (opts.endpoint !== undefined) hintEndpoint(delivery.endpoint);
     const json = delivery.protocol === 'http/json';
     const x = await instantiate(opts.wasm ?? (await platform.defaultWasm(json)));
     const limits = opts.limits ?? {};

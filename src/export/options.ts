@@ -1,6 +1,6 @@
 // Delivery options: defaults, OTEL_* environment names, and clamping of bad
 // values with one warning each (never a throw).
-import { badSetting, rangeSetting } from '../diag.js';
+import { badSetting, debugOnce, rangeSetting } from '../diag.js';
 import { keyValues } from '../resource.js';
 import { type Env, envEndpoint, envValue, otlpEnum, otlpEnv } from '../env.js';
 import type { DeliveryOptions, ResolvedDeliveryOptions, StorageLike } from './types.js';
@@ -56,6 +56,19 @@ export function resolveDeliveryOptions(
     timeoutMs: num('timeoutMs', 10_000, 1, 600_000, otlpEnv(env, 'TIMEOUT')),
     transport: typeof user.transport === 'function' ? user.transport : null,
   };
+}
+
+/**
+ * In debug mode, a hint for an endpoint given in code without the traces
+ * path: OTLP uses such an endpoint as it is (only the base-URL variable
+ * OTEL_EXPORTER_OTLP_ENDPOINT gets `/v1/traces` appended), so a collector's
+ * base URL there is a 404 on every export.
+ */
+export function hintEndpoint(endpoint: string): void {
+  const u = new URL(endpoint);
+  if (!/\/v1\/traces\/?$/.test(u.pathname)) {
+    debugOnce(`endpoint ${endpoint} is used as given (no /v1/traces added); did you mean ${u.origin + u.pathname.replace(/\/*$/, '/v1/traces')}?`);
+  }
 }
 
 /** `globalThis.localStorage` when it exists and accepts a write, else null. */
