@@ -52,6 +52,11 @@ export function clampInt(v: unknown, lo: number, hi: number, def: number, name: 
   return c;
 }
 
+/** Warns once per distinct message, in debug mode only (what a user debugging delivery needs to see). */
+export function debugOnce(message: string): void {
+  if (debug) warnOnce(message);
+}
+
 /** Warns once per distinct message, whatever the debug setting. */
 export function warnOnce(message: string): void {
   if (warned.has(message) || warned.size > 100) return;

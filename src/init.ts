@@ -2,9 +2,10 @@
 // delivery. It never rejects: if Wasm cannot load (CSP, network), it warns
 // once and resolves to a tracer that records nothing.
 import type { AttributeValue } from './types.js';
-import type { DeliveryOptions, Gzip, ResolvedDeliveryOptions } from './export/types.js';
+import type { DeliveryHooks, DeliveryOptions, Gzip, ResolvedDeliveryOptions } from './export/types.js';
 import { createCore } from './core.js';
 import { createPipeline, resolveDeliveryOptions } from './export/pipeline.js';
+import { hintEndpoint } from './export/options.js';
 import { setAttr } from './attributes.js';
 import { now, timeOrigin } from './clock.js';
 import { watchLifecycle } from './export/lifecycle.js';
@@ -49,6 +50,8 @@ export interface Platform {
   gzip?: Gzip;
   /** Delivery's settings, when the caller resolved them from these options already (the browser start-up). */
   delivery?: ResolvedDeliveryOptions;
+  /** The signal that aborts a delivery request, given its timeout's (Node: the exit budget too). */
+  signal?: DeliveryHooks['signal'];
 }
 
 export async function initWith(platform: Platform, options: InitOptions): Promise<Tracer> {
@@ -58,6 +61,7 @@ export async function initWith(platform: Platform, options: InitOptions): Promis
     const env = opts.env ?? {};
     if (sdkDisabled(opts.disabled, env)) return createNoopTracer();
     const delivery = platform.delivery ?? resolveDeliveryOptions(opts, env, warnOnce);
+    if (opts.endpoint !== undefined) hintEndpoint(delivery.endpoint);
     const json = delivery.protocol === 'http/json';
     const x = await instantiate(opts.wasm ?? (await platform.defaultWasm(json)));
     const limits = resolveLimits(opts.limits, env);
@@ -75,19 +79,25 @@ export async function initWith(platform: Platform, options: InitOptions): Promis
 
     for (const [k, v] of Object.entries(resourceAttributes(opts, env, platform.language))) setAttr(core, 0, k, v, 0);
 
-    let tracer: Tracer | undefined;
+    // Drops are reported on the next export as spans of their own, made by a
+    // tracer of their own ([0]): shutdown() stops the app's ([1]) and sends the
+    // reports it makes. Held here, by the pipeline, the app's tracer lives while
+    // spans wait for delivery (its timers hold the pipeline): the Node entry,
+    // which holds tracers weakly, still flushes them at exit.
+    const tracers: Tracer[] = [];
     const pipeline = createPipeline(core.source, delivery, {
       dropped(reason, spans) {
-        // Reported on the next export as a span of its own.
-        tracer?.startSpan('wasmtrace.dropped', { attributes: { 'wasmtrace.drop.reason': reason, 'wasmtrace.drop.spans': spans } }, null).end();
+        tracers[0]?.startSpan('wasmtrace.dropped', { attributes: { 'wasmtrace.drop.reason': reason, 'wasmtrace.drop.spans': spans } }, null).end();
       },
       error: internalError,
       gzip: platform.gzip,
+      signal: platform.signal,
     });
     // TRACEPARENT/TRACESTATE/BAGGAGE in the environment: the caller's span and baggage (a job started by a traced process).
     const caller = { traceparent: envValue(env, 'TRACEPARENT'), tracestate: envValue(env, 'TRACESTATE'), baggage: envValue(env, 'BAGGAGE') };
-    tracer = createTracer(core, pipeline, { rootTraceState: rootTraceState(ratio), caller });
-    return tracer;
+    const root = { rootTraceState: rootTraceState(ratio) };
+    tracers.push(createTracer(core, pipeline, root), createTracer(core, pipeline, { ...root, caller }));
+    return tracers[1]!;
   } catch (e) {
     warnOnce(`tracing is off: ${e instanceof Error ? e.message : String(e)}`);
     internalError(e);

@@ -25,8 +25,14 @@ function gzip(bytes: Uint8Array): Promise<Uint8Array | null> {
   });
 }
 
-/** Tracers not shut down yet: flushed when the event loop empties. */
-const live = new Set<Tracer>();
+/**
+ * Tracers not shut down yet: flushed when the event loop empties. Held
+ * weakly: a tracer the app dropped is collected (with its Wasm memory), and
+ * its entry with it. One with spans waiting is held by its delivery's
+ * timers until they leave (src/init.ts).
+ */
+const live = new Set<WeakRef<Tracer>>();
+const collected = new FinalizationRegistry<WeakRef<Tracer>>(forget);
 /**
  * Flushes at exit, at most. Each flush's request makes Node empty its loop
  * (and emit 'beforeExit') again; without a bound, a collector that rejects
@@ -35,6 +41,15 @@ const live = new Set<Tracer>();
  */
 const EXIT_ROUNDS = 3;
 let exitRounds = 0;
+/**
+ * How long the flushes at exit may take, ms, from the first: a collector that
+ * accepts the connection and never answers would otherwise hold the process
+ * for the request timeout (11 s by default). Requests still open then are
+ * aborted, and their spans lost.
+ */
+const EXIT_BUDGET_MS = 2000;
+/** Aborted once the exit budget has passed; made at the first flush at exit. */
+let exiting: AbortController | undefined;
 
 /**
  * A script or job that ends without calling shutdown(): Node exits when its
@@ -46,18 +61,39 @@ let exitRounds = 0;
  */
 function flushAtExit(tracer: Tracer): Tracer {
   if (live.size === 0) process.on('beforeExit', flushLive);
-  live.add(tracer);
+  const ref = new WeakRef(tracer);
+  live.add(ref);
+  collected.register(tracer, ref, ref);
   const shutdown = tracer.shutdown;
   tracer.shutdown = () => {
-    live.delete(tracer);
-    if (live.size === 0) process.off('beforeExit', flushLive);
+    collected.unregister(ref);
+    forget(ref);
     return shutdown();
   };
   return tracer;
 }
 
+/** Takes a tracer (shut down, or collected) off the list; the last one takes the listener off too. */
+function forget(ref: WeakRef<Tracer>): void {
+  live.delete(ref);
+  if (live.size === 0) process.off('beforeExit', flushLive);
+}
+
+/**
+ * A request's abort signal: its timeout's, and from the first flush at exit
+ * the exit budget's too (AbortSignal.any is Node 20.3+; before, the timeout alone).
+ */
+function exitSignal(timeout: AbortSignal | undefined): AbortSignal | undefined {
+  return exiting && timeout ? (AbortSignal.any?.([timeout, exiting.signal]) ?? timeout) : timeout;
+}
+
 function flushLive(): void {
-  if (exitRounds++ < EXIT_ROUNDS) for (const t of live) void t.flush();
+  if (exitRounds++ >= EXIT_ROUNDS) return;
+  if (!exiting) {
+    const ac = (exiting = new AbortController());
+    setTimeout(() => ac.abort(), EXIT_BUDGET_MS).unref(); // the requests hold the process, not this timer
+  }
+  for (const ref of live) void ref.deref()?.flush();
 }
 
 /** Loads the Wasm module (from dist/, or `options.wasm`) and returns a tracer; never rejects. */
@@ -67,6 +103,7 @@ export async function init(options: InitOptions): Promise<Tracer> {
       language: 'nodejs',
       defaultWasm: (json) => readFile(json ? new URL('./wasmtrace-json.wasm', import.meta.url) : new URL('./wasmtrace.wasm', import.meta.url)),
       gzip,
+      signal: exitSignal,
     },
     { env: process.env, ...options },
   );

@@ -2,7 +2,7 @@
 // Trace Context, and hands ended spans to delivery.
 import type { Link, ParentInput, Span, SpanContext, SpanOptions, TracerStats } from './types.js';
 import type { Core } from './core.js';
-import type { ExportResult } from './export/types.js';
+import type { DeliveryStats, ExportResult } from './export/types.js';
 import { type ParentIds, activeBaggage, activeParent, withActive, withBaggage } from './context.js';
 import { baggageEntries, formatBaggage, parseBaggage } from './baggage.js';
 import { WasmSpan, type SpanHost } from './span.js';
@@ -54,6 +54,8 @@ export interface Delivery {
   spanEnded(): void;
   flush(): Promise<ExportResult>;
   shutdown(): Promise<ExportResult>;
+  /** Loss counters, where delivery keeps them. */
+  stats?(): DeliveryStats;
 }
 
 const EMPTY_RESULT: ExportResult = { sent: 0, queued: 0, dropped: 0 };
@@ -290,7 +292,7 @@ export function createTracer(core: Core, delivery: Delivery, options: TracerOpti
 
     stats() {
       const s = core.source.stats();
-      return { droppedSpans: s.droppedSpans, droppedData: s.droppedData + core.keysDropped, droppedOversize: s.droppedOversize };
+      return { droppedSpans: s.droppedSpans, droppedData: s.droppedData + core.keysDropped, droppedOversize: s.droppedOversize, ...delivery.stats?.() };
     },
   };
   return tracer;

@@ -81,4 +81,17 @@ export interface TracerStats {
   droppedData: number;
   /** Spans dropped because alone they exceeded the largest request body. */
   droppedOversize: number;
+  /**
+   * Spans the collector refused: a status not retried (400, 401, 413, …) or a
+   * partial success. This and the next two are delivery's counts (pages and
+   * Node; absent in a Worker, whose export results report its losses).
+   */
+  droppedRejected?: number;
+  /** Spans of the oldest batches evicted by the queue bound (`maxQueueBytes`, or the storage quota). */
+  droppedQueueFull?: number;
+  /**
+   * Spans still unsent when shutdown() ended with no storage to keep them
+   * (every retry failed or ran out), and those of stored batches found corrupt.
+   */
+  droppedUnsent?: number;
 }

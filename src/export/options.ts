@@ -1,6 +1,6 @@
 // Delivery options: defaults, OTEL_* environment names, and clamping of bad
 // values with one warning each (never a throw).
-import { badSetting, rangeSetting } from '../diag.js';
+import { badSetting, debugOnce, rangeSetting } from '../diag.js';
 import { keyValues } from '../resource.js';
 import { type Env, envEndpoint, envValue, otlpEnum, otlpEnv } from '../env.js';
 import type { DeliveryOptions, ResolvedDeliveryOptions, StorageLike } from './types.js';
@@ -9,6 +9,8 @@ import type { DeliveryOptions, ResolvedDeliveryOptions, StorageLike } from './ty
 export const KEEPALIVE_BUDGET = 65536;
 
 const DEFAULT_ENDPOINT = 'http://localhost:4318/v1/traces';
+/** The variables the endpoint comes from when no option gives it, in the order they win. */
+const ENDPOINT_VARS = ['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', 'OTEL_EXPORTER_OTLP_ENDPOINT'];
 
 /**
  * Merges user options over OTEL_EXPORTER_OTLP_* / OTEL_BSP_* values from `env`
@@ -33,7 +35,9 @@ export function resolveDeliveryOptions(
   try {
     endpoint = new URL(url, (globalThis as { location?: { href?: string } }).location?.href).href;
   } catch {
-    endpoint = bad('endpoint', url, DEFAULT_ENDPOINT);
+    // A bad value is named as the user wrote it: the option, or the variable it came from.
+    const name = user.endpoint === undefined ? ENDPOINT_VARS.find((v) => envValue(env, v)) : undefined;
+    endpoint = name ? bad(name, envValue(env, name), DEFAULT_ENDPOINT) : bad('endpoint', url, DEFAULT_ENDPOINT);
   }
   return {
     endpoint,
@@ -52,6 +56,19 @@ export function resolveDeliveryOptions(
     timeoutMs: num('timeoutMs', 10_000, 1, 600_000, otlpEnv(env, 'TIMEOUT')),
     transport: typeof user.transport === 'function' ? user.transport : null,
   };
+}
+
+/**
+ * In debug mode, a hint for an endpoint given in code without the traces
+ * path: OTLP uses such an endpoint as it is (only the base-URL variable
+ * OTEL_EXPORTER_OTLP_ENDPOINT gets `/v1/traces` appended), so a collector's
+ * base URL there is a 404 on every export.
+ */
+export function hintEndpoint(endpoint: string): void {
+  const u = new URL(endpoint);
+  if (!/\/v1\/traces\/?$/.test(u.pathname)) {
+    debugOnce(`endpoint ${endpoint} is used as given (no /v1/traces added); did you mean ${u.origin + u.pathname.replace(/\/*$/, '/v1/traces')}?`);
+  }
 }
 
 /** `globalThis.localStorage` when it exists and accepts a write, else null. */

@@ -25,8 +25,9 @@ import { KEEPALIVE_BUDGET } from './options.js';
 import { createStorageQueue, newBatchId, type StoredBatch } from './queue.js';
 import { backoffMs, outcomeOf, retryAfterMs } from './retry.js';
 import { beacon, fetchTransport, rejectedSpans } from './send.js';
+import { debugOnce } from '../diag.js';
 import type {
-  DeliveryHooks, ResolvedDeliveryOptions, ExportResult, Pipeline, SpanSource, SpanStats, TransportMeta, TransportResponse,
+  DeliveryHooks, DeliveryStats, ResolvedDeliveryOptions, ExportResult, Pipeline, SpanSource, SpanStats, TransportMeta, TransportResponse,
 } from './types.js';
 
 export { resolveDeliveryOptions } from './options.js';
@@ -74,6 +75,15 @@ const later = (fn: () => void): void => {
 
 const batch = (s: StoredBatch, stored: boolean): Batch => ({ ...s, _stored: stored, _attempts: 0, _dueAt: 0 });
 
+/** The stats counter of each drop reason the span source does not count itself. */
+const COUNTER: Record<string, keyof DeliveryStats> = {
+  rejected: 'droppedRejected',
+  'partial-success': 'droppedRejected',
+  'queue-full': 'droppedQueueFull',
+  shutdown: 'droppedUnsent',
+  corrupt: 'droppedUnsent',
+};
+
 /** Creates the delivery pipeline for one tracer. Never throws. */
 export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, hooks: DeliveryHooks): Pipeline {
   const fail = (e: unknown): void => {
@@ -102,6 +112,7 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
   let last = stats();
   let sent = 0;
   let dropped = 0;
+  const counts: { -readonly [K in keyof DeliveryStats]: number } = { droppedRejected: 0, droppedQueueFull: 0, droppedUnsent: 0 };
   let ended = 0;
   let delayTimer: Timer;
   let retryTimer: Timer;
@@ -127,9 +138,13 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
   const unreported = new Map<string, number>();
   let answering = true;
   let reportQueued = false;
+  /** Set once shutdown has sent its last reports: a report made later would never leave. */
+  let silent = false;
 
   function drop(reason: string, spans: number): void {
     dropped += spans;
+    const k = COUNTER[reason];
+    if (k) counts[k] += spans;
     unreported.set(reason, (unreported.get(reason) ?? 0) + spans);
     if (answering && !reportQueued) {
       reportQueued = true;
@@ -141,7 +156,7 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
   }
 
   function report(): void {
-    if (unreported.size === 0) return;
+    if (unreported.size === 0 || silent) return;
     const tallies = [...unreported];
     unreported.clear();
     for (const [reason, spans] of tallies) {
@@ -300,12 +315,12 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
     b._attempts++;
     active++;
     if (keepalive) keepaliveBytes += len;
-    const signal = deadline();
+    const signal = hooks.signal ? hooks.signal(deadline()) : deadline();
     // The transport is called synchronously (in a pagehide handler too); a throw rejects.
     const done: Promise<void> = new Promise<TransportResponse>((r) => r(transport(b._body, signal ? { ...meta, signal } : meta)))
       .then(
         (res) => settle(b, res),
-        () => settle(b, null),
+        (e: unknown) => settle(b, null, e),
       )
       .catch(fail)
       .finally(() => inflight.delete(done));
@@ -313,7 +328,7 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
     return true;
   }
 
-  async function settle(b: Batch, res: TransportResponse | null): Promise<void> {
+  async function settle(b: Batch, res: TransportResponse | null, err?: unknown): Promise<void> {
     const outcome = outcomeOf(res ? res.status : 0);
     if (!res && b._keepalive && !unloading && g.document) {
       // Chromium rejects a page's keepalive fetches as its document starts to
@@ -336,6 +351,13 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
     active--;
     if (b._keepalive) keepaliveBytes -= b._body.length;
     answering = outcome !== 'retry';
+    if (outcome !== 'ok' && !(b._handedOff && !res && unloading)) {
+      // Once per kind of failure: a status, or the error and its cause's code ("fetch failed (ECONNREFUSED)").
+      const e = err as { cause?: { code?: unknown; message?: unknown }; message?: unknown } | undefined;
+      const cause = e?.cause && ` (${String(e.cause.code ?? e.cause.message)})`;
+      const why = res ? `HTTP ${res.status}` : String(e?.message ?? e) + (cause || '');
+      debugOnce(`export to ${o.endpoint} failed: ${why}; ${outcome === 'retry' ? 'retried' : 'dropped'}`);
+    }
     if (outcome === 'ok') {
       const rejected = Math.min(b._spans, rejectedSpans(body, b._json));
       sent += b._spans - rejected;
@@ -487,6 +509,23 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
     }
   }
 
+  /**
+   * Drops the unsent batches nothing can keep (no storage), and parks the
+   * stored ones for the next page; `release`: lets it adopt them now.
+   */
+  function giveUp(release: boolean): void {
+    let lost = 0;
+    for (const b of [...queue]) {
+      if (b._inflight) continue;
+      if (!b._stored) {
+        forget(b);
+        lost += b._spans;
+      } else if (release) store?._release(b._id);
+      else b._dueAt = Infinity;
+    }
+    if (lost > 0) drop('shutdown', lost);
+  }
+
   const resume = (): Promise<void> =>
     adopt()
       .then(() => {
@@ -539,19 +578,26 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
     flush,
     async shutdown() {
       if (closed) return result(0, 0);
-      const r = await flush();
+      const sent0 = sent;
+      const dropped0 = dropped;
+      // A batch awaiting its retry (or parked) is tried once more, not given up untried.
+      for (const b of queue) b._dueAt = 0;
+      await flush();
+      giveUp(false);
+      // Drops waiting for their report (made after the current task, or
+      // tallied while the collector did not answer: then only if a report
+      // can be kept for the next page when it does not answer still).
+      if (answering || store) report();
+      // One more drain: the drop reports made meanwhile (a rejection, the loss above).
+      silent = true;
+      await flush();
       closed = true;
       unwatch();
       clearTimeout(delayTimer);
       clearTimeout(retryTimer);
-      let lost = 0;
-      for (const b of queue) {
-        if (b._stored) store?._release(b._id);
-        else lost += b._spans;
-      }
-      if (lost > 0) drop('shutdown', lost);
-      report();
-      return { sent: r.sent, queued: r.queued - lost, dropped: r.dropped + lost };
+      giveUp(true);
+      return result(sent - sent0, dropped - dropped0);
     },
+    stats: () => ({ ...counts }),
   };
 }

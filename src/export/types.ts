@@ -83,6 +83,21 @@ export interface DeliveryHooks {
   error(e: unknown): void;
   /** The runtime's gzip, where it has a faster one than CompressionStream (Node: zlib). */
   gzip?: Gzip;
+  /** The signal that aborts a request, given its timeout's (Node: which the exit budget also aborts). */
+  signal?: (timeout: AbortSignal | undefined) => AbortSignal | undefined;
+}
+
+/** Spans delivery gave up on, by cause (also reported as `wasmtrace.dropped` spans while the collector answers). */
+export interface DeliveryStats {
+  /** Refused by the collector: a status not retried (400, 401, 413, …) or partial success. */
+  readonly droppedRejected: number;
+  /** Evicted, oldest first, by the queue bound (`maxQueueBytes`, or the storage quota). */
+  readonly droppedQueueFull: number;
+  /**
+   * Still unsent when shutdown() ended with nowhere to keep them (no storage):
+   * their retries failed or ran out. Also stored batches found corrupt.
+   */
+  readonly droppedUnsent: number;
 }
 
 /** Compresses a body; null when it cannot. */
@@ -94,8 +109,13 @@ export interface Pipeline {
   spanEnded(): void;
   /** Encodes every ended span and tries each queued batch once. */
   flush(): Promise<ExportResult>;
-  /** Flushes, then stops timers and listeners; later calls do nothing. */
+  /**
+   * Flushes, trying once more every batch awaiting a retry, then sends the
+   * drop reports made meanwhile; stops timers and listeners. Later calls do nothing.
+   */
   shutdown(): Promise<ExportResult>;
+  /** Delivery's loss counters. */
+  stats(): DeliveryStats;
 }
 
 /** The subset of the Web Storage API the queue uses. */

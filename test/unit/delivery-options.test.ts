@@ -95,3 +95,18 @@ test('partial success is read from protobuf and JSON responses', () => {
   assert.equal(rejectedSpans('not json', true), 0);
   assert.equal(rejectedSpans(new Uint8Array([0x0a, 0xff]), false), 0, 'truncated protobuf');
 });
+
+test('a bad endpoint from the environment is named by its variable, one from code by the option', () => {
+  const DEFAULT = 'http://localhost:4318/v1/traces';
+  for (const [env, user, text] of [
+    [{ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://[bad' }, {}, `bad OTEL_EXPORTER_OTLP_TRACES_ENDPOINT http://[bad; using ${DEFAULT}`],
+    [{ OTEL_EXPORTER_OTLP_ENDPOINT: ' http://[bad:1 ' }, {}, `bad OTEL_EXPORTER_OTLP_ENDPOINT http://[bad:1; using ${DEFAULT}`],
+    [{ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://[t', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://ok:1' }, {}, `bad OTEL_EXPORTER_OTLP_TRACES_ENDPOINT http://[t; using ${DEFAULT}`],
+    [{ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://ok:1' }, { endpoint: 'http://[code' }, `bad endpoint http://[code; using ${DEFAULT}`],
+  ] as const) {
+    const warnings: string[] = [];
+    const o = resolveDeliveryOptions({ storage: null, ...user }, env, (m) => warnings.push(m));
+    assert.equal(o.endpoint, DEFAULT);
+    assert.deepEqual(warnings, [text]);
+  }
+});

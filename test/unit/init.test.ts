@@ -125,3 +125,34 @@ test('when Wasm cannot load, init resolves to a tracer that records nothing and 
     console.warn = warn;
   }
 });
+
+test('debug: an endpoint given in code without /v1/traces gets a hint naming the URL it is likely meant to be', async (t) => {
+  const warned: string[] = [];
+  t.mock.method(console, 'warn', (...a: unknown[]) => void warned.push(a.map(String).join(' ')));
+  // Seeded cases: hosts, ports and paths with and without the traces path; the hint only where it is missing, only with debug.
+  let seed = 7;
+  const next = (n: number): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n;
+  const paths = ['', '/', '/otlp', '/otlp/', '/v1/traces', '/v1/traces/', '/otlp/v1/traces', '/api/v2/otlp', '/v1/logs', '/v1/tracesx'];
+  const hint = (url: string): string => {
+    const u = new URL(url);
+    return `[wasmtrace] endpoint ${u.href} is used as given (no /v1/traces added); did you mean ${u.origin}${u.pathname.replace(/\/*$/, '/v1/traces')}?`;
+  };
+  for (let i = 0; i < 40; i++) {
+    const path = paths[next(paths.length)]!;
+    const endpoint = `http://${['127.0.0.1', 'collector.test', 'otel.example.com'][next(3)]}:${5000 + 10 * i + next(10)}${path}`; // a new port each time: each hint is new to warnOnce
+    const debug = next(4) > 0;
+    warned.length = 0;
+    const tracer = await init({ serviceName: 's', endpoint, debug, storage: null, transport: async () => ({ status: 200 }) });
+    const fromEnv = await init({ serviceName: 's', debug, storage: null, env: { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: endpoint }, transport: async () => ({ status: 200 }) });
+    const mine = warned.filter((w) => w.includes('(no /v1/traces added)'));
+    const missing = !/\/v1\/traces\/?$/.test(new URL(endpoint).pathname);
+    assert.deepEqual(mine, debug && missing ? [hint(endpoint)] : [], `${endpoint} debug=${debug}`);
+    await tracer.shutdown();
+    await fromEnv.shutdown();
+  }
+  warned.length = 0;
+  await init({ serviceName: 's', endpoint: 'http://127.0.0.1:4318', debug: true, storage: null });
+  assert.deepEqual(warned, [
+    '[wasmtrace] endpoint http://127.0.0.1:4318/ is used as given (no /v1/traces added); did you mean http://127.0.0.1:4318/v1/traces?',
+  ]);
+});

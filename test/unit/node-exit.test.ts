@@ -5,6 +5,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { createServer, type Socket } from 'node:net';
+import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { startCollector, type Collector } from '../helpers/collector.js';
 
@@ -21,18 +23,55 @@ after(() => collector.close());
  * them, then lets its event loop empty; resolves to its exit code and run time.
  */
 function child(name: string, spans: number, options: Record<string, unknown>, body = ''): Promise<{ code: number | null; ms: number; out: string }> {
-  const script = `
+  return run(`
     const { init } = await import(${JSON.stringify(nodeEntry)});
     const tracer = await init(${JSON.stringify({ serviceName: name, ...options })});
     for (let i = 0; i < ${spans}; i++) tracer.startSpan(${JSON.stringify(name)} + '-' + i).end();
     ${body}
-  `;
+  `);
+}
+
+/** Runs `script` as an ES module in a child Node (with `gc()`); resolves to its exit code, run time and output. */
+function run(script: string): Promise<{ code: number | null; ms: number; out: string }> {
   const t0 = Date.now();
   return new Promise((resolve) => {
-    const c = execFile(process.execPath, ['--input-type=module', '-e', script], { timeout: 20_000, env: {} }, (err, stdout, stderr) => {
+    const c = execFile(process.execPath, ['--expose-gc', '--input-type=module', '-e', script], { timeout: 20_000, env: {} }, (err, stdout, stderr) => {
       resolve({ code: c.exitCode ?? (err ? 1 : 0), ms: Date.now() - t0, out: stdout + stderr });
     });
   });
+}
+
+/**
+ * Child code: collects garbage until `done` or 20 rounds, letting finalizers
+ * run between rounds. Each gc() starts a new job: a WeakRef read by `done`
+ * keeps its target alive to the end of the job it is read in.
+ */
+const collect = (done: string) =>
+  `for (let i = 0; i < 20; i++) { await new Promise((r) => setTimeout(r, 20)); gc(); await new Promise((r) => setTimeout(r, 0)); if (${done}) break; }`;
+
+/**
+ * A 127.0.0.1 port that accepts every connection and never answers (a stuck
+ * collector or proxy): only the sender's own timeout ends a request.
+ */
+async function silentServer(): Promise<{ url: string; connections(): number; close(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  let connections = 0;
+  const server = createServer((s) => {
+    connections++;
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as { port: number };
+  return {
+    url: `http://127.0.0.1:${port}/v1/traces`,
+    connections: () => connections,
+    close: () => {
+      for (const s of sockets) s.destroy();
+      return new Promise((r) => server.close(() => r()));
+    },
+  };
 }
 
 const exported = (name: string) => collector.spans().filter((s) => s.resource['service.name'] === name).map((s) => s.name).sort();
@@ -105,4 +144,74 @@ test('OTEL_SDK_DISABLED: nothing exported, the process exits', async () => {
   const r = await child('job-f', 2, { endpoint: collector.url, env: { OTEL_SDK_DISABLED: 'true' } });
   assert.equal(r.code, 0, r.out);
   assert.deepEqual(exported('job-f'), []);
+});
+
+test('tracers the app dropped are collected, Wasm memory and all, and the exit listener goes with the last', async () => {
+  const r = await run(`
+    const { init } = await import(${JSON.stringify(nodeEntry)});
+    const refs = [];
+    for (let i = 0; i < 6; i++) refs.push(new WeakRef(await init({ serviceName: 'gc', endpoint: ${JSON.stringify(collector.url)} })));
+    const kept = await init({ serviceName: 'gc', endpoint: ${JSON.stringify(collector.url)} });
+    ${collect("refs.every((r) => !r.deref())")}
+    await new Promise((r) => setTimeout(r, 20)); // the finalizers' turn
+    const listening = process.listenerCount('beforeExit');
+    await kept.shutdown();
+    console.log(JSON.stringify({ alive: refs.filter((r) => r.deref()).length, listening, after: process.listenerCount('beforeExit') }));
+  `);
+  assert.equal(r.code, 0, r.out);
+  assert.deepEqual(JSON.parse(r.out), { alive: 0, listening: 1, after: 0 }, 'one listener while a tracer lives, none after');
+});
+
+test('a tracer dropped with spans still waiting is not collected before they leave at exit', async () => {
+  const r = await run(`
+    const { init } = await import(${JSON.stringify(nodeEntry)});
+    let ref;
+    await (async () => {
+      const tracer = await init({ serviceName: 'job-gc', endpoint: ${JSON.stringify(collector.url)} });
+      for (let i = 0; i < 3; i++) tracer.startSpan('job-gc-' + i).end();
+      ref = new WeakRef(tracer);
+    })();
+    ${collect('false')}
+    if (!ref.deref()) console.log('collected');
+  `);
+  assert.equal(r.code, 0, r.out);
+  assert.equal(r.out, '');
+  assert.deepEqual(exported('job-gc'), expected('job-gc', 3));
+});
+
+test('a collector that accepts the connection and never answers: exit takes the exit budget (2 s), not the request timeout (10 s)', async () => {
+  const silent = await silentServer();
+  try {
+    // The time from the first 'beforeExit' (this listener is the first) to 'exit', measured in the child.
+    const r = await run(`
+      let t0;
+      process.on('beforeExit', () => { t0 ??= Date.now(); });
+      process.on('exit', () => console.log(Date.now() - t0));
+      const { init } = await import(${JSON.stringify(nodeEntry)});
+      const tracer = await init({ serviceName: 'job-silent', endpoint: ${JSON.stringify(silent.url)} });
+      for (let i = 0; i < 3; i++) tracer.startSpan('job-silent-' + i).end();
+    `);
+    assert.equal(r.code, 0, r.out);
+    assert.ok(silent.connections() >= 1, 'the export reached the server');
+    const exitMs = Number(r.out);
+    assert.ok(exitMs >= 1900 && exitMs < 3500, `exit took ${r.out.trim()} ms`);
+  } finally {
+    await silent.close();
+  }
+});
+
+test('a slow collector that answers within the budget still gets every span at exit, over several requests and rounds', async () => {
+  const slow = await startCollector({ respond: () => ({ delayMs: 300 }) });
+  try {
+    const r = await child('job-slow', 1200, { endpoint: slow.url, compression: 'none', maxConcurrentRequests: 1 }, `
+      let again = true;
+      process.on('beforeExit', () => { if (again) { again = false; setTimeout(() => tracer.startSpan('job-slow-late').end(), 20); } });
+    `);
+    assert.equal(r.code, 0, r.out);
+    const names = slow.spans().map((s) => s.name).sort();
+    assert.deepEqual(names, [...expected('job-slow', 1200), 'job-slow-late'].sort());
+    assert.ok(slow.requests.length >= 3, `${slow.requests.length} requests`);
+  } finally {
+    await slow.close();
+  }
 });

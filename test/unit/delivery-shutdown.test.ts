@@ -1,0 +1,180 @@
+// shutdown(): a batch awaiting its retry gets one more try, the drop reports
+// it makes are sent and counted, and delivery's losses are counted in
+// tracer.stats(); with `debug`, failed exports are named once per kind.
+// Against a real collector on 127.0.0.1.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startCollector, partialSuccessBody, type Reply } from '../helpers/collector.js';
+import { createStorageArea } from '../helpers/memory-storage.js';
+import { allSpans } from '../helpers/otlp.js';
+import type { TracerStats } from '../../src/types.js';
+import { assertDecoded, endSpans, flakyPort, received, storedSpans, tabFor, tracerFor, uniqueIds } from './delivery-harness.js';
+
+/** No retry between the test's own calls: only flush() and shutdown() send. */
+const noRetryTimer = { retryInitialDelayMs: 60_000, retryMaxDelayMs: 60_000 };
+const zero = { droppedRejected: 0, droppedQueueFull: 0, droppedUnsent: 0 };
+const deliveryStats = (s: TracerStats) => ({ droppedRejected: s.droppedRejected, droppedQueueFull: s.droppedQueueFull, droppedUnsent: s.droppedUnsent });
+
+test('drop reports made during shutdown() are sent by it and counted in its sent', async (t) => {
+  const c = await startCollector({ respond: (_r, i) => (i === 0 ? { status: 400 } : {}) });
+  t.after(() => c.close());
+  t.after(() => assertDecoded(c));
+  const tracer = await tracerFor(c.url);
+  endSpans(tracer, 3);
+  assert.deepEqual(await tracer.shutdown(), { sent: 1, queued: 0, dropped: 3 }, 'the report of the rejection is sent');
+  assert.deepEqual(received(c).dropped, [{ reason: 'rejected', spans: 3 }]);
+  assert.equal(c.requests.length, 2);
+  assert.deepEqual(deliveryStats(tracer.stats()), { ...zero, droppedRejected: 3 });
+});
+
+test('a batch awaiting its retry (after a 503) is tried once more by shutdown(), not dropped', async (t) => {
+  const c = await startCollector({ respond: (_r, i) => (i === 0 ? { status: 503, headers: { 'retry-after': '30' } } : {}) });
+  t.after(() => c.close());
+  t.after(() => assertDecoded(c));
+  const tracer = await tracerFor(c.url, noRetryTimer);
+  endSpans(tracer, 4);
+  assert.deepEqual(await tracer.flush(), { sent: 0, queued: 4, dropped: 0 });
+  assert.deepEqual(await tracer.shutdown(), { sent: 4, queued: 0, dropped: 0 });
+  assert.equal(uniqueIds(received(c).user), 4);
+  assert.equal(c.requests.length, 2);
+});
+
+test('a parked batch (its attempts used up) is tried once more by shutdown() too', async (t) => {
+  const port = await flakyPort();
+  t.after(() => port.close());
+  const tracer = await tracerFor(port.url, { retryInitialDelayMs: 1, retryMaxDelayMs: 5, maxAttempts: 2 });
+  endSpans(tracer, 2);
+  await tracer.flush();
+  await new Promise((r) => setTimeout(r, 100)); // the second attempt fails too: parked
+  const c = await startCollector();
+  t.after(() => c.close());
+  await port.up(c);
+  assert.deepEqual(await tracer.shutdown(), { sent: 2, queued: 0, dropped: 0 });
+  assert.equal(uniqueIds(received(c).user), 2);
+});
+
+test('a retry that fails at shutdown: dropped and counted once, no further request, nothing reported to a collector not answering', async (t) => {
+  const c = await startCollector({ respond: () => ({ status: 503 }) });
+  t.after(() => c.close());
+  const tracer = await tracerFor(c.url, noRetryTimer);
+  endSpans(tracer, 5);
+  await tracer.flush();
+  assert.deepEqual(await tracer.shutdown(), { sent: 0, queued: 0, dropped: 5 });
+  assert.equal(c.requests.length, 2, 'the first try and the one at shutdown');
+  assert.deepEqual(deliveryStats(tracer.stats()), { ...zero, droppedUnsent: 5 });
+});
+
+test('with storage, a batch awaiting its retry is tried at shutdown and, failing again, kept for the next page', async (t) => {
+  const area = createStorageArea();
+  const c = await startCollector({ respond: () => ({ status: 503 }) });
+  t.after(() => c.close());
+  const tab = await tabFor(c.url, { storage: area.open(), ...noRetryTimer });
+  endSpans(tab.tracer, 6);
+  assert.deepEqual(await tab.tracer.flush(), { sent: 0, queued: 6, dropped: 0 });
+  assert.deepEqual(await tab.tracer.shutdown(), { sent: 0, queued: 6, dropped: 0 });
+  assert.equal(c.requests.length, 2);
+  assert.equal(storedSpans(area), 6);
+  assert.ok(area.entries().every(([k]) => !k.includes(':c:')), 'claims released: the next page adopts it at once');
+});
+
+const CASES = 200;
+
+/** A seeded generator (mulberry32). */
+function rng(seed: number): () => number {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let x = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
+    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+test(`${CASES} generated schedules: every span sent once or counted lost by cause; stats and results agree`, { timeout: 120_000 }, async (t) => {
+  let script: Reply[] = [];
+  const c = await startCollector({ respond: (_r, i) => script[i] ?? {} });
+  t.after(() => c.close());
+  let queueFull = 0;
+  let unsent = 0;
+  for (let seed = 1; seed <= CASES; seed++) {
+    const random = rng(seed);
+    const pick = <T>(xs: T[]): T => xs[Math.floor(random() * xs.length)]!;
+    // Answers for this case's requests, by index past those of earlier cases.
+    const answers: Reply[] = Array.from({ length: 12 }, () =>
+      pick<Reply>([{}, {}, { status: 503 }, { status: 429 }, { status: 400 }, { status: 413 }, { body: partialSuccessBody('protobuf', 1) }]),
+    );
+    const offset = c.requests.length;
+    script = [...Array(offset).fill({}), ...answers];
+    const tab = await tabFor(c.url, { maxQueueBytes: pick([1 << 20, 3000, 3000]), compression: 'none', maxAttempts: pick([1, 5]), ...noRetryTimer });
+    let ended = 0;
+    let sent = 0;
+    let dropped = 0;
+    for (let round = pick([1, 2, 3, 4]); round > 0; round--) {
+      const n = 1 + Math.floor(random() * 40);
+      endSpans(tab.tracer, n, `s${seed}`, pick([0, 300]));
+      ended += n;
+      const r = await tab.tracer.flush();
+      sent += r.sent;
+      dropped += r.dropped;
+    }
+    const r = await tab.tracer.shutdown();
+    sent += r.sent;
+    dropped += r.dropped;
+    const label = `seed ${seed}: ${JSON.stringify(answers.map((a) => a.status ?? (a.body ? 'partial' : 200)))}`;
+    assert.equal(r.queued, 0, label);
+    assert.equal(sent + dropped, ended, label);
+    // What the collector accepted (a partial success's rejected span included) arrived once.
+    const accepted = c.requests.slice(offset).filter((_q, i) => !answers[i]?.status).flatMap((q) => allSpans(q.decoded!));
+    assert.equal(accepted.length, sent + (tab.drops.get('partial-success') ?? 0), label);
+    assert.equal(uniqueIds(accepted), accepted.length, `${label}: nothing accepted twice`);
+    // Each loss counted by its cause: rejections as the collector answered them, the rest in the result too.
+    const stats = deliveryStats(tab.tracer.stats());
+    const refused = c.requests.slice(offset).reduce((n, q, i) => {
+      const a = answers[i];
+      return n + (a?.status === 400 || a?.status === 413 ? allSpans(q.decoded!).length : a?.body ? 1 : 0);
+    }, 0);
+    assert.equal(stats.droppedRejected, refused, label);
+    assert.equal(stats.droppedRejected! + stats.droppedQueueFull! + stats.droppedUnsent!, dropped, label);
+    // What was reported (as a span, in init) never exceeds what was counted.
+    const by = (...reasons: string[]) => reasons.reduce((n, k) => n + (tab.drops.get(k) ?? 0), 0);
+    assert.equal(by('rejected', 'partial-success'), stats.droppedRejected, label);
+    assert.ok(by('queue-full') <= stats.droppedQueueFull! && by('shutdown') <= stats.droppedUnsent!, label);
+    if (stats.droppedQueueFull) queueFull++;
+    if (stats.droppedUnsent) unsent++;
+  }
+  assert.ok(queueFull >= 3 && unsent >= 3, `cases with queue-full (${queueFull}) and unsent (${unsent}) losses`);
+});
+
+test('debug: each kind of failed export is named once (503, 429, 400, a network error); silent without debug', async (t) => {
+  const warned: string[] = [];
+  t.mock.method(console, 'warn', (...a: unknown[]) => void warned.push(a.map(String).join(' ')));
+  const statuses = [503, 503, 429, 400, 429, 400];
+  const c = await startCollector({ respond: (_r, i) => (i < statuses.length ? { status: statuses[i] } : {}) });
+  t.after(() => c.close());
+  const tracer = await tracerFor(c.url, { debug: true, maxAttempts: 1 });
+  for (let i = 0; i < statuses.length; i++) {
+    endSpans(tracer, 1);
+    await tracer.flush();
+  }
+  await tracer.shutdown();
+  const mine = warned.filter((w) => w.includes(c.url));
+  assert.deepEqual(mine, [
+    `[wasmtrace] export to ${c.url} failed: HTTP 503; retried`,
+    `[wasmtrace] export to ${c.url} failed: HTTP 429; retried`,
+    `[wasmtrace] export to ${c.url} failed: HTTP 400; dropped`,
+  ]);
+  const down = await flakyPort(); // every connection closed unanswered
+  t.after(() => down.close());
+  const offline = await tracerFor(down.url, { debug: true, ...noRetryTimer });
+  endSpans(offline, 2);
+  await offline.flush();
+  endSpans(offline, 2);
+  await offline.shutdown();
+  assert.deepEqual(warned.filter((w) => w.includes(down.url)), [`[wasmtrace] export to ${down.url} failed: fetch failed (UND_ERR_SOCKET); retried`]);
+  const quiet = await startCollector({ respond: () => ({ status: 503 }) });
+  t.after(() => quiet.close());
+  const silent = await tracerFor(quiet.url);
+  endSpans(silent, 1);
+  await silent.shutdown();
+  assert.equal(quiet.requests.length, 1);
+  assert.deepEqual(warned.filter((w) => w.includes(quiet.url)), []);
+});
