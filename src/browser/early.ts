@@ -15,7 +15,7 @@ import type { Tracer } from '../tracer.js';
 import { now } from '../clock.js';
 import { internalError } from '../diag.js';
 import { rootTraceState } from '../sampler.js';
-import { fetchTarget, hex, httpUrl, onXhrEnd, startClientSpan, withHeaders } from './util.js';
+import { fetchTarget, hex, httpUrl, onXhrEnd, setXhrHeaders, startClientSpan, watchXhrBaggage, withHeaders } from './util.js';
 
 /** The tracer's EARLY option key (tracer.ts), by its registered name: no import of the tracer here. */
 const EARLY = Symbol.for('wasmtrace.early');
@@ -142,6 +142,7 @@ export function recordEarly(o: EarlyOptions): EarlyRequests {
     const proto = XMLHttpRequest.prototype;
     const open0 = proto.open as (...args: unknown[]) => void;
     const send0 = proto.send;
+    const setHeader0 = proto.setRequestHeader;
     const opened = new WeakMap<XMLHttpRequest, [method: unknown, href: string]>();
     const open = function (this: XMLHttpRequest, ...args: unknown[]): void {
       opened.set(this, [args[0], String(args[1])]);
@@ -152,10 +153,7 @@ export function recordEarly(o: EarlyOptions): EarlyRequests {
         const m = opened.get(this);
         const r = m && begin(m[0], m[1]);
         if (r) {
-          if (o.propagate(r.url)) {
-            const headers = traceHeaders(r.ids);
-            for (const k in headers) this.setRequestHeader(k, headers[k] as string);
-          }
+          if (o.propagate(r.url)) setXhrHeaders(this, setHeader0, traceHeaders(r.ids));
           onXhrEnd(this, (status, failure) => finish(r, status, failure));
         }
       } catch (e) {
@@ -165,7 +163,7 @@ export function recordEarly(o: EarlyOptions): EarlyRequests {
     };
     proto.open = open as typeof proto.open;
     proto.send = send;
-    restore.push(() => {
+    restore.push(watchXhrBaggage(proto), () => {
       if (proto.open === open) proto.open = open0 as typeof proto.open;
       if (proto.send === send) proto.send = send0;
     });

@@ -57,6 +57,49 @@ async function baggageGoesWhereTraceparentGoes(newPage: () => Promise<AnyPage>):
   }
 }
 
+/** Requests that carry the app's own baggage header, with and without SDK baggage in effect, after ready. */
+const APP_BAGGAGE = `async ({ endpoint, api }) => {
+  const { init } = await import('/browser.js');
+  const tracer = await init({ serviceName: 'app-baggage', endpoint, wasm: '/wasmtrace.wasm', compression: 'none',
+    propagateTo: [api], instrumentations: { webVitals: false, longTasks: false, interactions: false, documentLoad: false, resources: false } });
+  const xhr = (url, own) => new Promise((resolve) => {
+    const x = new XMLHttpRequest();
+    x.open('GET', url);
+    if (own) x.setRequestHeader('Baggage', own);
+    x.onloadend = resolve;
+    x.send();
+  });
+  await tracer.withBaggage({ sdk: 'one' }, () => fetch(api + '/data?step=fetch-init', { headers: { baggage: 'app=1' } })).then((r) => r.text());
+  await tracer.withBaggage({ sdk: 'two' }, () => fetch(new Request(api + '/data?step=fetch-request', { headers: { BAGGAGE: 'app=2' } }))).then((r) => r.text());
+  await tracer.withBaggage({ sdk: 'three' }, () => xhr(api + '/data?step=xhr', 'app=3'));
+  // Without the app's header, the SDK's baggage goes as before.
+  await tracer.withBaggage({ sdk: 'four' }, () => xhr(api + '/data?step=xhr-plain'));
+  await tracer.withBaggage({ sdk: 'five' }, () => fetch(api + '/data?step=fetch-plain')).then((r) => r.text());
+  await fetch(api + '/data?step=fetch-own', { headers: { baggage: 'app=6' } }).then((r) => r.text());
+  return tracer.flush();
+}`;
+
+async function appBaggageLeftAlone(newPage: () => Promise<AnyPage>): Promise<void> {
+  const site = await sdkSite('app-baggage');
+  const a = await startApi(site.origin);
+  const c = await startCollector({ cors: { origins: [site.origin] } });
+  try {
+    const page = await newPage();
+    await page.goto(site.url);
+    await page.evaluate(`(${APP_BAGGAGE})(${JSON.stringify({ endpoint: c.url, api: a.origin })})`);
+    const header = (step: string, name: string) => a.requests.find((r) => r.path.endsWith(`step=${step}`))?.headers[name];
+    assert.equal(header('fetch-init', 'baggage'), 'app=1', 'fetch(url, { headers }): the app\'s baggage as it wrote it');
+    assert.equal(header('fetch-request', 'baggage'), 'app=2', 'fetch(Request): the app\'s baggage as it wrote it');
+    assert.equal(header('xhr', 'baggage'), 'app=3', 'XHR: the app\'s baggage, nothing appended');
+    assert.equal(header('xhr-plain', 'baggage'), 'sdk=four');
+    assert.equal(header('fetch-plain', 'baggage'), 'sdk=five');
+    assert.equal(header('fetch-own', 'baggage'), 'app=6');
+    for (const step of ['fetch-init', 'fetch-request', 'xhr']) assert.match(String(header(step, 'traceparent')), /^00-[\da-f]{32}-[\da-f]{16}-0[01]$/, `${step}: traceparent still sent`);
+  } finally {
+    await Promise.all([c.close(), site.close(), a.close()]);
+  }
+}
+
 async function disabledTag(newPage: () => Promise<AnyPage>): Promise<void> {
   const c = await startCollector({ cors: { origins: '*' } });
   const site = await startStaticServer({
@@ -89,4 +132,5 @@ async function disabledTag(newPage: () => Promise<AnyPage>): Promise<void> {
 }
 
 inBothBrowsers('baggage goes with traceparent, only where the page may propagate, and only when set', baggageGoesWhereTraceparentGoes);
+inBothBrowsers('a baggage header the app set itself is left alone, by fetch and by XHR', appBaggageLeftAlone);
 inBothBrowsers('data-disabled: no Wasm fetched, nothing patched, nothing sent', disabledTag);
