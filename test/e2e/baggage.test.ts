@@ -100,11 +100,47 @@ async function appBaggageLeftAlone(newPage: () => Promise<AnyPage>): Promise<voi
   }
 }
 
+/** Before the tag: counts what the SDK could schedule or listen to. */
+const COUNT_SCHEDULING = `<script>
+  window.calls = {};
+  const count = (obj, name) => {
+    const f = obj[name];
+    obj[name] = function (...a) {
+      calls[name] = (calls[name] || 0) + 1;
+      return new.target ? new f(...a) : f.apply(this, a);
+    };
+  };
+  for (const n of ['setTimeout', 'setInterval', 'requestAnimationFrame', 'requestIdleCallback', 'MessageChannel', 'PerformanceObserver', 'addEventListener']) if (window[n]) count(window, n);
+  count(document, 'addEventListener');
+</script>`;
+
+/** Right after the tag, before anything could load: every method of window.wasmtrace, on a tracer that records nothing. */
+const USE_DISABLED = `<script>
+  const w = window.wasmtrace;
+  const span = w.startSpan('x');
+  const h = {};
+  w.inject(h, span);
+  w.withBaggage({ k: 'v' }, () => w.inject(h));
+  window.used = {
+    recording: span.isRecording(),
+    ctx: span.spanContext(),
+    chained: span.setAttribute('a', 1) === span,
+    active: w.startActiveSpan('y', (s) => (s.isRecording() ? 'recording' : 'noop')),
+    withSpan: w.withSpan(span, () => 'ran'),
+    baggage: w.withBaggage({ k: 'v' }, () => w.getBaggage()),
+    injected: h,
+    extracted: w.extract({ traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' }) ?? null,
+    activeSpan: w.getActiveSpan() ?? null,
+    stats: w.stats(),
+  };
+  span.end();
+</script>`;
+
 async function disabledTag(newPage: () => Promise<AnyPage>): Promise<void> {
   const c = await startCollector({ cors: { origins: '*' } });
   const site = await startStaticServer({
     routes: {
-      '/index.html': `<!doctype html><title>disabled</title><script src="/wasmtrace.js" data-disabled data-service-name="off" data-endpoint="${c.url}"></script>`,
+      '/index.html': `<!doctype html><title>disabled</title>${COUNT_SCHEDULING}<script src="/wasmtrace.js" data-disabled data-service-name="off" data-endpoint="${c.url}"></script>${USE_DISABLED}`,
       '/wasmtrace.js': { body: files.script, type: 'text/javascript' },
       '/wasmtrace.wasm': { body: files.wasm, type: 'application/wasm' },
       '/data': '{}',
@@ -112,19 +148,38 @@ async function disabledTag(newPage: () => Promise<AnyPage>): Promise<void> {
   });
   try {
     const page = await newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e: Error) => errors.push(String(e)));
     await page.goto(site.url);
     const r = (await page.evaluate(`(async () => {
+      const before = { ...window.calls };
       const tracer = await window.wasmtrace.ready;
       const span = tracer.startSpan('x');
       const recording = span.isRecording();
       span.end();
       await fetch('/data');
-      await tracer.flush();
-      return { recording, fetchNative: String(window.fetch).includes('[native code]'), xhrNative: String(XMLHttpRequest.prototype.open).includes('[native code]') };
-    })()`)) as { recording: boolean; fetchNative: boolean; xhrNative: boolean };
-    assert.deepEqual(r, { recording: false, fetchNative: true, xhrNative: true });
+      const x = new XMLHttpRequest();
+      x.open('GET', '/data');
+      x.setRequestHeader('baggage', 'app=1');
+      await new Promise((resolve) => { x.onloadend = resolve; x.send(); });
+      const flushed = await tracer.flush();
+      await new Promise((resolve) => setTimeout(resolve, 600)); // past the 300 ms first-paint wait
+      const native = (f) => String(f).includes('[native code]');
+      return { before, recording, flushed, used: window.used, fetchNative: native(window.fetch),
+        xhrNative: [XMLHttpRequest.prototype.open, XMLHttpRequest.prototype.send, XMLHttpRequest.prototype.setRequestHeader].every(native) };
+    })()`)) as Record<string, unknown>;
+    assert.deepEqual(errors, []);
+    assert.deepEqual(r.before, {}, 'no timer, frame callback, observer, channel or listener');
+    assert.equal(r.recording, false);
+    assert.deepEqual(r.flushed, { sent: 0, queued: 0, dropped: 0 });
+    assert.equal(r.fetchNative, true, 'fetch not patched');
+    assert.equal(r.xhrNative, true, 'XHR not patched');
+    assert.deepEqual(r.used, {
+      recording: false, ctx: { traceId: '0'.repeat(32), spanId: '0'.repeat(16), traceFlags: 0 }, chained: true, active: 'noop', withSpan: 'ran',
+      baggage: {}, injected: {}, extracted: null, activeSpan: null, stats: { droppedSpans: 0, droppedData: 0, droppedOversize: 0 },
+    });
     assert.equal(site.requests.filter((q) => q.path.startsWith('/wasmtrace.wasm')).length, 0, 'the Wasm was not fetched');
-    assert.equal(site.requests.find((q) => q.path === '/data')?.headers.traceparent, undefined);
+    for (const q of site.requests.filter((q) => q.path === '/data')) assert.equal(q.headers.traceparent, undefined);
     assert.equal(c.requests.length, 0, 'nothing sent to the collector');
   } finally {
     await Promise.all([c.close(), site.close()]);
@@ -133,4 +188,4 @@ async function disabledTag(newPage: () => Promise<AnyPage>): Promise<void> {
 
 inBothBrowsers('baggage goes with traceparent, only where the page may propagate, and only when set', baggageGoesWhereTraceparentGoes);
 inBothBrowsers('a baggage header the app set itself is left alone, by fetch and by XHR', appBaggageLeftAlone);
-inBothBrowsers('data-disabled: no Wasm fetched, nothing patched, nothing sent', disabledTag);
+inBothBrowsers('data-disabled: a no-op tracer at once; no Wasm fetched, nothing patched, scheduled or sent', disabledTag);
