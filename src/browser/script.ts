@@ -14,7 +14,7 @@
 //   <script src="/wasmtrace.js" data-service-name="shop-web"
 //           data-endpoint="https://otel.example.com/v1/traces"></script>
 import type { ParentInput, Span, SpanContext, SpanOptions, TimeInput } from '../types.js';
-import type { Tracer } from '../tracer.js';
+import type { EarlyIds, Tracer } from '../tracer.js';
 import { now } from '../clock.js';
 import { internalError } from '../diag.js';
 import { validIds } from '../ids.js';
@@ -64,13 +64,30 @@ function asParent(input: unknown): EarlyParent | undefined {
   return { traceId: c.traceId, spanId: c.spanId as string, traceFlags: Number(c.traceFlags) & 255, traceState: parseTracestate(c.traceState), isRemote: c.isRemote === true, _bg: (c as EarlyParent)._bg };
 }
 
+/** The parent a call before ready names, or undefined (as the tracer, a bad one is reported, not thrown). */
+function safeParent(input: unknown): EarlyParent | undefined {
+  try {
+    return asParent(input);
+  } catch (e) {
+    internalError(e);
+    return undefined;
+  }
+}
+
 /** A span started before the tracer exists: its ids now, its calls replayed on the real span. */
 function deferredSpan(ratio: number, name: string, options: SpanOptions | undefined, parent: ParentInput | undefined): Span {
   if (deferred >= MAX_DEFERRED) return noopSpan();
+  let ids: EarlyIds;
+  let startTime: TimeInput;
+  try {
+    ids = newIds(ratio, options?.root || parent === null ? undefined : parent === undefined ? earlyParent() : asParent(parent));
+    startTime = options?.startTime ?? now();
+  } catch (e) {
+    internalError(e); // options or a parent whose getters throw: as the tracer, a span that records nothing
+    return noopSpan();
+  }
   deferred++;
-  const ids = newIds(ratio, options?.root || parent === null ? undefined : parent === undefined ? earlyParent() : asParent(parent));
   const context: SpanContext = { traceId: ids.traceId, spanId: ids.spanId, traceFlags: ids.traceFlags, ...(ids.traceState && { traceState: ids.traceState }) };
-  const startTime: TimeInput = options?.startTime ?? now();
   const span = {} as Methods;
   const d: Deferred = {
     span: span as unknown as Span,
@@ -151,7 +168,7 @@ function api(ready: Promise<Tracer>, ratio: number, tracer?: Tracer): ScriptApi 
       return withEarlyParent(deferredOf.get(span)?.ctx, () => (fn as (s: Span) => R)(span));
     },
     getActiveSpan: () => (tracer ? tracer.getActiveSpan() : pending.find((d) => d.ctx === earlyParent())?.span),
-    withSpan: (span, fn) => (tracer ? tracer.withSpan(real(tracer, span) as Span, fn) : typeof fn === 'function' ? withEarlyParent(asParent(span), fn) : (undefined as ReturnType<typeof fn>)),
+    withSpan: (span, fn) => (tracer ? tracer.withSpan(real(tracer, span) as Span, fn) : typeof fn === 'function' ? withEarlyParent(safeParent(span), fn) : (undefined as ReturnType<typeof fn>)),
     inject(carrier, span) {
       if (tracer) return tracer.inject(carrier, real(tracer, span) as Span);
       try {

@@ -98,6 +98,9 @@ const BEFORE_READY = `
   w.startSpan('remote-child', {}, remote).end();
   w.withSpan(remote, () => fetch(API + '/data?step=remote-fetch'));
   window.remote = remote;
+  // Input whose getters throw: reported, not thrown, as by the tracer after ready.
+  const evil = new Proxy({}, { get() { throw new Error('evil'); } });
+  out.evil = [w.startSpan('evil-options', evil).isRecording(), w.startSpan('evil-parent', {}, evil).isRecording(), w.withSpan(evil, () => 'ran'), w.inject({}, evil)];
   out.wasReady = ready;
 `;
 
@@ -137,6 +140,7 @@ async function contextBeforeReady(newPage: () => Promise<AnyPage>): Promise<void
     })()`)) as Record<string, unknown> & { parent: { traceId: string; spanId: string }; injected: Record<string, string>; afterInject: Record<string, string>; remoteInject: Record<string, string> };
     assert.deepEqual(errors, []);
     assert.equal(r.wasReady, false, 'the page script ran before ready');
+    assert.deepEqual(r.evil, [false, false, 'ran', undefined]);
     assert.deepEqual(r.before, {});
     assert.deepEqual(r.inside, { tier: 'gold plus', n: '1' }, 'getBaggage before ready');
     assert.deepEqual(r.after, {});
@@ -198,7 +202,7 @@ inBothBrowsers('before ready: withBaggage, getBaggage, deferred spans as parents
 
 /** A stub set up before an async tag, with one entry of each kind the rule names. */
 const STUB = `<script>
-  window.t0 = Date.now() - 50;
+  window.t0 = Date.now(); // (a unix time before the page's time origin would read as a performance.now() value)
   window.wasmtrace = { q: [] };
   wasmtrace.q.push(['startSpan', 'never-ended']);
   wasmtrace.q.push(['startActiveSpan', 'boot', { startTime: t0 }, (span) => {
@@ -211,6 +215,7 @@ const STUB = `<script>
   wasmtrace.q.push(['no-such-method', 1]);
   wasmtrace.q.push(['startActiveSpan', 'throws', () => { throw new Error('the page\\'s own'); }]);
   wasmtrace.q.push(['startActiveSpan', 'after-throw', (span) => span.end()]);
+  while (Date.now() < t0 + 50); // the tag runs at least 50 ms after the call was queued
 </script>`;
 
 async function stubQueue(newPage: () => Promise<AnyPage>): Promise<void> {
@@ -238,7 +243,7 @@ async function stubQueue(newPage: () => Promise<AnyPage>): Promise<void> {
     await c.waitFor(() => ['boot', 'boot-child', 'after-throw'].every((n) => c.spans().some((s) => s.name === n)), 10_000);
     const boot = c.spans().find((s) => s.name === 'boot')!;
     const bootMs = Number(BigInt(boot.startTimeUnixNano) / 1_000_000n);
-    // Firefox clamps both clocks (the SDK maps Date times through performance.now()): a few ms of slack; the tag ran 50 ms later.
+    // Firefox clamps both clocks (the SDK maps unix times through the time origin): a few ms of slack; the tag ran 50 ms later.
     assert.ok(Math.abs(bootMs - r.t0) <= 5, `the startTime the stub gave: ${bootMs} for ${r.t0}`);
     assert.equal(c.spans().find((s) => s.name === 'boot-child')?.parentSpanId, boot.spanId);
   } finally {
