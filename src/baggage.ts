@@ -2,6 +2,9 @@
 // that travel with a request in the `baggage` header. Baggage is kept in its
 // header form, validated and within the limits, so that what came in goes
 // out as it came (properties included); values are decoded only when read.
+import { withBaggage } from './context.js';
+import { internalError } from './diag.js';
+import { type Carrier, getHeader, setHeader } from './propagation.js';
 
 /** The most list-members the grammar allows (1 + 179), and the bytes the spec's limits name. */
 const MAX_MEMBERS = 180;
@@ -89,4 +92,25 @@ export function baggageEntries(baggage: string | undefined): Record<string, stri
     }
   }
   return out;
+}
+
+/**
+ * Runs `fn` with `entries` as the baggage in effect: tracer.withBaggage, and
+ * the script tag's before the tracer exists (spans and requests started
+ * inside carry it either way).
+ */
+export function withBaggageEntries<R>(entries: unknown, fn: () => R): R {
+  if (typeof fn !== 'function') return undefined as R;
+  let b = '';
+  try {
+    b = formatBaggage(entries); // entries may be a Proxy or have getters that throw
+  } catch (e) {
+    internalError(e);
+  }
+  return withBaggage(b, fn);
+}
+
+/** Writes `bg` as the `baggage` header; a baggage header the app wrote itself is left as it is. */
+export function injectBaggage(carrier: Carrier, bg: string): void {
+  if (bg && getHeader(carrier, 'baggage') == null) setHeader(carrier, 'baggage', bg);
 }

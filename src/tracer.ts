@@ -3,9 +3,10 @@
 import type { Link, ParentInput, Span, SpanContext, SpanOptions, TracerStats } from './types.js';
 import type { Core } from './core.js';
 import type { DeliveryStats, ExportResult } from './export/types.js';
-import { type ParentIds, activeBaggage, activeParent, withActive, withBaggage } from './context.js';
-import { baggageEntries, formatBaggage, parseBaggage } from './baggage.js';
+import { type ParentIds, activeBaggage, activeParent, withActive } from './context.js';
+import { baggageEntries, injectBaggage, parseBaggage, withBaggageEntries } from './baggage.js';
 import { WasmSpan, type SpanHost } from './span.js';
+import { noopTracer } from './noop.js';
 import { setAttr } from './attributes.js';
 import { now, toRelativeMs } from './clock.js';
 import { internalError } from './diag.js';
@@ -110,10 +111,11 @@ function toParent(input: unknown): ParentIds | undefined {
 }
 
 /**
- * Internal, for requests a page sent before the tracer existed (the
- * script-tag loader): the ids their traceparent already carried. A span
- * started with `{ [EARLY]: ids }` in its options gets exactly these ids, with
- * no parent. Not part of the public API.
+ * Internal, for spans and requests a page started before the tracer existed
+ * (the script-tag loader): the ids their traceparent already carried. A span
+ * started with `{ [EARLY]: ids }` in its options gets exactly these ids, the
+ * parent they name (none without `parentSpanId`) and their baggage. Not part
+ * of the public API.
  */
 export const EARLY: unique symbol = Symbol.for('wasmtrace.early');
 export interface EarlyIds {
@@ -123,6 +125,12 @@ export interface EarlyIds {
   /** W3C trace flags sent (bit 0: sampled). */
   readonly traceFlags: number;
   readonly traceState?: string;
+  /** 16 lowercase hex digits, not all zero: the parent span's id. */
+  readonly parentSpanId?: string;
+  /** Whether that parent came from another process (extracted). */
+  readonly parentRemote?: boolean;
+  /** Baggage in header form. */
+  readonly baggage?: string;
 }
 
 /** A remote parent read from traceparent/tracestate in `carrier`; undefined when absent or invalid. */
@@ -172,8 +180,9 @@ export function createTracer(core: Core, delivery: Delivery, options: TracerOpti
     if (!live) return noopSpan();
     const early = (options as { [EARLY]?: EarlyIds } | undefined)?.[EARLY];
     if (early && validIds(early.traceId, early.spanId)) {
-      // Its trace with no parent span (zero words), and its own span id pinned.
-      parent = new RemoteContext(early.traceId, INVALID_SPAN_ID, early.traceFlags, early.traceState, false);
+      // Its trace and parent span (zero words for none), and its own span id pinned.
+      const p = early.parentSpanId;
+      parent = new RemoteContext(early.traceId, p && validIds(early.traceId, p) ? p : INVALID_SPAN_ID, early.traceFlags, early.traceState, early.parentRemote === true, early.baggage);
       const w: number[] = [];
       hexWords(early.spanId, w);
       x.pin(w[0]!, w[1]!);
@@ -245,9 +254,7 @@ export function createTracer(core: Core, delivery: Delivery, options: TracerOpti
           if (p._ts) setHeader(carrier, 'tracestate', p._ts);
         }
         // Baggage goes where the user set some (or received some), with or without a trace.
-        // A baggage header the app wrote itself is left as it is.
-        const bg = span === undefined ? baggage(p) : (p?._bg ?? '');
-        if (bg && getHeader(carrier, 'baggage') == null) setHeader(carrier, 'baggage', bg);
+        injectBaggage(carrier, span === undefined ? baggage(p) : (p?._bg ?? ''));
       } catch (e) {
         internalError(e);
       }
@@ -275,16 +282,7 @@ export function createTracer(core: Core, delivery: Delivery, options: TracerOpti
       });
     },
 
-    withBaggage(entries, fn) {
-      if (typeof fn !== 'function') return undefined as ReturnType<typeof fn>;
-      let b = '';
-      try {
-        b = formatBaggage(entries); // entries may be a Proxy or have getters that throw
-      } catch (e) {
-        internalError(e);
-      }
-      return withBaggage(b, fn);
-    },
+    withBaggage: withBaggageEntries,
 
     getBaggage() {
       return baggageEntries(baggage(current()));
@@ -309,23 +307,4 @@ export async function safe(fn: () => Promise<ExportResult> | undefined): Promise
 }
 
 /** A tracer that records nothing: what init() gives when Wasm cannot load. */
-export function createNoopTracer(): Tracer {
-  const done = () => Promise.resolve(EMPTY_RESULT);
-  const tracer: Tracer = {
-    startSpan: noopSpan,
-    startActiveSpan<R>(_name: string, ...rest: unknown[]): R {
-      const fn = rest[rest.length - 1];
-      return typeof fn === 'function' ? (fn as (s: Span) => R)(noopSpan()) : (undefined as R);
-    },
-    getActiveSpan: () => undefined,
-    withSpan: (_span, fn) => fn(),
-    inject: () => undefined,
-    extract: () => undefined,
-    flush: done,
-    shutdown: done,
-    stats: () => ({ droppedSpans: 0, droppedData: 0, droppedOversize: 0 }),
-    withBaggage: (_entries, fn) => fn(),
-    getBaggage: () => ({}),
-  };
-  return tracer;
-}
+export const createNoopTracer = (): Tracer => noopTracer(noopSpan);

@@ -3,7 +3,7 @@ import type { Attributes } from '../types.js';
 import type { BrowserInitOptions, InstrumentationOptions } from './types.js';
 import { warnOnce } from '../diag.js';
 
-const NUMBERS = ['maxExportBatchSize', 'scheduledDelayMs', 'maxQueueBytes', 'timeoutMs', 'retryInitialDelayMs', 'retryMaxDelayMs', 'maxAttempts'];
+const NUMBERS = ['maxExportBatchSize', 'scheduledDelayMs', 'maxQueueBytes', 'timeoutMs', 'retryInitialDelayMs', 'retryMaxDelayMs', 'maxAttempts', 'maxConcurrentRequests'];
 
 /** data-* attributes → init options. */
 export function optionsFromDataset(data: DOMStringMap): BrowserInitOptions {

@@ -10,15 +10,17 @@
 //
 // This file is part of the script tag's loader, evaluated during page load:
 // it imports nothing of the SDK's tracer.
-import type { Span, SpanOptions } from '../types.js';
-import type { Tracer } from '../tracer.js';
+import type { Span, SpanContext, SpanOptions } from '../types.js';
+import type { EarlyIds, Tracer } from '../tracer.js';
 import { now } from '../clock.js';
+import { activeBaggage } from '../context.js';
+import { formatTraceparent } from '../propagation.js';
 import { internalError } from '../diag.js';
 import { rootTraceState } from '../sampler.js';
-import { fetchTarget, hex, httpUrl, onXhrEnd, startClientSpan, withHeaders } from './util.js';
+import { fetchTarget, hex, httpUrl, onXhrEnd, setXhrHeaders, startClientSpan, watchXhrBaggage, withHeaders } from './util.js';
 
 /** The tracer's EARLY option key (tracer.ts), by its registered name: no import of the tracer here. */
-const EARLY = Symbol.for('wasmtrace.early');
+export const EARLY = Symbol.for('wasmtrace.early');
 /** Requests recorded at most; later ones before ready go out untraced. */
 export const MAX_EARLY = 128;
 
@@ -29,7 +31,7 @@ interface Record_ {
   readonly method: unknown;
   readonly url: URL;
   readonly start: number;
-  readonly ids: { traceId: string; spanId: string; traceFlags: number; traceState?: string };
+  readonly ids: EarlyIds;
   end?: number;
   outcome?: Outcome;
   /** The span, once replayed while the request was still in flight. */
@@ -71,21 +73,50 @@ export function sampledRoot(id: Uint8Array, ratio: number): boolean {
   return hi > tHi || (hi === tHi && lo >= tLo);
 }
 
-/** New ids for an early request, never all zero. */
-function newIds(ratio: number): Record_['ids'] {
+/** A parent before ready: a deferred span's context, or one given by the page; `_bg` its baggage. */
+export type EarlyParent = SpanContext & { _bg?: string };
+
+let parent: EarlyParent | undefined;
+
+/** The parent the script tag made active before ready (withSpan, startActiveSpan). */
+export const earlyParent = (): EarlyParent | undefined => parent;
+
+/** Runs `fn` with `p` as the active parent before ready (spans and requests started inside are its children). */
+export function withEarlyParent<R>(p: EarlyParent | undefined, fn: () => R): R {
+  const previous = parent;
+  parent = p;
+  try {
+    return fn();
+  } finally {
+    parent = previous;
+  }
+}
+
+/** The baggage in effect before ready: of withBaggage, else the active parent's (as tracer.getBaggage). */
+export const earlyBaggage = (): string => activeBaggage() ?? parent?._bg ?? '';
+
+/**
+ * Ids for a span or request started before ready, never all zero: a child of
+ * `p` when given, else a new trace sampled by `ratio`; with the baggage in effect.
+ */
+export function newIds(ratio: number, p: EarlyParent | undefined): EarlyIds {
   const bytes = new Uint8Array(24);
   do crypto.getRandomValues(bytes);
   while (bytes.subarray(0, 16).every((b) => b === 0) || bytes.subarray(16).every((b) => b === 0));
+  const spanId = hex(bytes.subarray(16));
+  const baggage = earlyBaggage();
+  if (p) return { traceId: p.traceId, spanId, traceFlags: p.traceFlags, traceState: p.traceState, parentSpanId: p.spanId, parentRemote: p.isRemote, baggage };
   const trace = bytes.subarray(0, 16);
   const sampled = sampledRoot(trace, ratio);
   const ts = sampled ? rootTraceState(ratio) : undefined;
-  return { traceId: hex(trace), spanId: hex(bytes.subarray(16)), traceFlags: sampled ? 1 : 0, ...(ts && { traceState: ts }) };
+  return { traceId: hex(trace), spanId, traceFlags: sampled ? 1 : 0, ...(ts && { traceState: ts }), baggage };
 }
 
-/** The trace headers an early request carries (what tracer.inject writes for its span). */
-function traceHeaders(ids: Record_['ids']): Record<string, string> {
-  const headers: Record<string, string> = { traceparent: `00-${ids.traceId}-${ids.spanId}-0${ids.traceFlags}` };
+/** The headers a span started before ready propagates (what tracer.inject writes for it). */
+export function traceHeaders(ids: SpanContext, baggage: string | undefined): Record<string, string> {
+  const headers: Record<string, string> = { traceparent: formatTraceparent(ids.traceId, ids.spanId, ids.traceFlags) };
   if (ids.traceState) headers.tracestate = ids.traceState;
+  if (baggage) headers.baggage = baggage;
   return headers;
 }
 
@@ -100,7 +131,7 @@ export function recordEarly(o: EarlyOptions): EarlyRequests {
     if (replayed || records.length >= MAX_EARLY) return undefined;
     const url = httpUrl(href);
     if (!url || o.ignore(url)) return undefined;
-    const r: Record_ = { method, url, start: now(), ids: newIds(o.ratio) };
+    const r: Record_ = { method, url, start: now(), ids: newIds(o.ratio, parent) };
     records.push(r);
     return r;
   };
@@ -118,7 +149,7 @@ export function recordEarly(o: EarlyOptions): EarlyRequests {
       let r: Record_ | undefined;
       try {
         r = begin(...fetchTarget(input, init));
-        if (r && o.propagate(r.url)) init = withHeaders(input, init, traceHeaders(r.ids));
+        if (r && o.propagate(r.url)) init = withHeaders(input, init, traceHeaders(r.ids, r.ids.baggage));
       } catch (e) {
         internalError(e);
       }
@@ -142,6 +173,7 @@ export function recordEarly(o: EarlyOptions): EarlyRequests {
     const proto = XMLHttpRequest.prototype;
     const open0 = proto.open as (...args: unknown[]) => void;
     const send0 = proto.send;
+    const setHeader0 = proto.setRequestHeader;
     const opened = new WeakMap<XMLHttpRequest, [method: unknown, href: string]>();
     const open = function (this: XMLHttpRequest, ...args: unknown[]): void {
       opened.set(this, [args[0], String(args[1])]);
@@ -152,10 +184,7 @@ export function recordEarly(o: EarlyOptions): EarlyRequests {
         const m = opened.get(this);
         const r = m && begin(m[0], m[1]);
         if (r) {
-          if (o.propagate(r.url)) {
-            const headers = traceHeaders(r.ids);
-            for (const k in headers) this.setRequestHeader(k, headers[k] as string);
-          }
+          if (o.propagate(r.url)) setXhrHeaders(this, setHeader0, traceHeaders(r.ids, r.ids.baggage));
           onXhrEnd(this, (status, failure) => finish(r, status, failure));
         }
       } catch (e) {
@@ -165,7 +194,7 @@ export function recordEarly(o: EarlyOptions): EarlyRequests {
     };
     proto.open = open as typeof proto.open;
     proto.send = send;
-    restore.push(() => {
+    restore.push(watchXhrBaggage(proto), () => {
       if (proto.open === open) proto.open = open0 as typeof proto.open;
       if (proto.send === send) proto.send = send0;
     });

@@ -10,6 +10,8 @@ import { startBrowser } from './start.js';
  * every instrumentation not set to `false` in `options.instrumentations`,
  * and returns the tracer. Never rejects: without Wasm it warns once and
  * resolves to a tracer that records nothing, with nothing instrumented.
+ * A page starts once: a later call (or a call beside the script tag)
+ * returns the first start-up's promise, whatever its options.
  */
 export function init(options: BrowserInitOptions): Promise<Tracer> {
   // Each URL with one string literal: the form Vite and webpack 5 find and emit as an asset.

@@ -7,11 +7,20 @@
 // the page's first render.
 import type { BrowserInitOptions } from './types.js';
 import type { WasmSource } from '../wasm.js';
+import type { Tracer } from '../tracer.js';
 import { FIRST_PAINT_WAIT_MS, afterPaint } from './schedule.js';
 import { absolute, listen, propagatesTo } from './util.js';
 import { type EarlyRequests, recordEarly } from './early.js';
 import { samplerRatio } from '../sampler.js';
 import { envSamplerRatio } from '../env.js';
+
+/**
+ * Where a page keeps the tracer promise of its one start-up: a second init(),
+ * or init() beside the script tag (any copy of the SDK), gets the same one
+ * instead of instrumenting everything twice.
+ */
+export const STARTED = Symbol.for('wasmtrace.started');
+export type StartedPage = { [STARTED]?: Promise<Tracer> };
 
 /** What `resumeBrowser` (start.ts) goes on from. */
 export interface Prepared {
@@ -21,6 +30,8 @@ export interface Prepared {
   readonly onUnload: Array<() => void>;
   /** The Wasm module's absolute URL, when it is loaded from one. */
   readonly wasmHref: string | undefined;
+  /** The head-sampling ratio (sampler.ts: samplerRatio): spans and requests before ready are sampled by it. */
+  readonly ratio: number;
   /** Where traceparent may go (util.ts: propagatesTo). */
   readonly propagate: (u: URL) => boolean;
   /** Resolves in the first task after the page's first paint (one wait shared by every step). */
@@ -41,17 +52,18 @@ export function prepareBrowser(opts: BrowserInitOptions, defaultWasm: (json: boo
   const wasmHref = typeof wasm === 'string' || wasm instanceof URL ? absolute(String(wasm))?.href : undefined;
   const propagate = propagatesTo(opts.propagateTo);
   const painted = afterPaint(FIRST_PAINT_WAIT_MS);
-  return { opts, defaultWasm, onUnload, wasmHref, propagate, painted, compiled: painted.then(() => precompile(wasm)), early: early(opts, wasmHref, propagate) };
+  const ratio = samplerRatio(opts.sampler?.ratio, envSamplerRatio(opts.env ?? {}, () => {})); // init() warns
+  return { opts, defaultWasm, onUnload, wasmHref, ratio, propagate, painted, compiled: painted.then(() => precompile(wasm)), early: early(opts, wasmHref, ratio, propagate) };
 }
 
 /** Starts recording the page's requests until the SDK is ready, unless the fetch and XHR instrumentations are both off. */
-function early(opts: BrowserInitOptions, wasmHref: string | undefined, propagate: (u: URL) => boolean): EarlyRequests | undefined {
+function early(opts: BrowserInitOptions, wasmHref: string | undefined, ratio: number, propagate: (u: URL) => boolean): EarlyRequests | undefined {
   const on = opts.instrumentations ?? {};
   if (on.fetch === false && on.xhr === false) return undefined;
   // The SDK's own requests before it is ready: the Wasm module (delivery starts later).
   const own = [wasmHref, typeof opts.endpoint === 'string' ? absolute(opts.endpoint)?.href : undefined];
   return recordEarly({
-    ratio: samplerRatio(opts.sampler?.ratio, envSamplerRatio(opts.env ?? {}, () => {})), // init() warns
+    ratio,
     propagate,
     ignore: (u) => own.some((href) => href !== undefined && (u.href === href || u.href.startsWith(href + '?'))),
     fetch: on.fetch !== false,

@@ -1,8 +1,9 @@
 // The script-tag build (dist/wasmtrace.js): options from the tag's data-*
-// attributes, the Wasm from beside the script, and `window.wasmtrace`, whose
-// calls made before Wasm is ready are queued and replayed (spans keep the
-// times they were started and ended at). Loading never blocks the page: the
-// Wasm is fetched and compiled asynchronously.
+// attributes, the Wasm from beside the script, and `window.wasmtrace`, which
+// works before Wasm is ready: spans started then get their ids at once and
+// can parent spans and requests, their calls are queued and replayed (with
+// the times they were made at), and baggage is in effect as after ready.
+// Loading never blocks the page: the Wasm is fetched and compiled asynchronously.
 //
 // Its evaluation in the page's loading frame is only this file's loader part:
 // the rest of the SDK (start.ts and all it imports) is a lazily evaluated
@@ -12,15 +13,20 @@
 //
 //   <script src="/wasmtrace.js" data-service-name="shop-web"
 //           data-endpoint="https://otel.example.com/v1/traces"></script>
-import type { Span, SpanContext, SpanOptions } from '../types.js';
-import type { Tracer } from '../tracer.js';
+import type { ParentInput, Span, SpanContext, SpanOptions, TimeInput } from '../types.js';
+import type { EarlyIds, Tracer } from '../tracer.js';
 import { now } from '../clock.js';
 import { internalError } from '../diag.js';
+import { validIds } from '../ids.js';
+import { baggageEntries, injectBaggage, parseBaggage, withBaggageEntries } from '../baggage.js';
+import { getHeader, parseTraceparent, parseTracestate, setHeader } from '../propagation.js';
+import { SPAN_METHODS, noopSpan, noopTracer } from '../noop.js';
 import { optionsFromDataset } from './dataset.js';
-import { type Prepared, prepareBrowser } from './prepare.js';
-import { FIRST_PAINT_WAIT_MS, afterPaint } from './schedule.js';
+import { EARLY, type EarlyParent, earlyBaggage, earlyParent, newIds, traceHeaders, withEarlyParent } from './early.js';
+import { STARTED, type Prepared, type StartedPage, prepareBrowser } from './prepare.js';
 
 type Op = [method: string, args: unknown[]];
+type Methods = Record<string, (...args: unknown[]) => unknown>;
 
 /**
  * Spans a page may start before the tracer exists; later ones record
@@ -30,40 +36,69 @@ type Op = [method: string, args: unknown[]];
 const MAX_DEFERRED = 2048;
 let deferred = 0;
 
-/** A Span's methods that a deferred span queues. */
-const METHODS = ['setAttribute', 'setAttributes', 'addEvent', 'addLink', 'addLinks', 'setStatus', 'updateName', 'end', 'recordException'];
-const noContext = (): SpanContext => ({ traceId: '0'.repeat(32), spanId: '0'.repeat(16), traceFlags: 0 });
-let noop: Span | undefined;
-
-/** What a span beyond MAX_DEFERRED is: it records nothing (made at the first overflow, not at load). */
-function noopSpan(): Span {
-  if (!noop) {
-    const span: Record<string, unknown> = { isRecording: () => false, spanContext: noContext };
-    for (const m of METHODS) span[m] = () => (m === 'end' || m === 'recordException' ? undefined : span);
-    noop = span as unknown as Span;
-  }
-  return noop;
+/** A span started before the tracer exists. */
+interface Deferred {
+  readonly span: Span;
+  /** Its context as a parent before ready (ids given out at once, pinned when replayed). */
+  readonly ctx: EarlyParent;
+  /** Starts its real span. */
+  readonly start: (t: Tracer) => Span;
+  /** Its calls until then. */
+  readonly ops: Op[];
+  real?: Span;
 }
 
-/** A span started before the tracer exists: its calls replay on the real span. */
-function deferredSpan(ready: Promise<Tracer>, name: string, options: SpanOptions | undefined): Span {
+/** Deferred spans by the span the page holds; `pending` in start order (parents first) until replayed. */
+const deferredOf = new WeakMap<object, Deferred>();
+const pending: Deferred[] = [];
+
+/** Methods whose last argument is a time get "now" filled in while queued. */
+const TIMED: Record<string, number> = { end: 0, recordException: 1, addEvent: 2 };
+
+/** A parent given before ready: a deferred span's context, or a valid SpanContext as it is. */
+function asParent(input: unknown): EarlyParent | undefined {
+  const d = deferredOf.get(input as object);
+  if (d) return d.ctx;
+  const c = input as Partial<SpanContext> | null | undefined;
+  if (!c || !validIds(c.traceId, c.spanId)) return undefined;
+  return { traceId: c.traceId, spanId: c.spanId as string, traceFlags: Number(c.traceFlags) & 255, traceState: parseTracestate(c.traceState), isRemote: c.isRemote === true, _bg: (c as EarlyParent)._bg };
+}
+
+/** The parent a call before ready names, or undefined (as the tracer, a bad one is reported, not thrown). */
+function safeParent(input: unknown): EarlyParent | undefined {
+  try {
+    return asParent(input);
+  } catch (e) {
+    internalError(e);
+    return undefined;
+  }
+}
+
+/** A span started before the tracer exists: its ids now, its calls replayed on the real span. */
+function deferredSpan(ratio: number, name: string, options: SpanOptions | undefined, parent: ParentInput | undefined): Span {
   if (deferred >= MAX_DEFERRED) return noopSpan();
+  let ids: EarlyIds;
+  let startTime: TimeInput;
+  try {
+    ids = newIds(ratio, options?.root || parent === null ? undefined : parent === undefined ? earlyParent() : asParent(parent));
+    startTime = options?.startTime ?? now();
+  } catch (e) {
+    internalError(e); // options or a parent whose getters throw: as the tracer, a span that records nothing
+    return noopSpan();
+  }
   deferred++;
-  const ops: Op[] = [];
-  let real: Span | undefined;
-  const startTime = options?.startTime ?? now();
-  void ready.then((t) => {
-    real = t.startSpan(name, { ...options, startTime });
-    for (const [m, a] of ops) (real as unknown as Record<string, (...x: unknown[]) => unknown>)[m]?.(...a);
-    ops.length = 0;
-  });
-  // Methods whose last argument is a time get "now" filled in while queued.
-  const timed: Record<string, number> = { end: 0, recordException: 1, addEvent: 2 };
-  const span = {} as Record<string, unknown>;
-  for (const m of METHODS) {
+  const context: SpanContext = { traceId: ids.traceId, spanId: ids.spanId, traceFlags: ids.traceFlags, ...(ids.traceState && { traceState: ids.traceState }) };
+  const span = {} as Methods;
+  const d: Deferred = {
+    span: span as unknown as Span,
+    ctx: { ...context, _bg: ids.baggage },
+    start: (t) => t.startSpan(name, { ...options, startTime, [EARLY]: ids } as SpanOptions),
+    ops: [],
+  };
+  for (const m of SPAN_METHODS) {
     span[m] = (...args: unknown[]) => {
-      if (real) return (real as unknown as Record<string, (...x: unknown[]) => unknown>)[m]?.(...args);
-      const at = timed[m];
+      if (d.real) return (d.real as unknown as Methods)[m]?.(...args);
+      const at = TIMED[m];
       if (at !== undefined) {
         if (m === 'addEvent' && (typeof args[1] === 'number' || args[1] instanceof Date)) {
           // addEvent(name, time): the time is already there
@@ -71,13 +106,29 @@ function deferredSpan(ready: Promise<Tracer>, name: string, options: SpanOptions
           args[at] = now();
         }
       }
-      if (ops.length < 256) ops.push([m, args]);
+      if (d.ops.length < 256) d.ops.push([m, args]);
       return m === 'end' || m === 'recordException' ? undefined : span;
     };
   }
-  span.isRecording = () => (real ? real.isRecording() : true);
-  span.spanContext = (): SpanContext => real?.spanContext() ?? noContext();
-  return span as unknown as Span;
+  span.isRecording = () => (d.real ? d.real.isRecording() : true);
+  span.spanContext = () => d.real?.spanContext() ?? context;
+  deferredOf.set(span, d);
+  pending.push(d);
+  return d.span;
+}
+
+/** Starts the real span of every deferred one, parents first, and replays its calls. */
+function replay(t: Tracer): void {
+  for (const d of pending) {
+    try {
+      const real = (d.real = d.start(t));
+      for (const [m, a] of d.ops) (real as unknown as Methods)[m]?.(...a);
+    } catch (e) {
+      internalError(e);
+    }
+    d.ops.length = 0;
+  }
+  pending.length = 0;
 }
 
 /** `window.wasmtrace`: the tracer's methods, usable before it is ready. */
@@ -86,66 +137,133 @@ export interface ScriptApi extends Tracer {
   readonly ready: Promise<Tracer>;
 }
 
-function api(ready: Promise<Tracer>): ScriptApi {
-  let tracer: Tracer | undefined;
-  void ready.then((t) => (tracer = t));
+/**
+ * Before the tracer exists, spans are deferred (ids at once, replayed when
+ * ready) and the rest works on their contexts; `ratio` samples new traces.
+ * `tracer`: the one to use from the start (disabled: the no-op tracer).
+ */
+function api(ready: Promise<Tracer>, ratio: number, tracer?: Tracer): ScriptApi {
+  if (!tracer) {
+    void ready.then((t) => {
+      replay(t);
+      tracer = t;
+    });
+  }
+  /** For the tracer: a deferred span is its real span; a context extracted before ready, extracted again (with its baggage). */
+  const real = (t: Tracer, x: unknown): unknown => {
+    const c = x as EarlyParent | undefined;
+    return deferredOf.get(x as object)?.real ?? (c?._bg !== undefined ? t.extract(traceHeaders(c, c._bg)) : x);
+  };
   return {
     ready,
-    startSpan: (name, options, parent) => (tracer ? tracer.startSpan(name, options, parent) : deferredSpan(ready, name, options)),
+    startSpan: (name, options, parent) => (tracer ? tracer.startSpan(name, options, real(tracer, parent) as ParentInput) : deferredSpan(ratio, name, options, parent)),
     startActiveSpan<R>(name: string, ...rest: unknown[]): R {
-      if (tracer) return (tracer.startActiveSpan as (...a: unknown[]) => R)(name, ...rest);
+      if (tracer) {
+        if (rest.length > 2) rest[1] = real(tracer, rest[1]);
+        return (tracer.startActiveSpan as (...a: unknown[]) => R)(name, ...rest);
+      }
       const fn = rest[rest.length - 1];
-      const options = rest.length > 1 ? (rest[0] as SpanOptions) : undefined;
-      return typeof fn === 'function' ? (fn as (s: Span) => R)(deferredSpan(ready, name, options)) : (undefined as R);
+      if (typeof fn !== 'function') return undefined as R;
+      const span = deferredSpan(ratio, name, rest.length > 1 ? (rest[0] as SpanOptions) : undefined, rest.length > 2 ? (rest[1] as ParentInput) : undefined);
+      return withEarlyParent(deferredOf.get(span)?.ctx, () => (fn as (s: Span) => R)(span));
     },
-    getActiveSpan: () => tracer?.getActiveSpan(),
-    withSpan: (span, fn) => (tracer ? tracer.withSpan(span, fn) : fn()),
-    inject: (carrier, span) => tracer?.inject(carrier, span),
-    extract: (carrier) => tracer?.extract(carrier),
+    getActiveSpan: () => (tracer ? tracer.getActiveSpan() : pending.find((d) => d.ctx === earlyParent())?.span),
+    withSpan: (span, fn) => (tracer ? tracer.withSpan(real(tracer, span) as Span, fn) : typeof fn === 'function' ? withEarlyParent(safeParent(span), fn) : (undefined as ReturnType<typeof fn>)),
+    inject(carrier, span) {
+      if (tracer) return tracer.inject(carrier, real(tracer, span) as Span);
+      try {
+        const p = span === undefined ? earlyParent() : asParent(span);
+        if (!carrier) return;
+        const headers = p ? traceHeaders(p, undefined) : {};
+        for (const k in headers) setHeader(carrier, k, headers[k] as string);
+        injectBaggage(carrier, span === undefined ? earlyBaggage() : (p?._bg ?? ''));
+      } catch (e) {
+        internalError(e);
+      }
+    },
+    extract(carrier) {
+      if (tracer) return tracer.extract(carrier);
+      try {
+        const p = carrier ? parseTraceparent(getHeader(carrier, 'traceparent')) : null;
+        return p ? ({ ...p, traceState: parseTracestate(getHeader(carrier, 'tracestate')), isRemote: true, _bg: parseBaggage(getHeader(carrier, 'baggage')) } as EarlyParent) : undefined;
+      } catch (e) {
+        internalError(e);
+        return undefined;
+      }
+    },
     flush: () => ready.then((t) => t.flush()),
     shutdown: () => ready.then((t) => t.shutdown()),
     stats: () => tracer?.stats() ?? { droppedSpans: 0, droppedData: 0, droppedOversize: 0 },
-    // Before ready there is no request to carry baggage yet: `fn` runs without it.
-    withBaggage: (entries, fn) => (tracer ? tracer.withBaggage(entries, fn) : fn()),
-    getBaggage: () => tracer?.getBaggage() ?? {},
+    withBaggage: (entries, fn) => (tracer ? tracer.withBaggage(entries, fn) : withBaggageEntries(entries, fn)),
+    getBaggage: () => (tracer ? tracer.getBaggage() : baggageEntries(earlyBaggage())),
   };
 }
 
+/**
+ * One call of a stub's queue (docs/browser.md): `['ready', fn]` is
+ * `ready.then(fn)`; `startSpan` is skipped, as nothing could end its span;
+ * any other method is called now and its result dropped.
+ */
+function queued(tracing: ScriptApi, call: unknown): void {
+  if (!Array.isArray(call)) return;
+  const [name, ...args] = call as [unknown, ...unknown[]];
+  if (name === 'ready') {
+    if (typeof args[0] === 'function') void tracing.ready.then(args[0] as (t: Tracer) => unknown);
+  } else if (name === 'startSpan') {
+    internalError('a queued startSpan is skipped (nothing could end its span): queue startActiveSpan with a callback');
+  } else {
+    const fn = (tracing as unknown as Methods)[String(name)];
+    if (typeof fn === 'function') fn(...args);
+  }
+}
+
 function main(): void {
-  const w = window as unknown as { wasmtrace?: { q?: unknown[] } | ScriptApi };
+  const w = window as unknown as { wasmtrace?: { q?: unknown[] } | ScriptApi } & StartedPage;
   if (w.wasmtrace && 'ready' in w.wasmtrace) return; // loaded twice
   const script = (document.currentScript ?? document.querySelector('script[src*="wasmtrace"]')) as HTMLScriptElement | null;
   const options = optionsFromDataset(script?.dataset ?? {});
   const base = script?.src || location.href;
-  let prepared: Prepared | undefined;
-  try {
-    // data-disabled: nothing loaded or patched, and `ready` a tracer that records nothing.
-    if (options.disabled !== true) prepared = prepareBrowser(options, (json) => new URL(json ? 'wasmtrace-json.wasm' : 'wasmtrace.wasm', base));
-  } catch (e) {
-    internalError(e); // `ready` becomes a tracer that records nothing
-  }
-  // The first task after the first paint starts the Wasm compile (prepare.ts),
-  // evaluates the rest of the SDK and subscribes web-vitals (start.ts): under a
-  // millisecond and a half together, and each task more costs main thread too.
-  const ready = (prepared?.painted ?? afterPaint(FIRST_PAINT_WAIT_MS))
-    .then(() => import('./start.js'))
-    .then(({ resumeBrowser }) => {
-      if (!prepared) throw new Error(options.disabled === true ? 'disabled' : 'start-up failed');
-      return resumeBrowser(prepared);
-    })
-    .catch(async (e: unknown) => {
+  let tracing: ScriptApi;
+  const started = w[STARTED];
+  if (started) {
+    // init() started the SDK already (a bundle's copy): the tag gives the page that tracer.
+    tracing = api(started, 1);
+  } else if (options.disabled === true) {
+    // data-disabled: nothing loaded, patched or scheduled; a tracer that records nothing at once.
+    const noop = noopTracer(noopSpan);
+    tracing = api(Promise.resolve(noop), 1, noop);
+  } else {
+    let prepared: Prepared | undefined;
+    try {
+      prepared = prepareBrowser(options, (json) => new URL(json ? 'wasmtrace-json.wasm' : 'wasmtrace.wasm', base));
+    } catch (e) {
       internalError(e);
-      return (await import('../tracer.js')).createNoopTracer();
-    });
-  const queued = (w.wasmtrace as { q?: unknown[] } | undefined)?.q;
-  const tracing = api(ready);
+    }
+    // The first task after the first paint starts the Wasm compile (prepare.ts),
+    // evaluates the rest of the SDK and subscribes web-vitals (start.ts): under a
+    // millisecond and a half together, and each task more costs main thread too.
+    const p = prepared;
+    const ready = p
+      ? p.painted
+          .then(() => import('./start.js'))
+          .then(({ resumeBrowser }) => resumeBrowser(p))
+          .catch((e: unknown) => {
+            internalError(e);
+            return noopTracer(noopSpan);
+          })
+      : Promise.resolve(noopTracer(noopSpan));
+    tracing = api(ready, p?.ratio ?? 1);
+  }
+  w[STARTED] ??= tracing.ready;
+  const stub = (w.wasmtrace as { q?: unknown[] } | undefined)?.q;
   w.wasmtrace = tracing;
-  // A stub `window.wasmtrace = {q: [['startSpan', 'x'], …]}` set up before this script: replay it.
-  if (Array.isArray(queued)) {
-    for (const call of queued.slice(0, 256)) {
-      if (!Array.isArray(call)) continue;
-      const fn = (tracing as unknown as Record<string, unknown>)[String(call[0])];
-      if (typeof fn === 'function') fn(...call.slice(1));
+  if (Array.isArray(stub)) {
+    for (const call of stub.slice(0, 256)) {
+      try {
+        queued(tracing, call);
+      } catch (e) {
+        internalError(e); // a queued callback's own exception: there is no caller to give it to
+      }
     }
   }
 }

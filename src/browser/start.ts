@@ -30,7 +30,7 @@ import { instrumentNavigation } from './navigation.js';
 import { instrumentResources } from './resources.js';
 import { instrumentXhr } from './xhr.js';
 import { sessionId } from './session.js';
-import { prepareBrowser } from './prepare.js';
+import { STARTED, type StartedPage, prepareBrowser } from './prepare.js';
 import { nextTask } from './schedule.js';
 import { listen } from './util.js';
 import { watchWebVitals } from './web-vitals.js';
@@ -45,8 +45,21 @@ export const GZIP_MIN_BYTES = 2048;
 
 const gzipLarge: Gzip = (bytes) => (bytes.length < GZIP_MIN_BYTES ? Promise.resolve(null) : gzip(bytes));
 
-/** init() for pages: the tracer plus every instrumentation not turned off. */
-export async function startBrowser(options: BrowserInitOptions, defaultWasm: (json: boolean) => WasmSource): Promise<Tracer> {
+let again = false;
+
+/** init() for pages: the tracer plus every instrumentation not turned off; a page's later calls get the first one's. */
+export function startBrowser(options: BrowserInitOptions, defaultWasm: (json: boolean) => WasmSource): Promise<Tracer> {
+  if (typeof window === 'undefined') return start(options, defaultWasm);
+  const page = window as StartedPage;
+  if (page[STARTED]) {
+    if (!again) internalError('init() called again (or beside the script tag): the first start-up\'s tracer is returned');
+    again = true;
+    return page[STARTED];
+  }
+  return (page[STARTED] = start(options, defaultWasm));
+}
+
+async function start(options: BrowserInitOptions, defaultWasm: (json: boolean) => WasmSource): Promise<Tracer> {
   try {
     const opts = (options && typeof options === 'object' ? options : {}) as BrowserInitOptions;
     if (sdkDisabled(opts.disabled, opts.env ?? {})) return createNoopTracer(); // nothing loaded, nothing patched

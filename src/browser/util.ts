@@ -47,11 +47,37 @@ export function fetchTarget(input: RequestInfo | URL, init: RequestInit | undefi
   return isRequest(input) ? [init?.method ?? input.method, input.url] : [init?.method ?? 'GET', String(input)];
 }
 
-/** `init` for `fetch(input, init)` with `headers` set over the request's own. */
+/**
+ * `init` for `fetch(input, init)` with `headers` set over the request's own,
+ * except a `baggage` header the app set itself, which is left as it is (as
+ * tracer.inject does).
+ */
 export function withHeaders(input: RequestInfo | URL, init: RequestInit | undefined, headers: Record<string, string>): RequestInit {
   const h = new Headers(init?.headers ?? (isRequest(input) ? input.headers : undefined));
-  for (const k in headers) h.set(k, headers[k] as string);
+  for (const k in headers) if (k !== 'baggage' || !h.has(k)) h.set(k, headers[k] as string);
   return { ...init, headers: h };
+}
+
+/** XHRs the app gave a `baggage` header itself: an XHR cannot read its request headers back. */
+const appBaggage = new WeakSet<XMLHttpRequest>();
+
+/** Wraps `setRequestHeader` to note the XHRs the app sets `baggage` on; returns the undo. */
+export function watchXhrBaggage(proto: XMLHttpRequest): () => void {
+  const set0 = proto.setRequestHeader;
+  const set = function (this: XMLHttpRequest, name: string, value: string): void {
+    if (typeof name === 'string' && name.toLowerCase() === 'baggage') appBaggage.add(this);
+    return set0.call(this, name, value);
+  };
+  proto.setRequestHeader = set;
+  return () => {
+    if (proto.setRequestHeader === set) proto.setRequestHeader = set0;
+  };
+}
+
+/** `headers` set on `xhr` (by `set`, the unwrapped setRequestHeader), except `baggage` when the app set its own. */
+export function setXhrHeaders(xhr: XMLHttpRequest, set: XMLHttpRequest['setRequestHeader'], headers: Record<string, string>): void {
+  const own = appBaggage.delete(xhr); // sent now: a reopened XHR starts without headers
+  for (const k in headers) if (k !== 'baggage' || !own) set.call(xhr, k, headers[k] as string);
 }
 
 /** Calls `done` once `xhr` has ended: its status, or 0 and the event's type after an error, abort or timeout. */

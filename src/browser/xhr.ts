@@ -3,7 +3,7 @@ import type { BrowserContext } from './types.js';
 import { internalError } from '../diag.js';
 import { end } from './fetch.js';
 import { holdActive } from './hold.js';
-import { httpUrl, onXhrEnd, perfNow, startClientSpan } from './util.js';
+import { httpUrl, onXhrEnd, perfNow, setXhrHeaders, startClientSpan, watchXhrBaggage } from './util.js';
 
 export function instrumentXhr(ctx: BrowserContext): () => void {
   if (typeof XMLHttpRequest !== 'function') return () => {};
@@ -33,7 +33,7 @@ export function instrumentXhr(ctx: BrowserContext): () => void {
         if (ctx.propagate(r.url)) {
           const carrier: Record<string, string> = {};
           ctx.tracer.inject(carrier, span);
-          for (const k in carrier) setHeader0.call(this, k, carrier[k] as string);
+          setXhrHeaders(this, setHeader0, carrier);
         }
         onXhrEnd(this, (status, failure) => {
           end(span, status, failure);
@@ -48,8 +48,10 @@ export function instrumentXhr(ctx: BrowserContext): () => void {
 
   proto.open = open as typeof proto.open;
   proto.send = send;
+  const unwatch = watchXhrBaggage(proto);
   ctx.xhrSince = perfNow();
   return () => {
+    unwatch();
     if (proto.open === open) proto.open = open0 as typeof proto.open;
     if (proto.send === send) proto.send = send0;
   };

@@ -57,11 +57,90 @@ async function baggageGoesWhereTraceparentGoes(newPage: () => Promise<AnyPage>):
   }
 }
 
+/** Requests that carry the app's own baggage header, with and without SDK baggage in effect, after ready. */
+const APP_BAGGAGE = `async ({ endpoint, api }) => {
+  const { init } = await import('/browser.js');
+  const tracer = await init({ serviceName: 'app-baggage', endpoint, wasm: '/wasmtrace.wasm', compression: 'none',
+    propagateTo: [api], instrumentations: { webVitals: false, longTasks: false, interactions: false, documentLoad: false, resources: false } });
+  const xhr = (url, own) => new Promise((resolve) => {
+    const x = new XMLHttpRequest();
+    x.open('GET', url);
+    if (own) x.setRequestHeader('Baggage', own);
+    x.onloadend = resolve;
+    x.send();
+  });
+  await tracer.withBaggage({ sdk: 'one' }, () => fetch(api + '/data?step=fetch-init', { headers: { baggage: 'app=1' } })).then((r) => r.text());
+  await tracer.withBaggage({ sdk: 'two' }, () => fetch(new Request(api + '/data?step=fetch-request', { headers: { BAGGAGE: 'app=2' } }))).then((r) => r.text());
+  await tracer.withBaggage({ sdk: 'three' }, () => xhr(api + '/data?step=xhr', 'app=3'));
+  // Without the app's header, the SDK's baggage goes as before.
+  await tracer.withBaggage({ sdk: 'four' }, () => xhr(api + '/data?step=xhr-plain'));
+  await tracer.withBaggage({ sdk: 'five' }, () => fetch(api + '/data?step=fetch-plain')).then((r) => r.text());
+  await fetch(api + '/data?step=fetch-own', { headers: { baggage: 'app=6' } }).then((r) => r.text());
+  return tracer.flush();
+}`;
+
+async function appBaggageLeftAlone(newPage: () => Promise<AnyPage>): Promise<void> {
+  const site = await sdkSite('app-baggage');
+  const a = await startApi(site.origin);
+  const c = await startCollector({ cors: { origins: [site.origin] } });
+  try {
+    const page = await newPage();
+    await page.goto(site.url);
+    await page.evaluate(`(${APP_BAGGAGE})(${JSON.stringify({ endpoint: c.url, api: a.origin })})`);
+    const header = (step: string, name: string) => a.requests.find((r) => r.path.endsWith(`step=${step}`))?.headers[name];
+    assert.equal(header('fetch-init', 'baggage'), 'app=1', 'fetch(url, { headers }): the app\'s baggage as it wrote it');
+    assert.equal(header('fetch-request', 'baggage'), 'app=2', 'fetch(Request): the app\'s baggage as it wrote it');
+    assert.equal(header('xhr', 'baggage'), 'app=3', 'XHR: the app\'s baggage, nothing appended');
+    assert.equal(header('xhr-plain', 'baggage'), 'sdk=four');
+    assert.equal(header('fetch-plain', 'baggage'), 'sdk=five');
+    assert.equal(header('fetch-own', 'baggage'), 'app=6');
+    for (const step of ['fetch-init', 'fetch-request', 'xhr']) assert.match(String(header(step, 'traceparent')), /^00-[\da-f]{32}-[\da-f]{16}-0[01]$/, `${step}: traceparent still sent`);
+  } finally {
+    await Promise.all([c.close(), site.close(), a.close()]);
+  }
+}
+
+/** Before the tag: counts what the SDK could schedule or listen to. */
+const COUNT_SCHEDULING = `<script>
+  window.calls = {};
+  const count = (obj, name) => {
+    const f = obj[name];
+    obj[name] = function (...a) {
+      calls[name] = (calls[name] || 0) + 1;
+      return new.target ? new f(...a) : f.apply(this, a);
+    };
+  };
+  for (const n of ['setTimeout', 'setInterval', 'requestAnimationFrame', 'requestIdleCallback', 'MessageChannel', 'PerformanceObserver', 'addEventListener']) if (window[n]) count(window, n);
+  count(document, 'addEventListener');
+</script>`;
+
+/** Right after the tag, before anything could load: every method of window.wasmtrace, on a tracer that records nothing. */
+const USE_DISABLED = `<script>
+  const w = window.wasmtrace;
+  const span = w.startSpan('x');
+  const h = {};
+  w.inject(h, span);
+  w.withBaggage({ k: 'v' }, () => w.inject(h));
+  window.used = {
+    recording: span.isRecording(),
+    ctx: span.spanContext(),
+    chained: span.setAttribute('a', 1) === span,
+    active: w.startActiveSpan('y', (s) => (s.isRecording() ? 'recording' : 'noop')),
+    withSpan: w.withSpan(span, () => 'ran'),
+    baggage: w.withBaggage({ k: 'v' }, () => w.getBaggage()),
+    injected: h,
+    extracted: w.extract({ traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' }) ?? null,
+    activeSpan: w.getActiveSpan() ?? null,
+    stats: w.stats(),
+  };
+  span.end();
+</script>`;
+
 async function disabledTag(newPage: () => Promise<AnyPage>): Promise<void> {
   const c = await startCollector({ cors: { origins: '*' } });
   const site = await startStaticServer({
     routes: {
-      '/index.html': `<!doctype html><title>disabled</title><script src="/wasmtrace.js" data-disabled data-service-name="off" data-endpoint="${c.url}"></script>`,
+      '/index.html': `<!doctype html><title>disabled</title>${COUNT_SCHEDULING}<script src="/wasmtrace.js" data-disabled data-service-name="off" data-endpoint="${c.url}"></script>${USE_DISABLED}`,
       '/wasmtrace.js': { body: files.script, type: 'text/javascript' },
       '/wasmtrace.wasm': { body: files.wasm, type: 'application/wasm' },
       '/data': '{}',
@@ -69,19 +148,38 @@ async function disabledTag(newPage: () => Promise<AnyPage>): Promise<void> {
   });
   try {
     const page = await newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e: Error) => errors.push(String(e)));
     await page.goto(site.url);
     const r = (await page.evaluate(`(async () => {
+      const before = { ...window.calls };
       const tracer = await window.wasmtrace.ready;
       const span = tracer.startSpan('x');
       const recording = span.isRecording();
       span.end();
       await fetch('/data');
-      await tracer.flush();
-      return { recording, fetchNative: String(window.fetch).includes('[native code]'), xhrNative: String(XMLHttpRequest.prototype.open).includes('[native code]') };
-    })()`)) as { recording: boolean; fetchNative: boolean; xhrNative: boolean };
-    assert.deepEqual(r, { recording: false, fetchNative: true, xhrNative: true });
+      const x = new XMLHttpRequest();
+      x.open('GET', '/data');
+      x.setRequestHeader('baggage', 'app=1');
+      await new Promise((resolve) => { x.onloadend = resolve; x.send(); });
+      const flushed = await tracer.flush();
+      await new Promise((resolve) => setTimeout(resolve, 600)); // past the 300 ms first-paint wait
+      const native = (f) => String(f).includes('[native code]');
+      return { before, recording, flushed, used: window.used, fetchNative: native(window.fetch),
+        xhrNative: [XMLHttpRequest.prototype.open, XMLHttpRequest.prototype.send, XMLHttpRequest.prototype.setRequestHeader].every(native) };
+    })()`)) as Record<string, unknown>;
+    assert.deepEqual(errors, []);
+    assert.deepEqual(r.before, {}, 'no timer, frame callback, observer, channel or listener');
+    assert.equal(r.recording, false);
+    assert.deepEqual(r.flushed, { sent: 0, queued: 0, dropped: 0 });
+    assert.equal(r.fetchNative, true, 'fetch not patched');
+    assert.equal(r.xhrNative, true, 'XHR not patched');
+    assert.deepEqual(r.used, {
+      recording: false, ctx: { traceId: '0'.repeat(32), spanId: '0'.repeat(16), traceFlags: 0 }, chained: true, active: 'noop', withSpan: 'ran',
+      baggage: {}, injected: {}, extracted: null, activeSpan: null, stats: { droppedSpans: 0, droppedData: 0, droppedOversize: 0 },
+    });
     assert.equal(site.requests.filter((q) => q.path.startsWith('/wasmtrace.wasm')).length, 0, 'the Wasm was not fetched');
-    assert.equal(site.requests.find((q) => q.path === '/data')?.headers.traceparent, undefined);
+    for (const q of site.requests.filter((q) => q.path === '/data')) assert.equal(q.headers.traceparent, undefined);
     assert.equal(c.requests.length, 0, 'nothing sent to the collector');
   } finally {
     await Promise.all([c.close(), site.close()]);
@@ -89,4 +187,5 @@ async function disabledTag(newPage: () => Promise<AnyPage>): Promise<void> {
 }
 
 inBothBrowsers('baggage goes with traceparent, only where the page may propagate, and only when set', baggageGoesWhereTraceparentGoes);
-inBothBrowsers('data-disabled: no Wasm fetched, nothing patched, nothing sent', disabledTag);
+inBothBrowsers('a baggage header the app set itself is left alone, by fetch and by XHR', appBaggageLeftAlone);
+inBothBrowsers('data-disabled: a no-op tracer at once; no Wasm fetched, nothing patched, scheduled or sent', disabledTag);

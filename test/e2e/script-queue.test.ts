@@ -7,6 +7,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { inBothBrowsers, type AnyPage } from '../helpers/browser.js';
 import { startCollector, startStaticServer } from '../helpers/collector.js';
+import { startApi, type Api } from './sdk-env.js';
 
 const dist = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist');
 const files = { script: readFileSync(join(dist, 'wasmtrace.js')), wasm: readFileSync(join(dist, 'wasmtrace.wasm')) };
@@ -58,3 +59,196 @@ async function boundedBeforeReady(newPage: () => Promise<AnyPage>): Promise<void
 }
 
 inBothBrowsers('spans started before the Wasm is ready: replayed up to 2,048, the rest record nothing', boundedBeforeReady);
+
+/** A remote parent the page reads before ready (as from a server's response). */
+const REMOTE = { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7' };
+
+/** The page's script right after the tag: everything runs before the Wasm can be ready. */
+const BEFORE_READY = `
+  const w = window.wasmtrace;
+  const out = (window.out = {});
+  let ready = false;
+  w.ready.then(() => (ready = true));
+  const xhr = (url) => { const x = new XMLHttpRequest(); x.open('GET', url); x.send(); };
+  out.before = w.getBaggage();
+  w.withBaggage({ tier: 'gold plus', n: '1' }, () => {
+    out.inside = w.getBaggage();
+    const parent = (window.parentSpan = w.startSpan('parent'));
+    out.parent = parent.spanContext();
+    w.withSpan(parent, () => {
+      out.active = w.getActiveSpan() === parent;
+      w.startSpan('child').end();
+      const h = {};
+      w.inject(h);
+      out.injected = h;
+      fetch(API + '/data?step=early-fetch');
+      xhr(API + '/data?step=early-xhr');
+      fetch(OTHER + '/data?step=early-other');
+    });
+    w.startSpan('explicit', {}, parent).end();
+    w.withBaggage(null, () => w.startSpan('no-baggage', {}, parent).end());
+    w.startActiveSpan('active', (s) => {
+      w.startSpan('grandchild').end();
+      s.end();
+    });
+    parent.end();
+  });
+  out.after = w.getBaggage();
+  const remote = w.extract({ traceparent: '00-${REMOTE.traceId}-${REMOTE.spanId}-01', baggage: 'from=server' });
+  w.startSpan('remote-child', {}, remote).end();
+  w.withSpan(remote, () => fetch(API + '/data?step=remote-fetch'));
+  window.remote = remote;
+  // Input whose getters throw: reported, not thrown, as by the tracer after ready.
+  const evil = new Proxy({}, { get() { throw new Error('evil'); } });
+  out.evil = [w.startSpan('evil-options', evil).isRecording(), w.startSpan('evil-parent', {}, evil).isRecording(), w.withSpan(evil, () => 'ran'), w.inject({}, evil)];
+  out.wasReady = ready;
+`;
+
+async function contextBeforeReady(newPage: () => Promise<AnyPage>): Promise<void> {
+  const c = await startCollector({ cors: { origins: '*' } });
+  const apis: { api?: Api; other?: Api } = {};
+  const site = await startStaticServer({
+    routes: {
+      '/index.html': () => ({
+        type: 'text/html',
+        body: `<!doctype html><title>before ready</title>
+          <script src="/wasmtrace.js" data-service-name="pre" data-endpoint="${c.url}" data-compression="none" data-propagate-to="${apis.api!.origin}"
+            data-disable="webVitals,longTasks,documentLoad,resources,interactions"></script>
+          <script>const API = ${JSON.stringify(apis.api!.origin)}, OTHER = ${JSON.stringify(apis.other!.origin)};${BEFORE_READY}</script>`,
+      }),
+      '/wasmtrace.js': { body: files.script, type: 'text/javascript' },
+      '/wasmtrace.wasm': { body: files.wasm, type: 'application/wasm' },
+    },
+  });
+  apis.api = await startApi(site.origin);
+  apis.other = await startApi(site.origin);
+  try {
+    const page = await newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e: Error) => errors.push(String(e)));
+    await page.goto(site.url);
+    const r = (await page.evaluate(`(async () => {
+      const t = await window.wasmtrace.ready;
+      // After ready, the deferred span and the early context stand for what they became.
+      const h = {};
+      wasmtrace.inject(h, window.parentSpan);
+      const r = {};
+      wasmtrace.inject(r, window.remote);
+      wasmtrace.startSpan('after-ready', {}, window.parentSpan).end();
+      await t.flush();
+      return { ...window.out, afterInject: h, remoteInject: r };
+    })()`)) as Record<string, unknown> & { parent: { traceId: string; spanId: string }; injected: Record<string, string>; afterInject: Record<string, string>; remoteInject: Record<string, string> };
+    assert.deepEqual(errors, []);
+    assert.equal(r.wasReady, false, 'the page script ran before ready');
+    assert.deepEqual(r.evil, [false, false, 'ran', undefined]);
+    assert.deepEqual(r.before, {});
+    assert.deepEqual(r.inside, { tier: 'gold plus', n: '1' }, 'getBaggage before ready');
+    assert.deepEqual(r.after, {});
+    assert.equal(r.active, true, 'getActiveSpan inside withSpan before ready');
+    const { traceId, spanId } = r.parent;
+    assert.match(traceId, /^[\da-f]{32}$/);
+    assert.notEqual(traceId, '0'.repeat(32), 'a deferred span has its ids at once');
+    const baggage = 'tier=gold%20plus,n=1';
+    assert.deepEqual(r.injected, { traceparent: `00-${traceId}-${spanId}-01`, baggage }, 'inject before ready: the active deferred span and the baggage');
+    assert.deepEqual(r.afterInject, { traceparent: `00-${traceId}-${spanId}-01`, baggage }, 'after ready: the same span, with its baggage');
+    assert.deepEqual(r.remoteInject, { traceparent: `00-${REMOTE.traceId}-${REMOTE.spanId}-01`, baggage: 'from=server' });
+
+    await c.waitFor(() => ['grandchild', 'after-ready', 'remote-child'].every((n) => c.spans().some((s) => s.name === n)) && c.spans().filter((s) => s.kind === 3).length >= 4, 10_000);
+    const spans = c.spans();
+    const one = (name: string) => {
+      const found = spans.filter((s) => s.name === name);
+      assert.equal(found.length, 1, `one ${name} span`);
+      return found[0]!;
+    };
+    const parent = one('parent');
+    assert.deepEqual([parent.traceId, parent.spanId, parent.parentSpanId], [traceId, spanId, ''], 'the deferred span is exported with the ids it gave out');
+    for (const name of ['child', 'explicit', 'no-baggage', 'after-ready']) {
+      const s = one(name);
+      assert.deepEqual([s.traceId, s.parentSpanId], [traceId, spanId], `${name} is the parent's child`);
+    }
+    const active = one('active');
+    assert.notEqual(active.traceId, traceId, 'startActiveSpan outside withSpan: a new trace');
+    assert.deepEqual([one('grandchild').traceId, one('grandchild').parentSpanId], [active.traceId, active.spanId], 'startActiveSpan before ready makes its span active');
+    const remoteChild = one('remote-child');
+    assert.deepEqual([remoteChild.traceId, remoteChild.parentSpanId], [REMOTE.traceId, REMOTE.spanId]);
+
+    // Early requests: the trace headers and baggage of the context they were sent in; their spans its children.
+    const request = (api: Api | undefined, step: string) => {
+      const found = api?.requests.find((q) => q.path.endsWith(`step=${step}`));
+      assert.ok(found, `${step} reached its server`);
+      return found.headers;
+    };
+    for (const step of ['early-fetch', 'early-xhr']) {
+      const h = request(apis.api, step);
+      assert.equal(h.baggage, baggage, `${step}: the baggage in effect`);
+      const [, t, s] = String(h.traceparent).split('-');
+      assert.equal(t, traceId, `${step}: in the deferred span's trace`);
+      const span = spans.find((x) => x.spanId === s);
+      assert.ok(span, `${step}: its span is exported`);
+      assert.equal(span.parentSpanId, spanId, `${step}: a child of the active deferred span`);
+    }
+    const other = request(apis.other, 'early-other');
+    assert.equal(other.baggage, undefined, 'not propagated to: no baggage');
+    assert.equal(other.traceparent, undefined);
+    const remoteFetch = request(apis.api, 'remote-fetch');
+    assert.equal(remoteFetch.baggage, 'from=server');
+    assert.equal(String(remoteFetch.traceparent).split('-')[1], REMOTE.traceId);
+  } finally {
+    await Promise.all([c.close(), site.close(), apis.api.close(), apis.other.close()]);
+  }
+}
+
+inBothBrowsers('before ready: withBaggage, getBaggage, deferred spans as parents, inject/extract, early requests in their context', contextBeforeReady);
+
+/** A stub set up before an async tag, with one entry of each kind the rule names. */
+const STUB = `<script>
+  window.t0 = Date.now(); // (a unix time before the page's time origin would read as a performance.now() value)
+  window.wasmtrace = { q: [] };
+  wasmtrace.q.push(['startSpan', 'never-ended']);
+  wasmtrace.q.push(['startActiveSpan', 'boot', { startTime: t0 }, (span) => {
+    window.bootActive = wasmtrace.getActiveSpan() === span;
+    wasmtrace.startSpan('boot-child').end();
+    span.end();
+  }]);
+  wasmtrace.q.push(['withBaggage', { from: 'queue' }, () => (window.queuedBaggage = wasmtrace.getBaggage())]);
+  wasmtrace.q.push(['ready', (tracer) => (window.readyArg = tracer)]);
+  wasmtrace.q.push(['no-such-method', 1]);
+  wasmtrace.q.push(['startActiveSpan', 'throws', () => { throw new Error('the page\\'s own'); }]);
+  wasmtrace.q.push(['startActiveSpan', 'after-throw', (span) => span.end()]);
+  while (Date.now() < t0 + 50); // the tag runs at least 50 ms after the call was queued
+</script>`;
+
+async function stubQueue(newPage: () => Promise<AnyPage>): Promise<void> {
+  const c = await startCollector({ cors: { origins: '*' } });
+  const site = await startStaticServer({
+    routes: {
+      '/index.html': `<!doctype html><title>stub</title>${STUB}
+        <script async src="/wasmtrace.js" data-service-name="stub" data-endpoint="${c.url}" data-disable="webVitals,longTasks,documentLoad,resources,interactions"></script>`,
+      '/wasmtrace.js': { body: files.script, type: 'text/javascript' },
+      '/wasmtrace.wasm': { body: files.wasm, type: 'application/wasm' },
+    },
+  });
+  try {
+    const page = await newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e: Error) => errors.push(String(e)));
+    await page.goto(site.url);
+    const r = (await page.evaluate(`(async () => {
+      const tracer = await window.wasmtrace.ready;
+      await tracer.flush();
+      return { readyArg: window.readyArg === tracer, bootActive: window.bootActive, queuedBaggage: window.queuedBaggage, t0: window.t0 };
+    })()`)) as { readyArg: boolean; bootActive: boolean; queuedBaggage: unknown; t0: number };
+    assert.deepEqual(errors, [], "a queued callback's own exception does not reach the page");
+    assert.deepEqual({ ...r, t0: 0 }, { readyArg: true, bootActive: true, queuedBaggage: { from: 'queue' }, t0: 0 });
+    await c.waitFor(() => ['boot', 'boot-child', 'after-throw'].every((n) => c.spans().some((s) => s.name === n)), 10_000);
+    const boot = c.spans().find((s) => s.name === 'boot')!;
+    const bootMs = Number(BigInt(boot.startTimeUnixNano) / 1_000_000n);
+    // Firefox clamps both clocks (the SDK maps unix times through the time origin): a few ms of slack; the tag ran 50 ms later.
+    assert.ok(Math.abs(bootMs - r.t0) <= 5, `the startTime the stub gave: ${bootMs} for ${r.t0}`);
+    assert.equal(c.spans().find((s) => s.name === 'boot-child')?.parentSpanId, boot.spanId);
+  } finally {
+    await Promise.all([c.close(), site.close()]);
+  }
+}
+
+inBothBrowsers("a stub's queue: ['ready', fn] and callback methods run when the tag does, the page's own exceptions contained", stubQueue);

@@ -23,6 +23,18 @@ test('data-* attributes become init options', () => {
   assert.equal(o.compression, 'none');
 });
 
+test('every numeric delivery attribute becomes a number (seeded values)', () => {
+  const names = ['maxExportBatchSize', 'scheduledDelayMs', 'maxQueueBytes', 'timeoutMs', 'retryInitialDelayMs', 'retryMaxDelayMs', 'maxAttempts', 'maxConcurrentRequests'];
+  let seed = 7;
+  const next = (): number => (seed = (seed * 48271) % 2147483647) % 100_000;
+  for (let i = 0; i < 50; i++) {
+    for (const name of names) {
+      const n = next();
+      assert.equal((optionsFromDataset({ [name]: String(n) }) as unknown as Record<string, unknown>)[name], n, name);
+    }
+  }
+});
+
 test('an invalid data-propagate-to RegExp is skipped, not thrown', () => {
   const o = optionsFromDataset({ serviceName: 'x', propagateTo: '/([/, https://api.example.com' });
   assert.deepEqual(o.propagateTo, ['https://api.example.com']);
