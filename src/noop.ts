@@ -29,20 +29,19 @@ export function noopSpan(): Span {
  */
 export function noopTracer(span: () => Span): Tracer {
   const done = (): Promise<ExportResult> => Promise.resolve({ sent: 0, queued: 0, dropped: 0 });
+  /** Runs `fn` if it is a function (as the real tracer does: a wrong argument is not thrown into the app). */
+  const run = <R>(fn: unknown, arg?: Span): R => (typeof fn === 'function' ? fn(arg) : undefined) as R;
   return {
     startSpan: span,
-    startActiveSpan<R>(_name: string, ...rest: unknown[]): R {
-      const fn = rest[rest.length - 1];
-      return typeof fn === 'function' ? (fn as (s: Span) => R)(span()) : (undefined as R);
-    },
+    startActiveSpan: <R>(_name: string, ...rest: unknown[]): R => run(rest[rest.length - 1], span()),
     getActiveSpan: () => undefined,
-    withSpan: (_span, fn) => fn(),
+    withSpan: (_span, fn) => run(fn),
     inject: () => undefined,
     extract: () => undefined,
     flush: done,
     shutdown: done,
     stats: () => ({ droppedSpans: 0, droppedData: 0, droppedOversize: 0 }),
-    withBaggage: (_entries, fn) => fn(),
+    withBaggage: (_entries, fn) => run(fn),
     getBaggage: () => ({}),
   };
 }
