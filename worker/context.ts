@@ -3,7 +3,9 @@
 // 1. the invocation whose handler is running synchronously right now: its
 //    span is the tracer's active span (instrument runs it inside withSpan);
 // 2. else AsyncLocalStorage, where the Worker enables it (nodejs_compat or
-//    nodejs_als: process.getBuiltinModule gives it without a static import);
+//    nodejs_als: process.getBuiltinModule gives it without a static import),
+//    which then also carries the tracer's active span and baggage across
+//    awaits (src/context.ts), as in Node;
 // 3. else the only invocation in flight, if there is exactly one (an
 //    invocation is in flight until its waitUntil work settles; untraced
 //    ones count too).
@@ -11,6 +13,7 @@
 // a wrong parent would be worse than none. Service bindings reached through
 // the handler's env always know their invocation.
 import type { Span } from '../src/types.js';
+import { useAsyncContext, type AsyncStorage } from '../src/context.js';
 
 interface Als {
   getStore(): Span | undefined;
@@ -27,6 +30,8 @@ export function enter<R>(span: Span, fn: () => R): R {
     try {
       const m = (globalThis as { process?: { getBuiltinModule?(id: string): { AsyncLocalStorage?: new () => Als } | undefined } }).process?.getBuiltinModule?.('node:async_hooks');
       als = m?.AsyncLocalStorage ? new m.AsyncLocalStorage() : null;
+      // The tracer's active span and baggage follow awaits too (nested startActiveSpan, withBaggage).
+      if (m?.AsyncLocalStorage) useAsyncContext(new m.AsyncLocalStorage() as AsyncStorage);
     } catch {
       als = null;
     }

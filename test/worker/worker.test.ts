@@ -182,6 +182,20 @@ describe('fetch handler in workerd', () => {
     assert.equal(attrs(server.attributes)['app.after_await'], true, 'getActiveSpan() after an await is the request span');
   });
 
+  test('nested startActiveSpan across awaits: with AsyncLocalStorage its span parents what starts after them; without, no guess', async () => {
+    for (const [host, chained] of [['als.example', true], [undefined, false]] as const) {
+      const trace = (chained ? 'a1a1a1' : 'b2b2b2') + TRACE.slice(6);
+      const r = await get('/nested', { traceparent: `00-${trace}-${PARENT}-01` }, host);
+      const ids = JSON.parse(r.body) as { outer: string; leaf: string };
+      const server = await spanOf((x) => x.kind === 2 && x.traceId === trace, 'server of /nested');
+      const outer = await spanOf((x) => x.spanId === ids.outer, 'app.outer');
+      const leaf = await spanOf((x) => x.spanId === ids.leaf, 'app.leaf');
+      assert.equal(outer.parentSpanId, server.spanId, `${host}: outer under the request`);
+      if (chained) assert.equal(leaf.parentSpanId, outer.spanId, 'leaf under outer after the awaits');
+      else assert.equal(leaf.parentSpanId, '', 'no parent guessed after an await');
+    }
+  });
+
   test('without AsyncLocalStorage, after an await: no guess — a new trace, no active span (another request may be in flight)', async () => {
     const trace = 'beef00' + TRACE.slice(6);
     const r = await get('/child', { traceparent: `00-${trace}-${PARENT}-01` });
