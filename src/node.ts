@@ -91,7 +91,15 @@ function flushLive(): void {
   if (exitRounds++ >= EXIT_ROUNDS) return;
   if (!exiting) {
     const ac = (exiting = new AbortController());
-    setTimeout(() => ac.abort(), EXIT_BUDGET_MS).unref(); // the requests hold the process, not this timer
+    // The requests hold the process, not this timer. If it fires, the app
+    // kept the process going after all (a 'beforeExit' listener started more
+    // work): the exit did not happen, and the next one has its own budget
+    // and rounds, so the app's later exports are not cut short.
+    setTimeout(() => {
+      ac.abort();
+      exiting = undefined;
+      exitRounds = 0;
+    }, EXIT_BUDGET_MS).unref();
   }
   for (const ref of live) void ref.deref()?.flush();
 }

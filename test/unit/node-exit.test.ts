@@ -215,3 +215,25 @@ test('a slow collector that answers within the budget still gets every span at e
     await slow.close();
   }
 });
+
+test("an app whose 'beforeExit' starts more work: its later exports are not cut short by the exit budget, and its last exit still flushes", async () => {
+  // The first exit flushes 'keep-0' and is called off; 2.5 s later (past the
+  // 2 s budget) the app ends more spans, flushes them itself, then exits again.
+  const name = 'keep';
+  const r = await child(name, 1, { endpoint: collector.url, storage: null }, `
+    let again = true;
+    process.on('beforeExit', () => {
+      if (!again) return;
+      again = false;
+      setTimeout(async () => {
+        for (let i = 1; i < 4; i++) tracer.startSpan('${name}-' + i).end();
+        const r = await tracer.flush();
+        console.log('flush', JSON.stringify(r));
+        for (let i = 4; i < 6; i++) tracer.startSpan('${name}-' + i).end(); // left for the final exit
+      }, 2500);
+    });
+  `);
+  assert.equal(r.code, 0, r.out);
+  assert.match(r.out, /flush \{"sent":3,/, r.out);
+  assert.deepEqual(exported(name), expected(name, 6));
+});
