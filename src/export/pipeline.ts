@@ -453,7 +453,8 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
     queue.sort((a, b) => (a._id < b._id ? -1 : a._id > b._id ? 1 : 0));
   }
 
-  async function flushOnce(): Promise<ExportResult> {
+  /** Sends what is due; no batch starts after `until` (a Date.now() time). */
+  async function flushOnce(until: number): Promise<ExportResult> {
     const sent0 = sent;
     const dropped0 = dropped;
     clearTimeout(delayTimer);
@@ -463,7 +464,7 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
     // Each due batch is tried once (by this flush or a concurrent one); what
     // fails waits for the retry timer.
     const base = new Map(queue.map((b) => [b, b._attempts]));
-    const untried = (b: Batch): boolean => b._attempts <= (base.get(b) ?? 0);
+    const untried = (b: Batch): boolean => b._attempts <= (base.get(b) ?? 0) && Date.now() < until;
     for (let guard = 0; guard < 100_000; guard++) {
       pump(false, untried);
       if (inflight.size === 0) break;
@@ -473,9 +474,9 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
     return result(sent - sent0, dropped - dropped0);
   }
 
-  async function flush(): Promise<ExportResult> {
+  async function flush(until = Infinity): Promise<ExportResult> {
     try {
-      if (!closed) return await flushOnce();
+      if (!closed) return await flushOnce(until);
     } catch (e) {
       fail(e);
     }
@@ -575,14 +576,20 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
         );
       }
     },
-    flush,
+    flush: () => flush(),
     async shutdown() {
       if (closed) return result(0, 0);
       const sent0 = sent;
       const dropped0 = dropped;
-      // A batch awaiting its retry (or parked) is tried once more, not given up untried.
+      // A batch awaiting its retry (or parked) is tried once more, not given
+      // up untried; all of it within timeoutMs, waiting for no request past it.
+      const until = Date.now() + o.timeoutMs;
+      const within = (p: Promise<unknown>): Promise<unknown> => {
+        let t: Timer;
+        return Promise.race([p, new Promise((r) => (t = unref(setTimeout(r, until - Date.now()))))]).finally(() => clearTimeout(t));
+      };
       for (const b of queue) b._dueAt = 0;
-      await flush();
+      await within(flush(until));
       giveUp(false);
       // Drops waiting for their report (made after the current task, or
       // tallied while the collector did not answer: then only if a report
@@ -590,7 +597,7 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
       if (answering || store) report();
       // One more drain: the drop reports made meanwhile (a rejection, the loss above).
       silent = true;
-      await flush();
+      await within(flush(until));
       closed = true;
       unwatch();
       clearTimeout(delayTimer);

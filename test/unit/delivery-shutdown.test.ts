@@ -178,3 +178,24 @@ test('debug: each kind of failed export is named once (503, 429, 400, a network 
   assert.equal(quiet.requests.length, 1);
   assert.deepEqual(warned.filter((w) => w.includes(quiet.url)), []);
 });
+
+test('shutdown() with a backlog and a collector that never answers: timeoutMs in all, not one timeout per batch', async (t) => {
+  // The first request is answered 503 (a backlog forms); every later one hangs.
+  const c = await startCollector({ respond: (_r, i) => (i === 0 ? { status: 503 } : { hang: true }) });
+  t.after(() => c.close());
+  for (const compression of ['none', 'gzip'] as const) {
+    const tracer = await tracerFor(c.url, { ...noRetryTimer, compression, timeoutMs: 800, maxExportBatchSize: 100_000 });
+    // Several batches of up to 60 KB each (1 KB a span).
+    for (let round = 0; round < 6; round++) {
+      endSpans(tracer, 60, `r${round}`, 1000);
+      await tracer.flush();
+    }
+    const t0 = Date.now();
+    const r = await tracer.shutdown();
+    const ms = Date.now() - t0;
+    assert.ok(ms < 800 + 600, `${compression}: shutdown took ${ms} ms (timeoutMs 800)`);
+    // Given up (no storage), or still in flight when shutdown returned: none unaccounted for.
+    assert.equal(r.sent, 0, JSON.stringify(r));
+    assert.equal(r.dropped + r.queued, 360, `${compression}: ${JSON.stringify(r)}`);
+  }
+});
