@@ -46,6 +46,27 @@ interface Deferred {
   /** Its calls until then. */
   readonly ops: Op[];
   real?: Span;
+  /** end() was called: later calls change nothing (as on an ended span). */
+  ended?: boolean;
+}
+
+/** Calls kept per deferred span besides its end(). */
+const MAX_OPS = 256;
+
+/**
+ * `v` as it is now: plain objects and arrays copied (attribute maps, links
+ * and their contexts, array values), `depth` levels down, so that an app
+ * changing them before ready does not change what was recorded. Anything
+ * else (an Error, a Date) is kept as it is.
+ */
+function snapshot(v: unknown, depth = 5): unknown {
+  if (depth === 0 || !v || typeof v !== 'object') return v;
+  if (Array.isArray(v)) return v.map((x) => snapshot(x, depth - 1));
+  const proto = Object.getPrototypeOf(v);
+  if (proto !== Object.prototype && proto !== null) return v;
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(v)) out[k] = snapshot((v as Record<string, unknown>)[k], depth - 1);
+  return out;
 }
 
 /** Deferred spans by the span the page holds; `pending` in start order (parents first) until replayed. */
@@ -82,6 +103,7 @@ function deferredSpan(ratio: number, name: string, options: SpanOptions | undefi
   try {
     ids = newIds(ratio, options?.root || parent === null ? undefined : parent === undefined ? earlyParent() : asParent(parent));
     startTime = options?.startTime ?? now();
+    options = snapshot(options) as SpanOptions | undefined;
   } catch (e) {
     internalError(e); // options or a parent whose getters throw: as the tracer, a span that records nothing
     return noopSpan();
@@ -98,6 +120,17 @@ function deferredSpan(ratio: number, name: string, options: SpanOptions | undefi
   for (const m of SPAN_METHODS) {
     span[m] = (...args: unknown[]) => {
       if (d.real) return (d.real as unknown as Methods)[m]?.(...args);
+      const result = m === 'end' || m === 'recordException' ? undefined : span;
+      // The end is always kept (a span never ended would hold its slot and
+      // never be exported); other calls up to MAX_OPS.
+      if (d.ended || (m !== 'end' && d.ops.length >= MAX_OPS)) return result;
+      try {
+        args = args.map((a) => snapshot(a));
+      } catch (e) {
+        internalError(e); // a value whose getters throw: the call is dropped, as the tracer drops it (an end is kept, without its time)
+        if (m !== 'end') return result;
+        args = [];
+      }
       const at = TIMED[m];
       if (at !== undefined) {
         if (m === 'addEvent' && (typeof args[1] === 'number' || args[1] instanceof Date)) {
@@ -106,8 +139,9 @@ function deferredSpan(ratio: number, name: string, options: SpanOptions | undefi
           args[at] = now();
         }
       }
-      if (d.ops.length < 256) d.ops.push([m, args]);
-      return m === 'end' || m === 'recordException' ? undefined : span;
+      if (m === 'end') d.ended = true;
+      d.ops.push([m, args]);
+      return result;
     };
   }
   span.isRecording = () => (d.real ? d.real.isRecording() : true);
