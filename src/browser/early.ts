@@ -17,7 +17,7 @@ import { activeBaggage } from '../context.js';
 import { formatTraceparent } from '../propagation.js';
 import { internalError } from '../diag.js';
 import { rootTraceState } from '../sampler.js';
-import { fetchTarget, hex, httpUrl, onXhrEnd, setXhrHeaders, startClientSpan, watchXhrBaggage, withHeaders } from './util.js';
+import { fetchTarget, hex, httpUrl, onXhrEnd, openedXhr, setXhrHeaders, startClientSpan, watchXhrBaggage, withHeaders } from './util.js';
 
 /** The tracer's EARLY option key (tracer.ts), by its registered name: no import of the tracer here. */
 export const EARLY = Symbol.for('wasmtrace.early');
@@ -176,7 +176,12 @@ export function recordEarly(o: EarlyOptions): EarlyRequests {
     const setHeader0 = proto.setRequestHeader;
     const opened = new WeakMap<XMLHttpRequest, [method: unknown, href: string]>();
     const open = function (this: XMLHttpRequest, ...args: unknown[]): void {
-      opened.set(this, [args[0], String(args[1])]);
+      try {
+        openedXhr(this);
+        opened.set(this, [args[0], String(args[1])]);
+      } catch (e) {
+        internalError(e); // a URL whose toString throws: the request goes out untraced
+      }
       return open0.apply(this, args);
     };
     const send = function (this: XMLHttpRequest, body?: Document | XMLHttpRequestBodyInit | null): void {

@@ -74,9 +74,12 @@ export function watchXhrBaggage(proto: XMLHttpRequest): () => void {
   };
 }
 
+/** At `open()`, which clears an XHR's request headers: the app's `baggage` is gone too. */
+export const openedXhr = (xhr: XMLHttpRequest): unknown => appBaggage.delete(xhr);
+
 /** `headers` set on `xhr` (by `set`, the unwrapped setRequestHeader), except `baggage` when the app set its own. */
 export function setXhrHeaders(xhr: XMLHttpRequest, set: XMLHttpRequest['setRequestHeader'], headers: Record<string, string>): void {
-  const own = appBaggage.delete(xhr); // sent now: a reopened XHR starts without headers
+  const own = appBaggage.has(xhr);
   for (const k in headers) if (k !== 'baggage' || !own) set.call(xhr, k, headers[k] as string);
 }
 

@@ -3,7 +3,7 @@ import type { BrowserContext } from './types.js';
 import { internalError } from '../diag.js';
 import { end } from './fetch.js';
 import { holdActive } from './hold.js';
-import { httpUrl, onXhrEnd, perfNow, setXhrHeaders, startClientSpan, watchXhrBaggage } from './util.js';
+import { httpUrl, onXhrEnd, openedXhr, perfNow, setXhrHeaders, startClientSpan, watchXhrBaggage } from './util.js';
 
 export function instrumentXhr(ctx: BrowserContext): () => void {
   if (typeof XMLHttpRequest !== 'function') return () => {};
@@ -15,6 +15,7 @@ export function instrumentXhr(ctx: BrowserContext): () => void {
 
   const open = function (this: XMLHttpRequest, ...args: unknown[]): void {
     try {
+      openedXhr(this);
       const url = httpUrl(String(args[1]));
       if (url) requests.set(this, { method: args[0], url });
       else requests.delete(this);

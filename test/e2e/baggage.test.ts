@@ -76,6 +76,14 @@ const APP_BAGGAGE = `async ({ endpoint, api }) => {
   await tracer.withBaggage({ sdk: 'four' }, () => xhr(api + '/data?step=xhr-plain'));
   await tracer.withBaggage({ sdk: 'five' }, () => fetch(api + '/data?step=fetch-plain')).then((r) => r.text());
   await fetch(api + '/data?step=fetch-own', { headers: { baggage: 'app=6' } }).then((r) => r.text());
+  // One XHR used twice: its own baggage on an untraced request, then reopened (open() clears headers) for the API.
+  const reused = new XMLHttpRequest();
+  const sent = () => new Promise((resolve) => { reused.onloadend = resolve; reused.send(); });
+  reused.open('GET', 'data:text/plain,untraced');
+  reused.setRequestHeader('baggage', 'app=7');
+  await sent();
+  reused.open('GET', api + '/data?step=xhr-reused');
+  await tracer.withBaggage({ sdk: 'seven' }, sent);
   return tracer.flush();
 }`;
 
@@ -94,6 +102,7 @@ async function appBaggageLeftAlone(newPage: () => Promise<AnyPage>): Promise<voi
     assert.equal(header('xhr-plain', 'baggage'), 'sdk=four');
     assert.equal(header('fetch-plain', 'baggage'), 'sdk=five');
     assert.equal(header('fetch-own', 'baggage'), 'app=6');
+    assert.equal(header('xhr-reused', 'baggage'), 'sdk=seven', 'a reopened XHR: the app\'s earlier baggage is gone, the SDK\'s goes');
     for (const step of ['fetch-init', 'fetch-request', 'xhr']) assert.match(String(header(step, 'traceparent')), /^00-[\da-f]{32}-[\da-f]{16}-0[01]$/, `${step}: traceparent still sent`);
   } finally {
     await Promise.all([c.close(), site.close(), a.close()]);
