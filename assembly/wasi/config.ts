@@ -75,6 +75,16 @@ export function timeoutFromEnv(fallback: i32): i32 {
 }
 
 /** `s` as a decimal number of at most `maxDigits` digits; -1 when empty, longer, or not all digits. */
+/**
+ * OTEL_<name>_LIMIT (a span limit variable) as a number from `min` to `max`;
+ * `fallback` when unset or bad.
+ */
+export function limitFromEnv(name: string, fallback: i32, min: i32 = 0, max: i32 = 0xffff): i32 {
+  const text = getenv("OTEL_" + name + "_LIMIT").trim();
+  const n = text.length ? decimal(text, 9) : -1;
+  return n >= min && n <= max ? n : fallback;
+}
+
 function decimal(s: string, maxDigits: i32): i32 {
   if (!s.length || s.length > maxDigits) return -1;
   let v = 0;

@@ -3,18 +3,18 @@
 import { IO } from "../core/layout";
 import { initPool, R_STATE } from "../core/pool";
 import { seedFrom } from "../core/ids";
-import { setOrigin, setRatio, droppedData, droppedOversize, droppedSpans } from "../core/config";
+import { setLimits, setOrigin, setRatio, droppedData, droppedOversize, droppedSpans } from "../core/config";
 import { RESOURCE, setString, start } from "../core/span";
 import { SCOPE_VERSION } from "../core/scope";
 import { Span, SpanKind } from "./span";
 import { currentSpan, hasRemote, pushActive, REMOTE, remoteFlags, setRemoteParent, STATE, stateLen } from "./context";
-import { endpointFromEnv, parseHttpUrl, parsePairs, ratioFromEnv, timeoutFromEnv } from "./config";
+import { endpointFromEnv, limitFromEnv, parseHttpUrl, parsePairs, ratioFromEnv, timeoutFromEnv } from "./config";
 import { getenv, getenvEnum } from "./env";
 import { parseBaggage } from "./baggage";
 import { Exporter, lossReport, lostSpans, otlpLines, settings, warn } from "./exporter";
 import { flush, setExporter } from "./flush";
 import { nowMs, startClock } from "./clock";
-import { internId, setValue } from "./values";
+import { internId, setValue, setValueLimit } from "./values";
 import { random_get } from "./sys";
 
 /** Options a program passes to `init`; the OTEL_* variables override them. */
@@ -117,6 +117,11 @@ export function init(options: Options = new Options()): Tracer {
   random_get(IO, 32);
   seedFrom(IO);
   setRatio(ratioFromEnv(options.ratio));
+  // Span limits from the OpenTelemetry variables, as in JS (src/limits.ts).
+  const general = limitFromEnv("ATTRIBUTE_COUNT", 128);
+  setLimits(limitFromEnv("SPAN_ATTRIBUTE_COUNT", general), limitFromEnv("SPAN_EVENT_COUNT", 128), limitFromEnv("SPAN_LINK_COUNT", 128),
+    min(limitFromEnv("EVENT_ATTRIBUTE_COUNT", general), limitFromEnv("LINK_ATTRIBUTE_COUNT", general)));
+  setValueLimit(limitFromEnv("SPAN_ATTRIBUTE_VALUE_LENGTH", limitFromEnv("ATTRIBUTE_VALUE_LENGTH", 4096, 1, I32.MAX_VALUE), 1, I32.MAX_VALUE));
 
   const s = settings;
   s.endpoint = endpointFromEnv(options.endpoint);

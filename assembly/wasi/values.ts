@@ -2,11 +2,25 @@
 import { IO, IO_SIZE } from "../core/layout";
 import { internBytes } from "../core/intern";
 import {
-  attr, V_ARR_BOOL, V_ARR_DBL, V_ARR_INT, V_ARR_STR, V_BOOL, V_DBL, V_INT, V_STR,
+  attr, RESOURCE, V_ARR_BOOL, V_ARR_DBL, V_ARR_INT, V_ARR_STR, V_BOOL, V_DBL, V_INT, V_STR,
 } from "../core/span";
 import { utf8 } from "./text";
 
 const ids = new Map<string, i32>();
+
+/** Characters kept of a string attribute value (OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT; 4096 as in JS, at most what IO holds). */
+let valueLimit: i32 = 4096;
+
+export function setValueLimit(n: i32): void {
+  valueLimit = min(n, IO_SIZE);
+}
+
+/** `s` cut to `valueLimit` UTF-16 units, never between the halves of a surrogate pair. */
+function cut(s: string): string {
+  if (s.length <= valueLimit) return s;
+  const c = s.charCodeAt(valueLimit - 1);
+  return s.substring(0, c >= 0xd800 && c <= 0xdbff ? valueLimit - 1 : valueLimit);
+}
 
 /** The intern id of `s` (span names, attribute keys), interning it once; -1 when the table is full. */
 export function internId(s: string): i32 {
@@ -24,7 +38,8 @@ export function internId(s: string): i32 {
 /** Sets attribute `keyId` (already interned, maybe with NESTED) on handle `h`. */
 export function setValue<T>(h: i32, keyId: i32, value: T): i32 {
   if (isString<T>()) {
-    return attr(h, keyId, V_STR, 0, toIO(changetype<string>(value)));
+    const s = changetype<string>(value);
+    return attr(h, keyId, V_STR, 0, toIO(h == RESOURCE ? s : cut(s))); // the resource is exempt, as the specification says
   } else if (isBoolean<T>()) {
     return attr(h, keyId, V_BOOL, value ? 1 : 0, 0);
   } else if (isInteger<T>()) {
@@ -47,7 +62,8 @@ function setArray<E>(h: i32, keyId: i32, values: Array<E>): i32 {
     const v = unchecked(values[i]);
     if (isString<E>()) {
       if (o + 2 > IO_SIZE) break;
-      const len = utf8(changetype<string>(v), IO + <usize>(o + 2), IO_SIZE - o - 2);
+      const s = changetype<string>(v);
+      const len = utf8(h == RESOURCE ? s : cut(s), IO + <usize>(o + 2), IO_SIZE - o - 2);
       store<u16>(IO + <usize>o, <u16>len);
       o += 2 + len;
     } else if (isBoolean<E>()) {

@@ -114,6 +114,31 @@ test('the demo job exports OTLP/HTTP protobuf through WasmEdge socket calls and 
   }
 });
 
+test('span limits from OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT and OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT, as in JS; the resource is exempt', async () => {
+  const collector = await startCollector();
+  try {
+    const r = await runWasi({
+      wasm: SOCKETS,
+      env: { OTEL_EXPORTER_OTLP_ENDPOINT: collector.origin, OTEL_SERVICE_NAME: 'limits-test', OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT: '1', OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT: '1', ORDERS: '2' },
+    });
+    assert.equal(r.exitCode, 0, r.stderr);
+    const spans = collector.spans();
+    assert.equal(spans.length, expectedSpans(2));
+    for (const s of spans) {
+      assert.ok(s.attributes.length <= 1, `${s.name}: ${JSON.stringify(s.attributes)}`);
+      assert.equal(s.resource['service.name'], 'limits-test');
+    }
+    const lookup = byName(spans, 'catalog.lookup')[0]!;
+    assert.deepEqual(lookup.attributes, [{ key: 'catalog.item', value: { stringValue: 'm' } }]);
+    assert.equal(lookup.droppedAttributesCount, 1);
+    const tax = byName(spans, 'add-tax')[0]!;
+    const regions = tax.attributes.find((a) => a.key === 'tax.regions');
+    if (regions) assert.deepEqual(regions.value, { arrayValue: { values: [{ stringValue: 'E' }, { stringValue: 'F' }] } });
+  } finally {
+    await collector.close();
+  }
+});
+
 test('a host name is resolved with sock_getaddrinfo; errors and exceptions reach the collector', async () => {
   const collector = await startCollector();
   try {
