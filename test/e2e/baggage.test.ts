@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { inBothBrowsers, sdkSite, type AnyPage } from '../helpers/browser.js';
+import { inBothBrowsers, openPage, sdkSite, type AnyPage } from '../helpers/browser.js';
 import { startCollector, startStaticServer } from '../helpers/collector.js';
 import { startApi, type Api } from './sdk-env.js';
 
@@ -156,10 +156,7 @@ async function disabledTag(newPage: () => Promise<AnyPage>): Promise<void> {
     },
   });
   try {
-    const page = await newPage();
-    const errors: string[] = [];
-    page.on('pageerror', (e: Error) => errors.push(String(e)));
-    await page.goto(site.url);
+    const { page, errors } = await openPage(newPage, site.url);
     const r = (await page.evaluate(`(async () => {
       const before = { ...window.calls };
       const tracer = await window.wasmtrace.ready;

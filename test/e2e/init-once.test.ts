@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { inBothBrowsers, sdkSite, type AnyPage } from '../helpers/browser.js';
+import { inBothBrowsers, openPage, sdkSite, type AnyPage } from '../helpers/browser.js';
 import { startCollector, type Collector } from '../helpers/collector.js';
 import { attrs, type FlatSpan } from '../helpers/otlp.js';
 import { startApi, type Api } from './sdk-env.js';
@@ -45,10 +45,7 @@ async function initTwice(newPage: () => Promise<AnyPage>): Promise<void> {
   const a = await startApi(site.origin);
   const c = await startCollector({ cors: { origins: [site.origin] } });
   try {
-    const page = await newPage();
-    const errors: string[] = [];
-    page.on('pageerror', (e: Error) => errors.push(String(e)));
-    await page.goto(site.url);
+    const { page, errors } = await openPage(newPage, site.url);
     const r = (await page.evaluate(`(async () => {
       const api = ${JSON.stringify(a.origin)};
       const { init } = await import('/browser.js');
@@ -88,10 +85,7 @@ async function initBesideTag(newPage: () => Promise<AnyPage>): Promise<void> {
   });
   apis.a = await startApi(site.origin);
   try {
-    const page = await newPage();
-    const errors: string[] = [];
-    page.on('pageerror', (e: Error) => errors.push(String(e)));
-    await page.goto(site.url);
+    const { page, errors } = await openPage(newPage, site.url);
     const r = (await page.evaluate(`(async () => {
       const api = ${JSON.stringify(apis.a.origin)};
       const { init } = await import('/browser.js');

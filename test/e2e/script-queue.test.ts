@@ -5,12 +5,17 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { inBothBrowsers, type AnyPage } from '../helpers/browser.js';
+import { inBothBrowsers, openPage, type AnyPage } from '../helpers/browser.js';
 import { startCollector, startStaticServer } from '../helpers/collector.js';
 import { startApi, type Api } from './sdk-env.js';
 
 const dist = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist');
 const files = { script: readFileSync(join(dist, 'wasmtrace.js')), wasm: readFileSync(join(dist, 'wasmtrace.wasm')) };
+/** The script tag's two files, as a site serves them. */
+const tagFiles = {
+  '/wasmtrace.js': { body: files.script, type: 'text/javascript' },
+  '/wasmtrace.wasm': { body: files.wasm, type: 'application/wasm' },
+};
 
 /** Spans the page starts (and ends) synchronously, right after the tag: before the Wasm can be ready. */
 const STARTED = 5000;
@@ -32,15 +37,11 @@ async function boundedBeforeReady(newPage: () => Promise<AnyPage>): Promise<void
             s.end();
           }
         </script>`,
-      '/wasmtrace.js': { body: files.script, type: 'text/javascript' },
-      '/wasmtrace.wasm': { body: files.wasm, type: 'application/wasm' },
+      ...tagFiles,
     },
   });
   try {
-    const page = await newPage();
-    const errors: string[] = [];
-    page.on('pageerror', (e: Error) => errors.push(String(e)));
-    await page.goto(site.url);
+    const { page, errors } = await openPage(newPage, site.url);
     const r = (await page.evaluate(`(async () => {
       const tracer = await window.wasmtrace.ready;
       await tracer.flush();
@@ -89,8 +90,7 @@ async function recordedAsCalled(newPage: () => Promise<AnyPage>): Promise<void> 
           many.end();
           many.setAttribute('after-end', true);
         </script>`,
-      '/wasmtrace.js': { body: files.script, type: 'text/javascript' },
-      '/wasmtrace.wasm': { body: files.wasm, type: 'application/wasm' },
+      ...tagFiles,
     },
   });
   try {
@@ -173,17 +173,13 @@ async function contextBeforeReady(newPage: () => Promise<AnyPage>): Promise<void
             data-disable="webVitals,longTasks,documentLoad,resources,interactions"></script>
           <script>const API = ${JSON.stringify(apis.api!.origin)}, OTHER = ${JSON.stringify(apis.other!.origin)};${BEFORE_READY}</script>`,
       }),
-      '/wasmtrace.js': { body: files.script, type: 'text/javascript' },
-      '/wasmtrace.wasm': { body: files.wasm, type: 'application/wasm' },
+      ...tagFiles,
     },
   });
   apis.api = await startApi(site.origin);
   apis.other = await startApi(site.origin);
   try {
-    const page = await newPage();
-    const errors: string[] = [];
-    page.on('pageerror', (e: Error) => errors.push(String(e)));
-    await page.goto(site.url);
+    const { page, errors } = await openPage(newPage, site.url);
     const r = (await page.evaluate(`(async () => {
       const t = await window.wasmtrace.ready;
       // After ready, the deferred span and the early context stand for what they became.
@@ -281,15 +277,11 @@ async function stubQueue(newPage: () => Promise<AnyPage>): Promise<void> {
     routes: {
       '/index.html': `<!doctype html><title>stub</title>${STUB}
         <script async src="/wasmtrace.js" data-service-name="stub" data-endpoint="${c.url}" data-disable="webVitals,longTasks,documentLoad,resources,interactions"></script>`,
-      '/wasmtrace.js': { body: files.script, type: 'text/javascript' },
-      '/wasmtrace.wasm': { body: files.wasm, type: 'application/wasm' },
+      ...tagFiles,
     },
   });
   try {
-    const page = await newPage();
-    const errors: string[] = [];
-    page.on('pageerror', (e: Error) => errors.push(String(e)));
-    await page.goto(site.url);
+    const { page, errors } = await openPage(newPage, site.url);
     const r = (await page.evaluate(`(async () => {
       const tracer = await window.wasmtrace.ready;
       await tracer.flush();

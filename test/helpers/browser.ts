@@ -56,6 +56,15 @@ export interface AnyPage {
   on(event: 'pageerror', fn: (e: Error) => void): unknown;
 }
 
+/** A new page at `url`, with the page's uncaught errors collected in `errors` from before it loads. */
+export async function openPage(newPage: () => Promise<AnyPage>, url: string): Promise<{ page: AnyPage; errors: string[] }> {
+  const page = await newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (e: Error) => errors.push(String(e)));
+  await page.goto(url);
+  return { page, errors };
+}
+
 /** Registers `Chromium: <title>` and `Firefox ESR: <title>`, each running `fn` with new pages of that browser. */
 export function inBothBrowsers(title: string, fn: (newPage: () => Promise<AnyPage>) => Promise<void>): void {
   const browsers: Array<[string, () => Promise<PlaywrightBrowser | PuppeteerBrowser>]> = [['Chromium', () => launchChromium()], ['Firefox ESR', () => launchFirefox()]];
