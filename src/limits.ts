@@ -38,7 +38,8 @@ export function resolveLimits(options: unknown, env: Env): Limits {
     const full = `OTEL_${name}_LIMIT`;
     return rangeSetting(full, envValue(env, full), min, max, def);
   };
-  const count = (key: keyof LimitOptions, def: number): number => clampInt(o[key], 0, MAX_COUNT, def, 'limits.' + key);
+  /** The option `key`, within min..max; else `def`. */
+  const count = (key: keyof LimitOptions, def: number, min = 0, max = MAX_COUNT): number => clampInt(o[key], min, max, def, 'limits.' + key);
   const general = v('ATTRIBUTE_COUNT', 128);
   // The variables default to no limit; ours is 4096, and longer ones are cut to what the IO area holds.
   const length = v('SPAN_ATTRIBUTE_VALUE_LENGTH', v('ATTRIBUTE_VALUE_LENGTH', 4096, 1, 2 ** 53), 1, 2 ** 53);
@@ -47,6 +48,6 @@ export function resolveLimits(options: unknown, env: Env): Limits {
     events: count('events', v('SPAN_EVENT_COUNT', 128)),
     links: count('links', v('SPAN_LINK_COUNT', 128)),
     attributesPerEvent: count('attributesPerEvent', Math.min(v('EVENT_ATTRIBUTE_COUNT', general), v('LINK_ATTRIBUTE_COUNT', general))),
-    attributeValueLength: clampInt(o.attributeValueLength, 1, MAX_VALUE_LENGTH, Math.min(length, MAX_VALUE_LENGTH), 'limits.attributeValueLength'),
+    attributeValueLength: count('attributeValueLength', Math.min(length, MAX_VALUE_LENGTH), 1, MAX_VALUE_LENGTH),
   };
 }
