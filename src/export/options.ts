@@ -2,7 +2,7 @@
 // values with one warning each (never a throw).
 import { badSetting, debugOnce, rangeSetting } from '../diag.js';
 import { keyValues } from '../resource.js';
-import { type Env, envEndpoint, envValue, otlpEnum, otlpEnv } from '../env.js';
+import { type Env, envEndpoint, envValue, otlpEnum } from '../env.js';
 import type { DeliveryOptions, ResolvedDeliveryOptions, StorageLike } from './types.js';
 
 /** Bytes of keepalive bodies a page may have in flight (PLATFORM-FACTS.md). */
@@ -25,27 +25,38 @@ export function resolveDeliveryOptions(
     warn(badSetting(name, given, def));
     return def;
   };
-  const num = (name: keyof DeliveryOptions, def: number, min: number, max: number, fromEnv?: string): number =>
-    rangeSetting(name, user[name] ?? fromEnv, min, max, def, warn);
-  /** `given` if it is one of `allowed`, else the first of them. */
-  const oneOf = <T extends string>(name: string, given: string | undefined, allowed: T[]): T =>
-    given === undefined || (allowed as string[]).includes(given) ? ((given as T) ?? allowed[0]) : bad(name, given, allowed[0]!);
+  /** Of the variables `names`, the first that is set (a bad value is named as the user wrote it: the option, or this variable). */
+  const setVar = (...names: string[]): string | undefined => names.find((n) => envValue(env, n) !== undefined);
+  const otlpVar = (key: string): string | undefined => setVar('OTEL_EXPORTER_OTLP_TRACES_' + key, 'OTEL_EXPORTER_OTLP_' + key);
+  /** The option `name`, else the variable `envName`, within min..max. */
+  const num = (name: keyof DeliveryOptions, def: number, min: number, max: number, envName?: string): number => {
+    const given = user[name];
+    return given == null && envName
+      ? rangeSetting(envName, envValue(env, envName), min, max, def, warn)
+      : rangeSetting(name, given ?? undefined, min, max, def, warn);
+  };
+  /** The option `name`, else the OTLP variable `key` (lower-cased), if it is one of `allowed`; else the first of them. */
+  const oneOf = <T extends string>(name: 'protocol' | 'compression', key: string, allowed: T[]): T => {
+    const option = user[name];
+    const given = option ?? otlpEnum(env, key);
+    return given === undefined || (allowed as string[]).includes(given) ? ((given as T) ?? allowed[0]) : bad(option === undefined ? otlpVar(key)! : name, given, allowed[0]!);
+  };
   const url = user.endpoint ?? envEndpoint(env) ?? DEFAULT_ENDPOINT;
   let endpoint: string;
   try {
     endpoint = new URL(url, (globalThis as { location?: { href?: string } }).location?.href).href;
   } catch {
     // A bad value is named as the user wrote it: the option, or the variable it came from.
-    const name = user.endpoint === undefined ? ENDPOINT_VARS.find((v) => envValue(env, v)) : undefined;
+    const name = user.endpoint === undefined ? setVar(...ENDPOINT_VARS) : undefined;
     endpoint = name ? bad(name, envValue(env, name), DEFAULT_ENDPOINT) : bad('endpoint', url, DEFAULT_ENDPOINT);
   }
   return {
     endpoint,
-    protocol: oneOf('protocol', user.protocol ?? otlpEnum(env, 'PROTOCOL'), ['http/protobuf', 'http/json']),
+    protocol: oneOf('protocol', 'PROTOCOL', ['http/protobuf', 'http/json']),
     headers: { ...keyValues(env.OTEL_EXPORTER_OTLP_HEADERS), ...keyValues(env.OTEL_EXPORTER_OTLP_TRACES_HEADERS), ...user.headers },
-    maxExportBatchSize: num('maxExportBatchSize', 512, 1, 100_000, envValue(env, 'OTEL_BSP_MAX_EXPORT_BATCH_SIZE')),
-    scheduledDelayMs: num('scheduledDelayMs', 5000, 0, 3_600_000, envValue(env, 'OTEL_BSP_SCHEDULE_DELAY')),
-    compression: oneOf('compression', user.compression ?? otlpEnum(env, 'COMPRESSION'), ['auto', 'gzip', 'none']),
+    maxExportBatchSize: num('maxExportBatchSize', 512, 1, 100_000, 'OTEL_BSP_MAX_EXPORT_BATCH_SIZE'),
+    scheduledDelayMs: num('scheduledDelayMs', 5000, 0, 3_600_000, 'OTEL_BSP_SCHEDULE_DELAY'),
+    compression: oneOf('compression', 'COMPRESSION', ['auto', 'gzip', 'none']),
     maxQueueBytes: num('maxQueueBytes', 1 << 20, 0, 4 << 20),
     storage: user.storage === undefined ? defaultStorage() : user.storage,
     storageKeyPrefix: user.storageKeyPrefix || 'wasmtrace:',
@@ -53,7 +64,7 @@ export function resolveDeliveryOptions(
     retryMaxDelayMs: num('retryMaxDelayMs', 60_000, 0, 3_600_000),
     maxAttempts: num('maxAttempts', 5, 1, 100),
     maxConcurrentRequests: num('maxConcurrentRequests', 2, 1, 16),
-    timeoutMs: num('timeoutMs', 10_000, 1, 600_000, otlpEnv(env, 'TIMEOUT')),
+    timeoutMs: num('timeoutMs', 10_000, 1, 600_000, otlpVar('TIMEOUT')),
     transport: typeof user.transport === 'function' ? user.transport : null,
   };
 }

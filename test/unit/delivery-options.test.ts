@@ -110,3 +110,40 @@ test('a bad endpoint from the environment is named by its variable, one from cod
     assert.deepEqual(warnings, [text]);
   }
 });
+
+test('a bad value of any delivery variable is named by that variable; the option, when given, wins and is named instead; 600 generated cases', () => {
+  // [option, variables in the order they win, a bad value, a good value, what the good one resolves to]
+  const SETTINGS = [
+    ['maxExportBatchSize', ['OTEL_BSP_MAX_EXPORT_BATCH_SIZE'], '0', '64', 64],
+    ['scheduledDelayMs', ['OTEL_BSP_SCHEDULE_DELAY'], '-5', '250', 250],
+    ['timeoutMs', ['OTEL_EXPORTER_OTLP_TRACES_TIMEOUT', 'OTEL_EXPORTER_OTLP_TIMEOUT'], 'soon', '2500', 2500],
+    ['protocol', ['OTEL_EXPORTER_OTLP_TRACES_PROTOCOL', 'OTEL_EXPORTER_OTLP_PROTOCOL'], 'grpc', 'HTTP/JSON', 'http/json'],
+    ['compression', ['OTEL_EXPORTER_OTLP_TRACES_COMPRESSION', 'OTEL_EXPORTER_OTLP_COMPRESSION'], 'brotli', 'None', 'none'],
+  ] as const;
+  let seed = 99;
+  const r = () => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 8) / 2 ** 24;
+  for (let i = 0; i < 600; i++) {
+    const [option, vars, badValue, goodValue, resolved] = SETTINGS[i % SETTINGS.length]!;
+    const env: Record<string, string> = {};
+    for (const v of vars) if (r() < 0.6) env[v] = r() < 0.5 ? badValue : goodValue;
+    const user: Record<string, unknown> = { storage: null };
+    const optionGiven = r() < 0.25;
+    if (optionGiven) user[option] = r() < 0.5 ? (typeof resolved === 'number' ? -1e9 : 'bogus') : resolved;
+    const warnings: string[] = [];
+    const o = resolveDeliveryOptions(user, env, (m) => warnings.push(m)) as unknown as Record<string, unknown>;
+    const where = `case ${i}: ${JSON.stringify({ env, option: user[option] })}`;
+    const winner = vars.find((v) => env[v] !== undefined);
+    if (optionGiven) {
+      const ok = user[option] === resolved;
+      assert.equal(warnings.length, ok ? 0 : 1, where);
+      if (!ok) assert.match(warnings[0]!, new RegExp(`^bad ${option} `), where);
+      if (ok) assert.equal(o[option], resolved, where);
+    } else if (winner && env[winner] === badValue) {
+      assert.equal(warnings.length, 1, where);
+      assert.match(warnings[0]!, new RegExp(`^bad ${winner} ${badValue}; using `), where);
+    } else {
+      assert.deepEqual(warnings, [], where);
+      if (winner) assert.equal(o[option], resolved, where);
+    }
+  }
+});
