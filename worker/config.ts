@@ -4,7 +4,7 @@
 import type { ConfigInput, WorkerConfig } from './types.js';
 import { fallback, rangeSetting, warnOnce } from '../src/diag.js';
 import { keyValues } from '../src/resource.js';
-import { type Env, envEndpoint, envValue, otlpEnum, otlpEnv, sdkDisabled } from '../src/env.js';
+import { type Env, envEndpoint, envValue, otlpEnum, sdkDisabled } from '../src/env.js';
 
 export type { Env };
 
@@ -39,23 +39,34 @@ export function resolveConfig<E>(input: ConfigInput<E>, env: E): Resolved | null
   const v: Record<string, string> = {};
   if (env && typeof env === 'object') for (const [k, x] of Object.entries(env)) if (typeof x === 'string') v[k] = x;
   if (sdkDisabled(c.disabled, v)) return null;
+  /**
+   * The config's `name` when it gives one, else the first of the variables
+   * `vars` set in the env: [the name a warning gives, the value].
+   */
+  const setting = (name: keyof WorkerConfig, ...vars: string[]): [string, unknown] => {
+    const own = c[name];
+    if (own != null && own !== '') return [name, own];
+    const n = vars.find((x) => envValue(v, x) !== undefined);
+    return n ? [n, envValue(v, n)] : [name, undefined];
+  };
+  const otlp = (name: keyof WorkerConfig, key: string): [string, unknown] => setting(name, 'OTEL_EXPORTER_OTLP_TRACES_' + key, 'OTEL_EXPORTER_OTLP_' + key);
   let endpoint = c.endpoint || envEndpoint(v) || DEFAULT_ENDPOINT;
   try {
     endpoint = new URL(endpoint).href;
   } catch {
-    endpoint = fallback('endpoint', endpoint, DEFAULT_ENDPOINT);
+    endpoint = fallback(...otlp('endpoint', 'ENDPOINT'), DEFAULT_ENDPOINT); // named and shown as the user wrote it
   }
   const protocol = c.protocol ?? otlpEnum(v, 'PROTOCOL') ?? 'http/protobuf';
   const json = protocol === 'http/json' && !!c.wasm;
   // http/json needs wasm: the wasmtrace/wasmtrace-json.wasm module.
-  if (!json && protocol !== 'http/protobuf') fallback(protocol === 'http/json' ? 'protocol (without wasm)' : 'protocol', protocol, 'http/protobuf');
+  if (!json && protocol !== 'http/protobuf') fallback(otlp('protocol', 'PROTOCOL')[0] + (protocol === 'http/json' ? ' (without wasm)' : ''), protocol, 'http/protobuf');
   return {
     _c: c,
     _v: v,
     _endpoint: endpoint,
     _headers: { ...keyValues(v.OTEL_EXPORTER_OTLP_HEADERS), ...keyValues(v.OTEL_EXPORTER_OTLP_TRACES_HEADERS), ...c.headers },
     _json: json,
-    _timeout: rangeSetting('timeoutMs', c.timeoutMs ?? otlpEnv(v, 'TIMEOUT'), 1, 600_000, 10_000),
-    _delay: rangeSetting('scheduledDelayMs', c.scheduledDelayMs ?? envValue(v, 'OTEL_BSP_SCHEDULE_DELAY'), 0, MAX_DELAY_MS, DEFAULT_DELAY_MS),
+    _timeout: rangeSetting(...otlp('timeoutMs', 'TIMEOUT'), 1, 600_000, 10_000),
+    _delay: rangeSetting(...setting('scheduledDelayMs', 'OTEL_BSP_SCHEDULE_DELAY'), 0, MAX_DELAY_MS, DEFAULT_DELAY_MS),
   };
 }
