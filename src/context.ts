@@ -25,7 +25,7 @@ export interface AsyncStorage {
 }
 
 /** What is in effect: the active parent and the baggage of the innermost withBaggage. */
-interface Frame {
+export interface Frame {
   _p: ParentIds | undefined;
   _b: string | undefined;
 }
@@ -51,7 +51,8 @@ export function useAsyncContext(s: AsyncStorage): void {
   store = s;
 }
 
-const frame = (): Frame | undefined => store.getStore() as Frame | undefined;
+/** The frame in effect (one read, for a caller that needs both its parent and its baggage). */
+export const frame = (): Frame | undefined => store.getStore() as Frame | undefined;
 
 export function activeParent(): ParentIds | undefined {
   return frame()?._p;

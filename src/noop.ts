@@ -8,6 +8,9 @@ import type { ExportResult } from './export/types.js';
 /** A Span's methods besides spanContext and isRecording (the script tag's deferred spans queue these). */
 export const SPAN_METHODS = ['setAttribute', 'setAttributes', 'addEvent', 'addLink', 'addLinks', 'setStatus', 'updateName', 'end', 'recordException'];
 
+/** What a flush that sent nothing resolves to. */
+export const EMPTY_RESULT: ExportResult = { sent: 0, queued: 0, dropped: 0 };
+
 /** The context of no span: ids all zeros. */
 export const noContext = (): SpanContext => ({ traceId: '0'.repeat(32), spanId: '0'.repeat(16), traceFlags: 0 });
 
@@ -28,7 +31,7 @@ export function noopSpan(): Span {
  * when disabled or when Wasm cannot load (tracer.ts: createNoopTracer).
  */
 export function noopTracer(span: () => Span): Tracer {
-  const done = (): Promise<ExportResult> => Promise.resolve({ sent: 0, queued: 0, dropped: 0 });
+  const done = (): Promise<ExportResult> => Promise.resolve(EMPTY_RESULT);
   /** Runs `fn` if it is a function (as the real tracer does: a wrong argument is not thrown into the app). */
   const run = <R>(fn: unknown, arg?: Span): R => (typeof fn === 'function' ? fn(arg) : undefined) as R;
   return {

@@ -3,10 +3,10 @@
 import type { Link, ParentInput, Span, SpanContext, SpanOptions, TracerStats } from './types.js';
 import type { Core } from './core.js';
 import type { DeliveryStats, ExportResult } from './export/types.js';
-import { type ParentIds, activeBaggage, activeParent, withActive } from './context.js';
+import { type Frame, type ParentIds, frame, withActive } from './context.js';
 import { baggageEntries, injectBaggage, parseBaggage, withBaggageEntries } from './baggage.js';
 import { WasmSpan, type SpanHost } from './span.js';
-import { noopTracer } from './noop.js';
+import { EMPTY_RESULT, noopTracer } from './noop.js';
 import { setAttr } from './attributes.js';
 import { now, toRelativeMs } from './clock.js';
 import { internalError } from './diag.js';
@@ -59,7 +59,6 @@ export interface Delivery {
   stats?(): DeliveryStats;
 }
 
-const EMPTY_RESULT: ExportResult = { sent: 0, queued: 0, dropped: 0 };
 const ZERO_IDS = [0, 0, 0, 0, 0, 0];
 /** A span that records nothing (tracer shut down, Wasm not loaded, or an internal failure). */
 const noopSpan = (): WasmSpan => new WasmSpan(-1, null, ZERO_IDS, 0, undefined, '');
@@ -133,6 +132,9 @@ export interface EarlyIds {
   readonly baggage?: string;
 }
 
+/** No frame in effect: what start() passes on so that current() and baggage() do not read it again. */
+const NO_FRAME: Frame = { _p: undefined, _b: undefined };
+
 /** A remote parent read from traceparent/tracestate in `carrier`; undefined when absent or invalid. */
 function extractParent(carrier: Carrier): RemoteContext | undefined {
   const parsed = parseTraceparent(getHeader(carrier, 'traceparent'));
@@ -171,12 +173,14 @@ export function createTracer(core: Core, delivery: Delivery, options: TracerOpti
   // The caller's baggage holds without a valid traceparent too.
   const callerBaggage = caller ? caller._bg : options.caller ? parseBaggage(getHeader(options.caller, 'baggage')) : '';
   const invocation = options.invocation;
-  const current = (): ParentIds | undefined => activeParent() ?? invocation?.() ?? caller;
+  /** The parent a span started now takes by default, given the frame in effect. */
+  const current = (f = frame()): ParentIds | undefined => f?._p ?? invocation?.() ?? caller;
   /** The baggage a span started now, or an inject with no span, carries. */
-  const baggage = (parent: ParentIds | undefined): string => activeBaggage() ?? parent?._bg ?? callerBaggage;
+  const baggage = (parent: ParentIds | undefined, f = frame()): string => f?._b ?? parent?._bg ?? callerBaggage;
 
   function start(name: unknown, options: SpanOptions | undefined, parentInput: ParentInput): WasmSpan {
-    let parent = options?.root ? undefined : parentInput === undefined ? current() : parentInput === null ? undefined : toParent(parentInput);
+    const f = frame() ?? NO_FRAME; // read once per span: in Node each read is an AsyncLocalStorage lookup
+    let parent = options?.root ? undefined : parentInput === undefined ? current(f) : parentInput === null ? undefined : toParent(parentInput);
     if (!live) return noopSpan();
     const early = (options as { [EARLY]?: EarlyIds } | undefined)?.[EARLY];
     if (early && validIds(early.traceId, early.spanId)) {
@@ -196,7 +200,7 @@ export function createTracer(core: Core, delivery: Delivery, options: TracerOpti
       : x.start(nameId, kind, 0, 0, 0, 0, 0, 0, 0, startMs);
     const flags = core.flags();
     const traceState = parent ? parent._ts : flags & 1 ? rootTraceState : undefined;
-    const span = new WasmSpan(h, h > 0 ? host : null, core.ids, flags, traceState, baggage(parent));
+    const span = new WasmSpan(h, h > 0 ? host : null, core.ids, flags, traceState, baggage(parent, f));
     if (h > 0) {
       if (nameId < 0) x.rename(h, -1, core.str(text));
       if (traceState) x.tracestate(h, core.str(traceState));
