@@ -52,6 +52,8 @@ export interface Platform {
   delivery?: ResolvedDeliveryOptions;
   /** The signal that aborts a delivery request, given its timeout's (Node: the exit budget too). */
   signal?: DeliveryHooks['signal'];
+  /** No page to outlive (Node): no keepalive requests, and no keepalive budget. */
+  pageless?: boolean;
 }
 
 export async function initWith(platform: Platform, options: InitOptions): Promise<Tracer> {
@@ -92,6 +94,7 @@ export async function initWith(platform: Platform, options: InitOptions): Promis
       error: internalError,
       gzip: platform.gzip,
       signal: platform.signal,
+      pageless: platform.pageless,
     });
     // TRACEPARENT/TRACESTATE/BAGGAGE in the environment: the caller's span and baggage (a job started by a traced process).
     const caller = { traceparent: envValue(env, 'TRACEPARENT'), tracestate: envValue(env, 'TRACESTATE'), baggage: envValue(env, 'BAGGAGE') };

@@ -81,10 +81,16 @@ function forget(ref: WeakRef<Tracer>): void {
 
 /**
  * A request's abort signal: its timeout's, and from the first flush at exit
- * the exit budget's too (AbortSignal.any is Node 20.3+; before, the timeout alone).
+ * the exit budget's too.
  */
 function exitSignal(timeout: AbortSignal | undefined): AbortSignal | undefined {
-  return exiting && timeout ? (AbortSignal.any?.([timeout, exiting.signal]) ?? timeout) : timeout;
+  if (!exiting || !timeout) return exiting?.signal ?? timeout;
+  if (AbortSignal.any) return AbortSignal.any([timeout, exiting.signal]);
+  // Node 20.0-20.2 (no AbortSignal.any): a signal of our own that either aborts.
+  const ac = new AbortController();
+  const abort = (): void => ac.abort();
+  for (const s of [timeout, exiting.signal]) s.aborted ? abort() : s.addEventListener('abort', abort, { once: true });
+  return ac.signal;
 }
 
 function flushLive(): void {
@@ -112,6 +118,7 @@ export async function init(options: InitOptions): Promise<Tracer> {
       defaultWasm: (json) => readFile(json ? new URL('./wasmtrace-json.wasm', import.meta.url) : new URL('./wasmtrace.wasm', import.meta.url)),
       gzip,
       signal: exitSignal,
+      pageless: true,
     },
     { env: process.env, ...options },
   );

@@ -294,9 +294,9 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
     }
     const len = b._body.length;
     const small = len <= KEEPALIVE_BUDGET;
-    const keepalive = small && keepaliveBytes + len <= KEEPALIVE_BUDGET;
+    const keepalive = !hooks.pageless && small && keepaliveBytes + len <= KEEPALIVE_BUDGET;
     // Only keepalive requests outlive the page.
-    if ((small || urgent) && !keepalive) return false;
+    if (!hooks.pageless && (small || urgent) && !keepalive) return false;
     const meta: TransportMeta = {
       contentType: b._json ? 'application/json' : 'application/x-protobuf',
       spans: b._spans,

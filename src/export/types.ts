@@ -85,6 +85,11 @@ export interface DeliveryHooks {
   gzip?: Gzip;
   /** The signal that aborts a request, given its timeout's (Node: which the exit budget also aborts). */
   signal?: (timeout: AbortSignal | undefined) => AbortSignal | undefined;
+  /**
+   * No page to outlive (Node): requests are not keepalive, so the 64 KiB
+   * keepalive budget does not hold them back; only `maxConcurrentRequests` does.
+   */
+  pageless?: boolean;
 }
 
 /** Spans delivery gave up on, by cause (also reported as `wasmtrace.dropped` spans while the collector answers). */

@@ -5,6 +5,7 @@
 import { createServer, request as httpRequest } from 'node:http';
 import { once } from 'node:events';
 import { init, type InitOptions, type Tracer } from '../../src/node.js';
+import { init as initCore } from '../../src/index.js';
 import { jsonWasm, protoWasm } from '../helpers/core-tracer.js';
 import { unpack } from '../../src/export/codec.js';
 import type { StorageArea } from '../helpers/memory-storage.js';
@@ -20,9 +21,10 @@ import type { StorageLike, Transport } from '../../src/export/types.js';
 import { fetchTransport } from '../../src/export/send.js';
 
 /** init() with the test's Wasm and small retry delays; options override. */
-export function tracerFor(endpoint: string, options: Partial<InitOptions> = {}): Promise<Tracer> {
+/** A tracer from the Node entry, or with `page`, from the core entry as a page uses it (keepalive, under its budget). */
+export function tracerFor(endpoint: string, options: Partial<InitOptions> = {}, page = false): Promise<Tracer> {
   const json = options.protocol === 'http/json';
-  return init({
+  return (page ? initCore : init)({
     serviceName: 'delivery-test',
     endpoint,
     wasm: json ? jsonWasm : protoWasm,

@@ -208,14 +208,14 @@ test('requests in flight are bounded', async (t) => {
   assert.ok(maxOpen <= 2, `${maxOpen} requests at once`);
 });
 
-test('keepalive bodies stay under the 64 KiB budget for batches of every size', async (t) => {
+test('a page: keepalive bodies stay under the 64 KiB budget for batches of every size', async (t) => {
   const c = await startCollector();
   t.after(() => c.close());
   t.after(() => assertDecoded(c));
   const watch = watchFetch();
   t.after(() => watch.restore());
   for (const [n, pad] of [[1, 0], [7, 3000], [100, 0], [511, 40], [512, 200], [513, 0], [1500, 120], [2, 50_000]] as const) {
-    const tracer = await tracerFor(c.url, { compression: 'none', maxConcurrentRequests: 4 });
+    const tracer = await tracerFor(c.url, { compression: 'none', maxConcurrentRequests: 4 }, true);
     const before = c.requests.length;
     endSpans(tracer, n, `n${n}`, pad);
     assert.equal((await tracer.flush()).sent, n, `${n} spans of ${pad} B`);
