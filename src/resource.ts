@@ -22,13 +22,26 @@ export function keyValues(value: string | undefined): Record<string, string> {
   return out;
 }
 
-/** service.name, telemetry.sdk.*, OTEL_RESOURCE_ATTRIBUTES and user attributes. */
+/**
+ * service.name, telemetry.sdk.*, OTEL_RESOURCE_ATTRIBUTES and user attributes.
+ * service.name is the first non-empty text of: the `serviceName` option, the
+ * `resource` option's, OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES' (the
+ * specification puts OTEL_SERVICE_NAME first of the two); else the
+ * OpenTelemetry default, with a warning.
+ */
 export function resourceAttributes(opts: { serviceName?: unknown; resource?: Record<string, AttributeValue> }, env: Env, language: string): Record<string, AttributeValue> {
-  // Required: without one, the OpenTelemetry default and a warning.
-  const service = (typeof opts.serviceName === 'string' && opts.serviceName) || envValue(env, 'OTEL_SERVICE_NAME') || fallback('serviceName', opts.serviceName, 'unknown_service');
+  const fromEnv = keyValues(env.OTEL_RESOURCE_ATTRIBUTES);
+  const user = typeof opts.resource === 'object' && opts.resource;
+  const text = (v: unknown): string | false => typeof v === 'string' && v;
+  const service =
+    text(opts.serviceName) ||
+    text(user && user['service.name']) ||
+    envValue(env, 'OTEL_SERVICE_NAME') ||
+    fromEnv['service.name'] ||
+    fallback('serviceName', opts.serviceName, 'unknown_service');
   return {
-    ...keyValues(env.OTEL_RESOURCE_ATTRIBUTES),
-    ...(typeof opts.resource === 'object' && opts.resource),
+    ...fromEnv,
+    ...user,
     'service.name': service,
     'telemetry.sdk.name': 'wasmtrace',
     'telemetry.sdk.language': language,

@@ -1,0 +1,67 @@
+// The resource's service.name from every source a user may set it in, in
+// every combination: the options (serviceName, resource), OTEL_SERVICE_NAME
+// and OTEL_RESOURCE_ATTRIBUTES, against a model of the precedence rule.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { resourceAttributes } from '../../src/resource.js';
+import { setDebug } from '../../src/diag.js';
+import { startCollector } from '../helpers/collector.js';
+import { init } from '../../src/node.js';
+import { protoWasm } from '../helpers/core-tracer.js';
+
+const OPTION = [undefined, '', 42, 'opt-name'];
+const RESOURCE = [undefined, {}, { 'service.name': '' }, { 'service.name': 7 }, { 'service.name': 'res-name', 'team.id': 'a' }];
+const SERVICE_VAR = [undefined, '', '  ', 'var-name'];
+const ATTRS_VAR = [undefined, 'team.id=b', 'service.name=attr%20name,team.id=b', 'service.name=,region=eu'];
+
+/** The rule: the first non-empty text of the option, the resource option's, OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES'. */
+function model(option: unknown, resource: Record<string, unknown> | undefined, serviceVar?: string, attrsVar?: string): string | undefined {
+  const fromAttrs = /(?:^|,)service\.name=([^,]*)/.exec(attrsVar ?? '')?.[1];
+  const candidates = [option, resource?.['service.name'], serviceVar?.trim(), fromAttrs && decodeURIComponent(fromAttrs)];
+  return candidates.find((c): c is string => typeof c === 'string' && c !== '');
+}
+
+test('service.name: every combination of the four sources follows the precedence rule; the default and its warning only when none gives one', () => {
+  const warnings: unknown[][] = [];
+  const warn = console.warn;
+  console.warn = (...a: unknown[]) => void warnings.push(a);
+  setDebug(true);
+  try {
+    let cases = 0;
+    for (const option of OPTION)
+      for (const resource of RESOURCE)
+        for (const serviceVar of SERVICE_VAR)
+          for (const attrsVar of ATTRS_VAR) {
+            const env = { OTEL_SERVICE_NAME: serviceVar, OTEL_RESOURCE_ATTRIBUTES: attrsVar };
+            const before = warnings.length;
+            const r = resourceAttributes({ serviceName: option, resource: resource as Record<string, string> | undefined }, env, 'nodejs');
+            const want = model(option, resource, serviceVar, attrsVar);
+            const what = JSON.stringify({ option, resource, env });
+            assert.equal(r['service.name'], want ?? 'unknown_service', what);
+            // Other attributes still merge: the resource option over the variable.
+            const team = (resource as Record<string, unknown> | undefined)?.['team.id'] ?? (attrsVar?.includes('team.id=b') ? 'b' : undefined);
+            assert.equal(r['team.id'], team, what);
+            if (want === undefined) assert.ok(warnings.length > before || warnings.some((w) => String(w[1]).startsWith('bad serviceName')), what);
+            else assert.equal(warnings.length, before, `no warning: ${what}`);
+            cases++;
+          }
+    assert.equal(cases, OPTION.length * RESOURCE.length * SERVICE_VAR.length * ATTRS_VAR.length);
+  } finally {
+    console.warn = warn;
+    setDebug(false);
+  }
+});
+
+test('service.name from OTEL_RESOURCE_ATTRIBUTES alone reaches the collector', async () => {
+  const collector = await startCollector();
+  try {
+    const tracer = await init({ serviceName: undefined as unknown as string, wasm: protoWasm, storage: null, endpoint: collector.url, env: { OTEL_RESOURCE_ATTRIBUTES: 'service.name=checkout,service.namespace=shop' } });
+    tracer.startSpan('s').end();
+    await tracer.shutdown();
+    const [s] = collector.spans();
+    assert.equal(s!.resource['service.name'], 'checkout');
+    assert.equal(s!.resource['service.namespace'], 'shop');
+  } finally {
+    await collector.close();
+  }
+});
