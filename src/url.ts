@@ -47,12 +47,20 @@ export function fullUrl(href: string, redact?: RedactQuery): string {
 }
 
 /**
- * Whether `href` matches one of `rules` (`propagateTo`): a string is a prefix,
- * a RegExp is tested (its lastIndex reset first: a /g or /y pattern would
- * otherwise match only every other call). Other entries match nothing.
+ * Whether `href` matches one of `rules` (`propagateTo`): a string matches
+ * itself and what lies below it — `https://api.example.com` matches
+ * `https://api.example.com/v1` but not `https://api.example.com.evil.net`
+ * (a prefix matches up to a `/`, `?` or `#`, or ending in one); a RegExp is
+ * tested (its lastIndex reset first: a /g or /y pattern would otherwise match
+ * only every other call). Other entries match nothing.
  */
 export function matchesAny(rules: readonly unknown[], href: string): boolean {
-  return rules.some((r) => (typeof r === 'string' ? href.startsWith(r) : r instanceof RegExp && ((r.lastIndex = 0), r.test(href))));
+  const ends = (c: string | undefined): boolean => c !== undefined && '/?#'.includes(c);
+  return rules.some((r) =>
+    typeof r === 'string'
+      ? href.startsWith(r) && (href.length === r.length || ends(r[r.length - 1]) || ends(href[r.length]))
+      : r instanceof RegExp && ((r.lastIndex = 0), r.test(href)),
+  );
 }
 
 function decode(s: string): string {

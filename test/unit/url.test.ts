@@ -3,7 +3,7 @@
 // kept byte for byte, and no input throws.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fullUrl } from '../../src/url.js';
+import { fullUrl, matchesAny } from '../../src/url.js';
 
 let seed = 12345;
 const rnd = (n: number): number => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 8) % n;
@@ -54,4 +54,42 @@ test('redactQuery: named keys or every key; malformed input comes back unchanged
     assert.equal(typeof fullUrl(junk), 'string'); // never throws
   }
   assert.equal(fullUrl('http://[bad@?x=1'), 'http://[bad@?x=1');
+});
+
+test('propagateTo strings match their URL and what lies below it, never a look-alike host, port or path', () => {
+  const hosts = ['api.example.com', 'api.example.com.evil.net', 'api.example.community', 'evil.net', 'api.example.co'];
+  const ports = ['', ':8443'];
+  const paths = ['/', '/v1', '/v1/', '/v1/x', '/v1beta', '/v1?q=1', '/v1#f', '/?q', '/#f'];
+  const prefixPaths = ['', '/', '/v1', '/v1/', '/v1?', '/v1#'];
+  let matched = 0;
+  let cases = 0;
+  for (const ph of hosts.slice(0, 2))
+    for (const pp of ports)
+      for (const prefixPath of prefixPaths) {
+        const prefix = `https://${ph}${pp}${prefixPath}`;
+        for (const h of hosts)
+          for (const port of ports)
+            for (const path of paths)
+              for (const scheme of ['https', 'http']) {
+                const href = new URL(`${scheme}://${h}${port}${path}`).href;
+                // The model, from parsed URLs: same origin, and the prefix's path is the target's or an ancestor of it.
+                const p = new URL(prefix);
+                const t = new URL(href);
+                const basePath = prefixPath === '' ? '/' : p.pathname;
+                const pathOk =
+                  basePath.endsWith('/')
+                    ? t.pathname.startsWith(basePath)
+                    : t.pathname === basePath || t.pathname.startsWith(basePath + '/');
+                const rest = href.slice(t.origin.length + t.pathname.length);
+                const suffixOk = prefixPath.endsWith('?') ? rest.startsWith('?') : prefixPath.endsWith('#') ? rest.startsWith('#') : true;
+                const want = t.origin === p.origin && pathOk && suffixOk;
+                assert.equal(matchesAny([prefix], href), want, `${prefix} vs ${href}`);
+                if (want) matched++;
+                cases++;
+              }
+      }
+  assert.ok(matched > 50 && matched < cases / 4, `${matched} of ${cases} matched`);
+  assert.equal(matchesAny(['', 'https://a.example'], 'https://b.example/'), false, 'an empty string matches nothing');
+  assert.equal(matchesAny([/^https:\/\/api\./g], 'https://api.x/'), true);
+  assert.equal(matchesAny([/^https:\/\/api\./g], 'https://api.x/'), true, 'a /g RegExp matches every time');
 });
