@@ -373,6 +373,15 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
       // browser goes on sending them: the batch is the browser's now. Kept or
       // retried here, it would be sent a second time.
       forget(b);
+    } else if (closed) {
+      // Still in flight when shutdown() gave up waiting: kept for the next
+      // page if storage takes it, else lost, and counted.
+      if (!b._stored) writeAhead(b);
+      if (b._stored) store?._release(b._id);
+      else {
+        forget(b);
+        drop('shutdown', b._spans);
+      }
     } else {
       if (b._handedOff || !b._stored) writeAhead(b); // failed in the browser's hands (or after an unload the page outlived)
       // Parked after the last attempt until online, a success, or the next page.
@@ -404,6 +413,7 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
   }
 
   function scheduleRetry(): void {
+    if (closed) return; // nothing is sent after shutdown()
     let next = Infinity;
     for (const b of queue) if (!b._inflight && b._dueAt < next) next = b._dueAt;
     if (next >= retryAt) return;

@@ -199,3 +199,33 @@ test('shutdown() with a backlog and a collector that never answers: timeoutMs in
     assert.equal(r.dropped + r.queued, 360, `${compression}: ${JSON.stringify(r)}`);
   }
 });
+
+test('a request still in flight when shutdown() stops waiting: nothing is sent after it resolves, and if it fails its spans are counted lost', async (t) => {
+  for (const spans of [1, 3, 40]) {
+    // The first request hangs until its own timeout aborts it; any later one would be accepted.
+    const c = await startCollector({ respond: (_r, i) => (i === 0 ? { hang: true } : {}) });
+    t.after(() => c.close());
+    const tracer = await tracerFor(c.url, { timeoutMs: 400, retryInitialDelayMs: 1, retryMaxDelayMs: 5 });
+    endSpans(tracer, spans);
+    const r = await tracer.shutdown();
+    const resolvedAt = Date.now();
+    assert.deepEqual(r, { sent: 0, queued: spans, dropped: 0 }, 'in flight when shutdown returned');
+    await new Promise((res) => setTimeout(res, 1200)); // past the request's timeout and any retry
+    assert.equal(c.requests.length, 1, `requests after shutdown: ${c.requests.filter((q) => q.receivedAt > resolvedAt).length}`);
+    assert.deepEqual(deliveryStats(tracer.stats()), { ...zero, droppedUnsent: spans });
+  }
+});
+
+test('with storage, a request still in flight when shutdown() stops waiting that then fails: kept for the next page, not sent again by this one', async (t) => {
+  const area = createStorageArea();
+  const c = await startCollector({ respond: (_r, i) => (i === 0 ? { hang: true } : {}) });
+  t.after(() => c.close());
+  const tab = await tabFor(c.url, { storage: area.open(), timeoutMs: 400, retryInitialDelayMs: 1, retryMaxDelayMs: 5 });
+  endSpans(tab.tracer, 5);
+  assert.deepEqual(await tab.tracer.shutdown(), { sent: 0, queued: 5, dropped: 0 });
+  await new Promise((res) => setTimeout(res, 1200));
+  assert.equal(c.requests.length, 1);
+  assert.equal(storedSpans(area), 5);
+  assert.ok(area.entries().every(([k]) => !k.includes(':c:')), 'claims released: the next page adopts it at once');
+  assert.deepEqual(deliveryStats(tab.tracer.stats()), zero);
+});
