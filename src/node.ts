@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { gzip as zlibGzip } from 'node:zlib';
 import { useAsyncContext } from './context.js';
 import { initWith, type InitOptions } from './init.js';
-import type { Tracer } from './tracer.js';
+import type { FinalFlush, Tracer } from './tracer.js';
 
 useAsyncContext(new AsyncLocalStorage());
 
@@ -107,7 +107,7 @@ function flushLive(): void {
       exitRounds = 0;
     }, EXIT_BUDGET_MS).unref();
   }
-  for (const ref of live) void ref.deref()?.flush();
+  for (const ref of live) void (ref.deref() as (Tracer & FinalFlush) | undefined)?._final();
 }
 
 /** Loads the Wasm module (from dist/, or `options.wasm`) and returns a tracer; never rejects. */

@@ -11,7 +11,7 @@ import { setAttr } from './attributes.js';
 import { now, toRelativeMs } from './clock.js';
 import { internalError } from './diag.js';
 import { INVALID_SPAN_ID, hexWords, validIds } from './ids.js';
-import { type Carrier, formatTraceparent, getHeader, parseTraceparent, parseTracestate, setHeader } from './propagation.js';
+import { type Carrier, KNOWN_FLAGS, formatTraceparent, getHeader, parseTraceparent, parseTracestate, setHeader } from './propagation.js';
 
 export interface Tracer {
   startSpan(name: string, options?: SpanOptions, parent?: ParentInput): Span;
@@ -48,6 +48,11 @@ export interface Tracer {
    * from `extract` carries the request's baggage), else the process's caller's.
    */
   getBaggage(): Record<string, string>;
+}
+
+/** The Node entry's flush at exit: held traces are decided first (the process ends: nothing more can join them). */
+export interface FinalFlush {
+  _final(): Promise<ExportResult>;
 }
 
 /** What delivery provides to the tracer. */
@@ -87,8 +92,8 @@ class RemoteContext implements ParentIds, SpanContext {
     [this._t0, this._t1, this._t2, this._t3, this._s0, this._s1] = w as [number, number, number, number, number, number];
     this.traceId = traceId;
     this.spanId = spanId;
-    this.traceFlags = traceFlags & 0xff;
-    this._f = (traceFlags & 0xff) | (isRemote ? 0x100 : 0);
+    this.traceFlags = traceFlags & KNOWN_FLAGS;
+    this._f = this.traceFlags | (isRemote ? 0x100 : 0);
     this.isRemote = isRemote;
     this._ts = traceState || undefined;
     this._bg = baggage;
@@ -181,7 +186,8 @@ export function createTracer(core: Core, delivery: Delivery, options: TracerOpti
   function start(name: unknown, options: SpanOptions | undefined, parentInput: ParentInput): WasmSpan {
     const f = frame() ?? NO_FRAME; // read once per span: in Node each read is an AsyncLocalStorage lookup
     let parent = options?.root ? undefined : parentInput === undefined ? current(f) : parentInput === null ? undefined : toParent(parentInput);
-    if (!live) return noopSpan();
+    // Shut down: a span that records nothing but carries its parent's context on, as the API says.
+    if (!live) return parent ? new WasmSpan(-1, null, [parent._t0, parent._t1, parent._t2, parent._t3, parent._s0, parent._s1], parent._f & KNOWN_FLAGS, parent._ts, baggage(parent, f)) : noopSpan();
     const early = (options as { [EARLY]?: EarlyIds } | undefined)?.[EARLY];
     if (early && validIds(early.traceId, early.spanId)) {
       // Its trace and parent span (zero words for none), and its own span id pinned.
@@ -212,7 +218,7 @@ export function createTracer(core: Core, delivery: Delivery, options: TracerOpti
     return span;
   }
 
-  const tracer: Tracer = {
+  const tracer: Tracer & FinalFlush = {
     startSpan(name, options, parent) {
       try {
         return start(name, options, parent);
@@ -252,10 +258,12 @@ export function createTracer(core: Core, delivery: Delivery, options: TracerOpti
       try {
         const p = span === undefined ? current() : toParent(span);
         if (!carrier) return;
-        if (p) {
-          const ctx = p instanceof WasmSpan ? p.spanContext() : (p as RemoteContext);
-          setHeader(carrier, 'traceparent', formatTraceparent(ctx.traceId, ctx.spanId, ctx.traceFlags));
-          if (p._ts) setHeader(carrier, 'tracestate', p._ts);
+        const ctx = p instanceof WasmSpan ? p.spanContext() : (p as RemoteContext | undefined);
+        const traceparent = ctx ? formatTraceparent(ctx.traceId, ctx.spanId, ctx.traceFlags) : '';
+        if (traceparent) {
+          // (A span that records nothing for want of a parent has no valid ids to send.)
+          setHeader(carrier, 'traceparent', traceparent);
+          if (p!._ts) setHeader(carrier, 'tracestate', p!._ts);
         }
         // Baggage goes where the user set some (or received some), with or without a trace.
         injectBaggage(carrier, span === undefined ? baggage(p) : (p?._bg ?? ''));
@@ -275,6 +283,10 @@ export function createTracer(core: Core, delivery: Delivery, options: TracerOpti
 
     flush() {
       return live ? safe(() => delivery.flush()) : Promise.resolve(EMPTY_RESULT);
+    },
+
+    _final() {
+      return live ? safe(() => (x.settle(now(), 1), delivery.flush())) : Promise.resolve(EMPTY_RESULT);
     },
 
     shutdown() {

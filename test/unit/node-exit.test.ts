@@ -240,3 +240,18 @@ test("an app whose 'beforeExit' starts more work: its later exports are not cut 
   assert.match(r.out, /flush \{"sent":3,/, r.out);
   assert.deepEqual(exported(name), expected(name, 6));
 });
+
+test('at exit, traces held by tail sampling (their root never ended) are decided and sent, as shutdown() does', async () => {
+  for (const [ratio, error, kept] of [[0.999999, false, true], [0, true, true], [0, false, false], [1, false, true]] as const) {
+    const name = `job-held-${ratio}-${error}`;
+    const r = await child(name, 0, { endpoint: collector.url, sampler: { ratio } }, `
+      const root = tracer.startSpan('root');
+      const c = tracer.startSpan(${JSON.stringify(name)}, {}, root);
+      ${error ? "c.setStatus({ code: 2, message: 'failed' });" : ''}
+      c.end();
+    `);
+    assert.equal(r.code, 0, r.out);
+    await new Promise((res) => setTimeout(res, 50));
+    assert.deepEqual(exported(name), kept ? [name] : [], `ratio ${ratio}, error ${error}`);
+  }
+});
