@@ -2,7 +2,7 @@
 // tracestate, parsed and written exactly as the processing model says.
 // Invalid input is ignored (the caller starts a new trace).
 
-import { ZEROS } from './ids.js';
+import { ZEROS, validIds } from './ids.js';
 
 const TRACEPARENT = /^([\da-f]{2})-([\da-f]{32})-([\da-f]{16})-([\da-f]{2})(-.*)?$/;
 
@@ -19,14 +19,21 @@ export function parseTraceparent(value: unknown): ParsedParent | null {
   const [, version, traceId, spanId, flags, rest] = m as unknown as [string, string, string, string, string, string | undefined];
   // Version 00 has exactly four fields; a later version may append fields
   // after a dash, and only the first four are read (§4.3, "Versioning").
-  // Only flags known for version 00 are kept.
   return version === 'ff' || (version === '00' && rest !== undefined) || ZEROS.test(traceId) || ZEROS.test(spanId)
     ? null
-    : { traceId, spanId, traceFlags: parseInt(flags, 16) & (version === '00' ? 255 : 1) };
+    : { traceId, spanId, traceFlags: parseInt(flags, 16) & KNOWN_FLAGS };
 }
 
+/**
+ * The trace flags defined so far: sampled (0x01) and, in Trace Context
+ * Level 2, random (0x02). The others are kept at zero, received or sent
+ * ("vendors MUST set those to zero", §3.2.2.5).
+ */
+export const KNOWN_FLAGS = 3;
+
+/** A traceparent header value; '' when the ids are not valid (lowercase hex, not all zero). Never throws. */
 export function formatTraceparent(traceId: string, spanId: string, traceFlags: number): string {
-  return `00-${traceId}-${spanId}-${(256 + (traceFlags & 255)).toString(16).slice(1)}`;
+  return validIds(traceId, spanId) ? `00-${traceId}-${spanId}-0${typeof traceFlags === 'number' ? traceFlags & KNOWN_FLAGS : 0}` : '';
 }
 
 /** A list-member: key (simple or multi-tenant) = value; neither contains '=' (§3.3.1.3). */

@@ -7,6 +7,7 @@ import { toRelativeMs } from './clock.js';
 import { internalError } from './diag.js';
 import { SPAN_ID, TRACE_ID, hexWords, wordHex } from './ids.js';
 import { NESTED } from './wasm.js';
+import { KNOWN_FLAGS } from './propagation.js';
 
 /** Tracer state a span needs after it starts. */
 export interface SpanHost {
@@ -192,7 +193,9 @@ function addLink(core: Core, h: number, link: Link): void {
   hexWords(ctx.traceId, w);
   hexWords(ctx.spanId, w);
   const ts = typeof ctx.traceState === 'string' ? ctx.traceState : '';
-  const r = core.x.link(h, w[0]!, w[1]!, w[2]!, w[3]!, w[4]!, w[5]!, Number(ctx.traceFlags) & 0xff, ts ? core.str(ts) : 0);
+  // The flags byte: the W3C flags we know, and bit 7 for a remote context (OTLP Link.flags bit 9).
+  const flags = (Number(ctx.traceFlags) & KNOWN_FLAGS) | (ctx.isRemote === true ? 0x80 : 0);
+  const r = core.x.link(h, w[0]!, w[1]!, w[2]!, w[3]!, w[4]!, w[5]!, flags, ts ? core.str(ts) : 0);
   if (r === 1 && link.attributes) for (const key in link.attributes) setAttr(core, h, key, link.attributes[key], NESTED);
 }
 

@@ -12,7 +12,7 @@ import {
 import { internLen, internPtr } from "./intern";
 import { countOversize, toUnixNs } from "./config";
 import {
-  V_ARR_BOOL, V_ARR_INT, V_ARR_STR, V_BOOL, V_DBL, V_INT, V_STR, V_STRID,
+  V_ARR_BOOL, V_ARR_INT, V_ARR_STR, V_BOOL, V_DBL, V_INT, V_STR, V_STRID, linkFlags,
 } from "./span";
 import { SCOPE_NAME, SCOPE_VERSION } from "./scope";
 import { dtoa_buffered } from "util/number";
@@ -276,7 +276,7 @@ function openOwner(rec: usize, type: u8): void {
     out.ascii(',"spanId":');
     hex(rec + 24, 8);
     out.ascii(',"flags":');
-    uint(<u64>(<u32>load<u8>(rec, 1) | 0x100));
+    uint(<u64>linkFlags(rec));
     skipHeader(rec);
     if (n) {
       out.ascii(',"traceState":');

@@ -13,7 +13,7 @@ import {
 import { internLen, internPtr } from "./intern";
 import { countOversize, toUnixNs } from "./config";
 import {
-  V_ARR_BOOL, V_ARR_INT, V_ARR_STR, V_BOOL, V_DBL, V_INT, V_STR, V_STRID,
+  V_ARR_BOOL, V_ARR_INT, V_ARR_STR, V_BOOL, V_DBL, V_INT, V_STR, V_STRID, linkFlags,
 } from "./span";
 import { SCOPE_NAME, SCOPE_VERSION } from "./scope";
 import * as out from "./out";
@@ -295,7 +295,7 @@ function span(slot: usize): void {
       bytesField(2, rec + 24, 8);
       tag(6, 5);
       if (out.room(4)) {
-        store<u32>(out.pos, <u32>load<u8>(rec, 1) | 0x100);
+        store<u32>(out.pos, linkFlags(rec));
         out.pos += 4;
       }
       const n = <i32>load<u16>(rec, 4);

@@ -255,6 +255,16 @@ export function event(h: i32, nameId: i32, timeMs: f64, len: i32): i32 {
 }
 
 /** Adds a link; its tracestate is `len` bytes in IO. */
+/**
+ * A link record's OTLP Link.flags: the W3C trace flags (bits 0-6 of its flags
+ * byte), bit 8 (whether the context is remote is known) and bit 9, remote:
+ * bit 7 of the byte as link() was given it.
+ */
+export function linkFlags(rec: usize): u32 {
+  const f = <u32>load<u8>(rec, 1);
+  return (f & 0x7f) | 0x100 | ((f & 0x80) << 2);
+}
+
 export function link(
   h: i32, t0: i32, t1: i32, t2: i32, t3: i32, s0: i32, s1: i32, flags: i32, len: i32,
 ): i32 {

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { formatTraceparent, parseTraceparent, parseTracestate } from '../../src/propagation.js';
 import { coreTracer } from '../helpers/core-tracer.js';
 import { allSpans, decodeProtobuf } from '../helpers/otlp.js';
+import type { SpanContext } from '../../src/types.js';
 
 const TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
 const SPAN = '00f067aa0ba902b7';
@@ -24,11 +25,12 @@ test('valid traceparent headers parse exactly', () => {
     const spanId = hex(r, 16);
     const flags = Math.floor(r() * 256);
     if (/^0+$/.test(traceId) || /^0+$/.test(spanId)) continue;
-    const header = formatTraceparent(traceId, spanId, flags);
-    assert.match(header, /^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/);
-    assert.deepEqual(parseTraceparent(header), { traceId, spanId, traceFlags: flags });
+    const header = `00-${traceId}-${spanId}-${flags.toString(16).padStart(2, '0')}`;
+    // Only the flags defined (sampled 0x01, random 0x02) are kept; the others are zero (§3.2.2.5).
+    assert.deepEqual(parseTraceparent(header), { traceId, spanId, traceFlags: flags & 3 });
     // surrounding whitespace (OWS) is tolerated
-    assert.deepEqual(parseTraceparent(`  ${header}\t`), { traceId, spanId, traceFlags: flags });
+    assert.deepEqual(parseTraceparent(`  ${header}\t`), { traceId, spanId, traceFlags: flags & 3 });
+    assert.equal(formatTraceparent(traceId, spanId, flags), `00-${traceId}-${spanId}-0${flags & 3}`);
   }
 });
 
@@ -57,8 +59,8 @@ test('invalid traceparent headers are ignored', () => {
   }
 });
 
-test('future versions: extra fields after a dash are accepted, only the sampled flag kept', () => {
-  assert.deepEqual(parseTraceparent(`cc-${TRACE}-${SPAN}-03-what-the-future-holds`), { traceId: TRACE, spanId: SPAN, traceFlags: 1 });
+test('future versions: extra fields after a dash are accepted, only the known flags kept', () => {
+  assert.deepEqual(parseTraceparent(`cc-${TRACE}-${SPAN}-ff-what-the-future-holds`), { traceId: TRACE, spanId: SPAN, traceFlags: 3 });
   assert.deepEqual(parseTraceparent(`01-${TRACE}-${SPAN}-00`), { traceId: TRACE, spanId: SPAN, traceFlags: 0 });
   assert.equal(parseTraceparent(`cc-${TRACE}-${SPAN}-01.`), null);
 });
@@ -142,4 +144,69 @@ test('head sampling by trace-id ratio is consistent and near the ratio', async (
   }
   // Binomial(20000, 0.25): sd ≈ 61; 5 sd either side.
   assert.ok(Math.abs(kept - n * 0.25) < 5 * Math.sqrt(n * 0.25 * 0.75), `kept ${kept}`);
+});
+
+test('formatTraceparent: never throws; invalid ids give no header; unknown flags are sent as zero', () => {
+  const r = rng(7);
+  const junk: unknown[] = [undefined, null, 0, 1n, Symbol('x'), {}, [], () => 0, new Proxy({}, { get() { throw new Error('trap'); } }), 'x', TRACE.toUpperCase(), '0'.repeat(32), '0'.repeat(16), TRACE + '0', SPAN.slice(1)];
+  for (let i = 0; i < 300; i++) junk.push(hex(r, Math.floor(r() * 40)));
+  const id = (v: unknown, n: number) => typeof v === 'string' && new RegExp(`^[0-9a-f]{${n}}$`).test(v) && /[1-9a-f]/.test(v);
+  const label = (v: unknown) => (typeof v === 'string' ? v : typeof v);
+  let headers = 0;
+  for (const traceId of [TRACE, ...junk])
+    for (const spanId of [SPAN, ...junk.slice(0, 20)])
+      for (const flags of [1, 0, 255, 3, 4, -1, NaN, '1', 1n, Symbol('f'), undefined]) {
+        const header = formatTraceparent(traceId as string, spanId as string, flags as number);
+        if (!id(traceId, 32) || !id(spanId, 16)) {
+          assert.equal(header, '', `${label(traceId)} ${label(spanId)}`);
+          continue;
+        }
+        assert.equal(header, `00-${traceId}-${spanId}-0${typeof flags === 'number' ? flags & 3 : 0}`, label(flags));
+        assert.ok(parseTraceparent(header), header);
+        headers++;
+      }
+  assert.ok(headers >= 11, `${headers} valid`);
+});
+
+test('after shutdown(): a span carries its parent\'s context on (not all-zero ids), and a span with no parent injects nothing', async () => {
+  const { tracer } = await coreTracer();
+  await tracer.shutdown();
+  const r = rng(11);
+  for (let i = 0; i < 200; i++) {
+    const traceId = hex(r, 32);
+    const spanId = hex(r, 16);
+    const flags = Math.floor(r() * 4);
+    const parent = tracer.extract({ traceparent: `00-${traceId}-${spanId}-0${flags}`, tracestate: 'k=v' })!;
+    assert.ok(parent, 'extract works after shutdown');
+    for (const span of [tracer.startSpan('late', {}, parent), tracer.withSpan(parent, () => tracer.startSpan('late'))]) {
+      assert.equal(span.isRecording(), false);
+      assert.deepEqual([span.spanContext().traceId, span.spanContext().spanId, span.spanContext().traceFlags], [traceId, spanId, flags]);
+      const headers: Record<string, string> = {};
+      tracer.inject(headers, span);
+      assert.deepEqual(headers, { traceparent: `00-${traceId}-${spanId}-0${flags}`, tracestate: 'k=v' });
+    }
+  }
+  const orphan = tracer.startSpan('no parent');
+  const headers: Record<string, string> = {};
+  tracer.inject(headers, orphan);
+  assert.deepEqual(headers, {}, 'no all-zero traceparent');
+});
+
+test('links: OTLP Link.flags says whether the linked context is remote (bits 8 and 9), with only the known W3C flags', async () => {
+  const ct = await coreTracer();
+  const { tracer } = ct;
+  const local = tracer.startSpan('local');
+  const cases: Array<[SpanContext, number]> = [];
+  for (const flags of [0, 1, 2, 3, 0xff, 0x80]) {
+    const remote = tracer.extract({ traceparent: `00-${TRACE}-${SPAN}-${flags.toString(16).padStart(2, '0')}` })!;
+    cases.push([remote, 0x300 | (flags & 3)]);
+    cases.push([{ traceId: TRACE, spanId: SPAN, traceFlags: flags, isRemote: false }, 0x100 | (flags & 3)]);
+    cases.push([{ traceId: TRACE, spanId: SPAN, traceFlags: flags, isRemote: true }, 0x300 | (flags & 3)]);
+  }
+  cases.push([local.spanContext(), 0x100 | local.spanContext().traceFlags]);
+  const span = tracer.startSpan('linker', { links: cases.map(([context]) => ({ context })) });
+  span.end();
+  local.end();
+  const [linker] = allSpans(decodeProtobuf(ct.drain()[0]!)).filter((s) => s.name === 'linker');
+  assert.deepEqual(linker!.links.map((l) => l.flags), cases.map(([, f]) => f));
 });
