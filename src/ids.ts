@@ -31,3 +31,5 @@ export function validIds(traceId: unknown, spanId: unknown): traceId is string {
 
 /** The span id of no span: a span started in a given trace without a parent. */
 export const INVALID_SPAN_ID = '0'.repeat(16);
+/** The trace id of no trace: a context that carries only baggage. */
+export const ZERO_TRACE_ID = '0'.repeat(32);

@@ -10,7 +10,7 @@ import { EMPTY_RESULT, noopTracer } from './noop.js';
 import { setAttr } from './attributes.js';
 import { now, toRelativeMs } from './clock.js';
 import { internalError } from './diag.js';
-import { INVALID_SPAN_ID, hexWords, validIds } from './ids.js';
+import { INVALID_SPAN_ID, ZERO_TRACE_ID, hexWords, validIds } from './ids.js';
 import { type Carrier, KNOWN_FLAGS, formatTraceparent, getHeader, parseTraceparent, parseTracestate, setHeader } from './propagation.js';
 
 export interface Tracer {
@@ -27,7 +27,12 @@ export interface Tracer {
   withSpan<R>(span: Span | SpanContext, fn: () => R): R;
   /** Writes traceparent/tracestate for `span` (default: the active span) into `carrier`. */
   inject(carrier: Carrier, span?: Span | SpanContext): void;
-  /** Reads a remote parent from traceparent/tracestate; undefined when absent or invalid. */
+  /**
+   * Reads a remote parent from traceparent/tracestate, with the baggage
+   * header. Baggage without a valid traceparent gives a context with invalid
+   * (all-zero) ids that starts a new trace carrying it; undefined when there
+   * is neither.
+   */
   extract(carrier: Carrier): SpanContext | undefined;
   /** Sends every ended span now; resolves with what happened (never rejects). */
   flush(): Promise<ExportResult>;
@@ -140,12 +145,18 @@ export interface EarlyIds {
 /** No frame in effect: what start() passes on so that current() and baggage() do not read it again. */
 const NO_FRAME: Frame = { _p: undefined, _b: undefined };
 
-/** A remote parent read from traceparent/tracestate in `carrier`; undefined when absent or invalid. */
+/**
+ * A remote parent read from traceparent/tracestate in `carrier`, with its
+ * baggage. Baggage without a valid traceparent (W3C Baggage stands on its
+ * own) gives a context with all-zero (invalid) ids: spans under it start a
+ * new trace that carries the baggage. Undefined when there is neither.
+ */
 function extractParent(carrier: Carrier): RemoteContext | undefined {
   const parsed = parseTraceparent(getHeader(carrier, 'traceparent'));
-  if (!parsed) return undefined;
+  const bg = parseBaggage(getHeader(carrier, 'baggage'));
+  if (!parsed) return bg ? new RemoteContext(ZERO_TRACE_ID, INVALID_SPAN_ID, 0, undefined, true, bg) : undefined;
   const ts = parseTracestate(getHeader(carrier, 'tracestate'));
-  return new RemoteContext(parsed.traceId, parsed.spanId, parsed.traceFlags, ts, true, parseBaggage(getHeader(carrier, 'baggage')));
+  return new RemoteContext(parsed.traceId, parsed.spanId, parsed.traceFlags, ts, true, bg);
 }
 
 /** Sampling details the tracer applies in JavaScript. */
@@ -197,6 +208,8 @@ export function createTracer(core: Core, delivery: Delivery, options: TracerOpti
       hexWords(early.spanId, w);
       x.pin(w[0]!, w[1]!);
     }
+    const bg = baggage(parent, f);
+    if (parent && !(parent._t0 | parent._t1 | parent._t2 | parent._t3)) parent = undefined; // baggage only: a new trace that carries it
     const text = typeof name === 'string' ? name : String(name);
     const nameId = core.id(text);
     const startMs = options?.startTime === undefined ? now() : toRelativeMs(options.startTime);
@@ -206,7 +219,7 @@ export function createTracer(core: Core, delivery: Delivery, options: TracerOpti
       : x.start(nameId, kind, 0, 0, 0, 0, 0, 0, 0, startMs);
     const flags = core.flags();
     const traceState = parent ? parent._ts : flags & 1 ? rootTraceState : undefined;
-    const span = new WasmSpan(h, h > 0 ? host : null, core.ids, flags, traceState, baggage(parent, f));
+    const span = new WasmSpan(h, h > 0 ? host : null, core.ids, flags, traceState, bg);
     if (h > 0) {
       if (nameId < 0) x.rename(h, -1, core.str(text));
       if (traceState) x.tracestate(h, core.str(traceState));

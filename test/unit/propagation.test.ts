@@ -210,3 +210,36 @@ test('links: OTLP Link.flags says whether the linked context is remote (bits 8 a
   const [linker] = allSpans(decodeProtobuf(ct.drain()[0]!)).filter((s) => s.name === 'linker');
   assert.deepEqual(linker!.links.map((l) => l.flags), cases.map(([, f]) => f));
 });
+
+test('baggage without a traceparent goes on: a new trace carries it (W3C Baggage stands on its own)', async () => {
+  const ct = await coreTracer();
+  const { tracer } = ct;
+  const r = rng(21);
+  const badParents = [undefined, '', 'garbage', `00-${'0'.repeat(32)}-${SPAN}-01`, `ff-${TRACE}-${SPAN}-01`];
+  for (let i = 0; i < 100; i++) {
+    const key = `k${hex(r, 4)}`;
+    const value = hex(r, 1 + Math.floor(r() * 10));
+    const traceparent = badParents[i % badParents.length];
+    const ctx = tracer.extract({ baggage: `${key}=${value}`, ...(traceparent !== undefined && { traceparent }) });
+    assert.ok(ctx, 'a context for the baggage');
+    assert.equal(ctx.isRemote, true);
+    const span = tracer.startSpan('server', {}, ctx);
+    assert.match(span.spanContext().traceId, /^(?!0+$)[0-9a-f]{32}$/, 'a new, valid trace');
+    const out: Record<string, string> = {};
+    tracer.inject(out, span);
+    assert.equal(out.baggage, `${key}=${value}`);
+    assert.equal(out.traceparent, `00-${span.spanContext().traceId}-${span.spanContext().spanId}-01`);
+    tracer.withSpan(ctx, () => {
+      assert.deepEqual({ ...tracer.getBaggage() }, { [key]: value });
+      const bare: Record<string, string> = {};
+      tracer.inject(bare);
+      assert.deepEqual(bare, { baggage: `${key}=${value}` }, 'no traceparent for a context without a trace');
+    });
+    span.end();
+  }
+  const spans = allSpans(decodeProtobuf(ct.drain()[0]!));
+  assert.equal(spans.length, 100);
+  assert.ok(spans.every((s) => s.parentSpanId === ''), 'each a root');
+  assert.equal(tracer.extract({}), undefined);
+  assert.equal(tracer.extract({ baggage: ';;=' }), undefined, 'nothing valid: nothing extracted');
+});
