@@ -7,7 +7,7 @@ import type { ConfigInput, ExecutionContext, Handler, MessageBatch, ScheduledCon
 import { internalError } from '../src/diag.js';
 import { resolveConfig } from './config.js';
 import { createWorkerTracer } from './tracer.js';
-import { close, current, enter, untraced } from './context.js';
+import { close, current, enter, returned, track } from './context.js';
 import { type FetchTracing, override, tracedEnv, tracedFetch } from './fetch.js';
 import { withBaggage } from '../src/context.js';
 import { parseBaggage } from '../src/baggage.js';
@@ -113,14 +113,15 @@ export function instrument<E, H extends Handler<E>>(handler: H, config: ConfigIn
         let tracedEnvironment = env;
         const waits: Array<Promise<unknown>> = [];
         try {
+          // Traced or not (ignored, tracing off), its waitUntil work is this invocation's: it is in flight until that settles.
+          tracedCtx = override(ctx, 'waitUntil', (p: Promise<unknown>) => {
+            waits.push(p);
+            ctx.waitUntil(p);
+          });
           if (s) {
             span = begin(s, arg as never, { 'faas.coldstart': coldStart, 'faas.trigger': trigger });
             if (span) {
               coldStart = false;
-              tracedCtx = override(ctx, 'waitUntil', (p: Promise<unknown>) => {
-                waits.push(p);
-                ctx.waitUntil(p);
-              });
               tracedEnvironment = tracedEnv(env, s, span);
             }
           }
@@ -128,25 +129,26 @@ export function instrument<E, H extends Handler<E>>(handler: H, config: ConfigIn
           internalError(e); // our failure: the handler runs untraced
           span = undefined;
         }
-        // An untraced invocation (ignored, or tracing off) still counts as one in flight for fetch's guess.
-        if (!s || !span) return untraced(() => h[key]!(arg, env, ctx));
         const sp = span;
+        const inv = track(sp);
+        const run = () => h[key]!(arg, tracedEnvironment, tracedCtx);
         try {
-          const result = await enter(sp, () => s._tracer.withSpan(sp, () => h[key]!(arg, tracedEnvironment, tracedCtx)));
+          const result = await (s && sp ? enter(sp, () => s._tracer.withSpan(sp, run)) : run());
           // Server spans: only 5xx is an error (4xx is the client's).
-          if (result instanceof Response && result.status) recordStatus(sp, result.status, 500);
+          if (sp && result instanceof Response && result.status) recordStatus(sp, result.status, 500);
           return result;
         } catch (e) {
-          recordFailure(sp, e);
+          if (sp) recordFailure(sp, e);
           throw e; // the user's own exception: the runtime answers it as before
         } finally {
-          sp.end();
+          sp?.end();
+          returned(inv);
           try {
             // After the response and after the handler's own waitUntil work, which
             // is still this invocation's: it stays open (in flight) until then.
-            ctx.waitUntil(Promise.allSettled(waits).then(() => (close(sp), s._ended())));
+            ctx.waitUntil(Promise.allSettled(waits).then(() => (close(inv), sp && s?._ended())));
           } catch (e) {
-            close(sp);
+            close(inv);
             internalError(e);
           }
         }
