@@ -32,7 +32,8 @@ export interface Invocation {
 }
 
 /**
- * Workers cancel waitUntil work 30 s after the response. The Workers clock
+ * Workers cancel waitUntil work 30 s after the response completes (a body
+ * streaming on makes that later than the handler's return). The Workers clock
  * stands still during CPU work but advances across I/O, and a later fetch
  * (the only time this is asked) comes after some: a request's arrival at least.
  */
