@@ -4,7 +4,7 @@
 import type { Attributes, Span } from '../src/types.js';
 import type { Tracer } from '../src/tracer.js';
 import type { ConfigInput, ExecutionContext, Handler, MessageBatch, ScheduledController } from './types.js';
-import { internalError } from '../src/diag.js';
+import { internalError, warnOnce } from '../src/diag.js';
 import { resolveConfig } from './config.js';
 import { createWorkerTracer } from './tracer.js';
 import { close, current, enter, returned, track } from './context.js';
@@ -95,11 +95,17 @@ const HANDLERS: Record<string, [string, Begin]> = {
 };
 
 /**
- * Wraps `handler`'s fetch, scheduled and queue handlers. `config` may be a
- * function of the env; the tracer is made on the first invocation. Never
- * throws: when tracing cannot start, the handler runs untraced.
+ * Wraps `handler`'s fetch, scheduled and queue handlers (a class is returned
+ * as it is, with a warning). `config` may be a function of the env; the
+ * tracer is made on the first invocation. Never throws: when tracing cannot
+ * start, the handler runs untraced.
  */
 export function instrument<E, H extends Handler<E>>(handler: H, config: ConfigInput<E>): H {
+  // A class (a WorkerEntrypoint) has its handlers on instances, which this does not wrap.
+  if (typeof handler === 'function') {
+    warnOnce('instrument() takes a handler object ({ fetch, scheduled, queue }), not a class: it runs untraced');
+    return handler;
+  }
   let ready: Promise<State | null> | undefined;
   const h = handler as unknown as Record<string, (arg: unknown, env: E, ctx: ExecutionContext) => unknown>;
   const out = { ...h };

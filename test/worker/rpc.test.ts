@@ -18,6 +18,7 @@ before(async () => {
     { name: 'traced', routes: ['traced.example/*'], ...app, bindings: { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: collector.url, OTEL_SERVICE_NAME: 'rpc' } },
     { name: 'plain', routes: ['plain.example/*'], ...app, bindings: { PLAIN: '1' } },
     { name: 'svc', scriptPath: fixture('rpc-target.mjs') },
+    { name: 'entry', routes: ['entry.example/*'], scriptPath: fixture('entrypoint.mjs'), bindings: { NAME: 'e1', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: collector.url } },
   ]);
   await mf.ready;
 });
@@ -75,4 +76,11 @@ test('RPC methods, properties and RpcTargets through the traced env give what th
 test("the binding's fetch is still traced", async () => {
   assert.deepEqual(await run('traced', [['fetch']]), [{ ok: true }]);
   assert.deepEqual(await run('plain', [['fetch']]), [{ ok: false }]);
+});
+
+test('instrument() given a WorkerEntrypoint class keeps it working, untraced, and says so', async () => {
+  const res = await mf.dispatchFetch('http://entry.example/x');
+  assert.deepEqual([res.status, await res.text()], [200, 'entry e1']);
+  const warned = await (await mf.dispatchFetch('http://entry.example/warnings')).json();
+  assert.deepEqual(warned, ['instrument() takes a handler object ({ fetch, scheduled, queue }), not a class: it runs untraced']);
 });
