@@ -63,7 +63,7 @@ export function override<T extends object>(target: T, key: string, value: unknow
       if (k === key) return value;
       const v: unknown = Reflect.get(t, k);
       const p: object | null = Object.getPrototypeOf(t);
-      return typeof v === 'function' && p && k in p ? Function.prototype.bind.call(v, t) : v;
+      return typeof v === 'function' && p && k in p ? v.bind(t) : v;
     },
   });
 }

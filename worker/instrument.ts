@@ -103,7 +103,7 @@ const HANDLERS: Record<string, [string, Begin]> = {
 export function instrument<E, H extends Handler<E>>(handler: H, config: ConfigInput<E>): H {
   // A class (a WorkerEntrypoint) has its handlers on instances, which this does not wrap.
   if (typeof handler === 'function') {
-    warnOnce('instrument() takes a handler object ({ fetch, scheduled, queue }), not a class: it runs untraced');
+    warnOnce('instrument() takes a handler object, not a class: it runs untraced');
     return handler;
   }
   let ready: Promise<State | null> | undefined;
