@@ -2,7 +2,7 @@
 // standard OTEL_* names fill what the config leaves out. Bad values are
 // replaced by their default with one warning, never thrown.
 import type { ConfigInput, WorkerConfig } from './types.js';
-import { fallback, rangeSetting, warnOnce } from '../src/diag.js';
+import { badSetting, fallback, rangeSetting, warnOnce } from '../src/diag.js';
 import { keyValues } from '../src/resource.js';
 import { type Env, envEndpoint, envValue, otlpEnum, sdkDisabled } from '../src/env.js';
 
@@ -11,7 +11,7 @@ export type { Env };
 /** Internal (`_` names are minified): what the tracer and the fetch wrapper need. */
 export interface Resolved {
   readonly _c: WorkerConfig;
-  /** The string vars of the env (OTEL_* and the rest). */
+  /** The vars of the env as text (OTEL_* and the rest; TOML booleans and numbers too). */
   readonly _v: Env;
   readonly _endpoint: string;
   readonly _headers: Record<string, string>;
@@ -37,7 +37,12 @@ export function resolveConfig<E>(input: ConfigInput<E>, env: E): Resolved | null
     return null;
   }
   const v: Record<string, string> = {};
-  if (env && typeof env === 'object') for (const [k, x] of Object.entries(env)) if (typeof x === 'string') v[k] = x;
+  if (env && typeof env === 'object')
+    for (const [k, x] of Object.entries(env)) {
+      // wrangler passes [vars] TOML booleans and numbers as such: read as the text they were written as.
+      if (typeof x === 'string' || typeof x === 'number' || typeof x === 'boolean') v[k] = String(x);
+      else if (x !== undefined && k.startsWith('OTEL_')) warnOnce(badSetting(k, `(${typeof x})`, 'the default'));
+    }
   if (sdkDisabled(c.disabled, v)) return null;
   /**
    * The config's `name` when it gives one, else the first of the variables

@@ -50,13 +50,20 @@ export function tracedFetch(fetchFn: Fetch, target: unknown, t: FetchTracing, pa
   };
 }
 
-/** `target` with its property `key` replaced by `value`; other functions stay bound to `target`. */
+/**
+ * `target` with its property `key` replaced by `value`. Its class's methods
+ * stay bound to `target` (a native method refuses a Proxy as `this`); anything
+ * else passes through untouched: on an RPC stub (a binding to a
+ * WorkerEntrypoint) every other property is itself a callable stub, whose
+ * `.bind` would be a remote call.
+ */
 export function override<T extends object>(target: T, key: string, value: unknown): T {
   return new Proxy(target, {
     get(t, k) {
       if (k === key) return value;
       const v: unknown = Reflect.get(t, k);
-      return typeof v === 'function' ? v.bind(t) : v;
+      const p: object | null = Object.getPrototypeOf(t);
+      return typeof v === 'function' && p && k in p ? v.bind(t) : v;
     },
   });
 }

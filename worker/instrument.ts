@@ -4,10 +4,10 @@
 import type { Attributes, Span } from '../src/types.js';
 import type { Tracer } from '../src/tracer.js';
 import type { ConfigInput, ExecutionContext, Handler, MessageBatch, ScheduledController } from './types.js';
-import { internalError } from '../src/diag.js';
+import { internalError, warnOnce } from '../src/diag.js';
 import { resolveConfig } from './config.js';
 import { createWorkerTracer } from './tracer.js';
-import { close, current, enter, untraced } from './context.js';
+import { close, current, enter, returned, track } from './context.js';
 import { type FetchTracing, override, tracedEnv, tracedFetch } from './fetch.js';
 import { withBaggage } from '../src/context.js';
 import { parseBaggage } from '../src/baggage.js';
@@ -95,11 +95,17 @@ const HANDLERS: Record<string, [string, Begin]> = {
 };
 
 /**
- * Wraps `handler`'s fetch, scheduled and queue handlers. `config` may be a
- * function of the env; the tracer is made on the first invocation. Never
- * throws: when tracing cannot start, the handler runs untraced.
+ * Wraps `handler`'s fetch, scheduled and queue handlers (a class is returned
+ * as it is, with a warning). `config` may be a function of the env; the
+ * tracer is made on the first invocation. Never throws: when tracing cannot
+ * start, the handler runs untraced.
  */
 export function instrument<E, H extends Handler<E>>(handler: H, config: ConfigInput<E>): H {
+  // A class (a WorkerEntrypoint) has its handlers on instances, which this does not wrap.
+  if (typeof handler === 'function') {
+    warnOnce('instrument() takes a handler object, not a class: it runs untraced');
+    return handler;
+  }
   let ready: Promise<State | null> | undefined;
   const h = handler as unknown as Record<string, (arg: unknown, env: E, ctx: ExecutionContext) => unknown>;
   const out = { ...h };
@@ -113,14 +119,15 @@ export function instrument<E, H extends Handler<E>>(handler: H, config: ConfigIn
         let tracedEnvironment = env;
         const waits: Array<Promise<unknown>> = [];
         try {
+          // Traced or not (ignored, tracing off), its waitUntil work is this invocation's: it is in flight until that settles.
+          tracedCtx = override(ctx, 'waitUntil', (p: Promise<unknown>) => {
+            waits.push(p);
+            ctx.waitUntil(p);
+          });
           if (s) {
             span = begin(s, arg as never, { 'faas.coldstart': coldStart, 'faas.trigger': trigger });
             if (span) {
               coldStart = false;
-              tracedCtx = override(ctx, 'waitUntil', (p: Promise<unknown>) => {
-                waits.push(p);
-                ctx.waitUntil(p);
-              });
               tracedEnvironment = tracedEnv(env, s, span);
             }
           }
@@ -128,25 +135,26 @@ export function instrument<E, H extends Handler<E>>(handler: H, config: ConfigIn
           internalError(e); // our failure: the handler runs untraced
           span = undefined;
         }
-        // An untraced invocation (ignored, or tracing off) still counts as one in flight for fetch's guess.
-        if (!s || !span) return untraced(() => h[key]!(arg, env, ctx));
         const sp = span;
+        const inv = track(sp);
+        const run = () => h[key]!(arg, tracedEnvironment, tracedCtx);
         try {
-          const result = await enter(sp, () => s._tracer.withSpan(sp, () => h[key]!(arg, tracedEnvironment, tracedCtx)));
+          const result = await (s && sp ? enter(sp, () => s._tracer.withSpan(sp, run)) : run());
           // Server spans: only 5xx is an error (4xx is the client's).
-          if (result instanceof Response && result.status) recordStatus(sp, result.status, 500);
+          if (sp && result instanceof Response && result.status) recordStatus(sp, result.status, 500);
           return result;
         } catch (e) {
-          recordFailure(sp, e);
+          if (sp) recordFailure(sp, e);
           throw e; // the user's own exception: the runtime answers it as before
         } finally {
-          sp.end();
+          sp?.end();
+          returned(inv);
           try {
             // After the response and after the handler's own waitUntil work, which
             // is still this invocation's: it stays open (in flight) until then.
-            ctx.waitUntil(Promise.allSettled(waits).then(() => (close(sp), s._ended())));
+            ctx.waitUntil(Promise.allSettled(waits).then(() => (close(inv), sp && s?._ended())));
           } catch (e) {
-            close(sp);
+            close(inv);
             internalError(e);
           }
         }

@@ -77,3 +77,17 @@ test('wrangler dev: POST /api/checkout continues the trace into the upstream', a
   assert.equal(client.parentSpanId, server.spanId);
   assert.equal(seen.traceparent, `00-${trace}-${client.spanId}-01`);
 });
+
+test('wrangler dev: the CORS preflight allows each set of headers a traced page sends (trace context, baggage)', async () => {
+  const names = ['content-type', 'traceparent', 'tracestate', 'baggage'];
+  for (let set = 1; set < 1 << names.length; set++) {
+    const asked = names.filter((_, i) => set & (1 << i));
+    const res = await fetch(`${base}/api/checkout`, {
+      method: 'OPTIONS',
+      headers: { origin: 'http://page.example', 'access-control-request-method': 'POST', 'access-control-request-headers': asked.join(', ') },
+    });
+    await res.arrayBuffer();
+    const allowed = (res.headers.get('access-control-allow-headers') ?? '').split(',').map((h) => h.trim().toLowerCase());
+    assert.deepEqual(asked.filter((h) => !allowed.includes(h)), [], `asked for ${asked.join(', ')}`);
+  }
+});

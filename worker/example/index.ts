@@ -8,7 +8,7 @@ interface Env {
   OTEL_EXPORTER_OTLP_ENDPOINT?: string;
 }
 
-const cors = { 'access-control-allow-origin': '*', 'access-control-allow-headers': 'content-type, traceparent, tracestate' };
+const cors = { 'access-control-allow-origin': '*', 'access-control-allow-headers': 'content-type, traceparent, tracestate, baggage' };
 
 const handler = {
   async fetch(request: Request, env: Env): Promise<Response> {
