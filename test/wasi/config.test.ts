@@ -1,0 +1,184 @@
+// The WASI build's reading of its environment against the JS SDK's: W3C
+// TRACEPARENT/TRACESTATE (src/propagation.ts), `k=v` lists
+// (src/resource.ts keyValues), the headers of both OTLP header variables,
+// OTEL_TRACES_SAMPLER_ARG and OTEL_SDK_DISABLED. Thousands of seeded values
+// go to a small WASI command (fixtures/config.ts, compiled here with asc)
+// and are compared case by case; then the demo job shows the same through
+// init, in its spans and at the collector.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { runWasi } from '../../demo/wasi-job/host.mjs';
+import { allSpans, decodeJson } from '../helpers/otlp.js';
+import { formatTraceparent, parseTraceparent, parseTracestate } from '../../src/propagation.js';
+import { envValue } from '../../src/env.js';
+import { prng } from '../../demo/collector/synthetic.mjs'; // mulberry32, seeded
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const dist = join(root, 'dist');
+const LINES = join(dist, 'demo-wasi-lines.wasm');
+let dir = '';
+let fixture = '';
+
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'wasmtrace-config-'));
+  fixture = join(dir, 'config.wasm');
+  execFileSync(join(root, 'node_modules', '.bin', 'asc'), [
+    'test/wasi/fixtures/config.ts', '--config', 'asconfig.json', '--target', 'release', '-o', fixture,
+    '--runtime', 'incremental', '--exportStart', '_start', '--initialMemory', '24', '--maximumMemory', '1024',
+  ], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Runs the fixture over `cases` (each a set of variables for one case, named <letter><i>); its lines and stderr. */
+async function runFixture(kind: string, cases: Record<string, string>[]): Promise<{ lines: string[]; stderr: string }> {
+  const env: Record<string, string> = { KIND: kind, N: String(cases.length) };
+  cases.forEach((c, i) => {
+    for (const [k, v] of Object.entries(c)) env[k + i] = v;
+  });
+  const run = await runWasi({ wasm: fixture, sockets: false, env, timeoutMs: 120_000 });
+  assert.equal(run.exitCode, 0, run.stderr);
+  const lines = run.stdout.split('\n');
+  assert.equal(lines.pop(), '');
+  assert.equal(lines.length, cases.length);
+  return { lines, stderr: run.stderr.replace(/.*ExperimentalWarning.*\n?/g, '') };
+}
+
+type Rand = () => number;
+const pick = <T>(r: Rand, xs: ArrayLike<T>): T => xs[Math.floor(r() * xs.length)]!;
+const chars = (r: Rand, alphabet: string, n: number) => Array.from({ length: n }, () => pick(r, alphabet)).join('');
+const HEX = '0123456789abcdef';
+/** Blanks String#trim removes, some beyond ASCII. */
+const BLANKS = ['', '', '', ' ', '\t', '\n', ' \u00a0', '\ufeff', '\u3000 '];
+
+// ---- TRACEPARENT / TRACESTATE ------------------------------------------------
+
+const T = '4bf92f3577b34da6a3ce929d0e0e4736';
+const P = '00f067aa0ba902b7';
+
+function traceparent(r: Rand): string {
+  const version = pick(r, ['00', '00', '00', '00', '01', 'cc', 'fe', 'ff', '0A', 'g0']);
+  const id = (n: number) => (r() < 0.05 ? '0'.repeat(n) : chars(r, HEX, n));
+  let tp = `${version}-${id(32)}-${id(16)}-${chars(r, HEX, 2)}`;
+  const x = r();
+  if (x < 0.3) tp += pick(r, ['-', '-x', '-' + chars(r, 'abc-_ 0123é\u2028\n\r', 1 + Math.floor(r() * 80)), 'x', '.01', '-' + 'y'.repeat(200)]);
+  else if (x < 0.45) {
+    // Uppercase one hex digit.
+    const at = pick(r, [0, 1, 3, 20, 34, 36, 51, 53, 54]);
+    tp = tp.slice(0, at) + tp[at]!.toUpperCase() + tp.slice(at + 1);
+  } else if (x < 0.6) {
+    // One character changed, dropped or added anywhere.
+    const at = Math.floor(r() * tp.length);
+    const c = pick(r, ['-', 'g', 'é', ' ', '0', '']);
+    tp = tp.slice(0, at) + c + tp.slice(at + (r() < 0.5 ? 1 : 0));
+  }
+  return pick(r, BLANKS) + tp + pick(r, BLANKS);
+}
+
+const KEY_CHARS = 'abcdefghijklmnopqrstuvwxyz0123456789_-*/';
+function stateKey(r: Rand): string {
+  const x = r();
+  if (x < 0.5) return pick(r, 'abcxyz') + chars(r, KEY_CHARS, Math.floor(r() * 8));
+  if (x < 0.75) return pick(r, 'ab09') + chars(r, KEY_CHARS, Math.floor(r() * 6)) + '@' + pick(r, 'abz') + chars(r, KEY_CHARS, Math.floor(r() * 5));
+  // At and past the length limits, or with a character no key may have.
+  return pick(r, [
+    'a' + 'k'.repeat(255), 'a' + 'k'.repeat(256), '0' + 't'.repeat(240) + '@s', '0' + 't'.repeat(241) + '@s',
+    't@s' + 'y'.repeat(13), 't@s' + 'y'.repeat(14), '0abc', '_t@s', 't@0s', 't@', '@s', 'Ab', 'a.b', 'a@b@c', 'a b', 'é',
+  ]);
+}
+const VALUE_CHARS = ' !"#$%&\'()*+-./0123456789:;<>?@ABCXYZ[\\]^_`abcxyz{|}~';
+function stateValue(r: Rand): string {
+  if (r() < 0.1) return pick(r, ['', 'x'.repeat(256), 'x'.repeat(257), 'a=b', 'a\tb', 'é', 'ab ', ' ab']);
+  const v = chars(r, VALUE_CHARS, 1 + Math.floor(r() * (r() < 0.2 ? 200 : 12)));
+  return v.endsWith(' ') ? v + '.' : v;
+}
+function tracestate(r: Rand, i: number): string {
+  const members: string[] = [];
+  const kind = i % 4;
+  if (kind >= 2) {
+    // Valid members with distinct keys, around the 512-character limit (kind 2) or the 32-member one (kind 3).
+    const n = kind === 2 ? 3 + Math.floor(r() * 20) : 28 + Math.floor(r() * 8);
+    for (let k = 0; k < n; k++) {
+      const size = kind === 2 ? (r() < 0.3 ? 100 + Math.floor(r() * 60) : 1 + Math.floor(r() * 50)) : 1 + Math.floor(r() * 6);
+      members.push(`${r() < 0.5 ? 'k' : 't' + k + '@v'}${k}=${chars(r, 'abc123', size)}`);
+    }
+    if (r() < 0.1) members.push(members[0]!.replace(/=.*/, '=again')); // a repeated key
+  } else {
+    // Generated keys and values: mostly valid (kind 0) or many invalid (kind 1).
+    for (let n = Math.floor(r() * 8), k = 0; k < n; k++) {
+      const key = kind === 1 && r() < 0.1 && members.length ? members[0]!.split('=')[0]!.trim() : kind === 0 && r() < 0.8 ? 'k' + k : stateKey(r);
+      members.push(r() < 0.05 ? '' : pick(r, BLANKS.slice(0, 5)) + `${key}=${kind === 0 && r() < 0.8 ? chars(r, 'abc =/', 1 + Math.floor(r() * 8)).replace(/[ =]+$/, '.').replace(/=/g, '_') : stateValue(r)}` + pick(r, BLANKS.slice(0, 5)));
+    }
+    if (r() < 0.05) members.splice(Math.floor(r() * (members.length + 1)), 0, pick(r, ['not a valid tracestate!!', '=v', 'k=', 'k', 'K=v']));
+  }
+  return members.join(pick(r, [',', ',', ', ', ',,']));
+}
+
+/**
+ * JS: the Node entry reads both variables through envValue, then parses
+ * them; a child span's traceparent is written with the parent's flags.
+ * `childId`: the span id the WASI build gave the child.
+ */
+function jsParent(tp: string, ts: string, childId: string): string {
+  const p = parseTraceparent(envValue({ tp }, 'tp'));
+  return p ? `${p.traceId} ${p.spanId} ${p.traceFlags} ${parseTracestate(envValue({ ts }, 'ts')) ?? ''} ${formatTraceparent(p.traceId, childId, p.traceFlags)}` : '-';
+}
+
+test('3,000 generated TRACEPARENT/TRACESTATE pairs: the WASI build keeps what the JS SDK keeps (W3C Trace Context), and hands the flags on', async () => {
+  const r = prng(0x7e3c0d);
+  const cases = Array.from({ length: 3000 }, (_, i) => ({ P: traceparent(r), S: tracestate(r, i) }));
+  const { lines } = await runFixture('traceparent', cases);
+  const seen = { parent: 0, noParent: 0, upperRefused: 0, future: 0, futureOver64: 0, state: 0, stateDropped: 0, stateCut: 0 };
+  cases.forEach(({ P, S }, i) => {
+    const want = jsParent(P, S, lines[i]!.slice(lines[i]!.lastIndexOf(' ') + 1).split('-')[2] ?? '');
+    assert.equal(lines[i], want, `case ${i}: ${JSON.stringify(P)} ${JSON.stringify(S.slice(0, 200))}`);
+    const tp = P.trim();
+    if (want === '-') {
+      seen.noParent++;
+      if (/[A-F]/.test(tp.slice(0, 55))) seen.upperRefused++;
+      return;
+    }
+    seen.parent++;
+    if (!tp.startsWith('00')) seen.future++;
+    if (tp.length > 64) seen.futureOver64++;
+    const state = parseTracestate(envValue({ S }, 'S')) ?? '';
+    const given = S.split(',').filter((m) => m.trim()).length;
+    if (!state && given) seen.stateDropped++;
+    else if (state && state.split(',').length < given) seen.stateCut++;
+    else if (state) seen.state++;
+  });
+  // Every rule is reached from both sides.
+  for (const [k, v] of Object.entries(seen)) assert.ok(v > 30, `${k}: ${JSON.stringify(seen)}`);
+});
+
+test('the demo job continues TRACEPARENT and carries TRACESTATE as JS would (the review\'s cases and generated ones)', async () => {
+  const long = Array.from({ length: 20 }, (_, i) => `k${i}=${'v'.repeat(28)}`).join(',');
+  const cases: Array<[string, string]> = [
+    [`00-${T}-${P}-01`, 'vendor=abc'],
+    [`00-${T.toUpperCase()}-${P}-01`, ''],
+    [`01-${T}-${P}-01-${'x'.repeat(20)}`, 'a=1'],
+    [`00-${T}-${P}-01`, 'not a valid tracestate!!'],
+    [`00-${T}-${P}-01`, 'a=1,a=2'],
+    [`00-${T}-${P}-01`, long],
+  ];
+  const r = prng(0x10b);
+  while (cases.length < 10) cases.push([traceparent(r), tracestate(r, cases.length)]);
+  for (const [tp, ts] of cases) {
+    const run = await runWasi({ wasm: LINES, sockets: false, env: { TRACEPARENT: tp, TRACESTATE: ts, ORDERS: '0' } });
+    assert.equal(run.exitCode, 0, run.stderr);
+    const job = allSpans(decodeJson(run.stdout.trim())).find((s) => s.name === 'pricing-job')!;
+    const js = parseTraceparent(envValue({ tp }, 'tp'));
+    const label = JSON.stringify([tp, ts.slice(0, 80)]);
+    assert.equal(job.parentSpanId, js ? js.spanId : '', label);
+    if (js) {
+      assert.equal(job.traceId, js.traceId, label);
+      assert.equal(job.flags, js.traceFlags | 0x300, label);
+      assert.equal(job.traceState, parseTracestate(envValue({ ts }, 'ts')) ?? '', label);
+    }
+    assert.equal(run.stderr.includes('ignoring a malformed TRACEPARENT'), !js, label);
+  }
+});
