@@ -8,7 +8,7 @@ import { RESOURCE, setString, start } from "../core/span";
 import { SCOPE_VERSION } from "../core/scope";
 import { Span, SpanKind } from "./span";
 import { currentSpan, hasRemote, pushActive, REMOTE, remoteFlags, setRemoteParent, STATE, stateLen } from "./context";
-import { endpointFromEnv, limitFromEnv, parseHttpUrl, parsePairs, ratioFromEnv, timeoutFromEnv } from "./config";
+import { endpointFromEnv, headerLines, limitFromEnv, parseHttpUrl, parsePairs, ratioFromEnv, timeoutFromEnv } from "./config";
 import { getenv, getenvEnum } from "./env";
 import { parseBaggage } from "./baggage";
 import { Exporter, lossReport, lostSpans, otlpLines, settings, warn } from "./exporter";
@@ -130,8 +130,7 @@ export function init(options: Options = new Options()): Tracer {
   let protocol = getenvEnum("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL");
   if (!protocol.length) protocol = getenvEnum("OTEL_EXPORTER_OTLP_PROTOCOL");
   s.json = protocol == "http/json";
-  s.headerLines = headerLines(getenv("OTEL_EXPORTER_OTLP_HEADERS")) +
-    headerLines(getenv("OTEL_EXPORTER_OTLP_TRACES_HEADERS"));
+  s.headerLines = headerLines(getenv("OTEL_EXPORTER_OTLP_HEADERS"), getenv("OTEL_EXPORTER_OTLP_TRACES_HEADERS"));
   const output = getenv("WASMTRACE_OUTPUT").trim();
   s.output = output.length ? output : options.output;
   s.attempts = options.attempts < 1 ? 1 : options.attempts > 20 ? 20 : options.attempts;
@@ -167,26 +166,6 @@ export function init(options: Options = new Options()): Tracer {
 function resourceAttr(key: string, value: string): void {
   const id = internId(key);
   if (id >= 0) setValue<string>(RESOURCE, id, value);
-}
-
-/** `k=v,...` (OTEL_EXPORTER_OTLP_HEADERS) as header lines; names with CR/LF or ':' are dropped. */
-function headerLines(list: string): string {
-  let out = "";
-  const pairs = parsePairs(list);
-  for (let i = 0; i < pairs.length; i++) {
-    const kv = unchecked(pairs[i]);
-    if (!safe(kv.key, true) || !safe(kv.value, false)) continue;
-    out += kv.key + ": " + kv.value + "\r\n";
-  }
-  return out;
-}
-
-function safe(s: string, name: bool): bool {
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c == 13 || c == 10 || (name && (c == 0x3a || c == 0x20))) return false;
-  }
-  return true;
 }
 
 /**

@@ -13,13 +13,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runWasi } from '../../demo/wasi-job/host.mjs';
+import { startCollector } from '../helpers/collector.js';
 import { allSpans, decodeJson } from '../helpers/otlp.js';
 import { formatTraceparent, parseTraceparent, parseTracestate } from '../../src/propagation.js';
+import { keyValues } from '../../src/resource.js';
 import { envValue } from '../../src/env.js';
 import { prng } from '../../demo/collector/synthetic.mjs'; // mulberry32, seeded
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const dist = join(root, 'dist');
+const SOCKETS = join(dist, 'demo-wasi.wasm');
 const LINES = join(dist, 'demo-wasi-lines.wasm');
 let dir = '';
 let fixture = '';
@@ -180,5 +183,132 @@ test('the demo job continues TRACEPARENT and carries TRACESTATE as JS would (the
       assert.equal(job.traceState, parseTracestate(envValue({ ts }, 'ts')) ?? '', label);
     }
     assert.equal(run.stderr.includes('ignoring a malformed TRACEPARENT'), !js, label);
+  }
+});
+
+// ---- k=v lists: OTEL_RESOURCE_ATTRIBUTES, OTLP headers ----------------------------
+
+const fromHex = (h: string) => Buffer.from(h, 'hex').toString('utf8');
+
+const TCHARS = "!#$&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+const GOOD_ESCAPES = ['%41', '%2d', '%2D', '%7E', '%20', '%2C', '%3D', '%3A', '%25', '%C3%A9', '%E2%82%AC', '%F0%9F%98%80', '%0A', '%0D%0A', '%00'];
+const BAD_ESCAPES = ['%', '%2', '%zz', '%C3', '%C3%28', '%E2%82', '%ED%A0%80', '%F5%80%80%80', '%80', '%C0%80'];
+
+/** A key or value: plain characters, good escapes, sometimes a bad one, with blanks around. */
+function text(r: Rand, alphabet: string, max: number): string {
+  let s = '';
+  for (let k = Math.floor(r() * max); k > 0; k--) {
+    const x = r();
+    s += x < 0.8 ? pick(r, alphabet) : x < 0.97 ? pick(r, GOOD_ESCAPES) : pick(r, BAD_ESCAPES);
+  }
+  return pick(r, ['', '', ' ', '\t']) + s + pick(r, ['', '', ' ']);
+}
+
+function pairList(r: Rand, names: string[]): string {
+  const items: string[] = [];
+  for (let n = Math.floor(r() * 6); n > 0; n--) {
+    const x = r();
+    const name = x < 0.4 ? pick(r, names) : x < 0.6 ? pick(r, names).toUpperCase() : text(r, TCHARS, 6);
+    items.push(r() < 0.05 ? pick(r, ['', '=v', ' =v', 'novalue', 'k==v']) : `${name}=${text(r, TCHARS + ' "(),/:;<>?@[]{}é', 10)}`);
+  }
+  return items.join(',');
+}
+
+/** What JS reads from each item of a list, in order (keyValues of one item: one pair at most). */
+function jsPairs(list: string): Array<[string, string]> {
+  // An empty key is no attribute or header name; the WASI build skips it.
+  return list.split(',').flatMap((item) => Object.entries(keyValues(item))).filter(([k]) => k !== '');
+}
+
+test('2,000 generated k=v lists: keys and values trimmed and percent-decoded as JS keyValues, a malformed escape dropping its pair', async () => {
+  const r = prng(0x4e5001);
+  const cases = Array.from({ length: 2000 }, () => ({ R: pairList(r, ['service.name', 'team', 'deployment.environment']) }));
+  const { lines } = await runFixture('pairs', cases);
+  let decoded = 0;
+  let dropped = 0;
+  cases.forEach(({ R }, i) => {
+    const got = lines[i] ? lines[i]!.split(',').map((p) => p.split('=').map(fromHex)) : [];
+    const want = jsPairs(R);
+    assert.deepEqual(got, want, `case ${i}: ${JSON.stringify(R)}`);
+    const raw = R.split(',').filter((item) => item.indexOf('=') > 0 && item.slice(0, item.indexOf('=')).trim());
+    if (want.some(([k, v]) => !R.includes(k) || !R.includes(v))) decoded++;
+    dropped += raw.length - want.length;
+  });
+  assert.ok(decoded > 500 && dropped > 200, JSON.stringify({ decoded, dropped }));
+});
+
+/**
+ * The headers both variables give: each pair as JS keyValues reads it; a name
+ * that is no HTTP token or a value with a control character but tab dropped
+ * (fetch would refuse them); then one per name in any case, the later pair
+ * winning, so a TRACES one over a general one (as the JS SDK and the Worker
+ * merge them).
+ */
+function jsHeaders(general: string, traces: string): Map<string, [string, string]> {
+  const out = new Map<string, [string, string]>();
+  for (const [k, v] of [...jsPairs(general), ...jsPairs(traces)]) {
+    if (/^[!#$%&'*+\-.^_`|~\w]+$/.test(k) && !/[\0-\x08\n-\x1f\x7f]/.test(v)) out.set(k.toLowerCase(), [k, v]);
+  }
+  return out;
+}
+
+const NAMES = ['x-api-key', 'authorization', 'x-tenant'];
+
+test('2,000 generated OTEL_EXPORTER_OTLP_HEADERS / ..._TRACES_HEADERS pairs: each header once, the TRACES one winning', async () => {
+  const r = prng(0x4ead);
+  const cases = Array.from({ length: 2000 }, () => ({ G: pairList(r, NAMES), T: pairList(r, NAMES) }));
+  const { lines } = await runFixture('headers', cases);
+  let overridden = 0;
+  cases.forEach(({ G, T }, i) => {
+    const got = fromHex(lines[i]!).split('\r\n');
+    assert.equal(got.pop(), '');
+    const want = [...jsHeaders(G, T).values()].map(([k, v]) => `${k}: ${v}`);
+    assert.deepEqual(got.sort(), want.sort(), `case ${i}: ${JSON.stringify({ G, T })}`);
+    const traces = new Set(jsPairs(T).map(([k]) => k.toLowerCase()));
+    if (jsPairs(G).some(([k]) => traces.has(k.toLowerCase()))) overridden++;
+  });
+  assert.ok(overridden > 300, `${overridden} cases name one header in both`);
+});
+
+test('headers in both OTLP header variables reach the collector once each, the TRACES one winning', async () => {
+  const collector = await startCollector();
+  try {
+    const r = prng(0xc011);
+    const cases = [{ G: 'x-api-key=general-key', T: 'x-api-key=traces-key' }, { G: 'X-Api-Key=general,x-tenant=a%20b', T: 'x-api-key=traces' }];
+    // Values an HTTP request carries as they are (ASCII, no control character).
+    const list = () => Array.from({ length: 1 + Math.floor(r() * 4) }, () => {
+      const name = pick(r, NAMES);
+      return `${r() < 0.3 ? name.toUpperCase() : name}=${chars(r, TCHARS, 1 + Math.floor(r() * 8))}${pick(r, ['', '%20x', '%41', '%2C', '%zz'])}`;
+    }).join(',');
+    while (cases.length < 6) cases.push({ G: list(), T: list() });
+    for (const { G, T } of cases) {
+      const before = collector.requests.length;
+      const run = await runWasi({
+        wasm: SOCKETS,
+        env: { OTEL_EXPORTER_OTLP_ENDPOINT: collector.origin, OTEL_EXPORTER_OTLP_HEADERS: G, OTEL_EXPORTER_OTLP_TRACES_HEADERS: T, ORDERS: '0' },
+      });
+      assert.equal(run.exitCode, 0, run.stderr);
+      const headers = collector.requests[before]!.headers;
+      for (const [name, [, value]] of jsHeaders(G, T)) {
+        // HTTP drops blanks around a value; the collector joins a header sent twice with ', '.
+        if (NAMES.includes(name)) assert.equal(headers[name], value.trim(), JSON.stringify({ G, T, name }));
+      }
+    }
+  } finally {
+    await collector.close();
+  }
+});
+
+test('OTEL_RESOURCE_ATTRIBUTES: percent-decoded keys and values, malformed pairs dropped, the last of a key kept, as in JS', async () => {
+  const r = prng(0x2e5);
+  const lists = ['team%2Ename=checkout%20core,bad%zz=1,region=eu%2Cwest,region=us,deployment.environment=test%E2%82'];
+  while (lists.length < 4) lists.push(pairList(r, ['team', 'region', 'host.name']));
+  for (const list of lists) {
+    const run = await runWasi({ wasm: LINES, sockets: false, env: { OTEL_RESOURCE_ATTRIBUTES: list, OTEL_SERVICE_NAME: 'svc', ORDERS: '0' } });
+    assert.equal(run.exitCode, 0, run.stderr);
+    const [job] = allSpans(decodeJson(run.stdout.trim()));
+    const want: Record<string, string> = Object.fromEntries(jsPairs(list));
+    Object.assign(want, { 'service.name': 'svc', 'telemetry.sdk.name': 'wasmtrace', 'telemetry.sdk.version': job!.resource['telemetry.sdk.version'] });
+    assert.deepEqual(job!.resource, want, list);
   }
 });
