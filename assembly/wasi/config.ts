@@ -3,6 +3,7 @@
 // module elsewhere without rebuilding it.
 import { asciiLower, getenv, getenvEnum } from "./env";
 import { decodes, isTchar } from "./baggage";
+import { warn } from "./exporter";
 import { hexDigit } from "./text";
 
 /** One `key=value` pair from a comma-separated OTEL_* list. */
@@ -99,10 +100,57 @@ export function ratioFromEnv(fallback: f64): f64 {
   const sampler = getenvEnum("OTEL_TRACES_SAMPLER");
   if (sampler == "always_off" || sampler == "parentbased_always_off") return 0;
   if (sampler == "always_on" || sampler == "parentbased_always_on") return 1;
-  const arg = getenv("OTEL_TRACES_SAMPLER_ARG").trim();
+  return parseRatio(getenv("OTEL_TRACES_SAMPLER_ARG").trim(), fallback);
+}
+
+/**
+ * OTEL_TRACES_SAMPLER_ARG's text as a ratio: a decimal number from 0 to 1, as
+ * JS's Number() reads one; `fallback` when empty, and with a warning naming
+ * the variable when bad, as the JS SDK warns.
+ */
+export function parseRatio(arg: string, fallback: f64): f64 {
   if (!arg.length) return fallback;
-  const r = parseFloat(arg);
-  return isFinite(r) && r >= 0 && r <= 1 ? r : fallback;
+  const r = isDecimal(arg) ? parseFloat(arg) : NaN;
+  if (r >= 0 && r <= 1) return r;
+  warn("bad OTEL_TRACES_SAMPLER_ARG " + arg + "; using " + ratioText(fallback));
+  return fallback;
+}
+
+/** A ratio as the sampler applies it (none from 0 down, all from 1 up), to six decimals as JS's String() writes it. */
+function ratioText(r: f64): string {
+  const m = <i32>Math.round(r * 1e6);
+  if (m <= 0 || m >= 1_000_000) return m > 0 ? "1" : "0";
+  const digits = (m + 1_000_000).toString(); // "1" and six digits
+  let end = digits.length;
+  while (digits.charCodeAt(end - 1) == 0x30) end--;
+  return "0." + digits.substring(1, end);
+}
+
+/** Whether `s` is `[+-]digits[.digits][e[+-]digits]` (digits on at least one side of the point). */
+function isDecimal(s: string): bool {
+  let i = s.charCodeAt(0) == 0x2b || s.charCodeAt(0) == 0x2d ? 1 : 0;
+  const start = i;
+  i = digits(s, i);
+  let mantissa = i - start;
+  if (s.charCodeAt(i) == 0x2e) {
+    const j = digits(s, i + 1);
+    mantissa += j - i - 1;
+    i = j;
+  }
+  if (!mantissa) return false;
+  if ((s.charCodeAt(i) | 0x20) == 0x65) {
+    i++;
+    if (s.charCodeAt(i) == 0x2b || s.charCodeAt(i) == 0x2d) i++;
+    const j = digits(s, i);
+    if (j == i) return false;
+    i = j;
+  }
+  return i == s.length;
+}
+
+function digits(s: string, i: i32): i32 {
+  while (i < s.length && <u32>(s.charCodeAt(i) - 0x30) < 10) i++;
+  return i;
 }
 
 /**

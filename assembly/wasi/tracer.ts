@@ -46,6 +46,7 @@ export class Options {
 export class Tracer {
   /** Starts a span under `parent`, else the active span, else TRACEPARENT's span. */
   startSpan(name: string, kind: SpanKind = SpanKind.INTERNAL, parent: Span | null = null): Span {
+    if (disabled) return new Span(); // not recorded, ids all zeros (the invalid context), as JS's no-op span
     const p = parent !== null ? parent : currentSpan();
     const nameId = internId(name);
     const at = nowMs();
@@ -103,6 +104,8 @@ export class Tracer {
 
 let tracer: Tracer | null = null;
 let callerBaggage = "";
+/** OTEL_SDK_DISABLED=true: spans record nothing and nothing is sent or opened. */
+let disabled = false;
 
 /**
  * Sets up tracing from `options` and the WASI environment: clocks, entropy,
@@ -112,6 +115,11 @@ let callerBaggage = "";
 export function init(options: Options = new Options()): Tracer {
   const existing = tracer;
   if (existing !== null) return existing;
+  const t = new Tracer();
+  tracer = t;
+  // Only "true", in any case, disables, as in JS (src/env.ts sdkDisabled).
+  disabled = getenvEnum("OTEL_SDK_DISABLED") == "true";
+  if (disabled) return t;
   initPool();
   setOrigin(startClock());
   random_get(IO, 32);
@@ -158,8 +166,6 @@ export function init(options: Options = new Options()): Tracer {
     warn("ignoring a malformed TRACEPARENT");
   }
   callerBaggage = parseBaggage(getenv("BAGGAGE").trim());
-  const t = new Tracer();
-  tracer = t;
   return t;
 }
 
@@ -173,7 +179,7 @@ function resourceAttr(key: string, value: string): void {
  * exits (WASI has no exit hook). Returns the number of spans lost.
  */
 export function shutdown(): i32 {
-  if (tracer === null) return 0;
+  if (tracer === null || disabled) return 0;
   flush();
   const dropped = droppedSpans + droppedOversize;
   const report = lossReport(dropped);

@@ -8,7 +8,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,7 +17,8 @@ import { startCollector } from '../helpers/collector.js';
 import { allSpans, decodeJson } from '../helpers/otlp.js';
 import { formatTraceparent, parseTraceparent, parseTracestate } from '../../src/propagation.js';
 import { keyValues } from '../../src/resource.js';
-import { envValue } from '../../src/env.js';
+import { envValue, sdkDisabled } from '../../src/env.js';
+import { badSetting } from '../../src/diag.js';
 import { prng } from '../../demo/collector/synthetic.mjs'; // mulberry32, seeded
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -311,4 +312,62 @@ test('OTEL_RESOURCE_ATTRIBUTES: percent-decoded keys and values, malformed pairs
     Object.assign(want, { 'service.name': 'svc', 'telemetry.sdk.name': 'wasmtrace', 'telemetry.sdk.version': job!.resource['telemetry.sdk.version'] });
     assert.deepEqual(job!.resource, want, list);
   }
+});
+
+// ---- OTEL_TRACES_SAMPLER_ARG, OTEL_SDK_DISABLED ---------------------------------------
+
+test('1,000 generated OTEL_TRACES_SAMPLER_ARG values: the ratio JS reads, and a bad one warned about by name', async () => {
+  const r = prng(0x5a3b1e);
+  const words = ['0.5', '1', '0', '.25', '5.', '1e-1', '1E0', '+0.5', '-0', '-0.1', '1.5', 'abc', '0.5abc', 'Infinity', 'NaN', '1e', 'e1', '.', '0. 5'];
+  // F: the ratio the program gave, used instead of a bad variable (in JS, the default 1).
+  const cases = Array.from({ length: 1000 }, (_, i) => ({
+    A: i % 3 ? chars(r, '0123456789.+-eE', 1 + Math.floor(r() * 6)) : pick(r, words),
+    F: String(pick(r, [1, 1, 0, 0.5, 0.25, 0.001, 0.123456])),
+  }));
+  const { lines, stderr } = await runFixture('ratio', cases);
+  const warnings: string[] = [];
+  cases.forEach(({ A, F }, i) => {
+    // JS (src/sampler.ts samplerRatio): Number() of the text; outside 0..1 warns and uses the default.
+    const n = Number(A);
+    const ok = n >= 0 && n <= 1;
+    if (!ok) warnings.push(`wasmtrace: ${badSetting('OTEL_TRACES_SAMPLER_ARG', A, Number(F))}`);
+    const want = ok ? n : Number(F);
+    assert.ok(Math.abs(Number(lines[i]) - want) <= 1e-15, `case ${i}: ${JSON.stringify(A)}: ${lines[i]} != ${want}`);
+  });
+  assert.deepEqual(stderr.split('\n').filter(Boolean), warnings);
+  assert.ok(warnings.length > 200 && warnings.length < 900, `${warnings.length} warnings`);
+});
+
+test('OTEL_SDK_DISABLED: "true" in any case records, sends and opens nothing, as the JS SDK; anything else traces', async () => {
+  const collector = await startCollector();
+  const out = mkdtempSync(join(tmpdir(), 'wasmtrace-disabled-'));
+  try {
+    const r = prng(0xd15a);
+    const values = ['true', 'TRUE', ' True ', 'false', '1'];
+    while (values.length < 8) values.push(pick(r, ['tRuE', 'yes', 'true1', 'on', '\ttrue\n']));
+    for (const [i, value] of values.entries()) {
+      const off = sdkDisabled(undefined, { OTEL_SDK_DISABLED: value });
+      const env = { OTEL_SDK_DISABLED: value, TRACEPARENT: `00-${T}-${P}-01`, ORDERS: '1' };
+      const before = collector.requests.length;
+      const viaHttp = await runWasi({ wasm: SOCKETS, env: { ...env, OTEL_EXPORTER_OTLP_ENDPOINT: collector.origin } });
+      assert.equal(viaHttp.exitCode, 0, viaHttp.stderr);
+      assert.equal(collector.requests.length - before, off ? 0 : 1, JSON.stringify(value));
+      assert.equal(viaHttp.socketCalls.OPEN ?? 0, off ? 0 : 2, 'no probe socket either');
+      const file = `spans-${i}.jsonl`;
+      const viaLines = await runWasi({ wasm: LINES, sockets: false, preopens: { '/out': out }, env: { ...env, WASMTRACE_OUTPUT: `/out/${file}` } });
+      assert.equal(viaLines.exitCode, 0, viaLines.stderr);
+      assert.equal(existsSync(join(out, file)), !off, JSON.stringify(value));
+      assert.equal(viaLines.stderr.replace(/.*ExperimentalWarning.*\n?/g, ''), '');
+    }
+  } finally {
+    await collector.close();
+    rmSync(out, { recursive: true, force: true });
+  }
+});
+
+test('a bad OTEL_TRACES_SAMPLER_ARG is named on stderr and the program\'s ratio used', async () => {
+  const run = await runWasi({ wasm: LINES, sockets: false, env: { OTEL_TRACES_SAMPLER_ARG: '0.5abc', ORDERS: '1' } });
+  assert.equal(run.exitCode, 0);
+  assert.match(run.stderr, new RegExp(`wasmtrace: ${badSetting('OTEL_TRACES_SAMPLER_ARG', '0.5abc', 1)}\n`));
+  assert.ok(allSpans(decodeJson(run.stdout.trim())).length > 0, 'ratio 1: every trace kept');
 });
