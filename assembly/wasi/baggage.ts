@@ -10,7 +10,7 @@ const MAX_BYTES = 8192;
 const MAX_HEADER_CHARS = 65536;
 
 /** RFC 7230 tchar: letters, digits and !#$%&'*+-.^_`|~ (a bit per ASCII code). */
-function isTchar(c: i32): bool {
+export function isTchar(c: i32): bool {
   if (c >= 0x80) return false;
   const bits: u64 = c < 64 ? 0x03ff6cfa00000000 : 0x57ffffffc7fffffe;
   return ((bits >> <u64>(c & 63)) & 1) != 0;
@@ -59,7 +59,7 @@ function escByte(s: string, i: i32, end: i32): i32 {
  * digits, and the escaped bytes form well-formed UTF-8 (no overlong form, no
  * surrogate, nothing above U+10FFFF).
  */
-function decodes(s: string, i: i32, end: i32): bool {
+export function decodes(s: string, i: i32, end: i32): bool {
   while (i < end) {
     if (s.charCodeAt(i) != 0x25) {
       i++;

@@ -1,7 +1,9 @@
 // Settings from the OpenTelemetry environment variables, over the options
 // the program gave. The variables win, so an operator can point a built
 // module elsewhere without rebuilding it.
-import { getenv, getenvEnum } from "./env";
+import { asciiLower, getenv, getenvEnum } from "./env";
+import { decodes, isTchar } from "./baggage";
+import { warn } from "./exporter";
 import { hexDigit } from "./text";
 
 /** One `key=value` pair from a comma-separated OTEL_* list. */
@@ -9,7 +11,11 @@ export class Pair {
   constructor(public key: string, public value: string) {}
 }
 
-/** Splits `k1=v1,k2=v2` (W3C Baggage-like, values percent-decoded); bad items are skipped. */
+/**
+ * Splits `k1=v1,k2=v2` as the JS SDK does (src/resource.ts keyValues): keys
+ * and values trimmed, then percent-decoded; an item without a key, or with a
+ * malformed escape (where decodeURIComponent throws), is skipped.
+ */
 export function parsePairs(list: string): Pair[] {
   const out: Pair[] = [];
   const items = list.split(",");
@@ -18,29 +24,66 @@ export function parsePairs(list: string): Pair[] {
     const eq = item.indexOf("=");
     if (eq <= 0) continue;
     const key = item.substring(0, eq).trim();
-    if (!key.length) continue;
-    out.push(new Pair(key, percentDecode(item.substring(eq + 1).trim())));
+    const value = item.substring(eq + 1).trim();
+    if (!key.length || !decodes(key, 0, key.length) || !decodes(value, 0, value.length)) continue;
+    out.push(new Pair(percentDecode(key), percentDecode(value)));
   }
   return out;
 }
 
+/** `s` with every `%XX` decoded (`decodes(s)` holds: each escape is good UTF-8). */
 function percentDecode(s: string): string {
   if (s.indexOf("%") < 0) return s;
   const bytes = Uint8Array.wrap(String.UTF8.encode(s));
   let o = 0;
   for (let i = 0; i < bytes.length; i++) {
     let c = bytes[i];
-    if (c == 0x25 && i + 2 < bytes.length) {
-      const hi = hexDigit(bytes[i + 1]);
-      const lo = hexDigit(bytes[i + 2]);
-      if (hi >= 0 && lo >= 0) {
-        c = <u8>((hi << 4) | lo);
-        i += 2;
-      }
+    if (c == 0x25) {
+      c = <u8>((hexDigit(bytes[i + 1]) << 4) | hexDigit(bytes[i + 2]));
+      i += 2;
     }
     bytes[o++] = c; // decoding only shrinks: write in place
   }
   return String.UTF8.decodeUnsafe(bytes.dataStart, o);
+}
+
+/**
+ * OTEL_EXPORTER_OTLP_HEADERS and OTEL_EXPORTER_OTLP_TRACES_HEADERS as header
+ * lines, each name once (names compared in any case): the last pair wins, so
+ * the TRACES one over the general one, as the JS SDK merges them. A name that
+ * is not an HTTP token, or a value with a control character but tab, is
+ * dropped (it would break the request).
+ */
+export function headerLines(general: string, traces: string): string {
+  const pairs = parsePairs(general + "," + traces);
+  let out = "";
+  for (let i = 0; i < pairs.length; i++) {
+    const kv = unchecked(pairs[i]);
+    if (sendable(kv) && !sentLater(pairs, i)) out += kv.key + ": " + kv.value + "\r\n";
+  }
+  return out;
+}
+
+/** Whether a sendable pair after pairs[i] has its name. */
+function sentLater(pairs: Pair[], i: i32): bool {
+  const name = asciiLower(unchecked(pairs[i]).key);
+  for (let j = i + 1; j < pairs.length; j++) {
+    const kv = unchecked(pairs[j]);
+    if (sendable(kv) && asciiLower(kv.key) == name) return true;
+  }
+  return false;
+}
+
+/** A name of HTTP token characters and a value without control characters but tab. */
+function sendable(kv: Pair): bool {
+  for (let i = 0; i < kv.key.length; i++) {
+    if (!isTchar(kv.key.charCodeAt(i))) return false;
+  }
+  for (let i = 0; i < kv.value.length; i++) {
+    const c = kv.value.charCodeAt(i);
+    if ((c < 0x20 && c != 0x09) || c == 0x7f) return false;
+  }
+  return true;
 }
 
 /** The traces endpoint: the signal-specific variable as is, else the base + `/v1/traces`. */
@@ -57,10 +100,57 @@ export function ratioFromEnv(fallback: f64): f64 {
   const sampler = getenvEnum("OTEL_TRACES_SAMPLER");
   if (sampler == "always_off" || sampler == "parentbased_always_off") return 0;
   if (sampler == "always_on" || sampler == "parentbased_always_on") return 1;
-  const arg = getenv("OTEL_TRACES_SAMPLER_ARG").trim();
+  return parseRatio(getenv("OTEL_TRACES_SAMPLER_ARG").trim(), fallback);
+}
+
+/**
+ * OTEL_TRACES_SAMPLER_ARG's text as a ratio: a decimal number from 0 to 1, as
+ * JS's Number() reads one; `fallback` when empty, and with a warning naming
+ * the variable when bad, as the JS SDK warns.
+ */
+export function parseRatio(arg: string, fallback: f64): f64 {
   if (!arg.length) return fallback;
-  const r = parseFloat(arg);
-  return isFinite(r) && r >= 0 && r <= 1 ? r : fallback;
+  const r = isDecimal(arg) ? parseFloat(arg) : NaN;
+  if (r >= 0 && r <= 1) return r;
+  warn("bad OTEL_TRACES_SAMPLER_ARG " + arg + "; using " + ratioText(fallback));
+  return fallback;
+}
+
+/** A ratio as the sampler applies it (none from 0 down, all from 1 up), to six decimals as JS's String() writes it. */
+function ratioText(r: f64): string {
+  const m = <i32>Math.round(r * 1e6);
+  if (m <= 0 || m >= 1_000_000) return m > 0 ? "1" : "0";
+  const digits = (m + 1_000_000).toString(); // "1" and six digits
+  let end = digits.length;
+  while (digits.charCodeAt(end - 1) == 0x30) end--;
+  return "0." + digits.substring(1, end);
+}
+
+/** Whether `s` is `[+-]digits[.digits][e[+-]digits]` (digits on at least one side of the point). */
+function isDecimal(s: string): bool {
+  let i = s.charCodeAt(0) == 0x2b || s.charCodeAt(0) == 0x2d ? 1 : 0;
+  const start = i;
+  i = digits(s, i);
+  let mantissa = i - start;
+  if (s.charCodeAt(i) == 0x2e) {
+    const j = digits(s, i + 1);
+    mantissa += j - i - 1;
+    i = j;
+  }
+  if (!mantissa) return false;
+  if ((s.charCodeAt(i) | 0x20) == 0x65) {
+    i++;
+    if (s.charCodeAt(i) == 0x2b || s.charCodeAt(i) == 0x2d) i++;
+    const j = digits(s, i);
+    if (j == i) return false;
+    i = j;
+  }
+  return i == s.length;
+}
+
+function digits(s: string, i: i32): i32 {
+  while (i < s.length && <u32>(s.charCodeAt(i) - 0x30) < 10) i++;
+  return i;
 }
 
 /**
@@ -74,7 +164,6 @@ export function timeoutFromEnv(fallback: i32): i32 {
   return v < 0 ? fallback : v;
 }
 
-/** `s` as a decimal number of at most `maxDigits` digits; -1 when empty, longer, or not all digits. */
 /**
  * OTEL_<name>_LIMIT (a span limit variable) as a number from `min` to `max`;
  * `fallback` when unset or bad.
@@ -85,6 +174,7 @@ export function limitFromEnv(name: string, fallback: i32, min: i32 = 0, max: i32
   return n >= min && n <= max ? n : fallback;
 }
 
+/** `s` as a decimal number of at most `maxDigits` digits; -1 when empty, longer, or not all digits. */
 function decimal(s: string, maxDigits: i32): i32 {
   if (!s.length || s.length > maxDigits) return -1;
   let v = 0;

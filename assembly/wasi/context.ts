@@ -1,6 +1,7 @@
 // The active span (a stack threaded through the spans), and the remote
 // parent taken from TRACEPARENT/TRACESTATE.
 import { Span } from "./span";
+import { isSpace } from "~lib/util/string";
 import { unhex, utf8 } from "./text";
 
 let active: Span | null = null;
@@ -41,24 +42,138 @@ export const STATE_SIZE: i32 = 512;
 export const STATE: usize = memory.data(STATE_SIZE);
 export let stateLen: i32 = 0;
 
-const TP: usize = memory.data(64);
+const TP: usize = memory.data(56);
 
 /**
- * Takes a W3C traceparent (`00-<32 hex>-<16 hex>-<2 hex>`; a higher version
- * may add fields after a dash) and its tracestate. Bad values are ignored.
+ * Takes a W3C traceparent and its tracestate as the JS SDK does
+ * (src/propagation.ts): `00-<32 hex>-<16 hex>-<2 hex>` in lowercase; a later
+ * version may add fields after a dash, of any length, on one line. A bad
+ * traceparent is ignored; a bad tracestate is dropped.
  */
 export function setRemoteParent(traceparent: string, tracestate: string): bool {
   hasRemote = false;
   const n = traceparent.length;
-  if (n < 55 || n > 64 || utf8(traceparent, TP, 64) != n) return false;
+  // A non-ASCII character among the first 55 fails a hex or dash check below.
+  if (n < 55 || utf8(traceparent, TP, 55) != 55) return false;
   if (load<u8>(TP, 2) != 0x2d || load<u8>(TP, 35) != 0x2d || load<u8>(TP, 52) != 0x2d) return false;
   if (!unhex(TP, 1, REMOTE)) return false;
   const version = load<u8>(REMOTE);
-  if (version == 0xff || (version == 0 && n != 55) || (n > 55 && load<u8>(TP, 55) != 0x2d)) return false;
+  if (version == 0xff || (version == 0 && n != 55) || (n > 55 && (traceparent.charCodeAt(55) != 0x2d || !oneLine(traceparent)))) return false;
   if (!unhex(TP + 3, 16, REMOTE) || !unhex(TP + 36, 8, REMOTE + 16) || !unhex(TP + 53, 1, TP)) return false;
   if ((load<u64>(REMOTE) | load<u64>(REMOTE, 8)) == 0 || load<u64>(REMOTE, 16) == 0) return false;
-  remoteFlags = (<i32>load<u8>(TP) & 1) | 0x100;
+  // Only version 00's flags are known: a later version's keep the sampled bit alone.
+  const flags = <i32>load<u8>(TP);
+  remoteFlags = (version == 0 ? flags : flags & 1) | 0x100;
   hasRemote = true;
-  stateLen = tracestate.length ? utf8(tracestate, STATE, STATE_SIZE) : 0;
+  stateLen = setTracestate(tracestate);
+  return true;
+}
+
+/** Whether `s` holds no line terminator (the JS SDK's pattern ends at one). */
+function oneLine(s: string): bool {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c == 0x0a || c == 0x0d || c == 0x2028 || c == 0x2029) return false;
+  }
+  return true;
+}
+
+// Tracestate is read through a pointer to its UTF-16 units (`at`): the
+// helpers take no string, so they keep nothing on the GC's shadow stack.
+@inline function at(p: usize, i: i32): i32 {
+  return <i32>load<u16>(p + (<usize>i << 1));
+}
+
+// The list-member found by `member`: [mStart, mEnd), trimmed.
+let mStart = 0;
+let mEnd = 0;
+
+/** Finds the member that starts at `i` (up to the next comma, or `n`) and trims it; returns where the next one starts. */
+function member(p: usize, n: i32, i: i32): i32 {
+  let end = i;
+  while (end < n && at(p, end) != 0x2c) end++;
+  const next = end + 1;
+  while (i < end && isSpace(at(p, i))) i++;
+  while (end > i && isSpace(at(p, end - 1))) end--;
+  mStart = i;
+  mEnd = end;
+  return next;
+}
+
+/**
+ * Writes `header` into STATE as the JS SDK validates a tracestate
+ * (src/propagation.ts parseTracestate) and returns its length: empty members
+ * removed, nothing when a member is invalid, a key repeats or there are more
+ * than 32; over 512 characters, members longer than 128 go first, then
+ * members from the end.
+ */
+function setTracestate(header: string): i32 {
+  const p = changetype<usize>(header);
+  const n = header.length;
+  let count = 0;
+  let total = -1; // the members joined by commas
+  for (let i = 0; i <= n; ) {
+    i = member(p, n, i);
+    const a = mStart;
+    const b = mEnd;
+    if (a == b) continue;
+    const eq = stateKeyEnd(p, a, b);
+    if (++count > 32 || eq < 0 || !stateValue(p, eq + 1, b) || repeated(p, a, eq)) return 0;
+    total += b - a + 1;
+  }
+  let o = 0;
+  for (let i = 0; i <= n; ) {
+    i = member(p, n, i);
+    const len = mEnd - mStart;
+    if (!len || (total > STATE_SIZE && len > 128)) continue;
+    if (o + (o ? 1 : 0) + len > STATE_SIZE) break; // this one and all after it
+    if (o) store<u8>(STATE + <usize>(o++), 0x2c);
+    for (let k = mStart; k < mEnd; k++) store<u8>(STATE + <usize>(o++), <u8>at(p, k));
+  }
+  return o;
+}
+
+/** Whether a member before [a..] has the key [a, eq) (those members are valid: their key ends at their first `=`). */
+function repeated(p: usize, a: i32, eq: i32): bool {
+  const len = eq - a;
+  for (let i = 0; i < a; ) {
+    i = member(p, a, i);
+    if (mEnd - mStart > len && at(p, mStart + len) == 0x3d &&
+      memory.compare(p + (<usize>mStart << 1), p + (<usize>a << 1), <usize>len << 1) == 0) return true;
+  }
+  return false;
+}
+
+/** lcalpha, digits and `_-*` `/`: the characters of a tracestate key. */
+function isKeyChar(c: i32): bool {
+  return (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || c == 0x5f || c == 0x2d || c == 0x2a || c == 0x2f;
+}
+
+/**
+ * The index of the `=` after the key of member [a, b), or -1 when the key is
+ * bad: a simple key (lcalpha, then up to 255 key characters) or a
+ * multi-tenant one (a tenant of up to 241 starting with lcalpha or a digit,
+ * `@`, a system of up to 14 starting with lcalpha).
+ */
+function stateKeyEnd(p: usize, a: i32, b: i32): i32 {
+  let i = a;
+  while (i < b && isKeyChar(at(p, i))) i++;
+  if (i == a || i == b) return -1;
+  const first = at(p, a);
+  const c = at(p, i);
+  if (c == 0x3d) return first >= 0x61 && i - a <= 256 ? i : -1;
+  if (c != 0x40 || i - a > 241 || first < 0x30 || first == 0x5f) return -1; // a tenant starts with lcalpha or a digit
+  let j = i + 1;
+  while (j < b && isKeyChar(at(p, j))) j++;
+  return j < b && at(p, j) == 0x3d && at(p, i + 1) >= 0x61 && j - i - 1 <= 14 ? j : -1;
+}
+
+/** Whether [a, b) is a value: 1 to 256 printable ASCII characters but `,` and `=`, not ending in a space. */
+function stateValue(p: usize, a: i32, b: i32): bool {
+  if (b - a < 1 || b - a > 256 || at(p, b - 1) == 0x20) return false;
+  for (let i = a; i < b; i++) {
+    const c = at(p, i);
+    if (c < 0x20 || c > 0x7e || c == 0x2c || c == 0x3d) return false;
+  }
   return true;
 }

@@ -43,7 +43,11 @@ export function getenv(name: string): string {
  * specification reads enum values case-insensitively ("" when unset).
  */
 export function getenvEnum(name: string): string {
-  const s = getenv(name).trim();
+  return asciiLower(getenv(name).trim());
+}
+
+/** `s` with ASCII letters lower-cased. */
+export function asciiLower(s: string): string {
   let out = "";
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);

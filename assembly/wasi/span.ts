@@ -123,10 +123,11 @@ export class Span {
     return new SpanContext(toHex(ids, 16), toHex(ids + 16, 8), this._flags & 0xff);
   }
 
-  /** The W3C `traceparent` header value that makes this span the parent. */
+  /** The W3C `traceparent` header value that makes this span the parent (all 8 flag bits, as JS writes them). */
   traceparent(): string {
     const ids = this._ids();
-    return "00-" + toHex(ids, 16) + "-" + toHex(ids + 16, 8) + (this._flags & 1 ? "-01" : "-00");
+    store<u8>(ids, <u8>this._flags, 24);
+    return "00-" + toHex(ids, 16) + "-" + toHex(ids + 16, 8) + "-" + toHex(ids + 24, 1);
   }
 
   _ids(): usize {
@@ -140,4 +141,4 @@ export class Span {
   }
 }
 
-const SCRATCH: usize = memory.data(24);
+const SCRATCH: usize = memory.data(25);

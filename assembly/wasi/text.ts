@@ -53,11 +53,16 @@ export function hexDigit(c: u32): i32 {
   return -1;
 }
 
-/** Decodes `2n` lowercase or uppercase hex characters at `src` into `n` bytes at `dst`. */
+/** Value of one lowercase hex digit (W3C Trace Context allows no other), or -1. */
+function lowerHexDigit(c: u32): i32 {
+  return c >= 0x41 && c <= 0x46 ? -1 : hexDigit(c);
+}
+
+/** Decodes `2n` lowercase hex characters at `src` into `n` bytes at `dst`. */
 export function unhex(src: usize, n: i32, dst: usize): bool {
   for (let i = 0; i < n; i++) {
-    const hi = hexDigit(load<u8>(src + <usize>(i << 1)));
-    const lo = hexDigit(load<u8>(src + <usize>(i << 1) + 1));
+    const hi = lowerHexDigit(load<u8>(src + <usize>(i << 1)));
+    const lo = lowerHexDigit(load<u8>(src + <usize>(i << 1) + 1));
     if (hi < 0 || lo < 0) return false;
     store<u8>(dst + <usize>i, <u8>((hi << 4) | lo));
   }

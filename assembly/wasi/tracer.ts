@@ -8,7 +8,7 @@ import { RESOURCE, setString, start } from "../core/span";
 import { SCOPE_VERSION } from "../core/scope";
 import { Span, SpanKind } from "./span";
 import { currentSpan, hasRemote, pushActive, REMOTE, remoteFlags, setRemoteParent, STATE, stateLen } from "./context";
-import { endpointFromEnv, limitFromEnv, parseHttpUrl, parsePairs, ratioFromEnv, timeoutFromEnv } from "./config";
+import { endpointFromEnv, headerLines, limitFromEnv, parseHttpUrl, parsePairs, ratioFromEnv, timeoutFromEnv } from "./config";
 import { getenv, getenvEnum } from "./env";
 import { parseBaggage } from "./baggage";
 import { Exporter, lossReport, lostSpans, otlpLines, settings, warn } from "./exporter";
@@ -46,6 +46,7 @@ export class Options {
 export class Tracer {
   /** Starts a span under `parent`, else the active span, else TRACEPARENT's span. */
   startSpan(name: string, kind: SpanKind = SpanKind.INTERNAL, parent: Span | null = null): Span {
+    if (disabled) return new Span(); // not recorded, ids all zeros (the invalid context), as JS's no-op span
     const p = parent !== null ? parent : currentSpan();
     const nameId = internId(name);
     const at = nowMs();
@@ -103,6 +104,8 @@ export class Tracer {
 
 let tracer: Tracer | null = null;
 let callerBaggage = "";
+/** OTEL_SDK_DISABLED=true: spans record nothing and nothing is sent or opened. */
+let disabled = false;
 
 /**
  * Sets up tracing from `options` and the WASI environment: clocks, entropy,
@@ -112,6 +115,11 @@ let callerBaggage = "";
 export function init(options: Options = new Options()): Tracer {
   const existing = tracer;
   if (existing !== null) return existing;
+  const t = new Tracer();
+  tracer = t;
+  // Only "true", in any case, disables, as in JS (src/env.ts sdkDisabled).
+  disabled = getenvEnum("OTEL_SDK_DISABLED") == "true";
+  if (disabled) return t;
   initPool();
   setOrigin(startClock());
   random_get(IO, 32);
@@ -130,8 +138,7 @@ export function init(options: Options = new Options()): Tracer {
   let protocol = getenvEnum("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL");
   if (!protocol.length) protocol = getenvEnum("OTEL_EXPORTER_OTLP_PROTOCOL");
   s.json = protocol == "http/json";
-  s.headerLines = headerLines(getenv("OTEL_EXPORTER_OTLP_HEADERS")) +
-    headerLines(getenv("OTEL_EXPORTER_OTLP_TRACES_HEADERS"));
+  s.headerLines = headerLines(getenv("OTEL_EXPORTER_OTLP_HEADERS"), getenv("OTEL_EXPORTER_OTLP_TRACES_HEADERS"));
   const output = getenv("WASMTRACE_OUTPUT").trim();
   s.output = output.length ? output : options.output;
   s.attempts = options.attempts < 1 ? 1 : options.attempts > 20 ? 20 : options.attempts;
@@ -159,8 +166,6 @@ export function init(options: Options = new Options()): Tracer {
     warn("ignoring a malformed TRACEPARENT");
   }
   callerBaggage = parseBaggage(getenv("BAGGAGE").trim());
-  const t = new Tracer();
-  tracer = t;
   return t;
 }
 
@@ -169,32 +174,12 @@ function resourceAttr(key: string, value: string): void {
   if (id >= 0) setValue<string>(RESOURCE, id, value);
 }
 
-/** `k=v,...` (OTEL_EXPORTER_OTLP_HEADERS) as header lines; names with CR/LF or ':' are dropped. */
-function headerLines(list: string): string {
-  let out = "";
-  const pairs = parsePairs(list);
-  for (let i = 0; i < pairs.length; i++) {
-    const kv = unchecked(pairs[i]);
-    if (!safe(kv.key, true) || !safe(kv.value, false)) continue;
-    out += kv.key + ": " + kv.value + "\r\n";
-  }
-  return out;
-}
-
-function safe(s: string, name: bool): bool {
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c == 13 || c == 10 || (name && (c == 0x3a || c == 0x20))) return false;
-  }
-  return true;
-}
-
 /**
  * Exports what is left and reports losses on stderr. Call before the program
  * exits (WASI has no exit hook). Returns the number of spans lost.
  */
 export function shutdown(): i32 {
-  if (tracer === null) return 0;
+  if (tracer === null || disabled) return 0;
   flush();
   const dropped = droppedSpans + droppedOversize;
   const report = lossReport(dropped);

@@ -1,0 +1,373 @@
+// The WASI build's reading of its environment against the JS SDK's: W3C
+// TRACEPARENT/TRACESTATE (src/propagation.ts), `k=v` lists
+// (src/resource.ts keyValues), the headers of both OTLP header variables,
+// OTEL_TRACES_SAMPLER_ARG and OTEL_SDK_DISABLED. Thousands of seeded values
+// go to a small WASI command (fixtures/config.ts, compiled here with asc)
+// and are compared case by case; then the demo job shows the same through
+// init, in its spans and at the collector.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { runWasi } from '../../demo/wasi-job/host.mjs';
+import { startCollector } from '../helpers/collector.js';
+import { allSpans, decodeJson } from '../helpers/otlp.js';
+import { formatTraceparent, parseTraceparent, parseTracestate } from '../../src/propagation.js';
+import { keyValues } from '../../src/resource.js';
+import { envValue, sdkDisabled } from '../../src/env.js';
+import { badSetting } from '../../src/diag.js';
+import { prng } from '../../demo/collector/synthetic.mjs'; // mulberry32, seeded
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const dist = join(root, 'dist');
+const SOCKETS = join(dist, 'demo-wasi.wasm');
+const LINES = join(dist, 'demo-wasi-lines.wasm');
+let dir = '';
+let fixture = '';
+
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'wasmtrace-config-'));
+  fixture = join(dir, 'config.wasm');
+  execFileSync(join(root, 'node_modules', '.bin', 'asc'), [
+    'test/wasi/fixtures/config.ts', '--config', 'asconfig.json', '--target', 'release', '-o', fixture,
+    '--runtime', 'incremental', '--exportStart', '_start', '--initialMemory', '24', '--maximumMemory', '1024',
+  ], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Runs the fixture over `cases` (each a set of variables for one case, named <letter><i>); its lines and stderr. */
+async function runFixture(kind: string, cases: Record<string, string>[]): Promise<{ lines: string[]; stderr: string }> {
+  const env: Record<string, string> = { KIND: kind, N: String(cases.length) };
+  cases.forEach((c, i) => {
+    for (const [k, v] of Object.entries(c)) env[k + i] = v;
+  });
+  const run = await runWasi({ wasm: fixture, sockets: false, env, timeoutMs: 120_000 });
+  assert.equal(run.exitCode, 0, run.stderr);
+  const lines = run.stdout.split('\n');
+  assert.equal(lines.pop(), '');
+  assert.equal(lines.length, cases.length);
+  return { lines, stderr: run.stderr.replace(/.*ExperimentalWarning.*\n?/g, '') };
+}
+
+type Rand = () => number;
+const pick = <T>(r: Rand, xs: ArrayLike<T>): T => xs[Math.floor(r() * xs.length)]!;
+const chars = (r: Rand, alphabet: string, n: number) => Array.from({ length: n }, () => pick(r, alphabet)).join('');
+const HEX = '0123456789abcdef';
+/** Blanks String#trim removes, some beyond ASCII. */
+const BLANKS = ['', '', '', ' ', '\t', '\n', ' \u00a0', '\ufeff', '\u3000 '];
+
+// ---- TRACEPARENT / TRACESTATE ------------------------------------------------
+
+const T = '4bf92f3577b34da6a3ce929d0e0e4736';
+const P = '00f067aa0ba902b7';
+
+function traceparent(r: Rand): string {
+  const version = pick(r, ['00', '00', '00', '00', '01', 'cc', 'fe', 'ff', '0A', 'g0']);
+  const id = (n: number) => (r() < 0.05 ? '0'.repeat(n) : chars(r, HEX, n));
+  let tp = `${version}-${id(32)}-${id(16)}-${chars(r, HEX, 2)}`;
+  const x = r();
+  if (x < 0.3) tp += pick(r, ['-', '-x', '-' + chars(r, 'abc-_ 0123é\u2028\n\r', 1 + Math.floor(r() * 80)), 'x', '.01', '-' + 'y'.repeat(200)]);
+  else if (x < 0.45) {
+    // Uppercase one hex digit.
+    const at = pick(r, [0, 1, 3, 20, 34, 36, 51, 53, 54]);
+    tp = tp.slice(0, at) + tp[at]!.toUpperCase() + tp.slice(at + 1);
+  } else if (x < 0.6) {
+    // One character changed, dropped or added anywhere.
+    const at = Math.floor(r() * tp.length);
+    const c = pick(r, ['-', 'g', 'é', ' ', '0', '']);
+    tp = tp.slice(0, at) + c + tp.slice(at + (r() < 0.5 ? 1 : 0));
+  }
+  return pick(r, BLANKS) + tp + pick(r, BLANKS);
+}
+
+const KEY_CHARS = 'abcdefghijklmnopqrstuvwxyz0123456789_-*/';
+function stateKey(r: Rand): string {
+  const x = r();
+  if (x < 0.5) return pick(r, 'abcxyz') + chars(r, KEY_CHARS, Math.floor(r() * 8));
+  if (x < 0.75) return pick(r, 'ab09') + chars(r, KEY_CHARS, Math.floor(r() * 6)) + '@' + pick(r, 'abz') + chars(r, KEY_CHARS, Math.floor(r() * 5));
+  // At and past the length limits, or with a character no key may have.
+  return pick(r, [
+    'a' + 'k'.repeat(255), 'a' + 'k'.repeat(256), '0' + 't'.repeat(240) + '@s', '0' + 't'.repeat(241) + '@s',
+    't@s' + 'y'.repeat(13), 't@s' + 'y'.repeat(14), '0abc', '_t@s', 't@0s', 't@', '@s', 'Ab', 'a.b', 'a@b@c', 'a b', 'é',
+  ]);
+}
+const VALUE_CHARS = ' !"#$%&\'()*+-./0123456789:;<>?@ABCXYZ[\\]^_`abcxyz{|}~';
+function stateValue(r: Rand): string {
+  if (r() < 0.1) return pick(r, ['', 'x'.repeat(256), 'x'.repeat(257), 'a=b', 'a\tb', 'é', 'ab ', ' ab']);
+  const v = chars(r, VALUE_CHARS, 1 + Math.floor(r() * (r() < 0.2 ? 200 : 12)));
+  return v.endsWith(' ') ? v + '.' : v;
+}
+function tracestate(r: Rand, i: number): string {
+  const members: string[] = [];
+  const kind = i % 4;
+  if (kind >= 2) {
+    // Valid members with distinct keys, around the 512-character limit (kind 2) or the 32-member one (kind 3).
+    const n = kind === 2 ? 3 + Math.floor(r() * 20) : 28 + Math.floor(r() * 8);
+    for (let k = 0; k < n; k++) {
+      const size = kind === 2 ? (r() < 0.3 ? 100 + Math.floor(r() * 60) : 1 + Math.floor(r() * 50)) : 1 + Math.floor(r() * 6);
+      members.push(`${r() < 0.5 ? 'k' : 't' + k + '@v'}${k}=${chars(r, 'abc123', size)}`);
+    }
+    if (r() < 0.1) members.push(members[0]!.replace(/=.*/, '=again')); // a repeated key
+  } else {
+    // Generated keys and values: mostly valid (kind 0) or many invalid (kind 1).
+    for (let n = Math.floor(r() * 8), k = 0; k < n; k++) {
+      const key = kind === 1 && r() < 0.1 && members.length ? members[0]!.split('=')[0]!.trim() : kind === 0 && r() < 0.8 ? 'k' + k : stateKey(r);
+      members.push(r() < 0.05 ? '' : pick(r, BLANKS.slice(0, 5)) + `${key}=${kind === 0 && r() < 0.8 ? chars(r, 'abc =/', 1 + Math.floor(r() * 8)).replace(/[ =]+$/, '.').replace(/=/g, '_') : stateValue(r)}` + pick(r, BLANKS.slice(0, 5)));
+    }
+    if (r() < 0.05) members.splice(Math.floor(r() * (members.length + 1)), 0, pick(r, ['not a valid tracestate!!', '=v', 'k=', 'k', 'K=v']));
+  }
+  return members.join(pick(r, [',', ',', ', ', ',,']));
+}
+
+/**
+ * JS: the Node entry reads both variables through envValue, then parses
+ * them; a child span's traceparent is written with the parent's flags.
+ * `childId`: the span id the WASI build gave the child.
+ */
+function jsParent(tp: string, ts: string, childId: string): string {
+  const p = parseTraceparent(envValue({ tp }, 'tp'));
+  return p ? `${p.traceId} ${p.spanId} ${p.traceFlags} ${parseTracestate(envValue({ ts }, 'ts')) ?? ''} ${formatTraceparent(p.traceId, childId, p.traceFlags)}` : '-';
+}
+
+test('3,000 generated TRACEPARENT/TRACESTATE pairs: the WASI build keeps what the JS SDK keeps (W3C Trace Context), and hands the flags on', async () => {
+  const r = prng(0x7e3c0d);
+  const cases = Array.from({ length: 3000 }, (_, i) => ({ P: traceparent(r), S: tracestate(r, i) }));
+  const { lines } = await runFixture('traceparent', cases);
+  const seen = { parent: 0, noParent: 0, upperRefused: 0, future: 0, futureOver64: 0, state: 0, stateDropped: 0, stateCut: 0 };
+  cases.forEach(({ P, S }, i) => {
+    const want = jsParent(P, S, lines[i]!.slice(lines[i]!.lastIndexOf(' ') + 1).split('-')[2] ?? '');
+    assert.equal(lines[i], want, `case ${i}: ${JSON.stringify(P)} ${JSON.stringify(S.slice(0, 200))}`);
+    const tp = P.trim();
+    if (want === '-') {
+      seen.noParent++;
+      if (/[A-F]/.test(tp.slice(0, 55))) seen.upperRefused++;
+      return;
+    }
+    seen.parent++;
+    if (!tp.startsWith('00')) seen.future++;
+    if (tp.length > 64) seen.futureOver64++;
+    const state = parseTracestate(envValue({ S }, 'S')) ?? '';
+    const given = S.split(',').filter((m) => m.trim()).length;
+    if (!state && given) seen.stateDropped++;
+    else if (state && state.split(',').length < given) seen.stateCut++;
+    else if (state) seen.state++;
+  });
+  // Every rule is reached from both sides.
+  for (const [k, v] of Object.entries(seen)) assert.ok(v > 30, `${k}: ${JSON.stringify(seen)}`);
+});
+
+test('the demo job continues TRACEPARENT and carries TRACESTATE as JS would (the review\'s cases and generated ones)', async () => {
+  const long = Array.from({ length: 20 }, (_, i) => `k${i}=${'v'.repeat(28)}`).join(',');
+  const cases: Array<[string, string]> = [
+    [`00-${T}-${P}-01`, 'vendor=abc'],
+    [`00-${T.toUpperCase()}-${P}-01`, ''],
+    [`01-${T}-${P}-01-${'x'.repeat(20)}`, 'a=1'],
+    [`00-${T}-${P}-01`, 'not a valid tracestate!!'],
+    [`00-${T}-${P}-01`, 'a=1,a=2'],
+    [`00-${T}-${P}-01`, long],
+  ];
+  const r = prng(0x10b);
+  while (cases.length < 10) cases.push([traceparent(r), tracestate(r, cases.length)]);
+  for (const [tp, ts] of cases) {
+    const run = await runWasi({ wasm: LINES, sockets: false, env: { TRACEPARENT: tp, TRACESTATE: ts, ORDERS: '0' } });
+    assert.equal(run.exitCode, 0, run.stderr);
+    const job = allSpans(decodeJson(run.stdout.trim())).find((s) => s.name === 'pricing-job')!;
+    const js = parseTraceparent(envValue({ tp }, 'tp'));
+    const label = JSON.stringify([tp, ts.slice(0, 80)]);
+    assert.equal(job.parentSpanId, js ? js.spanId : '', label);
+    if (js) {
+      assert.equal(job.traceId, js.traceId, label);
+      assert.equal(job.flags, js.traceFlags | 0x300, label);
+      assert.equal(job.traceState, parseTracestate(envValue({ ts }, 'ts')) ?? '', label);
+    }
+    assert.equal(run.stderr.includes('ignoring a malformed TRACEPARENT'), !js, label);
+  }
+});
+
+// ---- k=v lists: OTEL_RESOURCE_ATTRIBUTES, OTLP headers ----------------------------
+
+const fromHex = (h: string) => Buffer.from(h, 'hex').toString('utf8');
+
+const TCHARS = "!#$&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+const GOOD_ESCAPES = ['%41', '%2d', '%2D', '%7E', '%20', '%2C', '%3D', '%3A', '%25', '%C3%A9', '%E2%82%AC', '%F0%9F%98%80', '%0A', '%0D%0A', '%00'];
+const BAD_ESCAPES = ['%', '%2', '%zz', '%C3', '%C3%28', '%E2%82', '%ED%A0%80', '%F5%80%80%80', '%80', '%C0%80'];
+
+/** A key or value: plain characters, good escapes, sometimes a bad one, with blanks around. */
+function text(r: Rand, alphabet: string, max: number): string {
+  let s = '';
+  for (let k = Math.floor(r() * max); k > 0; k--) {
+    const x = r();
+    s += x < 0.8 ? pick(r, alphabet) : x < 0.97 ? pick(r, GOOD_ESCAPES) : pick(r, BAD_ESCAPES);
+  }
+  return pick(r, ['', '', ' ', '\t']) + s + pick(r, ['', '', ' ']);
+}
+
+function pairList(r: Rand, names: string[]): string {
+  const items: string[] = [];
+  for (let n = Math.floor(r() * 6); n > 0; n--) {
+    const x = r();
+    const name = x < 0.4 ? pick(r, names) : x < 0.6 ? pick(r, names).toUpperCase() : text(r, TCHARS, 6);
+    items.push(r() < 0.05 ? pick(r, ['', '=v', ' =v', 'novalue', 'k==v']) : `${name}=${text(r, TCHARS + ' "(),/:;<>?@[]{}é', 10)}`);
+  }
+  return items.join(',');
+}
+
+/** What JS reads from each item of a list, in order (keyValues of one item: one pair at most). */
+function jsPairs(list: string): Array<[string, string]> {
+  // An empty key is no attribute or header name; the WASI build skips it.
+  return list.split(',').flatMap((item) => Object.entries(keyValues(item))).filter(([k]) => k !== '');
+}
+
+test('2,000 generated k=v lists: keys and values trimmed and percent-decoded as JS keyValues, a malformed escape dropping its pair', async () => {
+  const r = prng(0x4e5001);
+  const cases = Array.from({ length: 2000 }, () => ({ R: pairList(r, ['service.name', 'team', 'deployment.environment']) }));
+  const { lines } = await runFixture('pairs', cases);
+  let decoded = 0;
+  let dropped = 0;
+  cases.forEach(({ R }, i) => {
+    const got = lines[i] ? lines[i]!.split(',').map((p) => p.split('=').map(fromHex)) : [];
+    const want = jsPairs(R);
+    assert.deepEqual(got, want, `case ${i}: ${JSON.stringify(R)}`);
+    const raw = R.split(',').filter((item) => item.indexOf('=') > 0 && item.slice(0, item.indexOf('=')).trim());
+    if (want.some(([k, v]) => !R.includes(k) || !R.includes(v))) decoded++;
+    dropped += raw.length - want.length;
+  });
+  assert.ok(decoded > 500 && dropped > 200, JSON.stringify({ decoded, dropped }));
+});
+
+/**
+ * The headers both variables give: each pair as JS keyValues reads it; a name
+ * that is no HTTP token or a value with a control character but tab dropped
+ * (fetch would refuse them); then one per name in any case, the later pair
+ * winning, so a TRACES one over a general one (as the JS SDK and the Worker
+ * merge them).
+ */
+function jsHeaders(general: string, traces: string): Map<string, [string, string]> {
+  const out = new Map<string, [string, string]>();
+  for (const [k, v] of [...jsPairs(general), ...jsPairs(traces)]) {
+    if (/^[!#$%&'*+\-.^_`|~\w]+$/.test(k) && !/[\0-\x08\n-\x1f\x7f]/.test(v)) out.set(k.toLowerCase(), [k, v]);
+  }
+  return out;
+}
+
+const NAMES = ['x-api-key', 'authorization', 'x-tenant'];
+
+test('2,000 generated OTEL_EXPORTER_OTLP_HEADERS / ..._TRACES_HEADERS pairs: each header once, the TRACES one winning', async () => {
+  const r = prng(0x4ead);
+  const cases = Array.from({ length: 2000 }, () => ({ G: pairList(r, NAMES), T: pairList(r, NAMES) }));
+  const { lines } = await runFixture('headers', cases);
+  let overridden = 0;
+  cases.forEach(({ G, T }, i) => {
+    const got = fromHex(lines[i]!).split('\r\n');
+    assert.equal(got.pop(), '');
+    const want = [...jsHeaders(G, T).values()].map(([k, v]) => `${k}: ${v}`);
+    assert.deepEqual(got.sort(), want.sort(), `case ${i}: ${JSON.stringify({ G, T })}`);
+    const traces = new Set(jsPairs(T).map(([k]) => k.toLowerCase()));
+    if (jsPairs(G).some(([k]) => traces.has(k.toLowerCase()))) overridden++;
+  });
+  assert.ok(overridden > 300, `${overridden} cases name one header in both`);
+});
+
+test('headers in both OTLP header variables reach the collector once each, the TRACES one winning', async () => {
+  const collector = await startCollector();
+  try {
+    const r = prng(0xc011);
+    const cases = [{ G: 'x-api-key=general-key', T: 'x-api-key=traces-key' }, { G: 'X-Api-Key=general,x-tenant=a%20b', T: 'x-api-key=traces' }];
+    // Values an HTTP request carries as they are (ASCII, no control character).
+    const list = () => Array.from({ length: 1 + Math.floor(r() * 4) }, () => {
+      const name = pick(r, NAMES);
+      return `${r() < 0.3 ? name.toUpperCase() : name}=${chars(r, TCHARS, 1 + Math.floor(r() * 8))}${pick(r, ['', '%20x', '%41', '%2C', '%zz'])}`;
+    }).join(',');
+    while (cases.length < 6) cases.push({ G: list(), T: list() });
+    for (const { G, T } of cases) {
+      const before = collector.requests.length;
+      const run = await runWasi({
+        wasm: SOCKETS,
+        env: { OTEL_EXPORTER_OTLP_ENDPOINT: collector.origin, OTEL_EXPORTER_OTLP_HEADERS: G, OTEL_EXPORTER_OTLP_TRACES_HEADERS: T, ORDERS: '0' },
+      });
+      assert.equal(run.exitCode, 0, run.stderr);
+      const headers = collector.requests[before]!.headers;
+      for (const [name, [, value]] of jsHeaders(G, T)) {
+        // HTTP drops blanks around a value; the collector joins a header sent twice with ', '.
+        if (NAMES.includes(name)) assert.equal(headers[name], value.trim(), JSON.stringify({ G, T, name }));
+      }
+    }
+  } finally {
+    await collector.close();
+  }
+});
+
+test('OTEL_RESOURCE_ATTRIBUTES: percent-decoded keys and values, malformed pairs dropped, the last of a key kept, as in JS', async () => {
+  const r = prng(0x2e5);
+  const lists = ['team%2Ename=checkout%20core,bad%zz=1,region=eu%2Cwest,region=us,deployment.environment=test%E2%82'];
+  while (lists.length < 4) lists.push(pairList(r, ['team', 'region', 'host.name']));
+  for (const list of lists) {
+    const run = await runWasi({ wasm: LINES, sockets: false, env: { OTEL_RESOURCE_ATTRIBUTES: list, OTEL_SERVICE_NAME: 'svc', ORDERS: '0' } });
+    assert.equal(run.exitCode, 0, run.stderr);
+    const [job] = allSpans(decodeJson(run.stdout.trim()));
+    const want: Record<string, string> = Object.fromEntries(jsPairs(list));
+    Object.assign(want, { 'service.name': 'svc', 'telemetry.sdk.name': 'wasmtrace', 'telemetry.sdk.version': job!.resource['telemetry.sdk.version'] });
+    assert.deepEqual(job!.resource, want, list);
+  }
+});
+
+// ---- OTEL_TRACES_SAMPLER_ARG, OTEL_SDK_DISABLED ---------------------------------------
+
+test('1,000 generated OTEL_TRACES_SAMPLER_ARG values: the ratio JS reads, and a bad one warned about by name', async () => {
+  const r = prng(0x5a3b1e);
+  const words = ['0.5', '1', '0', '.25', '5.', '1e-1', '1E0', '+0.5', '-0', '-0.1', '1.5', 'abc', '0.5abc', 'Infinity', 'NaN', '1e', 'e1', '.', '0. 5'];
+  // F: the ratio the program gave, used instead of a bad variable (in JS, the default 1).
+  const cases = Array.from({ length: 1000 }, (_, i) => ({
+    A: i % 3 ? chars(r, '0123456789.+-eE', 1 + Math.floor(r() * 6)) : pick(r, words),
+    F: String(pick(r, [1, 1, 0, 0.5, 0.25, 0.001, 0.123456])),
+  }));
+  const { lines, stderr } = await runFixture('ratio', cases);
+  const warnings: string[] = [];
+  cases.forEach(({ A, F }, i) => {
+    // JS (src/sampler.ts samplerRatio): Number() of the text; outside 0..1 warns and uses the default.
+    const n = Number(A);
+    const ok = n >= 0 && n <= 1;
+    if (!ok) warnings.push(`wasmtrace: ${badSetting('OTEL_TRACES_SAMPLER_ARG', A, Number(F))}`);
+    const want = ok ? n : Number(F);
+    assert.ok(Math.abs(Number(lines[i]) - want) <= 1e-15, `case ${i}: ${JSON.stringify(A)}: ${lines[i]} != ${want}`);
+  });
+  assert.deepEqual(stderr.split('\n').filter(Boolean), warnings);
+  assert.ok(warnings.length > 200 && warnings.length < 900, `${warnings.length} warnings`);
+});
+
+test('OTEL_SDK_DISABLED: "true" in any case records, sends and opens nothing, as the JS SDK; anything else traces', async () => {
+  const collector = await startCollector();
+  const out = mkdtempSync(join(tmpdir(), 'wasmtrace-disabled-'));
+  try {
+    const r = prng(0xd15a);
+    const values = ['true', 'TRUE', ' True ', 'false', '1'];
+    while (values.length < 8) values.push(pick(r, ['tRuE', 'yes', 'true1', 'on', '\ttrue\n']));
+    for (const [i, value] of values.entries()) {
+      const off = sdkDisabled(undefined, { OTEL_SDK_DISABLED: value });
+      const env = { OTEL_SDK_DISABLED: value, TRACEPARENT: `00-${T}-${P}-01`, ORDERS: '1' };
+      const before = collector.requests.length;
+      const viaHttp = await runWasi({ wasm: SOCKETS, env: { ...env, OTEL_EXPORTER_OTLP_ENDPOINT: collector.origin } });
+      assert.equal(viaHttp.exitCode, 0, viaHttp.stderr);
+      assert.equal(collector.requests.length - before, off ? 0 : 1, JSON.stringify(value));
+      assert.equal(viaHttp.socketCalls.OPEN ?? 0, off ? 0 : 2, 'no probe socket either');
+      const file = `spans-${i}.jsonl`;
+      const viaLines = await runWasi({ wasm: LINES, sockets: false, preopens: { '/out': out }, env: { ...env, WASMTRACE_OUTPUT: `/out/${file}` } });
+      assert.equal(viaLines.exitCode, 0, viaLines.stderr);
+      assert.equal(existsSync(join(out, file)), !off, JSON.stringify(value));
+      assert.equal(viaLines.stderr.replace(/.*ExperimentalWarning.*\n?/g, ''), '');
+    }
+  } finally {
+    await collector.close();
+    rmSync(out, { recursive: true, force: true });
+  }
+});
+
+test('a bad OTEL_TRACES_SAMPLER_ARG is named on stderr and the program\'s ratio used', async () => {
+  const run = await runWasi({ wasm: LINES, sockets: false, env: { OTEL_TRACES_SAMPLER_ARG: '0.5abc', ORDERS: '1' } });
+  assert.equal(run.exitCode, 0);
+  assert.match(run.stderr, new RegExp(`wasmtrace: ${badSetting('OTEL_TRACES_SAMPLER_ARG', '0.5abc', 1)}\n`));
+  assert.ok(allSpans(decodeJson(run.stdout.trim())).length > 0, 'ratio 1: every trace kept');
+});
