@@ -61,9 +61,8 @@ export function setRemoteParent(traceparent: string, tracestate: string): bool {
   if (version == 0xff || (version == 0 && n != 55) || (n > 55 && (traceparent.charCodeAt(55) != 0x2d || !oneLine(traceparent)))) return false;
   if (!unhex(TP + 3, 16, REMOTE) || !unhex(TP + 36, 8, REMOTE + 16) || !unhex(TP + 53, 1, TP)) return false;
   if ((load<u64>(REMOTE) | load<u64>(REMOTE, 8)) == 0 || load<u64>(REMOTE, 16) == 0) return false;
-  // Only version 00's flags are known: a later version's keep the sampled bit alone.
-  const flags = <i32>load<u8>(TP);
-  remoteFlags = (version == 0 ? flags : flags & 1) | 0x100;
+  // Only the flags defined so far are kept (sampled, and Level 2's random), as the JS SDK does.
+  remoteFlags = (<i32>load<u8>(TP) & 3) | 0x100;
   hasRemote = true;
   stateLen = setTracestate(tracestate);
   return true;

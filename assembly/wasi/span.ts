@@ -123,7 +123,7 @@ export class Span {
     return new SpanContext(toHex(ids, 16), toHex(ids + 16, 8), this._flags & 0xff);
   }
 
-  /** The W3C `traceparent` header value that makes this span the parent (all 8 flag bits, as JS writes them). */
+  /** The W3C `traceparent` header value that makes this span the parent (its flags are the known ones only, as in JS). */
   traceparent(): string {
     const ids = this._ids();
     store<u8>(ids, <u8>this._flags, 24);
