@@ -25,8 +25,8 @@ export function instrumentLongTasks(ctx: BrowserContext): () => void {
           if (typeof loaf.blockingDuration === 'number') attrs['browser.long_task.blocking_duration_ms'] = loaf.blockingDuration;
           const script = loaf.scripts?.reduce<ScriptTiming | undefined>((a, s) => (!a || (s.duration ?? 0) > (a.duration ?? 0) ? s : a), undefined);
           if (script?.invoker) attrs['browser.long_task.script.invoker'] = script.invoker;
-          if (script?.sourceURL) attrs['code.filepath'] = script.sourceURL;
-          if (script?.sourceFunctionName) attrs['code.function'] = script.sourceFunctionName;
+          if (script?.sourceURL) attrs['code.file.path'] = script.sourceURL;
+          if (script?.sourceFunctionName) attrs['code.function.name'] = script.sourceFunctionName;
           ctx.tracer.startSpan(type === 'longtask' ? 'longTask' : 'longAnimationFrame', { startTime: e.startTime, attributes: attrs }, null).end(e.startTime + e.duration);
         } catch (err) {
           internalError(err);
