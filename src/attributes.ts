@@ -11,6 +11,13 @@ const RESOURCE = 0;
 /** Largest |n| sent as an OTLP int (int64); larger integers go as doubles. */
 const INT64_SAFE = 9.2e18;
 
+/**
+ * `n` sent as an OTLP double even when integral: a measurement whose type
+ * must not change from span to span. (A Number object, which the API's
+ * attribute types do not admit: the SDK's own instrumentations make them.)
+ */
+export const double = (n: number): number => Object(n) as number;
+
 /** Sets one attribute on span/resource `h`; `nested` targets the last event or link. */
 export function setAttr(core: Core, h: number, key: unknown, value: unknown, nested: number): void {
   if (typeof key !== 'string' || key === '') return;
@@ -31,7 +38,8 @@ export function setAttr(core: Core, h: number, key: unknown, value: unknown, nes
       x.attr(h, k | nested, V_BOOL, value ? 1 : 0, 0);
       return;
     default:
-      if (Array.isArray(value)) setArray(core, h, k | nested, value);
+      if (value instanceof Number) x.attr(h, k | nested, V_DBL, value.valueOf(), 0);
+      else if (Array.isArray(value)) setArray(core, h, k | nested, value);
       else if (value !== undefined && value !== null) internalError(`attribute ${key}: unsupported value type ${typeof value}`);
   }
 }

@@ -2,8 +2,8 @@
 // delivery. It never rejects: if Wasm cannot load (CSP, network), it warns
 // once and resolves to a tracer that records nothing.
 import type { AttributeValue } from './types.js';
-import type { DeliveryHooks, DeliveryOptions, Gzip, ResolvedDeliveryOptions } from './export/types.js';
-import { createCore } from './core.js';
+import type { DeliveryHooks, DeliveryOptions, Gzip, ResolvedDeliveryOptions, SpanSource } from './export/types.js';
+import { createCore, type Core } from './core.js';
 import { createPipeline, resolveDeliveryOptions } from './export/pipeline.js';
 import { hintEndpoint } from './export/options.js';
 import { setAttr } from './attributes.js';
@@ -54,6 +54,8 @@ export interface Platform {
   signal?: DeliveryHooks['signal'];
   /** No page to outlive (Node): no keepalive requests, and no keepalive budget. */
   pageless?: boolean;
+  /** Resource attributes set again before each batch is encoded (a page's session.id); a value keeps its length. */
+  liveResource?: () => Record<string, AttributeValue>;
 }
 
 export async function initWith(platform: Platform, options: InitOptions): Promise<Tracer> {
@@ -79,7 +81,7 @@ export async function initWith(platform: Platform, options: InitOptions): Promis
     // (listeners run in the order they were added).
     watchLifecycle({ hidden: () => x.settle(now(), 1) });
 
-    for (const [k, v] of Object.entries(resourceAttributes(opts, env, platform.language))) setAttr(core, 0, k, v, 0);
+    setAll(core, resourceAttributes(opts, env, platform.language));
 
     // Drops are reported on the next export as spans of their own, made by a
     // tracer of their own ([0]): shutdown() stops the app's ([1]) and sends the
@@ -87,7 +89,11 @@ export async function initWith(platform: Platform, options: InitOptions): Promis
     // spans wait for delivery (its timers hold the pipeline): the Node entry,
     // which holds tracers weakly, still flushes them at exit.
     const tracers: Tracer[] = [];
-    const pipeline = createPipeline(core.source, delivery, {
+    const live = platform.liveResource;
+    const source: SpanSource = live
+      ? { ...core.source, drain: (maxBytes) => (setAll(core, live()), core.source.drain(maxBytes)) }
+      : core.source;
+    const pipeline = createPipeline(source, delivery, {
       dropped(reason, spans) {
         tracers[0]?.startSpan('wasmtrace.dropped', { attributes: { 'wasmtrace.drop.reason': reason, 'wasmtrace.drop.spans': spans } }, null).end();
       },
@@ -106,4 +112,9 @@ export async function initWith(platform: Platform, options: InitOptions): Promis
     internalError(e);
     return createNoopTracer();
   }
+}
+
+/** Sets resource attributes (a same-length value is overwritten in place). */
+function setAll(core: Core, attributes: Record<string, AttributeValue>): void {
+  for (const [k, v] of Object.entries(attributes)) setAttr(core, 0, k, v, 0);
 }

@@ -18,9 +18,9 @@ export function instrumentErrors(ctx: BrowserContext): () => void {
     const ev = e as ErrorEvent;
     if (typeof ev.message !== 'string') return;
     const where: Record<string, string | number> = {};
-    if (ev.filename) where['code.filepath'] = ev.filename;
-    if (ev.lineno) where['code.lineno'] = ev.lineno;
-    if (ev.colno) where['code.column'] = ev.colno;
+    if (ev.filename) where['code.file.path'] = ev.filename;
+    if (ev.lineno) where['code.line.number'] = ev.lineno;
+    if (ev.colno) where['code.column.number'] = ev.colno;
     record('error', ev.error ?? ev.message, where);
   }, false);
   const stopRejection = listen(window, 'unhandledrejection', (e) => {

@@ -4,8 +4,9 @@
 // window (the first to run: https://dom.spec.whatwg.org/#concept-event-dispatch)
 // until the dispatch is over: a bubble listener on window clears it after the
 // promise jobs already queued by handlers, and a zero-delay timer clears it
-// when propagation was stopped. Limits: work started later (after a timer,
-// a second await, or in another task) is not parented; a window capture
+// when propagation was stopped. Limits: work started later (after an await
+// on the network or a timer, after a second await in an event a script
+// dispatched, or in another task) is not parented; a window capture
 // listener registered before wasmtrace runs outside the span.
 import type { Span } from '../types.js';
 import type { BrowserContext } from './types.js';

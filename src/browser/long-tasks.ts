@@ -3,6 +3,7 @@
 // PerformanceObserver.supportedEntryTypes: Firefox ESR has neither.
 import type { Attributes } from '../types.js';
 import type { BrowserContext } from './types.js';
+import { double } from '../attributes.js';
 import { internalError } from '../diag.js';
 
 interface ScriptTiming {
@@ -20,13 +21,13 @@ export function instrumentLongTasks(ctx: BrowserContext): () => void {
     const po = new PerformanceObserver((list) => {
       for (const e of list.getEntries()) {
         try {
-          const attrs: Attributes = { 'browser.long_task.duration_ms': e.duration };
+          const attrs: Attributes = { 'browser.long_task.duration_ms': double(e.duration) };
           const loaf = e as PerformanceEntry & { blockingDuration?: number; scripts?: ScriptTiming[] };
-          if (typeof loaf.blockingDuration === 'number') attrs['browser.long_task.blocking_duration_ms'] = loaf.blockingDuration;
+          if (typeof loaf.blockingDuration === 'number') attrs['browser.long_task.blocking_duration_ms'] = double(loaf.blockingDuration);
           const script = loaf.scripts?.reduce<ScriptTiming | undefined>((a, s) => (!a || (s.duration ?? 0) > (a.duration ?? 0) ? s : a), undefined);
           if (script?.invoker) attrs['browser.long_task.script.invoker'] = script.invoker;
-          if (script?.sourceURL) attrs['code.filepath'] = script.sourceURL;
-          if (script?.sourceFunctionName) attrs['code.function'] = script.sourceFunctionName;
+          if (script?.sourceURL) attrs['code.file.path'] = script.sourceURL;
+          if (script?.sourceFunctionName) attrs['code.function.name'] = script.sourceFunctionName;
           ctx.tracer.startSpan(type === 'longtask' ? 'longTask' : 'longAnimationFrame', { startTime: e.startTime, attributes: attrs }, null).end(e.startTime + e.duration);
         } catch (err) {
           internalError(err);

@@ -17,7 +17,7 @@ export function instrumentNavigation(ctx: BrowserContext): () => void {
   const navigated = (type: string): void => {
     const from = last;
     last = location.href;
-    if (from === last && type !== 'pushState') return;
+    if (from === last && type !== 'popstate') return;
     const span = ctx.tracer.startSpan('navigation', {
       attributes: { 'url.full': fullUrl(last), 'navigation.type': type, 'navigation.from': fullUrl(from) },
     });

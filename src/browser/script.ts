@@ -144,7 +144,7 @@ function deferredSpan(ratio: number, name: string, options: SpanOptions | undefi
       return result;
     };
   }
-  span.isRecording = () => (d.real ? d.real.isRecording() : true);
+  span.isRecording = () => (d.real ? d.real.isRecording() : !d.ended);
   span.spanContext = () => d.real?.spanContext() ?? context;
   deferredOf.set(span, d);
   pending.push(d);

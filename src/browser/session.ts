@@ -1,6 +1,8 @@
-// session.id: a random id kept in localStorage so reloads and other tabs of
-// the origin share it, renewed while the user is active and replaced after
-// `idleMs` without a page load or `maxMs` in total.
+// session.id: a random id kept in localStorage as "id,started,seen" (unix
+// ms), so reloads and other tabs of the origin share it. Each read is
+// activity: it moves `seen` on (a write at most every idleMs / 30), and
+// a new id replaces one not seen for `idleMs` or started `maxMs` ago.
+// start.ts reads it at start-up and before each batch is encoded.
 import { internalError } from '../diag.js';
 import { hex } from './util.js';
 
@@ -9,24 +11,28 @@ const KEY = 'wasmtrace.session'; // outside the delivery queue's `wasmtrace:` pr
 export const SESSION_IDLE_MS = 30 * 60_000;
 export const SESSION_MAX_MS = 4 * 60 * 60_000;
 
-/** The current session id (32 hex digits), started or renewed at `nowMs` (unix ms). */
+/** The record as last written: the page's own session where storage cannot be used. */
+let mine = '';
+
+/** The current session id (32 hex digits), started, renewed or kept alive at `nowMs` (unix ms). */
 export function sessionId(nowMs = Date.now(), idleMs = SESSION_IDLE_MS, maxMs = SESSION_MAX_MS): string {
   let storage: Storage | undefined;
+  let stored = mine;
   try {
     storage = localStorage;
-    const [id, started, seen] = (storage.getItem(KEY) ?? '').split(',');
-    if (id && /^[0-9a-f]{32}$/.test(id) && nowMs - Number(started) < maxMs && nowMs - Number(seen) < idleMs) {
-      storage.setItem(KEY, `${id},${started},${nowMs}`);
-      return id;
-    }
+    stored = storage.getItem(KEY) ?? '';
   } catch (e) {
     internalError(e); // storage disabled: a session per page
   }
-  const id = hex(crypto.getRandomValues(new Uint8Array(16)));
+  const [id = '', started, seen] = stored.split(',');
+  const live = /^[0-9a-f]{32}$/.test(id) && nowMs - Number(started) < maxMs && nowMs - Number(seen) < idleMs;
+  if (live && nowMs - Number(seen) < idleMs / 30) return id;
+  const record = live ? `${id},${started},${nowMs}` : `${hex(crypto.getRandomValues(new Uint8Array(16)))},${nowMs},${nowMs}`;
+  mine = record;
   try {
-    storage?.setItem(KEY, `${id},${nowMs},${nowMs}`);
+    storage?.setItem(KEY, record);
   } catch (e) {
     internalError(e);
   }
-  return id;
+  return record.slice(0, 32);
 }

@@ -81,15 +81,18 @@ export async function resumeBrowser({ opts, defaultWasm, onUnload, wasmHref, pro
     const vitals = enabled('webVitals') ? watchWebVitals() : null;
     await nextTask();
     const resource = { ...opts.resource };
+    let session: (() => Record<string, string>) | undefined;
     if (enabled('session') && resource['session.id'] === undefined) {
       const s = typeof on.session === 'object' ? on.session : {};
-      resource['session.id'] = sessionId(Date.now(), s.idleMs, s.maxMs);
+      // Read again before each batch is encoded: a batch is activity, and carries the session current then.
+      session = () => ({ 'session.id': sessionId(Date.now(), s.idleMs, s.maxMs) });
+      Object.assign(resource, session());
     }
     const source = await compiled;
     await nextTask();
     // Delivery's settings, resolved once here for init() and for the gzip choice and the endpoint below.
     const delivery = resolveDeliveryOptions(opts, opts.env ?? {}, warnOnce);
-    const platform = { language: 'webjs', defaultWasm, delivery, ...(delivery.compression !== 'gzip' && { gzip: gzipLarge }) };
+    const platform = { language: 'webjs', defaultWasm, delivery, liveResource: session, ...(delivery.compression !== 'gzip' && { gzip: gzipLarge }) };
     const tracer = await initWith(platform, { ...opts, resource, wasm: source });
     if (!isRecording(tracer)) {
       vitals?.(null);

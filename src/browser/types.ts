@@ -23,7 +23,7 @@ export interface InstrumentationOptions {
   webVitals?: boolean;
   /** `long-animation-frame` (or `longtask`) entries as spans, where the browser has them. */
   longTasks?: boolean;
-  /** A `session.id` resource attribute kept in localStorage; idle and total lifetime in ms. */
+  /** A `session.id` resource attribute kept in localStorage, read per batch; idle (no batch sent) and total lifetime in ms. */
   session?: boolean | { idleMs?: number; maxMs?: number };
 }
 

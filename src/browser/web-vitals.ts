@@ -1,13 +1,15 @@
 // Core Web Vitals (LCP, INP, CLS) and FCP, TTFB through the `web-vitals`
 // package's attribution build, each report a span (`web-vital.LCP`, …) under
-// documentLoad carrying value, rating and attribution. Subscribed before
-// delivery starts; reports that come before the tracer is ready wait for it.
+// documentLoad carrying value, rating and attribution, numbers always as
+// doubles (an integral one must not change the key's type). Subscribed
+// before delivery starts; reports that come before the tracer is ready wait for it.
 // They arrive when the page is hidden: web-vitals listens for visibilitychange
 // on window in the capture phase, which runs before delivery's listener on
 // document, so the spans leave with the page's last batch.
 import { onCLS, onFCP, onINP, onLCP, onTTFB, type MetricWithAttribution } from 'web-vitals/attribution';
 import type { Attributes, TimeInput } from '../types.js';
 import type { BrowserContext } from './types.js';
+import { double } from '../attributes.js';
 import { internalError } from '../diag.js';
 import { perfNow } from './util.js';
 
@@ -46,14 +48,15 @@ function record(ctx: BrowserContext, m: MetricWithAttribution, at: number): void
   try {
     const attrs: Attributes = {
       'web_vital.name': m.name,
-      'web_vital.value': m.value,
-      'web_vital.delta': m.delta,
+      'web_vital.value': double(m.value),
+      'web_vital.delta': double(m.delta),
       'web_vital.rating': m.rating,
       'web_vital.id': m.id,
       'web_vital.navigation_type': m.navigationType,
     };
     for (const [k, v] of Object.entries(m.attribution as object)) {
-      if (typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v))) attrs[`web_vital.attribution.${k}`] = v;
+      if (typeof v === 'string' || typeof v === 'boolean') attrs[`web_vital.attribution.${k}`] = v;
+      else if (typeof v === 'number' && Number.isFinite(v)) attrs[`web_vital.attribution.${k}`] = double(v);
     }
     // Paint and byte timings are spans from the navigation's start; INP spans
     // the interaction; CLS is a point at its largest shift (or the report).

@@ -68,13 +68,16 @@ test('session.id: kept across loads, renewed while active, replaced when idle or
   }
 });
 
-test('session.id without usable storage: a fresh id each time, no throw', () => {
+test('session.id without usable storage: one for the page (read per batch), under the same rules, no throw', () => {
   const g = globalThis as { localStorage?: unknown };
   Object.defineProperty(g, 'localStorage', { configurable: true, get() { throw new DOMException('denied', 'SecurityError'); } });
   try {
-    const a = sessionId();
+    const t = 2_000_000_000_000;
+    const a = sessionId(t);
     assert.match(a, /^[0-9a-f]{32}$/);
-    assert.notEqual(sessionId(), a);
+    assert.equal(sessionId(t + 5_000), a, 'the next batch keeps it');
+    assert.equal(sessionId(t + SESSION_IDLE_MS - 1), a);
+    assert.notEqual(sessionId(t + 2 * SESSION_IDLE_MS), a, 'idle too long: a new session');
   } finally {
     delete g.localStorage;
   }
