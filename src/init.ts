@@ -54,6 +54,8 @@ export interface Platform {
   signal?: DeliveryHooks['signal'];
   /** No page to outlive (Node): no keepalive requests, and no keepalive budget. */
   pageless?: boolean;
+  /** The User-Agent of export requests, where the runtime lets us set one. */
+  userAgent?: string;
   /** Resource attributes set again before each batch is encoded (a page's session.id); a value keeps its length. */
   liveResource?: () => Record<string, AttributeValue>;
 }
@@ -64,7 +66,10 @@ export async function initWith(platform: Platform, options: InitOptions): Promis
     setDebug(opts.debug === true);
     const env = opts.env ?? {};
     if (sdkDisabled(opts.disabled, env)) return createNoopTracer();
-    const delivery = platform.delivery ?? resolveDeliveryOptions(opts, env, warnOnce);
+    const resolved = platform.delivery ?? resolveDeliveryOptions(opts, env, warnOnce);
+    // OTLP: exporters SHOULD identify themselves in User-Agent (where the runtime lets them: not pages).
+    const ua = platform.userAgent && !Object.keys(resolved.headers).some((k) => k.toLowerCase() === 'user-agent');
+    const delivery = ua ? { ...resolved, headers: { ...resolved.headers, 'user-agent': platform.userAgent! } } : resolved;
     if (opts.endpoint !== undefined) hintEndpoint(delivery.endpoint);
     const json = delivery.protocol === 'http/json';
     const x = await instantiate(opts.wasm ?? (await platform.defaultWasm(json)));

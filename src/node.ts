@@ -5,6 +5,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { readFile } from 'node:fs/promises';
 import { gzip as zlibGzip } from 'node:zlib';
 import { useAsyncContext } from './context.js';
+import { VERSION } from './version.js';
 import { initWith, type InitOptions } from './init.js';
 import type { FinalFlush, Tracer } from './tracer.js';
 
@@ -119,6 +120,7 @@ export async function init(options: InitOptions): Promise<Tracer> {
       gzip,
       signal: exitSignal,
       pageless: true,
+      userAgent: `wasmtrace/${VERSION} (Node.js ${process.version})`,
     },
     { env: process.env, ...options },
   );

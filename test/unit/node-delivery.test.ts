@@ -38,3 +38,24 @@ for (const concurrent of [1, 2, 3]) {
     assert.equal(names.size, n, 'every span once');
   });
 }
+
+test('Node: export requests name the exporter in User-Agent (OTLP), unless the user sets one (any case, option or variable)', async (t) => {
+  const c = await startCollector();
+  t.after(() => c.close());
+  const { VERSION } = await import('../../src/version.js');
+  const cases: Array<[Record<string, unknown>, string]> = [
+    [{}, `wasmtrace/${VERSION} (Node.js ${process.version})`],
+    [{ headers: { 'User-Agent': 'mine/1' } }, 'mine/1'],
+    [{ headers: { 'user-agent': 'mine/2', 'x-k': 'v' } }, 'mine/2'],
+    [{ env: { OTEL_EXPORTER_OTLP_HEADERS: 'User-Agent=env%2F3' } }, 'env/3'],
+    [{ env: { OTEL_EXPORTER_OTLP_TRACES_HEADERS: 'x-k=v' } }, `wasmtrace/${VERSION} (Node.js ${process.version})`],
+  ];
+  for (const [options, want] of cases) {
+    const before = c.requests.length;
+    const tracer = await init({ serviceName: 'ua', endpoint: c.url, ...options });
+    tracer.startSpan('s').end();
+    await tracer.shutdown();
+    assert.equal(c.requests.length, before + 1);
+    assert.equal(c.requests[before]!.headers['user-agent'], want, JSON.stringify(options));
+  }
+});
