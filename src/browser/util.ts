@@ -25,10 +25,10 @@ export function hex(bytes: Uint8Array): string {
   return s;
 }
 
-/** An absolute URL for `url` against the page, or undefined. */
+/** An absolute URL for `url` against the document's base URL (as fetch, XHR and links resolve it), or undefined. */
 export function absolute(url: string): URL | undefined {
   try {
-    return new URL(url, location.href);
+    return new URL(url, document.baseURI);
   } catch {
     return undefined;
   }
