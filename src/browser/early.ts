@@ -17,7 +17,7 @@ import { activeBaggage } from '../context.js';
 import { formatTraceparent } from '../propagation.js';
 import { internalError } from '../diag.js';
 import { rootTraceState } from '../sampler.js';
-import { fetchTarget, hex, httpUrl, onXhrEnd, openedXhr, setXhrHeaders, startClientSpan, watchXhrBaggage, withHeaders } from './util.js';
+import { fetchTarget, hex, httpUrl, openXhr, sendXhr, sendable, setXhrHeaders, startClientSpan, watchXhrBaggage, withHeaders } from './util.js';
 
 /** The tracer's EARLY option key (tracer.ts), by its registered name: no import of the tracer here. */
 export const EARLY = Symbol.for('wasmtrace.early');
@@ -176,26 +176,24 @@ export function recordEarly(o: EarlyOptions): EarlyRequests {
     const setHeader0 = proto.setRequestHeader;
     const opened = new WeakMap<XMLHttpRequest, [method: unknown, href: string]>();
     const open = function (this: XMLHttpRequest, ...args: unknown[]): void {
+      openXhr(this, () => open0.apply(this, args));
       try {
-        openedXhr(this);
         opened.set(this, [args[0], String(args[1])]);
       } catch (e) {
         internalError(e); // a URL whose toString throws: the request goes out untraced
       }
-      return open0.apply(this, args);
     };
     const send = function (this: XMLHttpRequest, body?: Document | XMLHttpRequestBodyInit | null): void {
+      let r: Record_ | undefined;
       try {
         const m = opened.get(this);
-        const r = m && begin(m[0], m[1]);
-        if (r) {
-          if (o.propagate(r.url)) setXhrHeaders(this, setHeader0, traceHeaders(r.ids, r.ids.baggage));
-          onXhrEnd(this, (status, failure) => finish(r, status, failure));
-        }
+        r = m && sendable(this) ? begin(m[0], m[1]) : undefined;
+        if (r && o.propagate(r.url)) setXhrHeaders(this, setHeader0, traceHeaders(r.ids, r.ids.baggage));
       } catch (e) {
         internalError(e);
       }
-      return send0.call(this, body);
+      const rec = r;
+      return rec ? sendXhr(this, () => send0.call(this, body), (status, failure) => finish(rec, status, failure)) : send0.call(this, body);
     };
     proto.open = open as typeof proto.open;
     proto.send = send;

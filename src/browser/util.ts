@@ -74,21 +74,72 @@ export function watchXhrBaggage(proto: XMLHttpRequest): () => void {
   };
 }
 
-/** At `open()`, which clears an XHR's request headers: the app's `baggage` is gone too. */
-export const openedXhr = (xhr: XMLHttpRequest): unknown => appBaggage.delete(xhr);
-
 /** `headers` set on `xhr` (by `set`, the unwrapped setRequestHeader), except `baggage` when the app set its own. */
 export function setXhrHeaders(xhr: XMLHttpRequest, set: XMLHttpRequest['setRequestHeader'], headers: Record<string, string>): void {
   const own = appBaggage.has(xhr);
   for (const k in headers) if (k !== 'baggage' || !own) set.call(xhr, k, headers[k] as string);
 }
 
-/** Calls `done` once `xhr` has ended: its status, or 0 and the event's type after an error, abort or timeout. */
-export function onXhrEnd(xhr: XMLHttpRequest, done: (status: number, failure: string | undefined) => void): void {
-  let failure: string | undefined;
-  const fail = (e: Event): void => void (failure = e.type);
-  for (const type of ['error', 'abort', 'timeout']) xhr.addEventListener(type, fail);
-  xhr.addEventListener('loadend', () => done(failure ? 0 : xhr.status, failure), { once: true });
+/** How a traced XHR request ends: its status, or 0 and the failure (an event's type, or what send() threw). */
+type XhrDone = (status: number, failure: unknown) => void;
+
+/** The traced request in flight on each XHR, and the failure event seen for it. */
+const sent = new WeakMap<XMLHttpRequest, { done: XhrDone; failure?: string }>();
+
+function settle(xhr: XMLHttpRequest, status: number, failure: unknown): void {
+  const s = sent.get(xhr);
+  if (!s) return;
+  sent.delete(xhr);
+  try {
+    s.done(status, failure);
+  } catch (e) {
+    internalError(e);
+  }
+}
+
+/** Whether the page's send() on `xhr` sends a request: opened, and no traced one in flight (else it throws). */
+export const sendable = (xhr: XMLHttpRequest): boolean => xhr.readyState === 1 && !sent.has(xhr);
+
+/**
+ * The page's `send()` on `xhr`; `done` runs once, when that request ends. A
+ * synchronous request that fails throws and fires no event: `done` gets what
+ * it threw, which goes on to the page.
+ */
+export function sendXhr(xhr: XMLHttpRequest, send: () => void, done: XhrDone): void {
+  sent.set(xhr, { done });
+  for (const type of ['error', 'abort', 'timeout', 'loadend']) xhr.addEventListener(type, xhrEvent); // added once per XHR
+  try {
+    send();
+  } catch (e) {
+    settle(xhr, 0, e);
+    throw e;
+  }
+}
+
+/** An XHR's end events. A request ends in state DONE: a loadend after the app reopened the XHR is the old request's, settled at open(). */
+function xhrEvent(this: XMLHttpRequest, e: Event): void {
+  const s = sent.get(this);
+  if (!s || this.readyState !== 4) return;
+  if (e.type !== 'loadend') s.failure = e.type;
+  else settle(this, s.failure ? 0 : this.status, s.failure);
+}
+
+/**
+ * The page's `open()` on `xhr`. Once it succeeds, the app's own headers are
+ * gone, and so is the request in flight: one that is over (the app reuses
+ * the XHR from its load or readystatechange handler, before the SDK saw
+ * loadend) ends with its status as it was; one still in flight is cancelled.
+ */
+export function openXhr(xhr: XMLHttpRequest, open: () => void): void {
+  let over: (() => void) | undefined;
+  const s = sent.get(xhr);
+  if (s) {
+    const status = xhr.status;
+    over = xhr.readyState === 4 ? () => settle(xhr, status, status ? undefined : s.failure ?? 'error') : () => settle(xhr, 0, 'abort');
+  }
+  open();
+  appBaggage.delete(xhr);
+  over?.();
 }
 
 const DEFAULT_PORT: Record<string, number> = { 'http:': 80, 'https:': 443 };
