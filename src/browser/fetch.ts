@@ -54,13 +54,17 @@ export function instrumentFetch(ctx: BrowserContext): () => void {
   };
 }
 
-/** Ends an HTTP client span (now, or `at`): status code, error.type and status on failure. */
+/**
+ * Ends an HTTP client span (now, or `at`): status code, error.type and status
+ * on failure. Status 0 with no `err` is an opaque response (`no-cors`,
+ * `redirect: 'manual'`): the page's success, with no status to report.
+ */
 export function end(span: Span, status: number, err: unknown, at?: number): void {
   if (status > 0) span.setAttribute('http.response.status_code', status);
   if (status >= 400) {
     span.setAttribute('error.type', String(status));
     span.setStatus({ code: 2 });
-  } else if (status === 0) {
+  } else if (status === 0 && err !== undefined) {
     const type = err instanceof Error ? err.name : typeof err === 'string' ? err : 'Error';
     span.setAttribute('error.type', type);
     if (err !== undefined) span.recordException(err, at);

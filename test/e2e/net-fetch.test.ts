@@ -1,0 +1,51 @@
+// fetch calls the SDK must leave as the page meant them, before and after
+// ready, in both browsers (generated cases):
+// - an opaque response (mode 'no-cors', redirect 'manual': status 0) is the
+//   page's success: no error, and no status code to report;
+// - a traceparent the app set itself goes out as the app wrote it, alone
+//   (XHR: setRequestHeader appends, `<app>, <sdk>` is invalid), with the
+//   app's other headers untouched;
+// - a RequestInit whose members are inherited (Object.create, class getters)
+//   keeps its method, body and headers when the SDK adds its own.
+import assert from 'node:assert/strict';
+import type { Tab } from './sdk-env.js';
+import { A, clientSpans, earlyThenReady, inBoth, pick, prng, startNetEnv, tagPage } from './net-env.js';
+
+const pageErrors = (tab: Tab): string[] => tab.pageErrors.filter((e) => !e.startsWith('Cross-Origin Request Blocked'));
+
+inBoth('opaque responses (no-cors, redirect: manual) are not failures and have no status code', async (d) => {
+  const env = await startNetEnv();
+  try {
+    const r = prng(5);
+    const cases = Array.from({ length: 16 }, () => ({ how: pick(r, ['no-cors', 'no-cors', 'manual', 'same-no-cors'] as const), code: pick(r, [200, 201, 404, 500, 503]) }));
+    const script = `const api = ${JSON.stringify(env.api.origin)}, cases = ${JSON.stringify(cases)};
+      const one = ({ how, code }, tag) => how === 'manual'
+        ? fetch('/redirect?tag=' + tag, { redirect: 'manual' }).then((res) => res.type)
+        : fetch((how === 'no-cors' ? api : '') + '/status/' + code + '?tag=' + tag, { mode: 'no-cors' }).then((res) => res.type + ' ' + res.status);
+      window.go = (phase) => Promise.all(cases.map((c, i) => one(c, phase + i + '.')));
+      window.early = go('e').then((r) => (window.results = r));`;
+    env.site.page('/opaque.html', tagPage(env, '', script));
+    const tab = await d.newTab();
+    await earlyThenReady(tab, `${env.site.origin}/opaque.html`, `go('r').then((r) => (window.results = results.concat(r)))`);
+    const results = await tab.eval<string[]>('results');
+    const c = env.collector;
+    await c.waitFor(() => c.spans().filter((s) => s.kind === 3).length >= cases.length * 2, 8000).catch(() => {});
+    const failures: string[] = [];
+    ['e', 'r'].forEach((phase, p) => cases.forEach((k, i) => {
+      const label = `${phase}${i} ${k.how} ${k.code}`;
+      const result = results[p * cases.length + i];
+      const wantType = k.how === 'manual' ? 'opaqueredirect' : k.how === 'no-cors' ? 'opaque 0' : `basic ${k.code}`;
+      if (result !== wantType) failures.push(`${label}: the page got ${result}`);
+      const spans = clientSpans(c, `tag=${phase}${i}.`);
+      if (spans.length !== 1) return void failures.push(`${label}: ${spans.length} spans`);
+      const a = A(spans[0]!);
+      const got = `${String(a['http.response.status_code'] ?? '-')} ${String(a['error.type'] ?? '-')} ${spans[0]!.status.code}`;
+      const want = k.how === 'same-no-cors' ? `${k.code} ${k.code >= 400 ? k.code : '-'} ${k.code >= 400 ? 2 : 0}` : '- - 0';
+      if (got !== want) failures.push(`${label}: span ${got}, expected ${want}`);
+    }));
+    assert.deepEqual(failures, []);
+    assert.deepEqual(pageErrors(tab), []);
+  } finally {
+    await env.close();
+  }
+});
