@@ -17,7 +17,7 @@ import { activeBaggage } from '../context.js';
 import { formatTraceparent } from '../propagation.js';
 import { internalError } from '../diag.js';
 import { rootTraceState } from '../sampler.js';
-import { fetchTarget, hex, httpUrl, openXhr, sendXhr, sendable, setXhrHeaders, startClientSpan, watchXhrBaggage, withHeaders } from './util.js';
+import { fetchTarget, hex, httpUrl, openXhr, sendXhr, sendable, setXhrHeaders, startClientSpan, watchXhrHeaders, withHeaders } from './util.js';
 
 /** The tracer's EARLY option key (tracer.ts), by its registered name: no import of the tracer here. */
 export const EARLY = Symbol.for('wasmtrace.early');
@@ -197,7 +197,7 @@ export function recordEarly(o: EarlyOptions): EarlyRequests {
     };
     proto.open = open as typeof proto.open;
     proto.send = send;
-    restore.push(watchXhrBaggage(proto), () => {
+    restore.push(watchXhrHeaders(proto), () => {
       if (proto.open === open) proto.open = open0 as typeof proto.open;
       if (proto.send === send) proto.send = send0;
     });

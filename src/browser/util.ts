@@ -50,22 +50,27 @@ export function fetchTarget(input: RequestInfo | URL, init: RequestInit | undefi
 /**
  * `init` for `fetch(input, init)` with `headers` set over the request's own,
  * except a `baggage` header the app set itself, which is left as it is (as
- * tracer.inject does).
+ * tracer.inject does); a request with the app's own `traceparent` (its trace
+ * context, from elsewhere) keeps its headers as they are.
  */
-export function withHeaders(input: RequestInfo | URL, init: RequestInit | undefined, headers: Record<string, string>): RequestInit {
+export function withHeaders(input: RequestInfo | URL, init: RequestInit | undefined, headers: Record<string, string>): RequestInit | undefined {
   const h = new Headers(init?.headers ?? (isRequest(input) ? input.headers : undefined));
+  if (h.has('traceparent')) return init;
   for (const k in headers) if (k !== 'baggage' || !h.has(k)) h.set(k, headers[k] as string);
   return { ...init, headers: h };
 }
 
-/** XHRs the app gave a `baggage` header itself: an XHR cannot read its request headers back. */
+/** XHRs the app gave a `traceparent` or `baggage` header itself: an XHR cannot read its request headers back. */
+const appTraceparent = new WeakSet<XMLHttpRequest>();
 const appBaggage = new WeakSet<XMLHttpRequest>();
 
-/** Wraps `setRequestHeader` to note the XHRs the app sets `baggage` on; returns the undo. */
-export function watchXhrBaggage(proto: XMLHttpRequest): () => void {
+/** Wraps `setRequestHeader` to note the XHRs the app sets `traceparent` or `baggage` on; returns the undo. */
+export function watchXhrHeaders(proto: XMLHttpRequest): () => void {
   const set0 = proto.setRequestHeader;
   const set = function (this: XMLHttpRequest, name: string, value: string): void {
-    if (typeof name === 'string' && name.toLowerCase() === 'baggage') appBaggage.add(this);
+    const n = typeof name === 'string' && name.toLowerCase();
+    if (n === 'baggage') appBaggage.add(this);
+    else if (n === 'traceparent') appTraceparent.add(this);
     return set0.call(this, name, value);
   };
   proto.setRequestHeader = set;
@@ -74,8 +79,9 @@ export function watchXhrBaggage(proto: XMLHttpRequest): () => void {
   };
 }
 
-/** `headers` set on `xhr` (by `set`, the unwrapped setRequestHeader), except `baggage` when the app set its own. */
+/** `headers` set on `xhr` (by `set`, the unwrapped setRequestHeader), as withHeaders does for fetch. */
 export function setXhrHeaders(xhr: XMLHttpRequest, set: XMLHttpRequest['setRequestHeader'], headers: Record<string, string>): void {
+  if (appTraceparent.has(xhr)) return;
   const own = appBaggage.has(xhr);
   for (const k in headers) if (k !== 'baggage' || !own) set.call(xhr, k, headers[k] as string);
 }
@@ -139,6 +145,7 @@ export function openXhr(xhr: XMLHttpRequest, open: () => void): void {
   }
   open();
   appBaggage.delete(xhr);
+  appTraceparent.delete(xhr);
   over?.();
 }
 

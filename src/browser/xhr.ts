@@ -3,7 +3,7 @@ import type { BrowserContext } from './types.js';
 import { internalError } from '../diag.js';
 import { end } from './fetch.js';
 import { holdActive } from './hold.js';
-import { httpUrl, openXhr, perfNow, sendXhr, sendable, setXhrHeaders, startClientSpan, watchXhrBaggage } from './util.js';
+import { httpUrl, openXhr, perfNow, sendXhr, sendable, setXhrHeaders, startClientSpan, watchXhrHeaders } from './util.js';
 
 export function instrumentXhr(ctx: BrowserContext): () => void {
   if (typeof XMLHttpRequest !== 'function') return () => {};
@@ -50,7 +50,7 @@ export function instrumentXhr(ctx: BrowserContext): () => void {
 
   proto.open = open as typeof proto.open;
   proto.send = send;
-  const unwatch = watchXhrBaggage(proto);
+  const unwatch = watchXhrHeaders(proto);
   ctx.xhrSince = perfNow();
   return () => {
     unwatch();

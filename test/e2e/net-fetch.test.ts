@@ -49,3 +49,53 @@ inBoth('opaque responses (no-cors, redirect: manual) are not failures and have n
     await env.close();
   }
 });
+
+const APP_TP = (n: number): string => `00-${String(n).padStart(32, 'a')}-${String(n).padStart(16, 'b')}-01`;
+
+inBoth('a traceparent the app set itself goes out alone, as the app wrote it (fetch and XHR)', async (d) => {
+  const env = await startNetEnv();
+  try {
+    const r = prng(6);
+    const cases = Array.from({ length: 20 }, (_, i) => ({
+      api: pick(r, ['fetch-object', 'fetch-headers', 'fetch-array', 'fetch-request', 'xhr'] as const),
+      name: pick(r, ['traceparent', 'Traceparent', 'TRACEPARENT', 'TraceParent']),
+      state: pick(r, [undefined, 'app=s1']),
+      baggage: pick(r, [undefined, 'app=b1']),
+      where: pick(r, ['same', 'api'] as const),
+      tp: APP_TP(i + 1),
+    }));
+    const script = `const api = ${JSON.stringify(env.api.origin)}, cases = ${JSON.stringify(cases)};
+      const one = (k, tag) => {
+        const url = (k.where === 'api' ? api + '/open' : '') + '/status/200?tag=' + tag;
+        const h = [[k.name, k.tp]];
+        if (k.state) h.push(['tracestate', k.state]);
+        if (k.baggage) h.push(['baggage', k.baggage]);
+        if (k.api === 'xhr') return new Promise((done) => { const x = new XMLHttpRequest(); x.open('GET', url); for (const [n, v] of h) x.setRequestHeader(n, v); x.onloadend = () => done(x.status); x.send(); });
+        const headers = k.api === 'fetch-headers' ? new Headers(h) : k.api === 'fetch-array' ? h : Object.fromEntries(h);
+        return (k.api === 'fetch-request' ? fetch(new Request(url, { headers })) : fetch(url, { headers })).then((res) => res.status);
+      };
+      window.go = (phase) => Promise.all(cases.map((c, i) => one(c, phase + i + '.')));
+      window.early = go('e');`;
+    env.site.page('/own.html', tagPage(env, '', script));
+    const tab = await d.newTab();
+    await earlyThenReady(tab, `${env.site.origin}/own.html`, `go('r')`);
+    const c = env.collector;
+    await c.waitFor(() => c.spans().filter((s) => s.kind === 3).length >= cases.length * 2, 8000).catch(() => {});
+    const seen = [...env.site.seen, ...env.api.seen];
+    const failures: string[] = [];
+    for (const phase of ['e', 'r']) cases.forEach((k, i) => {
+      const tag = `tag=${phase}${i}.`;
+      const label = `${phase}${i} ${k.api} ${k.name} ${k.where} state=${k.state ?? '-'} baggage=${k.baggage ?? '-'}`;
+      const q = seen.find((s) => s.path.endsWith(tag));
+      if (!q) return void failures.push(`${label}: not received`);
+      if (q.headers.traceparent !== k.tp) failures.push(`${label}: traceparent ${q.headers.traceparent}`);
+      if (q.headers.tracestate !== k.state) failures.push(`${label}: tracestate ${q.headers.tracestate}`);
+      if (q.headers.baggage !== k.baggage) failures.push(`${label}: baggage ${q.headers.baggage}`);
+      if (clientSpans(c, tag).length !== 1) failures.push(`${label}: ${clientSpans(c, tag).length} spans`);
+    });
+    assert.deepEqual(failures, []);
+    assert.deepEqual(pageErrors(tab), []);
+  } finally {
+    await env.close();
+  }
+});
