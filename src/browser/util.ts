@@ -57,7 +57,8 @@ export function withHeaders(input: RequestInfo | URL, init: RequestInit | undefi
   const h = new Headers(init?.headers ?? (isRequest(input) ? input.headers : undefined));
   if (h.has('traceparent')) return init;
   for (const k in headers) if (k !== 'baggage' || !h.has(k)) h.set(k, headers[k] as string);
-  return { ...init, headers: h };
+  // Over `init`, not a copy of it: fetch reads every member, inherited ones (Object.create, getters) too.
+  return Object.create(init ?? null, { headers: { value: h, enumerable: true } }) as RequestInit;
 }
 
 /** XHRs the app gave a `traceparent` or `baggage` header itself: an XHR cannot read its request headers back. */

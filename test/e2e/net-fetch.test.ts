@@ -99,3 +99,52 @@ inBoth('a traceparent the app set itself goes out alone, as the app wrote it (fe
     await env.close();
   }
 });
+
+inBoth('fetch inits with inherited members keep method, body and headers (as the page\'s own fetch reads them)', async (d) => {
+  const env = await startNetEnv();
+  try {
+    const r = prng(8);
+    const cases = Array.from({ length: 20 }, () => ({
+      shape: pick(r, ['proto', 'class', 'own', 'mixed', 'deep'] as const),
+      method: pick(r, ['POST', 'PUT', 'PATCH', 'DELETE', 'post']),
+      size: 1 + Math.floor(r() * 300),
+      where: pick(r, ['same', 'api'] as const),
+    }));
+    // The page's own fetch, kept before the tag wraps it: what the browser does with each init.
+    const head = `<script>window.native = fetch;</script>`;
+    const script = `const api = ${JSON.stringify(env.api.origin)}, cases = ${JSON.stringify(cases)};
+      class Init { constructor(m, b) { this.m = m; this.b = b; } get method() { return this.m; } get body() { return this.b; } get headers() { return { 'x-app': 'class' }; } }
+      const make = ({ shape, method, size }) => {
+        const body = 'x'.repeat(size), headers = { 'x-app': shape };
+        if (shape === 'proto') return Object.create({ method, body, headers });
+        if (shape === 'class') return new Init(method, body);
+        if (shape === 'mixed') return Object.assign(Object.create({ method, body }), { headers });
+        if (shape === 'deep') return Object.create(Object.create({ method, body, headers }));
+        return { method, body, headers };
+      };
+      const one = (k, tag) => {
+        const url = (k.where === 'api' ? api + '/open' : '') + '/status/200?tag=' + tag;
+        return Promise.all([native(url + '-native', make(k)).then((res) => res.status), fetch(url + '-sdk', make(k)).then((res) => res.status)]);
+      };
+      window.go = (phase) => Promise.all(cases.map((c, i) => one(c, phase + i + '.')));
+      window.early = go('e');`;
+    env.site.page('/init.html', tagPage(env, head, script));
+    const tab = await d.newTab();
+    await earlyThenReady(tab, `${env.site.origin}/init.html`, `go('r')`);
+    const seen = [...env.site.seen, ...env.api.seen];
+    const failures: string[] = [];
+    for (const phase of ['e', 'r']) cases.forEach((k, i) => {
+      const tag = `tag=${phase}${i}.`;
+      const label = `${phase}${i} ${k.shape} ${k.method} ${k.size} ${k.where}`;
+      const [native, sdk] = ['native', 'sdk'].map((w) => seen.find((s) => s.path.endsWith(`${tag}-${w}`)));
+      if (!native || !sdk) return void failures.push(`${label}: native ${Boolean(native)}, sdk ${Boolean(sdk)}`);
+      const facts = (q: typeof native) => `${q.method} ${q.bodyLength} ${String(q.headers['x-app'])}`;
+      if (facts(sdk) !== facts(native)) failures.push(`${label}: ${facts(sdk)}, the page's own fetch ${facts(native)}`);
+      if (!sdk.headers.traceparent) failures.push(`${label}: no traceparent`);
+    });
+    assert.deepEqual(failures, []);
+    assert.deepEqual(pageErrors(tab), []);
+  } finally {
+    await env.close();
+  }
+});
