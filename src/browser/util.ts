@@ -154,7 +154,11 @@ const DEFAULT_PORT: Record<string, number> = { 'http:': 80, 'https:': 443 };
 
 const KNOWN_METHODS = /^(GET|HEAD|POST|PUT|DELETE|CONNECT|OPTIONS|TRACE|PATCH|QUERY)$/;
 
-/** Starts an HTTP client span: named after a known method, else `HTTP` with `_OTHER` (semantic conventions). */
+/**
+ * Starts an HTTP client span: named after a known method (in upper case),
+ * else `HTTP` with `_OTHER`; the method as given goes in
+ * `http.request.method_original` whenever it differs (semantic conventions).
+ */
 export function startClientSpan(tracer: Tracer, method: unknown, u: URL, options?: SpanOptions): Span {
   const given = String(method ?? 'GET');
   const m = given.toUpperCase();
@@ -165,7 +169,7 @@ export function startClientSpan(tracer: Tracer, method: unknown, u: URL, options
     'server.address': u.hostname,
     'server.port': u.port ? Number(u.port) : DEFAULT_PORT[u.protocol] ?? 0,
   };
-  if (!known) attrs['http.request.method_original'] = given;
+  if (given !== attrs['http.request.method']) attrs['http.request.method_original'] = given;
   return tracer.startSpan(known ? m : 'HTTP', { ...options, kind: 2, attributes: attrs });
 }
 
