@@ -1,7 +1,7 @@
 // Small browser helpers: listeners that never throw, and URL facts for HTTP spans.
 import type { Attributes, Span, SpanOptions } from '../types.js';
 import type { Tracer } from '../tracer.js';
-import { internalError } from '../diag.js';
+import { badSetting, internalError, warnOnce } from '../diag.js';
 import { fullUrl, matchesAny } from '../url.js';
 
 /** addEventListener that never throws; returns the remover. */
@@ -173,9 +173,14 @@ export function startClientSpan(tracer: Tracer, method: unknown, u: URL, options
   return tracer.startSpan(known ? m : 'HTTP', { ...options, kind: 2, attributes: attrs });
 }
 
-/** Where traceparent may go: the page's own origin, and URLs that `propagateTo` matches (string prefix or RegExp). */
+/**
+ * Where traceparent may go: the page's own origin, and URLs that `propagateTo`
+ * matches (string prefix or RegExp; one alone is a list of one). Another
+ * setting warns, and only the page's origin is propagated to.
+ */
 export function propagatesTo(rules: unknown): (u: URL) => boolean {
-  const list: unknown[] = Array.isArray(rules) ? rules : [];
+  const list: unknown[] = Array.isArray(rules) ? rules : typeof rules === 'string' || rules instanceof RegExp ? [rules] : [];
+  if (rules !== undefined && !Array.isArray(rules) && !list.length) warnOnce(badSetting('propagateTo', rules, 'same origin only'));
   return (u) => u.origin === location.origin || matchesAny(list, u.href);
 }
 

@@ -2,7 +2,9 @@
 // - a method given in another case is canonicalized (GET for 'get') with
 //   http.request.method_original, as the semantic conventions require;
 //   an unknown one is _OTHER with its original (generated methods, fetch and
-//   XHR, before and after ready).
+//   XHR, before and after ready);
+// - propagateTo given as one string or RegExp works as a list of one; any
+//   other non-array warns `[wasmtrace] bad propagateTo …` (README's rule).
 import assert from 'node:assert/strict';
 import { A, clientSpans, earlyThenReady, inBoth, pick, prng, startNetEnv, tagPage } from './net-env.js';
 
@@ -42,6 +44,41 @@ inBoth('methods: canonical http.request.method, with method_original whenever it
       if (got !== want) failures.push(`${label}: ${got}, expected ${want}`);
     });
     assert.deepEqual(failures, []);
+  } finally {
+    await env.close();
+  }
+});
+
+inBoth('propagateTo: one string or RegExp is a list of one; another non-array warns', async (d) => {
+  const env = await startNetEnv();
+  try {
+    const api = env.api.origin;
+    const settings: Array<[code: string, propagates: boolean, warns: boolean]> = [
+      [JSON.stringify(api), true, false],
+      [JSON.stringify(`${api}/open`), true, false],
+      [`new RegExp(${JSON.stringify(`^${api}/`)})`, true, false],
+      [`[${JSON.stringify(api)}]`, true, false],
+      ['5', false, true],
+      ['{ url: 1 }', false, true],
+      ['true', false, true],
+      ['undefined', false, false],
+    ];
+    for (const [i, [code, propagates, warns]] of settings.entries()) {
+      env.site.page(`/p${i}.html`, `<!doctype html><title>p</title><script type="module">
+        import { init } from '/browser.js';
+        await init({ serviceName: 'net-edge', endpoint: ${JSON.stringify(env.collector.url)}, propagateTo: ${code} });
+        await fetch(${JSON.stringify(`${api}/open/status/200?setting=${i}`)});
+        window.done = true;
+      </script>`);
+      const tab = await d.newTab();
+      await tab.goto(`${env.site.origin}/p${i}.html`);
+      await tab.eval('new Promise((r) => { const t = setInterval(() => { if (window.done) { clearInterval(t); r(true); } }, 20); })');
+      const q = env.api.seen.find((s) => s.path.endsWith(`setting=${i}`));
+      assert.ok(q, `${code}: the request arrived`);
+      assert.equal(Boolean(q.headers.traceparent), propagates, `${code}: traceparent ${q.headers.traceparent ?? 'absent'}`);
+      const warned = tab.console.filter((l) => l.includes('[wasmtrace] bad propagateTo'));
+      assert.equal(warned.length, warns ? 1 : 0, `${code}: console ${JSON.stringify(tab.console)}`);
+    }
   } finally {
     await env.close();
   }
