@@ -17,7 +17,7 @@ import { activeBaggage } from '../context.js';
 import { formatTraceparent } from '../propagation.js';
 import { internalError } from '../diag.js';
 import { rootTraceState } from '../sampler.js';
-import { fetchTarget, hex, httpUrl, openXhr, sendXhr, sendable, setXhrHeaders, startClientSpan, watchXhrHeaders, withHeaders } from './util.js';
+import { failLater, fetchTarget, hex, httpUrl, inflight, openXhr, sendXhr, sendable, setXhrHeaders, startClientSpan, watchXhrHeaders, withHeaders } from './util.js';
 
 /** The tracer's EARLY option key (tracer.ts), by its registered name: no import of the tracer here. */
 export const EARLY = Symbol.for('wasmtrace.early');
@@ -135,8 +135,8 @@ export function recordEarly(o: EarlyOptions): EarlyRequests {
     records.push(r);
     return r;
   };
-  const finish = (r: Record_, status: number, error: unknown): void => {
-    r.end = now();
+  const finish = (r: Record_, status: number, error: unknown, at = now()): void => {
+    r.end = at;
     r.outcome = [status, error];
     if (r.span) replayed?.(r);
   };
@@ -158,7 +158,10 @@ export function recordEarly(o: EarlyOptions): EarlyRequests {
         const rec = r;
         sent.then(
           (res) => finish(rec, res.status, undefined),
-          (err: unknown) => finish(rec, 0, err),
+          (err: unknown) => {
+            const at = now();
+            failLater(() => finish(rec, 0, err, at));
+          },
         );
       }
       return sent;
@@ -218,6 +221,7 @@ export function recordEarly(o: EarlyOptions): EarlyRequests {
           const span = startClientSpan(tracer, r.method, r.url, options);
           r.span = span;
           if (r.outcome) close(r);
+          else inflight.add(span); // ended at pagehide if still in flight
         } catch (e) {
           internalError(e);
         }

@@ -150,6 +150,27 @@ export function openXhr(xhr: XMLHttpRequest, open: () => void): void {
   over?.();
 }
 
+/** CLIENT spans of the page's requests in flight (end() in fetch.ts takes them out). */
+export const inflight = new Set<Span>();
+
+/**
+ * At pagehide: each request still in flight ends now, marked
+ * `wasmtrace.unfinished` and without an error status, to leave with the last
+ * batch (its server may well have answered; the page will not see it).
+ */
+export function endInflight(): void {
+  for (const s of inflight) s.setAttribute('wasmtrace.unfinished', true).end();
+  inflight.clear();
+}
+
+/**
+ * Runs a fetch's failure a task later: browsers reject a page's fetches as the
+ * document starts to unload, before pagehide (Chromium goes on sending the
+ * keepalive ones). If the page unloads meanwhile, pagehide ends the request as
+ * unfinished first.
+ */
+export const failLater = (fail: () => void): unknown => setTimeout(fail, 0);
+
 const DEFAULT_PORT: Record<string, number> = { 'http:': 80, 'https:': 443 };
 
 const KNOWN_METHODS = /^(GET|HEAD|POST|PUT|DELETE|CONNECT|OPTIONS|TRACE|PATCH|QUERY)$/;

@@ -3,7 +3,7 @@ import type { BrowserContext } from './types.js';
 import { internalError } from '../diag.js';
 import { end } from './fetch.js';
 import { holdActive } from './hold.js';
-import { httpUrl, openXhr, perfNow, sendXhr, sendable, setXhrHeaders, startClientSpan, watchXhrHeaders } from './util.js';
+import { endInflight, httpUrl, inflight, openXhr, perfNow, sendXhr, sendable, setXhrHeaders, startClientSpan, watchXhrHeaders } from './util.js';
 
 export function instrumentXhr(ctx: BrowserContext): () => void {
   if (typeof XMLHttpRequest !== 'function') return () => {};
@@ -31,6 +31,7 @@ export function instrumentXhr(ctx: BrowserContext): () => void {
       const r = requests.get(this);
       if (r && sendable(this) && !ctx.ignore(r.url.href)) {
         const span = startClientSpan(ctx.tracer, r.method, r.url);
+        inflight.add(span);
         const release = holdActive();
         if (ctx.propagate(r.url)) {
           const carrier: Record<string, string> = {};
@@ -52,6 +53,7 @@ export function instrumentXhr(ctx: BrowserContext): () => void {
   proto.send = send;
   const unwatch = watchXhrHeaders(proto);
   ctx.xhrSince = perfNow();
+  ctx.onUnload.push(endInflight);
   return () => {
     unwatch();
     if (proto.open === open) proto.open = open0 as typeof proto.open;
