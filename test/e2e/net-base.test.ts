@@ -2,8 +2,8 @@
 // relative URL against the document's base URL, and so must the SDK — for
 // what it propagates to (a traceparent sent to an API outside propagateTo
 // makes a preflight the API never allowed: the page's request fails) and for
-// url.full / server.port. Generated relative URLs, before and after ready,
-// fetch and XHR, in both browsers.
+// url.full / server.port, and a link's url.full. Generated relative URLs,
+// before and after ready, fetch and XHR, in both browsers.
 import assert from 'node:assert/strict';
 import { A, earlyThenReady, inBoth, pick, prng, startNetEnv, tagPage } from './net-env.js';
 
@@ -28,9 +28,13 @@ inBoth('relative URLs resolve against <base href>: propagation, url.full and ser
           : new Promise((done) => { const x = new XMLHttpRequest(); x.open('GET', u); x.onloadend = () => done(x.status || 'failed'); x.send(); });
       }));
       window.early = go('e').then((r) => (window.results = r));`;
-    env.site.page('/base.html', tagPage(env, `<base href="${base}">`, script));
+    const link = `<a id="l" href="next/page?x=1">next</a>`; // a link the page handles itself: its click span's url.full
+    env.site.page('/base.html', tagPage(env, `<base href="${base}">${link}`, `${script}
+      document.getElementById('l').addEventListener('click', (e) => e.preventDefault());`));
     const tab = await d.newTab();
     await earlyThenReady(tab, `${env.site.origin}/base.html`, `go('r').then((r) => (window.results = window.results.concat(r)))`);
+    await tab.click('#l');
+    await tab.eval('wasmtrace.flush().then(() => true)');
     const results = await tab.eval<unknown[]>('window.results');
     await env.collector.waitFor(() => env.collector.spans().filter((s) => s.kind === 3).length >= cases.length * 2, 10_000).catch(() => {});
     const spans = env.collector.spans().filter((s) => s.kind === 3);
@@ -54,6 +58,9 @@ inBoth('relative URLs resolve against <base href>: propagation, url.full and ser
         if (a['server.address'] !== want.hostname) failures.push(`${label}: server.address ${String(a['server.address'])}`);
       }
     }));
+    const click = env.collector.spans().find((s) => s.name === 'click');
+    const linkUrl = click && A(click)['url.full'];
+    if (linkUrl !== new URL('next/page?x=1', base).href) failures.push(`link click: url.full ${String(linkUrl)}`);
     assert.deepEqual(failures, []);
     assert.deepEqual(env.api.preflights.filter((p) => p.path.startsWith('/strict')), [], 'no preflight to the strict API');
     assert.deepEqual(tab.pageErrors, []);
