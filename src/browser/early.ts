@@ -17,7 +17,7 @@ import { activeBaggage } from '../context.js';
 import { formatTraceparent } from '../propagation.js';
 import { internalError } from '../diag.js';
 import { rootTraceState } from '../sampler.js';
-import { fetchTarget, hex, httpUrl, onXhrEnd, openedXhr, setXhrHeaders, startClientSpan, watchXhrBaggage, withHeaders } from './util.js';
+import { failLater, fetchTarget, hex, httpUrl, inflight, openXhr, sendXhr, sendable, setXhrHeaders, startClientSpan, watchXhrHeaders, withHeaders } from './util.js';
 
 /** The tracer's EARLY option key (tracer.ts), by its registered name: no import of the tracer here. */
 export const EARLY = Symbol.for('wasmtrace.early');
@@ -135,8 +135,8 @@ export function recordEarly(o: EarlyOptions): EarlyRequests {
     records.push(r);
     return r;
   };
-  const finish = (r: Record_, status: number, error: unknown): void => {
-    r.end = now();
+  const finish = (r: Record_, status: number, error: unknown, at = now()): void => {
+    r.end = at;
     r.outcome = [status, error];
     if (r.span) replayed?.(r);
   };
@@ -158,7 +158,10 @@ export function recordEarly(o: EarlyOptions): EarlyRequests {
         const rec = r;
         sent.then(
           (res) => finish(rec, res.status, undefined),
-          (err: unknown) => finish(rec, 0, err),
+          (err: unknown) => {
+            const at = now();
+            failLater(() => finish(rec, 0, err, at));
+          },
         );
       }
       return sent;
@@ -176,30 +179,28 @@ export function recordEarly(o: EarlyOptions): EarlyRequests {
     const setHeader0 = proto.setRequestHeader;
     const opened = new WeakMap<XMLHttpRequest, [method: unknown, href: string]>();
     const open = function (this: XMLHttpRequest, ...args: unknown[]): void {
+      openXhr(this, () => open0.apply(this, args));
       try {
-        openedXhr(this);
         opened.set(this, [args[0], String(args[1])]);
       } catch (e) {
         internalError(e); // a URL whose toString throws: the request goes out untraced
       }
-      return open0.apply(this, args);
     };
     const send = function (this: XMLHttpRequest, body?: Document | XMLHttpRequestBodyInit | null): void {
+      let r: Record_ | undefined;
       try {
         const m = opened.get(this);
-        const r = m && begin(m[0], m[1]);
-        if (r) {
-          if (o.propagate(r.url)) setXhrHeaders(this, setHeader0, traceHeaders(r.ids, r.ids.baggage));
-          onXhrEnd(this, (status, failure) => finish(r, status, failure));
-        }
+        r = m && sendable(this) ? begin(m[0], m[1]) : undefined;
+        if (r && o.propagate(r.url)) setXhrHeaders(this, setHeader0, traceHeaders(r.ids, r.ids.baggage));
       } catch (e) {
         internalError(e);
       }
-      return send0.call(this, body);
+      const rec = r;
+      return rec ? sendXhr(this, () => send0.call(this, body), (status, failure) => finish(rec, status, failure)) : send0.call(this, body);
     };
     proto.open = open as typeof proto.open;
     proto.send = send;
-    restore.push(watchXhrBaggage(proto), () => {
+    restore.push(watchXhrHeaders(proto), () => {
       if (proto.open === open) proto.open = open0 as typeof proto.open;
       if (proto.send === send) proto.send = send0;
     });
@@ -220,6 +221,7 @@ export function recordEarly(o: EarlyOptions): EarlyRequests {
           const span = startClientSpan(tracer, r.method, r.url, options);
           r.span = span;
           if (r.outcome) close(r);
+          else inflight.add(span); // ended at pagehide if still in flight
         } catch (e) {
           internalError(e);
         }

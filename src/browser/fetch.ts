@@ -4,7 +4,8 @@ import type { Span } from '../types.js';
 import type { BrowserContext } from './types.js';
 import { internalError } from '../diag.js';
 import { holdActive } from './hold.js';
-import { fetchTarget, httpUrl, perfNow, startClientSpan, withHeaders } from './util.js';
+import { now } from '../clock.js';
+import { endInflight, failLater, fetchTarget, httpUrl, inflight, perfNow, startClientSpan, withHeaders } from './util.js';
 
 type Fetch = typeof fetch;
 
@@ -20,6 +21,7 @@ export function instrumentFetch(ctx: BrowserContext): () => void {
       const u = httpUrl(href);
       if (u && !ctx.ignore(u.href)) {
         span = startClientSpan(ctx.tracer, method, u);
+        inflight.add(span);
         release = holdActive();
         if (ctx.propagate(u)) {
           const carrier: Record<string, string> = {};
@@ -41,26 +43,35 @@ export function instrumentFetch(ctx: BrowserContext): () => void {
         return res;
       },
       (err: unknown) => {
-        end(s, 0, err);
-        release();
+        const at = now();
+        failLater(() => {
+          end(s, 0, err, at);
+          release();
+        });
         throw err; // the page's own failure, untouched
       },
     );
   };
   g.fetch = wrapped as Fetch;
   ctx.fetchSince = perfNow();
+  ctx.onUnload.push(endInflight);
   return () => {
     if (g.fetch === wrapped) g.fetch = original;
   };
 }
 
-/** Ends an HTTP client span (now, or `at`): status code, error.type and status on failure. */
+/**
+ * Ends an HTTP client span (now, or `at`): status code, error.type and status
+ * on failure. Status 0 with no `err` is an opaque response (`no-cors`,
+ * `redirect: 'manual'`): the page's success, with no status to report.
+ */
 export function end(span: Span, status: number, err: unknown, at?: number): void {
+  inflight.delete(span);
   if (status > 0) span.setAttribute('http.response.status_code', status);
   if (status >= 400) {
     span.setAttribute('error.type', String(status));
     span.setStatus({ code: 2 });
-  } else if (status === 0) {
+  } else if (status === 0 && err !== undefined) {
     const type = err instanceof Error ? err.name : typeof err === 'string' ? err : 'Error';
     span.setAttribute('error.type', type);
     if (err !== undefined) span.recordException(err, at);

@@ -1,7 +1,7 @@
 // Small browser helpers: listeners that never throw, and URL facts for HTTP spans.
 import type { Attributes, Span, SpanOptions } from '../types.js';
 import type { Tracer } from '../tracer.js';
-import { internalError } from '../diag.js';
+import { badSetting, internalError, warnOnce } from '../diag.js';
 import { fullUrl, matchesAny } from '../url.js';
 
 /** addEventListener that never throws; returns the remover. */
@@ -25,10 +25,10 @@ export function hex(bytes: Uint8Array): string {
   return s;
 }
 
-/** An absolute URL for `url` against the page, or undefined. */
+/** An absolute URL for `url` against the document's base URL (as fetch, XHR and links resolve it), or undefined. */
 export function absolute(url: string): URL | undefined {
   try {
-    return new URL(url, location.href);
+    return new URL(url, document.baseURI);
   } catch {
     return undefined;
   }
@@ -50,22 +50,28 @@ export function fetchTarget(input: RequestInfo | URL, init: RequestInit | undefi
 /**
  * `init` for `fetch(input, init)` with `headers` set over the request's own,
  * except a `baggage` header the app set itself, which is left as it is (as
- * tracer.inject does).
+ * tracer.inject does); a request with the app's own `traceparent` (its trace
+ * context, from elsewhere) keeps its headers as they are.
  */
-export function withHeaders(input: RequestInfo | URL, init: RequestInit | undefined, headers: Record<string, string>): RequestInit {
+export function withHeaders(input: RequestInfo | URL, init: RequestInit | undefined, headers: Record<string, string>): RequestInit | undefined {
   const h = new Headers(init?.headers ?? (isRequest(input) ? input.headers : undefined));
+  if (h.has('traceparent')) return init;
   for (const k in headers) if (k !== 'baggage' || !h.has(k)) h.set(k, headers[k] as string);
-  return { ...init, headers: h };
+  // Over `init`, not a copy of it: fetch reads every member, inherited ones (Object.create, getters) too.
+  return Object.create(init ?? null, { headers: { value: h, enumerable: true } }) as RequestInit;
 }
 
-/** XHRs the app gave a `baggage` header itself: an XHR cannot read its request headers back. */
+/** XHRs the app gave a `traceparent` or `baggage` header itself: an XHR cannot read its request headers back. */
+const appTraceparent = new WeakSet<XMLHttpRequest>();
 const appBaggage = new WeakSet<XMLHttpRequest>();
 
-/** Wraps `setRequestHeader` to note the XHRs the app sets `baggage` on; returns the undo. */
-export function watchXhrBaggage(proto: XMLHttpRequest): () => void {
+/** Wraps `setRequestHeader` to note the XHRs the app sets `traceparent` or `baggage` on; returns the undo. */
+export function watchXhrHeaders(proto: XMLHttpRequest): () => void {
   const set0 = proto.setRequestHeader;
   const set = function (this: XMLHttpRequest, name: string, value: string): void {
-    if (typeof name === 'string' && name.toLowerCase() === 'baggage') appBaggage.add(this);
+    const n = typeof name === 'string' && name.toLowerCase();
+    if (n === 'baggage') appBaggage.add(this);
+    else if (n === 'traceparent') appTraceparent.add(this);
     return set0.call(this, name, value);
   };
   proto.setRequestHeader = set;
@@ -74,28 +80,106 @@ export function watchXhrBaggage(proto: XMLHttpRequest): () => void {
   };
 }
 
-/** At `open()`, which clears an XHR's request headers: the app's `baggage` is gone too. */
-export const openedXhr = (xhr: XMLHttpRequest): unknown => appBaggage.delete(xhr);
-
-/** `headers` set on `xhr` (by `set`, the unwrapped setRequestHeader), except `baggage` when the app set its own. */
+/** `headers` set on `xhr` (by `set`, the unwrapped setRequestHeader), as withHeaders does for fetch. */
 export function setXhrHeaders(xhr: XMLHttpRequest, set: XMLHttpRequest['setRequestHeader'], headers: Record<string, string>): void {
+  if (appTraceparent.has(xhr)) return;
   const own = appBaggage.has(xhr);
   for (const k in headers) if (k !== 'baggage' || !own) set.call(xhr, k, headers[k] as string);
 }
 
-/** Calls `done` once `xhr` has ended: its status, or 0 and the event's type after an error, abort or timeout. */
-export function onXhrEnd(xhr: XMLHttpRequest, done: (status: number, failure: string | undefined) => void): void {
-  let failure: string | undefined;
-  const fail = (e: Event): void => void (failure = e.type);
-  for (const type of ['error', 'abort', 'timeout']) xhr.addEventListener(type, fail);
-  xhr.addEventListener('loadend', () => done(failure ? 0 : xhr.status, failure), { once: true });
+/** How a traced XHR request ends: its status, or 0 and the failure (an event's type, or what send() threw). */
+type XhrDone = (status: number, failure: unknown) => void;
+
+/** The traced request in flight on each XHR, and the failure event seen for it. */
+const sent = new WeakMap<XMLHttpRequest, { done: XhrDone; failure?: string }>();
+
+function settle(xhr: XMLHttpRequest, status: number, failure: unknown): void {
+  const s = sent.get(xhr);
+  if (!s) return;
+  sent.delete(xhr);
+  try {
+    s.done(status, failure);
+  } catch (e) {
+    internalError(e);
+  }
 }
+
+/** Whether the page's send() on `xhr` sends a request: opened, and no traced one in flight (else it throws). */
+export const sendable = (xhr: XMLHttpRequest): boolean => xhr.readyState === 1 && !sent.has(xhr);
+
+/**
+ * The page's `send()` on `xhr`; `done` runs once, when that request ends. A
+ * synchronous request that fails throws and fires no event: `done` gets what
+ * it threw, which goes on to the page.
+ */
+export function sendXhr(xhr: XMLHttpRequest, send: () => void, done: XhrDone): void {
+  sent.set(xhr, { done });
+  for (const type of ['error', 'abort', 'timeout', 'loadend']) xhr.addEventListener(type, xhrEvent); // added once per XHR
+  try {
+    send();
+  } catch (e) {
+    settle(xhr, 0, e);
+    throw e;
+  }
+}
+
+/** An XHR's end events. A request ends in state DONE: a loadend after the app reopened the XHR is the old request's, settled at open(). */
+function xhrEvent(this: XMLHttpRequest, e: Event): void {
+  const s = sent.get(this);
+  if (!s || this.readyState !== 4) return;
+  if (e.type !== 'loadend') s.failure = e.type;
+  else settle(this, s.failure ? 0 : this.status, s.failure);
+}
+
+/**
+ * The page's `open()` on `xhr`. Once it succeeds, the app's own headers are
+ * gone, and so is the request in flight: one that is over (the app reuses
+ * the XHR from its load or readystatechange handler, before the SDK saw
+ * loadend) ends with its status as it was; one still in flight is cancelled.
+ */
+export function openXhr(xhr: XMLHttpRequest, open: () => void): void {
+  let over: (() => void) | undefined;
+  const s = sent.get(xhr);
+  if (s) {
+    const status = xhr.status;
+    over = xhr.readyState === 4 ? () => settle(xhr, status, status ? undefined : s.failure ?? 'error') : () => settle(xhr, 0, 'abort');
+  }
+  open();
+  appBaggage.delete(xhr);
+  appTraceparent.delete(xhr);
+  over?.();
+}
+
+/** CLIENT spans of the page's requests in flight (end() in fetch.ts takes them out). */
+export const inflight = new Set<Span>();
+
+/**
+ * At pagehide: each request still in flight ends now, marked
+ * `wasmtrace.unfinished` and without an error status, to leave with the last
+ * batch (its server may well have answered; the page will not see it).
+ */
+export function endInflight(): void {
+  for (const s of inflight) s.setAttribute('wasmtrace.unfinished', true).end();
+  inflight.clear();
+}
+
+/**
+ * Runs a fetch's failure a task later: browsers reject a page's fetches as the
+ * document starts to unload, before pagehide (Chromium goes on sending the
+ * keepalive ones). If the page unloads meanwhile, pagehide ends the request as
+ * unfinished first.
+ */
+export const failLater = (fail: () => void): unknown => setTimeout(fail, 0);
 
 const DEFAULT_PORT: Record<string, number> = { 'http:': 80, 'https:': 443 };
 
 const KNOWN_METHODS = /^(GET|HEAD|POST|PUT|DELETE|CONNECT|OPTIONS|TRACE|PATCH|QUERY)$/;
 
-/** Starts an HTTP client span: named after a known method, else `HTTP` with `_OTHER` (semantic conventions). */
+/**
+ * Starts an HTTP client span: named after a known method (in upper case),
+ * else `HTTP` with `_OTHER`; the method as given goes in
+ * `http.request.method_original` whenever it differs (semantic conventions).
+ */
 export function startClientSpan(tracer: Tracer, method: unknown, u: URL, options?: SpanOptions): Span {
   const given = String(method ?? 'GET');
   const m = given.toUpperCase();
@@ -106,13 +190,18 @@ export function startClientSpan(tracer: Tracer, method: unknown, u: URL, options
     'server.address': u.hostname,
     'server.port': u.port ? Number(u.port) : DEFAULT_PORT[u.protocol] ?? 0,
   };
-  if (!known) attrs['http.request.method_original'] = given;
+  if (given !== attrs['http.request.method']) attrs['http.request.method_original'] = given;
   return tracer.startSpan(known ? m : 'HTTP', { ...options, kind: 2, attributes: attrs });
 }
 
-/** Where traceparent may go: the page's own origin, and URLs that `propagateTo` matches (string prefix or RegExp). */
+/**
+ * Where traceparent may go: the page's own origin, and URLs that `propagateTo`
+ * matches (string prefix or RegExp; one alone is a list of one). Another
+ * setting warns, and only the page's origin is propagated to.
+ */
 export function propagatesTo(rules: unknown): (u: URL) => boolean {
-  const list: unknown[] = Array.isArray(rules) ? rules : [];
+  const list: unknown[] = Array.isArray(rules) ? rules : typeof rules === 'string' || rules instanceof RegExp ? [rules] : [];
+  if (rules !== undefined && !Array.isArray(rules) && !list.length) warnOnce(badSetting('propagateTo', rules, 'same origin only'));
   return (u) => u.origin === location.origin || matchesAny(list, u.href);
 }
 

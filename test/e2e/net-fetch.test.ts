@@ -1,0 +1,150 @@
+// fetch calls the SDK must leave as the page meant them, before and after
+// ready, in both browsers (generated cases):
+// - an opaque response (mode 'no-cors', redirect 'manual': status 0) is the
+//   page's success: no error, and no status code to report;
+// - a traceparent the app set itself goes out as the app wrote it, alone
+//   (XHR: setRequestHeader appends, `<app>, <sdk>` is invalid), with the
+//   app's other headers untouched;
+// - a RequestInit whose members are inherited (Object.create, class getters)
+//   keeps its method, body and headers when the SDK adds its own.
+import assert from 'node:assert/strict';
+import type { Tab } from './sdk-env.js';
+import { A, clientSpans, earlyThenReady, inBoth, pick, prng, startNetEnv, tagPage } from './net-env.js';
+
+const pageErrors = (tab: Tab): string[] => tab.pageErrors.filter((e) => !e.startsWith('Cross-Origin Request Blocked'));
+
+inBoth('opaque responses (no-cors, redirect: manual) are not failures and have no status code', async (d) => {
+  const env = await startNetEnv();
+  try {
+    const r = prng(5);
+    const cases = Array.from({ length: 16 }, () => ({ how: pick(r, ['no-cors', 'no-cors', 'manual', 'same-no-cors'] as const), code: pick(r, [200, 201, 404, 500, 503]) }));
+    const script = `const api = ${JSON.stringify(env.api.origin)}, cases = ${JSON.stringify(cases)};
+      const one = ({ how, code }, tag) => how === 'manual'
+        ? fetch('/redirect?tag=' + tag, { redirect: 'manual' }).then((res) => res.type)
+        : fetch((how === 'no-cors' ? api : '') + '/status/' + code + '?tag=' + tag, { mode: 'no-cors' }).then((res) => res.type + ' ' + res.status);
+      window.go = (phase) => Promise.all(cases.map((c, i) => one(c, phase + i + '.')));
+      window.early = go('e').then((r) => (window.results = r));`;
+    env.site.page('/opaque.html', tagPage(env, '', script));
+    const tab = await d.newTab();
+    await earlyThenReady(tab, `${env.site.origin}/opaque.html`, `go('r').then((r) => (window.results = results.concat(r)))`);
+    const results = await tab.eval<string[]>('results');
+    const c = env.collector;
+    await c.waitFor(() => c.spans().filter((s) => s.kind === 3).length >= cases.length * 2, 8000).catch(() => {});
+    const failures: string[] = [];
+    ['e', 'r'].forEach((phase, p) => cases.forEach((k, i) => {
+      const label = `${phase}${i} ${k.how} ${k.code}`;
+      const result = results[p * cases.length + i];
+      const wantType = k.how === 'manual' ? 'opaqueredirect' : k.how === 'no-cors' ? 'opaque 0' : `basic ${k.code}`;
+      if (result !== wantType) failures.push(`${label}: the page got ${result}`);
+      const spans = clientSpans(c, `tag=${phase}${i}.`);
+      if (spans.length !== 1) return void failures.push(`${label}: ${spans.length} spans`);
+      const a = A(spans[0]!);
+      const got = `${String(a['http.response.status_code'] ?? '-')} ${String(a['error.type'] ?? '-')} ${spans[0]!.status.code}`;
+      const want = k.how === 'same-no-cors' ? `${k.code} ${k.code >= 400 ? k.code : '-'} ${k.code >= 400 ? 2 : 0}` : '- - 0';
+      if (got !== want) failures.push(`${label}: span ${got}, expected ${want}`);
+    }));
+    assert.deepEqual(failures, []);
+    assert.deepEqual(pageErrors(tab), []);
+  } finally {
+    await env.close();
+  }
+});
+
+const APP_TP = (n: number): string => `00-${String(n).padStart(32, 'a')}-${String(n).padStart(16, 'b')}-01`;
+
+inBoth('a traceparent the app set itself goes out alone, as the app wrote it (fetch and XHR)', async (d) => {
+  const env = await startNetEnv();
+  try {
+    const r = prng(6);
+    const cases = Array.from({ length: 20 }, (_, i) => ({
+      api: pick(r, ['fetch-object', 'fetch-headers', 'fetch-array', 'fetch-request', 'xhr'] as const),
+      name: pick(r, ['traceparent', 'Traceparent', 'TRACEPARENT', 'TraceParent']),
+      state: pick(r, [undefined, 'app=s1']),
+      baggage: pick(r, [undefined, 'app=b1']),
+      where: pick(r, ['same', 'api'] as const),
+      tp: APP_TP(i + 1),
+    }));
+    const script = `const api = ${JSON.stringify(env.api.origin)}, cases = ${JSON.stringify(cases)};
+      const one = (k, tag) => {
+        const url = (k.where === 'api' ? api + '/open' : '') + '/status/200?tag=' + tag;
+        const h = [[k.name, k.tp]];
+        if (k.state) h.push(['tracestate', k.state]);
+        if (k.baggage) h.push(['baggage', k.baggage]);
+        if (k.api === 'xhr') return new Promise((done) => { const x = new XMLHttpRequest(); x.open('GET', url); for (const [n, v] of h) x.setRequestHeader(n, v); x.onloadend = () => done(x.status); x.send(); });
+        const headers = k.api === 'fetch-headers' ? new Headers(h) : k.api === 'fetch-array' ? h : Object.fromEntries(h);
+        return (k.api === 'fetch-request' ? fetch(new Request(url, { headers })) : fetch(url, { headers })).then((res) => res.status);
+      };
+      window.go = (phase) => Promise.all(cases.map((c, i) => one(c, phase + i + '.')));
+      window.early = go('e');`;
+    env.site.page('/own.html', tagPage(env, '', script));
+    const tab = await d.newTab();
+    await earlyThenReady(tab, `${env.site.origin}/own.html`, `go('r')`);
+    const c = env.collector;
+    await c.waitFor(() => c.spans().filter((s) => s.kind === 3).length >= cases.length * 2, 8000).catch(() => {});
+    const seen = [...env.site.seen, ...env.api.seen];
+    const failures: string[] = [];
+    for (const phase of ['e', 'r']) cases.forEach((k, i) => {
+      const tag = `tag=${phase}${i}.`;
+      const label = `${phase}${i} ${k.api} ${k.name} ${k.where} state=${k.state ?? '-'} baggage=${k.baggage ?? '-'}`;
+      const q = seen.find((s) => s.path.endsWith(tag));
+      if (!q) return void failures.push(`${label}: not received`);
+      if (q.headers.traceparent !== k.tp) failures.push(`${label}: traceparent ${q.headers.traceparent}`);
+      if (q.headers.tracestate !== k.state) failures.push(`${label}: tracestate ${q.headers.tracestate}`);
+      if (q.headers.baggage !== k.baggage) failures.push(`${label}: baggage ${q.headers.baggage}`);
+      if (clientSpans(c, tag).length !== 1) failures.push(`${label}: ${clientSpans(c, tag).length} spans`);
+    });
+    assert.deepEqual(failures, []);
+    assert.deepEqual(pageErrors(tab), []);
+  } finally {
+    await env.close();
+  }
+});
+
+inBoth('fetch inits with inherited members keep method, body and headers (as the page\'s own fetch reads them)', async (d) => {
+  const env = await startNetEnv();
+  try {
+    const r = prng(8);
+    const cases = Array.from({ length: 20 }, () => ({
+      shape: pick(r, ['proto', 'class', 'own', 'mixed', 'deep'] as const),
+      method: pick(r, ['POST', 'PUT', 'PATCH', 'DELETE', 'post']),
+      size: 1 + Math.floor(r() * 300),
+      where: pick(r, ['same', 'api'] as const),
+    }));
+    // The page's own fetch, kept before the tag wraps it: what the browser does with each init.
+    const head = `<script>window.native = fetch;</script>`;
+    const script = `const api = ${JSON.stringify(env.api.origin)}, cases = ${JSON.stringify(cases)};
+      class Init { constructor(m, b) { this.m = m; this.b = b; } get method() { return this.m; } get body() { return this.b; } get headers() { return { 'x-app': 'class' }; } }
+      const make = ({ shape, method, size }) => {
+        const body = 'x'.repeat(size), headers = { 'x-app': shape };
+        if (shape === 'proto') return Object.create({ method, body, headers });
+        if (shape === 'class') return new Init(method, body);
+        if (shape === 'mixed') return Object.assign(Object.create({ method, body }), { headers });
+        if (shape === 'deep') return Object.create(Object.create({ method, body, headers }));
+        return { method, body, headers };
+      };
+      const one = (k, tag) => {
+        const url = (k.where === 'api' ? api + '/open' : '') + '/status/200?tag=' + tag;
+        return Promise.all([native(url + '-native', make(k)).then((res) => res.status), fetch(url + '-sdk', make(k)).then((res) => res.status)]);
+      };
+      window.go = (phase) => Promise.all(cases.map((c, i) => one(c, phase + i + '.')));
+      window.early = go('e');`;
+    env.site.page('/init.html', tagPage(env, head, script));
+    const tab = await d.newTab();
+    await earlyThenReady(tab, `${env.site.origin}/init.html`, `go('r')`);
+    const seen = [...env.site.seen, ...env.api.seen];
+    const failures: string[] = [];
+    for (const phase of ['e', 'r']) cases.forEach((k, i) => {
+      const tag = `tag=${phase}${i}.`;
+      const label = `${phase}${i} ${k.shape} ${k.method} ${k.size} ${k.where}`;
+      const [native, sdk] = ['native', 'sdk'].map((w) => seen.find((s) => s.path.endsWith(`${tag}-${w}`)));
+      if (!native || !sdk) return void failures.push(`${label}: native ${Boolean(native)}, sdk ${Boolean(sdk)}`);
+      const facts = (q: typeof native) => `${q.method} ${q.bodyLength} ${String(q.headers['x-app'])}`;
+      if (facts(sdk) !== facts(native)) failures.push(`${label}: ${facts(sdk)}, the page's own fetch ${facts(native)}`);
+      if (!sdk.headers.traceparent) failures.push(`${label}: no traceparent`);
+    });
+    assert.deepEqual(failures, []);
+    assert.deepEqual(pageErrors(tab), []);
+  } finally {
+    await env.close();
+  }
+});
