@@ -1,6 +1,8 @@
 // The one place that reads clocks. Span times cross into Wasm as f64
 // milliseconds relative to `timeOrigin()`; Wasm turns them into unix ns.
 
+import { fallback } from './diag.js';
+
 type Now = () => number;
 
 // The global \`performance\` is looked up once: in Chromium that lookup (a
@@ -38,9 +40,11 @@ export function timeOrigin(): number {
  * `originMs` is the unix time in ms at which `fn()` returned 0.
  */
 export function setClock(fn: Now, originMs?: number): void {
+  // Refused, not taken: a clock that is not a function would fail every span.
+  if (typeof fn !== 'function') return void fallback('clock', typeof fn, 'the current clock');
   nowFn = fn;
   replaced = true;
-  if (originMs !== undefined) origin = originMs;
+  if (originMs !== undefined) origin = Number.isFinite(originMs) ? originMs : fallback('clock origin', originMs, origin);
 }
 
 /**

@@ -76,7 +76,11 @@ export function createCore(x: WasmExports, contentType: string, valueLimit: numb
   const source: SpanSource = {
     contentType,
     pending() {
-      x.settle(now(), 0); // traces held past their bound are decided now
+      try {
+        x.settle(now(), 0); // traces held past their bound are decided now
+      } catch {
+        // a user clock that throws: what has ended still leaves
+      }
       return x.pending();
     },
     drain(maxBytes: number): Encoded | null {

@@ -231,6 +231,15 @@ export function createTracer(core: Core, delivery: Delivery, options: TracerOpti
     return span;
   }
 
+  /** Decides every trace still held; a failure (a user clock that throws) does not keep delivery from its work. */
+  const decideHeld = (): void => {
+    try {
+      x.settle(now(), 1);
+    } catch (e) {
+      internalError(e);
+    }
+  };
+
   const tracer: Tracer & FinalFlush = {
     startSpan(name, options, parent) {
       try {
@@ -299,16 +308,13 @@ export function createTracer(core: Core, delivery: Delivery, options: TracerOpti
     },
 
     _final() {
-      return live ? safe(() => (x.settle(now(), 1), delivery.flush())) : Promise.resolve(EMPTY_RESULT);
+      return live ? safe(() => (decideHeld(), delivery.flush())) : Promise.resolve(EMPTY_RESULT);
     },
 
     shutdown() {
       if (!live) return Promise.resolve(EMPTY_RESULT);
       live = false;
-      return safe(() => {
-        x.settle(now(), 1); // decide every trace still held
-        return delivery.shutdown();
-      });
+      return safe(() => (decideHeld(), delivery.shutdown()));
     },
 
     withBaggage: withBaggageEntries,
