@@ -56,6 +56,8 @@ export interface Platform {
   pageless?: boolean;
   /** The User-Agent of export requests, where the runtime lets us set one. */
   userAgent?: string;
+  /** The environment variables when the options give none (Node: process.env). */
+  env?: Record<string, string | undefined>;
   /** Resource attributes set again before each batch is encoded (a page's session.id); a value keeps its length. */
   liveResource?: () => Record<string, AttributeValue>;
 }
@@ -64,7 +66,7 @@ export async function initWith(platform: Platform, options: InitOptions): Promis
   try {
     const opts = (options && typeof options === 'object' ? options : {}) as InitOptions;
     setDebug(opts.debug === true);
-    const env = opts.env ?? {};
+    const env = opts.env ?? platform.env ?? {};
     if (sdkDisabled(opts.disabled, env)) return createNoopTracer();
     const resolved = platform.delivery ?? resolveDeliveryOptions(opts, env, warnOnce);
     // OTLP: exporters SHOULD identify themselves in User-Agent (where the runtime lets them: not pages).

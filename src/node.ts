@@ -108,7 +108,10 @@ function flushLive(): void {
       exitRounds = 0;
     }, EXIT_BUDGET_MS).unref();
   }
-  for (const ref of live) void (ref.deref() as (Tracer & FinalFlush) | undefined)?._final();
+  for (const ref of live) {
+    const t = ref.deref() as (Tracer & Partial<FinalFlush>) | undefined;
+    void (t?._final ? t._final() : t?.flush()); // a no-op tracer (disabled, no Wasm) has no _final
+  }
 }
 
 /** Loads the Wasm module (from dist/, or `options.wasm`) and returns a tracer; never rejects. */
@@ -120,9 +123,10 @@ export async function init(options: InitOptions): Promise<Tracer> {
       gzip,
       signal: exitSignal,
       pageless: true,
+      env: process.env,
       userAgent: `wasmtrace/${VERSION} (Node.js ${process.version})`,
     },
-    { env: process.env, ...options },
+    options,
   );
   return flushAtExit(tracer);
 }

@@ -170,3 +170,22 @@ test('the key table fills: further new keys are dropped and counted, known keys 
   const [span] = t.drain().flatMap((b) => allSpans(decodeProtobuf(b)));
   assert.equal(span!.attributes.length + span!.droppedAttributesCount + (t.tracer.stats().droppedData), 5000);
 });
+
+test('init() with options that throw on every access (a Proxy) resolves to a tracer, in the Node and core entries', async () => {
+  const { init: initNode } = await import('../../src/node.js');
+  const { init: initCore } = await import('../../src/index.js');
+  const trap = () => {
+    throw new Error('trap');
+  };
+  const hostile = [
+    new Proxy({}, { ownKeys: trap, get: trap, has: trap, getOwnPropertyDescriptor: trap }),
+    new Proxy({ serviceName: 's' }, { ownKeys: trap }),
+    Object.defineProperty({}, 'serviceName', { get: trap, enumerable: true }),
+  ];
+  for (const init of [initNode, initCore])
+    for (const options of hostile) {
+      const tracer = await init(options as never);
+      assert.equal(typeof tracer.startSpan, 'function');
+      assert.doesNotThrow(() => tracer.startSpan('x').end());
+    }
+});
