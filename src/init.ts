@@ -27,7 +27,7 @@ export interface InitOptions extends DeliveryOptions {
   resource?: Record<string, AttributeValue>;
   sampler?: SamplerOptions;
   /** URLs (prefix strings or RegExps) that may receive traceparent, besides same-origin ones. */
-  propagateTo?: Array<string | RegExp>;
+  propagateTo?: string | RegExp | Array<string | RegExp>;
   /** Span limits; default the OTEL_*_LIMIT variables, else OpenTelemetry's defaults (values: 4096 characters). */
   limits?: LimitOptions;
   /** The Wasm module: a URL, bytes, a Response or a compiled WebAssembly.Module. */

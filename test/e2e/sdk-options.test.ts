@@ -13,8 +13,9 @@ test('data-* attributes become init options', () => {
   });
   assert.equal(o.serviceName, 'shop-web');
   assert.equal(o.endpoint, 'https://otel.example.com/v1/traces');
-  assert.equal(o.propagateTo?.[0], 'https://api.example.com');
-  assert.ok(o.propagateTo?.[1] instanceof RegExp && o.propagateTo[1].test('https://cdn.example.com/x'));
+  const rules = o.propagateTo as Array<string | RegExp>;
+  assert.equal(rules[0], 'https://api.example.com');
+  assert.ok(rules[1] instanceof RegExp && rules[1].test('https://cdn.example.com/x'));
   assert.deepEqual(o.sampler, { ratio: 0.25 });
   assert.deepEqual(o.instrumentations, { longTasks: false, webVitals: false });
   assert.deepEqual(o.resource, { 'service.version': '1.2', 'deployment.environment.name': 'prod' });
