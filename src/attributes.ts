@@ -14,30 +14,29 @@ const INT64_SAFE = 9.2e18;
 /** Sets one attribute on span/resource `h`; `nested` targets the last event or link. */
 export function setAttr(core: Core, h: number, key: unknown, value: unknown, nested: number): void {
   if (typeof key !== 'string' || key === '') return;
-  const k = core.id(key);
-  if (k < 0) {
-    core.keysDropped++;
-    return;
-  }
+  // -1: not interned (the table is full, or the key is long); the key then goes after the value.
+  const k = core.id(key, true);
   const x = core.x;
   switch (typeof value) {
-    case 'string':
-      x.attr(h, k | nested, V_STR, 0, core.str(h === RESOURCE ? value : truncate(value, core.valueLimit)));
+    case 'string': {
+      const n = core.str(h === RESOURCE ? value : truncate(value, core.valueLimit));
+      x.attr(h, (k < 0 ? core.inlineKey(key, n) : k) | nested, V_STR, 0, n);
       return;
+    }
     case 'number':
-      x.attr(h, k | nested, Number.isInteger(value) && Math.abs(value) < INT64_SAFE ? V_INT : V_DBL, value, 0);
+      x.attr(h, (k < 0 ? core.inlineKey(key, 0) : k) | nested, Number.isInteger(value) && Math.abs(value) < INT64_SAFE ? V_INT : V_DBL, value, 0);
       return;
     case 'boolean':
-      x.attr(h, k | nested, V_BOOL, value ? 1 : 0, 0);
+      x.attr(h, (k < 0 ? core.inlineKey(key, 0) : k) | nested, V_BOOL, value ? 1 : 0, 0);
       return;
     default:
-      if (Array.isArray(value)) setArray(core, h, k | nested, value);
+      if (Array.isArray(value)) setArray(core, h, key, k, nested, value);
       else if (value !== undefined && value !== null) internalError(`attribute ${key}: unsupported value type ${typeof value}`);
   }
 }
 
 /** Homogeneous arrays of strings, numbers or booleans; anything else is dropped. */
-function setArray(core: Core, h: number, key: number, values: readonly unknown[]): void {
+function setArray(core: Core, h: number, name: string, k: number, nested: number, values: readonly unknown[]): void {
   const n = values.length;
   const kind = typeof values[0];
   for (let i = 0; i < n; i++) {
@@ -47,8 +46,9 @@ function setArray(core: Core, h: number, key: number, values: readonly unknown[]
     }
   }
   const { x, u8, f64, io } = core;
+  const key = (len: number): number => (k < 0 ? core.inlineKey(name, len) : k) | nested;
   if (n === 0) {
-    x.attr(h, key, V_ARR_STR, 0, 0);
+    x.attr(h, key(0), V_ARR_STR, 0, 0);
   } else if (kind === 'number') {
     if (n > IO_SIZE / 8) return arrayTooLarge();
     let ints = true;
@@ -57,11 +57,11 @@ function setArray(core: Core, h: number, key: number, values: readonly unknown[]
       f64[i] = v;
       if (!Number.isInteger(v) || Math.abs(v) >= INT64_SAFE) ints = false;
     }
-    x.attr(h, key, ints ? V_ARR_INT : V_ARR_DBL, n, n * 8);
+    x.attr(h, key(n * 8), ints ? V_ARR_INT : V_ARR_DBL, n, n * 8);
   } else if (kind === 'boolean') {
     if (n > IO_SIZE) return arrayTooLarge();
     for (let i = 0; i < n; i++) u8[io + i] = values[i] ? 1 : 0;
-    x.attr(h, key, V_ARR_BOOL, n, n);
+    x.attr(h, key(n), V_ARR_BOOL, n, n);
   } else {
     // [u16 length][UTF-8 bytes] per element
     const encoder = new TextEncoder();
@@ -76,7 +76,7 @@ function setArray(core: Core, h: number, key: number, values: readonly unknown[]
       u8[io + at + 1] = written >>> 8;
       at += 2 + written;
     }
-    x.attr(h, key, V_ARR_STR, n, at);
+    x.attr(h, key(at), V_ARR_STR, n, at);
   }
 }
 

@@ -1,11 +1,14 @@
 // The host side of the boundary: views over Wasm memory, string writing,
 // the intern cache, and the span source that delivery drains.
 import type { Encoded, SpanSource, SpanStats } from './export/types.js';
-import { IO_SIZE, OUT_SIZE, type WasmExports } from './wasm.js';
+import { INLINE, IO_SIZE, OUT_SIZE, type WasmExports } from './wasm.js';
 import { now } from './clock.js';
 
 /** Strings longer than this are never interned (they rarely repeat). */
 const INTERN_MAX_CHARS = 128;
+/** Entries of the intern table (INTERN_MAX); names may take 3/4, the rest is kept for attribute keys. */
+const INTERN_MAX = 2048;
+const NAMES_MAX = INTERN_MAX * 0.75;
 
 export interface Core {
   readonly x: WasmExports;
@@ -13,8 +16,17 @@ export interface Core {
   str(s: string): number;
   /** Characters kept of a string attribute value (`limits.attributeValueLength`). */
   readonly valueLimit: number;
-  /** The interned id of `s` (a name or key), or -1 when the table is full. */
-  id(s: string): number;
+  /**
+   * The interned id of `s` (a name, or a key when `key` is set), or -1 when
+   * it is not interned (long, or the table is full: the caller writes it out).
+   */
+  id(s: string, key?: boolean): number;
+  /**
+   * A key that has no id, written into the IO area after the value's `at`
+   * bytes: the `attr` key argument (INLINE plus its length; a length past
+   * the IO area when it does not fit, which drops and counts the attribute).
+   */
+  inlineKey(s: string, at: number): number;
   /** Ids written by the last `start`: trace words 0-3, span words 4-5. */
   readonly ids: Int32Array;
   /** Trace flags written by the last `start`. */
@@ -23,7 +35,7 @@ export interface Core {
   readonly f64: Float64Array;
   readonly io: number;
   readonly source: SpanSource;
-  /** Attributes dropped because their key could not be interned (table full). */
+  /** Attributes dropped for their key on the host side: none since keys that are not interned go inline (tracer.ts still adds it). */
   keysDropped: number;
 }
 
@@ -63,14 +75,20 @@ export function createCore(x: WasmExports, contentType: string, valueLimit: numb
     return encoder.encodeInto(s, ioView).written;
   }
 
-  function id(s: string): number {
+  function id(s: string, key = false): number {
     const known = interned.get(s);
     if (known !== undefined) return known;
-    if (internFull || s.length > INTERN_MAX_CHARS) return -1;
+    if (internFull || s.length > INTERN_MAX_CHARS || (!key && interned.size >= NAMES_MAX)) return -1;
     const k = x.intern(str(s));
     if (k < 0) internFull = true;
     else interned.set(s, k);
     return k;
+  }
+
+  function inlineKey(s: string, at: number): number {
+    const room = IO_SIZE - at;
+    const { read, written } = encoder.encodeInto(s, ioView.subarray(at));
+    return INLINE | (read < s.length ? room + 1 : written);
   }
 
   const source: SpanSource = {
@@ -98,6 +116,7 @@ export function createCore(x: WasmExports, contentType: string, valueLimit: numb
     str,
     valueLimit,
     id,
+    inlineKey,
     ids,
     flags: () => u8[idsAt + 24] ?? 0,
     u8,

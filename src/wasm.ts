@@ -54,6 +54,8 @@ export const V_ARR_INT = 8;
 export const V_ARR_DBL = 9;
 /** Added to a key id: the attribute belongs to the last event or link. */
 export const NESTED = 1 << 24;
+/** In place of a key id, plus the key's UTF-8 length: its bytes follow the value in the IO area. */
+export const INLINE = 1 << 25;
 
 /** Compiles and instantiates the module; rejects on failure (the caller contains it). */
 export async function instantiate(source: WasmSource): Promise<WasmExports> {

@@ -127,11 +127,12 @@ function scalar(vtype: i32, num: f64): void {
   }
 }
 
-/** Writes `{"key":…,"value":…}` for `key` and a value read from IO. */
-export function jsonKV(k: i32, vtype: i32, num: f64, len: i32): i32 {
+/** Writes `{"key":…,"value":…}` for the key at `kp` and a value read from IO. */
+export function jsonKV(kp: usize, kl: i32, vtype: i32, num: f64, len: i32): i32 {
   out.toKV();
   out.ascii('{"key":');
-  str(internPtr(k), internLen(k));
+  str(kp, kl);
+  out.setKVKey(<i32>(out.pos - out.kvAt));
   out.ascii(',"value":');
   if (vtype == <i32>V_STR) {
     out.ascii('{"stringValue":');

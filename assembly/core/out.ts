@@ -9,6 +9,12 @@ export const KV: usize = memory.data(KV_SIZE);
 /** Where the next attribute is encoded: out.KV, or straight into its record. */
 export let kvAt: usize = KV;
 export let kvCap: i32 = KV_SIZE;
+/** Bytes at the start of the last encoded attribute that name its key (the same bytes for the same key). */
+export let kvKey: i32 = 0;
+
+export function setKVKey(n: i32): void {
+  kvKey = n;
+}
 
 export let pos: usize = OUT;
 export let end: usize = OUT;

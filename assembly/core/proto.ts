@@ -119,10 +119,11 @@ function scalar(vtype: i32, num: f64): void {
   return n;
 }
 
-/** Writes a KeyValue message body for `key` and a value read from IO. */
-export function protoKV(key: i32, vtype: i32, num: f64, len: i32): i32 {
+/** Writes a KeyValue message body for the key at `kp` and a value read from IO. */
+export function protoKV(kp: usize, klen: i32, vtype: i32, num: f64, len: i32): i32 {
   out.toKV();
   depth = 0;
+  out.setKVKey(1 + varintSize(klen) + klen);
   if (vtype < <i32>V_ARR_STR) {
     // Scalars and strings: sizes are known, so no open/close.
     let src = IO;
@@ -134,13 +135,12 @@ export function protoKV(key: i32, vtype: i32, num: f64, len: i32): i32 {
     const iv: u64 = vtype == <i32>V_INT ? <u64>(isFinite(num) ? <i64>num : 0) : 0;
     const any = vtype == <i32>V_STR || vtype == <i32>V_STRID ? 1 + varintSize(n) + n
       : vtype == <i32>V_BOOL ? 2 : vtype == <i32>V_INT ? 1 + varintSize(iv) : 9;
-    const klen = internLen(key);
     const total = 2 + varintSize(klen) + klen + varintSize(any) + any;
     if (!out.room(total)) return -1;
     let p = out.pos;
     store<u8>(p++, 0x0a);
     p = putVarint(p, klen);
-    out.copyBytes(p, internPtr(key), klen);
+    out.copyBytes(p, kp, klen);
     p += klen;
     store<u8>(p++, 0x12);
     p = putVarint(p, any);
@@ -161,7 +161,7 @@ export function protoKV(key: i32, vtype: i32, num: f64, len: i32): i32 {
     return total;
   }
   // Arrays: their sizes are known only once written.
-  bytesField(1, internPtr(key), internLen(key));
+  bytesField(1, kp, klen);
   open(2); // AnyValue
   {
     const count = <i32>num;

@@ -8,14 +8,14 @@ import {
 } from "./layout";
 import {
   H_ATTR, H_EVENT, H_LINK, H_STR, R_ATTR, R_DEAD, R_EVENT, R_LINK, R_NAME, R_NATTR, R_STATUS,
-  allocSlot, commitHeader, findRecord, nextRecord, openRecords, overwritePayload, peekFreeBlock, reserve,
-  skipHeader, skipRecord, writePayload,
+  allocSlot, commitHeader, findRecord, nextRecord, openRecords, overwritePayload, payloadStarts, peekFreeBlock,
+  reserve, skipHeader, skipRecord, writePayload,
 } from "./pool";
 import { newSpanId, newTraceId, randomness } from "./ids";
-import { isInterned } from "./intern";
+import { internLen, internPtr, isInterned } from "./intern";
 import { kvEncode } from "./kv";
 import { HOLD_NONE, ended, evictOldest, join, markError, tailOn } from "./hold";
-import { KV, KV_SIZE, kvTarget } from "./out";
+import { KV, KV_SIZE, kvKey, kvTarget } from "./out";
 import {
   attrCountLimit, countDroppedData, countDroppedSpan, eventCountLimit, linkCountLimit,
   nestedAttrLimit, threshold,
@@ -117,30 +117,61 @@ export function start(
 }
 
 /**
+ * Added to a key's UTF-8 length in place of a key id: the key was not
+ * interned (the table is full, or it is long) and its bytes follow the
+ * value's `len` bytes in the IO area.
+ */
+export const INLINE: i32 = 1 << 25;
+/** The header's key field for an inline key: this bit plus 15 bits of the key's hash. */
+const INLINE_KEY: i32 = 0x8000;
+
+/**
  * Sets an attribute. `vtype` says how the value arrives: a number in `num`
  * (bool, int, double, interned string id, array element count) and/or `len`
- * payload bytes in the IO area (string, array elements). The value is
- * encoded now, in the module's wire format, and stored as the record payload.
+ * payload bytes in the IO area (string, array elements). The key is an
+ * interned id, or INLINE plus its length. The value is encoded now, in the
+ * module's wire format, and stored as the record payload. Lengths past the
+ * IO area mean the value (or key) did not fit there: dropped and counted.
  */
 export function attr(h: i32, keyId: i32, vtype: i32, num: f64, len: i32): i32 {
   const slot = slotOf(h);
   const key = keyId & ~NESTED;
-  if (!slot || !isInterned(key) || vtype < <i32>V_STR || vtype > <i32>V_ARR_DBL) return INVALID;
+  let kp: usize = 0;
+  let kl: i32 = 0;
+  let k16 = key;
+  const inline = !isInterned(key);
+  if (!inline) {
+    kp = internPtr(key);
+    kl = internLen(key);
+  } else if ((key & ~0xffffff) == INLINE && (key & 0xffffff) != 0) {
+    kl = key & 0xffffff;
+    kp = IO + <usize>len;
+  }
+  if (!slot || !kp || vtype < <i32>V_STR || vtype > <i32>V_ARR_DBL) return INVALID;
   if (vtype == <i32>V_STRID && !isInterned(<i32>num)) return INVALID;
   const nested = (keyId & NESTED) != 0;
   const owner = nested ? <usize>load<i32>(slot, S_NESTED) : 0;
-  let replaced: usize = 0;
-  if (nested) {
-    if (!owner) return INVALID;
-    if (<i32>load<u16>(owner, 2) >= nestedAttrLimit) return dropped(owner + 6, LIMITED);
-  } else {
-    const bit: u32 = 1 << (<u32>key & 31);
-    const keys = load<u32>(slot, S_KEYS);
-    if (keys & bit) replaced = findAttr(slot, key); // only when the key may be set already
-    else store<u32>(slot, keys | bit, S_KEYS);
-    if (!replaced && <i32>load<u16>(slot, S_NATTR) >= attrCountLimit) return dropped(slot + S_DATTR, LIMITED);
+  if (nested && !owner) return INVALID;
+  const drops = nested ? owner + 6 : slot + S_DATTR;
+  if (inline) {
+    if (<u64><u32>len + <u64>kl > <u64>IO_SIZE) return dropped(drops, FULL);
+    k16 = INLINE_KEY | (keyHash(kp, kl) & 0x7fff);
+  } else if (<u32>len > <u32>IO_SIZE) {
+    return dropped(drops, FULL);
   }
-  const vlen = vtype == <i32>V_STR || vtype >= <i32>V_ARR_STR ? clampLen(len) : 0;
+  let replaced: usize = 0;
+  let late = false; // an inline key that may be set already: looked up once encoded
+  if (nested) {
+    if (<i32>load<u16>(owner, 2) >= nestedAttrLimit) return dropped(drops, LIMITED);
+  } else {
+    const bit: u32 = 1 << (<u32>k16 & 31);
+    const keys = load<u32>(slot, S_KEYS);
+    if (!(keys & bit)) store<u32>(slot, keys | bit, S_KEYS);
+    else if (k16 & INLINE_KEY) late = true;
+    else replaced = findAttr(slot, k16, 0, 0); // only when the key may be set already
+    if (!replaced && !late && <i32>load<u16>(slot, S_NATTR) >= attrCountLimit) return dropped(drops, LIMITED);
+  }
+  const vlen = vtype == <i32>V_STR || vtype >= <i32>V_ARR_STR ? len : 0;
   // Encode straight into where the record's payload will go when it fits in
   // one block: the tail block, or the block `reserve` would link next.
   let at: usize = 0;
@@ -161,14 +192,18 @@ export function attr(h: i32, keyId: i32, vtype: i32, num: f64, len: i32): i32 {
   let n: i32 = -1;
   if (at) {
     kvTarget(at, cap);
-    n = kvEncode(key, vtype, num, vlen);
+    n = kvEncode(kp, kl, vtype, num, vlen);
   }
   if (n < 0) {
     at = KV;
     kvTarget(KV, KV_SIZE);
-    n = kvEncode(key, vtype, num, vlen);
+    n = kvEncode(kp, kl, vtype, num, vlen);
   }
-  if (n < 0) return dropped(nested ? owner + 6 : slot + S_DATTR, FULL);
+  if (n < 0) return dropped(drops, FULL);
+  if (late) {
+    replaced = findAttr(slot, k16, at, kvKey);
+    if (!replaced && <i32>load<u16>(slot, S_NATTR) >= attrCountLimit) return dropped(drops, LIMITED);
+  }
   if (replaced && n <= <i32>load<u16>(replaced, 4)) {
     store<u8>(replaced, <u8>vtype, 1);
     store<u16>(replaced, <u16>n, 6);
@@ -183,12 +218,12 @@ export function attr(h: i32, keyId: i32, vtype: i32, num: f64, len: i32): i32 {
     ? at - H_ATTR : reserve(slot, H_ATTR, n);
   if (!rec) {
     countDroppedData();
-    return replaced ? FULL : dropped(nested ? owner + 6 : slot + S_DATTR, FULL); // replaced: never nested
+    return replaced ? FULL : dropped(drops, FULL); // replaced: never nested
   }
   if (replaced) store<u8>(replaced, load<u8>(replaced) | R_DEAD);
   store<u8>(rec, nested ? R_NATTR : R_ATTR);
   store<u8>(rec, <u8>vtype, 1);
-  store<u16>(rec, <u16>key, 2);
+  store<u16>(rec, <u16>k16, 2);
   store<u16>(rec, <u16>n, 4); // capacity
   store<u16>(rec, <u16>n, 6); // length
   if (at == rec + H_ATTR) {
@@ -202,6 +237,13 @@ export function attr(h: i32, keyId: i32, vtype: i32, num: f64, len: i32): i32 {
   if (nested) store<u16>(owner, load<u16>(owner, 2) + 1, 2);
   else if (!replaced) store<u16>(slot, load<u16>(slot, S_NATTR) + 1, S_NATTR);
   return OK;
+}
+
+/** FNV-1a over an inline key's bytes (not the hot path: interned keys have ids). */
+function keyHash(p: usize, n: i32): i32 {
+  let h: u32 = 0x811c9dc5;
+  for (let i = 0; i < n; i++) h = (h ^ <u32>load<u8>(p + <usize>i)) * 0x01000193;
+  return <i32>(h ^ (h >>> 15));
 }
 
 /** Counts one dropped item in the u16 counter at `at` (S_DATTR, S_DEVENT, S_DLINK, or an event/link's); returns `result`. */
@@ -218,13 +260,17 @@ function dropped(at: usize, result: i32): i32 {
   store<i32>(slot, <i32>rec, S_NESTED);
 }
 
-/** The live ATTR record with this key, leaving the reader on it; else 0. */
-function findAttr(slot: usize, key: i32): usize {
+/**
+ * The live ATTR record with key field `k16`, leaving the reader on it; else
+ * 0. An inline key's record must also begin with the `prefix` bytes at
+ * `enc` (the new value's encoding up to the end of its key): hashes collide.
+ */
+function findAttr(slot: usize, k16: i32, enc: usize, prefix: i32): usize {
   if (!load<u16>(slot, S_NATTR)) return 0;
   openRecords(slot);
   let rec = nextRecord();
   while (rec) {
-    if (load<u8>(rec) == R_ATTR && <i32>load<u16>(rec, 2) == key) return rec;
+    if (load<u8>(rec) == R_ATTR && <i32>load<u16>(rec, 2) == k16 && (!enc || payloadStarts(rec, enc, prefix))) return rec;
     skipRecord(rec);
     rec = nextRecord();
   }
