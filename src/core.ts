@@ -97,9 +97,9 @@ export function createCore(x: WasmExports, contentType: string, valueLimit: numb
       x.settle(now(), 0); // traces held past their bound are decided now
       return x.pending();
     },
-    drain(maxBytes: number): Encoded | null {
-      let n = x.encode(maxBytes);
-      if (n < 0) n = x.encode(OUT_SIZE); // the oldest span alone is larger
+    drain(maxBytes: number, maxSpans = 0x7fffffff): Encoded | null {
+      let n = x.encode(maxBytes, maxSpans);
+      if (n < 0) n = x.encode(OUT_SIZE, maxSpans); // the oldest span alone is larger
       if (n <= 0) return null;
       const spans = new Int32Array(buffer, x.stats(), 9)[7] ?? 0;
       const at = x.out();

@@ -30,7 +30,7 @@ export interface WasmExports {
   flagError(h: number): number;
   sampling(keepErrors: number, slowMs: number, maxHoldMs: number): void;
   settle(nowMs: number, all: number): void;
-  encode(maxBytes: number): number;
+  encode(maxBytes: number, maxSpans: number): number;
   pending(): number;
   stats(): number;
 }

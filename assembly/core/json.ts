@@ -338,8 +338,9 @@ function span(slot: usize): void {
 }
 
 /** Same contract as the protobuf encoder: bytes written, 0 none, -1 too small. */
-export function encodeJson(maxBytes: i32): i32 {
+export function encodeJson(maxBytes: i32, maxSpans: i32 = i32.MAX_VALUE): i32 {
   const limit = maxBytes < 128 ? 128 : maxBytes > OUT_SIZE ? OUT_SIZE : maxBytes;
+  if (maxSpans < 1) maxSpans = 1;
   let n = 0;
   for (;;) {
     if (peekEnded() < 0) return 0;
@@ -353,7 +354,7 @@ export function encodeJson(maxBytes: i32): i32 {
     out.ascii(SCOPE_VERSION);
     out.ascii('"},"spans":[');
     if (out.over) return -1;
-    while (peekEnded() >= 0) {
+    while (peekEnded() >= 0 && n < maxSpans) {
       const mark = out.pos;
       if (n) out.byte(0x2c);
       span(slotAt(peekEnded()));

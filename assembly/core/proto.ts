@@ -351,13 +351,15 @@ function resource(): void {
 }
 
 /**
- * Encodes ended spans, oldest first, into at most `maxBytes`. Returns the
- * byte length, 0 when no span has ended, or -1 when the oldest span alone
- * does not fit in `maxBytes` (call again with a larger limit). A span larger
- * than the whole output buffer is dropped and counted.
+ * Encodes ended spans, oldest first, into at most `maxBytes` and at most
+ * `maxSpans` spans. Returns the byte length, 0 when no span has ended, or -1
+ * when the oldest span alone does not fit in `maxBytes` (call again with a
+ * larger limit). A span larger than the whole output buffer is dropped and
+ * counted.
  */
-export function encodeProto(maxBytes: i32): i32 {
+export function encodeProto(maxBytes: i32, maxSpans: i32 = i32.MAX_VALUE): i32 {
   const limit = maxBytes < 64 ? 64 : maxBytes > OUT_SIZE ? OUT_SIZE : maxBytes;
+  if (maxSpans < 1) maxSpans = 1;
   let count = 0;
   for (;;) {
     if (peekEnded() < 0) return 0;
@@ -371,7 +373,7 @@ export function encodeProto(maxBytes: i32): i32 {
     asciiField(2, SCOPE_VERSION);
     close();
     if (out.over) return -1;
-    while (peekEnded() >= 0) {
+    while (peekEnded() >= 0 && count < maxSpans) {
       const mark = out.pos;
       span(slotAt(peekEnded()));
       if (out.over) {
