@@ -19,7 +19,8 @@ export function setAttr(core: Core, h: number, key: unknown, value: unknown, nes
   const x = core.x;
   switch (typeof value) {
     case 'string': {
-      const n = core.str(h === RESOURCE ? value : truncate(value, core.valueLimit));
+      const v = h === RESOURCE ? value : truncate(value, core.valueLimit);
+      const n = v.length > IO_SIZE / 3 ? core.whole(v) : core.str(v); // 3 bytes per UTF-16 unit at most
       x.attr(h, (k < 0 ? core.inlineKey(key, n) : k) | nested, V_STR, 0, n);
       return;
     }
@@ -47,10 +48,12 @@ function setArray(core: Core, h: number, name: string, k: number, nested: number
   }
   const { x, u8, f64, io } = core;
   const key = (len: number): number => (k < 0 ? core.inlineKey(name, len) : k) | nested;
+  // Larger than the IO area, so larger than a span holds: dropped, and counted by attr.
+  const tooLarge = (): void => void x.attr(h, key(IO_SIZE + 1), V_ARR_STR, 0, IO_SIZE + 1);
   if (n === 0) {
     x.attr(h, key(0), V_ARR_STR, 0, 0);
   } else if (kind === 'number') {
-    if (n > IO_SIZE / 8) return arrayTooLarge();
+    if (n > IO_SIZE / 8) return tooLarge();
     let ints = true;
     for (let i = 0; i < n; i++) {
       const v = values[i] as number;
@@ -59,7 +62,7 @@ function setArray(core: Core, h: number, name: string, k: number, nested: number
     }
     x.attr(h, key(n * 8), ints ? V_ARR_INT : V_ARR_DBL, n, n * 8);
   } else if (kind === 'boolean') {
-    if (n > IO_SIZE) return arrayTooLarge();
+    if (n > IO_SIZE) return tooLarge();
     for (let i = 0; i < n; i++) u8[io + i] = values[i] ? 1 : 0;
     x.attr(h, key(n), V_ARR_BOOL, n, n);
   } else {
@@ -68,18 +71,14 @@ function setArray(core: Core, h: number, name: string, k: number, nested: number
     let at = 0;
     for (let i = 0; i < n; i++) {
       const room = IO_SIZE - at - 2;
-      if (room < 0) return arrayTooLarge();
+      if (room < 0) return tooLarge();
       const v = h === RESOURCE ? (values[i] as string) : truncate(values[i] as string, core.valueLimit);
       const { read, written } = encoder.encodeInto(v, u8.subarray(io + at + 2, io + at + 2 + Math.min(room, 0xffff)));
-      if (read !== v.length) return arrayTooLarge();
+      if (read !== v.length) return tooLarge();
       u8[io + at] = written & 255;
       u8[io + at + 1] = written >>> 8;
       at += 2 + written;
     }
     x.attr(h, key(at), V_ARR_STR, n, at);
   }
-}
-
-function arrayTooLarge(): void {
-  internalError(`array attribute dropped: larger than ${IO_SIZE} bytes`);
 }

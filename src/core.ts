@@ -12,8 +12,13 @@ const NAMES_MAX = INTERN_MAX * 0.75;
 
 export interface Core {
   readonly x: WasmExports;
-  /** Writes a one-off string as UTF-8 into the IO area; returns its byte length. */
+  /**
+   * Writes a one-off string as UTF-8 into the IO area; returns its byte
+   * length. What does not fit is cut, between characters.
+   */
   str(s: string): number;
+  /** Writes `s` like `str`, whole; a length past the IO area when it does not fit (`attr` drops and counts it). */
+  whole(s: string): number;
   /** Characters kept of a string attribute value (`limits.attributeValueLength`). */
   readonly valueLimit: number;
   /**
@@ -85,10 +90,14 @@ export function createCore(x: WasmExports, contentType: string, valueLimit: numb
     return k;
   }
 
+  function whole(s: string): number {
+    const { read, written } = encoder.encodeInto(s, ioView);
+    return read < s.length ? IO_SIZE + 1 : written;
+  }
+
   function inlineKey(s: string, at: number): number {
-    const room = IO_SIZE - at;
-    const { read, written } = encoder.encodeInto(s, ioView.subarray(at));
-    return INLINE | (read < s.length ? room + 1 : written);
+    const { read, written } = encoder.encodeInto(s, ioView.subarray(Math.min(at, IO_SIZE)));
+    return INLINE | (read < s.length ? IO_SIZE + 1 : written);
   }
 
   const source: SpanSource = {
@@ -114,6 +123,7 @@ export function createCore(x: WasmExports, contentType: string, valueLimit: numb
   return {
     x,
     str,
+    whole,
     valueLimit,
     id,
     inlineKey,

@@ -38,8 +38,8 @@ export interface WasmExports {
 /** Where the module comes from. */
 export type WasmSource = string | URL | Response | ArrayBuffer | ArrayBufferView | WasmModule;
 
-/** Bytes the module reserves for one-off strings per call (IO_SIZE). */
-export const IO_SIZE = 16 * 1024;
+/** Bytes the module reserves for one-off strings per call (IO_SIZE, also the most one span holds). */
+export const IO_SIZE = 56 * 1024;
 /** Largest request body the module encodes (OUT_SIZE). */
 export const OUT_SIZE = 128 * 1024;
 

@@ -284,7 +284,7 @@ export function event(h: i32, nameId: i32, timeMs: f64, len: i32): i32 {
   store<i32>(slot, 0, S_NESTED);
   if (<i32>load<u16>(slot, S_NEVENT) >= eventCountLimit) return dropped(slot + S_DEVENT, LIMITED);
   const interned = isInterned(nameId);
-  const n = interned ? 0 : clampLen(len);
+  const n = interned ? 0 : fit(slot, H_EVENT, len);
   const rec = reserve(slot, H_EVENT, n);
   if (!rec) {
     countDroppedData();
@@ -309,7 +309,7 @@ export function link(
   store<i32>(slot, 0, S_NESTED);
   if ((t0 | t1 | t2 | t3) == 0 || (s0 | s1) == 0) return INVALID;
   if (<i32>load<u16>(slot, S_NLINK) >= linkCountLimit) return dropped(slot + S_DLINK, LIMITED);
-  const n = clampLen(len);
+  const n = fit(slot, H_LINK, len);
   const rec = reserve(slot, H_LINK, n);
   if (!rec) {
     countDroppedData();
@@ -334,7 +334,7 @@ export function link(
 export function setString(h: i32, type: u8, len: i32): i32 {
   const slot = slotOf(h);
   if (!slot) return INVALID;
-  const n = clampLen(len);
+  const n = fit(slot, H_STR, len);
   const old = findRecord(slot, type);
   const rec = reserve(slot, H_STR, n);
   if (!rec) {
@@ -392,7 +392,17 @@ export function flagError(h: i32): i32 {
   return OK;
 }
 
-@inline function clampLen(len: i32): i32 {
-  return len < 0 ? 0 : len > IO_SIZE ? IO_SIZE : len;
+/**
+ * Bytes kept of a one-off string of `len` bytes in IO (a name, message or
+ * tracestate) in a record of `header` bytes: all that the span has room
+ * for, cut between UTF-8 characters.
+ */
+function fit(slot: usize, header: i32, len: i32): i32 {
+  const room = MAX_SPAN_BYTES - load<i32>(slot, S_BYTES) - header;
+  let n = len < 0 ? 0 : len > IO_SIZE ? IO_SIZE : len;
+  if (n <= room) return n;
+  n = room > 0 ? room : 0;
+  while (n > 0 && (load<u8>(IO + <usize>n) & 0xc0) == 0x80) n--; // IO[n] continues a character
+  return n;
 }
 
