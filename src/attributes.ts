@@ -36,12 +36,21 @@ export function setAttr(core: Core, h: number, key: unknown, value: unknown, nes
   }
 }
 
-/** Homogeneous arrays of strings, numbers or booleans; anything else is dropped. */
+/**
+ * Homogeneous arrays of strings, numbers or booleans, where null (or
+ * undefined) elements are kept as empty values; anything else is dropped.
+ */
 function setArray(core: Core, h: number, name: string, k: number, nested: number, values: readonly unknown[]): void {
   const n = values.length;
-  const kind = typeof values[0];
+  let kind = 'string'; // all null: a string array's worth of nulls
   for (let i = 0; i < n; i++) {
-    if (typeof values[i] !== kind || (kind !== 'string' && kind !== 'number' && kind !== 'boolean')) {
+    if (values[i] != null) {
+      kind = typeof values[i];
+      break;
+    }
+  }
+  for (let i = 0; i < n; i++) {
+    if ((values[i] != null && typeof values[i] !== kind) || (kind !== 'string' && kind !== 'number' && kind !== 'boolean')) {
       internalError('array attribute dropped: elements must all be strings, numbers or booleans');
       return;
     }
@@ -56,14 +65,17 @@ function setArray(core: Core, h: number, name: string, k: number, nested: number
     if (n > IO_SIZE / 8) return tooLarge();
     let ints = true;
     for (let i = 0; i < n; i++) {
-      const v = values[i] as number;
-      f64[i] = v;
-      if (!Number.isInteger(v) || Math.abs(v) >= INT64_SAFE) ints = false;
+      const v = values[i] as number | null;
+      if (v == null) u8.fill(0xff, io + i * 8, io + i * 8 + 8); // NULL_NUM
+      else {
+        f64[i] = v;
+        if (!Number.isInteger(v) || Math.abs(v) >= INT64_SAFE) ints = false;
+      }
     }
     x.attr(h, key(n * 8), ints ? V_ARR_INT : V_ARR_DBL, n, n * 8);
   } else if (kind === 'boolean') {
     if (n > IO_SIZE) return tooLarge();
-    for (let i = 0; i < n; i++) u8[io + i] = values[i] ? 1 : 0;
+    for (let i = 0; i < n; i++) u8[io + i] = values[i] == null ? 2 : values[i] ? 1 : 0; // 2: NULL_BOOL
     x.attr(h, key(n), V_ARR_BOOL, n, n);
   } else {
     // [u16 length][UTF-8 bytes] per element
@@ -72,12 +84,17 @@ function setArray(core: Core, h: number, name: string, k: number, nested: number
     for (let i = 0; i < n; i++) {
       const room = IO_SIZE - at - 2;
       if (room < 0) return tooLarge();
-      const v = h === RESOURCE ? (values[i] as string) : truncate(values[i] as string, core.valueLimit);
-      const { read, written } = encoder.encodeInto(v, u8.subarray(io + at + 2, io + at + 2 + Math.min(room, 0xffff)));
-      if (read !== v.length) return tooLarge();
+      const s = values[i] as string | null;
+      let written = 0xffff; // NULL_STR (IO_SIZE is smaller)
+      if (s != null) {
+        const v = h === RESOURCE ? s : truncate(s, core.valueLimit);
+        const r = encoder.encodeInto(v, u8.subarray(io + at + 2, io + at + 2 + room));
+        if (r.read !== v.length) return tooLarge();
+        written = r.written;
+      }
       u8[io + at] = written & 255;
       u8[io + at + 1] = written >>> 8;
-      at += 2 + written;
+      at += 2 + (s == null ? 0 : written);
     }
     x.attr(h, key(at), V_ARR_STR, n, at);
   }

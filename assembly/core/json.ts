@@ -12,7 +12,7 @@ import {
 import { internLen, internPtr } from "./intern";
 import { countOversize, toUnixNs } from "./config";
 import {
-  V_ARR_BOOL, V_ARR_INT, V_ARR_STR, V_BOOL, V_DBL, V_INT, V_STR, V_STRID,
+  NULL_BOOL, NULL_NUM, NULL_STR, V_ARR_BOOL, V_ARR_INT, V_ARR_STR, V_BOOL, V_DBL, V_INT, V_STR, V_STRID,
 } from "./span";
 import { SCOPE_NAME, SCOPE_VERSION } from "./scope";
 import { dtoa_buffered } from "util/number";
@@ -149,17 +149,25 @@ export function jsonKV(kp: usize, kl: i32, vtype: i32, num: f64, len: i32): i32 
     out.ascii('{"arrayValue":{"values":[');
     for (let i = 0; i < n && p < end; i++) {
       if (i) out.byte(0x2c);
+      // null elements: an empty AnyValue
       if (vtype == <i32>V_ARR_STR) {
         const m = <i32>load<u16>(p);
-        out.ascii('{"stringValue":');
-        str(p + 2, m);
-        out.byte(0x7d);
-        p += 2 + m;
+        p += 2;
+        if (m == NULL_STR) {
+          out.ascii("{}");
+        } else {
+          out.ascii('{"stringValue":');
+          str(p, m);
+          out.byte(0x7d);
+          p += m;
+        }
       } else if (vtype == <i32>V_ARR_BOOL) {
-        scalar(V_BOOL, <f64>load<u8>(p));
+        if (load<u8>(p) == NULL_BOOL) out.ascii("{}");
+        else scalar(V_BOOL, <f64>load<u8>(p));
         p += 1;
       } else {
-        scalar(vtype == <i32>V_ARR_INT ? V_INT : V_DBL, load<f64>(p));
+        if (load<u64>(p) == NULL_NUM) out.ascii("{}");
+        else scalar(vtype == <i32>V_ARR_INT ? V_INT : V_DBL, load<f64>(p));
         p += 8;
       }
     }

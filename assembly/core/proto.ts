@@ -13,7 +13,7 @@ import {
 import { internLen, internPtr } from "./intern";
 import { countOversize, toUnixNs } from "./config";
 import {
-  V_ARR_BOOL, V_ARR_INT, V_ARR_STR, V_BOOL, V_DBL, V_INT, V_STR, V_STRID,
+  NULL_BOOL, NULL_NUM, NULL_STR, V_ARR_BOOL, V_ARR_INT, V_ARR_STR, V_BOOL, V_DBL, V_INT, V_STR, V_STRID,
 } from "./span";
 import { SCOPE_NAME, SCOPE_VERSION } from "./scope";
 import * as out from "./out";
@@ -169,16 +169,19 @@ export function protoKV(kp: usize, klen: i32, vtype: i32, num: f64, len: i32): i
     const end = IO + <usize>len;
     open(5); // ArrayValue
     for (let i = 0; i < count && p < end; i++) {
-      open(1);
+      open(1); // null elements: an empty AnyValue
       if (vtype == <i32>V_ARR_STR) {
         const n = <i32>load<u16>(p);
-        bytesField(1, p + 2, n);
-        p += 2 + n;
+        p += 2;
+        if (n != NULL_STR) {
+          bytesField(1, p, n);
+          p += n;
+        }
       } else if (vtype == <i32>V_ARR_BOOL) {
-        scalar(V_BOOL, <f64>load<u8>(p));
+        if (load<u8>(p) != NULL_BOOL) scalar(V_BOOL, <f64>load<u8>(p));
         p += 1;
       } else {
-        scalar(vtype == <i32>V_ARR_INT ? V_INT : V_DBL, load<f64>(p));
+        if (load<u64>(p) != NULL_NUM) scalar(vtype == <i32>V_ARR_INT ? V_INT : V_DBL, load<f64>(p));
         p += 8;
       }
       close();

@@ -31,6 +31,11 @@ export const V_ARR_STR: u8 = 6; // payload: [u16 len][bytes] per element
 export const V_ARR_BOOL: u8 = 7; // payload: u8 per element
 export const V_ARR_INT: u8 = 8; // payload: f64 per element, integral (no BigInt at the boundary)
 export const V_ARR_DBL: u8 = 9; // payload: f64 per element
+// A null array element (kept as an empty AnyValue): a string's length, a
+// bool's byte, a number's bits (a NaN that JavaScript does not make).
+export const NULL_STR: i32 = 0xffff;
+export const NULL_BOOL: u8 = 2;
+export const NULL_NUM: u64 = -1;
 
 /** Added to a key id: the attribute belongs to the span's last event or link. */
 export const NESTED: i32 = 1 << 24;
