@@ -348,7 +348,7 @@ function span(slot: usize): void {
 /** Same contract as the protobuf encoder: bytes written, 0 none, -1 too small. */
 export function encodeJson(maxBytes: i32, maxSpans: i32 = i32.MAX_VALUE): i32 {
   const limit = maxBytes < 128 ? 128 : maxBytes > OUT_SIZE ? OUT_SIZE : maxBytes;
-  if (maxSpans < 1) maxSpans = 1;
+  if (maxSpans <= 0) maxSpans = i32.MAX_VALUE; // no bound (an older host passes none)
   let n = 0;
   for (;;) {
     if (peekEnded() < 0) return 0;

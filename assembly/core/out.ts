@@ -16,7 +16,7 @@ export let kvCap: i32 = KV_SIZE;
 /** Bytes at the start of the last encoded attribute that name its key (the same bytes for the same key). */
 export let kvKey: i32 = 0;
 
-export function setKVKey(n: i32): void {
+@inline export function setKVKey(n: i32): void {
   kvKey = n;
 }
 

@@ -123,7 +123,8 @@ function scalar(vtype: i32, num: f64): void {
 export function protoKV(kp: usize, klen: i32, vtype: i32, num: f64, len: i32): i32 {
   out.toKV();
   depth = 0;
-  out.setKVKey(1 + varintSize(klen) + klen);
+  const kh = 1 + varintSize(klen) + klen; // the key field
+  out.setKVKey(kh);
   if (vtype < <i32>V_ARR_STR) {
     // Scalars and strings: sizes are known, so no open/close.
     let src = IO;
@@ -135,7 +136,7 @@ export function protoKV(kp: usize, klen: i32, vtype: i32, num: f64, len: i32): i
     const iv: u64 = vtype == <i32>V_INT ? <u64>(isFinite(num) ? <i64>num : 0) : 0;
     const any = vtype == <i32>V_STR || vtype == <i32>V_STRID ? 1 + varintSize(n) + n
       : vtype == <i32>V_BOOL ? 2 : vtype == <i32>V_INT ? 1 + varintSize(iv) : 9;
-    const total = 2 + varintSize(klen) + klen + varintSize(any) + any;
+    const total = kh + 1 + varintSize(any) + any;
     if (!out.room(total)) return -1;
     let p = out.pos;
     store<u8>(p++, 0x0a);
@@ -355,14 +356,14 @@ function resource(): void {
 
 /**
  * Encodes ended spans, oldest first, into at most `maxBytes` and at most
- * `maxSpans` spans. Returns the byte length, 0 when no span has ended, or -1
+ * `maxSpans` spans (0: no bound). Returns the byte length, 0 when no span has ended, or -1
  * when the oldest span alone does not fit in `maxBytes` (call again with a
  * larger limit). A span larger than the whole output buffer is dropped and
  * counted.
  */
 export function encodeProto(maxBytes: i32, maxSpans: i32 = i32.MAX_VALUE): i32 {
   const limit = maxBytes < 64 ? 64 : maxBytes > OUT_SIZE ? OUT_SIZE : maxBytes;
-  if (maxSpans < 1) maxSpans = 1;
+  if (maxSpans <= 0) maxSpans = i32.MAX_VALUE; // no bound (an older host passes none)
   let count = 0;
   for (;;) {
     if (peekEnded() < 0) return 0;

@@ -140,41 +140,41 @@ const INLINE_KEY: i32 = 0x8000;
  */
 export function attr(h: i32, keyId: i32, vtype: i32, num: f64, len: i32): i32 {
   const slot = slotOf(h);
-  const key = keyId & ~NESTED;
-  let kp: usize = 0;
-  let kl: i32 = 0;
-  let k16 = key;
-  const inline = !isInterned(key);
-  if (!inline) {
-    kp = internPtr(key);
-    kl = internLen(key);
-  } else if ((key & ~0xffffff) == INLINE && (key & 0xffffff) != 0) {
-    kl = key & 0xffffff;
-    kp = IO + <usize>len;
-  }
-  if (!slot || !kp || vtype < <i32>V_STR || vtype > <i32>V_ARR_DBL) return INVALID;
+  if (!slot || vtype < <i32>V_STR || vtype > <i32>V_ARR_DBL) return INVALID;
   if (vtype == <i32>V_STRID && !isInterned(<i32>num)) return INVALID;
   const nested = (keyId & NESTED) != 0;
   const owner = nested ? <usize>load<i32>(slot, S_NESTED) : 0;
   if (nested && !owner) return INVALID;
-  const drops = nested ? owner + 6 : slot + S_DATTR;
-  if (inline) {
-    if (<u64><u32>len + <u64>kl > <u64>IO_SIZE) return dropped(drops, FULL);
+  const key = keyId & ~NESTED;
+  let kp: usize;
+  let kl: i32;
+  let k16 = key;
+  if (isInterned(key)) {
+    if (<u32>len > <u32>IO_SIZE) return dropped(nested ? owner + 6 : slot + S_DATTR, FULL);
+    kp = internPtr(key);
+    kl = internLen(key);
+  } else {
+    kl = key ^ INLINE; // its length, 1 to 0xffffff
+    if (<u32>(kl - 1) >= 0xffffff) return INVALID;
+    if (<u64><u32>len + <u64>kl > <u64>IO_SIZE) return dropped(nested ? owner + 6 : slot + S_DATTR, FULL);
+    kp = IO + <usize>len;
     k16 = INLINE_KEY | (keyHash(kp, kl) & 0x7fff);
-  } else if (<u32>len > <u32>IO_SIZE) {
-    return dropped(drops, FULL);
   }
   let replaced: usize = 0;
   let late = false; // an inline key that may be set already: looked up once encoded
   if (nested) {
-    if (<i32>load<u16>(owner, 2) >= nestedAttrLimit) return dropped(drops, LIMITED);
+    if (<i32>load<u16>(owner, 2) >= nestedAttrLimit) return dropped(owner + 6, LIMITED);
   } else {
     const bit: u32 = 1 << (<u32>k16 & 31);
     const keys = load<u32>(slot, S_KEYS);
-    if (!(keys & bit)) store<u32>(slot, keys | bit, S_KEYS);
-    else if (k16 & INLINE_KEY) late = true;
-    else replaced = findAttr(slot, k16, 0, 0); // only when the key may be set already
-    if (!replaced && !late && <i32>load<u16>(slot, S_NATTR) >= attrCountLimit) return dropped(drops, LIMITED);
+    if (keys & bit) {
+      // only when the key may be set already
+      if (k16 & INLINE_KEY) late = true;
+      else replaced = findAttr(slot, k16, 0, 0);
+    } else {
+      store<u32>(slot, keys | bit, S_KEYS);
+    }
+    if (!replaced && !late && <i32>load<u16>(slot, S_NATTR) >= attrCountLimit) return dropped(slot + S_DATTR, LIMITED);
   }
   const vlen = vtype == <i32>V_STR || vtype >= <i32>V_ARR_STR ? len : 0;
   // Encode straight into where the record's payload will go when it fits in
@@ -204,10 +204,10 @@ export function attr(h: i32, keyId: i32, vtype: i32, num: f64, len: i32): i32 {
     kvTarget(KV, KV_SIZE);
     n = kvEncode(kp, kl, vtype, num, vlen);
   }
-  if (n < 0) return dropped(drops, FULL);
+  if (n < 0) return dropped(nested ? owner + 6 : slot + S_DATTR, FULL);
   if (late) {
     replaced = findAttr(slot, k16, at, kvKey);
-    if (!replaced && <i32>load<u16>(slot, S_NATTR) >= attrCountLimit) return dropped(drops, LIMITED);
+    if (!replaced && <i32>load<u16>(slot, S_NATTR) >= attrCountLimit) return dropped(slot + S_DATTR, LIMITED);
   }
   if (replaced && n <= <i32>load<u16>(replaced, 4)) {
     store<u8>(replaced, <u8>vtype, 1);
@@ -223,7 +223,7 @@ export function attr(h: i32, keyId: i32, vtype: i32, num: f64, len: i32): i32 {
     ? at - H_ATTR : reserve(slot, H_ATTR, n);
   if (!rec) {
     countDroppedData();
-    return replaced ? FULL : dropped(drops, FULL); // replaced: never nested
+    return replaced ? FULL : dropped(nested ? owner + 6 : slot + S_DATTR, FULL); // replaced: never nested
   }
   if (replaced) store<u8>(replaced, load<u8>(replaced) | R_DEAD);
   store<u8>(rec, nested ? R_NATTR : R_ATTR);
