@@ -3,7 +3,7 @@
 // dropped here, quietly (a debug-mode warning).
 import { truncate, type Core } from './core.js';
 import { internalError } from './diag.js';
-import { IO_SIZE, V_ARR_BOOL, V_ARR_DBL, V_ARR_INT, V_ARR_STR, V_BOOL, V_DBL, V_INT, V_STR } from './wasm.js';
+import { INLINE, IO_SIZE, V_ARR_BOOL, V_ARR_DBL, V_ARR_INT, V_ARR_STR, V_BOOL, V_DBL, V_INT, V_STR } from './wasm.js';
 
 /** The handle of the resource: its attributes are exempt from the value length limit, as the specification says. */
 const RESOURCE = 0;
@@ -21,14 +21,14 @@ export function setAttr(core: Core, h: number, key: unknown, value: unknown, nes
     case 'string': {
       const v = h === RESOURCE ? value : truncate(value, core.valueLimit);
       const n = v.length > IO_SIZE / 3 ? core.whole(v) : core.str(v); // 3 bytes per UTF-16 unit at most
-      x.attr(h, (k < 0 ? core.inlineKey(key, n) : k) | nested, V_STR, 0, n);
+      x.attr(h, (k < 0 ? INLINE | core.whole(key, n) : k) | nested, V_STR, 0, n);
       return;
     }
     case 'number':
-      x.attr(h, (k < 0 ? core.inlineKey(key, 0) : k) | nested, Number.isInteger(value) && Math.abs(value) < INT64_SAFE ? V_INT : V_DBL, value, 0);
+      x.attr(h, (k < 0 ? INLINE | core.whole(key) : k) | nested, Number.isInteger(value) && Math.abs(value) < INT64_SAFE ? V_INT : V_DBL, value, 0);
       return;
     case 'boolean':
-      x.attr(h, (k < 0 ? core.inlineKey(key, 0) : k) | nested, V_BOOL, value ? 1 : 0, 0);
+      x.attr(h, (k < 0 ? INLINE | core.whole(key) : k) | nested, V_BOOL, value ? 1 : 0, 0);
       return;
     default:
       if (Array.isArray(value)) setArray(core, h, key, k, nested, value);
@@ -56,7 +56,7 @@ function setArray(core: Core, h: number, name: string, k: number, nested: number
     }
   }
   const { x, u8, f64, io } = core;
-  const key = (len: number): number => (k < 0 ? core.inlineKey(name, len) : k) | nested;
+  const key = (len: number): number => (k < 0 ? INLINE | core.whole(name, len) : k) | nested;
   // Larger than the IO area, so larger than a span holds: dropped, and counted by attr.
   const tooLarge = (): void => void x.attr(h, key(IO_SIZE + 1), V_ARR_STR, 0, IO_SIZE + 1);
   if (n === 0) {

@@ -1,7 +1,7 @@
 // The host side of the boundary: views over Wasm memory, string writing,
 // the intern cache, and the span source that delivery drains.
 import type { Encoded, SpanSource, SpanStats } from './export/types.js';
-import { INLINE, IO_SIZE, OUT_SIZE, type WasmExports } from './wasm.js';
+import { IO_SIZE, OUT_SIZE, type WasmExports } from './wasm.js';
 import { now } from './clock.js';
 
 /** Strings longer than this are never interned (they rarely repeat). */
@@ -17,8 +17,12 @@ export interface Core {
    * length. What does not fit is cut, between characters.
    */
   str(s: string): number;
-  /** Writes `s` like `str`, whole; a length past the IO area when it does not fit (`attr` drops and counts it). */
-  whole(s: string): number;
+  /**
+   * Writes `s` like `str`, whole, at byte `at` of the IO area; returns its
+   * byte length, or a length past the IO area when it does not fit (`attr`
+   * drops and counts the attribute then).
+   */
+  whole(s: string, at?: number): number;
   /** Characters kept of a string attribute value (`limits.attributeValueLength`). */
   readonly valueLimit: number;
   /**
@@ -26,12 +30,6 @@ export interface Core {
    * it is not interned (long, or the table is full: the caller writes it out).
    */
   id(s: string, key?: boolean): number;
-  /**
-   * A key that has no id, written into the IO area after the value's `at`
-   * bytes: the `attr` key argument (INLINE plus its length; a length past
-   * the IO area when it does not fit, which drops and counts the attribute).
-   */
-  inlineKey(s: string, at: number): number;
   /** Ids written by the last `start`: trace words 0-3, span words 4-5. */
   readonly ids: Int32Array;
   /** Trace flags written by the last `start`. */
@@ -90,14 +88,9 @@ export function createCore(x: WasmExports, contentType: string, valueLimit: numb
     return k;
   }
 
-  function whole(s: string): number {
-    const { read, written } = encoder.encodeInto(s, ioView);
+  function whole(s: string, at = 0): number {
+    const { read, written } = encoder.encodeInto(s, at ? ioView.subarray(Math.min(at, IO_SIZE)) : ioView);
     return read < s.length ? IO_SIZE + 1 : written;
-  }
-
-  function inlineKey(s: string, at: number): number {
-    const { read, written } = encoder.encodeInto(s, ioView.subarray(Math.min(at, IO_SIZE)));
-    return INLINE | (read < s.length ? IO_SIZE + 1 : written);
   }
 
   const source: SpanSource = {
@@ -126,7 +119,6 @@ export function createCore(x: WasmExports, contentType: string, valueLimit: numb
     whole,
     valueLimit,
     id,
-    inlineKey,
     ids,
     flags: () => u8[idsAt + 24] ?? 0,
     u8,
