@@ -6,15 +6,30 @@ import { now } from './clock.js';
 
 /** Strings longer than this are never interned (they rarely repeat). */
 const INTERN_MAX_CHARS = 128;
+/** Entries of the intern table (INTERN_MAX); names may take 3/4, the rest is kept for attribute keys. */
+const INTERN_MAX = 2048;
+const NAMES_MAX = INTERN_MAX * 0.75;
 
 export interface Core {
   readonly x: WasmExports;
-  /** Writes a one-off string as UTF-8 into the IO area; returns its byte length. */
+  /**
+   * Writes a one-off string as UTF-8 into the IO area; returns its byte
+   * length. What does not fit is cut, between characters.
+   */
   str(s: string): number;
+  /**
+   * Writes `s` like `str`, whole, at byte `at` of the IO area; returns its
+   * byte length, or a length past the IO area when it does not fit (`attr`
+   * drops and counts the attribute then).
+   */
+  whole(s: string, at?: number): number;
   /** Characters kept of a string attribute value (`limits.attributeValueLength`). */
   readonly valueLimit: number;
-  /** The interned id of `s` (a name or key), or -1 when the table is full. */
-  id(s: string): number;
+  /**
+   * The interned id of `s` (a name, or a key when `key` is set), or -1 when
+   * it is not interned (long, or the table is full: the caller writes it out).
+   */
+  id(s: string, key?: boolean): number;
   /** Ids written by the last `start`: trace words 0-3, span words 4-5. */
   readonly ids: Int32Array;
   /** Trace flags written by the last `start`. */
@@ -23,8 +38,6 @@ export interface Core {
   readonly f64: Float64Array;
   readonly io: number;
   readonly source: SpanSource;
-  /** Attributes dropped because their key could not be interned (table full). */
-  keysDropped: number;
 }
 
 /**
@@ -63,14 +76,19 @@ export function createCore(x: WasmExports, contentType: string, valueLimit: numb
     return encoder.encodeInto(s, ioView).written;
   }
 
-  function id(s: string): number {
+  function id(s: string, key = false): number {
     const known = interned.get(s);
     if (known !== undefined) return known;
-    if (internFull || s.length > INTERN_MAX_CHARS) return -1;
+    if (internFull || s.length > INTERN_MAX_CHARS || (!key && interned.size >= NAMES_MAX)) return -1;
     const k = x.intern(str(s));
     if (k < 0) internFull = true;
     else interned.set(s, k);
     return k;
+  }
+
+  function whole(s: string, at = 0): number {
+    const { read, written } = encoder.encodeInto(s, at ? ioView.subarray(Math.min(at, IO_SIZE)) : ioView);
+    return read < s.length ? IO_SIZE + 1 : written;
   }
 
   const source: SpanSource = {
@@ -83,9 +101,9 @@ export function createCore(x: WasmExports, contentType: string, valueLimit: numb
       }
       return x.pending();
     },
-    drain(maxBytes: number): Encoded | null {
-      let n = x.encode(maxBytes);
-      if (n < 0) n = x.encode(OUT_SIZE); // the oldest span alone is larger
+    drain(maxBytes: number, maxSpans = 0x7fffffff): Encoded | null {
+      let n = x.encode(maxBytes, maxSpans);
+      if (n < 0) n = x.encode(OUT_SIZE, maxSpans); // the oldest span alone is larger
       if (n <= 0) return null;
       const spans = new Int32Array(buffer, x.stats(), 9)[7] ?? 0;
       const at = x.out();
@@ -100,6 +118,7 @@ export function createCore(x: WasmExports, contentType: string, valueLimit: numb
   return {
     x,
     str,
+    whole,
     valueLimit,
     id,
     ids,
@@ -108,6 +127,5 @@ export function createCore(x: WasmExports, contentType: string, valueLimit: numb
     f64: new Float64Array(buffer, io, IO_SIZE / 8),
     io,
     source,
-    keysDropped: 0,
   };
 }

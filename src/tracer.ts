@@ -325,7 +325,7 @@ export function createTracer(core: Core, delivery: Delivery, options: TracerOpti
 
     stats() {
       const s = core.source.stats();
-      return { droppedSpans: s.droppedSpans, droppedData: s.droppedData + core.keysDropped, droppedOversize: s.droppedOversize, ...delivery.stats?.() };
+      return { droppedSpans: s.droppedSpans, droppedData: s.droppedData, droppedOversize: s.droppedOversize, ...delivery.stats?.() };
     },
   };
   return tracer;

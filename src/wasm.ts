@@ -30,7 +30,7 @@ export interface WasmExports {
   flagError(h: number): number;
   sampling(keepErrors: number, slowMs: number, maxHoldMs: number): void;
   settle(nowMs: number, all: number): void;
-  encode(maxBytes: number): number;
+  encode(maxBytes: number, maxSpans: number): number;
   pending(): number;
   stats(): number;
 }
@@ -38,8 +38,8 @@ export interface WasmExports {
 /** Where the module comes from. */
 export type WasmSource = string | URL | Response | ArrayBuffer | ArrayBufferView | WasmModule;
 
-/** Bytes the module reserves for one-off strings per call (IO_SIZE). */
-export const IO_SIZE = 16 * 1024;
+/** Bytes the module reserves for one-off strings per call (IO_SIZE, also the most one span holds). */
+export const IO_SIZE = 56 * 1024;
 /** Largest request body the module encodes (OUT_SIZE). */
 export const OUT_SIZE = 128 * 1024;
 
@@ -54,6 +54,8 @@ export const V_ARR_INT = 8;
 export const V_ARR_DBL = 9;
 /** Added to a key id: the attribute belongs to the last event or link. */
 export const NESTED = 1 << 24;
+/** In place of a key id, plus the key's UTF-8 length: its bytes follow the value in the IO area. */
+export const INLINE = 1 << 25;
 
 /** Compiles and instantiates the module; rejects on failure (the caller contains it). */
 export async function instantiate(source: WasmSource): Promise<WasmExports> {

@@ -12,7 +12,7 @@ import {
 import { internLen, internPtr } from "./intern";
 import { countOversize, toUnixNs } from "./config";
 import {
-  V_ARR_BOOL, V_ARR_INT, V_ARR_STR, V_BOOL, V_DBL, V_INT, V_STR, V_STRID, linkFlags,
+  NULL_BOOL, NULL_NUM, NULL_STR, V_ARR_BOOL, V_ARR_INT, V_ARR_STR, V_BOOL, V_DBL, V_INT, V_STR, V_STRID, linkFlags,
 } from "./span";
 import { SCOPE_NAME, SCOPE_VERSION } from "./scope";
 import { dtoa_buffered } from "util/number";
@@ -127,11 +127,12 @@ function scalar(vtype: i32, num: f64): void {
   }
 }
 
-/** Writes `{"key":…,"value":…}` for `key` and a value read from IO. */
-export function jsonKV(k: i32, vtype: i32, num: f64, len: i32): i32 {
+/** Writes `{"key":…,"value":…}` for the key at `kp` and a value read from IO. */
+export function jsonKV(kp: usize, kl: i32, vtype: i32, num: f64, len: i32): i32 {
   out.toKV();
   out.ascii('{"key":');
-  str(internPtr(k), internLen(k));
+  str(kp, kl);
+  out.setKVKey(<i32>(out.pos - out.kvAt));
   out.ascii(',"value":');
   if (vtype == <i32>V_STR) {
     out.ascii('{"stringValue":');
@@ -148,17 +149,25 @@ export function jsonKV(k: i32, vtype: i32, num: f64, len: i32): i32 {
     out.ascii('{"arrayValue":{"values":[');
     for (let i = 0; i < n && p < end; i++) {
       if (i) out.byte(0x2c);
+      // null elements: an empty AnyValue
       if (vtype == <i32>V_ARR_STR) {
         const m = <i32>load<u16>(p);
-        out.ascii('{"stringValue":');
-        str(p + 2, m);
-        out.byte(0x7d);
-        p += 2 + m;
+        p += 2;
+        if (m == NULL_STR) {
+          out.ascii("{}");
+        } else {
+          out.ascii('{"stringValue":');
+          str(p, m);
+          out.byte(0x7d);
+          p += m;
+        }
       } else if (vtype == <i32>V_ARR_BOOL) {
-        scalar(V_BOOL, <f64>load<u8>(p));
+        if (load<u8>(p) == NULL_BOOL) out.ascii("{}");
+        else scalar(V_BOOL, <f64>load<u8>(p));
         p += 1;
       } else {
-        scalar(vtype == <i32>V_ARR_INT ? V_INT : V_DBL, load<f64>(p));
+        if (load<u64>(p) == NULL_NUM) out.ascii("{}");
+        else scalar(vtype == <i32>V_ARR_INT ? V_INT : V_DBL, load<f64>(p));
         p += 8;
       }
     }
@@ -337,8 +346,9 @@ function span(slot: usize): void {
 }
 
 /** Same contract as the protobuf encoder: bytes written, 0 none, -1 too small. */
-export function encodeJson(maxBytes: i32): i32 {
+export function encodeJson(maxBytes: i32, maxSpans: i32 = i32.MAX_VALUE): i32 {
   const limit = maxBytes < 128 ? 128 : maxBytes > OUT_SIZE ? OUT_SIZE : maxBytes;
+  if (maxSpans <= 0) maxSpans = i32.MAX_VALUE; // no bound (an older host passes none)
   let n = 0;
   for (;;) {
     if (peekEnded() < 0) return 0;
@@ -352,7 +362,7 @@ export function encodeJson(maxBytes: i32): i32 {
     out.ascii(SCOPE_VERSION);
     out.ascii('"},"spans":[');
     if (out.over) return -1;
-    while (peekEnded() >= 0) {
+    while (peekEnded() >= 0 && n < maxSpans) {
       const mark = out.pos;
       if (n) out.byte(0x2c);
       span(slotAt(peekEnded()));

@@ -6,13 +6,14 @@
 // attributes stored in one format cannot be written by the other encoder.
 
 /**
- * Encodes key `key` with a value (`vtype`, `num`, `len` bytes at IO) at
- * out.kvAt (out.KV unless out.kvTarget says otherwise); returns the byte
- * length, or -1 when it does not fit in out.kvCap bytes.
+ * Encodes the key (`kl` UTF-8 bytes at `kp`) with a value (`vtype`, `num`,
+ * `len` bytes at IO) at out.kvAt (out.KV unless out.kvTarget says
+ * otherwise); returns the byte length, or -1 when it does not fit in
+ * out.kvCap bytes. Sets out.kvKey to the bytes that name the key.
  */
-export type KVEncoder = (key: i32, vtype: i32, num: f64, len: i32) => i32;
+export type KVEncoder = (kp: usize, kl: i32, vtype: i32, num: f64, len: i32) => i32;
 
-function none(key: i32, vtype: i32, num: f64, len: i32): i32 {
+function none(kp: usize, kl: i32, vtype: i32, num: f64, len: i32): i32 {
   return -1;
 }
 

@@ -2,8 +2,17 @@
 // compile time, so the whole linear memory stays within its budget (1 MiB by
 // default) and nothing is allocated per span.
 
-/** Bytes the host may write in one call (one-off strings, arrays, ids). */
-export const IO_SIZE: i32 = 16 * 1024;
+/**
+ * Record bytes one span may hold. Kept well under the 64 KiB keepalive budget
+ * so that every span, encoded alone, fits one page-unload request.
+ */
+export const MAX_SPAN_BYTES: i32 = 56 * 1024;
+
+/**
+ * Bytes the host may write in one call (one-off strings, arrays, ids): as
+ * much as a span can hold, so that what fits a span is never cut on the way.
+ */
+export const IO_SIZE: i32 = MAX_SPAN_BYTES;
 /** Host <-> Wasm exchange area: strings in, ids and counters out. */
 export const IO: usize = memory.data(IO_SIZE);
 
@@ -23,12 +32,6 @@ export const SLOT_BASE: usize = memory.data(SLOTS * SLOT_SIZE);
 export const BLOCK_SIZE: i32 = 256;
 export const BLOCKS: i32 = 1664;
 export const BLOCK_BASE: usize = memory.data(BLOCKS * BLOCK_SIZE);
-/**
- * Record bytes one span may hold. Kept well under the 64 KiB keepalive budget
- * so that every span, encoded alone, fits one page-unload request.
- */
-export const MAX_SPAN_BYTES: i32 = 56 * 1024;
-
 /** The encoded export request, read by the host as a Uint8Array view. */
 export const OUT_SIZE: i32 = 128 * 1024;
 export const OUT: usize = memory.data(OUT_SIZE);

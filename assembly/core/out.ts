@@ -1,14 +1,24 @@
 // The bounded output writer shared by the encoders. Writes past `end` are
 // not made; they set `over`, and the encoder rolls the span back.
-import { OUT } from "./layout";
+import { MAX_SPAN_BYTES, OUT } from "./layout";
 
-/** Scratch where one attribute is encoded when it is set (see kv). */
-export const KV_SIZE: i32 = 40 * 1024;
-export const KV: usize = memory.data(KV_SIZE);
+/**
+ * Scratch where one attribute is encoded when it is set (see kv): the output
+ * buffer, which holds a request only from `encode` until the host has copied
+ * it, and no attribute is set in between. No larger attribute fits a span.
+ */
+export const KV_SIZE: i32 = MAX_SPAN_BYTES;
+export const KV: usize = OUT;
 
 /** Where the next attribute is encoded: out.KV, or straight into its record. */
 export let kvAt: usize = KV;
 export let kvCap: i32 = KV_SIZE;
+/** Bytes at the start of the last encoded attribute that name its key (the same bytes for the same key). */
+export let kvKey: i32 = 0;
+
+@inline export function setKVKey(n: i32): void {
+  kvKey = n;
+}
 
 export let pos: usize = OUT;
 export let end: usize = OUT;

@@ -275,6 +275,21 @@ export function overwritePayload(src: usize, n: i32): void {
   }
 }
 
+/** Whether the payload of the record at the reader's position begins with the `n` bytes at `src`. */
+export function payloadStarts(rec: usize, src: usize, n: i32): bool {
+  if (n > <i32>load<u16>(rec, 6)) return false;
+  let b = rBlock;
+  let off = rOff + headerSize(load<u8>(rec));
+  for (let i = 0; i < n; i++, off++) {
+    if (off >= BLOCK_SIZE) {
+      b = load<i32>(blockAt(b));
+      off = 4;
+    }
+    if (load<u8>(blockAt(b) + <usize>off) != load<u8>(src + <usize>i)) return false;
+  }
+  return true;
+}
+
 /** Skips a whole record (header and payload). */
 export function skipRecord(rec: usize): void {
   const size = headerSize(load<u8>(rec)) + payloadSize(rec);

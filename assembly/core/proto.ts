@@ -13,7 +13,7 @@ import {
 import { internLen, internPtr } from "./intern";
 import { countOversize, toUnixNs } from "./config";
 import {
-  V_ARR_BOOL, V_ARR_INT, V_ARR_STR, V_BOOL, V_DBL, V_INT, V_STR, V_STRID, linkFlags,
+  NULL_BOOL, NULL_NUM, NULL_STR, V_ARR_BOOL, V_ARR_INT, V_ARR_STR, V_BOOL, V_DBL, V_INT, V_STR, V_STRID, linkFlags,
 } from "./span";
 import { SCOPE_NAME, SCOPE_VERSION } from "./scope";
 import * as out from "./out";
@@ -119,10 +119,12 @@ function scalar(vtype: i32, num: f64): void {
   return n;
 }
 
-/** Writes a KeyValue message body for `key` and a value read from IO. */
-export function protoKV(key: i32, vtype: i32, num: f64, len: i32): i32 {
+/** Writes a KeyValue message body for the key at `kp` and a value read from IO. */
+export function protoKV(kp: usize, klen: i32, vtype: i32, num: f64, len: i32): i32 {
   out.toKV();
   depth = 0;
+  const kh = 1 + varintSize(klen) + klen; // the key field
+  out.setKVKey(kh);
   if (vtype < <i32>V_ARR_STR) {
     // Scalars and strings: sizes are known, so no open/close.
     let src = IO;
@@ -134,13 +136,12 @@ export function protoKV(key: i32, vtype: i32, num: f64, len: i32): i32 {
     const iv: u64 = vtype == <i32>V_INT ? <u64>(isFinite(num) ? <i64>num : 0) : 0;
     const any = vtype == <i32>V_STR || vtype == <i32>V_STRID ? 1 + varintSize(n) + n
       : vtype == <i32>V_BOOL ? 2 : vtype == <i32>V_INT ? 1 + varintSize(iv) : 9;
-    const klen = internLen(key);
-    const total = 2 + varintSize(klen) + klen + varintSize(any) + any;
+    const total = kh + 1 + varintSize(any) + any;
     if (!out.room(total)) return -1;
     let p = out.pos;
     store<u8>(p++, 0x0a);
     p = putVarint(p, klen);
-    out.copyBytes(p, internPtr(key), klen);
+    out.copyBytes(p, kp, klen);
     p += klen;
     store<u8>(p++, 0x12);
     p = putVarint(p, any);
@@ -161,7 +162,7 @@ export function protoKV(key: i32, vtype: i32, num: f64, len: i32): i32 {
     return total;
   }
   // Arrays: their sizes are known only once written.
-  bytesField(1, internPtr(key), internLen(key));
+  bytesField(1, kp, klen);
   open(2); // AnyValue
   {
     const count = <i32>num;
@@ -169,16 +170,19 @@ export function protoKV(key: i32, vtype: i32, num: f64, len: i32): i32 {
     const end = IO + <usize>len;
     open(5); // ArrayValue
     for (let i = 0; i < count && p < end; i++) {
-      open(1);
+      open(1); // null elements: an empty AnyValue
       if (vtype == <i32>V_ARR_STR) {
         const n = <i32>load<u16>(p);
-        bytesField(1, p + 2, n);
-        p += 2 + n;
+        p += 2;
+        if (n != NULL_STR) {
+          bytesField(1, p, n);
+          p += n;
+        }
       } else if (vtype == <i32>V_ARR_BOOL) {
-        scalar(V_BOOL, <f64>load<u8>(p));
+        if (load<u8>(p) != NULL_BOOL) scalar(V_BOOL, <f64>load<u8>(p));
         p += 1;
       } else {
-        scalar(vtype == <i32>V_ARR_INT ? V_INT : V_DBL, load<f64>(p));
+        if (load<u64>(p) != NULL_NUM) scalar(vtype == <i32>V_ARR_INT ? V_INT : V_DBL, load<f64>(p));
         p += 8;
       }
       close();
@@ -351,13 +355,15 @@ function resource(): void {
 }
 
 /**
- * Encodes ended spans, oldest first, into at most `maxBytes`. Returns the
- * byte length, 0 when no span has ended, or -1 when the oldest span alone
- * does not fit in `maxBytes` (call again with a larger limit). A span larger
- * than the whole output buffer is dropped and counted.
+ * Encodes ended spans, oldest first, into at most `maxBytes` and at most
+ * `maxSpans` spans (0: no bound). Returns the byte length, 0 when no span has ended, or -1
+ * when the oldest span alone does not fit in `maxBytes` (call again with a
+ * larger limit). A span larger than the whole output buffer is dropped and
+ * counted.
  */
-export function encodeProto(maxBytes: i32): i32 {
+export function encodeProto(maxBytes: i32, maxSpans: i32 = i32.MAX_VALUE): i32 {
   const limit = maxBytes < 64 ? 64 : maxBytes > OUT_SIZE ? OUT_SIZE : maxBytes;
+  if (maxSpans <= 0) maxSpans = i32.MAX_VALUE; // no bound (an older host passes none)
   let count = 0;
   for (;;) {
     if (peekEnded() < 0) return 0;
@@ -371,7 +377,7 @@ export function encodeProto(maxBytes: i32): i32 {
     asciiField(2, SCOPE_VERSION);
     close();
     if (out.over) return -1;
-    while (peekEnded() >= 0) {
+    while (peekEnded() >= 0 && count < maxSpans) {
       const mark = out.pos;
       span(slotAt(peekEnded()));
       if (out.over) {

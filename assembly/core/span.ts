@@ -8,14 +8,14 @@ import {
 } from "./layout";
 import {
   H_ATTR, H_EVENT, H_LINK, H_STR, R_ATTR, R_DEAD, R_EVENT, R_LINK, R_NAME, R_NATTR, R_STATUS,
-  allocSlot, commitHeader, findRecord, nextRecord, openRecords, overwritePayload, peekFreeBlock, reserve,
-  skipHeader, skipRecord, writePayload,
+  allocSlot, commitHeader, findRecord, nextRecord, openRecords, overwritePayload, payloadStarts, peekFreeBlock,
+  reserve, skipHeader, skipRecord, writePayload,
 } from "./pool";
 import { newSpanId, newTraceId, randomness } from "./ids";
-import { isInterned } from "./intern";
+import { internLen, internPtr, isInterned } from "./intern";
 import { kvEncode } from "./kv";
 import { HOLD_NONE, ended, evictOldest, join, markError, tailOn } from "./hold";
-import { KV, KV_SIZE, kvTarget } from "./out";
+import { KV, KV_SIZE, kvKey, kvTarget } from "./out";
 import {
   attrCountLimit, countDroppedData, countDroppedSpan, eventCountLimit, linkCountLimit,
   nestedAttrLimit, threshold,
@@ -31,6 +31,11 @@ export const V_ARR_STR: u8 = 6; // payload: [u16 len][bytes] per element
 export const V_ARR_BOOL: u8 = 7; // payload: u8 per element
 export const V_ARR_INT: u8 = 8; // payload: f64 per element, integral (no BigInt at the boundary)
 export const V_ARR_DBL: u8 = 9; // payload: f64 per element
+// A null array element (kept as an empty AnyValue): a string's length, a
+// bool's byte, a number's bits (a NaN that JavaScript does not make).
+export const NULL_STR: i32 = 0xffff;
+export const NULL_BOOL: u8 = 2;
+export const NULL_NUM: u64 = -1;
 
 /** Added to a key id: the attribute belongs to the span's last event or link. */
 export const NESTED: i32 = 1 << 24;
@@ -117,30 +122,61 @@ export function start(
 }
 
 /**
+ * Added to a key's UTF-8 length in place of a key id: the key was not
+ * interned (the table is full, or it is long) and its bytes follow the
+ * value's `len` bytes in the IO area.
+ */
+export const INLINE: i32 = 1 << 25;
+/** The header's key field for an inline key: this bit plus 15 bits of the key's hash. */
+const INLINE_KEY: i32 = 0x8000;
+
+/**
  * Sets an attribute. `vtype` says how the value arrives: a number in `num`
  * (bool, int, double, interned string id, array element count) and/or `len`
- * payload bytes in the IO area (string, array elements). The value is
- * encoded now, in the module's wire format, and stored as the record payload.
+ * payload bytes in the IO area (string, array elements). The key is an
+ * interned id, or INLINE plus its length. The value is encoded now, in the
+ * module's wire format, and stored as the record payload. Lengths past the
+ * IO area mean the value (or key) did not fit there: dropped and counted.
  */
 export function attr(h: i32, keyId: i32, vtype: i32, num: f64, len: i32): i32 {
   const slot = slotOf(h);
-  const key = keyId & ~NESTED;
-  if (!slot || !isInterned(key) || vtype < <i32>V_STR || vtype > <i32>V_ARR_DBL) return INVALID;
+  if (!slot || vtype < <i32>V_STR || vtype > <i32>V_ARR_DBL) return INVALID;
   if (vtype == <i32>V_STRID && !isInterned(<i32>num)) return INVALID;
   const nested = (keyId & NESTED) != 0;
   const owner = nested ? <usize>load<i32>(slot, S_NESTED) : 0;
+  if (nested && !owner) return INVALID;
+  const key = keyId & ~NESTED;
+  let kp: usize;
+  let kl: i32;
+  let k16 = key;
+  if (isInterned(key)) {
+    if (<u32>len > <u32>IO_SIZE) return dropped(nested ? owner + 6 : slot + S_DATTR, FULL);
+    kp = internPtr(key);
+    kl = internLen(key);
+  } else {
+    kl = key ^ INLINE; // its length, 1 to 0xffffff
+    if (<u32>(kl - 1) >= 0xffffff) return INVALID;
+    if (<u64><u32>len + <u64>kl > <u64>IO_SIZE) return dropped(nested ? owner + 6 : slot + S_DATTR, FULL);
+    kp = IO + <usize>len;
+    k16 = INLINE_KEY | (keyHash(kp, kl) & 0x7fff);
+  }
   let replaced: usize = 0;
+  let late = false; // an inline key that may be set already: looked up once encoded
   if (nested) {
-    if (!owner) return INVALID;
     if (<i32>load<u16>(owner, 2) >= nestedAttrLimit) return dropped(owner + 6, LIMITED);
   } else {
-    const bit: u32 = 1 << (<u32>key & 31);
+    const bit: u32 = 1 << (<u32>k16 & 31);
     const keys = load<u32>(slot, S_KEYS);
-    if (keys & bit) replaced = findAttr(slot, key); // only when the key may be set already
-    else store<u32>(slot, keys | bit, S_KEYS);
-    if (!replaced && <i32>load<u16>(slot, S_NATTR) >= attrCountLimit) return dropped(slot + S_DATTR, LIMITED);
+    if (keys & bit) {
+      // only when the key may be set already
+      if (k16 & INLINE_KEY) late = true;
+      else replaced = findAttr(slot, k16, 0, 0);
+    } else {
+      store<u32>(slot, keys | bit, S_KEYS);
+    }
+    if (!replaced && !late && <i32>load<u16>(slot, S_NATTR) >= attrCountLimit) return dropped(slot + S_DATTR, LIMITED);
   }
-  const vlen = vtype == <i32>V_STR || vtype >= <i32>V_ARR_STR ? clampLen(len) : 0;
+  const vlen = vtype == <i32>V_STR || vtype >= <i32>V_ARR_STR ? len : 0;
   // Encode straight into where the record's payload will go when it fits in
   // one block: the tail block, or the block `reserve` would link next.
   let at: usize = 0;
@@ -161,14 +197,18 @@ export function attr(h: i32, keyId: i32, vtype: i32, num: f64, len: i32): i32 {
   let n: i32 = -1;
   if (at) {
     kvTarget(at, cap);
-    n = kvEncode(key, vtype, num, vlen);
+    n = kvEncode(kp, kl, vtype, num, vlen);
   }
   if (n < 0) {
     at = KV;
     kvTarget(KV, KV_SIZE);
-    n = kvEncode(key, vtype, num, vlen);
+    n = kvEncode(kp, kl, vtype, num, vlen);
   }
   if (n < 0) return dropped(nested ? owner + 6 : slot + S_DATTR, FULL);
+  if (late) {
+    replaced = findAttr(slot, k16, at, kvKey);
+    if (!replaced && <i32>load<u16>(slot, S_NATTR) >= attrCountLimit) return dropped(slot + S_DATTR, LIMITED);
+  }
   if (replaced && n <= <i32>load<u16>(replaced, 4)) {
     store<u8>(replaced, <u8>vtype, 1);
     store<u16>(replaced, <u16>n, 6);
@@ -188,7 +228,7 @@ export function attr(h: i32, keyId: i32, vtype: i32, num: f64, len: i32): i32 {
   if (replaced) store<u8>(replaced, load<u8>(replaced) | R_DEAD);
   store<u8>(rec, nested ? R_NATTR : R_ATTR);
   store<u8>(rec, <u8>vtype, 1);
-  store<u16>(rec, <u16>key, 2);
+  store<u16>(rec, <u16>k16, 2);
   store<u16>(rec, <u16>n, 4); // capacity
   store<u16>(rec, <u16>n, 6); // length
   if (at == rec + H_ATTR) {
@@ -202,6 +242,13 @@ export function attr(h: i32, keyId: i32, vtype: i32, num: f64, len: i32): i32 {
   if (nested) store<u16>(owner, load<u16>(owner, 2) + 1, 2);
   else if (!replaced) store<u16>(slot, load<u16>(slot, S_NATTR) + 1, S_NATTR);
   return OK;
+}
+
+/** FNV-1a over an inline key's bytes (not the hot path: interned keys have ids). */
+function keyHash(p: usize, n: i32): i32 {
+  let h: u32 = 0x811c9dc5;
+  for (let i = 0; i < n; i++) h = (h ^ <u32>load<u8>(p + <usize>i)) * 0x01000193;
+  return <i32>(h ^ (h >>> 15));
 }
 
 /** Counts one dropped item in the u16 counter at `at` (S_DATTR, S_DEVENT, S_DLINK, or an event/link's); returns `result`. */
@@ -218,13 +265,17 @@ function dropped(at: usize, result: i32): i32 {
   store<i32>(slot, <i32>rec, S_NESTED);
 }
 
-/** The live ATTR record with this key, leaving the reader on it; else 0. */
-function findAttr(slot: usize, key: i32): usize {
+/**
+ * The live ATTR record with key field `k16`, leaving the reader on it; else
+ * 0. An inline key's record must also begin with the `prefix` bytes at
+ * `enc` (the new value's encoding up to the end of its key): hashes collide.
+ */
+function findAttr(slot: usize, k16: i32, enc: usize, prefix: i32): usize {
   if (!load<u16>(slot, S_NATTR)) return 0;
   openRecords(slot);
   let rec = nextRecord();
   while (rec) {
-    if (load<u8>(rec) == R_ATTR && <i32>load<u16>(rec, 2) == key) return rec;
+    if (load<u8>(rec) == R_ATTR && <i32>load<u16>(rec, 2) == k16 && (!enc || payloadStarts(rec, enc, prefix))) return rec;
     skipRecord(rec);
     rec = nextRecord();
   }
@@ -238,7 +289,7 @@ export function event(h: i32, nameId: i32, timeMs: f64, len: i32): i32 {
   store<i32>(slot, 0, S_NESTED);
   if (<i32>load<u16>(slot, S_NEVENT) >= eventCountLimit) return dropped(slot + S_DEVENT, LIMITED);
   const interned = isInterned(nameId);
-  const n = interned ? 0 : clampLen(len);
+  const n = interned ? 0 : fit(slot, H_EVENT, len);
   const rec = reserve(slot, H_EVENT, n);
   if (!rec) {
     countDroppedData();
@@ -273,7 +324,7 @@ export function link(
   store<i32>(slot, 0, S_NESTED);
   if ((t0 | t1 | t2 | t3) == 0 || (s0 | s1) == 0) return INVALID;
   if (<i32>load<u16>(slot, S_NLINK) >= linkCountLimit) return dropped(slot + S_DLINK, LIMITED);
-  const n = clampLen(len);
+  const n = fit(slot, H_LINK, len);
   const rec = reserve(slot, H_LINK, n);
   if (!rec) {
     countDroppedData();
@@ -298,7 +349,7 @@ export function link(
 export function setString(h: i32, type: u8, len: i32): i32 {
   const slot = slotOf(h);
   if (!slot) return INVALID;
-  const n = clampLen(len);
+  const n = fit(slot, H_STR, len);
   const old = findRecord(slot, type);
   const rec = reserve(slot, H_STR, n);
   if (!rec) {
@@ -356,7 +407,17 @@ export function flagError(h: i32): i32 {
   return OK;
 }
 
-@inline function clampLen(len: i32): i32 {
-  return len < 0 ? 0 : len > IO_SIZE ? IO_SIZE : len;
+/**
+ * Bytes kept of a one-off string of `len` bytes in IO (a name, message or
+ * tracestate) in a record of `header` bytes: all that the span has room
+ * for, cut between UTF-8 characters.
+ */
+function fit(slot: usize, header: i32, len: i32): i32 {
+  const room = MAX_SPAN_BYTES - load<i32>(slot, S_BYTES) - header;
+  let n = len < 0 ? 0 : len > IO_SIZE ? IO_SIZE : len;
+  if (n <= room) return n;
+  n = room > 0 ? room : 0;
+  while (n > 0 && (load<u8>(IO + <usize>n) & 0xc0) == 0x80) n--; // IO[n] continues a character
+  return n;
 }
 

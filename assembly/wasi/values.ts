@@ -8,11 +8,11 @@ import { utf8 } from "./text";
 
 const ids = new Map<string, i32>();
 
-/** Characters kept of a string attribute value (OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT; 4096 as in JS, at most what IO holds). */
+/** Characters kept of a string attribute value (OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT; 4096 as in JS, at most 16384). */
 let valueLimit: i32 = 4096;
 
 export function setValueLimit(n: i32): void {
-  valueLimit = min(n, IO_SIZE);
+  valueLimit = min(n, 16384); // as in JS (docs/wasi.md)
 }
 
 /** `s` cut to `valueLimit` UTF-16 units, never between the halves of a surrogate pair. */

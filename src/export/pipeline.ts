@@ -187,7 +187,7 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
     const out: Raw[] = [];
     try {
       for (let guard = source.pending() + 1; guard > 0 && source.pending() > 0; guard--) {
-        const enc = source.drain(MAX_BODY_BYTES);
+        const enc = source.drain(MAX_BODY_BYTES, o.maxExportBatchSize);
         if (!enc) break;
         const raw: Raw = [enc.body, enc.spans];
         out.push(raw);

@@ -17,10 +17,11 @@ export interface SpanSource {
   pending(): number;
   /**
    * Encodes the oldest ended spans into one request of at most `maxBytes`
-   * and removes them from the buffer. Returns null when no span has ended.
-   * A span larger than `maxBytes` comes back alone in a larger body.
+   * and `maxSpans` spans (no count bound when absent) and removes them from
+   * the buffer. Returns null when no span has ended. A span larger than
+   * `maxBytes` comes back alone in a larger body.
    */
-  drain(maxBytes: number): Encoded | null;
+  drain(maxBytes: number, maxSpans?: number): Encoded | null;
   /** Drop counters kept in Wasm. */
   stats(): SpanStats;
 }

@@ -1,0 +1,65 @@
+// maxExportBatchSize (OTEL_BSP_MAX_EXPORT_BATCH_SIZE) is "the maximum batch
+// size of every export": no request carries more spans, whatever triggered it.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { coreTracer } from '../helpers/core-tracer.js';
+import { allSpans, attrs, decodeJson, decodeProtobuf } from '../helpers/otlp.js';
+import { startCollector } from '../helpers/collector.js';
+import { tracerFor } from './delivery-harness.js';
+
+function random(seed: number): (n: number) => number {
+  return (n) => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 8) % n;
+}
+
+test('drain cuts at maxSpans as well as maxBytes: every span once, in order', async () => {
+  const rnd = random(3);
+  for (let round = 0; round < 40; round++) {
+    const json = round % 2 === 1;
+    const t = await coreTracer({ json });
+    const maxSpans = 1 + rnd(round % 4 === 0 ? 3 : 600);
+    const count = 1 + rnd(1000); // within the span memory (1,664 blocks of 256 B)
+    const maxBytes = [1000, 8192, 60 * 1024][rnd(3)]!;
+    for (let i = 0; i < count; i++) t.tracer.startSpan(`s${i}`, { attributes: { i, pad: 'p'.repeat(rnd(100)) } }).end();
+    const seen: number[] = [];
+    for (let e = t.core.source.drain(maxBytes, maxSpans); e; e = t.core.source.drain(maxBytes, maxSpans)) {
+      const spans = allSpans(json ? decodeJson(e.body) : decodeProtobuf(e.body));
+      const where = `round ${round}: maxSpans ${maxSpans}, ${count} spans, ${maxBytes} B`;
+      assert.equal(spans.length, e.spans, where);
+      assert.ok(spans.length >= 1 && spans.length <= maxSpans, `${where}: ${spans.length} spans in a request`);
+      for (const s of spans) seen.push(Number(attrs(s.attributes).i));
+    }
+    assert.deepEqual(seen, Array.from({ length: count }, (_, i) => i), `round ${round}: every span once, oldest first`);
+  }
+});
+
+test('maxExportBatchSize and OTEL_BSP_MAX_EXPORT_BATCH_SIZE cap every export request', async () => {
+  const c = await startCollector();
+  try {
+    const rnd = random(11);
+    for (let round = 0; round < 8; round++) {
+      const batch = 1 + rnd(40);
+      const count = 1 + rnd(300);
+      const fromEnv = round % 2 === 1;
+      const tracer = await tracerFor(c.url, fromEnv
+        ? { env: { OTEL_BSP_MAX_EXPORT_BATCH_SIZE: String(batch) } }
+        : { maxExportBatchSize: batch, protocol: round % 4 === 2 ? 'http/json' : 'http/protobuf' });
+      const before = c.requests.length;
+      for (let i = 0; i < count; i++) tracer.startSpan('b', { attributes: { round, i } }).end();
+      await tracer.shutdown();
+      const requests = c.requests.slice(before);
+      const seen = new Set<unknown>();
+      for (const r of requests) {
+        const spans = r.decoded ? allSpans(r.decoded).filter((s) => s.name === 'b') : [];
+        assert.ok(spans.length <= batch, `round ${round}: ${spans.length} spans in a request, batch ${batch}`);
+        for (const s of spans) {
+          const a = attrs(s.attributes);
+          if (a.round === String(round)) seen.add(a.i);
+        }
+      }
+      assert.equal(seen.size, count, `round ${round}: every span arrives`);
+      assert.ok(requests.length >= Math.ceil(count / batch), `round ${round}: ${requests.length} requests`);
+    }
+  } finally {
+    await c.close();
+  }
+});
