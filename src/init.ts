@@ -56,6 +56,8 @@ export interface Platform {
   pageless?: boolean;
   /** The User-Agent of export requests, where the runtime lets us set one. */
   userAgent?: string;
+  /** service.name when none is set: `unknown_service:` and the executable's name, where there is one (Node). */
+  unknownService?: string;
   /** The environment variables when the options give none (Node: process.env). */
   env?: Record<string, string | undefined>;
   /** Resource attributes set again before each batch is encoded (a page's session.id); a value keeps its length. */
@@ -88,7 +90,7 @@ export async function initWith(platform: Platform, options: InitOptions): Promis
     // (listeners run in the order they were added).
     watchLifecycle({ hidden: () => x.settle(now(), 1) });
 
-    setAll(core, resourceAttributes(opts, env, platform.language));
+    setAll(core, resourceAttributes(opts, env, platform.language, platform.unknownService));
 
     // Drops are reported on the next export as spans of their own, made by a
     // tracer of their own ([0]): shutdown() stops the app's ([1]) and sends the

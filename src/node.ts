@@ -3,6 +3,7 @@
 // in AsyncLocalStorage, so they hold across awaits, timers and promise chains.
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { readFile } from 'node:fs/promises';
+import { basename } from 'node:path';
 import { gzip as zlibGzip } from 'node:zlib';
 import { useAsyncContext } from './context.js';
 import { VERSION } from './version.js';
@@ -124,6 +125,7 @@ export async function init(options: InitOptions): Promise<Tracer> {
       signal: exitSignal,
       pageless: true,
       env: process.env,
+      unknownService: `unknown_service:${basename(process.execPath)}`,
       userAgent: `wasmtrace/${VERSION} (Node.js ${process.version})`,
     },
     options,

@@ -26,10 +26,16 @@ export function keyValues(value: string | undefined): Record<string, string> {
  * service.name, telemetry.sdk.*, OTEL_RESOURCE_ATTRIBUTES and user attributes.
  * service.name is the first non-empty text of: the `serviceName` option, the
  * `resource` option's, OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES' (the
- * specification puts OTEL_SERVICE_NAME first of the two); else the
- * OpenTelemetry default, with a warning.
+ * specification puts OTEL_SERVICE_NAME first of the two); else `unknown`
+ * (the semantic conventions' `unknown_service`, with `:<executable>` where
+ * there is one), with a warning.
  */
-export function resourceAttributes(opts: { serviceName?: unknown; resource?: Record<string, AttributeValue> }, env: Env, language: string): Record<string, AttributeValue> {
+export function resourceAttributes(
+  opts: { serviceName?: unknown; resource?: Record<string, AttributeValue> },
+  env: Env,
+  language: string,
+  unknown = 'unknown_service',
+): Record<string, AttributeValue> {
   const fromEnv = keyValues(env.OTEL_RESOURCE_ATTRIBUTES);
   const user = typeof opts.resource === 'object' && opts.resource;
   const text = (v: unknown): string | false => typeof v === 'string' && v;
@@ -38,7 +44,7 @@ export function resourceAttributes(opts: { serviceName?: unknown; resource?: Rec
     text(user && user['service.name']) ||
     envValue(env, 'OTEL_SERVICE_NAME') ||
     fromEnv['service.name'] ||
-    fallback('serviceName', opts.serviceName, 'unknown_service');
+    fallback('serviceName', opts.serviceName, unknown);
   return {
     ...fromEnv,
     ...user,

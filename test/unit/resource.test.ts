@@ -8,6 +8,7 @@ import { setDebug } from '../../src/diag.js';
 import { startCollector } from '../helpers/collector.js';
 import { init } from '../../src/node.js';
 import { protoWasm } from '../helpers/core-tracer.js';
+import { basename } from 'node:path';
 
 const OPTION = [undefined, '', 42, 'opt-name'];
 const RESOURCE = [undefined, {}, { 'service.name': '' }, { 'service.name': 7 }, { 'service.name': 'res-name', 'team.id': 'a' }];
@@ -61,6 +62,20 @@ test('service.name from OTEL_RESOURCE_ATTRIBUTES alone reaches the collector', a
     const [s] = collector.spans();
     assert.equal(s!.resource['service.name'], 'checkout');
     assert.equal(s!.resource['service.namespace'], 'shop');
+  } finally {
+    await collector.close();
+  }
+});
+
+test("Node: with no service name anywhere, service.name is unknown_service:<the executable's name>", async () => {
+  const collector = await startCollector();
+  try {
+    const tracer = await init({ serviceName: undefined as unknown as string, wasm: protoWasm, storage: null, endpoint: collector.url, env: {} });
+    tracer.startSpan('s').end();
+    await tracer.shutdown();
+    const [s] = collector.spans();
+    assert.equal(s!.resource['service.name'], `unknown_service:${basename(process.execPath)}`);
+    assert.match(String(s!.resource['service.name']), /^unknown_service:node/);
   } finally {
     await collector.close();
   }
