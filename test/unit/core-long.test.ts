@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { coreTracer } from '../helpers/core-tracer.js';
 import { allSpans, attrs, decodeJson, decodeProtobuf, type FlatSpan } from '../helpers/otlp.js';
 import { setAttr } from '../../src/attributes.js';
+import { prefix } from '../helpers/text.js';
 
 /** Record bytes one span holds (MAX_SPAN_BYTES), and a record header. */
 const SPAN_BYTES = 56 * 1024;
@@ -34,15 +35,6 @@ function kvSize(key: string, value: string, json: boolean): number {
   return '{"key":"",",value":{"stringValue":""}}'.length + esc(key) + esc(value);
 }
 
-/** The longest prefix of whole code points within `limit` UTF-16 units. */
-function prefix(s: string, limit: number): string {
-  let out = '';
-  for (const cp of s) {
-    if (out.length + cp.length > limit) break;
-    out += cp;
-  }
-  return out;
-}
 
 const ALPHABET = ['a', 'é', '€', '😀', '"', '\n', 'z'];
 

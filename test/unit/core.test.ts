@@ -6,6 +6,7 @@ import { coreTracer } from '../helpers/core-tracer.js';
 import { allSpans, attrs, decodeJson, decodeProtobuf, type FlatSpan } from '../helpers/otlp.js';
 import { setClock, timeOrigin } from '../../src/clock.js';
 import { SpanKind, SpanStatusCode } from '../../src/types.js';
+import { prefix } from '../helpers/text.js';
 
 const ORIGIN = 1_750_000_000_000.25;
 let clock = 0;
@@ -193,15 +194,6 @@ test('OpenTelemetry limits: attributes, events and links are capped and counted'
   assert.equal(span.droppedLinksCount, 1);
 });
 
-/** The longest prefix of whole code points that fits in `limit` UTF-16 units. */
-function prefix(s: string, limit: number): string {
-  let out = '';
-  for (const cp of s) {
-    if (out.length + cp.length > limit) break;
-    out += cp;
-  }
-  return out;
-}
 
 test('the value length limit cuts string values and each string array element, never names, keys or the resource', async () => {
   const alphabet = ['a', 'Z', '7', ' ', 'é', '✓', '😀', '\n'];
@@ -215,7 +207,7 @@ test('the value length limit cuts string values and each string array element, n
     const t = await coreTracer({ json, valueLimit: limit, serviceName: service });
     const cases = Array.from({ length: 8 }, (_, i) => ({
       name: `n${i}-` + text(limit + rnd(300)),
-      key: prefix(`k${i}-` + text(limit + rnd(60)), 120), // longer keys are not interned (and dropped)
+      key: prefix(`k${i}-` + text(limit + rnd(60)), 120), // keys of up to 128 characters are interned (longer ones go inline)
       value: text(rnd(3 * limit + 2)),
       list: Array.from({ length: rnd(4) }, () => text(rnd(2 * limit + 2))),
       event: `e${i}-` + text(limit + rnd(100)),
