@@ -31,6 +31,22 @@ async function send(page: Page, c: Collector, name: string): Promise<number> {
   return at;
 }
 
+/**
+ * Waits (real time, bounded) until every tab reads the session record `from`
+ * holds. Chromium tells other tabs' renderers of a localStorage write
+ * asynchronously: under the paused clock the next batch can be a few real ms
+ * away (the time modelled is seconds to hours), and a tab still reading the
+ * ended session starts one of its own (seen once in a loaded full run).
+ */
+async function shared(from: Page, tabs: Page[]): Promise<void> {
+  const read = (p: Page): Promise<unknown> => p.evaluate(`localStorage.getItem('wasmtrace.session')`);
+  const want = await read(from);
+  for (const until = Date.now() + 10_000; ; await new Promise((r) => setTimeout(r, 10))) {
+    if ((await Promise.all(tabs.map(read))).every((v) => v === want)) return;
+    assert.ok(Date.now() < until, `the other tabs did not see ${String(want)} within 10 s`);
+  }
+}
+
 const sid = (c: Collector, name: string): string => String(c.spans().find((s) => s.name === name)?.resource['session.id']);
 
 async function setUp(t: { after(fn: () => Promise<void>): void }): Promise<{ c: Collector; url: string; newTab: () => Promise<Page>; clock: Awaited<ReturnType<PlaywrightBrowser['newContext']>>['clock'] }> {
@@ -72,6 +88,7 @@ test('Chromium: a user active in one tab keeps the session for a tab opened late
     await click();
   }
   await send(a, c, 'A-5h');
+  await shared(a, [b]);
   await send(b, c, 'B-5h');
   assert.match(sid(c, 'A-start'), /^[0-9a-f]{32}$/);
   assert.equal(sid(c, 'A-35min'), sid(c, 'A-start'), 'kept alive by the clicks');
@@ -119,7 +136,9 @@ test('Chromium: session.id of two tabs through generated gaps of activity (2 see
       await clock.fastForward(gap);
       const name = `s${seed}-${i}`;
       names.push(name);
-      times.push(await send(tabs[Math.floor(r() * 2)]!, c, name));
+      const tab = tabs[Math.floor(r() * 2)]!;
+      times.push(await send(tab, c, name));
+      await shared(tab, tabs);
     }
     const want = model({ started: Number(started), seen: Number(seen) }, times);
     const got = names.map((n) => sid(c, n));
