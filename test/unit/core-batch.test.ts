@@ -63,3 +63,22 @@ test('maxExportBatchSize and OTEL_BSP_MAX_EXPORT_BATCH_SIZE cap every export req
     await c.close();
   }
 });
+
+test('a page (resource attributes set again before each batch, as session.id is) keeps the cap too', async () => {
+  const { initWith } = await import('../../src/init.js');
+  const { protoWasm } = await import('../helpers/core-tracer.js');
+  for (const [max, n] of [[1, 3], [10, 35], [7, 7], [64, 200]] as const) {
+    const bodies: Uint8Array[] = [];
+    let sessions = 0;
+    const tracer = await initWith(
+      { language: 'webjs', defaultWasm: () => protoWasm, liveResource: () => ({ 'session.id': (++sessions % 10).toString(16).repeat(32) }) },
+      { serviceName: 'page', wasm: protoWasm, storage: null, compression: 'none', maxExportBatchSize: max, scheduledDelayMs: 60_000, transport: async (b: Uint8Array) => (bodies.push(b), { status: 200 }) },
+    );
+    for (let i = 0; i < n; i++) tracer.startSpan(`s${i}`).end();
+    await tracer.shutdown();
+    const per = bodies.map((b) => allSpans(decodeProtobuf(b)).length);
+    assert.ok(per.every((k) => k <= max), `max ${max}: ${per.join(',')}`);
+    assert.equal(per.reduce((a, b) => a + b, 0), n);
+    assert.ok(sessions >= bodies.length, 'the live resource was read for every body');
+  }
+});
