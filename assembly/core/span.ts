@@ -162,6 +162,8 @@ export function attr(h: i32, keyId: i32, vtype: i32, num: f64, len: i32): i32 {
   }
   let replaced: usize = 0;
   let late = false; // an inline key that may be set already: looked up once encoded
+  // The span limits are not the resource's (the specification exempts it): its bound is its bytes.
+  const countLimit = h == RESOURCE ? 0xffff : attrCountLimit;
   if (nested) {
     if (<i32>load<u16>(owner, 2) >= nestedAttrLimit) return dropped(owner + 6, LIMITED);
   } else {
@@ -174,7 +176,7 @@ export function attr(h: i32, keyId: i32, vtype: i32, num: f64, len: i32): i32 {
     } else {
       store<u32>(slot, keys | bit, S_KEYS);
     }
-    if (!replaced && !late && <i32>load<u16>(slot, S_NATTR) >= attrCountLimit) return dropped(slot + S_DATTR, LIMITED);
+    if (!replaced && !late && <i32>load<u16>(slot, S_NATTR) >= countLimit) return dropped(slot + S_DATTR, LIMITED);
   }
   const vlen = vtype == <i32>V_STR || vtype >= <i32>V_ARR_STR ? len : 0;
   // Encode straight into where the record's payload will go when it fits in
@@ -207,7 +209,7 @@ export function attr(h: i32, keyId: i32, vtype: i32, num: f64, len: i32): i32 {
   if (n < 0) return dropped(nested ? owner + 6 : slot + S_DATTR, FULL);
   if (late) {
     replaced = findAttr(slot, k16, at, kvKey);
-    if (!replaced && <i32>load<u16>(slot, S_NATTR) >= attrCountLimit) return dropped(slot + S_DATTR, LIMITED);
+    if (!replaced && <i32>load<u16>(slot, S_NATTR) >= countLimit) return dropped(slot + S_DATTR, LIMITED);
   }
   if (replaced && n <= <i32>load<u16>(replaced, 4)) {
     store<u8>(replaced, <u8>vtype, 1);

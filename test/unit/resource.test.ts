@@ -80,3 +80,22 @@ test("Node: with no service name anywhere, service.name is unknown_service:<the 
     await collector.close();
   }
 });
+
+test('span limits do not cut the resource (the specification exempts it); they still cut spans', async () => {
+  const collector = await startCollector();
+  try {
+    for (const limit of [1, 2, 5, 16]) {
+      const extra = Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`res.k${i}`, `v${i}`]));
+      const tracer = await init({ serviceName: `lim-${limit}`, wasm: protoWasm, storage: null, endpoint: collector.url, limits: { attributes: limit }, resource: extra, env: {} });
+      tracer.startSpan('s', { attributes: Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`a${i}`, i])) }).end();
+      await tracer.shutdown();
+      const s = collector.spans().find((x) => x.resource['service.name'] === `lim-${limit}`)!;
+      for (const [k, v] of Object.entries(extra)) assert.equal(s.resource[k], v, `limit ${limit}: ${k}`);
+      assert.equal(s.resource['telemetry.sdk.name'], 'wasmtrace');
+      assert.equal(Object.keys(s.attributes).length, limit, 'the span is limited');
+      assert.equal(s.droppedAttributesCount, 20 - limit);
+    }
+  } finally {
+    await collector.close();
+  }
+});
