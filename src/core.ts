@@ -51,6 +51,8 @@ export function truncate(s: string, limit: number): string {
 }
 
 export function createCore(x: WasmExports, contentType: string, valueLimit: number): Core {
+  // A .wasm of another release (a stale cached copy) would be written past its IO area: refused.
+  if (x.ioSize?.() !== IO_SIZE) throw new Error('the Wasm module is not the one this script was built with (reload it from beside the script)');
   const buffer = x.memory.buffer; // fixed size: views never detach
   const u8 = new Uint8Array(buffer);
   const io = x.io();

@@ -13,6 +13,8 @@ export interface WasmExports {
   /** The module's memory: fixed size, so views over its buffer never detach. */
   readonly memory: { readonly buffer: ArrayBuffer };
   io(): number;
+  /** IO_SIZE as the module was built; missing before 0.1.0's 56 KiB area. */
+  ioSize?(): number;
   ids(): number;
   out(): number;
   seed(): void;

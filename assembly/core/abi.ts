@@ -1,6 +1,6 @@
 // The module's exports for a JavaScript host: numbers in, numbers out.
 // Strings and arrays travel through the IO area; ids come back at IDS.
-import { IO, OUT } from "./layout";
+import { IO, IO_SIZE, OUT } from "./layout";
 import { pinSpanId, seedFrom } from "./ids";
 import { internBytes, internCount } from "./intern";
 import {
@@ -21,6 +21,11 @@ initPool();
 /** Address of the IO area the host writes strings into. */
 export function io(): usize {
   return IO;
+}
+
+/** Bytes of the IO area: the host checks that it matches its own (a module of another release is refused). */
+export function ioSize(): i32 {
+  return IO_SIZE;
 }
 
 /** Address where `start` leaves the ids: trace (16), span (8), flags (1). */

@@ -276,3 +276,15 @@ test('time origin: span times are unix nanoseconds', async () => {
   assert.equal(w!.startTimeUnixNano, ns(date.getTime() - ORIGIN));
   assert.equal(w!.endTimeUnixNano, ns(7));
 });
+
+test('a Wasm module of another release (a stale cached wasmtrace.wasm: another IO area) is refused, not written past', async () => {
+  const { instantiate } = await import('../../src/wasm.js');
+  const { createCore } = await import('../../src/core.js');
+  const { protoWasm } = await import('../helpers/core-tracer.js');
+  const x = await instantiate(protoWasm);
+  assert.doesNotThrow(() => createCore(x, 'application/x-protobuf', 4096));
+  for (const ioSize of [undefined, () => 16 * 1024, () => 0, () => 1 << 20]) {
+    const stale = { ...x, ioSize } as typeof x;
+    assert.throws(() => createCore(stale, 'application/x-protobuf', 4096), /not the one this script was built with/);
+  }
+});
