@@ -76,7 +76,7 @@ function setArray(core: Core, h: number, name: string, k: number, nested: number
       const v = values[i] as number | null;
       if (v == null) u8.fill(0xff, io + i * 8, io + i * 8 + 8); // NULL_NUM
       else {
-        f64[i] = v;
+        f64[i] = v === v ? v : NaN; // any NaN as the canonical one: its bits are never NULL_NUM's
         if (!Number.isInteger(v) || Math.abs(v) >= INT64_SAFE) ints = false;
       }
     }

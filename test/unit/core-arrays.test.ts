@@ -48,3 +48,25 @@ test('null and undefined array elements are kept as empty values, in every array
     assert.deepEqual([...want.keys()], [], 'every array arrives');
   }
 });
+
+test('every NaN in a number array is a NaN on the wire, whatever its bits (one with all bits set is not taken for a null)', async () => {
+  const odd = new Float64Array(new BigUint64Array([~0n, 0x7ff8000000000001n, 0xfff8000000000000n, 0x7ff0000000000001n]).buffer);
+  const nans = [odd[0]!, odd[1]!, odd[2]!, odd[3]!, NaN, 0 / 0];
+  for (const json of [false, true]) {
+    const t = await coreTracer({ json });
+    const s = t.tracer.startSpan('nan');
+    // An array of doubles only (V8 keeps a NaN's bits there), and one with a null too.
+    s.setAttribute('n', [1.5, odd[0]!, odd[1]!, odd[2]!, odd[3]!, NaN, 0 / 0]);
+    s.setAttribute('m', [1.5, odd[0]!, odd[1]!, odd[2]!, odd[3]!, NaN, 0 / 0, null] as AttributeValue);
+    s.end();
+    const [span] = t.drain().flatMap((b) => allSpans(json ? decodeJson(b) : decodeProtobuf(b)));
+    for (const [a, kv] of span!.attributes.entries()) {
+      const values = (kv.value as { arrayValue: { values: Array<{ doubleValue?: number }> } }).arrayValue.values;
+      assert.equal(values.length, nans.length + 1 + a);
+      assert.equal(values[0]!.doubleValue, 1.5);
+      for (let i = 1; i <= nans.length; i++) assert.ok(Number.isNaN(values[i]!.doubleValue), `${json ? 'JSON' : 'protobuf'} ${kv.key}[${i}]: ${JSON.stringify(values[i])}`);
+      if (a === 1) assert.deepEqual(values[nans.length + 1], {}, 'the null stays a null');
+    }
+    assert.equal(span!.attributes.length, 2);
+  }
+});
