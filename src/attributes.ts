@@ -18,27 +18,32 @@ const INT64_SAFE = 9.2e18;
  */
 export const double = (n: number): number => Object(n) as number;
 
+/**
+ * The key argument of `attr`: the interned id `k`, or (-1: not interned, the
+ * table full or the key long) the key written after the value's `len` bytes.
+ */
+const keyArg = (core: Core, key: string, k: number, nested: number, len = 0): number => (k < 0 ? INLINE | core.whole(key, len) : k) | nested;
+
 /** Sets one attribute on span/resource `h`; `nested` targets the last event or link. */
 export function setAttr(core: Core, h: number, key: unknown, value: unknown, nested: number): void {
   if (typeof key !== 'string' || key === '') return;
-  // -1: not interned (the table is full, or the key is long); the key then goes after the value.
   const k = core.id(key, true);
   const x = core.x;
   switch (typeof value) {
     case 'string': {
       const v = h === RESOURCE ? value : truncate(value, core.valueLimit);
       const n = v.length > IO_SIZE / 3 ? core.whole(v) : core.str(v); // 3 bytes per UTF-16 unit at most
-      x.attr(h, (k < 0 ? INLINE | core.whole(key, n) : k) | nested, V_STR, 0, n);
+      x.attr(h, keyArg(core, key, k, nested, n), V_STR, 0, n);
       return;
     }
     case 'number':
-      x.attr(h, (k < 0 ? INLINE | core.whole(key) : k) | nested, Number.isInteger(value) && Math.abs(value) < INT64_SAFE ? V_INT : V_DBL, value, 0);
+      x.attr(h, keyArg(core, key, k, nested), Number.isInteger(value) && Math.abs(value) < INT64_SAFE ? V_INT : V_DBL, value, 0);
       return;
     case 'boolean':
-      x.attr(h, (k < 0 ? INLINE | core.whole(key) : k) | nested, V_BOOL, value ? 1 : 0, 0);
+      x.attr(h, keyArg(core, key, k, nested), V_BOOL, value ? 1 : 0, 0);
       return;
     default:
-      if (value instanceof Number) x.attr(h, (k < 0 ? INLINE | core.whole(key) : k) | nested, V_DBL, value.valueOf(), 0);
+      if (value instanceof Number) x.attr(h, keyArg(core, key, k, nested), V_DBL, value.valueOf(), 0);
       else if (Array.isArray(value)) setArray(core, h, key, k, nested, value);
       else if (value !== undefined && value !== null) internalError(`attribute ${key}: unsupported value type ${typeof value}`);
   }
@@ -64,7 +69,7 @@ function setArray(core: Core, h: number, name: string, k: number, nested: number
     }
   }
   const { x, u8, f64, io } = core;
-  const key = (len: number): number => (k < 0 ? INLINE | core.whole(name, len) : k) | nested;
+  const key = (len: number): number => keyArg(core, name, k, nested, len);
   // Larger than the IO area, so larger than a span holds: dropped, and counted by attr.
   const tooLarge = (): void => void x.attr(h, key(IO_SIZE + 1), V_ARR_STR, 0, IO_SIZE + 1);
   if (n === 0) {

@@ -196,7 +196,7 @@ export function startClientSpan(tracer: Tracer, method: unknown, u: URL, options
 
 /**
  * Where traceparent may go: the page's own origin, and URLs that `propagateTo`
- * matches (string prefix or RegExp; one alone is a list of one). Another
+ * matches (a string: itself and the URLs below it; a RegExp; one alone is a list of one). Another
  * setting warns, and only the page's origin is propagated to.
  */
 export function propagatesTo(rules: unknown): (u: URL) => boolean {
