@@ -19,6 +19,8 @@ export interface Resolved {
   readonly _timeout: number;
   /** How long an ended invocation's spans wait for others' to share an export, ms. */
   readonly _delay: number;
+  /** Most spans in one export request. */
+  readonly _batch: number;
 }
 
 const DEFAULT_ENDPOINT = 'http://localhost:4318/v1/traces';
@@ -73,5 +75,6 @@ export function resolveConfig<E>(input: ConfigInput<E>, env: E): Resolved | null
     _json: json,
     _timeout: rangeSetting(...otlp('timeoutMs', 'TIMEOUT'), 1, 600_000, 10_000),
     _delay: rangeSetting(...setting('scheduledDelayMs', 'OTEL_BSP_SCHEDULE_DELAY'), 0, MAX_DELAY_MS, DEFAULT_DELAY_MS),
+    _batch: rangeSetting(...setting('maxExportBatchSize', 'OTEL_BSP_MAX_EXPORT_BATCH_SIZE'), 1, 100_000, 512),
   };
 }

@@ -9,8 +9,9 @@
 // batch the collector could not take (network error, 429, 502-504) is kept
 // in memory, bounded, and retried by the next export.
 import type { Delivery } from '../src/tracer.js';
-import type { Encoded, ExportResult, SpanSource, Transport } from '../src/export/types.js';
+import type { DeliveryStats, Encoded, ExportResult, SpanSource, Transport, TransportResponse } from '../src/export/types.js';
 import { now } from '../src/clock.js';
+import { rejectedSpans } from '../src/export/send.js';
 
 /** Largest body cut from the span buffer, bytes. */
 const MAX_BODY_BYTES = 64 * 1024;
@@ -24,6 +25,7 @@ const EXPORT_NOW_SPANS = 512;
 const BURST_SPANS = 1024;
 /** Bytes of spans cut by bursts, kept for the invocation's export; beyond it the oldest go, counted. */
 const MAX_CUT_BYTES = 1024 * 1024;
+const PROTOBUF = 'application/x-protobuf';
 
 export interface WorkerDelivery extends Delivery {
   /**
@@ -34,7 +36,9 @@ export interface WorkerDelivery extends Delivery {
   ended(): Promise<ExportResult> | undefined;
 }
 
-export function createDelivery(source: SpanSource, send: Transport, delayMs: number): WorkerDelivery {
+export function createDelivery(source: SpanSource, send: Transport, delayMs: number, maxSpans: number): WorkerDelivery {
+  /** What was lost after it left Wasm, in spans (tracer.stats()). */
+  const counts = { droppedRejected: 0, droppedQueueFull: 0, droppedUnsent: 0 };
   let backlog: Encoded[] = [];
   let backlogBytes = 0;
   /**
@@ -51,7 +55,7 @@ export function createDelivery(source: SpanSource, send: Transport, delayMs: num
 
   /** Moves every ended span out of Wasm into `into`. */
   function take(into: Encoded[]): void {
-    for (let guard = source.pending(), e; guard-- >= 0 && source.pending() > 0 && (e = source.drain(MAX_BODY_BYTES)); ) {
+    for (let guard = source.pending(), e; guard-- >= 0 && source.pending() > 0 && (e = source.drain(MAX_BODY_BYTES, maxSpans)); ) {
       into.push(e);
       cutBytes += e.body.length;
     }
@@ -65,6 +69,7 @@ export function createDelivery(source: SpanSource, send: Transport, delayMs: num
       const old = cut.shift()!;
       cutBytes -= old.body.length;
       cutDropped += old.spans;
+      counts.droppedQueueFull += old.spans;
     }
   }
 
@@ -80,14 +85,20 @@ export function createDelivery(source: SpanSource, send: Transport, delayMs: num
     cutBytes = ended = 0;
     await Promise.all(
       batches.map(async (b) => {
-        let status = 0;
+        let res: TransportResponse | undefined;
         try {
-          status = (await send(b.body, { contentType: source.contentType, spans: b.spans })).status;
+          res = await send(b.body, { contentType: source.contentType, spans: b.spans });
         } catch {
           // network error, timeout: retryable (status 0)
         }
-        if (status >= 200 && status < 300) r.sent += b.spans;
-        else if (status === 0 || status === 429 || (status >= 502 && status <= 504)) {
+        const status = res?.status ?? 0;
+        if (status >= 200 && status < 300) {
+          // A partial success names the spans the collector refused: lost, not sent.
+          const refused = Math.min(b.spans, rejectedSpans(res!.body, source.contentType !== PROTOBUF));
+          r.sent += b.spans - refused;
+          r.dropped += refused;
+          counts.droppedRejected += refused;
+        } else if (status === 0 || status === 429 || (status >= 502 && status <= 504)) {
           // Kept for the next flush; oldest first out when the bound is reached.
           backlog.push(b);
           backlogBytes += b.body.length;
@@ -95,8 +106,12 @@ export function createDelivery(source: SpanSource, send: Transport, delayMs: num
             const old = backlog.shift()!;
             backlogBytes -= old.body.length;
             r.dropped += old.spans;
+            counts.droppedQueueFull += old.spans;
           }
-        } else r.dropped += b.spans;
+        } else {
+          r.dropped += b.spans;
+          counts.droppedRejected += b.spans;
+        }
       }),
     );
     for (const b of backlog) r.queued += b.spans;
@@ -116,7 +131,7 @@ export function createDelivery(source: SpanSource, send: Transport, delayMs: num
     });
   }
 
-  return { spanEnded, flush, shutdown: flush, ended: invocationEnded };
+  return { spanEnded, flush, shutdown: flush, ended: invocationEnded, stats: (): DeliveryStats => ({ ...counts }) };
 }
 
 /** A Transport posting with `fetch` (the unpatched one), aborted after `timeoutMs`. */
@@ -128,8 +143,8 @@ export function fetchTransport(fetchFn: typeof fetch, endpoint: string, headers:
       headers: { ...headers, 'content-type': meta.contentType },
       signal: AbortSignal.timeout(timeoutMs),
     });
-    // Reading the body frees the connection; a partial success still counts as sent.
-    await res.arrayBuffer().catch(() => 0);
-    return { status: res.status };
+    // Reading the body frees the connection; a 2xx body may report a partial success.
+    const answer = await res.arrayBuffer().then((b) => new Uint8Array(b), () => undefined);
+    return { status: res.status, body: answer };
   };
 }

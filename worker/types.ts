@@ -74,6 +74,8 @@ export interface WorkerConfig {
    * invocation on its own. Default `OTEL_BSP_SCHEDULE_DELAY` or 100.
    */
   scheduledDelayMs?: number;
+  /** Most spans in one export request, 1 to 100000; default `OTEL_BSP_MAX_EXPORT_BATCH_SIZE` or 512. */
+  maxExportBatchSize?: number;
   /** A custom sender instead of fetch (tests, benchmarks). */
   transport?: Transport;
   /** A different Wasm module (a `WebAssembly.Module` import). */

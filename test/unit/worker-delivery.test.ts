@@ -6,7 +6,7 @@ import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { createDelivery } from '../../worker/export.js';
 import { setClock } from '../../src/clock.js';
-import type { Encoded, SpanSource, Transport } from '../../src/export/types.js';
+import type { Encoded, SpanSource, Transport, TransportResponse } from '../../src/export/types.js';
 import { prng } from '../../demo/collector/synthetic.mjs'; // mulberry32, seeded
 
 let clock = 0;
@@ -17,7 +17,7 @@ setClock(() => clock, 0);
  * drains them (at most 100 a body), and `sent` lists each exported span once
  * per time it was sent.
  */
-function harness(delayMs: number, answer = 200) {
+function harness(delayMs: number, answer = 200, respond?: (spans: number[]) => TransportResponse, bytesPerSpan = 1) {
   let status = answer;
   let next = 0;
   let buffered: number[] = [];
@@ -32,7 +32,7 @@ function harness(delayMs: number, answer = 200) {
       if (buffered.length === 0) return null;
       const taken = buffered.slice(0, 100);
       buffered = buffered.slice(100);
-      const body = new Uint8Array(taken.length);
+      const body = new Uint8Array(taken.length * bytesPerSpan);
       carried.set(body, taken);
       return { body, spans: taken.length };
     },
@@ -41,10 +41,11 @@ function harness(delayMs: number, answer = 200) {
   const send: Transport = async (body) => {
     const ids = carried.get(body as Uint8Array) ?? [];
     exports.push(ids);
+    if (respond) return respond(ids);
     if (status === 200) sent.push(...ids);
     return { status };
   };
-  const delivery = createDelivery(source, send, delayMs);
+  const delivery = createDelivery(source, send, delayMs, 100);
   return {
     delivery,
     sent,
@@ -175,4 +176,51 @@ test('a collector that is down: the batches wait in memory and leave with the ne
   await advance(100);
   assert.deepEqual(await next, { sent: 3, queued: 0, dropped: 0 });
   assert.deepEqual([...h.sent].sort(), [0, 1, 2], 'the kept batch and the new span, each once');
+});
+
+/** An ExportTraceServiceResponse whose partial_success rejects `n` spans (protobuf, n < 128). */
+const partialSuccess = (n: number): Uint8Array => new Uint8Array([0x0a, 2, 0x08, n]);
+
+test('300 generated runs: stats() counts each span the collector refused or the memory bound evicted, and every span is sent, refused, evicted or still waiting', async (t) => {
+  const advance = fakeTimers(t);
+  const r = prng(0x10557);
+  let evicted = 0;
+  let partly = 0;
+  for (let run = 0; run < 300; run++) {
+    let sent = 0;
+    let refused = 0;
+    const accepted = new Set<number>();
+    // Each export gets one answer: OK, OK refusing some, a status not retried, one retried, or a network error.
+    const respond = (ids: number[]): TransportResponse => {
+      const x = r();
+      if (x < 0.15) throw new TypeError('network error');
+      const status = x < 0.4 ? 200 : x < 0.55 ? [400, 401, 413][Math.floor(r() * 3)]! : x < 0.75 ? [429, 502, 503, 504][Math.floor(r() * 4)]! : 202;
+      const reject = status === 202 ? Math.floor(r() * 12) : 0;
+      if (reject) partly++;
+      if (status >= 400 && status < 429) refused += ids.length;
+      if (status < 300) {
+        const kept = ids.length - Math.min(reject, ids.length);
+        refused += ids.length - kept;
+        sent += kept;
+        for (const id of ids) assert.ok(!accepted.has(id), `run ${run}: span ${id} accepted twice`);
+        for (const id of ids) accepted.add(id);
+      }
+      return { status, body: reject ? partialSuccess(reject) : undefined };
+    };
+    // 5 KB a span: one or two retried batches fill the 256 KiB kept in memory.
+    const h = harness(0, 200, respond, 5000);
+    let queued = 0;
+    for (let i = 0, n = 1 + Math.floor(r() * 25); i < n; i++) {
+      const res = await h.end(1 + Math.floor(r() * 40));
+      queued = res!.queued;
+      await advance(1);
+    }
+    const s = h.delivery.stats!();
+    const what = `run ${run}`;
+    assert.equal(s.droppedRejected, refused, `${what}: refused spans counted`);
+    assert.equal(s.droppedUnsent, 0);
+    assert.equal(sent + refused + s.droppedQueueFull + queued, h.made(), `${what}: every span accounted for`);
+    evicted += s.droppedQueueFull;
+  }
+  assert.ok(evicted > 0 && partly > 0, `the runs evict (${evicted}) and refuse in part (${partly})`);
 });

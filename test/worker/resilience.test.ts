@@ -5,8 +5,8 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import type { Miniflare } from 'miniflare';
-import { startCollector, type Collector } from '../helpers/collector.js';
-import { attrs } from '../helpers/otlp.js';
+import { partialSuccessBody, startCollector, type Collector } from '../helpers/collector.js';
+import { allSpans, attrs } from '../helpers/otlp.js';
 import { fixture, startUpstream, startWorkers, type Upstream } from './harness.js';
 
 /** A 127.0.0.1 URL nothing listens on. */
@@ -41,6 +41,12 @@ before(async () => {
     { name: 'als', routes: ['als.example/*'], ...common, compatibilityFlags: ['nodejs_compat'], bindings: { UPSTREAM: upstream.url, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: collector.url, OTEL_SERVICE_NAME: 'als' } },
     { name: 'clock', routes: ['clock.example/*'], scriptPath: fixture('clock.mjs'), bindings: { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: collector.url } },
     { name: 'echo', routes: ['echo.example/*'], scriptPath: fixture('echo.mjs') },
+    {
+      name: 'counted',
+      routes: ['counted.example/*'],
+      scriptPath: fixture('counted.mjs'),
+      bindings: { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: collector.url, OTEL_BSP_SCHEDULE_DELAY: '0', OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '3' },
+    },
   ]);
   await mf.ready;
 });
@@ -99,6 +105,37 @@ describe('collector trouble never changes a response', () => {
       await call(mf, 'live', '/plain?retry=second');
       const has = (q: string) => collector.spans().some((s) => String(attrs(s.attributes)['url.full']).endsWith(q));
       await collector.waitFor(() => has('retry=first') && has('retry=second'), 5000);
+    } finally {
+      collector.setRespond(() => ({}));
+    }
+  });
+});
+
+describe('losses', () => {
+  const counted = async () => JSON.parse((await call(mf, 'counted', '/stats')).body) as Record<string, number>;
+  /** Makes `n` spans (and the request's) and waits until the collector has answered every export and the worker has counted it. */
+  async function made(n: number, refused: number, before: Record<string, number>) {
+    const n0 = collector.requests.length;
+    await call(mf, 'counted', `/spans?n=${n}`);
+    await collector.waitFor(() => collector.requests.length >= n0 + Math.ceil((n + 1) / 3), 5000);
+    for (let i = 0; i < 50 && (await counted()).droppedRejected! < before.droppedRejected! + refused; i++) await new Promise((r) => setTimeout(r, 20));
+    return collector.requests.slice(n0);
+  }
+
+  test('spans the collector refuses (a status not retried, or a partial success) are counted in stats(); each export carries at most maxExportBatchSize spans', async () => {
+    try {
+      const start = await counted();
+      assert.deepEqual(Object.keys(start).sort(), ['droppedData', 'droppedOversize', 'droppedQueueFull', 'droppedRejected', 'droppedSpans', 'droppedUnsent']);
+      collector.setRespond(() => ({ status: 400 }));
+      const refused = await made(7, 8, start);
+      assert.deepEqual(refused.map((r) => (r.decoded ? allSpans(r.decoded).length : -1)), [3, 3, 2], 'OTEL_BSP_MAX_EXPORT_BATCH_SIZE=3');
+      const after400 = await counted();
+      assert.equal(after400.droppedRejected, start.droppedRejected! + 8);
+      collector.setRespond(() => ({ body: partialSuccessBody('protobuf', 1) }));
+      await made(4, 2, after400);
+      const end = await counted();
+      assert.equal(end.droppedRejected, after400.droppedRejected! + 2, 'one refused in each of the 2 exports');
+      assert.equal(end.droppedQueueFull, 0);
     } finally {
       collector.setRespond(() => ({}));
     }
