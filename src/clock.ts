@@ -47,12 +47,24 @@ export function setClock(fn: Now, originMs?: number): void {
   if (originMs !== undefined) origin = Number.isFinite(originMs) ? originMs : fallback('clock origin', originMs, origin);
 }
 
+/** A time as the OpenTelemetry JS API takes one: a Date, a number, or an HrTime `[seconds, nanoseconds]`. */
+export const isTime = (x: unknown): boolean =>
+  typeof x === 'number' || x instanceof Date || (Array.isArray(x) && x.length === 2 && typeof x[0] === 'number' && typeof x[1] === 'number');
+
 /**
- * A user-given time as ms relative to the origin: a Date, unix ms, or (as the
- * OpenTelemetry JS API allows) a `performance.now()` value, told apart by
- * being smaller than the origin. Anything else means "now".
+ * A user-given time as ms relative to the origin: a Date, unix ms, an HrTime
+ * (unix seconds and nanoseconds), or (as the OpenTelemetry JS API allows) a
+ * `performance.now()` value, told apart by being smaller than the origin.
+ * Anything else means "now".
  */
 export function toRelativeMs(time: unknown): number {
-  const t = time instanceof Date ? time.getTime() - origin : typeof time === 'number' && time >= 0 ? (time < origin ? time : time - origin) : NaN;
+  const t =
+    time instanceof Date
+      ? time.getTime() - origin
+      : typeof time === 'number'
+        ? time >= 0 ? (time < origin ? time : time - origin) : NaN
+        : isTime(time)
+          ? (time as number[])[0]! * 1e3 + (time as number[])[1]! / 1e6 - origin
+          : NaN;
   return Number.isFinite(t) ? t : nowFn();
 }

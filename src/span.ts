@@ -3,7 +3,7 @@
 import type { Attributes, AttributeValue, Link, Span, SpanContext, SpanStatus, TimeInput } from './types.js';
 import type { Core } from './core.js';
 import { setAttr } from './attributes.js';
-import { toRelativeMs } from './clock.js';
+import { isTime, toRelativeMs } from './clock.js';
 import { internalError } from './diag.js';
 import { SPAN_ID, TRACE_ID, hexWords, wordHex } from './ids.js';
 import { NESTED } from './wasm.js';
@@ -92,7 +92,7 @@ export class WasmSpan implements Span {
     const host = this._host;
     if (host && this._h > 0) {
       try {
-        const timed = typeof attributesOrTime === 'number' || attributesOrTime instanceof Date;
+        const timed = isTime(attributesOrTime);
         const attrs = timed ? undefined : (attributesOrTime as Attributes | undefined);
         addEvent(host.core, this._h, name, attrs, toRelativeMs(timed ? attributesOrTime : time));
       } catch (e) {

@@ -10,8 +10,8 @@ export type AttributeValue =
 
 export type Attributes = Record<string, AttributeValue | undefined>;
 
-/** A Date, unix milliseconds, or a `performance.now()` value. */
-export type TimeInput = Date | number;
+/** A Date, unix milliseconds, a `performance.now()` value, or an HrTime `[unix seconds, nanoseconds]`. */
+export type TimeInput = Date | number | [number, number];
 
 /** The OpenTelemetry JS API's SpanKind values. */
 export const SpanKind = { INTERNAL: 0, SERVER: 1, CLIENT: 2, PRODUCER: 3, CONSUMER: 4 } as const;

@@ -36,13 +36,18 @@ export function setRatio(ratio: f64): void {
 
 export const MAX_THRESHOLD: u64 = 1 << 56;
 
-/** Relative f64 ms to unix ns; NaN and infinities become the origin. */
+/**
+ * Relative f64 ms to unix ns; NaN and infinities become the origin. Times
+ * before 1970 or past 2262 (what int64 ns hold, and OTLP/JSON's strings
+ * say) become the nearest of those.
+ */
 @inline export function toUnixNs(ms: f64): i64 {
   if (!isFinite(ms)) return originNs;
-  if (ms > 1e13) ms = 1e13;
-  else if (ms < -1e13) ms = -1e13;
-  // Math.round, inlined (it is a call in the shrunk build): ties toward +inf.
   const x = ms * 1e6;
+  if (x <= <f64>-originNs) return 0;
+  // Below the largest by more than an f64's rounding there: the sum cannot wrap.
+  if (x >= <f64>(i64.MAX_VALUE - originNs) - 4096) return i64.MAX_VALUE;
+  // Math.round, inlined (it is a call in the shrunk build): ties toward +inf.
   const up = Math.ceil(x);
   return originNs + <i64>(up - 0.5 <= x ? up : up - 1.0);
 }

@@ -102,6 +102,8 @@ function double(v: f64): void {
     out.ascii(isNaN(v) ? '"NaN"' : v > 0 ? '"Infinity"' : '"-Infinity"');
     return;
   }
+  // -0 is a double of its own (dtoa writes it as 0.0).
+  if (v == 0 && reinterpret<i64>(v) < 0) out.byte(0x2d);
   const n = <i32>dtoa_buffered(DTOA, v);
   if (!out.room(n)) return;
   for (let i = 0; i < n; i++) store<u8>(out.pos++, <u8>load<u16>(DTOA + (<usize>i << 1)));

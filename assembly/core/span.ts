@@ -372,6 +372,7 @@ export function rename(h: i32, nameId: i32, len: i32): i32 {
   if (!slot || h == RESOURCE) return INVALID;
   if (isInterned(nameId)) {
     store<i32>(slot, nameId, S_NAME);
+    forget(slot, R_NAME);
     return OK;
   }
   const r = setString(h, R_NAME, len);
@@ -385,8 +386,18 @@ export function status(h: i32, code: i32, len: i32): i32 {
   if (!slot || h == RESOURCE || code < 0 || code > 2) return INVALID;
   if (code == 0 || load<u8>(slot, S_STATUS) == 1) return OK;
   store<u8>(slot, <u8>code, S_STATUS);
-  if (code == 2) markError(slot);
-  return code == 2 && len > 0 ? setString(h, R_STATUS, len) : OK;
+  if (code != 2) return OK;
+  markError(slot);
+  if (len > 0) return setString(h, R_STATUS, len);
+  // An ERROR without a message replaces the one before it.
+  forget(slot, R_STATUS);
+  return OK;
+}
+
+/** Marks the slot's record of `type` dead, if it has one. */
+function forget(slot: usize, type: u8): void {
+  const old = findRecord(slot, type);
+  if (old) store<u8>(old, type | R_DEAD);
 }
 
 /** Ends a span; an end before its start (or NaN) is taken as its start. */
