@@ -1,22 +1,25 @@
 // The resource every span is reported under: service.name, telemetry.sdk.*,
 // OTEL_RESOURCE_ATTRIBUTES and the user's own attributes.
 import type { AttributeValue } from './types.js';
-import { fallback } from './diag.js';
+import { fallback, warnOnce } from './diag.js';
 import { VERSION } from './version.js';
 import { type Env, envValue } from './env.js';
 
 /**
  * `k1=v1,k2=v2` with URL-encoded keys and values (the format of
- * OTEL_RESOURCE_ATTRIBUTES and OTEL_EXPORTER_OTLP_HEADERS).
+ * OTEL_RESOURCE_ATTRIBUTES and OTEL_EXPORTER_OTLP_HEADERS). A malformed
+ * percent-encoding drops its pair; with `strict`, the whole value (null).
  */
-export function keyValues(value: string | undefined): Record<string, string> {
+export function keyValues(value: string | undefined, strict?: false): Record<string, string>;
+export function keyValues(value: string | undefined, strict: true): Record<string, string> | null;
+export function keyValues(value: string | undefined, strict?: boolean): Record<string, string> | null {
   const out: Record<string, string> = {};
   for (const pair of (value ?? '').split(',')) {
     const eq = pair.indexOf('=');
     try {
       if (eq > 0) out[decodeURIComponent(pair.slice(0, eq).trim())] = decodeURIComponent(pair.slice(eq + 1).trim());
     } catch {
-      // a malformed percent-encoding drops that pair only
+      if (strict) return null;
     }
   }
   return out;
@@ -36,7 +39,8 @@ export function resourceAttributes(
   language: string,
   unknown = 'unknown_service',
 ): Record<string, AttributeValue> {
-  const fromEnv = keyValues(env.OTEL_RESOURCE_ATTRIBUTES);
+  // The specification: a decoding error discards the whole variable, reported.
+  const fromEnv = keyValues(env.OTEL_RESOURCE_ATTRIBUTES, true) ?? (warnOnce(`bad OTEL_RESOURCE_ATTRIBUTES ${env.OTEL_RESOURCE_ATTRIBUTES}: a malformed %-escape; none of it used`), {});
   const user = typeof opts.resource === 'object' && opts.resource;
   const text = (v: unknown): string | false => typeof v === 'string' && v;
   const service =

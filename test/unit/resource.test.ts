@@ -99,3 +99,45 @@ test('span limits do not cut the resource (the specification exempts it); they s
     await collector.close();
   }
 });
+
+test('OTEL_RESOURCE_ATTRIBUTES: 2,000 generated values; one malformed %-escape discards the whole variable with one warning, as the specification says', () => {
+  const warnings: unknown[][] = [];
+  const warn = console.warn;
+  console.warn = (...a: unknown[]) => void warnings.push(a);
+  setDebug(true);
+  let seed = 0x0e57;
+  const rnd = (n: number): number => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 8) % n;
+  const PARTS = ['a', 'k.x', ' sp ', '%20', '%C3%A9', '%E2%9C%93', '=', '%', '%zz', '%C3', '%2C', 'v'];
+  try {
+    let discarded = 0;
+    for (let i = 0; i < 2000; i++) {
+      const text = () => Array.from({ length: 1 + rnd(3) }, () => PARTS[rnd(PARTS.length)]).join('');
+      const value = Array.from({ length: 1 + rnd(4) }, (_, j) => `${text()}${j}=${text()}`).join(',');
+      // The model: every pair decodes (a pair without '=' after its key is skipped), else nothing.
+      let want: Record<string, string> | null = {};
+      for (const pair of value.split(',')) {
+        const eq = pair.indexOf('=');
+        if (eq <= 0) continue;
+        try {
+          want[decodeURIComponent(pair.slice(0, eq).trim())] = decodeURIComponent(pair.slice(eq + 1).trim());
+        } catch {
+          want = null;
+          break;
+        }
+      }
+      const before = warnings.length;
+      const r = resourceAttributes({ serviceName: 'svc' }, { OTEL_RESOURCE_ATTRIBUTES: value }, 'nodejs');
+      const got = Object.fromEntries(Object.entries(r).filter(([k]) => !k.startsWith('telemetry.sdk.') && k !== 'service.name'));
+      const expected = Object.fromEntries(Object.entries(want ?? {}).filter(([k]) => !k.startsWith('telemetry.sdk.') && k !== 'service.name'));
+      assert.deepEqual(got, expected, value);
+      if (want === null) {
+        // Warnings are once per text, and at most about 100 in all: the first ones are checked.
+        if (++discarded <= 50) assert.ok(warnings.length > before || warnings.some((w) => w.join(' ').includes(value)), `warned: ${value}`);
+      } else assert.equal(warnings.length, before, `no warning: ${value}`);
+    }
+    assert.ok(discarded > 200 && discarded < 1800, `${discarded} discarded`);
+  } finally {
+    console.warn = warn;
+    setDebug(false);
+  }
+});
