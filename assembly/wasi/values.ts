@@ -71,7 +71,8 @@ export function setAttr<T>(h: i32, key: string, nested: i32, value: T): void {
   } else if (isBoolean<T>()) {
     attr(h, keyArg(key, k, nested, 0), V_BOOL, value ? 1 : 0, 0);
   } else if (isInteger<T>()) {
-    attr(h, keyArg(key, k, nested, 0), V_INT, <f64>value, 0);
+    // A u64 past int64 goes as a double, as JS sends integers past int64.
+    attr(h, keyArg(key, k, nested, 0), overInt64<T>(value) ? V_DBL : V_INT, <f64>value, 0);
   } else if (isFloat<T>()) {
     attr(h, keyArg(key, k, nested, 0), V_DBL, <f64>value, 0);
   } else if (isArray<T>()) {
@@ -81,9 +82,15 @@ export function setAttr<T>(h: i32, key: string, nested: i32, value: T): void {
   }
 }
 
+/** True for a u64 above the int64 maximum (OTLP's intValue is an int64). */
+@inline function overInt64<T>(v: T): bool {
+  return sizeof<T>() == 8 && !isSigned<T>() && <u64>v > <u64>I64.MAX_VALUE;
+}
+
 /** Arrays larger than the IO area, so larger than a span holds, are dropped and counted by `attr`, as in JS. */
 function setArray<E>(h: i32, key: string, k: i32, nested: i32, values: Array<E>): void {
   let o: i32 = 0;
+  let ints = true;
   const count = values.length;
   const size = isString<E>() ? 2 : isBoolean<E>() ? 1 : 8; // bytes per element (strings: their length's)
   for (let i = 0; i < count; i++) {
@@ -100,9 +107,10 @@ function setArray<E>(h: i32, key: string, k: i32, nested: i32, values: Array<E>)
       store<u8>(at, v ? 1 : 0);
     } else {
       store<f64>(at, <f64>v); // V_ARR_INT elements cross as f64, as from the host
+      if (isInteger<E>() && overInt64<E>(v)) ints = false;
     }
   }
-  const vtype = isString<E>() ? V_ARR_STR : isBoolean<E>() ? V_ARR_BOOL : isInteger<E>() ? V_ARR_INT : V_ARR_DBL;
+  const vtype = isString<E>() ? V_ARR_STR : isBoolean<E>() ? V_ARR_BOOL : isInteger<E>() && ints ? V_ARR_INT : V_ARR_DBL;
   const len = o > IO_SIZE ? IO_SIZE + 1 : o;
   attr(h, keyArg(key, k, nested, len), vtype, <f64>count, len);
 }

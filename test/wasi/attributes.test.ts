@@ -3,7 +3,8 @@
 // empty, long and repeated keys; values of every type; string arrays larger
 // than a span holds) run in a small WASI command (fixtures/attributes.ts,
 // compiled here with asc) and through the JS tracer over the same Wasm core;
-// the decoded OTLP/JSON spans must agree.
+// the decoded OTLP/JSON spans must agree. 64-bit integers, which JS has no
+// type for, are checked against the rule docs/wasi.md gives.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -15,7 +16,7 @@ import { runWasi } from '../../demo/wasi-job/host.mjs';
 import { coreTracer } from '../helpers/core-tracer.js';
 import { truncate } from '../../src/core.js';
 import { IO_SIZE } from '../../src/wasm.js';
-import { allSpans, decodeJson, type OtlpKeyValue, type OtlpSpan } from '../helpers/otlp.js';
+import { allSpans, decodeJson, type OtlpAnyValue, type OtlpKeyValue, type OtlpSpan } from '../helpers/otlp.js';
 import { prng } from '../../demo/collector/synthetic.mjs'; // mulberry32, seeded
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -120,8 +121,9 @@ const int = (r: Rand, lo: number, hi: number) => lo + Math.floor(r() * (hi - lo 
 const PIECES = ['a', 'b', 'z', '.', '_', '-', ' ', 'é', 'ж', '€', '中', '😀', '\u2028', '"', '\\', '\t'];
 const text = (r: Rand, n: number) => Array.from({ length: n }, () => pick(r, PIECES)).join('');
 
-/** An integer both sides send alike: within ±2^53. */
+/** An integer both sides send alike: within ±2^53, or (u) past int64, where both send a double. */
 function sharedInt(r: Rand, unsigned: boolean): string {
+  if (unsigned && r() < 0.2) return String(2n ** 63n + BigInt(int(r, 0, 2 ** 30)) * 2n ** 32n);
   const v = BigInt(int(r, 0, 2 ** 53)) * (unsigned || r() < 0.5 ? 1n : -1n);
   return String(v);
 }
@@ -204,3 +206,50 @@ test('attributes after the intern table is full, empty and long keys, large arra
   }
 });
 
+// ---- 64-bit integers -----------------------------------------------------------
+
+const I64_MAX = 2n ** 63n - 1n;
+
+/**
+ * docs/wasi.md: an integer goes as an int64 with 53 bits kept (the nearest
+ * double, rounded as Wasm and JS round, then within int64), a u64 above the
+ * int64 maximum as a double; an array with one such u64 all as doubles.
+ */
+function wanted(type: string, text: string): OtlpAnyValue {
+  const asInt = (v: bigint): OtlpAnyValue => {
+    const near = BigInt(Number(v));
+    return { intValue: String(near > I64_MAX ? I64_MAX : near) };
+  };
+  if (type === 'i' || type === 'u') return type === 'u' && BigInt(text) > I64_MAX ? { doubleValue: Number(text) } : asInt(BigInt(text));
+  const items = text === '' ? [] : text.split(SEP.item).map(BigInt);
+  const doubles = type === 'U' && items.some((v) => v > I64_MAX);
+  return { arrayValue: { values: items.map((v) => (doubles ? { doubleValue: Number(v) } : asInt(v))) } };
+}
+
+function int64(r: Rand, unsigned: boolean): bigint {
+  const edges = unsigned
+    ? [0n, 1n, 2n ** 53n + 1n, I64_MAX, I64_MAX + 1n, 2n ** 63n - 513n, 9_200_000_000_000_000_001n, 2n ** 64n - 1n, 2n ** 64n - 1025n]
+    : [0n, -1n, 2n ** 53n + 1n, -(2n ** 53n) - 1n, I64_MAX, -I64_MAX - 1n, 2n ** 63n - 513n, -9_200_000_000_000_000_001n];
+  if (r() < 0.3) return pick(r, edges);
+  let v = 0n;
+  for (let bits = int(r, 1, 64); bits > 0; bits--) v = (v << 1n) | (r() < 0.5 ? 1n : 0n);
+  return unsigned ? v : BigInt.asIntN(64, v);
+}
+
+test('64-bit integers: int64 with 53 bits kept, a u64 past int64 as a double (generated values and edges)', async () => {
+  const r = prng(64);
+  const attrs: Attr[] = [];
+  for (let i = 0; i < 400; i++) {
+    const type = pick(r, ['i', 'u', 'I', 'U']);
+    const unsigned = type === 'u' || type === 'U';
+    const text = type === 'i' || type === 'u' ? String(int64(r, unsigned))
+      : Array.from({ length: int(r, 1, 4) }, () => String(int64(r, unsigned))).join(SEP.item);
+    attrs.push([`n.${i}`, { type, text }]);
+  }
+  const steps: Step[] = [];
+  for (let i = 0; i < attrs.length; i += 100) steps.push({ name: `ints-${i}`, attrs: attrs.slice(i, i + 100), events: [] });
+  const spans = await runFixture(steps);
+  const got = new Map(spans.flatMap((s) => s.attributes).map((kv) => [kv.key, kv.value]));
+  assert.equal(got.size, attrs.length);
+  for (const [k, v] of attrs) assert.deepEqual(got.get(k), wanted(v.type, v.text), `${k} ${v.type} ${v.text}`);
+});
