@@ -2,7 +2,7 @@
 // core handle. A span that is not recorded (sampled out, or no slot free)
 // still has ids, so its children stay in its trace.
 import { IDS, NESTED, end, event, rename, status } from "../core/span";
-import { internId, setValue, toIO } from "./values";
+import { internId, setAttr, toIO } from "./values";
 import { nowMs } from "./clock";
 import { toHex } from "./text";
 import { afterEnd } from "./flush";
@@ -56,10 +56,7 @@ export class Span {
 
   /** Sets an attribute: a string, bool, integer, float, or an array of one of these. */
   setAttribute<T>(key: string, value: T): Span {
-    if (this.isRecording()) {
-      const id = internId(key);
-      if (id >= 0) setValue<T>(this._h, id, value);
-    }
+    if (this.isRecording()) setAttr<T>(this._h, key, 0, value);
     return this;
   }
 
@@ -76,10 +73,7 @@ export class Span {
 
   /** Sets an attribute on the event added last. */
   setEventAttribute<T>(key: string, value: T): Span {
-    if (this.isRecording()) {
-      const id = internId(key);
-      if (id >= 0) setValue<T>(this._h, id | NESTED, value);
-    }
+    if (this.isRecording()) setAttr<T>(this._h, key, NESTED, value);
     return this;
   }
 

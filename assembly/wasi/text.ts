@@ -3,14 +3,16 @@
 
 /**
  * Writes `s` as UTF-8 at `dst`, at most `max` bytes, never splitting a
- * character; lone surrogates become U+FFFD. Returns the bytes written.
+ * character; lone surrogates become U+FFFD. Returns the bytes written, or
+ * with `whole`, `max + 1` when not all of `s` fits.
  */
-export function utf8(s: string, dst: usize, max: i32): i32 {
+export function utf8(s: string, dst: usize, max: i32, whole: bool = false): i32 {
   const src = changetype<usize>(s);
   const n = s.length;
   const lim = <usize>max;
   let o: usize = 0;
-  for (let i = 0; i < n; i++) {
+  let i = 0;
+  for (; i < n; i++) {
     let c = <u32>load<u16>(src + (<usize>i << 1));
     if (c < 0x80) {
       if (o + 1 > lim) break;
@@ -42,7 +44,7 @@ export function utf8(s: string, dst: usize, max: i32): i32 {
     store<u8>(dst + o++, <u8>(0x80 | ((c >> 6) & 63)));
     store<u8>(dst + o++, <u8>(0x80 | (c & 63)));
   }
-  return <i32>o;
+  return whole && i < n ? max + 1 : <i32>o;
 }
 
 /** Value of one hex digit, or -1. */

@@ -14,7 +14,7 @@ import { parseBaggage } from "./baggage";
 import { Exporter, lossReport, lostSpans, otlpLines, settings, warn } from "./exporter";
 import { flush, setExporter } from "./flush";
 import { nowMs, startClock } from "./clock";
-import { internId, setValue, setValueLimit } from "./values";
+import { internId, setAttr, setValueLimit } from "./values";
 import { random_get } from "./sys";
 
 /** Options a program passes to `init`; the OTEL_* variables override them. */
@@ -154,12 +154,12 @@ export function init(options: Options = new Options()): Tracer {
   for (let i = 0; i < resource.length; i++) {
     const kv = unchecked(resource[i]);
     if (kv.key == "service.name") serviceName = kv.value;
-    else resourceAttr(kv.key, kv.value);
+    else setAttr<string>(RESOURCE, kv.key, 0, kv.value);
   }
   if (envName.length) serviceName = envName;
-  resourceAttr("service.name", serviceName);
-  resourceAttr("telemetry.sdk.name", "wasmtrace");
-  resourceAttr("telemetry.sdk.version", SCOPE_VERSION);
+  setAttr<string>(RESOURCE, "service.name", 0, serviceName);
+  setAttr<string>(RESOURCE, "telemetry.sdk.name", 0, "wasmtrace");
+  setAttr<string>(RESOURCE, "telemetry.sdk.version", 0, SCOPE_VERSION);
 
   const tp = getenv("TRACEPARENT").trim();
   if (tp.length && !setRemoteParent(tp, getenv("TRACESTATE").trim())) {
@@ -169,10 +169,6 @@ export function init(options: Options = new Options()): Tracer {
   return t;
 }
 
-function resourceAttr(key: string, value: string): void {
-  const id = internId(key);
-  if (id >= 0) setValue<string>(RESOURCE, id, value);
-}
 
 /**
  * Exports what is left and reports losses on stderr. Call before the program

@@ -1,12 +1,18 @@
 // Attribute values and interned strings, written into the core's IO area.
-import { IO, IO_SIZE } from "../core/layout";
+import { IO, IO_SIZE, INTERN_MAX } from "../core/layout";
 import { internBytes } from "../core/intern";
 import {
-  attr, RESOURCE, V_ARR_BOOL, V_ARR_DBL, V_ARR_INT, V_ARR_STR, V_BOOL, V_DBL, V_INT, V_STR,
+  attr, INLINE, RESOURCE, V_ARR_BOOL, V_ARR_DBL, V_ARR_INT, V_ARR_STR, V_BOOL, V_DBL, V_INT, V_STR,
 } from "../core/span";
 import { utf8 } from "./text";
 
+/** Strings longer than this are never interned (they rarely repeat), as in JS (src/core.ts). */
+const INTERN_MAX_CHARS = 128;
+/** Names may take 3/4 of the intern table; the rest is kept for attribute keys. */
+const NAMES_MAX = INTERN_MAX * 3 / 4;
+
 const ids = new Map<string, i32>();
+let internFull = false;
 
 /** Characters kept of a string attribute value (OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT; 4096 as in JS, at most 16384). */
 let valueLimit: i32 = 4096;
@@ -22,11 +28,17 @@ function cut(s: string): string {
   return s.substring(0, c >= 0xd800 && c <= 0xdbff ? valueLimit - 1 : valueLimit);
 }
 
-/** The intern id of `s` (span names, attribute keys), interning it once; -1 when the table is full. */
-export function internId(s: string): i32 {
+/**
+ * The intern id of `s` (a name, or an attribute key when `key` is set),
+ * interning it once; -1 when it is not interned (long, the names' share used
+ * up, or the table full): the caller writes it out.
+ */
+export function internId(s: string, key: bool = false): i32 {
   if (ids.has(s)) return ids.get(s);
-  const id = internBytes(IO, utf8(s, IO, IO_SIZE));
-  if (id >= 0) ids.set(s, id);
+  if (internFull || s.length > INTERN_MAX_CHARS || (!key && ids.size >= NAMES_MAX)) return -1;
+  const id = internBytes(IO, toIO(s));
+  if (id < 0) internFull = true;
+  else ids.set(s, id);
   return id;
 }
 
@@ -35,52 +47,70 @@ export function internId(s: string): i32 {
   return utf8(s, IO, IO_SIZE);
 }
 
-/** Sets attribute `keyId` (already interned, maybe with NESTED) on handle `h`. */
-export function setValue<T>(h: i32, keyId: i32, value: T): i32 {
+/** `s` written whole at byte `at` of IO; its length, or past the IO area when it does not fit (`attr` drops and counts that). */
+function whole(s: string, at: i32): i32 {
+  return at > IO_SIZE ? IO_SIZE + 1 : utf8(s, IO + <usize>at, IO_SIZE - at, true);
+}
+
+/**
+ * The key argument of `attr`: the interned id `k`, or (-1: not interned) the
+ * key written inline after the value's `len` bytes; with `nested`.
+ */
+function keyArg(key: string, k: i32, nested: i32, len: i32): i32 {
+  return (k < 0 ? INLINE | whole(key, len) : k) | nested;
+}
+
+/** Sets attribute `key` on handle `h`; `nested` (NESTED or 0) targets the last event. An empty key is dropped, as in JS. */
+export function setAttr<T>(h: i32, key: string, nested: i32, value: T): void {
+  if (!key.length) return;
+  const k = internId(key, true); // before the value: interning writes the key into IO
   if (isString<T>()) {
     const s = changetype<string>(value);
-    return attr(h, keyId, V_STR, 0, toIO(h == RESOURCE ? s : cut(s))); // the resource is exempt, as the specification says
+    const n = whole(h == RESOURCE ? s : cut(s), 0); // the resource is exempt, as the specification says
+    attr(h, keyArg(key, k, nested, n), V_STR, 0, n);
   } else if (isBoolean<T>()) {
-    return attr(h, keyId, V_BOOL, value ? 1 : 0, 0);
+    attr(h, keyArg(key, k, nested, 0), V_BOOL, value ? 1 : 0, 0);
   } else if (isInteger<T>()) {
-    return attr(h, keyId, V_INT, <f64>value, 0);
+    // A u64 past int64 goes as a double, as JS sends integers past int64.
+    attr(h, keyArg(key, k, nested, 0), overInt64<T>(value) ? V_DBL : V_INT, <f64>value, 0);
   } else if (isFloat<T>()) {
-    return attr(h, keyId, V_DBL, <f64>value, 0);
+    attr(h, keyArg(key, k, nested, 0), V_DBL, <f64>value, 0);
   } else if (isArray<T>()) {
-    return setArray<valueof<T>>(h, keyId, changetype<Array<valueof<T>>>(value));
+    setArray<valueof<T>>(h, key, k, nested, changetype<Array<valueof<T>>>(value));
   } else {
     ERROR("setAttribute takes a string, bool, integer, float, or an array of these");
-    return 0;
   }
 }
 
-function setArray<E>(h: i32, keyId: i32, values: Array<E>): i32 {
+/** True for a u64 above the int64 maximum (OTLP's intValue is an int64). */
+@inline function overInt64<T>(v: T): bool {
+  return sizeof<T>() == 8 && !isSigned<T>() && <u64>v > <u64>I64.MAX_VALUE;
+}
+
+/** Arrays larger than the IO area, so larger than a span holds, are dropped and counted by `attr`, as in JS. */
+function setArray<E>(h: i32, key: string, k: i32, nested: i32, values: Array<E>): void {
   let o: i32 = 0;
-  let n: i32 = 0;
+  let ints = true;
   const count = values.length;
+  const size = isString<E>() ? 2 : isBoolean<E>() ? 1 : 8; // bytes per element (strings: their length's)
   for (let i = 0; i < count; i++) {
     const v = unchecked(values[i]);
+    const at = IO + <usize>o;
+    o += size;
+    if (o > IO_SIZE) break;
     if (isString<E>()) {
-      if (o + 2 > IO_SIZE) break;
       const s = changetype<string>(v);
-      const len = utf8(h == RESOURCE ? s : cut(s), IO + <usize>(o + 2), IO_SIZE - o - 2);
-      store<u16>(IO + <usize>o, <u16>len);
-      o += 2 + len;
+      const len = utf8(h == RESOURCE ? s : cut(s), at + 2, IO_SIZE - o, true); // past the IO area when it does not fit
+      store<u16>(at, <u16>len);
+      o += len;
     } else if (isBoolean<E>()) {
-      if (o + 1 > IO_SIZE) break;
-      store<u8>(IO + <usize>o, v ? 1 : 0);
-      o += 1;
-    } else if (isInteger<E>()) {
-      if (o + 8 > IO_SIZE) break;
-      store<f64>(IO + <usize>o, <f64>v); // V_ARR_INT elements cross as f64, as from the host
-      o += 8;
+      store<u8>(at, v ? 1 : 0);
     } else {
-      if (o + 8 > IO_SIZE) break;
-      store<f64>(IO + <usize>o, <f64>v);
-      o += 8;
+      store<f64>(at, <f64>v); // V_ARR_INT elements cross as f64, as from the host
+      if (isInteger<E>() && overInt64<E>(v)) ints = false;
     }
-    n++;
   }
-  const vtype = isString<E>() ? V_ARR_STR : isBoolean<E>() ? V_ARR_BOOL : isInteger<E>() ? V_ARR_INT : V_ARR_DBL;
-  return attr(h, keyId, vtype, <f64>n, o);
+  const vtype = isString<E>() ? V_ARR_STR : isBoolean<E>() ? V_ARR_BOOL : isInteger<E>() && ints ? V_ARR_INT : V_ARR_DBL;
+  const len = o > IO_SIZE ? IO_SIZE + 1 : o;
+  attr(h, keyArg(key, k, nested, len), vtype, <f64>count, len);
 }
