@@ -13,10 +13,11 @@ export class Pair {
 
 /**
  * Splits `k1=v1,k2=v2` as the JS SDK does (src/resource.ts keyValues): keys
- * and values trimmed, then percent-decoded; an item without a key, or with a
- * malformed escape (where decodeURIComponent throws), is skipped.
+ * and values trimmed, then percent-decoded; an item without a key is
+ * skipped, and one with a malformed escape (where decodeURIComponent throws)
+ * too, or, given the variable's name `strict`, the whole list, named on stderr.
  */
-export function parsePairs(list: string): Pair[] {
+export function parsePairs(list: string, strict: string = ""): Pair[] {
   const out: Pair[] = [];
   const items = list.split(",");
   for (let i = 0; i < items.length; i++) {
@@ -25,7 +26,12 @@ export function parsePairs(list: string): Pair[] {
     if (eq <= 0) continue;
     const key = item.substring(0, eq).trim();
     const value = item.substring(eq + 1).trim();
-    if (!key.length || !decodes(key, 0, key.length) || !decodes(value, 0, value.length)) continue;
+    if (!decodes(key, 0, key.length) || !decodes(value, 0, value.length)) {
+      if (!strict.length) continue;
+      warn("bad " + strict + " " + list + ": a malformed %-escape; none of it used");
+      return [];
+    }
+    if (!key.length) continue;
     out.push(new Pair(percentDecode(key), percentDecode(value)));
   }
   return out;
@@ -97,10 +103,23 @@ export function endpointFromEnv(fallback: string): string {
 
 /** The head-sampling ratio from OTEL_TRACES_SAMPLER(_ARG); `fallback` when unset or bad. */
 export function ratioFromEnv(fallback: f64): f64 {
-  const sampler = getenvEnum("OTEL_TRACES_SAMPLER");
-  if (sampler == "always_off" || sampler == "parentbased_always_off") return 0;
-  if (sampler == "always_on" || sampler == "parentbased_always_on") return 1;
-  return parseRatio(getenv("OTEL_TRACES_SAMPLER_ARG").trim(), fallback);
+  return samplerRatio(getenvEnum("OTEL_TRACES_SAMPLER"), getenv("OTEL_TRACES_SAMPLER_ARG").trim(), fallback);
+}
+
+/**
+ * The ratio a sampler name (lower-cased) and its argument ask for, as the JS
+ * SDK reads them (src/env.ts envSamplerRatio), applied parent-based whatever
+ * the name: `traceidratio` without an argument is 1; an unknown sampler is
+ * named on stderr and ignored, its argument too (`fallback` used).
+ */
+export function samplerRatio(name: string, arg: string, fallback: f64): f64 {
+  const sampler = name.startsWith("parentbased_") ? name.substring(12) : name;
+  if (sampler == "always_off") return 0;
+  if (sampler == "always_on") return 1;
+  if (sampler == "traceidratio") return parseRatio(arg, 1);
+  if (!name.length) return parseRatio(arg, fallback);
+  warn("bad OTEL_TRACES_SAMPLER " + name + "; using parentbased_always_on");
+  return fallback;
 }
 
 /**

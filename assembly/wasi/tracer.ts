@@ -149,7 +149,7 @@ export function init(options: Options = new Options()): Tracer {
   options.exporter(true); // before any attribute: it picks the wire format
 
   let serviceName = options.serviceName;
-  const resource = parsePairs(getenv("OTEL_RESOURCE_ATTRIBUTES"));
+  const resource = parsePairs(getenv("OTEL_RESOURCE_ATTRIBUTES"), "OTEL_RESOURCE_ATTRIBUTES");
   const envName = getenv("OTEL_SERVICE_NAME").trim();
   for (let i = 0; i < resource.length; i++) {
     const kv = unchecked(resource[i]);

@@ -17,7 +17,8 @@ import { startCollector } from '../helpers/collector.js';
 import { allSpans, decodeJson } from '../helpers/otlp.js';
 import { formatTraceparent, parseTraceparent, parseTracestate } from '../../src/propagation.js';
 import { keyValues } from '../../src/resource.js';
-import { envValue, sdkDisabled } from '../../src/env.js';
+import { envSamplerRatio, envValue, sdkDisabled } from '../../src/env.js';
+import { samplerRatio } from '../../src/sampler.js';
 import { badSetting } from '../../src/diag.js';
 import { prng } from '../../demo/collector/synthetic.mjs'; // mulberry32, seeded
 
@@ -39,8 +40,8 @@ before(() => {
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Runs the fixture over `cases` (each a set of variables for one case, named <letter><i>); its lines and stderr. */
-async function runFixture(kind: string, cases: Record<string, string>[]): Promise<{ lines: string[]; stderr: string }> {
-  const env: Record<string, string> = { KIND: kind, N: String(cases.length) };
+async function runFixture(kind: string, cases: Record<string, string>[], extra: Record<string, string> = {}): Promise<{ lines: string[]; stderr: string }> {
+  const env: Record<string, string> = { KIND: kind, N: String(cases.length), ...extra };
   cases.forEach((c, i) => {
     for (const [k, v] of Object.entries(c)) env[k + i] = v;
   });
@@ -238,6 +239,60 @@ test('2,000 generated k=v lists: keys and values trimmed and percent-decoded as 
   assert.ok(decoded > 500 && dropped > 200, JSON.stringify({ decoded, dropped }));
 });
 
+test('2,000 generated OTEL_RESOURCE_ATTRIBUTES values: one malformed escape discards the whole variable, named on stderr, as JS reads the resource', async () => {
+  const r = prng(0x4e5002);
+  const cases = Array.from({ length: 2000 }, () => ({ R: pairList(r, ['service.name', 'team', 'deployment.environment']) }));
+  const { lines, stderr } = await runFixture('pairs', cases, { STRICT: 'OTEL_RESOURCE_ATTRIBUTES' });
+  const warnings: string[] = [];
+  cases.forEach(({ R }, i) => {
+    const got = lines[i] ? lines[i]!.split(',').map((p) => p.split('=').map(fromHex)) : [];
+    // src/resource.ts: keyValues(value, true) is null when any pair fails to decode.
+    const whole = keyValues(R, true);
+    if (!whole) warnings.push(`wasmtrace: bad OTEL_RESOURCE_ATTRIBUTES ${R}: a malformed %-escape; none of it used`);
+    assert.deepEqual(got, whole ? jsPairs(R) : [], `case ${i}: ${JSON.stringify(R)}`);
+  });
+  assert.deepEqual(stderr.split('\n').filter(Boolean), warnings);
+  assert.ok(warnings.length > 100 && warnings.length < 1900, `${warnings.length} discarded`);
+});
+
+test('1,000 generated OTEL_TRACES_SAMPLER / _ARG pairs: the ratio JS reads from them (the program\'s where JS uses its default), an unknown sampler named and ignored with its argument', async () => {
+  const r = prng(0x5a3b1f);
+  const names = ['', 'always_on', 'always_off', 'traceidratio', 'parentbased_always_on', 'parentbased_always_off', 'parentbased_traceidratio', 'xray', 'parentbased_jaeger_remote', 'jaeger_remote', 'TraceIdRatio', ' ALWAYS_OFF ', 'parentbased_', 'always_on_'];
+  const cases = Array.from({ length: 1000 }, () => ({
+    M: pick(r, names),
+    A: pick(r, ['', '', '0', '1', '0.5', '0.25', 'abc', '2', '-1', '.125']),
+    F: String(pick(r, [1, 0, 0.5, 0.001])),
+  }));
+  const { lines, stderr } = await runFixture('sampler', cases);
+  const warnings: string[] = [];
+  /** The ratio for a sampler, an argument and the ratio used when they give none (or a bad one); `warn` gets what is named. */
+  const model = (M: string, A: string, F: number, warn: (w: string) => void): number => {
+    const name = M.trim().toLowerCase();
+    const sampler = name.replace(/^parentbased_/, '');
+    const parse = (fb: number): number => {
+      if (!A) return fb;
+      const n = Number(A);
+      if (n >= 0 && n <= 1) return n;
+      warn(badSetting('OTEL_TRACES_SAMPLER_ARG', A, fb));
+      return fb;
+    };
+    if (sampler === 'always_off') return 0;
+    if (sampler === 'always_on') return 1;
+    if (sampler === 'traceidratio') return parse(1);
+    if (!name) return parse(F);
+    warn(badSetting('OTEL_TRACES_SAMPLER', name, 'parentbased_always_on'));
+    return F;
+  };
+  cases.forEach(({ M, A, F }, i) => {
+    const env = { OTEL_TRACES_SAMPLER: M, OTEL_TRACES_SAMPLER_ARG: A };
+    // The model is JS's reading where the program gives no ratio (JS's default, 1).
+    assert.equal(model(M, A, 1, () => {}), samplerRatio(undefined, envSamplerRatio(env, () => {})), `model = JS: ${JSON.stringify(env)}`);
+    assert.equal(Number(lines[i]), model(M, A, Number(F), (w) => warnings.push(`wasmtrace: ${w}`)), `case ${i}: ${JSON.stringify({ M, A, F })}`);
+  });
+  assert.deepEqual(stderr.split('\n').filter(Boolean), warnings);
+  assert.ok(warnings.some((w) => w.includes('bad OTEL_TRACES_SAMPLER xray')), 'unknown samplers warned about');
+});
+
 /**
  * The headers both variables give: each pair as JS keyValues reads it; a name
  * that is no HTTP token or a value with a control character but tab dropped
@@ -300,15 +355,15 @@ test('headers in both OTLP header variables reach the collector once each, the T
   }
 });
 
-test('OTEL_RESOURCE_ATTRIBUTES: percent-decoded keys and values, malformed pairs dropped, the last of a key kept, as in JS', async () => {
+test('OTEL_RESOURCE_ATTRIBUTES: percent-decoded keys and values, the last of a key kept, a malformed escape discarding it all, as in JS', async () => {
   const r = prng(0x2e5);
-  const lists = ['team%2Ename=checkout%20core,bad%zz=1,region=eu%2Cwest,region=us,deployment.environment=test%E2%82'];
+  const lists = ['team%2Ename=checkout%20core,region=eu%2Cwest,region=us,deployment.environment=test%E2%9C%93', 'team=a,bad%zz=1,region=eu'];
   while (lists.length < 4) lists.push(pairList(r, ['team', 'region', 'host.name']));
   for (const list of lists) {
     const run = await runWasi({ wasm: LINES, sockets: false, env: { OTEL_RESOURCE_ATTRIBUTES: list, OTEL_SERVICE_NAME: 'svc', ORDERS: '0' } });
     assert.equal(run.exitCode, 0, run.stderr);
     const [job] = allSpans(decodeJson(run.stdout.trim()));
-    const want: Record<string, string> = Object.fromEntries(jsPairs(list));
+    const want: Record<string, string> = keyValues(list, true) ? Object.fromEntries(jsPairs(list)) : {};
     Object.assign(want, { 'service.name': 'svc', 'telemetry.sdk.name': 'wasmtrace', 'telemetry.sdk.version': job!.resource['telemetry.sdk.version'] });
     assert.deepEqual(job!.resource, want, list);
   }
