@@ -1,6 +1,6 @@
 // The module's exports for a JavaScript host: numbers in, numbers out.
 // Strings and arrays travel through the IO area; ids come back at IDS.
-import { IO, IO_SIZE, OUT } from "./layout";
+import { IO, IO_SIZE, OUT, STATS } from "./layout";
 import { pinSpanId, seedFrom } from "./ids";
 import { internBytes, internCount } from "./intern";
 import {
@@ -90,8 +90,6 @@ export function tracestate(h: i32, len: i32): i32 {
 export function pending(): i32 {
   return endedSpans();
 }
-
-const STATS: usize = memory.data(40);
 
 /**
  * Fills and returns the counters: spans dropped (no slot), data dropped (no

@@ -2,6 +2,14 @@
 // compile time, so the whole linear memory stays within its budget (1 MiB by
 // default) and nothing is allocated per span.
 
+// The small areas come first: their addresses are then two-byte constants in the code.
+/** Where `start` writes the ids: trace id (16), span id (8), flags (1). */
+export const IDS: usize = memory.data(32);
+/** The counters `stats` fills. */
+export const STATS: usize = memory.data(40);
+/** The protobuf encoder's stack of open messages (the address of each one's length). */
+export const STACK: usize = memory.data(32 * 4);
+
 /**
  * Record bytes one span may hold. Kept well under the 64 KiB keepalive budget
  * so that every span, encoded alone, fits one page-unload request.

@@ -3,7 +3,7 @@
 // Attributes were encoded as KeyValue messages when they were set (protoKV);
 // here they are copied.
 import {
-  BLOCK_SIZE, IO, OUT, OUT_SIZE, S_DATTR, S_DEVENT, S_DLINK, S_END, S_FLAGS, S_KIND, S_NAME,
+  BLOCK_SIZE, IO, OUT, STACK, OUT_SIZE, S_DATTR, S_DEVENT, S_DLINK, S_END, S_FLAGS, S_KIND, S_NAME,
   S_PARENT, S_REMOTE, S_SPAN, S_START, S_STATUS, S_TRACE, slotAt,
 } from "./layout";
 import {
@@ -18,7 +18,6 @@ import {
 import { SCOPE_NAME, SCOPE_VERSION } from "./scope";
 import * as out from "./out";
 
-const STACK: usize = memory.data(32 * 4);
 let depth: i32 = 0;
 
 function varint(v: u64): void {

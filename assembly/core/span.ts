@@ -2,7 +2,7 @@
 // only; strings arrive in the IO area. Bad handles and full buffers are
 // answered with a status code, never a trap.
 import {
-  BLOCK_SIZE, IO, IO_SIZE, MAX_SPAN_BYTES, SLOTS, S_BYTES, S_TAIL, S_TAILOFF, S_DATTR, S_DEVENT, S_DLINK, S_END, S_FLAGS, S_GEN, S_KIND,
+  BLOCK_SIZE, IDS, IO, IO_SIZE, MAX_SPAN_BYTES, SLOTS, S_BYTES, S_TAIL, S_TAILOFF, S_DATTR, S_DEVENT, S_DLINK, S_END, S_FLAGS, S_GEN, S_KIND,
   S_NAME, S_NATTR, S_NESTED, S_NEVENT, S_NLINK, S_PARENT, S_REMOTE, S_SPAN, S_START,
   S_HOLD, S_KEYS, S_STATE, S_STATUS, S_TRACE, STATE_ENDED, STATE_LIVE, blockAt, slotAt,
 } from "./layout";
@@ -46,8 +46,7 @@ export const INVALID: i32 = 0; // unknown or ended handle, bad argument
 export const LIMITED: i32 = -1; // over a count limit: dropped and counted
 export const FULL: i32 = -2; // no room left: dropped and counted
 
-/** Where `start` writes the ids: trace id (16), span id (8), flags (1). */
-export const IDS: usize = memory.data(32);
+export { IDS }; // the WASI library reads the ids here
 
 const INDEX_BITS: i32 = 12;
 const INDEX_MASK: i32 = (1 << INDEX_BITS) - 1;
