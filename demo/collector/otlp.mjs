@@ -169,10 +169,13 @@ function normId(v, bytes) {
   return null;
 }
 
-/** @param {unknown} v a 64-bit unsigned integer as a string or number */
+const MAX_U64 = 2n ** 64n - 1n;
+
+/** @param {unknown} v a 64-bit unsigned integer as a string or number; null beyond 2^64-1 */
 function normNanos(v) {
-  if (typeof v === 'string' && /^\d{1,20}$/.test(v)) return v.replace(/^0+(?=\d)/, '');
-  if (typeof v === 'number' && Number.isFinite(v) && v >= 0) return BigInt(Math.trunc(v)).toString();
+  if (typeof v === 'string' && /^\d{1,20}$/.test(v) && BigInt(v) <= MAX_U64) return v.replace(/^0+(?=\d)/, '');
+  // 2^64 is a double; the largest double below it is within range.
+  if (typeof v === 'number' && Number.isFinite(v) && v >= 0 && v < 2 ** 64) return BigInt(Math.trunc(v)).toString();
   return null;
 }
 

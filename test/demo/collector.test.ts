@@ -202,6 +202,39 @@ test('partial success: spans with invalid ids are rejected and counted, the rest
   });
 });
 
+test('timestamps: generated values up to 2^64-1 are kept exactly, beyond it (strings and numbers) rejected as invalid times', async () => {
+  const MAX = 2n ** 64n - 1n;
+  const rand = prng(640);
+  const big = (limit: bigint) => (BigInt(Math.floor(rand() * 2 ** 32)) << 32n | BigInt(Math.floor(rand() * 2 ** 32))) % limit;
+  /** [value as sent, stored decimal or null when it must be rejected] */
+  const cases: [string | number, string | null][] = [['18446744073709551615', MAX.toString()], ['18446744073709551616', null], [2 ** 64, null], [1e30, null]];
+  for (let i = 0; i < 300; i++) {
+    const n = [() => big(MAX + 1n), () => MAX - big(1000n), () => MAX + 1n + big(10n ** 19n), () => big(10n ** 18n)][i % 4]!();
+    if (i % 3 === 0) {
+      // As a JSON number: valid while below 2^64 (a double just under it is 2^64 - 2048).
+      const v = Number(n);
+      cases.push([v, v < 2 ** 64 ? BigInt(v).toString() : null]);
+    } else {
+      const digits = n.toString();
+      const sent = i % 5 === 0 ? digits.padStart(20, '0') : digits;
+      cases.push([sent, n <= MAX && sent.length <= 20 ? digits : null]);
+    }
+  }
+  await withCollector({}, async (c) => {
+    const traceId = 'dd'.repeat(16);
+    const spans = cases.map(([v], i) => ({ traceId, spanId: (i + 1).toString(16).padStart(16, '0'), name: `t${i}`, startTimeUnixNano: v, endTimeUnixNano: v }));
+    const r = await fetch(c.tracesUrl, { method: 'POST', headers: JSON_CT, body: JSON.stringify({ resourceSpans: [{ scopeSpans: [{ spans }] }] }) });
+    assert.equal(r.status, 200);
+    const answer = (await r.json()) as any;
+    const invalid = cases.filter(([, want]) => want === null).length;
+    assert.ok(invalid > 50 && invalid < cases.length - 50, `${invalid} of ${cases.length} out of range`);
+    assert.equal(answer.partialSuccess?.rejectedSpans, String(invalid));
+    assert.match(answer.partialSuccess.errorMessage, /invalid startTimeUnixNano/);
+    const stored = new Map((await getTrace(c, traceId)).spans.map((s) => [s.name, s.startTimeUnixNano]));
+    cases.forEach(([sent, want], i) => assert.equal(stored.get(`t${i}`) ?? null, want, `sent ${JSON.stringify(sent)}`));
+  });
+});
+
 test('more spans in one trace than maxSpansPerTrace: the excess is refused through partialSuccess', async () => {
   await withCollector({ maxSpansPerTrace: 25 }, async (c) => {
     const { traceId, request } = makeTraceRequest({ spanCount: 40, seed: 31 });
