@@ -215,9 +215,9 @@ function anyValueToJs(v, depth = 0) {
   return null;
 }
 
-/** KeyValue[] → { key: value }. */
+/** KeyValue[] → { key: value }; no prototype, so that a key `__proto__` is an attribute like any other. */
 function kvToObject(list, depth = 0) {
-  const out = {};
+  const out = Object.create(null);
   if (!Array.isArray(list)) return out;
   for (const kv of list) {
     if (kv === null || typeof kv !== 'object' || typeof kv.key !== 'string') continue;

@@ -235,6 +235,50 @@ test('timestamps: generated values up to 2^64-1 are kept exactly, beyond it (str
   });
 });
 
+test('attribute keys named like Object.prototype members (__proto__, constructor, …) are kept as attributes, JSON and protobuf', async () => {
+  const KEYS = ['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf', 'prototype', 'ok'];
+  const rand = prng(77);
+  const pick = <T>(a: T[]) => a[Math.floor(rand() * a.length)]!;
+  /** A random attribute list and the object the API must show for it. */
+  const gen = (depth: number): { kv: any[]; want: Record<string, unknown> } => {
+    const kv: any[] = [];
+    const want: Record<string, unknown> = {};
+    for (const key of KEYS.filter(() => rand() < 0.6)) {
+      let value: any;
+      let shown: unknown;
+      if (depth < 2 && rand() < 0.4) {
+        const inner = gen(depth + 1);
+        value = { kvlistValue: { values: inner.kv } };
+        shown = inner.want;
+      } else {
+        shown = pick(['x', 'y', '<b>']);
+        value = { stringValue: shown };
+      }
+      kv.push({ key, value });
+      Object.defineProperty(want, key, { value: shown, enumerable: true, writable: true, configurable: true });
+    }
+    return { kv, want };
+  };
+  await withCollector({}, async (c) => {
+    for (let i = 0; i < 40; i++) {
+      const traceId = (i + 1).toString(16).padStart(32, 'a');
+      const span = gen(0);
+      const res = gen(0);
+      const request = {
+        resourceSpans: [{
+          resource: { attributes: res.kv },
+          scopeSpans: [{ spans: [{ traceId, spanId: 'ab'.repeat(8), name: 'p', startTimeUnixNano: '1', endTimeUnixNano: '2', attributes: span.kv }] }],
+        }],
+      };
+      const body = i % 2 ? bin(toProtobuf(request)) : JSON.stringify(request);
+      assert.equal((await fetch(c.tracesUrl, { method: 'POST', headers: i % 2 ? PB : JSON_CT, body })).status, 200);
+      const t = await getTrace(c, traceId);
+      assert.deepEqual(t.spans[0]!.attributes, JSON.parse(JSON.stringify(span.want)), `case ${i}`);
+      assert.deepEqual(t.resources[0]!.attributes, JSON.parse(JSON.stringify(res.want)), `case ${i}`);
+    }
+  });
+});
+
 test('more spans in one trace than maxSpansPerTrace: the excess is refused through partialSuccess', async () => {
   await withCollector({ maxSpansPerTrace: 25 }, async (c) => {
     const { traceId, request } = makeTraceRequest({ spanCount: 40, seed: 31 });
