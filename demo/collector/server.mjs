@@ -31,8 +31,11 @@ const DEFAULT_ALLOWED_HEADERS = [
  * @property {'*' | (string | RegExp)[]} [allowedOrigins] CORS origins; default any loopback origin
  * @property {string[]} [allowedHeaders] CORS request headers allowed
  * @property {number} [maxBodyBytes] limit of a body as sent; default 8 MiB
- * @property {number} [maxDecodedBytes] limit of a body after decompression; default 32 MiB
- * @property {number} [maxConcurrentExports] exports decoded at once; default 8, more get 503
+ * @property {number} [maxDecodedBytes] limit of a body after decompression; default 16 MiB
+ * @property {number} [maxConcurrentExports] exports received at once; default 8, more get 503
+ * @property {number} [maxSpansPerRequest] spans in one export request; default 10,000, more get 413
+ * @property {number} [maxItemsPerRequest] objects (spans, events, links, attributes, values) in one
+ *   export request; default 200,000, more get 413
  * @property {number} [maxTraces] traces kept; default 500
  * @property {number} [maxSpans] spans kept over all traces; default 100,000
  * @property {number} [maxSpansPerTrace] default 20,000
@@ -65,8 +68,10 @@ export async function startCollector(options = {}) {
   const receive = createReceiver({
     store,
     maxBodyBytes: options.maxBodyBytes ?? 8 * 1024 * 1024,
-    maxDecodedBytes: options.maxDecodedBytes ?? 32 * 1024 * 1024,
+    maxDecodedBytes: options.maxDecodedBytes ?? 16 * 1024 * 1024,
     maxConcurrentExports: options.maxConcurrentExports ?? 8,
+    maxSpansPerRequest: options.maxSpansPerRequest ?? 10_000,
+    maxItemsPerRequest: options.maxItemsPerRequest ?? 200_000,
     jsonl,
     stats: receiverStats,
   });
