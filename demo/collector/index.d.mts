@@ -15,6 +15,8 @@ export interface CollectorOptions {
   maxDecodedBytes?: number;
   /** Exports received at once; default 8. More get 503 with Retry-After. */
   maxConcurrentExports?: number;
+  /** A request body must arrive within this many milliseconds of its headers; default 10,000. Else 408, connection closed. */
+  bodyTimeoutMs?: number;
   /** Spans in one export request; default 10,000. More: 413, nothing of the request kept. */
   maxSpansPerRequest?: number;
   /** Objects (spans, events, links, attributes, values) in one export request; default 200,000. More: 413. */

@@ -49,12 +49,15 @@ function inflateDeflate(buf, opts, cb) {
  * @param {number} deps.maxBodyBytes limit of the body as sent (compressed or not)
  * @param {number} deps.maxDecodedBytes limit of the body after decompression
  * @param {number} deps.maxConcurrentExports exports received at once; more get 503
+ * @param {number} deps.bodyTimeoutMs a body not complete this long after its headers: 408
  * @param {number} deps.maxSpansPerRequest more spans in one request: 413
  * @param {number} deps.maxItemsPerRequest more objects (spans, attributes, values, …) in one request: 413
  * @param {{ write(line: string): void } | null} deps.jsonl
  * @param {ReturnType<typeof newReceiverStats>} deps.stats
  */
-export function createReceiver({ store, maxBodyBytes, maxDecodedBytes, maxConcurrentExports, maxSpansPerRequest, maxItemsPerRequest, jsonl, stats }) {
+export function createReceiver({
+  store, maxBodyBytes, maxDecodedBytes, maxConcurrentExports, bodyTimeoutMs, maxSpansPerRequest, maxItemsPerRequest, jsonl, stats,
+}) {
   let inflight = 0;
   const decodeSlot = semaphore(DECODE_SLOTS);
   const limits = { maxSpans: maxSpansPerRequest, maxItems: maxItemsPerRequest };
@@ -90,9 +93,15 @@ export function createReceiver({ store, maxBodyBytes, maxDecodedBytes, maxConcur
       return fail(503, GRPC_UNAVAILABLE, 'too many exports at once; retry later');
     }
     inflight++;
-    readBody(req, maxBodyBytes)
+    readBody(req, maxBodyBytes, bodyTimeoutMs)
       .then(async (body) => {
         if (body === 'aborted') return;
+        if (body === 'timeout') {
+          // A slow sender must not hold an export slot: answer, then close the connection.
+          res.setHeader('Connection', 'close');
+          res.once('finish', () => req.destroy());
+          return fail(408, GRPC_UNAVAILABLE, `body not received within ${bodyTimeoutMs} ms`);
+        }
         if (body === 'too-large') {
           drain(req, maxBodyBytes);
           return fail(413, GRPC_RESOURCE_EXHAUSTED, `body exceeds the limit of ${maxBodyBytes} bytes`);
@@ -154,26 +163,31 @@ function send(res, status, encoding, body) {
 
 /**
  * @param {import('node:http').IncomingMessage} req
- * @returns {Promise<Buffer | 'too-large' | 'aborted'>}
+ * @returns {Promise<Buffer | 'too-large' | 'aborted' | 'timeout'>}
  */
-function readBody(req, limit) {
+function readBody(req, limit, timeoutMs) {
   return new Promise((resolve) => {
     const chunks = [];
     let size = 0;
+    const stop = (result) => {
+      clearTimeout(timer);
+      req.off('data', onData);
+      chunks.length = 0;
+      resolve(result);
+    };
+    const timer = setTimeout(() => stop('timeout'), timeoutMs);
     const onData = (chunk) => {
       size += chunk.length;
-      if (size > limit) {
-        req.off('data', onData);
-        chunks.length = 0;
-        resolve('too-large');
-        return;
-      }
+      if (size > limit) return stop('too-large');
       chunks.push(chunk);
     };
     req.on('data', onData);
-    req.on('end', () => resolve(Buffer.concat(chunks, size)));
-    req.on('error', () => resolve('aborted'));
-    req.on('close', () => resolve('aborted')); // no-op after 'end'
+    req.on('end', () => {
+      clearTimeout(timer);
+      resolve(Buffer.concat(chunks, size));
+    });
+    req.on('error', () => stop('aborted'));
+    req.on('close', () => stop('aborted')); // no-op after 'end'
   });
 }
 

@@ -33,6 +33,7 @@ const DEFAULT_ALLOWED_HEADERS = [
  * @property {number} [maxBodyBytes] limit of a body as sent; default 8 MiB
  * @property {number} [maxDecodedBytes] limit of a body after decompression; default 16 MiB
  * @property {number} [maxConcurrentExports] exports received at once; default 8, more get 503
+ * @property {number} [bodyTimeoutMs] a request body must arrive within this; default 10,000, else 408
  * @property {number} [maxSpansPerRequest] spans in one export request; default 10,000, more get 413
  * @property {number} [maxItemsPerRequest] objects (spans, events, links, attributes, values) in one
  *   export request; default 200,000, more get 413
@@ -70,6 +71,7 @@ export async function startCollector(options = {}) {
     maxBodyBytes: options.maxBodyBytes ?? 8 * 1024 * 1024,
     maxDecodedBytes: options.maxDecodedBytes ?? 16 * 1024 * 1024,
     maxConcurrentExports: options.maxConcurrentExports ?? 8,
+    bodyTimeoutMs: options.bodyTimeoutMs ?? 10_000,
     maxSpansPerRequest: options.maxSpansPerRequest ?? 10_000,
     maxItemsPerRequest: options.maxItemsPerRequest ?? 200_000,
     jsonl,

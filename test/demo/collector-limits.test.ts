@@ -111,3 +111,50 @@ test('maxSpansPerRequest / maxItemsPerRequest: 200 generated requests, at most t
     await c.close();
   }
 });
+
+test('slow senders: a body not complete within bodyTimeoutMs gets 408 and frees its slot; real exports get through (3 generated rounds)', async () => {
+  const { startCollector } = await import('../../demo/collector/index.mjs');
+  const net = await import('node:net');
+  const c = await startCollector({ port: 0, maxConcurrentExports: 8, bodyTimeoutMs: 1000 });
+  const rand = prng(408);
+  const real = JSON.stringify(makeTraceRequest({ spanCount: 2, seed: 9 }).request);
+  const cleanups: (() => void)[] = [];
+  try {
+    for (let round = 0; round < 3; round++) {
+      // 8-12 slow senders, each trickling a byte every 50-400 ms after a partial body.
+      const senders = Array.from({ length: 8 + Math.floor(rand() * 5) }, () => {
+        const s = net.connect(c.port, '127.0.0.1');
+        let answer = '';
+        s.on('data', (d) => { answer += d; });
+        s.on('error', () => {});
+        s.write(`POST /v1/traces HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{"resourceSpans":`);
+        const drip = setInterval(() => { if (!s.destroyed) s.write(' '); }, 50 + Math.floor(rand() * 350));
+        cleanups.push(() => { clearInterval(drip); s.destroy(); });
+        return { s, drip, answer: () => answer };
+      });
+      await new Promise((r) => setTimeout(r, 200));
+      const t0 = Date.now();
+      let status = 0;
+      // While the slow senders still trickle, a real export must get through once their time is up.
+      while (Date.now() - t0 < 4000) {
+        const r = await fetch(c.tracesUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: real });
+        status = r.status;
+        await r.arrayBuffer();
+        if (status === 200) break;
+        await new Promise((res) => setTimeout(res, 100));
+      }
+      assert.equal(status, 200, `round ${round}: real export with ${senders.length} slow senders`);
+      await new Promise((r) => setTimeout(r, 300));
+      for (const x of senders) {
+        clearInterval(x.drip);
+        // The first 8 held slots (408); the rest were refused at once (503).
+        assert.match(x.answer(), /^HTTP\/1\.1 (408|503)/, `round ${round}: ${x.answer().slice(0, 40)}`);
+        x.s.destroy();
+      }
+      assert.equal(senders.filter((x) => x.answer().startsWith('HTTP/1.1 408')).length, 8, `round ${round}`);
+    }
+  } finally {
+    for (const f of cleanups) f();
+    await c.close();
+  }
+});
