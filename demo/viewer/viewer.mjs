@@ -89,26 +89,35 @@ function routeOf() {
   return { traceId: (p.get('trace') ?? '').toLowerCase(), spanId: (p.get('span') ?? '').toLowerCase() };
 }
 
-async function fetchJson(url) {
-  const res = await fetch(url, { cache: 'no-store' });
+/** @param {string} url @param {AbortSignal} [signal] */
+async function fetchJson(url, signal) {
+  const res = await fetch(url, { cache: 'no-store', signal });
   if (!res.ok) throw Object.assign(new Error((await res.json().catch(() => null))?.error ?? `HTTP ${res.status}`), { status: res.status });
   return res.json();
 }
 
+/** The trace being loaded, if any: an answer to an earlier request is dropped (and its fetch aborted). */
+let showing = /** @type {AbortController | null} */ (null);
+
 /** @param {string} traceId @param {{ keepView?: boolean }} [opts] */
 async function showTrace(traceId, opts = {}) {
+  showing?.abort();
+  const me = (showing = new AbortController());
   setState('loading');
   const t0 = performance.now();
   let trace;
   try {
-    trace = await fetchJson(`api/traces/${traceId}`);
+    trace = await fetchJson(`api/traces/${traceId}`, me.signal);
   } catch (err) {
+    if (showing !== me) return;
     current?.waterfall.destroy();
     current = null;
     detail.innerHTML = `<p class="empty">Trace ${esc(traceId)}: ${esc(err instanceof Error ? err.message : String(err))}</p>`;
+    showing = null;
     setState('error');
     return;
   }
+  if (showing !== me) return;
   const t1 = performance.now();
   const keep = opts.keepView && current?.traceId === traceId
     ? { scrollTop: current.waterfall.scroller.scrollTop, graphOpen: /** @type {HTMLDetailsElement} */ (detail.querySelector('.graph-box'))?.open }
@@ -149,6 +158,8 @@ async function showTrace(traceId, opts = {}) {
   renderList();
   // Measured to the frame after the DOM is built: layout and paint included.
   await new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
+  if (showing !== me) return;
+  showing = null;
   const t2 = performance.now();
   api.lastRender = { traceId, spanCount: trace.spanCount, fetchMs: t1 - t0, renderMs: t2 - t1, totalMs: t2 - t0 };
   setState('rendered');
@@ -158,6 +169,13 @@ function onRoute() {
   const { traceId, spanId } = routeOf();
   if (!traceId) return;
   if (current?.traceId === traceId) {
+    // Back to the trace on screen while another loads: that one is no longer wanted.
+    if (showing) {
+      showing.abort();
+      showing = null;
+      renderList();
+      setState('rendered');
+    }
     if (spanId) current.waterfall.selectSpan(spanId);
     return;
   }
@@ -184,7 +202,9 @@ function connectEvents() {
     queueRenderList();
     if (current?.traceId === summary.traceId && summary.spanCount !== current.trace.spanCount) {
       clearTimeout(reloadTimer);
-      reloadTimer = window.setTimeout(() => void showTrace(summary.traceId, { keepView: true }), RELOAD_DELAY_MS);
+      reloadTimer = window.setTimeout(() => {
+        if (routeOf().traceId === summary.traceId) void showTrace(summary.traceId, { keepView: true });
+      }, RELOAD_DELAY_MS);
     }
   });
   source.addEventListener('evicted', (ev) => {

@@ -158,3 +158,55 @@ test('viewer: the trace list mirrors the store through eviction and DELETE /api/
     await c.close();
   }
 });
+
+test('viewer: quick clicks in the list draw only the latest selection, whatever order the answers come in (generated)', async () => {
+  const c = await startCollector({ port: 0 });
+  const browser = await launchChromium();
+  try {
+    const traces = [3, 40, 7, 120, 15].map((spanCount, i) => makeTraceRequest({ spanCount, seed: 600 + i }));
+    for (const t of traces) {
+      const r = await fetch(c.tracesUrl, { method: 'POST', headers: PB, body: new Uint8Array(toProtobuf(t.request)) });
+      assert.equal(r.status, 200);
+    }
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    const rand = prng(5150);
+    // Each trace request waits a generated delay, so later clicks may be answered first.
+    let pending = 0;
+    await page.route('**/api/traces/*', async (route) => {
+      pending++;
+      await new Promise((r) => setTimeout(r, Math.floor(rand() * 400)));
+      await route.continue().catch(() => {}); // the page may have aborted it
+      pending--;
+    });
+    await page.goto(c.viewerUrl);
+    await page.waitForSelector(`#traces tr[data-trace="${traces[4]!.traceId}"]`);
+    for (let round = 0; round < 15; round++) {
+      const clicks: string[] = [];
+      for (let n = 2 + Math.floor(rand() * 3); n > 0; n--) {
+        let id;
+        do id = traces[Math.floor(rand() * traces.length)]!.traceId; while (id === clicks.at(-1));
+        clicks.push(id);
+      }
+      if (clicks[0] === new URLSearchParams((await page.evaluate(() => location.hash)).slice(1)).get('trace')) clicks.shift();
+      for (const id of clicks) {
+        await page.locator(`#traces tr[data-trace="${id}"]`).click();
+        await new Promise((r) => setTimeout(r, Math.floor(rand() * 60)));
+      }
+      const last = clicks.at(-1)!;
+      await page.waitForFunction(() => (window as any).wasmtraceViewer.state !== 'loading');
+      while (pending > 0) await new Promise((r) => setTimeout(r, 20));
+      await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => setTimeout(r, 50))));
+      const where = `round ${round}: clicks ${clicks.map((x) => x.slice(0, 6)).join(' → ')}`;
+      assert.equal(new URLSearchParams((await page.evaluate(() => location.hash)).slice(1)).get('trace'), last, where);
+      assert.match(await page.locator('.trace-head').innerText(), new RegExp(last), `${where}: drawn trace`);
+      assert.equal(await page.locator('#traces tr.sel').getAttribute('data-trace'), last, `${where}: selected row`);
+      assert.equal(await page.evaluate(() => (window as any).wasmtraceViewer.state), 'rendered', where);
+    }
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+    await c.close();
+  }
+});
