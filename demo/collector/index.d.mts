@@ -9,6 +9,11 @@ export interface CollectorOptions {
   allowedOrigins?: '*' | (string | RegExp)[];
   /** CORS request headers allowed (listed explicitly, never `*`). */
   allowedHeaders?: string[];
+  /**
+   * Host names (Host header, port aside) the viewer's API `/api/*` answers; default localhost,
+   * 127.0.0.1, [::1] and `host`. Others get 403: a DNS-rebinding page cannot read or clear traces.
+   */
+  allowedHosts?: string[];
   /** Limit of a body as sent, in bytes; default 8 MiB. Over it: 413. */
   maxBodyBytes?: number;
   /** Limit of a body after decompression, in bytes; default 16 MiB. Over it: 413. */

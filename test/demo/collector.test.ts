@@ -3,6 +3,7 @@
 // JSONL option, and bad input by the thousand without stopping or growing without bound.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { request as httpRequest } from 'node:http';
 import { createRequire } from 'node:module';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -276,6 +277,40 @@ test('attribute keys named like Object.prototype members (__proto__, constructor
       assert.deepEqual(t.spans[0]!.attributes, JSON.parse(JSON.stringify(span.want)), `case ${i}`);
       assert.deepEqual(t.resources[0]!.attributes, JSON.parse(JSON.stringify(res.want)), `case ${i}`);
     }
+  });
+});
+
+test('DNS rebinding: the viewer API answers loopback Host names (and allowedHosts) only; 200 generated Host headers', async () => {
+  const request = (port: number, method: string, path: string, host: string) => new Promise<number>((resolve, reject) => {
+    const req = httpRequest({ host: '127.0.0.1', port, method, path, headers: { host } }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+  const rand = prng(53);
+  const pick = <T>(a: T[]) => a[Math.floor(rand() * a.length)]!;
+  const label = () => Array.from({ length: 1 + Math.floor(rand() * 8) }, () => pick([...'abcdefghijklmnopqrstuvwxyz0123456789-'])).join('');
+  await withCollector({}, async (c) => {
+    const { traceId, request: body } = makeTraceRequest({ spanCount: 3, seed: 61 });
+    for (let i = 0; i < 200; i++) {
+      const port = pick(['', `:${c.port}`, ':80', ':1']);
+      const good = rand() < 0.5;
+      const name = good
+        ? pick(['localhost', 'LocalHost', '127.0.0.1', '[::1]'])
+        : pick([`${label()}.example`, `localhost.${label()}.test`, `127.0.0.1.${label()}.io`, label(), `${label()}.localhost`, '127.0.0.2', '[::2]']);
+      // Write something first so that the GET of one trace and the DELETE have work to do.
+      if (i % 10 === 0) await fetch(c.tracesUrl, { method: 'POST', headers: JSON_CT, body: JSON.stringify(body) });
+      const [method, path] = pick([['GET', '/api/traces'], ['GET', '/api/stats'], ['GET', `/api/traces/${traceId}`], ['DELETE', '/api/traces']] as const);
+      const status = await request(c.port, method, path, name + port);
+      if (good) assert.ok(status === 200 || (status === 404 && path.endsWith(traceId)), `${method} ${path} Host ${name + port}: ${status}`);
+      else assert.equal(status, 403, `${method} ${path} Host ${name + port}`);
+    }
+  });
+  await withCollector({ allowedHosts: ['devbox.lan'] }, async (c) => {
+    assert.equal(await request(c.port, 'GET', '/api/stats', `devbox.lan:${c.port}`), 200);
+    assert.equal(await request(c.port, 'GET', '/api/stats', `localhost:${c.port}`), 403, 'allowedHosts replaces the default list');
   });
 });
 
