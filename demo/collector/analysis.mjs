@@ -143,6 +143,9 @@ export function analyzeTrace(flat) {
  */
 function criticalPath(root) {
   const out = [];
+  // Spans on the current descent: a child already on it closes a parent cycle (the
+  // primary span may be a cycle member) and is skipped like an overlapping child.
+  const onPath = new Set([root]);
   const frame = (node, winStart, winEnd) => ({
     node,
     winStart,
@@ -159,12 +162,14 @@ function criticalPath(root) {
     const f = stack[stack.length - 1];
     if (f.i < f.kids.length && f.cursor > f.winStart) {
       const c = f.kids[f.i++];
-      if (c.ce > f.cursor) continue; // overlaps what is already on the path
+      if (c.ce > f.cursor || onPath.has(c.k)) continue; // overlaps what is already on the path, or a cycle
       if (c.ce < f.cursor) out.push({ node: f.node, start: c.ce, end: f.cursor });
       f.cursor = c.cs;
+      onPath.add(c.k);
       stack.push(frame(c.k, c.cs, c.ce));
     } else {
       if (f.cursor > f.winStart) out.push({ node: f.node, start: f.winStart, end: f.cursor });
+      onPath.delete(f.node);
       stack.pop();
     }
   }

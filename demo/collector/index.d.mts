@@ -9,12 +9,23 @@ export interface CollectorOptions {
   allowedOrigins?: '*' | (string | RegExp)[];
   /** CORS request headers allowed (listed explicitly, never `*`). */
   allowedHeaders?: string[];
+  /**
+   * Host names (Host header, port aside) the viewer's API `/api/*` answers; default localhost,
+   * 127.0.0.1, [::1] and `host`. Others get 403: a DNS-rebinding page cannot read or clear traces.
+   */
+  allowedHosts?: string[];
   /** Limit of a body as sent, in bytes; default 8 MiB. Over it: 413. */
   maxBodyBytes?: number;
-  /** Limit of a body after decompression, in bytes; default 32 MiB. Over it: 413. */
+  /** Limit of a body after decompression, in bytes; default 16 MiB. Over it: 413. */
   maxDecodedBytes?: number;
-  /** Exports decoded at once; default 8. More get 503 with Retry-After. */
+  /** Exports received at once; default 8. More get 503 with Retry-After. */
   maxConcurrentExports?: number;
+  /** A request body must arrive within this many milliseconds of its headers; default 10,000. Else 408, connection closed. */
+  bodyTimeoutMs?: number;
+  /** Spans in one export request; default 10,000. More: 413, nothing of the request kept. */
+  maxSpansPerRequest?: number;
+  /** Objects (spans, events, links, attributes, values) in one export request; default 200,000. More: 413. */
+  maxItemsPerRequest?: number;
   /** Traces kept; default 500. The least recently updated goes first. */
   maxTraces?: number;
   /** Spans kept over all traces; default 100,000. */

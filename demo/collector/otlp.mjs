@@ -128,6 +128,100 @@ export function decodeProtobufRequest(bytes) {
   };
 }
 
+// ---------------------------------------------------------------------------
+// Counting before decoding: a few bytes of input can stand for a whole object (an
+// empty span is 2 bytes of protobuf and several hundred bytes once decoded), so the
+// objects a body would become are counted first, without building any.
+
+/**
+ * The message fields of an ExportTraceServiceRequest that become objects, by type:
+ * field number → type of the nested message. Types: 0 request, 1 ResourceSpans,
+ * 2 Resource, 3 ScopeSpans, 4 InstrumentationScope, 5 Span, 6 Event, 7 Link,
+ * 8 KeyValue, 9 AnyValue, 10 ArrayValue, 11 KeyValueList, 12 Status.
+ */
+const PB_FIELDS = [
+  { 1: 1 }, { 1: 2, 2: 3 }, { 1: 8 }, { 1: 4, 2: 5 }, { 3: 8 }, { 9: 8, 11: 6, 13: 7, 15: 12 },
+  { 3: 8 }, { 4: 8 }, { 2: 9 }, { 5: 10, 6: 11 }, { 1: 9 }, { 1: 8 }, {},
+];
+const PB_SPAN = 5;
+/** Far deeper than any real request (values deeper than MAX_VALUE_DEPTH are cut anyway). */
+const MAX_PB_DEPTH = 64;
+
+/**
+ * Throws BadRequest 413 when a body holds more than `maxSpans` spans or more than
+ * `maxItems` objects (spans, events, links, attributes, values, …): a protobuf body is
+ * walked field by field, a JSON body has its objects and arrays counted. Malformed
+ * protobuf is left to the decoder to report.
+ * @param {'protobuf' | 'json'} encoding @param {Uint8Array} bytes
+ * @param {{ maxSpans: number, maxItems: number }} limits
+ */
+export function checkRequestSize(encoding, bytes, { maxSpans, maxItems }) {
+  const { spans, items } = encoding === 'protobuf' ? countProtobuf(bytes, maxSpans, maxItems) : { spans: 0, items: countJson(bytes, maxItems) };
+  if (spans > maxSpans) throw new BadRequest(`request has more than ${maxSpans} spans (maxSpansPerRequest)`, 413);
+  if (items > maxItems) throw new BadRequest(`request has more than ${maxItems} objects: spans, events, links, attributes and values (maxItemsPerRequest)`, 413);
+}
+
+/** Counts spans and objects, stopping past either limit; a structure it cannot follow ends the count. */
+function countProtobuf(bytes, maxSpans, maxItems) {
+  const types = [0];
+  const ends = [bytes.length];
+  let pos = 0;
+  let spans = 0;
+  let items = 0;
+  const varint = () => {
+    let v = 0;
+    for (let shift = 0; shift < 64 && pos < bytes.length; shift += 7) {
+      const b = bytes[pos++];
+      v += (b & 0x7f) * 2 ** shift;
+      if (b < 0x80) return v;
+    }
+    return -1;
+  };
+  while (types.length > 0) {
+    const top = types.length - 1;
+    if (pos >= ends[top]) {
+      types.pop();
+      ends.pop();
+      continue;
+    }
+    const tag = varint();
+    const wire = tag & 7;
+    if (tag < 0 || (wire === 0 && varint() < 0)) break;
+    if (wire === 1 || wire === 5) pos += wire === 1 ? 8 : 4;
+    else if (wire === 2) {
+      const len = varint();
+      if (len < 0 || pos + len > ends[top]) break;
+      const child = PB_FIELDS[types[top]][Math.floor(tag / 8)];
+      if (child === undefined) {
+        pos += len;
+        continue;
+      }
+      items++;
+      if (child === PB_SPAN) spans++;
+      if (spans > maxSpans || items > maxItems) break;
+      if (types.length >= MAX_PB_DEPTH) throw new BadRequest('request too deeply nested');
+      types.push(child);
+      ends.push(pos + len);
+    } else if (wire !== 0) break;
+  }
+  return { spans, items };
+}
+
+/** Objects and arrays in JSON text (brackets outside strings), counted up to just past `max`. */
+function countJson(bytes, max) {
+  let n = 0;
+  let inString = false;
+  for (let i = 0; i < bytes.length && n <= max; i++) {
+    const b = bytes[i];
+    if (inString) {
+      if (b === 0x5c) i++; // backslash: skip the escaped character
+      else if (b === 0x22) inString = false;
+    } else if (b === 0x22) inString = true;
+    else if (b === 0x7b || b === 0x5b) n++;
+  }
+  return n;
+}
+
 /**
  * Parses an OTLP/JSON ExportTraceServiceRequest. Field shapes are checked when the
  * request is flattened; here only the JSON syntax and the top-level shape.
@@ -169,10 +263,13 @@ function normId(v, bytes) {
   return null;
 }
 
-/** @param {unknown} v a 64-bit unsigned integer as a string or number */
+const MAX_U64 = 2n ** 64n - 1n;
+
+/** @param {unknown} v a 64-bit unsigned integer as a string or number; null beyond 2^64-1 */
 function normNanos(v) {
-  if (typeof v === 'string' && /^\d{1,20}$/.test(v)) return v.replace(/^0+(?=\d)/, '');
-  if (typeof v === 'number' && Number.isFinite(v) && v >= 0) return BigInt(Math.trunc(v)).toString();
+  if (typeof v === 'string' && /^\d{1,20}$/.test(v) && BigInt(v) <= MAX_U64) return v.replace(/^0+(?=\d)/, '');
+  // 2^64 is a double; the largest double below it is within range.
+  if (typeof v === 'number' && Number.isFinite(v) && v >= 0 && v < 2 ** 64) return BigInt(Math.trunc(v)).toString();
   return null;
 }
 
@@ -212,9 +309,9 @@ function anyValueToJs(v, depth = 0) {
   return null;
 }
 
-/** KeyValue[] → { key: value }. */
+/** KeyValue[] → { key: value }; no prototype, so that a key `__proto__` is an attribute like any other. */
 function kvToObject(list, depth = 0) {
-  const out = {};
+  const out = Object.create(null);
   if (!Array.isArray(list)) return out;
   for (const kv of list) {
     if (kv === null || typeof kv !== 'object' || typeof kv.key !== 'string') continue;
@@ -251,10 +348,12 @@ function count(v) {
 /**
  * Validates a canonical request and flattens it into spans. Spans with invalid ids
  * are rejected (counted, with a reason), the rest accepted; a shape that is not an
- * ExportTraceServiceRequest at all throws BadRequest.
+ * ExportTraceServiceRequest at all, or one of more than `maxSpans` spans, throws BadRequest.
+ * @param {number} [maxSpans]
  * @returns {{ spans: FlatSpan[], rejected: number, reasons: string[] }}
  */
-export function flattenRequest(req) {
+export function flattenRequest(req, maxSpans = Infinity) {
+  let spanCount = 0;
   /** @type {FlatSpan[]} */
   const spans = [];
   let rejected = 0;
@@ -272,6 +371,8 @@ export function flattenRequest(req) {
       if (ss === null || typeof ss !== 'object') fail(`resourceSpans[${i}].scopeSpans[${j}]`, 'expected an object');
       const scope = { name: String(ss.scope?.name ?? ''), version: String(ss.scope?.version ?? '') };
       const spanList = arr(ss.spans, `resourceSpans[${i}].scopeSpans[${j}].spans`);
+      spanCount += spanList.length;
+      if (spanCount > maxSpans) throw new BadRequest(`request has more than ${maxSpans} spans (maxSpansPerRequest)`, 413);
       for (let k = 0; k < spanList.length; k++) {
         const s = spanList[k];
         if (s === null || typeof s !== 'object') fail(`resourceSpans[${i}].scopeSpans[${j}].spans[${k}]`, 'expected an object');

@@ -3,6 +3,7 @@
 import { brotliDecompress, gunzip, inflate, inflateRaw } from 'node:zlib';
 import {
   BadRequest,
+  checkRequestSize,
   decodeJsonRequest,
   decodeProtobufRequest,
   encodeExportResponse,
@@ -13,6 +14,11 @@ import {
 const GRPC_INVALID_ARGUMENT = 3;
 const GRPC_RESOURCE_EXHAUSTED = 8;
 const GRPC_UNAVAILABLE = 14;
+/**
+ * Bodies decompressed and decoded at once; the others wait their turn. Decoding itself
+ * is synchronous, so this bounds the decompressed buffers held (each up to maxDecodedBytes).
+ */
+const DECODE_SLOTS = 2;
 
 /** @param {string | undefined} header @returns {'protobuf' | 'json' | null} */
 export function encodingOf(header) {
@@ -42,12 +48,19 @@ function inflateDeflate(buf, opts, cb) {
  * @param {ReturnType<import('./store.mjs').createTraceStore>} deps.store
  * @param {number} deps.maxBodyBytes limit of the body as sent (compressed or not)
  * @param {number} deps.maxDecodedBytes limit of the body after decompression
- * @param {number} deps.maxConcurrentExports exports decoded at once; more get 503
+ * @param {number} deps.maxConcurrentExports exports received at once; more get 503
+ * @param {number} deps.bodyTimeoutMs a body not complete this long after its headers: 408
+ * @param {number} deps.maxSpansPerRequest more spans in one request: 413
+ * @param {number} deps.maxItemsPerRequest more objects (spans, attributes, values, …) in one request: 413
  * @param {{ write(line: string): void } | null} deps.jsonl
  * @param {ReturnType<typeof newReceiverStats>} deps.stats
  */
-export function createReceiver({ store, maxBodyBytes, maxDecodedBytes, maxConcurrentExports, jsonl, stats }) {
+export function createReceiver({
+  store, maxBodyBytes, maxDecodedBytes, maxConcurrentExports, bodyTimeoutMs, maxSpansPerRequest, maxItemsPerRequest, jsonl, stats,
+}) {
   let inflight = 0;
+  const decodeSlot = semaphore(DECODE_SLOTS);
+  const limits = { maxSpans: maxSpansPerRequest, maxItems: maxItemsPerRequest };
 
   /** @param {import('node:http').IncomingMessage} req @param {import('node:http').ServerResponse} res */
   return function receive(req, res) {
@@ -80,26 +93,41 @@ export function createReceiver({ store, maxBodyBytes, maxDecodedBytes, maxConcur
       return fail(503, GRPC_UNAVAILABLE, 'too many exports at once; retry later');
     }
     inflight++;
-    readBody(req, maxBodyBytes)
+    readBody(req, maxBodyBytes, bodyTimeoutMs)
       .then(async (body) => {
         if (body === 'aborted') return;
+        if (body === 'timeout') {
+          // A slow sender must not hold an export slot: answer, then close the connection.
+          res.setHeader('Connection', 'close');
+          res.once('finish', () => req.destroy());
+          return fail(408, GRPC_UNAVAILABLE, `body not received within ${bodyTimeoutMs} ms`);
+        }
         if (body === 'too-large') {
           drain(req, maxBodyBytes);
           return fail(413, GRPC_RESOURCE_EXHAUSTED, `body exceeds the limit of ${maxBodyBytes} bytes`);
         }
-        let bytes = body;
-        if (coding !== 'identity') {
-          const decoded = await decompress(DECODERS[coding], body, maxDecodedBytes);
-          if (decoded === 'too-large') {
-            return fail(413, GRPC_RESOURCE_EXHAUSTED, `decompressed body exceeds the limit of ${maxDecodedBytes} bytes`);
+        const release = await decodeSlot();
+        let request;
+        let flat;
+        try {
+          let bytes = body;
+          if (coding !== 'identity') {
+            const decoded = await decompress(DECODERS[coding], body, maxDecodedBytes);
+            if (decoded === 'too-large') {
+              return fail(413, GRPC_RESOURCE_EXHAUSTED, `decompressed body exceeds the limit of ${maxDecodedBytes} bytes`);
+            }
+            if (decoded instanceof Error) {
+              return fail(400, GRPC_INVALID_ARGUMENT, `malformed ${coding} body: ${decoded.message}`);
+            }
+            bytes = decoded;
           }
-          if (decoded instanceof Error) {
-            return fail(400, GRPC_INVALID_ARGUMENT, `malformed ${coding} body: ${decoded.message}`);
-          }
-          bytes = decoded;
+          checkRequestSize(encoding, bytes, limits);
+          request = encoding === 'protobuf' ? decodeProtobufRequest(bytes) : decodeJsonRequest(bytes.toString('utf8'));
+          flat = flattenRequest(request, maxSpansPerRequest);
+        } finally {
+          release();
         }
-        const request = encoding === 'protobuf' ? decodeProtobufRequest(bytes) : decodeJsonRequest(bytes.toString('utf8'));
-        const { spans, rejected, reasons } = flattenRequest(request);
+        const { spans, rejected, reasons } = flat;
         const { refused } = store.add(spans);
         if (refused > 0) reasons.push('trace has too many spans for this collector (maxSpansPerTrace)');
         const rejectedSpans = rejected + refused;
@@ -110,7 +138,7 @@ export function createReceiver({ store, maxBodyBytes, maxDecodedBytes, maxConcur
         send(res, 200, encoding, encodeExportResponse(encoding, rejectedSpans, reasons.join('; ')));
       })
       .catch((err) => {
-        if (err instanceof BadRequest) return fail(err.status, GRPC_INVALID_ARGUMENT, err.message);
+        if (err instanceof BadRequest) return fail(err.status, err.status === 413 ? GRPC_RESOURCE_EXHAUSTED : GRPC_INVALID_ARGUMENT, err.message);
         // Anything else is a bug here, still answered: deep nesting can overflow the stack.
         const message = err instanceof RangeError ? `request too deeply nested: ${err.message}` : 'internal error';
         return fail(err instanceof RangeError ? 400 : 500, GRPC_INVALID_ARGUMENT, message);
@@ -135,26 +163,31 @@ function send(res, status, encoding, body) {
 
 /**
  * @param {import('node:http').IncomingMessage} req
- * @returns {Promise<Buffer | 'too-large' | 'aborted'>}
+ * @returns {Promise<Buffer | 'too-large' | 'aborted' | 'timeout'>}
  */
-function readBody(req, limit) {
+function readBody(req, limit, timeoutMs) {
   return new Promise((resolve) => {
     const chunks = [];
     let size = 0;
+    const stop = (result) => {
+      clearTimeout(timer);
+      req.off('data', onData);
+      chunks.length = 0;
+      resolve(result);
+    };
+    const timer = setTimeout(() => stop('timeout'), timeoutMs);
     const onData = (chunk) => {
       size += chunk.length;
-      if (size > limit) {
-        req.off('data', onData);
-        chunks.length = 0;
-        resolve('too-large');
-        return;
-      }
+      if (size > limit) return stop('too-large');
       chunks.push(chunk);
     };
     req.on('data', onData);
-    req.on('end', () => resolve(Buffer.concat(chunks, size)));
-    req.on('error', () => resolve('aborted'));
-    req.on('close', () => resolve('aborted')); // no-op after 'end'
+    req.on('end', () => {
+      clearTimeout(timer);
+      resolve(Buffer.concat(chunks, size));
+    });
+    req.on('error', () => stop('aborted'));
+    req.on('close', () => stop('aborted')); // no-op after 'end'
   });
 }
 
@@ -174,6 +207,23 @@ function drain(req, limit) {
   req.on('end', () => clearTimeout(timer));
   req.on('close', () => clearTimeout(timer));
   req.resume();
+}
+
+/** `acquire()` resolves with a release function once one of `n` slots is free (first come, first served). */
+function semaphore(n) {
+  let free = n;
+  const waiting = [];
+  const release = () => {
+    const next = waiting.shift();
+    if (next) next(release);
+    else free++;
+  };
+  return () => new Promise((resolve) => {
+    if (free > 0) {
+      free--;
+      resolve(release);
+    } else waiting.push(resolve);
+  });
 }
 
 /** @returns {Promise<Buffer | Error | 'too-large'>} */

@@ -12,6 +12,9 @@ import { createTraceStore } from './store.mjs';
 
 const viewerDir = join(dirname(fileURLToPath(import.meta.url)), '..', 'viewer');
 
+/** Host names the viewer's API answers by default (see hostMatcher). */
+const LOOPBACK_HOSTS = ['localhost', '127.0.0.1', '[::1]'];
+
 /** Pages served from a loopback host on any port: the demo's page and worker. */
 const LOOPBACK_ORIGIN = /^https?:\/\/(localhost|127\.0\.0\.1|\[::1\])(:\d+)?$/;
 
@@ -30,9 +33,15 @@ const DEFAULT_ALLOWED_HEADERS = [
  * @property {number} [port] default 4318 (the OTLP/HTTP port); 0 picks a free one
  * @property {'*' | (string | RegExp)[]} [allowedOrigins] CORS origins; default any loopback origin
  * @property {string[]} [allowedHeaders] CORS request headers allowed
+ * @property {string[]} [allowedHosts] Host names the viewer's API (/api/*) answers; default
+ *   localhost, 127.0.0.1, [::1] and `host`; others get 403 (against DNS rebinding)
  * @property {number} [maxBodyBytes] limit of a body as sent; default 8 MiB
- * @property {number} [maxDecodedBytes] limit of a body after decompression; default 32 MiB
- * @property {number} [maxConcurrentExports] exports decoded at once; default 8, more get 503
+ * @property {number} [maxDecodedBytes] limit of a body after decompression; default 16 MiB
+ * @property {number} [maxConcurrentExports] exports received at once; default 8, more get 503
+ * @property {number} [bodyTimeoutMs] a request body must arrive within this; default 10,000, else 408
+ * @property {number} [maxSpansPerRequest] spans in one export request; default 10,000, more get 413
+ * @property {number} [maxItemsPerRequest] objects (spans, events, links, attributes, values) in one
+ *   export request; default 200,000, more get 413
  * @property {number} [maxTraces] traces kept; default 500
  * @property {number} [maxSpans] spans kept over all traces; default 100,000
  * @property {number} [maxSpansPerTrace] default 20,000
@@ -65,13 +74,17 @@ export async function startCollector(options = {}) {
   const receive = createReceiver({
     store,
     maxBodyBytes: options.maxBodyBytes ?? 8 * 1024 * 1024,
-    maxDecodedBytes: options.maxDecodedBytes ?? 32 * 1024 * 1024,
+    maxDecodedBytes: options.maxDecodedBytes ?? 16 * 1024 * 1024,
     maxConcurrentExports: options.maxConcurrentExports ?? 8,
+    bodyTimeoutMs: options.bodyTimeoutMs ?? 10_000,
+    maxSpansPerRequest: options.maxSpansPerRequest ?? 10_000,
+    maxItemsPerRequest: options.maxItemsPerRequest ?? 200_000,
     jsonl,
     stats: receiverStats,
   });
   const events = createEventHub(store);
   const isAllowedOrigin = originMatcher(options.allowedOrigins);
+  const isAllowedHost = hostMatcher(options.allowedHosts ?? [...LOOPBACK_HOSTS, host.includes(':') ? `[${host}]` : host]);
   const allowedHeaders = (options.allowedHeaders ?? DEFAULT_ALLOWED_HEADERS).join(', ');
   const serveViewer = options.viewer ?? true;
   const stats = () => ({ receiver: receiverStats, store: store.stats(), jsonl: jsonl?.stats() ?? null, sseClients: events.clientCount });
@@ -116,6 +129,9 @@ export async function startCollector(options = {}) {
       return receive(req, res);
     }
     if (path.startsWith('/api/')) {
+      // A page on another name that resolves here (DNS rebinding) is same-origin to the
+      // browser: only the Host header tells it apart.
+      if (!isAllowedHost(req.headers.host)) return json(res, 403, { error: `host ${JSON.stringify(req.headers.host ?? '')} is not allowed (allowedHosts)` });
       if (path === '/api/events' && req.method === 'GET') return events.handle(req, res);
       if (path === '/api/traces' && req.method === 'GET') {
         const limit = clampInt(url.searchParams.get('limit'), 1, 1000, 100);
@@ -176,6 +192,12 @@ function originMatcher(allowed) {
   if (allowed === '*') return () => true;
   if (!allowed) return (o) => LOOPBACK_ORIGIN.test(o);
   return (o) => allowed.some((a) => (typeof a === 'string' ? a === o : a.test(o)));
+}
+
+/** @param {string[]} names @returns {(header: string | undefined) => boolean} */
+function hostMatcher(names) {
+  const allowed = new Set(names.map((n) => n.toLowerCase()));
+  return (header) => allowed.has((header ?? '').toLowerCase().replace(/:\d*$/, ''));
 }
 
 function clampInt(raw, min, max, fallback) {

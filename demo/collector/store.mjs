@@ -102,19 +102,28 @@ export function createTraceStore(limits = {}) {
       if (s.startMs < t.startMs) t.startMs = s.startMs;
       if (s.endMs > t.endMs) t.endMs = s.endMs;
     }
-    evict();
+    const evicted = evict();
     const ids = [...touched].filter((id) => traces.has(id));
-    if (ids.length > 0) for (const fn of listeners) fn(ids);
+    notify([...touched, ...evicted]);
     return { accepted: spans.length - refused, refused, touched: ids };
   }
 
+  /** @returns {string[]} the ids of the traces removed */
   function evict() {
+    const removed = [];
     for (const [id, t] of traces) {
       if (traces.size <= maxTraces && spanTotal <= maxSpans) break;
       traces.delete(id);
       spanTotal -= t.spans.length;
       evictedTraces++;
+      removed.push(id);
     }
+    return removed;
+  }
+
+  /** @param {string[]} ids traces added, updated or removed */
+  function notify(ids) {
+    if (ids.length > 0) for (const fn of listeners) fn(ids);
   }
 
   return {
@@ -136,14 +145,16 @@ export function createTraceStore(limits = {}) {
       const t = traces.get(traceId);
       return t ? t.spans : null;
     },
-    /** Called with the ids of the traces each add() touched. */
+    /** Called with the ids of the traces that add() touched or evicted, or that clear() removed. */
     onChange(fn) {
       listeners.add(fn);
       return () => listeners.delete(fn);
     },
     clear() {
+      const ids = [...traces.keys()];
       traces.clear();
       spanTotal = 0;
+      notify(ids);
     },
     stats() {
       return { traces: traces.size, spans: spanTotal, evictedTraces, maxTraces, maxSpans, maxSpansPerTrace };

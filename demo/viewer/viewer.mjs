@@ -7,9 +7,15 @@ import { colourOf, esc, fmtClock, fmtMs } from './util.mjs';
 import { createWaterfall } from './waterfall.mjs';
 
 const MAX_LIST_ROWS = 300;
+/** Summaries kept: the store's list API gives at most this many; the oldest updated go first. */
+const MAX_SUMMARIES = 1000;
 const RELOAD_DELAY_MS = 800;
 
-/** @type {Map<string, any>} */
+/**
+ * The store's traces as the list API and the event stream report them, in update
+ * order (the first entry is the least recently updated).
+ * @type {Map<string, any>}
+ */
 const summaries = new Map();
 const listBody = /** @type {HTMLElement} */ (document.querySelector('#traces tbody'));
 const detail = /** @type {HTMLElement} */ (document.getElementById('detail'));
@@ -35,6 +41,27 @@ function setState(state) {
 
 const endpoint = document.getElementById('endpoint');
 if (endpoint) endpoint.textContent = `${location.origin}/v1/traces`;
+
+/** @param {any} summary */
+function putSummary(summary) {
+  summaries.delete(summary.traceId);
+  summaries.set(summary.traceId, summary);
+  for (const id of summaries.keys()) {
+    if (summaries.size <= MAX_SUMMARIES) break;
+    summaries.delete(id);
+  }
+}
+
+let listQueued = false;
+/** Many events arrive at once: draw the list once per frame. */
+function queueRenderList() {
+  if (listQueued) return;
+  listQueued = true;
+  requestAnimationFrame(() => {
+    listQueued = false;
+    renderList();
+  });
+}
 
 function renderList() {
   const all = [...summaries.values()].sort((a, b) => b.startMs - a.startMs).slice(0, MAX_LIST_ROWS);
@@ -62,26 +89,35 @@ function routeOf() {
   return { traceId: (p.get('trace') ?? '').toLowerCase(), spanId: (p.get('span') ?? '').toLowerCase() };
 }
 
-async function fetchJson(url) {
-  const res = await fetch(url, { cache: 'no-store' });
+/** @param {string} url @param {AbortSignal} [signal] */
+async function fetchJson(url, signal) {
+  const res = await fetch(url, { cache: 'no-store', signal });
   if (!res.ok) throw Object.assign(new Error((await res.json().catch(() => null))?.error ?? `HTTP ${res.status}`), { status: res.status });
   return res.json();
 }
 
+/** The trace being loaded, if any: an answer to an earlier request is dropped (and its fetch aborted). */
+let showing = /** @type {AbortController | null} */ (null);
+
 /** @param {string} traceId @param {{ keepView?: boolean }} [opts] */
 async function showTrace(traceId, opts = {}) {
+  showing?.abort();
+  const me = (showing = new AbortController());
   setState('loading');
   const t0 = performance.now();
   let trace;
   try {
-    trace = await fetchJson(`api/traces/${traceId}`);
+    trace = await fetchJson(`api/traces/${traceId}`, me.signal);
   } catch (err) {
+    if (showing !== me) return;
     current?.waterfall.destroy();
     current = null;
     detail.innerHTML = `<p class="empty">Trace ${esc(traceId)}: ${esc(err instanceof Error ? err.message : String(err))}</p>`;
+    showing = null;
     setState('error');
     return;
   }
+  if (showing !== me) return;
   const t1 = performance.now();
   const keep = opts.keepView && current?.traceId === traceId
     ? { scrollTop: current.waterfall.scroller.scrollTop, graphOpen: /** @type {HTMLDetailsElement} */ (detail.querySelector('.graph-box'))?.open }
@@ -122,6 +158,8 @@ async function showTrace(traceId, opts = {}) {
   renderList();
   // Measured to the frame after the DOM is built: layout and paint included.
   await new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
+  if (showing !== me) return;
+  showing = null;
   const t2 = performance.now();
   api.lastRender = { traceId, spanCount: trace.spanCount, fetchMs: t1 - t0, renderMs: t2 - t1, totalMs: t2 - t0 };
   setState('rendered');
@@ -131,6 +169,13 @@ function onRoute() {
   const { traceId, spanId } = routeOf();
   if (!traceId) return;
   if (current?.traceId === traceId) {
+    // Back to the trace on screen while another loads: that one is no longer wanted.
+    if (showing) {
+      showing.abort();
+      showing = null;
+      renderList();
+      setState('rendered');
+    }
     if (spanId) current.waterfall.selectSpan(spanId);
     return;
   }
@@ -153,26 +198,45 @@ function connectEvents() {
   });
   source.addEventListener('trace', (ev) => {
     const summary = JSON.parse(/** @type {MessageEvent} */ (ev).data);
-    summaries.set(summary.traceId, summary);
-    renderList();
+    putSummary(summary);
+    queueRenderList();
     if (current?.traceId === summary.traceId && summary.spanCount !== current.trace.spanCount) {
       clearTimeout(reloadTimer);
-      reloadTimer = window.setTimeout(() => void showTrace(summary.traceId, { keepView: true }), RELOAD_DELAY_MS);
+      reloadTimer = window.setTimeout(() => {
+        if (routeOf().traceId === summary.traceId) void showTrace(summary.traceId, { keepView: true });
+      }, RELOAD_DELAY_MS);
     }
   });
   source.addEventListener('evicted', (ev) => {
-    summaries.delete(JSON.parse(/** @type {MessageEvent} */ (ev).data).traceId);
-    renderList();
+    const { traceId } = JSON.parse(/** @type {MessageEvent} */ (ev).data);
+    summaries.delete(traceId);
+    goneDuringLoad?.add(traceId);
+    queueRenderList();
   });
 }
 
+/** Traces reported gone while the list request is out: the answer may predate that. */
+let goneDuringLoad = /** @type {Set<string> | null} */ (null);
+
+/**
+ * Makes the list the store's again (on connecting: events missed while disconnected
+ * are lost). What events reported during the request is newer than the answer: kept.
+ */
 async function loadList() {
+  const before = new Set(summaries.keys());
+  const gone = (goneDuringLoad = new Set());
   try {
-    const { traces } = await fetchJson('api/traces?limit=200');
-    for (const t of traces) summaries.set(t.traceId, t);
+    const { traces } = await fetchJson(`api/traces?limit=${MAX_SUMMARIES}`);
+    const listed = new Set(traces.map((t) => t.traceId));
+    for (const id of before) if (!listed.has(id)) summaries.delete(id);
+    for (const t of traces.sort((a, b) => a.updatedMs - b.updatedMs)) {
+      if (!gone.has(t.traceId) && !(summaries.get(t.traceId)?.updatedMs >= t.updatedMs)) putSummary(t);
+    }
     renderList();
   } catch {
     // The event stream reconnects and reloads the list.
+  } finally {
+    if (goneDuringLoad === gone) goneDuringLoad = null;
   }
 }
 

@@ -3,6 +3,7 @@
 // JSONL option, and bad input by the thousand without stopping or growing without bound.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { request as httpRequest } from 'node:http';
 import { createRequire } from 'node:module';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -199,6 +200,117 @@ test('partial success: spans with invalid ids are rejected and counted, the rest
     const msg = ExportTraceServiceResponse.decode(new Uint8Array(await r.arrayBuffer()));
     assert.equal(Number(msg.partialSuccess.rejectedSpans), 1);
     assert.match(msg.partialSuccess.errorMessage, /invalid spanId/);
+  });
+});
+
+test('timestamps: generated values up to 2^64-1 are kept exactly, beyond it (strings and numbers) rejected as invalid times', async () => {
+  const MAX = 2n ** 64n - 1n;
+  const rand = prng(640);
+  const big = (limit: bigint) => (BigInt(Math.floor(rand() * 2 ** 32)) << 32n | BigInt(Math.floor(rand() * 2 ** 32))) % limit;
+  /** [value as sent, stored decimal or null when it must be rejected] */
+  const cases: [string | number, string | null][] = [['18446744073709551615', MAX.toString()], ['18446744073709551616', null], [2 ** 64, null], [1e30, null]];
+  for (let i = 0; i < 300; i++) {
+    const n = [() => big(MAX + 1n), () => MAX - big(1000n), () => MAX + 1n + big(10n ** 19n), () => big(10n ** 18n)][i % 4]!();
+    if (i % 3 === 0) {
+      // As a JSON number: valid while below 2^64 (a double just under it is 2^64 - 2048).
+      const v = Number(n);
+      cases.push([v, v < 2 ** 64 ? BigInt(v).toString() : null]);
+    } else {
+      const digits = n.toString();
+      const sent = i % 5 === 0 ? digits.padStart(20, '0') : digits;
+      cases.push([sent, n <= MAX && sent.length <= 20 ? digits : null]);
+    }
+  }
+  await withCollector({}, async (c) => {
+    const traceId = 'dd'.repeat(16);
+    const spans = cases.map(([v], i) => ({ traceId, spanId: (i + 1).toString(16).padStart(16, '0'), name: `t${i}`, startTimeUnixNano: v, endTimeUnixNano: v }));
+    const r = await fetch(c.tracesUrl, { method: 'POST', headers: JSON_CT, body: JSON.stringify({ resourceSpans: [{ scopeSpans: [{ spans }] }] }) });
+    assert.equal(r.status, 200);
+    const answer = (await r.json()) as any;
+    const invalid = cases.filter(([, want]) => want === null).length;
+    assert.ok(invalid > 50 && invalid < cases.length - 50, `${invalid} of ${cases.length} out of range`);
+    assert.equal(answer.partialSuccess?.rejectedSpans, String(invalid));
+    assert.match(answer.partialSuccess.errorMessage, /invalid startTimeUnixNano/);
+    const stored = new Map((await getTrace(c, traceId)).spans.map((s) => [s.name, s.startTimeUnixNano]));
+    cases.forEach(([sent, want], i) => assert.equal(stored.get(`t${i}`) ?? null, want, `sent ${JSON.stringify(sent)}`));
+  });
+});
+
+test('attribute keys named like Object.prototype members (__proto__, constructor, …) are kept as attributes, JSON and protobuf', async () => {
+  const KEYS = ['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf', 'prototype', 'ok'];
+  const rand = prng(77);
+  const pick = <T>(a: T[]) => a[Math.floor(rand() * a.length)]!;
+  /** A random attribute list and the object the API must show for it. */
+  const gen = (depth: number): { kv: any[]; want: Record<string, unknown> } => {
+    const kv: any[] = [];
+    const want: Record<string, unknown> = {};
+    for (const key of KEYS.filter(() => rand() < 0.6)) {
+      let value: any;
+      let shown: unknown;
+      if (depth < 2 && rand() < 0.4) {
+        const inner = gen(depth + 1);
+        value = { kvlistValue: { values: inner.kv } };
+        shown = inner.want;
+      } else {
+        shown = pick(['x', 'y', '<b>']);
+        value = { stringValue: shown };
+      }
+      kv.push({ key, value });
+      Object.defineProperty(want, key, { value: shown, enumerable: true, writable: true, configurable: true });
+    }
+    return { kv, want };
+  };
+  await withCollector({}, async (c) => {
+    for (let i = 0; i < 40; i++) {
+      const traceId = (i + 1).toString(16).padStart(32, 'a');
+      const span = gen(0);
+      const res = gen(0);
+      const request = {
+        resourceSpans: [{
+          resource: { attributes: res.kv },
+          scopeSpans: [{ spans: [{ traceId, spanId: 'ab'.repeat(8), name: 'p', startTimeUnixNano: '1', endTimeUnixNano: '2', attributes: span.kv }] }],
+        }],
+      };
+      const body = i % 2 ? bin(toProtobuf(request)) : JSON.stringify(request);
+      assert.equal((await fetch(c.tracesUrl, { method: 'POST', headers: i % 2 ? PB : JSON_CT, body })).status, 200);
+      const t = await getTrace(c, traceId);
+      assert.deepEqual(t.spans[0]!.attributes, JSON.parse(JSON.stringify(span.want)), `case ${i}`);
+      assert.deepEqual(t.resources[0]!.attributes, JSON.parse(JSON.stringify(res.want)), `case ${i}`);
+    }
+  });
+});
+
+test('DNS rebinding: the viewer API answers loopback Host names (and allowedHosts) only; 200 generated Host headers', async () => {
+  const request = (port: number, method: string, path: string, host: string) => new Promise<number>((resolve, reject) => {
+    const req = httpRequest({ host: '127.0.0.1', port, method, path, headers: { host } }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+  const rand = prng(53);
+  const pick = <T>(a: T[]) => a[Math.floor(rand() * a.length)]!;
+  const label = () => Array.from({ length: 1 + Math.floor(rand() * 8) }, () => pick([...'abcdefghijklmnopqrstuvwxyz0123456789-'])).join('');
+  await withCollector({}, async (c) => {
+    const { traceId, request: body } = makeTraceRequest({ spanCount: 3, seed: 61 });
+    for (let i = 0; i < 200; i++) {
+      const port = pick(['', `:${c.port}`, ':80', ':1']);
+      const good = rand() < 0.5;
+      const name = good
+        ? pick(['localhost', 'LocalHost', '127.0.0.1', '[::1]'])
+        : pick([`${label()}.example`, `localhost.${label()}.test`, `127.0.0.1.${label()}.io`, label(), `${label()}.localhost`, '127.0.0.2', '[::2]']);
+      // Write something first so that the GET of one trace and the DELETE have work to do.
+      if (i % 10 === 0) await fetch(c.tracesUrl, { method: 'POST', headers: JSON_CT, body: JSON.stringify(body) });
+      const [method, path] = pick([['GET', '/api/traces'], ['GET', '/api/stats'], ['GET', `/api/traces/${traceId}`], ['DELETE', '/api/traces']] as const);
+      const status = await request(c.port, method, path, name + port);
+      if (good) assert.ok(status === 200 || (status === 404 && path.endsWith(traceId)), `${method} ${path} Host ${name + port}: ${status}`);
+      else assert.equal(status, 403, `${method} ${path} Host ${name + port}`);
+    }
+  });
+  await withCollector({ allowedHosts: ['devbox.lan'] }, async (c) => {
+    assert.equal(await request(c.port, 'GET', '/api/stats', `devbox.lan:${c.port}`), 200);
+    assert.equal(await request(c.port, 'GET', '/api/stats', `localhost:${c.port}`), 403, 'allowedHosts replaces the default list');
   });
 });
 

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startCollector } from '../../demo/collector/index.mjs';
-import { makeTraceRequest, splitRequest, toProtobuf } from '../../demo/collector/synthetic.mjs';
+import { makeTraceRequest, prng, splitRequest, toProtobuf } from '../../demo/collector/synthetic.mjs';
 import { launchChromium } from '../helpers/browser.js';
 
 const PB = { 'content-type': 'application/x-protobuf' };
@@ -107,6 +107,103 @@ test('viewer: 5,000-span trace, critical path, service graph, details, live upda
     await page.waitForFunction((id) => (window as any).wasmtraceViewer.lastRender?.traceId === id, evil.traceId);
     assert.equal(await page.evaluate(() => (window as any).__owned), undefined);
     assert.match(await page.locator('.trace-head').innerText(), /<img src=x/);
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+    await c.close();
+  }
+});
+
+test('viewer: the trace list mirrors the store through eviction and DELETE /api/traces (generated batches)', async () => {
+  const c = await startCollector({ port: 0, maxTraces: 100 });
+  const browser = await launchChromium();
+  try {
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(c.viewerUrl);
+    await page.waitForFunction(() => document.getElementById('live')?.textContent === 'live');
+    const rand = prng(1500);
+    const hex = (n: number, w: number) => n.toString(16).padStart(w, '0');
+    const sent: number[] = [];
+    const shownIds = () => page.evaluate(() => [...(window as any).wasmtraceViewer.summaries.keys()].sort());
+    while (sent.length < 1500) {
+      // A batch of new one-span traces, sometimes with updates to traces sent earlier.
+      const fresh = Array.from({ length: 10 + Math.floor(rand() * 110) }, () => sent.push(sent.length + 1) && sent.length);
+      const again = rand() < 0.3 ? Array.from({ length: 5 }, () => sent[Math.floor(rand() * sent.length)]!) : [];
+      const spans = [...fresh, ...again].map((i, k) => ({
+        traceId: hex(i, 32), spanId: hex(k + 1, 16), name: `t${i}`, startTimeUnixNano: String(1.7e18 + i * 1e6), endTimeUnixNano: String(1.7e18 + i * 1e6 + 1e6),
+      }));
+      const r = await fetch(c.tracesUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ resourceSpans: [{ scopeSpans: [{ spans }] }] }) });
+      assert.equal(r.status, 200);
+      if (rand() < 0.2) await new Promise((res) => setTimeout(res, 150)); // let some events flush mid-way
+    }
+    const inStore = c.store.list(1000).map((t) => t.traceId).sort();
+    assert.equal(inStore.length, 100);
+    // Events arrive every 100 ms: wait until the list has caught up (or time out and compare).
+    await page.waitForFunction((ids) => JSON.stringify([...(window as any).wasmtraceViewer.summaries.keys()].sort()) === JSON.stringify(ids),
+      inStore, { timeout: 10_000 }).catch(() => {});
+    assert.deepEqual(await shownIds(), inStore, 'the list holds exactly the store\'s traces');
+    assert.equal(await page.locator('#traces tbody tr').count(), 100);
+    assert.equal(await page.locator('#trace-count').textContent(), '100');
+
+    assert.equal((await fetch(`${c.apiUrl}/traces`, { method: 'DELETE' })).status, 200);
+    await page.waitForFunction(() => (window as any).wasmtraceViewer.summaries.size === 0, null, { timeout: 10_000 }).catch(() => {});
+    assert.deepEqual(await shownIds(), []);
+    await page.waitForFunction(() => document.querySelectorAll('#traces tbody tr').length === 0, null, { timeout: 5_000 });
+    assert.equal(await page.locator('#trace-count').textContent(), '0');
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+    await c.close();
+  }
+});
+
+test('viewer: quick clicks in the list draw only the latest selection, whatever order the answers come in (generated)', async () => {
+  const c = await startCollector({ port: 0 });
+  const browser = await launchChromium();
+  try {
+    const traces = [3, 40, 7, 120, 15].map((spanCount, i) => makeTraceRequest({ spanCount, seed: 600 + i }));
+    for (const t of traces) {
+      const r = await fetch(c.tracesUrl, { method: 'POST', headers: PB, body: new Uint8Array(toProtobuf(t.request)) });
+      assert.equal(r.status, 200);
+    }
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    const rand = prng(5150);
+    // Each trace request waits a generated delay, so later clicks may be answered first.
+    let pending = 0;
+    await page.route('**/api/traces/*', async (route) => {
+      pending++;
+      await new Promise((r) => setTimeout(r, Math.floor(rand() * 400)));
+      await route.continue().catch(() => {}); // the page may have aborted it
+      pending--;
+    });
+    await page.goto(c.viewerUrl);
+    await page.waitForSelector(`#traces tr[data-trace="${traces[4]!.traceId}"]`);
+    for (let round = 0; round < 15; round++) {
+      const clicks: string[] = [];
+      for (let n = 2 + Math.floor(rand() * 3); n > 0; n--) {
+        let id;
+        do id = traces[Math.floor(rand() * traces.length)]!.traceId; while (id === clicks.at(-1));
+        clicks.push(id);
+      }
+      if (clicks[0] === new URLSearchParams((await page.evaluate(() => location.hash)).slice(1)).get('trace')) clicks.shift();
+      for (const id of clicks) {
+        await page.locator(`#traces tr[data-trace="${id}"]`).click();
+        await new Promise((r) => setTimeout(r, Math.floor(rand() * 60)));
+      }
+      const last = clicks.at(-1)!;
+      await page.waitForFunction(() => (window as any).wasmtraceViewer.state !== 'loading');
+      while (pending > 0) await new Promise((r) => setTimeout(r, 20));
+      await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => setTimeout(r, 50))));
+      const where = `round ${round}: clicks ${clicks.map((x) => x.slice(0, 6)).join(' → ')}`;
+      assert.equal(new URLSearchParams((await page.evaluate(() => location.hash)).slice(1)).get('trace'), last, where);
+      assert.match(await page.locator('.trace-head').innerText(), new RegExp(last), `${where}: drawn trace`);
+      assert.equal(await page.locator('#traces tr.sel').getAttribute('data-trace'), last, `${where}: selected row`);
+      assert.equal(await page.evaluate(() => (window as any).wasmtraceViewer.state), 'rendered', where);
+    }
     assert.deepEqual(errors, []);
   } finally {
     await browser.close();

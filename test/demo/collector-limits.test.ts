@@ -1,0 +1,160 @@
+// The demo collector as a server under hostile input: compressed bodies that inflate to
+// millions of tiny objects (decompression amplification), in a child process with a
+// capped heap, so that running out of memory fails the test instead of ending it.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { gzipSync } from 'node:zlib';
+import { makeTraceRequest, prng, toProtobuf } from '../../demo/collector/synthetic.mjs';
+
+const collectorUrl = new URL('../../demo/collector/index.mjs', import.meta.url).href;
+const MiB = 1024 * 1024;
+
+/** Starts the collector in a child Node with `--max-old-space-size=heapMb`. */
+async function startChild(heapMb: number): Promise<{ child: ChildProcess; tracesUrl: string; stderr: () => string }> {
+  const code = `const { startCollector } = await import(${JSON.stringify(collectorUrl)});
+    const c = await startCollector({ port: 0 });
+    console.log(JSON.stringify({ tracesUrl: c.tracesUrl }));`;
+  const child = spawn(process.execPath, [`--max-old-space-size=${heapMb}`, '--input-type=module', '-e', code], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  child.stderr!.on('data', (d) => { err += d; });
+  const line = await new Promise<string>((resolve, reject) => {
+    child.stdout!.once('data', (d) => resolve(String(d)));
+    child.once('exit', (c) => reject(new Error(`collector exited (${c}): ${err}`)));
+  });
+  return { child, tracesUrl: JSON.parse(line).tracesUrl, stderr: () => err };
+}
+
+function varint(n: number): Buffer {
+  const out: number[] = [];
+  for (; n > 0x7f; n = Math.floor(n / 128)) out.push((n & 0x7f) | 0x80);
+  out.push(n);
+  return Buffer.from(out);
+}
+/** A length-delimited protobuf field. */
+const field = (num: number, body: Buffer) => Buffer.concat([varint(num * 8 + 2), varint(body.length), body]);
+/** request → ResourceSpans → ScopeSpans → `spans` (already encoded as field 2 of ScopeSpans). */
+const inScope = (spans: Buffer) => field(1, field(2, spans));
+/** One valid span around `inner` (its encoded attributes/events/links fields). */
+const oneSpan = (inner: Buffer) => field(2, Buffer.concat([field(1, Buffer.alloc(16, 1)), field(2, Buffer.alloc(8, 2)), inner]));
+
+/** Bodies of about `bytes` decoded bytes made of the cheapest objects each encoding allows. */
+const BOMBS: Record<string, (bytes: number) => { type: string; body: Buffer }> = {
+  'protobuf: empty spans': (n) => ({ type: 'application/x-protobuf', body: inScope(Buffer.alloc(n - 16).fill(Buffer.from([0x12, 0]))) }),
+  'protobuf: empty attributes': (n) => ({ type: 'application/x-protobuf', body: inScope(oneSpan(Buffer.alloc(n - 64).fill(Buffer.from([0x4a, 0])))) }),
+  'protobuf: empty events': (n) => ({ type: 'application/x-protobuf', body: inScope(oneSpan(Buffer.alloc(n - 64).fill(Buffer.from([0x5a, 0])))) }),
+  'protobuf: empty links': (n) => ({ type: 'application/x-protobuf', body: inScope(oneSpan(Buffer.alloc(n - 64).fill(Buffer.from([0x6a, 0])))) }),
+  'JSON: empty spans': (n) => ({ type: 'application/json', body: Buffer.from(`{"resourceSpans":[{"scopeSpans":[{"spans":[${'{},'.repeat(n / 3 - 20)}{}]}]}]}`) }),
+  'JSON: empty attributes': (n) => ({
+    type: 'application/json',
+    body: Buffer.from(`{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"${'a'.repeat(32)}","spanId":"${'b'.repeat(16)}","attributes":[${'{},'.repeat(n / 3 - 40)}{}]}]}]}]}`),
+  }),
+};
+
+test('decompression bombs, 8 at once, against a 192 MiB heap: each answered 413, the collector stays up and accepts real exports', async () => {
+  const { child, tracesUrl, stderr } = await startChild(192);
+  try {
+    const rand = prng(2024);
+    const names = Object.keys(BOMBS);
+    for (let round = 0; round < 3; round++) {
+      const bombs = Array.from({ length: 8 }, () => {
+        const name = names[Math.floor(rand() * names.length)]!;
+        // From 2 MiB up to just under the default decoded limit (16 MiB).
+        const size = Math.floor((2 + rand() * 13.9) * MiB);
+        const { type, body } = BOMBS[name]!(size);
+        return { name, size, type, gz: gzipSync(body, { level: 9 }) };
+      });
+      const answers = await Promise.all(bombs.map((b) => fetch(tracesUrl, {
+        method: 'POST', headers: { 'content-type': b.type, 'content-encoding': 'gzip' }, body: new Uint8Array(b.gz), signal: AbortSignal.timeout(60_000),
+      }).then(async (r) => ({ status: r.status, text: await r.text() }), (e) => ({ status: 0, text: String(e.cause ?? e) }))));
+      answers.forEach((a, i) => {
+        const b = bombs[i]!;
+        assert.equal(a.status, 413, `round ${round}: ${b.name}, ${b.gz.length} B gzip → ${(b.size / MiB).toFixed(1)} MiB: ${a.text.slice(0, 200)} ${stderr().slice(-300)}`);
+        assert.match(a.text, /more than|exceeds/);
+      });
+    }
+    const { traceId, request } = makeTraceRequest({ spanCount: 30, seed: 8 });
+    const r = await fetch(tracesUrl, { method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body: new Uint8Array(toProtobuf(request)) });
+    assert.equal(r.status, 200);
+    const t = await fetch(tracesUrl.replace('/v1/traces', `/api/traces/${traceId}`));
+    assert.equal(((await t.json()) as any).spanCount, 30);
+    assert.equal(child.exitCode, null, 'collector still running');
+  } finally {
+    child.kill('SIGKILL');
+  }
+});
+
+test('maxSpansPerRequest / maxItemsPerRequest: 200 generated requests, at most the limit accepted, one more refused whole with 413', async () => {
+  const { startCollector } = await import('../../demo/collector/index.mjs');
+  const c = await startCollector({ port: 0, maxSpansPerRequest: 50, maxItemsPerRequest: 2000 });
+  try {
+    const rand = prng(51);
+    for (let i = 0; i < 200; i++) {
+      const spanCount = 1 + Math.floor(rand() * 100);
+      const attributesPerSpan = Math.floor(rand() * 30);
+      const { traceId, request } = makeTraceRequest({ spanCount, seed: 7000 + i, attributesPerSpan });
+      const pb = i % 2 === 0;
+      const body = pb ? new Uint8Array(toProtobuf(request)) : JSON.stringify(request);
+      const r = await fetch(c.tracesUrl, { method: 'POST', headers: { 'content-type': pb ? 'application/x-protobuf' : 'application/json' }, body });
+      const text = pb ? '' : await r.text();
+      // Each span brings at least its attributes and their values: over 2,000 objects above ~66 per span.
+      const tooManyItems = spanCount * attributesPerSpan * 2 > 2000;
+      if (spanCount > 50) assert.equal(r.status, 413, `case ${i}: ${spanCount} spans`);
+      else if (tooManyItems) assert.equal(r.status, 413, `case ${i}: ${spanCount} × ${attributesPerSpan} attributes`);
+      else if (spanCount * (attributesPerSpan * 2 + 8) < 1500) assert.equal(r.status, 200, `case ${i}: ${spanCount} × ${attributesPerSpan} ${text}`);
+      if (r.status === 413) {
+        if (!pb) assert.match(text, /maxSpansPerRequest|maxItemsPerRequest/);
+        assert.equal(c.store.summary(traceId), null, 'nothing of a refused request is kept');
+      } else assert.equal(r.status, 200);
+    }
+  } finally {
+    await c.close();
+  }
+});
+
+test('slow senders: a body not complete within bodyTimeoutMs gets 408 and frees its slot; real exports get through (3 generated rounds)', async () => {
+  const { startCollector } = await import('../../demo/collector/index.mjs');
+  const net = await import('node:net');
+  const c = await startCollector({ port: 0, maxConcurrentExports: 8, bodyTimeoutMs: 1000 });
+  const rand = prng(408);
+  const real = JSON.stringify(makeTraceRequest({ spanCount: 2, seed: 9 }).request);
+  const cleanups: (() => void)[] = [];
+  try {
+    for (let round = 0; round < 3; round++) {
+      // 8-12 slow senders, each trickling a byte every 50-400 ms after a partial body.
+      const senders = Array.from({ length: 8 + Math.floor(rand() * 5) }, () => {
+        const s = net.connect(c.port, '127.0.0.1');
+        let answer = '';
+        s.on('data', (d) => { answer += d; });
+        s.on('error', () => {});
+        s.write(`POST /v1/traces HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{"resourceSpans":`);
+        const drip = setInterval(() => { if (!s.destroyed) s.write(' '); }, 50 + Math.floor(rand() * 350));
+        cleanups.push(() => { clearInterval(drip); s.destroy(); });
+        return { s, drip, answer: () => answer };
+      });
+      await new Promise((r) => setTimeout(r, 200));
+      const t0 = Date.now();
+      let status = 0;
+      // While the slow senders still trickle, a real export must get through once their time is up.
+      while (Date.now() - t0 < 4000) {
+        const r = await fetch(c.tracesUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: real });
+        status = r.status;
+        await r.arrayBuffer();
+        if (status === 200) break;
+        await new Promise((res) => setTimeout(res, 100));
+      }
+      assert.equal(status, 200, `round ${round}: real export with ${senders.length} slow senders`);
+      await new Promise((r) => setTimeout(r, 300));
+      for (const x of senders) {
+        clearInterval(x.drip);
+        // The first 8 held slots (408); the rest were refused at once (503).
+        assert.match(x.answer(), /^HTTP\/1\.1 (408|503)/, `round ${round}: ${x.answer().slice(0, 40)}`);
+        x.s.destroy();
+      }
+      assert.equal(senders.filter((x) => x.answer().startsWith('HTTP/1.1 408')).length, 8, `round ${round}`);
+    }
+  } finally {
+    for (const f of cleanups) f();
+    await c.close();
+  }
+});
