@@ -9,9 +9,8 @@
 // batch the collector could not take (network error, 429, 502-504) is kept
 // in memory, bounded, and retried by the next export.
 import type { Delivery } from '../src/tracer.js';
-import type { DeliveryStats, Encoded, ExportResult, SpanSource, Transport, TransportResponse } from '../src/export/types.js';
+import type { DeliveryStats, Encoded, ExportResult, SpanSource, Transport } from '../src/export/types.js';
 import { now } from '../src/clock.js';
-import { rejectedSpans } from '../src/export/send.js';
 
 /** Largest body cut from the span buffer, bytes. */
 const MAX_BODY_BYTES = 64 * 1024;
@@ -25,7 +24,6 @@ const EXPORT_NOW_SPANS = 512;
 const BURST_SPANS = 1024;
 /** Bytes of spans cut by bursts, kept for the invocation's export; beyond it the oldest go, counted. */
 const MAX_CUT_BYTES = 1024 * 1024;
-const PROTOBUF = 'application/x-protobuf';
 
 export interface WorkerDelivery extends Delivery {
   /**
@@ -85,20 +83,15 @@ export function createDelivery(source: SpanSource, send: Transport, delayMs: num
     cutBytes = ended = 0;
     await Promise.all(
       batches.map(async (b) => {
-        let res: TransportResponse | undefined;
+        let status = 0;
         try {
-          res = await send(b.body, { contentType: source.contentType, spans: b.spans });
+          status = (await send(b.body, { contentType: source.contentType, spans: b.spans })).status;
         } catch {
           // network error, timeout: retryable (status 0)
         }
-        const status = res?.status ?? 0;
-        if (status >= 200 && status < 300) {
-          // A partial success names the spans the collector refused: lost, not sent.
-          const refused = Math.min(b.spans, rejectedSpans(res!.body, source.contentType !== PROTOBUF));
-          r.sent += b.spans - refused;
-          r.dropped += refused;
-          counts.droppedRejected += refused;
-        } else if (status === 0 || status === 429 || (status >= 502 && status <= 504)) {
+        // A partial success counts as sent: reading it costs the bundle more than it tells (docs/worker.md).
+        if (status >= 200 && status < 300) r.sent += b.spans;
+        else if (status === 0 || status === 429 || (status >= 502 && status <= 504)) {
           // Kept for the next flush; oldest first out when the bound is reached.
           backlog.push(b);
           backlogBytes += b.body.length;
@@ -143,8 +136,8 @@ export function fetchTransport(fetchFn: typeof fetch, endpoint: string, headers:
       headers: { ...headers, 'content-type': meta.contentType },
       signal: AbortSignal.timeout(timeoutMs),
     });
-    // Reading the body frees the connection; a 2xx body may report a partial success.
-    const answer = await res.arrayBuffer().then((b) => new Uint8Array(b), () => undefined);
-    return { status: res.status, body: answer };
+    // Reading the body frees the connection.
+    await res.arrayBuffer().catch(() => 0);
+    return { status: res.status };
   };
 }

@@ -181,27 +181,24 @@ test('a collector that is down: the batches wait in memory and leave with the ne
 /** An ExportTraceServiceResponse whose partial_success rejects `n` spans (protobuf, n < 128). */
 const partialSuccess = (n: number): Uint8Array => new Uint8Array([0x0a, 2, 0x08, n]);
 
-test('300 generated runs: stats() counts each span the collector refused or the memory bound evicted, and every span is sent, refused, evicted or still waiting', async (t) => {
+test('300 generated runs: stats() counts each span the collector refused (a status not retried) or the memory bound evicted, and every span is sent, refused, evicted or still waiting', async (t) => {
   const advance = fakeTimers(t);
   const r = prng(0x10557);
   let evicted = 0;
-  let partly = 0;
   for (let run = 0; run < 300; run++) {
     let sent = 0;
     let refused = 0;
     const accepted = new Set<number>();
-    // Each export gets one answer: OK, OK refusing some, a status not retried, one retried, or a network error.
+    // Each export gets one answer: OK, OK with a partial success, a status not retried, one retried, or a network error.
     const respond = (ids: number[]): TransportResponse => {
       const x = r();
       if (x < 0.15) throw new TypeError('network error');
       const status = x < 0.4 ? 200 : x < 0.55 ? [400, 401, 413][Math.floor(r() * 3)]! : x < 0.75 ? [429, 502, 503, 504][Math.floor(r() * 4)]! : 202;
       const reject = status === 202 ? Math.floor(r() * 12) : 0;
-      if (reject) partly++;
       if (status >= 400 && status < 429) refused += ids.length;
       if (status < 300) {
-        const kept = ids.length - Math.min(reject, ids.length);
-        refused += ids.length - kept;
-        sent += kept;
+        // A partial success counts as sent in a Worker (docs/worker.md).
+        sent += ids.length;
         for (const id of ids) assert.ok(!accepted.has(id), `run ${run}: span ${id} accepted twice`);
         for (const id of ids) accepted.add(id);
       }
@@ -222,5 +219,5 @@ test('300 generated runs: stats() counts each span the collector refused or the 
     assert.equal(sent + refused + s.droppedQueueFull + queued, h.made(), `${what}: every span accounted for`);
     evicted += s.droppedQueueFull;
   }
-  assert.ok(evicted > 0 && partly > 0, `the runs evict (${evicted}) and refuse in part (${partly})`);
+  assert.ok(evicted > 0, `the runs evict (${evicted})`);
 });
