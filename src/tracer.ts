@@ -183,8 +183,33 @@ export interface TracerOptions {
 export function createTracer(core: Core, delivery: Delivery, options: TracerOptions = {}): Tracer {
   let live = true;
   const rootTraceState = options.rootTraceState;
-  const host: SpanHost = { core, ended: () => delivery.spanEnded() };
   const x = core.x;
+  // Spans held for their trace's decision leave with it, or at maxHoldMs: one
+  // timer (unref'd in Node) for the earliest, so they leave on time while
+  // nothing else happens.
+  let holdTimer: ReturnType<typeof setTimeout> | undefined;
+  const watchHold = (): void => {
+    const due = x.holdDue();
+    if (due < 0 || !live) return;
+    holdTimer = setTimeout(() => {
+      holdTimer = undefined;
+      try {
+        x.settle(now(), 0);
+        if (x.pending()) delivery.spanEnded();
+        watchHold();
+      } catch (e) {
+        internalError(e);
+      }
+    }, due - now() + 1);
+    (holdTimer as { unref?: () => void }).unref?.();
+  };
+  const host: SpanHost = {
+    core,
+    ended: () => {
+      delivery.spanEnded();
+      if (!holdTimer) watchHold();
+    },
+  };
   const caller = options.caller ? extractParent(options.caller) : undefined;
   // The caller's baggage holds without a valid traceparent too.
   const callerBaggage = caller ? caller._bg : options.caller ? parseBaggage(getHeader(options.caller, 'baggage')) : '';
@@ -314,6 +339,7 @@ export function createTracer(core: Core, delivery: Delivery, options: TracerOpti
     shutdown() {
       if (!live) return Promise.resolve(EMPTY_RESULT);
       live = false;
+      clearTimeout(holdTimer);
       return safe(() => (decideHeld(), delivery.shutdown()));
     },
 

@@ -266,6 +266,12 @@ export function evictOldest(): void {
   if (i >= 0) decide(i, false);
 }
 
+/** When the oldest trace holding spans reaches maxHoldMs (ms), or -1 when none is held. */
+export function holdDue(): f64 {
+  const i = held ? oldestHolding() : -1;
+  return i < 0 ? -1 : load<f64>(entryAt(i), E_BORN) + maxHoldMs;
+}
+
 /**
  * Decides traces held too long (`all`: every open trace, as on page hide or
  * shutdown). A trace open for longer than slowMs counts as slow.

@@ -3,9 +3,11 @@
 // what a bound throws away is counted. Generated cases against a model.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { coreTracer, type CoreTracer } from '../helpers/core-tracer.js';
+import { spawnSync } from 'node:child_process';
+import { coreTracer, protoWasm, type CoreTracer } from '../helpers/core-tracer.js';
 import { allSpans, decodeProtobuf, type FlatSpan } from '../helpers/otlp.js';
 import { SpanStatusCode, type Span } from '../../src/types.js';
+import { init } from '../../src/node.js';
 import { prng } from '../../demo/collector/synthetic.mjs';
 
 const exported = (t: CoreTracer): FlatSpan[] => t.drain().flatMap((b) => allSpans(decodeProtobuf(b)));
@@ -111,4 +113,49 @@ test('a full span pool never gives up a trace already kept: its live spans are e
     assert.equal(recorded + droppedSpans, first + more, `seed ${seed}: the rest found no slot and were counted`);
     assert.ok(droppedSpans > 0);
   }
+});
+
+test('maxHoldMs holds while the tracer is idle: held spans leave on time with no flush and no later span (Node, 4 settings)', async () => {
+  for (const [maxHoldMs, traces] of [[80, 1], [150, 3], [250, 7], [120, 20]] as const) {
+    const got: Array<{ name: string; at: number }> = [];
+    const tracer = await init({
+      serviceName: 'hold', wasm: protoWasm, storage: null, compression: 'none', scheduledDelayMs: 30,
+      sampler: { ratio: 0, keepErrors: true, maxHoldMs },
+      transport: async (body: Uint8Array) => {
+        for (const s of allSpans(decodeProtobuf(body))) got.push({ name: s.name, at: performance.now() });
+        return { status: 200 };
+      },
+    });
+    const started = performance.now();
+    const roots: Span[] = [];
+    for (let i = 0; i < traces; i++) {
+      const root = tracer.startSpan('open-root');
+      const child = tracer.startSpan(`failed-child-${i}`, {}, root);
+      fail(child, i / traces);
+      child.end();
+      roots.push(root);
+    }
+    for (let waited = 0; got.length < traces && waited < 5000; waited += 20) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(got.length, traces, `maxHoldMs ${maxHoldMs}: every held failed child left while idle`);
+    for (const g of got) assert.ok(g.at - started >= maxHoldMs, `${g.name} waited its bound (${Math.round(g.at - started)} ms)`);
+    for (const root of roots) root.end();
+    await tracer.shutdown();
+  }
+});
+
+test('the hold timer does not keep Node alive: a process with held spans exits at once and exports them', () => {
+  const script = `
+    import { readFileSync } from 'node:fs';
+    import { init } from './src/node.ts';
+    const tracer = await init({ serviceName: 'exit', wasm: readFileSync('dist/wasmtrace.wasm'), storage: null, compression: 'none',
+      sampler: { ratio: 0, keepErrors: true, maxHoldMs: 60000 },
+      transport: async (b) => (process.stdout.write('exported ' + b.length + '\\n'), { status: 200 }) });
+    const root = tracer.startSpan('open-root');
+    tracer.startSpan('child', {}, root).setStatus({ code: 2 }).end();
+  `;
+  const t0 = Date.now();
+  const run = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: new URL('../../', import.meta.url), encoding: 'utf8', timeout: 30_000 });
+  assert.equal(run.status, 0, run.stderr);
+  assert.match(run.stdout, /exported \d+/, 'held spans decided and sent at exit');
+  assert.ok(Date.now() - t0 < 20_000, `exited in ${Date.now() - t0} ms, not after maxHoldMs`);
 });
