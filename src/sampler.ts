@@ -46,3 +46,31 @@ export function rootTraceState(ratio: number): string | undefined {
 export function configureTail(x: WasmExports, s: SamplerOptions | undefined): void {
   x.sampling(s?.keepErrors === false ? 0 : 1, clampInt(s?.slowMs, 0, 3_600_000, 0, 'sampler.slowMs'), clampInt(s?.maxHoldMs, 1, 3_600_000, 30_000, 'sampler.maxHoldMs'));
 }
+
+/** An OpenTelemetry threshold: 1 to 14 hex digits (tracestate handling, `th`). */
+const TH = /^[\da-f]{1,14}$/i;
+/** An explicit randomness value: exactly 14 lowercase hex digits (`rv`). */
+const RV = /^[\da-f]{14}$/;
+
+/**
+ * `ts` (a valid tracestate) with its threshold (`ot=…th:…`) erased where
+ * "TraceState: Probability Sampling" says a parent-based sampler must or
+ * should: when it is malformed, when it disagrees with the sampled flag
+ * (sampled exactly when randomness >= threshold; the randomness is `rv`, else
+ * the trace id's last 56 bits), or when the span's probability is unknown
+ * (`sampled` undefined: a span kept by tail sampling alone).
+ */
+export function checkThreshold(ts: string, traceId: string, sampled?: boolean): string {
+  if (!ts.includes('th:')) return ts;
+  const members = ts.split(',');
+  const at = members.findIndex((m) => m.startsWith('ot='));
+  const ot = at < 0 ? [] : members[at]!.slice(3).split(';');
+  const th = ot.find((v) => v.startsWith('th:'))?.slice(3);
+  if (th === undefined) return ts;
+  const rv = ot.find((v) => v.startsWith('rv:'))?.slice(3) ?? traceId.slice(18);
+  if (sampled !== undefined && TH.test(th) && RV.test(rv) && rv >= th.toLowerCase().padEnd(14, '0') === sampled) return ts;
+  const rest = ot.filter((v) => !v.startsWith('th:')).join(';');
+  if (rest) members[at] = `ot=${rest}`;
+  else members.splice(at, 1);
+  return members.join();
+}

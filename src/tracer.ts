@@ -9,6 +9,7 @@ import { WasmSpan, type SpanHost } from './span.js';
 import { EMPTY_RESULT, noopTracer } from './noop.js';
 import { setAttr } from './attributes.js';
 import { now, toRelativeMs } from './clock.js';
+import { checkThreshold } from './sampler.js';
 import { internalError } from './diag.js';
 import { INVALID_SPAN_ID, ZERO_TRACE_ID, hexWords, validIds } from './ids.js';
 import { type Carrier, KNOWN_FLAGS, formatTraceparent, getHeader, parseTraceparent, parseTracestate, setHeader } from './propagation.js';
@@ -100,9 +101,11 @@ class RemoteContext implements ParentIds, SpanContext {
     this.traceFlags = traceFlags & KNOWN_FLAGS;
     this._f = this.traceFlags | (isRemote ? 0x100 : 0);
     this.isRemote = isRemote;
-    this._ts = traceState || undefined;
+    // A threshold the sampled flag contradicts is not passed on (probability sampling).
+    const ts = traceState && checkThreshold(traceState, traceId, (traceFlags & 1) === 1);
+    this._ts = ts || undefined;
     this._bg = baggage;
-    if (traceState) this.traceState = traceState;
+    if (ts) this.traceState = ts;
   }
 }
 
@@ -183,8 +186,33 @@ export interface TracerOptions {
 export function createTracer(core: Core, delivery: Delivery, options: TracerOptions = {}): Tracer {
   let live = true;
   const rootTraceState = options.rootTraceState;
-  const host: SpanHost = { core, ended: () => delivery.spanEnded() };
   const x = core.x;
+  // Spans held for their trace's decision leave with it, or at maxHoldMs: one
+  // timer (unref'd in Node) for the earliest, so they leave on time while
+  // nothing else happens.
+  let holdTimer: ReturnType<typeof setTimeout> | undefined;
+  const watchHold = (): void => {
+    const due = x.holdDue();
+    if (due < 0 || !live) return;
+    holdTimer = setTimeout(() => {
+      holdTimer = undefined;
+      try {
+        x.settle(now(), 0);
+        if (x.pending()) delivery.spanEnded();
+        watchHold();
+      } catch (e) {
+        internalError(e);
+      }
+    }, due - now() + 1);
+    (holdTimer as { unref?: () => void }).unref?.();
+  };
+  const host: SpanHost = {
+    core,
+    ended: () => {
+      delivery.spanEnded();
+      if (!holdTimer) watchHold();
+    },
+  };
   const caller = options.caller ? extractParent(options.caller) : undefined;
   // The caller's baggage holds without a valid traceparent too.
   const callerBaggage = caller ? caller._bg : options.caller ? parseBaggage(getHeader(options.caller, 'baggage')) : '';
@@ -222,7 +250,8 @@ export function createTracer(core: Core, delivery: Delivery, options: TracerOpti
     const span = new WasmSpan(h, h > 0 ? host : null, core.ids, flags, traceState, bg);
     if (h > 0) {
       if (nameId < 0) x.rename(h, -1, core.str(text));
-      if (traceState) x.tracestate(h, core.str(traceState));
+      // An unsampled span is exported only when tail sampling keeps it: with no known probability.
+      if (traceState) x.tracestate(h, core.str(flags & 1 ? traceState : checkThreshold(traceState, '')));
       const attrs = options?.attributes;
       if (attrs) for (const key in attrs) setAttr(core, h, key, attrs[key], 0);
       const links = options?.links;
@@ -314,6 +343,7 @@ export function createTracer(core: Core, delivery: Delivery, options: TracerOpti
     shutdown() {
       if (!live) return Promise.resolve(EMPTY_RESULT);
       live = false;
+      clearTimeout(holdTimer);
       return safe(() => (decideHeld(), delivery.shutdown()));
     },
 

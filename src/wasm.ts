@@ -32,6 +32,8 @@ export interface WasmExports {
   flagError(h: number): number;
   sampling(keepErrors: number, slowMs: number, maxHoldMs: number): void;
   settle(nowMs: number, all: number): void;
+  /** When the oldest trace holding spans reaches maxHoldMs (ms, the clock's), or -1 when none is held. */
+  holdDue(): number;
   encode(maxBytes: number, maxSpans: number): number;
   pending(): number;
   stats(): number;

@@ -14,6 +14,7 @@ import { lastCount } from "./out";
 
 export { attr, end, event, flagError, link, rename, start, status } from "./span";
 import { heldSpans, setTail, settle as settleHold } from "./hold";
+export { holdDue } from "./hold";
 import { threshold } from "./config";
 
 initPool();

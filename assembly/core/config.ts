@@ -57,10 +57,10 @@ export const MAX_THRESHOLD: u64 = 1 << 56;
 }
 
 // Counters of what was dropped, read by the host through `stats`.
-export let droppedSpans: i32 = 0; // no free slot
+export let droppedSpans: i32 = 0; // no free slot, or freed early by a bound of tail sampling
 export let droppedData: i32 = 0; // attributes/events/links lost for lack of blocks
 export let droppedOversize: i32 = 0; // spans larger than the output buffer
 
-export function countDroppedSpan(): void { droppedSpans++; }
+export function countDroppedSpan(n: i32 = 1): void { droppedSpans += n; }
 export function countDroppedData(): void { droppedData++; }
 export function countOversize(): void { droppedOversize++; }

@@ -64,6 +64,7 @@ export const S_KIND: i32 = 67; // u8 OTLP span kind
 export const S_FLAGS: i32 = 68; // u8 W3C trace flags
 export const S_STATUS: i32 = 69; // u8 status code
 export const S_REMOTE: i32 = 70; // u8 1: parent came from another process
+export const S_FAILED: i32 = 71; // u8 1: status ERROR or an exception recorded (tail sampling)
 export const S_NATTR: i32 = 72; // u16 attributes stored
 export const S_NEVENT: i32 = 74; // u16 events stored
 export const S_NLINK: i32 = 76; // u16 links stored

@@ -93,15 +93,16 @@ test('two services decide the same for the same trace id, and outgoing flags car
   assert.equal(agreed, 4000);
 });
 
-test('a bounded hold: spans waiting on an open root are decided when the table or the time bound is hit', async () => {
+test('a bounded hold: spans waiting on an open root are decided when the held-span or the time bound is hit', async () => {
   const ratio = 0.0001;
   const t = await coreTracer({ ratio, seed: 3, sampler: { keepErrors: true, maxHoldMs: 1000 } });
-  // 300 traces whose roots never end: more than the 256 traces the hold keeps.
-  // Every 10th has a failed child. Evicted traces are decided with what is
-  // known: a failure keeps them, otherwise the trace-id ratio does.
+  // 1,200 traces whose roots never end, each holding a child: more than the
+  // 1,024 spans the hold keeps. Every 10th has a failed child. Traces decided
+  // early are decided with what is known: a failure keeps them, otherwise the
+  // trace-id ratio does.
   const roots = [];
   const failed = new Set<string>();
-  for (let i = 0; i < 300; i++) {
+  for (let i = 0; i < 1200; i++) {
     const root = t.tracer.startSpan('open-root');
     const child = t.tracer.startSpan('child', {}, root);
     if (i % 10 === 0) {
@@ -112,7 +113,7 @@ test('a bounded hold: spans waiting on an open root are decided when the table o
     roots.push(root);
     clock += 1;
   }
-  assert.ok((t.core.source.stats().held ?? 0) <= 256, 'no more than 256 traces held');
+  assert.ok((t.core.source.stats().held ?? 0) <= 1024, 'no more than 1,024 spans held');
   const early = exported(t);
   assert.ok(early.length >= 4, 'the oldest traces were decided when the table filled');
   for (const s of early) assert.ok(failed.has(s.traceId) || headKeeps(s.traceId, ratio), 'evicted: kept only for a failure or by ratio');
