@@ -1,15 +1,22 @@
 // Uncaught errors and unhandled rejections as `exception` events (semantic
 // conventions: exception.type, exception.message, exception.stacktrace) on
 // the active span, or on a span of their own (`error`, `unhandledrejection`).
+// The URLs in them (a script's, the page's) are redacted as url.full is.
+import type { Attributes } from '../types.js';
 import type { BrowserContext } from './types.js';
-import { listen } from './util.js';
+import { fullUrl } from '../url.js';
+import { listen, redactUrls } from './util.js';
 
 export function instrumentErrors(ctx: BrowserContext): () => void {
   const record = (type: string, exception: unknown, extra?: Record<string, string | number>): void => {
-    const message = exception instanceof Error ? exception.message : String(exception);
+    const message = redactUrls(exception instanceof Error ? exception.message : String(exception));
+    const stack = (exception as { stack?: unknown } | null | undefined)?.stack;
+    const own: Attributes = {};
+    if (exception instanceof Error || typeof exception === 'string') own['exception.message'] = message;
+    if (typeof stack === 'string') own['exception.stacktrace'] = redactUrls(stack);
     const active = ctx.tracer.getActiveSpan();
     const span = active ?? ctx.tracer.startSpan(type, extra ? { attributes: extra } : undefined);
-    span.recordException(exception);
+    span.recordException(exception, undefined, own);
     span.setStatus({ code: 2, message });
     if (!active) span.end();
   };
@@ -18,7 +25,7 @@ export function instrumentErrors(ctx: BrowserContext): () => void {
     const ev = e as ErrorEvent;
     if (typeof ev.message !== 'string') return;
     const where: Record<string, string | number> = {};
-    if (ev.filename) where['code.file.path'] = ev.filename;
+    if (ev.filename) where['code.file.path'] = fullUrl(ev.filename);
     if (ev.lineno) where['code.line.number'] = ev.lineno;
     if (ev.colno) where['code.column.number'] = ev.colno;
     record('error', ev.error ?? ev.message, where);

@@ -205,6 +205,17 @@ export function propagatesTo(rules: unknown): (u: URL) => boolean {
   return (u) => u.origin === location.origin || matchesAny(list, u.href);
 }
 
+/**
+ * `text` (a stack trace, an attribution) with each http(s) URL in it as
+ * `url.full` is written; the `:line:column` after a stack frame's URL stays.
+ */
+export function redactUrls(text: string): string {
+  return text.replace(/https?:\/\/[^\s()"'`<>]+/g, (u) => {
+    const at = /(:\d+){1,2}$/.exec(u)?.index ?? u.length;
+    return fullUrl(u.slice(0, at)) + u.slice(at);
+  });
+}
+
 /** Performance-timeline time of now. */
 export function perfNow(): number {
   return performance.now();
