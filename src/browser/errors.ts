@@ -9,11 +9,11 @@ import { listen, redactUrls } from './util.js';
 
 export function instrumentErrors(ctx: BrowserContext): () => void {
   const record = (type: string, exception: unknown, extra?: Record<string, string | number>): void => {
-    const message = redactUrls(exception instanceof Error ? exception.message : String(exception));
+    const message = redactUrls(exception instanceof Error ? exception.message : String(exception), ctx.redact);
     const stack = (exception as { stack?: unknown } | null | undefined)?.stack;
     const own: Attributes = {};
     if (exception instanceof Error || typeof exception === 'string') own['exception.message'] = message;
-    if (typeof stack === 'string') own['exception.stacktrace'] = redactUrls(stack);
+    if (typeof stack === 'string') own['exception.stacktrace'] = redactUrls(stack, ctx.redact);
     const active = ctx.tracer.getActiveSpan();
     const span = active ?? ctx.tracer.startSpan(type, extra ? { attributes: extra } : undefined);
     span.recordException(exception, undefined, own);
@@ -25,7 +25,7 @@ export function instrumentErrors(ctx: BrowserContext): () => void {
     const ev = e as ErrorEvent;
     if (typeof ev.message !== 'string') return;
     const where: Record<string, string | number> = {};
-    if (ev.filename) where['code.file.path'] = fullUrl(ev.filename);
+    if (ev.filename) where['code.file.path'] = fullUrl(ev.filename, ctx.redact);
     if (ev.lineno) where['code.line.number'] = ev.lineno;
     if (ev.colno) where['code.column.number'] = ev.colno;
     record('error', ev.error ?? ev.message, where);

@@ -68,6 +68,7 @@ function early(opts: BrowserInitOptions, wasmHref: string | undefined, ratio: nu
     ignore: (u) => own.some((href) => href !== undefined && (u.href === href || u.href.startsWith(href + '?'))),
     fetch: on.fetch !== false,
     xhr: on.xhr !== false,
+    redact: opts.redactQuery,
   });
 }
 

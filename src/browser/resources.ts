@@ -22,7 +22,7 @@ export function instrumentResources(ctx: BrowserContext, skipUrl: (url: string) 
     if (e.initiatorType === 'beacon') return;
     const span = ctx.tracer.startSpan(
       'resourceFetch',
-      { startTime: clampTime(e.startTime), attributes: { 'url.full': fullUrl(e.name), 'resource.initiator_type': e.initiatorType } },
+      { startTime: clampTime(e.startTime), attributes: { 'url.full': fullUrl(e.name, ctx.redact), 'resource.initiator_type': e.initiatorType } },
       ctx.page ?? null,
     );
     addPhases(span, e as unknown as Record<string, number>, PHASES);

@@ -105,6 +105,7 @@ export async function resumeBrowser({ opts, defaultWasm, onUnload, wasmHref, pro
       tracer,
       ignore: (url) => url === endpoint || url.startsWith(endpoint + '?'),
       propagate,
+      redact: opts.redactQuery,
       page: undefined,
       fetchSince: Infinity,
       xhrSince: Infinity,

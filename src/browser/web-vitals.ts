@@ -55,7 +55,7 @@ function record(ctx: BrowserContext, m: MetricWithAttribution, at: number): void
       'web_vital.navigation_type': m.navigationType,
     };
     for (const [k, v] of Object.entries(m.attribution as object)) {
-      if (typeof v === 'string') attrs[`web_vital.attribution.${k}`] = redactUrls(v); // the LCP image's url, say
+      if (typeof v === 'string') attrs[`web_vital.attribution.${k}`] = redactUrls(v, ctx.redact); // the LCP image's url, say
       else if (typeof v === 'boolean') attrs[`web_vital.attribution.${k}`] = v;
       else if (typeof v === 'number' && Number.isFinite(v)) attrs[`web_vital.attribution.${k}`] = double(v);
     }
