@@ -5,11 +5,11 @@
 import type { Attributes } from '../types.js';
 import type { BrowserContext } from './types.js';
 import { fullUrl } from '../url.js';
-import { listen, redactUrls } from './util.js';
+import { listen, redactUrls, safeString } from './util.js';
 
 export function instrumentErrors(ctx: BrowserContext): () => void {
   const record = (type: string, exception: unknown, extra?: Record<string, string | number>): void => {
-    const message = redactUrls(exception instanceof Error ? exception.message : String(exception), ctx.redact);
+    const message = redactUrls(exception instanceof Error ? exception.message : safeString(exception), ctx.redact);
     const stack = (exception as { stack?: unknown } | null | undefined)?.stack;
     const own: Attributes = {};
     if (exception instanceof Error || typeof exception === 'string') own['exception.message'] = message;
