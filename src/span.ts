@@ -166,11 +166,11 @@ export class WasmSpan implements Span {
     return this._host !== null && this._h > 0;
   }
 
-  recordException(exception: unknown, time?: TimeInput): void {
+  recordException(exception: unknown, time?: TimeInput, attributes?: Attributes): void {
     const host = this._host;
     if (host && this._h > 0) {
       try {
-        addEvent(host.core, this._h, 'exception', exceptionAttributes(exception), toRelativeMs(time));
+        addEvent(host.core, this._h, 'exception', { ...exceptionAttributes(exception), ...attributes }, toRelativeMs(time));
         host.core.x.flagError(this._h); // tail sampling keeps traces with exceptions
       } catch (e) {
         internalError(e);

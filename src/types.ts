@@ -66,8 +66,8 @@ export interface Span {
   /** Ends the span; a second call does nothing. */
   end(endTime?: TimeInput): void;
   isRecording(): boolean;
-  /** Records an `exception` event (OpenTelemetry exception semantic conventions). */
-  recordException(exception: unknown, time?: TimeInput): void;
+  /** Records an `exception` event (OpenTelemetry exception semantic conventions); `attributes` are added to it, over those derived. */
+  recordException(exception: unknown, time?: TimeInput, attributes?: Attributes): void;
 }
 
 /** Where a new span's parent comes from: a span, a remote context, or null for a new trace. */

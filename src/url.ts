@@ -1,13 +1,18 @@
 // `url.full` as the semantic conventions want it
 // (https://opentelemetry.io/docs/specs/semconv/registry/attributes/url/):
 // credentials replaced by REDACTED, and the values of query keys that carry
-// signatures (plus any the user names) replaced by REDACTED.
+// signatures (plus any the user names) replaced by REDACTED. The fragment is
+// kept ("if it is known, it SHOULD be included"), its key=value pairs
+// redacted alike, OAuth's tokens among them ("sensitive content SHOULD be
+// scrubbed when instrumentations can identify it").
 
 /** Which query values to redact besides the signature keys: `true` for all. */
 export type RedactQuery = boolean | string[] | undefined;
 
 /** Query keys whose values semconv says to redact by default. */
 const SIGNATURE_KEYS = ['AWSAccessKeyId', 'Signature', 'sig', 'X-Goog-Signature'];
+/** Fragment keys redacted by default too: the tokens and code of OAuth 2.0 / OpenID Connect fragment responses. */
+const TOKEN_KEYS = ['access_token', 'id_token', 'refresh_token', 'code'];
 
 /**
  * `u` without credentials and with redacted query values, as a string. Changes
@@ -17,28 +22,35 @@ export function redactUrl(u: URL, redact?: RedactQuery): string {
   if (u.username) u.username = 'REDACTED';
   if (u.password) u.password = 'REDACTED';
   const keys = SIGNATURE_KEYS.concat(Array.isArray(redact) ? redact : []);
-  // Rebuilt by hand: URLSearchParams would re-encode the untouched pairs.
-  if (u.search) {
-    u.search = u.search
-      .slice(1)
-      .split('&')
-      .map((pair) => {
-        const eq = pair.indexOf('=');
-        const key = pair.slice(0, eq);
-        return eq >= 0 && (redact === true || keys.includes(decode(key))) ? `${key}=REDACTED` : pair;
-      })
-      .join('&');
+  if (u.search) u.search = pairs(u.search.slice(1), keys, redact);
+  if (u.hash) {
+    // A hash route's own query (#/path?a=1) is what holds its pairs.
+    const h = u.hash.slice(1);
+    const q = h.indexOf('?') + 1;
+    u.hash = h.slice(0, q) + pairs(h.slice(q), keys.concat(TOKEN_KEYS), redact);
   }
   return u.href;
 }
 
+/** `a=1&b=2` with the values of `keys` (all, for `true`) as REDACTED; rebuilt by hand: URLSearchParams would re-encode the untouched pairs. */
+function pairs(s: string, keys: string[], redact: RedactQuery): string {
+  return s
+    .split('&')
+    .map((pair) => {
+      const eq = pair.indexOf('=');
+      const key = pair.slice(0, eq);
+      return eq >= 0 && (redact === true || keys.includes(decode(key))) ? `${key}=REDACTED` : pair;
+    })
+    .join('&');
+}
+
 /**
  * A URL string as `url.full`: unchanged (and not parsed) when it can carry
- * neither credentials nor a query; otherwise through redactUrl. A string that
+ * neither credentials nor a query nor a fragment; otherwise through redactUrl. A string that
  * does not parse is returned as it is.
  */
 export function fullUrl(href: string, redact?: RedactQuery): string {
-  if (!href.includes('@') && !href.includes('?')) return href;
+  if (!/[@?#]/.test(href)) return href;
   try {
     return redactUrl(new URL(href), redact);
   } catch {

@@ -41,6 +41,11 @@ export function optionsFromDataset(data: DOMStringMap): BrowserInitOptions {
         if (eq > 0) r[pair.slice(0, eq).trim()] = pair.slice(eq + 1).trim();
       }
       o.resource = r;
+    } else if (key === 'redactQuery') {
+      // data-redact-query (or ="true"): every query value; "session_token,code": those keys.
+      const keys = v.split(',').map((x) => x.trim()).filter(Boolean);
+      if (v === '' || v === 'true') o.redactQuery = true;
+      else if (v !== 'false') o.redactQuery = keys;
     } else if (key === 'debug' || key === 'disabled') {
       o[key] = v !== 'false';
     } else {

@@ -37,7 +37,7 @@ export function instrumentDocumentLoad(ctx: BrowserContext, done: (nav: Performa
   const nav = performance.getEntriesByType?.('navigation')[0] as PerformanceNavigationTiming | undefined;
   const meta = document.querySelector('meta[name="traceparent"]')?.getAttribute('content');
   const remote = meta ? parseTraceparent(meta) : null; // no regex compiled for the usual page without one
-  const attrs: Attributes = { 'url.full': fullUrl(location.href), 'user_agent.original': navigator.userAgent };
+  const attrs: Attributes = { 'url.full': fullUrl(location.href, ctx.redact), 'user_agent.original': navigator.userAgent };
   if (nav) attrs['document.navigation.type'] = nav.type;
   const page = ctx.tracer.startSpan('documentLoad', { startTime: nav ? nav.startTime : 0, attributes: attrs }, remote ?? null);
   ctx.page = page;
@@ -50,7 +50,7 @@ export function instrumentDocumentLoad(ctx: BrowserContext, done: (nav: Performa
     const n = performance.getEntriesByType?.('navigation')[0] as PerformanceNavigationTiming | undefined;
     if (n) {
       const start = clampTime(n.fetchStart);
-      const fetchSpan = ctx.tracer.startSpan('documentFetch', { startTime: start, attributes: { 'url.full': fullUrl(n.name) } }, page);
+      const fetchSpan = ctx.tracer.startSpan('documentFetch', { startTime: start, attributes: { 'url.full': fullUrl(n.name, ctx.redact) } }, page);
       addPhases(fetchSpan, n as unknown as Timing, PHASES);
       const status = (n as { responseStatus?: number }).responseStatus;
       if (status) fetchSpan.setAttribute('http.response.status_code', status);

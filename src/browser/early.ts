@@ -12,6 +12,7 @@
 // it imports nothing of the SDK's tracer.
 import type { Span, SpanContext, SpanOptions } from '../types.js';
 import type { EarlyIds, Tracer } from '../tracer.js';
+import type { RedactQuery } from '../url.js';
 import { now } from '../clock.js';
 import { activeBaggage } from '../context.js';
 import { formatTraceparent } from '../propagation.js';
@@ -54,6 +55,8 @@ export interface EarlyOptions {
   ignore(url: URL): boolean;
   readonly fetch: boolean;
   readonly xhr: boolean;
+  /** The `redactQuery` option. */
+  readonly redact: RedactQuery;
 }
 
 /**
@@ -218,7 +221,7 @@ export function recordEarly(o: EarlyOptions): EarlyRequests {
       for (const r of records) {
         try {
           const options = { startTime: r.start, [EARLY]: r.ids } as SpanOptions;
-          const span = startClientSpan(tracer, r.method, r.url, options);
+          const span = startClientSpan(tracer, r.method, r.url, o.redact, options);
           r.span = span;
           if (r.outcome) close(r);
           else inflight.add(span); // ended at pagehide if still in flight

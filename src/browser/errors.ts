@@ -1,24 +1,62 @@
 // Uncaught errors and unhandled rejections as `exception` events (semantic
 // conventions: exception.type, exception.message, exception.stacktrace) on
 // the active span, or on a span of their own (`error`, `unhandledrejection`).
+// The URLs in them (a script's, the page's) are redacted as url.full is.
+import type { Attributes } from '../types.js';
 import type { BrowserContext } from './types.js';
-import { listen } from './util.js';
+import { fullUrl } from '../url.js';
+import { listen, perfNow, redactUrls, safeString } from './util.js';
+
+/** New distinct errors recorded at most per minute; more are dropped and counted. */
+export const MAX_ERRORS_PER_MINUTE = 30;
+/** Distinct errors whose repeats are counted (a page's broken loop throws the same one 60 times a second). */
+const MAX_TRACKED = 100;
+
+interface Seen {
+  readonly type: string;
+  readonly attrs: Attributes;
+  n: number;
+}
 
 export function instrumentErrors(ctx: BrowserContext): () => void {
-  const record = (type: string, exception: unknown, extra?: Record<string, string | number>): void => {
-    const message = exception instanceof Error ? exception.message : String(exception);
+  const seen = new Map<string, Seen>();
+  let minute = -1;
+  let recent = 0;
+  let dropped = 0;
+  const record = (type: string, exception: unknown, where: Attributes = {}): void => {
+    const message = redactUrls(exception instanceof Error ? exception.message : safeString(exception), ctx.redact);
+    // The same error again (message and place) is only counted: sent as wasmtrace.repeats at pagehide.
+    const key = JSON.stringify([type, message, where['code.file.path'], where['code.line.number'], where['code.column.number']]);
+    const again = seen.get(key);
+    if (again) return void again.n++;
+    const m = Math.floor(perfNow() / 60_000);
+    if (m !== minute) [minute, recent] = [m, 0];
+    if (recent++ >= MAX_ERRORS_PER_MINUTE) return void dropped++;
+    if (seen.size < MAX_TRACKED) seen.set(key, { type, attrs: { ...where, 'exception.message': message }, n: 0 });
+    const stack = (exception as { stack?: unknown } | null | undefined)?.stack;
+    const own: Attributes = {};
+    if (exception instanceof Error || typeof exception === 'string') own['exception.message'] = message;
+    if (typeof stack === 'string') own['exception.stacktrace'] = redactUrls(stack, ctx.redact);
     const active = ctx.tracer.getActiveSpan();
-    const span = active ?? ctx.tracer.startSpan(type, extra ? { attributes: extra } : undefined);
-    span.recordException(exception);
+    const span = active ?? ctx.tracer.startSpan(type, { attributes: where });
+    span.recordException(exception, undefined, own);
     span.setStatus({ code: 2, message });
     if (!active) span.end();
   };
+  ctx.onUnload.push(() => {
+    for (const s of seen.values()) {
+      if (s.n) ctx.tracer.startSpan(s.type, { attributes: { ...s.attrs, 'wasmtrace.repeats': s.n } }).setStatus({ code: 2, message: String(s.attrs['exception.message']) }).end();
+      s.n = 0;
+    }
+    if (dropped) ctx.tracer.startSpan('error', { attributes: { 'wasmtrace.errors_dropped': dropped } }).end();
+    dropped = 0;
+  });
   // Listening without capture: resource load errors (which do not bubble) stay out.
   const stopError = listen(window, 'error', (e) => {
     const ev = e as ErrorEvent;
     if (typeof ev.message !== 'string') return;
-    const where: Record<string, string | number> = {};
-    if (ev.filename) where['code.file.path'] = ev.filename;
+    const where: Attributes = {};
+    if (ev.filename) where['code.file.path'] = fullUrl(ev.filename, ctx.redact);
     if (ev.lineno) where['code.line.number'] = ev.lineno;
     if (ev.colno) where['code.column.number'] = ev.colno;
     record('error', ev.error ?? ev.message, where);

@@ -20,7 +20,7 @@ export function instrumentFetch(ctx: BrowserContext): () => void {
       const [method, href] = fetchTarget(input, init);
       const u = httpUrl(href);
       if (u && !ctx.ignore(u.href)) {
-        span = startClientSpan(ctx.tracer, method, u);
+        span = startClientSpan(ctx.tracer, method, u, ctx.redact);
         inflight.add(span);
         release = holdActive();
         if (ctx.propagate(u)) {

@@ -51,7 +51,7 @@ export function instrumentInteractions(ctx: BrowserContext, events: readonly str
     if (id) attrs.target_id = id;
     const href = e.type === 'click' ? target.closest('a[href]')?.getAttribute('href') : null;
     const url = href ? absolute(href) : undefined;
-    if (url) attrs['url.full'] = fullUrl(url.href);
+    if (url) attrs['url.full'] = fullUrl(url.href, ctx.redact);
     const span = ctx.tracer.startSpan(e.type, { attributes: attrs }, ctx.tracer.getActiveSpan() ?? recent?.span);
     open.add(span);
     const timer = setTimeout(() => forceEnd(span), MAX_OPEN_MS);

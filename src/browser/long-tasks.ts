@@ -5,6 +5,8 @@ import type { Attributes } from '../types.js';
 import type { BrowserContext } from './types.js';
 import { double } from '../attributes.js';
 import { internalError } from '../diag.js';
+import { fullUrl } from '../url.js';
+import { redactUrls } from './util.js';
 
 interface ScriptTiming {
   invoker?: string;
@@ -25,8 +27,8 @@ export function instrumentLongTasks(ctx: BrowserContext): () => void {
           const loaf = e as PerformanceEntry & { blockingDuration?: number; scripts?: ScriptTiming[] };
           if (typeof loaf.blockingDuration === 'number') attrs['browser.long_task.blocking_duration_ms'] = double(loaf.blockingDuration);
           const script = loaf.scripts?.reduce<ScriptTiming | undefined>((a, s) => (!a || (s.duration ?? 0) > (a.duration ?? 0) ? s : a), undefined);
-          if (script?.invoker) attrs['browser.long_task.script.invoker'] = script.invoker;
-          if (script?.sourceURL) attrs['code.file.path'] = script.sourceURL;
+          if (script?.invoker) attrs['browser.long_task.script.invoker'] = redactUrls(script.invoker, ctx.redact);
+          if (script?.sourceURL) attrs['code.file.path'] = fullUrl(script.sourceURL, ctx.redact);
           if (script?.sourceFunctionName) attrs['code.function.name'] = script.sourceFunctionName;
           ctx.tracer.startSpan(type === 'longtask' ? 'longTask' : 'longAnimationFrame', { startTime: e.startTime, attributes: attrs }, null).end(e.startTime + e.duration);
         } catch (err) {

@@ -19,7 +19,7 @@ export function instrumentNavigation(ctx: BrowserContext): () => void {
     last = location.href;
     if (from === last && type !== 'popstate') return;
     const span = ctx.tracer.startSpan('navigation', {
-      attributes: { 'url.full': fullUrl(last), 'navigation.type': type, 'navigation.from': fullUrl(from) },
+      attributes: { 'url.full': fullUrl(last, ctx.redact), 'navigation.type': type, 'navigation.from': fullUrl(from, ctx.redact) },
     });
     open.add(span);
     setTimeout(() => {

@@ -40,7 +40,12 @@ export interface Prepared {
   readonly compiled: Promise<WasmSource>;
   /** fetch/XHR requests sent before the SDK is ready (early.ts); undefined when both are off. */
   readonly early: EarlyRequests | undefined;
+  /** Stops keepResources' watch; returns how many Resource Timing entries were lost meanwhile (at least). */
+  readonly resourcesLost: () => number;
 }
+
+/** Resource Timing entries the buffer is raised to when it fills before the resources instrumentation reads it (browsers keep 250). */
+export const MAX_RESOURCES = 1000;
 
 /** Adds the pagehide listener; the Wasm is fetched and compiled from the first task after the first paint. */
 export function prepareBrowser(opts: BrowserInitOptions, defaultWasm: (json: boolean) => WasmSource): Prepared {
@@ -53,7 +58,34 @@ export function prepareBrowser(opts: BrowserInitOptions, defaultWasm: (json: boo
   const propagate = propagatesTo(opts.propagateTo);
   const painted = afterPaint(FIRST_PAINT_WAIT_MS);
   const ratio = samplerRatio(opts.sampler?.ratio, envSamplerRatio(opts.env ?? {}, () => {})); // init() warns
-  return { opts, defaultWasm, onUnload, wasmHref, ratio, propagate, painted, compiled: painted.then(() => precompile(wasm)), early: early(opts, wasmHref, ratio, propagate) };
+  const resourcesLost = opts.instrumentations?.resources === false ? () => 0 : keepResources();
+  return { opts, defaultWasm, onUnload, wasmHref, ratio, propagate, painted, compiled: painted.then(() => precompile(wasm)), early: early(opts, wasmHref, ratio, propagate), resourcesLost };
+}
+
+/**
+ * The resources instrumentation reads the Resource Timing buffer after the
+ * load event, and a page with more than 250 resources fills it before: the
+ * buffer is raised to MAX_RESOURCES when it fills. Full at that, the entries
+ * that come next are lost: from then on they are counted (a lower bound: the
+ * one that found it full is counted, not others before the count starts).
+ */
+function keepResources(): () => number {
+  let lost = 0;
+  let po: PerformanceObserver | undefined;
+  const stop = listen(performance, 'resourcetimingbufferfull', () => {
+    if (performance.getEntriesByType('resource').length < MAX_RESOURCES) return performance.setResourceTimingBufferSize(MAX_RESOURCES);
+    if (po || typeof PerformanceObserver !== 'function') return;
+    lost = 1;
+    po = new PerformanceObserver((list) => {
+      lost += list.getEntries().length;
+    });
+    po.observe({ type: 'resource' });
+  });
+  return () => {
+    stop();
+    po?.disconnect();
+    return lost;
+  };
 }
 
 /** Starts recording the page's requests until the SDK is ready, unless the fetch and XHR instrumentations are both off. */
@@ -68,6 +100,7 @@ function early(opts: BrowserInitOptions, wasmHref: string | undefined, ratio: nu
     ignore: (u) => own.some((href) => href !== undefined && (u.href === href || u.href.startsWith(href + '?'))),
     fetch: on.fetch !== false,
     xhr: on.xhr !== false,
+    redact: opts.redactQuery,
   });
 }
 

@@ -13,8 +13,9 @@ import { fullUrl } from '../url.js';
 /** Main-thread time one slice of the initial buffer may take, ms. */
 const SLICE_MS = 4;
 
-/** Records entries already in the buffer, then observes later ones. */
-export function instrumentResources(ctx: BrowserContext, skipUrl: (url: string) => boolean): () => void {
+/** Records entries already in the buffer, then observes later ones; `lost` entries that never reached the buffer are counted on documentLoad. */
+export function instrumentResources(ctx: BrowserContext, skipUrl: (url: string) => boolean, lost: number): () => void {
+  if (lost) ctx.page?.setAttribute('wasmtrace.resources_dropped', lost);
   const record = (e: PerformanceResourceTiming): void => {
     if (ctx.ignore(e.name) || skipUrl(e.name)) return;
     if (e.initiatorType === 'fetch' && e.startTime >= ctx.fetchSince) return;
@@ -22,7 +23,7 @@ export function instrumentResources(ctx: BrowserContext, skipUrl: (url: string) 
     if (e.initiatorType === 'beacon') return;
     const span = ctx.tracer.startSpan(
       'resourceFetch',
-      { startTime: clampTime(e.startTime), attributes: { 'url.full': fullUrl(e.name), 'resource.initiator_type': e.initiatorType } },
+      { startTime: clampTime(e.startTime), attributes: { 'url.full': fullUrl(e.name, ctx.redact), 'resource.initiator_type': e.initiatorType } },
       ctx.page ?? null,
     );
     addPhases(span, e as unknown as Record<string, number>, PHASES);

@@ -74,7 +74,7 @@ async function start(options: BrowserInitOptions, defaultWasm: (json: boolean) =
 }
 
 /** The rest of start-up, after the first paint: web-vitals, session, Wasm, instrumentations. Never rejects. */
-export async function resumeBrowser({ opts, defaultWasm, onUnload, wasmHref, propagate, compiled, early }: Prepared): Promise<Tracer> {
+export async function resumeBrowser({ opts, defaultWasm, onUnload, wasmHref, propagate, compiled, early, resourcesLost }: Prepared): Promise<Tracer> {
   try {
     const on = opts.instrumentations ?? {};
     const enabled = (k: keyof typeof on): boolean => on[k] !== false;
@@ -105,6 +105,7 @@ export async function resumeBrowser({ opts, defaultWasm, onUnload, wasmHref, pro
       tracer,
       ignore: (url) => url === endpoint || url.startsWith(endpoint + '?'),
       propagate,
+      redact: opts.redactQuery,
       page: undefined,
       fetchSince: Infinity,
       xhrSince: Infinity,
@@ -112,7 +113,7 @@ export async function resumeBrowser({ opts, defaultWasm, onUnload, wasmHref, pro
     };
     await nextTask(); // instantiation and delivery's start-up were one task: the instrumentations get another
     const resources = (): void => {
-      if (enabled('resources')) instrumentResources(ctx, (url) => url === wasmHref);
+      if (enabled('resources')) instrumentResources(ctx, (url) => url === wasmHref, resourcesLost());
     };
     if (enabled('documentLoad')) instrumentDocumentLoad(ctx, resources);
     else if (document.readyState === 'complete') resources();

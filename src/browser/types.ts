@@ -2,6 +2,7 @@
 import type { InitOptions } from '../init.js';
 import type { Span } from '../types.js';
 import type { Tracer } from '../tracer.js';
+import type { RedactQuery } from '../url.js';
 
 /** Each instrumentation is on unless set to `false`. */
 export interface InstrumentationOptions {
@@ -29,6 +30,8 @@ export interface InstrumentationOptions {
 
 export interface BrowserInitOptions extends InitOptions {
   instrumentations?: InstrumentationOptions;
+  /** Query (and fragment) keys whose values every URL sent is written with as `REDACTED`, `true` for all; the signature keys always. */
+  redactQuery?: RedactQuery;
 }
 
 /** Shared state the instrumentations build on. */
@@ -36,6 +39,8 @@ export interface BrowserContext {
   readonly tracer: Tracer;
   /** True for URLs that are the exporter's own (never traced). */
   ignore(url: string): boolean;
+  /** The `redactQuery` option, for every URL sent (url.ts). */
+  readonly redact: RedactQuery;
   /** True where traceparent may be sent: same origin, or a `propagateTo` match. */
   propagate(url: URL): boolean;
   /** The `documentLoad` span once started (parent of resources and vitals). */

@@ -2,7 +2,7 @@
 import type { Attributes, Span, SpanOptions } from '../types.js';
 import type { Tracer } from '../tracer.js';
 import { badSetting, internalError, warnOnce } from '../diag.js';
-import { fullUrl, matchesAny } from '../url.js';
+import { type RedactQuery, fullUrl, matchesAny } from '../url.js';
 
 /** addEventListener that never throws; returns the remover. */
 export function listen(target: EventTarget | undefined, type: string, fn: (e: Event) => void, capture = true): () => void {
@@ -180,13 +180,13 @@ const KNOWN_METHODS = /^(GET|HEAD|POST|PUT|DELETE|CONNECT|OPTIONS|TRACE|PATCH|QU
  * else `HTTP` with `_OTHER`; the method as given goes in
  * `http.request.method_original` whenever it differs (semantic conventions).
  */
-export function startClientSpan(tracer: Tracer, method: unknown, u: URL, options?: SpanOptions): Span {
+export function startClientSpan(tracer: Tracer, method: unknown, u: URL, redact: RedactQuery, options?: SpanOptions): Span {
   const given = String(method ?? 'GET');
   const m = given.toUpperCase();
   const known = KNOWN_METHODS.test(m);
   const attrs: Attributes = {
     'http.request.method': known ? m : '_OTHER',
-    'url.full': fullUrl(u.href),
+    'url.full': fullUrl(u.href, redact),
     'server.address': u.hostname,
     'server.port': u.port ? Number(u.port) : DEFAULT_PORT[u.protocol] ?? 0,
   };
@@ -203,6 +203,30 @@ export function propagatesTo(rules: unknown): (u: URL) => boolean {
   const list: unknown[] = Array.isArray(rules) ? rules : typeof rules === 'string' || rules instanceof RegExp ? [rules] : [];
   if (rules !== undefined && !Array.isArray(rules) && !list.length) warnOnce(badSetting('propagateTo', rules, 'same origin only'));
   return (u) => u.origin === location.origin || matchesAny(list, u.href);
+}
+
+/**
+ * `text` (a stack trace, an attribution) with each http(s) URL in it as
+ * `url.full` is written; the `:line:column` after a stack frame's URL stays.
+ */
+export function redactUrls(text: string, redact: RedactQuery): string {
+  return text.replace(/https?:\/\/[^\s()"'`<>]+/g, (u) => {
+    const at = /(:\d+){1,2}$/.exec(u)?.index ?? u.length;
+    return fullUrl(u.slice(0, at), redact) + u.slice(at);
+  });
+}
+
+/** String(x), or `[object Tag]` for a value whose conversion throws (a null-prototype object, a throwing toString). */
+export function safeString(x: unknown): string {
+  try {
+    return String(x);
+  } catch {
+    try {
+      return Object.prototype.toString.call(x);
+    } catch {
+      return typeof x; // a Proxy whose every trap throws
+    }
+  }
 }
 
 /** Performance-timeline time of now. */

@@ -11,7 +11,7 @@ import type { Attributes, TimeInput } from '../types.js';
 import type { BrowserContext } from './types.js';
 import { double } from '../attributes.js';
 import { internalError } from '../diag.js';
-import { perfNow } from './util.js';
+import { perfNow, redactUrls } from './util.js';
 
 /** Reports kept while Wasm loads. */
 const MAX_WAITING = 50;
@@ -55,7 +55,8 @@ function record(ctx: BrowserContext, m: MetricWithAttribution, at: number): void
       'web_vital.navigation_type': m.navigationType,
     };
     for (const [k, v] of Object.entries(m.attribution as object)) {
-      if (typeof v === 'string' || typeof v === 'boolean') attrs[`web_vital.attribution.${k}`] = v;
+      if (typeof v === 'string') attrs[`web_vital.attribution.${k}`] = redactUrls(v, ctx.redact); // the LCP image's url, say
+      else if (typeof v === 'boolean') attrs[`web_vital.attribution.${k}`] = v;
       else if (typeof v === 'number' && Number.isFinite(v)) attrs[`web_vital.attribution.${k}`] = double(v);
     }
     // Paint and byte timings are spans from the navigation's start; INP spans

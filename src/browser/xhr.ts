@@ -30,7 +30,7 @@ export function instrumentXhr(ctx: BrowserContext): () => void {
     try {
       const r = requests.get(this);
       if (r && sendable(this) && !ctx.ignore(r.url.href)) {
-        const span = startClientSpan(ctx.tracer, r.method, r.url);
+        const span = startClientSpan(ctx.tracer, r.method, r.url, ctx.redact);
         inflight.add(span);
         const release = holdActive();
         if (ctx.propagate(r.url)) {

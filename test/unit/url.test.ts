@@ -56,6 +56,33 @@ test('redactQuery: named keys or every key; malformed input comes back unchanged
   assert.equal(fullUrl('http://[bad@?x=1'), 'http://[bad@?x=1');
 });
 
+test('the fragment is kept, its key=value pairs (a hash route\'s query too) redacted as the query\'s, OAuth tokens by default', () => {
+  const TOKENS = ['access_token', 'id_token', 'refresh_token', 'code'];
+  for (let i = 0; i < 2000; i++) {
+    const named = [`n${word()}`];
+    const redact = pick([undefined, named, true] as const);
+    const pairs: Array<[string, string, boolean]> = [];
+    for (let k = 1 + rnd(4); k > 0; k--) {
+      const kind = rnd(4);
+      const key = kind === 0 ? pick(SIGNATURE) : kind === 1 ? pick(TOKENS) : kind === 2 ? named[0]! : `k${word()}`;
+      const secret = redact === true || kind < 2 || (kind === 2 && redact === named);
+      pairs.push([key, `v${word()}${i}`, secret]);
+    }
+    const route = pick(['', `/r/${word()}?`, '!/r?']);
+    const q = `q${i}=kept`;
+    const href = `https://app.example.com/p?${q}#${route}${pairs.map(([k, v]) => `${k}=${v}`).join('&')}`;
+    const out = fullUrl(href, redact);
+    const hash = new URL(out).hash.slice(1);
+    assert.ok(hash.startsWith(route), out);
+    const got = hash.slice(route.length).split('&');
+    assert.equal(got.length, pairs.length, out);
+    for (const [j, [k, v, secret]] of pairs.entries()) assert.equal(got[j], secret ? `${k}=REDACTED` : `${k}=${v}`, out);
+    assert.equal(new URL(out).search, redact === true ? `?q${i}=REDACTED` : `?${q}`, out);
+  }
+  assert.equal(fullUrl('https://x.test/doc#section-2', true), 'https://x.test/doc#section-2', 'a plain fragment is kept');
+  assert.equal(fullUrl('https://x.test/a?code=1#code=2'), 'https://x.test/a?code=1#code=REDACTED', 'token keys only in the fragment by default');
+});
+
 test('propagateTo strings match their URL and what lies below it, never a look-alike host, port or path', () => {
   const hosts = ['api.example.com', 'api.example.com.evil.net', 'api.example.community', 'evil.net', 'api.example.co'];
   const ports = ['', ':8443'];

@@ -1,0 +1,64 @@
+// What the errors instrumentation records for values the page throws or
+// rejects with (Chromium): generated values, each checked against what the
+// page itself can say about it.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { attrs } from '../helpers/otlp.js';
+import { eventAttrs, initCode, named, rng, startEnv, word } from './inst-env.js';
+
+test('Chromium: errors and rejections whose value cannot be made a string are recorded (24 generated values)', async (t) => {
+  const r = rng(8081);
+  // Kinds: a null-prototype object, a throwing toString, a throwing Symbol.toPrimitive; each tagged so it is told apart.
+  const values = Array.from({ length: 24 }, (_, i) => ({ kind: Math.floor(r() * 3), tag: `T${i}${word(r, 5)}`, how: r() < 0.5 ? 'reject' : 'throw' }));
+  const { site, c, newPage } = await startEnv(t, {});
+  const page = await newPage();
+  await page.goto(site.url);
+  await page.evaluate(initCode(c.url, { instrumentations: { interactions: false, webVitals: false, longTasks: false } }));
+  await page.evaluate(`(${JSON.stringify(values)}).forEach(({ kind, tag, how }, i) => {
+    const v = kind === 0 ? Object.create(null, { [Symbol.toStringTag]: { value: tag } })
+      : kind === 1 ? { [Symbol.toStringTag]: tag, toString() { throw new Error('no'); } }
+      : { [Symbol.toStringTag]: tag, [Symbol.toPrimitive]() { throw new Error('no'); } };
+    if (how === 'reject') Promise.reject(v);
+    else setTimeout(() => { throw v; }, i);
+  })`);
+  const rejects = values.filter((v) => v.how === 'reject').length;
+  await c.waitFor(() => named(c, 'unhandledrejection').length === rejects && named(c, 'error').length === values.length - rejects, 10_000);
+  for (const v of values) {
+    const span = named(c, v.how === 'reject' ? 'unhandledrejection' : 'error').find((s) => s.status.message.includes(v.tag));
+    assert.ok(span, `a span for ${v.tag}`);
+    assert.equal(span.status.message, `[object ${v.tag}]`);
+    assert.equal(span.status.code, 2);
+    assert.ok(span.events.some((e) => e.name === 'exception'));
+  }
+});
+
+test('Chromium: a repeated error is one span plus a count, and new errors past 30 a minute are dropped and counted (generated)', async (t) => {
+  const r = rng(9091);
+  const distinct = 30 + Math.floor(r() * 10);
+  const loopMs = 800 + Math.floor(r() * 1200);
+  const { site, c, newPage } = await startEnv(t, {
+    '/loop.js': `window.n = 0; window.go = true;
+function frame() { if (!go) return; requestAnimationFrame(frame); n++; throw new TypeError('loop broke'); }
+requestAnimationFrame(frame);`,
+  });
+  const page = await newPage();
+  await page.goto(site.url);
+  await page.evaluate(initCode(c.url, { instrumentations: { interactions: false, webVitals: false, longTasks: false, documentLoad: false, resources: false } }));
+  await page.evaluate(`new Promise((res) => { const s = document.createElement('script'); s.src = '/loop.js'; s.onload = res; document.head.append(s); })`);
+  await new Promise((res) => setTimeout(res, loopMs));
+  const thrown = (await page.evaluate('go = false, n')) as number;
+  await page.evaluate(`for (let i = 0; i < ${distinct}; i++) setTimeout(() => { throw new RangeError('distinct ' + i); }, 0)`);
+  await new Promise((res) => setTimeout(res, 500));
+  await page.close({ runBeforeUnload: true });
+  const loop = () => named(c, 'error').filter((s) => s.status.message === 'loop broke');
+  const dropped = () => named(c, 'error').find((s) => 'wasmtrace.errors_dropped' in attrs(s.attributes));
+  await c.waitFor(() => loop().length === 2 && !!dropped(), 10_000);
+  assert.ok(thrown > 20, `${thrown} frames threw`);
+  const [first, repeats] = [loop().find((s) => !('wasmtrace.repeats' in attrs(s.attributes)))!, loop().find((s) => 'wasmtrace.repeats' in attrs(s.attributes))!];
+  assert.ok(first && repeats, 'the first occurrence, and the count of the others');
+  assert.equal(Number(attrs(repeats.attributes)['wasmtrace.repeats']), thrown - 1);
+  assert.equal(attrs(repeats.attributes)['code.file.path'], attrs(first.attributes)['code.file.path']);
+  // The loop's error was the minute's first; 29 of the distinct ones follow it, the rest are dropped.
+  assert.equal(named(c, 'error').filter((s) => s.status.message.startsWith('distinct')).length, 29);
+  assert.equal(Number(attrs(dropped()!.attributes)['wasmtrace.errors_dropped']), distinct - 29);
+});
