@@ -205,12 +205,29 @@ function exceptionAttributes(exception: unknown): Attributes {
   const attrs: Attributes = {};
   if (exception && typeof exception === 'object') {
     const e = exception as { name?: unknown; message?: unknown; stack?: unknown; code?: unknown };
-    const type = typeof e.code === 'string' || typeof e.code === 'number' ? String(e.code) : e.name;
-    if (typeof type === 'string') attrs['exception.type'] = type;
+    // A string code names the error (Node's 'ECONNREFUSED'); a number (a DOMException's legacy code) does not.
+    const type = typeof e.code === 'string' && e.code ? e.code : e.name;
+    if (typeof type === 'string' && type) attrs['exception.type'] = type;
     if (typeof e.message === 'string') attrs['exception.message'] = e.message;
     if (typeof e.stack === 'string') attrs['exception.stacktrace'] = e.stack;
-  } else if (exception !== undefined) {
-    attrs['exception.message'] = String(exception);
+  }
+  if (!attrs['exception.type'] && !attrs['exception.message']) {
+    // Neither: what was thrown, as the semantic conventions need one of the two.
+    attrs['exception.type'] = exception === null ? 'null' : typeof exception === 'object' ? 'object' : typeof exception;
+    attrs['exception.message'] = safeString(exception);
   }
   return attrs;
+}
+
+/** `String(x)`, or its `[object Tag]` when that throws (no prototype, a throwing toString), or its type. */
+export function safeString(x: unknown): string {
+  try {
+    return String(x);
+  } catch {
+    try {
+      return Object.prototype.toString.call(x);
+    } catch {
+      return typeof x; // a Proxy whose every trap throws
+    }
+  }
 }

@@ -5,7 +5,8 @@
 import type { Attributes } from '../types.js';
 import type { BrowserContext } from './types.js';
 import { fullUrl } from '../url.js';
-import { listen, perfNow, redactUrls, safeString } from './util.js';
+import { listen, perfNow, redactUrls } from './util.js';
+import { safeString } from '../span.js';
 
 /** New distinct errors recorded at most per minute; more are dropped and counted. */
 export const MAX_ERRORS_PER_MINUTE = 30;
@@ -39,7 +40,8 @@ export function instrumentErrors(ctx: BrowserContext): () => void {
     if (typeof stack === 'string') own['exception.stacktrace'] = redactUrls(stack, ctx.redact);
     const active = ctx.tracer.getActiveSpan();
     const span = active ?? ctx.tracer.startSpan(type, { attributes: where });
-    span.recordException(exception, undefined, own);
+    // On the page's active span, the place goes on the event (a span of its own carries it).
+    span.recordException(exception, undefined, active ? { ...where, ...own } : own);
     span.setStatus({ code: 2, message });
     if (!active) span.end();
   };

@@ -4,6 +4,7 @@
 // and XHR requests made while those instrumentations are on already have
 // client spans and are skipped, as are the exporter's own requests.
 import type { BrowserContext } from './types.js';
+import type { Span } from '../types.js';
 import { internalError } from '../diag.js';
 import { addPhases, clampTime, PHASES } from './document-load.js';
 import { whenIdle } from './schedule.js';
@@ -30,7 +31,7 @@ export function instrumentResources(ctx: BrowserContext, skipUrl: (url: string) 
     if (e.encodedBodySize) span.setAttribute('http.response.body.size', e.encodedBodySize);
     const status = (e as { responseStatus?: number }).responseStatus;
     if (status) span.setAttribute('http.response.status_code', status);
-    if (e.nextHopProtocol) span.setAttribute('network.protocol.name', e.nextHopProtocol);
+    protocol(span, e.nextHopProtocol);
     span.end(Math.max(e.responseEnd, clampTime(e.startTime)));
   };
   // The initial buffer (a page may have hundreds) in slices of a few ms, each
@@ -69,4 +70,14 @@ export function instrumentResources(ctx: BrowserContext, skipUrl: (url: string) 
     internalError(e);
     return () => {};
   }
+}
+
+/**
+ * An ALPN id ('http/1.1', 'h2', 'h3') as the semantic conventions split it:
+ * network.protocol.name 'http' and network.protocol.version '1.1', '2', '3'.
+ */
+function protocol(span: Span, alpn: string): void {
+  const m = /^(?:http\/(\d\.\d)$|h(\d)(?:$|-))/.exec(alpn);
+  if (m) span.setAttribute('network.protocol.name', 'http').setAttribute('network.protocol.version', m[1] ?? m[2]!);
+  else if (alpn) span.setAttribute('network.protocol.name', alpn);
 }

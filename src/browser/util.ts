@@ -216,19 +216,6 @@ export function redactUrls(text: string, redact: RedactQuery): string {
   });
 }
 
-/** String(x), or `[object Tag]` for a value whose conversion throws (a null-prototype object, a throwing toString). */
-export function safeString(x: unknown): string {
-  try {
-    return String(x);
-  } catch {
-    try {
-      return Object.prototype.toString.call(x);
-    } catch {
-      return typeof x; // a Proxy whose every trap throws
-    }
-  }
-}
-
 /** Performance-timeline time of now. */
 export function perfNow(): number {
   return performance.now();

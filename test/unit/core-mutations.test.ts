@@ -155,3 +155,44 @@ test('an HrTime [seconds, nanoseconds] is a time wherever a time is taken, never
   near(span!.events[1]!.timeUnixNano, ns(sec + 2, 0), 'event with attributes');
   near(span!.endTimeUnixNano, ns(sec + 3, 999_999_000), 'end');
 });
+
+test('recordException: 400 generated thrown values each give an exception event with a type or a message (the semantic conventions need one), and a DOMException its name', async () => {
+  const r = prng(0xe4c);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
+  const values: Array<() => unknown> = [
+    () => undefined,
+    () => null,
+    () => Math.floor(r() * 100),
+    () => r() < 0.5,
+    () => ({ foo: Math.floor(r() * 9) }),
+    () => Object.create(null),
+    () => ({ toString: () => { throw new Error('no'); } }),
+    () => new DOMException('aborted', pick(['AbortError', 'NotAllowedError', 'TimeoutError'])),
+    () => Object.assign(new Error('refused'), { code: 'ECONNREFUSED' }),
+    () => Object.assign(new Error('odd'), { code: '' }),
+    () => new TypeError(`bad ${Math.floor(r() * 9)}`),
+    () => `plain text ${Math.floor(r() * 9)}`,
+    () => Symbol('s'),
+    () => 10n,
+  ];
+  const t = await coreTracer();
+  const thrown: unknown[] = [];
+  for (let i = 0; i < 400; i++) {
+    const v = pick(values)();
+    thrown.push(v);
+    const s = t.tracer.startSpan('failing', { attributes: { 'case.id': i } });
+    s.recordException(v);
+    s.end();
+  }
+  for (const span of decodeAll(t.drain(), false)) {
+    const v = thrown[Number(attrs(span.attributes)['case.id'])];
+    const ev = span.events.find((e) => e.name === 'exception');
+    assert.ok(ev, `an event for ${typeof v}`);
+    const a = attrs(ev.attributes);
+    assert.ok(a['exception.type'] || a['exception.message'], `type or message for ${Object.prototype.toString.call(v)}`);
+    if (v instanceof DOMException) assert.equal(a['exception.type'], v.name);
+    else if (v instanceof Error) assert.equal(a['exception.type'], (v as { code?: string }).code || v.name);
+    else if (typeof v === 'string') assert.equal(a['exception.message'], v);
+    else assert.equal(a['exception.type'], v === null ? 'null' : typeof v);
+  }
+});
