@@ -17,8 +17,9 @@
 //   batch cost Chromium ~0.2 ms per 60 KB batch (docs/performance.md) for a
 //   request the browser finishes even if the page dies. So a batch the
 //   browser accepted, at unload too, counts as delivered: the one loss window
-//   is a collector that fails exactly then. Everything not started is in
-//   storage, unclaimed at unload.
+//   is a collector that fails exactly then. A hidden page whose collector
+//   failed its last answer, or that is offline, starts none: everything not
+//   started is in storage, unclaimed at unload.
 import { gzip } from './gzip.js';
 import { watchLifecycle } from './lifecycle.js';
 import { KEEPALIVE_BUDGET } from './options.js';
@@ -350,8 +351,11 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
     b._inflight = false;
     active--;
     if (b._keepalive) keepaliveBytes -= b._body.length;
-    answering = outcome !== 'retry';
-    if (outcome !== 'ok' && !(b._handedOff && !res && unloading)) {
+    // A document being torn down rejects its keepalive fetches while the
+    // browser goes on sending them: no answer of the collector's.
+    const tornDown = b._handedOff && !res && unloading;
+    if (!tornDown) answering = outcome !== 'retry';
+    if (outcome !== 'ok' && !tornDown) {
       // Once per kind of failure: a status, or the error and its cause's code ("fetch failed (ECONNREFUSED)").
       const e = err as { cause?: { code?: unknown; message?: unknown }; message?: unknown } | undefined;
       const cause = e?.cause && ` (${String(e.cause.code ?? e.cause.message)})`;
@@ -368,10 +372,9 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
     } else if (outcome === 'reject') {
       finish(b);
       drop('rejected', b._spans);
-    } else if (b._handedOff && !res && unloading) {
-      // A document being torn down rejects its keepalive fetches while the
-      // browser goes on sending them: the batch is the browser's now. Kept or
-      // retried here, it would be sent a second time.
+    } else if (tornDown) {
+      // The batch is the browser's now. Kept or retried here, it would be
+      // sent a second time.
       forget(b);
     } else if (closed) {
       // Still in flight when shutdown() gave up waiting: kept for the next
@@ -504,7 +507,12 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
     try {
       void cut(true);
       for (const raw of [...preparing]) enqueue(raw, raw[0], false);
-      pump(true);
+      // The collector failed its last answer, or the browser is offline: a
+      // keepalive request now would most likely fail after the page is gone,
+      // out of its sight. Stored, the batches go with the next page instead
+      // (sent at unload too, they went twice once the collector was back).
+      if (store && (!answering || (globalThis as { navigator?: { onLine?: boolean } }).navigator?.onLine === false)) keep();
+      else pump(true);
       if (!final || !store) return;
       for (const b of queue) {
         if (b._inflight && b._keepalive) {
