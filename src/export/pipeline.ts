@@ -35,6 +35,13 @@ export { resolveDeliveryOptions } from './options.js';
 
 /** Largest body cut from the source, bytes: one body always fits the keepalive budget. */
 export const MAX_BODY_BYTES = 60 * 1024;
+/**
+ * Keepalive bytes delivery may have in flight once the page is hidden, when
+ * storage keeps what does not fit: the 64 KiB budget is the page's, and the
+ * app's own unload requests (analytics, RUM beacons) get the other 16 KiB.
+ * The browser refuses a request over budget only after the page is gone.
+ */
+const UNLOAD_BUDGET = 48 * 1024;
 /** How long a page's claim on a stored batch lasts unless renewed, ms. */
 const LEASE_MS = 30_000;
 /** Requests may outlive timeoutMs by at most this (or a tenth of it), ms: see deadline(). */
@@ -295,7 +302,7 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
     }
     const len = b._body.length;
     const small = len <= KEEPALIVE_BUDGET;
-    const keepalive = !hooks.pageless && small && keepaliveBytes + len <= KEEPALIVE_BUDGET;
+    const keepalive = !hooks.pageless && small && keepaliveBytes + len <= (urgent && store ? UNLOAD_BUDGET : KEEPALIVE_BUDGET);
     // Only keepalive requests outlive the page.
     if (!hooks.pageless && (small || urgent) && !keepalive) return false;
     const meta: TransportMeta = {

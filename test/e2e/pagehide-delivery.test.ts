@@ -98,3 +98,44 @@ test(`Chromium: the last batch of a page that went offline is kept for the next 
     await env.close();
   }
 });
+
+// The 64 KiB keepalive budget is the page's: the app's own unload requests
+// share it. With storage, delivery spends at most 48 KiB at unload and keeps
+// the rest for the next page, so an app request of up to 16 KiB goes through
+// whichever listener runs first — and no batch is lost to a refusal the page
+// never sees (Chromium refuses over budget after the page is gone). Before
+// the fix: the app's request refused (delivery first), or the last batch
+// lost (the app first). Generated sizes: a last batch of 50-60 KB, an app
+// request of 10-16 KiB (together always over 64 KiB).
+for (const order of ['delivery first', 'app first'] as const) {
+  test(`Chromium: an app's own unload request of up to 16 KiB and the last batch both arrive, ${order} (${RUNS} navigations)`, async () => {
+    const env = await startEnv();
+    const r = prng(order === 'app first' ? 43 : 44);
+    try {
+      for (let i = 0; i < RUNS; i++) {
+        const run = `budget-${order}-${i}`.replace(' ', '-');
+        const appBytes = 10_240 + Math.floor(r() * (16_384 - 10_240 + 1));
+        const spans = 125 + Math.floor(r() * 15);
+        const beacon = `addEventListener('pagehide', () => { fetch(${JSON.stringify(`${env.api.origin}/beacon?run=${run}`)}, { method: 'POST', keepalive: true, headers: { 'content-type': 'text/plain' }, body: 'b'.repeat(${appBytes}) }).catch(() => {}); }, true);`;
+        const context = await browser.newContext();
+        const page = await context.newPage();
+        if (order === 'app first') await page.addInitScript(beacon);
+        const url = env.appUrl({ data: { 'scheduled-delay-ms': '60000' } });
+        await page.goto(url);
+        await page.evaluate('wasmtrace.ready.then(() => true)');
+        if (order === 'delivery first') await page.evaluate(beacon);
+        await page.evaluate(`for (let j = 0; j < ${spans}; j++) { const s = wasmtrace.startSpan('work', { attributes: { 'test.run': '${run}' } }); s.setAttribute('pad', 'p'.repeat(350)); s.end(); }`);
+        await page.goto(env.site.origin + '/plain.html'); // pagehide
+        await sleep(1000);
+        const beacons = env.api.requests.filter((q) => q.path.endsWith(`run=${run}`)).length;
+        assert.equal(beacons, 1, `run ${i}: the app's ${appBytes} B request arrived`);
+        assert.equal(await nextPage(env, page, url, run, spans), spans, `run ${i}: each of ${spans} spans once`);
+        const bytes = Math.max(...env.collector.requests.filter((q) => q.decoded && JSON.stringify(q.decoded).includes(run)).map((q) => q.rawBody.length));
+        assert.ok(bytes > 65_536 - appBytes, `run ${i}: the batch (${bytes} B) and the app's request would not both fit 64 KiB`);
+        await context.close();
+      }
+    } finally {
+      await env.close();
+    }
+  });
+}
