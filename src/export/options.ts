@@ -53,7 +53,7 @@ export function resolveDeliveryOptions(
   return {
     endpoint,
     protocol: oneOf('protocol', 'PROTOCOL', ['http/protobuf', 'http/json']),
-    headers: { ...keyValues(env.OTEL_EXPORTER_OTLP_HEADERS), ...keyValues(env.OTEL_EXPORTER_OTLP_TRACES_HEADERS), ...user.headers },
+    headers: fetchable({ ...keyValues(env.OTEL_EXPORTER_OTLP_HEADERS), ...keyValues(env.OTEL_EXPORTER_OTLP_TRACES_HEADERS), ...user.headers }, warn),
     maxExportBatchSize: num('maxExportBatchSize', 512, 1, 100_000, 'OTEL_BSP_MAX_EXPORT_BATCH_SIZE'),
     scheduledDelayMs: num('scheduledDelayMs', 5000, 0, 3_600_000, 'OTEL_BSP_SCHEDULE_DELAY'),
     compression: oneOf('compression', 'COMPRESSION', ['auto', 'gzip', 'none']),
@@ -67,6 +67,25 @@ export function resolveDeliveryOptions(
     timeoutMs: num('timeoutMs', 10_000, 1, 600_000, otlpVar('TIMEOUT')),
     transport: typeof user.transport === 'function' ? user.transport : null,
   };
+}
+
+/**
+ * The headers fetch accepts: each it refuses (a name with a space, a value
+ * beyond Latin-1) would fail every export, so it is dropped with one `warn`
+ * naming it (never its value: it may be a secret).
+ */
+function fetchable(headers: Record<string, string>, warn: (message: string) => void): Record<string, string> {
+  if (typeof Headers !== 'function') return headers;
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(headers)) {
+    try {
+      new Headers([[k, v]]);
+      out[k] = v;
+    } catch {
+      warn(badSetting('header', JSON.stringify(k), 'none'));
+    }
+  }
+  return out;
 }
 
 /**

@@ -324,11 +324,20 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
     active++;
     if (keepalive) keepaliveBytes += len;
     const signal = hooks.signal ? hooks.signal(deadline()) : deadline();
-    // The transport is called synchronously (in a pagehide handler too); a throw rejects.
-    const done: Promise<void> = new Promise<TransportResponse>((r) => r(transport(b._body, signal ? { ...meta, signal } : meta)))
+    // The transport is called synchronously (in a pagehide handler too); a
+    // throw means the request cannot be made: no retry makes it.
+    let refused = false;
+    const done: Promise<void> = new Promise<TransportResponse>((r) => {
+      try {
+        r(transport(b._body, signal ? { ...meta, signal } : meta));
+      } catch (e) {
+        refused = true;
+        throw e;
+      }
+    })
       .then(
         (res) => settle(b, res),
-        (e: unknown) => settle(b, null, e),
+        (e: unknown) => settle(b, null, e, refused),
       )
       .catch(fail)
       .finally(() => inflight.delete(done));
@@ -336,8 +345,8 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
     return true;
   }
 
-  async function settle(b: Batch, res: TransportResponse | null, err?: unknown): Promise<void> {
-    const outcome = outcomeOf(res ? res.status : 0);
+  async function settle(b: Batch, res: TransportResponse | null, err?: unknown, refused?: boolean): Promise<void> {
+    const outcome = refused ? 'reject' : outcomeOf(res ? res.status : 0);
     if (!res && b._keepalive && !unloading && g.document) {
       // Chromium rejects a page's keepalive fetches as its document starts to
       // unload — before delivery's pagehide listener runs — and goes on
