@@ -72,20 +72,25 @@ export function resolveDeliveryOptions(
 /**
  * The headers fetch accepts: each it refuses (a name with a space, a value
  * beyond Latin-1) would fail every export, so it is dropped with one `warn`
- * naming it (never its value: it may be a secret).
+ * naming it (never its value: it may be a secret). So is Content-Type or
+ * Content-Encoding in any case: delivery's own say what the body is.
  */
 function fetchable(headers: Record<string, string>, warn: (message: string) => void): Record<string, string> {
-  if (typeof Headers !== 'function') return headers;
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(headers)) {
-    try {
-      new Headers([[k, v]]);
-      out[k] = v;
-    } catch {
-      warn(badSetting('header', JSON.stringify(k), 'none'));
-    }
+    if (!/^\s*content-(type|encoding)\s*$/i.test(k) && fetchAccepts(k, v)) out[k] = v;
+    else warn(badSetting('header', JSON.stringify(k), 'none'));
   }
   return out;
+}
+
+function fetchAccepts(name: string, value: string): boolean {
+  try {
+    if (typeof Headers === 'function') new Headers([[name, value]]);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /**

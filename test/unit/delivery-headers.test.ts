@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { startCollector } from '../helpers/collector.js';
 import { prng } from '../../demo/collector/synthetic.mjs';
 import { endSpans, tabFor, tracerFor } from './delivery-harness.js';
+import { resolveDeliveryOptions } from '../../src/export/options.js';
 
 const CASES = 40;
 
@@ -76,3 +77,52 @@ test('a request fetch cannot make (an endpoint with credentials) drops its batch
     await c.close();
   }
 });
+
+// Content-Type / Content-Encoding among the user's headers: fetch joined a
+// `Content-Type` with delivery's `content-type` into one comma-separated
+// value, which a Collector refuses (415: its media-type check, modelled
+// here), and a `Content-Encoding` claimed a coding the body does not have.
+// Delivery's own win whatever the case, with one warning.
+test(`Content-Type and Content-Encoding in headers, in any case: delivery's own are sent (${CASES} generated)`, async () => {
+  const c = await startCollector({
+    respond: (req) => (/^application\/(x-protobuf|json)\s*(;.*)?$/.test(req.headers['content-type'] ?? '') ? {} : { status: 415 }),
+  });
+  const warned: string[] = [];
+  const warn = console.warn;
+  console.warn = (...a: unknown[]) => void warned.push(a.join(' '));
+  try {
+    const r = prng(606);
+    const anyCase = (s: string): string => [...s].map((ch) => (r() < 0.5 ? ch.toUpperCase() : ch)).join('');
+    for (let i = 0; i < CASES; i++) {
+      const json = r() < 0.5;
+      const gzip = r() < 0.5;
+      const user: Record<string, string> = { [`x-keep-${i}`]: 'k' };
+      if (r() < 0.7) user[anyCase('content-type')] = json ? 'application/json' : pick(r, ['application/x-protobuf', 'text/plain', 'application/json']);
+      if (r() < 0.7 || Object.keys(user).length === 1) user[anyCase('content-encoding')] = pick(r, ['gzip', 'br', 'identity']);
+      const fromEnv = r() < 0.5;
+      const env = { OTEL_EXPORTER_OTLP_HEADERS: Object.entries(user).map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join(',') };
+      warned.length = 0;
+      const tracer = await tracerFor(c.url, { protocol: json ? 'http/json' : 'http/protobuf', compression: gzip ? 'gzip' : 'none', ...(fromEnv ? { env } : { headers: user }) });
+      const before = c.requests.length;
+      endSpans(tracer, 2, `ct${i}`, 400);
+      assert.deepEqual(await tracer.flush(), { sent: 2, queued: 0, dropped: 0 }, `case ${i}: ${JSON.stringify(user)} json ${json} gzip ${gzip}`);
+      const got = c.requests[before]!;
+      assert.equal(got.headers['content-type'], json ? 'application/json' : 'application/x-protobuf', `case ${i}`);
+      assert.equal(got.headers['content-encoding'], gzip ? 'gzip' : undefined, `case ${i}`);
+      assert.equal(got.headers[`x-keep-${i}`], 'k');
+      // One warning per header dropped (resolved again: the console hears each message once per process).
+      const heard: string[] = [];
+      resolveDeliveryOptions(fromEnv ? { env } as never : { headers: user }, fromEnv ? env : {}, (m) => heard.push(m));
+      assert.deepEqual(heard.sort(), Object.keys(user).filter((k) => k !== `x-keep-${i}`).map((k) => `bad header ${JSON.stringify(k)}; using none`).sort(), `case ${i}`);
+      assert.ok(!warned.some((w) => w.includes('x-keep')), `case ${i}`);
+      await tracer.shutdown();
+    }
+  } finally {
+    console.warn = warn;
+    await c.close();
+  }
+});
+
+function pick<T>(r: () => number, xs: readonly T[]): T {
+  return xs[Math.floor(r() * xs.length)]!;
+}
