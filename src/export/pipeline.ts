@@ -325,14 +325,16 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
     if (keepalive) keepaliveBytes += len;
     const signal = hooks.signal ? hooks.signal(deadline()) : deadline();
     // The transport is called synchronously (in a pagehide handler too); a
-    // throw means the request cannot be made: no retry makes it.
+    // throw means the request cannot be made: no retry makes it. One that
+    // ignores the signal is still over at the deadline.
     let refused = false;
-    const done: Promise<void> = new Promise<TransportResponse>((r) => {
+    const done: Promise<void> = new Promise<TransportResponse>((r, j) => {
+      signal?.addEventListener('abort', () => j(signal.reason), { once: true });
       try {
-        r(transport(b._body, signal ? { ...meta, signal } : meta));
+        Promise.resolve(transport(b._body, signal ? { ...meta, signal } : meta)).then(r, j);
       } catch (e) {
         refused = true;
-        throw e;
+        j(e);
       }
     })
       .then(

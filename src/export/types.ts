@@ -65,7 +65,7 @@ export interface TransportMeta {
   readonly contentEncoding?: string;
   /** True when the request must outlive the page (keepalive). */
   readonly keepalive?: boolean;
-  /** Aborts the request when the delivery timeout passes. */
+  /** Aborts the request when the delivery timeout passes (a transport that ignores it is over then all the same). */
   readonly signal?: AbortSignal;
 }
 
