@@ -54,7 +54,7 @@ const SETTLE_MS = 50;
 interface Batch extends StoredBatch {
   _stored: boolean;
   _attempts: number;
-  /** Unix ms before which it is not sent; Infinity while parked. */
+  /** now() before which it is not sent; Infinity while parked. */
   _dueAt: number;
   _inflight?: boolean;
   _keepalive?: boolean;
@@ -68,6 +68,13 @@ interface Batch extends StoredBatch {
 type Raw = [Uint8Array, number];
 
 type Timer = ReturnType<typeof setTimeout> | undefined;
+
+/**
+ * Delivery's clock, ms: monotonic, so a wall clock set back (NTP, the user,
+ * a VM resumed) stalls no deadline or retry; and never setClock's span clock,
+ * which may be frozen or coarse. Only storage claims need wall time.
+ */
+const now = (): number => performance.now();
 
 const unref = (t: Timer): Timer => {
   (t as { unref?: () => void }).unref?.();
@@ -283,13 +290,13 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
    */
   function deadline(): AbortSignal | undefined {
     if (typeof AbortController !== 'function') return undefined;
-    const now = Date.now();
-    if (!shared || now > sharedUntil) {
+    const t = now();
+    if (!shared || shared.signal.aborted || t > sharedUntil) {
       const ac = new AbortController();
       const slack = Math.min(DEADLINE_SLACK_MS, o.timeoutMs / 10);
       unref(setTimeout(() => ac.abort(), o.timeoutMs + slack));
       shared = ac;
-      sharedUntil = now + slack;
+      sharedUntil = t + slack;
     }
     return shared.signal;
   }
@@ -409,7 +416,7 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
       b._dueAt =
         b._attempts >= o.maxAttempts
           ? Infinity
-          : Date.now() +
+          : now() +
             Math.min(
               Math.max(backoffMs(b._attempts, o.retryInitialDelayMs, o.retryMaxDelayMs), retryAfterMs(res?.headers?.get('retry-after'), Date.now()) ?? 0),
               o.retryMaxDelayMs,
@@ -424,10 +431,10 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
 
   /** Starts due batches, oldest first, within the request and budget bounds. */
   function pump(urgent: boolean, pick?: (b: Batch) => boolean): void {
-    const now = Date.now();
+    const t = now();
     for (const b of [...queue]) {
       if (active >= o.maxConcurrentRequests && !urgent) break;
-      if (b._inflight || b._dueAt > now || (pick && !pick(b))) continue;
+      if (b._inflight || b._dueAt > t || (pick && !pick(b))) continue;
       if (!start(b, urgent)) break;
     }
     keep();
@@ -445,7 +452,7 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
         retryAt = Infinity;
         pump(false);
         scheduleRetry();
-      }, Math.max(0, next - Date.now())),
+      }, Math.max(0, next - now())),
     );
   }
 
@@ -466,8 +473,8 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
 
   /** Takes over stored batches no live page holds (earlier pages, other tabs); `ifStale`: unless done within a lease. */
   async function claimStored(ifStale?: boolean): Promise<void> {
-    if (!store || closed || (ifStale && Date.now() - lastAdopt < LEASE_MS)) return;
-    lastAdopt = Date.now();
+    if (!store || closed || (ifStale && now() - lastAdopt < LEASE_MS)) return;
+    lastAdopt = now();
     const ids = store._claimFree(has);
     if (ids.length === 0) return;
     keep(); // nothing new waits unwritten meanwhile
@@ -484,7 +491,7 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
     queue.sort((a, b) => (a._id < b._id ? -1 : a._id > b._id ? 1 : 0));
   }
 
-  /** Sends what is due; no batch starts after `until` (a Date.now() time). */
+  /** Sends what is due; no batch starts after `until` (a now() time). */
   async function flushOnce(until: number): Promise<ExportResult> {
     const sent0 = sent;
     const dropped0 = dropped;
@@ -495,7 +502,7 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
     // Each due batch is tried once (by this flush or a concurrent one); what
     // fails waits for the retry timer.
     const base = new Map(queue.map((b) => [b, b._attempts]));
-    const untried = (b: Batch): boolean => b._attempts <= (base.get(b) ?? 0) && Date.now() < until;
+    const untried = (b: Batch): boolean => b._attempts <= (base.get(b) ?? 0) && now() < until;
     for (let guard = 0; guard < 100_000; guard++) {
       pump(false, untried);
       if (inflight.size === 0) break;
@@ -619,10 +626,10 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
       const dropped0 = dropped;
       // A batch awaiting its retry (or parked) is tried once more, not given
       // up untried; all of it within timeoutMs, waiting for no request past it.
-      const until = Date.now() + o.timeoutMs;
+      const until = now() + o.timeoutMs;
       const within = (p: Promise<unknown>): Promise<unknown> => {
         let t: Timer;
-        return Promise.race([p, new Promise((r) => (t = unref(setTimeout(r, until - Date.now()))))]).finally(() => clearTimeout(t));
+        return Promise.race([p, new Promise((r) => (t = unref(setTimeout(r, until - now()))))]).finally(() => clearTimeout(t));
       };
       for (const b of queue) b._dueAt = 0;
       await within(flush(until));
