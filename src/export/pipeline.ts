@@ -42,7 +42,7 @@ export const MAX_BODY_BYTES = 60 * 1024;
  * The browser refuses a request over budget only after the page is gone.
  */
 const UNLOAD_BUDGET = 48 * 1024;
-/** How long a page's claim on a stored batch lasts unless renewed, ms. */
+/** How long a page's claim on a stored batch outlasts its longest request (renewed as each starts), ms. */
 const LEASE_MS = 30_000;
 /** Requests may outlive timeoutMs by at most this (or a tenth of it), ms: see deadline(). */
 const DEADLINE_SLACK_MS = 1000;
@@ -142,7 +142,7 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
   let sharedUntil = 0;
 
   const store = o.storage
-    ? createStorageQueue(o.storage, o.storageKeyPrefix, o.maxQueueBytes, LEASE_MS, (n) => drop('corrupt', n), fail)
+    ? createStorageQueue(o.storage, o.storageKeyPrefix, o.maxQueueBytes, o.timeoutMs + LEASE_MS, (n) => drop('corrupt', n), fail)
     : null;
 
   // Drops are reported once the current task's work is done (a burst of
