@@ -157,6 +157,7 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
   let silent = false;
 
   function drop(reason: string, spans: number): void {
+    if (!(spans > 0)) return; // nothing lost: no report
     dropped += spans;
     const k = COUNTER[reason];
     if (k) counts[k] += spans;
