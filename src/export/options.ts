@@ -53,7 +53,7 @@ export function resolveDeliveryOptions(
   return {
     endpoint,
     protocol: oneOf('protocol', 'PROTOCOL', ['http/protobuf', 'http/json']),
-    headers: { ...keyValues(env.OTEL_EXPORTER_OTLP_HEADERS), ...keyValues(env.OTEL_EXPORTER_OTLP_TRACES_HEADERS), ...user.headers },
+    headers: fetchable({ ...keyValues(env.OTEL_EXPORTER_OTLP_HEADERS), ...keyValues(env.OTEL_EXPORTER_OTLP_TRACES_HEADERS), ...user.headers }, warn),
     maxExportBatchSize: num('maxExportBatchSize', 512, 1, 100_000, 'OTEL_BSP_MAX_EXPORT_BATCH_SIZE'),
     scheduledDelayMs: num('scheduledDelayMs', 5000, 0, 3_600_000, 'OTEL_BSP_SCHEDULE_DELAY'),
     compression: oneOf('compression', 'COMPRESSION', ['auto', 'gzip', 'none']),
@@ -67,6 +67,30 @@ export function resolveDeliveryOptions(
     timeoutMs: num('timeoutMs', 10_000, 1, 600_000, otlpVar('TIMEOUT')),
     transport: typeof user.transport === 'function' ? user.transport : null,
   };
+}
+
+/**
+ * The headers fetch accepts: each it refuses (a name with a space, a value
+ * beyond Latin-1) would fail every export, so it is dropped with one `warn`
+ * naming it (never its value: it may be a secret). So is Content-Type or
+ * Content-Encoding in any case: delivery's own say what the body is.
+ */
+function fetchable(headers: Record<string, string>, warn: (message: string) => void): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(headers)) {
+    if (!/^\s*content-(type|encoding)\s*$/i.test(k) && fetchAccepts(k, v)) out[k] = v;
+    else warn(badSetting('header', JSON.stringify(k), 'none'));
+  }
+  return out;
+}
+
+function fetchAccepts(name: string, value: string): boolean {
+  try {
+    if (typeof Headers === 'function') new Headers([[name, value]]);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /**

@@ -17,8 +17,9 @@
 //   batch cost Chromium ~0.2 ms per 60 KB batch (docs/performance.md) for a
 //   request the browser finishes even if the page dies. So a batch the
 //   browser accepted, at unload too, counts as delivered: the one loss window
-//   is a collector that fails exactly then. Everything not started is in
-//   storage, unclaimed at unload.
+//   is a collector that fails exactly then. A hidden page whose collector
+//   failed its last answer, or that is offline, starts none: everything not
+//   started is in storage, unclaimed at unload.
 import { gzip } from './gzip.js';
 import { watchLifecycle } from './lifecycle.js';
 import { KEEPALIVE_BUDGET } from './options.js';
@@ -34,7 +35,14 @@ export { resolveDeliveryOptions } from './options.js';
 
 /** Largest body cut from the source, bytes: one body always fits the keepalive budget. */
 export const MAX_BODY_BYTES = 60 * 1024;
-/** How long a page's claim on a stored batch lasts unless renewed, ms. */
+/**
+ * Keepalive bytes delivery may have in flight once the page is hidden, when
+ * storage keeps what does not fit: the 64 KiB budget is the page's, and the
+ * app's own unload requests (analytics, RUM beacons) get the other 16 KiB.
+ * The browser refuses a request over budget only after the page is gone.
+ */
+const UNLOAD_BUDGET = 48 * 1024;
+/** How long a page's claim on a stored batch outlasts its longest request (renewed as each starts), ms. */
 const LEASE_MS = 30_000;
 /** Requests may outlive timeoutMs by at most this (or a tenth of it), ms: see deadline(). */
 const DEADLINE_SLACK_MS = 1000;
@@ -46,7 +54,7 @@ const SETTLE_MS = 50;
 interface Batch extends StoredBatch {
   _stored: boolean;
   _attempts: number;
-  /** Unix ms before which it is not sent; Infinity while parked. */
+  /** now() before which it is not sent; Infinity while parked. */
   _dueAt: number;
   _inflight?: boolean;
   _keepalive?: boolean;
@@ -60,6 +68,13 @@ interface Batch extends StoredBatch {
 type Raw = [Uint8Array, number];
 
 type Timer = ReturnType<typeof setTimeout> | undefined;
+
+/**
+ * Delivery's clock, ms: monotonic, so a wall clock set back (NTP, the user,
+ * a VM resumed) stalls no deadline or retry; and never setClock's span clock,
+ * which may be frozen or coarse. Only storage claims need wall time.
+ */
+const now = (): number => performance.now();
 
 const unref = (t: Timer): Timer => {
   (t as { unref?: () => void }).unref?.();
@@ -127,7 +142,7 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
   let sharedUntil = 0;
 
   const store = o.storage
-    ? createStorageQueue(o.storage, o.storageKeyPrefix, o.maxQueueBytes, LEASE_MS, (n) => drop('corrupt', n), fail)
+    ? createStorageQueue(o.storage, o.storageKeyPrefix, o.maxQueueBytes, o.timeoutMs + LEASE_MS, (n) => drop('corrupt', n), fail)
     : null;
 
   // Drops are reported once the current task's work is done (a burst of
@@ -142,6 +157,7 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
   let silent = false;
 
   function drop(reason: string, spans: number): void {
+    if (!(spans > 0)) return; // nothing lost: no report
     dropped += spans;
     const k = COUNTER[reason];
     if (k) counts[k] += spans;
@@ -275,13 +291,13 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
    */
   function deadline(): AbortSignal | undefined {
     if (typeof AbortController !== 'function') return undefined;
-    const now = Date.now();
-    if (!shared || now > sharedUntil) {
+    const t = now();
+    if (!shared || shared.signal.aborted || t > sharedUntil) {
       const ac = new AbortController();
       const slack = Math.min(DEADLINE_SLACK_MS, o.timeoutMs / 10);
       unref(setTimeout(() => ac.abort(), o.timeoutMs + slack));
       shared = ac;
-      sharedUntil = now + slack;
+      sharedUntil = t + slack;
     }
     return shared.signal;
   }
@@ -294,7 +310,7 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
     }
     const len = b._body.length;
     const small = len <= KEEPALIVE_BUDGET;
-    const keepalive = !hooks.pageless && small && keepaliveBytes + len <= KEEPALIVE_BUDGET;
+    const keepalive = !hooks.pageless && small && keepaliveBytes + len <= (urgent && store ? UNLOAD_BUDGET : KEEPALIVE_BUDGET);
     // Only keepalive requests outlive the page.
     if (!hooks.pageless && (small || urgent) && !keepalive) return false;
     const meta: TransportMeta = {
@@ -316,11 +332,22 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
     active++;
     if (keepalive) keepaliveBytes += len;
     const signal = hooks.signal ? hooks.signal(deadline()) : deadline();
-    // The transport is called synchronously (in a pagehide handler too); a throw rejects.
-    const done: Promise<void> = new Promise<TransportResponse>((r) => r(transport(b._body, signal ? { ...meta, signal } : meta)))
+    // The transport is called synchronously (in a pagehide handler too); a
+    // throw means the request cannot be made: no retry makes it. One that
+    // ignores the signal is still over at the deadline.
+    let refused = false;
+    const done: Promise<void> = new Promise<TransportResponse>((r, j) => {
+      signal?.addEventListener('abort', () => j(signal.reason), { once: true });
+      try {
+        Promise.resolve(transport(b._body, signal ? { ...meta, signal } : meta)).then(r, j);
+      } catch (e) {
+        refused = true;
+        j(e);
+      }
+    })
       .then(
         (res) => settle(b, res),
-        (e: unknown) => settle(b, null, e),
+        (e: unknown) => settle(b, null, e, refused),
       )
       .catch(fail)
       .finally(() => inflight.delete(done));
@@ -328,8 +355,8 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
     return true;
   }
 
-  async function settle(b: Batch, res: TransportResponse | null, err?: unknown): Promise<void> {
-    const outcome = outcomeOf(res ? res.status : 0);
+  async function settle(b: Batch, res: TransportResponse | null, err?: unknown, refused?: boolean): Promise<void> {
+    const outcome = refused ? 'reject' : outcomeOf(res ? res.status : 0);
     if (!res && b._keepalive && !unloading && g.document) {
       // Chromium rejects a page's keepalive fetches as its document starts to
       // unload — before delivery's pagehide listener runs — and goes on
@@ -350,8 +377,11 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
     b._inflight = false;
     active--;
     if (b._keepalive) keepaliveBytes -= b._body.length;
-    answering = outcome !== 'retry';
-    if (outcome !== 'ok' && !(b._handedOff && !res && unloading)) {
+    // A document being torn down rejects its keepalive fetches while the
+    // browser goes on sending them: no answer of the collector's.
+    const tornDown = b._handedOff && !res && unloading;
+    if (!tornDown) answering = outcome !== 'retry';
+    if (outcome !== 'ok' && !tornDown) {
       // Once per kind of failure: a status, or the error and its cause's code ("fetch failed (ECONNREFUSED)").
       const e = err as { cause?: { code?: unknown; message?: unknown }; message?: unknown } | undefined;
       const cause = e?.cause && ` (${String(e.cause.code ?? e.cause.message)})`;
@@ -368,10 +398,9 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
     } else if (outcome === 'reject') {
       finish(b);
       drop('rejected', b._spans);
-    } else if (b._handedOff && !res && unloading) {
-      // A document being torn down rejects its keepalive fetches while the
-      // browser goes on sending them: the batch is the browser's now. Kept or
-      // retried here, it would be sent a second time.
+    } else if (tornDown) {
+      // The batch is the browser's now. Kept or retried here, it would be
+      // sent a second time.
       forget(b);
     } else if (closed) {
       // Still in flight when shutdown() gave up waiting: kept for the next
@@ -388,7 +417,7 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
       b._dueAt =
         b._attempts >= o.maxAttempts
           ? Infinity
-          : Date.now() +
+          : now() +
             Math.min(
               Math.max(backoffMs(b._attempts, o.retryInitialDelayMs, o.retryMaxDelayMs), retryAfterMs(res?.headers?.get('retry-after'), Date.now()) ?? 0),
               o.retryMaxDelayMs,
@@ -403,10 +432,10 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
 
   /** Starts due batches, oldest first, within the request and budget bounds. */
   function pump(urgent: boolean, pick?: (b: Batch) => boolean): void {
-    const now = Date.now();
+    const t = now();
     for (const b of [...queue]) {
       if (active >= o.maxConcurrentRequests && !urgent) break;
-      if (b._inflight || b._dueAt > now || (pick && !pick(b))) continue;
+      if (b._inflight || b._dueAt > t || (pick && !pick(b))) continue;
       if (!start(b, urgent)) break;
     }
     keep();
@@ -424,7 +453,7 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
         retryAt = Infinity;
         pump(false);
         scheduleRetry();
-      }, Math.max(0, next - Date.now())),
+      }, Math.max(0, next - now())),
     );
   }
 
@@ -445,8 +474,8 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
 
   /** Takes over stored batches no live page holds (earlier pages, other tabs); `ifStale`: unless done within a lease. */
   async function claimStored(ifStale?: boolean): Promise<void> {
-    if (!store || closed || (ifStale && Date.now() - lastAdopt < LEASE_MS)) return;
-    lastAdopt = Date.now();
+    if (!store || closed || (ifStale && now() - lastAdopt < LEASE_MS)) return;
+    lastAdopt = now();
     const ids = store._claimFree(has);
     if (ids.length === 0) return;
     keep(); // nothing new waits unwritten meanwhile
@@ -463,7 +492,7 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
     queue.sort((a, b) => (a._id < b._id ? -1 : a._id > b._id ? 1 : 0));
   }
 
-  /** Sends what is due; no batch starts after `until` (a Date.now() time). */
+  /** Sends what is due; no batch starts after `until` (a now() time). */
   async function flushOnce(until: number): Promise<ExportResult> {
     const sent0 = sent;
     const dropped0 = dropped;
@@ -474,7 +503,7 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
     // Each due batch is tried once (by this flush or a concurrent one); what
     // fails waits for the retry timer.
     const base = new Map(queue.map((b) => [b, b._attempts]));
-    const untried = (b: Batch): boolean => b._attempts <= (base.get(b) ?? 0) && Date.now() < until;
+    const untried = (b: Batch): boolean => b._attempts <= (base.get(b) ?? 0) && now() < until;
     for (let guard = 0; guard < 100_000; guard++) {
       pump(false, untried);
       if (inflight.size === 0) break;
@@ -504,7 +533,12 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
     try {
       void cut(true);
       for (const raw of [...preparing]) enqueue(raw, raw[0], false);
-      pump(true);
+      // The collector failed its last answer, or the browser is offline: a
+      // keepalive request now would most likely fail after the page is gone,
+      // out of its sight. Stored, the batches go with the next page instead
+      // (sent at unload too, they went twice once the collector was back).
+      if (store && (!answering || (globalThis as { navigator?: { onLine?: boolean } }).navigator?.onLine === false)) keep();
+      else pump(true);
       if (!final || !store) return;
       for (const b of queue) {
         if (b._inflight && b._keepalive) {
@@ -593,10 +627,10 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
       const dropped0 = dropped;
       // A batch awaiting its retry (or parked) is tried once more, not given
       // up untried; all of it within timeoutMs, waiting for no request past it.
-      const until = Date.now() + o.timeoutMs;
+      const until = now() + o.timeoutMs;
       const within = (p: Promise<unknown>): Promise<unknown> => {
         let t: Timer;
-        return Promise.race([p, new Promise((r) => (t = unref(setTimeout(r, until - Date.now()))))]).finally(() => clearTimeout(t));
+        return Promise.race([p, new Promise((r) => (t = unref(setTimeout(r, until - now()))))]).finally(() => clearTimeout(t));
       };
       for (const b of queue) b._dueAt = 0;
       await within(flush(until));

@@ -2,7 +2,8 @@
 // Entries: `<prefix>q:<id>` = `W1,<p|j>,<g|->,<spans>,<bytes>,<packed body>`;
 // claims: `<prefix>c:<id>` = `<owner>,<expires unix ms>`. A page claims an
 // entry before it sends it, so two tabs never send one batch; a claim whose
-// page died expires and the entry is adopted by the next page. Headers are
+// page died expires and the entry is adopted by the next page. An entry of
+// another version's format (`W2,…`) is left to that version. Headers are
 // never written here. Every storage call may throw (quota, disabled storage):
 // each is caught and answered as "not stored".
 import { pack, unpack } from './codec.js';
@@ -22,6 +23,8 @@ interface EntryInfo {
   readonly _id: string;
   readonly _bytes: number;
   readonly _spans: number;
+  /** Another version's entry, or one another page holds that this one cannot read: left alone. */
+  readonly _foreign?: boolean;
 }
 
 export interface StorageQueue {
@@ -103,12 +106,14 @@ export function createStorageQueue(
     if (!listed) return out;
     for (const k of keys.sort()) {
       const id = k.slice(q.length);
-      const head = parseHead(get(k));
+      const v = get(k);
+      const head = parseHead(v);
       if (head) out.push({ _id: id, _bytes: head[3], _spans: head[2] });
-      else {
-        remove(id);
-        onCorrupt(0);
-      }
+      // Another release's (a rolling deploy), or held by a live page: it counts
+      // toward the bound but is never evicted. Else unreadable, its spans
+      // unknown: removed unreported.
+      else if (v !== null && (/^(?!W1,)[A-Z]\d+,/.test(v) || (claimantOf(id) ?? owner) !== owner)) out.push({ _id: id, _bytes: v.length, _spans: 0, _foreign: true });
+      else if (v !== null) remove(id);
     }
     return out;
   };
@@ -117,7 +122,7 @@ export function createStorageQueue(
     _write(b, busy, evicted) {
       const all = entries().filter((e) => e._id !== b._id);
       let total = all.reduce((sum, e) => sum + e._bytes, 0) + b._body.length;
-      const evictable = all.filter((e) => !busy(e._id) && (claimantOf(e._id) ?? owner) === owner);
+      const evictable = all.filter((e) => !e._foreign && !busy(e._id) && (claimantOf(e._id) ?? owner) === owner);
       const evictOne = (): boolean => {
         const e = evictable.shift();
         if (e) {
@@ -164,6 +169,7 @@ export function createStorageQueue(
     },
     _claimFree(skip) {
       return entries()
+        .filter((e) => !e._foreign)
         .map((e) => e._id)
         .filter((id) => !skip(id) && claimantOf(id) === null && tryClaim(id));
     },

@@ -5,10 +5,19 @@ import type { Transport, TransportResponse } from './types.js';
 
 /** A Transport posting to `endpoint` with fetch and the configured headers. */
 export function fetchTransport(endpoint: string, headers: Readonly<Record<string, string>>): Transport {
+  // Options fetch refuses (an endpoint with credentials) would fail every
+  // request like a network error: each call throws instead.
+  let refused: unknown;
+  try {
+    if (typeof Request === 'function') new Request(endpoint, { method: 'POST', headers });
+  } catch (e) {
+    refused = e;
+  }
   // fetch is called before any await: in a pagehide handler the request
   // must be started synchronously.
-  return (body, meta) =>
-    fetch(endpoint, {
+  return (body, meta) => {
+    if (refused) throw refused;
+    return fetch(endpoint, {
       method: 'POST',
       body: body as BodyInit,
       headers: { ...headers, 'content-type': meta.contentType, ...(meta.contentEncoding && { 'content-encoding': meta.contentEncoding }) },
@@ -26,6 +35,7 @@ export function fetchTransport(endpoint: string, headers: Readonly<Record<string
       }
       return r;
     });
+  };
 }
 
 /**

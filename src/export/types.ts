@@ -49,8 +49,9 @@ export interface ExportResult {
 
 /**
  * A pluggable way to send a body. The default posts it with fetch; tests,
- * benchmarks and unusual hosts may pass their own. It may throw or reject on
- * a network error; delivery retries that like a 503.
+ * benchmarks and unusual hosts may pass their own. It may reject on a
+ * network error; delivery retries that like a 503. A synchronous throw says
+ * the request cannot be made (bad options): that batch is dropped as rejected.
  */
 export type Transport = (
   body: Uint8Array,
@@ -64,7 +65,7 @@ export interface TransportMeta {
   readonly contentEncoding?: string;
   /** True when the request must outlive the page (keepalive). */
   readonly keepalive?: boolean;
-  /** Aborts the request when the delivery timeout passes. */
+  /** Aborts the request when the delivery timeout passes (a transport that ignores it is over then all the same). */
   readonly signal?: AbortSignal;
 }
 

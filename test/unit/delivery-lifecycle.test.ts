@@ -117,7 +117,7 @@ test('at unload, what exceeds the keepalive budget waits in storage for the next
   hide(page);
   page.win.dispatchEvent(new Event('pagehide'));
   const started = watch.calls.reduce((n, o) => n + o.bytes, 0);
-  assert.ok(watch.calls.length >= 1 && started <= 65_536, `${started} B started at unload`);
+  assert.ok(started <= 48 * 1024, `${started} B started at unload: 16 KiB of the budget are left to the app`);
   assert.ok(watch.calls.every((o) => o.keepalive));
   const left = storedSpans(area);
   assert.ok(left > 0, 'the rest is in storage');
