@@ -1,6 +1,6 @@
 // OTLP/HTTP over WasmEdge sockets: one HTTP/1.1 POST per batch with a
-// Content-Length, the status line read back, retries on 429/502/503/504 and
-// network errors within a bound.
+// Content-Length, the status read back (past interim 1xx answers), retries
+// on 429/502/503/504 and network errors within a bound.
 import { close, connect, lastErrno, NO_SOCKETS, recv, sendAll } from "./sock";
 import { Url } from "./config";
 import { sleepMs } from "./sys";
@@ -64,18 +64,51 @@ function once(url: Url, head: usize, headLen: i32, body: usize, len: i32, timeou
   return status;
 }
 
-/** Reads until the status line is complete; the status code, or -1. */
+/**
+ * Reads the answer's status: the code, or -1. Interim 1xx heads (but 101)
+ * are skipped whole, as RFC 9110 §15.2 asks; one that does not fit REPLY,
+ * or is cut off, gives -1.
+ */
 function readStatus(fd: i32): i32 {
   let got = 0;
   for (let rounds = 0; rounds < 64 && got < REPLY_SIZE; rounds++) {
     const n = recv(fd, REPLY + <usize>got, REPLY_SIZE - got);
     if (n <= 0) break;
     got += n;
-    for (let i = 0; i + 1 < got; i++) {
-      if (load<u8>(REPLY + <usize>i) == 0x0d) return parseStatus(got);
+    while (find(0x0a, got) >= 0) { // a whole status line
+      const code = parseStatus(got);
+      if (!interim(code)) return code;
+      const end = headEnd(got);
+      if (end < 0) break;
+      got -= end;
+      memory.copy(REPLY, REPLY + <usize>end, got);
     }
   }
-  return got ? parseStatus(got) : -1;
+  const code = got ? parseStatus(got) : -1;
+  return interim(code) ? -1 : code;
+}
+
+function interim(code: i32): bool {
+  return code >= 100 && code < 200 && code != 101;
+}
+
+/** Index of the first byte `c` in REPLY[0..got), or -1. */
+function find(c: u8, got: i32): i32 {
+  for (let i = 0; i < got; i++) {
+    if (load<u8>(REPLY + <usize>i) == c) return i;
+  }
+  return -1;
+}
+
+/** Where the head in REPLY[0..got) ends, after its empty line (CRLF or bare LF), or -1. */
+function headEnd(got: i32): i32 {
+  for (let i = 0; i + 1 < got; i++) {
+    if (load<u8>(REPLY + <usize>i) != 0x0a) continue;
+    const c = load<u8>(REPLY + <usize>(i + 1));
+    if (c == 0x0a) return i + 2;
+    if (c == 0x0d && i + 2 < got && load<u8>(REPLY + <usize>(i + 2)) == 0x0a) return i + 3;
+  }
+  return -1;
 }
 
 /** `HTTP/1.x NNN ...` → NNN, else -1. */

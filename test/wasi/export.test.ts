@@ -1,0 +1,52 @@
+// The WASI HTTP exporter against collectors that misbehave at the byte
+// level: the demo job (dist/demo-wasi.wasm) runs under node:wasi through
+// demo/wasi-job/host.mjs, and a raw TCP server on 127.0.0.1
+// (raw-collector.ts) answers as each case scripts it.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { runWasi } from '../../demo/wasi-job/host.mjs';
+import { prng } from '../../demo/collector/synthetic.mjs'; // mulberry32, seeded
+import { expectedSpans, OK, rawCollector, stderrOf, writeInPieces } from './raw-collector.js';
+
+const dist = fileURLToPath(new URL('../../dist/', import.meta.url));
+const SOCKETS = join(dist, 'demo-wasi.wasm');
+
+test('1xx interim answers (not 101) are skipped, across reads, and the final status counts', async () => {
+  const r = prng(0x1c0);
+  const pick = <T>(xs: T[]) => xs[Math.floor(r() * xs.length)]!;
+  const interims = [
+    'HTTP/1.1 100 Continue\r\n\r\n',
+    'HTTP/1.1 102 Processing\r\n\r\n',
+    'HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload; as=style\r\nLink: </x.js>; rel=preload\r\n\r\n',
+    'HTTP/1.1 100 Continue\n\n', // bare LF, as RFC 9112 §2.2 lets a recipient accept
+  ];
+  const finals = [
+    { first: OK, delivered: true, posts: 1 },
+    { first: 'HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n', delivered: true, posts: 2 },
+    { first: 'HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n', delivered: false, posts: 1 },
+  ];
+  for (let c = 0; c < 9; c++) {
+    const fin = finals[c % finals.length]!;
+    const before = Array.from({ length: 1 + Math.floor(r() * 3) }, () => pick(interims));
+    const text = before.join('') + fin.first;
+    const cuts = Array.from({ length: Math.floor(r() * 4) }, () => Math.floor(r() * text.length));
+    const label = JSON.stringify({ before: before.map((b) => b.slice(9, 12)), final: fin.first.slice(9, 12), cuts });
+    const srv = await rawCollector((sock, _req, i) => (i === 0 ? writeInPieces(sock, text, cuts, 15) : sock.end(OK)));
+    try {
+      const run = await runWasi({ wasm: SOCKETS, env: { OTEL_EXPORTER_OTLP_ENDPOINT: srv.origin, ORDERS: '3' }, timeoutMs: 30_000 });
+      assert.equal(srv.requests.length, fin.posts, label);
+      if (fin.delivered) {
+        assert.equal(stderrOf(run), '', label);
+        assert.equal(run.exitCode, 0, label);
+        assert.equal(srv.spans().length, fin.posts * expectedSpans(3), label);
+      } else {
+        assert.equal(run.exitCode, 1, label);
+        assert.match(run.stderr, /answered HTTP 400/, label);
+      }
+    } finally {
+      await srv.close();
+    }
+  }
+});
