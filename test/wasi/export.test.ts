@@ -50,3 +50,29 @@ test('1xx interim answers (not 101) are skipped, across reads, and the final sta
     }
   }
 });
+
+test('a collector that accepts and never answers stalls one batch, not every batch: later ones wait out a pause', async () => {
+  const r = prng(0x5173);
+  for (let c = 0; c < 2; c++) {
+    const timeout = 150 + Math.floor(r() * 150);
+    const srv = await rawCollector(); // reads every request, answers none
+    try {
+      const started = Date.now();
+      const run = await runWasi({
+        wasm: SOCKETS, timeoutMs: 120_000,
+        env: { OTEL_EXPORTER_OTLP_ENDPOINT: srv.origin, OTEL_EXPORTER_OTLP_TIMEOUT: String(timeout), ORDERS: '4000' }, // 51 batches
+      });
+      const tookMs = Date.now() - started;
+      const label = `timeout ${timeout} ms: ${srv.connections()} connections in ${tookMs} ms`;
+      assert.equal(run.exitCode, 1, label);
+      assert.match(run.stderr, new RegExp(`wasmtrace: ${expectedSpans(4000)} spans lost; ${expectedSpans(4000)} not exported: ` +
+        `the collector at ${srv.origin}/v1/traces did not answer within ${timeout} ms`), label);
+      // The first batch: 5 tries and 1.5 s of backoff; then one try per pause (1 s, 2 s, ...) at most.
+      assert.ok(srv.connections() >= 5 && srv.connections() <= 5 + Math.log2(2 + tookMs / 1000), label);
+      assert.ok(tookMs < 5 * timeout + 1500 + 4000, label);
+      assert.equal(run.socketCalls.CLOSE, run.socketCalls.OPEN, 'every socket closed');
+    } finally {
+      await srv.close();
+    }
+  }
+});
