@@ -24,8 +24,8 @@ export let lastError: u16 = 0;
 /**
  * POSTs `len` bytes at `body` to `url`. `headers` holds extra header lines,
  * each ending in CRLF. Tries at most `attempts` times, waiting `backoffMs`,
- * doubled each time, between tries; each connect, send and receive waits at
- * most `timeoutMs` (0: no limit).
+ * doubled each time, between tries; each try (its connect, send and
+ * receive together) ends within `timeoutMs` (0: no limit).
  */
 export function post(
   url: Url, contentType: string, headers: string, body: usize, len: i32,

@@ -76,3 +76,42 @@ test('a collector that accepts and never answers stalls one batch, not every bat
     }
   }
 });
+
+test('OTEL_EXPORTER_OTLP_TIMEOUT bounds each whole exchange, not each receive: a trickling answer is cut at the timeout', async () => {
+  const r = prng(0x7e1c);
+  // What each sends, piece by piece, and the loss line once the tries run out.
+  const shapes: Array<[(i: number) => string, RegExp]> = [
+    [(i) => (i === 0 ? 'HTTP/1.1 503 ' : 'x'), /answered HTTP 503/], // a status line that never ends
+    [() => 'HTTP/1.1 100 Continue\r\n\r\n', /did not answer within/], // interim heads that never stop
+  ];
+  for (let c = 0; c < 4; c++) {
+    const timeout = 100 + Math.floor(r() * 100);
+    const gap = Math.floor(timeout * (0.5 + 0.4 * r())); // each piece comes before the timeout
+    const [shape, loss] = shapes[c % shapes.length]!;
+    const timers: NodeJS.Timeout[] = [];
+    const srv = await rawCollector((sock) => {
+      let i = 0;
+      const t = setInterval(() => (sock.destroyed ? clearInterval(t) : sock.write(shape(i++))), gap);
+      timers.push(t);
+    });
+    try {
+      const started = Date.now();
+      const run = await runWasi({
+        wasm: SOCKETS, timeoutMs: 120_000,
+        env: { OTEL_EXPORTER_OTLP_ENDPOINT: srv.origin, OTEL_EXPORTER_OTLP_TIMEOUT: String(timeout), ORDERS: '3' },
+      });
+      const tookMs = Date.now() - started;
+      const label = `shape ${c % shapes.length}, timeout ${timeout} ms, a piece every ${gap} ms: ${tookMs} ms`;
+      assert.equal(run.exitCode, 1, label);
+      assert.equal(srv.connections(), 5, label);
+      assert.match(run.stderr, loss, label);
+      // 5 tries of one timeout each, 1.5 s of backoff, and start-up.
+      assert.ok(tookMs < 5 * timeout + 1500 + 1500, label);
+      const calls = run.socketCalls;
+      assert.equal(calls.SETOPT, calls.CONNECT! + calls.SEND! + calls.RECV!, 'every blocking call bounded by the time left');
+    } finally {
+      for (const t of timers) clearInterval(t);
+      await srv.close();
+    }
+  }
+});
