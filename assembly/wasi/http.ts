@@ -4,10 +4,7 @@
 import { close, connect, lastErrno, NO_SOCKETS, recv, sendAll } from "./sock";
 import { Url } from "./config";
 import { sleepMs } from "./sys";
-import { utf8 } from "./text";
 
-const HEAD_SIZE: i32 = 4096;
-const HEAD: usize = memory.data(HEAD_SIZE);
 const REPLY_SIZE: i32 = 4096;
 const REPLY: usize = memory.data(REPLY_SIZE);
 
@@ -34,14 +31,14 @@ export function post(
   let head = "POST " + url.path + " HTTP/1.1\r\nHost: " + url.authority +
     "\r\nContent-Type: " + contentType + "\r\nContent-Length: " + len.toString() +
     "\r\n" + headers + "Connection: close\r\n\r\n";
-  const headLen = utf8(head, HEAD, HEAD_SIZE);
+  const bytes = String.UTF8.encode(head); // the headers are bounded in init (config.ts headerLines)
   let wait = backoffMs;
   for (let i = 0; i < attempts; i++) {
     if (i) {
       sleepMs(wait);
       wait = wait < 8000 ? wait << 1 : wait;
     }
-    const r = once(url, HEAD, headLen, body, len, timeoutMs);
+    const r = once(url, changetype<usize>(bytes), bytes.byteLength, body, len, timeoutMs);
     if (r == UNSUPPORTED) return r;
     if (r >= 200 && r < 300) return SENT;
     if (r > 0 && r != 429 && r != 502 && r != 503 && r != 504) return REJECTED;

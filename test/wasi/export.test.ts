@@ -115,3 +115,36 @@ test('OTEL_EXPORTER_OTLP_TIMEOUT bounds each whole exchange, not each receive: a
     }
   }
 });
+
+test('long OTEL_EXPORTER_OTLP_HEADERS go whole (a 4 KB+ token); over 32768 bytes they are refused at init, named on stderr', async () => {
+  const r = prng(0x4ead);
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~+/éü€';
+  const lengths = [4000 + Math.floor(r() * 200), 4080 + Math.floor(r() * 30), 9000 + Math.floor(r() * 3000), 31_500, 33_000 + Math.floor(r() * 5000)];
+  for (const length of lengths) {
+    const token = 'Bearer ' + Array.from({ length }, () => alphabet[Math.floor(r() * alphabet.length)]).join('');
+    const lines = Buffer.byteLength(`authorization: ${token}\r\nx-tenant: t1\r\n`);
+    const srv = await rawCollector((sock) => sock.end(OK));
+    try {
+      const run = await runWasi({
+        wasm: SOCKETS, timeoutMs: 30_000,
+        env: { OTEL_EXPORTER_OTLP_ENDPOINT: srv.origin, OTEL_EXPORTER_OTLP_HEADERS: `authorization=${token},x-tenant=t1`, ORDERS: '3' },
+      });
+      const label = `a ${length}-character token, ${lines} bytes of header lines`;
+      assert.equal(run.exitCode, 0, label);
+      assert.equal(srv.requests.length, 1, label);
+      assert.equal(srv.spans().length, expectedSpans(3), label);
+      const head = srv.requests[0]!.headBytes.toString('utf8');
+      const got = head.split('\r\n').find((l) => l.startsWith('authorization: '))?.slice(15);
+      if (lines <= 32768) {
+        assert.equal(stderrOf(run), '', label);
+        assert.equal(got, token, label);
+        assert.equal(srv.requests[0]!.headers['x-tenant'], 't1', label);
+      } else {
+        assert.equal(stderrOf(run), `wasmtrace: OTEL_EXPORTER_OTLP_HEADERS and OTEL_EXPORTER_OTLP_TRACES_HEADERS make ${lines} bytes of header lines, over 32768; none sent\n`, label);
+        assert.equal(got, undefined, label);
+      }
+    } finally {
+      await srv.close();
+    }
+  }
+});
