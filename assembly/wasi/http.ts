@@ -17,11 +17,14 @@ export const UNSUPPORTED: i32 = NO_SOCKETS; // the runtime has no sockets
 /** The last HTTP status (0: none) and errno, for the loss report. */
 export let lastStatus: i32 = 0;
 export let lastError: u16 = 0;
+/** The last answer's Retry-After in ms (0: none), at most MAX_RETRY_AFTER_S seconds. */
+let retryAfterMs: i32 = 0;
+const MAX_RETRY_AFTER_S: i32 = 30;
 
 /**
  * POSTs `len` bytes at `body` to `url`. `headers` holds extra header lines,
  * each ending in CRLF. Tries at most `attempts` times, waiting `backoffMs`,
- * doubled each time, between tries; each try (its connect, send and
+ * doubled each time, or the answer's Retry-After when longer, between tries; each try (its connect, send and
  * receive together) ends within `timeoutMs` (0: no limit).
  */
 export function post(
@@ -35,7 +38,7 @@ export function post(
   let wait = backoffMs;
   for (let i = 0; i < attempts; i++) {
     if (i) {
-      sleepMs(wait);
+      sleepMs(max(wait, retryAfterMs));
       wait = wait < 8000 ? wait << 1 : wait;
     }
     const r = once(url, changetype<usize>(bytes), bytes.byteLength, body, len, timeoutMs);
@@ -49,6 +52,7 @@ export function post(
 /** One exchange: the HTTP status, -1 on a network error, or UNSUPPORTED. */
 function once(url: Url, head: usize, headLen: i32, body: usize, len: i32, timeoutMs: i32): i32 {
   lastStatus = 0;
+  retryAfterMs = 0;
   const fd = connect(url.host, url.port, timeoutMs);
   lastError = lastErrno;
   if (fd == NO_SOCKETS) return UNSUPPORTED;
@@ -64,7 +68,7 @@ function once(url: Url, head: usize, headLen: i32, body: usize, len: i32, timeou
 /**
  * Reads the answer's status: the code, or -1. Interim 1xx heads (but 101)
  * are skipped whole, as RFC 9110 §15.2 asks; one that does not fit REPLY,
- * or is cut off, gives -1.
+ * or is cut off, gives -1. A 429 or 503 head is read on for its Retry-After.
  */
 function readStatus(fd: i32): i32 {
   let got = 0;
@@ -74,15 +78,50 @@ function readStatus(fd: i32): i32 {
     got += n;
     while (find(0x0a, got) >= 0) { // a whole status line
       const code = parseStatus(got);
-      if (!interim(code)) return code;
       const end = headEnd(got);
+      if (!interim(code)) {
+        if (end < 0 && (code == 429 || code == 503)) break;
+        readRetryAfter(end < 0 ? got : end);
+        return code;
+      }
       if (end < 0) break;
       got -= end;
       memory.copy(REPLY, REPLY + <usize>end, got);
     }
   }
   const code = got ? parseStatus(got) : -1;
-  return interim(code) ? -1 : code;
+  if (interim(code)) return -1;
+  readRetryAfter(got);
+  return code;
+}
+
+const RETRY_AFTER = "retry-after:";
+
+/** A `Retry-After: <seconds>` line in REPLY[0..got) into retryAfterMs (an HTTP date is not read). */
+function readRetryAfter(got: i32): void {
+  for (let i = find(0x0a, got) + 1; i > 0 && i + 12 < got; i++) {
+    if (load<u8>(REPLY + <usize>(i - 1)) != 0x0a) continue;
+    let j = 0;
+    while (j < 12 && (load<u8>(REPLY + <usize>(i + j)) | 0x20) == <u8>RETRY_AFTER.charCodeAt(j)) j++;
+    if (j < 12) continue;
+    let k = i + 12;
+    while (k < got && isSpace(load<u8>(REPLY + <usize>k))) k++;
+    let s = 0;
+    const from = k;
+    for (; k < got && k - from < 9; k++) {
+      const d = <i32>load<u8>(REPLY + <usize>k) - 0x30;
+      if (d < 0 || d > 9) break;
+      s = s * 10 + d;
+    }
+    while (k < got && isSpace(load<u8>(REPLY + <usize>k))) k++;
+    const c = k < got ? load<u8>(REPLY + <usize>k) : 0;
+    if (k > from && (c == 0x0d || c == 0x0a)) retryAfterMs = min(s, MAX_RETRY_AFTER_S) * 1000;
+    return;
+  }
+}
+
+function isSpace(c: u8): bool {
+  return c == 0x20 || c == 0x09;
 }
 
 function interim(code: i32): bool {

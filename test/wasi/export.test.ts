@@ -148,3 +148,34 @@ test('long OTEL_EXPORTER_OTLP_HEADERS go whole (a 4 KB+ token); over 32768 bytes
     }
   }
 });
+
+test('Retry-After (delta seconds) on 429 and 503 is waited for when longer than the backoff', async () => {
+  const r = prng(0x4a7e);
+  const names = ['Retry-After', 'retry-after', 'RETRY-AFTER', 'Retry-after'];
+  const cases: Array<{ value: string; status: number; waitMs: number }> = [
+    { value: 'Wed, 21 Oct 2015 07:28:00 GMT', status: 503, waitMs: 100 }, // an HTTP date: not read, the backoff
+    { value: 'soon', status: 429, waitMs: 100 },
+  ];
+  for (let c = 0; c < 4; c++) {
+    const seconds = Math.floor(r() * 3); // 0..2
+    cases.push({ value: ' '.repeat(Math.floor(r() * 2)) + seconds + '\t'.repeat(Math.floor(r() * 2)), status: r() < 0.5 ? 429 : 503, waitMs: Math.max(100, seconds * 1000) });
+  }
+  for (const { value, status, waitMs } of cases) {
+    const name = names[Math.floor(r() * names.length)]!;
+    const others = ['Content-Length: 0', 'Content-Type: text/plain', 'X-Pad: ' + 'p'.repeat(Math.floor(r() * 2000))];
+    const at = Math.floor(r() * (others.length + 1));
+    others.splice(at, 0, `${name}:${value}`);
+    const answer = `HTTP/1.1 ${status} Busy\r\n${others.join('\r\n')}\r\n\r\n`;
+    const srv = await rawCollector((sock, _req, i) => (i === 0 ? writeInPieces(sock, answer, [Math.floor(r() * answer.length)], 10) : sock.end(OK)));
+    try {
+      const run = await runWasi({ wasm: SOCKETS, env: { OTEL_EXPORTER_OTLP_ENDPOINT: srv.origin, ORDERS: '2' }, timeoutMs: 30_000 });
+      const label = `${status} ${JSON.stringify(`${name}:${value}`)} (header ${at})`;
+      assert.equal(run.exitCode, 0, label);
+      assert.equal(srv.requests.length, 2, label);
+      const gap = srv.requests[1]!.at - srv.requests[0]!.at;
+      assert.ok(gap >= waitMs - 20 && gap < waitMs + 800, `${label}: ${gap} ms, ${waitMs} ms asked`);
+    } finally {
+      await srv.close();
+    }
+  }
+});
