@@ -10,7 +10,7 @@ import { endedSpans } from "../core/pool";
 import { Url } from "./config";
 import { post, lastError, lastStatus, SENT, UNSUPPORTED } from "./http";
 import { openOutput, writeLine } from "./lines";
-import { probe, TIMED_OUT } from "./sock";
+import { MAX_NAME, probe, TIMED_OUT } from "./sock";
 import { nowMs } from "./clock";
 import { STDERR, writeAll } from "./sys";
 import { utf8 } from "./text";
@@ -81,12 +81,15 @@ function drainLines(): void {
 
 /** Probes for sockets once, before any span, and picks the wire format. */
 function setupHttp(): void {
-  noSockets = !probe();
-  if (noSockets) warn("this runtime has no sockets; writing OTLP/JSON lines instead");
-  else if (!settings.url.ok) {
-    noSockets = true;
-    warn("only http:// endpoints are supported, not " + settings.endpoint + "; writing OTLP/JSON lines instead");
-  }
+  const why = !probe()
+    ? "this runtime has no sockets"
+    : !settings.url.ok
+    ? "only http:// endpoints are supported, not " + settings.endpoint
+    : String.UTF8.byteLength(settings.url.host) > MAX_NAME
+    ? "the host name of " + settings.endpoint + " is longer than " + MAX_NAME.toString() + " bytes"
+    : "";
+  noSockets = why.length > 0;
+  if (noSockets) warn(why + "; writing OTLP/JSON lines instead");
   setKVEncoder(noSockets || settings.json ? jsonKV : protoKV);
 }
 

@@ -4,6 +4,7 @@
 // import them.
 import { EAGAIN, EINPROGRESS, ENOSYS, ENOTSUP, ESUCCESS, fd_close } from "./sys";
 import { nowMs } from "./clock";
+import { utf8 } from "./text";
 
 @external("wasi_snapshot_preview1", "sock_open")
 declare function sock_open(family: u32, type: u32, fd: usize): u16;
@@ -38,7 +39,9 @@ const AI: usize = memory.data(28 * MAX_RES);
 const SA: usize = memory.data(12 * MAX_RES);
 const SA_DATA: usize = memory.data(28 * MAX_RES);
 const HINTS: usize = memory.data(28);
-const NAME: usize = memory.data(256);
+/** The longest host name looked up, in bytes (DNS's limit). */
+export const MAX_NAME: i32 = 253;
+const NAME: usize = memory.data(MAX_NAME + 1);
 const RES_PTR: usize = memory.data(4);
 
 /** Last errno of a socket call, for the loss report. */
@@ -53,7 +56,8 @@ function resolve(host: string): i32 {
     store<u8>(CANDIDATES, 4);
     return 1;
   }
-  const n = String.UTF8.encodeUnsafe(changetype<usize>(host), min(host.length, 80), NAME, true);
+  const n = utf8(host, NAME, MAX_NAME); // init refuses longer names (exporter.ts)
+  store<u8>(NAME + <usize>n, 0);
   memory.fill(HINTS, 0, 28);
   // ai_family 0 (unspecified): IPv4 and IPv6 addresses, in the resolver's order
   store<u8>(HINTS, STREAM, 3);
@@ -70,7 +74,7 @@ function resolve(host: string): i32 {
   }
   store<u32>(RES_PTR, <u32>AI);
   // The service is "0": the port goes to sock_connect, no services database needed.
-  const err = sock_getaddrinfo(NAME, <u32>n, PORT_TEXT, 2, HINTS, RES_PTR, MAX_RES, SCRATCH);
+  const err = sock_getaddrinfo(NAME, <u32>n + 1, PORT_TEXT, 2, HINTS, RES_PTR, MAX_RES, SCRATCH);
   lastErrno = err;
   if (err != ESUCCESS) return 0;
   const count = <i32>load<u32>(SCRATCH);

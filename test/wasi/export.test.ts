@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runWasi } from '../../demo/wasi-job/host.mjs';
 import { prng } from '../../demo/collector/synthetic.mjs'; // mulberry32, seeded
+import { allSpans, decodeJson } from '../helpers/otlp.js';
 import { expectedSpans, OK, rawCollector, stderrOf, writeInPieces } from './raw-collector.js';
 
 const dist = fileURLToPath(new URL('../../dist/', import.meta.url));
@@ -174,6 +175,42 @@ test('Retry-After (delta seconds) on 429 and 503 is waited for when longer than 
       assert.equal(srv.requests.length, 2, label);
       const gap = srv.requests[1]!.at - srv.requests[0]!.at;
       assert.ok(gap >= waitMs - 20 && gap < waitMs + 800, `${label}: ${gap} ms, ${waitMs} ms asked`);
+    } finally {
+      await srv.close();
+    }
+  }
+});
+
+test('host names of up to 253 bytes are looked up whole; a longer one is refused at init, named on stderr', async () => {
+  const r = prng(0x253);
+  const name = (length: number) => {
+    const labels: string[] = [];
+    let left = length;
+    while (left > 0) {
+      const n = Math.min(left, 1 + Math.floor(r() * 63));
+      labels.push(Array.from({ length: n }, () => 'abcdefghijklmnopqrstuvwxyz0123456789'[Math.floor(r() * 36)]).join(''));
+      left -= n + 1;
+    }
+    return labels.join('.').slice(0, length).replace(/\.$/, 'x');
+  };
+  const lengths = [60, 81, 81 + Math.floor(r() * 100), 200 + Math.floor(r() * 53), 253, 254, 254 + Math.floor(r() * 100)];
+  for (const length of lengths) {
+    const host = name(length);
+    const srv = await rawCollector((sock) => sock.end(OK));
+    try {
+      const endpoint = `http://${host}:${srv.port}`;
+      const run = await runWasi({ wasm: SOCKETS, hosts: { [host]: '127.0.0.1' }, env: { OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, ORDERS: '2' }, timeoutMs: 30_000 });
+      const label = `a ${host.length}-byte name`;
+      assert.equal(run.exitCode, 0, `${label}: ${run.stderr}`);
+      if (length <= 253) {
+        assert.equal(stderrOf(run), '', label);
+        assert.equal(srv.spans().length, expectedSpans(2), label);
+        assert.equal(srv.requests[0]!.headers.host, `${host}:${srv.port}`, label);
+      } else {
+        assert.equal(stderrOf(run), `wasmtrace: the host name of ${endpoint}/v1/traces is longer than 253 bytes; writing OTLP/JSON lines instead\n`, label);
+        assert.equal(srv.connections(), 0, label);
+        assert.equal(allSpans(decodeJson(run.stdout.trim())).length, expectedSpans(2), label);
+      }
     } finally {
       await srv.close();
     }
