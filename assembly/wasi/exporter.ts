@@ -8,7 +8,7 @@ import { setKVEncoder } from "../core/kv";
 import { lastCount } from "../core/out";
 import { endedSpans } from "../core/pool";
 import { Url } from "./config";
-import { post, lastError, lastStatus, SENT, UNSUPPORTED } from "./http";
+import { post, lastError, lastStatus, NO_STATUS, SENT, UNSUPPORTED } from "./http";
 import { openOutput, writeLine } from "./lines";
 import { MAX_NAME, probe, TIMED_OUT } from "./sock";
 import { nowMs } from "./clock";
@@ -126,6 +126,8 @@ function drainHttp(): void {
         ? "the collector at " + settings.endpoint + " answered HTTP " + lastStatus.toString()
         : silent
         ? "the collector at " + settings.endpoint + " did not answer within " + settings.timeoutMs.toString() + " ms"
+        : lastError == NO_STATUS
+        ? "the collector at " + settings.endpoint + " sent no valid HTTP status line"
         : "the collector at " + settings.endpoint + " is unreachable (errno " + lastError.toString() + ")");
     }
   }

@@ -17,6 +17,8 @@ export const UNSUPPORTED: i32 = NO_SOCKETS; // the runtime has no sockets
 /** The last HTTP status (0: none) and errno, for the loss report. */
 export let lastStatus: i32 = 0;
 export let lastError: u16 = 0;
+/** lastError when the collector took the request and sent no valid status line (no errno). */
+export const NO_STATUS: u16 = 0xffff;
 /** The last answer's Retry-After in ms (0: none), at most MAX_RETRY_AFTER_S seconds. */
 let retryAfterMs: i32 = 0;
 const MAX_RETRY_AFTER_S: i32 = 30;
@@ -59,7 +61,7 @@ function once(url: Url, head: usize, headLen: i32, body: usize, len: i32, timeou
   if (fd < 0) return -1;
   let status = -1;
   if (sendAll(fd, head, headLen, body, len)) status = readStatus(fd);
-  lastError = lastErrno;
+  lastError = status < 0 && !lastErrno ? NO_STATUS : lastErrno;
   close(fd);
   lastStatus = status > 0 ? status : 0;
   return status;

@@ -216,3 +216,24 @@ test('host names of up to 253 bytes are looked up whole; a longer one is refused
     }
   }
 });
+
+test('a collector that closes without a valid status line is reported as such, not as unreachable with errno 0', async () => {
+  const r = prng(0xc105);
+  const status = 'HTTP/1.1 200 OK\r\n';
+  const replies = ['', 'HTTP/1.1 20', 'garbage\r\n\r\n', 'HTTP/1.1 2x0 OK\r\n\r\n', 'SSH-2.0-OpenSSH_9.2\r\n'];
+  while (replies.length < 9) replies.push(status.slice(0, 1 + Math.floor(r() * 10))); // cut before the code ends
+  for (const reply of replies) {
+    const cuts = [Math.floor(r() * reply.length)];
+    const srv = await rawCollector((sock) => writeInPieces(sock, reply, cuts, 10));
+    try {
+      const run = await runWasi({ wasm: SOCKETS, env: { OTEL_EXPORTER_OTLP_ENDPOINT: srv.origin, ORDERS: '1' }, timeoutMs: 30_000 });
+      const label = JSON.stringify(reply);
+      assert.equal(run.exitCode, 1, label);
+      assert.equal(srv.requests.length, 5, `${label}: retried as a network error`);
+      assert.equal(stderrOf(run), `wasmtrace: ${expectedSpans(1)} spans lost; ${expectedSpans(1)} not exported: ` +
+        `the collector at ${srv.origin}/v1/traces sent no valid HTTP status line\n`, label);
+    } finally {
+      await srv.close();
+    }
+  }
+});
