@@ -86,7 +86,7 @@ export function writeInPieces(sock: Socket, text: string, cuts: number[], gapMs:
   const pieces = [0, ...points].map((p, i) => text.slice(p, points[i] ?? text.length));
   const next = (i: number) => {
     if (sock.destroyed) return;
-    if (i === pieces.length - 1) return void sock.end(pieces[i]);
+    if (i === pieces.length - 1) return void sock.end(pieces[i]!);
     sock.write(pieces[i]!);
     setTimeout(() => next(i + 1), gapMs);
   };
