@@ -23,6 +23,10 @@ export interface RawCollector {
   origin: string;
   requests: RawRequest[];
   connections(): number;
+  /** How long each connection stayed open, ms (until the client closed it), in the order they closed. */
+  openMs: number[];
+  /** Resolves once the client has closed every connection (within 5 s, else rejects). */
+  allClosed(): Promise<void>;
   spans(): FlatSpan[];
   close(): Promise<void>;
 }
@@ -31,11 +35,15 @@ export interface RawCollector {
 export async function rawCollector(answer?: Answer): Promise<RawCollector> {
   const requests: RawRequest[] = [];
   const sockets = new Set<Socket>();
+  const openMs: number[] = [];
   let connections = 0;
   const srv = createServer((sock) => {
     connections++;
     sockets.add(sock);
-    sock.on('close', () => sockets.delete(sock));
+    const opened = Date.now();
+    sock.on('close', () => {
+      if (sockets.delete(sock)) openMs.push(Date.now() - opened);
+    });
     sock.on('error', () => {});
     let buf = Buffer.alloc(0);
     let req: RawRequest | null = null;
@@ -71,10 +79,19 @@ export async function rawCollector(answer?: Answer): Promise<RawCollector> {
     origin: `http://127.0.0.1:${port}`,
     requests,
     connections: () => connections,
+    openMs,
+    allClosed: async () => {
+      for (let waited = 0; openMs.length < connections; waited += 10) {
+        if (waited > 5000) throw new Error(`${connections - openMs.length} connections still open`);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    },
     spans: () => requests.filter((r) => r.complete).flatMap((r) =>
       allSpans(r.headers['content-type'] === 'application/json' ? decodeJson(r.body) : decodeProtobuf(r.body))),
     close: () => new Promise<void>((r) => {
-      for (const s of sockets) s.destroy();
+      const open = [...sockets];
+      sockets.clear();
+      for (const s of open) s.destroy();
       srv.close(() => r());
     }),
   };
