@@ -58,7 +58,9 @@ function percentDecode(s: string): string {
  * lines, each name once (names compared in any case): the last pair wins, so
  * the TRACES one over the general one, as the JS SDK merges them. A name that
  * is not an HTTP token, or a value with a control character but tab, is
- * dropped (it would break the request).
+ * dropped (it would break the request). Lines over MAX_HEADER_BYTES in all
+ * are refused, named on stderr: a sane bound (Node's HTTP server takes heads
+ * of up to 16 KB, Go's up to 1 MB).
  */
 export function headerLines(general: string, traces: string): string {
   const pairs = parsePairs(general + "," + traces);
@@ -67,8 +69,14 @@ export function headerLines(general: string, traces: string): string {
     const kv = unchecked(pairs[i]);
     if (sendable(kv) && !sentLater(pairs, i)) out += kv.key + ": " + kv.value + "\r\n";
   }
-  return out;
+  const bytes = String.UTF8.byteLength(out);
+  if (bytes <= MAX_HEADER_BYTES) return out;
+  warn("OTEL_EXPORTER_OTLP_HEADERS and OTEL_EXPORTER_OTLP_TRACES_HEADERS make " + bytes.toString() +
+    " bytes of header lines, over " + MAX_HEADER_BYTES.toString() + "; none sent");
+  return "";
 }
+
+const MAX_HEADER_BYTES: i32 = 32768;
 
 /** Whether a sendable pair after pairs[i] has its name. */
 function sentLater(pairs: Pair[], i: i32): bool {

@@ -8,9 +8,10 @@ import { setKVEncoder } from "../core/kv";
 import { lastCount } from "../core/out";
 import { endedSpans } from "../core/pool";
 import { Url } from "./config";
-import { post, lastError, lastStatus, SENT, UNSUPPORTED } from "./http";
+import { post, lastError, lastStatus, NO_STATUS, SENT, UNSUPPORTED } from "./http";
 import { openOutput, writeLine } from "./lines";
-import { probe, TIMED_OUT } from "./sock";
+import { MAX_NAME, probe, TIMED_OUT } from "./sock";
+import { nowMs } from "./clock";
 import { STDERR, writeAll } from "./sys";
 import { utf8 } from "./text";
 
@@ -57,6 +58,14 @@ let lostReason = "";
 let outputOpen = false;
 let noSockets = false;
 let failing = false;
+/**
+ * After a batch gave up at the timeout (a collector that accepts and never
+ * answers), later ones are lost without connecting until `coolUntil` (ms on
+ * the monotonic clock): a pause of 1 s, doubled while the collector stays
+ * silent, to 30 s.
+ */
+let coolUntil: f64 = 0;
+let coolMs: f64 = 0;
 
 function drainLines(): void {
   if (!outputOpen) {
@@ -72,12 +81,15 @@ function drainLines(): void {
 
 /** Probes for sockets once, before any span, and picks the wire format. */
 function setupHttp(): void {
-  noSockets = !probe();
-  if (noSockets) warn("this runtime has no sockets; writing OTLP/JSON lines instead");
-  else if (!settings.url.ok) {
-    noSockets = true;
-    warn("only http:// endpoints are supported, not " + settings.endpoint + "; writing OTLP/JSON lines instead");
-  }
+  const why = !probe()
+    ? "this runtime has no sockets"
+    : !settings.url.ok
+    ? "only http:// endpoints are supported, not " + settings.endpoint
+    : String.UTF8.byteLength(settings.url.host) > MAX_NAME
+    ? "the host name of " + settings.endpoint + " is longer than " + MAX_NAME.toString() + " bytes"
+    : "";
+  noSockets = why.length > 0;
+  if (noSockets) warn(why + "; writing OTLP/JSON lines instead");
   setKVEncoder(noSockets || settings.json ? jsonKV : protoKV);
 }
 
@@ -91,19 +103,31 @@ function drainHttp(): void {
     const n = settings.json ? encodeJson(OUT_SIZE) : encodeProto(OUT_SIZE);
     if (n <= 0) break;
     const count = lastCount;
+    if (nowMs() < coolUntil) {
+      lose(count, lostReason);
+      continue;
+    }
     // Once a batch has given up, later ones try once until one gets through.
     const attempts = failing ? 1 : settings.attempts;
     const r = post(settings.url, type, settings.headerLines, OUT, n, attempts, settings.backoffMs, settings.timeoutMs);
     if (r == SENT) {
       failing = false;
+      coolMs = 0;
     } else if (r == UNSUPPORTED) {
       lose(count, "the runtime refused to open a socket");
     } else {
       failing = true;
+      const silent = !lastStatus && lastError == TIMED_OUT && settings.timeoutMs > 0;
+      if (silent) {
+        coolMs = coolMs > 0 ? min(coolMs * 2, 30_000) : 1000;
+        coolUntil = nowMs() + coolMs;
+      }
       lose(count, lastStatus
         ? "the collector at " + settings.endpoint + " answered HTTP " + lastStatus.toString()
-        : lastError == TIMED_OUT && settings.timeoutMs > 0
+        : silent
         ? "the collector at " + settings.endpoint + " did not answer within " + settings.timeoutMs.toString() + " ms"
+        : lastError == NO_STATUS
+        ? "the collector at " + settings.endpoint + " sent no valid HTTP status line"
         : "the collector at " + settings.endpoint + " is unreachable (errno " + lastError.toString() + ")");
     }
   }

@@ -4,6 +4,7 @@
 import {
   ESUCCESS, STDOUT, fd_prestat_dir_name, fd_prestat_get, path_open, writeAll,
 } from "./sys";
+import { utf8 } from "./text";
 
 const NEWLINE: usize = memory.data<u8>([0x0a]);
 const PRESTAT: usize = memory.data(8);
@@ -18,12 +19,13 @@ let outFd: i32 = -1;
 /**
  * Where the lines go: "" or "-" for stdout, else a path opened for appending
  * under one of the preopened directories. Returns false (lines then go to
- * stdout) when no preopen holds it.
+ * stdout) when no preopen holds it, or it is over PATH_SIZE bytes.
  */
 export function openOutput(path: string): bool {
   outFd = STDOUT;
   if (!path.length || path == "-") return true;
-  const n = <i32>String.UTF8.encodeUnsafe(changetype<usize>(path), min(path.length, 300), PATH);
+  const n = utf8(path, PATH, PATH_SIZE, true);
+  if (n > PATH_SIZE) return false; // never a shorter path: another file
   // Find the preopened directory that is the longest prefix of the path.
   // Runtimes name them differently: wasmtime and node:wasi as given ("/out"),
   // WasmEdge canonically, without the leading slash ("out" for --dir /out:...,

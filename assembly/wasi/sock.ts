@@ -3,6 +3,8 @@
 // Only code that exports over HTTP reaches these, so only such programs
 // import them.
 import { EAGAIN, EINPROGRESS, ENOSYS, ENOTSUP, ESUCCESS, fd_close } from "./sys";
+import { nowMs } from "./clock";
+import { utf8 } from "./text";
 
 @external("wasi_snapshot_preview1", "sock_open")
 declare function sock_open(family: u32, type: u32, fd: usize): u16;
@@ -37,7 +39,9 @@ const AI: usize = memory.data(28 * MAX_RES);
 const SA: usize = memory.data(12 * MAX_RES);
 const SA_DATA: usize = memory.data(28 * MAX_RES);
 const HINTS: usize = memory.data(28);
-const NAME: usize = memory.data(256);
+/** The longest host name looked up, in bytes (DNS's limit). */
+export const MAX_NAME: i32 = 253;
+const NAME: usize = memory.data(MAX_NAME + 1);
 const RES_PTR: usize = memory.data(4);
 
 /** Last errno of a socket call, for the loss report. */
@@ -52,7 +56,8 @@ function resolve(host: string): i32 {
     store<u8>(CANDIDATES, 4);
     return 1;
   }
-  const n = String.UTF8.encodeUnsafe(changetype<usize>(host), min(host.length, 80), NAME, true);
+  const n = utf8(host, NAME, MAX_NAME); // init refuses longer names (exporter.ts)
+  store<u8>(NAME + <usize>n, 0);
   memory.fill(HINTS, 0, 28);
   // ai_family 0 (unspecified): IPv4 and IPv6 addresses, in the resolver's order
   store<u8>(HINTS, STREAM, 3);
@@ -69,7 +74,7 @@ function resolve(host: string): i32 {
   }
   store<u32>(RES_PTR, <u32>AI);
   // The service is "0": the port goes to sock_connect, no services database needed.
-  const err = sock_getaddrinfo(NAME, <u32>n, PORT_TEXT, 2, HINTS, RES_PTR, MAX_RES, SCRATCH);
+  const err = sock_getaddrinfo(NAME, <u32>n + 1, PORT_TEXT, 2, HINTS, RES_PTR, MAX_RES, SCRATCH);
   lastErrno = err;
   if (err != ESUCCESS) return 0;
   const count = <i32>load<u32>(SCRATCH);
@@ -129,32 +134,44 @@ const SO_RCVTIMEO: u32 = 11; // __WASI_SOCK_OPT_SO_RCVTIMEO
 const SO_SNDTIMEO: u32 = 12; // __WASI_SOCK_OPT_SO_SNDTIMEO
 const TIMEVAL: usize = memory.data(16);
 
+/** When the exchange on the socket `connect` opened last must end (ms, nowMs's clock; 0: never). */
+let deadline: f64 = 0;
+
 /**
- * Bounds every blocking call on `fd` to `ms`. WasmEdge's sockets block with
- * no limit (a collector that accepts and never answers would hang the
- * program in sock_recv), and its sock_setsockopt hands the bytes to the
- * host's setsockopt as they are: a 64-bit host's struct timeval
- * { i64 tv_sec; i64 tv_usec }. SO_SNDTIMEO bounds connect as well (Linux);
- * at the limit a receive or send fails with EAGAIN, a connect with
- * EINPROGRESS. Errors are ignored: the call then simply has no limit.
+ * Bounds the next blocking call on `fd` by the time left to the deadline,
+ * with `opt` (SO_RCVTIMEO for a receive, SO_SNDTIMEO for a send or connect);
+ * false when no time is left. WasmEdge's sockets block with no limit (a
+ * collector that accepts and never answers would hang the program in
+ * sock_recv), and its sock_setsockopt hands the bytes to the host's
+ * setsockopt as they are: a 64-bit host's struct timeval { i64 tv_sec; i64
+ * tv_usec }. SO_SNDTIMEO bounds connect as well (Linux); at the limit a
+ * receive or send fails with EAGAIN, a connect with EINPROGRESS. Errors are
+ * ignored: the call then simply has no limit.
  */
-function setTimeouts(fd: u32, ms: i32): void {
-  if (ms <= 0) return;
-  store<i64>(TIMEVAL, <i64>(ms / 1000));
-  store<i64>(TIMEVAL, <i64>(ms % 1000) * 1000, 8);
-  sock_setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, TIMEVAL, 16);
-  sock_setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, TIMEVAL, 16);
+function bound(fd: u32, opt: u32): bool {
+  if (!deadline) return true;
+  const left = <i64>Math.ceil(deadline - nowMs());
+  if (left <= 0) {
+    lastErrno = TIMED_OUT;
+    return false;
+  }
+  store<i64>(TIMEVAL, left / 1000);
+  store<i64>(TIMEVAL, (left % 1000) * 1000, 8);
+  sock_setsockopt(fd, SOL_SOCKET, opt, TIMEVAL, 16);
+  return true;
 }
 
 /**
  * Opens a TCP connection, trying each address of `host` in turn; returns the
  * fd (any u31 number: WasmEdge hands out large ones), -1 on a network error,
- * or NO_SOCKETS when the runtime does not support sockets. Each connect,
- * send and receive on it waits at most `timeoutMs` (0: no limit).
+ * or NO_SOCKETS when the runtime does not support sockets. The connect, and
+ * every send and receive on the socket, end within `timeoutMs` of this call
+ * (0: no limit); the name lookup is not bounded.
  */
 export function connect(host: string, port: i32, timeoutMs: i32 = 0): i32 {
   const count = resolve(host);
   if (!count) return lastErrno == ENOSYS || lastErrno == ENOTSUP ? NO_SOCKETS : -1;
+  deadline = timeoutMs > 0 ? nowMs() + timeoutMs : 0;
   for (let i = 0; i < count; i++) {
     const cand = CANDIDATES + <usize>(i * 17);
     const len = <u32>load<u8>(cand);
@@ -163,7 +180,10 @@ export function connect(host: string, port: i32, timeoutMs: i32 = 0): i32 {
     if (err == ENOSYS || err == ENOTSUP) return NO_SOCKETS;
     if (err != ESUCCESS) continue;
     const fd = load<u32>(SCRATCH);
-    setTimeouts(fd, timeoutMs);
+    if (!bound(fd, SO_SNDTIMEO)) {
+      fd_close(fd);
+      break;
+    }
     store<u32>(ADDRESS, <u32>(cand + 1));
     store<u32>(ADDRESS, len, 4);
     const cerr = sock_connect(fd, ADDRESS, <u32>port);
@@ -182,6 +202,7 @@ export function sendAll(fd: i32, a: usize, aLen: i32, b: usize, bLen: i32): bool
     store<u32>(IOV, <u32>aLen, 4);
     store<u32>(IOV, <u32>b, 8);
     store<u32>(IOV, <u32>bLen, 12);
+    if (!bound(<u32>fd, SO_SNDTIMEO)) return false;
     const err = sock_send(<u32>fd, aLen ? IOV : IOV + 8, aLen ? 2 : 1, 0, SCRATCH);
     lastErrno = err == EAGAIN ? TIMED_OUT : err;
     if (err != ESUCCESS) return false;
@@ -203,6 +224,7 @@ const IOV: usize = memory.data(16);
 export function recv(fd: i32, dst: usize, max: i32): i32 {
   store<u32>(IOV, <u32>dst);
   store<u32>(IOV, <u32>max, 4);
+  if (!bound(<u32>fd, SO_RCVTIMEO)) return -1;
   const err = sock_recv(<u32>fd, IOV, 1, 0, SCRATCH, SCRATCH + 8);
   lastErrno = err == EAGAIN ? TIMED_OUT : err;
   if (err != ESUCCESS) return -1;

@@ -41,6 +41,8 @@ const E = {
  * @param {Record<string,string>} [o.preopens] guest path → host directory
  * @param {boolean} [o.deterministic] counter clocks and counter entropy (for comparing runs)
  * @param {number} [o.timeoutMs] the worker is terminated after this long
+ * @param {Record<string,string>} [o.hosts] names sock_getaddrinfo resolves to the given
+ *   address without a lookup (as /etc/hosts would), for tests
  * @returns {Promise<{ exitCode: number, stdout: string, stderr: string, socketFds: number[], socketCalls: Record<string, number> }>}
  */
 export async function runWasi(o) {
@@ -77,7 +79,7 @@ export async function runWasi(o) {
     }, o.timeoutMs ?? 60_000);
     worker.on('message', (m) => {
       if (m.type === 'call') {
-        serve(ctl, data, sockets, socketFds, socketCalls).then(() => {
+        serve(ctl, data, sockets, socketFds, socketCalls, o.hosts ?? {}).then(() => {
           Atomics.store(ctl, 0, 2);
           Atomics.notify(ctl, 0);
         });
@@ -95,7 +97,7 @@ export async function runWasi(o) {
 }
 
 /** Does one socket call described in `ctl`/`data`, leaving its results there. */
-async function serve(ctl, data, sockets, socketFds, calls) {
+async function serve(ctl, data, sockets, socketFds, calls, hosts) {
   const op = ctl[1];
   const name = Object.keys(OP).find((k) => OP[k] === op) ?? String(op);
   calls[name] = (calls[name] ?? 0) + 1;
@@ -164,7 +166,8 @@ async function serve(ctl, data, sockets, socketFds, calls) {
       const family = ctl[3] === 1 ? 4 : ctl[3] === 2 ? 6 : 0;
       let all;
       try {
-        all = await lookup(node, { all: true, family });
+        const known = Object.hasOwn(hosts, node) ? hosts[node] : null;
+        all = known ? [{ address: known, family: known.includes(':') ? 6 : 4 }] : await lookup(node, { all: true, family });
       } catch (e) {
         // WasmEdge maps getaddrinfo's EAI_* codes to its own errno values.
         return void (ctl[5] = e?.code === 'ENOTFOUND' ? E.AINONAME : e?.code === 'EAI_AGAIN' ? E.AIAGAIN : E.AIFAIL);

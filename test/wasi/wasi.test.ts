@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -245,7 +245,8 @@ test('a collector that accepts and never answers: each try ends at OTEL_EXPORTER
     const tookMs = Date.now() - started;
     assert.equal(r.exitCode, 1);
     assert.equal(held.length, 5, 'five tries, each cut at the timeout');
-    assert.equal(r.socketCalls.SETOPT, 2 * r.socketCalls.CONNECT!, 'SO_RCVTIMEO and SO_SNDTIMEO on every socket');
+    const calls = r.socketCalls;
+    assert.equal(calls.SETOPT, calls.CONNECT! + calls.SEND! + calls.RECV!, 'SO_SNDTIMEO or SO_RCVTIMEO before every connect, send and receive');
     assert.match(r.stderr, new RegExp(`wasmtrace: ${expectedSpans(1)} spans lost; ${expectedSpans(1)} not exported: ` +
       `the collector at http://127.0.0.1:${port}/v1/traces did not answer within 300 ms`));
     assert.ok(tookMs < 15_000, `${tookMs} ms`);
@@ -395,4 +396,40 @@ test('sampling: OTEL_TRACES_SAMPLER_ARG=0 and an unsampled TRACEPARENT record no
   const bad = await runWasi({ wasm: LINES, sockets: false, env: { TRACEPARENT: 'garbage', ORDERS: '1' } });
   assert.match(bad.stderr, /ignoring a malformed TRACEPARENT/);
   assert.equal(allSpans(decodeJson(bad.stdout.trim())).length, expectedSpans(1));
+});
+
+test('WASMTRACE_OUTPUT: a path of up to 1024 bytes is opened as given; a longer one falls back to stdout with the warning', async () => {
+  const r = prng(0x0a7);
+  const dir = mkdtempSync(join(tmpdir(), 'wasmtrace-out-'));
+  try {
+    for (const length of [310, 300 + Math.floor(r() * 400), 1024, 1025, 1025 + Math.floor(r() * 300)]) {
+      // Directories of 1-120 characters (at most 240 bytes), then a file name, to `length` bytes in all.
+      const parts: string[] = [];
+      let used = '/out'.length;
+      while (length - used > 1 + 240 + 1 + 12) {
+        const n = 1 + Math.floor(r() * 120);
+        parts.push(Array.from({ length: n }, () => 'abcdéf'[Math.floor(r() * 6)]).join('').slice(0, n));
+        used += 1 + Buffer.byteLength(parts.at(-1)!);
+      }
+      parts.push('s'.repeat(length - used - 1 - '.jsonl'.length) + '.jsonl');
+      const path = '/out/' + parts.join('/');
+      assert.equal(Buffer.byteLength(path), length);
+      mkdirSync(join(dir, ...parts.slice(0, -1)), { recursive: true });
+      const run = await runWasi({ wasm: LINES, sockets: false, preopens: { '/out': dir }, env: { WASMTRACE_OUTPUT: path, ORDERS: '1' } });
+      const target = join(dir, ...parts);
+      assert.equal(run.exitCode, 0, run.stderr);
+      if (length <= 1024) {
+        assert.equal(run.stderr, '', `${length} bytes`);
+        assert.equal(allSpans(decodeJson(readFileSync(target, 'utf8').trim())).length, expectedSpans(1), `${length} bytes`);
+      } else {
+        assert.match(run.stderr, /^wasmtrace: cannot open \/out\/[a-zé]/, `${length} bytes`); // the line is cut at 1 KB
+        assert.equal(existsSync(target), false, `${length} bytes`);
+        assert.equal(allSpans(decodeJson(run.stdout.trim())).length, expectedSpans(1), `${length} bytes`);
+      }
+      rmSync(join(dir, parts[0]!), { recursive: true, force: true });
+      assert.deepEqual(readdirSync(dir), [], `${length} bytes: nothing written elsewhere`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -1,0 +1,242 @@
+// The WASI HTTP exporter against collectors that misbehave at the byte
+// level: the demo job (dist/demo-wasi.wasm) runs under node:wasi through
+// demo/wasi-job/host.mjs, and a raw TCP server on 127.0.0.1
+// (raw-collector.ts) answers as each case scripts it.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { runWasi } from '../../demo/wasi-job/host.mjs';
+import { prng } from '../../demo/collector/synthetic.mjs'; // mulberry32, seeded
+import { allSpans, decodeJson } from '../helpers/otlp.js';
+import { expectedSpans, OK, rawCollector, stderrOf, writeInPieces } from './raw-collector.js';
+
+const dist = fileURLToPath(new URL('../../dist/', import.meta.url));
+const SOCKETS = join(dist, 'demo-wasi.wasm');
+
+test('1xx interim answers (not 101) are skipped, across reads, and the final status counts', async () => {
+  const r = prng(0x1c0);
+  const pick = <T>(xs: T[]) => xs[Math.floor(r() * xs.length)]!;
+  const interims = [
+    'HTTP/1.1 100 Continue\r\n\r\n',
+    'HTTP/1.1 102 Processing\r\n\r\n',
+    'HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload; as=style\r\nLink: </x.js>; rel=preload\r\n\r\n',
+    'HTTP/1.1 100 Continue\n\n', // bare LF, as RFC 9112 §2.2 lets a recipient accept
+  ];
+  const finals = [
+    { first: OK, delivered: true, posts: 1 },
+    { first: 'HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n', delivered: true, posts: 2 },
+    { first: 'HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n', delivered: false, posts: 1 },
+  ];
+  for (let c = 0; c < 9; c++) {
+    const fin = finals[c % finals.length]!;
+    const before = Array.from({ length: 1 + Math.floor(r() * 3) }, () => pick(interims));
+    const text = before.join('') + fin.first;
+    const cuts = Array.from({ length: Math.floor(r() * 4) }, () => Math.floor(r() * text.length));
+    const label = JSON.stringify({ before: before.map((b) => b.slice(9, 12)), final: fin.first.slice(9, 12), cuts });
+    const srv = await rawCollector((sock, _req, i) => (i === 0 ? writeInPieces(sock, text, cuts, 15) : sock.end(OK)));
+    try {
+      const run = await runWasi({ wasm: SOCKETS, env: { OTEL_EXPORTER_OTLP_ENDPOINT: srv.origin, ORDERS: '3' }, timeoutMs: 30_000 });
+      assert.equal(srv.requests.length, fin.posts, label);
+      if (fin.delivered) {
+        assert.equal(stderrOf(run), '', label);
+        assert.equal(run.exitCode, 0, label);
+        assert.equal(srv.spans().length, fin.posts * expectedSpans(3), label);
+      } else {
+        assert.equal(run.exitCode, 1, label);
+        assert.match(run.stderr, /answered HTTP 400/, label);
+      }
+    } finally {
+      await srv.close();
+    }
+  }
+});
+
+test('a collector that accepts and never answers stalls one batch, not every batch: later ones wait out a pause', async () => {
+  const r = prng(0x5173);
+  for (let c = 0; c < 2; c++) {
+    const timeout = 150 + Math.floor(r() * 150);
+    const srv = await rawCollector(); // reads every request, answers none
+    try {
+      const started = Date.now();
+      const run = await runWasi({
+        wasm: SOCKETS, timeoutMs: 120_000,
+        env: { OTEL_EXPORTER_OTLP_ENDPOINT: srv.origin, OTEL_EXPORTER_OTLP_TIMEOUT: String(timeout), ORDERS: '4000' }, // 51 batches
+      });
+      const tookMs = Date.now() - started;
+      const label = `timeout ${timeout} ms: ${srv.connections()} connections in ${tookMs} ms`;
+      assert.equal(run.exitCode, 1, label);
+      assert.match(run.stderr, new RegExp(`wasmtrace: ${expectedSpans(4000)} spans lost; ${expectedSpans(4000)} not exported: ` +
+        `the collector at ${srv.origin}/v1/traces did not answer within ${timeout} ms`), label);
+      // The first batch: 5 tries and 1.5 s of backoff; then one try per pause (1 s, 2 s, ...) at most.
+      assert.ok(srv.connections() >= 5 && srv.connections() <= 5 + Math.log2(2 + tookMs / 1000), label);
+      assert.ok(tookMs < 5 * timeout + 1500 + 4000, label);
+      assert.equal(run.socketCalls.CLOSE, run.socketCalls.OPEN, 'every socket closed');
+    } finally {
+      await srv.close();
+    }
+  }
+});
+
+test('OTEL_EXPORTER_OTLP_TIMEOUT bounds each whole exchange, not each receive: a trickling answer is cut at the timeout', async () => {
+  const r = prng(0x7e1c);
+  // What each sends, piece by piece, and the loss line once the tries run out.
+  const shapes: Array<[(i: number) => string, RegExp]> = [
+    [(i) => (i === 0 ? 'HTTP/1.1 503 ' : 'x'), /answered HTTP 503/], // a status line that never ends
+    [() => 'HTTP/1.1 100 Continue\r\n\r\n', /did not answer within/], // interim heads that never stop
+  ];
+  for (let c = 0; c < 4; c++) {
+    const timeout = 100 + Math.floor(r() * 100);
+    const gap = Math.floor(timeout * (0.5 + 0.4 * r())); // each piece comes before the timeout
+    const [shape, loss] = shapes[c % shapes.length]!;
+    const timers: NodeJS.Timeout[] = [];
+    const srv = await rawCollector((sock) => {
+      sock.write(shape(0));
+      let i = 1;
+      const t = setInterval(() => (sock.destroyed ? clearInterval(t) : sock.write(shape(i++))), gap);
+      timers.push(t);
+    });
+    try {
+      const started = Date.now();
+      const run = await runWasi({
+        wasm: SOCKETS, timeoutMs: 120_000,
+        env: { OTEL_EXPORTER_OTLP_ENDPOINT: srv.origin, OTEL_EXPORTER_OTLP_TIMEOUT: String(timeout), ORDERS: '3' },
+      });
+      const tookMs = Date.now() - started;
+      const label = `shape ${c % shapes.length}, timeout ${timeout} ms, a piece every ${gap} ms: ${tookMs} ms`;
+      assert.equal(run.exitCode, 1, label);
+      assert.equal(srv.connections(), 5, label);
+      assert.match(run.stderr, loss, label);
+      // Each try ends at the timeout (the collector sees the close); the job takes 5 of them and 1.5 s of backoff.
+      await srv.allClosed();
+      for (const ms of srv.openMs) assert.ok(ms < timeout + 300, `${label}: a try of ${ms} ms`);
+      assert.ok(tookMs < 5 * timeout + 1500 + 4000, label);
+      const calls = run.socketCalls;
+      assert.equal(calls.SETOPT, calls.CONNECT! + calls.SEND! + calls.RECV!, 'every blocking call bounded by the time left');
+    } finally {
+      for (const t of timers) clearInterval(t);
+      await srv.close();
+    }
+  }
+});
+
+test('long OTEL_EXPORTER_OTLP_HEADERS go whole (a 4 KB+ token); over 32768 bytes they are refused at init, named on stderr', async () => {
+  const r = prng(0x4ead);
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~+/éü€';
+  const lengths = [4000 + Math.floor(r() * 200), 4080 + Math.floor(r() * 30), 9000 + Math.floor(r() * 3000), 31_500, 33_000 + Math.floor(r() * 5000)];
+  for (const length of lengths) {
+    const token = 'Bearer ' + Array.from({ length }, () => alphabet[Math.floor(r() * alphabet.length)]).join('');
+    const lines = Buffer.byteLength(`authorization: ${token}\r\nx-tenant: t1\r\n`);
+    const srv = await rawCollector((sock) => sock.end(OK));
+    try {
+      const run = await runWasi({
+        wasm: SOCKETS, timeoutMs: 30_000,
+        env: { OTEL_EXPORTER_OTLP_ENDPOINT: srv.origin, OTEL_EXPORTER_OTLP_HEADERS: `authorization=${token},x-tenant=t1`, ORDERS: '3' },
+      });
+      const label = `a ${length}-character token, ${lines} bytes of header lines`;
+      assert.equal(run.exitCode, 0, label);
+      assert.equal(srv.requests.length, 1, label);
+      assert.equal(srv.spans().length, expectedSpans(3), label);
+      const head = srv.requests[0]!.headBytes.toString('utf8');
+      const got = head.split('\r\n').find((l) => l.startsWith('authorization: '))?.slice(15);
+      if (lines <= 32768) {
+        assert.equal(stderrOf(run), '', label);
+        assert.equal(got, token, label);
+        assert.equal(srv.requests[0]!.headers['x-tenant'], 't1', label);
+      } else {
+        assert.equal(stderrOf(run), `wasmtrace: OTEL_EXPORTER_OTLP_HEADERS and OTEL_EXPORTER_OTLP_TRACES_HEADERS make ${lines} bytes of header lines, over 32768; none sent\n`, label);
+        assert.equal(got, undefined, label);
+      }
+    } finally {
+      await srv.close();
+    }
+  }
+});
+
+test('Retry-After (delta seconds) on 429 and 503 is waited for when longer than the backoff', async () => {
+  const r = prng(0x4a7e);
+  const names = ['Retry-After', 'retry-after', 'RETRY-AFTER', 'Retry-after'];
+  const cases: Array<{ value: string; status: number; waitMs: number }> = [
+    { value: 'Wed, 21 Oct 2015 07:28:00 GMT', status: 503, waitMs: 100 }, // an HTTP date: not read, the backoff
+    { value: 'soon', status: 429, waitMs: 100 },
+  ];
+  for (let c = 0; c < 4; c++) {
+    const seconds = Math.floor(r() * 3); // 0..2
+    cases.push({ value: ' '.repeat(Math.floor(r() * 2)) + seconds + '\t'.repeat(Math.floor(r() * 2)), status: r() < 0.5 ? 429 : 503, waitMs: Math.max(100, seconds * 1000) });
+  }
+  for (const { value, status, waitMs } of cases) {
+    const name = names[Math.floor(r() * names.length)]!;
+    const others = ['Content-Length: 0', 'Content-Type: text/plain', 'X-Pad: ' + 'p'.repeat(Math.floor(r() * 2000))];
+    const at = Math.floor(r() * (others.length + 1));
+    others.splice(at, 0, `${name}:${value}`);
+    const answer = `HTTP/1.1 ${status} Busy\r\n${others.join('\r\n')}\r\n\r\n`;
+    const srv = await rawCollector((sock, _req, i) => (i === 0 ? writeInPieces(sock, answer, [Math.floor(r() * answer.length)], 10) : sock.end(OK)));
+    try {
+      const run = await runWasi({ wasm: SOCKETS, env: { OTEL_EXPORTER_OTLP_ENDPOINT: srv.origin, ORDERS: '2' }, timeoutMs: 30_000 });
+      const label = `${status} ${JSON.stringify(`${name}:${value}`)} (header ${at})`;
+      assert.equal(run.exitCode, 0, label);
+      assert.equal(srv.requests.length, 2, label);
+      const gap = srv.requests[1]!.at - srv.requests[0]!.at;
+      assert.ok(gap >= waitMs - 20 && gap < waitMs + 800, `${label}: ${gap} ms, ${waitMs} ms asked`);
+    } finally {
+      await srv.close();
+    }
+  }
+});
+
+test('host names of up to 253 bytes are looked up whole; a longer one is refused at init, named on stderr', async () => {
+  const r = prng(0x253);
+  const name = (length: number) => {
+    const labels: string[] = [];
+    let left = length;
+    while (left > 0) {
+      const n = Math.min(left, 1 + Math.floor(r() * 63));
+      labels.push(Array.from({ length: n }, () => 'abcdefghijklmnopqrstuvwxyz0123456789'[Math.floor(r() * 36)]).join(''));
+      left -= n + 1;
+    }
+    return labels.join('.').slice(0, length).replace(/\.$/, 'x');
+  };
+  const lengths = [60, 81, 81 + Math.floor(r() * 100), 200 + Math.floor(r() * 53), 253, 254, 254 + Math.floor(r() * 100)];
+  for (const length of lengths) {
+    const host = name(length);
+    const srv = await rawCollector((sock) => sock.end(OK));
+    try {
+      const endpoint = `http://${host}:${srv.port}`;
+      const run = await runWasi({ wasm: SOCKETS, hosts: { [host]: '127.0.0.1' }, env: { OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, ORDERS: '2' }, timeoutMs: 30_000 });
+      const label = `a ${host.length}-byte name`;
+      assert.equal(run.exitCode, 0, `${label}: ${run.stderr}`);
+      if (length <= 253) {
+        assert.equal(stderrOf(run), '', label);
+        assert.equal(srv.spans().length, expectedSpans(2), label);
+        assert.equal(srv.requests[0]!.headers.host, `${host}:${srv.port}`, label);
+      } else {
+        assert.equal(stderrOf(run), `wasmtrace: the host name of ${endpoint}/v1/traces is longer than 253 bytes; writing OTLP/JSON lines instead\n`, label);
+        assert.equal(srv.connections(), 0, label);
+        assert.equal(allSpans(decodeJson(run.stdout.trim())).length, expectedSpans(2), label);
+      }
+    } finally {
+      await srv.close();
+    }
+  }
+});
+
+test('a collector that closes without a valid status line is reported as such, not as unreachable with errno 0', async () => {
+  const r = prng(0xc105);
+  const status = 'HTTP/1.1 200 OK\r\n';
+  const replies = ['', 'HTTP/1.1 20', 'garbage\r\n\r\n', 'HTTP/1.1 2x0 OK\r\n\r\n', 'SSH-2.0-OpenSSH_9.2\r\n'];
+  while (replies.length < 9) replies.push(status.slice(0, 1 + Math.floor(r() * 10))); // cut before the code ends
+  for (const reply of replies) {
+    const cuts = [Math.floor(r() * reply.length)];
+    const srv = await rawCollector((sock) => writeInPieces(sock, reply, cuts, 10));
+    try {
+      const run = await runWasi({ wasm: SOCKETS, env: { OTEL_EXPORTER_OTLP_ENDPOINT: srv.origin, ORDERS: '1' }, timeoutMs: 30_000 });
+      const label = JSON.stringify(reply);
+      assert.equal(run.exitCode, 1, label);
+      assert.equal(srv.requests.length, 5, `${label}: retried as a network error`);
+      assert.equal(stderrOf(run), `wasmtrace: ${expectedSpans(1)} spans lost; ${expectedSpans(1)} not exported: ` +
+        `the collector at ${srv.origin}/v1/traces sent no valid HTTP status line\n`, label);
+    } finally {
+      await srv.close();
+    }
+  }
+});
