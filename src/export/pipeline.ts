@@ -336,8 +336,11 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
     // throw means the request cannot be made: no retry makes it. One that
     // ignores the signal is still over at the deadline.
     let refused = false;
+    // Removed once settled: the signal is shared by the requests of a while,
+    // and each listener held its batch (and made adding the next one slower).
+    let onAbort = (): void => {};
     const done: Promise<void> = new Promise<TransportResponse>((r, j) => {
-      signal?.addEventListener('abort', () => j(signal.reason), { once: true });
+      signal?.addEventListener('abort', (onAbort = () => j(signal.reason)), { once: true });
       try {
         Promise.resolve(transport(b._body, signal ? { ...meta, signal } : meta)).then(r, j);
       } catch (e) {
@@ -345,6 +348,7 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
         j(e);
       }
     })
+      .finally(() => signal?.removeEventListener('abort', onAbort))
       .then(
         (res) => settle(b, res),
         (e: unknown) => settle(b, null, e, refused),

@@ -41,3 +41,25 @@ test(`a transport that never settles is over at the deadline: flush() resolves a
     assert.ok(calls.length >= 2, `case ${i}: the batch was tried again after the hang (${calls.join(',')})`);
   }
 });
+
+test('settled requests leave no abort listener on the deadline signal they share (generated flush counts)', async () => {
+  const { getEventListeners } = await import('node:events');
+  const r = prng(909);
+  for (let i = 0; i < 4; i++) {
+    const signals = new Set<AbortSignal>();
+    const transport = (_body: Uint8Array, meta: { signal?: AbortSignal }): Promise<TransportResponse> => {
+      if (meta.signal) signals.add(meta.signal);
+      return r() < 0.3 ? Promise.reject(new TypeError('fetch failed')) : Promise.resolve({ status: 200 });
+    };
+    const tab = await tabFor('http://127.0.0.1:9/v1/traces', { transport, timeoutMs: 10_000, retryInitialDelayMs: 1, retryMaxDelayMs: 2 });
+    const flushes = 50 + Math.floor(r() * 150);
+    for (let f = 0; f < flushes; f++) {
+      endSpans(tab.tracer, 1, `l${i}.${f}`);
+      await tab.pipeline.flush();
+    }
+    await tab.pipeline.shutdown();
+    // Each listener held its batch until the shared signal was replaced: growing with every request of a while.
+    for (const s of signals) assert.equal(getEventListeners(s, 'abort').length, 0, `run ${i}: ${flushes} flushes over ${signals.size} signal(s)`);
+    assert.ok(signals.size > 0 && signals.size < flushes, `the deadline signal is shared (${signals.size} for ${flushes} flushes)`);
+  }
+});
