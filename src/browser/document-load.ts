@@ -3,11 +3,13 @@
 // time origin, ends at loadEventEnd, carries each phase as an event, and has
 // a `documentFetch` child for the document's own request. A server may
 // connect it to its trace with <meta name="traceparent" content="00-…">.
+// A back/forward-cache restore is a page view too: a `documentLoad` of its
+// own, from the `pageshow` to the first frame after it.
 import type { Attributes, Span } from '../types.js';
-import type { BrowserContext } from './types.js';
+import type { BrowserContext, Period } from './types.js';
 import { parseTraceparent } from '../propagation.js';
-import { whenIdle } from './schedule.js';
-import { listen } from './util.js';
+import { nextTask, whenIdle } from './schedule.js';
+import { listen, perfNow } from './util.js';
 import { fullUrl } from '../url.js';
 
 /** Navigation Timing phases, in order, recorded as span events when non-zero. */
@@ -16,7 +18,7 @@ export const PHASES = [
   'requestStart', 'responseStart', 'responseEnd',
 ] as const;
 const DOM_PHASES = [
-  'domInteractive', 'domContentLoadedEventStart', 'domContentLoadedEventEnd', 'domComplete', 'loadEventStart', 'loadEventEnd',
+  'activationStart', 'domInteractive', 'domContentLoadedEventStart', 'domContentLoadedEventEnd', 'domComplete', 'loadEventStart', 'loadEventEnd',
 ] as const;
 
 type Timing = Record<string, number>;
@@ -32,22 +34,29 @@ export function addPhases(span: Span, entry: Timing, names: readonly string[]): 
   }
 }
 
+const navEntry = (): PerformanceNavigationTiming | undefined => performance.getEntriesByType?.('navigation')[0] as PerformanceNavigationTiming | undefined;
+
 /** Starts the documentLoad span now; it ends (with `done` called) once the load event is over. */
 export function instrumentDocumentLoad(ctx: BrowserContext, done: (nav: PerformanceNavigationTiming | undefined) => void): () => void {
-  const nav = performance.getEntriesByType?.('navigation')[0] as PerformanceNavigationTiming | undefined;
+  const nav = navEntry();
   const meta = document.querySelector('meta[name="traceparent"]')?.getAttribute('content');
   const remote = meta ? parseTraceparent(meta) : null; // no regex compiled for the usual page without one
-  const attrs: Attributes = { 'url.full': fullUrl(location.href, ctx.redact), 'user_agent.original': navigator.userAgent };
-  if (nav) attrs['document.navigation.type'] = nav.type;
-  const page = ctx.tracer.startSpan('documentLoad', { startTime: nav ? nav.startTime : 0, attributes: attrs }, remote ?? null);
-  ctx.page = page;
+  const start = nav ? nav.startTime : 0;
+  const page = ctx.tracer.startSpan('documentLoad', { startTime: start, attributes: pageAttrs(ctx, nav?.type) }, remote ?? null);
+  const view: Period = (ctx.page = [page, start, Infinity]);
+  // Its window ends at loadEventEnd as soon as that is known, for the vitals reported before the span ends.
+  const loaded = (): void => {
+    const n = navEntry();
+    if (n && n.loadEventEnd > 0) view[2] = n.loadEventEnd;
+  };
+  loaded();
   let ended = false;
 
   const finish = (): void => {
     if (ended) return;
     ended = true;
     stop();
-    const n = performance.getEntriesByType?.('navigation')[0] as PerformanceNavigationTiming | undefined;
+    const n = navEntry();
     if (n) {
       const start = clampTime(n.fetchStart);
       const fetchSpan = ctx.tracer.startSpan('documentFetch', { startTime: start, attributes: { 'url.full': fullUrl(n.name, ctx.redact) } }, page);
@@ -58,17 +67,52 @@ export function instrumentDocumentLoad(ctx: BrowserContext, done: (nav: Performa
       fetchSpan.end(Math.max(start, n.responseEnd));
       addPhases(page, n as unknown as Timing, DOM_PHASES);
     }
+    loaded();
+    if (view[2] === Infinity) view[2] = perfNow(); // closed before load: end what we have
     done(n);
-    page.end(n && n.loadEventEnd > 0 ? n.loadEventEnd : undefined);
+    page.end(view[2]);
   };
 
   // loadEventEnd is set only after the load handlers return: wait one task,
   // then for idle time — the spans of the load are built after it, not in it.
   const check = (): void => {
-    if (document.readyState === 'complete') setTimeout(() => whenIdle(finish, 1000), 0);
+    if (document.readyState === 'complete') {
+      setTimeout(() => {
+        loaded();
+        whenIdle(finish, 1000);
+      }, 0);
+    }
   };
   const stop = listen(window, 'load', check, false);
-  ctx.onUnload.push(finish); // closed before load: end what we have
+  ctx.onUnload.push(finish);
   check();
+  restores(ctx);
   return stop;
+}
+
+function pageAttrs(ctx: BrowserContext, type: string | undefined): Attributes {
+  const attrs: Attributes = { 'url.full': fullUrl(location.href, ctx.redact), 'user_agent.original': navigator.userAgent };
+  if (type) attrs['document.navigation.type'] = type;
+  return attrs;
+}
+
+/**
+ * Each restore from the back/forward cache starts a `documentLoad` root with
+ * `document.navigation.type` `back-forward-cache` (web-vitals' name for it) at
+ * the `pageshow`, ended a task after the second frame — web-vitals measures
+ * the restore's FCP and LCP at that frame — or at `pagehide`.
+ */
+function restores(ctx: BrowserContext): void {
+  let end: (() => void) | undefined;
+  ctx.onRestore.push((at) => {
+    end?.();
+    const span = ctx.tracer.startSpan('documentLoad', { startTime: at, attributes: pageAttrs(ctx, 'back-forward-cache') }, null);
+    const view: Period = (ctx.page = [span, at, Infinity]);
+    const close = (): void => {
+      if (view[2] === Infinity) span.end((view[2] = perfNow()));
+    };
+    end = close;
+    requestAnimationFrame(() => requestAnimationFrame(() => void nextTask().then(close)));
+  });
+  ctx.onUnload.push(() => end?.());
 }

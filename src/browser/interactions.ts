@@ -12,7 +12,7 @@ import type { Span } from '../types.js';
 import type { BrowserContext } from './types.js';
 import { type ParentIds, activeParent, setActive } from '../context.js';
 import { forceEnd, taskDone, track } from './hold.js';
-import { absolute, listen } from './util.js';
+import { absolute, listen, opened, perfNow } from './util.js';
 import { fullUrl } from '../url.js';
 import { now } from '../clock.js';
 
@@ -59,10 +59,12 @@ export function instrumentInteractions(ctx: BrowserContext, events: readonly str
     const startTime = t > 0 && t <= now() && t > now() - MAX_OPEN_MS ? t : undefined;
     const span = ctx.tracer.startSpan(e.type, { attributes: attrs, startTime }, ctx.tracer.getActiveSpan() ?? recent?.span);
     open.add(span);
+    const closed = opened(ctx, span, startTime ?? perfNow());
     const timer = setTimeout(() => forceEnd(span), MAX_OPEN_MS);
     track(span, () => {
       clearTimeout(timer);
       open.delete(span);
+      closed();
       span.end();
     });
     stack.push({ event: e, span, previous: setActive(span as unknown as ParentIds) });

@@ -3,15 +3,15 @@
 // active (a click, say), ended when the task that navigated is over.
 import type { BrowserContext } from './types.js';
 import { internalError } from '../diag.js';
-import { listen } from './util.js';
+import { listen, opened, perfNow } from './util.js';
 import { fullUrl } from '../url.js';
 
 export function instrumentNavigation(ctx: BrowserContext): () => void {
   if (typeof history === 'undefined') return () => {};
   let last = location.href;
-  const open = new Set<{ end(): void }>();
+  const open = new Set<() => void>();
   ctx.onUnload.push(() => {
-    for (const span of open) span.end();
+    for (const end of open) end();
   });
 
   const navigated = (type: string): void => {
@@ -21,11 +21,14 @@ export function instrumentNavigation(ctx: BrowserContext): () => void {
     const span = ctx.tracer.startSpan('navigation', {
       attributes: { 'url.full': fullUrl(last, ctx.redact), 'navigation.type': type, 'navigation.from': fullUrl(from, ctx.redact) },
     });
-    open.add(span);
-    setTimeout(() => {
-      open.delete(span);
+    const closed = opened(ctx, span, perfNow());
+    const end = (): void => {
+      open.delete(end);
+      closed();
       span.end();
-    }, 0);
+    };
+    open.add(end);
+    setTimeout(end, 0);
   };
 
   const wrap = (name: 'pushState' | 'replaceState'): (() => void) => {

@@ -1,10 +1,11 @@
 // The part of a page's start-up that runs in the calling task, before the
 // rest of the SDK is even evaluated (the script tag evaluates the rest after
 // the first paint): the pagehide listener that must come before delivery's
-// own, and the Wasm fetch and compile, started in the first task after the
-// first paint — a page's first fetch() call costs several ms of main thread
-// in Chromium (7 ms measured here), which would land in the long frame of
-// the page's first render.
+// own, the pageshow one that must come before web-vitals', and the Wasm fetch
+// and compile, started in the first task after the first paint — a page's
+// first fetch() call costs several ms of main thread in Chromium (7 ms
+// measured here), which would land in the long frame of the page's first
+// render.
 import type { BrowserInitOptions } from './types.js';
 import type { WasmSource } from '../wasm.js';
 import type { Tracer } from '../tracer.js';
@@ -28,6 +29,8 @@ export interface Prepared {
   readonly defaultWasm: (json: boolean) => WasmSource;
   /** Run at pagehide, before delivery's listener: spans still open end first. */
   readonly onUnload: Array<() => void>;
+  /** Run at a back/forward-cache restore, before web-vitals' listeners (it reports the restore's TTFB in its own). */
+  readonly onRestore: Array<(at: number) => void>;
   /** The Wasm module's absolute URL, when it is loaded from one. */
   readonly wasmHref: string | undefined;
   /** The head-sampling ratio (sampler.ts: samplerRatio): spans and requests before ready are sampled by it. */
@@ -47,11 +50,15 @@ export interface Prepared {
 /** Resource Timing entries the buffer is raised to when it fills before the resources instrumentation reads it (browsers keep 250). */
 export const MAX_RESOURCES = 1000;
 
-/** Adds the pagehide listener; the Wasm is fetched and compiled from the first task after the first paint. */
+/** Adds the pagehide and pageshow listeners; the Wasm is fetched and compiled from the first task after the first paint. */
 export function prepareBrowser(opts: BrowserInitOptions, defaultWasm: (json: boolean) => WasmSource): Prepared {
   const onUnload: Array<() => void> = [];
+  const onRestore: Array<(at: number) => void> = [];
   listen(window, 'pagehide', () => {
     for (const fn of onUnload) fn();
+  });
+  listen(window, 'pageshow', (e) => {
+    if ((e as PageTransitionEvent).persisted) for (const fn of onRestore) fn(e.timeStamp);
   });
   const wasm = opts.wasm ?? defaultWasm(opts.protocol === 'http/json');
   const wasmHref = typeof wasm === 'string' || wasm instanceof URL ? absolute(String(wasm))?.href : undefined;
@@ -59,7 +66,7 @@ export function prepareBrowser(opts: BrowserInitOptions, defaultWasm: (json: boo
   const painted = afterPaint(FIRST_PAINT_WAIT_MS);
   const ratio = samplerRatio(opts.sampler?.ratio, envSamplerRatio(opts.env ?? {}, () => {})); // init() warns
   const resourcesLost = opts.instrumentations?.resources === false ? () => 0 : keepResources();
-  return { opts, defaultWasm, onUnload, wasmHref, ratio, propagate, painted, compiled: painted.then(() => precompile(wasm)), early: early(opts, wasmHref, ratio, propagate), resourcesLost };
+  return { opts, defaultWasm, onUnload, onRestore, wasmHref, ratio, propagate, painted, compiled: painted.then(() => precompile(wasm)), early: early(opts, wasmHref, ratio, propagate), resourcesLost };
 }
 
 /**

@@ -1,6 +1,10 @@
 // A `resourceFetch` span per Resource Timing entry
-// (https://www.w3.org/TR/resource-timing/): those of the initial load as
-// children of documentLoad, later ones through a PerformanceObserver. fetch
+// (https://www.w3.org/TR/resource-timing/): the initial buffer, then later
+// ones through a PerformanceObserver. Each is a child of the span whose window
+// it starts in — the page view (documentLoad up to loadEventEnd, a restore
+// until its first paint), else the newest interaction or navigation open then
+// — or the root of a trace of its own: a page open for an hour does not put
+// every resource in its page-load trace. fetch
 // and XHR requests made while those instrumentations are on already have
 // client spans and are skipped, as are the exporter's own requests.
 import type { BrowserContext } from './types.js';
@@ -8,7 +12,7 @@ import type { Span } from '../types.js';
 import { internalError } from '../diag.js';
 import { addPhases, clampTime, PHASES } from './document-load.js';
 import { whenIdle } from './schedule.js';
-import { perfNow } from './util.js';
+import { openAt, perfNow, within } from './util.js';
 import { fullUrl } from '../url.js';
 
 /** Main-thread time one slice of the initial buffer may take, ms. */
@@ -16,23 +20,24 @@ const SLICE_MS = 4;
 
 /** Records entries already in the buffer, then observes later ones; `lost` entries that never reached the buffer are counted on documentLoad. */
 export function instrumentResources(ctx: BrowserContext, skipUrl: (url: string) => boolean, lost: number): () => void {
-  if (lost) ctx.page?.setAttribute('wasmtrace.resources_dropped', lost);
+  if (lost) ctx.page?.[0].setAttribute('wasmtrace.resources_dropped', lost);
   const record = (e: PerformanceResourceTiming): void => {
     if (ctx.ignore(e.name) || skipUrl(e.name)) return;
     if (e.initiatorType === 'fetch' && e.startTime >= ctx.fetchSince) return;
     if (e.initiatorType === 'xmlhttprequest' && e.startTime >= ctx.xhrSince) return;
     if (e.initiatorType === 'beacon') return;
+    const t = clampTime(e.startTime);
     const span = ctx.tracer.startSpan(
       'resourceFetch',
-      { startTime: clampTime(e.startTime), attributes: { 'url.full': fullUrl(e.name, ctx.redact), 'resource.initiator_type': e.initiatorType } },
-      ctx.page ?? null,
+      { startTime: t, attributes: { 'url.full': fullUrl(e.name, ctx.redact), 'resource.initiator_type': e.initiatorType } },
+      within(ctx.page, t) ?? openAt(ctx.recent, t) ?? null,
     );
     addPhases(span, e as unknown as Record<string, number>, PHASES);
     if (e.encodedBodySize) span.setAttribute('http.response.body.size', e.encodedBodySize);
     const status = (e as { responseStatus?: number }).responseStatus;
     if (status) span.setAttribute('http.response.status_code', status);
     protocol(span, e.nextHopProtocol);
-    span.end(Math.max(e.responseEnd, clampTime(e.startTime)));
+    span.end(Math.max(e.responseEnd, t));
   };
   // The initial buffer (a page may have hundreds) in slices of a few ms, each
   // its own idle task; what is left when the page hides is recorded then.

@@ -74,7 +74,7 @@ async function start(options: BrowserInitOptions, defaultWasm: (json: boolean) =
 }
 
 /** The rest of start-up, after the first paint: web-vitals, session, Wasm, instrumentations. Never rejects. */
-export async function resumeBrowser({ opts, defaultWasm, onUnload, wasmHref, propagate, compiled, early, resourcesLost }: Prepared): Promise<Tracer> {
+export async function resumeBrowser({ opts, defaultWasm, onUnload, onRestore, wasmHref, propagate, compiled, early, resourcesLost }: Prepared): Promise<Tracer> {
   try {
     const on = opts.instrumentations ?? {};
     const enabled = (k: keyof typeof on): boolean => on[k] !== false;
@@ -107,9 +107,11 @@ export async function resumeBrowser({ opts, defaultWasm, onUnload, wasmHref, pro
       propagate,
       redact: opts.redactQuery,
       page: undefined,
+      recent: [],
       fetchSince: Infinity,
       xhrSince: Infinity,
       onUnload,
+      onRestore,
     };
     await nextTask(); // instantiation and delivery's start-up were one task: the instrumentations get another
     const resources = (): void => {

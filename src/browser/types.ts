@@ -34,6 +34,9 @@ export interface BrowserInitOptions extends InitOptions {
   redactQuery?: RedactQuery;
 }
 
+/** A span and the window of performance time later entries may fall under: end Infinity while open (or not yet known). */
+export type Period = [span: Span, start: number, end: number];
+
 /** Shared state the instrumentations build on. */
 export interface BrowserContext {
   readonly tracer: Tracer;
@@ -43,11 +46,15 @@ export interface BrowserContext {
   readonly redact: RedactQuery;
   /** True where traceparent may be sent: same origin, or a `propagateTo` match. */
   propagate(url: URL): boolean;
-  /** The `documentLoad` span once started (parent of resources and vitals). */
-  page: Span | undefined;
+  /** The page view: documentLoad once started, then each back/forward-cache restore's (parent of the resources and vitals in its window). */
+  page: Period | undefined;
+  /** Interaction and navigation spans, newest last, a few kept (util.ts: opened): later resources go under the one open at their start. */
+  readonly recent: Period[];
   /** performance.now() when fetch/XHR spans started to be recorded; Infinity when off. */
   fetchSince: number;
   xhrSince: number;
   /** Run at `pagehide`, before delivery takes the last spans. */
   readonly onUnload: Array<() => void>;
+  /** Run at a back/forward-cache restore (`pageshow` with `persisted`) with its time, before web-vitals hears of it. */
+  readonly onRestore: Array<(at: number) => void>;
 }

@@ -1,6 +1,7 @@
 // Small browser helpers: listeners that never throw, and URL facts for HTTP spans.
 import type { Attributes, Span, SpanOptions } from '../types.js';
 import type { Tracer } from '../tracer.js';
+import type { BrowserContext, Period } from './types.js';
 import { badSetting, internalError, warnOnce } from '../diag.js';
 import { type RedactQuery, fullUrl, matchesAny } from '../url.js';
 
@@ -214,6 +215,27 @@ export function redactUrls(text: string, redact: RedactQuery): string {
     const at = /(:\d+){1,2}$/.exec(u)?.index ?? u.length;
     return fullUrl(u.slice(0, at), redact) + u.slice(at);
   });
+}
+
+/** Notes `span`, started at `start`, in `ctx.recent` (the last 8 kept); returns what marks its end. */
+export function opened(ctx: BrowserContext, span: Span, start: number): () => void {
+  const w: Period = [span, start, Infinity];
+  if (ctx.recent.push(w) > 8) ctx.recent.shift();
+  return () => {
+    w[2] = perfNow();
+  };
+}
+
+/** The span of `w` if `t` lies in its window. */
+export const within = (w: Period | undefined, t: number): Span | undefined => (w && w[1] <= t && t <= w[2] ? w[0] : undefined);
+
+/** The newest of `ws` open at `t`. */
+export function openAt(ws: readonly Period[], t: number): Span | undefined {
+  for (let i = ws.length; i-- > 0; ) {
+    const s = within(ws[i], t);
+    if (s) return s;
+  }
+  return undefined;
 }
 
 /** Performance-timeline time of now. */

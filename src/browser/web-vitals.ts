@@ -1,17 +1,19 @@
 // Core Web Vitals (LCP, INP, CLS) and FCP, TTFB through the `web-vitals`
-// package's attribution build, each report a span (`web-vital.LCP`, …) under
-// documentLoad carrying value, rating and attribution, numbers always as
-// doubles (an integral one must not change the key's type). Subscribed
+// package's attribution build, each report a span (`web-vital.LCP`, …)
+// carrying value, rating and attribution, numbers always as doubles (an
+// integral one must not change the key's type): a child of the page view
+// (documentLoad, or a restore's) when it lies in its window, else — INP and
+// CLS reported at hide, a late LCP — a root linked to it. Subscribed
 // before delivery starts; reports that come before the tracer is ready wait for it.
 // They arrive when the page is hidden: web-vitals listens for visibilitychange
 // on window in the capture phase, which runs before delivery's listener on
 // document, so the spans leave with the page's last batch.
 import { onCLS, onFCP, onINP, onLCP, onTTFB, type MetricWithAttribution } from 'web-vitals/attribution';
-import type { Attributes, TimeInput } from '../types.js';
+import type { Attributes } from '../types.js';
 import type { BrowserContext } from './types.js';
 import { double } from '../attributes.js';
 import { internalError } from '../diag.js';
-import { perfNow, redactUrls } from './util.js';
+import { perfNow, redactUrls, within } from './util.js';
 
 /** Reports kept while Wasm loads. */
 const MAX_WAITING = 50;
@@ -59,13 +61,15 @@ function record(ctx: BrowserContext, m: MetricWithAttribution, at: number): void
       else if (typeof v === 'boolean') attrs[`web_vital.attribution.${k}`] = v;
       else if (typeof v === 'number' && Number.isFinite(v)) attrs[`web_vital.attribution.${k}`] = double(v);
     }
-    // Paint and byte timings are spans from the navigation's start; INP spans
-    // the interaction; CLS is a point at its largest shift (or the report).
-    let start: TimeInput = at;
-    let end: TimeInput = at;
+    // Paint and byte timings are spans from the navigation's start (the
+    // restore's, or the prerendered page's activation: what web-vitals
+    // measures them from); INP spans the interaction; CLS is a point at its
+    // largest shift (or the report).
+    let start = at;
+    let end = at;
     if (m.name === 'LCP' || m.name === 'FCP' || m.name === 'TTFB') {
-      start = 0;
-      end = m.value;
+      start = m.navigationStartTime || (performance.getEntriesByType?.('navigation')[0] as { activationStart?: number } | undefined)?.activationStart || 0;
+      end = start + m.value;
     } else if (m.name === 'INP') {
       const t = (m.attribution as { interactionTime?: number }).interactionTime;
       if (typeof t === 'number' && t > 0) {
@@ -76,7 +80,10 @@ function record(ctx: BrowserContext, m: MetricWithAttribution, at: number): void
       const t = (m.attribution as { largestShiftTime?: number }).largestShiftTime;
       if (typeof t === 'number' && t > 0) start = end = t;
     }
-    ctx.tracer.startSpan(`web-vital.${m.name}`, { startTime: start, attributes: attrs }, ctx.page ?? null).end(end);
+    const page = ctx.page;
+    const parent = within(page, start) && within(page, end);
+    const links = page && !parent ? [{ context: page[0].spanContext() }] : undefined;
+    ctx.tracer.startSpan(`web-vital.${m.name}`, { startTime: start, attributes: attrs, links }, parent ?? null).end(end);
   } catch (e) {
     internalError(e);
   }

@@ -18,6 +18,12 @@ export const CHROMIUM_ARGS = [
   '--disable-sync', '--no-first-run', '--disable-quic',
 ];
 
+/**
+ * Launch options for Chromium with its back/forward cache on: playwright
+ * launches with `--disable-back-forward-cache` unless told to leave it out.
+ */
+export const BFCACHE: LaunchOptions = { ignoreDefaultArgs: ['--disable-back-forward-cache'] };
+
 export const chromePath = (): string => process.env.CHROME_PATH ?? '/usr/bin/chromium';
 export const firefoxPath = (): string => process.env.FIREFOX_PATH ?? '/usr/bin/firefox-esr';
 
