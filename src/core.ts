@@ -9,6 +9,8 @@ const INTERN_MAX_CHARS = 128;
 /** Entries of the intern table (INTERN_MAX); names may take 3/4, the rest is kept for attribute keys. */
 const INTERN_MAX = 2048;
 const NAMES_MAX = INTERN_MAX * 0.75;
+/** Entries of the cache of the string that follows each id (a power of two). */
+const NEXT_SIZE = 256;
 
 export interface Core {
   readonly x: WasmExports;
@@ -78,13 +80,34 @@ export function createCore(x: WasmExports, contentType: string, valueLimit: numb
     return encoder.encodeInto(s, ioView).written;
   }
 
+  // Names and keys come in the same order span after span: each id remembers
+  // the string looked up after it, and that string's id, which saves the Map
+  // lookup (a hash probe) while the order repeats.
+  const nextS: (string | undefined)[] = new Array(NEXT_SIZE);
+  const nextK = new Int32Array(NEXT_SIZE);
+  let last = 0; // 1 + the id looked up last, 0 for none, masked
+
   function id(s: string, key = false): number {
-    const known = interned.get(s);
-    if (known !== undefined) return known;
-    if (internFull || s.length > INTERN_MAX_CHARS || (!key && interned.size >= NAMES_MAX)) return -1;
-    const k = x.intern(str(s));
-    if (k < 0) internFull = true;
-    else interned.set(s, k);
+    const j = last;
+    if (nextS[j] === s) {
+      const k = nextK[j] as number;
+      last = (k + 1) & (NEXT_SIZE - 1);
+      return k;
+    }
+    let k = interned.get(s);
+    if (k === undefined) {
+      if (internFull || s.length > INTERN_MAX_CHARS || (!key && interned.size >= NAMES_MAX)) k = -1;
+      else {
+        k = x.intern(str(s));
+        if (k < 0) internFull = true;
+        else interned.set(s, k);
+      }
+    }
+    if (k >= 0) {
+      nextS[j] = s;
+      nextK[j] = k;
+    }
+    last = (k + 1) & (NEXT_SIZE - 1);
     return k;
   }
 

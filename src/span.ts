@@ -12,8 +12,8 @@ import { KNOWN_FLAGS } from './propagation.js';
 /** Tracer state a span needs after it starts. */
 export interface SpanHost {
   readonly core: Core;
-  /** Called once per span that ends while recording. */
-  ended(): void;
+  /** Called once per span that ends while recording, with what `end` returned (OK or HELD). */
+  ended(result: number): void;
 }
 
 export class WasmSpan implements Span {
@@ -155,7 +155,8 @@ export class WasmSpan implements Span {
       try {
         const h = this._h;
         this._h = -1; // a second end() does nothing
-        if (host.core.x.end(h, toRelativeMs(endTime)) === 1) host.ended();
+        const r = host.core.x.end(h, toRelativeMs(endTime));
+        if (r > 0) host.ended(r);
       } catch (e) {
         internalError(e);
       }

@@ -8,6 +8,7 @@ import { baggageEntries, injectBaggage, parseBaggage, withBaggageEntries } from 
 import { WasmSpan, type SpanHost } from './span.js';
 import { EMPTY_RESULT, noopTracer } from './noop.js';
 import { setAttr } from './attributes.js';
+import { HELD } from './wasm.js';
 import { now, toRelativeMs } from './clock.js';
 import { checkThreshold } from './sampler.js';
 import { internalError } from './diag.js';
@@ -208,9 +209,9 @@ export function createTracer(core: Core, delivery: Delivery, options: TracerOpti
   };
   const host: SpanHost = {
     core,
-    ended: () => {
+    ended: (result) => {
       delivery.spanEnded();
-      if (!holdTimer) watchHold();
+      if (result === HELD && !holdTimer) watchHold();
     },
   };
   const caller = options.caller ? extractParent(options.caller) : undefined;

@@ -28,6 +28,7 @@ export interface WasmExports {
   rename(h: number, nameId: number, len: number): number;
   status(h: number, code: number, len: number): number;
   tracestate(h: number, len: number): number;
+  /** 1 (OK), or HELD while spans wait for their trace's decision; 0 for a bad handle. */
   end(h: number, endMs: number): number;
   flagError(h: number): number;
   sampling(keepErrors: number, slowMs: number, maxHoldMs: number): void;
@@ -56,6 +57,8 @@ export const V_ARR_STR = 6;
 export const V_ARR_BOOL = 7;
 export const V_ARR_INT = 8;
 export const V_ARR_DBL = 9;
+/** What `end` returns instead of 1 while spans wait for their trace's decision. */
+export const HELD = 2;
 /** Added to a key id: the attribute belongs to the last event or link. */
 export const NESTED = 1 << 24;
 /** In place of a key id, plus the key's UTF-8 length: its bytes follow the value in the IO area. */

@@ -14,7 +14,7 @@ import {
 import { newSpanId, newTraceId, randomness } from "./ids";
 import { internLen, internPtr, isInterned } from "./intern";
 import { kvEncode } from "./kv";
-import { HOLD_NONE, ended, evictOldest, join, markError, tailOn } from "./hold";
+import { HOLD_NONE, ended, evictOldest, heldSpans, join, markError, tailOn } from "./hold";
 import { KV, KV_SIZE, kvKey, kvTarget } from "./out";
 import {
   attrCountLimit, countDroppedData, countDroppedSpan, eventCountLimit, linkCountLimit,
@@ -45,6 +45,7 @@ export const OK: i32 = 1;
 export const INVALID: i32 = 0; // unknown or ended handle, bad argument
 export const LIMITED: i32 = -1; // over a count limit: dropped and counted
 export const FULL: i32 = -2; // no room left: dropped and counted
+export const HELD: i32 = 2; // end: OK, and spans are held for their trace's decision
 
 export { IDS }; // the WASI library reads the ids here
 
@@ -399,7 +400,10 @@ function forget(slot: usize, type: u8): void {
   if (old) store<u8>(old, type | R_DEAD);
 }
 
-/** Ends a span; an end before its start (or NaN) is taken as its start. */
+/**
+ * Ends a span; an end before its start (or NaN) is taken as its start.
+ * HELD instead of OK while any span waits for its trace's decision.
+ */
 export function end(h: i32, endMs: f64): i32 {
   const slot = slotOf(h);
   if (!slot || h == RESOURCE) return INVALID;
@@ -408,7 +412,7 @@ export function end(h: i32, endMs: f64): i32 {
   store<i32>(slot, 0, S_NESTED);
   store<u8>(slot, STATE_ENDED, S_STATE);
   ended(h & INDEX_MASK);
-  return OK;
+  return heldSpans() ? HELD : OK;
 }
 
 /** Marks a span's trace as failed without a status (an exception was recorded). */

@@ -91,3 +91,36 @@ test('a server naming spans after raw paths keeps room for attribute keys', asyn
   // The key was interned: the names left a share of the table to keys.
   assert.ok(t.core.id('cart.items', true) >= 0);
 });
+
+test('names and keys in orders that repeat, shift and collide each get their own id', async () => {
+  // Routes: a name and its keys in a fixed order, mostly repeated as is (what the
+  // id cache follows), sometimes changed; 400 keys, more than the cache has entries.
+  for (const seed of [1, 2, 3]) {
+    const rnd = random(seed);
+    const t = await coreTracer();
+    const vocabulary = Array.from({ length: 400 }, (_, i) => `key.${i}.${rnd(1000)}`);
+    const routes = Array.from({ length: 30 }, (_, i) => ({ name: `route ${i % 20}`, keys: Array.from({ length: 1 + rnd(12) }, () => vocabulary[rnd(vocabulary.length)]!) }));
+    for (let batch = 0; batch < 20; batch++) {
+      const want: { name: string; attributes: Record<string, unknown> }[] = [];
+      for (let i = 0; i < 100; i++) {
+        const route = routes[rnd(routes.length)]!;
+        const keys = [...route.keys];
+        if (rnd(4) === 0) keys.splice(rnd(keys.length), 1); // one left out
+        if (rnd(4) === 0) keys.splice(rnd(keys.length + 1), 0, vocabulary[rnd(vocabulary.length)]!); // one more
+        if (rnd(4) === 0) keys.reverse();
+        const name = rnd(8) ? route.name : vocabulary[rnd(vocabulary.length)]!;
+        const s = t.tracer.startSpan(name, { attributes: { order: i } });
+        const model: Record<string, unknown> = { order: String(i) };
+        for (const key of keys) {
+          const value = rnd(2) ? key.toUpperCase() : rnd(100);
+          s.setAttribute(key, value);
+          model[key] = String(value);
+        }
+        s.end();
+        want.push({ name, attributes: model });
+      }
+      const spans = decodeAll(t.drain(), false).sort((a, b) => Number(attrs(a.attributes).order) - Number(attrs(b.attributes).order));
+      assert.deepEqual(spans.map((s) => ({ name: s.name, attributes: attrs(s.attributes) })), want);
+    }
+  }
+});
