@@ -46,7 +46,7 @@ async function setup<E>(config: ConfigInput<E>, env: E): Promise<State | null> {
   if (!tracing) return null;
   const tracer = (globalTracer = tracing._tracer);
   const c = r._c;
-  const state: State = { _tracer: tracer, _ended: tracing._ended, _redact: c.redactQuery, _to: c.propagateTo, _endpoint: r._endpoint, _route: c.route, _ignore: c.ignore };
+  const state: State = { _tracer: tracer, _ended: tracing._ended, _redact: r._redact, _to: r._to, _endpoint: r._endpoint, _route: c.route, _ignore: c.ignore };
   if (!fetchPatched) {
     fetchPatched = true;
     globalThis.fetch = tracedFetch(original, globalThis, state, current);
