@@ -2,7 +2,7 @@
 // incoming trace is continued, outgoing fetches are its children, and the
 // spans leave through ctx.waitUntil after the response.
 import type { Attributes, Span } from '../src/types.js';
-import type { Tracer } from '../src/tracer.js';
+import { type Tracer, createNoopTracer } from '../src/tracer.js';
 import type { ConfigInput, ExecutionContext, Handler, MessageBatch, ScheduledController } from './types.js';
 import { internalError, warnOnce } from '../src/diag.js';
 import { resolveConfig } from './config.js';
@@ -34,9 +34,13 @@ export function getSpan(request: Request): Span | undefined {
   return requestSpans.get(request);
 }
 
-/** The tracer made by `instrument`, once the first invocation has started. */
-export function getTracer(): Tracer | undefined {
-  return globalTracer;
+/**
+ * The tracer made by `instrument`, once the first invocation has
+ * started; until then, and whenever tracing is off, one that records nothing
+ * (so a handler's spans never throw: call it inside the handler).
+ */
+export function getTracer(): Tracer {
+  return (globalTracer ??= createNoopTracer());
 }
 
 async function setup<E>(config: ConfigInput<E>, env: E): Promise<State | null> {
