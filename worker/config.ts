@@ -2,6 +2,7 @@
 // standard OTEL_* names fill what the config leaves out. Bad values are
 // replaced by their default with one warning, never thrown.
 import type { ConfigInput, WorkerConfig } from './types.js';
+import type { RedactQuery } from '../src/url.js';
 import { badSetting, fallback, rangeSetting, warnOnce } from '../src/diag.js';
 import { keyValues } from '../src/resource.js';
 import { type Env, envEndpoint, envValue, otlpEnum, sdkDisabled } from '../src/env.js';
@@ -21,6 +22,9 @@ export interface Resolved {
   readonly _delay: number;
   /** Most spans in one export request. */
   readonly _batch: number;
+  /** `propagateTo` as a list; undefined: every URL. */
+  readonly _to: ReadonlyArray<string | RegExp> | undefined;
+  readonly _redact: RedactQuery;
 }
 
 const DEFAULT_ENDPOINT = 'http://localhost:4318/v1/traces';
@@ -71,10 +75,42 @@ export function resolveConfig<E>(input: ConfigInput<E>, env: E): Resolved | null
     _c: c,
     _v: v,
     _endpoint: endpoint,
-    _headers: { ...keyValues(v.OTEL_EXPORTER_OTLP_HEADERS), ...keyValues(v.OTEL_EXPORTER_OTLP_TRACES_HEADERS), ...c.headers },
+    _headers: sendable({ ...keyValues(v.OTEL_EXPORTER_OTLP_HEADERS), ...keyValues(v.OTEL_EXPORTER_OTLP_TRACES_HEADERS), ...c.headers }),
     _json: json,
     _timeout: rangeSetting(...otlp('timeoutMs', 'TIMEOUT'), 1, 600_000, 10_000),
     _delay: rangeSetting(...setting('scheduledDelayMs', 'OTEL_BSP_SCHEDULE_DELAY'), 0, MAX_DELAY_MS, DEFAULT_DELAY_MS),
     _batch: rangeSetting(...setting('maxExportBatchSize', 'OTEL_BSP_MAX_EXPORT_BATCH_SIZE'), 1, 100_000, 512),
+    _to: list('propagateTo', c.propagateTo, (x) => typeof x === 'string' || x instanceof RegExp, 'every URL'),
+    _redact: typeof c.redactQuery === 'boolean' ? c.redactQuery : list('redactQuery', c.redactQuery, (x) => typeof x === 'string', 'signature keys'),
   };
+}
+
+/**
+ * A list setting as pages read it: an array as it is, one value alone that
+ * `one` accepts as a list of one (Worker configs are often plain JS); unset,
+ * or anything else with one warning, is the default (undefined).
+ */
+function list<T>(name: string, given: T | T[] | undefined, one: (x: unknown) => boolean, def: string): T[] | undefined {
+  if (Array.isArray(given)) return given;
+  if (given == null) return;
+  if (one(given)) return [given];
+  warnOnce(badSetting(name, given, def));
+}
+
+/**
+ * The headers an export can carry; each other would fail every export, so
+ * it is dropped with one warning naming it (never its value: it may be a
+ * secret), as pages drop those fetch refuses (src/export/options.ts). The
+ * rule is HTTP's, not workerd's Headers: that takes names beyond the token
+ * characters and control characters in values, which its fetch sends and
+ * servers refuse. Content-Type and Content-Encoding go too: the export's
+ * own say what the body is.
+ */
+function sendable(headers: Record<string, string>): Record<string, string> {
+  const sent: Record<string, string> = {};
+  for (const [k, x] of Object.entries(headers)) {
+    if (/^[\w!#$%&'*+.^`|~-]+$/.test(k) && !/^content-(type|encoding)$/i.test(k) && !/[\0-\x08\n-\x1f\x7f]/.test(String(x).trim())) sent[k] = x;
+    else fallback('header', JSON.stringify(k), 'none');
+  }
+  return sent;
 }

@@ -4,4 +4,11 @@ export { setClock } from '../src/clock.js';
 export { SpanKind, SpanStatusCode } from '../src/types.js';
 export type { ConfigInput, ExecutionContext, Handler, MessageBatch, ScheduledController, WorkerConfig } from './types.js';
 export type { Tracer } from '../src/tracer.js';
-export type { Attributes, AttributeValue, Span, SpanContext, SpanOptions, SpanStatus } from '../src/types.js';
+export type {
+  Attributes, AttributeValue, Link, ParentInput, Span, SpanContext, SpanOptions, SpanStatus, TimeInput, TracerStats,
+} from '../src/types.js';
+export type { ExportResult, Transport, TransportMeta, TransportResponse } from '../src/export/types.js';
+export type { SamplerOptions } from '../src/sampler.js';
+export type { LimitOptions } from '../src/limits.js';
+export type { Carrier } from '../src/propagation.js';
+export type { WasmModule } from '../src/wasm.js';

@@ -2,7 +2,7 @@
 // incoming trace is continued, outgoing fetches are its children, and the
 // spans leave through ctx.waitUntil after the response.
 import type { Attributes, Span } from '../src/types.js';
-import type { Tracer } from '../src/tracer.js';
+import { type Tracer, createNoopTracer } from '../src/tracer.js';
 import type { ConfigInput, ExecutionContext, Handler, MessageBatch, ScheduledController } from './types.js';
 import { internalError, warnOnce } from '../src/diag.js';
 import { resolveConfig } from './config.js';
@@ -34,9 +34,13 @@ export function getSpan(request: Request): Span | undefined {
   return requestSpans.get(request);
 }
 
-/** The tracer made by `instrument`, once the first invocation has started. */
-export function getTracer(): Tracer | undefined {
-  return globalTracer;
+/**
+ * The tracer made by `instrument`, once the first invocation has
+ * started; until then, and whenever tracing is off, one that records nothing
+ * (so a handler's spans never throw: call it inside the handler).
+ */
+export function getTracer(): Tracer {
+  return (globalTracer ??= createNoopTracer());
 }
 
 async function setup<E>(config: ConfigInput<E>, env: E): Promise<State | null> {
@@ -46,7 +50,7 @@ async function setup<E>(config: ConfigInput<E>, env: E): Promise<State | null> {
   if (!tracing) return null;
   const tracer = (globalTracer = tracing._tracer);
   const c = r._c;
-  const state: State = { _tracer: tracer, _ended: tracing._ended, _redact: c.redactQuery, _to: c.propagateTo, _endpoint: r._endpoint, _route: c.route, _ignore: c.ignore };
+  const state: State = { _tracer: tracer, _ended: tracing._ended, _redact: r._redact, _to: r._to, _endpoint: r._endpoint, _route: c.route, _ignore: c.ignore };
   if (!fetchPatched) {
     fetchPatched = true;
     globalThis.fetch = tracedFetch(original, globalThis, state, current);
@@ -95,10 +99,25 @@ const HANDLERS: Record<string, [string, Begin]> = {
 };
 
 /**
- * Wraps `handler`'s fetch, scheduled and queue handlers (a class is returned
- * as it is, with a warning). `config` may be a function of the env; the
- * tracer is made on the first invocation. Never throws: when tracing cannot
- * start, the handler runs untraced.
+ * `h`'s own properties, with the methods of its class too (an instance's are
+ * on its prototype chain, which a copy leaves behind: `email`, `tail`, …);
+ * each method is called on `h`, as the runtime would have.
+ */
+function methods(h: Record<string, unknown>): Record<string, unknown> {
+  const out = { ...h };
+  for (let p: object | null = Object.getPrototypeOf(h); p && p !== Object.prototype; p = Object.getPrototypeOf(p))
+    for (const [k, d] of Object.entries(Object.getOwnPropertyDescriptors(p)))
+      if (typeof d.value === 'function' && !(k in out)) out[k] = d.value; // a getter is left alone
+  for (const k in out) if (typeof out[k] === 'function') out[k] = (out[k] as () => unknown).bind(h);
+  return out;
+}
+
+/**
+ * Wraps `handler`'s fetch, scheduled and queue handlers and keeps its other
+ * methods, its class's too (a class itself is returned as it is, with a
+ * warning). `config` may be a function of the env; the tracer is made on the
+ * first invocation. Never throws: when tracing cannot start, the handler runs
+ * untraced.
  */
 export function instrument<E, H extends Handler<E>>(handler: H, config: ConfigInput<E>): H {
   // A class (a WorkerEntrypoint) has its handlers on instances, which this does not wrap.
@@ -108,7 +127,7 @@ export function instrument<E, H extends Handler<E>>(handler: H, config: ConfigIn
   }
   let ready: Promise<State | null> | undefined;
   const h = handler as unknown as Record<string, (arg: unknown, env: E, ctx: ExecutionContext) => unknown>;
-  const out = { ...h };
+  const out = methods(h);
   for (const key in HANDLERS) {
     const [trigger, begin] = HANDLERS[key]!;
     if (typeof h[key] === 'function') {

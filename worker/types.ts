@@ -53,10 +53,10 @@ export interface WorkerConfig {
   sampler?: SamplerOptions;
   /** Span limits (`attributes`, `events`, `links`, `attributesPerEvent`, `attributeValueLength`); default the `OTEL_*_LIMIT` variables, else 128 each and 4096 characters. */
   limits?: LimitOptions;
-  /** URL prefixes or RegExps that get traceparent on outgoing fetch; default every URL. */
-  propagateTo?: Array<string | RegExp>;
-  /** `url.full` query values replaced by `REDACTED`: `true` for all, or more keys than the default signature keys. */
-  redactQuery?: boolean | string[];
+  /** URL prefixes or RegExps that get traceparent on outgoing fetch (one alone is a list of one); default every URL. */
+  propagateTo?: string | RegExp | Array<string | RegExp>;
+  /** `url.full` query values replaced by `REDACTED`: `true` for all, or more keys than the default signature keys (one alone is a list of one). */
+  redactQuery?: boolean | string | string[];
   /**
    * Requests not to trace (they still run). Default: CORS preflights (`OPTIONS`
    * with `Access-Control-Request-Method`), which browsers never send with a

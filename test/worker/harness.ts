@@ -40,9 +40,10 @@ export async function startUpstream(): Promise<Upstream> {
   };
 }
 
-/** A Miniflare whose workers load .wasm imports as compiled modules, as wrangler does. */
-export function startWorkers(workers: WorkerOptions[]): Miniflare {
+/** A Miniflare whose workers load .wasm imports as compiled modules, as wrangler does; `shared`: its other options. */
+export function startWorkers(workers: WorkerOptions[], shared: Record<string, unknown> = {}): Miniflare {
   return new Miniflare({
+    ...shared,
     workers: workers.map((w) => ({
       modules: true,
       modulesRoot: root,
