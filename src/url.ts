@@ -6,8 +6,8 @@
 // redacted alike, OAuth's tokens among them ("sensitive content SHOULD be
 // scrubbed when instrumentations can identify it").
 
-/** Which query values to redact besides the signature keys: `true` for all. */
-export type RedactQuery = boolean | string[] | undefined;
+/** Which query values to redact besides the signature keys: `true` for all; one key alone counts as a list of one. */
+export type RedactQuery = boolean | string | string[] | undefined;
 
 /** Query keys whose values semconv says to redact by default. */
 const SIGNATURE_KEYS = ['AWSAccessKeyId', 'Signature', 'sig', 'X-Goog-Signature'];
@@ -21,7 +21,7 @@ const TOKEN_KEYS = ['access_token', 'id_token', 'refresh_token', 'code'];
 export function redactUrl(u: URL, redact?: RedactQuery): string {
   if (u.username) u.username = 'REDACTED';
   if (u.password) u.password = 'REDACTED';
-  const keys = SIGNATURE_KEYS.concat(Array.isArray(redact) ? redact : []);
+  const keys = SIGNATURE_KEYS.concat(typeof redact === 'string' || Array.isArray(redact) ? redact : []);
   if (u.search) u.search = pairs(u.search.slice(1), keys, redact);
   if (u.hash) {
     // A hash route's own query (#/path?a=1) is what holds its pairs.

@@ -23,8 +23,9 @@ window.work = (q) => {
   setTimeout(() => { throw new Error('thrown'); }, 0);
 };`;
 
-for (const mode of ['init', 'tag', 'tag-all'] as const) {
-  test(`Chromium: ${mode === 'init' ? 'redactQuery' : mode === 'tag' ? 'data-redact-query="<keys>"' : 'data-redact-query (every key)'} redacts the named query values in every URL (generated keys)`, async (t) => {
+for (const mode of ['init', 'init-one', 'tag', 'tag-all'] as const) {
+  test(`Chromium: ${mode === 'init' ? 'redactQuery' : mode === 'init-one' ? 'redactQuery as one key' : mode === 'tag' ? 'data-redact-query="<keys>"' : 'data-redact-query (every key)'} redacts the named query values in every URL (generated keys)`, async (t) => {
+    const byInit = mode.startsWith('init');
     const r = rng(mode.length * 7919);
     const key = `tok_${word(r, 5)}`;
     const secret = (): string => `SECRET${word(r)}`;
@@ -35,25 +36,25 @@ for (const mode of ['init', 'tag', 'tag-all'] as const) {
       data-compression="none" data-scheduled-delay-ms="100" ${mode === 'tag' ? `data-redact-query="other, ${key}"` : 'data-redact-query'}></script>
       <script>fetch('/early?${key}=${earlySecret}&${kept}');</script>`;
     const { site, c, newPage } = await startEnv(t, {
-      '/p.html': () => ({ type: 'text/html', body: `<!doctype html><title>p</title>${mode === 'init' ? '' : tag()}<script>${PAGE_SCRIPT}</script>` }),
+      '/p.html': () => ({ type: 'text/html', body: `<!doctype html><title>p</title>${byInit ? '' : tag()}<script>${PAGE_SCRIPT}</script>` }),
       '/pixel.svg': { body: '<svg xmlns="http://www.w3.org/2000/svg" width="1" height="1"/>', type: 'image/svg+xml' },
       '/api': '{}', '/xhr': '{}', '/early': '{}',
     });
     endpoint = c.url;
     const page = await newPage();
     await page.goto(`${site.origin}/p.html?${key}=${pageSecret}&${kept}#access_token=${fragSecret}&state=${kept}`);
-    if (mode === 'init') await page.evaluate(initCode(c.url, { redactQuery: ['other', key], instrumentations: { webVitals: false, longTasks: false } }));
+    if (byInit) await page.evaluate(initCode(c.url, { redactQuery: mode === 'init' ? ['other', key] : key, instrumentations: { webVitals: false, longTasks: false } }));
     else await page.evaluate('wasmtrace.ready');
     await page.evaluate(`work(${JSON.stringify(`${key}=${workSecret}&${kept}`)})`);
     const spanNames = ['documentLoad', 'documentFetch', 'resourceFetch', 'GET', 'navigation', 'error'];
-    await c.waitFor(() => spanNames.every((n) => named(c, n).length > 0) && named(c, 'GET').length >= (mode === 'init' ? 2 : 3), 10_000);
+    await c.waitFor(() => spanNames.every((n) => named(c, n).length > 0) && named(c, 'GET').length >= (byInit ? 2 : 3), 10_000);
     await c.waitFor(() => named(c, 'resourceFetch').some((s) => String(attrs(s.attributes)['url.full']).includes('/pixel.svg')), 10_000);
 
     const everything = JSON.stringify(c.spans());
     for (const s of [pageSecret, fragSecret, workSecret, earlySecret]) assert.ok(!everything.includes(s), `${s} reached the collector`);
     const all = urls(c);
     const want = (path: string): string => `${site.origin}${path}?${key}=REDACTED&${mode === 'tag-all' ? kept.replace(/=.*/, '=REDACTED') : kept}`;
-    for (const path of ['/pixel.svg', '/api', '/xhr', '/next', ...(mode === 'init' ? [] : ['/early'])]) {
+    for (const path of ['/pixel.svg', '/api', '/xhr', '/next', ...(byInit ? [] : ['/early'])]) {
       assert.ok(all.includes(want(path)), `${want(path)} among ${all.join(' ')}`);
     }
     // The document's URL keeps its fragment, with the token redacted.
