@@ -10,6 +10,7 @@ import type { Browser } from 'playwright-core';
 import { launchChromium } from '../helpers/browser.js';
 import { prng } from '../../demo/collector/synthetic.mjs';
 import { startEnv, startRelay, attr, type Env } from './sdk-env.js';
+import { allSpans } from '../helpers/otlp.js';
 
 const RUNS = 3;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -139,3 +140,62 @@ for (const order of ['delivery first', 'app first'] as const) {
     }
   });
 }
+
+// At unload, a batch larger than what is left of the unload budget stays
+// stored for the next page; the smaller batches queued behind it that fit go
+// now (OTLP does not care about order). Before the fix the first batch that
+// did not fit held back every batch behind it, and they all waited for a next
+// page. Generated queues: one batch in flight (the collector answers late,
+// one request at a time), then 2-4 batches of 1-58 KB waiting, at least one
+// of them too large for what is left and a smaller one after it.
+test(`Chromium: at pagehide, smaller batches behind one that does not fit the unload budget go at once (${RUNS + 2} queues)`, async () => {
+  const env = await startEnv();
+  env.collector.setRespond(() => ({ delayMs: 1500 }));
+  const r = prng(45);
+  const KB = 1000;
+  const budget = 48 * 1024;
+  try {
+    for (let i = 0; i < RUNS + 2; i++) {
+      const run = `behind-${i}`;
+      const first = (1 + Math.floor(r() * 16)) * KB;
+      const big = budget - first + (1 + Math.floor(r() * 8)) * KB;
+      const sizes = [first, big, ...Array.from({ length: Math.floor(r() * 3) }, () => (1 + Math.floor(r() * 58)) * KB)];
+      sizes.splice(2 + Math.floor(r() * (sizes.length - 1)), 0, (1 + Math.floor(r() * 10)) * KB); // one that fits, somewhere after the big one
+      const context = await browser.newContext();
+      const page = await context.newPage();
+      const url = env.appUrl({ data: { 'scheduled-delay-ms': '60000', 'max-export-batch-size': '1000', 'max-concurrent-requests': '1' } });
+      await page.goto(url);
+      await page.evaluate('wasmtrace.ready.then(() => true)');
+      // Each group of spans (about 500 B each) cut as one batch by its own flush; the first goes, the rest wait.
+      await page.evaluate(`(async () => { for (const [g, bytes] of (${JSON.stringify(sizes)}).entries()) {
+        for (let j = 0; j < Math.max(1, Math.round(bytes / 500)); j++) {
+          const s = wasmtrace.startSpan('work', { attributes: { 'test.run': '${run}', 'test.g': g } });
+          s.setAttribute('pad', 'p'.repeat(400));
+          s.end();
+        }
+        wasmtrace.flush();
+        await new Promise((r) => setTimeout(r, 0)); // the flush has cut this group
+      } })()`);
+      const navigated = env.collector.requests.length;
+      await page.goto(env.site.origin + '/plain.html'); // pagehide
+      await sleep(1000);
+      const atUnload = env.collector.requests.length;
+      const groups = (q: (typeof env.collector.requests)[number]): Set<number> =>
+        new Set(q.decoded ? allSpans(q.decoded).filter((s) => s.name === 'work' && attr(s, 'test.run') === run).map((s) => Number(attr(s, 'test.g'))) : []);
+      const n = sizes.reduce((sum, bytes) => sum + Math.max(1, Math.round(bytes / 500)), 0);
+      assert.equal(await nextPage(env, page, url, run, n), n, `run ${i}: each of ${n} spans once`);
+      // Batches by where they went: sent at unload (or before: the first), or stored for the next page.
+      const mine = env.collector.requests.map((q, k) => ({ k, bytes: q.rawBody.length, g: groups(q) })).filter((q) => q.g.size > 0);
+      const unload = mine.filter((q) => q.k < atUnload);
+      const later = mine.filter((q) => q.k >= atUnload);
+      const used = env.collector.requests.slice(0, atUnload).reduce((sum, q, k) => sum + (k >= navigated || groups(q).has(0) ? q.rawBody.length : 0), 0);
+      const shape = `sizes ${sizes}: unload ${unload.map((q) => q.bytes)}, next page ${later.map((q) => q.bytes)}`;
+      assert.ok(used <= budget, `run ${i}: at most 48 KiB at unload (${shape})`);
+      for (const q of later) assert.ok(q.bytes > budget - used, `run ${i}: a batch of ${q.bytes} B waited though ${budget - used} B were left (${shape})`);
+      assert.ok(later.length > 0 && unload.length > 1, `run ${i}: the queue had a batch that did not fit and one that did (${shape})`);
+      await context.close();
+    }
+  } finally {
+    await env.close();
+  }
+});
