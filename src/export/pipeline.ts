@@ -539,6 +539,11 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
     if (final) unloading = true;
     else final = unloading;
     try {
+      hooks.hidden?.();
+    } catch (e) {
+      fail(e); // the last batches are cut all the same
+    }
+    try {
       void cut(true);
       for (const raw of [...preparing]) enqueue(raw, raw[0], false);
       // The collector failed its last answer, or the browser is offline: a

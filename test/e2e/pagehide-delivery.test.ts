@@ -11,6 +11,9 @@ import { launchChromium } from '../helpers/browser.js';
 import { prng } from '../../demo/collector/synthetic.mjs';
 import { startEnv, startRelay, attr, type Env } from './sdk-env.js';
 import { allSpans } from '../helpers/otlp.js';
+import { sdkSite } from '../helpers/browser.js';
+import { startCollector } from '../helpers/collector.js';
+import { readFileSync } from 'node:fs';
 
 const RUNS = 3;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -197,5 +200,46 @@ test(`Chromium: at pagehide, smaller batches behind one that does not fit the un
     }
   } finally {
     await env.close();
+  }
+});
+
+// A tracer shut down does nothing at pagehide: its page lifecycle listeners
+// are removed with it (each held the tracer's Wasm instance, and read the
+// clock at every pagehide). The core entry (wasmtrace/core), started and shut
+// down a generated number of times; then a clock that counts its reads in
+// localStorage, and a real navigation. Before the fix: one read per tracer.
+test(`Chromium: tracers shut down read nothing at pagehide (${RUNS} generated numbers of init/shutdown)`, async () => {
+  const core = readFileSync(new URL('../../dist/index.js', import.meta.url));
+  const site = await sdkSite('cycles', { '/index.js': { body: core, type: 'text/javascript' }, '/next.html': '<!doctype html><title>next</title>' });
+  const collector = await startCollector({ cors: { origins: [site.origin], maxAgeS: 600 } });
+  const r = prng(46);
+  try {
+    for (let i = 0; i < RUNS; i++) {
+      const cycles = 1 + Math.floor(r() * 4);
+      const context = await browser.newContext();
+      const page = await context.newPage();
+      const errors: string[] = [];
+      page.on('pageerror', (e) => errors.push(e.message));
+      await page.goto(site.origin + '/index.html');
+      const sent = await page.evaluate(`(async () => {
+        const { init, setClock } = await import('/index.js');
+        let sent = 0;
+        for (let k = 0; k < ${cycles}; k++) {
+          const tracer = await init({ serviceName: 'cycles', endpoint: ${JSON.stringify(collector.url)}, scheduledDelayMs: 60000, sampler: { ratio: 1 } });
+          tracer.startSpan('work').end();
+          sent += (await tracer.shutdown()).sent;
+        }
+        setClock(() => (localStorage.setItem('reads', String(Number(localStorage.getItem('reads')) + 1)), performance.now()));
+        return sent;
+      })()`);
+      assert.equal(sent, cycles, `run ${i}: each tracer sent its span before shutting down`);
+      await page.goto(site.origin + '/next.html'); // pagehide
+      assert.equal(await page.evaluate("localStorage.getItem('reads')"), null, `run ${i}: no clock read at pagehide after ${cycles} tracers shut down`);
+      assert.deepEqual(errors, [], `run ${i}: nothing thrown`);
+      await context.close();
+    }
+  } finally {
+    await collector.close();
+    await site.close();
   }
 });
