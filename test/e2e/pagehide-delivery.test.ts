@@ -56,7 +56,8 @@ test(`Chromium: the last batch of a page whose collector is down is kept for the
       const nOld = 1 + Math.floor(r() * 20);
       const nFresh = 1 + Math.floor(r() * 40);
       await page.evaluate(`app.spans(${JSON.stringify(old)}, ${nOld})`); // exported in 100 ms: refused, stored, retried later
-      await sleep(800);
+      // The refusal seen (the batch then written ahead): a fixed 800 ms was too short under load (0/21 once).
+      await page.waitForFunction("Object.keys(localStorage).some((k) => k.startsWith('wasmtrace:q:'))", undefined, { timeout: 10_000 });
       await page.evaluate(`app.spans(${JSON.stringify(fresh)}, ${nFresh})`);
       await page.goto(env.site.origin + '/plain.html'); // pagehide: the fresh spans go with keepalive, to a port that refuses
       await sleep(500);
