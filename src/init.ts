@@ -8,7 +8,6 @@ import { createPipeline, resolveDeliveryOptions } from './export/pipeline.js';
 import { hintEndpoint } from './export/options.js';
 import { setAttr } from './attributes.js';
 import { now, timeOrigin } from './clock.js';
-import { watchLifecycle } from './export/lifecycle.js';
 import { internalError, setDebug, warnOnce } from './diag.js';
 import { createNoopTracer, createTracer, type Tracer } from './tracer.js';
 import { instantiate, type WasmSource } from './wasm.js';
@@ -86,9 +85,6 @@ export async function initWith(platform: Platform, options: InitOptions): Promis
     x.configure(timeOrigin(), ratio, limits.attributes, limits.events, limits.links, limits.attributesPerEvent);
 
     configureTail(x, opts.sampler);
-    // Page hide decides every held trace before delivery cuts its last batch
-    // (listeners run in the order they were added).
-    watchLifecycle({ hidden: () => x.settle(now(), 1) });
 
     setAll(core, resourceAttributes(opts, env, platform.language, platform.unknownService));
 
@@ -110,6 +106,8 @@ export async function initWith(platform: Platform, options: InitOptions): Promis
       gzip: platform.gzip,
       signal: platform.signal,
       pageless: platform.pageless,
+      // Page hide decides every held trace before delivery cuts its last batch.
+      hidden: () => x.settle(now(), 1),
     });
     // TRACEPARENT/TRACESTATE/BAGGAGE in the environment: the caller's span and baggage (a job started by a traced process).
     const caller = { traceparent: envValue(env, 'TRACEPARENT'), tracestate: envValue(env, 'TRACESTATE'), baggage: envValue(env, 'BAGGAGE') };

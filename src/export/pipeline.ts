@@ -434,13 +434,17 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
     }
   }
 
-  /** Starts due batches, oldest first, within the request and budget bounds. */
+  /**
+   * Starts due batches, oldest first, within the request and budget bounds.
+   * `urgent` (unload): a batch that does not fit what is left of the budget
+   * stays for the next page, and smaller ones behind it go (OTLP has no order).
+   */
   function pump(urgent: boolean, pick?: (b: Batch) => boolean): void {
     const t = now();
     for (const b of [...queue]) {
       if (active >= o.maxConcurrentRequests && !urgent) break;
       if (b._inflight || b._dueAt > t || (pick && !pick(b))) continue;
-      if (!start(b, urgent)) break;
+      if (!start(b, urgent) && !urgent) break;
     }
     keep();
   }
@@ -534,6 +538,11 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
     // (https://html.spec.whatwg.org/multipage/document-lifecycle.html#unloading-documents).
     if (final) unloading = true;
     else final = unloading;
+    try {
+      hooks.hidden?.();
+    } catch (e) {
+      fail(e); // the last batches are cut all the same
+    }
     try {
       void cut(true);
       for (const raw of [...preparing]) enqueue(raw, raw[0], false);

@@ -92,6 +92,8 @@ export interface DeliveryHooks {
    * keepalive budget does not hold them back; only `maxConcurrentRequests` does.
    */
   pageless?: boolean;
+  /** The page is being hidden, before delivery cuts its last batches; not called after shutdown(). */
+  hidden?: () => void;
 }
 
 /** Spans delivery gave up on, by cause (also reported as `wasmtrace.dropped` spans while the collector answers). */

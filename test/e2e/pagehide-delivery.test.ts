@@ -10,6 +10,10 @@ import type { Browser } from 'playwright-core';
 import { launchChromium } from '../helpers/browser.js';
 import { prng } from '../../demo/collector/synthetic.mjs';
 import { startEnv, startRelay, attr, type Env } from './sdk-env.js';
+import { allSpans } from '../helpers/otlp.js';
+import { sdkSite } from '../helpers/browser.js';
+import { startCollector } from '../helpers/collector.js';
+import { readFileSync } from 'node:fs';
 
 const RUNS = 3;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -52,7 +56,8 @@ test(`Chromium: the last batch of a page whose collector is down is kept for the
       const nOld = 1 + Math.floor(r() * 20);
       const nFresh = 1 + Math.floor(r() * 40);
       await page.evaluate(`app.spans(${JSON.stringify(old)}, ${nOld})`); // exported in 100 ms: refused, stored, retried later
-      await sleep(800);
+      // The refusal seen (the batch then written ahead): a fixed 800 ms was too short under load (0/21 once).
+      await page.waitForFunction("Object.keys(localStorage).some((k) => k.startsWith('wasmtrace:q:'))", undefined, { timeout: 10_000 });
       await page.evaluate(`app.spans(${JSON.stringify(fresh)}, ${nFresh})`);
       await page.goto(env.site.origin + '/plain.html'); // pagehide: the fresh spans go with keepalive, to a port that refuses
       await sleep(500);
@@ -139,3 +144,103 @@ for (const order of ['delivery first', 'app first'] as const) {
     }
   });
 }
+
+// At unload, a batch larger than what is left of the unload budget stays
+// stored for the next page; the smaller batches queued behind it that fit go
+// now (OTLP does not care about order). Before the fix the first batch that
+// did not fit held back every batch behind it, and they all waited for a next
+// page. Generated queues: one batch in flight (the collector answers late,
+// one request at a time), then 2-4 batches of 1-58 KB waiting, at least one
+// of them too large for what is left and a smaller one after it.
+test(`Chromium: at pagehide, smaller batches behind one that does not fit the unload budget go at once (${RUNS + 2} queues)`, async () => {
+  const env = await startEnv();
+  env.collector.setRespond(() => ({ delayMs: 1500 }));
+  const r = prng(45);
+  const KB = 1000;
+  const budget = 48 * 1024;
+  try {
+    for (let i = 0; i < RUNS + 2; i++) {
+      const run = `behind-${i}`;
+      const first = (1 + Math.floor(r() * 16)) * KB;
+      const big = budget - first + (1 + Math.floor(r() * 8)) * KB;
+      const sizes = [first, big, ...Array.from({ length: Math.floor(r() * 3) }, () => (1 + Math.floor(r() * 58)) * KB)];
+      sizes.splice(2 + Math.floor(r() * (sizes.length - 1)), 0, (1 + Math.floor(r() * 10)) * KB); // one that fits, somewhere after the big one
+      const context = await browser.newContext();
+      const page = await context.newPage();
+      const url = env.appUrl({ data: { 'scheduled-delay-ms': '60000', 'max-export-batch-size': '1000', 'max-concurrent-requests': '1' } });
+      await page.goto(url);
+      await page.evaluate('wasmtrace.ready.then(() => true)');
+      // Each group of spans (about 500 B each) cut as one batch by its own flush; the first goes, the rest wait.
+      await page.evaluate(`(async () => { for (const [g, bytes] of (${JSON.stringify(sizes)}).entries()) {
+        for (let j = 0; j < Math.max(1, Math.round(bytes / 500)); j++) {
+          const s = wasmtrace.startSpan('work', { attributes: { 'test.run': '${run}', 'test.g': g } });
+          s.setAttribute('pad', 'p'.repeat(400));
+          s.end();
+        }
+        wasmtrace.flush();
+        await new Promise((r) => setTimeout(r, 0)); // the flush has cut this group
+      } })()`);
+      const navigated = env.collector.requests.length;
+      await page.goto(env.site.origin + '/plain.html'); // pagehide
+      await sleep(1000);
+      const atUnload = env.collector.requests.length;
+      const groups = (q: (typeof env.collector.requests)[number]): Set<number> =>
+        new Set(q.decoded ? allSpans(q.decoded).filter((s) => s.name === 'work' && attr(s, 'test.run') === run).map((s) => Number(attr(s, 'test.g'))) : []);
+      const n = sizes.reduce((sum, bytes) => sum + Math.max(1, Math.round(bytes / 500)), 0);
+      assert.equal(await nextPage(env, page, url, run, n), n, `run ${i}: each of ${n} spans once`);
+      // Batches by where they went: sent at unload (or before: the first), or stored for the next page.
+      const mine = env.collector.requests.map((q, k) => ({ k, bytes: q.rawBody.length, g: groups(q) })).filter((q) => q.g.size > 0);
+      const unload = mine.filter((q) => q.k < atUnload);
+      const later = mine.filter((q) => q.k >= atUnload);
+      const used = env.collector.requests.slice(0, atUnload).reduce((sum, q, k) => sum + (k >= navigated || groups(q).has(0) ? q.rawBody.length : 0), 0);
+      const shape = `sizes ${sizes}: unload ${unload.map((q) => q.bytes)}, next page ${later.map((q) => q.bytes)}`;
+      assert.ok(used <= budget, `run ${i}: at most 48 KiB at unload (${shape})`);
+      for (const q of later) assert.ok(q.bytes > budget - used, `run ${i}: a batch of ${q.bytes} B waited though ${budget - used} B were left (${shape})`);
+      assert.ok(later.length > 0 && unload.length > 1, `run ${i}: the queue had a batch that did not fit and one that did (${shape})`);
+      await context.close();
+    }
+  } finally {
+    await env.close();
+  }
+});
+
+// A tracer shut down does nothing at pagehide: its page lifecycle listeners
+// are removed with it (each held the tracer's Wasm instance, and read the
+// clock at every pagehide). The core entry (wasmtrace/core), started and shut
+// down a generated number of times; then a clock that counts its reads in
+// localStorage, and a real navigation. Before the fix: one read per tracer.
+test(`Chromium: tracers shut down read nothing at pagehide (${RUNS} generated numbers of init/shutdown)`, async () => {
+  const core = readFileSync(new URL('../../dist/index.js', import.meta.url));
+  const site = await sdkSite('cycles', { '/index.js': { body: core, type: 'text/javascript' }, '/next.html': '<!doctype html><title>next</title>' });
+  const collector = await startCollector({ cors: { origins: [site.origin], maxAgeS: 600 } });
+  const r = prng(46);
+  try {
+    for (let i = 0; i < RUNS; i++) {
+      const cycles = 1 + Math.floor(r() * 4);
+      const context = await browser.newContext();
+      const page = await context.newPage();
+      const errors: string[] = [];
+      page.on('pageerror', (e) => errors.push(e.message));
+      await page.goto(site.origin + '/index.html');
+      const sent = await page.evaluate(`(async () => {
+        const { init, setClock } = await import('/index.js');
+        let sent = 0;
+        for (let k = 0; k < ${cycles}; k++) {
+          const tracer = await init({ serviceName: 'cycles', endpoint: ${JSON.stringify(collector.url)}, scheduledDelayMs: 60000, sampler: { ratio: 1 } });
+          tracer.startSpan('work').end();
+          sent += (await tracer.shutdown()).sent;
+        }
+        setClock(() => (localStorage.setItem('reads', String(Number(localStorage.getItem('reads')) + 1)), performance.now()));
+        return sent;
+      })()`);
+      assert.equal(sent, cycles, `run ${i}: each tracer sent its span before shutting down`);
+      await page.goto(site.origin + '/next.html'); // pagehide
+      assert.equal(await page.evaluate("localStorage.getItem('reads')"), null, `run ${i}: no clock read at pagehide after ${cycles} tracers shut down`);
+      assert.deepEqual(errors, [], `run ${i}: nothing thrown`);
+      await context.close();
+    }
+  } finally {
+    await collector.close();
+    await site.close();
+  }
+});
