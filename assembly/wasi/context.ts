@@ -2,7 +2,7 @@
 // parent taken from TRACEPARENT/TRACESTATE.
 import { Span } from "./span";
 import { isSpace } from "~lib/util/string";
-import { unhex, utf8 } from "./text";
+import { hexDigit, unhex, utf8 } from "./text";
 
 let active: Span | null = null;
 
@@ -48,7 +48,8 @@ const TP: usize = memory.data(56);
  * Takes a W3C traceparent and its tracestate as the JS SDK does
  * (src/propagation.ts): `00-<32 hex>-<16 hex>-<2 hex>` in lowercase; a later
  * version may add fields after a dash, of any length, on one line. A bad
- * traceparent is ignored; a bad tracestate is dropped.
+ * traceparent is ignored; a bad tracestate is dropped, and a threshold in it
+ * the sampled flag contradicts is erased.
  */
 export function setRemoteParent(traceparent: string, tracestate: string): bool {
   hasRemote = false;
@@ -64,7 +65,7 @@ export function setRemoteParent(traceparent: string, tracestate: string): bool {
   // Only the flags defined so far are kept (sampled, and Level 2's random), as the JS SDK does.
   remoteFlags = (<i32>load<u8>(TP) & 3) | 0x100;
   hasRemote = true;
-  stateLen = setTracestate(tracestate);
+  stateLen = checkThreshold(setTracestate(tracestate), (remoteFlags & 1) != 0);
   return true;
 }
 
@@ -175,4 +176,82 @@ function stateValue(p: usize, a: i32, b: i32): bool {
     if (c < 0x20 || c > 0x7e || c == 0x2c || c == 0x3d) return false;
   }
   return true;
+}
+
+// The first three characters of a tracestate member or `ot` value, as a little-endian u32's low bytes.
+const OT: u32 = 0x3d746f; // "ot="
+const TH: u32 = 0x3a6874; // "th:"
+const RV: u32 = 0x3a7672; // "rv:"
+
+/** Whether STATE[i, e) starts with the three characters `word`. */
+@inline function startsWith(i: i32, e: i32, word: u32): bool {
+  return e - i >= 3 && (load<u32>(STATE + <usize>i) & 0xffffff) == word;
+}
+
+/** Where the part of STATE[i, e) that ends at `sep` (or e) ends. */
+function partEnd(i: i32, e: i32, sep: u8): i32 {
+  while (i < e && load<u8>(STATE + <usize>i) != sep) i++;
+  return i;
+}
+
+/** The hex digits STATE[i, e), in either case, as a number; negative when one is not a hex digit. */
+function hexValue(i: i32, e: i32): i64 {
+  let v: i64 = 0;
+  for (; i < e; i++) v = (v << 4) | hexDigit(load<u8>(STATE + <usize>i));
+  return v;
+}
+
+/** The randomness a threshold is compared with: 7 bytes, big-endian, after a zero byte. */
+const RAND: usize = memory.data(8);
+
+/**
+ * Erases the OpenTelemetry threshold (`th:` in the `ot` member) from the
+ * tracestate in STATE[0, len) where the JS SDK does (src/sampler.ts
+ * checkThreshold), and returns the new length: when it is malformed (not 1
+ * to 14 hex digits), or disagrees with the sampled flag (sampled exactly
+ * when the randomness, `rv:` or the trace id's last 56 bits, is at least
+ * the threshold).
+ */
+function checkThreshold(len: i32, sampled: bool): i32 {
+  let a = 0;
+  let b = 0;
+  for (; a < len; a = b + 1) {
+    b = partEnd(a, len, 0x2c);
+    if (startsWith(a, b, OT)) break;
+  }
+  if (a >= len) return len;
+  // The first th: and rv: of the member's `;`-separated values.
+  let th: i64 = -2;
+  let rv = 0; // 1: read, -1: malformed
+  memory.copy(RAND, REMOTE + 8, 8);
+  store<u8>(RAND, 0);
+  for (let v = a + 3, e = 0; v <= b; v = e + 1) {
+    e = partEnd(v, b, 0x3b);
+    const n = e - v - 3;
+    if (th == -2 && startsWith(v, e, TH)) th = n >= 1 && n <= 14 ? hexValue(v + 3, e) << (4 * (14 - n)) : -1;
+    if (!rv && startsWith(v, e, RV)) rv = n == 14 && unhex(STATE + <usize>(v + 3), 7, RAND + 1) ? 1 : -1;
+  }
+  if (th == -2) return len;
+  if (th >= 0 && rv >= 0 && (bswap<u64>(load<u64>(RAND)) >= <u64>th) == sampled) return len;
+  // Each th: value goes with a `;` beside it; with nothing left, the member goes with a comma.
+  for (let v = a + 3, e = 0; v <= b; ) {
+    e = partEnd(v, b, 0x3b);
+    if (!startsWith(v, e, TH)) {
+      v = e + 1;
+      continue;
+    }
+    const from = e < b ? v : v > a + 3 ? v - 1 : v;
+    const to = e < b ? e + 1 : e;
+    memory.copy(STATE + <usize>from, STATE + <usize>to, <usize>(len - to));
+    len -= to - from;
+    b -= to - from;
+    v = from;
+  }
+  if (b == a + 3) {
+    if (b < len) b++;
+    else if (a > 0) a--;
+    memory.copy(STATE + <usize>a, STATE + <usize>b, <usize>(len - b));
+    len -= b - a;
+  }
+  return len;
 }

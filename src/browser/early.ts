@@ -16,6 +16,7 @@ import type { RedactQuery } from '../url.js';
 import { now } from '../clock.js';
 import { activeBaggage } from '../context.js';
 import { formatTraceparent } from '../propagation.js';
+import { validIds } from '../ids.js';
 import { internalError } from '../diag.js';
 import { rootTraceState } from '../sampler.js';
 import { failLater, fetchTarget, hex, httpUrl, inflight, openXhr, sendXhr, sendable, setXhrHeaders, startClientSpan, watchXhrHeaders, withHeaders } from './util.js';
@@ -100,25 +101,28 @@ export const earlyBaggage = (): string => activeBaggage() ?? parent?._bg ?? '';
 
 /**
  * Ids for a span or request started before ready, never all zero: a child of
- * `p` when given, else a new trace sampled by `ratio`; with the baggage in effect.
+ * `p` when it has valid ids, else a new trace sampled by `ratio`; with the
+ * baggage in effect, else `p`'s (as the tracer's spans take theirs).
  */
 export function newIds(ratio: number, p: EarlyParent | undefined): EarlyIds {
   const bytes = new Uint8Array(24);
   do crypto.getRandomValues(bytes);
   while (bytes.subarray(0, 16).every((b) => b === 0) || bytes.subarray(16).every((b) => b === 0));
   const spanId = hex(bytes.subarray(16));
-  const baggage = earlyBaggage();
-  if (p) return { traceId: p.traceId, spanId, traceFlags: p.traceFlags, traceState: p.traceState, parentSpanId: p.spanId, parentRemote: p.isRemote, baggage };
+  const baggage = activeBaggage() ?? p?._bg ?? '';
+  if (p && validIds(p.traceId, p.spanId)) return { traceId: p.traceId, spanId, traceFlags: p.traceFlags, traceState: p.traceState, parentSpanId: p.spanId, parentRemote: p.isRemote, baggage };
   const trace = bytes.subarray(0, 16);
   const sampled = sampledRoot(trace, ratio);
   const ts = sampled ? rootTraceState(ratio) : undefined;
   return { traceId: hex(trace), spanId, traceFlags: sampled ? 1 : 0, ...(ts && { traceState: ts }), baggage };
 }
 
-/** The headers a span started before ready propagates (what tracer.inject writes for it). */
+/** The headers a context before ready propagates (what tracer.inject writes for it): no trace headers for invalid ids (baggage alone). */
 export function traceHeaders(ids: SpanContext, baggage: string | undefined): Record<string, string> {
-  const headers: Record<string, string> = { traceparent: formatTraceparent(ids.traceId, ids.spanId, ids.traceFlags) };
-  if (ids.traceState) headers.tracestate = ids.traceState;
+  const headers: Record<string, string> = {};
+  const traceparent = formatTraceparent(ids.traceId, ids.spanId, ids.traceFlags);
+  if (traceparent) headers.traceparent = traceparent;
+  if (traceparent && ids.traceState) headers.tracestate = ids.traceState;
   if (baggage) headers.baggage = baggage;
   return headers;
 }

@@ -17,10 +17,11 @@ import type { ParentInput, Span, SpanContext, SpanOptions, TimeInput } from '../
 import type { EarlyIds, Tracer } from '../tracer.js';
 import { now } from '../clock.js';
 import { internalError } from '../diag.js';
-import { validIds } from '../ids.js';
+import { INVALID_SPAN_ID, ZERO_TRACE_ID, validIds } from '../ids.js';
 import { baggageEntries, injectBaggage, parseBaggage, withBaggageEntries } from '../baggage.js';
 import { getHeader, parseTraceparent, parseTracestate, setHeader } from '../propagation.js';
 import { SPAN_METHODS, noopSpan, noopTracer } from '../noop.js';
+import { checkThreshold } from '../sampler.js';
 import { optionsFromDataset } from './dataset.js';
 import { EARLY, type EarlyParent, earlyBaggage, earlyParent, newIds, traceHeaders, withEarlyParent } from './early.js';
 import { STARTED, type Prepared, type StartedPage, prepareBrowser } from './prepare.js';
@@ -76,13 +77,23 @@ const pending: Deferred[] = [];
 /** Methods whose last argument is a time get "now" filled in while queued. */
 const TIMED: Record<string, number> = { end: 0, recordException: 1, addEvent: 2 };
 
-/** A parent given before ready: a deferred span's context, or a valid SpanContext as it is. */
+/** A remote parent before ready, as the tracer takes one: a threshold in its tracestate the sampled flag contradicts is erased. */
+function remote(traceId: string, spanId: string, traceFlags: number, tracestate: unknown, isRemote: boolean, bg: string | undefined): EarlyParent {
+  const ts = parseTracestate(tracestate);
+  return { traceId, spanId, traceFlags, traceState: ts && checkThreshold(ts, traceId, (traceFlags & 1) === 1), isRemote, _bg: bg };
+}
+
+/** A context of baggage alone, as the tracer extracts one: invalid ids, spans under it start a new trace that carries it. */
+const baggageOnly = (bg: string): EarlyParent => ({ traceId: ZERO_TRACE_ID, spanId: INVALID_SPAN_ID, traceFlags: 0, isRemote: true, _bg: bg });
+
+/** A parent given before ready: a deferred span's context, a valid SpanContext, or an extracted context of baggage alone. */
 function asParent(input: unknown): EarlyParent | undefined {
   const d = deferredOf.get(input as object);
   if (d) return d.ctx;
-  const c = input as Partial<SpanContext> | null | undefined;
-  if (!c || !validIds(c.traceId, c.spanId)) return undefined;
-  return { traceId: c.traceId, spanId: c.spanId as string, traceFlags: Number(c.traceFlags) & 255, traceState: parseTracestate(c.traceState), isRemote: c.isRemote === true, _bg: (c as EarlyParent)._bg };
+  const c = input as Partial<EarlyParent> | null | undefined;
+  if (!c) return undefined;
+  if (!validIds(c.traceId, c.spanId)) return c._bg ? baggageOnly(c._bg) : undefined;
+  return remote(c.traceId, c.spanId as string, Number(c.traceFlags) & 255, c.traceState, c.isRemote === true, c._bg);
 }
 
 /** The parent a call before ready names, or undefined (as the tracer, a bad one is reported, not thrown). */
@@ -218,8 +229,11 @@ function api(ready: Promise<Tracer>, ratio: number, tracer?: Tracer): ScriptApi 
     extract(carrier) {
       if (tracer) return tracer.extract(carrier);
       try {
-        const p = carrier ? parseTraceparent(getHeader(carrier, 'traceparent')) : null;
-        return p ? ({ ...p, traceState: parseTracestate(getHeader(carrier, 'tracestate')), isRemote: true, _bg: parseBaggage(getHeader(carrier, 'baggage')) } as EarlyParent) : undefined;
+        if (!carrier) return undefined;
+        const p = parseTraceparent(getHeader(carrier, 'traceparent'));
+        const bg = parseBaggage(getHeader(carrier, 'baggage'));
+        // Baggage without a valid traceparent still comes in (W3C Baggage stands on its own).
+        return p ? remote(p.traceId, p.spanId, p.traceFlags, getHeader(carrier, 'tracestate'), true, bg) : bg ? baggageOnly(bg) : undefined;
       } catch (e) {
         internalError(e);
         return undefined;

@@ -21,6 +21,7 @@ import { envSamplerRatio, envValue, sdkDisabled } from '../../src/env.js';
 import { samplerRatio } from '../../src/sampler.js';
 import { badSetting } from '../../src/diag.js';
 import { prng } from '../../demo/collector/synthetic.mjs'; // mulberry32, seeded
+import { coreTracer, type CoreTracer } from '../helpers/core-tracer.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const dist = join(root, 'dist');
@@ -28,8 +29,11 @@ const SOCKETS = join(dist, 'demo-wasi.wasm');
 const LINES = join(dist, 'demo-wasi-lines.wasm');
 let dir = '';
 let fixture = '';
+/** The JS SDK's tracer over the real Wasm module: what it makes of a caller is the reference. */
+let js: CoreTracer;
 
-before(() => {
+before(async () => {
+  js = await coreTracer();
   dir = mkdtempSync(join(tmpdir(), 'wasmtrace-config-'));
   fixture = join(dir, 'config.wasm');
   execFileSync(join(root, 'node_modules', '.bin', 'asc'), [
@@ -123,14 +127,19 @@ function tracestate(r: Rand, i: number): string {
   return members.join(pick(r, [',', ',', ', ', ',,']));
 }
 
+/** JS: the Node entry reads both variables through envValue and extracts its caller from them; its tracestate. */
+function jsTracestate(tp: string, ts: string): string {
+  return js.tracer.extract({ traceparent: envValue({ tp }, 'tp'), tracestate: envValue({ ts }, 'ts') })?.traceState ?? '';
+}
+
 /**
- * JS: the Node entry reads both variables through envValue, then parses
- * them; a child span's traceparent is written with the parent's flags.
- * `childId`: the span id the WASI build gave the child.
+ * JS: as the Node entry reads its caller; a child span's traceparent is
+ * written with the parent's flags. `childId`: the span id the WASI build
+ * gave the child.
  */
 function jsParent(tp: string, ts: string, childId: string): string {
   const p = parseTraceparent(envValue({ tp }, 'tp'));
-  return p ? `${p.traceId} ${p.spanId} ${p.traceFlags} ${parseTracestate(envValue({ ts }, 'ts')) ?? ''} ${formatTraceparent(p.traceId, childId, p.traceFlags)}` : '-';
+  return p ? `${p.traceId} ${p.spanId} ${p.traceFlags} ${jsTracestate(tp, ts)} ${formatTraceparent(p.traceId, childId, p.traceFlags)}` : '-';
 }
 
 test('3,000 generated TRACEPARENT/TRACESTATE pairs: the WASI build keeps what the JS SDK keeps (W3C Trace Context), and hands the flags on', async () => {
@@ -160,6 +169,50 @@ test('3,000 generated TRACEPARENT/TRACESTATE pairs: the WASI build keeps what th
   for (const [k, v] of Object.entries(seen)) assert.ok(v > 30, `${k}: ${JSON.stringify(seen)}`);
 });
 
+/**
+ * A caller whose tracestate has an OpenTelemetry member (`ot=`) with a
+ * threshold (`th:`) mostly: well formed or not, at, just below or above the
+ * randomness (the trace id's last 56 bits, or an `rv`, itself sometimes
+ * malformed), with other `ot` values and members around it.
+ */
+function thresholdCase(r: Rand): { tp: string; ts: string } {
+  const traceId = chars(r, HEX, 32);
+  const flags = pick(r, ['00', '01', '02', '03']);
+  const rvKind = pick(r, ['none', 'none', 'valid', 'bad']);
+  const rv = rvKind === 'valid' ? chars(r, HEX, 14) : rvKind === 'bad' ? pick(r, [chars(r, HEX, 13), chars(r, HEX, 15), 'A' + chars(r, HEX, 13), 'zz', '']) : undefined;
+  const rand = /^[0-9a-f]{14}$/.test(rv ?? '') ? rv! : traceId.slice(18);
+  const x = r();
+  // Near the randomness: its first digits (equal or below), one more in the last of them (above), or any.
+  const n = 1 + Math.floor(r() * 14);
+  let th =
+    x < 0.3 ? rand.slice(0, n) :
+    x < 0.5 ? (parseInt(rand.slice(0, n), 16) + 1).toString(16).padStart(n, '0').slice(-n) :
+    x < 0.8 ? chars(r, HEX, n) :
+    pick(r, ['', 'xyz', chars(r, HEX, 15), `${chars(r, HEX, 3)}g`, '-1', ' 8', '8 ']);
+  if (r() < 0.1) th = th.toUpperCase();
+  const values = [`th:${th}`, ...(rv !== undefined ? [`rv:${rv}`] : []), ...(r() < 0.3 ? ['p:8'] : []), ...(r() < 0.1 ? [''] : []), ...(r() < 0.1 ? ['th:1'] : [])];
+  values.sort(() => r() - 0.5);
+  const members = [...(r() < 0.5 ? ['vendor=v1'] : []), `ot=${values.join(';')}`, ...(r() < 0.3 ? ['z@t=th:1'] : [])];
+  members.sort(() => r() - 0.5);
+  return { tp: `00-${traceId}-${chars(r, HEX, 16)}-${flags}`, ts: members.join(pick(r, [',', ', ', ',,'])) };
+}
+
+test('2,000 generated OpenTelemetry thresholds in TRACESTATE: the WASI build erases those the JS SDK erases (malformed, or disagreeing with the sampled flag)', async () => {
+  const r = prng(0x7417);
+  const cases = Array.from({ length: 2000 }, () => thresholdCase(r));
+  const { lines } = await runFixture('traceparent', cases.map(({ tp, ts }) => ({ P: tp, S: ts })));
+  const seen = { kept: 0, erased: 0, memberGone: 0 };
+  cases.forEach(({ tp, ts }, i) => {
+    const want = jsParent(tp, ts, lines[i]!.slice(lines[i]!.lastIndexOf(' ') + 1).split('-')[2] ?? '');
+    assert.equal(lines[i], want, `case ${i}: ${JSON.stringify(tp)} ${JSON.stringify(ts)}`);
+    const state = jsTracestate(tp, ts);
+    if (state === parseTracestate(ts)) seen.kept++;
+    else if (state.includes('ot=')) seen.erased++;
+    else seen.memberGone++;
+  });
+  for (const [k, v] of Object.entries(seen)) assert.ok(v > 100, `${k}: ${JSON.stringify(seen)}`);
+});
+
 test('the demo job continues TRACEPARENT and carries TRACESTATE as JS would (the review\'s cases and generated ones)', async () => {
   const long = Array.from({ length: 20 }, (_, i) => `k${i}=${'v'.repeat(28)}`).join(',');
   const cases: Array<[string, string]> = [
@@ -169,6 +222,11 @@ test('the demo job continues TRACEPARENT and carries TRACESTATE as JS would (the
     [`00-${T}-${P}-01`, 'not a valid tracestate!!'],
     [`00-${T}-${P}-01`, 'a=1,a=2'],
     [`00-${T}-${P}-01`, long],
+    // Thresholds against the trace id's randomness, ce929d0e0e4736: agreeing, disagreeing, malformed.
+    [`00-${T}-${P}-01`, 'vendor=v,ot=th:c;p:8'],
+    [`00-${T}-${P}-01`, 'vendor=v,ot=p:8;th:d'],
+    [`00-${T}-${P}-01`, 'ot=th:ce929d0e0e4737,z@t=1'],
+    [`00-${T}-${P}-01`, 'ot=th:zz;rv:00000000000000'],
   ];
   const r = prng(0x10b);
   while (cases.length < 10) cases.push([traceparent(r), tracestate(r, cases.length)]);
@@ -182,7 +240,7 @@ test('the demo job continues TRACEPARENT and carries TRACESTATE as JS would (the
     if (js) {
       assert.equal(job.traceId, js.traceId, label);
       assert.equal(job.flags, js.traceFlags | 0x300, label);
-      assert.equal(job.traceState, parseTracestate(envValue({ ts }, 'ts')) ?? '', label);
+      assert.equal(job.traceState, jsTracestate(tp, ts), label);
     }
     assert.equal(run.stderr.includes('ignoring a malformed TRACEPARENT'), !js, label);
   }
