@@ -5,6 +5,7 @@ import type { ConfigInput, WorkerConfig } from './types.js';
 import type { RedactQuery } from '../src/url.js';
 import { badSetting, fallback, rangeSetting, warnOnce } from '../src/diag.js';
 import { keyValues } from '../src/resource.js';
+import { fetchable } from '../src/export/options.js';
 import { type Env, envEndpoint, envValue, otlpEnum, sdkDisabled } from '../src/env.js';
 
 export type { Env };
@@ -75,7 +76,7 @@ export function resolveConfig<E>(input: ConfigInput<E>, env: E): Resolved | null
     _c: c,
     _v: v,
     _endpoint: endpoint,
-    _headers: sendable({ ...keyValues(v.OTEL_EXPORTER_OTLP_HEADERS), ...keyValues(v.OTEL_EXPORTER_OTLP_TRACES_HEADERS), ...c.headers }),
+    _headers: fetchable({ ...keyValues(v.OTEL_EXPORTER_OTLP_HEADERS), ...keyValues(v.OTEL_EXPORTER_OTLP_TRACES_HEADERS), ...c.headers }, warnOnce),
     _json: json,
     _timeout: rangeSetting(...otlp('timeoutMs', 'TIMEOUT'), 1, 600_000, 10_000),
     _delay: rangeSetting(...setting('scheduledDelayMs', 'OTEL_BSP_SCHEDULE_DELAY'), 0, MAX_DELAY_MS, DEFAULT_DELAY_MS),
@@ -95,22 +96,4 @@ function list<T>(name: string, given: T | T[] | undefined, one: (x: unknown) => 
   if (given == null) return;
   if (one(given)) return [given];
   warnOnce(badSetting(name, given, def));
-}
-
-/**
- * The headers an export can carry; each other would fail every export, so
- * it is dropped with one warning naming it (never its value: it may be a
- * secret), as pages drop those fetch refuses (src/export/options.ts). The
- * rule is HTTP's, not workerd's Headers: that takes names beyond the token
- * characters and control characters in values, which its fetch sends and
- * servers refuse. Content-Type and Content-Encoding go too: the export's
- * own say what the body is.
- */
-function sendable(headers: Record<string, string>): Record<string, string> {
-  const sent: Record<string, string> = {};
-  for (const [k, x] of Object.entries(headers)) {
-    if (/^[\w!#$%&'*+.^`|~-]+$/.test(k) && !/^content-(type|encoding)$/i.test(k) && !/[\0-\x08\n-\x1f\x7f]/.test(String(x).trim())) sent[k] = x;
-    else fallback('header', JSON.stringify(k), 'none');
-  }
-  return sent;
 }

@@ -3,7 +3,7 @@
 import type { Span } from '../src/types.js';
 import type { Tracer } from '../src/tracer.js';
 import { internalError } from '../src/diag.js';
-import { matchesAny } from '../src/url.js';
+import { type RedactQuery, matchesAny } from '../src/url.js';
 import { clientAttributes, recordFailure, recordStatus } from './attributes.js';
 
 type Fetch = (input: RequestInfo | URL, init?: RequestInit) => Promise<Response>;
@@ -11,7 +11,7 @@ type Fetch = (input: RequestInfo | URL, init?: RequestInit) => Promise<Response>
 /** Internal (`_` names are minified). */
 export interface FetchTracing {
   readonly _tracer: Tracer;
-  readonly _redact: boolean | string[] | undefined;
+  readonly _redact: RedactQuery;
   readonly _to: ReadonlyArray<string | RegExp> | undefined;
   /** The exporter's endpoint: never traced. */
   readonly _endpoint: string;

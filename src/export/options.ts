@@ -70,15 +70,19 @@ export function resolveDeliveryOptions(
 }
 
 /**
- * The headers fetch accepts: each it refuses (a name with a space, a value
- * beyond Latin-1) would fail every export, so it is dropped with one `warn`
- * naming it (never its value: it may be a secret). So is Content-Type or
- * Content-Encoding in any case: delivery's own say what the body is.
+ * The headers an export can carry: each other would fail every export, so
+ * it is dropped with one `warn` naming it (never its value: it may be a
+ * secret). HTTP's rule first — a token name, no control character in the
+ * value —, as runtimes' Headers take more than their fetch sends (Node's
+ * and workerd's take control characters in values; workerd's, names beyond
+ * the token characters), then the runtime's own (a page's refuses values
+ * beyond Latin-1). Content-Type and Content-Encoding go too, in any case:
+ * delivery's own say what the body is. Workers use it as well.
  */
-function fetchable(headers: Record<string, string>, warn: (message: string) => void): Record<string, string> {
+export function fetchable(headers: Record<string, string>, warn: (message: string) => void): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(headers)) {
-    if (!/^\s*content-(type|encoding)\s*$/i.test(k) && fetchAccepts(k, v)) out[k] = v;
+    if (/^[\w!#$%&'*+.^`|~-]+$/.test(k) && !/^content-(type|encoding)$/i.test(k) && !/[\0-\x08\n-\x1f\x7f]/.test(String(v).trim()) && fetchAccepts(k, v)) out[k] = v;
     else warn(badSetting('header', JSON.stringify(k), 'none'));
   }
   return out;

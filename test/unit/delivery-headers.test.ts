@@ -1,5 +1,5 @@
 // Request headers and options fetch refuses. A header fetch would refuse (a
-// name with a space, a value beyond Latin-1, from the option or percent-
+// name with a space, a value beyond Latin-1 or with a control character, from the option or percent-
 // decoded from OTEL_EXPORTER_OTLP_HEADERS) failed every export as a network
 // error, retried and parked with no warning; it is dropped at option
 // resolution with one warning naming it, and the rest are sent. A request
@@ -16,7 +16,8 @@ const CASES = 40;
 
 /** Text fetch refuses in a header name, or in a value. */
 const BAD_NAME = [' ', '(', ':', '@', '"', 'é', '\u20ac', '/', '{', '\t'];
-const BAD_VALUE = ['\u20ac', '\u{1F600}', '\u4e2d', '\n', '\r', '\0'];
+// \x01, \x1b and \x7f: Node's Headers takes them, its fetch refuses them (HTTP's field-value rule).
+const BAD_VALUE = ['\u20ac', '\u{1F600}', '\u4e2d', '\n', '\r', '\0', '\x01', '\x1b', '\x7f'];
 
 test(`headers fetch refuses are dropped with one warning naming each, the rest sent (${CASES} generated sets)`, async () => {
   const c = await startCollector();
