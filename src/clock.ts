@@ -8,12 +8,30 @@ type Now = () => number;
 // The global \`performance\` is looked up once: in Chromium that lookup (a
 // Window accessor) costs more than the clock read itself, 100-400 ns a call.
 const perf = globalThis.performance;
-let nowFn: Now = () => perf.now();
+/** The clock in use: ms since `origin`. */
+let clock: Now = () => perf.now();
+/** The same as ms since `base`: what now() reads. */
+let nowFn: Now = clock;
+/** The unix ms at which `clock` read 0. */
 let origin = readOrigin();
+// The origin Wasm takes (unix ms): every time crosses as ms relative to it.
+// It follows `origin` until a core takes it; Wasm adds it when it encodes,
+// so moving it then would move the spans already recorded: a later origin
+// shifts the clock instead.
+let base = origin;
+let fixed = false;
 let replaced = false;
 
 function readOrigin(): number {
   return perf.timeOrigin || Date.now() - perf.now();
+}
+
+/** After the clock or its origin changed: now() reads ms since `base`, with no cost while they agree. */
+function follow(): void {
+  if (!fixed) base = origin;
+  const s = origin - base;
+  const c = clock;
+  nowFn = s ? () => c() + s : c;
 }
 
 /**
@@ -23,6 +41,7 @@ function readOrigin(): number {
  */
 export function resetOrigin(): void {
   if (!replaced) origin = readOrigin();
+  follow();
 }
 
 /** Milliseconds since the time origin, from `performance.now()` unless replaced. */
@@ -30,9 +49,10 @@ export function now(): number {
   return nowFn();
 }
 
-/** The time origin, in unix milliseconds. */
+/** The time origin to configure Wasm with, in unix milliseconds: fixed from the first call on. */
 export function timeOrigin(): number {
-  return origin;
+  fixed = true;
+  return base;
 }
 
 /**
@@ -42,9 +62,10 @@ export function timeOrigin(): number {
 export function setClock(fn: Now, originMs?: number): void {
   // Refused, not taken: a clock that is not a function would fail every span.
   if (typeof fn !== 'function') return void fallback('clock', typeof fn, 'the current clock');
-  nowFn = fn;
+  clock = fn;
   replaced = true;
   if (originMs !== undefined) origin = Number.isFinite(originMs) ? originMs : fallback('clock origin', originMs, origin);
+  follow();
 }
 
 /** A time as the OpenTelemetry JS API takes one: a Date, a number, or an HrTime `[seconds, nanoseconds]`. */
@@ -52,19 +73,19 @@ export const isTime = (x: unknown): boolean =>
   typeof x === 'number' || x instanceof Date || (Array.isArray(x) && x.length === 2 && typeof x[0] === 'number' && typeof x[1] === 'number');
 
 /**
- * A user-given time as ms relative to the origin: a Date, unix ms, an HrTime
- * (unix seconds and nanoseconds), or (as the OpenTelemetry JS API allows) a
- * `performance.now()` value, told apart by being smaller than the origin.
- * Anything else means "now".
+ * A user-given time as ms relative to timeOrigin(): a Date, unix ms, an
+ * HrTime (unix seconds and nanoseconds), or (as the OpenTelemetry JS API
+ * allows) a `performance.now()` value, told apart by being smaller than the
+ * origin and taken as a reading of now(). Anything else means "now".
  */
 export function toRelativeMs(time: unknown): number {
   const t =
     time instanceof Date
-      ? time.getTime() - origin
+      ? time.getTime() - base
       : typeof time === 'number'
-        ? time >= 0 ? (time < origin ? time : time - origin) : NaN
+        ? time >= 0 ? (time < origin ? time : time - base) : NaN
         : isTime(time)
-          ? (time as number[])[0]! * 1e3 + (time as number[])[1]! / 1e6 - origin
+          ? (time as number[])[0]! * 1e3 + (time as number[])[1]! / 1e6 - base
           : NaN;
   return Number.isFinite(t) ? t : nowFn();
 }

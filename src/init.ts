@@ -20,8 +20,12 @@ import { resolveLimits, type LimitOptions } from './limits.js';
 export type { LimitOptions, SamplerOptions };
 
 export interface InitOptions extends DeliveryOptions {
-  /** `service.name` of every span; required. */
-  serviceName: string;
+  /**
+   * `service.name` of every span. Default: `resource`'s `service.name`, else
+   * OTEL_SERVICE_NAME, else OTEL_RESOURCE_ATTRIBUTES' `service.name`, else
+   * `unknown_service` (in Node `unknown_service:` and the executable's name), with a warning.
+   */
+  serviceName?: string;
   /** More resource attributes (`service.version`, `deployment.environment.name`, …). */
   resource?: Record<string, AttributeValue>;
   sampler?: SamplerOptions;

@@ -1,7 +1,10 @@
 // What records nothing: the tracer a disabled SDK, or one whose Wasm cannot
 // load, gives, and a span. A module of its own so that the script tag's
 // loader has them at once, without evaluating the tracer.
-import type { Span, SpanContext } from './types.js';
+import type { ParentInput, Span, SpanContext, SpanOptions } from './types.js';
+import { internalError } from './diag.js';
+import { validIds } from './ids.js';
+import { KNOWN_FLAGS, parseTracestate } from './propagation.js';
 import type { Tracer } from './tracer.js';
 import type { ExportResult } from './export/types.js';
 
@@ -16,27 +19,51 @@ export const noContext = (): SpanContext => ({ traceId: '0'.repeat(32), spanId: 
 
 let span: Span | undefined;
 
+/** A span that records nothing, with context `ctx` (as OpenTelemetry's NonRecordingSpan). */
+function nonRecording(ctx: () => SpanContext): Span {
+  const s: Record<string, unknown> = { isRecording: () => false, spanContext: ctx };
+  for (const m of SPAN_METHODS) s[m] = () => (m === 'end' || m === 'recordException' ? undefined : s);
+  return s as unknown as Span;
+}
+
 /** A span that records nothing (one, made at first use). */
 export function noopSpan(): Span {
-  if (!span) {
-    const s: Record<string, unknown> = { isRecording: () => false, spanContext: noContext };
-    for (const m of SPAN_METHODS) s[m] = () => (m === 'end' || m === 'recordException' ? undefined : s);
-    span = s as unknown as Span;
-  }
-  return span;
+  return (span ??= nonRecording(noContext));
+}
+
+/** A span that records nothing and carries a valid parent's (a span's or a SpanContext's) context on; else undefined. */
+function carrying(parent: unknown): Span | undefined {
+  const p = parent as Partial<Span & SpanContext> | null | undefined;
+  const c = typeof p?.spanContext === 'function' ? p.spanContext() : p;
+  if (!c || !validIds(c.traceId, c.spanId)) return undefined;
+  const ctx: SpanContext = { traceId: c.traceId, spanId: c.spanId as string, traceFlags: Number(c.traceFlags) & KNOWN_FLAGS, isRemote: c.isRemote === true };
+  const ts = parseTracestate(c.traceState);
+  if (ts) ctx.traceState = ts;
+  return nonRecording(() => ctx);
 }
 
 /**
- * A tracer that records nothing, its spans from `span`: what init() gives
- * when disabled or when Wasm cannot load (tracer.ts: createNoopTracer).
+ * A tracer that records nothing, its spans from `span` (those with a parent:
+ * carrying its context): what init() gives when disabled or when Wasm cannot
+ * load (tracer.ts: createNoopTracer).
  */
 export function noopTracer(span: () => Span): Tracer {
   const done = (): Promise<ExportResult> => Promise.resolve(EMPTY_RESULT);
   /** Runs `fn` if it is a function (as the real tracer does: a wrong argument is not thrown into the app). */
   const run = <R>(fn: unknown, arg?: Span): R => (typeof fn === 'function' ? fn(arg) : undefined) as R;
+  /** As OpenTelemetry's NoopTracer: a span that carries its parent's context, when given one. */
+  const start = (options?: SpanOptions, parent?: ParentInput): Span => {
+    try {
+      return (!options?.root && carrying(parent)) || span();
+    } catch (e) {
+      internalError(e); // a parent whose getters throw: as the tracer, nothing is thrown into the app
+      return span();
+    }
+  };
   return {
-    startSpan: span,
-    startActiveSpan: <R>(_name: string, ...rest: unknown[]): R => run(rest[rest.length - 1], span()),
+    startSpan: (_name, options, parent) => start(options, parent),
+    startActiveSpan: <R>(_name: string, ...rest: unknown[]): R =>
+      run(rest[rest.length - 1], start(rest.length > 1 ? (rest[0] as SpanOptions) : undefined, rest.length > 2 ? (rest[1] as ParentInput) : undefined)),
     getActiveSpan: () => undefined,
     withSpan: (_span, fn) => run(fn),
     inject: () => undefined,

@@ -40,11 +40,18 @@ export function formatTraceparent(traceId: string, spanId: string, traceFlags: n
 const MEMBER = /^([a-z][a-z\d_\-*/]{0,255}|[a-z\d][a-z\d_\-*/]{0,240}@[a-z][a-z\d_\-*/]{0,13})=[\x20-\x2b\x2d-\x3c\x3e-\x7e]{0,255}[\x21-\x2b\x2d-\x3c\x3e-\x7e]$/;
 
 /**
- * Parses and validates a tracestate header value. Returns the normalized
- * list (members joined by ','), '' for an empty header, or undefined when
- * invalid (then it must not be propagated, §3.3.1).
+ * Parses and validates a tracestate header value (or an OpenTelemetry
+ * TraceState object, by its serialize()). Returns the normalized list
+ * (members joined by ','), '' for an empty header, or undefined when invalid
+ * (then it must not be propagated, §3.3.1).
  */
 export function parseTracestate(value: unknown): string | undefined {
+  try {
+    const ts = value as { serialize?: () => unknown } | null | undefined;
+    if (typeof ts?.serialize === 'function') value = ts.serialize();
+  } catch {
+    return undefined; // its serialize() throws: none
+  }
   if (value == null) return '';
   if (typeof value !== 'string') return undefined;
   const keys = new Set<string>();

@@ -7,7 +7,7 @@ import { isTime, toRelativeMs } from './clock.js';
 import { internalError } from './diag.js';
 import { SPAN_ID, TRACE_ID, hexWords, wordHex } from './ids.js';
 import { NESTED } from './wasm.js';
-import { KNOWN_FLAGS } from './propagation.js';
+import { KNOWN_FLAGS, parseTracestate } from './propagation.js';
 
 /** Tracer state a span needs after it starts. */
 export interface SpanHost {
@@ -193,7 +193,7 @@ function addLink(core: Core, h: number, link: Link): void {
   const w: number[] = [];
   hexWords(ctx.traceId, w);
   hexWords(ctx.spanId, w);
-  const ts = typeof ctx.traceState === 'string' ? ctx.traceState : '';
+  const ts = parseTracestate(ctx.traceState) ?? '';
   // The flags byte: the W3C flags we know, and bit 7 for a remote context (OTLP Link.flags bit 9).
   const flags = (Number(ctx.traceFlags) & KNOWN_FLAGS) | (ctx.isRemote === true ? 0x80 : 0);
   const r = core.x.link(h, w[0]!, w[1]!, w[2]!, w[3]!, w[4]!, w[5]!, flags, ts ? core.str(ts) : 0);

@@ -1,6 +1,6 @@
 // The Tracer: starts spans in Wasm, keeps the active span, propagates W3C
 // Trace Context, and hands ended spans to delivery.
-import type { Link, ParentInput, Span, SpanContext, SpanOptions, TracerStats } from './types.js';
+import type { Link, ParentInput, Span, SpanContext, SpanContextInput, SpanOptions, TracerStats } from './types.js';
 import type { Core } from './core.js';
 import type { DeliveryStats, ExportResult } from './export/types.js';
 import { type Frame, type ParentIds, frame, withActive } from './context.js';
@@ -21,14 +21,15 @@ export interface Tracer {
   startActiveSpan<R>(name: string, options: SpanOptions, fn: (span: Span) => R): R;
   startActiveSpan<R>(name: string, options: SpanOptions, parent: ParentInput, fn: (span: Span) => R): R;
   /**
-   * The span set by the innermost running startActiveSpan/withSpan; else, in
-   * a Worker, the span of the invocation running now when it is known.
+   * The span set by the innermost running startActiveSpan/withSpan (for a
+   * remote context, a span over its ids that records nothing); else, in a
+   * Worker, the span of the invocation running now when it is known.
    */
   getActiveSpan(): Span | undefined;
   /** Runs `fn` with `span` (or a remote context) as the active parent. */
-  withSpan<R>(span: Span | SpanContext, fn: () => R): R;
+  withSpan<R>(span: Span | SpanContextInput, fn: () => R): R;
   /** Writes traceparent/tracestate for `span` (default: the active span) into `carrier`. */
-  inject(carrier: Carrier, span?: Span | SpanContext): void;
+  inject(carrier: Carrier, span?: Span | SpanContextInput): void;
   /**
    * Reads a remote parent from traceparent/tracestate, with the baggage
    * header. Baggage without a valid traceparent gives a context with invalid
@@ -74,6 +75,9 @@ export interface Delivery {
 const ZERO_IDS = [0, 0, 0, 0, 0, 0];
 /** A span that records nothing (tracer shut down, Wasm not loaded, or an internal failure). */
 const noopSpan = (): WasmSpan => new WasmSpan(-1, null, ZERO_IDS, 0, undefined, '');
+
+/** A span that records nothing but carries `p`'s context on, remote or not (shut down; getActiveSpan of a remote context). */
+const carrying = (p: ParentIds, bg: string): WasmSpan => new WasmSpan(-1, null, [p._t0, p._t1, p._t2, p._t3, p._s0, p._s1], p._f & (KNOWN_FLAGS | 0x100), p._ts, bg);
 
 /** A remote parent: the public context plus the words Wasm takes. */
 class RemoteContext implements ParentIds, SpanContext {
@@ -227,7 +231,7 @@ export function createTracer(core: Core, delivery: Delivery, options: TracerOpti
     const f = frame() ?? NO_FRAME; // read once per span: in Node each read is an AsyncLocalStorage lookup
     let parent = options?.root ? undefined : parentInput === undefined ? current(f) : parentInput === null ? undefined : toParent(parentInput);
     // Shut down: a span that records nothing but carries its parent's context on, as the API says.
-    if (!live) return parent ? new WasmSpan(-1, null, [parent._t0, parent._t1, parent._t2, parent._t3, parent._s0, parent._s1], parent._f & KNOWN_FLAGS, parent._ts, baggage(parent, f)) : noopSpan();
+    if (!live) return parent ? carrying(parent, baggage(parent, f)) : noopSpan();
     const early = (options as { [EARLY]?: EarlyIds } | undefined)?.[EARLY];
     if (early && validIds(early.traceId, early.spanId)) {
       // Its trace and parent span (zero words for none), and its own span id pinned.
@@ -291,8 +295,11 @@ export function createTracer(core: Core, delivery: Delivery, options: TracerOpti
     },
 
     getActiveSpan() {
-      const p = current(); // in a Worker after an await: the invocation's span
-      return p instanceof WasmSpan ? p : undefined;
+      const f = frame();
+      const p = current(f); // in a Worker after an await: the invocation's span
+      if (p instanceof WasmSpan) return p;
+      // A remote context set by withSpan: a span over its ids that records nothing (as OpenTelemetry's).
+      return p && p === f?._p && p._t0 | p._t1 | p._t2 | p._t3 ? carrying(p, baggage(p, f)) : undefined;
     },
 
     withSpan(span, fn) {

@@ -1,12 +1,13 @@
 // Public types, shaped like the OpenTelemetry JS API so that users feel at home.
 
+/** A value, or an array of one type; null or undefined elements are kept as empty values (as OpenTelemetry's type admits). */
 export type AttributeValue =
   | string
   | number
   | boolean
-  | ReadonlyArray<string>
-  | ReadonlyArray<number>
-  | ReadonlyArray<boolean>;
+  | ReadonlyArray<string | null | undefined>
+  | ReadonlyArray<number | null | undefined>
+  | ReadonlyArray<boolean | null | undefined>;
 
 export type Attributes = Record<string, AttributeValue | undefined>;
 
@@ -39,8 +40,17 @@ export interface SpanContext {
   isRemote?: boolean;
 }
 
+/**
+ * A span's identity as given to wasmtrace (a parent, a link, inject): also
+ * OpenTelemetry's, whose traceState is a TraceState object, read by its
+ * serialize(). What spanContext() returns has the header string.
+ */
+export interface SpanContextInput extends Omit<SpanContext, 'traceState'> {
+  traceState?: string | { serialize(): string } | undefined;
+}
+
 export interface Link {
-  context: SpanContext;
+  context: SpanContextInput;
   attributes?: Attributes;
 }
 
@@ -71,7 +81,7 @@ export interface Span {
 }
 
 /** Where a new span's parent comes from: a span, a remote context, or null for a new trace. */
-export type ParentInput = Span | SpanContext | null | undefined;
+export type ParentInput = Span | SpanContextInput | null | undefined;
 
 /** Counters of what was sent and what was lost, for monitoring the SDK itself. */
 export interface TracerStats {

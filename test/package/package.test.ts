@@ -88,6 +88,7 @@ before(() => {
   for (const name of Object.keys({ ...manifest.dependencies, ...manifest.peerDependencies })) link(name);
   link('typescript');
   link('@types/node');
+  link('@opentelemetry/api'); // an app that mixes in OpenTelemetry's contexts and attributes (types below)
 });
 
 after(() => {
@@ -314,6 +315,7 @@ describe('installed in a consumer project, without the network', () => {
       import { init as initCore, type WasmSource } from 'wasmtrace/core';
       import { init as initBrowser, type BrowserInitOptions } from 'wasmtrace/browser';
       import { instrument, getSpan, getTracer, type WorkerConfig } from 'wasmtrace/worker';
+      import type { Attributes as OtelAttributes, SpanContext as OtelSpanContext } from '@opentelemetry/api';
 
       const options: InitOptions = { serviceName: 'svc', sampler: { ratio: 0.5, keepErrors: true }, compression: 'gzip' };
       const tracer: Tracer = await init(options);
@@ -321,6 +323,17 @@ describe('installed in a consumer project, without the network', () => {
       span.setStatus({ code: SpanStatusCode.ERROR, message: 'failed' });
       span.end();
       const flushed: { sent: number; queued: number; dropped: number } = await tracer.flush();
+      // OpenTelemetry's shapes: arrays with null/undefined elements, a context whose traceState is a TraceState object.
+      declare const otelContext: OtelSpanContext;
+      declare const otelAttributes: OtelAttributes;
+      span.setAttribute('tags', ['a', null, 'b']).setAttributes(otelAttributes);
+      tracer.startSpan('child', { links: [{ context: otelContext }] }, otelContext).addLink({ context: otelContext }).end();
+      tracer.inject({}, otelContext);
+      tracer.withSpan(otelContext, () => undefined);
+      const traceState: string | undefined = span.spanContext().traceState;
+      // service.name from the environment or the resource: no serviceName needed.
+      void init({ resource: { 'service.name': traceState ?? 'billing' } });
+      void init({});
       const wasm: WasmSource = new Uint8Array(8);
       void initCore({ serviceName: 'core', wasm });
       const page: BrowserInitOptions = { serviceName: 'web', instrumentations: { longTasks: false } };
@@ -339,9 +352,12 @@ describe('installed in a consumer project, without the network', () => {
       `const tracer = await init({ serviceName: 'svc' });`,
       `tracer.startSpan(42);`,
       `await init({ serviceName: 'svc', sampler: { ratio: 'all' } });`,
+      `const mixed = ['x', 1]; tracer.startSpan('mixed').setAttribute('a', mixed);`,
+      `tracer.startSpan('c', {}, { traceId: 'a', spanId: 'b', traceFlags: 1, traceState: 42 });`,
+      `await init({ serviceName: 7 });`,
       `export {};`,
     ].join('\n');
-    const BAD_LINES = [3, 4];
+    const BAD_LINES = [3, 4, 5, 6, 7];
 
     interface Config { name: string; module: string; moduleResolution: string; lib: string[]; types: string[] }
     const tsc = async ({ name, module, moduleResolution, lib, types }: Config, files: string[]): Promise<Run> => {
