@@ -38,7 +38,9 @@ export function instrumentErrors(ctx: BrowserContext): () => void {
     const own: Attributes = {};
     if (exception instanceof Error || typeof exception === 'string') own['exception.message'] = message;
     if (typeof stack === 'string') own['exception.stacktrace'] = redactUrls(stack, ctx.redact);
-    const active = ctx.tracer.getActiveSpan();
+    // A remote context's span (withSpan over an extracted one) records nothing: such an error gets a span of its own.
+    let active = ctx.tracer.getActiveSpan();
+    if (!active?.isRecording()) active = undefined;
     const span = active ?? ctx.tracer.startSpan(type, { attributes: where });
     // On the page's active span, the place goes on the event (a span of its own carries it).
     span.recordException(exception, undefined, active ? { ...where, ...own } : own);

@@ -62,3 +62,32 @@ requestAnimationFrame(frame);`,
   assert.equal(named(c, 'error').filter((s) => s.status.message.startsWith('distinct')).length, 29);
   assert.equal(Number(attrs(dropped()!.attributes)['wasmtrace.errors_dropped']), distinct - 29);
 });
+
+// An error reported while a remote context is active (withSpan over an
+// extracted traceparent; a listener that throws during a synchronous
+// dispatch) was recorded on getActiveSpan()'s span over that context, which
+// records nothing: the error was lost. It gets a span of its own, a child of
+// that context.
+test('Chromium: an error thrown under withSpan(remote context) gets its own span, a child of that context (generated contexts)', async (t) => {
+  const r = rng(9091);
+  const hex = (n: number): string => Array.from({ length: n }, () => '0123456789abcdef'[Math.floor(r() * 16)]).join('');
+  const parents = Array.from({ length: 6 }, (_, i) => ({ traceId: `${hex(31)}${1 + (i % 9)}`, spanId: `${hex(15)}${1 + (i % 9)}`, tag: `E${i}${word(r, 5)}` }));
+  const { site, c, newPage } = await startEnv(t, {});
+  const page = await newPage();
+  await page.goto(site.url);
+  await page.evaluate(initCode(c.url, { instrumentations: { interactions: false, webVitals: false, longTasks: false, documentLoad: false, resources: false } }));
+  await page.evaluate(`(${JSON.stringify(parents)}).forEach(({ traceId, spanId, tag }) => {
+    const ctx = tracer.extract({ traceparent: '00-' + traceId + '-' + spanId + '-01' });
+    const el = document.createElement('i');
+    el.addEventListener('x', () => { throw new Error(tag); });
+    tracer.withSpan(ctx, () => el.dispatchEvent(new Event('x')));
+  })`);
+  await c.waitFor(() => named(c, 'error').length >= parents.length, 10_000);
+  for (const p of parents) {
+    const span = named(c, 'error').find((s) => s.status.message.includes(p.tag));
+    assert.ok(span, `a span for ${p.tag}`);
+    assert.equal(span.traceId, p.traceId);
+    assert.equal(span.parentSpanId, p.spanId);
+    assert.equal(eventAttrs(span)['exception.message'], p.tag);
+  }
+});
