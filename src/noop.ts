@@ -32,7 +32,7 @@ export function noopSpan(): Span {
 }
 
 /** A span that records nothing and carries a valid parent's (a span's or a SpanContext's) context on; else undefined. */
-function carrying(parent: unknown): Span | undefined {
+export function carrying(parent: unknown): Span | undefined {
   const p = parent as Partial<Span & SpanContext> | null | undefined;
   const c = typeof p?.spanContext === 'function' ? p.spanContext() : p;
   if (!c || !validIds(c.traceId, c.spanId)) return undefined;

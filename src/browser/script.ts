@@ -20,7 +20,7 @@ import { internalError } from '../diag.js';
 import { INVALID_SPAN_ID, ZERO_TRACE_ID, validIds } from '../ids.js';
 import { baggageEntries, injectBaggage, parseBaggage, withBaggageEntries } from '../baggage.js';
 import { getHeader, parseTraceparent, parseTracestate, setHeader } from '../propagation.js';
-import { SPAN_METHODS, noopSpan, noopTracer } from '../noop.js';
+import { SPAN_METHODS, carrying, noopSpan, noopTracer } from '../noop.js';
 import { checkThreshold } from '../sampler.js';
 import { optionsFromDataset } from './dataset.js';
 import { EARLY, type EarlyParent, earlyBaggage, earlyParent, newIds, traceHeaders, withEarlyParent } from './early.js';
@@ -212,7 +212,8 @@ function api(ready: Promise<Tracer>, ratio: number, tracer?: Tracer): ScriptApi 
       const span = deferredSpan(ratio, name, rest.length > 1 ? (rest[0] as SpanOptions) : undefined, rest.length > 2 ? (rest[1] as ParentInput) : undefined);
       return withEarlyParent(deferredOf.get(span)?.ctx, () => (fn as (s: Span) => R)(span));
     },
-    getActiveSpan: () => (tracer ? tracer.getActiveSpan() : pending.find((d) => d.ctx === earlyParent())?.span),
+    // A remote context made active by withSpan: a span over it that records nothing, as after ready.
+    getActiveSpan: () => (tracer ? tracer.getActiveSpan() : pending.find((d) => d.ctx === earlyParent())?.span ?? carrying(earlyParent())),
     withSpan: (span, fn) => (tracer ? tracer.withSpan(real(tracer, span) as Span, fn) : typeof fn === 'function' ? withEarlyParent(safeParent(span), fn) : (undefined as ReturnType<typeof fn>)),
     inject(carrier, span) {
       if (tracer) return tracer.inject(carrier, real(tracer, span) as Span);

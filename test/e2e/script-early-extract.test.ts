@@ -66,7 +66,7 @@ function probe(c, i, phase) {
   const out = {
     ctx: ctx ? { traceId: ctx.traceId, spanId: ctx.spanId, traceFlags: ctx.traceFlags, traceState: ctx.traceState || null, isRemote: ctx.isRemote } : null,
     injected: injected(ctx),
-    inside: w.withSpan(ctx, () => ({ baggage: w.getBaggage(), injected: injected(), active: w.getActiveSpan() ?? null })),
+    inside: w.withSpan(ctx, () => ({ baggage: w.getBaggage(), injected: injected(), active: ((a) => a ? { ctx: a.spanContext(), recording: a.isRecording() } : null)(w.getActiveSpan()) })),
   };
   const s = w.startSpan(phase + '-' + i, {}, ctx);
   out.child = w.withSpan(s, () => injected().baggage ?? null);
