@@ -83,7 +83,7 @@ export function toRelativeMs(time: unknown): number {
     time instanceof Date
       ? time.getTime() - base
       : typeof time === 'number'
-        ? time >= 0 ? (time < origin ? time : time - base) : NaN
+        ? time >= 0 ? (time < origin ? time + origin - base : time - base) : NaN
         : isTime(time)
           ? (time as number[])[0]! * 1e3 + (time as number[])[1]! / 1e6 - base
           : NaN;

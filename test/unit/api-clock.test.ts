@@ -30,7 +30,7 @@ function near(got: string[] | undefined, want: bigint[], name: string): void {
   });
 }
 
-test('setClock(fn, originMs) after init(): span, event and explicit times are originMs + fn(), for every live tracer', async (t) => {
+test('setClock(fn, originMs) after init(): span, event and explicit times (dates, unix ms, clock readings) are originMs + fn(), for every live tracer', async (t) => {
   t.after(() => setClock(() => performance.now(), performance.timeOrigin));
   const a = await tracerWithSink('clock-a');
   const b = await tracerWithSink('clock-b');
@@ -55,6 +55,10 @@ test('setClock(fn, originMs) after init(): span, event and explicit times are or
     const [d0, d1] = [Math.floor(r() * 1e9), Math.floor(r() * 1e9)].sort((x, y) => x - y) as [number, number];
     tracer.startSpan(`explicit-${i}`, { startTime: new Date(origin + d0) }).end(origin + d1);
     expected.set(`explicit-${i}`, [ns(origin, d0), ns(origin, d1)]);
+    // Explicit readings of the clock (numbers below the origin, as performance.now() values are).
+    const [r0, r1, r2] = [read(), read(), read()].sort((x, y) => x - y) as [number, number, number];
+    tracer.startSpan(`reading-${i}`, { startTime: r0 }).addEvent('at', r1).end(r2);
+    expected.set(`reading-${i}`, [ns(origin, r0), ns(origin, r2), ns(origin, r1)]);
   }
   setClock(() => performance.now(), performance.timeOrigin);
   await Promise.all([a.tracer.shutdown(), b.tracer.shutdown()]);
