@@ -114,11 +114,11 @@ class RemoteContext implements ParentIds, SpanContext {
   }
 }
 
-/** A parent from user input: our span, a context object, or nothing. */
+/** A parent from user input: our span, another's span (one that records nothing, say) by its context, a context object, or nothing. */
 function toParent(input: unknown): ParentIds | undefined {
   if (input instanceof WasmSpan || input instanceof RemoteContext) return input;
   if (input && typeof input === 'object') {
-    const c = input as Partial<SpanContext>;
+    const c = (typeof (input as Span).spanContext === 'function' ? (input as Span).spanContext() : input) as Partial<SpanContext>;
     if (validIds(c.traceId, c.spanId)) {
       const ts = parseTracestate(c.traceState);
       return new RemoteContext(c.traceId, c.spanId as string, Number(c.traceFlags) | 0, ts, c.isRemote === true);

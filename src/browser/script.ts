@@ -72,6 +72,15 @@ function snapshot(v: unknown, depth = 5): unknown {
 
 /** Deferred spans by the span the page holds; `pending` in start order (parents first) until replayed. */
 const deferredOf = new WeakMap<object, Deferred>();
+/** The spans getActiveSpan gave over a remote context before ready, to that context (with its baggage). */
+const carried = new WeakMap<object, EarlyParent>();
+
+/** A span that records nothing over the active remote context, known again when given back as a parent. */
+function carry(p: EarlyParent | undefined): Span | undefined {
+  const s = carrying(p);
+  if (s) carried.set(s, p!);
+  return s;
+}
 const pending: Deferred[] = [];
 
 /** Methods whose last argument is a time get "now" filled in while queued. */
@@ -90,7 +99,7 @@ const baggageOnly = (bg: string): EarlyParent => ({ traceId: ZERO_TRACE_ID, span
 function asParent(input: unknown): EarlyParent | undefined {
   const d = deferredOf.get(input as object);
   if (d) return d.ctx;
-  const c = input as Partial<EarlyParent> | null | undefined;
+  const c = (carried.get(input as object) ?? input) as Partial<EarlyParent> | null | undefined;
   if (!c) return undefined;
   if (!validIds(c.traceId, c.spanId)) return c._bg ? baggageOnly(c._bg) : undefined;
   return remote(c.traceId, c.spanId as string, Number(c.traceFlags) & 255, c.traceState, c.isRemote === true, c._bg);
@@ -194,10 +203,15 @@ function api(ready: Promise<Tracer>, ratio: number, tracer?: Tracer): ScriptApi 
       tracer = t;
     });
   }
-  /** For the tracer: a deferred span is its real span; a context extracted before ready, extracted again (with its baggage). */
+  /**
+   * For the tracer: a deferred span is its real span; a context made before
+   * ready (extracted, or the one an early active span is over) is extracted
+   * again, with its baggage; the tracer's own spans and contexts as they are
+   * (a span has a `_bg` too, but no ids as fields).
+   */
   const real = (t: Tracer, x: unknown): unknown => {
-    const c = x as EarlyParent | undefined;
-    return deferredOf.get(x as object)?.real ?? (c?._bg !== undefined ? t.extract(traceHeaders(c, c._bg)) : x);
+    const c = (carried.get(x as object) ?? x) as (EarlyParent & { spanContext?: unknown }) | undefined;
+    return deferredOf.get(x as object)?.real ?? (c?._bg !== undefined && typeof c.spanContext !== 'function' ? t.extract(traceHeaders(c, c._bg)) : c);
   };
   return {
     ready,
@@ -213,7 +227,7 @@ function api(ready: Promise<Tracer>, ratio: number, tracer?: Tracer): ScriptApi 
       return withEarlyParent(deferredOf.get(span)?.ctx, () => (fn as (s: Span) => R)(span));
     },
     // A remote context made active by withSpan: a span over it that records nothing, as after ready.
-    getActiveSpan: () => (tracer ? tracer.getActiveSpan() : pending.find((d) => d.ctx === earlyParent())?.span ?? carrying(earlyParent())),
+    getActiveSpan: () => (tracer ? tracer.getActiveSpan() : pending.find((d) => d.ctx === earlyParent())?.span ?? carry(earlyParent())),
     withSpan: (span, fn) => (tracer ? tracer.withSpan(real(tracer, span) as Span, fn) : typeof fn === 'function' ? withEarlyParent(safeParent(span), fn) : (undefined as ReturnType<typeof fn>)),
     inject(carrier, span) {
       if (tracer) return tracer.inject(carrier, real(tracer, span) as Span);

@@ -66,7 +66,17 @@ function probe(c, i, phase) {
   const out = {
     ctx: ctx ? { traceId: ctx.traceId, spanId: ctx.spanId, traceFlags: ctx.traceFlags, traceState: ctx.traceState || null, isRemote: ctx.isRemote } : null,
     injected: injected(ctx),
-    inside: w.withSpan(ctx, () => ({ baggage: w.getBaggage(), injected: injected(), active: ((a) => a ? { ctx: a.spanContext(), recording: a.isRecording() } : null)(w.getActiveSpan()) })),
+    inside: w.withSpan(ctx, () => {
+      // The active span, and that span given back as a parent: to inject, to withSpan, to startSpan.
+      const a = w.getActiveSpan();
+      const child = a && w.startSpan('via-active', {}, a);
+      child?.end();
+      return {
+        baggage: w.getBaggage(), injected: injected(),
+        active: a ? { ctx: a.spanContext(), recording: a.isRecording() } : null,
+        viaActive: a ? { injected: injected(a), inFrame: w.withSpan(a, () => injected()), childTrace: child.spanContext().traceId } : null,
+      };
+    }),
   };
   const s = w.startSpan(phase + '-' + i, {}, ctx);
   out.child = w.withSpan(s, () => injected().baggage ?? null);
@@ -125,6 +135,14 @@ test(`Chromium: extract() before ready agrees with extract() after it, baggage w
       assert.deepEqual(before, after, what);
       const ctx = after.ctx;
       const valid = !!ctx && !/^0+$/.test(ctx.traceId);
+      // The active span over a valid context is its parent as the context itself is, baggage included.
+      if (valid) {
+        const via = after.inside.viaActive;
+        assert.ok(via, what);
+        assert.deepEqual(via.injected, after.injected, what);
+        assert.deepEqual(via.inFrame, after.injected, what);
+        assert.equal(via.childTrace, ctx.traceId, what);
+      }
       if (ctx && !valid) seen.baggageOnly++;
       else if (valid) seen.withTrace++;
       else seen.none++;
@@ -152,6 +170,9 @@ test(`Chromium: extract() before ready agrees with extract() after it, baggage w
 interface Probe {
   ctx: { traceId: string; spanId: string; traceFlags: number; traceState: string | null; isRemote: boolean } | null;
   injected: Record<string, string>;
-  inside: { baggage: Record<string, unknown>; injected: Record<string, string>; active: unknown };
+  inside: {
+    baggage: Record<string, unknown>; injected: Record<string, string>; active: unknown;
+    viaActive: { injected: Record<string, string>; inFrame: Record<string, string>; childTrace: string } | null;
+  };
   child: string | null;
 }
