@@ -86,14 +86,18 @@ const pending: Deferred[] = [];
 /** Methods whose last argument is a time get "now" filled in while queued. */
 const TIMED: Record<string, number> = { end: 0, recordException: 1, addEvent: 2 };
 
+/** The contexts made before ready (extracted, or parents taken): the tracer extracts them again, with their baggage. */
+const early = new WeakSet<EarlyParent>();
+const made = (p: EarlyParent): EarlyParent => (early.add(p), p);
+
 /** A remote parent before ready, as the tracer takes one: a threshold in its tracestate the sampled flag contradicts is erased. */
 function remote(traceId: string, spanId: string, traceFlags: number, tracestate: unknown, isRemote: boolean, bg: string | undefined): EarlyParent {
   const ts = parseTracestate(tracestate);
-  return { traceId, spanId, traceFlags, traceState: ts && checkThreshold(ts, traceId, (traceFlags & 1) === 1), isRemote, _bg: bg };
+  return made({ traceId, spanId, traceFlags, traceState: ts && checkThreshold(ts, traceId, (traceFlags & 1) === 1), isRemote, _bg: bg });
 }
 
 /** A context of baggage alone, as the tracer extracts one: invalid ids, spans under it start a new trace that carries it. */
-const baggageOnly = (bg: string): EarlyParent => ({ traceId: ZERO_TRACE_ID, spanId: INVALID_SPAN_ID, traceFlags: 0, isRemote: true, _bg: bg });
+const baggageOnly = (bg: string): EarlyParent => made({ traceId: ZERO_TRACE_ID, spanId: INVALID_SPAN_ID, traceFlags: 0, isRemote: true, _bg: bg });
 
 /** A parent given before ready: a deferred span's context, a valid SpanContext, or an extracted context of baggage alone. */
 function asParent(input: unknown): EarlyParent | undefined {
@@ -206,12 +210,11 @@ function api(ready: Promise<Tracer>, ratio: number, tracer?: Tracer): ScriptApi 
   /**
    * For the tracer: a deferred span is its real span; a context made before
    * ready (extracted, or the one an early active span is over) is extracted
-   * again, with its baggage; the tracer's own spans and contexts as they are
-   * (a span has a `_bg` too, but no ids as fields).
+   * again, with its baggage; anything else (the tracer's own) as it is.
    */
   const real = (t: Tracer, x: unknown): unknown => {
-    const c = (carried.get(x as object) ?? x) as (EarlyParent & { spanContext?: unknown }) | undefined;
-    return deferredOf.get(x as object)?.real ?? (c?._bg !== undefined && typeof c.spanContext !== 'function' ? t.extract(traceHeaders(c, c._bg)) : c);
+    const c = (carried.get(x as object) ?? x) as EarlyParent;
+    return deferredOf.get(x as object)?.real ?? (early.has(c) ? t.extract(traceHeaders(c, c._bg)) : c);
   };
   return {
     ready,
