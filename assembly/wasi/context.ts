@@ -2,7 +2,7 @@
 // parent taken from TRACEPARENT/TRACESTATE.
 import { Span } from "./span";
 import { isSpace } from "~lib/util/string";
-import { hexDigit, unhex, utf8 } from "./text";
+import { hexDigit, toHex, unhex, utf8 } from "./text";
 
 let active: Span | null = null;
 
@@ -43,6 +43,26 @@ export const STATE: usize = memory.data(STATE_SIZE);
 export let stateLen: i32 = 0;
 
 const TP: usize = memory.data(56);
+
+/**
+ * The tracestate of the traces this program starts and keeps: `ot=th:…`,
+ * the sampler's threshold in at most 14 hex digits without trailing zeros,
+ * when its ratio is below 1, else "" (as JS's rootTraceState).
+ */
+export let rootState = "";
+
+/** Sets `rootState` from the sampler's 56-bit threshold (0: every trace kept). */
+export function setRootState(threshold: u64): void {
+  if (!threshold) {
+    rootState = "";
+    return;
+  }
+  store<u64>(RAND, bswap<u64>(min(threshold, (<u64>1 << 56) - 1)));
+  const hex = toHex(RAND + 1, 7);
+  let n = 14;
+  while (hex.charCodeAt(n - 1) == 0x30) n--;
+  rootState = "ot=th:" + hex.substring(0, n);
+}
 
 /**
  * Takes a W3C traceparent and its tracestate as the JS SDK does

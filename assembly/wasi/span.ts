@@ -6,10 +6,15 @@ import { internId, setAttr, toIO } from "./values";
 import { nowMs } from "./clock";
 import { toHex } from "./text";
 import { afterEnd } from "./flush";
-import { popActive } from "./context";
+import { popActive, rootState, STATE, stateLen } from "./context";
 
 /** OpenTelemetry span kinds, numbered as in the JS API. */
 export enum SpanKind { INTERNAL = 0, SERVER = 1, CLIENT = 2, PRODUCER = 3, CONSUMER = 4 }
+
+// What a span's `_state` says its trace's tracestate is.
+export const NONE: u8 = 0;
+export const REMOTE_STATE: u8 = 1;
+export const ROOT_STATE: u8 = 2;
 
 /** OpenTelemetry status codes. */
 export enum StatusCode { UNSET = 0, OK = 1, ERROR = 2 }
@@ -30,8 +35,8 @@ export class Span {
   _s0: i32 = 0;
   _s1: i32 = 0;
   _flags: i32 = 0;
-  /** Carries the incoming tracestate (it is in the TRACEPARENT's trace). */
-  _remoteTrace: bool = false;
+  /** Its trace's tracestate: NONE, the caller's (REMOTE_STATE) or this program's threshold (ROOT_STATE). */
+  _state: u8 = NONE;
   _ended: bool = false;
   /** The span that was active before this one, when this one is active. */
   _prev: Span | null = null;
@@ -117,11 +122,21 @@ export class Span {
     return new SpanContext(toHex(ids, 16), toHex(ids + 16, 8), this._flags & 0xff);
   }
 
-  /** The W3C `traceparent` header value that makes this span the parent (its flags are the known ones only, as in JS). */
+  /** The W3C `traceparent` header value that makes this span the parent (all 8 bits of its flags, as JS writes them). */
   traceparent(): string {
     const ids = this._ids();
     store<u8>(ids, <u8>this._flags, 24);
     return "00-" + toHex(ids, 16) + "-" + toHex(ids + 16, 8) + "-" + toHex(ids + 24, 1);
+  }
+
+  /**
+   * The W3C `tracestate` header value to hand on with `traceparent()`: the
+   * caller's TRACESTATE when the span is in its trace, `ot=th:…` when the
+   * span is in a trace this program started and its ratio kept (as JS), else "".
+   */
+  tracestate(): string {
+    const state = this._state;
+    return state == REMOTE_STATE ? String.UTF8.decodeUnsafe(STATE, stateLen) : state == ROOT_STATE ? rootState : "";
   }
 
   _ids(): usize {

@@ -3,11 +3,11 @@
 import { IO } from "../core/layout";
 import { initPool, R_STATE } from "../core/pool";
 import { seedFrom } from "../core/ids";
-import { setLimits, setOrigin, setRatio, droppedData, droppedOversize, droppedSpans } from "../core/config";
+import { setLimits, setOrigin, setRatio, threshold, droppedData, droppedOversize, droppedSpans } from "../core/config";
 import { RESOURCE, setString, start } from "../core/span";
 import { SCOPE_VERSION } from "../core/scope";
-import { Span, SpanKind } from "./span";
-import { currentSpan, hasRemote, pushActive, REMOTE, remoteFlags, setRemoteParent, STATE, stateLen } from "./context";
+import { NONE, REMOTE_STATE, ROOT_STATE, Span, SpanKind } from "./span";
+import { currentSpan, hasRemote, pushActive, REMOTE, remoteFlags, rootState, setRemoteParent, setRootState, STATE, STATE_SIZE, stateLen } from "./context";
 import { endpointFromEnv, headerLines, limitFromEnv, parseHttpUrl, parsePairs, ratioFromEnv, timeoutFromEnv } from "./config";
 import { getenv, getenvEnum } from "./env";
 import { parseBaggage } from "./baggage";
@@ -16,6 +16,7 @@ import { flush, setExporter } from "./flush";
 import { nowMs, startClock } from "./clock";
 import { internId, setAttr, setValueLimit } from "./values";
 import { random_get } from "./sys";
+import { utf8 } from "./text";
 
 /** Options a program passes to `init`; the OTEL_* variables override them. */
 export class Options {
@@ -52,24 +53,27 @@ export class Tracer {
     const at = nowMs();
     let h: i32;
     const span = new Span();
+    let state = ROOT_STATE;
     if (p !== null) {
       h = start(nameId, kind, p._flags & 0xff, p._t0, p._t1, p._t2, p._t3, p._s0, p._s1, at);
-      span._remoteTrace = p._remoteTrace;
+      state = p._state;
     } else if (hasRemote) {
       h = start(nameId, kind, remoteFlags,
         load<i32>(REMOTE), load<i32>(REMOTE, 4), load<i32>(REMOTE, 8), load<i32>(REMOTE, 12),
         load<i32>(REMOTE, 16), load<i32>(REMOTE, 20), at);
-      span._remoteTrace = true;
+      state = REMOTE_STATE;
     } else {
       h = start(nameId, kind, 0, 0, 0, 0, 0, 0, 0, at);
     }
     span._read(h);
+    // A trace of this program's own carries the threshold when the ratio kept it.
+    span._state = state == ROOT_STATE && !((span._flags & 1) && rootState.length) ? NONE : state;
     if (h > 0) {
       if (nameId < 0) span.updateName(name);
-      if (span._remoteTrace && stateLen) {
-        memory.copy(IO, STATE, stateLen);
-        setString(h, R_STATE, stateLen);
-      }
+      let len = 0;
+      if (span._state == REMOTE_STATE) memory.copy(IO, STATE, len = stateLen);
+      else if (span._state == ROOT_STATE) len = utf8(rootState, IO, STATE_SIZE);
+      if (len) setString(h, R_STATE, len);
     }
     return span;
   }
@@ -125,6 +129,7 @@ export function init(options: Options = new Options()): Tracer {
   random_get(IO, 32);
   seedFrom(IO);
   setRatio(ratioFromEnv(options.ratio));
+  setRootState(threshold);
   // Span limits from the OpenTelemetry variables, as in JS (src/limits.ts).
   const general = limitFromEnv("ATTRIBUTE_COUNT", 128);
   setLimits(limitFromEnv("SPAN_ATTRIBUTE_COUNT", general), limitFromEnv("SPAN_EVENT_COUNT", 128), limitFromEnv("SPAN_LINK_COUNT", 128),

@@ -18,7 +18,7 @@ import { allSpans, decodeJson } from '../helpers/otlp.js';
 import { formatTraceparent, parseTraceparent, parseTracestate } from '../../src/propagation.js';
 import { keyValues } from '../../src/resource.js';
 import { envSamplerRatio, envValue, sdkDisabled } from '../../src/env.js';
-import { samplerRatio } from '../../src/sampler.js';
+import { rootTraceState, samplerRatio } from '../../src/sampler.js';
 import { badSetting } from '../../src/diag.js';
 import { prng } from '../../demo/collector/synthetic.mjs'; // mulberry32, seeded
 import { coreTracer, type CoreTracer } from '../helpers/core-tracer.js';
@@ -211,6 +211,43 @@ test('2,000 generated OpenTelemetry thresholds in TRACESTATE: the WASI build era
     else seen.memberGone++;
   });
   for (const [k, v] of Object.entries(seen)) assert.ok(v > 100, `${k}: ${JSON.stringify(seen)}`);
+});
+
+test('300 generated ratios: a trace the program starts and keeps carries `ot=th:` with the threshold JS writes, from root to child; a dropped one carries none', async () => {
+  const r = prng(0x7e57);
+  const nice = [0.5, 0.25, 0.1, 0.01, 0.75, 0.999, 1 / 3, 0.2, 0.0625, 1, 0];
+  const ratios = Array.from({ length: 300 }, (_, i) => (i < nice.length ? nice[i]! : 0.01 + r() * 0.99));
+  const { lines } = await runFixture('root', ratios.map((A) => ({ A: String(A) })));
+  let carried = 0;
+  ratios.forEach((ratio, i) => {
+    const [kept, child, dropped] = lines[i]!.slice(1, -1).split('][');
+    const label = `case ${i}: ratio ${ratio}: ${lines[i]}`;
+    // JS (src/sampler.ts rootTraceState) is the reference for the value.
+    const want = ratio > 0 ? (rootTraceState(ratio) ?? '') : '-';
+    assert.equal(kept, want, label);
+    assert.equal(child, ratio > 0 ? want : '-', label);
+    // A trace the ratio drops carries nothing; none to see at ratio 1 (and maybe 0.999).
+    assert.equal(dropped, ratio < 1 && (ratio <= 0.99 || dropped !== '-') ? '' : '-', label);
+    if (want.startsWith('ot=th:')) carried++;
+  });
+  assert.ok(carried > 280, `${carried} ratios carried a threshold`);
+});
+
+test('the demo job at OTEL_TRACES_SAMPLER_ARG=0.25 exports its kept traces with `ot=th:c` on every span, and with none at ratio 1 (fails before: WASI wrote no threshold)', async () => {
+  let spans: ReturnType<typeof allSpans> = [];
+  // A kept trace is one run in four: 40 runs miss with probability 1e-5.
+  for (let run = 0; run < 40 && !spans.length; run++) {
+    const job = await runWasi({ wasm: LINES, sockets: false, env: { OTEL_TRACES_SAMPLER_ARG: '0.25', ORDERS: '2' } });
+    assert.equal(job.exitCode, 0, job.stderr);
+    spans = job.stdout.trim() ? allSpans(decodeJson(job.stdout.trim())) : [];
+  }
+  assert.ok(spans.length > 2, 'a kept trace in 40 runs');
+  for (const s of spans) assert.equal(s.traceState, rootTraceState(0.25), s.name);
+  assert.equal(rootTraceState(0.25), 'ot=th:c');
+  const all = await runWasi({ wasm: LINES, sockets: false, env: { ORDERS: '2' } });
+  const kept = allSpans(decodeJson(all.stdout.trim()));
+  assert.ok(kept.length > 2);
+  for (const s of kept) assert.equal(s.traceState, '', s.name);
 });
 
 test('the demo job continues TRACEPARENT and carries TRACESTATE as JS would (the review\'s cases and generated ones)', async () => {
