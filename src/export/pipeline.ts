@@ -290,8 +290,7 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
    * same slack share one controller and one timer, so a busy server does not
    * pay for both on every batch.
    */
-  function deadline(): AbortSignal | undefined {
-    if (typeof AbortController !== 'function') return undefined;
+  function deadline(): AbortSignal {
     const t = now();
     if (!shared || shared.signal.aborted || t > sharedUntil) {
       const ac = new AbortController();
