@@ -6,7 +6,6 @@
 
 const BASE = 0x0800;
 const MASK = 0x7fff;
-const CHUNK = 8192;
 
 /** Code units `pack` produces for `byteLength` bytes. */
 export function packedLength(byteLength: number): number {
@@ -32,25 +31,15 @@ export function pack(bytes: Uint8Array): string {
   return unitsToString(units);
 }
 
-let utf16: TextDecoder | null | undefined;
+let utf16: TextDecoder | undefined;
 
-/** The units as a string: TextDecoder where it knows UTF-16 (2x faster in Chromium), else fromCharCode. */
-function unitsToString(units: Uint16Array): string {
-  if (utf16 === undefined) {
-    try {
-      // Every unit is in U+0800..U+87FF: no surrogate, no BOM, so decoding is exact.
-      utf16 = new TextDecoder('utf-16le', { ignoreBOM: true });
-    } catch {
-      utf16 = null; // no TextDecoder, or no UTF-16 in it
-    }
-  }
-  if (utf16) return utf16.decode(units);
-  let s = '';
-  for (let i = 0; i < units.length; i += CHUNK) {
-    s += String.fromCharCode.apply(null, units.subarray(i, i + CHUNK) as unknown as number[]);
-  }
-  return s;
-}
+/**
+ * The units as a string, by TextDecoder (2x faster than fromCharCode in
+ * Chromium). Every runtime with localStorage decodes UTF-16: the Encoding
+ * standard's TextDecoder knows it, and Node's does without ICU too. Every
+ * unit is in U+0800..U+87FF: no surrogate, no BOM, so decoding is exact.
+ */
+const unitsToString = (units: Uint16Array): string => (utf16 ??= new TextDecoder('utf-16le', { ignoreBOM: true })).decode(units);
 
 /** String from `pack` → bytes; null when `s` was not packed from `byteLength` bytes. */
 export function unpack(s: string, byteLength: number): Uint8Array | null {

@@ -71,9 +71,10 @@ export function createStorageQueue(
     }
   };
   const get = (key: string): string | null => safe(() => storage.getItem(key), null);
+  const del = (key: string): void => safe(() => storage.removeItem(key), undefined);
   const remove = (id: string): void => {
-    safe(() => storage.removeItem(entryKey(id)), undefined);
-    safe(() => storage.removeItem(claimKey(id)), undefined);
+    del(entryKey(id));
+    del(claimKey(id));
   };
   /** Owner of a live claim, or null when free or expired. */
   const claimant = (v: string | null): string | null => {
@@ -81,6 +82,8 @@ export function createStorageQueue(
     return comma > 0 && +v!.slice(comma + 1) > Date.now() ? v!.slice(0, comma) : null;
   };
   const claimantOf = (id: string): string | null => claimant(get(claimKey(id)));
+  /** Held by a live page other than this one. */
+  const heldElsewhere = (id: string): boolean => (claimantOf(id) ?? owner) !== owner;
   const claim = (id: string): void => storage.setItem(claimKey(id), `${owner},${Date.now() + leaseMs}`);
   /** Claims quietly: a refused claim only means "not now". */
   const tryClaim = (id: string): boolean => {
@@ -112,7 +115,7 @@ export function createStorageQueue(
       // Another release's (a rolling deploy), or held by a live page: it counts
       // toward the bound but is never evicted. Else unreadable, its spans
       // unknown: removed unreported.
-      else if (v !== null && (/^(?!W1,)[A-Z]\d+,/.test(v) || (claimantOf(id) ?? owner) !== owner)) out.push({ _id: id, _bytes: v.length, _spans: 0, _foreign: true });
+      else if (v !== null && (/^(?!W1,)[A-Z]\d+,/.test(v) || heldElsewhere(id))) out.push({ _id: id, _bytes: v.length, _spans: 0, _foreign: true });
       else if (v !== null) remove(id);
     }
     return out;
@@ -122,7 +125,7 @@ export function createStorageQueue(
     _write(b, busy, evicted) {
       const all = entries().filter((e) => e._id !== b._id);
       let total = all.reduce((sum, e) => sum + e._bytes, 0) + b._body.length;
-      const evictable = all.filter((e) => !e._foreign && !busy(e._id) && (claimantOf(e._id) ?? owner) === owner);
+      const evictable = all.filter((e) => !e._foreign && !busy(e._id) && !heldElsewhere(e._id));
       const evictOne = (): boolean => {
         const e = evictable.shift();
         if (e) {
@@ -165,13 +168,12 @@ export function createStorageQueue(
     },
     _remove: remove,
     _release(id) {
-      if (claimantOf(id) === owner) safe(() => storage.removeItem(claimKey(id)), undefined);
+      if (claimantOf(id) === owner) del(claimKey(id));
     },
     _claimFree(skip) {
       return entries()
-        .filter((e) => !e._foreign)
-        .map((e) => e._id)
-        .filter((id) => !skip(id) && claimantOf(id) === null && tryClaim(id));
+        .filter((e) => !e._foreign && !skip(e._id) && claimantOf(e._id) === null && tryClaim(e._id))
+        .map((e) => e._id);
     },
     _confirmed(id) {
       return claimantOf(id) === owner;

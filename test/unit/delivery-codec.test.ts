@@ -44,27 +44,6 @@ test('keeps the stored format: what earlier versions wrote is still read', () =>
   }
 });
 
-test('packs the same without a UTF-16 TextDecoder (String.fromCharCode)', async () => {
-  const real = globalThis.TextDecoder;
-  // A fresh copy of the module, first used while TextDecoder knows no UTF-16.
-  globalThis.TextDecoder = class extends real {
-    constructor(label?: string, options?: TextDecoderOptions) {
-      if (label !== undefined && label !== 'utf-8') throw new RangeError(`no ${label} here`);
-      super(label, options);
-    }
-  };
-  try {
-    const url = '../../src/export/codec.js?fallback'; // a variable: the query makes it another module instance
-    const fresh = (await import(url)) as typeof import('../../src/export/codec.js');
-    for (const n of [0, 1, 14, 15, 16, 8191 * 2, 20_000, 65_536]) {
-      const b = bytes(n, n + 11);
-      assert.equal(fresh.pack(b), pack(b), `length ${n}`);
-    }
-  } finally {
-    globalThis.TextDecoder = real;
-  }
-});
-
 test('never produces a surrogate or a control character', () => {
   const s = pack(bytes(50_000, 3));
   for (let i = 0; i < s.length; i++) {
