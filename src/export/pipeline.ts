@@ -5,10 +5,9 @@
 // Defaults chosen from PLATFORM-FACTS.md rather than the issue's first draft:
 // - every request, the one at page hide included, is `fetch(…, {keepalive})`
 //   with bodies cut at 60 KiB and at most 64 KiB of keepalive bodies in
-//   flight. sendBeacon is not used: it is credentialed, its preflighted POST
-//   is dropped against a Collector configured with origins only, and it
-//   reports success either way; and every runtime that runs the Wasm module
-//   (bulk memory: Chromium 75, Firefox 79, Safari 15; Node 20) has fetch.
+//   flight. sendBeacon is credentialed, its preflighted POST is dropped
+//   against a Collector configured with origins only, and it reports success
+//   either way, so it is used only where fetch does not exist.
 // - gzip is `auto`: on unless a page would need a CORS preflight for
 //   Content-Encoding (a document posting to another origin), which the
 //   Collector's default CORS answer refuses. Bodies are compressed when cut,
@@ -26,7 +25,7 @@ import { watchLifecycle } from './lifecycle.js';
 import { KEEPALIVE_BUDGET } from './options.js';
 import { createStorageQueue, newBatchId, type StoredBatch } from './queue.js';
 import { backoffMs, outcomeOf, retryAfterMs } from './retry.js';
-import { fetchTransport, rejectedSpans } from './send.js';
+import { beacon, fetchTransport, rejectedSpans } from './send.js';
 import { debugOnce } from '../diag.js';
 import type {
   DeliveryHooks, DeliveryStats, ResolvedDeliveryOptions, ExportResult, Pipeline, SpanSource, SpanStats, TransportMeta, TransportResponse,
@@ -319,6 +318,13 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
       keepalive,
       ...(b._gzip && { contentEncoding: 'gzip' }),
     };
+    if (urgent && !o.transport && typeof fetch !== 'function') {
+      // No fetch at all: sendBeacon or nothing. Refused batches stay stored.
+      if (b._gzip || Object.keys(o.headers).length > 0 || !beacon(o.endpoint, b._body, meta.contentType)) return false;
+      finish(b);
+      sent += b._spans;
+      return true;
+    }
     b._inflight = true;
     b._keepalive = keepalive;
     b._attempts++;

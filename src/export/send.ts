@@ -1,6 +1,6 @@
 // The default transport: POST with fetch, keepalive, the response body always
 // read (2xx, for partial success) or cancelled, so the keepalive budget is
-// given back. Plus the partial-success reader.
+// given back. Plus the sendBeacon fallback and the partial-success reader.
 import type { Transport, TransportResponse } from './types.js';
 
 /** A Transport posting to `endpoint` with fetch and the configured headers. */
@@ -36,6 +36,19 @@ export function fetchTransport(endpoint: string, headers: Readonly<Record<string
       return r;
     });
   };
+}
+
+/**
+ * navigator.sendBeacon, for runtimes without keepalive fetch. It sends cookies
+ * and its loss is invisible (PLATFORM-FACTS.md), so it is only a fallback.
+ */
+export function beacon(endpoint: string, body: Uint8Array, contentType: string): boolean {
+  try {
+    return navigator.sendBeacon(endpoint, new Blob([body as BlobPart], { type: contentType })) === true;
+  } catch {
+    // No navigator or no sendBeacon.
+    return false;
+  }
 }
 
 /**
