@@ -111,7 +111,9 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
   const json = source.contentType.includes('json');
   const g = globalThis as { document?: unknown; location?: { origin?: string } };
   // `auto`: no gzip where Content-Encoding would need a CORS preflight (a page posting to another origin).
-  const compress = o.compression === 'gzip' || (o.compression === 'auto' && !(g.document && g.location?.origin && new URL(o.endpoint).origin !== g.location.origin));
+  // No fetch (a page that removed it): every batch goes with sendBeacon, which sets no Content-Encoding.
+  const beaconOnly = !o.transport && typeof fetch !== 'function';
+  const compress = !beaconOnly && (o.compression === 'gzip' || (o.compression === 'auto' && !(g.document && g.location?.origin && new URL(o.endpoint).origin !== g.location.origin)));
   const transport = o.transport ?? fetchTransport(o.endpoint, o.headers);
   const zip = hooks.gzip ?? gzip;
   const queue: Batch[] = [];
@@ -318,8 +320,8 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
       keepalive,
       ...(b._gzip && { contentEncoding: 'gzip' }),
     };
-    if (urgent && !o.transport && typeof fetch !== 'function') {
-      // No fetch at all: sendBeacon or nothing. Refused batches stay stored.
+    if (beaconOnly) {
+      // Its loss is invisible: a true counts as sent. Refused batches (headers it cannot send) stay stored.
       if (b._gzip || Object.keys(o.headers).length > 0 || !beacon(o.endpoint, b._body, meta.contentType)) return false;
       finish(b);
       sent += b._spans;
