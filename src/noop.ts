@@ -43,6 +43,20 @@ export function carrying(parent: unknown): Span | undefined {
 }
 
 /**
+ * startActiveSpan(name, [options], [parent], fn), one rule for every tracer:
+ * the span from `start` (a tracer's startSpan), then `run(fn, span)`. With no
+ * function to run, no span is started (nothing could end it), and the result
+ * is undefined.
+ */
+export function startActive<R>(name: string, args: unknown[], start: Tracer['startSpan'], run: (fn: (span: Span) => R, span: Span) => R): R {
+  const n = args.length;
+  const fn = args[n - 1];
+  return typeof fn === 'function'
+    ? run(fn as (span: Span) => R, start(name, n > 1 ? (args[0] as SpanOptions) : undefined, n > 2 ? (args[1] as ParentInput) : undefined))
+    : (undefined as R);
+}
+
+/**
  * A tracer that records nothing, its spans from `span` (those with a parent:
  * carrying its context): what init() gives when disabled or when Wasm cannot
  * load (tracer.ts: createNoopTracer).
@@ -60,10 +74,10 @@ export function noopTracer(span: () => Span): Tracer {
       return span();
     }
   };
+  const startSpan: Tracer['startSpan'] = (_name, options, parent) => start(options, parent);
   return {
-    startSpan: (_name, options, parent) => start(options, parent),
-    startActiveSpan: <R>(_name: string, ...rest: unknown[]): R =>
-      run(rest[rest.length - 1], start(rest.length > 1 ? (rest[0] as SpanOptions) : undefined, rest.length > 2 ? (rest[1] as ParentInput) : undefined)),
+    startSpan,
+    startActiveSpan: <R>(name: string, ...rest: unknown[]): R => startActive(name, rest, startSpan, run),
     getActiveSpan: () => undefined,
     withSpan: (_span, fn) => run(fn),
     inject: () => undefined,

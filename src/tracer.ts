@@ -6,7 +6,7 @@ import type { DeliveryStats, ExportResult } from './export/types.js';
 import { type Frame, type ParentIds, frame, withActive } from './context.js';
 import { baggageEntries, injectBaggage, parseBaggage, withBaggageEntries } from './baggage.js';
 import { WasmSpan, type SpanHost } from './span.js';
-import { EMPTY_RESULT, noopTracer } from './noop.js';
+import { EMPTY_RESULT, noopTracer, startActive } from './noop.js';
 import { setAttr } from './attributes.js';
 import { HELD } from './wasm.js';
 import { now, toRelativeMs } from './clock.js';
@@ -78,6 +78,9 @@ const noopSpan = (): WasmSpan => new WasmSpan(-1, null, ZERO_IDS, 0, undefined, 
 
 /** A span that records nothing but carries `p`'s context on, remote or not (shut down; getActiveSpan of a remote context). */
 const carrying = (p: ParentIds, bg: string): WasmSpan => new WasmSpan(-1, null, [p._t0, p._t1, p._t2, p._t3, p._s0, p._s1], p._f & (KNOWN_FLAGS | 0x100), p._ts, bg);
+
+/** Runs startActiveSpan's `fn` with `span` active; the user's own exceptions pass through untouched. */
+const runActive = <R>(fn: (span: Span) => R, span: Span): R => withActive(span as WasmSpan, () => fn(span));
 
 /** A remote parent: the public context plus the words Wasm takes. */
 class RemoteContext implements ParentIds, SpanContext {
@@ -284,15 +287,7 @@ export function createTracer(core: Core, delivery: Delivery, options: TracerOpti
       }
     },
 
-    startActiveSpan<R>(name: string, ...rest: unknown[]): R {
-      const fn = rest[rest.length - 1] as (span: Span) => R;
-      const options = rest.length > 1 ? (rest[0] as SpanOptions | undefined) : undefined;
-      const parent = rest.length > 2 ? (rest[1] as ParentInput) : undefined;
-      const span = tracer.startSpan(name, options, parent);
-      if (typeof fn !== 'function') return undefined as R;
-      // The user's own exceptions pass through untouched.
-      return withActive(span as WasmSpan, () => fn(span));
-    },
+    startActiveSpan: <R>(name: string, ...rest: unknown[]): R => startActive(name, rest, tracer.startSpan, runActive),
 
     getActiveSpan() {
       const f = frame();

@@ -4,7 +4,9 @@
 // signatures (plus any the user names) replaced by REDACTED. The fragment is
 // kept ("if it is known, it SHOULD be included"), its key=value pairs
 // redacted alike, OAuth's tokens among them ("sensitive content SHOULD be
-// scrubbed when instrumentations can identify it").
+// scrubbed when instrumentations can identify it"). Also the URL settings'
+// rules, pages' and Workers' alike: propagateTo and redactQuery lists.
+import { badSetting, warnOnce } from './diag.js';
 
 /** Which query values to redact besides the signature keys: `true` for all; one key alone counts as a list of one. */
 export type RedactQuery = boolean | string | string[] | undefined;
@@ -73,6 +75,19 @@ export function matchesAny(rules: readonly unknown[], href: string): boolean {
       ? href.startsWith(r) && (href.length === r.length || ends(r[r.length - 1]) || ends(href[r.length]))
       : r instanceof RegExp && ((r.lastIndex = 0), r.test(href)),
   );
+}
+
+/**
+ * A list setting (`propagateTo`, `redactQuery`): an array as it is, one string
+ * (or, with `re`, one RegExp) as a list of one. Unset (undefined or null, as
+ * other settings) is undefined; anything else too, with one warning that
+ * `def` is used.
+ */
+export function listSetting<T>(name: string, given: unknown, def: string, re?: boolean): T[] | undefined {
+  if (Array.isArray(given)) return given;
+  if (given == null) return;
+  if (typeof given === 'string' || (re && given instanceof RegExp)) return [given as T];
+  warnOnce(badSetting(name, given, def));
 }
 
 function decode(s: string): string {

@@ -2,7 +2,7 @@
 // standard OTEL_* names fill what the config leaves out. Bad values are
 // replaced by their default with one warning, never thrown.
 import type { ConfigInput, WorkerConfig } from './types.js';
-import type { RedactQuery } from '../src/url.js';
+import { type RedactQuery, listSetting } from '../src/url.js';
 import { badSetting, fallback, rangeSetting, warnOnce } from '../src/diag.js';
 import { keyValues } from '../src/resource.js';
 import { fetchable } from '../src/export/options.js';
@@ -81,19 +81,7 @@ export function resolveConfig<E>(input: ConfigInput<E>, env: E): Resolved | null
     _timeout: rangeSetting(...otlp('timeoutMs', 'TIMEOUT'), 1, 600_000, 10_000),
     _delay: rangeSetting(...setting('scheduledDelayMs', 'OTEL_BSP_SCHEDULE_DELAY'), 0, MAX_DELAY_MS, DEFAULT_DELAY_MS),
     _batch: rangeSetting(...setting('maxExportBatchSize', 'OTEL_BSP_MAX_EXPORT_BATCH_SIZE'), 1, 100_000, 512),
-    _to: list('propagateTo', c.propagateTo, (x) => typeof x === 'string' || x instanceof RegExp, 'every URL'),
-    _redact: typeof c.redactQuery === 'boolean' ? c.redactQuery : list('redactQuery', c.redactQuery, (x) => typeof x === 'string', 'signature keys'),
+    _to: listSetting('propagateTo', c.propagateTo, 'every URL', true),
+    _redact: typeof c.redactQuery === 'boolean' ? c.redactQuery : listSetting('redactQuery', c.redactQuery, 'signature keys'),
   };
-}
-
-/**
- * A list setting as pages read it: an array as it is, one value alone that
- * `one` accepts as a list of one (Worker configs are often plain JS); unset,
- * or anything else with one warning, is the default (undefined).
- */
-function list<T>(name: string, given: T | T[] | undefined, one: (x: unknown) => boolean, def: string): T[] | undefined {
-  if (Array.isArray(given)) return given;
-  if (given == null) return;
-  if (one(given)) return [given];
-  warnOnce(badSetting(name, given, def));
 }

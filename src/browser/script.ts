@@ -20,7 +20,7 @@ import { internalError } from '../diag.js';
 import { INVALID_SPAN_ID, ZERO_TRACE_ID, validIds } from '../ids.js';
 import { baggageEntries, injectBaggage, parseBaggage, withBaggageEntries } from '../baggage.js';
 import { getHeader, parseTraceparent, parseTracestate, setHeader } from '../propagation.js';
-import { SPAN_METHODS, carrying, noopSpan, noopTracer } from '../noop.js';
+import { SPAN_METHODS, carrying, noopSpan, noopTracer, startActive } from '../noop.js';
 import { checkThreshold } from '../sampler.js';
 import { optionsFromDataset } from './dataset.js';
 import { EARLY, type EarlyParent, earlyBaggage, earlyParent, newIds, traceHeaders, withEarlyParent } from './early.js';
@@ -216,19 +216,12 @@ function api(ready: Promise<Tracer>, ratio: number, tracer?: Tracer): ScriptApi 
     const c = (carried.get(x as object) ?? x) as EarlyParent;
     return deferredOf.get(x as object)?.real ?? (early.has(c) ? t.extract(traceHeaders(c, c._bg)) : c);
   };
-  return {
+  const tracing: ScriptApi = {
     ready,
     startSpan: (name, options, parent) => (tracer ? tracer.startSpan(name, options, real(tracer, parent) as ParentInput) : deferredSpan(ratio, name, options, parent)),
-    startActiveSpan<R>(name: string, ...rest: unknown[]): R {
-      if (tracer) {
-        if (rest.length > 2) rest[1] = real(tracer, rest[1]);
-        return (tracer.startActiveSpan as (...a: unknown[]) => R)(name, ...rest);
-      }
-      const fn = rest[rest.length - 1];
-      if (typeof fn !== 'function') return undefined as R;
-      const span = deferredSpan(ratio, name, rest.length > 1 ? (rest[0] as SpanOptions) : undefined, rest.length > 2 ? (rest[1] as ParentInput) : undefined);
-      return withEarlyParent(deferredOf.get(span)?.ctx, () => (fn as (s: Span) => R)(span));
-    },
+    // The span from startSpan above, active while `fn` runs: before ready, as the early parent.
+    startActiveSpan: <R>(name: string, ...rest: unknown[]): R =>
+      startActive(name, rest, tracing.startSpan, (fn, span) => (tracer ? tracer.withSpan(span, () => fn(span)) : withEarlyParent(deferredOf.get(span)?.ctx, () => fn(span)))),
     // A remote context made active by withSpan: a span over it that records nothing, as after ready.
     getActiveSpan: () => (tracer ? tracer.getActiveSpan() : pending.find((d) => d.ctx === earlyParent())?.span ?? carry(earlyParent())),
     withSpan: (span, fn) => (tracer ? tracer.withSpan(real(tracer, span) as Span, fn) : typeof fn === 'function' ? withEarlyParent(safeParent(span), fn) : (undefined as ReturnType<typeof fn>)),
@@ -263,6 +256,7 @@ function api(ready: Promise<Tracer>, ratio: number, tracer?: Tracer): ScriptApi 
     withBaggage: (entries, fn) => (tracer ? tracer.withBaggage(entries, fn) : withBaggageEntries(entries, fn)),
     getBaggage: () => (tracer ? tracer.getBaggage() : baggageEntries(earlyBaggage())),
   };
+  return tracing;
 }
 
 /**

@@ -2,8 +2,8 @@
 import type { Attributes, Span, SpanOptions } from '../types.js';
 import type { Tracer } from '../tracer.js';
 import type { BrowserContext, Period } from './types.js';
-import { badSetting, internalError, warnOnce } from '../diag.js';
-import { type RedactQuery, fullUrl, matchesAny } from '../url.js';
+import { internalError } from '../diag.js';
+import { type RedactQuery, fullUrl, listSetting, matchesAny } from '../url.js';
 
 /** addEventListener that never throws; returns the remover. */
 export function listen(target: EventTarget | undefined, type: string, fn: (e: Event) => void, capture = true): () => void {
@@ -197,12 +197,11 @@ export function startClientSpan(tracer: Tracer, method: unknown, u: URL, redact:
 
 /**
  * Where traceparent may go: the page's own origin, and URLs that `propagateTo`
- * matches (a string: itself and the URLs below it; a RegExp; one alone is a list of one). Another
- * setting warns, and only the page's origin is propagated to.
+ * matches (url.ts: listSetting, matchesAny). Another setting warns, and
+ * only the page's origin is propagated to.
  */
 export function propagatesTo(rules: unknown): (u: URL) => boolean {
-  const list: unknown[] = Array.isArray(rules) ? rules : typeof rules === 'string' || rules instanceof RegExp ? [rules] : [];
-  if (rules !== undefined && !Array.isArray(rules) && !list.length) warnOnce(badSetting('propagateTo', rules, 'same origin only'));
+  const list = listSetting<string | RegExp>('propagateTo', rules, 'same origin only', true) ?? [];
   return (u) => u.origin === location.origin || matchesAny(list, u.href);
 }
 

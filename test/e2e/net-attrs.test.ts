@@ -4,7 +4,7 @@
 //   an unknown one is _OTHER with its original (generated methods, fetch and
 //   XHR, before and after ready);
 // - propagateTo given as one string or RegExp works as a list of one; any
-//   other non-array warns `[wasmtrace] bad propagateTo …` (README's rule).
+//   other non-array but null (unset) warns `[wasmtrace] bad propagateTo …`.
 import assert from 'node:assert/strict';
 import { A, clientSpans, earlyThenReady, inBoth, pick, prng, startNetEnv, tagPage } from './net-env.js';
 
@@ -62,6 +62,8 @@ inBoth('propagateTo: one string or RegExp is a list of one; another non-array wa
       ['{ url: 1 }', false, true],
       ['true', false, true],
       ['undefined', false, false],
+      // Unset, as in Workers and as the other settings read it (it warned here before).
+      ['null', false, false],
     ];
     for (const [i, [code, propagates, warns]] of settings.entries()) {
       env.site.page(`/p${i}.html`, `<!doctype html><title>p</title><script type="module">

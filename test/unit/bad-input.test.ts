@@ -197,3 +197,30 @@ test('init() with options that throw on every access (a Proxy) resolves to a tra
       assert.doesNotThrow(() => tracer.startSpan('x').end());
     }
 });
+
+test('startActiveSpan without a function starts no span: thousands of such calls leave the pool free (they filled it, and stopped all recording)', async () => {
+  const t = await coreTracer();
+  const r = rng(44);
+  const parent = t.tracer.startSpan('parent');
+  const call = t.tracer.startActiveSpan as unknown as (...a: unknown[]) => unknown;
+  for (let i = 0; i < 5000; i++) {
+    // What may stand where the function goes: nothing, the options, a parent, anything else.
+    const args = [[], [{}], [{ attributes: { i } }, parent], [{}, parent, WEIRD[Math.floor(r() * WEIRD.length)]]][i % 4]!;
+    if (typeof args[args.length - 1] === 'function') continue;
+    assert.equal(call(`no-fn-${i}`, ...args), undefined);
+  }
+  parent.end();
+  const after = t.tracer.startSpan('after');
+  assert.equal(after.isRecording(), true, 'the pool still has room');
+  after.end();
+  assert.equal(t.tracer.stats().droppedSpans, 0);
+  const names = t.drain().flatMap((b) => allSpans(decodeProtobuf(b))).map((s) => s.name);
+  assert.deepEqual(names.sort(), ['after', 'parent']);
+  // With a function, the same calls start the span, active while it runs.
+  const active = t.tracer.startActiveSpan('with-fn', {}, (s) => {
+    s.end();
+    return t.tracer.getActiveSpan() === s;
+  });
+  assert.equal(active, true);
+  assert.deepEqual(t.drain().flatMap((b) => allSpans(decodeProtobuf(b))).map((s) => s.name), ['with-fn']);
+});

@@ -1,9 +1,10 @@
 // url.full redaction (src/url.ts), shared by the worker and the browser:
 // credentials and signature query values never leave, everything else is
-// kept byte for byte, and no input throws.
+// kept byte for byte, and no input throws. Also the one rule for the list
+// settings (propagateTo, redactQuery) pages and Workers read.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fullUrl, matchesAny } from '../../src/url.js';
+import { fullUrl, listSetting, matchesAny } from '../../src/url.js';
 
 let seed = 12345;
 const rnd = (n: number): number => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 8) % n;
@@ -119,4 +120,34 @@ test('propagateTo strings match their URL and what lies below it, never a look-a
   assert.equal(matchesAny(['', 'https://a.example'], 'https://b.example/'), false, 'an empty string matches nothing');
   assert.equal(matchesAny([/^https:\/\/api\./g], 'https://api.x/'), true);
   assert.equal(matchesAny([/^https:\/\/api\./g], 'https://api.x/'), true, 'a /g RegExp matches every time');
+});
+
+test('list settings: an array as it is, one value a list of one, unset (undefined or null) silent, anything else warns once', () => {
+  // null used to warn in pages (propagatesTo) but not in Workers: unset in both now, as the other settings read it.
+  const warn = console.warn;
+  const warnings: string[] = [];
+  console.warn = (...a: unknown[]) => void warnings.push(a.join(' '));
+  const KINDS = ['string', 'regexp', 'array', 'undefined', 'null', 'number', 'object', 'boolean'] as const;
+  try {
+    for (let i = 0; i < 60; i++) {
+      const url = `https://api${i}.example/${word()}`;
+      const re = new RegExp(`^https://r${i}\\.${word().replace(/\W/g, '')}`);
+      const kind = KINDS[i % KINDS.length]!;
+      const given = { string: url, regexp: re, array: [url, re], undefined: undefined, null: null, number: i, object: { i }, boolean: i % 2 === 0 }[kind];
+      const before = warnings.length;
+      const got = listSetting('propagateTo', given, `default ${i}`, true);
+      const want = kind === 'array' ? given : kind === 'string' || kind === 'regexp' ? [given] : undefined;
+      assert.deepEqual(got, want, `${kind} ${String(given)}`);
+      if (kind === 'array') assert.equal(got, given, 'the array itself');
+      const bad = ['number', 'object', 'boolean'].includes(kind);
+      assert.deepEqual(warnings.slice(before), bad ? [`[wasmtrace] bad propagateTo ${String(given)}; using default ${i}`] : [], `${kind} ${String(given)}`);
+      // redactQuery's: strings alone; a RegExp alone is another value.
+      const r = listSetting(`redactQuery${i}`, given, 'keys');
+      assert.deepEqual(r, kind === 'regexp' ? undefined : want, `redactQuery ${kind}`);
+      const redactBad = bad || kind === 'regexp';
+      assert.deepEqual(warnings.slice(before + (bad ? 1 : 0)), redactBad ? [`[wasmtrace] bad redactQuery${i} ${String(given)}; using keys`] : [], `redactQuery ${kind}`);
+    }
+  } finally {
+    console.warn = warn;
+  }
 });

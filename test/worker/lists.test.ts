@@ -41,14 +41,15 @@ function makeCase(i: number, r: () => number, upstream: string): Case {
   // propagateTo: URLs under /p<i>/ match a rule; /q<i>/ and the sibling /p<i>x/ do not.
   const string = `${upstream}/p${i}`;
   const regexp = { re: `^http://127\\.0\\.0\\.1:\\d+/p${i}/` };
-  const to = pick(['string', 'regexp', 'array', 'bad', 'unset'] as const);
-  const rule = { string, regexp, array: r() < 0.5 ? [`${upstream}/zz`, pick([string, regexp])] : [pick([string, regexp])], bad: pick(BAD), unset: undefined }[to];
+  // null is unset too (as pages read it): no warning, the default.
+  const to = pick(['string', 'regexp', 'array', 'bad', 'unset', 'null'] as const);
+  const rule = { string, regexp, array: r() < 0.5 ? [`${upstream}/zz`, pick([string, regexp])] : [pick([string, regexp])], bad: pick(BAD), unset: undefined, null: null }[to];
   if (rule !== undefined) bindings.PROPAGATE = JSON.stringify(rule);
   if (to === 'bad') warnings.push(`bad propagateTo ${String(rule)}; using every URL`);
   // redactQuery: k<i> named alone or in a list, every key, or a bad value (the signature keys only).
   const key = `k${i}`;
-  const redact = pick(['string', 'array', 'true', 'bad', 'unset'] as const);
-  const given = { string: key, array: [key], true: true, bad: pick(BAD.filter((b) => typeof b !== 'boolean')), unset: undefined }[redact];
+  const redact = pick(['string', 'array', 'true', 'bad', 'unset', 'null'] as const);
+  const given = { string: key, array: [key], true: true, bad: pick(BAD.filter((b) => typeof b !== 'boolean')), unset: undefined, null: null }[redact];
   if (given !== undefined) bindings.REDACT = JSON.stringify(given);
   if (redact === 'bad') warnings.push(`bad redactQuery ${String(given)}; using signature keys`);
   const calls = Array.from({ length: 3 }, (_, j): Call => {
@@ -59,7 +60,7 @@ function makeCase(i: number, r: () => number, upstream: string): Case {
     const shown = Object.entries(values)
       .map(([k, v]) => `${k}=${redact === 'true' || k === 'sig' || (k === key && (redact === 'string' || redact === 'array')) ? 'REDACTED' : v}`)
       .join('&');
-    return { path, query, propagated: to === 'bad' || to === 'unset' || where === 'p', client: `${upstream}${path}?${shown}`, server: `http://l${i}.example${path}?${shown}` };
+    return { path, query, propagated: to === 'bad' || to === 'unset' || to === 'null' || where === 'p', client: `${upstream}${path}?${shown}`, server: `http://l${i}.example${path}?${shown}` };
   });
   return { bindings, calls, warnings, kinds: [`propagateTo ${to}`, `redactQuery ${redact}`] };
 }
@@ -92,7 +93,7 @@ after(async () => {
 });
 
 test(`propagateTo and redactQuery: one string or RegExp is a list of one, another value warns and gives the default (${CASES} generated configs)`, async () => {
-  assert.equal(new Set(cases.flatMap((c) => c.kinds)).size, 10, 'every form of each option is generated');
+  assert.equal(new Set(cases.flatMap((c) => c.kinds)).size, 12, 'every form of each option is generated');
   for (let i = 0; i < CASES; i++) {
     const { bindings, calls, warnings } = cases[i]!;
     const what = `config ${i}: ${JSON.stringify(bindings)}`;
