@@ -6,7 +6,7 @@ import type { BrowserContext } from './types.js';
 import { double } from '../attributes.js';
 import { internalError } from '../diag.js';
 import { fullUrl } from '../url.js';
-import { redactUrls } from './util.js';
+import { redactUrls, unixMs } from './util.js';
 
 interface ScriptTiming {
   invoker?: string;
@@ -30,7 +30,7 @@ export function instrumentLongTasks(ctx: BrowserContext): () => void {
           if (script?.invoker) attrs['browser.long_task.script.invoker'] = redactUrls(script.invoker, ctx.redact);
           if (script?.sourceURL) attrs['code.file.path'] = fullUrl(script.sourceURL, ctx.redact);
           if (script?.sourceFunctionName) attrs['code.function.name'] = script.sourceFunctionName;
-          ctx.tracer.startSpan(type === 'longtask' ? 'longTask' : 'longAnimationFrame', { startTime: e.startTime, attributes: attrs }, null).end(e.startTime + e.duration);
+          ctx.tracer.startSpan(type === 'longtask' ? 'longTask' : 'longAnimationFrame', { startTime: unixMs(e.startTime), attributes: attrs }, null).end(unixMs(e.startTime + e.duration));
         } catch (err) {
           internalError(err);
         }

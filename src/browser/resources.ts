@@ -12,7 +12,7 @@ import type { Span } from '../types.js';
 import { internalError } from '../diag.js';
 import { addPhases, clampTime, PHASES } from './document-load.js';
 import { whenIdle } from './schedule.js';
-import { openAt, perfNow, within } from './util.js';
+import { openAt, perfNow, unixMs, within } from './util.js';
 import { fullUrl } from '../url.js';
 
 /** Main-thread time one slice of the initial buffer may take, ms. */
@@ -29,7 +29,7 @@ export function instrumentResources(ctx: BrowserContext, skipUrl: (url: string) 
     const t = clampTime(e.startTime);
     const span = ctx.tracer.startSpan(
       'resourceFetch',
-      { startTime: t, attributes: { 'url.full': fullUrl(e.name, ctx.redact), 'resource.initiator_type': e.initiatorType } },
+      { startTime: unixMs(t), attributes: { 'url.full': fullUrl(e.name, ctx.redact), 'resource.initiator_type': e.initiatorType } },
       within(ctx.page, t) ?? openAt(ctx.recent, t) ?? null,
     );
     addPhases(span, e as unknown as Record<string, number>, PHASES);
@@ -37,7 +37,7 @@ export function instrumentResources(ctx: BrowserContext, skipUrl: (url: string) 
     const status = (e as { responseStatus?: number }).responseStatus;
     if (status) span.setAttribute('http.response.status_code', status);
     protocol(span, e.nextHopProtocol);
-    span.end(Math.max(e.responseEnd, t));
+    span.end(unixMs(Math.max(e.responseEnd, t)));
   };
   // The initial buffer (a page may have hundreds) in slices of a few ms, each
   // its own idle task; what is left when the page hides is recorded then.

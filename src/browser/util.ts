@@ -242,3 +242,10 @@ export function openAt(ws: readonly Period[], t: number): Span | undefined {
 export function perfNow(): number {
   return performance.now();
 }
+
+/**
+ * A performance-timeline time (an entry's, an event's timeStamp) as unix ms,
+ * the form a span time takes whatever clock `setClock` put in: taken as it
+ * is, it would be a reading of that clock (and 1970 for one from 0).
+ */
+export const unixMs = (t: number): number => performance.timeOrigin + t;
