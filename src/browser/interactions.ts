@@ -20,7 +20,7 @@ const MAX_OPEN_MS = 30_000;
 
 export const DEFAULT_EVENTS = ['click', 'submit'];
 
-export function instrumentInteractions(ctx: BrowserContext, events: readonly string[]): () => void {
+export function instrumentInteractions(ctx: BrowserContext, events: readonly string[]): void {
   const open = new Set<Span>();
   // Dispatches in progress, innermost last (a click's activation may dispatch submit).
   const stack: Array<{ event: Event; span: Span; previous: ParentIds | undefined }> = [];
@@ -73,17 +73,13 @@ export function instrumentInteractions(ctx: BrowserContext, events: readonly str
     }, 0);
   };
 
-  const stops: Array<() => void> = [];
   for (const type of events) {
-    stops.push(listen(window, type, start, true));
-    stops.push(listen(window, type, (e) => queueMicrotask(() => release(e)), false));
+    listen(window, type, start, true);
+    listen(window, type, (e) => queueMicrotask(() => release(e)), false);
   }
   // The page is going away: end what is open so delivery takes it.
   ctx.onUnload.push(() => {
     if (stack[0]) release(stack[0].event);
     for (const span of [...open]) forceEnd(span);
   });
-  return () => {
-    for (const stop of stops) stop();
-  };
 }

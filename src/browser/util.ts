@@ -238,6 +238,31 @@ export function openAt(ws: readonly Period[], t: number): Span | undefined {
   return undefined;
 }
 
+/**
+ * Runs `fn` for each `type` entry the browser reports from now on (with
+ * `buffered`, those before too), where it has a PerformanceObserver; an
+ * entry `fn` fails on is reported, and the rest go on.
+ */
+export function observe(type: string, fn: (e: PerformanceEntry) => void, buffered?: boolean): PerformanceObserver | undefined {
+  if (typeof PerformanceObserver !== 'function') return undefined;
+  try {
+    const po = new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) {
+        try {
+          fn(e);
+        } catch (err) {
+          internalError(err);
+        }
+      }
+    });
+    po.observe({ type, buffered });
+    return po;
+  } catch (e) {
+    internalError(e);
+    return undefined;
+  }
+}
+
 /** Performance-timeline time of now. */
 export function perfNow(): number {
   return performance.now();

@@ -1,12 +1,11 @@
 // XMLHttpRequest client spans, propagated like fetch.
 import type { BrowserContext } from './types.js';
 import { internalError } from '../diag.js';
-import { end } from './fetch.js';
-import { holdActive } from './hold.js';
-import { endInflight, httpUrl, inflight, openXhr, perfNow, sendXhr, sendable, setXhrHeaders, startClientSpan, watchXhrHeaders } from './util.js';
+import { request } from './fetch.js';
+import { endInflight, httpUrl, openXhr, perfNow, sendXhr, sendable, setXhrHeaders, watchXhrHeaders } from './util.js';
 
-export function instrumentXhr(ctx: BrowserContext): () => void {
-  if (typeof XMLHttpRequest !== 'function') return () => {};
+export function instrumentXhr(ctx: BrowserContext): void {
+  if (typeof XMLHttpRequest !== 'function') return;
   const proto = XMLHttpRequest.prototype;
   const open0 = proto.open as (...args: unknown[]) => void;
   const send0 = proto.send;
@@ -30,18 +29,9 @@ export function instrumentXhr(ctx: BrowserContext): () => void {
     try {
       const r = requests.get(this);
       if (r && sendable(this) && !ctx.ignore(r.url.href)) {
-        const span = startClientSpan(ctx.tracer, r.method, r.url, ctx.redact);
-        inflight.add(span);
-        const release = holdActive();
-        if (ctx.propagate(r.url)) {
-          const carrier: Record<string, string> = {};
-          ctx.tracer.inject(carrier, span);
-          setXhrHeaders(this, setHeader0, carrier);
-        }
-        done = (status, failure) => {
-          end(span, status, failure);
-          release();
-        };
+        let headers: Record<string, string> | undefined;
+        [done, headers] = request(ctx, r.method, r.url);
+        if (headers) setXhrHeaders(this, setHeader0, headers);
       }
     } catch (e) {
       internalError(e);
@@ -51,12 +41,7 @@ export function instrumentXhr(ctx: BrowserContext): () => void {
 
   proto.open = open as typeof proto.open;
   proto.send = send;
-  const unwatch = watchXhrHeaders(proto);
+  watchXhrHeaders(proto);
   ctx.xhrSince = perfNow();
   ctx.onUnload.push(endInflight);
-  return () => {
-    unwatch();
-    if (proto.open === open) proto.open = open0 as typeof proto.open;
-    if (proto.send === send) proto.send = send0;
-  };
 }
