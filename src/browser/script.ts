@@ -276,7 +276,7 @@ function queued(tracing: ScriptApi, call: unknown): void {
   if (name === 'ready') {
     if (typeof args[0] === 'function') void tracing.ready.then(args[0] as (t: Tracer) => unknown);
   } else if (name === 'startSpan') {
-    internalError('a queued startSpan is skipped (nothing could end its span): queue startActiveSpan with a callback');
+    internalError('a queued startSpan is skipped: queue startActiveSpan');
   } else {
     const fn = (tracing as unknown as Methods)[String(name)];
     if (typeof fn === 'function') fn(...args);
