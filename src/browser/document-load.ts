@@ -9,11 +9,11 @@ import type { Attributes, Span } from '../types.js';
 import type { BrowserContext, Period } from './types.js';
 import { parseTraceparent } from '../propagation.js';
 import { nextTask, whenIdle } from './schedule.js';
-import { listen, perfNow } from './util.js';
+import { listen, perfNow, unixMs } from './util.js';
 import { fullUrl } from '../url.js';
 
-/** Navigation Timing phases, in order, recorded as span events when non-zero. */
-export const PHASES = [
+/** Network phases, in order, recorded as span events when non-zero. */
+const PHASES = [
   'fetchStart', 'domainLookupStart', 'domainLookupEnd', 'connectStart', 'secureConnectionStart', 'connectEnd',
   'requestStart', 'responseStart', 'responseEnd',
 ] as const;
@@ -27,22 +27,36 @@ type Timing = Record<string, number>;
 export const clampTime = (t: number): number => (t > 0 ? t : 0);
 
 /** Adds one event per non-zero phase of `entry`. */
-export function addPhases(span: Span, entry: Timing, names: readonly string[]): void {
+function addPhases(span: Span, entry: Timing, names: readonly string[]): void {
   for (const name of names) {
     const t = entry[name];
-    if (typeof t === 'number' && t > 0) span.addEvent(name, t);
+    if (typeof t === 'number' && t > 0) span.addEvent(name, unixMs(t));
   }
+}
+
+/**
+ * The span of a request from its timing entry (the document's own, a
+ * resource's), from `start` to its response's end: `url.full` and
+ * `attributes`, the network phases as events, the status and body size.
+ */
+export function requestSpan(ctx: BrowserContext, name: string, e: PerformanceResourceTiming, start: number, attributes: Attributes, parent: Span | null): void {
+  const span = ctx.tracer.startSpan(name, { startTime: unixMs(start), attributes: { 'url.full': fullUrl(e.name, ctx.redact), ...attributes } }, parent);
+  addPhases(span, e as unknown as Timing, PHASES);
+  const status = (e as { responseStatus?: number }).responseStatus;
+  if (status) span.setAttribute('http.response.status_code', status);
+  if (e.encodedBodySize) span.setAttribute('http.response.body.size', e.encodedBodySize);
+  span.end(unixMs(Math.max(start, e.responseEnd)));
 }
 
 const navEntry = (): PerformanceNavigationTiming | undefined => performance.getEntriesByType?.('navigation')[0] as PerformanceNavigationTiming | undefined;
 
 /** Starts the documentLoad span now; it ends (with `done` called) once the load event is over. */
-export function instrumentDocumentLoad(ctx: BrowserContext, done: (nav: PerformanceNavigationTiming | undefined) => void): () => void {
+export function instrumentDocumentLoad(ctx: BrowserContext, done: (nav: PerformanceNavigationTiming | undefined) => void): void {
   const nav = navEntry();
   const meta = document.querySelector('meta[name="traceparent"]')?.getAttribute('content');
   const remote = meta ? parseTraceparent(meta) : null; // no regex compiled for the usual page without one
   const start = nav ? nav.startTime : 0;
-  const page = ctx.tracer.startSpan('documentLoad', { startTime: start, attributes: pageAttrs(ctx, nav?.type) }, remote ?? null);
+  const page = ctx.tracer.startSpan('documentLoad', { startTime: unixMs(start), attributes: pageAttrs(ctx, nav?.type) }, remote ?? null);
   const view: Period = (ctx.page = [page, start, Infinity]);
   // Its window ends at loadEventEnd as soon as that is known, for the vitals reported before the span ends.
   const loaded = (): void => {
@@ -58,19 +72,13 @@ export function instrumentDocumentLoad(ctx: BrowserContext, done: (nav: Performa
     stop();
     const n = navEntry();
     if (n) {
-      const start = clampTime(n.fetchStart);
-      const fetchSpan = ctx.tracer.startSpan('documentFetch', { startTime: start, attributes: { 'url.full': fullUrl(n.name, ctx.redact) } }, page);
-      addPhases(fetchSpan, n as unknown as Timing, PHASES);
-      const status = (n as { responseStatus?: number }).responseStatus;
-      if (status) fetchSpan.setAttribute('http.response.status_code', status);
-      if (n.encodedBodySize) fetchSpan.setAttribute('http.response.body.size', n.encodedBodySize);
-      fetchSpan.end(Math.max(start, n.responseEnd));
+      requestSpan(ctx, 'documentFetch', n, clampTime(n.fetchStart), {}, page);
       addPhases(page, n as unknown as Timing, DOM_PHASES);
     }
     loaded();
     if (view[2] === Infinity) view[2] = perfNow(); // closed before load: end what we have
     done(n);
-    page.end(view[2]);
+    page.end(unixMs(view[2]));
   };
 
   // loadEventEnd is set only after the load handlers return: wait one task,
@@ -87,7 +95,6 @@ export function instrumentDocumentLoad(ctx: BrowserContext, done: (nav: Performa
   ctx.onUnload.push(finish);
   check();
   restores(ctx);
-  return stop;
 }
 
 function pageAttrs(ctx: BrowserContext, type: string | undefined): Attributes {
@@ -106,10 +113,10 @@ function restores(ctx: BrowserContext): void {
   let end: (() => void) | undefined;
   ctx.onRestore.push((at) => {
     end?.();
-    const span = ctx.tracer.startSpan('documentLoad', { startTime: at, attributes: pageAttrs(ctx, 'back-forward-cache') }, null);
+    const span = ctx.tracer.startSpan('documentLoad', { startTime: unixMs(at), attributes: pageAttrs(ctx, 'back-forward-cache') }, null);
     const view: Period = (ctx.page = [span, at, Infinity]);
     const close = (): void => {
-      if (view[2] === Infinity) span.end((view[2] = perfNow()));
+      if (view[2] === Infinity) span.end(unixMs((view[2] = perfNow())));
     };
     end = close;
     requestAnimationFrame(() => requestAnimationFrame(() => void nextTask().then(close)));

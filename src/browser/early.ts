@@ -19,7 +19,7 @@ import { formatTraceparent } from '../propagation.js';
 import { validIds } from '../ids.js';
 import { internalError } from '../diag.js';
 import { rootTraceState } from '../sampler.js';
-import { failLater, fetchTarget, hex, httpUrl, inflight, openXhr, sendXhr, sendable, setXhrHeaders, startClientSpan, watchXhrHeaders, withHeaders } from './util.js';
+import { failLater, fetchTarget, hex, httpUrl, inflight, startClientSpan, withHeaders, wrapXhr } from './util.js';
 
 /** The tracer's EARLY option key (tracer.ts), by its registered name: no import of the tracer here. */
 export const EARLY = Symbol.for('wasmtrace.early');
@@ -133,11 +133,9 @@ export function recordEarly(o: EarlyOptions): EarlyRequests {
   let replayed: ((r: Record_) => void) | undefined;
   const since = performance.now();
 
-  /** A record for a request to `href`, or undefined when it is not to be traced (or too many are). */
-  const begin = (method: unknown, href: string): Record_ | undefined => {
-    if (replayed || records.length >= MAX_EARLY) return undefined;
-    const url = httpUrl(href);
-    if (!url || o.ignore(url)) return undefined;
+  /** A record for a request to `url` (undefined: not http(s)), or undefined when it is not to be traced (or too many are). */
+  const begin = (method: unknown, url: URL | undefined): Record_ | undefined => {
+    if (replayed || records.length >= MAX_EARLY || !url || o.ignore(url)) return undefined;
     const r: Record_ = { method, url, start: now(), ids: newIds(o.ratio, parent) };
     records.push(r);
     return r;
@@ -155,7 +153,8 @@ export function recordEarly(o: EarlyOptions): EarlyRequests {
     const wrapped = function fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
       let r: Record_ | undefined;
       try {
-        r = begin(...fetchTarget(input, init));
+        const [method, href] = fetchTarget(input, init);
+        r = begin(method, httpUrl(href));
         if (r && o.propagate(r.url)) init = withHeaders(input, init, traceHeaders(r.ids, r.ids.baggage));
       } catch (e) {
         internalError(e);
@@ -180,37 +179,12 @@ export function recordEarly(o: EarlyOptions): EarlyRequests {
   }
 
   if (o.xhr && typeof XMLHttpRequest === 'function') {
-    const proto = XMLHttpRequest.prototype;
-    const open0 = proto.open as (...args: unknown[]) => void;
-    const send0 = proto.send;
-    const setHeader0 = proto.setRequestHeader;
-    const opened = new WeakMap<XMLHttpRequest, [method: unknown, href: string]>();
-    const open = function (this: XMLHttpRequest, ...args: unknown[]): void {
-      openXhr(this, () => open0.apply(this, args));
-      try {
-        opened.set(this, [args[0], String(args[1])]);
-      } catch (e) {
-        internalError(e); // a URL whose toString throws: the request goes out untraced
-      }
-    };
-    const send = function (this: XMLHttpRequest, body?: Document | XMLHttpRequestBodyInit | null): void {
-      let r: Record_ | undefined;
-      try {
-        const m = opened.get(this);
-        r = m && sendable(this) ? begin(m[0], m[1]) : undefined;
-        if (r && o.propagate(r.url)) setXhrHeaders(this, setHeader0, traceHeaders(r.ids, r.ids.baggage));
-      } catch (e) {
-        internalError(e);
-      }
-      const rec = r;
-      return rec ? sendXhr(this, () => send0.call(this, body), (status, failure) => finish(rec, status, failure)) : send0.call(this, body);
-    };
-    proto.open = open as typeof proto.open;
-    proto.send = send;
-    restore.push(watchXhrHeaders(proto), () => {
-      if (proto.open === open) proto.open = open0 as typeof proto.open;
-      if (proto.send === send) proto.send = send0;
-    });
+    restore.push(
+      wrapXhr(XMLHttpRequest.prototype, (method, url) => {
+        const r = begin(method, url);
+        return r && [(status, failure) => finish(r, status, failure), o.propagate(url) ? traceHeaders(r.ids, r.ids.baggage) : undefined];
+      }),
+    );
   }
 
   return {

@@ -19,7 +19,7 @@ interface Seen {
   n: number;
 }
 
-export function instrumentErrors(ctx: BrowserContext): () => void {
+export function instrumentErrors(ctx: BrowserContext): void {
   const seen = new Map<string, Seen>();
   let minute = -1;
   let recent = 0;
@@ -56,7 +56,7 @@ export function instrumentErrors(ctx: BrowserContext): () => void {
     dropped = 0;
   });
   // Listening without capture: resource load errors (which do not bubble) stay out.
-  const stopError = listen(window, 'error', (e) => {
+  listen(window, 'error', (e) => {
     const ev = e as ErrorEvent;
     if (typeof ev.message !== 'string') return;
     const where: Attributes = {};
@@ -65,11 +65,7 @@ export function instrumentErrors(ctx: BrowserContext): () => void {
     if (ev.colno) where['code.column.number'] = ev.colno;
     record('error', ev.error ?? ev.message, where);
   }, false);
-  const stopRejection = listen(window, 'unhandledrejection', (e) => {
+  listen(window, 'unhandledrejection', (e) => {
     record('unhandledrejection', (e as PromiseRejectionEvent).reason);
   }, false);
-  return () => {
-    stopError();
-    stopRejection();
-  };
 }

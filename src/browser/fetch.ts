@@ -9,45 +9,35 @@ import { endInflight, failLater, fetchTarget, httpUrl, inflight, perfNow, startC
 
 type Fetch = typeof fetch;
 
-export function instrumentFetch(ctx: BrowserContext): () => void {
+export function instrumentFetch(ctx: BrowserContext): void {
   const g = globalThis as { fetch?: Fetch };
   const original = g.fetch;
-  if (typeof original !== 'function') return () => {};
+  if (typeof original !== 'function') return;
   const wrapped = function fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
-    let span: Span | undefined;
-    let release: () => void = () => {};
+    let done: Done | undefined;
     try {
       const [method, href] = fetchTarget(input, init);
       const u = httpUrl(href);
       if (u && !ctx.ignore(u.href)) {
-        span = startClientSpan(ctx.tracer, method, u, ctx.redact);
-        inflight.add(span);
-        release = holdActive();
-        if (ctx.propagate(u)) {
-          const carrier: Record<string, string> = {};
-          ctx.tracer.inject(carrier, span);
-          init = withHeaders(input, init, carrier);
-        }
+        let headers: Record<string, string> | undefined;
+        [done, headers] = request(ctx, method, u);
+        if (headers) init = withHeaders(input, init, headers);
       }
     } catch (e) {
       internalError(e);
     }
     // The page's own request, started synchronously (pagehide senders rely on it).
     const sent = original.call(globalThis, input, init);
-    if (!span) return sent;
-    const s = span;
+    if (!done) return sent;
+    const d = done;
     return sent.then(
       (res) => {
-        end(s, res.status, undefined);
-        release();
+        d(res.status, undefined);
         return res;
       },
       (err: unknown) => {
         const at = now();
-        failLater(() => {
-          end(s, 0, err, at);
-          release();
-        });
+        failLater(() => d(0, err, at));
         throw err; // the page's own failure, untouched
       },
     );
@@ -55,9 +45,29 @@ export function instrumentFetch(ctx: BrowserContext): () => void {
   g.fetch = wrapped as Fetch;
   ctx.fetchSince = perfNow();
   ctx.onUnload.push(endInflight);
-  return () => {
-    if (g.fetch === wrapped) g.fetch = original;
-  };
+}
+
+/** How a traced request ends: its status, or 0 and the failure; at `at`, or now. */
+type Done = (status: number, err: unknown, at?: number) => void;
+
+/**
+ * Starts the CLIENT span of a request to `u` (in flight until it ends; it
+ * holds the interaction that started it open): what ends it, and the trace
+ * headers it carries where they may go.
+ */
+export function request(ctx: BrowserContext, method: unknown, u: URL): [Done, Record<string, string> | undefined] {
+  const span = startClientSpan(ctx.tracer, method, u, ctx.redact);
+  inflight.add(span);
+  const release = holdActive();
+  let headers: Record<string, string> | undefined;
+  if (ctx.propagate(u)) ctx.tracer.inject((headers = {}), span);
+  return [
+    (status, err, at) => {
+      end(span, status, err, at);
+      release();
+    },
+    headers,
+  ];
 }
 
 /**

@@ -12,16 +12,15 @@ import type { Span } from '../types.js';
 import type { BrowserContext } from './types.js';
 import { type ParentIds, activeParent, setActive } from '../context.js';
 import { forceEnd, taskDone, track } from './hold.js';
-import { absolute, listen, opened, perfNow } from './util.js';
+import { absolute, listen, opened, perfNow, unixMs } from './util.js';
 import { fullUrl } from '../url.js';
-import { now } from '../clock.js';
 
 /** Longest an interaction waits for the requests it started, ms. */
 const MAX_OPEN_MS = 30_000;
 
 export const DEFAULT_EVENTS = ['click', 'submit'];
 
-export function instrumentInteractions(ctx: BrowserContext, events: readonly string[]): () => void {
+export function instrumentInteractions(ctx: BrowserContext, events: readonly string[]): void {
   const open = new Set<Span>();
   // Dispatches in progress, innermost last (a click's activation may dispatch submit).
   const stack: Array<{ event: Event; span: Span; previous: ParentIds | undefined }> = [];
@@ -53,13 +52,13 @@ export function instrumentInteractions(ctx: BrowserContext, events: readonly str
     const href = e.type === 'click' ? target.closest('a[href]')?.getAttribute('href') : null;
     const url = href ? absolute(href) : undefined;
     if (url) attrs['url.full'] = fullUrl(url.href, ctx.redact);
-    // From the input, not the handler: the wait before it ran is part of what the user felt.
-    // (An event's timeStamp is on the page's clock: used when the SDK's clock agrees.)
-    const t = e.timeStamp;
-    const startTime = t > 0 && t <= now() && t > now() - MAX_OPEN_MS ? t : undefined;
-    const span = ctx.tracer.startSpan(e.type, { attributes: attrs, startTime }, ctx.tracer.getActiveSpan() ?? recent?.span);
+    // From the input, not the handler: the wait before it ran is part of what the user felt
+    // (not a synthetic event's creation long before its dispatch).
+    const p = perfNow();
+    const t = e.timeStamp > 0 && e.timeStamp > p - MAX_OPEN_MS ? Math.min(e.timeStamp, p) : p;
+    const span = ctx.tracer.startSpan(e.type, { attributes: attrs, startTime: unixMs(t) }, ctx.tracer.getActiveSpan() ?? recent?.span);
     open.add(span);
-    const closed = opened(ctx, span, startTime ?? perfNow());
+    const closed = opened(ctx, span, t);
     const timer = setTimeout(() => forceEnd(span), MAX_OPEN_MS);
     track(span, () => {
       clearTimeout(timer);
@@ -74,17 +73,13 @@ export function instrumentInteractions(ctx: BrowserContext, events: readonly str
     }, 0);
   };
 
-  const stops: Array<() => void> = [];
   for (const type of events) {
-    stops.push(listen(window, type, start, true));
-    stops.push(listen(window, type, (e) => queueMicrotask(() => release(e)), false));
+    listen(window, type, start, true);
+    listen(window, type, (e) => queueMicrotask(() => release(e)), false);
   }
   // The page is going away: end what is open so delivery takes it.
   ctx.onUnload.push(() => {
     if (stack[0]) release(stack[0].event);
     for (const span of [...open]) forceEnd(span);
   });
-  return () => {
-    for (const stop of stops) stop();
-  };
 }

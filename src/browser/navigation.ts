@@ -6,8 +6,8 @@ import { internalError } from '../diag.js';
 import { listen, opened, perfNow } from './util.js';
 import { fullUrl } from '../url.js';
 
-export function instrumentNavigation(ctx: BrowserContext): () => void {
-  if (typeof history === 'undefined') return () => {};
+export function instrumentNavigation(ctx: BrowserContext): void {
+  if (typeof history === 'undefined') return;
   let last = location.href;
   const open = new Set<() => void>();
   ctx.onUnload.push(() => {
@@ -31,7 +31,7 @@ export function instrumentNavigation(ctx: BrowserContext): () => void {
     setTimeout(end, 0);
   };
 
-  const wrap = (name: 'pushState' | 'replaceState'): (() => void) => {
+  const wrap = (name: 'pushState' | 'replaceState'): void => {
     const original = history[name];
     const wrapped = function (this: History, ...args: Parameters<History['pushState']>): void {
       original.apply(this, args); // throws on a bad URL: the page's own error
@@ -42,12 +42,8 @@ export function instrumentNavigation(ctx: BrowserContext): () => void {
       }
     };
     history[name] = wrapped;
-    return () => {
-      if (history[name] === wrapped) history[name] = original;
-    };
   };
-  const stops = [wrap('pushState'), wrap('replaceState'), listen(window, 'popstate', () => navigated('popstate'), true)];
-  return () => {
-    for (const stop of stops) stop();
-  };
+  wrap('pushState');
+  wrap('replaceState');
+  listen(window, 'popstate', () => navigated('popstate'), true);
 }

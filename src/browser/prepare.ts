@@ -10,7 +10,7 @@ import type { BrowserInitOptions } from './types.js';
 import type { WasmSource } from '../wasm.js';
 import type { Tracer } from '../tracer.js';
 import { FIRST_PAINT_WAIT_MS, afterPaint } from './schedule.js';
-import { absolute, listen, propagatesTo } from './util.js';
+import { absolute, listen, observe, propagatesTo } from './util.js';
 import { type EarlyRequests, recordEarly } from './early.js';
 import { samplerRatio } from '../sampler.js';
 import { envSamplerRatio } from '../env.js';
@@ -81,12 +81,9 @@ function keepResources(): () => number {
   let po: PerformanceObserver | undefined;
   const stop = listen(performance, 'resourcetimingbufferfull', () => {
     if (performance.getEntriesByType('resource').length < MAX_RESOURCES) return performance.setResourceTimingBufferSize(MAX_RESOURCES);
-    if (po || typeof PerformanceObserver !== 'function') return;
+    if (po) return;
     lost = 1;
-    po = new PerformanceObserver((list) => {
-      lost += list.getEntries().length;
-    });
-    po.observe({ type: 'resource' });
+    po = observe('resource', () => lost++);
   });
   return () => {
     stop();

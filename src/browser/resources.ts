@@ -8,18 +8,17 @@
 // and XHR requests made while those instrumentations are on already have
 // client spans and are skipped, as are the exporter's own requests.
 import type { BrowserContext } from './types.js';
-import type { Span } from '../types.js';
+import type { Attributes } from '../types.js';
 import { internalError } from '../diag.js';
-import { addPhases, clampTime, PHASES } from './document-load.js';
+import { clampTime, requestSpan } from './document-load.js';
 import { whenIdle } from './schedule.js';
-import { openAt, perfNow, within } from './util.js';
-import { fullUrl } from '../url.js';
+import { observe, openAt, perfNow, within } from './util.js';
 
 /** Main-thread time one slice of the initial buffer may take, ms. */
 const SLICE_MS = 4;
 
 /** Records entries already in the buffer, then observes later ones; `lost` entries that never reached the buffer are counted on documentLoad. */
-export function instrumentResources(ctx: BrowserContext, skipUrl: (url: string) => boolean, lost: number): () => void {
+export function instrumentResources(ctx: BrowserContext, skipUrl: (url: string) => boolean, lost: number): void {
   if (lost) ctx.page?.[0].setAttribute('wasmtrace.resources_dropped', lost);
   const record = (e: PerformanceResourceTiming): void => {
     if (ctx.ignore(e.name) || skipUrl(e.name)) return;
@@ -27,17 +26,7 @@ export function instrumentResources(ctx: BrowserContext, skipUrl: (url: string) 
     if (e.initiatorType === 'xmlhttprequest' && e.startTime >= ctx.xhrSince) return;
     if (e.initiatorType === 'beacon') return;
     const t = clampTime(e.startTime);
-    const span = ctx.tracer.startSpan(
-      'resourceFetch',
-      { startTime: t, attributes: { 'url.full': fullUrl(e.name, ctx.redact), 'resource.initiator_type': e.initiatorType } },
-      within(ctx.page, t) ?? openAt(ctx.recent, t) ?? null,
-    );
-    addPhases(span, e as unknown as Record<string, number>, PHASES);
-    if (e.encodedBodySize) span.setAttribute('http.response.body.size', e.encodedBodySize);
-    const status = (e as { responseStatus?: number }).responseStatus;
-    if (status) span.setAttribute('http.response.status_code', status);
-    protocol(span, e.nextHopProtocol);
-    span.end(Math.max(e.responseEnd, t));
+    requestSpan(ctx, 'resourceFetch', e, t, { 'resource.initiator_type': e.initiatorType, ...protocol(e.nextHopProtocol) }, within(ctx.page, t) ?? openAt(ctx.recent, t) ?? null);
   };
   // The initial buffer (a page may have hundreds) in slices of a few ms, each
   // its own idle task; what is left when the page hides is recorded then.
@@ -60,29 +49,14 @@ export function instrumentResources(ctx: BrowserContext, skipUrl: (url: string) 
     internalError(e);
   }
   ctx.onUnload.push(() => drain(Infinity));
-  if (typeof PerformanceObserver !== 'function') return () => {};
-  try {
-    const po = new PerformanceObserver((list) => {
-      try {
-        for (const e of list.getEntries()) record(e as PerformanceResourceTiming);
-      } catch (err) {
-        internalError(err);
-      }
-    });
-    po.observe({ type: 'resource' });
-    return () => po.disconnect();
-  } catch (e) {
-    internalError(e);
-    return () => {};
-  }
+  observe('resource', record as (e: PerformanceEntry) => void);
 }
 
 /**
  * An ALPN id ('http/1.1', 'h2', 'h3') as the semantic conventions split it:
  * network.protocol.name 'http' and network.protocol.version '1.1', '2', '3'.
  */
-function protocol(span: Span, alpn: string): void {
+function protocol(alpn: string): Attributes {
   const m = /^(?:http\/(\d\.\d)$|h(\d)(?:$|-))/.exec(alpn);
-  if (m) span.setAttribute('network.protocol.name', 'http').setAttribute('network.protocol.version', m[1] ?? m[2]!);
-  else if (alpn) span.setAttribute('network.protocol.name', alpn);
+  return m ? { 'network.protocol.name': 'http', 'network.protocol.version': m[1] ?? m[2]! } : alpn ? { 'network.protocol.name': alpn } : {};
 }

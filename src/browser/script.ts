@@ -155,14 +155,9 @@ function deferredSpan(ratio: number, name: string, options: SpanOptions | undefi
         if (m !== 'end') return result;
         args = [];
       }
+      // addEvent(name, time) gets one too, which the span ignores (it takes the time as given).
       const at = TIMED[m];
-      if (at !== undefined) {
-        if (m === 'addEvent' && (typeof args[1] === 'number' || args[1] instanceof Date)) {
-          // addEvent(name, time): the time is already there
-        } else if (args[at] === undefined) {
-          args[at] = now();
-        }
-      }
+      if (at !== undefined && args[at] === undefined) args[at] = now();
       if (m === 'end') d.ended = true;
       d.ops.push([m, args]);
       return result;
@@ -270,7 +265,7 @@ function queued(tracing: ScriptApi, call: unknown): void {
   if (name === 'ready') {
     if (typeof args[0] === 'function') void tracing.ready.then(args[0] as (t: Tracer) => unknown);
   } else if (name === 'startSpan') {
-    internalError('a queued startSpan is skipped (nothing could end its span): queue startActiveSpan with a callback');
+    internalError('a queued startSpan is skipped: queue startActiveSpan');
   } else {
     const fn = (tracing as unknown as Methods)[String(name)];
     if (typeof fn === 'function') fn(...args);

@@ -52,7 +52,7 @@ export function startBrowser(options: BrowserInitOptions, defaultWasm: (json: bo
   if (typeof window === 'undefined') return start(options, defaultWasm);
   const page = window as StartedPage;
   if (page[STARTED]) {
-    if (!again) internalError('init() called again (or beside the script tag): the first start-up\'s tracer is returned');
+    if (!again) internalError('already started: init() returns the first tracer');
     again = true;
     return page[STARTED];
   }

@@ -62,12 +62,57 @@ export function withHeaders(input: RequestInfo | URL, init: RequestInit | undefi
   return Object.create(init ?? null, { headers: { value: h, enumerable: true } }) as RequestInit;
 }
 
+/** How a traced request starts: what ends it, and the trace headers it carries (where they may go). */
+export type Traced = [done: XhrDone, headers: Record<string, string> | undefined];
+
+/**
+ * Wraps XHR's open() and send() (and setRequestHeader, watchXhrHeaders):
+ * each send() of an http(s) request — its URL resolved at open(), as the
+ * XHR does — with no traced one in flight on the XHR is offered to `start`,
+ * which may trace it. Returns the undo.
+ */
+export function wrapXhr(proto: XMLHttpRequest, start: (method: unknown, url: URL) => Traced | undefined): () => void {
+  const open0 = proto.open as (...args: unknown[]) => void;
+  const send0 = proto.send;
+  const set0 = proto.setRequestHeader;
+  const requests = new WeakMap<XMLHttpRequest, [method: unknown, url: URL | undefined]>();
+  const open = function (this: XMLHttpRequest, ...args: unknown[]): void {
+    let url: URL | undefined;
+    try {
+      url = httpUrl(String(args[1]));
+    } catch (e) {
+      internalError(e); // a URL whose toString throws: the request goes out untraced
+    }
+    openXhr(this, () => open0.apply(this, args));
+    requests.set(this, [args[0], url]);
+  };
+  const send = function (this: XMLHttpRequest, body?: Document | XMLHttpRequestBodyInit | null): void {
+    let traced: Traced | undefined;
+    try {
+      const r = requests.get(this);
+      traced = r?.[1] && sendable(this) ? start(r[0], r[1]) : undefined;
+      if (traced?.[1]) setXhrHeaders(this, set0, traced[1]);
+    } catch (e) {
+      internalError(e);
+    }
+    return traced ? sendXhr(this, () => send0.call(this, body), traced[0]) : send0.call(this, body);
+  };
+  proto.open = open as typeof proto.open;
+  proto.send = send;
+  const unwatch = watchXhrHeaders(proto);
+  return () => {
+    unwatch();
+    if (proto.open === open) proto.open = open0 as typeof proto.open;
+    if (proto.send === send) proto.send = send0;
+  };
+}
+
 /** XHRs the app gave a `traceparent` or `baggage` header itself: an XHR cannot read its request headers back. */
 const appTraceparent = new WeakSet<XMLHttpRequest>();
 const appBaggage = new WeakSet<XMLHttpRequest>();
 
 /** Wraps `setRequestHeader` to note the XHRs the app sets `traceparent` or `baggage` on; returns the undo. */
-export function watchXhrHeaders(proto: XMLHttpRequest): () => void {
+function watchXhrHeaders(proto: XMLHttpRequest): () => void {
   const set0 = proto.setRequestHeader;
   const set = function (this: XMLHttpRequest, name: string, value: string): void {
     const n = typeof name === 'string' && name.toLowerCase();
@@ -82,14 +127,14 @@ export function watchXhrHeaders(proto: XMLHttpRequest): () => void {
 }
 
 /** `headers` set on `xhr` (by `set`, the unwrapped setRequestHeader), as withHeaders does for fetch. */
-export function setXhrHeaders(xhr: XMLHttpRequest, set: XMLHttpRequest['setRequestHeader'], headers: Record<string, string>): void {
+function setXhrHeaders(xhr: XMLHttpRequest, set: XMLHttpRequest['setRequestHeader'], headers: Record<string, string>): void {
   if (appTraceparent.has(xhr)) return;
   const own = appBaggage.has(xhr);
   for (const k in headers) if (k !== 'baggage' || !own) set.call(xhr, k, headers[k] as string);
 }
 
 /** How a traced XHR request ends: its status, or 0 and the failure (an event's type, or what send() threw). */
-type XhrDone = (status: number, failure: unknown) => void;
+export type XhrDone = (status: number, failure: unknown) => void;
 
 /** The traced request in flight on each XHR, and the failure event seen for it. */
 const sent = new WeakMap<XMLHttpRequest, { done: XhrDone; failure?: string }>();
@@ -106,14 +151,14 @@ function settle(xhr: XMLHttpRequest, status: number, failure: unknown): void {
 }
 
 /** Whether the page's send() on `xhr` sends a request: opened, and no traced one in flight (else it throws). */
-export const sendable = (xhr: XMLHttpRequest): boolean => xhr.readyState === 1 && !sent.has(xhr);
+const sendable = (xhr: XMLHttpRequest): boolean => xhr.readyState === 1 && !sent.has(xhr);
 
 /**
  * The page's `send()` on `xhr`; `done` runs once, when that request ends. A
  * synchronous request that fails throws and fires no event: `done` gets what
  * it threw, which goes on to the page.
  */
-export function sendXhr(xhr: XMLHttpRequest, send: () => void, done: XhrDone): void {
+function sendXhr(xhr: XMLHttpRequest, send: () => void, done: XhrDone): void {
   sent.set(xhr, { done });
   for (const type of ['error', 'abort', 'timeout', 'loadend']) xhr.addEventListener(type, xhrEvent); // added once per XHR
   try {
@@ -138,7 +183,7 @@ function xhrEvent(this: XMLHttpRequest, e: Event): void {
  * the XHR from its load or readystatechange handler, before the SDK saw
  * loadend) ends with its status as it was; one still in flight is cancelled.
  */
-export function openXhr(xhr: XMLHttpRequest, open: () => void): void {
+function openXhr(xhr: XMLHttpRequest, open: () => void): void {
   let over: (() => void) | undefined;
   const s = sent.get(xhr);
   if (s) {
@@ -237,7 +282,39 @@ export function openAt(ws: readonly Period[], t: number): Span | undefined {
   return undefined;
 }
 
+/**
+ * Runs `fn` for each `type` entry the browser reports from now on (with
+ * `buffered`, those before too), where it has a PerformanceObserver; an
+ * entry `fn` fails on is reported, and the rest go on.
+ */
+export function observe(type: string, fn: (e: PerformanceEntry) => void, buffered?: boolean): PerformanceObserver | undefined {
+  if (typeof PerformanceObserver !== 'function') return undefined;
+  try {
+    const po = new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) {
+        try {
+          fn(e);
+        } catch (err) {
+          internalError(err);
+        }
+      }
+    });
+    po.observe({ type, buffered });
+    return po;
+  } catch (e) {
+    internalError(e);
+    return undefined;
+  }
+}
+
 /** Performance-timeline time of now. */
 export function perfNow(): number {
   return performance.now();
 }
+
+/**
+ * A performance-timeline time (an entry's, an event's timeStamp) as unix ms,
+ * the form a span time takes whatever clock `setClock` put in: taken as it
+ * is, it would be a reading of that clock (and 1970 for one from 0).
+ */
+export const unixMs = (t: number): number => performance.timeOrigin + t;

@@ -13,7 +13,7 @@ import type { Attributes } from '../types.js';
 import type { BrowserContext } from './types.js';
 import { double } from '../attributes.js';
 import { internalError } from '../diag.js';
-import { perfNow, redactUrls, within } from './util.js';
+import { perfNow, redactUrls, unixMs, within } from './util.js';
 
 /** Reports kept while Wasm loads. */
 const MAX_WAITING = 50;
@@ -83,7 +83,7 @@ function record(ctx: BrowserContext, m: MetricWithAttribution, at: number): void
     const page = ctx.page;
     const parent = within(page, start) && within(page, end);
     const links = page && !parent ? [{ context: page[0].spanContext() }] : undefined;
-    ctx.tracer.startSpan(`web-vital.${m.name}`, { startTime: start, attributes: attrs, links }, parent ?? null).end(end);
+    ctx.tracer.startSpan(`web-vital.${m.name}`, { startTime: unixMs(start), attributes: attrs, links }, parent ?? null).end(unixMs(end));
   } catch (e) {
     internalError(e);
   }

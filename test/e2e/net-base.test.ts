@@ -68,3 +68,46 @@ inBoth('relative URLs resolve against <base href>: propagation, url.full and ser
     await env.close();
   }
 });
+
+inBoth('an XHR whose <base href> changes between open() and send() goes where open() resolved it, and its span names that URL (before and after ready, generated)', async (d) => {
+  const env = await startNetEnv();
+  try {
+    const r = prng(8675309);
+    const dirs = ['one/two/', 'moved/', 'a/b/c/', 'other/place/'];
+    const cases = Array.from({ length: 8 }, () => [pick(r, dirs), pick(r, dirs), pick(r, ['x', './y/z', '../up', 'q?k=1'])] as const).filter(([a, b]) => a !== b);
+    const script = `const cases = ${JSON.stringify(cases)};
+      const base = document.querySelector('base');
+      window.go = (phase) => Promise.all(cases.map(([at, later, rel], i) => new Promise((done) => {
+        const u = rel + (rel.includes('?') ? '&' : '?') + 'tag=' + phase + i;
+        base.href = location.origin + '/' + at;
+        const x = new XMLHttpRequest();
+        x.open('GET', u);
+        base.href = location.origin + '/' + later;
+        x.onloadend = () => done(x.responseURL);
+        x.send();
+      })));
+      window.early = go('e').then((r) => (window.results = r));`;
+    env.site.page('/moving-base.html', tagPage(env, `<base href="${env.site.origin}/">`, script));
+    const tab = await d.newTab();
+    await earlyThenReady(tab, `${env.site.origin}/moving-base.html`, `go('r').then((r) => (window.results = window.results.concat(r)))`);
+    const results = await tab.eval<string[]>('window.results');
+    await env.collector.waitFor(() => env.collector.spans().filter((s) => s.kind === 3).length >= cases.length * 2, 10_000).catch(() => {});
+    const spans = env.collector.spans().filter((s) => s.kind === 3);
+    const failures: string[] = [];
+    ['e', 'r'].forEach((phase, p) => cases.forEach(([at, later, rel], i) => {
+      const tag = `tag=${phase}${i}`;
+      const want = new URL(rel + (rel.includes('?') ? '&' : '?') + tag, `${env.site.origin}/${at}`).href;
+      const label = `${phase} ${rel} opened under /${at}, sent under /${later}`;
+      if (results[p * cases.length + i] !== want) failures.push(`${label}: the request went to ${results[p * cases.length + i]}, not ${want}`);
+      // The span is found by its tag, which the query keeps wherever the URL was resolved.
+      const span = spans.find((s) => String(A(s)['url.full']).endsWith(tag));
+      if (!span) failures.push(`${label}: no span`);
+      else if (A(span)['url.full'] !== want) failures.push(`${label}: url.full ${String(A(span)['url.full'])}, not ${want}`);
+    }));
+    assert.ok(cases.length >= 4, 'enough cases');
+    assert.deepEqual(failures, []);
+    assert.deepEqual(tab.pageErrors, []);
+  } finally {
+    await env.close();
+  }
+});

@@ -301,3 +301,58 @@ async function stubQueue(newPage: () => Promise<AnyPage>): Promise<void> {
 }
 
 inBothBrowsers("a stub's queue: ['ready', fn] and callback methods run when the tag does, the page's own exceptions contained", stubQueue);
+
+/**
+ * Times before ready: an event or end given a time (a Date, unix ms, an
+ * HrTime, a performance.now() value) keeps it, with or without attributes;
+ * one given none gets the time of the call, not of the replay (generated).
+ */
+async function timesBeforeReady(newPage: () => Promise<AnyPage>): Promise<void> {
+  const c = await startCollector({ cors: { origins: '*' } });
+  const site = await startStaticServer({
+    routes: {
+      '/index.html': `<!doctype html><title>times</title>
+        <script src="/wasmtrace.js" data-service-name="times" data-endpoint="${c.url}" data-disable="webVitals,longTasks,documentLoad,resources,interactions"></script>
+        <script>
+          let seed = 4711;
+          const r = () => (seed = (seed * 1664525 + 1013904223) >>> 0) / 2 ** 32;
+          const clock = () => performance.timeOrigin + performance.now();
+          window.want = [];
+          for (let i = 0; i < 40; i++) {
+            const s = wasmtrace.startSpan('timed-' + i);
+            for (let j = 0; j < 3; j++) {
+              const at = clock() - r() * performance.now(); // in the past, after the time origin (a performance.now() value is not negative)
+              const forms = [new Date(Math.floor(at)), Math.floor(at), [Math.floor(at / 1e3), Math.round((at / 1e3 - Math.floor(at / 1e3)) * 1e9)], at - performance.timeOrigin, undefined];
+              const k = Math.floor(r() * forms.length);
+              const given = forms[k];
+              const withAttrs = r() < 0.5;
+              const before = clock();
+              if (withAttrs) s.addEvent('e' + j, { j }, given);
+              else if (given === undefined) s.addEvent('e' + j);
+              else s.addEvent('e' + j, given);
+              want.push({ span: i, name: 'e' + j, at: given === undefined ? [before, clock()] : k < 2 ? Math.floor(at) : at });
+            }
+            s.end();
+          }
+        </script>`,
+      ...tagFiles,
+    },
+  });
+  try {
+    const page = await newPage();
+    await page.goto(site.url);
+    const want = (await page.evaluate(`window.wasmtrace.ready.then((t) => t.flush()).then(() => window.want)`)) as Array<{ span: number; name: string; at: number | [number, number] }>;
+    await c.waitFor(() => c.spans().filter((s) => s.name.startsWith('timed-')).length === 40, 10_000);
+    const ms = (nanos: string): number => Number(BigInt(nanos) / 1000n) / 1000;
+    for (const w of want) {
+      const ev = c.spans().find((s) => s.name === `timed-${w.span}`)!.events.find((e) => e.name === w.name)!;
+      const got = ms(ev.timeUnixNano);
+      if (Array.isArray(w.at)) assert.ok(got >= w.at[0] - 0.01 && got <= w.at[1] + 0.01, `span ${w.span} ${w.name}: at the call (${got - w.at[0]} ms after it)`);
+      else assert.ok(Math.abs(got - w.at) < 0.01, `span ${w.span} ${w.name}: at the time given (${got - w.at} ms off)`);
+    }
+  } finally {
+    await Promise.all([c.close(), site.close()]);
+  }
+}
+
+inBothBrowsers('before ready: an event keeps the time it is given (Date, unix ms, HrTime, performance.now()), or gets that of the call', timesBeforeReady);
