@@ -14,7 +14,6 @@ import { countOversize, toUnixNs } from "./config";
 import {
   NULL_BOOL, NULL_NUM, NULL_STR, V_ARR_BOOL, V_ARR_INT, V_ARR_STR, V_BOOL, V_DBL, V_INT, V_STR, V_STRID, linkFlags,
 } from "./span";
-import { SCOPE_NAME, SCOPE_VERSION } from "./scope";
 import { dtoa_buffered } from "util/number";
 import * as out from "./out";
 
@@ -358,11 +357,8 @@ export function encodeJson(maxBytes: i32, maxSpans: i32 = i32.MAX_VALUE): i32 {
     out.ascii('{"resourceSpans":[{"resource":{');
     attributes(slotAt(0), R_ATTR);
     count("droppedAttributesCount", <i32>load<u16>(slotAt(0), S_DATTR));
-    out.ascii('},"scopeSpans":[{"scope":{"name":"');
-    out.ascii(SCOPE_NAME);
-    out.ascii('","version":"');
-    out.ascii(SCOPE_VERSION);
-    out.ascii('"},"spans":[');
+    // The scope of scope.ts.
+    out.ascii('},"scopeSpans":[{"scope":{"name":"wasmtrace","version":"0.1.0"},"spans":[');
     if (out.over) return -1;
     while (peekEnded() >= 0 && n < maxSpans) {
       const mark = out.pos;

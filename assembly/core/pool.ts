@@ -216,12 +216,13 @@ export function nextRecord(): usize {
   return nextRecord();
 }
 
+/** Header bytes by record type (R_DEAD aside; R_BLOCK_END is never read as a record). */
+const HEADER_SIZE: usize = memory.data<u8>([
+  0, <u8>H_ATTR, <u8>H_ATTR, <u8>H_EVENT, <u8>H_LINK, <u8>H_STR, <u8>H_STR, <u8>H_STR,
+]);
+
 export function headerSize(type: u8): i32 {
-  const t = type & 0x7f;
-  if (t == R_ATTR || t == R_NATTR) return H_ATTR;
-  if (t == R_EVENT) return H_EVENT;
-  if (t == R_LINK) return H_LINK;
-  return H_STR;
+  return load<u8>(HEADER_SIZE + <usize>(type & 7));
 }
 
 /** Payload bytes that follow a record's header: an attribute's capacity, a string's length. */
@@ -239,8 +240,11 @@ export function skipHeader(rec: usize): void {
   rOff += headerSize(load<u8>(rec));
 }
 
-/** Copies the next `n` payload bytes to `dst` (dst 0: skip them). */
-export function readPayload(dst: usize, n: i32): void {
+/**
+ * Moves the reader over the next `n` payload bytes, copying them to `mem`
+ * (mem 0: skips them), or over them from `mem` when `write`.
+ */
+export function readPayload(mem: usize, n: i32, write: bool = false): void {
   while (n > 0) {
     if (rOff >= BLOCK_SIZE) {
       rBlock = load<i32>(blockAt(rBlock));
@@ -248,29 +252,13 @@ export function readPayload(dst: usize, n: i32): void {
     }
     const room = BLOCK_SIZE - rOff;
     const k = n < room ? n : room;
-    if (dst) {
-      memory.copy(dst, blockAt(rBlock) + <usize>rOff, k);
-      dst += k;
+    if (mem) {
+      const at = blockAt(rBlock) + <usize>rOff;
+      if (write) memory.copy(at, mem, k);
+      else memory.copy(mem, at, k);
+      mem += k;
     }
     rOff += k;
-    n -= k;
-  }
-}
-
-/** Overwrites `n` payload bytes starting at the reader's position. */
-export function overwritePayload(src: usize, n: i32): void {
-  let b = rBlock;
-  let off = rOff;
-  while (n > 0) {
-    if (off >= BLOCK_SIZE) {
-      b = load<i32>(blockAt(b));
-      off = 4;
-    }
-    const room = BLOCK_SIZE - off;
-    const k = n < room ? n : room;
-    memory.copy(blockAt(b) + <usize>off, src, k);
-    src += k;
-    off += k;
     n -= k;
   }
 }

@@ -15,7 +15,7 @@ import { countOversize, toUnixNs } from "./config";
 import {
   NULL_BOOL, NULL_NUM, NULL_STR, V_ARR_BOOL, V_ARR_INT, V_ARR_STR, V_BOOL, V_DBL, V_INT, V_STR, V_STRID, linkFlags,
 } from "./span";
-import { SCOPE_NAME, SCOPE_VERSION } from "./scope";
+import { SCOPE_PROTO, SCOPE_PROTO_SIZE } from "./scope";
 import * as out from "./out";
 
 let depth: i32 = 0;
@@ -41,12 +41,6 @@ function bytesField(field: u32, src: usize, n: i32): void {
   tag(field, 2);
   varint(n);
   out.copy(src, n);
-}
-
-function asciiField(field: u32, s: string): void {
-  tag(field, 2);
-  varint(s.length);
-  out.ascii(s);
 }
 
 /** Opens a length-delimited field; `close` fills in its length. */
@@ -371,10 +365,7 @@ export function encodeProto(maxBytes: i32, maxSpans: i32 = i32.MAX_VALUE): i32 {
     open(1); // ExportTraceServiceRequest.resource_spans
     resource();
     open(2); // ResourceSpans.scope_spans
-    open(1); // ScopeSpans.scope
-    asciiField(1, SCOPE_NAME);
-    asciiField(2, SCOPE_VERSION);
-    close();
+    bytesField(1, SCOPE_PROTO, SCOPE_PROTO_SIZE); // ScopeSpans.scope
     if (out.over) return -1;
     while (peekEnded() >= 0 && count < maxSpans) {
       const mark = out.pos;

@@ -8,7 +8,7 @@ import {
 } from "./layout";
 import {
   H_ATTR, H_EVENT, H_LINK, H_STR, R_ATTR, R_DEAD, R_EVENT, R_LINK, R_NAME, R_NATTR, R_STATUS,
-  allocSlot, commitHeader, findRecord, nextRecord, openRecords, overwritePayload, payloadStarts, peekFreeBlock,
+  allocSlot, commitHeader, findRecord, nextRecord, openRecords, payloadStarts, readPayload, peekFreeBlock,
   reserve, skipHeader, skipRecord, writePayload,
 } from "./pool";
 import { newSpanId, newTraceId, randomness } from "./ids";
@@ -215,7 +215,7 @@ export function attr(h: i32, keyId: i32, vtype: i32, num: f64, len: i32): i32 {
     store<u8>(replaced, <u8>vtype, 1);
     store<u16>(replaced, <u16>n, 6);
     skipHeader(replaced);
-    overwritePayload(at, n);
+    readPayload(at, n, true); // over the old value
     return OK;
   }
   // Encoded in the tail block: the record fits there, so reserve() has
