@@ -188,3 +188,28 @@ test('a new trace the ratio keeps carries ot=th for every ratio below 1 (near 1 
     assert.equal(kept.traceState, ratio < 1 ? `ot=th:${thresholdHex(ratio)}` : undefined, `ratio ${ratio}`);
   }
 });
+
+test('the Wasm keeps a root whose randomness equals the threshold, and drops it one threshold step above', async () => {
+  // Trace ids made at ratio 1; those whose randomness R is a multiple of 8 below 2^55 give a
+  // ratio 1 - R/2^56 whose threshold is exactly R (f64 is exact there). The same seed gives the same id.
+  const firstTrace = async (seed: number, ratio: number) => {
+    const span = (await coreTracer({ ratio, seed })).tracer.startSpan('root');
+    return span.spanContext();
+  };
+  let cases = 0;
+  for (let seed = 1; seed <= 256; seed++) {
+    const { traceId } = await firstTrace(seed, 1);
+    const randomness = BigInt(`0x${traceId.slice(18)}`);
+    if (randomness % 8n !== 0n || randomness >= 1n << 55n || randomness < 8n) continue;
+    cases++;
+    for (const step of [-8n, 0n, 8n]) {
+      const threshold = randomness + step;
+      const ratio = 1 - Number(threshold) / 2 ** 56;
+      assert.equal(thresholdHex(ratio).padEnd(14, '0'), threshold.toString(16).padStart(14, '0'), 'the ratio gives this threshold');
+      const ctx = await firstTrace(seed, ratio);
+      assert.equal(ctx.traceId, traceId);
+      assert.equal(ctx.traceFlags & 1, randomness >= threshold ? 1 : 0, `randomness ${randomness}, threshold ${threshold}`);
+    }
+  }
+  assert.ok(cases >= 8, `${cases} trace ids on a threshold`);
+});
