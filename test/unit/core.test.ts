@@ -292,6 +292,31 @@ test('the value length limit cuts string values and each string array element, n
   }
 });
 
+test('the value limit never cuts a surrogate pair: generated supplementary characters (U+DBFF high halves included) cut at every offset', async () => {
+  let seed = 0xdbff;
+  const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 8) % n;
+  // Half the characters outside the BMP, half of those from U+10FC00.., whose high surrogate is U+DBFF.
+  const char = () => String.fromCodePoint([0x10fc00 + rnd(0x400), 0x10000 + rnd(0x100000), 0x20 + rnd(0x7000), 0x10fc00 + rnd(0x400)][rnd(4)]!);
+  let highCut = 0;
+  for (let round = 0; round < 40; round++) {
+    const json = round % 2 === 1;
+    const limit = 1 + rnd(40);
+    const t = await coreTracer({ json, valueLimit: limit });
+    const values = Array.from({ length: 30 }, () => Array.from({ length: limit + rnd(limit + 2) }, char).join(''));
+    for (const v of values) t.tracer.startSpan('s', { attributes: { v } }).end();
+    const spans = decodeAll(t.drain(), json);
+    for (const [i, v] of values.entries()) {
+      const got = attrs(spans[i]!.attributes).v as string;
+      const where = `round ${round}, limit ${limit}: ${[...v].map((c) => c.codePointAt(0)!.toString(16)).join(' ')}`;
+      const high = v.length > limit && v.charCodeAt(limit - 1) >= 0xd800 && v.charCodeAt(limit - 1) <= 0xdbff;
+      if (high && v.charCodeAt(limit - 1) === 0xdbff) highCut++;
+      assert.equal(got, v.slice(0, high ? limit - 1 : limit), where);
+      assert.ok(!got.includes('\ufffd'), where);
+    }
+  }
+  assert.ok(highCut > 50, `${highCut} cuts right after U+DBFF`);
+});
+
 test('bodies respect maxBytes; every span arrives exactly once', async () => {
   for (const json of [false, true]) {
     const t = await coreTracer({ json });
