@@ -161,6 +161,31 @@ test('after shutdown(), a span started under a remote parent carries it on as re
   assert.deepEqual([c.traceId, c.spanId, c.isRemote], [local.spanContext().traceId, local.spanContext().spanId, false]);
 });
 
+test('a parent context with unknown trace flags (generated 0-255): only sampled and random are kept, as a SpanContext object and through trace.setSpanContext', async () => {
+  const { tracer, spans } = await tracerWithSink();
+  const r = prng(7777);
+  for (let flags = 0; flags < 256; flags++) {
+    const ctx = otelContext(r, flags);
+    for (const [how, parent] of [['object', ctx], ['setSpanContext', trace.getSpan(trace.setSpanContext(ROOT_CONTEXT, ctx))!.spanContext()]] as const) {
+      const where = `flags ${flags} (${how})`;
+      assert.equal(tracer.withSpan(parent, () => tracer.getActiveSpan())!.spanContext().traceFlags, flags & 3, where);
+      const headers: Record<string, string> = {};
+      tracer.inject(headers, parent);
+      assert.equal(headers.traceparent, `00-${ctx.traceId}-${ctx.spanId}-0${flags & 3}`, where);
+      const child = tracer.startSpan(`child-${flags}-${how}`, {}, parent);
+      assert.equal(child.spanContext().traceFlags & ~3, 0, where);
+      child.addLink({ context: parent });
+      child.end();
+    }
+  }
+  await tracer.flush();
+  const exported = spans();
+  assert.ok(exported.length >= 256, `${exported.length} children exported`);
+  // OTLP span and link flags: the W3C flags in the low byte (sampled, random), then the remote bits.
+  for (const s of exported) for (const f of [s.flags, ...s.links.map((l) => l.flags)]) assert.equal(f & 0xfc, 0, `${s.name}: flags ${f}`);
+  await tracer.shutdown();
+});
+
 test('getActiveSpan() inside withSpan(remote context): a span that records nothing over its context, as OpenTelemetry\'s trace.getSpan', async () => {
   const { tracer } = await tracerWithSink();
   const r = prng(6666);

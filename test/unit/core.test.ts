@@ -195,6 +195,63 @@ test('OpenTelemetry limits: attributes, events and links are capped and counted'
 });
 
 
+test('limits by generated spans, each overflowing any subset of attributes, events, links and event attributes, in both encodings', async () => {
+  let seed = 178;
+  const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 8) % n;
+  const link = { context: { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7', traceFlags: 1 } };
+  const alone = { attributes: 0, events: 0, links: 0 };
+  for (let round = 0; round < 40; round++) {
+    const json = round % 2 === 1;
+    const limits = Array.from({ length: 4 }, () => 1 + rnd(6));
+    const [a, e, l, n] = limits as [number, number, number, number];
+    const t = await coreTracer({ json, limits });
+    // Each count below, at or over its limit; the subset over it differs span to span.
+    const count = (limit: number) => [limit - 1 - rnd(limit), limit, limit + 1 + rnd(5)][rnd(3)]!;
+    const cases = Array.from({ length: 12 }, () => ({ attributes: count(a), events: count(e), links: count(l), eventAttributes: count(n) }));
+    for (const c of cases) {
+      const s = t.tracer.startSpan('limits');
+      for (let i = 0; i < c.attributes; i++) s.setAttribute(`k${i}`, i);
+      for (let i = 0; i < c.events; i++) s.addEvent('e', Object.fromEntries(Array.from({ length: c.eventAttributes }, (_, j) => [`a${j}`, j])));
+      for (let i = 0; i < c.links; i++) s.addLink({ ...link, attributes: Object.fromEntries(Array.from({ length: c.eventAttributes }, (_, j) => [`l${j}`, j])) });
+      s.end();
+    }
+    const spans = decodeAll(t.drain(), json);
+    assert.equal(spans.length, cases.length);
+    for (const [i, c] of cases.entries()) {
+      const span = spans[i]!;
+      const where = `round ${round} (${json ? 'JSON' : 'protobuf'}), limits ${limits}, span ${i}: ${JSON.stringify(c)}`;
+      const over = (have: number, limit: number) => Math.max(0, have - limit);
+      assert.equal(span.attributes.length, Math.min(c.attributes, a), where);
+      assert.equal(span.droppedAttributesCount, over(c.attributes, a), where);
+      assert.equal(span.events.length, Math.min(c.events, e), where);
+      assert.equal(span.droppedEventsCount, over(c.events, e), where);
+      assert.equal(span.links.length, Math.min(c.links, l), where);
+      assert.equal(span.droppedLinksCount, over(c.links, l), where);
+      for (const x of [...span.events, ...span.links]) {
+        assert.equal(x.attributes.length, Math.min(c.eventAttributes, n), where);
+        assert.equal(x.droppedAttributesCount, over(c.eventAttributes, n), where);
+      }
+      const drops = [c.attributes > a, c.events > e, c.links > l];
+      if (drops.filter(Boolean).length === 1) alone[(['attributes', 'events', 'links'] as const)[drops.indexOf(true)]!]++;
+    }
+  }
+  // Each dropped count is non-zero alone in some spans of each encoding.
+  for (const [k, v] of Object.entries(alone)) assert.ok(v > 20, `${k} alone over the limit: ${v} spans`);
+});
+
+test('every SpanKind maps to its OTLP kind; values out of range are INTERNAL', async () => {
+  for (const json of [false, true]) {
+    const t = await coreTracer({ json });
+    const kinds: [unknown, number][] = [
+      [SpanKind.INTERNAL, 1], [SpanKind.SERVER, 2], [SpanKind.CLIENT, 3], [SpanKind.PRODUCER, 4], [SpanKind.CONSUMER, 5],
+      [undefined, 1], [-1, 1], [5, 1], [255, 1], [NaN, 1], [2 ** 31, 1],
+    ];
+    for (const [kind] of kinds) t.tracer.startSpan('k', { kind: kind as SpanKind }).end();
+    const spans = decodeAll(t.drain(), json);
+    assert.deepEqual(spans.map((s) => s.kind), kinds.map(([, otlp]) => otlp), json ? 'JSON' : 'protobuf');
+  }
+});
+
 test('the value length limit cuts string values and each string array element, never names, keys or the resource', async () => {
   const alphabet = ['a', 'Z', '7', ' ', 'é', '✓', '😀', '\n'];
   let seed = 12345;
@@ -233,6 +290,31 @@ test('the value length limit cuts string values and each string array element, n
       assert.equal(span.status.message, c.status, where);
     }
   }
+});
+
+test('the value limit never cuts a surrogate pair: generated supplementary characters (U+DBFF high halves included) cut at every offset', async () => {
+  let seed = 0xdbff;
+  const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 8) % n;
+  // Half the characters outside the BMP, half of those from U+10FC00.., whose high surrogate is U+DBFF.
+  const char = () => String.fromCodePoint([0x10fc00 + rnd(0x400), 0x10000 + rnd(0x100000), 0x20 + rnd(0x7000), 0x10fc00 + rnd(0x400)][rnd(4)]!);
+  let highCut = 0;
+  for (let round = 0; round < 40; round++) {
+    const json = round % 2 === 1;
+    const limit = 1 + rnd(40);
+    const t = await coreTracer({ json, valueLimit: limit });
+    const values = Array.from({ length: 30 }, () => Array.from({ length: limit + rnd(limit + 2) }, char).join(''));
+    for (const v of values) t.tracer.startSpan('s', { attributes: { v } }).end();
+    const spans = decodeAll(t.drain(), json);
+    for (const [i, v] of values.entries()) {
+      const got = attrs(spans[i]!.attributes).v as string;
+      const where = `round ${round}, limit ${limit}: ${[...v].map((c) => c.codePointAt(0)!.toString(16)).join(' ')}`;
+      const high = v.length > limit && v.charCodeAt(limit - 1) >= 0xd800 && v.charCodeAt(limit - 1) <= 0xdbff;
+      if (high && v.charCodeAt(limit - 1) === 0xdbff) highCut++;
+      assert.equal(got, v.slice(0, high ? limit - 1 : limit), where);
+      assert.ok(!got.includes('\ufffd'), where);
+    }
+  }
+  assert.ok(highCut > 50, `${highCut} cuts right after U+DBFF`);
 });
 
 test('bodies respect maxBytes; every span arrives exactly once', async () => {

@@ -66,6 +66,30 @@ test('503 then 200 with Retry-After: the delay is honoured', async (t) => {
   assert.deepEqual([after.queued, after.dropped], [0, 0]);
 });
 
+test('Retry-After of several digits, or a date far ahead, is honoured up to retryMaxDelayMs', async () => {
+  let seed = 0x2a;
+  const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 8) % n;
+  const cap = 400;
+  const values = [String(10 + rnd(90)), String(100 + rnd(9900)), ` ${1000 + rnd(99_000)} `, new Date(Date.now() + 3_600_000 + rnd(86_400_000)).toUTCString()];
+  await Promise.all(values.map(async (value) => {
+    const c = await startCollector({ respond: (_r, i) => (i === 0 ? { status: 503, headers: { 'retry-after': value } } : {}) });
+    try {
+      const tracer = await tracerFor(c.url, { retryInitialDelayMs: 10, retryMaxDelayMs: cap });
+      endSpans(tracer, 3);
+      await tracer.flush();
+      await c.waitFor(() => c.requests.length === 2, 5000);
+      // The backoff alone would retry within 10 ms; Retry-After alone, in 10 s or more.
+      const gap = c.requests[1]!.receivedAt - c.requests[0]!.receivedAt;
+      assert.ok(gap >= cap - 20 && gap < cap + 800, `Retry-After ${value}: retried after ${gap} ms, the cap is ${cap} ms`);
+      assert.equal(uniqueIds(received(c).user), 3);
+      await tracer.shutdown();
+      assertDecoded(c);
+    } finally {
+      await c.close();
+    }
+  }));
+});
+
 test('429 is retried with backoff', async (t) => {
   const c = await startCollector({ respond: (_r, i) => (i < 2 ? { status: 429 } : {}) });
   t.after(() => c.close());

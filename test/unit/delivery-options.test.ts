@@ -85,6 +85,20 @@ test('backoff doubles with jitter within its cap; Retry-After in seconds or as a
   assert.equal(retryAfterMs(null, now), null);
 });
 
+test('Retry-After: generated delta-seconds of any number of digits (with blanks) and HTTP dates either side of now', () => {
+  let seed = 0x7a;
+  const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 8) % n;
+  const now = Date.parse('2026-11-22T00:00:00Z');
+  const blank = () => [' ', '\t', '  ', ''][rnd(4)]!;
+  for (let i = 0; i < 2000; i++) {
+    const seconds = [rnd(10), 10 + rnd(90), 100 + rnd(900), rnd(100_001)][i % 4]!;
+    const zeros = '0'.repeat(rnd(3) === 0 ? 1 + rnd(3) : 0);
+    assert.equal(retryAfterMs(`${blank()}${zeros}${seconds}${blank()}`, now), seconds * 1000, `delta ${zeros}${seconds}`);
+    const at = now + (rnd(200_001) - 100_000) * 1000;
+    assert.equal(retryAfterMs(new Date(at).toUTCString(), now), Math.max(0, at - now), new Date(at).toUTCString());
+  }
+});
+
 test('partial success is read from protobuf and JSON responses', () => {
   assert.equal(rejectedSpans(partialSuccessBody('protobuf', 7, 'too old') as Uint8Array, false), 7);
   assert.equal(rejectedSpans(partialSuccessBody('protobuf', 300_000) as Uint8Array, false), 300_000);

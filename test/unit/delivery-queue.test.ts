@@ -95,6 +95,44 @@ test('two tabs drain one queue: no batch twice, none lost', async (t) => {
   for (const tab of tabs) assert.equal(tab.dropped(), 0);
 });
 
+test('a batch another tab adopted after our claim lapsed is sent by that tab only (generated batch counts)', async (t) => {
+  let seed = 0xc1a;
+  const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 8) % n;
+  for (let round = 0; round < 3; round++) {
+    const area = createStorageArea();
+    const down = await flakyPort();
+    t.after(() => down.close());
+    // Tab A writes its batches ahead and fails to send them; it retries later.
+    const a = await tabFor(down.url, { storage: area.open(), retryInitialDelayMs: 400, retryMaxDelayMs: 400, maxAttempts: 50 });
+    const batches = 1 + rnd(4);
+    let spans = 0;
+    for (let i = 0; i < batches; i++) {
+      const n = 1 + rnd(6);
+      spans += n;
+      endSpans(a.tracer, n, `r${round}-a${i}`);
+      await a.tracer.flush();
+    }
+    assert.equal(storedSpans(area), spans);
+    // Its claims lapse (a frozen tab, say); tab B opens and adopts them; the collector comes up.
+    expireClaims(area);
+    const c = await startCollector();
+    t.after(() => c.close());
+    t.after(() => assertDecoded(c));
+    await down.up(c);
+    const b = await tabFor(down.url, { storage: area.open(), retryInitialDelayMs: 20, maxAttempts: 50 });
+    await c.waitFor(() => received(c).user.length >= spans, 5000);
+    // A's retry comes after B has taken the batches: A must find them held and leave them.
+    await sleep(600);
+    await Promise.all([a.tracer.flush(), b.tracer.flush()]);
+    const { user } = received(c);
+    assert.equal(user.length, spans, `round ${round}: each of ${spans} spans once`);
+    assert.equal(uniqueIds(user), spans);
+    assert.deepEqual(storedBatches(area), []);
+    for (const tab of [a, b]) assert.equal(tab.dropped(), 0);
+    await Promise.all([a.tracer.shutdown(), b.tracer.shutdown()]);
+  }
+});
+
 test('quota errors: the oldest batches go, counted; sent + kept + dropped = ended', async (t) => {
   const area = createStorageArea({ quota: 6000 }); // about 11 KB of packed bodies
   const down = await flakyPort();

@@ -231,7 +231,7 @@ test('TRACEPARENT: an unsampled caller is followed; 500 generated malformed valu
   const r = prng(42);
   const valid = `00-${TP_TRACE}-${TP_SPAN}-01`;
   const junk = '0123456789abcdefABCDEF-xz \u00e9';
-  let fresh = 0;
+  const traceIds = new Set<string>();
   let tried = 0;
   while (tried < 500) {
     // Mutate one to three characters, or cut the value short.
@@ -245,11 +245,11 @@ test('TRACEPARENT: an unsampled caller is followed; 500 generated malformed valu
     const span = tracer.startSpan('x');
     assert.notEqual(span.spanContext().traceId, TP_TRACE, value);
     assert.equal(span.isRecording(), true, value);
-    fresh++;
+    traceIds.add(span.spanContext().traceId);
     span.end();
     await tracer.shutdown();
   }
-  assert.equal(fresh, 500);
+  assert.equal(traceIds.size, 500, 'each is a trace of its own');
 });
 
 test('a bad sampler ratio warns once, naming the option or variable and the value as given; good ones are taken silently', (t) => {
@@ -257,6 +257,12 @@ test('a bad sampler ratio warns once, naming the option or variable and the valu
   t.mock.method(console, 'warn', (...a: unknown[]) => void warned.push(a.join(' ')));
   const r = prng(404);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
+  // The ends of the range are good values too.
+  for (const n of [0, 1]) {
+    assert.equal(samplerRatio(n, '0.5'), n);
+    for (const given of [String(n), ` ${n} `, `${n}.0`]) assert.equal(samplerRatio(undefined, given), n, JSON.stringify(given));
+  }
+  assert.equal(warned.join(' | '), '', 'no warning for 0 or 1');
   for (let i = 0; i < 40; i++) {
     const good = r() < 0.5;
     const fromEnv = r() < 0.5;

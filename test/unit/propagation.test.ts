@@ -92,6 +92,41 @@ test('tracestate over 512 characters: long members go first, then from the end',
   assert.ok(out.startsWith('k0=') && !out.includes('k29='), 'then members from the end');
 });
 
+test('tracestate over 512 characters: generated lists around the 128 and 512 limits match §3.3.1.5', () => {
+  const r = rng(512);
+  // A member of exactly `len` characters (key k<j>, value padded with 'v').
+  const member = (j: number, len: number) => `k${j}=`.padEnd(len, 'v');
+  const pick = () => [127, 128, 129][Math.floor(r() * 3)] ?? 0;
+  let exact = 0;
+  for (let i = 0; i < 3000; i++) {
+    const n = 2 + Math.floor(r() * 31);
+    const lens = Array.from({ length: n }, () => (r() < 0.5 ? pick() : 6 + Math.floor(r() * 140)));
+    // Every third list: shorten the member ≤128 that crosses 512 so that the prefix ends exactly on 512.
+    if (i % 3 === 0) {
+      let size = -1;
+      for (let j = 0; j < n; j++) {
+        if (lens[j]! > 128) continue;
+        if (size + 1 + lens[j]! > 512) {
+          if (512 - size - 1 >= 6) lens[j] = 512 - size - 1;
+          break;
+        }
+        size += 1 + lens[j]!;
+      }
+    }
+    const members = lens.map((l, j) => member(j, l));
+    // The model: within 512, untouched; else drop those over 128, then keep the longest prefix that fits.
+    let want = members;
+    if (members.join(',').length > 512) {
+      want = members.filter((m) => m.length <= 128);
+      let size = -1;
+      want = want.filter((m) => (size += m.length + 1) <= 512);
+    }
+    if (want.join(',').length === 512) exact++;
+    assert.equal(parseTracestate(members.join(',')), want.join(','), `lengths ${lens.join(' ')}`);
+  }
+  assert.ok(exact > 100, `${exact} lists land exactly on 512`);
+});
+
 test('inject and extract round-trip through the tracer, and outgoing spans carry the parent', async () => {
   const t = await coreTracer();
   const incoming = { traceparent: `00-${TRACE}-${SPAN}-01`, tracestate: 'congo=t61rcWkgMzE' };

@@ -57,3 +57,28 @@ test('incoming thresholds: malformed, inconsistent or of unknown probability are
   }
   for (const [k, n] of Object.entries(seen)) assert.ok(n > 100, `${k}: ${n} cases`);
 });
+
+test('incoming thresholds at the boundary: randomness equal to the threshold samples, one below does not (explicit rv and trace id)', async () => {
+  const r = prng(0xb0d);
+  const t = await coreTracer({ ratio: 0.5, seed: 10 });
+  const hex = (n: number): string => Array.from({ length: n }, () => '0123456789abcdef'[Math.floor(r() * 16)]).join('');
+  const seen = { equal: 0, below: 0, above: 0 };
+  for (let i = 0; i < 1500; i++) {
+    const th = hex(1 + Math.floor(r() * 14));
+    const delta = [0n, -1n, 1n][i % 3]!;
+    const value = BigInt(`0x${th.padEnd(14, '0')}`) + delta;
+    if (value < 0n || value >= 1n << 56n) continue;
+    const rv = value.toString(16).padStart(14, '0');
+    const sampled = r() < 0.5;
+    const explicit = r() < 0.5;
+    const traceId = hex(18) + (explicit ? hex(14) : rv);
+    const tracestate = explicit ? `ot=th:${th};rv:${rv}` : `ot=th:${th}`;
+    // Sampled exactly when randomness >= threshold; a flag that disagrees erases the threshold.
+    const consistent = (value >= BigInt(`0x${th.padEnd(14, '0')}`)) === sampled;
+    seen[delta === 0n ? 'equal' : delta < 0n ? 'below' : 'above']++;
+    const parent = t.tracer.extract({ traceparent: `00-${traceId}-${hex(16)}-0${sampled ? 1 : 0}`, tracestate });
+    const want = consistent ? tracestate : explicit ? `ot=rv:${rv}` : undefined;
+    assert.equal(parent?.traceState, want, `${tracestate} on ${traceId} (sampled ${sampled})`);
+  }
+  for (const [k, n] of Object.entries(seen)) assert.ok(n > 400, `${k}: ${n} cases`);
+});

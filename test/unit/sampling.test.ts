@@ -8,6 +8,7 @@ import { setClock } from '../../src/clock.js';
 import { SpanStatusCode } from '../../src/types.js';
 import { configureTail, type SamplerOptions } from '../../src/sampler.js';
 import type { WasmExports } from '../../src/wasm.js';
+import { prng } from '../../demo/collector/synthetic.mjs';
 
 /** OTEP 235 threshold for a ratio, computed here independently of the SDK: 56 bits, hex, trailing zeros trimmed. */
 function thresholdHex(ratio: number): string {
@@ -71,7 +72,7 @@ test('two services decide the same for the same trace id, and outgoing flags car
   const ratio = 0.25;
   const browser = await coreTracer({ ratio, seed: 1, sampler: { keepErrors: true } });
   const worker = await coreTracer({ ratio, seed: 2, sampler: { keepErrors: true } });
-  let agreed = 0;
+  let kept = 0;
   for (let i = 0; i < 4000; i++) {
     const page = browser.tracer.startSpan('click');
     const ctx = page.spanContext();
@@ -84,13 +85,14 @@ test('two services decide the same for the same trace id, and outgoing flags car
     if (expected) assert.equal(headers.tracestate, `ot=th:${thresholdHex(ratio)}`);
     server.end();
     page.end();
-    agreed++;
+    kept += ctx.traceFlags & 1;
     if (i % 500 === 499) {
       browser.drain();
       worker.drain();
     }
   }
-  assert.equal(agreed, 4000);
+  // Both branches ran: Binomial(4000, 0.25) kept, mean 1000, sd 27.4; the bound is 5 sd.
+  assert.ok(Math.abs(kept - 4000 * ratio) < 5 * Math.sqrt(4000 * ratio * (1 - ratio)), `${kept} of 4000 kept`);
 });
 
 test('a bounded hold: spans waiting on an open root are decided when the held-span or the time bound is hit', async () => {
@@ -167,4 +169,47 @@ test('tail-sampling settings, as init() and the Worker both apply them: bad valu
   }
   configureTail({ sampling: () => {} } as unknown as WasmExports, { slowMs: -77 });
   assert.deepEqual(warned, ['[wasmtrace] bad sampler.slowMs -77; using 0']);
+});
+
+test('a new trace the ratio keeps carries ot=th for every ratio below 1 (near 1 included), none at 1', async () => {
+  const r = prng(0x5a5);
+  const near = [0.99, 0.995, 0.999, 0.9999, 1 - 2 ** -20, 1 - 2 ** -40, 1 - 2 ** -52];
+  const ratios = [...near, ...Array.from({ length: 60 }, () => (r() < 0.5 ? 0.99 + r() * 0.01 : r())), 1];
+  for (const [i, ratio] of ratios.entries()) {
+    const t = await coreTracer({ ratio, seed: 100 + i });
+    // The first root the ratio keeps (near 0, it may take a while: give up after 500).
+    let kept;
+    for (let k = 0; k < 500 && !kept; k++) {
+      const span = t.tracer.startSpan('root');
+      if (span.spanContext().traceFlags & 1) kept = span.spanContext();
+      span.end();
+    }
+    if (!kept) continue;
+    assert.equal(kept.traceState, ratio < 1 ? `ot=th:${thresholdHex(ratio)}` : undefined, `ratio ${ratio}`);
+  }
+});
+
+test('the Wasm keeps a root whose randomness equals the threshold, and drops it one threshold step above', async () => {
+  // Trace ids made at ratio 1; those whose randomness R is a multiple of 8 below 2^55 give a
+  // ratio 1 - R/2^56 whose threshold is exactly R (f64 is exact there). The same seed gives the same id.
+  const firstTrace = async (seed: number, ratio: number) => {
+    const span = (await coreTracer({ ratio, seed })).tracer.startSpan('root');
+    return span.spanContext();
+  };
+  let cases = 0;
+  for (let seed = 1; seed <= 256; seed++) {
+    const { traceId } = await firstTrace(seed, 1);
+    const randomness = BigInt(`0x${traceId.slice(18)}`);
+    if (randomness % 8n !== 0n || randomness >= 1n << 55n || randomness < 8n) continue;
+    cases++;
+    for (const step of [-8n, 0n, 8n]) {
+      const threshold = randomness + step;
+      const ratio = 1 - Number(threshold) / 2 ** 56;
+      assert.equal(thresholdHex(ratio).padEnd(14, '0'), threshold.toString(16).padStart(14, '0'), 'the ratio gives this threshold');
+      const ctx = await firstTrace(seed, ratio);
+      assert.equal(ctx.traceId, traceId);
+      assert.equal(ctx.traceFlags & 1, randomness >= threshold ? 1 : 0, `randomness ${randomness}, threshold ${threshold}`);
+    }
+  }
+  assert.ok(cases >= 8, `${cases} trace ids on a threshold`);
 });
