@@ -102,7 +102,7 @@ describe('collector trouble never changes a response', () => {
    * mutant W6 (503 and 504 not retried, worker/export.ts).
    */
   test('a batch the collector could not take (timeout, 429, 502-504) is sent again by a later invocation, once; one it refused is not', async () => {
-    const RETRIED = ['hang', 429, 502, 503, 504];
+    const RETRIED: Array<number | 'hang'> = ['hang', 429, 502, 503, 504];
     const r = prng(0x503);
     const cases = [...RETRIED, 400, 500, 501, 505].map((status) => [r(), status] as const).sort((a, b) => a[0] - b[0]).map(([, s]) => s);
     /** The status each request was answered with (hang: none). */
