@@ -14,6 +14,7 @@ import {
 test('batches are written ahead and a killed page loses none of them', async (t) => {
   const area = createStorageArea();
   const down = await flakyPort();
+  t.after(() => down.close());
   // One attempt, then parked: after the flushes below, page A makes no more
   // requests, as a killed page would not (a live page re-claims lapsed batches
   // when it retries them, and rightly keeps them for another lease).
@@ -45,6 +46,7 @@ test('batches are written ahead and a killed page loses none of them', async (t)
 test('shutdown hands the queue to the next load at once', async (t) => {
   const area = createStorageArea();
   const down = await flakyPort();
+  t.after(() => down.close());
   const a = await tabFor(down.url, { storage: area.open() });
   endSpans(a.tracer, 8);
   await a.tracer.flush();
@@ -210,6 +212,7 @@ test('the queue bound drops the oldest batch and reports it as a wasmtrace.dropp
 test('corrupted entries and foreign keys: corrupt ones removed and counted, foreign ones untouched', async (t) => {
   const area = createStorageArea();
   const down = await flakyPort();
+  t.after(() => down.close());
   const a = await tabFor(down.url, { storage: area.open() });
   endSpans(a.tracer, 5);
   await a.tracer.flush();
@@ -346,6 +349,7 @@ test('a batch the browser holds in a keepalive request is not written ahead; one
 
   // The same batch failing in the browser's hands is written then, and a later page delivers it.
   const down = await flakyPort();
+  t.after(() => down.close());
   const rec3 = recordingTab(area);
   const tab3 = await tabFor(down.url, { storage: rec3.storage, maxAttempts: 1 });
   endSpans(tab3.tracer, 7, 'failed');

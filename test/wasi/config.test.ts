@@ -18,6 +18,7 @@ import { allSpans, decodeJson } from '../helpers/otlp.js';
 import { formatTraceparent, parseTraceparent, parseTracestate } from '../../src/propagation.js';
 import { keyValues } from '../../src/resource.js';
 import { envSamplerRatio, envValue, sdkDisabled } from '../../src/env.js';
+import { resolveDeliveryOptions } from '../../src/export/options.js';
 import { rootTraceState, samplerRatio } from '../../src/sampler.js';
 import { badSetting } from '../../src/diag.js';
 import { prng } from '../../demo/collector/synthetic.mjs'; // mulberry32, seeded
@@ -288,7 +289,8 @@ test('the demo job continues TRACEPARENT and carries TRACESTATE as JS would (the
 const fromHex = (h: string) => Buffer.from(h, 'hex').toString('utf8');
 
 const TCHARS = "!#$&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
-const GOOD_ESCAPES = ['%41', '%2d', '%2D', '%7E', '%20', '%2C', '%3D', '%3A', '%25', '%C3%A9', '%E2%82%AC', '%F0%9F%98%80', '%0A', '%0D%0A', '%00'];
+// Control characters among them: a header value with one but tab is dropped (DEL 0x7f and 0x1f, 0x01 at the edges).
+const GOOD_ESCAPES = ['%41', '%2d', '%2D', '%7E', '%20', '%2C', '%3D', '%3A', '%25', '%C3%A9', '%E2%82%AC', '%F0%9F%98%80', '%0A', '%0D%0A', '%00', '%7F', '%7f', '%09', '%01', '%1F', '%1f'];
 const BAD_ESCAPES = ['%', '%2', '%zz', '%C3', '%C3%28', '%E2%82', '%ED%A0%80', '%F5%80%80%80', '%80', '%C0%80'];
 
 /** A key or value: plain characters, good escapes, sometimes a bad one, with blanks around. */
@@ -306,7 +308,7 @@ function pairList(r: Rand, names: string[]): string {
   for (let n = Math.floor(r() * 6); n > 0; n--) {
     const x = r();
     const name = x < 0.4 ? pick(r, names) : x < 0.6 ? pick(r, names).toUpperCase() : text(r, TCHARS, 6);
-    items.push(r() < 0.05 ? pick(r, ['', '=v', ' =v', 'novalue', 'k==v']) : `${name}=${text(r, TCHARS + ' "(),/:;<>?@[]{}é', 10)}`);
+    items.push(r() < 0.05 ? pick(r, ['', '=v', ' =v', 'novalue', 'k==v']) : `${name}=${text(r, TCHARS + ' "(),/:;<>?@[]{}é\x7f\x01\t', 10)}`);
   }
   return items.join(',');
 }
@@ -410,6 +412,7 @@ test('2,000 generated OTEL_EXPORTER_OTLP_HEADERS / ..._TRACES_HEADERS pairs: eac
   const cases = Array.from({ length: 2000 }, () => ({ G: pairList(r, NAMES), T: pairList(r, NAMES) }));
   const { lines } = await runFixture('headers', cases);
   let overridden = 0;
+  let withDel = 0;
   cases.forEach(({ G, T }, i) => {
     const got = fromHex(lines[i]!).split('\r\n');
     assert.equal(got.pop(), '');
@@ -417,8 +420,10 @@ test('2,000 generated OTEL_EXPORTER_OTLP_HEADERS / ..._TRACES_HEADERS pairs: eac
     assert.deepEqual(got.sort(), want.sort(), `case ${i}: ${JSON.stringify({ G, T })}`);
     const traces = new Set(jsPairs(T).map(([k]) => k.toLowerCase()));
     if (jsPairs(G).some(([k]) => traces.has(k.toLowerCase()))) overridden++;
+    if (jsPairs(`${G},${T}`).some(([, v]) => v.includes('\x7f'))) withDel++;
   });
   assert.ok(overridden > 300, `${overridden} cases name one header in both`);
+  assert.ok(withDel > 100, `${withDel} cases have a value with DEL`);
 });
 
 test('headers in both OTLP header variables reach the collector once each, the TRACES one winning', async () => {
@@ -462,6 +467,45 @@ test('OTEL_RESOURCE_ATTRIBUTES: percent-decoded keys and values, the last of a k
     Object.assign(want, { 'service.name': 'svc', 'telemetry.sdk.name': 'wasmtrace', 'telemetry.sdk.version': job!.resource['telemetry.sdk.version'] });
     assert.deepEqual(job!.resource, want, list);
   }
+});
+
+// ---- OTEL_EXPORTER_OTLP_(TRACES_)TIMEOUT ----------------------------------------------
+
+/**
+ * The timeout WASI reads (docs/wasi.md): the TRACES variable when it has more
+ * than blanks, else the general one; up to 9 decimal digits, 0 meaning none;
+ * anything else, the program's `fallback`.
+ */
+function wasiTimeout(traces: string, general: string, fallback: number): number {
+  const text = traces.trim() || general.trim();
+  return /^[0-9]{1,9}$/.test(text) ? Number(text) : fallback;
+}
+
+test('60 generated OTEL_EXPORTER_OTLP_TIMEOUT / ..._TRACES_TIMEOUT pairs: the TRACES one wins, 0 is no timeout, a bad one gives the program\'s; where JS reads a timeout from digits, the same', async () => {
+  const r = prng(0x713e0);
+  const texts = ['0', '00', '000000000', '1', '400', '250', '10000', '30000', '600000', '600001', '999999999', '1000000000', '0000000001', '-1', '-0', '+5', '1e3', '12.5', '0x10', 'abc', '5s', '1 0', '', '', ''];
+  // Every case of 0 alone (in each variable, blanks around), then generated ones.
+  const cases: Array<{ T: string; G: string; F: string }> = [
+    { T: '0', G: '', F: '7000' }, { T: '', G: '0', F: '7000' }, { T: ' 0\t', G: '5000', F: '7000' }, { T: '0', G: '5000', F: '7000' }, { T: '5000', G: '0', F: '7000' },
+  ];
+  while (cases.length < 60) cases.push({ T: pick(r, BLANKS) + pick(r, texts) + pick(r, BLANKS), G: pick(r, BLANKS) + pick(r, texts) + pick(r, BLANKS), F: String(pick(r, [10000, 7000, 0, 250])) });
+  let agreed = 0;
+  let none = 0;
+  for (const [i, { T, G, F }] of cases.entries()) {
+    const { lines } = await runFixture('timeout', [{ F }], { OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: T, OTEL_EXPORTER_OTLP_TIMEOUT: G });
+    const want = wasiTimeout(T, G, Number(F));
+    const label = `case ${i}: ${JSON.stringify({ T, G, F })}`;
+    assert.equal(Number(lines[0]), want, label);
+    if (want === 0 && F !== '0') none++;
+    // JS (src/export/options.ts) reads the same variable: from up to 9 digits in its range 1..600000, the same number.
+    const js = resolveDeliveryOptions({}, { OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: T, OTEL_EXPORTER_OTLP_TIMEOUT: G }).timeoutMs;
+    const text = T.trim() || G.trim();
+    if (/^[0-9]{1,9}$/.test(text) && Number(text) >= 1 && Number(text) <= 600_000) {
+      assert.equal(want, js, label);
+      agreed++;
+    }
+  }
+  assert.ok(none >= 10 && agreed >= 10, JSON.stringify({ none, agreed }));
 });
 
 // ---- OTEL_TRACES_SAMPLER_ARG, OTEL_SDK_DISABLED ---------------------------------------

@@ -131,9 +131,34 @@ test('span limits from OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT and OTEL_ATTRIBUTE_VALUE_
     const lookup = byName(spans, 'catalog.lookup')[0]!;
     assert.deepEqual(lookup.attributes, [{ key: 'catalog.item', value: { stringValue: 'm' } }]);
     assert.equal(lookup.droppedAttributesCount, 1);
+    // The job sets tax.rate first: the count limit keeps it alone.
     const tax = byName(spans, 'add-tax')[0]!;
-    const regions = tax.attributes.find((a) => a.key === 'tax.regions');
-    if (regions) assert.deepEqual(regions.value, { arrayValue: { values: [{ stringValue: 'E' }, { stringValue: 'F' }] } });
+    assert.deepEqual(tax.attributes, [{ key: 'tax.rate', value: { doubleValue: 0.2 } }]);
+    assert.equal(tax.droppedAttributesCount, 2);
+  } finally {
+    await collector.close();
+  }
+});
+
+test('OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT cuts each element of a string array, as in JS; the count limit keeps the first attributes set', async () => {
+  const collector = await startCollector();
+  try {
+    // add-tax sets tax.rate, tax.regions ['EU', 'FR'], tax.brackets [0, 10, 20] (demo/wasi-job/job.ts).
+    const all = (length: number) => [
+      { key: 'tax.rate', value: { doubleValue: 0.2 } },
+      { key: 'tax.regions', value: { arrayValue: { values: ['EU', 'FR'].map((v) => ({ stringValue: v.slice(0, length) })) } } },
+      { key: 'tax.brackets', value: { arrayValue: { values: [{ intValue: '0' }, { intValue: '10' }, { intValue: '20' }] } } },
+    ];
+    for (const [count, length] of [[2, 1], [3, 1], [3, 2], [2, 3]] as const) {
+      const r = await runWasi({
+        wasm: SOCKETS,
+        env: { OTEL_EXPORTER_OTLP_ENDPOINT: collector.origin, OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT: String(count), OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT: String(length), ORDERS: '1' },
+      });
+      assert.equal(r.exitCode, 0, r.stderr);
+      const tax = byName(collector.spans(), 'add-tax').at(-1)!;
+      assert.deepEqual(tax.attributes, all(length).slice(0, count), `count ${count}, length ${length}`);
+      assert.equal(tax.droppedAttributesCount, 3 - count);
+    }
   } finally {
     await collector.close();
   }

@@ -5,9 +5,10 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import type { Miniflare } from 'miniflare';
-import { partialSuccessBody, startCollector, type Collector } from '../helpers/collector.js';
+import { partialSuccessBody, startCollector, type Collector, type CollectorRequest } from '../helpers/collector.js';
 import { allSpans, attrs } from '../helpers/otlp.js';
 import { fixture, startUpstream, startWorkers, type Upstream } from './harness.js';
+import { prng } from '../../demo/collector/synthetic.mjs'; // mulberry32, seeded
 
 /** A 127.0.0.1 URL nothing listens on. */
 async function deadUrl(): Promise<string> {
@@ -91,20 +92,54 @@ describe('collector trouble never changes a response', () => {
     }
   });
 
-  test('a batch the collector answered 503 is sent again by the next invocation', async () => {
-    let first = true;
-    collector.setRespond(() => {
-      if (!first) return {};
-      first = false;
-      return { status: 503 };
+  /**
+   * Each status once, in a seeded order: the first export carrying the span
+   * `refused=<case>` is answered with it; later invocations' exports follow.
+   * A retryable answer (a timeout, 429, 502-504) gets the span into exactly
+   * one export the collector accepted; any other (501 and 505 at the edges of
+   * 502-504, 400, 500) into none. Before, the test only waited for the span,
+   * which the refused request itself carried: it could not fail. Fails with
+   * mutant W6 (503 and 504 not retried, worker/export.ts).
+   */
+  test('a batch the collector could not take (timeout, 429, 502-504) is sent again by a later invocation, once; one it refused is not', async () => {
+    const RETRIED: Array<number | 'hang'> = ['hang', 429, 502, 503, 504];
+    const r = prng(0x503);
+    const cases = [...RETRIED, 400, 500, 501, 505].map((status) => [r(), status] as const).sort((a, b) => a[0] - b[0]).map(([, s]) => s);
+    /** The status each request was answered with (hang: none). */
+    const answered = new Map<CollectorRequest, number>();
+    const tagged = (q: RegExp, req: CollectorRequest) => (req.decoded ? allSpans(req.decoded) : []).some((s) => q.test(String(attrs(s.attributes)['url.full'])));
+    /** The spans with this tag in requests the collector accepted. */
+    const accepted = (tag: string) =>
+      collector.requests.filter((q) => answered.get(q) === 200).flatMap((q) => allSpans(q.decoded!)).filter((s) => String(attrs(s.attributes)['url.full']).endsWith(tag)).length;
+    let refuse: { tag: RegExp; status: number | 'hang' } | undefined;
+    collector.setRespond((req) => {
+      if (refuse && tagged(refuse.tag, req)) {
+        const { status } = refuse;
+        refuse = undefined;
+        if (status === 'hang') return { hang: true };
+        answered.set(req, status);
+        return { status };
+      }
+      answered.set(req, 200);
+      return {};
     });
     try {
-      const n0 = collector.requests.length;
-      await call(mf, 'live', '/plain?retry=first');
-      await collector.waitFor(() => collector.requests.length > n0, 5000);
-      await call(mf, 'live', '/plain?retry=second');
-      const has = (q: string) => collector.spans().some((s) => String(attrs(s.attributes)['url.full']).endsWith(q));
-      await collector.waitFor(() => has('retry=first') && has('retry=second'), 5000);
+      for (const [i, status] of cases.entries()) {
+        const tag = `refused=${i}`;
+        refuse = { tag: new RegExp(`${tag}$`), status };
+        await call(mf, 'live', `/plain?${tag}`);
+        await collector.waitFor(() => refuse === undefined, 5000);
+        // Later invocations: the first export after the worker read the answer (or gave up) carries the batch again.
+        const retried = RETRIED.includes(status);
+        for (let k = 0; k < 3 && !(retried && accepted(tag) > 0); k++) {
+          await new Promise((res) => setTimeout(res, status === 'hang' && k === 0 ? 500 : 50));
+          const next = `next=${i}.${k}`;
+          await call(mf, 'live', `/plain?${next}`);
+          await collector.waitFor(() => accepted(next) > 0, 5000);
+        }
+        await new Promise((res) => setTimeout(res, 100));
+        assert.equal(accepted(tag), retried ? 1 : 0, `answered ${status}`);
+      }
     } finally {
       collector.setRespond(() => ({}));
     }

@@ -325,10 +325,11 @@ describe('fetch handler in workerd', () => {
 });
 
 describe('scheduled and queue handlers in workerd', () => {
-  test('scheduled: a span with faas.trigger=timer and its fetch as a child', async () => {
+  test('scheduled: an INTERNAL span with faas.trigger=timer and its fetch as a child', async () => {
     const w = await mf.getWorker('app');
     await w.scheduled({ cron: '*/5 * * * *', scheduledTime: new Date(1_767_225_600_000) });
     const s = await spanOf((x) => x.name === 'scheduled */5 * * * *', 'scheduled');
+    assert.equal(s.kind, 1); // INTERNAL: a cron trigger has no caller
     const a = attrs(s.attributes);
     assert.equal(a['faas.trigger'], 'timer');
     assert.equal(a['faas.cron'], '*/5 * * * *');
