@@ -49,6 +49,13 @@ export function now(): number {
   return nowFn();
 }
 
+/**
+ * Now as unix ms on the clock in use: the form of a time kept to give the
+ * span API later. A now() reading is ms since an origin that setClock may
+ * move before it is used (and then read as unix ms, or shifted).
+ */
+export const unixNow = (): number => origin + clock();
+
 /** The time origin to configure Wasm with, in unix milliseconds: fixed from the first call on. */
 export function timeOrigin(): number {
   fixed = true;

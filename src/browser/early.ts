@@ -13,7 +13,7 @@
 import type { Span, SpanContext, SpanOptions } from '../types.js';
 import type { EarlyIds, Tracer } from '../tracer.js';
 import type { RedactQuery } from '../url.js';
-import { now } from '../clock.js';
+import { unixNow } from '../clock.js';
 import { activeBaggage } from '../context.js';
 import { formatTraceparent } from '../propagation.js';
 import { validIds } from '../ids.js';
@@ -32,6 +32,7 @@ type Outcome = [status: number, error: unknown];
 interface Record_ {
   readonly method: unknown;
   readonly url: URL;
+  /** Its times, unix ms (clock.ts unixNow): setClock may move the origin before they are replayed. */
   readonly start: number;
   readonly ids: EarlyIds;
   end?: number;
@@ -136,11 +137,11 @@ export function recordEarly(o: EarlyOptions): EarlyRequests {
   /** A record for a request to `url` (undefined: not http(s)), or undefined when it is not to be traced (or too many are). */
   const begin = (method: unknown, url: URL | undefined): Record_ | undefined => {
     if (replayed || records.length >= MAX_EARLY || !url || o.ignore(url)) return undefined;
-    const r: Record_ = { method, url, start: now(), ids: newIds(o.ratio, parent) };
+    const r: Record_ = { method, url, start: unixNow(), ids: newIds(o.ratio, parent) };
     records.push(r);
     return r;
   };
-  const finish = (r: Record_, status: number, error: unknown, at = now()): void => {
+  const finish = (r: Record_, status: number, error: unknown, at = unixNow()): void => {
     r.end = at;
     r.outcome = [status, error];
     if (r.span) replayed?.(r);
@@ -165,7 +166,7 @@ export function recordEarly(o: EarlyOptions): EarlyRequests {
         sent.then(
           (res) => finish(rec, res.status, undefined),
           (err: unknown) => {
-            const at = now();
+            const at = unixNow();
             failLater(() => finish(rec, 0, err, at));
           },
         );

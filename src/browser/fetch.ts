@@ -4,7 +4,7 @@ import type { Span } from '../types.js';
 import type { BrowserContext } from './types.js';
 import { internalError } from '../diag.js';
 import { holdActive } from './hold.js';
-import { now } from '../clock.js';
+import { unixNow } from '../clock.js';
 import { endInflight, failLater, fetchTarget, httpUrl, inflight, perfNow, startClientSpan, withHeaders } from './util.js';
 
 type Fetch = typeof fetch;
@@ -36,7 +36,7 @@ export function instrumentFetch(ctx: BrowserContext): void {
         return res;
       },
       (err: unknown) => {
-        const at = now();
+        const at = unixNow();
         failLater(() => d(0, err, at));
         throw err; // the page's own failure, untouched
       },
@@ -47,7 +47,7 @@ export function instrumentFetch(ctx: BrowserContext): void {
   ctx.onUnload.push(endInflight);
 }
 
-/** How a traced request ends: its status, or 0 and the failure; at `at`, or now. */
+/** How a traced request ends: its status, or 0 and the failure; at `at` (unix ms: clock.ts unixNow), or now. */
 type Done = (status: number, err: unknown, at?: number) => void;
 
 /**

@@ -15,7 +15,7 @@
 //           data-endpoint="https://otel.example.com/v1/traces"></script>
 import type { ParentInput, Span, SpanContext, SpanOptions, TimeInput } from '../types.js';
 import type { EarlyIds, Tracer } from '../tracer.js';
-import { now } from '../clock.js';
+import { unixNow } from '../clock.js';
 import { internalError } from '../diag.js';
 import { INVALID_SPAN_ID, ZERO_TRACE_ID, validIds } from '../ids.js';
 import { baggageEntries, injectBaggage, parseBaggage, withBaggageEntries } from '../baggage.js';
@@ -126,7 +126,7 @@ function deferredSpan(ratio: number, name: string, options: SpanOptions | undefi
   let startTime: TimeInput;
   try {
     ids = newIds(ratio, options?.root || parent === null ? undefined : parent === undefined ? earlyParent() : asParent(parent));
-    startTime = options?.startTime ?? now();
+    startTime = options?.startTime ?? unixNow();
     options = snapshot(options) as SpanOptions | undefined;
   } catch (e) {
     internalError(e); // options or a parent whose getters throw: as the tracer, a span that records nothing
@@ -157,7 +157,7 @@ function deferredSpan(ratio: number, name: string, options: SpanOptions | undefi
       }
       // addEvent(name, time) gets one too, which the span ignores (it takes the time as given).
       const at = TIMED[m];
-      if (at !== undefined && args[at] === undefined) args[at] = now();
+      if (at !== undefined && args[at] === undefined) args[at] = unixNow();
       if (m === 'end') d.ended = true;
       d.ops.push([m, args]);
       return result;

@@ -66,6 +66,13 @@ export function withHeaders(input: RequestInfo | URL, init: RequestInit | undefi
 export type Traced = [done: XhrDone, headers: Record<string, string> | undefined];
 
 /**
+ * Each XHR's last open(): its method and http(s) URL. One record for every
+ * wrapXhr, so that a send() after the early recorder stepped aside finds an
+ * XHR opened under it.
+ */
+const requests = new WeakMap<XMLHttpRequest, [method: unknown, url: URL | undefined]>();
+
+/**
  * Wraps XHR's open() and send() (and setRequestHeader, watchXhrHeaders):
  * each send() of an http(s) request — its URL resolved at open(), as the
  * XHR does — with no traced one in flight on the XHR is offered to `start`,
@@ -75,7 +82,6 @@ export function wrapXhr(proto: XMLHttpRequest, start: (method: unknown, url: URL
   const open0 = proto.open as (...args: unknown[]) => void;
   const send0 = proto.send;
   const set0 = proto.setRequestHeader;
-  const requests = new WeakMap<XMLHttpRequest, [method: unknown, url: URL | undefined]>();
   const open = function (this: XMLHttpRequest, ...args: unknown[]): void {
     let url: URL | undefined;
     try {

@@ -2,9 +2,14 @@
 // performance timeline (entries, an event's timeStamp) and must give those
 // times as unix ms. Under setClock(fn, 0) — a clock of unix ms — a timeline
 // time given as it is was read as unix ms: documentLoad, resources, vitals
-// and long frames in 1970.
+// and long frames in 1970. The fetch/XHR spans keep times taken with the
+// SDK's clock for later (a failure's end, the requests made before ready):
+// kept as readings of a clock whose origin setClock then moved, they fell in
+// 1970 or ended at their start.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { FlatSpan } from '../helpers/otlp.js';
 import { attr, ms, named, rng, startEnv } from './inst-env.js';
 
@@ -89,5 +94,94 @@ for (let i = 0; i < n; i++) { const img = document.createElement('img'); img.src
     const click = of().find((s) => s.name === 'click')!;
     assert.equal(seen.inputs.length, 1);
     assert.ok(Math.abs(start(click) - seen.inputs[0]!) < 0.01, `${label}: the click starts at the input (${start(click) - seen.inputs[0]!} ms; handler delayed ${k.busy} ms)`);
+  }
+});
+
+/** The request spans' cases: a clock put in before init(), after init() (while requests made before ready are in flight) or after ready. */
+const NET_CLOCKS = [...CLOCKS, { name: 'Date.now, origin 0, after ready', fn: '() => Date.now()', when: 'ready' }] as const;
+
+test('Chromium: fetch and XHR spans, before and after ready, ok, aborted and failed, start when the request did and last as long under the default clock and setClock(unix ms, 0) (generated)', async (t) => {
+  const hang = createServer(() => {}); // never answers: a request to it ends when the page aborts it
+  await new Promise<void>((r) => hang.listen(0, '127.0.0.1', r));
+  const hangUrl = `http://127.0.0.1:${(hang.address() as AddressInfo).port}/hang`;
+  const dead = createServer();
+  await new Promise<void>((r) => dead.listen(0, '127.0.0.1', r));
+  const deadUrl = `http://127.0.0.1:${(dead.address() as AddressInfo).port}/dead`;
+  await new Promise<void>((r) => dead.close(() => r())); // a refused port: the request fails at once
+  t.after(() => {
+    hang.closeAllConnections();
+    hang.close();
+  });
+  const { site, c, newPage } = await startEnv(t, { '/page.html': { body: '<!doctype html><p>x</p>', type: 'text/html' }, '/ok': { body: 'ok', type: 'text/plain' } });
+  const r = rng(1971);
+  const KINDS = ['ok', 'abort', 'fail'] as const;
+  const cases = Array.from({ length: 8 }, (_, i) => ({
+    i,
+    clock: NET_CLOCKS[i % NET_CLOCKS.length]!,
+    // Each phase: fetch and XHR requests of generated kinds; an aborted one after a generated delay.
+    phases: ['early', 'late'].map((phase) =>
+      Array.from({ length: 3 + Math.floor(r() * 3) }, (_, j) => ({ tag: `${phase}${j}`, api: r() < 0.5 ? 'fetch' : 'xhr', kind: KINDS[Math.floor(r() * KINDS.length)]!, delay: 80 + Math.floor(r() * 300) })),
+    ),
+  }));
+  for (const k of cases) {
+    const service = `net-clock-${k.i}`;
+    const label = `case ${k.i} (${k.clock.name})`;
+    const fn = 'fn' in k.clock ? k.clock.fn : '';
+    const when = 'when' in k.clock ? k.clock.when : '';
+    const t0 = Date.now();
+    const page = await newPage();
+    await page.goto(`${site.origin}/page.html?case=${k.i}`);
+    // Each request's wall-clock start and end as the page saw them.
+    const seen = (await page.evaluate(`(async () => {
+  const { init, setClock } = await import('/browser.js');
+  const urls = { ok: '/ok', abort: ${JSON.stringify(hangUrl)}, fail: ${JSON.stringify(deadUrl)} };
+  const seen = {};
+  const one = ({ tag, api, kind, delay }) => {
+    const url = urls[kind] + '?t=' + tag;
+    const s = Date.now();
+    const done = () => (seen[tag] = [s, Date.now()]);
+    if (api === 'fetch') {
+      const ac = new AbortController();
+      if (kind === 'abort') setTimeout(() => ac.abort(), delay);
+      return fetch(url, { signal: ac.signal }).then((res) => res.text()).catch(() => {}).then(done);
+    }
+    return new Promise((resolve) => {
+      const x = new XMLHttpRequest();
+      x.open('GET', url);
+      x.onloadend = () => resolve(done());
+      x.send();
+      if (kind === 'abort') setTimeout(() => x.abort(), delay);
+    });
+  };
+  const [early, late] = ${JSON.stringify(k.phases)};
+  ${when === 'before' ? `setClock(${fn}, 0);` : ''}
+  const p = init({ serviceName: ${JSON.stringify(service)}, endpoint: ${JSON.stringify(c.url)}, wasm: '/wasmtrace.wasm', compression: 'none', scheduledDelayMs: 100 });
+  const first = Promise.all(early.map(one));
+  ${when === 'after' ? `setClock(${fn}, 0);` : ''}
+  window.tracer = await p;
+  ${when === 'ready' ? `setClock(${fn}, 0);` : ''}
+  await first;
+  await Promise.all(late.map(one));
+  return seen;
+})()`)) as Record<string, [number, number]>;
+    const all = k.phases.flat();
+    const spans = (): FlatSpan[] => c.spans().filter((s) => s.resource['service.name'] === service && s.kind === 3);
+    await c.waitFor(() => all.every((q) => spans().some((s) => String(attr(s, 'url.full')).endsWith(`?t=${q.tag}`))), 10_000)
+      .catch((e) => assert.fail(`${label}: ${spans().map((s) => attr(s, 'url.full'))}: ${e}`));
+    await page.close({ runBeforeUnload: false });
+    const t1 = Date.now();
+    for (const q of all) {
+      const s = spans().find((x) => String(attr(x, 'url.full')).endsWith(`?t=${q.tag}`))!;
+      const [s0, s1] = seen[q.tag]!;
+      const what = `${label}: ${q.tag} ${q.api} ${q.kind}${q.kind === 'abort' ? ` after ${q.delay} ms` : ''}`;
+      assert.ok(start(s) >= t0 - 5 && end(s) <= t1 + 5, `${what}: ${new Date(start(s)).toISOString()}..${new Date(end(s)).toISOString()} outside ${new Date(t0).toISOString()}..${new Date(t1).toISOString()}`);
+      // The page's two Date.now() reads bracket the request; one that failed ends as the page saw it fail (one that
+      // succeeded ends at its response, before the page read the body). Slack: in Chromium, performance.timeOrigin +
+      // performance.now() (the default clock, and the clock before setClock) runs some ms off Date.now().
+      const slack = 25;
+      assert.ok(Math.abs(start(s) - s0) < slack && end(s) < s1 + slack, `${what}: ${start(s) - s0}..${end(s) - s0} ms from the request's start, which the page saw end at ${s1 - s0}`);
+      if (q.kind !== 'ok') assert.ok(Math.abs(end(s) - start(s) - (s1 - s0)) < slack, `${what}: lasts ${end(s) - start(s)} ms, the request ${s1 - s0} ms`);
+      if (q.kind === 'abort') assert.ok(end(s) - start(s) > q.delay - slack, `${what}: lasts ${end(s) - start(s)} ms`);
+    }
   }
 });
