@@ -303,7 +303,7 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
     return shared.signal;
   }
 
-  /** Starts a batch; false when it must wait (budget, or another page holds it). */
+  /** Starts a batch; false when it must wait for a request in flight to settle (the keepalive budget). */
   function start(b: Batch, urgent: boolean): boolean {
     if (b._stored && store && !b._handedOff && !store._hold(b._id)) {
       forget(b); // another page adopted it after our claim lapsed
@@ -321,11 +321,18 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
       ...(b._gzip && { contentEncoding: 'gzip' }),
     };
     if (beaconOnly) {
-      // Its loss is invisible: a true counts as sent. Refused batches (headers it cannot send) stay stored.
-      if (b._gzip || Object.keys(o.headers).length > 0 || !beacon(o.endpoint, b._body, meta.contentType)) return false;
-      finish(b);
-      sent += b._spans;
-      return true;
+      // Its loss is invisible: a true counts as sent. One with headers or gzip it
+      // cannot send is parked (kept in storage for a page with fetch); one it
+      // refuses (its quota, or no sendBeacon) is tried again as a failed request.
+      if (b._gzip || Object.keys(o.headers).length > 0) b._dueAt = Infinity;
+      else if (beacon(o.endpoint, b._body, meta.contentType)) {
+        finish(b);
+        sent += b._spans;
+      } else {
+        b._attempts++;
+        retryLater(b);
+      }
+      return true; // it waits for no request in flight
     }
     b._inflight = true;
     b._keepalive = keepalive;
@@ -418,15 +425,7 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
       }
     } else {
       if (b._handedOff || !b._stored) writeAhead(b); // failed in the browser's hands (or after an unload the page outlived)
-      // Parked after the last attempt until online, a success, or the next page.
-      b._dueAt =
-        b._attempts >= o.maxAttempts
-          ? Infinity
-          : now() +
-            Math.min(
-              Math.max(backoffMs(b._attempts, o.retryInitialDelayMs, o.retryMaxDelayMs), retryAfterMs(res?.headers?.get('retry-after'), Date.now()) ?? 0),
-              o.retryMaxDelayMs,
-            );
+      retryLater(b, res);
     }
     if (answering) report();
     if (!closed) {
@@ -450,10 +449,25 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
     keep();
   }
 
+  /** After a failed attempt: due after its backoff (or Retry-After); parked after the last until online, a success, or the next page. */
+  function retryLater(b: Batch, res?: TransportResponse | null): void {
+    b._dueAt =
+      b._attempts >= o.maxAttempts
+        ? Infinity
+        : now() +
+          Math.min(
+            Math.max(backoffMs(b._attempts, o.retryInitialDelayMs, o.retryMaxDelayMs), retryAfterMs(res?.headers?.get('retry-after'), Date.now()) ?? 0),
+            o.retryMaxDelayMs,
+          );
+  }
+
   function scheduleRetry(): void {
     if (closed) return; // nothing is sent after shutdown()
+    const t = now();
     let next = Infinity;
-    for (const b of queue) if (!b._inflight && b._dueAt < next) next = b._dueAt;
+    // A batch already due that pump() left waits for a request in flight (a
+    // slot, the keepalive budget): its settle pumps. A timer would spin.
+    for (const b of queue) if (!b._inflight && b._dueAt < next && (b._dueAt > t || !active)) next = b._dueAt;
     if (next >= retryAt) return;
     clearTimeout(retryTimer);
     retryAt = next;

@@ -1,0 +1,101 @@
+// Delivery's timers while batches wait for something no timer brings: a
+// free request slot behind a slow collector, or a transport that can never
+// take them. The retry timer was re-armed at 0 ms in a loop: a batch that
+// could not start looked due (never tried), so its timer fired, pump() could
+// not start it again, and the timer was armed again (hundreds of calls a
+// second, for as long as the wait). Delivery's own setTimeout calls are
+// counted (the collector's are not). Generated cases, a real node:http collector.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startCollector } from '../helpers/collector.js';
+import { createStorageArea } from '../helpers/memory-storage.js';
+import { prng } from '../../demo/collector/synthetic.mjs';
+import { endSpans, received, sleep, storedSpans, tabFor, tracerFor, uniqueIds } from './delivery-harness.js';
+
+const CASES = 4;
+
+/** Counts the setTimeout calls made from src/export until stop(). */
+function countTimers(): { count(): number; stop(): void } {
+  const real = globalThis.setTimeout;
+  let n = 0;
+  globalThis.setTimeout = function (this: unknown, ...a: Parameters<typeof setTimeout>) {
+    // Stack line 1 is this wrapper, line 2 its caller.
+    if (/[\\/]src[\\/]export[\\/]/.test(new Error().stack?.split('\n')[2] ?? '')) n++;
+    return real.apply(this, a);
+  } as typeof setTimeout;
+  return { count: () => n, stop: () => void (globalThis.setTimeout = real) };
+}
+
+test(`a backlog over maxConcurrentRequests behind a slow collector: no timer spins while it waits, each span delivered once (${CASES} generated)`, async () => {
+  const r = prng(0x510c);
+  for (let i = 0; i < CASES; i++) {
+    const delayMs = 150 + Math.floor(r() * 150);
+    const size = 2 + Math.floor(r() * 9);
+    const slots = 1 + Math.floor(r() * 3);
+    const batches = slots + 2 + Math.floor(r() * 4);
+    const n = size * (batches - 1) + 1 + Math.floor(r() * size);
+    const c = await startCollector({ respond: () => ({ delayMs }) });
+    const timers = countTimers();
+    try {
+      const tracer = await tracerFor(c.url, { maxExportBatchSize: size, maxConcurrentRequests: slots });
+      endSpans(tracer, n);
+      const res = await tracer.flush();
+      const calls = timers.count();
+      const what = `case ${i}: ${n} spans in ${batches} batches of ${size}, ${slots} at a time, answered after ${delayMs} ms`;
+      assert.deepEqual(res, { sent: n, queued: 0, dropped: 0 }, what);
+      assert.equal(c.requests.length, batches, what);
+      // A request's deadline timer (shared by those that start together), and at most one retry timer.
+      assert.ok(calls <= batches + 1, `${what}: ${calls} setTimeout calls`);
+      const { user } = received(c);
+      assert.equal(user.length, n, `${what}: spans received`);
+      assert.equal(uniqueIds(user), n, `${what}: each once`);
+      await tracer.shutdown();
+    } finally {
+      timers.stop();
+      await c.close();
+    }
+  }
+});
+
+test(`no fetch and no sendBeacon (Node without fetch): batches stay stored, retried within maxAttempts, then parked; with headers, parked at once (${CASES} generated)`, async () => {
+  const r = prng(0xbea);
+  const realFetch = globalThis.fetch;
+  try {
+    for (let i = 0; i < CASES; i++) {
+      const headers = i % 2 === 1;
+      const size = 1 + Math.floor(r() * 10);
+      const n = 1 + Math.floor(r() * 40);
+      const batches = Math.ceil(n / size);
+      const maxAttempts = 1 + Math.floor(r() * 5);
+      const what = `case ${i}: ${n} spans in batches of ${size}, maxAttempts ${maxAttempts}, headers ${headers}`;
+      const area = createStorageArea();
+      delete (globalThis as { fetch?: unknown }).fetch; // delivery goes sendBeacon-only when it is created without fetch
+      let timers: ReturnType<typeof countTimers> | undefined;
+      try {
+        const tab = await tabFor('http://127.0.0.1:9/v1/traces', {
+          storage: area.open(), maxExportBatchSize: size, maxAttempts, ...(headers && { headers: { 'x-api-key': 'k' } }),
+        });
+        globalThis.fetch = realFetch;
+        endSpans(tab.tracer, n);
+        timers = countTimers(); // from the first attempt on
+        assert.deepEqual(await tab.tracer.flush(), { sent: 0, queued: n, dropped: 0 }, what);
+        await sleep(600); // past every backoff of a 5-attempt chain from 20 ms: at most 20+40+80+160 ms
+        const calls = timers.count();
+        // A timer per retry, and one more for each the runtime fires a fraction of a ms early; headers leave none to retry.
+        const retries = headers ? 0 : batches * (maxAttempts - 1);
+        assert.ok(calls <= 2 * retries, `${what}: ${calls} setTimeout calls`);
+        await sleep(300);
+        assert.equal(timers.count(), calls, `${what}: parked, no timer after the last attempt`);
+        assert.equal(storedSpans(area), n, `${what}: every span stored`);
+        assert.deepEqual(tab.errors, [], what);
+        await tab.tracer.shutdown();
+        assert.equal(storedSpans(area), n, `${what}: kept for the next page`);
+      } finally {
+        globalThis.fetch = realFetch;
+        timers?.stop();
+      }
+    }
+  } finally {
+    globalThis.fetch = realFetch;
+  }
+});
