@@ -406,7 +406,7 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
       if (rejected > 0) drop('partial-success', rejected);
       finish(b);
       revive();
-      if (store) void adopt(true);
+      if (store) void resume(true); // batches of earlier pages, started once adopted
     } else if (outcome === 'reject') {
       finish(b);
       drop('rejected', b._spans);
@@ -599,9 +599,10 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
     if (lost > 0) drop('shutdown', lost);
   }
 
-  const resume = (): Promise<void> =>
-    adopt()
+  const resume = (ifStale?: boolean): Promise<void> =>
+    adopt(ifStale)
       .then(() => {
+        if (closed) return; // nothing is sent after shutdown()
         pump(false);
         scheduleRetry();
       })
