@@ -43,6 +43,16 @@ window.spans = (run, n) => {
 };
 `;
 
+/** A page in a fresh context that runs `init` before any of its scripts, and the errors it throws. */
+async function newPage(init: string) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.addInitScript(init);
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  return { context, page, errors };
+}
+
 const got = (env: Env, run: string): number => env.collector.spans().filter((s) => s.name === 'work' && attr(s, 'test.run') === run).length;
 
 test(`Chromium, a page without fetch: every batch goes with sendBeacon, scheduled and at pagehide, each once (${RUNS} navigations)`, async () => {
@@ -50,11 +60,7 @@ test(`Chromium, a page without fetch: every batch goes with sendBeacon, schedule
   const r = prng(0xbeac);
   try {
     for (let i = 0; i < RUNS; i++) {
-      const context = await browser.newContext();
-      const page = await context.newPage();
-      await page.addInitScript('delete window.fetch');
-      const errors: string[] = [];
-      page.on('pageerror', (e) => errors.push(String(e)));
+      const { context, page, errors } = await newPage('delete window.fetch');
       await page.route('**/esm-beacon.js', (route) => route.fulfill({ contentType: 'text/javascript', body: module(env.collector.url) }));
       const url = env.appUrl({ esm: '/esm-beacon.js' });
       await page.goto(url);
@@ -95,13 +101,9 @@ test(`Chromium, a page without fetch and with headers: its batches stay stored w
   const r = prng(0x4ead);
   try {
     for (let i = 0; i < RUNS; i++) {
-      const context = await browser.newContext();
-      const page = await context.newPage();
       // fetch removed unless the URL asks for it; every setTimeout call counted.
-      await page.addInitScript(`if (!location.search.includes('fetch')) delete window.fetch;
+      const { context, page, errors } = await newPage(`if (!location.search.includes('fetch')) delete window.fetch;
         window.timers = 0; const st = window.setTimeout; window.setTimeout = function (...a) { window.timers++; return st.apply(this, a); };`);
-      const errors: string[] = [];
-      page.on('pageerror', (e) => errors.push(String(e)));
       const batch = 1 + Math.floor(r() * 20);
       // A header the collector's CORS answer allows, so the page with fetch can send it; on a
       // bare page, its instrumentations making no spans, the queue holds the test's alone.
