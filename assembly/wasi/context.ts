@@ -55,6 +55,7 @@ export let rootState = "";
 export function setRootState(threshold: u64): void {
   if (!threshold) {
     rootState = "";
+    rootLen = 0;
     return;
   }
   store<u64>(RAND, bswap<u64>(min(threshold, (<u64>1 << 56) - 1)));
@@ -62,7 +63,12 @@ export function setRootState(threshold: u64): void {
   let n = 14;
   while (hex.charCodeAt(n - 1) == 0x30) n--;
   rootState = "ot=th:" + hex.substring(0, n);
+  rootLen = utf8(rootState, ROOT, 20);
 }
+
+/** `rootState` as UTF-8 (at most 20 bytes), for each span of such a trace to copy. */
+export const ROOT: usize = memory.data(20);
+export let rootLen: i32 = 0;
 
 /**
  * Takes a W3C traceparent and its tracestate as the JS SDK does

@@ -7,7 +7,7 @@ import { setLimits, setOrigin, setRatio, threshold, droppedData, droppedOversize
 import { RESOURCE, setString, start } from "../core/span";
 import { SCOPE_VERSION } from "../core/scope";
 import { NONE, REMOTE_STATE, ROOT_STATE, Span, SpanKind } from "./span";
-import { currentSpan, hasRemote, pushActive, REMOTE, remoteFlags, rootState, setRemoteParent, setRootState, STATE, STATE_SIZE, stateLen } from "./context";
+import { currentSpan, hasRemote, pushActive, REMOTE, remoteFlags, ROOT, rootLen, setRemoteParent, setRootState, STATE, stateLen } from "./context";
 import { endpointFromEnv, headerLines, limitFromEnv, parseHttpUrl, parsePairs, ratioFromEnv, timeoutFromEnv } from "./config";
 import { getenv, getenvEnum } from "./env";
 import { parseBaggage } from "./baggage";
@@ -16,7 +16,6 @@ import { flush, setExporter } from "./flush";
 import { nowMs, startClock } from "./clock";
 import { internId, setAttr, setValueLimit } from "./values";
 import { random_get } from "./sys";
-import { utf8 } from "./text";
 
 /** Options a program passes to `init`; the OTEL_* variables override them. */
 export class Options {
@@ -67,12 +66,12 @@ export class Tracer {
     }
     span._read(h);
     // A trace of this program's own carries the threshold when the ratio kept it.
-    span._state = state == ROOT_STATE && !((span._flags & 1) && rootState.length) ? NONE : state;
+    span._state = state == ROOT_STATE && !((span._flags & 1) && rootLen) ? NONE : state;
     if (h > 0) {
       if (nameId < 0) span.updateName(name);
       let len = 0;
       if (span._state == REMOTE_STATE) memory.copy(IO, STATE, len = stateLen);
-      else if (span._state == ROOT_STATE) len = utf8(rootState, IO, STATE_SIZE);
+      else if (span._state == ROOT_STATE) memory.copy(IO, ROOT, len = rootLen);
       if (len) setString(h, R_STATE, len);
     }
     return span;
