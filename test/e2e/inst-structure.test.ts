@@ -174,6 +174,13 @@ async function until(page: RestorePage, code: string, ms: number): Promise<boole
   return false;
 }
 
+/** c.waitFor for 10 s; its timeout names each span that arrived and its navigation type (a span missing and one sent twice look alike otherwise). */
+const arrived = (c: Collector, pred: () => boolean, what: string): Promise<void> =>
+  c.waitFor(pred, 10_000).catch((e: Error) => {
+    const seen = c.spans().map((s) => `${s.name}/${attr(s, 'web_vital.navigation_type') ?? attr(s, 'document.navigation.type') ?? ''}`);
+    throw new Error(`${what}: ${e.message}; spans: ${JSON.stringify(seen)}`);
+  });
+
 /** `vitals`: those the browser reports for a restore (CLS at hide). */
 async function restores(seed: number, vitals: string[], env: (routes: Record<string, Route>) => Promise<{ site: StaticServer; c: Collector; newPage(): Promise<RestorePage> }>): Promise<void> {
   const r = rng(seed);
@@ -200,11 +207,11 @@ async function restores(seed: number, vitals: string[], env: (routes: Record<str
     await sleep(gap);
     await page.evaluate('history.back()');
     assert.ok(await until(page, `window.restores?.length === ${i + 1}`, 5000), `restore ${i} came from the back/forward cache`);
-    await c.waitFor(() => vitals.every((n) => n === 'CLS' || restored().filter((s) => s.name === `web-vital.${n}`).length === i + 1), 10_000);
+    await arrived(c, () => vitals.every((n) => n === 'CLS' || restored().filter((s) => s.name === `web-vital.${n}`).length === i + 1), `restore ${i}'s vitals`);
   }
   const times = (await page.evaluate('restores')) as number[];
   await page.close(); // hidden: the last restore's CLS is reported (where the browser has layout shifts)
-  await c.waitFor(() => named(c, 'documentLoad').length === 1 + gaps.length && (!vitals.includes('CLS') || restored().filter((s) => s.name === 'web-vital.CLS').length === gaps.length), 10_000);
+  await arrived(c, () => named(c, 'documentLoad').length === 1 + gaps.length && (!vitals.includes('CLS') || restored().filter((s) => s.name === 'web-vital.CLS').length === gaps.length), 'the restores\' documentLoad and CLS');
   const views = named(c, 'documentLoad').filter((s) => attr(s, 'document.navigation.type') === 'back-forward-cache').sort((a, b) => start(a) - start(b));
   assert.equal(views.length, gaps.length, 'a documentLoad per restore');
   views.forEach((v, i) => {
