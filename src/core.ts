@@ -116,6 +116,10 @@ export function createCore(x: WasmExports, contentType: string, valueLimit: numb
     return read < s.length ? IO_SIZE + 1 : written;
   }
 
+  const statsView = new Int32Array(buffer, x.stats(), 9);
+  /** The module's counters, written by x.stats() into the view's place. */
+  const counters = (): Int32Array => (x.stats(), statsView);
+
   const source: SpanSource = {
     contentType,
     pending() {
@@ -130,12 +134,12 @@ export function createCore(x: WasmExports, contentType: string, valueLimit: numb
       let n = x.encode(maxBytes, maxSpans);
       if (n < 0) n = x.encode(OUT_SIZE, maxSpans); // the oldest span alone is larger
       if (n <= 0) return null;
-      const spans = new Int32Array(buffer, x.stats(), 9)[7] ?? 0;
+      const spans = counters()[7] ?? 0;
       const at = x.out();
       return { body: u8.slice(at, at + n), spans };
     },
     stats(): SpanStats {
-      const s = new Int32Array(buffer, x.stats(), 9);
+      const s = counters();
       return { droppedSpans: s[0] ?? 0, droppedData: s[1] ?? 0, droppedOversize: s[2] ?? 0, held: s[8] ?? 0 };
     },
   };

@@ -16,17 +16,25 @@ export interface SpanHost {
   ended(result: number): void;
 }
 
+/** The low 30 bits of an id word. */
+const LOW = 0x3fffffff;
+
 export class WasmSpan implements Span {
   /** Handle in the Wasm pool; < 0 when not recording. */
   _h: number;
   _host: SpanHost | null;
-  // Trace id and span id as 32-bit words (wire bytes, little-endian loads).
-  _t0: number;
-  _t1: number;
-  _t2: number;
-  _t3: number;
-  _s0: number;
-  _s1: number;
+  // Trace id and span id as 32-bit words (wire bytes, little-endian loads),
+  // read through the getters below: each word's low 30 bits, and the six
+  // words' top two bits in _hi. In Chromium (pointer compression) a field
+  // holds a small integer of 31 bits; whole words were heap numbers half the
+  // time, boxed on every span (docs/performance.md).
+  _w0: number;
+  _w1: number;
+  _w2: number;
+  _w3: number;
+  _w4: number;
+  _w5: number;
+  _hi: number;
   /** W3C trace flags, plus 0x100 for a remote context. */
   _f: number;
   _ts: string | undefined;
@@ -37,16 +45,47 @@ export class WasmSpan implements Span {
   constructor(h: number, host: SpanHost | null, ids: ArrayLike<number>, flags: number, traceState: string | undefined, baggage: string) {
     this._h = h;
     this._host = host;
-    this._t0 = ids[0] as number;
-    this._t1 = ids[1] as number;
-    this._t2 = ids[2] as number;
-    this._t3 = ids[3] as number;
-    this._s0 = ids[4] as number;
-    this._s1 = ids[5] as number;
+    const w0 = ids[0] as number;
+    const w1 = ids[1] as number;
+    const w2 = ids[2] as number;
+    const w3 = ids[3] as number;
+    const w4 = ids[4] as number;
+    const w5 = ids[5] as number;
+    this._w0 = w0 & LOW;
+    this._w1 = w1 & LOW;
+    this._w2 = w2 & LOW;
+    this._w3 = w3 & LOW;
+    this._w4 = w4 & LOW;
+    this._w5 = w5 & LOW;
+    this._hi = (w0 >>> 30) | ((w1 >>> 30) << 2) | ((w2 >>> 30) << 4) | ((w3 >>> 30) << 6) | ((w4 >>> 30) << 8) | ((w5 >>> 30) << 10);
     this._f = flags;
     this._ts = traceState;
     this._bg = baggage;
     this._ctx = undefined;
+  }
+
+  get _t0(): number {
+    return this._w0 | (this._hi << 30);
+  }
+
+  get _t1(): number {
+    return this._w1 | ((this._hi >>> 2) << 30);
+  }
+
+  get _t2(): number {
+    return this._w2 | ((this._hi >>> 4) << 30);
+  }
+
+  get _t3(): number {
+    return this._w3 | ((this._hi >>> 6) << 30);
+  }
+
+  get _s0(): number {
+    return this._w4 | ((this._hi >>> 8) << 30);
+  }
+
+  get _s1(): number {
+    return this._w5 | ((this._hi >>> 10) << 30);
   }
 
   spanContext(): SpanContext {

@@ -1,6 +1,6 @@
 // The module's exports for a JavaScript host: numbers in, numbers out.
 // Strings and arrays travel through the IO area; ids come back at IDS.
-import { IO, IO_SIZE, OUT, STATS } from "./layout";
+import { IO, IO_SIZE, STATS } from "./layout";
 import { pinSpanId, seedFrom } from "./ids";
 import { internBytes, internCount } from "./intern";
 import {
@@ -10,7 +10,7 @@ import {
   droppedData, droppedOversize, droppedSpans, setLimits, setOrigin, setRatio,
 } from "./config";
 import { IDS, setString } from "./span";
-import { lastCount } from "./out";
+import { lastCount, start as outStart } from "./out";
 
 export { attr, end, event, flagError, link, rename, start, status } from "./span";
 import { heldSpans, setTail, settle as settleHold } from "./hold";
@@ -36,7 +36,7 @@ export function ids(): usize {
 
 /** Address of the encoded request that `encode` leaves. */
 export function out(): usize {
-  return OUT;
+  return outStart;
 }
 
 /**

@@ -21,6 +21,8 @@ export let kvKey: i32 = 0;
 }
 
 export let pos: usize = OUT;
+/** First byte of the last encoded request (the encoder may start it past OUT). */
+export let start: usize = OUT;
 export let end: usize = OUT;
 export let over: bool = false;
 /** Spans in the last encoded request. */
@@ -31,7 +33,7 @@ export function setCount(n: i32): void {
 }
 
 export function reset(limit: usize): void {
-  pos = OUT;
+  pos = start = OUT;
   end = OUT + limit;
   over = false;
 }
@@ -47,6 +49,10 @@ export function reset(limit: usize): void {
   pos = kvAt;
   end = kvAt + <usize>kvCap;
   over = false;
+}
+
+export function setStart(at: usize): void {
+  start = at;
 }
 
 export function setEnd(limit: usize): void {

@@ -3,7 +3,7 @@
 // Attributes were encoded as KeyValue messages when they were set (protoKV);
 // here they are copied.
 import {
-  BLOCK_SIZE, IO, OUT, STACK, OUT_SIZE, S_DATTR, S_DEVENT, S_DLINK, S_END, S_FLAGS, S_KIND, S_NAME,
+  BLOCK_SIZE, IO, STACK, OUT_SIZE, S_DATTR, S_DEVENT, S_DLINK, S_END, S_FLAGS, S_KIND, S_NAME,
   S_PARENT, S_REMOTE, S_SPAN, S_START, S_STATUS, S_TRACE, slotAt,
 } from "./layout";
 import {
@@ -19,6 +19,8 @@ import { SCOPE_PROTO, SCOPE_PROTO_SIZE } from "./scope";
 import * as out from "./out";
 
 let depth: i32 = 0;
+/** Length bytes reserved for an outer message: OUT_SIZE < 2^21. */
+const WIDE: usize = 3;
 
 function varint(v: u64): void {
   if (out.room(varintSize(v))) out.pos = putVarint(out.pos, v);
@@ -358,13 +360,16 @@ export function encodeProto(maxBytes: i32, maxSpans: i32 = i32.MAX_VALUE): i32 {
   const limit = maxBytes < 64 ? 64 : maxBytes > OUT_SIZE ? OUT_SIZE : maxBytes;
   if (maxSpans <= 0) maxSpans = i32.MAX_VALUE; // no bound (an older host passes none)
   let count = 0;
+  let resourceAt: usize = 0;
+  let scopeAt: usize = 0;
   for (;;) {
     if (peekEnded() < 0) return 0;
-    out.reset(limit - 8); // room for the outer lengths to grow
+    // The spans of before (8 bytes of room for the outer lengths, 4 of them now reserved ahead).
+    out.reset(limit - 4);
     depth = 0;
-    open(1); // ExportTraceServiceRequest.resource_spans
+    resourceAt = wide(1); // ExportTraceServiceRequest.resource_spans
     resource();
-    open(2); // ResourceSpans.scope_spans
+    scopeAt = wide(2); // ResourceSpans.scope_spans
     bytesField(1, SCOPE_PROTO, SCOPE_PROTO_SIZE); // ScopeSpans.scope
     if (out.over) return -1;
     while (peekEnded() >= 0 && count < maxSpans) {
@@ -372,7 +377,7 @@ export function encodeProto(maxBytes: i32, maxSpans: i32 = i32.MAX_VALUE): i32 {
       span(slotAt(peekEnded()));
       if (out.over) {
         out.rollback(mark);
-        depth = 2;
+        depth = 0;
         break;
       }
       freeSlot(popEnded());
@@ -383,9 +388,38 @@ export function encodeProto(maxBytes: i32, maxSpans: i32 = i32.MAX_VALUE): i32 {
     freeSlot(popEnded()); // larger than the whole buffer: it can never be sent
     countOversize();
   }
-  out.setEnd(limit);
-  close();
-  close();
+  closeOuter(resourceAt, scopeAt);
   out.setCount(count);
-  return <i32>(out.pos - OUT);
+  return <i32>(out.pos - out.start);
+}
+
+/**
+ * Opens one of the two outer messages with WIDE bytes reserved for its
+ * length; returns where its content starts. closeOuter fills them in.
+ */
+function wide(field: u32): usize {
+  tag(field, 2);
+  out.pos += WIDE;
+  return out.pos;
+}
+
+/**
+ * Writes the two outer lengths, minimal as close() writes them: the short
+ * head (tags, resource) moves up to meet its length fields, not the spans
+ * (close()'s memmove of the whole body, twice per request); the request
+ * then starts past OUT, at out.start.
+ */
+function closeOuter(resourceAt: usize, scopeAt: usize): void {
+  const spansLen = out.pos - scopeAt;
+  const n = varintSize(spansLen);
+  putVarint(scopeAt - n, spansLen);
+  // The resource and the scope_spans tag, between the two length fields.
+  const head = scopeAt - WIDE - resourceAt;
+  const to = scopeAt - n - head;
+  memory.copy(to, resourceAt, head);
+  const len = head + n + spansLen;
+  const at = to - varintSize(len);
+  putVarint(at, len);
+  store<u8>(at - 1, 0x0a); // ExportTraceServiceRequest.resource_spans
+  out.setStart(at - 1);
 }

@@ -1,11 +1,11 @@
 // Exporters drain the core's queue of ended spans. Which one a program uses
 // is chosen when it is linked: only `otlpHttp` reaches the WasmEdge socket
 // imports, so a program built with `otlpLines` runs on any WASI runtime.
-import { OUT, OUT_SIZE } from "../core/layout";
+import { OUT_SIZE } from "../core/layout";
 import { encodeProto, protoKV } from "../core/proto";
 import { encodeJson, jsonKV } from "../core/json";
 import { setKVEncoder } from "../core/kv";
-import { lastCount } from "../core/out";
+import { lastCount, start as outStart } from "../core/out";
 import { endedSpans } from "../core/pool";
 import { Url } from "./config";
 import { post, lastError, lastStatus, NO_STATUS, SENT, UNSUPPORTED } from "./http";
@@ -75,7 +75,7 @@ function drainLines(): void {
   for (let i = 0; i < 4096 && endedSpans() > 0; i++) {
     const n = encodeJson(OUT_SIZE);
     if (n <= 0) break;
-    if (!writeLine(OUT, n)) lose(lastCount, "the output refused the write");
+    if (!writeLine(outStart, n)) lose(lastCount, "the output refused the write");
   }
 }
 
@@ -109,7 +109,7 @@ function drainHttp(): void {
     }
     // Once a batch has given up, later ones try once until one gets through.
     const attempts = failing ? 1 : settings.attempts;
-    const r = post(settings.url, type, settings.headerLines, OUT, n, attempts, settings.backoffMs, settings.timeoutMs);
+    const r = post(settings.url, type, settings.headerLines, outStart, n, attempts, settings.backoffMs, settings.timeoutMs);
     if (r == SENT) {
       failing = false;
       coolMs = 0;

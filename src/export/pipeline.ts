@@ -314,18 +314,13 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
     const keepalive = !hooks.pageless && small && keepaliveBytes + len <= (urgent && store ? UNLOAD_BUDGET : KEEPALIVE_BUDGET);
     // Only keepalive requests outlive the page.
     if (!hooks.pageless && (small || urgent) && !keepalive) return false;
-    const meta: TransportMeta = {
-      contentType: b._json ? 'application/json' : 'application/x-protobuf',
-      spans: b._spans,
-      keepalive,
-      ...(b._gzip && { contentEncoding: 'gzip' }),
-    };
+    const contentType = b._json ? 'application/json' : 'application/x-protobuf';
     if (beaconOnly) {
       // Its loss is invisible: a true counts as sent. One with headers or gzip it
       // cannot send is parked (kept in storage for a page with fetch); one it
       // refuses (its quota, or no sendBeacon) is tried again as a failed request.
       if (b._gzip || Object.keys(o.headers).length > 0) b._dueAt = Infinity;
-      else if (beacon(o.endpoint, b._body, meta.contentType)) {
+      else if (beacon(o.endpoint, b._body, contentType)) {
         finish(b);
         sent += b._spans;
       } else {
@@ -340,6 +335,13 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
     active++;
     if (keepalive) keepaliveBytes += len;
     const signal = hooks.signal ? hooks.signal(deadline()) : deadline();
+    const meta: TransportMeta = {
+      contentType,
+      spans: b._spans,
+      keepalive,
+      ...(b._gzip && { contentEncoding: 'gzip' }),
+      ...(signal && { signal }),
+    };
     // The transport is called synchronously (in a pagehide handler too); a
     // throw means the request cannot be made: no retry makes it. One that
     // ignores the signal is still over at the deadline.
@@ -347,22 +349,23 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
     // Removed once settled: the signal is shared by the requests of a while,
     // and each listener held its batch (and made adding the next one slower).
     let onAbort = (): void => {};
+    const settled = (res: TransportResponse | null, e?: unknown): Promise<void> => {
+      signal?.removeEventListener('abort', onAbort);
+      return settle(b, res, e, refused);
+    };
+    // One reaction per step (no finally()s, which cost two each): fail() never throws.
     const done: Promise<void> = new Promise<TransportResponse>((r, j) => {
       signal?.addEventListener('abort', (onAbort = () => j(signal.reason)), { once: true });
       try {
-        Promise.resolve(transport(b._body, signal ? { ...meta, signal } : meta)).then(r, j);
+        Promise.resolve(transport(b._body, meta)).then(r, j);
       } catch (e) {
         refused = true;
         j(e);
       }
     })
-      .finally(() => signal?.removeEventListener('abort', onAbort))
-      .then(
-        (res) => settle(b, res),
-        (e: unknown) => settle(b, null, e, refused),
-      )
+      .then(settled, (e: unknown) => settled(null, e))
       .catch(fail)
-      .finally(() => inflight.delete(done));
+      .then(() => void inflight.delete(done));
     inflight.add(done);
     return true;
   }
@@ -522,7 +525,7 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
     clearTimeout(delayTimer);
     delayTimer = undefined;
     await cut(false);
-    await adopt(true);
+    if (store) await adopt(true);
     // Each due batch is tried once (by this flush or a concurrent one); what
     // fails waits for the retry timer.
     const base = new Map(queue.map((b) => [b, b._attempts]));
