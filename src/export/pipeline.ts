@@ -241,7 +241,7 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
     for (const b of [...queue]) {
       // Once per batch here (a storage that refuses it is not asked again at
       // every pump); a failed send writes it again in settle().
-      if (!b._stored && !b._kept && !(b._inflight && b._keepalive)) {
+      if (!b._stored && !b._kept && !(b._inflight && b._keepalive && answering)) {
         b._kept = true;
         writeAhead(b);
       }
@@ -572,7 +572,7 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
       else pump(true);
       if (!final || !store) return;
       for (const b of queue) {
-        if (b._inflight && b._keepalive) {
+        if (b._inflight && b._keepalive && answering) {
           if (b._stored) store._remove(b._id); // handed to the browser, which sends it after unload
           b._handedOff = true;
         } else if (b._stored) {
@@ -662,7 +662,8 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
       const until = now() + o.timeoutMs;
       const within = (p: Promise<unknown>): Promise<unknown> => {
         let t: Timer;
-        return Promise.race([p, new Promise((r) => (t = unref(setTimeout(r, until - now()))))]).finally(() => clearTimeout(t));
+        // Time up: no timer to wait for, which let a request's deadline (due too) fail it first.
+        return Promise.race([p, new Promise((r) => (until > now() ? (t = unref(setTimeout(r, until - now()))) : r(0)))]).finally(() => clearTimeout(t));
       };
       for (const b of queue) b._dueAt = 0;
       await within(flush(until));

@@ -174,3 +174,29 @@ test('online revives a parked batch', async (t) => {
   await a.tracer.shutdown();
   assert.equal(allSpans(c.requests[2]!.decoded!).length, 3, 'the same batch, accepted this time');
 });
+
+// The collector refused the last batch; the scheduled export starts the next
+// one just before the navigation. Handed to the browser at pagehide without
+// being stored, it was lost when that request failed too.
+test('a batch started while the collector is not answering, in flight at pagehide, is kept for the next page', async (t) => {
+  const { page } = await pageAndCollector(t);
+  const area = createStorageArea();
+  const pending: Array<(e: unknown) => void> = [];
+  let calls = 0;
+  const a = await tabFor('http://127.0.0.1:9/v1/traces', {
+    storage: area.open(), compression: 'none', retryInitialDelayMs: 60_000, retryMaxDelayMs: 60_000,
+    transport: () => (++calls === 1 ? Promise.resolve({ status: 503 }) : new Promise((_r, reject) => void pending.push(reject))),
+  });
+  await sleep(80);
+  endSpans(a.tracer, 3, 'old');
+  await a.pipeline.flush();
+  assert.equal(storedSpans(area), 3, 'refused: stored');
+  endSpans(a.tracer, 4, 'fresh');
+  void a.pipeline.flush();
+  await sleep(20);
+  assert.equal(calls, 2, 'the fresh batch is in flight');
+  page.win.dispatchEvent(new Event('pagehide'));
+  pending[0]?.(new TypeError('Failed to fetch')); // the browser's request fails after the page is gone
+  await sleep(20);
+  assert.equal(storedSpans(area), 7, 'old and fresh kept for the next page');
+});

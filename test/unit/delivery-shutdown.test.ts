@@ -229,3 +229,21 @@ test('with storage, a request still in flight when shutdown() stops waiting that
   assert.ok(area.entries().every(([k]) => !k.includes(':c:')), 'claims released: the next page adopts it at once');
   assert.deepEqual(deliveryStats(tab.tracer.stats()), zero);
 });
+
+// shutdown()'s wait and its request's deadline both overdue when a stalled
+// event loop wakes: shutdown's (40 ms earlier) must end the wait first, the
+// request still in flight when it returns. Its second wait used to take a new
+// 1 ms timer, and the request's deadline failed it first (dropped, not queued).
+test('a stalled event loop: shutdown() stops waiting before the deadline of the request it started fails it', async (t) => {
+  const c = await startCollector({ respond: () => ({ hang: true }) });
+  t.after(() => c.close());
+  for (const spans of [1, 3, 40]) {
+    const tracer = await tracerFor(c.url, { timeoutMs: 400 });
+    const first = c.requests.length;
+    endSpans(tracer, spans);
+    const done = tracer.shutdown();
+    await c.waitFor(() => c.requests.length > first, 2000);
+    for (const t0 = performance.now(); performance.now() - t0 < 600; ); // busy past both deadlines (bounded: 600 ms)
+    assert.deepEqual(await done, { sent: 0, queued: spans, dropped: 0 });
+  }
+});
