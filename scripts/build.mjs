@@ -2,7 +2,7 @@
 // the JavaScript bundles (esbuild). Each target says what it produces; add new
 // targets to the lists below.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
@@ -10,6 +10,42 @@ import * as esbuild from 'esbuild';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = join(root, 'dist');
 mkdirSync(dist, { recursive: true });
+
+/** Writes `file` (in the repository) when its text differs, so a build that changes nothing touches nothing. */
+function generated(file, text) {
+  const path = join(root, file);
+  if (!existsSync(path) || readFileSync(path, 'utf8') !== text) writeFileSync(path, text);
+}
+
+// The package version, reported as telemetry.sdk.version and the scope version,
+// is package.json's: written here into the TypeScript and the AssemblyScript
+// sources (a WASI program compiles assembly/ itself, so it is source there too).
+const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+const GENERATED = '// Written by scripts/build.mjs from package.json\'s version: edit that, then build.\n';
+generated('src/version.ts', `${GENERATED}export const VERSION = '${version}';\n`);
+const hex = (bytes) => bytes.map((b) => `0x${b.toString(16).padStart(2, '0')}`).join(', ');
+/** A protobuf string field (its length one byte); a version that could not go in the literals below is refused. */
+function field(n, text) {
+  if (!/^[\w.+-]{1,127}$/.test(text)) throw new Error(`build: "${text}" is not a short semver string`);
+  return [(n << 3) | 2, text.length, ...Buffer.from(text, 'ascii')];
+}
+const scopeProto = [...field(1, 'wasmtrace'), ...field(2, version)];
+generated('assembly/core/scope.ts', `${GENERATED}// The instrumentation scope every span is reported under, "wasmtrace" at that
+// version, ready-made for each encoder (a test compares the two encoders'
+// output field by field).
+
+/** The SDK's version (telemetry.sdk.version of the WASI library); @lazy: only modules that use it hold it. */
+@lazy export const SCOPE_VERSION = "${version}";
+
+/** The protobuf InstrumentationScope message: name (field 1) and version (field 2), ASCII. */
+@lazy export const SCOPE_PROTO: usize = memory.data<u8>([${hex(scopeProto)}]);
+@lazy export const SCOPE_PROTO_SIZE: i32 = ${scopeProto.length};
+
+/** The JSON encoder's text from the resource to the first span, with the scope in it: one literal, one write. */
+@inline export function scopeJson(): string {
+  return '},"scopeSpans":[{"scope":{"name":"wasmtrace","version":"${version}"},"spans":[';
+}
+`);
 
 /** AssemblyScript entries → .wasm files in dist/. */
 export const wasmTargets = [

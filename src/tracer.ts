@@ -249,7 +249,9 @@ export function createTracer(core: Core, delivery: Delivery, options: TracerOpti
     const text = typeof name === 'string' ? name : String(name);
     const nameId = core.id(text);
     const startMs = options?.startTime === undefined ? now() : toRelativeMs(options.startTime);
-    const kind = options?.kind ?? 0;
+    // Checked as given: Wasm's i32 parameter would wrap 2**32 + 4 to CONSUMER, truncate 2.5, convert '3'.
+    const k = options?.kind;
+    const kind = Number.isInteger(k) && k! >= 0 && k! <= 4 ? k! : 0;
     const h = parent
       ? x.start(nameId, kind, parent._f, parent._t0, parent._t1, parent._t2, parent._t3, parent._s0, parent._s1, startMs)
       : x.start(nameId, kind, 0, 0, 0, 0, 0, 0, 0, startMs);

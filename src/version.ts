@@ -1,2 +1,2 @@
-// The package version, reported as telemetry.sdk.version and the scope version.
+// Written by scripts/build.mjs from package.json's version: edit that, then build.
 export const VERSION = '0.1.0';

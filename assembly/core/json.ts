@@ -15,6 +15,7 @@ import {
   NULL_BOOL, NULL_NUM, NULL_STR, V_ARR_BOOL, V_ARR_INT, V_ARR_STR, V_BOOL, V_DBL, V_INT, V_STR, V_STRID, linkFlags,
 } from "./span";
 import { dtoa_buffered } from "util/number";
+import { scopeJson } from "./scope";
 import * as out from "./out";
 
 const HEX: usize = memory.data<u8>([
@@ -357,8 +358,7 @@ export function encodeJson(maxBytes: i32, maxSpans: i32 = i32.MAX_VALUE): i32 {
     out.ascii('{"resourceSpans":[{"resource":{');
     attributes(slotAt(0), R_ATTR);
     count("droppedAttributesCount", <i32>load<u16>(slotAt(0), S_DATTR));
-    // The scope of scope.ts.
-    out.ascii('},"scopeSpans":[{"scope":{"name":"wasmtrace","version":"0.1.0"},"spans":[');
+    out.ascii(scopeJson());
     if (out.over) return -1;
     while (peekEnded() >= 0 && n < maxSpans) {
       const mark = out.pos;

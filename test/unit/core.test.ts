@@ -7,6 +7,7 @@ import { allSpans, attrs, decodeJson, decodeProtobuf, type FlatSpan } from '../h
 import { setClock, timeOrigin } from '../../src/clock.js';
 import { SpanKind, SpanStatusCode } from '../../src/types.js';
 import { prefix } from '../helpers/text.js';
+import { VERSION } from '../../src/version.js';
 
 const ORIGIN = 1_750_000_000_000.25;
 let clock = 0;
@@ -55,10 +56,10 @@ test('protobuf: every field decodes with the reference decoder', async () => {
   const req = decodeProtobuf(bodies[0]!);
   const rs = req.resourceSpans[0]!;
   assert.deepEqual(attrs(rs.resource.attributes), {
-    'service.name': 'test-service', 'telemetry.sdk.name': 'wasmtrace', 'telemetry.sdk.language': 'nodejs', 'telemetry.sdk.version': '0.1.0',
+    'service.name': 'test-service', 'telemetry.sdk.name': 'wasmtrace', 'telemetry.sdk.language': 'nodejs', 'telemetry.sdk.version': VERSION,
   });
   assert.equal(rs.scopeSpans[0]!.scope.name, 'wasmtrace');
-  assert.equal(rs.scopeSpans[0]!.scope.version, '0.1.0');
+  assert.equal(rs.scopeSpans[0]!.scope.version, VERSION);
   const spans = rs.scopeSpans[0]!.spans;
   assert.equal(spans.length, 2);
   const [c, r] = spans as [typeof spans[0], typeof spans[0]];

@@ -14,6 +14,7 @@ import { startCollector } from '../helpers/collector.js';
 import { allSpans, decodeJson, decodeProtobuf, type FlatSpan } from '../helpers/otlp.js';
 import { parseBaggage } from '../../src/baggage.js';
 import { envValue } from '../../src/env.js';
+import { VERSION } from '../../src/version.js';
 import { prng } from '../../demo/collector/synthetic.mjs'; // mulberry32, seeded
 
 const dist = fileURLToPath(new URL('../../dist/', import.meta.url));
@@ -71,7 +72,7 @@ test('the demo job exports OTLP/HTTP protobuf through WasmEdge socket calls and 
       assert.equal(s.traceState, 'vendor=abc');
       assert.deepEqual(s.resource, {
         'deployment.environment': 'test', team: 'checkout core', 'service.name': 'pricing-test',
-        'telemetry.sdk.name': 'wasmtrace', 'telemetry.sdk.version': '0.1.0',
+        'telemetry.sdk.name': 'wasmtrace', 'telemetry.sdk.version': VERSION,
       });
       assert.equal(s.scope.name, 'wasmtrace');
       assert.ok(BigInt(s.endTimeUnixNano) >= BigInt(s.startTimeUnixNano));
