@@ -19,7 +19,7 @@ import { formatTraceparent } from '../propagation.js';
 import { validIds } from '../ids.js';
 import { internalError } from '../diag.js';
 import { rootTraceState } from '../sampler.js';
-import { failLater, fetchTarget, hex, httpUrl, inflight, startClientSpan, withHeaders, wrapXhr } from './util.js';
+import { fetchTarget, hex, httpUrl, inflight, settled, startClientSpan, withHeaders, wrapXhr } from './util.js';
 
 /** The tracer's EARLY option key (tracer.ts), by its registered name: no import of the tracer here. */
 export const EARLY = Symbol.for('wasmtrace.early');
@@ -161,17 +161,8 @@ export function recordEarly(o: EarlyOptions): EarlyRequests {
         internalError(e);
       }
       const sent = fetch0.call(globalThis, input, init);
-      if (r) {
-        const rec = r;
-        sent.then(
-          (res) => finish(rec, res.status, undefined),
-          (err: unknown) => {
-            const at = unixNow();
-            failLater(() => finish(rec, 0, err, at));
-          },
-        );
-      }
-      return sent;
+      const rec = r;
+      return rec ? settled(sent, (status, error, at) => finish(rec, status, error, at)) : sent;
     };
     g.fetch = wrapped as typeof fetch;
     restore.push(() => {

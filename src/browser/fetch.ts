@@ -4,8 +4,7 @@ import type { Span } from '../types.js';
 import type { BrowserContext } from './types.js';
 import { internalError } from '../diag.js';
 import { holdActive } from './hold.js';
-import { unixNow } from '../clock.js';
-import { endInflight, failLater, fetchTarget, httpUrl, inflight, perfNow, startClientSpan, withHeaders } from './util.js';
+import { endInflight, fetchTarget, httpUrl, inflight, perfNow, settled, startClientSpan, withHeaders } from './util.js';
 
 type Fetch = typeof fetch;
 
@@ -28,19 +27,7 @@ export function instrumentFetch(ctx: BrowserContext): void {
     }
     // The page's own request, started synchronously (pagehide senders rely on it).
     const sent = original.call(globalThis, input, init);
-    if (!done) return sent;
-    const d = done;
-    return sent.then(
-      (res) => {
-        d(res.status, undefined);
-        return res;
-      },
-      (err: unknown) => {
-        const at = unixNow();
-        failLater(() => d(0, err, at));
-        throw err; // the page's own failure, untouched
-      },
-    );
+    return done ? settled(sent, done) : sent;
   };
   g.fetch = wrapped as Fetch;
   ctx.fetchSince = perfNow();

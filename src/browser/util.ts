@@ -2,6 +2,7 @@
 import type { Attributes, Span, SpanOptions } from '../types.js';
 import type { Tracer } from '../tracer.js';
 import type { BrowserContext, Period } from './types.js';
+import { unixNow } from '../clock.js';
 import { internalError } from '../diag.js';
 import { type RedactQuery, fullUrl, listSetting, matchesAny } from '../url.js';
 
@@ -216,12 +217,22 @@ export function endInflight(): void {
 }
 
 /**
- * Runs a fetch's failure a task later: browsers reject a page's fetches as the
- * document starts to unload, before pagehide (Chromium goes on sending the
- * keepalive ones). If the page unloads meanwhile, pagehide ends the request as
- * unfinished first.
+ * The page's fetch promise, chained to `done`: the response passed on, a
+ * failure rethrown (a handler on the page's own promise would mark a failure
+ * it never catches as handled). A failure is recorded a task later: browsers
+ * reject a page's fetches as the document starts to unload, before pagehide
+ * (Chromium goes on sending the keepalive ones). If the page unloads
+ * meanwhile, pagehide ends the request as unfinished first.
  */
-export const failLater = (fail: () => void): unknown => setTimeout(fail, 0);
+export const settled = (sent: Promise<Response>, done: (status: number, error: unknown, at?: number) => void): Promise<Response> =>
+  sent.then(
+    (res) => (done(res.status, undefined), res),
+    (err: unknown) => {
+      const at = unixNow();
+      setTimeout(() => done(0, err, at), 0);
+      throw err;
+    },
+  );
 
 const DEFAULT_PORT: Record<string, number> = { 'http:': 80, 'https:': 443 };
 
