@@ -11,7 +11,11 @@ export type AttributeValue =
 
 export type Attributes = Record<string, AttributeValue | undefined>;
 
-/** A Date, unix milliseconds, a `performance.now()` value, or an HrTime `[unix seconds, nanoseconds]`. */
+/**
+ * A Date, an HrTime `[unix seconds, nanoseconds]`, or a number: a
+ * `performance.now()` value (ms since the time origin) when below both the
+ * origin and 1e12, negatives included; else unix milliseconds.
+ */
 export type TimeInput = Date | number | [number, number];
 
 /** The OpenTelemetry JS API's SpanKind values. */
