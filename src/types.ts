@@ -97,8 +97,8 @@ export interface TracerStats {
   droppedOversize: number;
   /**
    * Spans the collector refused: a status not retried (400, 401, 413, …) or a
-   * partial success. This and the next two are delivery's counts (pages and
-   * Node; absent in a Worker, whose export results report its losses).
+   * partial success (a Worker counts a partial success as sent). This and the
+   * next two are delivery's counts.
    */
   droppedRejected?: number;
   /** Spans of the oldest batches evicted by the queue bound (`maxQueueBytes`, or the storage quota). */
