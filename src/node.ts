@@ -129,10 +129,20 @@ async function load(url: string | URL): Promise<Response | Uint8Array> {
   }
 }
 
+/** `options` less a `wasm` URL, and the URL; options that throw when read go on as given (initWith contains that). */
+function takeUrl(options: InitOptions): [InitOptions, string | URL | undefined] {
+  try {
+    const { wasm } = options;
+    if (typeof wasm === 'string' || wasm instanceof URL) return [{ ...options, wasm: undefined }, wasm];
+  } catch {
+    // null, or a hostile object
+  }
+  return [options, undefined];
+}
+
 /** Loads the Wasm module (from dist/, or `options.wasm`) and returns a tracer; never rejects. */
 export async function init(options: InitOptions): Promise<Tracer> {
-  const wasm = options && typeof options === 'object' ? options.wasm : undefined;
-  const url = typeof wasm === 'string' || wasm instanceof URL ? wasm : undefined;
+  const [opts, url] = takeUrl(options);
   const tracer = await initWith(
     {
       language: 'nodejs',
@@ -145,7 +155,7 @@ export async function init(options: InitOptions): Promise<Tracer> {
       unknownService: `unknown_service:${basename(process.execPath)}`,
       userAgent: `wasmtrace/${VERSION} (Node.js ${process.version})`,
     },
-    url ? { ...options, wasm: undefined } : options,
+    opts,
   );
   return flushAtExit(tracer);
 }

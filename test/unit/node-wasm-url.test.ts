@@ -100,3 +100,22 @@ test('a wasm URL that cannot be loaded (a missing file, as a URL or a string; a 
     assert.ok(heard[0]!.includes(String(wasm)), `the warning names ${String(wasm)}: ${heard[0]}`);
   }
 });
+
+test('options that throw when read, with or around a wasm URL: init() still resolves to a tracer that does not throw', async () => {
+  const trap = (): never => {
+    throw new Error('trap');
+  };
+  const file = new URL('../../dist/wasmtrace.wasm', import.meta.url);
+  const hostile = [
+    new Proxy({ serviceName: 's', env: {}, wasm: file }, { ownKeys: trap }),
+    new Proxy({ serviceName: 's', env: {}, wasm: file.href }, { ownKeys: trap, getOwnPropertyDescriptor: trap }),
+    Object.defineProperty({ serviceName: 's', env: {} }, 'wasm', { get: trap, enumerable: true }),
+  ];
+  await warnings(async () => {
+    for (const options of hostile) {
+      const tracer = await init(options as never);
+      assert.doesNotThrow(() => tracer.startSpan('x').end());
+      await tracer.shutdown();
+    }
+  });
+});
