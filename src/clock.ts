@@ -79,18 +79,25 @@ export function setClock(fn: Now, originMs?: number): void {
 export const isTime = (x: unknown): boolean =>
   typeof x === 'number' || x instanceof Date || (Array.isArray(x) && x.length === 2 && typeof x[0] === 'number' && typeof x[1] === 'number');
 
+/** Unix ms of 2001-09-09, or 31.7 years as a clock reading: a number below it (and the origin) is a reading. */
+const READING_BELOW = 1e12;
+
 /**
- * A user-given time as ms relative to timeOrigin(): a Date, unix ms, an
- * HrTime (unix seconds and nanoseconds), or (as the OpenTelemetry JS API
- * allows) a `performance.now()` value, told apart by being smaller than the
- * origin and taken as a reading of now(). Anything else means "now".
+ * A user-given time as ms relative to timeOrigin(): a Date, an HrTime (unix
+ * seconds and nanoseconds), or a number — (as the OpenTelemetry JS API
+ * allows) a `performance.now()`-style reading of the clock when it is below
+ * both the origin and READING_BELOW, negatives included (before the
+ * origin), else unix ms. OpenTelemetry JS uses the origin alone, which reads
+ * unix ms earlier than the process's start as a reading, decades ahead; here
+ * a unix time also stays one when setClock moves the origin past it.
+ * Anything else means "now".
  */
 export function toRelativeMs(time: unknown): number {
   const t =
     time instanceof Date
       ? time.getTime() - base
       : typeof time === 'number'
-        ? time >= 0 ? (time < origin ? time + origin - base : time - base) : NaN
+        ? (time < Math.min(origin, READING_BELOW) ? time + origin : time) - base
         : isTime(time)
           ? (time as number[])[0]! * 1e3 + (time as number[])[1]! / 1e6 - base
           : NaN;

@@ -115,12 +115,39 @@ function flushLive(): void {
   }
 }
 
+/**
+ * A `wasm` given as a URL, loaded when init() gets to it: a file: URL (the
+ * natural one in Node, where fetch has none) read from disk, any other
+ * fetched. A failure names the URL: the warning says what did not load.
+ */
+async function load(url: string | URL): Promise<Response | Uint8Array> {
+  try {
+    const u = new URL(url);
+    return await (u.protocol === 'file:' ? readFile(u) : fetch(u));
+  } catch (e) {
+    throw new Error(`loading ${String(url)} failed: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
+/** `options` less a `wasm` URL, and the URL; options that throw when read go on as given (initWith contains that). */
+function takeUrl(options: InitOptions): [InitOptions, string | URL | undefined] {
+  try {
+    const { wasm } = options;
+    if (typeof wasm === 'string' || wasm instanceof URL) return [{ ...options, wasm: undefined }, wasm];
+  } catch {
+    // null, or a hostile object
+  }
+  return [options, undefined];
+}
+
 /** Loads the Wasm module (from dist/, or `options.wasm`) and returns a tracer; never rejects. */
 export async function init(options: InitOptions): Promise<Tracer> {
+  const [opts, url] = takeUrl(options);
   const tracer = await initWith(
     {
       language: 'nodejs',
-      defaultWasm: (json) => readFile(json ? new URL('./wasmtrace-json.wasm', import.meta.url) : new URL('./wasmtrace.wasm', import.meta.url)),
+      // A URL given is loaded in place of the default: when init() needs the module (a disabled tracer loads none).
+      defaultWasm: (json) => (url ? load(url) : readFile(json ? new URL('./wasmtrace-json.wasm', import.meta.url) : new URL('./wasmtrace.wasm', import.meta.url))),
       gzip,
       signal: exitSignal,
       pageless: true,
@@ -128,7 +155,7 @@ export async function init(options: InitOptions): Promise<Tracer> {
       unknownService: `unknown_service:${basename(process.execPath)}`,
       userAgent: `wasmtrace/${VERSION} (Node.js ${process.version})`,
     },
-    options,
+    opts,
   );
   return flushAtExit(tracer);
 }

@@ -11,7 +11,11 @@ export type AttributeValue =
 
 export type Attributes = Record<string, AttributeValue | undefined>;
 
-/** A Date, unix milliseconds, a `performance.now()` value, or an HrTime `[unix seconds, nanoseconds]`. */
+/**
+ * A Date, an HrTime `[unix seconds, nanoseconds]`, or a number: a
+ * `performance.now()` value (ms since the time origin) when below both the
+ * origin and 1e12, negatives included; else unix milliseconds.
+ */
 export type TimeInput = Date | number | [number, number];
 
 /** The OpenTelemetry JS API's SpanKind values. */
@@ -93,8 +97,8 @@ export interface TracerStats {
   droppedOversize: number;
   /**
    * Spans the collector refused: a status not retried (400, 401, 413, …) or a
-   * partial success. This and the next two are delivery's counts (pages and
-   * Node; absent in a Worker, whose export results report its losses).
+   * partial success (a Worker counts a partial success as sent). This and the
+   * next two are delivery's counts.
    */
   droppedRejected?: number;
   /** Spans of the oldest batches evicted by the queue bound (`maxQueueBytes`, or the storage quota). */

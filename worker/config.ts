@@ -4,8 +4,7 @@
 import type { ConfigInput, WorkerConfig } from './types.js';
 import { type RedactQuery, listSetting } from '../src/url.js';
 import { badSetting, fallback, rangeSetting, warnOnce } from '../src/diag.js';
-import { keyValues } from '../src/resource.js';
-import { fetchable } from '../src/export/options.js';
+import { exportHeaders } from '../src/export/options.js';
 import { type Env, envEndpoint, envValue, otlpEnum, sdkDisabled } from '../src/env.js';
 
 export type { Env };
@@ -76,7 +75,7 @@ export function resolveConfig<E>(input: ConfigInput<E>, env: E): Resolved | null
     _c: c,
     _v: v,
     _endpoint: endpoint,
-    _headers: fetchable({ ...keyValues(v.OTEL_EXPORTER_OTLP_HEADERS), ...keyValues(v.OTEL_EXPORTER_OTLP_TRACES_HEADERS), ...c.headers }, warnOnce),
+    _headers: exportHeaders(v, c.headers, warnOnce),
     _json: json,
     _timeout: rangeSetting(...otlp('timeoutMs', 'TIMEOUT'), 1, 600_000, 10_000),
     _delay: rangeSetting(...setting('scheduledDelayMs', 'OTEL_BSP_SCHEDULE_DELAY'), 0, MAX_DELAY_MS, DEFAULT_DELAY_MS),

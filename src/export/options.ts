@@ -53,7 +53,7 @@ export function resolveDeliveryOptions(
   return {
     endpoint,
     protocol: oneOf('protocol', 'PROTOCOL', ['http/protobuf', 'http/json']),
-    headers: fetchable({ ...keyValues(env.OTEL_EXPORTER_OTLP_HEADERS), ...keyValues(env.OTEL_EXPORTER_OTLP_TRACES_HEADERS), ...user.headers }, warn),
+    headers: exportHeaders(env, user.headers, warn),
     maxExportBatchSize: num('maxExportBatchSize', 512, 1, 100_000, 'OTEL_BSP_MAX_EXPORT_BATCH_SIZE'),
     scheduledDelayMs: num('scheduledDelayMs', 5000, 0, 3_600_000, 'OTEL_BSP_SCHEDULE_DELAY'),
     compression: oneOf('compression', 'COMPRESSION', ['auto', 'gzip', 'none']),
@@ -70,18 +70,26 @@ export function resolveDeliveryOptions(
 }
 
 /**
- * The headers an export can carry: each other would fail every export, so
- * it is dropped with one `warn` naming it (never its value: it may be a
- * secret). HTTP's rule first — a token name, no control character in the
- * value —, as runtimes' Headers take more than their fetch sends (Node's
- * and workerd's take control characters in values; workerd's, names beyond
- * the token characters), then the runtime's own (a page's refuses values
- * beyond Latin-1). Content-Type and Content-Encoding go too, in any case:
- * delivery's own say what the body is. Workers use it as well.
+ * The export headers of OTEL_EXPORTER_OTLP_HEADERS, its TRACES_ variant and
+ * the option `own`, the later winning: by name in any case, as HTTP's are
+ * (fetch would send both of `Authorization` and `authorization`, joined into
+ * one value no collector takes). Workers use it as well.
+ *
+ * Of those, the ones an export can carry: each other would fail every
+ * export, so it is dropped with one `warn` naming it (never its value: it
+ * may be a secret). HTTP's rule first — a token name, no control character
+ * in the value —, as runtimes' Headers take more than their fetch sends
+ * (Node's and workerd's take control characters in values; workerd's, names
+ * beyond the token characters), then the runtime's own (a page's refuses
+ * values beyond Latin-1). Content-Type and Content-Encoding go too, in any
+ * case: delivery's own say what the body is.
  */
-export function fetchable(headers: Record<string, string>, warn: (message: string) => void): Record<string, string> {
+export function exportHeaders(env: Env, own: Record<string, string> | undefined, warn: (message: string) => void): Record<string, string> {
+  const byName = new Map<string, [string, string]>();
+  for (const h of [keyValues(env.OTEL_EXPORTER_OTLP_HEADERS), keyValues(env.OTEL_EXPORTER_OTLP_TRACES_HEADERS), own ?? {}])
+    for (const [k, v] of Object.entries(h)) byName.set(k.toLowerCase(), [k, v]);
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(headers)) {
+  for (const [k, v] of byName.values()) {
     if (/^[\w!#$%&'*+.^`|~-]+$/.test(k) && !/^content-(type|encoding)$/i.test(k) && !/[\0-\x08\n-\x1f\x7f]/.test(String(v).trim()) && fetchAccepts(k, v)) out[k] = v;
     else warn(badSetting('header', JSON.stringify(k), 'none'));
   }
