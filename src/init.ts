@@ -33,7 +33,7 @@ export interface InitOptions extends DeliveryOptions {
   propagateTo?: string | RegExp | Array<string | RegExp>;
   /** Span limits; default the OTEL_*_LIMIT variables, else OpenTelemetry's defaults (values: 4096 characters). */
   limits?: LimitOptions;
-  /** The Wasm module: a URL, bytes, a Response or a compiled WebAssembly.Module. */
+  /** The Wasm module: a URL, bytes, a Response or a compiled WebAssembly.Module; in Node also a file: URL or a file path. */
   wasm?: WasmSource;
   /** Record and send nothing: init() resolves to a tracer that does nothing (OTEL_SDK_DISABLED=true does the same). */
   disabled?: boolean;

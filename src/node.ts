@@ -116,12 +116,14 @@ function flushLive(): void {
 }
 
 /**
- * A `wasm` given as a URL, loaded when init() gets to it: a file: URL (the
- * natural one in Node, where fetch has none) read from disk, any other
- * fetched. A failure names the URL: the warning says what did not load.
+ * A `wasm` given as a URL or a path, loaded when init() gets to it: a file:
+ * URL (the natural one in Node, where fetch has none) or a string that is no
+ * URL (a file path, relative to the working directory) read from disk, any
+ * other URL fetched. A failure names it: the warning says what did not load.
  */
 async function load(url: string | URL): Promise<Response | Uint8Array> {
   try {
+    if (typeof url === 'string' && !URL.canParse(url)) return await readFile(url);
     const u = new URL(url);
     return await (u.protocol === 'file:' ? readFile(u) : fetch(u));
   } catch (e) {

@@ -41,7 +41,7 @@ export interface WorkerConfig {
   endpoint?: string;
   /** `http/protobuf` (default) or `http/json` (needs `wasm`: the `wasmtrace/wasmtrace-json.wasm` module). */
   protocol?: 'http/protobuf' | 'http/json';
-  /** Headers of every export (e.g. an API key); merged over `OTEL_EXPORTER_OTLP_HEADERS`. */
+  /** Headers of every export (e.g. an API key); merged over `OTEL_EXPORTER_OTLP_HEADERS` by name in any case, these winning. */
   headers?: Record<string, string>;
   /** More resource attributes; merged over `OTEL_RESOURCE_ATTRIBUTES`. */
   resource?: Record<string, AttributeValue>;

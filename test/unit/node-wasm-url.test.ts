@@ -1,7 +1,8 @@
 // `wasm` as a URL in Node: a file: URL — the natural one for a local file,
 // `new URL('./wasmtrace.wasm', import.meta.url)` — went to fetch, which has
 // no file: scheme, so tracing was off with "fetch failed". It is read from
-// disk now, as a URL object or a string; an http URL is still fetched. A
+// disk now, as a URL object or a string, and so is a file path (a string that
+// is no URL); an http URL is still fetched. A
 // module that cannot be loaded gives one warning naming it, no throw, and a
 // tracer that records nothing.
 import { test } from 'node:test';
@@ -9,7 +10,7 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { init, type InitOptions } from '../../src/node.js';
 import { allSpans, decodeByContentType } from '../helpers/otlp.js';
@@ -57,7 +58,7 @@ test('wasm as a file: URL (a URL object, a string, relative to the module) loads
   try {
     const r = prng(0xf11e);
     const heard = await warnings(async () => {
-      for (let i = 0; i < 12; i++) {
+      for (let i = 0; i < 18; i++) {
         const json = r() < 0.5;
         const name = json ? 'wasmtrace-json.wasm' : 'wasmtrace.wasm';
         // A copy in a directory whose name needs escaping in a URL (a space, a non-ASCII letter).
@@ -68,6 +69,8 @@ test('wasm as a file: URL (a URL object, a string, relative to the module) loads
           ['string', pathToFileURL(file).href],
           ['relative to the module', new URL(`../../dist/${name}`, import.meta.url)],
           ['http', `http://127.0.0.1:${port}/${name}`],
+          ['path', file],
+          ['path relative to the working directory', relative(process.cwd(), file)],
         ];
         const [form, wasm] = forms[i % forms.length]!;
         const spans = Array.from({ length: 1 + Math.floor(r() * 4) }, (_, j) => `s${i}-${j}`);
@@ -84,7 +87,7 @@ test('wasm as a file: URL (a URL object, a string, relative to the module) loads
 
 test('a wasm URL that cannot be loaded (a missing file, as a URL or a string; a dead http port): one warning naming it, no throw, a tracer that records nothing', async () => {
   const missing = pathToFileURL(join(tmpdir(), `wasmtrace-missing-${process.pid}`, 'wasmtrace.wasm'));
-  const sources: Array<string | URL> = [missing, new URL('other.wasm', missing).href, 'http://127.0.0.1:9/wasmtrace.wasm'];
+  const sources: Array<string | URL> = [missing, new URL('other.wasm', missing).href, 'http://127.0.0.1:9/wasmtrace.wasm', `./wasmtrace-missing-${process.pid}.wasm`];
   for (const wasm of sources) {
     const heard = await warnings(async () => {
       const tracer = await init({ serviceName: 'x', wasm, storage: null, env: {} });
