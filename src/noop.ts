@@ -75,6 +75,10 @@ export function startActive<R>(name: string, args: unknown[], start: Tracer['sta
     : (undefined as R);
 }
 
+/** The tracers noopTracer made (a browser start-up that gets one installs nothing). */
+const noops = new WeakSet<Tracer>();
+export const isNoop = (tracer: Tracer): boolean => noops.has(tracer);
+
 /**
  * A tracer that records nothing, its spans from `span` (those with a parent:
  * carrying its context): what init() gives when disabled or when Wasm cannot
@@ -104,7 +108,7 @@ export function noopTracer(span: () => Span): Tracer {
     }
   };
   const startSpan: Tracer['startSpan'] = (_name, options, parent) => start(options, parent);
-  return {
+  const tracer: Tracer = {
     startSpan,
     startActiveSpan: <R>(name: string, ...rest: unknown[]): R => startActive(name, rest, startSpan, run),
     getActiveSpan: () => undefined,
@@ -136,4 +140,6 @@ export function noopTracer(span: () => Span): Tracer {
     withBaggage: (_entries, fn) => run(fn),
     getBaggage: () => ({}),
   };
+  noops.add(tracer);
+  return tracer;
 }
