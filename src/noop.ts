@@ -3,8 +3,10 @@
 // loader has them at once, without evaluating the tracer.
 import type { ParentInput, Span, SpanContext, SpanOptions } from './types.js';
 import { internalError } from './diag.js';
-import { validIds } from './ids.js';
-import { KNOWN_FLAGS, parseTracestate } from './propagation.js';
+import { INVALID_SPAN_ID, ZERO_TRACE_ID, validIds } from './ids.js';
+import { type Carrier, KNOWN_FLAGS, formatTraceparent, getHeader, parseTraceparent, parseTracestate, setHeader } from './propagation.js';
+import { injectBaggage, parseBaggage } from './baggage.js';
+import { checkThreshold } from './sampler.js';
 import type { Tracer } from './tracer.js';
 import type { ExportResult } from './export/types.js';
 
@@ -43,6 +45,23 @@ export function carrying(parent: unknown): Span | undefined {
 }
 
 /**
+ * What extract() gives, one rule for every tracer: the remote parent of
+ * `carrier`'s traceparent and tracestate (less a threshold its sampled flag
+ * contradicts: probability sampling) as a plain SpanContext, and the baggage
+ * that came with it. Baggage alone gives invalid (all-zero) ids: spans under
+ * it start a new trace that carries it. Undefined when there is neither.
+ */
+export function readRemote(carrier: Carrier): [SpanContext, string] | undefined {
+  const p = parseTraceparent(getHeader(carrier, 'traceparent'));
+  const bg = parseBaggage(getHeader(carrier, 'baggage'));
+  if (!p && !bg) return undefined;
+  const { traceId, spanId, traceFlags } = p ?? { traceId: ZERO_TRACE_ID, spanId: INVALID_SPAN_ID, traceFlags: 0 };
+  const ts = p && parseTracestate(getHeader(carrier, 'tracestate'));
+  const checked = ts && checkThreshold(ts, traceId, (traceFlags & 1) === 1);
+  return [checked ? { traceId, spanId, traceFlags, traceState: checked, isRemote: true } : { traceId, spanId, traceFlags, isRemote: true }, bg];
+}
+
+/**
  * startActiveSpan(name, [options], [parent], fn), one rule for every tracer:
  * the span from `start` (a tracer's startSpan), then `run(fn, span)`. With no
  * function to run, no span is started (nothing could end it), and the result
@@ -56,36 +75,71 @@ export function startActive<R>(name: string, args: unknown[], start: Tracer['sta
     : (undefined as R);
 }
 
+/** The tracers noopTracer made (a browser start-up that gets one installs nothing). */
+const noops = new WeakSet<Tracer>();
+export const isNoop = (tracer: Tracer): boolean => noops.has(tracer);
+
 /**
  * A tracer that records nothing, its spans from `span` (those with a parent:
  * carrying its context): what init() gives when disabled or when Wasm cannot
- * load (tracer.ts: createNoopTracer).
+ * load (tracer.ts: createNoopTracer). It still passes a trace on (W3C: a
+ * participant that does not record forwards the context): extract reads it,
+ * a span under it carries it and its baggage, and inject writes them.
  */
 export function noopTracer(span: () => Span): Tracer {
+  /** The baggage of the contexts extract gave and of the spans under them. */
+  const bags = new WeakMap<object, string>();
   const done = (): Promise<ExportResult> => Promise.resolve(EMPTY_RESULT);
   /** Runs `fn` if it is a function (as the real tracer does: a wrong argument is not thrown into the app). */
   const run = <R>(fn: unknown, arg?: Span): R => (typeof fn === 'function' ? fn(arg) : undefined) as R;
   /** As OpenTelemetry's NoopTracer: a span that carries its parent's context, when given one. */
   const start = (options?: SpanOptions, parent?: ParentInput): Span => {
     try {
-      return (!options?.root && carrying(parent)) || span();
+      if (options?.root) return span();
+      const s = carrying(parent);
+      const bg = bags.get(parent as object);
+      if (!bg) return s || span();
+      const b = s || nonRecording(noContext); // baggage alone: no trace to carry, the baggage goes on
+      bags.set(b, bg);
+      return b;
     } catch (e) {
       internalError(e); // a parent whose getters throw: as the tracer, nothing is thrown into the app
       return span();
     }
   };
   const startSpan: Tracer['startSpan'] = (_name, options, parent) => start(options, parent);
-  return {
+  const tracer: Tracer = {
     startSpan,
     startActiveSpan: <R>(name: string, ...rest: unknown[]): R => startActive(name, rest, startSpan, run),
     getActiveSpan: () => undefined,
     withSpan: (_span, fn) => run(fn),
-    inject: () => undefined,
-    extract: () => undefined,
+    inject(carrier, span) {
+      try {
+        const c = carrying(span)?.spanContext(); // no span given: none is active here
+        if (!carrier) return;
+        if (c) setHeader(carrier, 'traceparent', formatTraceparent(c.traceId, c.spanId, c.traceFlags));
+        if (c?.traceState) setHeader(carrier, 'tracestate', c.traceState);
+        injectBaggage(carrier, bags.get(span as object) ?? '');
+      } catch (e) {
+        internalError(e);
+      }
+    },
+    extract(carrier) {
+      try {
+        const r = carrier ? readRemote(carrier) : undefined;
+        if (r?.[1]) bags.set(r[0], r[1]);
+        return r?.[0];
+      } catch (e) {
+        internalError(e);
+        return undefined;
+      }
+    },
     flush: done,
     shutdown: done,
     stats: () => ({ droppedSpans: 0, droppedData: 0, droppedOversize: 0 }),
     withBaggage: (_entries, fn) => run(fn),
     getBaggage: () => ({}),
   };
+  noops.add(tracer);
+  return tracer;
 }

@@ -4,16 +4,16 @@ import type { Link, ParentInput, Span, SpanContext, SpanContextInput, SpanOption
 import type { Core } from './core.js';
 import type { DeliveryStats, ExportResult } from './export/types.js';
 import { type Frame, type ParentIds, frame, withActive } from './context.js';
-import { baggageEntries, injectBaggage, parseBaggage, withBaggageEntries } from './baggage.js';
+import { baggageEntries, injectBaggage, withBaggageEntries } from './baggage.js';
 import { WasmSpan, type SpanHost } from './span.js';
-import { EMPTY_RESULT, noopTracer, startActive } from './noop.js';
+import { EMPTY_RESULT, noopTracer, readRemote, startActive } from './noop.js';
 import { setAttr } from './attributes.js';
 import { HELD } from './wasm.js';
 import { now, toRelativeMs } from './clock.js';
 import { checkThreshold } from './sampler.js';
 import { internalError } from './diag.js';
-import { INVALID_SPAN_ID, ZERO_TRACE_ID, hexWords, validIds } from './ids.js';
-import { type Carrier, KNOWN_FLAGS, formatTraceparent, getHeader, parseTraceparent, parseTracestate, setHeader } from './propagation.js';
+import { INVALID_SPAN_ID, hexWords, validIds } from './ids.js';
+import { type Carrier, KNOWN_FLAGS, formatTraceparent, parseTracestate, setHeader } from './propagation.js';
 
 export interface Tracer {
   startSpan(name: string, options?: SpanOptions, parent?: ParentInput): Span;
@@ -117,9 +117,14 @@ class RemoteContext implements ParentIds, SpanContext {
   }
 }
 
-/** A parent from user input: our span, another's span (one that records nothing, say) by its context, a context object, or nothing. */
+/** The parent a context extract() gave stands for, under a key out of the app's sight (not enumerable: not in Object.keys, JSON or deepStrictEqual). */
+const PARENT: unique symbol = Symbol();
+
+/** A parent from user input: our span, an extracted context, another's span (one that records nothing, say) by its context, a context object, or nothing. */
 function toParent(input: unknown): ParentIds | undefined {
-  if (input instanceof WasmSpan || input instanceof RemoteContext) return input;
+  if (input instanceof WasmSpan) return input;
+  const known = (input as { [PARENT]?: RemoteContext } | null | undefined)?.[PARENT];
+  if (known) return known;
   if (input && typeof input === 'object') {
     const c = (typeof (input as Span).spanContext === 'function' ? (input as Span).spanContext() : input) as Partial<SpanContext>;
     if (validIds(c.traceId, c.spanId)) {
@@ -156,19 +161,8 @@ export interface EarlyIds {
 /** No frame in effect: what start() passes on so that current() and baggage() do not read it again. */
 const NO_FRAME: Frame = { _p: undefined, _b: undefined };
 
-/**
- * A remote parent read from traceparent/tracestate in `carrier`, with its
- * baggage. Baggage without a valid traceparent (W3C Baggage stands on its
- * own) gives a context with all-zero (invalid) ids: spans under it start a
- * new trace that carries the baggage. Undefined when there is neither.
- */
-function extractParent(carrier: Carrier): RemoteContext | undefined {
-  const parsed = parseTraceparent(getHeader(carrier, 'traceparent'));
-  const bg = parseBaggage(getHeader(carrier, 'baggage'));
-  if (!parsed) return bg ? new RemoteContext(ZERO_TRACE_ID, INVALID_SPAN_ID, 0, undefined, true, bg) : undefined;
-  const ts = parseTracestate(getHeader(carrier, 'tracestate'));
-  return new RemoteContext(parsed.traceId, parsed.spanId, parsed.traceFlags, ts, true, bg);
-}
+/** The parent extract() (noop.ts: readRemote) read: a remote context and its baggage. */
+const remoteParent = ([c, bg]: [SpanContext, string]): RemoteContext => new RemoteContext(c.traceId, c.spanId, c.traceFlags, c.traceState, true, bg);
 
 /** Sampling details the tracer applies in JavaScript. */
 export interface TracerOptions {
@@ -221,9 +215,10 @@ export function createTracer(core: Core, delivery: Delivery, options: TracerOpti
       if (result === HELD && !holdTimer) watchHold();
     },
   };
-  const caller = options.caller ? extractParent(options.caller) : undefined;
+  const read = options.caller && readRemote(options.caller);
+  const caller = read ? remoteParent(read) : undefined;
   // The caller's baggage holds without a valid traceparent too.
-  const callerBaggage = caller ? caller._bg : options.caller ? parseBaggage(getHeader(options.caller, 'baggage')) : '';
+  const callerBaggage = caller ? caller._bg : '';
   const invocation = options.invocation;
   /** The parent a span started now takes by default, given the frame in effect. */
   const current = (f = frame()): ParentIds | undefined => f?._p ?? invocation?.() ?? caller;
@@ -330,7 +325,9 @@ export function createTracer(core: Core, delivery: Delivery, options: TracerOpti
 
     extract(carrier) {
       try {
-        return carrier ? extractParent(carrier) : undefined;
+        const read = carrier ? readRemote(carrier) : undefined;
+        if (read) Object.defineProperty(read[0], PARENT, { value: remoteParent(read) });
+        return read?.[0];
       } catch (e) {
         internalError(e);
         return undefined;

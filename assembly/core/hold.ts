@@ -7,7 +7,10 @@
 // at most HOLD_MAX spans wait at once; past either bound (or with the span
 // pool full) the oldest waiting trace is decided with what is known. If one
 // decided so turns out failed or slow later, its later spans are kept and the
-// ones the early decision freed are counted as dropped spans.
+// ones the early decision freed are counted as dropped spans. Slowness is a
+// local root's own duration: spans of a trace whose local root this entry
+// never saw (a late child of a trace decided before) follow the head
+// decision, or their failure.
 import {
   SLOTS, S_END, S_FAILED, S_FLAGS, S_HOLD, S_NEXT, S_PARENT, S_REMOTE, S_START, S_TRACE, slotAt,
 } from "./layout";
@@ -34,6 +37,7 @@ const E_HELD: i32 = 22; // u16 spans held
 const E_HEAD: i32 = 24; // i16 first held (ended) slot, -1 none
 const E_TAIL: i32 = 26; // i16 last held slot
 const E_FREED: i32 = 28; // u16 held spans an early "drop" freed
+const E_ROOT: i32 = 30; // i16 slot of a live local root (the first to start), -1 none
 const E_BORN: i32 = 32; // f64 ms: start of the trace's first local span
 
 const FREE: u8 = 0; // ends a probe
@@ -71,8 +75,15 @@ export function tailOn(): bool {
   return TABLE + <usize>(i * ENTRY);
 }
 
-/** Puts a new span's slot under its trace's entry; `head` is the head decision. */
-export function join(slot: usize, head: bool, startMs: f64): void {
+/** A local root: no parent, or a parent in another process. */
+@inline function localRoot(slot: usize): bool {
+  return !load<u64>(slot, S_PARENT) || load<u8>(slot, S_REMOTE) != 0;
+}
+
+/** Puts a new span's slot (index `idx`) under its trace's entry; `head` is the head decision. */
+export function join(idx: i32, head: bool, startMs: f64): void {
+  const slot = slotAt(idx);
+  const root = localRoot(slot);
   const a = load<u64>(slot, S_TRACE);
   const b = load<u64>(slot, S_TRACE + 8);
   // Open addressing from a hash of the trace id; a probe ends at a FREE entry.
@@ -93,6 +104,7 @@ export function join(slot: usize, head: bool, startMs: f64): void {
     }
     if (load<u64>(e, E_TRACE) == a && load<u64>(e, E_TRACE + 8) == b) {
       store<u16>(e, load<u16>(e, E_LIVE) + 1, E_LIVE);
+      if (root && load<i16>(e, E_ROOT) < 0) store<i16>(e, <i16>idx, E_ROOT);
       store<i32>(slot, ref(i), S_HOLD);
       return;
     }
@@ -114,6 +126,7 @@ export function join(slot: usize, head: bool, startMs: f64): void {
   store<u16>(e, 0, E_HELD);
   store<i16>(e, -1, E_HEAD);
   store<i16>(e, -1, E_TAIL);
+  store<i16>(e, root ? <i16>idx : -1, E_ROOT);
   store<f64>(e, startMs, E_BORN);
   store<i32>(slot, ref(free), S_HOLD);
   openCount++;
@@ -191,8 +204,8 @@ export function ended(idx: i32): void {
   const e = entryAt(i);
   const live = <i32>load<u16>(e, E_LIVE) - 1;
   store<u16>(e, <u16>live, E_LIVE);
-  // A local root: no parent, or a parent in another process.
-  if (!load<u64>(slot, S_PARENT) || load<u8>(slot, S_REMOTE)) {
+  if (localRoot(slot)) {
+    if (<i32>load<i16>(e, E_ROOT) == idx) store<i16>(e, -1, E_ROOT);
     let flags = load<u8>(e, E_FLAGS) | F_ROOT;
     if (slowMs > 0 && load<f64>(slot, S_END) - load<f64>(slot, S_START) > slowMs) {
       flags |= F_SLOW;
@@ -274,15 +287,17 @@ export function holdDue(): f64 {
 
 /**
  * Decides traces held too long (`all`: every open trace, as on page hide or
- * shutdown). A trace open for longer than slowMs counts as slow.
+ * shutdown). A trace whose local root is still live and has lasted longer
+ * than slowMs counts as slow; without one, age proves nothing.
  */
 export function settle(nowMs: f64, all: bool): void {
   if (!openCount) return;
   for (let i = 0; i < TRACES; i++) {
     const e = entryAt(i);
     if (load<u8>(e, E_STATE) != OPEN) continue;
-    const age = nowMs - load<f64>(e, E_BORN);
-    if (all || age > maxHoldMs) decide(i, slowMs > 0 && age > slowMs);
+    if (!all && nowMs - load<f64>(e, E_BORN) <= maxHoldMs) continue;
+    const root = <i32>load<i16>(e, E_ROOT);
+    decide(i, slowMs > 0 && root >= 0 && nowMs - load<f64>(slotAt(root), S_START) > slowMs);
   }
 }
 

@@ -117,7 +117,7 @@ export function start(
   store<i32>(slot, isInterned(nameId) ? nameId : -1, S_NAME);
   store<u8>(slot, <u8>(kind >= 0 && kind <= 4 ? kind + 1 : 1), S_KIND);
   store<u8>(slot, STATE_LIVE, S_STATE);
-  if (tail) join(slot, head, startMs);
+  if (tail) join(i, head, startMs);
   return (<i32>load<u16>(slot, S_GEN) << INDEX_BITS) | i;
 }
 

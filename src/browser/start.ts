@@ -20,6 +20,7 @@ import { gzip } from '../export/gzip.js';
 import { internalError, warnOnce } from '../diag.js';
 import { resolveDeliveryOptions } from '../export/options.js';
 import { createNoopTracer } from '../tracer.js';
+import { isNoop } from '../noop.js';
 import { sdkDisabled } from '../env.js';
 import { instrumentDocumentLoad } from './document-load.js';
 import { instrumentErrors } from './errors.js';
@@ -94,7 +95,7 @@ export async function resumeBrowser({ opts, defaultWasm, onUnload, onRestore, wa
     const delivery = resolveDeliveryOptions(opts, opts.env ?? {}, warnOnce);
     const platform = { language: 'webjs', defaultWasm, delivery, liveResource: session, ...(delivery.compression !== 'gzip' && { gzip: gzipLarge }) };
     const tracer = await initWith(platform, { ...opts, resource, wasm: source });
-    if (!isRecording(tracer)) {
+    if (isNoop(tracer)) {
       vitals?.(null);
       early?.replay(tracer, end); // nothing to record them in: the recorder steps aside
       return tracer;
@@ -142,11 +143,4 @@ export async function resumeBrowser({ opts, defaultWasm, onUnload, onRestore, wa
     internalError(e);
     return createNoopTracer();
   }
-}
-
-/** False for the tracer init() gives when Wasm could not load. */
-function isRecording(tracer: Tracer): boolean {
-  const probe: Record<string, string> = {};
-  tracer.inject(probe, { traceId: '1'.repeat(32), spanId: '1'.repeat(16), traceFlags: 1 });
-  return probe.traceparent !== undefined;
 }

@@ -182,7 +182,9 @@ async function disabledTag(newPage: () => Promise<AnyPage>): Promise<void> {
     assert.equal(r.xhrNative, true, 'XHR not patched');
     assert.deepEqual(r.used, {
       recording: false, ctx: { traceId: '0'.repeat(32), spanId: '0'.repeat(16), traceFlags: 0 }, chained: true, active: 'noop', withSpan: 'ran',
-      baggage: {}, injected: {}, extracted: null, activeSpan: null, stats: { droppedSpans: 0, droppedData: 0, droppedOversize: 0 },
+      baggage: {}, injected: {}, activeSpan: null,
+      // Passed on all the same (W3C: a participant that does not record forwards the context).
+      extracted: { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7', traceFlags: 1, isRemote: true }, stats: { droppedSpans: 0, droppedData: 0, droppedOversize: 0 },
     });
     assert.equal(site.requests.filter((q) => q.path.startsWith('/wasmtrace.wasm')).length, 0, 'the Wasm was not fetched');
     for (const q of site.requests.filter((q) => q.path === '/data')) assert.equal(q.headers.traceparent, undefined);
