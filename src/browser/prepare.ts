@@ -116,11 +116,12 @@ function early(opts: BrowserInitOptions, wasmHref: string | undefined, ratio: nu
  */
 function precompile(wasm: WasmSource): Promise<WasmSource> {
   if (!(typeof wasm === 'string' || wasm instanceof URL) || typeof WebAssembly.compileStreaming !== 'function') return Promise.resolve(wasm);
-  return fetch(wasm).then(
-    (res): WasmSource | Promise<WasmSource> =>
+  // Any failure here (a refused fetch, a page's stub giving no Response) is left to init(): unhandled, it would reach the page.
+  return fetch(wasm)
+    .then((res): WasmSource | Promise<WasmSource> =>
       res.ok && res.headers.get('content-type') === 'application/wasm'
         ? WebAssembly.compileStreaming(res.clone()).catch(() => res)
         : res,
-    () => wasm,
-  );
+    )
+    .catch(() => wasm);
 }

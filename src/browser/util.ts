@@ -224,15 +224,24 @@ export function endInflight(): void {
  * (Chromium goes on sending the keepalive ones). If the page unloads
  * meanwhile, pagehide ends the request as unfinished first.
  */
-export const settled = (sent: Promise<Response>, done: (status: number, error: unknown, at?: number) => void): Promise<Response> =>
-  sent.then(
-    (res) => (done(res.status, undefined), res),
+export const settled = (sent: Promise<Response>, done: (status: number, error: unknown, at?: number) => void): Promise<Response> => {
+  // The page's value or error, exactly: a failure of ours (a stub's non-Response) goes to the error handler.
+  const end = (res: Response | undefined, err: unknown, at?: number): void => {
+    try {
+      done(res ? Number(res.status) || 0 : 0, err, at);
+    } catch (e) {
+      internalError(e);
+    }
+  };
+  return sent.then(
+    (res) => (end(res, undefined), res),
     (err: unknown) => {
       const at = unixNow();
-      setTimeout(() => done(0, err, at), 0);
+      setTimeout(() => end(undefined, err, at), 0);
       throw err;
     },
   );
+};
 
 const DEFAULT_PORT: Record<string, number> = { 'http:': 80, 'https:': 443 };
 

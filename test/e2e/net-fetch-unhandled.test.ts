@@ -34,3 +34,32 @@ inBoth('a failing fetch the page does not catch fires unhandledrejection, before
     await env.close();
   }
 });
+
+// A page whose fetch is a stub (a test double, a mock library) that resolves
+// to something other than a Response: the page's promise gives exactly that,
+// before ready and after; the SDK's own failure to read a status stays its own.
+inBoth('a page fetch that resolves to a non-Response gives the page exactly that value, before ready and after (the SDK loaded, or its own Wasm fetch stubbed too)', async (d) => {
+  const env = await startNetEnv();
+  try {
+    const values = [undefined, null, 0, 'text', { status: 'x' }, { get status() { throw new Error('no status'); } }];
+    for (const all of [false, true]) {
+      const head = `<script>const values = [undefined, null, 0, 'text', { status: 'x' }, { get status() { throw new Error('no status'); } }];
+        const real = window.fetch, all = ${all};
+        window.fetch = (u, i) => all || String(u).startsWith('/x?') ? Promise.resolve(values[Number(String(u).split('?')[1])]) : real(u, i);</script>`;
+      const script = `const got = (p) => p.then((v) => ['ok', typeof v === 'object' && v ? Object.keys(v).join() : String(v)], (e) => ['failed', String(e)]);
+        const round = () => Promise.all(values.map((_, i) => got(fetch('/x?' + i))));
+        window.early = round().then((r) => (window.before = r));
+        window.go = () => round().then((r) => (window.after = r));`;
+      env.site.page(`/stub-${all}.html`, tagPage(env, head, script));
+      const tab = await d.newTab();
+      await earlyThenReady(tab, `${env.site.origin}/stub-${all}.html`, 'go()');
+      const want = values.map((v) => ['ok', typeof v === 'object' && v ? Object.keys(v).join() : String(v)]);
+      assert.deepEqual(await tab.eval('before'), want, `before ready (all stubbed: ${all})`);
+      assert.deepEqual(await tab.eval('after'), want, `after ready (all stubbed: ${all})`);
+      assert.equal(await tab.eval<boolean>('wasmtrace.startSpan("x").isRecording()'), !all, 'the SDK loaded (its fetch instrumentation wraps the stub) unless its own Wasm fetch was stubbed');
+      assert.deepEqual(tab.pageErrors, [], `all stubbed: ${all}`);
+    }
+  } finally {
+    await env.close();
+  }
+});
