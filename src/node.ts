@@ -131,11 +131,15 @@ async function load(url: string | URL): Promise<Response | Uint8Array> {
   }
 }
 
-/** `options` less a `wasm` URL, and the URL; options that throw when read go on as given (initWith contains that). */
+/**
+ * `options` less a `wasm` URL (the same object seen through one with `wasm`
+ * unset: inherited options and getters stay), and the URL; options that
+ * throw when read go on as given (initWith contains that).
+ */
 function takeUrl(options: InitOptions): [InitOptions, string | URL | undefined] {
   try {
     const { wasm } = options;
-    if (typeof wasm === 'string' || wasm instanceof URL) return [{ ...options, wasm: undefined }, wasm];
+    if (typeof wasm === 'string' || wasm instanceof URL) return [Object.create(options, { wasm: { value: undefined } }) as InitOptions, wasm];
   } catch {
     // null, or a hostile object
   }

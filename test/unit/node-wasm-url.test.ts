@@ -11,7 +11,7 @@ import { createServer } from 'node:http';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { init, type InitOptions } from '../../src/node.js';
 import { allSpans, decodeByContentType } from '../helpers/otlp.js';
 import { prng } from '../../demo/collector/synthetic.mjs';
@@ -121,4 +121,32 @@ test('options that throw when read, with or around a wasm URL: init() still reso
       await tracer.shutdown();
     }
   });
+});
+
+test('options given with a prototype (Object.create, a class with defaults) keep their inherited settings when wasm is a path or URL', async () => {
+  const server = createServer((_req, res) => {
+    res.setHeader('content-type', 'application/wasm');
+    res.end(readFileSync(new URL('wasmtrace.wasm', dist)));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const wasmFile = new URL('wasmtrace.wasm', dist);
+  const forms: Array<string | URL> = [wasmFile, wasmFile.href, relative(process.cwd(), fileURLToPath(wasmFile)), `http://127.0.0.1:${(server.address() as { port: number }).port}/wasmtrace.wasm`];
+  try {
+    for (const wasm of forms) {
+      const names: string[] = [];
+      const base = {
+        serviceName: 'inherited', storage: null, compression: 'none', env: {},
+        transport: async (body: Uint8Array, meta: { contentType: string }) => (names.push(...allSpans(decodeByContentType(meta.contentType, Buffer.from(body))).map((s) => s.name)), { status: 200 }),
+      };
+      const own = Object.assign(Object.create(base) as InitOptions, { wasm });
+      const tracer = await init(own);
+      tracer.startSpan('via-inherited-transport').end();
+      await tracer.shutdown();
+      assert.deepEqual(names, ['via-inherited-transport'], `${String(wasm)}: the inherited transport`);
+      const off = await init(Object.assign(Object.create({ disabled: true }) as InitOptions, { wasm }));
+      assert.equal(off.startSpan('x').isRecording(), false, `${String(wasm)}: the inherited disabled`);
+    }
+  } finally {
+    server.close();
+  }
 });
