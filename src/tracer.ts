@@ -77,7 +77,7 @@ const ZERO_IDS = [0, 0, 0, 0, 0, 0];
 const noopSpan = (): WasmSpan => new WasmSpan(-1, null, ZERO_IDS, 0, undefined, '');
 
 /** A span that records nothing but carries `p`'s context on, remote or not (shut down; getActiveSpan of a remote context). */
-const carrying = (p: ParentIds, bg: string): WasmSpan => new WasmSpan(-1, null, [p._t0, p._t1, p._t2, p._t3, p._s0, p._s1], p._f & (KNOWN_FLAGS | 0x100), p._ts, bg);
+const carrying = (p: ParentIds, bg: string): WasmSpan => new WasmSpan(-1, null, [p._t0, p._t1, p._t2, p._t3, p._s0, p._s1], p._f & (KNOWN_FLAGS | 0x300), p._ts, bg);
 
 /** Runs startActiveSpan's `fn` with `span` active; the user's own exceptions pass through untouched. */
 const runActive = <R>(fn: (span: Span) => R, span: Span): R => withActive(span as WasmSpan, () => fn(span));
@@ -107,7 +107,8 @@ class RemoteContext implements ParentIds, SpanContext {
     this.traceId = traceId;
     this.spanId = spanId;
     this.traceFlags = traceFlags & KNOWN_FLAGS;
-    this._f = this.traceFlags | (isRemote ? 0x100 : 0);
+    // 0x100: marked remote (OTLP's flags say so); 0x200: not a span of this tracer, whatever the mark (a local root for tail sampling).
+    this._f = this.traceFlags | (isRemote ? 0x300 : 0x200);
     this.isRemote = isRemote;
     // A threshold the sampled flag contradicts is not passed on (probability sampling).
     const ts = traceState && checkThreshold(traceState, traceId, (traceFlags & 1) === 1);
@@ -235,6 +236,7 @@ export function createTracer(core: Core, delivery: Delivery, options: TracerOpti
       // Its trace and parent span (zero words for none), and its own span id pinned.
       const p = early.parentSpanId;
       parent = new RemoteContext(early.traceId, p && validIds(early.traceId, p) ? p : INVALID_SPAN_ID, early.traceFlags, early.traceState, early.parentRemote === true, early.baggage);
+      if (!early.parentRemote) parent._f &= ~0x200; // mostly a span made before ready, replayed here: not a local root
       const w: number[] = [];
       hexWords(early.spanId, w);
       x.pin(w[0]!, w[1]!);

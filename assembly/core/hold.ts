@@ -75,7 +75,7 @@ export function tailOn(): bool {
   return TABLE + <usize>(i * ENTRY);
 }
 
-/** A local root: no parent, or a parent in another process. */
+/** A local root: no parent, or a parent that is not a span of this tracer (S_REMOTE bit 1; WASI's bit 0). */
 @inline function localRoot(slot: usize): bool {
   return !load<u64>(slot, S_PARENT) || load<u8>(slot, S_REMOTE) != 0;
 }

@@ -313,7 +313,7 @@ function span(slot: usize): void {
     hex(slot + S_PARENT, 8);
   }
   stringRecord(slot, R_STATE, "traceState");
-  const remote: u32 = load<u64>(slot, S_PARENT) ? 0x100 | (<u32>load<u8>(slot, S_REMOTE) << 9) : 0x100;
+  const remote: u32 = load<u64>(slot, S_PARENT) ? 0x100 | ((<u32>load<u8>(slot, S_REMOTE) & 1) << 9) : 0x100;
   out.ascii(',"flags":');
   uint(<u64>(<u32>load<u8>(slot, S_FLAGS) | remote));
   const name = load<i32>(slot, S_NAME);

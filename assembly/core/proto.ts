@@ -251,7 +251,7 @@ function spanHeader(slot: usize): void {
   // flags (field 16, fixed32): trace flags and whether the parent is remote.
   store<u8>(p, 0x85, 20);
   store<u8>(p, 0x01, 21);
-  const remote: u32 = parent ? 0x100 | (<u32>load<u8>(slot, S_REMOTE) << 9) : 0x100;
+  const remote: u32 = parent ? 0x100 | ((<u32>load<u8>(slot, S_REMOTE) & 1) << 9) : 0x100;
   store<u32>(p, <u32>load<u8>(slot, S_FLAGS) | remote, 22);
   out.pos = p + 26;
 }

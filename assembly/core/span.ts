@@ -69,7 +69,8 @@ export function slotOf(h: i32): usize {
 /**
  * Starts a span. A parent is given by its trace id words (t0..t3, all zero for
  * a new trace) and span id words (p0, p1); `flags` holds the parent's trace
- * flags, plus 0x100 when the parent came from another process. The new ids
+ * flags, plus 0x100 when the parent is marked remote and 0x200 when it is not a
+ * span of this tracer (a context given or copied: a local root). The new ids
  * are written at IDS. Returns a handle, -1 when the trace is not sampled, or
  * FULL when no slot is free (the span is dropped and counted).
  */
@@ -110,7 +111,7 @@ export function start(
   if (!root) {
     store<i32>(slot, p0, S_PARENT);
     store<i32>(slot, p1, S_PARENT + 4);
-    store<u8>(slot, (flags >> 8) & 1, S_REMOTE);
+    store<u8>(slot, (flags >> 8) & 3, S_REMOTE);
   }
   store<u8>(slot, <u8>flags, S_FLAGS);
   store<f64>(slot, startMs, S_START);
