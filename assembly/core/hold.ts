@@ -10,7 +10,8 @@
 // ones the early decision freed are counted as dropped spans. Slowness is a
 // local root's own duration: spans of a trace whose local root this entry
 // never saw (a late child of a trace decided before) follow the head
-// decision, or their failure.
+// decision, or their failure, unless tail sampling kept the trace here
+// recently (at most 128 remembered): then they are kept at once.
 import {
   SLOTS, S_END, S_FAILED, S_FLAGS, S_HOLD, S_NEXT, S_PARENT, S_REMOTE, S_START, S_TRACE, slotAt,
 } from "./layout";
@@ -50,6 +51,13 @@ const F_HEAD: u8 = 2;
 const F_ROOT: u8 = 4; // a local root has ended
 const F_SLOW: u8 = 8; // a local root was slow
 
+// Traces kept by tail sampling alone (not by the head decision), remembered
+// as their entries are released: 16 sets of the last 8 kept whose ids hash
+// there, 128 in all (so the last 8 kept are always known). A full set
+// forgets its oldest. A set, not one ring: a new trace looks at 8, not 128.
+const KEPT_WAYS: i32 = 8;
+const KEPT: usize = memory.data(16 * KEPT_WAYS * 16);
+
 let on: bool = false;
 let keepErrors: bool = true;
 let slowMs: f64 = 0;
@@ -80,6 +88,10 @@ export function tailOn(): bool {
   return !load<u64>(slot, S_PARENT) || load<u8>(slot, S_REMOTE) != 0;
 }
 
+@inline function hash(a: u64, b: u64): i32 {
+  return <i32>(((a ^ b) * 0x9e3779b97f4a7c15) >>> 32);
+}
+
 /** Puts a new span's slot (index `idx`) under its trace's entry; `head` is the head decision. */
 export function join(idx: i32, head: bool, startMs: f64): void {
   const slot = slotAt(idx);
@@ -92,7 +104,7 @@ export function join(idx: i32, head: bool, startMs: f64): void {
     gone = 0;
   }
   let free: i32 = -1;
-  const start = <i32>(((a ^ b) * 0x9e3779b97f4a7c15) >>> 32);
+  const start = hash(a, b);
   for (let k = 0; k < TRACES; k++) {
     const i = (start + k) & (TRACES - 1);
     const e = entryAt(i);
@@ -108,6 +120,11 @@ export function join(idx: i32, head: bool, startMs: f64): void {
       store<i32>(slot, ref(i), S_HOLD);
       return;
     }
+  }
+  if (!head && wasKept(a, b, start)) {
+    // A late span of a trace kept here before: exported when it ends.
+    store<i32>(slot, HOLD_NONE, S_HOLD);
+    return;
   }
   if (free < 0) {
     // (Not reached: the table has an entry per slot.) Decided alone when it ends.
@@ -132,6 +149,30 @@ export function join(idx: i32, head: bool, startMs: f64): void {
   openCount++;
 }
 
+/** Where the set of kept traces for a trace id's hash `h` starts: its top 4 bits pick one of 16. */
+@inline function keptSet(h: i32): usize {
+  return KEPT + <usize>((h >>> 28) * KEPT_WAYS * 16);
+}
+
+/** Whether trace id (a, b), of hash `h`, was kept here recently. */
+function wasKept(a: u64, b: u64, h: i32): bool {
+  const p = keptSet(h);
+  for (let k = 0; k < KEPT_WAYS * 16; k += 16) {
+    if (load<u64>(p + k) == a && load<u64>(p + k, 8) == b) return true;
+  }
+  return false;
+}
+
+/** Remembers entry `e`'s trace as kept, first in its set (a trace id is never zero, as unused ways are). */
+function remember(e: usize): void {
+  const a = load<u64>(e, E_TRACE);
+  const b = load<u64>(e, E_TRACE + 8);
+  const p = keptSet(hash(a, b));
+  memory.copy(p + 16, p, (KEPT_WAYS - 1) * 16);
+  store<u64>(p, a);
+  store<u64>(p, b, 8);
+}
+
 /** A slot's reference to entry `i`: index and generation. */
 @inline function ref(i: i32): i32 {
   return i | (<i32>load<u16>(entryAt(i), E_GEN) << 16);
@@ -151,14 +192,16 @@ export function join(idx: i32, head: bool, startMs: f64): void {
  * probes stay short while the table never empties.
  */
 function release(i: i32): void {
+  const e = entryAt(i);
+  if (load<u8>(e, E_STATE) == KEEP && !(load<u8>(e, E_FLAGS) & F_HEAD)) remember(e);
   used--;
   const mask = TRACES - 1;
   if (load<u8>(entryAt((i + 1) & mask), E_STATE) != FREE) {
-    store<u8>(entryAt(i), GONE, E_STATE);
+    store<u8>(e, GONE, E_STATE);
     gone++;
     return;
   }
-  store<u8>(entryAt(i), FREE, E_STATE);
+  store<u8>(e, FREE, E_STATE);
   for (let j = (i - 1) & mask; load<u8>(entryAt(j), E_STATE) == GONE; j = (j - 1) & mask) {
     store<u8>(entryAt(j), FREE, E_STATE);
     gone--;

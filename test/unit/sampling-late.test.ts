@@ -3,8 +3,11 @@
 // work after the response, a web vital reported at page hide) opens a new hold
 // entry that never sees the root: it follows the head decision, or its own
 // failure, and is never kept as "slow" however long it waits or how early it
-// claims to have started. Seeded timelines on a virtual clock, through init()
-// and a real collector (independent decoder).
+// claims to have started; unless tail sampling kept its trace here before
+// (slow root, failure): the hold remembers the last 128 such traces, and a
+// late span of one is kept at once. Seeded timelines on a virtual clock,
+// through init() and a real collector (independent decoder), and a bound test
+// on the Wasm core.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { init } from '../../src/node.js';
@@ -12,7 +15,8 @@ import { setClock } from '../../src/clock.js';
 import { formatTraceparent } from '../../src/propagation.js';
 import { SpanStatusCode, type Span } from '../../src/types.js';
 import { startCollector } from '../helpers/collector.js';
-import { protoWasm } from '../helpers/core-tracer.js';
+import { coreTracer, protoWasm } from '../helpers/core-tracer.js';
+import { allSpans, decodeProtobuf } from '../helpers/otlp.js';
 import { prng } from '../../demo/collector/synthetic.mjs';
 
 const ORIGIN = 1_760_000_000_000;
@@ -35,7 +39,7 @@ interface Trace {
 
 const hex = (r: () => number, n: number): string => Array.from({ length: n }, () => Math.floor(r() * 16).toString(16)).join('').replace(/^0/, '1');
 
-test('late children of decided traces are never kept as slow: nothing exported without its root, unless failed under keepErrors (48 seeds)', async (t) => {
+test('late children of decided traces are never kept as slow: nothing exported without its root, unless failed under keepErrors; those of kept traces are all kept (48 seeds)', async (t) => {
   setClock(() => clock, ORIGIN);
   t.after(() => setClock(() => performance.now(), performance.timeOrigin));
   const collector = await startCollector();
@@ -43,6 +47,7 @@ test('late children of decided traces are never kept as slow: nothing exported w
   let orphanCandidates = 0;
   let slowRoots = 0;
   let liveAtHold = 0;
+  let keptLate = 0;
   for (let seed = 1; seed <= 48; seed++) {
     const r = prng(seed * 7877);
     const ratio = [0, 0.25, 0.5][seed % 3]!;
@@ -148,6 +153,12 @@ test('late children of decided traces are never kept as slow: nothing exported w
       if (rootSent) assert.ok(tr.head || tr.rootMs > slowMs || (keepErrors && failed), `${what}: root of ${tr.id} kept with no reason (${tr.rootMs} ms)`);
       if (tr.head) assert.ok(tr.spans.every(sent), `${what}: every span of a head-sampled trace ${tr.id} exported`);
       if (keepErrors) assert.ok(tr.spans.every((m) => !m.failed || sent(m)), `${what}: every failed span of ${tr.id} exported`);
+      // Kept before its late spans started (the head, a slow root, a failure under keepErrors): they are kept too.
+      if (tr.head || tr.rootMs > slowMs || (keepErrors && tr.spans.some((m) => m.failed && !m.late))) {
+        const lost = tr.spans.filter((m) => m.late && !sent(m)).length;
+        assert.equal(lost, 0, `${what}: late spans of kept trace ${tr.id} exported (root ${tr.rootMs} ms, head ${tr.head})`);
+        keptLate += tr.spans.filter((m) => m.late && !tr.head).length;
+      }
       if (!tr.head && tr.rootMs <= slowMs && !failed) orphanCandidates += tr.spans.filter((m) => m.late).length;
       if (tr.rootMs > slowMs) slowRoots++;
       if (tr.rootMs > maxHoldMs) liveAtHold++;
@@ -155,4 +166,47 @@ test('late children of decided traces are never kept as slow: nothing exported w
   }
   assert.ok(orphanCandidates > 40, `late spans of fast, unsampled, unfailed traces: ${orphanCandidates}`);
   assert.ok(slowRoots > 20 && liveAtHold > 5, `slow roots ${slowRoots}, roots live past maxHoldMs ${liveAtHold}`);
+  assert.ok(keptLate > 40, `late spans of traces kept by tail sampling: ${keptLate}`);
+});
+
+test('more kept traces than the hold remembers: late spans of the last 8 kept always exported at once, of at most 128 in all, none of dropped traces; memory fixed (8 seeds)', async (t) => {
+  setClock(() => clock, ORIGIN);
+  t.after(() => setClock(() => performance.now(), performance.timeOrigin));
+  let overflowed = 0;
+  for (let seed = 1; seed <= 8; seed++) {
+    const r = prng(seed * 104729);
+    const slowMs = 10 + Math.floor(r() * 100);
+    const core = await coreTracer({ ratio: 0, seed, sampler: { keepErrors: true, slowMs, maxHoldMs: 60_000 } });
+    const bytes = core.core.x.memory.buffer.byteLength;
+    clock = 0;
+    // Traces decided one after another: slow, failed or plain (dropped at ratio 0).
+    const traces: Array<{ root: Span; kept: boolean }> = [];
+    for (let n = 20 + Math.floor(r() * 1500); n > 0; n--) {
+      const root = core.tracer.startSpan('root', {}, null);
+      const pick = r();
+      if (pick < 0.25) core.tracer.startSpan('child', {}, root).setStatus({ code: SpanStatusCode.ERROR }).end();
+      clock += pick >= 0.25 && pick < 0.5 ? slowMs + 1 : Math.floor(r() * slowMs);
+      root.end();
+      traces.push({ root, kept: pick < 0.5 });
+    }
+    const kept = traces.filter((x) => x.kept).map((x) => x.root.spanContext().traceId);
+    const early = core.drain().flatMap((b) => allSpans(decodeProtobuf(b)));
+    assert.deepEqual(new Set(early.map((s) => s.traceId)), new Set(kept), `seed ${seed}: the slow and failed traces exported as decided`);
+    // Then a late span of each, after every decision; drained at once, with no clock tick.
+    clock += 10;
+    for (const x of traces) core.tracer.startSpan('late', {}, x.root).end();
+    const late = new Set(core.drain().flatMap((b) => allSpans(decodeProtobuf(b))).map((s) => s.traceId));
+    // The rest (of dropped traces, of kept ones forgotten) wait for maxHoldMs, then follow the head decision.
+    clock += 60_001;
+    core.core.source.pending();
+    const after = core.drain().flatMap((b) => allSpans(decodeProtobuf(b)));
+    assert.deepEqual(after.map((s) => s.traceId), [], `seed ${seed}: late spans not kept at once are dropped`);
+    for (const x of traces) if (!x.kept) assert.ok(!late.has(x.root.spanContext().traceId), `seed ${seed}: a late span of a dropped trace is dropped`);
+    for (const id of kept.slice(-8)) assert.ok(late.has(id), `seed ${seed}: a late span of one of the last 8 kept traces exported at once`);
+    assert.ok(late.size <= 128, `seed ${seed}: ${late.size} of ${kept.length} kept traces remembered, at most 128`);
+    if (kept.length > 128) overflowed++;
+    assert.equal(core.core.source.stats().held ?? 0, 0, `seed ${seed}: nothing held`);
+    assert.equal(core.core.x.memory.buffer.byteLength, bytes, `seed ${seed}: memory does not grow`);
+  }
+  assert.ok(overflowed >= 4, `seeds with more kept traces than remembered: ${overflowed}`);
 });
