@@ -78,8 +78,13 @@ export function sampledRoot(id: Uint8Array, ratio: number): boolean {
   return hi > tHi || (hi === tHi && lo >= tLo);
 }
 
-/** A parent before ready: a deferred span's context, or one given by the page; `_bg` its baggage. */
-export type EarlyParent = SpanContext & { _bg?: string };
+/** A parent before ready: a deferred span's context, or one given by the page. */
+export type EarlyParent = SpanContext;
+
+/** The baggage that came with a context made before ready: kept off the object, which the page may serialise or compare. */
+const bags = new WeakMap<object, string>();
+export const bagOf = (p: unknown): string | undefined => (p && typeof p === 'object' ? bags.get(p) : undefined);
+export const withBag = <T extends object>(p: T, bg: string | undefined): T => (bg && bags.set(p, bg), p);
 
 let parent: EarlyParent | undefined;
 
@@ -98,7 +103,7 @@ export function withEarlyParent<R>(p: EarlyParent | undefined, fn: () => R): R {
 }
 
 /** The baggage in effect before ready: of withBaggage, else the active parent's (as tracer.getBaggage). */
-export const earlyBaggage = (): string => activeBaggage() ?? parent?._bg ?? '';
+export const earlyBaggage = (): string => activeBaggage() ?? bagOf(parent) ?? '';
 
 /**
  * Ids for a span or request started before ready, never all zero: a child of
@@ -110,7 +115,7 @@ export function newIds(ratio: number, p: EarlyParent | undefined): EarlyIds {
   do crypto.getRandomValues(bytes);
   while (bytes.subarray(0, 16).every((b) => b === 0) || bytes.subarray(16).every((b) => b === 0));
   const spanId = hex(bytes.subarray(16));
-  const baggage = activeBaggage() ?? p?._bg ?? '';
+  const baggage = activeBaggage() ?? bagOf(p) ?? '';
   if (p && validIds(p.traceId, p.spanId)) return { traceId: p.traceId, spanId, traceFlags: p.traceFlags, traceState: p.traceState, parentSpanId: p.spanId, parentRemote: p.isRemote, baggage };
   const trace = bytes.subarray(0, 16);
   const sampled = sampledRoot(trace, ratio);

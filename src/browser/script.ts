@@ -23,7 +23,7 @@ import { getHeader, parseTraceparent, parseTracestate, setHeader } from '../prop
 import { SPAN_METHODS, carrying, noopSpan, noopTracer, startActive } from '../noop.js';
 import { checkThreshold } from '../sampler.js';
 import { optionsFromDataset } from './dataset.js';
-import { EARLY, type EarlyParent, earlyBaggage, earlyParent, newIds, traceHeaders, withEarlyParent } from './early.js';
+import { EARLY, type EarlyParent, bagOf, earlyBaggage, earlyParent, newIds, traceHeaders, withBag, withEarlyParent } from './early.js';
 import { STARTED, type Prepared, type StartedPage, prepareBrowser } from './prepare.js';
 
 type Op = [method: string, args: unknown[]];
@@ -93,11 +93,12 @@ const made = (p: EarlyParent): EarlyParent => (early.add(p), p);
 /** A remote parent before ready, as the tracer takes one: a threshold in its tracestate the sampled flag contradicts is erased. */
 function remote(traceId: string, spanId: string, traceFlags: number, tracestate: unknown, isRemote: boolean, bg: string | undefined): EarlyParent {
   const ts = parseTracestate(tracestate);
-  return made({ traceId, spanId, traceFlags, traceState: ts && checkThreshold(ts, traceId, (traceFlags & 1) === 1), isRemote, _bg: bg });
+  const traceState = ts && checkThreshold(ts, traceId, (traceFlags & 1) === 1);
+  return made(withBag(traceState ? { traceId, spanId, traceFlags, traceState, isRemote } : { traceId, spanId, traceFlags, isRemote }, bg));
 }
 
 /** A context of baggage alone, as the tracer extracts one: invalid ids, spans under it start a new trace that carries it. */
-const baggageOnly = (bg: string): EarlyParent => made({ traceId: ZERO_TRACE_ID, spanId: INVALID_SPAN_ID, traceFlags: 0, isRemote: true, _bg: bg });
+const baggageOnly = (bg: string): EarlyParent => made(withBag({ traceId: ZERO_TRACE_ID, spanId: INVALID_SPAN_ID, traceFlags: 0, isRemote: true }, bg));
 
 /** A parent given before ready: a deferred span's context, a valid SpanContext, or an extracted context of baggage alone. */
 function asParent(input: unknown): EarlyParent | undefined {
@@ -105,8 +106,9 @@ function asParent(input: unknown): EarlyParent | undefined {
   if (d) return d.ctx;
   const c = (carried.get(input as object) ?? input) as Partial<EarlyParent> | null | undefined;
   if (!c) return undefined;
-  if (!validIds(c.traceId, c.spanId)) return c._bg ? baggageOnly(c._bg) : undefined;
-  return remote(c.traceId, c.spanId as string, Number(c.traceFlags) & 255, c.traceState, c.isRemote === true, c._bg);
+  const bg = bagOf(c);
+  if (!validIds(c.traceId, c.spanId)) return bg ? baggageOnly(bg) : undefined;
+  return remote(c.traceId, c.spanId as string, Number(c.traceFlags) & 255, c.traceState, c.isRemote === true, bg);
 }
 
 /** The parent a call before ready names, or undefined (as the tracer, a bad one is reported, not thrown). */
@@ -137,7 +139,7 @@ function deferredSpan(ratio: number, name: string, options: SpanOptions | undefi
   const span = {} as Methods;
   const d: Deferred = {
     span: span as unknown as Span,
-    ctx: { ...context, _bg: ids.baggage },
+    ctx: withBag({ ...context }, ids.baggage),
     start: (t) => t.startSpan(name, { ...options, startTime, [EARLY]: ids } as SpanOptions),
     ops: [],
   };
@@ -209,7 +211,7 @@ function api(ready: Promise<Tracer>, ratio: number, tracer?: Tracer): ScriptApi 
    */
   const real = (t: Tracer, x: unknown): unknown => {
     const c = (carried.get(x as object) ?? x) as EarlyParent;
-    return deferredOf.get(x as object)?.real ?? (early.has(c) ? t.extract(traceHeaders(c, c._bg)) : c);
+    return deferredOf.get(x as object)?.real ?? (early.has(c) ? t.extract(traceHeaders(c, bagOf(c))) : c);
   };
   const tracing: ScriptApi = {
     ready,
@@ -227,7 +229,7 @@ function api(ready: Promise<Tracer>, ratio: number, tracer?: Tracer): ScriptApi 
         if (!carrier) return;
         const headers = p ? traceHeaders(p, undefined) : {};
         for (const k in headers) setHeader(carrier, k, headers[k] as string);
-        injectBaggage(carrier, span === undefined ? earlyBaggage() : (p?._bg ?? ''));
+        injectBaggage(carrier, span === undefined ? earlyBaggage() : (bagOf(p) ?? ''));
       } catch (e) {
         internalError(e);
       }

@@ -8,7 +8,9 @@
 // the context, what inject writes for it and inside withSpan, the baggage a
 // child span carries on, the exported spans and the headers of a request.
 // Tracestate comes in as after ready too: a threshold (`ot=th:`) that is
-// malformed or that the sampled flag contradicts is erased.
+// malformed or that the sampled flag contradicts is erased. The context is
+// the same object before and after: no internal field (the baggage) on it,
+// `traceState` only when there is one.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -65,6 +67,7 @@ function probe(c, i, phase) {
   const injected = (span) => { const h = {}; w.inject(h, span); return h; };
   const out = {
     ctx: ctx ? { traceId: ctx.traceId, spanId: ctx.spanId, traceFlags: ctx.traceFlags, traceState: ctx.traceState || null, isRemote: ctx.isRemote } : null,
+    json: JSON.stringify(ctx ?? null), // the context exactly as given out: no internal fields, traceState only when there is one
     injected: injected(ctx),
     inside: w.withSpan(ctx, () => {
       // The active span, and that span given back as a parent: to inject, to withSpan, to startSpan.
@@ -169,6 +172,7 @@ test(`Chromium: extract() before ready agrees with extract() after it, baggage w
 
 interface Probe {
   ctx: { traceId: string; spanId: string; traceFlags: number; traceState: string | null; isRemote: boolean } | null;
+  json: string;
   injected: Record<string, string>;
   inside: {
     baggage: Record<string, unknown>; injected: Record<string, string>; active: unknown;
