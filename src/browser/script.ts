@@ -18,9 +18,9 @@ import type { EarlyIds, Tracer } from '../tracer.js';
 import { unixNow } from '../clock.js';
 import { internalError } from '../diag.js';
 import { INVALID_SPAN_ID, ZERO_TRACE_ID, validIds } from '../ids.js';
-import { baggageEntries, injectBaggage, parseBaggage, withBaggageEntries } from '../baggage.js';
-import { getHeader, parseTraceparent, parseTracestate, setHeader } from '../propagation.js';
-import { SPAN_METHODS, carrying, noopSpan, noopTracer, startActive } from '../noop.js';
+import { baggageEntries, injectBaggage, withBaggageEntries } from '../baggage.js';
+import { parseTracestate, setHeader } from '../propagation.js';
+import { SPAN_METHODS, carrying, noopSpan, noopTracer, readRemote, startActive } from '../noop.js';
 import { checkThreshold } from '../sampler.js';
 import { optionsFromDataset } from './dataset.js';
 import { EARLY, type EarlyParent, bagOf, earlyBaggage, earlyParent, newIds, traceHeaders, withBag, withEarlyParent } from './early.js';
@@ -237,11 +237,9 @@ function api(ready: Promise<Tracer>, ratio: number, tracer?: Tracer): ScriptApi 
     extract(carrier) {
       if (tracer) return tracer.extract(carrier);
       try {
-        if (!carrier) return undefined;
-        const p = parseTraceparent(getHeader(carrier, 'traceparent'));
-        const bg = parseBaggage(getHeader(carrier, 'baggage'));
-        // Baggage without a valid traceparent still comes in (W3C Baggage stands on its own).
-        return p ? remote(p.traceId, p.spanId, p.traceFlags, getHeader(carrier, 'tracestate'), true, bg) : bg ? baggageOnly(bg) : undefined;
+        // The tracer's rule (noop.ts readRemote): the same context, its baggage kept beside it.
+        const r = carrier ? readRemote(carrier) : undefined;
+        return r && made(withBag(r[0], r[1]));
       } catch (e) {
         internalError(e);
         return undefined;
