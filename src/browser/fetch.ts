@@ -4,7 +4,7 @@ import type { Span } from '../types.js';
 import type { BrowserContext } from './types.js';
 import { internalError } from '../diag.js';
 import { holdActive } from './hold.js';
-import { endInflight, fetchTarget, httpUrl, inflight, perfNow, settled, startClientSpan, withHeaders } from './util.js';
+import { type Done, endInflight, fetchTarget, httpUrl, inflight, perfNow, settled, startClientSpan, withHeaders } from './util.js';
 
 type Fetch = typeof fetch;
 
@@ -33,9 +33,6 @@ export function instrumentFetch(ctx: BrowserContext): void {
   ctx.fetchSince = perfNow();
   ctx.onUnload.push(endInflight);
 }
-
-/** How a traced request ends: its status, or 0 and the failure; at `at` (unix ms: clock.ts unixNow), or now. */
-type Done = (status: number, err: unknown, at?: number) => void;
 
 /**
  * Starts the CLIENT span of a request to `u` (in flight until it ends; it

@@ -216,6 +216,9 @@ export function endInflight(): void {
   inflight.clear();
 }
 
+/** How a traced request ends: its status, or 0 and the failure; at `at` (unix ms: clock.ts unixNow), or now. */
+export type Done = (status: number, err: unknown, at?: number) => void;
+
 /**
  * The page's fetch promise, chained to `done`: the response passed on, a
  * failure rethrown (a handler on the page's own promise would mark a failure
@@ -224,7 +227,7 @@ export function endInflight(): void {
  * (Chromium goes on sending the keepalive ones). If the page unloads
  * meanwhile, pagehide ends the request as unfinished first.
  */
-export const settled = (sent: Promise<Response>, done: (status: number, error: unknown, at?: number) => void): Promise<Response> => {
+export const settled = (sent: Promise<Response>, done: Done): Promise<Response> => {
   // The page's value or error, exactly: a failure of ours (a stub's non-Response) goes to the error handler.
   const end = (res: Response | undefined, err: unknown, at?: number): void => {
     try {
