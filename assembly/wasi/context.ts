@@ -49,12 +49,13 @@ const TP: usize = memory.data(56);
  * the sampler's threshold in at most 14 hex digits without trailing zeros,
  * when its ratio is below 1, else "" (as JS's rootTraceState).
  */
-export let rootState = "";
+export const ROOT: usize = memory.data(20);
+/** Its length in bytes at ROOT (at most 20, ASCII), 0 when there is none; each span of such a trace copies it. */
+export let rootLen: i32 = 0;
 
-/** Sets `rootState` from the sampler's 56-bit threshold (0: every trace kept). */
+/** Sets the root tracestate from the sampler's 56-bit threshold (0: every trace kept). */
 export function setRootState(threshold: u64): void {
   if (!threshold) {
-    rootState = "";
     rootLen = 0;
     return;
   }
@@ -62,13 +63,8 @@ export function setRootState(threshold: u64): void {
   const hex = toHex(RAND + 1, 7);
   let n = 14;
   while (hex.charCodeAt(n - 1) == 0x30) n--;
-  rootState = "ot=th:" + hex.substring(0, n);
-  rootLen = utf8(rootState, ROOT, 20);
+  rootLen = utf8("ot=th:" + hex.substring(0, n), ROOT, 20);
 }
-
-/** `rootState` as UTF-8 (at most 20 bytes), for each span of such a trace to copy. */
-export const ROOT: usize = memory.data(20);
-export let rootLen: i32 = 0;
 
 /**
  * Takes a W3C traceparent and its tracestate as the JS SDK does

@@ -6,7 +6,7 @@ import { internId, setAttr, toIO } from "./values";
 import { nowMs } from "./clock";
 import { toHex } from "./text";
 import { afterEnd } from "./flush";
-import { popActive, rootState, STATE, stateLen } from "./context";
+import { popActive, ROOT, rootLen, STATE, stateLen } from "./context";
 
 /** OpenTelemetry span kinds, numbered as in the JS API. */
 export enum SpanKind { INTERNAL = 0, SERVER = 1, CLIENT = 2, PRODUCER = 3, CONSUMER = 4 }
@@ -136,7 +136,7 @@ export class Span {
    */
   tracestate(): string {
     const state = this._state;
-    return state == REMOTE_STATE ? String.UTF8.decodeUnsafe(STATE, stateLen) : state == ROOT_STATE ? rootState : "";
+    return state == REMOTE_STATE ? String.UTF8.decodeUnsafe(STATE, stateLen) : state == ROOT_STATE ? String.UTF8.decodeUnsafe(ROOT, rootLen) : "";
   }
 
   _ids(): usize {
