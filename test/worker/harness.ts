@@ -3,6 +3,7 @@
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { Miniflare, type WorkerOptions } from 'miniflare';
+import { startCollector, type Collector } from '../helpers/collector.js';
 
 export const root = fileURLToPath(new URL('../../', import.meta.url));
 export const fixture = (name: string): string => fileURLToPath(new URL(`fixtures/${name}`, import.meta.url));
@@ -55,4 +56,42 @@ export function startWorkers(workers: WorkerOptions[], shared: Record<string, un
       ...w,
     })) as WorkerOptions[],
   } as ConstructorParameters<typeof Miniflare>[0]);
+}
+
+/**
+ * Workers of fixtures/headers.mjs, one per set of `bindings`: `<prefix><i>`
+ * (its host `<prefix><i>.example`, its service name), each exporting at once
+ * to one node:http collector.
+ */
+export async function startHeaderWorkers(prefix: string, bindings: Array<Record<string, string>>): Promise<HeaderWorkers> {
+  const collector = await startCollector();
+  const mf = startWorkers(
+    bindings.map((b, i) => ({
+      name: `${prefix}${i}`,
+      routes: [`${prefix}${i}.example/*`],
+      scriptPath: fixture('headers.mjs'),
+      bindings: { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: collector.url, OTEL_SERVICE_NAME: `${prefix}${i}`, OTEL_BSP_SCHEDULE_DELAY: '0', ...b },
+    })),
+  );
+  await mf.ready;
+  const service = (q: Collector['requests'][number], name: string): boolean =>
+    !!q.decoded?.resourceSpans.some((rs) => rs.resource.attributes.some((a) => a.key === 'service.name' && 'stringValue' in a.value && a.value.stringValue === name));
+  return {
+    collector,
+    get: async (i, path) => (await mf.dispatchFetch(`http://${prefix}${i}.example${path}`)).text(),
+    exportOf: (i) => collector.requests.find((q) => service(q, `${prefix}${i}`)),
+    close: async () => {
+      await mf.dispose();
+      await collector.close();
+    },
+  };
+}
+
+export interface HeaderWorkers {
+  collector: Collector;
+  /** The body worker `i` answers to `path`. */
+  get(i: number, path: string): Promise<string>;
+  /** The export request of worker `i`, once it has arrived. */
+  exportOf(i: number): Collector['requests'][number] | undefined;
+  close(): Promise<void>;
 }

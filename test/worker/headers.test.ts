@@ -8,9 +8,7 @@
 // in real workerd against a node:http collector.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Miniflare } from 'miniflare';
-import { startCollector, type Collector } from '../helpers/collector.js';
-import { fixture, startWorkers } from './harness.js';
+import { type HeaderWorkers, startHeaderWorkers } from './harness.js';
 import { prng } from '../../demo/collector/synthetic.mjs'; // mulberry32, seeded
 
 const CASES = 24;
@@ -56,40 +54,22 @@ function makeCase(i: number, r: () => number): Case {
 const rnd = prng(0x4ead);
 const cases = Array.from({ length: CASES }, (_, i) => makeCase(i, rnd));
 
-let collector: Collector;
-let mf: Miniflare;
-
+let w: HeaderWorkers;
 before(async () => {
-  collector = await startCollector();
-  mf = startWorkers(
-    cases.map((c, i) => ({
-      name: `h${i}`,
-      routes: [`h${i}.example/*`],
-      scriptPath: fixture('headers.mjs'),
-      bindings: { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: collector.url, OTEL_SERVICE_NAME: `h${i}`, OTEL_BSP_SCHEDULE_DELAY: '0', ...c.bindings },
-    })),
-  );
-  await mf.ready;
+  w = await startHeaderWorkers('h', cases.map((c) => c.bindings));
 });
-
-after(async () => {
-  await mf?.dispose();
-  await collector?.close();
-});
-
-const exportOf = (service: string) =>
-  collector.requests.find((q) => q.decoded?.resourceSpans.some((rs) => rs.resource.attributes.some((a) => a.key === 'service.name' && JSON.stringify(a.value) === JSON.stringify({ stringValue: service }))));
+after(() => w?.close());
 
 test(`headers a Worker cannot send are dropped with one warning naming each; the rest are sent (${CASES} generated sets)`, async () => {
   for (let i = 0; i < CASES; i++) {
     const { good, bad, bindings } = cases[i]!;
     const what = `set ${i}: ${JSON.stringify(bindings)}`;
-    assert.equal(await (await mf.dispatchFetch(`http://h${i}.example/x`)).text(), 'ok');
-    await collector.waitFor(() => !!exportOf(`h${i}`), 5000).catch(() => assert.fail(`${what}: no export arrived`));
-    const got = exportOf(`h${i}`)!.headers;
+    assert.equal(await w.get(i, '/x'), 'ok');
+    await w.collector.waitFor(() => !!w.exportOf(i), 5000).catch(() => assert.fail(`${what}: no export arrived`));
+    const got = w.exportOf(i)!.headers;
     assert.equal(got['content-type'], 'application/x-protobuf', what);
     for (const [k, v] of Object.entries(good)) assert.equal(Buffer.from(got[k.toLowerCase()] ?? '', 'latin1').toString(), v, `${what}: ${k} sent`);
-    const warned = (await (await mf.dispatchFetch(`http://h${i}.example/warnings`)).json()) as string[];
+    const warned = JSON.parse(await w.get(i, '/warnings')) as string[];
     for (const [k, v] of Object.entries(bad)) {
       assert.equal(warned.filter((w) => w === `bad header ${JSON.stringify(k)}; using none`).length, 1, `${what}: one warning names ${JSON.stringify(k)}: ${JSON.stringify(warned)}`);
       assert.ok(!warned.some((w) => w.includes(v)), `${what}: the value is not printed`);
