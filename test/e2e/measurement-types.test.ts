@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { FlatSpan } from '../helpers/otlp.js';
-import { chromiumDriver, type Driver, firefoxDriver, reportedVitals, startEnv, waitSpans } from './sdk-env.js';
+import { reportedVitals } from '../helpers/browser.js';
+import { chromiumDriver, type Driver, firefoxDriver, startEnv, waitSpans } from './sdk-env.js';
 
 function rng(seed: number): () => number {
   let s = seed >>> 0;
@@ -35,7 +36,7 @@ async function allDoubles(driver: () => Promise<Driver>, vitals: string[], seed:
       await tab.eval(`(() => { const t = performance.now(); while (performance.now() - t < ${60 + r() * 60}); })()`);
       await tab.click('#slow');
       await new Promise((res) => setTimeout(res, 300));
-      const expected = await reportedVitals(tab, vitals);
+      const expected = await reportedVitals((code) => tab.eval(code), vitals);
       await tab.close();
       const spans = await waitSpans(env.collector, (s) => expected.every((n) => s.slice(before).some((x) => x.name === `web-vital.${n}`)) &&
         (d.name !== 'chromium' || s.slice(before).some((x) => x.name === 'longAnimationFrame')));

@@ -240,21 +240,6 @@ export async function firefoxDriver(): Promise<Driver> {
   };
 }
 
-/**
- * The vitals of `want` that web-vitals will report for the page in `tab`: it
- * reports no TTFB when the navigation entry's responseStart is not inside
- * (0, now) — entries Firefox gives at times (web-vitals issues 137 and 275;
- * seen once in a loaded CI run: every other vital arrived) — so TTFB is
- * expected exactly when the page's own entry passes web-vitals' check.
- */
-export async function reportedVitals(tab: Tab, want: string[]): Promise<string[]> {
-  if (!want.includes('TTFB')) return want;
-  const [start, now] = await tab.eval<[number, number]>(`[performance.getEntriesByType('navigation')[0]?.responseStart ?? 0, performance.now()]`);
-  if (start > 0 && start < now) return want;
-  console.log(`# this page has no TTFB to report: responseStart ${start} at ${now}`);
-  return want.filter((n) => n !== 'TTFB');
-}
-
 // ---------------------------------------------------------------------------
 // Span helpers
 

@@ -4,7 +4,8 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Collector } from '../helpers/collector.js';
 import { allSpans, attrs, type FlatSpan } from '../helpers/otlp.js';
-import { attr, type Driver, type Env, named, ns, reportedVitals, SLOW_WASM_MS, startEnv, startRelay, type Tab, waitSpans } from './sdk-env.js';
+import { reportedVitals } from '../helpers/browser.js';
+import { attr, type Driver, type Env, named, ns, SLOW_WASM_MS, startEnv, startRelay, type Tab, waitSpans } from './sdk-env.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -222,7 +223,7 @@ export async function webVitals(d: Driver, vitals: string[]): Promise<void> {
     await tab.click('#slow');
     await sleep(300); // hidden soon after the interaction (see web-vitals.ts on INP)
     const before = c.spans().filter((s) => s.name.startsWith('web-vital.')).map((s) => s.name);
-    const expected = await reportedVitals(tab, vitals);
+    const expected = await reportedVitals((code) => tab.eval(code), vitals);
     await tab.close(); // hidden, then unloaded
     // At close, pagehide sends what is left (the long animation frame's span
     // can be among it) and the visibilitychange after it sends LCP and INP:

@@ -99,3 +99,18 @@ export function sdkSite(title: string, routes: Record<string, Route> = {}): Prom
     },
   });
 }
+
+/**
+ * The vitals of `want` that web-vitals will report for the page `evaluate` runs in: it
+ * reports no TTFB when the navigation entry's responseStart is not inside
+ * (0, now) — entries Firefox gives at times (web-vitals issues 137 and 275;
+ * seen once in a loaded CI run: every other vital arrived) — so TTFB is
+ * expected exactly when the page's own entry passes web-vitals' check.
+ */
+export async function reportedVitals(evaluate: (code: string) => Promise<unknown>, want: string[]): Promise<string[]> {
+  if (!want.includes('TTFB')) return want;
+  const [start, now] = await evaluate(`[performance.getEntriesByType('navigation')[0]?.responseStart ?? 0, performance.now()]`) as [number, number];
+  if (start > 0 && start < now) return want;
+  console.log(`# this page has no TTFB to report: responseStart ${start} at ${now}`);
+  return want.filter((n) => n !== 'TTFB');
+}
