@@ -83,7 +83,9 @@ describe('fetch handler in workerd', () => {
     assert.equal(a['http.request.method'], 'GET');
     assert.equal(a['url.full'], 'http://shop.example/plain?q=1&sig=REDACTED');
     assert.equal(a['url.scheme'], 'http');
+    assert.equal(a['url.query'], 'q=1&sig=REDACTED'); // semconv: Conditionally Required on SERVER spans
     assert.equal(a['server.address'], 'shop.example');
+    assert.equal(a['server.port'], '80');
     assert.equal(a['http.response.status_code'], '200');
     assert.equal(a['user_agent.original'], 'wasmtrace-test/1');
     assert.equal(a['faas.trigger'], 'http');
