@@ -11,8 +11,8 @@ import { badSetting, warnOnce } from './diag.js';
 /** Which query values to redact besides the signature keys: `true` for all; one key alone counts as a list of one. */
 export type RedactQuery = boolean | string | string[] | undefined;
 
-/** Query keys whose values semconv says to redact by default. */
-const SIGNATURE_KEYS = ['AWSAccessKeyId', 'Signature', 'sig', 'X-Goog-Signature'];
+/** Query keys whose values semconv (v1.44) says to redact by default: signatures, and AWS SigV4's credential and session token. */
+const SIGNATURE_KEYS = ['X-Amz-Signature', 'X-Amz-Credential', 'X-Amz-Security-Token', 'AWSAccessKeyId', 'Signature', 'sig', 'X-Goog-Signature'];
 /** Fragment keys redacted by default too: the tokens and code of OAuth 2.0 / OpenID Connect fragment responses. */
 const TOKEN_KEYS = ['access_token', 'id_token', 'refresh_token', 'code'];
 
@@ -21,8 +21,8 @@ const TOKEN_KEYS = ['access_token', 'id_token', 'refresh_token', 'code'];
  * `u` (a URL of the caller's own); its other parts stay exactly as they were.
  */
 export function redactUrl(u: URL, redact?: RedactQuery): string {
-  if (u.username) u.username = 'REDACTED';
-  if (u.password) u.password = 'REDACTED';
+  // Either part present: both, as semconv writes it (`https://REDACTED:REDACTED@host/`).
+  if (u.username || u.password) u.username = u.password = 'REDACTED';
   const keys = SIGNATURE_KEYS.concat(typeof redact === 'string' || Array.isArray(redact) ? redact : []);
   if (u.search) u.search = pairs(u.search.slice(1), keys, redact);
   if (u.hash) {

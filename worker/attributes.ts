@@ -8,7 +8,8 @@ const METHOD = /^(GET|HEAD|POST|PUT|DELETE|CONNECT|OPTIONS|TRACE|PATCH|QUERY)$/;
 
 /**
  * `http.request.method` (`_OTHER` for unknown methods, with the original
- * kept) and `url.full`; returns the method part of the span name.
+ * kept), `url.full` (`url` redacted with it), `server.address` and
+ * `server.port`; returns the method part of the span name.
  */
 function requestAttributes(request: Request, url: URL, redact: Redact, attrs: Attributes): string {
   const method = request.method;
@@ -16,6 +17,8 @@ function requestAttributes(request: Request, url: URL, redact: Redact, attrs: At
   attrs['http.request.method'] = known ? method : '_OTHER';
   if (!known) attrs['http.request.method_original'] = method;
   attrs['url.full'] = redactUrl(url, redact);
+  attrs['server.address'] = url.hostname;
+  attrs['server.port'] = Number(url.port) || (url.protocol === 'https:' ? 443 : 80);
   return known ? method : 'HTTP';
 }
 
@@ -25,7 +28,7 @@ export function serverAttributes(request: Request, route: string | undefined, re
   const method = requestAttributes(request, url, redact, attrs);
   attrs['url.scheme'] = url.protocol.slice(0, -1);
   attrs['url.path'] = url.pathname;
-  attrs['server.address'] = url.hostname;
+  if (url.search) attrs['url.query'] = url.search.slice(1); // redacted above, as url.full
   const cf = (request as { cf?: Record<string, unknown> }).cf ?? {};
   const proto = cf.httpProtocol;
   // [attribute, value] in the order they are recorded; only strings are kept.
@@ -44,11 +47,7 @@ export function serverAttributes(request: Request, route: string | undefined, re
 
 /** Attributes of a CLIENT span for an outgoing `request`; returns the span name. */
 export function clientAttributes(request: Request, redact: Redact, attrs: Attributes): string {
-  const url = new URL(request.url);
-  const method = requestAttributes(request, url, redact, attrs);
-  attrs['server.address'] = url.hostname;
-  attrs['server.port'] = Number(url.port) || (url.protocol === 'https:' ? 443 : 80);
-  return method;
+  return requestAttributes(request, new URL(request.url), redact, attrs);
 }
 
 /** `http.response.status_code`, and `error.type` with status ERROR from `errorFrom` up. */

@@ -83,14 +83,15 @@ const HANDLERS: Record<string, [string, Begin]> = {
     (s, controller: ScheduledController, attrs) => {
       attrs['faas.cron'] = controller.cron;
       attrs['faas.time'] = new Date(controller.scheduledTime).toISOString();
-      return s._tracer.startSpan(`scheduled ${controller.cron}`, { attributes: attrs }, null);
+      // semconv's FaaS timer span: kind SERVER, as every incoming invocation.
+      return s._tracer.startSpan(`scheduled ${controller.cron}`, { kind: 1, attributes: attrs }, null);
     },
   ],
   queue: [
     'pubsub',
     (s, batch: MessageBatch, attrs) => {
       attrs['messaging.system'] = 'cloudflare_queues';
-      attrs['messaging.operation.type'] = 'process';
+      attrs['messaging.operation.name'] = attrs['messaging.operation.type'] = 'process';
       attrs['messaging.destination.name'] = batch.queue;
       attrs['messaging.batch.message_count'] = batch.messages.length;
       return s._tracer.startSpan(`process ${batch.queue}`, { kind: 4, attributes: attrs }, null);

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { attr, eventAttrs, initCode, named, rng, startEnv, word } from './inst-env.js';
 
-const SIGNATURE_KEYS = ['sig', 'Signature', 'X-Goog-Signature', 'AWSAccessKeyId'];
+const SIGNATURE_KEYS = ['sig', 'Signature', 'X-Goog-Signature', 'AWSAccessKeyId', 'X-Amz-Signature', 'X-Amz-Credential', 'X-Amz-Security-Token'];
 const BUSY = (name: string): string => `function ${name}() { const t = performance.now(); while (performance.now() - t < 120); }`;
 // Chromium leaves images of under 0.05 bits per pixel out of LCP: a comment makes the file large enough.
 const SVG = `<svg xmlns="http://www.w3.org/2000/svg" width="400" height="300"><!-- ${'x'.repeat(2000)} --><rect width="400" height="300" fill="teal"/></svg>`;

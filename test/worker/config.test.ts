@@ -104,6 +104,7 @@ test('an unknown method is _OTHER, the span is named HTTP; redactQuery keys and 
   assert.equal(a['http.request.method'], '_OTHER');
   assert.equal(a['http.request.method_original'], 'PURGE');
   assert.equal(a['url.full'], 'http://cfg.example/odd?token=REDACTED&sig=REDACTED&keep=k&token');
+  assert.equal(a['url.query'], 'token=REDACTED&sig=REDACTED&keep=k&token');
 });
 
 test('ignore: the request runs untraced', async () => {

@@ -106,6 +106,10 @@ test(`propagateTo and redactQuery: one string or RegExp is a list of one, anothe
     const full = (kind: number) => spans().filter((s) => s.kind === kind).map((s) => attrs(s.attributes)['url.full']).sort();
     assert.deepEqual(full(3), calls.map((c) => c.client).sort(), `${what}: CLIENT url.full`);
     assert.deepEqual(full(2), calls.map((c) => c.server).sort(), `${what}: SERVER url.full`);
+    // The SERVER span's url.query (semconv: Conditionally Required) is redacted alike; server.port the default.
+    const server = spans().filter((s) => s.kind === 2).map((s) => attrs(s.attributes));
+    assert.deepEqual(server.map((a) => `http://l${i}.example${a['url.path']}?${a['url.query']}`).sort(), calls.map((c) => c.server).sort(), `${what}: SERVER url.query`);
+    assert.deepEqual(new Set(server.map((a) => a['server.port'])), new Set(['80']), `${what}: SERVER server.port`);
     assert.deepEqual(await (await mf.dispatchFetch(`http://l${i}.example/warnings`)).json(), warnings, what);
   }
 });

@@ -83,7 +83,9 @@ describe('fetch handler in workerd', () => {
     assert.equal(a['http.request.method'], 'GET');
     assert.equal(a['url.full'], 'http://shop.example/plain?q=1&sig=REDACTED');
     assert.equal(a['url.scheme'], 'http');
+    assert.equal(a['url.query'], 'q=1&sig=REDACTED'); // semconv: Conditionally Required on SERVER spans
     assert.equal(a['server.address'], 'shop.example');
+    assert.equal(a['server.port'], '80');
     assert.equal(a['http.response.status_code'], '200');
     assert.equal(a['user_agent.original'], 'wasmtrace-test/1');
     assert.equal(a['faas.trigger'], 'http');
@@ -325,11 +327,11 @@ describe('fetch handler in workerd', () => {
 });
 
 describe('scheduled and queue handlers in workerd', () => {
-  test('scheduled: an INTERNAL span with faas.trigger=timer and its fetch as a child', async () => {
+  test('scheduled: a SERVER span (semconv FaaS timer) with faas.trigger=timer and its fetch as a child', async () => {
     const w = await mf.getWorker('app');
     await w.scheduled({ cron: '*/5 * * * *', scheduledTime: new Date(1_767_225_600_000) });
     const s = await spanOf((x) => x.name === 'scheduled */5 * * * *', 'scheduled');
-    assert.equal(s.kind, 1); // INTERNAL: a cron trigger has no caller
+    assert.equal(s.kind, 2); // SERVER (OTLP enum): semconv's span.faas.timer.server
     const a = attrs(s.attributes);
     assert.equal(a['faas.trigger'], 'timer');
     assert.equal(a['faas.cron'], '*/5 * * * *');
@@ -348,6 +350,9 @@ describe('scheduled and queue handlers in workerd', () => {
     assert.equal(s.kind, 5); // CONSUMER
     const a = attrs(s.attributes);
     assert.equal(a['faas.trigger'], 'pubsub');
+    assert.equal(a['messaging.system'], 'cloudflare_queues');
+    assert.equal(a['messaging.operation.name'], 'process'); // Required
+    assert.equal(a['messaging.operation.type'], 'process');
     assert.equal(a['messaging.destination.name'], 'orders');
     assert.equal(a['messaging.batch.message_count'], '2');
     const child = await spanOf((x) => x.kind === 3 && x.traceId === s.traceId, 'queue fetch');
