@@ -201,6 +201,31 @@ export function limitFromEnv(name: string, fallback: i32, min: i32 = 0, max: i32
   return n >= min && n <= max ? n : fallback;
 }
 
+/** The most slowMs and maxHoldMs take: an hour, as in JS (src/sampler.ts configureTail). */
+const MAX_MS: i32 = 3_600_000;
+
+/**
+ * Variable `name` as whole milliseconds from `min` to an hour; else `option`
+ * (brought into that range): when unset, and, named on stderr, when bad.
+ */
+export function msFromEnv(name: string, option: i32, min: i32): i32 {
+  const fallback = option < min ? min : option > MAX_MS ? MAX_MS : option;
+  const text = getenv(name).trim();
+  if (!text.length) return fallback;
+  const n = decimal(text, 7);
+  if (n >= min && n <= MAX_MS) return n;
+  warn("bad " + name + " " + text + "; using " + fallback.toString());
+  return fallback;
+}
+
+/** Variable `name` as `true` or `false`, any case; else `option`: when unset, and, named on stderr, when bad. */
+export function flagFromEnv(name: string, option: bool): bool {
+  const text = getenvEnum(name);
+  if (text == "true" || text == "false") return text == "true";
+  if (text.length) warn("bad " + name + " " + getenv(name).trim() + "; using " + (option ? "true" : "false"));
+  return option;
+}
+
 /** `s` as a decimal number of at most `maxDigits` digits; -1 when empty, longer, or not all digits. */
 function decimal(s: string, maxDigits: i32): i32 {
   if (!s.length || s.length > maxDigits) return -1;

@@ -39,8 +39,15 @@ export const REMOTE: usize = memory.data(24);
 export let hasRemote = false;
 export let remoteFlags: i32 = 0;
 export const STATE_SIZE: i32 = 512;
-export const STATE: usize = memory.data(STATE_SIZE);
+/** The caller's tracestate as checked (STATE_SIZE bytes), then the same without a threshold (STATE_SIZE more). */
+export const STATE: usize = memory.data(STATE_SIZE * 2);
 export let stateLen: i32 = 0;
+/**
+ * The caller's tracestate a span it did not sample carries when tail sampling
+ * keeps it: with no known probability, so with no threshold (as JS's spans):
+ * `tailStateLen` bytes at STATE + STATE_SIZE.
+ */
+export let tailStateLen: i32 = 0;
 
 const TP: usize = memory.data(56);
 
@@ -87,7 +94,9 @@ export function setRemoteParent(traceparent: string, tracestate: string): bool {
   // Only the flags defined so far are kept (sampled, and Level 2's random), as the JS SDK does.
   remoteFlags = (<i32>load<u8>(TP) & 3) | 0x100;
   hasRemote = true;
-  stateLen = checkThreshold(setTracestate(tracestate), (remoteFlags & 1) != 0);
+  stateLen = checkThreshold(0, setTracestate(tracestate), (remoteFlags & 1) != 0, true);
+  memory.copy(STATE + <usize>STATE_SIZE, STATE, stateLen);
+  tailStateLen = checkThreshold(STATE_SIZE, stateLen, false, false);
   return true;
 }
 
@@ -228,20 +237,21 @@ const RAND: usize = memory.data(8);
 
 /**
  * Erases the OpenTelemetry threshold (`th:` in the `ot` member) from the
- * tracestate in STATE[0, len) where the JS SDK does (src/sampler.ts
+ * tracestate in STATE[at, at + len) where the JS SDK does (src/sampler.ts
  * checkThreshold), and returns the new length: when it is malformed (not 1
  * to 14 hex digits), or disagrees with the sampled flag (sampled exactly
  * when the randomness, `rv:` or the trace id's last 56 bits, is at least
- * the threshold).
+ * the threshold), or, without a `known` sampled flag, always.
  */
-function checkThreshold(len: i32, sampled: bool): i32 {
-  let a = 0;
+function checkThreshold(at: i32, len: i32, sampled: bool, known: bool): i32 {
+  let end = at + len;
+  let a = at;
   let b = 0;
-  for (; a < len; a = b + 1) {
-    b = partEnd(a, len, 0x2c);
+  for (; a < end; a = b + 1) {
+    b = partEnd(a, end, 0x2c);
     if (startsWith(a, b, OT)) break;
   }
-  if (a >= len) return len;
+  if (a >= end) return len;
   // The first th: and rv: of the member's `;`-separated values.
   let th: i64 = -2;
   let rv = 0; // 1: read, -1: malformed
@@ -254,7 +264,7 @@ function checkThreshold(len: i32, sampled: bool): i32 {
     if (!rv && startsWith(v, e, RV)) rv = n == 14 && unhex(STATE + <usize>(v + 3), 7, RAND + 1) ? 1 : -1;
   }
   if (th == -2) return len;
-  if (th >= 0 && rv >= 0 && (bswap<u64>(load<u64>(RAND)) >= <u64>th) == sampled) return len;
+  if (known && th >= 0 && rv >= 0 && (bswap<u64>(load<u64>(RAND)) >= <u64>th) == sampled) return len;
   // Each th: value goes with a `;` beside it; with nothing left, the member goes with a comma.
   for (let v = a + 3, e = 0; v <= b; ) {
     e = partEnd(v, b, 0x3b);
@@ -264,16 +274,16 @@ function checkThreshold(len: i32, sampled: bool): i32 {
     }
     const from = e < b ? v : v > a + 3 ? v - 1 : v;
     const to = e < b ? e + 1 : e;
-    memory.copy(STATE + <usize>from, STATE + <usize>to, <usize>(len - to));
-    len -= to - from;
+    memory.copy(STATE + <usize>from, STATE + <usize>to, <usize>(end - to));
+    end -= to - from;
     b -= to - from;
     v = from;
   }
   if (b == a + 3) {
-    if (b < len) b++;
-    else if (a > 0) a--;
-    memory.copy(STATE + <usize>a, STATE + <usize>b, <usize>(len - b));
-    len -= b - a;
+    if (b < end) b++;
+    else if (a > at) a--;
+    memory.copy(STATE + <usize>a, STATE + <usize>b, <usize>(end - b));
+    end -= b - a;
   }
-  return len;
+  return end - at;
 }

@@ -143,7 +143,7 @@ export function lossReport(dropped: i32): string {
   if (!lostSpans && !dropped) return "";
   let s = "wasmtrace: " + (lostSpans + dropped).toString() + " spans lost";
   if (lostSpans) s += "; " + lostSpans.toString() + " not exported: " + lostReason;
-  if (dropped) s += "; " + dropped.toString() + " dropped for lack of buffer space";
+  if (dropped) s += "; " + dropped.toString() + " dropped for lack of buffer space, or freed by a bound of tail sampling before their trace was kept";
   return s;
 }
 

@@ -1,7 +1,8 @@
 // A span as the program sees it: the OpenTelemetry JS API's names over a
-// core handle. A span that is not recorded (sampled out, or no slot free)
-// still has ids, so its children stay in its trace.
-import { IDS, NESTED, end, event, rename, status } from "../core/span";
+// core handle. A span that is not recorded (sampled out with nothing for
+// tail sampling to keep, or no slot free) still has ids, so its children
+// stay in its trace.
+import { IDS, NESTED, end, event, flagError, rename, status } from "../core/span";
 import { internId, setAttr, toIO } from "./values";
 import { nowMs } from "./clock";
 import { toHex } from "./text";
@@ -82,8 +83,12 @@ export class Span {
     return this;
   }
 
-  /** Records an `exception` event (semantic conventions); the status is the caller's to set. */
+  /**
+   * Records an `exception` event (semantic conventions) and marks the trace
+   * failed for tail sampling, as JS does; the status is the caller's to set.
+   */
   recordException(message: string, type: string = ""): Span {
+    if (this.isRecording()) flagError(this._h);
     this.addEvent("exception");
     this.setEventAttribute("exception.message", message);
     if (type.length) this.setEventAttribute("exception.type", type);
@@ -112,8 +117,9 @@ export class Span {
     this._ended = true;
     if (this._active) popActive(this);
     if (this._h > 0) {
-      end(this._h, isNaN(endMs) ? nowMs() : endMs);
-      afterEnd();
+      const now = nowMs();
+      end(this._h, isNaN(endMs) ? now : endMs);
+      afterEnd(now);
     }
   }
 

@@ -6,9 +6,12 @@ import { seedFrom } from "../core/ids";
 import { setLimits, setOrigin, setRatio, threshold, droppedData, droppedOversize, droppedSpans } from "../core/config";
 import { RESOURCE, setString, start } from "../core/span";
 import { SCOPE_VERSION } from "../core/scope";
+import { setTail, settle } from "../core/hold";
 import { NONE, REMOTE_STATE, ROOT_STATE, Span, SpanKind } from "./span";
-import { currentSpan, hasRemote, pushActive, REMOTE, remoteFlags, ROOT, rootLen, setRemoteParent, setRootState, STATE, stateLen } from "./context";
-import { endpointFromEnv, headerLines, limitFromEnv, parseHttpUrl, parsePairs, ratioFromEnv, timeoutFromEnv } from "./config";
+import {
+  currentSpan, hasRemote, pushActive, REMOTE, remoteFlags, ROOT, rootLen, setRemoteParent, setRootState, STATE, STATE_SIZE, stateLen, tailStateLen,
+} from "./context";
+import { endpointFromEnv, flagFromEnv, headerLines, limitFromEnv, msFromEnv, parseHttpUrl, parsePairs, ratioFromEnv, timeoutFromEnv } from "./config";
 import { getenv, getenvEnum } from "./env";
 import { parseBaggage } from "./baggage";
 import { Exporter, lossReport, lostSpans, otlpLines, settings, warn } from "./exporter";
@@ -29,6 +32,12 @@ export class Options {
   output: string = "";
   /** Share of new traces kept, 0..1; OTEL_TRACES_SAMPLER_ARG wins. */
   ratio: f64 = 1;
+  /** Keep every trace with an ERROR status or an exception, whatever the ratio (tail sampling); WASMTRACE_KEEP_ERRORS wins. */
+  keepErrors: bool = true;
+  /** Keep every trace whose local root lasts longer (ms, up to an hour); 0: off. WASMTRACE_SLOW_MS wins. */
+  slowMs: i32 = 0;
+  /** Longest a trace's spans wait for its decision (ms, 1 to an hour); WASMTRACE_MAX_HOLD_MS wins. */
+  maxHoldMs: i32 = 30_000;
   /** Ended spans per export. */
   batchSize: i32 = 512;
   /** Tries per batch when the collector is unreachable or busy (429/502/503/504). */
@@ -70,8 +79,11 @@ export class Tracer {
     if (h > 0) {
       if (nameId < 0) span.updateName(name);
       let len = 0;
-      if (span._state == REMOTE_STATE) memory.copy(IO, STATE, len = stateLen);
-      else if (span._state == ROOT_STATE) memory.copy(IO, ROOT, len = rootLen);
+      // A span the caller did not sample is exported only when tail sampling keeps it: with no known probability.
+      if (span._state == REMOTE_STATE) {
+        if (span._flags & 1) memory.copy(IO, STATE, len = stateLen);
+        else memory.copy(IO, STATE + <usize>STATE_SIZE, len = tailStateLen);
+      } else if (span._state == ROOT_STATE) memory.copy(IO, ROOT, len = rootLen);
       if (len) setString(h, R_STATE, len);
     }
     return span;
@@ -129,6 +141,9 @@ export function init(options: Options = new Options()): Tracer {
   seedFrom(IO);
   setRatio(ratioFromEnv(options.ratio));
   setRootState(threshold);
+  // Tail sampling, as in JS (src/sampler.ts configureTail): with a ratio of 1 nothing is held.
+  setTail(flagFromEnv("WASMTRACE_KEEP_ERRORS", options.keepErrors), msFromEnv("WASMTRACE_SLOW_MS", options.slowMs, 0),
+    msFromEnv("WASMTRACE_MAX_HOLD_MS", options.maxHoldMs, 1), threshold == 0);
   // Span limits from the OpenTelemetry variables, as in JS (src/limits.ts).
   const general = limitFromEnv("ATTRIBUTE_COUNT", 128);
   setLimits(limitFromEnv("SPAN_ATTRIBUTE_COUNT", general), limitFromEnv("SPAN_EVENT_COUNT", 128), limitFromEnv("SPAN_LINK_COUNT", 128),
@@ -175,11 +190,13 @@ export function init(options: Options = new Options()): Tracer {
 
 
 /**
- * Exports what is left and reports losses on stderr. Call before the program
- * exits (WASI has no exit hook). Returns the number of spans lost.
+ * Decides every trace tail sampling holds, exports what is left and reports
+ * losses on stderr. Call before the program exits (WASI has no exit hook).
+ * Returns the number of spans lost.
  */
 export function shutdown(): i32 {
   if (tracer === null || disabled) return 0;
+  settle(nowMs(), true);
   flush();
   const dropped = droppedSpans + droppedOversize;
   const report = lossReport(dropped);

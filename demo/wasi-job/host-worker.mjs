@@ -165,6 +165,15 @@ if (w.deterministic) {
   };
 }
 
+if (w.entropy) {
+  let next = 0;
+  imports.random_get = (ptr, len) => {
+    const b = bytes();
+    for (let i = 0; i < len; i++) b[ptr + i] = w.entropy[next++ % w.entropy.length];
+    return E.SUCCESS;
+  };
+}
+
 const module = new WebAssembly.Module(readFileSync(w.wasm));
 const instance = new WebAssembly.Instance(module, { wasi_snapshot_preview1: imports });
 memory = instance.exports.memory;

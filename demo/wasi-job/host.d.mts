@@ -13,6 +13,8 @@ export interface RunOptions {
   preopens?: Record<string, string>;
   /** Counter clocks and counter entropy, so two runs of one job give identical spans. */
   deterministic?: boolean;
+  /** The bytes random_get hands out, over and over (clocks stay real): the ids a JS tracer seeded with the same bytes makes. */
+  entropy?: number[];
   /** Names sock_getaddrinfo resolves to the given address without a lookup (as /etc/hosts would). */
   hosts?: Record<string, string>;
   /** The worker is terminated after this long (default 60 000). */

@@ -40,6 +40,8 @@ const E = {
  *   answering ENOSYS; false: not supplied at all (a module importing them fails to link)
  * @param {Record<string,string>} [o.preopens] guest path → host directory
  * @param {boolean} [o.deterministic] counter clocks and counter entropy (for comparing runs)
+ * @param {number[]} [o.entropy] the bytes random_get hands out, over and over (real clocks): the
+ *   ids a JS tracer seeded with the same bytes makes
  * @param {number} [o.timeoutMs] the worker is terminated after this long
  * @param {Record<string,string>} [o.hosts] names sock_getaddrinfo resolves to the given
  *   address without a lookup (as /etc/hosts would), for tests
@@ -59,7 +61,7 @@ export async function runWasi(o) {
     workerData: {
       wasm: o.wasm instanceof URL ? fileURLToPath(o.wasm) : String(o.wasm),
       args: o.args ?? [], env: o.env ?? {}, preopens: o.preopens ?? {},
-      sockets: o.sockets ?? 'wasmedge', deterministic: !!o.deterministic,
+      sockets: o.sockets ?? 'wasmedge', deterministic: !!o.deterministic, entropy: o.entropy ?? null,
       stdout: outFd, stderr: errFd, sab,
     },
   });

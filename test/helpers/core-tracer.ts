@@ -22,13 +22,18 @@ export interface CoreTracer {
   ended(): number;
 }
 
+/** The 32 bytes of entropy `coreTracer({ seed })` gives the module: a WASI run given them makes the same ids. */
+export function seedBytes(seed: number): Uint8Array {
+  const bytes = new Uint8Array(32);
+  let s = seed;
+  for (let i = 0; i < 32; i++) bytes[i] = s = (s * 1103515245 + 12345) & 0xff;
+  return bytes;
+}
+
 export async function coreTracer(opts: { json?: boolean; seed?: number; ratio?: number; limits?: number[]; valueLimit?: number; serviceName?: string; sampler?: { keepErrors?: boolean; slowMs?: number; maxHoldMs?: number } } = {}): Promise<CoreTracer> {
   const x = await instantiate(opts.json ? jsonWasm : protoWasm);
   const core = createCore(x, opts.json ? 'application/json' : 'application/x-protobuf', opts.valueLimit ?? 4096);
-  const seed = new Uint8Array(32);
-  let s = opts.seed ?? 1;
-  for (let i = 0; i < 32; i++) seed[i] = s = (s * 1103515245 + 12345) & 0xff;
-  core.u8.set(seed, core.io);
+  core.u8.set(seedBytes(opts.seed ?? 1), core.io);
   x.seed();
   const [a = 128, e = 128, l = 128, n = 128] = opts.limits ?? [];
   x.configure(timeOrigin(), opts.ratio ?? 1, a, e, l, n);
