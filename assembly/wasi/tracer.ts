@@ -178,6 +178,8 @@ export function init(options: Options = new Options()): Tracer {
   if (envName.length) serviceName = envName;
   setAttr<string>(RESOURCE, "service.name", 0, serviceName);
   setAttr<string>(RESOURCE, "telemetry.sdk.name", 0, "wasmtrace");
+  // Required by semconv; no registry value fits, and a custom one is allowed.
+  setAttr<string>(RESOURCE, "telemetry.sdk.language", 0, "assemblyscript");
   setAttr<string>(RESOURCE, "telemetry.sdk.version", 0, SCOPE_VERSION);
 
   const tp = getenv("TRACEPARENT").trim();

@@ -464,7 +464,7 @@ test('OTEL_RESOURCE_ATTRIBUTES: percent-decoded keys and values, the last of a k
     assert.equal(run.exitCode, 0, run.stderr);
     const [job] = allSpans(decodeJson(run.stdout.trim()));
     const want: Record<string, string> = keyValues(list, true) ? Object.fromEntries(jsPairs(list)) : {};
-    Object.assign(want, { 'service.name': 'svc', 'telemetry.sdk.name': 'wasmtrace', 'telemetry.sdk.version': job!.resource['telemetry.sdk.version'] });
+    Object.assign(want, { 'service.name': 'svc', 'telemetry.sdk.name': 'wasmtrace', 'telemetry.sdk.language': 'assemblyscript', 'telemetry.sdk.version': job!.resource['telemetry.sdk.version'] });
     assert.deepEqual(job!.resource, want, list);
   }
 });

@@ -72,7 +72,7 @@ test('the demo job exports OTLP/HTTP protobuf through WasmEdge socket calls and 
       assert.equal(s.traceState, 'vendor=abc');
       assert.deepEqual(s.resource, {
         'deployment.environment': 'test', team: 'checkout core', 'service.name': 'pricing-test',
-        'telemetry.sdk.name': 'wasmtrace', 'telemetry.sdk.version': VERSION,
+        'telemetry.sdk.name': 'wasmtrace', 'telemetry.sdk.language': 'assemblyscript', 'telemetry.sdk.version': VERSION,
       });
       assert.equal(s.scope.name, 'wasmtrace');
       assert.ok(BigInt(s.endTimeUnixNano) >= BigInt(s.startTimeUnixNano));
