@@ -5,7 +5,8 @@ import type { ParentInput, Span, SpanContext, SpanOptions } from './types.js';
 import { internalError } from './diag.js';
 import { INVALID_SPAN_ID, ZERO_TRACE_ID, validIds } from './ids.js';
 import { type Carrier, KNOWN_FLAGS, formatTraceparent, getHeader, parseTraceparent, parseTracestate, setHeader } from './propagation.js';
-import { injectBaggage, parseBaggage } from './baggage.js';
+import { baggageEntries, injectBaggage, parseBaggage, withBaggageEntries } from './baggage.js';
+import { activeBaggage } from './context.js';
 import { checkThreshold } from './sampler.js';
 import type { Tracer } from './tracer.js';
 import type { ExportResult } from './export/types.js';
@@ -84,7 +85,9 @@ export const isNoop = (tracer: Tracer): boolean => noops.has(tracer);
  * carrying its context): what init() gives when disabled or when Wasm cannot
  * load (tracer.ts: createNoopTracer). It still passes a trace on (W3C: a
  * participant that does not record forwards the context): extract reads it,
- * a span under it carries it and its baggage, and inject writes them.
+ * a span under it carries it and its baggage, and inject writes them. Its
+ * baggage API works as a working tracer's (OpenTelemetry: "The Baggage API
+ * MUST be fully functional in the absence of an installed SDK").
  */
 export function noopTracer(span: () => Span): Tracer {
   /** The baggage of the contexts extract gave and of the spans under them. */
@@ -97,7 +100,8 @@ export function noopTracer(span: () => Span): Tracer {
     try {
       if (options?.root) return span();
       const s = carrying(parent);
-      const bg = bags.get(parent as object);
+      // No parent given: the baggage in effect (withBaggage), as a working tracer's spans carry it.
+      const bg = parent === undefined ? activeBaggage() : bags.get(parent as object);
       if (!bg) return s || span();
       const b = s || nonRecording(noContext); // baggage alone: no trace to carry, the baggage goes on
       bags.set(b, bg);
@@ -119,7 +123,7 @@ export function noopTracer(span: () => Span): Tracer {
         if (!carrier) return;
         if (c) setHeader(carrier, 'traceparent', formatTraceparent(c.traceId, c.spanId, c.traceFlags));
         if (c?.traceState) setHeader(carrier, 'tracestate', c.traceState);
-        injectBaggage(carrier, bags.get(span as object) ?? '');
+        injectBaggage(carrier, (span === undefined ? activeBaggage() : bags.get(span as object)) ?? '');
       } catch (e) {
         internalError(e);
       }
@@ -137,8 +141,8 @@ export function noopTracer(span: () => Span): Tracer {
     flush: done,
     shutdown: done,
     stats: () => ({ droppedSpans: 0, droppedData: 0, droppedOversize: 0 }),
-    withBaggage: (_entries, fn) => run(fn),
-    getBaggage: () => ({}),
+    withBaggage: withBaggageEntries,
+    getBaggage: () => baggageEntries(activeBaggage()),
   };
   noops.add(tracer);
   return tracer;

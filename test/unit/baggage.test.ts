@@ -188,3 +188,45 @@ test('tracer: bad input to the baggage API never throws', async () => {
   assert.equal(tracer.withBaggage({ get a(): string { throw new Error('getter'); } }, () => 9), 9);
   await tracer.shutdown();
 });
+
+test('a tracer that records nothing (disabled, OTEL_SDK_DISABLED, Wasm that does not compile) keeps a working baggage API: 300 generated entry sets each, as a working tracer', async () => {
+  const working = await init(base);
+  const warn = console.warn;
+  console.warn = () => {}; // the one "tracing is off" warning of the Wasm that does not compile
+  const noops = [
+    await init({ serviceName: 'n', disabled: true }),
+    await init({ serviceName: 'n', env: { OTEL_SDK_DISABLED: 'true' } }),
+    await init({ serviceName: 'n', env: {}, wasm: new Uint8Array([0, 97, 115, 109, 9]) }),
+  ];
+  console.warn = warn;
+  const r = prng(0x0ba9);
+  const tchars = 'abcXYZ019.-_*';
+  const valueChars = ['a', ' ', ',', ';', '%', 'é', '😀', '='];
+  for (const [n, noop] of noops.entries()) {
+    assert.equal(noop.startSpan('x').isRecording(), false);
+    for (let i = 0; i < 300; i++) {
+      const entries: Record<string, string> = {};
+      for (let k = 1 + Math.floor(r() * 4); k > 0; k--) {
+        let key = '';
+        for (let j = 1 + Math.floor(r() * 5); j > 0; j--) key += tchars[Math.floor(r() * tchars.length)];
+        let value = '';
+        for (let j = Math.floor(r() * 6); j > 0; j--) value += valueChars[Math.floor(r() * valueChars.length)];
+        entries[key] = value;
+      }
+      // What the app sees and sends inside withBaggage: getBaggage, inject with no span, inject of a span started inside.
+      const seen = (t: typeof noop): unknown[] =>
+        t.withBaggage(entries, () => {
+          const alone: Record<string, string> = {};
+          t.inject(alone);
+          const ofSpan: Record<string, string> = {};
+          t.inject(ofSpan, t.startSpan('op'));
+          return [{ ...t.getBaggage() }, alone.baggage, ofSpan.baggage];
+        });
+      const got = seen(noop);
+      assert.deepEqual(got, seen(working), `tracer ${n}, case ${i}: ${JSON.stringify(entries)}`);
+      assert.deepEqual(got[0], entries, `tracer ${n}, case ${i}`);
+      assert.deepEqual({ ...noop.getBaggage() }, {}, 'outside withBaggage: none');
+    }
+  }
+  await working.shutdown();
+});
