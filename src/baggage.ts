@@ -24,21 +24,18 @@ const T = "[\\w!#$%&'*+.^`|~-]+";
 const V = '[\\x21\\x23-\\x2b\\x2d-\\x3a\\x3c-\\x5b\\x5d-\\x7e]+';
 const S = '[ \\t]*';
 const TOKEN = new RegExp(`^${T}$`);
-const MEMBER = new RegExp(`^${S}${T}${S}=${S}(?:(${V})${S})?(?:;${S}${T}${S}(?:=${S}(?:${V}${S})?)?)*$`);
+const MEMBER = new RegExp(`^${S}${T}${S}=${S}(?:${V}${S})?(?:;${S}${T}${S}(?:=${S}(?:${V}${S})?)?)*$`);
 
-function decode(value: string): string | undefined {
-  try {
-    return decodeURIComponent(value);
-  } catch {
-    return undefined; // a malformed percent-encoding
-  }
-}
+/**
+ * A value with its `%XX` escapes decoded as UTF-8: bytes that are not UTF-8
+ * become U+FFFD, as the spec says ("MUST be replaced with the replacement
+ * code point"); a `%` that starts no escape stays as it is.
+ */
+const decode = (value: string): string =>
+  value.replace(/(?:%[\da-f]{2})+/gi, (s) => new TextDecoder('utf-8', { ignoreBOM: true }).decode(Uint8Array.from(s.slice(1).split('%'), (h) => parseInt(h, 16))));
 
 /** One list-member without its OWS; undefined when malformed. */
-function member(text: string): string | undefined {
-  const m = MEMBER.exec(text);
-  return m && decode(m[1] ?? '') !== undefined ? text.replace(/[ \t]/g, '') : undefined;
-}
+const member = (text: string): string | undefined => (MEMBER.test(text) ? text.replace(/[ \t]/g, '') : undefined);
 
 /** Members joined into a baggage-string within the limits; members that do not fit are dropped whole. */
 function join(members: string[]): string {
@@ -88,7 +85,7 @@ export function baggageEntries(baggage: string | undefined): Record<string, stri
       const kv = m.split(';')[0] as string;
       const eq = kv.indexOf('=');
       const key = kv.slice(0, eq);
-      if (!(key in out)) out[key] = decode(kv.slice(eq + 1)) ?? '';
+      if (!(key in out)) out[key] = decode(kv.slice(eq + 1));
     }
   }
   return out;

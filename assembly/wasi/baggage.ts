@@ -1,6 +1,6 @@
 // W3C Baggage (https://www.w3.org/TR/baggage/) as the JS SDK reads it
 // (src/baggage.ts parseBaggage): each list-member checked against the
-// grammar, malformed members dropped, OWS removed, properties kept, within
+// grammar (values as baggage-octets, their escapes not decoded), malformed members dropped, OWS removed, properties kept, within
 // the limits. One left-to-right pass per member: no backtracking.
 import { hexDigit } from "./text";
 
@@ -98,9 +98,8 @@ function valid(s: string, i: i32, end: i32): bool {
   i = skipOws(s, j, end);
   if (i == end || s.charCodeAt(i) != 0x3d) return false;
   i = skipOws(s, i + 1, end);
-  j = skipOctets(s, i, end);
-  if (!decodes(s, i, j)) return false;
-  i = skipOws(s, j, end);
+  // A value's escapes need not be UTF-8: a reader decodes such bytes to U+FFFD (the spec), so the member goes on.
+  i = skipOws(s, skipOctets(s, i, end), end);
   while (i < end) {
     if (s.charCodeAt(i) != 0x3b) return false;
     i = skipOws(s, i + 1, end);

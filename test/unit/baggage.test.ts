@@ -66,6 +66,34 @@ test('5,000 generated malformed headers: never a throw, always well-formed outpu
   for (const bad of [undefined, null, 42, {}, ['a=b']]) assert.equal(parseBaggage(bad), '');
 });
 
+test('3,000 generated values with escapes that are not UTF-8: the member goes on as received, and reads with U+FFFD for such bytes (the spec: "MUST be replaced with the replacement code point")', () => {
+  const r = prng(0xfffd);
+  const hex = (b: number): string => '%' + b.toString(16).padStart(2, '0')[r() < 0.5 ? 'toUpperCase' : 'toLowerCase']();
+  for (let i = 0; i < 3000; i++) {
+    // Bytes: ASCII letters as they are, others escaped; stray '%' signs that start no escape stay literal.
+    const bytes: number[] = [];
+    let value = '';
+    for (let k = 1 + Math.floor(r() * 8); k > 0; k--) {
+      const pick = r();
+      if (pick < 0.2) value += '%zz'; // not an escape: itself
+      else if (pick < 0.4) {
+        value += 'q';
+        bytes.push(0x71);
+      } else {
+        const b = pick < 0.7 ? 0x80 + Math.floor(r() * 0x80) : Math.floor(r() * 256); // lone continuation bytes, lead bytes, anything
+        value += hex(b);
+        bytes.push(b);
+      }
+      if (pick < 0.2) bytes.push(0x25, 0x7a, 0x7a);
+    }
+    const header = `k=${value},z=1`;
+    assert.equal(parseBaggage(header), header, `case ${i}: kept whole`);
+    const e = baggageEntries(parseBaggage(header));
+    assert.equal(e['k'], Buffer.from(bytes).toString('utf8'), `case ${i}: ${value}`);
+    assert.equal(e['z'], '1');
+  }
+});
+
 test('limits: at most 180 members and 8192 bytes, whole members only; an oversized header is ignored', () => {
   const many = Array.from({ length: 200 }, (_, i) => `k${i}=v`).join(',');
   assert.equal(parseBaggage(many).split(',').length, 180);

@@ -29,7 +29,7 @@ const TCHARS = "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLM
 // Octets other than '%' (escapes are made separately, valid or not).
 const OCTETS = '!#$&\'()*+-./0123456789:<=>?@ABCXYZ[]^_`abcxyz{|}~';
 const OWS = ['', '', '', ' ', '\t', '  ', ' \t '];
-/** Escapes decodeURIComponent rejects: bad hex, overlong, surrogate, above U+10FFFF, stray or missing continuation. */
+/** Escapes that are not UTF-8 (bad hex, overlong, surrogate, above U+10FFFF, stray or missing continuation): members keep them, as JS does. */
 const BAD_ESCAPES = ['%', '%2', '%zz', '%g0', '%C0%80', '%C1%BF', '%E0%80%80', '%ED%A0%80', '%F0%80%80%80', '%F4%90%80%80', '%F5%80%80%80', '%80', '%BF', '%E2%82', '%E2%82%41', '%F0%9F%98', '%FF'];
 /** Pieces that break a member: CTLs, non-ASCII, delimiters in the wrong place. */
 const BAD_PIECES = ['"', '\\', ';', ';;', '=', ',', ',,', '\r', '\n', '\u000b', '\u0001', '\u007f', 'é', '日', '😀', '(', ')', ' ', '\t', '%'];
@@ -67,7 +67,7 @@ function goodMember(r: () => number, valueMax = 10): string {
   return m;
 }
 
-/** A member with one defect inserted at a random place. */
+/** A member with one defect (or an escape that is not UTF-8, which is none) inserted at a random place. */
 function badMember(r: () => number): string {
   const m = goodMember(r);
   const at = Math.floor(r() * (m.length + 1));
