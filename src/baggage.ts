@@ -77,7 +77,7 @@ export function formatBaggage(entries: unknown): string {
   return join(members);
 }
 
-/** The entries of a baggage-string, values decoded; of duplicate keys the first wins. */
+/** The entries of a baggage-string, values decoded; of duplicate keys the last wins (OpenTelemetry: the pair added later takes precedence). */
 export function baggageEntries(baggage: string | undefined): Record<string, string> {
   const out: Record<string, string> = Object.create(null) as Record<string, string>;
   if (baggage) {
@@ -85,7 +85,7 @@ export function baggageEntries(baggage: string | undefined): Record<string, stri
       const kv = m.split(';')[0] as string;
       const eq = kv.indexOf('=');
       const key = kv.slice(0, eq);
-      if (!(key in out)) out[key] = decode(kv.slice(eq + 1));
+      out[key] = decode(kv.slice(eq + 1));
     }
   }
   return out;

@@ -94,6 +94,23 @@ test('3,000 generated values with escapes that are not UTF-8: the member goes on
   }
 });
 
+test('2,000 generated headers with repeated keys: getBaggage has the value of the last member of each key (OpenTelemetry: "the new pair MUST take precedence", as its W3CBaggagePropagator reads them)', () => {
+  const r = prng(0xd0b1e);
+  for (let i = 0; i < 2000; i++) {
+    const members: string[] = [];
+    const last = new Map<string, string>();
+    for (let k = 1 + Math.floor(r() * 8); k > 0; k--) {
+      const key = 'k' + Math.floor(r() * 3);
+      const value = String(Math.floor(r() * 1000));
+      members.push(`${key}=${value}${r() < 0.3 ? ';p=' + k : ''}`);
+      last.set(key, value);
+    }
+    const header = members.join(',');
+    assert.equal(parseBaggage(header), header, `case ${i}: every member goes on`);
+    assert.deepEqual({ ...baggageEntries(parseBaggage(header)) }, Object.fromEntries(last), `case ${i}: ${header}`);
+  }
+});
+
 test('limits: at most 180 members and 8192 bytes, whole members only; an oversized header is ignored', () => {
   const many = Array.from({ length: 200 }, (_, i) => `k${i}=v`).join(',');
   assert.equal(parseBaggage(many).split(',').length, 180);
