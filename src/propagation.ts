@@ -73,7 +73,13 @@ export function parseTracestate(value: unknown): string | undefined {
 /** Something headers can be read from and written to. */
 export type Carrier = Headers | Record<string, unknown> | { get(name: string): unknown; set(name: string, value: string): void };
 
+/** A header's value; repeated fields given as an array (Node's headersDistinct, multi-value maps) combined as HTTP combines them (RFC 9110 §5.3). */
 export function getHeader(carrier: Carrier, name: string): unknown {
+  const v = readHeader(carrier, name);
+  return Array.isArray(v) ? v.join() : v;
+}
+
+function readHeader(carrier: Carrier, name: string): unknown {
   if (typeof (carrier as Headers).get === 'function') return (carrier as Headers).get(name) ?? undefined;
   const record = carrier as Record<string, unknown>;
   if (name in record) return record[name];

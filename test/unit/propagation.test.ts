@@ -157,6 +157,28 @@ test('inject and extract round-trip through the tracer, and outgoing spans carry
   assert.match(h2.traceparent!, new RegExp(`^00-${TRACE}-[0-9a-f]{16}-00$`));
 });
 
+test('600 generated header sets given as repeated fields (arrays: Node\'s headersDistinct, multi-value maps) are read as their fields combined (tracestate: "MUST be combined into a single header", RFC 9110 §5.3)', async () => {
+  const t = await coreTracer();
+  const r = rng(0x5e7);
+  for (let i = 0; i < 600; i++) {
+    const traceparent = `00-${hex(r, 31)}1-${hex(r, 15)}1-0${Math.floor(r() * 4)}`;
+    const states = Array.from({ length: 1 + Math.floor(r() * 4) }, (_, k) => `v${k}=${hex(r, 1 + Math.floor(r() * 8))}`);
+    const bags = Array.from({ length: 1 + Math.floor(r() * 4) }, (_, k) => `b${k}=${hex(r, 1 + Math.floor(r() * 8))}`);
+    // The members split over 1..n fields at random.
+    const split = (xs: string[]): string[] => xs.reduce<string[]>((out, x, k) => (k > 0 && r() < 0.5 ? [...out.slice(0, -1), out[out.length - 1] + ',' + x] : [...out, x]), []);
+    const joined = { traceparent, tracestate: states.join(','), baggage: bags.join(',') };
+    const fields = { traceparent: [traceparent], tracestate: split(states), baggage: split(bags) };
+    const want = t.tracer.extract(joined);
+    assert.ok(want, `case ${i}`);
+    assert.deepStrictEqual(t.tracer.extract(fields), want, `case ${i}: ${JSON.stringify(fields)}`);
+    const out: Record<string, string> = {};
+    t.tracer.inject(out, t.tracer.startSpan('child', {}, t.tracer.extract(fields)));
+    assert.equal(out.tracestate, joined.tracestate, `case ${i}`);
+    assert.equal(out.baggage, joined.baggage, `case ${i}`);
+    assert.equal(out.traceparent!.slice(0, 36), traceparent.slice(0, 36), `case ${i}: the same trace`);
+  }
+});
+
 test('head sampling by trace-id ratio is consistent and near the ratio', async () => {
   // Head sampling alone (no tail sampling): unsampled spans are not recorded.
   const a = await coreTracer({ ratio: 0.25, seed: 5, sampler: { keepErrors: false } });
