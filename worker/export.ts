@@ -7,10 +7,13 @@
 // such an export is scheduled adds its spans to it and waits for nothing.
 // There is no storage and no timer outside an invocation's waitUntil: a
 // batch the collector could not take (network error, 429, 502-504) is kept
-// in memory, bounded, and retried by the next export.
+// in memory, bounded, and retried by the first export after its backoff
+// (exponential with jitter, or the collector's Retry-After, as OTLP asks):
+// exports before then keep their batches too, sending nothing.
 import type { Delivery } from '../src/tracer.js';
-import type { DeliveryStats, Encoded, ExportResult, SpanSource, Transport } from '../src/export/types.js';
+import type { DeliveryStats, Encoded, ExportResult, SpanSource, Transport, TransportResponse } from '../src/export/types.js';
 import { now } from '../src/clock.js';
+import { backoffMs, retryAfterMs } from '../src/export/retry.js';
 
 /** Largest body cut from the span buffer, bytes. */
 const MAX_BODY_BYTES = 64 * 1024;
@@ -24,6 +27,9 @@ const EXPORT_NOW_SPANS = 512;
 const BURST_SPANS = 1024;
 /** Bytes of spans cut by bursts, kept for the invocation's export; beyond it the oldest go, counted. */
 const MAX_CUT_BYTES = 1024 * 1024;
+/** Backoff after consecutive failed exports, ms: from the first to the longest (also the longest Retry-After honoured). */
+const RETRY_INITIAL_MS = 1000;
+const RETRY_MAX_MS = 60_000;
 
 export interface WorkerDelivery extends Delivery {
   /**
@@ -50,6 +56,9 @@ export function createDelivery(source: SpanSource, send: Transport, delayMs: num
   let cutBytes = 0;
   let cutDropped = 0;
   let ended = 0;
+  /** Exports in a row that had a batch to retry, and the time before which none is sent. */
+  let failures = 0;
+  let retryAt = 0;
 
   /** Moves every ended span out of Wasm into `into`. */
   function take(into: Encoded[]): void {
@@ -81,32 +90,44 @@ export function createDelivery(source: SpanSource, send: Transport, delayMs: num
     cutDropped = 0;
     take(batches);
     cutBytes = ended = 0;
-    await Promise.all(
-      batches.map(async (b) => {
-        let status = 0;
-        try {
-          status = (await send(b.body, { contentType: source.contentType, spans: b.spans })).status;
-        } catch {
-          // network error, timeout: retryable (status 0)
-        }
-        // A partial success counts as sent: reading it costs the bundle more than it tells (docs/worker.md).
-        if (status >= 200 && status < 300) r.sent += b.spans;
-        else if (status === 0 || status === 429 || (status >= 502 && status <= 504)) {
-          // Kept for the next flush; oldest first out when the bound is reached.
-          backlog.push(b);
-          backlogBytes += b.body.length;
-          while (backlogBytes > MAX_BACKLOG_BYTES && backlog.length) {
-            const old = backlog.shift()!;
-            backlogBytes -= old.body.length;
-            r.dropped += old.spans;
-            counts.droppedQueueFull += old.spans;
+    /** Kept for a later flush; oldest first out when the bound is reached. */
+    const keep = (b: Encoded): void => {
+      backlog.push(b);
+      backlogBytes += b.body.length;
+      while (backlogBytes > MAX_BACKLOG_BYTES && backlog.length) {
+        const old = backlog.shift()!;
+        backlogBytes -= old.body.length;
+        r.dropped += old.spans;
+        counts.droppedQueueFull += old.spans;
+      }
+    };
+    // Backing off: nothing is sent, the collector asked for a pause or failed.
+    if (now() < retryAt) batches.forEach(keep);
+    else {
+      let wait: number | null = null;
+      await Promise.all(
+        batches.map(async (b) => {
+          let res: TransportResponse | undefined;
+          try {
+            res = await send(b.body, { contentType: source.contentType, spans: b.spans });
+          } catch {
+            // network error, timeout: retryable (status 0)
           }
-        } else {
-          r.dropped += b.spans;
-          counts.droppedRejected += b.spans;
-        }
-      }),
-    );
+          const status = res ? res.status : 0;
+          // A partial success counts as sent: reading it costs the bundle more than it tells (docs/worker.md).
+          if (status >= 200 && status < 300) r.sent += b.spans;
+          else if (status === 0 || status === 429 || (status >= 502 && status <= 504)) {
+            keep(b);
+            wait = Math.max(wait ?? 0, retryAfterMs(res?.headers?.get('retry-after'), Date.now()) ?? 0);
+          } else {
+            r.dropped += b.spans;
+            counts.droppedRejected += b.spans;
+          }
+        }),
+      );
+      failures = wait === null ? 0 : failures + 1;
+      retryAt = wait === null ? 0 : now() + Math.min(Math.max(backoffMs(failures, RETRY_INITIAL_MS, RETRY_MAX_MS), wait), RETRY_MAX_MS);
+    }
     for (const b of backlog) r.queued += b.spans;
     return r;
   }
@@ -138,6 +159,6 @@ export function fetchTransport(fetchFn: typeof fetch, endpoint: string, headers:
     });
     // Reading the body frees the connection.
     await res.arrayBuffer().catch(() => 0);
-    return { status: res.status };
+    return { status: res.status, headers: res.headers };
   };
 }

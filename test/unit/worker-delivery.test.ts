@@ -172,6 +172,8 @@ test('a collector that is down: the batches wait in memory and leave with the ne
   assert.deepEqual(await first, { sent: 0, queued: 2, dropped: 0 });
   assert.equal(h.sent.length, 0);
   h.answer(200);
+  // The next window's export comes after the backoff (at most 1 s after a first failure).
+  await advance(1000);
   const next = h.end(1);
   await advance(100);
   assert.deepEqual(await next, { sent: 3, queued: 0, dropped: 0 });
@@ -220,4 +222,63 @@ test('300 generated runs: stats() counts each span the collector refused (a stat
     evicted += s.droppedQueueFull;
   }
   assert.ok(evicted > 0, `the runs evict (${evicted})`);
+});
+
+test('400 generated runs: after a retried answer nothing is sent before the backoff (exponential, with jitter) or the Retry-After, capped at 60 s; the first export after it sends', async () => {
+  const r = prng(0xbac0ff);
+  for (let run = 0; run < 400; run++) {
+    /** The times an export went out. */
+    let sends = 0;
+    // Each request: OK, a status not retried, 429/503 with Retry-After (seconds or a date) or without, 502/504, a network error.
+    const respond = (): TransportResponse => {
+      sends++;
+      const x = r();
+      if (x < 0.15) throw new TypeError('network error');
+      if (x < 0.4) return { status: 200 };
+      if (x < 0.45) return { status: 400 };
+      if (x < 0.75) {
+        const s = Math.floor(r() * 90);
+        const value = r() < 0.7 ? String(s) : new Date(Date.now() + s * 1000).toUTCString();
+        return { status: r() < 0.5 ? 429 : 503, headers: new Headers({ 'retry-after': value }) };
+      }
+      return { status: [429, 502, 503, 504][Math.floor(r() * 4)]! };
+    };
+    let asked = 0; // the largest Retry-After asked in the last export, ms (0: none)
+    let dateForm = false;
+    const h = harness(0, 200, (ids) => {
+      const res = respond();
+      const ra = res.headers?.get('retry-after');
+      if (ra) {
+        dateForm = !/^\d+$/.test(ra);
+        asked = Math.max(asked, dateForm ? Date.parse(ra) - Date.now() : 1000 * Number(ra));
+      }
+      return res;
+    });
+    let failures = 0;
+    /** Window in which the next export may start: not before `lo`, at the latest at the first invocation from `hi`. */
+    let lo = -Infinity;
+    let hi = -Infinity;
+    for (let i = 0, n = 5 + Math.floor(r() * 25); i < n; i++) {
+      clock += Math.floor(r() * r() * 70_000);
+      const before = sends;
+      const t = clock;
+      asked = 0;
+      const res = await h.end(1 + Math.floor(r() * 3));
+      const what = `run ${run}, invocation ${i} at ${t} (window ${lo}..${hi}, ${failures} failures)`;
+      if (t < lo) assert.equal(sends, before, `${what}: sent while backing off`);
+      if (t >= hi) assert.ok(sends > before, `${what}: nothing sent after the backoff`);
+      if (sends === before) continue;
+      if (res!.queued > 0) {
+        failures++;
+        // backoffMs: within the upper half of min(60 s, 1 s × 2^(failures-1)); Retry-After wins when longer, both capped at 60 s.
+        const full = Math.min(60_000, 1000 * 2 ** (failures - 1));
+        const slack = dateForm ? 1000 : 0; // an HTTP date has whole seconds
+        lo = t + Math.min(60_000, Math.max(Math.floor(full / 2), asked - slack));
+        hi = t + Math.min(60_000, Math.max(full, asked) + 1);
+      } else {
+        failures = 0;
+        lo = hi = -Infinity;
+      }
+    }
+  }
 });

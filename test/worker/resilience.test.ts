@@ -94,7 +94,8 @@ describe('collector trouble never changes a response', () => {
 
   /**
    * Each status once, in a seeded order: the first export carrying the span
-   * `refused=<case>` is answered with it; later invocations' exports follow.
+   * `refused=<case>` is answered with it; later invocations' exports follow
+   * (the first after the worker's backoff).
    * A retryable answer (a timeout, 429, 502-504) gets the span into exactly
    * one export the collector accepted; any other (501 and 505 at the edges of
    * 502-504, 400, 500) into none. Before, the test only waited for the span,
@@ -132,7 +133,8 @@ describe('collector trouble never changes a response', () => {
         // Later invocations: the first export after the worker read the answer (or gave up) carries the batch again.
         const retried = RETRIED.includes(status);
         for (let k = 0; k < 3 && !(retried && accepted(tag) > 0); k++) {
-          await new Promise((res) => setTimeout(res, status === 'hang' && k === 0 ? 500 : 50));
+          // The first retry waits out the export timeout (400 ms) of a hang, and the backoff after a first failure (at most 1 s).
+          await new Promise((res) => setTimeout(res, k > 0 || !retried ? 50 : (status === 'hang' ? 400 : 0) + 1000));
           const next = `next=${i}.${k}`;
           await call(mf, 'live', `/plain?${next}`);
           await collector.waitFor(() => accepted(next) > 0, 5000);
