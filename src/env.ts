@@ -29,6 +29,13 @@ export function envEndpoint(env: Env): string | undefined {
   return envValue(env, 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT') ?? base?.replace(/\/*$/, '/v1/traces');
 }
 
+/**
+ * The longest export timeout, ms; also what a timeout of 0 is taken as. The
+ * specification's Timeout type: 0 means no limit, and "implementations MAY
+ * treat no limit as 'a very long time'" (configuration/common.md).
+ */
+export const MAX_TIMEOUT_MS = 600_000;
+
 /** The `disabled` option, else OTEL_SDK_DISABLED: only "true", in any case, disables. */
 export const sdkDisabled = (disabled: unknown, env: Env): boolean =>
   disabled === undefined ? envValue(env, 'OTEL_SDK_DISABLED')?.toLowerCase() === 'true' : disabled === true;

@@ -29,8 +29,8 @@ const VALUES: Record<string, string[]> = {
   [T + 'PROTOCOL']: ['http/protobuf', 'http/json'],
   [O + 'COMPRESSION']: ['gzip', 'none', 'auto'],
   [T + 'COMPRESSION']: ['gzip', 'none'],
-  [O + 'TIMEOUT']: ['2500', '7000'],
-  [T + 'TIMEOUT']: ['1200'],
+  [O + 'TIMEOUT']: ['2500', '7000', '0'],
+  [T + 'TIMEOUT']: ['1200', '0'],
   OTEL_BSP_SCHEDULE_DELAY: ['100', '0'],
   OTEL_BSP_MAX_EXPORT_BATCH_SIZE: ['64'],
 };
@@ -66,7 +66,8 @@ function expected(env: Env) {
     endpoint: new URL(endpoint).href,
     protocol: pick('PROTOCOL')?.toLowerCase() ?? 'http/protobuf',
     compression: pick('COMPRESSION')?.toLowerCase() ?? 'auto',
-    timeoutMs: Number(pick('TIMEOUT') ?? 10_000),
+    // Timeout type (configuration/common.md): 0 is no limit, which may be "a very long time": the longest, 10 min.
+    timeoutMs: Number(pick('TIMEOUT') ?? 10_000) || 600_000,
     scheduledDelayMs: Number(set('OTEL_BSP_SCHEDULE_DELAY') ?? 5000),
     maxExportBatchSize: Number(set('OTEL_BSP_MAX_EXPORT_BATCH_SIZE') ?? 512),
   };
