@@ -22,11 +22,12 @@ export const otlpEnum = (env: Env, name: string): string | undefined => otlpEnv(
 
 /**
  * The traces endpoint the env gives: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT as
- * it is, else OTEL_EXPORTER_OTLP_ENDPOINT with `/v1/traces` appended.
+ * it is, else OTEL_EXPORTER_OTLP_ENDPOINT with `/v1/traces` appended to its
+ * path (before a query or fragment: `?key=v` stays the query).
  */
 export function envEndpoint(env: Env): string | undefined {
   const base = envValue(env, 'OTEL_EXPORTER_OTLP_ENDPOINT');
-  return envValue(env, 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT') ?? base?.replace(/\/*$/, '/v1/traces');
+  return envValue(env, 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT') ?? base?.replace(/\/*([?#]|$)/, '/v1/traces$1');
 }
 
 /**

@@ -23,7 +23,7 @@ const O = 'OTEL_EXPORTER_OTLP_';
 const T = 'OTEL_EXPORTER_OTLP_TRACES_';
 /** Values each variable may take when set (enums get their case scrambled). */
 const VALUES: Record<string, string[]> = {
-  [O + 'ENDPOINT']: ['https://a.example:4318', 'https://b.example/base/', 'http://127.0.0.1:4318//'],
+  [O + 'ENDPOINT']: ['https://a.example:4318', 'https://b.example/base/', 'http://127.0.0.1:4318//', 'https://e.example/base/?tenant=a%2Fb', 'http://f.example:4318?k=/x/#top'],
   [T + 'ENDPOINT']: ['https://c.example/v1/traces', 'https://d.example/custom'],
   [O + 'PROTOCOL']: ['http/protobuf', 'http/json'],
   [T + 'PROTOCOL']: ['http/protobuf', 'http/json'],
@@ -61,7 +61,9 @@ function expected(env: Env) {
   const set = (name: string): string | undefined => env[name]?.trim() || undefined;
   const pick = (name: string): string | undefined => set(T + name) ?? set(O + name);
   const base = set(O + 'ENDPOINT');
-  const endpoint = set(T + 'ENDPOINT') ?? (base ? base.replace(/\/*$/, '') + '/v1/traces' : 'http://localhost:4318/v1/traces');
+  // exporter.md, "Endpoint URLs for OTLP/HTTP": the base's path gets v1/traces appended (a query stays the query).
+  const [, path, rest] = /^([^?#]*)(.*)$/.exec(base ?? '')!;
+  const endpoint = set(T + 'ENDPOINT') ?? (base ? path!.replace(/\/*$/, '') + '/v1/traces' + rest : 'http://localhost:4318/v1/traces');
   return {
     endpoint: new URL(endpoint).href,
     protocol: pick('PROTOCOL')?.toLowerCase() ?? 'http/protobuf',
