@@ -14,6 +14,7 @@ import type { Delivery } from '../src/tracer.js';
 import type { DeliveryStats, Encoded, ExportResult, SpanSource, Transport, TransportResponse } from '../src/export/types.js';
 import { now } from '../src/clock.js';
 import { backoffMs, retryAfterMs } from '../src/export/retry.js';
+import { VERSION } from '../src/version.js';
 
 /** Largest body cut from the span buffer, bytes. */
 const MAX_BODY_BYTES = 64 * 1024;
@@ -150,11 +151,13 @@ export function createDelivery(source: SpanSource, send: Transport, delayMs: num
 
 /** A Transport posting with `fetch` (the unpatched one), aborted after `timeoutMs`. */
 export function fetchTransport(fetchFn: typeof fetch, endpoint: string, headers: Record<string, string>, timeoutMs: number): Transport {
+  // OTLP: exporters SHOULD name themselves in User-Agent; the user's own (any case) wins.
+  const ua: Record<string, string> = Object.keys(headers).some((k) => /^user-agent$/i.test(k)) ? {} : { 'user-agent': `wasmtrace/${VERSION} (Cloudflare Workers)` };
   return async (body, meta) => {
     const res = await fetchFn(endpoint, {
       method: 'POST',
       body: body as BodyInit,
-      headers: { ...headers, 'content-type': meta.contentType },
+      headers: { ...ua, ...headers, 'content-type': meta.contentType },
       signal: AbortSignal.timeout(timeoutMs),
     });
     // Reading the body frees the connection.
