@@ -160,8 +160,9 @@ export function fetchTransport(fetchFn: typeof fetch, endpoint: string, headers:
       headers: { ...ua, ...headers, 'content-type': meta.contentType },
       signal: AbortSignal.timeout(timeoutMs),
     });
-    // Reading the body frees the connection.
-    await res.arrayBuffer().catch(() => 0);
+    // Cancelled, not read: it frees the connection, and a body of any size costs no memory
+    // (OTLP: a client MUST bound what it reads of a response; a Worker needs none of it).
+    await res.body?.cancel().catch(() => 0);
     return { status: res.status, headers: res.headers };
   };
 }
