@@ -3,6 +3,9 @@
 // given back. Plus the sendBeacon fallback and the partial-success reader.
 import type { Transport, TransportResponse } from './types.js';
 
+/** Most of a response body read, bytes: OTLP's recommended limit (a partial success is a few dozen). */
+const MAX_RESPONSE_BYTES = 4 << 20;
+
 /** A Transport posting to `endpoint` with fetch and the configured headers. */
 export function fetchTransport(endpoint: string, headers: Readonly<Record<string, string>>): Transport {
   // Options fetch refuses (an endpoint with credentials) would fail every
@@ -26,13 +29,20 @@ export function fetchTransport(endpoint: string, headers: Readonly<Record<string
       signal: meta.signal,
     }).then(async (res) => {
       const r: { -readonly [K in keyof TransportResponse]: TransportResponse[K] } = { status: res.status, headers: res.headers };
-      // Read or cancel the body: an unread one keeps holding the budget.
+      // Read or cancel the body: an unread one keeps holding the budget. OTLP: a
+      // client MUST bound what it reads; past the bound, no partial-success figure.
+      const reader = res.body?.getReader();
       try {
-        if (res.status >= 200 && res.status < 300) r.body = new Uint8Array(await res.arrayBuffer());
-        else await res.body?.cancel();
+        const parts: Uint8Array[] = [];
+        for (let n = 0, c; res.status >= 200 && res.status < 300 && !(c = await reader!.read()).done; ) {
+          if ((n += c.value.length) > MAX_RESPONSE_BYTES) throw 0;
+          parts.push(c.value);
+        }
+        if (parts.length) r.body = new Uint8Array(await new Blob(parts as BlobPart[]).arrayBuffer());
       } catch {
-        // Already closed, or cut off: no partial-success figure.
+        // Already closed, cut off, or past the bound: no partial-success figure.
       }
+      await reader?.cancel().catch(() => {});
       return r;
     });
   };
