@@ -91,43 +91,41 @@ export function createDelivery(source: SpanSource, send: Transport, delayMs: num
     cutDropped = 0;
     take(batches);
     cutBytes = ended = 0;
-    /** Kept for a later flush; oldest first out when the bound is reached. */
-    const keep = (b: Encoded): void => {
-      backlog.push(b);
-      backlogBytes += b.body.length;
-      while (backlogBytes > MAX_BACKLOG_BYTES && backlog.length) {
-        const old = backlog.shift()!;
-        backlogBytes -= old.body.length;
-        r.dropped += old.spans;
-        counts.droppedQueueFull += old.spans;
-      }
-    };
-    // Backing off: nothing is sent, the collector asked for a pause or failed.
-    if (now() < retryAt) batches.forEach(keep);
-    else {
-      let wait: number | null = null;
-      await Promise.all(
-        batches.map(async (b) => {
-          let res: TransportResponse | undefined;
-          try {
-            res = await send(b.body, { contentType: source.contentType, spans: b.spans });
-          } catch {
-            // network error, timeout: retryable (status 0)
+    // Backing off (the collector failed, or asked for a pause): nothing is sent, every batch is kept.
+    const paused = now() < retryAt;
+    /** The longest Retry-After of a retried answer, ms; -1: none retried. */
+    let wait = -1;
+    await Promise.all(
+      batches.map(async (b) => {
+        let res: TransportResponse | undefined;
+        try {
+          if (!paused) res = await send(b.body, { contentType: source.contentType, spans: b.spans });
+        } catch {
+          // network error, timeout: retryable (status 0)
+        }
+        const status = res ? res.status : 0;
+        // A partial success counts as sent: reading it costs the bundle more than it tells (docs/worker.md).
+        if (status >= 200 && status < 300) r.sent += b.spans;
+        else if (status === 0 || status === 429 || (status >= 502 && status <= 504)) {
+          wait = Math.max(wait, retryAfterMs(res?.headers?.get('retry-after'), Date.now()) ?? 0);
+          // Kept for a later flush; oldest first out when the bound is reached.
+          backlog.push(b);
+          backlogBytes += b.body.length;
+          while (backlogBytes > MAX_BACKLOG_BYTES && backlog.length) {
+            const old = backlog.shift()!;
+            backlogBytes -= old.body.length;
+            r.dropped += old.spans;
+            counts.droppedQueueFull += old.spans;
           }
-          const status = res ? res.status : 0;
-          // A partial success counts as sent: reading it costs the bundle more than it tells (docs/worker.md).
-          if (status >= 200 && status < 300) r.sent += b.spans;
-          else if (status === 0 || status === 429 || (status >= 502 && status <= 504)) {
-            keep(b);
-            wait = Math.max(wait ?? 0, retryAfterMs(res?.headers?.get('retry-after'), Date.now()) ?? 0);
-          } else {
-            r.dropped += b.spans;
-            counts.droppedRejected += b.spans;
-          }
-        }),
-      );
-      failures = wait === null ? 0 : failures + 1;
-      retryAt = wait === null ? 0 : now() + Math.min(Math.max(backoffMs(failures, RETRY_INITIAL_MS, RETRY_MAX_MS), wait), RETRY_MAX_MS);
+        } else {
+          r.dropped += b.spans;
+          counts.droppedRejected += b.spans;
+        }
+      }),
+    );
+    if (!paused) {
+      failures = wait < 0 ? 0 : failures + 1;
+      retryAt = wait < 0 ? 0 : now() + Math.min(Math.max(backoffMs(failures, RETRY_INITIAL_MS, RETRY_MAX_MS), wait), RETRY_MAX_MS);
     }
     for (const b of backlog) r.queued += b.spans;
     return r;
