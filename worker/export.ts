@@ -14,6 +14,7 @@ import type { Delivery } from '../src/tracer.js';
 import type { DeliveryStats, Encoded, ExportResult, SpanSource, Transport, TransportResponse } from '../src/export/types.js';
 import { now } from '../src/clock.js';
 import { backoffMs, retryAfterMs } from '../src/export/retry.js';
+import { readBody } from '../src/export/send.js';
 import { VERSION } from '../src/version.js';
 
 /** Largest body cut from the span buffer, bytes. */
@@ -158,9 +159,8 @@ export function fetchTransport(fetchFn: typeof fetch, endpoint: string, headers:
       headers: { ...ua, ...headers, 'content-type': meta.contentType },
       signal: AbortSignal.timeout(timeoutMs),
     });
-    // Cancelled, not read: it frees the connection, and a body of any size costs no memory
-    // (OTLP: a client MUST bound what it reads of a response; a Worker needs none of it).
-    await res.body?.cancel().catch(() => 0);
+    // Read to its end (bounded): the connection is given back for the next export.
+    await readBody(res);
     return { status: res.status, headers: res.headers };
   };
 }
