@@ -22,12 +22,20 @@ export const otlpEnum = (env: Env, name: string): string | undefined => otlpEnv(
 
 /**
  * The traces endpoint the env gives: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT as
- * it is, else OTEL_EXPORTER_OTLP_ENDPOINT with `/v1/traces` appended.
+ * it is, else OTEL_EXPORTER_OTLP_ENDPOINT with `/v1/traces` appended to its
+ * path (before a query or fragment: `?key=v` stays the query).
  */
 export function envEndpoint(env: Env): string | undefined {
   const base = envValue(env, 'OTEL_EXPORTER_OTLP_ENDPOINT');
-  return envValue(env, 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT') ?? base?.replace(/\/*$/, '/v1/traces');
+  return envValue(env, 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT') ?? base?.replace(/\/*([?#]|$)/, '/v1/traces$1');
 }
+
+/**
+ * The longest export timeout, ms; also what a timeout of 0 is taken as. The
+ * specification's Timeout type: 0 means no limit, and "implementations MAY
+ * treat no limit as 'a very long time'" (configuration/common.md).
+ */
+export const MAX_TIMEOUT_MS = 600_000;
 
 /** The `disabled` option, else OTEL_SDK_DISABLED: only "true", in any case, disables. */
 export const sdkDisabled = (disabled: unknown, env: Env): boolean =>

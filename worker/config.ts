@@ -5,7 +5,7 @@ import type { ConfigInput, WorkerConfig } from './types.js';
 import { type RedactQuery, listSetting } from '../src/url.js';
 import { badSetting, fallback, rangeSetting, warnOnce } from '../src/diag.js';
 import { exportHeaders } from '../src/export/options.js';
-import { type Env, envEndpoint, envValue, otlpEnum, sdkDisabled } from '../src/env.js';
+import { type Env, MAX_TIMEOUT_MS, envEndpoint, envValue, otlpEnum, sdkDisabled } from '../src/env.js';
 
 export type { Env };
 
@@ -77,7 +77,7 @@ export function resolveConfig<E>(input: ConfigInput<E>, env: E): Resolved | null
     _endpoint: endpoint,
     _headers: exportHeaders(v, c.headers, warnOnce),
     _json: json,
-    _timeout: rangeSetting(...otlp('timeoutMs', 'TIMEOUT'), 1, 600_000, 10_000),
+    _timeout: rangeSetting(...otlp('timeoutMs', 'TIMEOUT'), 0, MAX_TIMEOUT_MS, 10_000) || MAX_TIMEOUT_MS,
     _delay: rangeSetting(...setting('scheduledDelayMs', 'OTEL_BSP_SCHEDULE_DELAY'), 0, MAX_DELAY_MS, DEFAULT_DELAY_MS),
     _batch: rangeSetting(...setting('maxExportBatchSize', 'OTEL_BSP_MAX_EXPORT_BATCH_SIZE'), 1, 100_000, 512),
     _to: listSetting('propagateTo', c.propagateTo, 'every URL', true),

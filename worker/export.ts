@@ -7,10 +7,15 @@
 // such an export is scheduled adds its spans to it and waits for nothing.
 // There is no storage and no timer outside an invocation's waitUntil: a
 // batch the collector could not take (network error, 429, 502-504) is kept
-// in memory, bounded, and retried by the next export.
+// in memory, bounded, and retried by the first export after its backoff
+// (exponential with jitter, or the collector's Retry-After, as OTLP asks):
+// exports before then keep their batches too, sending nothing.
 import type { Delivery } from '../src/tracer.js';
-import type { DeliveryStats, Encoded, ExportResult, SpanSource, Transport } from '../src/export/types.js';
+import type { DeliveryStats, Encoded, ExportResult, SpanSource, Transport, TransportResponse } from '../src/export/types.js';
 import { now } from '../src/clock.js';
+import { backoffMs, retryAfterMs } from '../src/export/retry.js';
+import { readBody } from '../src/export/send.js';
+import { VERSION } from '../src/version.js';
 
 /** Largest body cut from the span buffer, bytes. */
 const MAX_BODY_BYTES = 64 * 1024;
@@ -24,6 +29,9 @@ const EXPORT_NOW_SPANS = 512;
 const BURST_SPANS = 1024;
 /** Bytes of spans cut by bursts, kept for the invocation's export; beyond it the oldest go, counted. */
 const MAX_CUT_BYTES = 1024 * 1024;
+/** Backoff after consecutive failed exports, ms: from the first to the longest (also the longest Retry-After honoured). */
+const RETRY_INITIAL_MS = 1000;
+const RETRY_MAX_MS = 60_000;
 
 export interface WorkerDelivery extends Delivery {
   /**
@@ -50,6 +58,9 @@ export function createDelivery(source: SpanSource, send: Transport, delayMs: num
   let cutBytes = 0;
   let cutDropped = 0;
   let ended = 0;
+  /** Exports in a row that had a batch to retry, and the time before which none is sent. */
+  let failures = 0;
+  let retryAt = 0;
 
   /** Moves every ended span out of Wasm into `into`. */
   function take(into: Encoded[]): void {
@@ -81,18 +92,24 @@ export function createDelivery(source: SpanSource, send: Transport, delayMs: num
     cutDropped = 0;
     take(batches);
     cutBytes = ended = 0;
+    // Backing off (the collector failed, or asked for a pause): nothing is sent, every batch is kept.
+    const paused = now() < retryAt;
+    /** The longest Retry-After of a retried answer, ms; -1: none retried. */
+    let wait = -1;
     await Promise.all(
       batches.map(async (b) => {
-        let status = 0;
+        let res: TransportResponse | undefined;
         try {
-          status = (await send(b.body, { contentType: source.contentType, spans: b.spans })).status;
+          if (!paused) res = await send(b.body, { contentType: source.contentType, spans: b.spans });
         } catch {
           // network error, timeout: retryable (status 0)
         }
+        const status = res ? res.status : 0;
         // A partial success counts as sent: reading it costs the bundle more than it tells (docs/worker.md).
         if (status >= 200 && status < 300) r.sent += b.spans;
         else if (status === 0 || status === 429 || (status >= 502 && status <= 504)) {
-          // Kept for the next flush; oldest first out when the bound is reached.
+          wait = Math.max(wait, retryAfterMs(res?.headers?.get('retry-after'), Date.now()) ?? 0);
+          // Kept for a later flush; oldest first out when the bound is reached.
           backlog.push(b);
           backlogBytes += b.body.length;
           while (backlogBytes > MAX_BACKLOG_BYTES && backlog.length) {
@@ -107,6 +124,10 @@ export function createDelivery(source: SpanSource, send: Transport, delayMs: num
         }
       }),
     );
+    if (!paused) {
+      failures = wait < 0 ? 0 : failures + 1;
+      retryAt = wait < 0 ? 0 : now() + Math.min(Math.max(backoffMs(failures, RETRY_INITIAL_MS, RETRY_MAX_MS), wait), RETRY_MAX_MS);
+    }
     for (const b of backlog) r.queued += b.spans;
     return r;
   }
@@ -129,15 +150,17 @@ export function createDelivery(source: SpanSource, send: Transport, delayMs: num
 
 /** A Transport posting with `fetch` (the unpatched one), aborted after `timeoutMs`. */
 export function fetchTransport(fetchFn: typeof fetch, endpoint: string, headers: Record<string, string>, timeoutMs: number): Transport {
+  // OTLP: exporters SHOULD name themselves in User-Agent; the user's own (any case) wins.
+  const ua: Record<string, string> = Object.keys(headers).some((k) => /^user-agent$/i.test(k)) ? {} : { 'user-agent': `wasmtrace/${VERSION} (Cloudflare Workers)` };
   return async (body, meta) => {
     const res = await fetchFn(endpoint, {
       method: 'POST',
       body: body as BodyInit,
-      headers: { ...headers, 'content-type': meta.contentType },
+      headers: { ...ua, ...headers, 'content-type': meta.contentType },
       signal: AbortSignal.timeout(timeoutMs),
     });
-    // Reading the body frees the connection.
-    await res.arrayBuffer().catch(() => 0);
-    return { status: res.status };
+    // Read to its end (bounded): the connection is given back for the next export.
+    await readBody(res);
+    return { status: res.status, headers: res.headers };
   };
 }

@@ -65,7 +65,7 @@ export interface WorkerConfig {
   ignore?: (request: Request) => boolean;
   /** `http.route` of a request (e.g. `/api/checkout`); also names the span. */
   route?: (request: Request) => string | undefined;
-  /** Longest wait for the collector per export, ms; default `OTEL_EXPORTER_OTLP_TIMEOUT` or 10000. */
+  /** Longest wait for the collector per export, ms; default `OTEL_EXPORTER_OTLP_TIMEOUT` or 10000; 0 is no limit (taken as 600000). */
   timeoutMs?: number;
   /**
    * How long the spans of an invocation that has ended wait for other

@@ -2,7 +2,7 @@
 // values with one warning each (never a throw).
 import { badSetting, debugOnce, rangeSetting } from '../diag.js';
 import { keyValues } from '../resource.js';
-import { type Env, envEndpoint, envValue, otlpEnum } from '../env.js';
+import { type Env, MAX_TIMEOUT_MS, envEndpoint, envValue, otlpEnum } from '../env.js';
 import type { DeliveryOptions, ResolvedDeliveryOptions, StorageLike } from './types.js';
 
 /** Bytes of keepalive bodies a page may have in flight (PLATFORM-FACTS.md). */
@@ -64,7 +64,7 @@ export function resolveDeliveryOptions(
     retryMaxDelayMs: num('retryMaxDelayMs', 60_000, 0, 3_600_000),
     maxAttempts: num('maxAttempts', 5, 1, 100),
     maxConcurrentRequests: num('maxConcurrentRequests', 2, 1, 16),
-    timeoutMs: num('timeoutMs', 10_000, 1, 600_000, otlpVar('TIMEOUT')),
+    timeoutMs: num('timeoutMs', 10_000, 0, MAX_TIMEOUT_MS, otlpVar('TIMEOUT')) || MAX_TIMEOUT_MS,
     transport: typeof user.transport === 'function' ? user.transport : null,
   };
 }

@@ -1,7 +1,11 @@
 // The default transport: POST with fetch, keepalive, the response body always
-// read (2xx, for partial success) or cancelled, so the keepalive budget is
-// given back. Plus the sendBeacon fallback and the partial-success reader.
-import type { Transport, TransportResponse } from './types.js';
+// read (for partial success), bounded, so the keepalive budget and the
+// connection are given back. Plus the sendBeacon fallback and the
+// partial-success reader.
+import type { Transport } from './types.js';
+
+/** Most of a response body read, bytes: OTLP's recommended limit (a partial success is a few dozen). */
+const MAX_RESPONSE_BYTES = 4 << 20;
 
 /** A Transport posting to `endpoint` with fetch and the configured headers. */
 export function fetchTransport(endpoint: string, headers: Readonly<Record<string, string>>): Transport {
@@ -24,18 +28,31 @@ export function fetchTransport(endpoint: string, headers: Readonly<Record<string
       keepalive: meta.keepalive === true,
       credentials: 'omit',
       signal: meta.signal,
-    }).then(async (res) => {
-      const r: { -readonly [K in keyof TransportResponse]: TransportResponse[K] } = { status: res.status, headers: res.headers };
-      // Read or cancel the body: an unread one keeps holding the budget.
-      try {
-        if (res.status >= 200 && res.status < 300) r.body = new Uint8Array(await res.arrayBuffer());
-        else await res.body?.cancel();
-      } catch {
-        // Already closed, or cut off: no partial-success figure.
-      }
-      return r;
-    });
+    }).then(async (res) => ({ status: res.status, headers: res.headers, body: await readBody(res) }));
   };
+}
+
+/**
+ * A response's body, read to its end so the connection (and a page's
+ * keepalive budget) is given back; but at most MAX_RESPONSE_BYTES of it
+ * (OTLP: a client MUST bound what it reads), the rest cancelled. Undefined
+ * when empty, cut off or past the bound: no partial-success figure.
+ */
+export async function readBody(res: Response): Promise<Uint8Array | undefined> {
+  const reader = res.body?.getReader();
+  let body: Uint8Array | undefined;
+  try {
+    const parts: Uint8Array[] = [];
+    for (let n = 0, c; !(c = await reader!.read()).done; ) {
+      if ((n += c.value.length) > MAX_RESPONSE_BYTES) throw 0;
+      parts.push(c.value);
+    }
+    if (parts.length) body = new Uint8Array(await new Blob(parts as BlobPart[]).arrayBuffer());
+  } catch {
+    // No body, cut off, or past the bound.
+  }
+  await reader?.cancel().catch(() => {});
+  return body;
 }
 
 /**

@@ -168,9 +168,9 @@ export interface DeliveryOptions {
   /** Requests in flight at once; default 2. */
   maxConcurrentRequests?: number;
   /**
-   * Time before a request is aborted and retried, ms; default 10000. Requests
-   * started within the same second share one timer, so one may run up to
-   * 1 s (or a tenth of this) longer.
+   * Time before a request is aborted and retried, ms, 0..600000; default
+   * 10000; 0 is no limit (taken as 600000). Requests started within the same
+   * second share one timer, so one may run up to 1 s (or a tenth of this) longer.
    */
   timeoutMs?: number;
   /** A custom sender; default fetch. */

@@ -45,6 +45,10 @@ test('OTEL_* environment names, and user options over them', () => {
   assert.equal(traces.endpoint, 'http://h:1/custom', 'the signal-specific URL is used as is');
   const user = resolveDeliveryOptions({ storage: null, endpoint: 'http://u/v1/traces', maxExportBatchSize: 10, headers: { 'x-a': '3' } }, env);
   assert.deepEqual([user.endpoint, user.maxExportBatchSize, user.headers['x-a']], ['http://u/v1/traces', 10, '3']);
+  // A timeout of 0 is no limit (configuration/common.md, Timeout), taken as the longest; no warning.
+  const warned: string[] = [];
+  assert.equal(resolveDeliveryOptions({ storage: null, timeoutMs: 0 }, env, (m) => warned.push(m)).timeoutMs, 600_000);
+  assert.deepEqual(warned, []);
 });
 
 test('bad values are clamped to defaults with one warning each', () => {

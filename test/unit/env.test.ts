@@ -23,14 +23,14 @@ const O = 'OTEL_EXPORTER_OTLP_';
 const T = 'OTEL_EXPORTER_OTLP_TRACES_';
 /** Values each variable may take when set (enums get their case scrambled). */
 const VALUES: Record<string, string[]> = {
-  [O + 'ENDPOINT']: ['https://a.example:4318', 'https://b.example/base/', 'http://127.0.0.1:4318//'],
+  [O + 'ENDPOINT']: ['https://a.example:4318', 'https://b.example/base/', 'http://127.0.0.1:4318//', 'https://e.example/base/?tenant=a%2Fb', 'http://f.example:4318?k=/x/#top'],
   [T + 'ENDPOINT']: ['https://c.example/v1/traces', 'https://d.example/custom'],
   [O + 'PROTOCOL']: ['http/protobuf', 'http/json'],
   [T + 'PROTOCOL']: ['http/protobuf', 'http/json'],
   [O + 'COMPRESSION']: ['gzip', 'none', 'auto'],
   [T + 'COMPRESSION']: ['gzip', 'none'],
-  [O + 'TIMEOUT']: ['2500', '7000'],
-  [T + 'TIMEOUT']: ['1200'],
+  [O + 'TIMEOUT']: ['2500', '7000', '0'],
+  [T + 'TIMEOUT']: ['1200', '0'],
   OTEL_BSP_SCHEDULE_DELAY: ['100', '0'],
   OTEL_BSP_MAX_EXPORT_BATCH_SIZE: ['64'],
 };
@@ -61,12 +61,15 @@ function expected(env: Env) {
   const set = (name: string): string | undefined => env[name]?.trim() || undefined;
   const pick = (name: string): string | undefined => set(T + name) ?? set(O + name);
   const base = set(O + 'ENDPOINT');
-  const endpoint = set(T + 'ENDPOINT') ?? (base ? base.replace(/\/*$/, '') + '/v1/traces' : 'http://localhost:4318/v1/traces');
+  // exporter.md, "Endpoint URLs for OTLP/HTTP": the base's path gets v1/traces appended (a query stays the query).
+  const [, path, rest] = /^([^?#]*)(.*)$/.exec(base ?? '')!;
+  const endpoint = set(T + 'ENDPOINT') ?? (base ? path!.replace(/\/*$/, '') + '/v1/traces' + rest : 'http://localhost:4318/v1/traces');
   return {
     endpoint: new URL(endpoint).href,
     protocol: pick('PROTOCOL')?.toLowerCase() ?? 'http/protobuf',
     compression: pick('COMPRESSION')?.toLowerCase() ?? 'auto',
-    timeoutMs: Number(pick('TIMEOUT') ?? 10_000),
+    // Timeout type (configuration/common.md): 0 is no limit, which may be "a very long time": the longest, 10 min.
+    timeoutMs: Number(pick('TIMEOUT') ?? 10_000) || 600_000,
     scheduledDelayMs: Number(set('OTEL_BSP_SCHEDULE_DELAY') ?? 5000),
     maxExportBatchSize: Number(set('OTEL_BSP_MAX_EXPORT_BATCH_SIZE') ?? 512),
   };

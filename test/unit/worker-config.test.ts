@@ -10,7 +10,7 @@ test('a bad Worker setting is named by its variable when the env gave it, by the
   t.mock.method(console, 'warn', (...a: unknown[]) => void warned.push(a.slice(1).join(' ')));
   const cases: Array<[Record<string, unknown>, Record<string, string>, string]> = [
     [{}, { OTEL_EXPORTER_OTLP_TIMEOUT: 'soon' }, 'bad OTEL_EXPORTER_OTLP_TIMEOUT soon; using 10000'],
-    [{}, { OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: '0', OTEL_EXPORTER_OTLP_TIMEOUT: '5' }, 'bad OTEL_EXPORTER_OTLP_TRACES_TIMEOUT 0; using 10000'],
+    [{}, { OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: '-5', OTEL_EXPORTER_OTLP_TIMEOUT: '5' }, 'bad OTEL_EXPORTER_OTLP_TRACES_TIMEOUT -5; using 10000'],
     [{ timeoutMs: -1 }, { OTEL_EXPORTER_OTLP_TIMEOUT: '5' }, 'bad timeoutMs -1; using 10000'],
     [{}, { OTEL_BSP_SCHEDULE_DELAY: '99999' }, 'bad OTEL_BSP_SCHEDULE_DELAY 99999; using 100'],
     [{ scheduledDelayMs: 'x' }, {}, 'bad scheduledDelayMs x; using 100'],

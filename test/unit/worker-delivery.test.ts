@@ -4,7 +4,8 @@
 // and the clock are the test's, so each schedule runs the same every time.
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { createDelivery } from '../../worker/export.js';
+import { createServer } from 'node:http';
+import { createDelivery, fetchTransport } from '../../worker/export.js';
 import { setClock } from '../../src/clock.js';
 import type { Encoded, SpanSource, Transport, TransportResponse } from '../../src/export/types.js';
 import { prng } from '../../demo/collector/synthetic.mjs'; // mulberry32, seeded
@@ -172,6 +173,8 @@ test('a collector that is down: the batches wait in memory and leave with the ne
   assert.deepEqual(await first, { sent: 0, queued: 2, dropped: 0 });
   assert.equal(h.sent.length, 0);
   h.answer(200);
+  // The next window's export comes after the backoff (at most 1 s after a first failure).
+  await advance(1000);
   const next = h.end(1);
   await advance(100);
   assert.deepEqual(await next, { sent: 3, queued: 0, dropped: 0 });
@@ -220,4 +223,85 @@ test('300 generated runs: stats() counts each span the collector refused (a stat
     evicted += s.droppedQueueFull;
   }
   assert.ok(evicted > 0, `the runs evict (${evicted})`);
+});
+
+test('400 generated runs: after a retried answer nothing is sent before the backoff (exponential, with jitter) or the Retry-After, capped at 60 s; the first export after it sends', async () => {
+  const r = prng(0xbac0ff);
+  for (let run = 0; run < 400; run++) {
+    /** The times an export went out. */
+    let sends = 0;
+    // Each request: OK, a status not retried, 429/503 with Retry-After (seconds or a date) or without, 502/504, a network error.
+    const respond = (): TransportResponse => {
+      sends++;
+      const x = r();
+      if (x < 0.15) throw new TypeError('network error');
+      if (x < 0.4) return { status: 200 };
+      if (x < 0.45) return { status: 400 };
+      if (x < 0.75) {
+        const s = Math.floor(r() * 90);
+        const value = r() < 0.7 ? String(s) : new Date(Date.now() + s * 1000).toUTCString();
+        return { status: r() < 0.5 ? 429 : 503, headers: new Headers({ 'retry-after': value }) };
+      }
+      return { status: [429, 502, 503, 504][Math.floor(r() * 4)]! };
+    };
+    let asked = 0; // the largest Retry-After asked in the last export, ms (0: none)
+    let dateForm = false;
+    const h = harness(0, 200, (ids) => {
+      const res = respond();
+      const ra = res.headers?.get('retry-after');
+      if (ra) {
+        dateForm = !/^\d+$/.test(ra);
+        asked = Math.max(asked, dateForm ? Date.parse(ra) - Date.now() : 1000 * Number(ra));
+      }
+      return res;
+    });
+    let failures = 0;
+    /** Window in which the next export may start: not before `lo`, at the latest at the first invocation from `hi`. */
+    let lo = -Infinity;
+    let hi = -Infinity;
+    for (let i = 0, n = 5 + Math.floor(r() * 25); i < n; i++) {
+      clock += Math.floor(r() * r() * 70_000);
+      const before = sends;
+      const t = clock;
+      asked = 0;
+      const res = await h.end(1 + Math.floor(r() * 3));
+      const what = `run ${run}, invocation ${i} at ${t} (window ${lo}..${hi}, ${failures} failures)`;
+      if (t < lo) assert.equal(sends, before, `${what}: sent while backing off`);
+      if (t >= hi) assert.ok(sends > before, `${what}: nothing sent after the backoff`);
+      if (sends === before) continue;
+      if (res!.queued > 0) {
+        failures++;
+        // backoffMs: within the upper half of min(60 s, 1 s × 2^(failures-1)); Retry-After wins when longer, both capped at 60 s.
+        const full = Math.min(60_000, 1000 * 2 ** (failures - 1));
+        const slack = dateForm ? 1000 : 0; // an HTTP date has whole seconds
+        lo = t + Math.min(60_000, Math.max(Math.floor(full / 2), asked - slack));
+        hi = t + Math.min(60_000, Math.max(full, asked) + 1);
+      } else {
+        failures = 0;
+        lo = hi = -Infinity;
+      }
+    }
+  }
+});
+
+test('the Worker transport reads at most 4 MiB of a response body (OTLP: a client MUST bound it): an endless 200 body is done with at once', async (t) => {
+  let written = 0;
+  const server = createServer((req, res) => {
+    req.resume();
+    res.writeHead(200, { 'content-type': 'application/x-protobuf' });
+    // 256 KiB every 5 ms (past 4 MiB in ~80 ms), for at most 3 s: a client that reads it all waits until then.
+    const chunk = Buffer.alloc(256 * 1024);
+    const timer = setInterval(() => res.write(chunk, () => void (written += chunk.length)), 5);
+    const stop = setTimeout(() => res.end(), 3000);
+    res.on('close', () => (clearInterval(timer), clearTimeout(stop)));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.after(() => new Promise((r) => server.close(r)));
+  const { port } = server.address() as { port: number };
+  const send = fetchTransport(fetch, `http://127.0.0.1:${port}/v1/traces`, {}, 10_000);
+  const t0 = performance.now();
+  const res = await send(new Uint8Array(10), { contentType: 'application/x-protobuf', spans: 1 });
+  const took = performance.now() - t0;
+  assert.equal(res.status, 200);
+  assert.ok(took < 1000, `the transport took ${Math.round(took)} ms (${written} bytes written)`);
 });

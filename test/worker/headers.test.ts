@@ -10,6 +10,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { type HeaderWorkers, startHeaderWorkers } from './harness.js';
 import { prng } from '../../demo/collector/synthetic.mjs'; // mulberry32, seeded
+import { VERSION } from '../../src/version.js';
 
 const CASES = 24;
 
@@ -44,6 +45,7 @@ function makeCase(i: number, r: () => number): Case {
     from[Math.floor(r() * 3)]![k] = v;
   }
   if (i === 0) from[2]!['Content-Type'] = bad['Content-Type'] = 'text/plain'; // delivery's own says what the body is
+  if (i % 3 === 1) from[i % 2 ? 1 : 2]!['User-Agent'] = good['User-Agent'] = `mine/${i}`; // the user's User-Agent wins over the exporter's
   const bindings: Record<string, string> = {};
   if (Object.keys(from[0]!).length) bindings.OTEL_EXPORTER_OTLP_HEADERS = percent(from[0]!);
   if (Object.keys(from[1]!).length) bindings.OTEL_EXPORTER_OTLP_TRACES_HEADERS = percent(from[1]!);
@@ -68,6 +70,8 @@ test(`headers a Worker cannot send are dropped with one warning naming each; the
     await w.collector.waitFor(() => !!w.exportOf(i), 5000).catch(() => assert.fail(`${what}: no export arrived`));
     const got = w.exportOf(i)!.headers;
     assert.equal(got['content-type'], 'application/x-protobuf', what);
+    // OTLP exporter.md, User Agent: exporters SHOULD name themselves, their language (runtime) and version.
+    if (!good['User-Agent']) assert.equal(got['user-agent'], `wasmtrace/${VERSION} (Cloudflare Workers)`, `${what}: User-Agent`);
     for (const [k, v] of Object.entries(good)) assert.equal(Buffer.from(got[k.toLowerCase()] ?? '', 'latin1').toString(), v, `${what}: ${k} sent`);
     const warned = JSON.parse(await w.get(i, '/warnings')) as string[];
     for (const [k, v] of Object.entries(bad)) {
