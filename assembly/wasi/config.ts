@@ -5,6 +5,7 @@ import { asciiLower, getenv, getenvEnum } from "./env";
 import { decodes, isTchar } from "./baggage";
 import { warn } from "./exporter";
 import { hexDigit } from "./text";
+import { SCOPE_VERSION } from "../core/scope";
 
 /** One `key=value` pair from a comma-separated OTEL_* list. */
 export class Pair {
@@ -65,15 +66,23 @@ function percentDecode(s: string): string {
 export function headerLines(general: string, traces: string): string {
   const pairs = parsePairs(general + "," + traces);
   let out = "";
+  let named = false; // a User-Agent of the user's own
   for (let i = 0; i < pairs.length; i++) {
     const kv = unchecked(pairs[i]);
-    if (sendable(kv) && !sentLater(pairs, i)) out += kv.key + ": " + kv.value + "\r\n";
+    if (sendable(kv) && !sentLater(pairs, i)) {
+      out += kv.key + ": " + kv.value + "\r\n";
+      named = named || asciiLower(kv.key) == "user-agent";
+    }
   }
   const bytes = String.UTF8.byteLength(out);
-  if (bytes <= MAX_HEADER_BYTES) return out;
-  warn("OTEL_EXPORTER_OTLP_HEADERS and OTEL_EXPORTER_OTLP_TRACES_HEADERS make " + bytes.toString() +
-    " bytes of header lines, over " + MAX_HEADER_BYTES.toString() + "; none sent");
-  return "";
+  if (bytes > MAX_HEADER_BYTES) {
+    warn("OTEL_EXPORTER_OTLP_HEADERS and OTEL_EXPORTER_OTLP_TRACES_HEADERS make " + bytes.toString() +
+      " bytes of header lines, over " + MAX_HEADER_BYTES.toString() + "; none sent");
+    out = "";
+    named = false;
+  }
+  // OTLP: exporters SHOULD name themselves, their language and version.
+  return named ? out : out + "User-Agent: wasmtrace/" + SCOPE_VERSION + " (WASI)\r\n";
 }
 
 const MAX_HEADER_BYTES: i32 = 32768;
@@ -100,13 +109,21 @@ function sendable(kv: Pair): bool {
   return true;
 }
 
-/** The traces endpoint: the signal-specific variable as is, else the base + `/v1/traces`. */
+/** The traces endpoint: the signal-specific variable as is, else the base with `/v1/traces` on its path. */
 export function endpointFromEnv(fallback: string): string {
   const traces = getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT").trim();
   if (traces.length) return traces;
   const base = getenv("OTEL_EXPORTER_OTLP_ENDPOINT").trim();
-  if (base.length) return base.endsWith("/") ? base + "v1/traces" : base + "/v1/traces";
-  return fallback;
+  if (!base.length) return fallback;
+  // Onto the path, its trailing slashes replaced, before a query or fragment (as JS's envEndpoint).
+  let end = base.length;
+  const q = base.indexOf("?");
+  const h = base.indexOf("#");
+  if (q >= 0) end = q;
+  if (h >= 0 && h < end) end = h;
+  let cut = end;
+  while (cut > 0 && base.charCodeAt(cut - 1) == 0x2f) cut--;
+  return base.substring(0, cut) + "/v1/traces" + base.substring(end);
 }
 
 /** The head-sampling ratio from OTEL_TRACES_SAMPLER(_ARG); `fallback` when unset or bad. */
@@ -248,14 +265,23 @@ export class Url {
   authority: string = "";
 }
 
-/** Parses `http://host[:port][/path]`; anything else (https included) is not ok. */
+/** Parses `http://host[:port][/path][?query][#fragment]` (the fragment is not sent); anything else (https included) is not ok. */
 export function parseHttpUrl(url: string): Url {
   const u = new Url();
   if (!url.startsWith("http://")) return u;
   let rest = url.substring(7);
-  const slash = rest.indexOf("/");
-  const authority = slash < 0 ? rest : rest.substring(0, slash);
-  u.path = slash < 0 ? "/" : rest.substring(slash);
+  let end = rest.length; // the authority ends at the first "/", "?" or "#"
+  for (let i = 0; i < rest.length; i++) {
+    const c = rest.charCodeAt(i);
+    if (c == 0x2f || c == 0x3f || c == 0x23) {
+      end = i;
+      break;
+    }
+  }
+  const authority = rest.substring(0, end);
+  const hash = rest.indexOf("#", end);
+  const target = rest.substring(end, hash < 0 ? rest.length : hash); // a fragment is never sent
+  u.path = target.startsWith("/") ? target : "/" + target;
   let host = authority;
   if (authority.startsWith("[")) {
     const close = authority.indexOf("]");

@@ -4,6 +4,7 @@
 import { close, connect, lastErrno, NO_SOCKETS, recv, sendAll } from "./sock";
 import { Url } from "./config";
 import { sleepMs } from "./sys";
+import { next64 } from "../core/ids";
 
 const REPLY_SIZE: i32 = 4096;
 const REPLY: usize = memory.data(REPLY_SIZE);
@@ -26,7 +27,7 @@ const MAX_RETRY_AFTER_S: i32 = 30;
 /**
  * POSTs `len` bytes at `body` to `url`. `headers` holds extra header lines,
  * each ending in CRLF. Tries at most `attempts` times, waiting `backoffMs`,
- * doubled each time, or the answer's Retry-After when longer, between tries; each try (its connect, send and
+ * doubled each time (a random point of its upper half), or the answer's Retry-After when longer, between tries; each try (its connect, send and
  * receive together) ends within `timeoutMs` (0: no limit).
  */
 export function post(
@@ -40,7 +41,9 @@ export function post(
   let wait = backoffMs;
   for (let i = 0; i < attempts; i++) {
     if (i) {
-      sleepMs(max(wait, retryAfterMs));
+      // OTLP: exponential back-off with jitter, over the upper half (as JS's backoffMs).
+      const half = wait >> 1;
+      sleepMs(max(half + <i32>(next64() % <u64>(half + 1)), retryAfterMs));
       wait = wait < 8000 ? wait << 1 : wait;
     }
     const r = once(url, changetype<usize>(bytes), bytes.byteLength, body, len, timeoutMs);

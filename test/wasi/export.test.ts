@@ -8,6 +8,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runWasi } from '../../demo/wasi-job/host.mjs';
 import { prng } from '../../demo/collector/synthetic.mjs'; // mulberry32, seeded
+import { envEndpoint } from '../../src/env.js';
+import { VERSION } from '../../src/version.js';
 import { allSpans, decodeJson } from '../helpers/otlp.js';
 import { expectedSpans, OK, rawCollector, stderrOf, writeInPieces } from './raw-collector.js';
 
@@ -159,12 +161,13 @@ test('Retry-After (delta seconds) on 429 and 503 is waited for when longer than 
   const r = prng(0x4a7e);
   const names = ['Retry-After', 'retry-after', 'RETRY-AFTER', 'Retry-after'];
   const cases: Array<{ value: string; status: number; waitMs: number }> = [
-    { value: 'Wed, 21 Oct 2015 07:28:00 GMT', status: 503, waitMs: 100 }, // an HTTP date: not read, the backoff
-    { value: 'soon', status: 429, waitMs: 100 },
+    // waitMs: the least wait; the first backoff is 50-100 ms (100 with jitter over its upper half).
+    { value: 'Wed, 21 Oct 2015 07:28:00 GMT', status: 503, waitMs: 50 }, // an HTTP date: not read, the backoff
+    { value: 'soon', status: 429, waitMs: 50 },
   ];
   for (let c = 0; c < 4; c++) {
     const seconds = Math.floor(r() * 3); // 0..2
-    cases.push({ value: ' '.repeat(Math.floor(r() * 2)) + seconds + '\t'.repeat(Math.floor(r() * 2)), status: r() < 0.5 ? 429 : 503, waitMs: Math.max(100, seconds * 1000) });
+    cases.push({ value: ' '.repeat(Math.floor(r() * 2)) + seconds + '\t'.repeat(Math.floor(r() * 2)), status: r() < 0.5 ? 429 : 503, waitMs: Math.max(50, seconds * 1000) });
   }
   for (const { value, status, waitMs } of cases) {
     const name = names[Math.floor(r() * names.length)]!;
@@ -241,4 +244,65 @@ test('a collector that closes without a valid status line is reported as such, n
       await srv.close();
     }
   }
+});
+
+test('OTEL_EXPORTER_OTLP_ENDPOINT with a path, trailing slashes, a query or a fragment: each POST goes where JS sends it (generated bases)', async () => {
+  const r = prng(0xba5e);
+  const pick = <T>(xs: T[]) => xs[Math.floor(r() * xs.length)]!;
+  const srv = await rawCollector((sock) => sock.end(OK));
+  try {
+    for (let c = 0; c < 10; c++) {
+      const path = Array.from({ length: Math.floor(r() * 3) }, () => pick(['base', 'otlp', 'a-b', 'x.y'])).map((p) => '/' + p).join('');
+      const base = srv.origin + path + '/'.repeat(Math.floor(r() * 3)) + pick(['', '?tenant=t1', '?a=1&b=/x']) + pick(['', '#frag']);
+      const want = new URL(envEndpoint({ OTEL_EXPORTER_OTLP_ENDPOINT: base })!);
+      const before = srv.requests.length;
+      const run = await runWasi({ wasm: SOCKETS, env: { OTEL_EXPORTER_OTLP_ENDPOINT: base, ORDERS: '1' }, timeoutMs: 30_000 });
+      assert.equal(run.exitCode, 0, `${base}: ${run.stderr}`);
+      assert.equal(srv.requests.length, before + 1, base);
+      assert.equal(srv.requests[before]!.head.split(' ')[1], want.pathname + want.search, base);
+    }
+  } finally {
+    await srv.close();
+  }
+});
+
+test('every POST names the exporter in User-Agent (OTLP exporter spec), unless OTEL_EXPORTER_OTLP_HEADERS names one, in any case', async () => {
+  const r = prng(0x05e7);
+  const srv = await rawCollector((sock) => sock.end(OK));
+  try {
+    for (let c = 0; c < 6; c++) {
+      const name = c % 2 ? ['User-Agent', 'user-agent', 'USER-AGENT', 'uSeR-aGeNt'][Math.floor(r() * 4)]! : '';
+      const own = `probe/${Math.floor(r() * 1000)}`;
+      const headers = [name ? `${name}=${own}` : '', r() < 0.5 ? 'x-tenant=t1' : ''].filter(Boolean).join(',');
+      const before = srv.requests.length;
+      const run = await runWasi({ wasm: SOCKETS, env: { OTEL_EXPORTER_OTLP_ENDPOINT: srv.origin, OTEL_EXPORTER_OTLP_HEADERS: headers, ORDERS: '1' }, timeoutMs: 30_000 });
+      assert.equal(run.exitCode, 0, run.stderr);
+      const req = srv.requests[before]!;
+      assert.equal(req.head.split('\r\n').filter((l) => /^user-agent:/i.test(l)).length, 1, headers);
+      assert.equal(req.headers['user-agent'], name ? own : `wasmtrace/${VERSION} (WASI)`, headers);
+    }
+  } finally {
+    await srv.close();
+  }
+});
+
+test('retries wait a random point of the upper half of each doubled backoff (OTLP: back-off with jitter), never less', async () => {
+  const runs = 6;
+  const gaps: number[][] = [];
+  for (let c = 0; c < runs; c++) {
+    // 503 three times, then OK: three waits of the default backoff, 100, 200 and 400 ms before jitter.
+    const srv = await rawCollector((sock, _req, i) => sock.end(i < 3 ? 'HTTP/1.1 503 Busy\r\nContent-Length: 0\r\n\r\n' : OK));
+    try {
+      const run = await runWasi({ wasm: SOCKETS, env: { OTEL_EXPORTER_OTLP_ENDPOINT: srv.origin, ORDERS: '1' }, timeoutMs: 30_000 });
+      assert.equal(run.exitCode, 0, run.stderr);
+      assert.equal(srv.requests.length, 4);
+      gaps.push([1, 2, 3].map((i) => srv.requests[i]!.at - srv.requests[i - 1]!.at));
+    } finally {
+      await srv.close();
+    }
+  }
+  const waits = [100, 200, 400];
+  for (const g of gaps) g.forEach((ms, i) => assert.ok(ms >= waits[i]! / 2 - 20 && ms < waits[i]! + 800, `${JSON.stringify(gaps)}: retry ${i + 1}`));
+  // Without jitter every gap is at least its whole wait; with it, each falls below 90% of it with probability 0.8.
+  assert.ok(gaps.flat().some((ms, k) => ms < 0.9 * waits[k % 3]!), `no gap below 90% of its wait: ${JSON.stringify(gaps)}`);
 });
