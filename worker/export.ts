@@ -14,6 +14,7 @@ import type { Delivery } from '../src/tracer.js';
 import type { DeliveryStats, Encoded, ExportResult, SpanSource, Transport, TransportResponse } from '../src/export/types.js';
 import { now } from '../src/clock.js';
 import { backoffMs, retryAfterMs } from '../src/export/retry.js';
+import { gzip } from '../src/export/gzip.js';
 import { readBody } from '../src/export/send.js';
 import { VERSION } from '../src/version.js';
 
@@ -148,15 +149,17 @@ export function createDelivery(source: SpanSource, send: Transport, delayMs: num
   return { spanEnded, flush, shutdown: flush, ended: invocationEnded, stats: (): DeliveryStats => ({ ...counts }) };
 }
 
-/** A Transport posting with `fetch` (the unpatched one), aborted after `timeoutMs`. */
-export function fetchTransport(fetchFn: typeof fetch, endpoint: string, headers: Record<string, string>, timeoutMs: number): Transport {
+/** A Transport posting with `fetch` (the unpatched one), aborted after `timeoutMs`; `gzip`: bodies compressed. */
+export function fetchTransport(fetchFn: typeof fetch, endpoint: string, headers: Record<string, string>, timeoutMs: number, gzipped?: boolean): Transport {
   // OTLP: exporters SHOULD name themselves in User-Agent; the user's own (any case) wins.
   const ua: Record<string, string> = Object.keys(headers).some((k) => /^user-agent$/i.test(k)) ? {} : { 'user-agent': `wasmtrace/${VERSION} (Cloudflare Workers)` };
   return async (body, meta) => {
+    // workerd has CompressionStream; were it to fail, the body goes as it is.
+    const packed = gzipped ? await gzip(body) : null;
     const res = await fetchFn(endpoint, {
       method: 'POST',
-      body: body as BodyInit,
-      headers: { ...ua, ...headers, 'content-type': meta.contentType },
+      body: (packed ?? body) as BodyInit,
+      headers: { ...ua, ...headers, 'content-type': meta.contentType, ...(packed && { 'content-encoding': 'gzip' }) },
       signal: AbortSignal.timeout(timeoutMs),
     });
     // Read to its end (bounded): the connection is given back for the next export.

@@ -20,6 +20,9 @@ test('a bad Worker setting is named by its variable when the env gave it, by the
     [{}, { OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }, 'bad OTEL_EXPORTER_OTLP_PROTOCOL grpc; using http/protobuf'],
     [{}, { OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/json' }, 'bad OTEL_EXPORTER_OTLP_TRACES_PROTOCOL (without wasm) http/json; using http/protobuf'],
     [{ protocol: 'http/json' }, {}, 'bad protocol (without wasm) http/json; using http/protobuf'],
+    [{}, { OTEL_EXPORTER_OTLP_COMPRESSION: 'br' }, 'bad OTEL_EXPORTER_OTLP_COMPRESSION br; using none'],
+    [{}, { OTEL_EXPORTER_OTLP_TRACES_COMPRESSION: 'deflate', OTEL_EXPORTER_OTLP_COMPRESSION: 'gzip' }, 'bad OTEL_EXPORTER_OTLP_TRACES_COMPRESSION deflate; using none'],
+    [{ compression: 'auto' }, { OTEL_EXPORTER_OTLP_COMPRESSION: 'gzip' }, 'bad compression auto; using none'],
   ];
   for (const [config, env, text] of cases) {
     const before = warned.length;
@@ -32,4 +35,17 @@ test('a bad Worker setting is named by its variable when the env gave it, by the
   assert.equal(r._timeout, 2500);
   assert.equal(r._delay, 0);
   assert.equal(warned.length, before);
+});
+
+test('compression: the option, else OTEL_EXPORTER_OTLP_TRACES_COMPRESSION, else OTEL_EXPORTER_OTLP_COMPRESSION, any case; none by default', () => {
+  const cases: Array<[Record<string, unknown>, Record<string, string>, boolean]> = [
+    [{}, {}, false],
+    [{}, { OTEL_EXPORTER_OTLP_COMPRESSION: 'gzip' }, true],
+    [{}, { OTEL_EXPORTER_OTLP_COMPRESSION: ' GZIP ' }, true],
+    [{}, { OTEL_EXPORTER_OTLP_TRACES_COMPRESSION: 'none', OTEL_EXPORTER_OTLP_COMPRESSION: 'gzip' }, false],
+    [{}, { OTEL_EXPORTER_OTLP_TRACES_COMPRESSION: 'Gzip', OTEL_EXPORTER_OTLP_COMPRESSION: 'none' }, true],
+    [{ compression: 'none' }, { OTEL_EXPORTER_OTLP_COMPRESSION: 'gzip' }, false],
+    [{ compression: 'gzip' }, {}, true],
+  ];
+  for (const [config, env, gzip] of cases) assert.equal(resolveConfig(config, env)!._gzip, gzip, JSON.stringify({ config, env }));
 });

@@ -44,6 +44,7 @@ before(async () => {
     worker('window', { OTEL_BSP_SCHEDULE_DELAY: '300' }),
     worker('each', { OTEL_BSP_SCHEDULE_DELAY: '0' }),
     worker('limits', { OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT: '4', OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT: '6' }),
+    worker('gz', { OTEL_EXPORTER_OTLP_COMPRESSION: 'gzip' }),
   ]);
   await mf.ready;
 });
@@ -61,6 +62,17 @@ test('export headers from OTEL_EXPORTER_OTLP_HEADERS, the TRACES_ variant winnin
   assert.equal(q.headers['x-api-key'], 'a b');
   assert.equal(q.headers['x-team'], 'two');
   assert.equal(q.headers['content-type'], 'application/x-protobuf');
+});
+
+test('OTEL_EXPORTER_OTLP_COMPRESSION=gzip: gzipped bodies with Content-Encoding, decoded whole; others go uncompressed', async () => {
+  await call('gz', '/zipped');
+  await spanOf('gz', (s) => attrs(s.attributes)['url.path'] === '/zipped', 'gz server');
+  const mine = (name: string) => collector.requests.filter((r) => r.decoded?.resourceSpans.some((rs) => rs.resource.attributes.some((a) => a.key === 'service.name' && JSON.stringify(a.value) === JSON.stringify({ stringValue: name }))));
+  const gz = mine('gz');
+  assert.ok(gz.length > 0 && gz.every((r) => r.headers['content-encoding'] === 'gzip' && r.rawBody[0] === 0x1f && r.rawBody[1] === 0x8b), 'every gz export is gzip');
+  await call('cfg', '/plain');
+  await spanOf('cfg', (s) => attrs(s.attributes)['url.path'] === '/plain', 'cfg server');
+  assert.ok(mine('cfg').every((r) => r.headers['content-encoding'] === undefined), 'cfg exports are not compressed');
 });
 
 test('http/json with the json module: OTLP/JSON bodies', async () => {
