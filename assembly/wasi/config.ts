@@ -199,23 +199,31 @@ function digits(s: string, i: i32): i32 {
 
 /**
  * The export timeout in ms from OTEL_EXPORTER_OTLP_TRACES_TIMEOUT, else
- * OTEL_EXPORTER_OTLP_TIMEOUT; `fallback` when unset or bad. 0 means none.
+ * OTEL_EXPORTER_OTLP_TIMEOUT; `fallback` when unset, and, named on stderr, when bad. 0 means none.
  */
 export function timeoutFromEnv(fallback: i32): i32 {
-  let text = getenv("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT").trim();
-  if (!text.length) text = getenv("OTEL_EXPORTER_OTLP_TIMEOUT").trim();
-  const v = decimal(text, 9);
-  return v < 0 ? fallback : v;
+  let name = "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT";
+  let text = getenv(name).trim();
+  if (!text.length) text = getenv((name = "OTEL_EXPORTER_OTLP_TIMEOUT")).trim();
+  return numberFromEnv(name, text, fallback, 0, I32.MAX_VALUE);
+}
+
+/** `text` of variable `name` as a decimal from `min` to `max`; `fallback` when empty, and, named on stderr (as JS does), when bad. */
+function numberFromEnv(name: string, text: string, fallback: i32, min: i32, max: i32): i32 {
+  if (!text.length) return fallback;
+  const n = decimal(text, 9);
+  if (n >= min && n <= max) return n;
+  warn("bad " + name + " " + text + "; using " + fallback.toString());
+  return fallback;
 }
 
 /**
  * OTEL_<name>_LIMIT (a span limit variable) as a number from `min` to `max`;
- * `fallback` when unset or bad.
+ * `fallback` when unset, and, named on stderr, when bad.
  */
 export function limitFromEnv(name: string, fallback: i32, min: i32 = 0, max: i32 = 0xffff): i32 {
-  const text = getenv("OTEL_" + name + "_LIMIT").trim();
-  const n = text.length ? decimal(text, 9) : -1;
-  return n >= min && n <= max ? n : fallback;
+  const full = "OTEL_" + name + "_LIMIT";
+  return numberFromEnv(full, getenv(full).trim(), fallback, min, max);
 }
 
 /** The most slowMs and maxHoldMs take: an hour, as in JS (src/sampler.ts configureTail). */

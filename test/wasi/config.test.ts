@@ -567,3 +567,20 @@ test('a bad OTEL_TRACES_SAMPLER_ARG is named on stderr and the program\'s ratio 
   assert.match(run.stderr, new RegExp(`wasmtrace: ${badSetting('OTEL_TRACES_SAMPLER_ARG', '0.5abc', 1)}\n`));
   assert.ok(allSpans(decodeJson(run.stdout.trim())).length > 0, 'ratio 1: every trace kept');
 });
+
+test('bad OTEL_EXPORTER_OTLP_TIMEOUT and span limit values are named on stderr, as JS names them, and the default used (generated)', async () => {
+  const r = prng(0xbad1);
+  const vars: Array<[string, number]> = [
+    ['OTEL_EXPORTER_OTLP_TIMEOUT', 10_000], ['OTEL_EXPORTER_OTLP_TRACES_TIMEOUT', 10_000],
+    ['OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT', 128], ['OTEL_SPAN_EVENT_COUNT_LIMIT', 128], ['OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT', 4096],
+  ];
+  for (let c = 0; c < 8; c++) {
+    const [name, def] = pick(r, vars);
+    const value = pick(r, ['soon', '-5', '12abc', 'x1', '--', '0x', `${1 + Math.floor(r() * 99)}ms`]);
+    const run = await runWasi({ wasm: LINES, sockets: false, env: { [name]: value, ORDERS: '1' } });
+    assert.equal(run.exitCode, 0, run.stderr);
+    assert.equal(run.stderr, `wasmtrace: ${badSetting(name, value, def)}\n`, `${name}=${value}`);
+  }
+  const good = await runWasi({ wasm: LINES, sockets: false, env: { OTEL_EXPORTER_OTLP_TIMEOUT: '2500', OTEL_SPAN_EVENT_COUNT_LIMIT: ' 7 ', ORDERS: '1' } });
+  assert.equal(good.stderr, '');
+});
