@@ -331,3 +331,26 @@ export async function startStaticServer(dirOrOpts: string | StaticOptions): Prom
   const origin = await listen(server);
   return { origin, url: origin + '/', requests, close: closer(server, sockets, new Set()) };
 }
+
+/**
+ * A server on 127.0.0.1 that answers every request 200 with an endless body:
+ * 256 KiB every 5 ms (past 4 MiB in ~80 ms) for at most 3 s, so a client that
+ * reads it all waits until then. Closed when the test ends.
+ */
+export async function startEndlessBody(t: { after(fn: () => unknown): void }): Promise<{ url: string; requests(): number; written(): number }> {
+  let requests = 0;
+  let written = 0;
+  const server = createServer((req, res) => {
+    requests++;
+    req.resume();
+    res.writeHead(200, { 'content-type': 'application/x-protobuf' });
+    const chunk = Buffer.alloc(256 * 1024);
+    const timer = setInterval(() => res.write(chunk, () => void (written += chunk.length)), 5);
+    const stop = setTimeout(() => res.end(), 3000);
+    res.on('close', () => (clearInterval(timer), clearTimeout(stop)));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.after(() => new Promise((r) => server.close(r)));
+  const { port } = server.address() as { port: number };
+  return { url: `http://127.0.0.1:${port}/v1/traces`, requests: () => requests, written: () => written };
+}

@@ -2,8 +2,7 @@
 // through the public API (init → startSpan → end → flush).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
-import { startCollector, partialSuccessBody } from '../helpers/collector.js';
+import { startCollector, startEndlessBody, partialSuccessBody } from '../helpers/collector.js';
 import { decodeProtobuf, decodeJson, allSpans } from '../helpers/otlp.js';
 import { endSpans, flakyPort, received, sleep, tracerFor, uniqueIds, watchFetch, assertDecoded } from './delivery-harness.js';
 
@@ -277,26 +276,12 @@ test('response bodies are always read or cancelled', async (t) => {
 });
 
 test('a 200 with an endless body: at most 4 MiB of it is read (OTLP: the client MUST bound a response), the batch is sent, not retried', async (t) => {
-  let requests = 0;
-  let written = 0;
-  const server = createServer((req, res) => {
-    requests++;
-    req.resume();
-    res.writeHead(200, { 'content-type': 'application/x-protobuf' });
-    // 256 KiB every 5 ms (past 4 MiB in ~80 ms), for at most 3 s: a client that reads it all waits until then.
-    const chunk = Buffer.alloc(256 * 1024);
-    const timer = setInterval(() => res.write(chunk, () => void (written += chunk.length)), 5);
-    const stop = setTimeout(() => res.end(), 3000);
-    res.on('close', () => (clearInterval(timer), clearTimeout(stop)));
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  t.after(() => new Promise((r) => server.close(r)));
-  const { port } = server.address() as { port: number };
-  const tracer = await tracerFor(`http://127.0.0.1:${port}/v1/traces`, { retryInitialDelayMs: 10 });
+  const srv = await startEndlessBody(t);
+  const tracer = await tracerFor(srv.url, { retryInitialDelayMs: 10 });
   endSpans(tracer, 2);
   const t0 = performance.now();
   assert.deepEqual(await tracer.flush(), { sent: 2, queued: 0, dropped: 0 });
   const took = performance.now() - t0;
-  assert.ok(took < 1500, `flush took ${Math.round(took)} ms (${written} bytes written)`);
-  assert.equal(requests, 1);
+  assert.ok(took < 1500, `flush took ${Math.round(took)} ms (${srv.written()} bytes written)`);
+  assert.equal(srv.requests(), 1);
 });

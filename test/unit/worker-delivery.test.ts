@@ -4,10 +4,10 @@
 // and the clock are the test's, so each schedule runs the same every time.
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
 import { createDelivery, fetchTransport } from '../../worker/export.js';
 import { setClock } from '../../src/clock.js';
 import type { Encoded, SpanSource, Transport, TransportResponse } from '../../src/export/types.js';
+import { startEndlessBody } from '../helpers/collector.js';
 import { prng } from '../../demo/collector/synthetic.mjs'; // mulberry32, seeded
 
 let clock = 0;
@@ -285,23 +285,11 @@ test('400 generated runs: after a retried answer nothing is sent before the back
 });
 
 test('the Worker transport reads at most 4 MiB of a response body (OTLP: a client MUST bound it): an endless 200 body is done with at once', async (t) => {
-  let written = 0;
-  const server = createServer((req, res) => {
-    req.resume();
-    res.writeHead(200, { 'content-type': 'application/x-protobuf' });
-    // 256 KiB every 5 ms (past 4 MiB in ~80 ms), for at most 3 s: a client that reads it all waits until then.
-    const chunk = Buffer.alloc(256 * 1024);
-    const timer = setInterval(() => res.write(chunk, () => void (written += chunk.length)), 5);
-    const stop = setTimeout(() => res.end(), 3000);
-    res.on('close', () => (clearInterval(timer), clearTimeout(stop)));
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  t.after(() => new Promise((r) => server.close(r)));
-  const { port } = server.address() as { port: number };
-  const send = fetchTransport(fetch, `http://127.0.0.1:${port}/v1/traces`, {}, 10_000);
+  const srv = await startEndlessBody(t);
+  const send = fetchTransport(fetch, srv.url, {}, 10_000);
   const t0 = performance.now();
   const res = await send(new Uint8Array(10), { contentType: 'application/x-protobuf', spans: 1 });
   const took = performance.now() - t0;
   assert.equal(res.status, 200);
-  assert.ok(took < 1000, `the transport took ${Math.round(took)} ms (${written} bytes written)`);
+  assert.ok(took < 1000, `the transport took ${Math.round(took)} ms (${srv.written()} bytes written)`);
 });
