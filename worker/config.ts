@@ -73,14 +73,16 @@ export function resolveConfig<E>(input: ConfigInput<E>, env: E): Resolved | null
   // http/json needs wasm: the wasmtrace/wasmtrace-json.wasm module.
   if (!json && protocol !== 'http/protobuf') fallback(otlp('protocol', 'PROTOCOL')[0] + (protocol === 'http/json' ? ' (without wasm)' : ''), protocol, 'http/protobuf');
   const compression = c.compression ?? otlpEnum(v, 'COMPRESSION') ?? 'none';
-  if (compression !== 'gzip' && compression !== 'none') fallback(otlp('compression', 'COMPRESSION')[0], compression, 'none');
+  // `auto` (the pages' and Node's default, read from a shared env) is gzip here: no CORS preflight to avoid.
+  const gzip = compression === 'gzip' || compression === 'auto';
+  if (!gzip && compression !== 'none') fallback(otlp('compression', 'COMPRESSION')[0], compression, 'none');
   return {
     _c: c,
     _v: v,
     _endpoint: endpoint,
     _headers: exportHeaders(v, c.headers, warnOnce),
     _json: json,
-    _gzip: compression === 'gzip',
+    _gzip: gzip,
     _timeout: rangeSetting(...otlp('timeoutMs', 'TIMEOUT'), 0, MAX_TIMEOUT_MS, 10_000) || MAX_TIMEOUT_MS,
     _delay: rangeSetting(...setting('scheduledDelayMs', 'OTEL_BSP_SCHEDULE_DELAY'), 0, MAX_DELAY_MS, DEFAULT_DELAY_MS),
     _batch: rangeSetting(...setting('maxExportBatchSize', 'OTEL_BSP_MAX_EXPORT_BATCH_SIZE'), 1, 100_000, 512),

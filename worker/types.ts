@@ -41,8 +41,12 @@ export interface WorkerConfig {
   endpoint?: string;
   /** `http/protobuf` (default) or `http/json` (needs `wasm`: the `wasmtrace/wasmtrace-json.wasm` module). */
   protocol?: 'http/protobuf' | 'http/json';
-  /** `gzip` or `none` (default `OTEL_EXPORTER_OTLP_COMPRESSION`, else `none`): gzip costs the isolate CPU per export (`CompressionStream`) and saves the collector's bandwidth. */
-  compression?: 'gzip' | 'none';
+  /**
+   * `gzip` or `none` (default `OTEL_EXPORTER_OTLP_COMPRESSION`, else `none`): gzip costs the isolate
+   * CPU per export (`CompressionStream`) and saves the collector's bandwidth. `auto` (the pages' and
+   * Node's default, so an env shared with them reads the same) is gzip.
+   */
+  compression?: 'gzip' | 'none' | 'auto';
   /** Headers of every export (e.g. an API key); merged over `OTEL_EXPORTER_OTLP_HEADERS` by name in any case, these winning. */
   headers?: Record<string, string>;
   /** More resource attributes; merged over `OTEL_RESOURCE_ATTRIBUTES`. */

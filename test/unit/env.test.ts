@@ -103,9 +103,11 @@ test('the Worker config reads the same env the same way (1,000 generated maps)',
     assert.ok(c, `case ${i}`);
     // A Worker's export delay defaults to 100 ms, not the batch processor's 5 s (worker/config.ts).
     const delay = env.OTEL_BSP_SCHEDULE_DELAY?.trim() ? want.scheduledDelayMs : 100;
+    // Nor is its compression on by default: gzip only when the env asks for it (auto included).
+    const gzip = !!(env.OTEL_EXPORTER_OTLP_TRACES_COMPRESSION?.trim() || env.OTEL_EXPORTER_OTLP_COMPRESSION?.trim()) && want.compression !== 'none';
     assert.deepEqual(
-      { endpoint: c._endpoint, json: c._json, timeoutMs: c._timeout, delay: c._delay },
-      { endpoint: want.endpoint, json: want.protocol === 'http/json', timeoutMs: want.timeoutMs, delay },
+      { endpoint: c._endpoint, json: c._json, timeoutMs: c._timeout, delay: c._delay, gzip: c._gzip },
+      { endpoint: want.endpoint, json: want.protocol === 'http/json', timeoutMs: want.timeoutMs, delay, gzip },
       `case ${i}: ${JSON.stringify(env)}`,
     );
   }

@@ -22,7 +22,7 @@ test('a bad Worker setting is named by its variable when the env gave it, by the
     [{ protocol: 'http/json' }, {}, 'bad protocol (without wasm) http/json; using http/protobuf'],
     [{}, { OTEL_EXPORTER_OTLP_COMPRESSION: 'br' }, 'bad OTEL_EXPORTER_OTLP_COMPRESSION br; using none'],
     [{}, { OTEL_EXPORTER_OTLP_TRACES_COMPRESSION: 'deflate', OTEL_EXPORTER_OTLP_COMPRESSION: 'gzip' }, 'bad OTEL_EXPORTER_OTLP_TRACES_COMPRESSION deflate; using none'],
-    [{ compression: 'auto' }, { OTEL_EXPORTER_OTLP_COMPRESSION: 'gzip' }, 'bad compression auto; using none'],
+    [{ compression: 'br' }, { OTEL_EXPORTER_OTLP_COMPRESSION: 'gzip' }, 'bad compression br; using none'],
   ];
   for (const [config, env, text] of cases) {
     const before = warned.length;
@@ -46,6 +46,8 @@ test('compression: the option, else OTEL_EXPORTER_OTLP_TRACES_COMPRESSION, else 
     [{}, { OTEL_EXPORTER_OTLP_TRACES_COMPRESSION: 'Gzip', OTEL_EXPORTER_OTLP_COMPRESSION: 'none' }, true],
     [{ compression: 'none' }, { OTEL_EXPORTER_OTLP_COMPRESSION: 'gzip' }, false],
     [{ compression: 'gzip' }, {}, true],
+    [{}, { OTEL_EXPORTER_OTLP_COMPRESSION: 'auto' }, true],
+    [{ compression: 'auto' }, {}, true],
   ];
   for (const [config, env, gzip] of cases) assert.equal(resolveConfig(config, env)!._gzip, gzip, JSON.stringify({ config, env }));
 });
