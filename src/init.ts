@@ -5,7 +5,7 @@ import type { AttributeValue } from './types.js';
 import type { DeliveryHooks, DeliveryOptions, Gzip, ResolvedDeliveryOptions, SpanSource } from './export/types.js';
 import { createCore, type Core } from './core.js';
 import { createPipeline, resolveDeliveryOptions } from './export/pipeline.js';
-import { hintEndpoint } from './export/options.js';
+import { hintEndpoint, withUserAgent } from './export/options.js';
 import { setAttr } from './attributes.js';
 import { now, timeOrigin } from './clock.js';
 import { internalError, setDebug, warnOnce } from './diag.js';
@@ -74,9 +74,8 @@ export async function initWith(platform: Platform, options: InitOptions): Promis
     const env = opts.env ?? platform.env ?? {};
     if (sdkDisabled(opts.disabled, env)) return createNoopTracer();
     const resolved = platform.delivery ?? resolveDeliveryOptions(opts, env, warnOnce);
-    // OTLP: exporters SHOULD identify themselves in User-Agent (where the runtime lets them: not pages).
-    const ua = platform.userAgent && !Object.keys(resolved.headers).some((k) => k.toLowerCase() === 'user-agent');
-    const delivery = ua ? { ...resolved, headers: { ...resolved.headers, 'user-agent': platform.userAgent! } } : resolved;
+    const headers = withUserAgent(resolved.headers, platform.userAgent);
+    const delivery = headers === resolved.headers ? resolved : { ...resolved, headers };
     if (opts.endpoint !== undefined) hintEndpoint(delivery.endpoint);
     const json = delivery.protocol === 'http/json';
     const x = await instantiate(opts.wasm ?? (await platform.defaultWasm(json)));

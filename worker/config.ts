@@ -4,7 +4,8 @@
 import type { ConfigInput, WorkerConfig } from './types.js';
 import { type RedactQuery, listSetting } from '../src/url.js';
 import { badSetting, fallback, rangeSetting, warnOnce } from '../src/diag.js';
-import { exportHeaders } from '../src/export/options.js';
+import { exportHeaders, withUserAgent } from '../src/export/options.js';
+import { VERSION } from '../src/version.js';
 import { type Env, MAX_TIMEOUT_MS, envEndpoint, envValue, otlpEnum, sdkDisabled } from '../src/env.js';
 
 export type { Env };
@@ -80,7 +81,7 @@ export function resolveConfig<E>(input: ConfigInput<E>, env: E): Resolved | null
     _c: c,
     _v: v,
     _endpoint: endpoint,
-    _headers: exportHeaders(v, c.headers, warnOnce),
+    _headers: withUserAgent(exportHeaders(v, c.headers, warnOnce), `wasmtrace/${VERSION} (Cloudflare Workers)`),
     _json: json,
     _gzip: gzip,
     _timeout: rangeSetting(...otlp('timeoutMs', 'TIMEOUT'), 0, MAX_TIMEOUT_MS, 10_000) || MAX_TIMEOUT_MS,

@@ -16,7 +16,6 @@ import { now } from '../src/clock.js';
 import { backoffMs, retryAfterMs } from '../src/export/retry.js';
 import { gzip } from '../src/export/gzip.js';
 import { readBody } from '../src/export/send.js';
-import { VERSION } from '../src/version.js';
 
 /** Largest body cut from the span buffer, bytes. */
 const MAX_BODY_BYTES = 64 * 1024;
@@ -151,15 +150,13 @@ export function createDelivery(source: SpanSource, send: Transport, delayMs: num
 
 /** A Transport posting with `fetch` (the unpatched one), aborted after `timeoutMs`; `gzip`: bodies compressed. */
 export function fetchTransport(fetchFn: typeof fetch, endpoint: string, headers: Record<string, string>, timeoutMs: number, gzipped?: boolean): Transport {
-  // OTLP: exporters SHOULD name themselves in User-Agent; the user's own (any case) wins.
-  const ua: Record<string, string> = Object.keys(headers).some((k) => /^user-agent$/i.test(k)) ? {} : { 'user-agent': `wasmtrace/${VERSION} (Cloudflare Workers)` };
   return async (body, meta) => {
     // workerd has CompressionStream; were it to fail, the body goes as it is.
     const packed = gzipped ? await gzip(body) : null;
     const res = await fetchFn(endpoint, {
       method: 'POST',
       body: (packed ?? body) as BodyInit,
-      headers: { ...ua, ...headers, 'content-type': meta.contentType, ...(packed && { 'content-encoding': 'gzip' }) },
+      headers: { ...headers, 'content-type': meta.contentType, ...(packed && { 'content-encoding': 'gzip' }) },
       signal: AbortSignal.timeout(timeoutMs),
     });
     // Read to its end (bounded): the connection is given back for the next export.

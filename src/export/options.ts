@@ -69,6 +69,10 @@ export function resolveDeliveryOptions(
   };
 }
 
+/** `headers` with `ua` as their User-Agent unless they name one, in any case (OTLP: exporters SHOULD identify themselves, where the runtime lets them: not pages). */
+export const withUserAgent = (headers: Record<string, string>, ua: string | undefined): Record<string, string> =>
+  !ua || Object.keys(headers).some((k) => /^user-agent$/i.test(k)) ? headers : { ...headers, 'user-agent': ua };
+
 /**
  * The export headers of OTEL_EXPORTER_OTLP_HEADERS, its TRACES_ variant and
  * the option `own`, the later winning: by name in any case, as HTTP's are
