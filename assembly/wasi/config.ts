@@ -234,13 +234,7 @@ const MAX_MS: i32 = 3_600_000;
  * (brought into that range): when unset, and, named on stderr, when bad.
  */
 export function msFromEnv(name: string, option: i32, min: i32): i32 {
-  const fallback = option < min ? min : option > MAX_MS ? MAX_MS : option;
-  const text = getenv(name).trim();
-  if (!text.length) return fallback;
-  const n = decimal(text, 7);
-  if (n >= min && n <= MAX_MS) return n;
-  warn("bad " + name + " " + text + "; using " + fallback.toString());
-  return fallback;
+  return numberFromEnv(name, getenv(name).trim(), option < min ? min : option > MAX_MS ? MAX_MS : option, min, MAX_MS);
 }
 
 /** Variable `name` as `true` or `false`, any case; else `option`: when unset, and, named on stderr, when bad. */
