@@ -42,7 +42,7 @@ export interface WorkerDelivery extends Delivery {
   ended(): Promise<ExportResult> | undefined;
 }
 
-export function createDelivery(source: SpanSource, send: Transport, delayMs: number, maxSpans: number): WorkerDelivery {
+export function createDelivery(source: SpanSource, send: Transport, delayMs: number, maxSpans: number, gzipped = false): WorkerDelivery {
   /** What was lost after it left Wasm, in spans (tracer.stats()). */
   const counts = { droppedRejected: 0, droppedQueueFull: 0, droppedUnsent: 0 };
   let backlog: Encoded[] = [];
@@ -100,7 +100,11 @@ export function createDelivery(source: SpanSource, send: Transport, delayMs: num
       batches.map(async (b) => {
         let res: TransportResponse | undefined;
         try {
-          if (!paused) res = await send(b.body, { contentType: source.contentType, spans: b.spans });
+          if (!paused) {
+            // gzip (workerd has CompressionStream; were it to fail, the body goes as it is), told to the transport as pages tell it.
+            const packed = gzipped ? await gzip(b.body) : null;
+            res = await send(packed ?? b.body, { contentType: source.contentType, spans: b.spans, ...(packed && { contentEncoding: 'gzip' }) });
+          }
         } catch {
           // network error, timeout: retryable (status 0)
         }
@@ -148,15 +152,13 @@ export function createDelivery(source: SpanSource, send: Transport, delayMs: num
   return { spanEnded, flush, shutdown: flush, ended: invocationEnded, stats: (): DeliveryStats => ({ ...counts }) };
 }
 
-/** A Transport posting with `fetch` (the unpatched one), aborted after `timeoutMs`; `gzip`: bodies compressed. */
-export function fetchTransport(fetchFn: typeof fetch, endpoint: string, headers: Record<string, string>, timeoutMs: number, gzipped?: boolean): Transport {
+/** A Transport posting with `fetch` (the unpatched one), aborted after `timeoutMs`. */
+export function fetchTransport(fetchFn: typeof fetch, endpoint: string, headers: Record<string, string>, timeoutMs: number): Transport {
   return async (body, meta) => {
-    // workerd has CompressionStream; were it to fail, the body goes as it is.
-    const packed = gzipped ? await gzip(body) : null;
     const res = await fetchFn(endpoint, {
       method: 'POST',
-      body: (packed ?? body) as BodyInit,
-      headers: { ...headers, 'content-type': meta.contentType, ...(packed && { 'content-encoding': 'gzip' }) },
+      body: body as BodyInit,
+      headers: { ...headers, 'content-type': meta.contentType, ...(meta.contentEncoding && { 'content-encoding': meta.contentEncoding }) },
       signal: AbortSignal.timeout(timeoutMs),
     });
     // Read to its end (bounded): the connection is given back for the next export.

@@ -47,9 +47,9 @@ export async function createWorkerTracer(r: Resolved, fetchFn: typeof fetch): Pr
     resource['cloud.provider'] ??= 'cloudflare';
     resource['cloud.platform'] ??= 'cloudflare.workers';
     for (const k in resource) setAttr(core, 0, k, resource[k], 0);
-    const send = c.transport ?? fetchTransport(fetchFn, r._endpoint, r._headers, r._timeout, r._gzip);
+    const send = c.transport ?? fetchTransport(fetchFn, r._endpoint, r._headers, r._timeout);
     // After an await, the invocation running now parents the user's spans where AsyncLocalStorage knows it.
-    const delivery = createDelivery(core.source, send, r._delay, r._batch);
+    const delivery = createDelivery(core.source, send, r._delay, r._batch, r._gzip);
     const tracer = createTracer(core, delivery, { rootTraceState: rootTraceState(ratio), invocation: exact as () => ParentIds | undefined });
     // Contained like every tracer call: a failure here must not reject the invocation's waitUntil.
     return { _tracer: tracer, _ended: () => safe(delivery.ended) };
