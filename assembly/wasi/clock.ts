@@ -4,16 +4,31 @@ import { clockNs } from "./sys";
 
 let monoStartNs: i64 = 0;
 let originNs: i64 = 0;
+let originMs: f64 = 0;
 
 /** Reads the clocks once; returns the time origin in unix milliseconds. */
 export function startClock(): f64 {
   originNs = clockNs(0);
   monoStartNs = clockNs(1);
-  return <f64>originNs / 1e6;
+  return originMs = <f64>originNs / 1e6;
 }
 
 /** Milliseconds since the time origin, from the monotonic clock where the runtime has one. */
 export function nowMs(): f64 {
   if (monoStartNs) return <f64>(clockNs(1) - monoStartNs) / 1e6;
   return <f64>(clockNs(0) - originNs) / 1e6;
+}
+
+/** Unix ms of 2001-09-09: a smaller time (and smaller than the origin) is ms since the origin, as JS reads a number. */
+const READING_BELOW: f64 = 1e12;
+
+/**
+ * A time given to the API as ms since the time origin, read as JS reads a
+ * number (src/clock.ts toRelativeMs): ms since the origin (negatives
+ * before it) when below both the origin and READING_BELOW, else unix ms;
+ * NaN and infinities: now.
+ */
+export function toRelativeMs(time: f64): f64 {
+  const t = time < min(originMs, READING_BELOW) ? time : time - originMs;
+  return isFinite(t) ? t : nowMs();
 }

@@ -94,7 +94,7 @@ export function setRemoteParent(traceparent: string, tracestate: string): bool {
   // Only the flags defined so far are kept (sampled, and Level 2's random), as the JS SDK does.
   remoteFlags = (<i32>load<u8>(TP) & 3) | 0x100;
   hasRemote = true;
-  stateLen = checkThreshold(0, setTracestate(tracestate), (remoteFlags & 1) != 0, true);
+  stateLen = checkThreshold(0, checkTracestate(tracestate, STATE), (remoteFlags & 1) != 0, true);
   memory.copy(STATE + <usize>STATE_SIZE, STATE, stateLen);
   tailStateLen = checkThreshold(STATE_SIZE, stateLen, false, false);
   return true;
@@ -132,13 +132,13 @@ function member(p: usize, n: i32, i: i32): i32 {
 }
 
 /**
- * Writes `header` into STATE as the JS SDK validates a tracestate
- * (src/propagation.ts parseTracestate) and returns its length: empty members
- * removed, nothing when a member is invalid, a key repeats or there are more
- * than 32; over 512 characters, members longer than 128 go first, then
- * members from the end.
+ * Writes `header` at `dst` (STATE_SIZE bytes) as the JS SDK validates a
+ * tracestate (src/propagation.ts parseTracestate) and returns its length:
+ * empty members removed, nothing when a member is invalid, a key repeats or
+ * there are more than 32; over 512 characters, members longer than 128 go
+ * first, then members from the end.
  */
-function setTracestate(header: string): i32 {
+export function checkTracestate(header: string, dst: usize): i32 {
   const p = changetype<usize>(header);
   const n = header.length;
   let count = 0;
@@ -158,8 +158,8 @@ function setTracestate(header: string): i32 {
     const len = mEnd - mStart;
     if (!len || (total > STATE_SIZE && len > 128)) continue;
     if (o + (o ? 1 : 0) + len > STATE_SIZE) break; // this one and all after it
-    if (o) store<u8>(STATE + <usize>(o++), 0x2c);
-    for (let k = mStart; k < mEnd; k++) store<u8>(STATE + <usize>(o++), <u8>at(p, k));
+    if (o) store<u8>(dst + <usize>(o++), 0x2c);
+    for (let k = mStart; k < mEnd; k++) store<u8>(dst + <usize>(o++), <u8>at(p, k));
   }
   return o;
 }

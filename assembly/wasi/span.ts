@@ -2,12 +2,13 @@
 // core handle. A span that is not recorded (sampled out with nothing for
 // tail sampling to keep, or no slot free) still has ids, so its children
 // stay in its trace.
-import { IDS, NESTED, end, event, flagError, rename, status } from "../core/span";
+import { IDS, NESTED, OK, end, event, flagError, link, rename, status } from "../core/span";
+import { IO } from "../core/layout";
 import { internId, setAttr, toIO } from "./values";
-import { nowMs } from "./clock";
-import { toHex } from "./text";
+import { nowMs, toRelativeMs } from "./clock";
+import { toHex, unhex, utf8 } from "./text";
 import { afterEnd } from "./flush";
-import { popActive, ROOT, rootLen, STATE, stateLen } from "./context";
+import { checkTracestate, popActive, ROOT, rootLen, STATE, stateLen } from "./context";
 
 /** OpenTelemetry span kinds, numbered as in the JS API. */
 export enum SpanKind { INTERNAL = 0, SERVER = 1, CLIENT = 2, PRODUCER = 3, CONSUMER = 4 }
@@ -20,10 +21,20 @@ export const ROOT_STATE: u8 = 2;
 /** OpenTelemetry status codes. */
 export enum StatusCode { UNSET = 0, OK = 1, ERROR = 2 }
 
-/** Ids and flags of a span, as W3C Trace Context carries them. */
+/**
+ * Ids, flags and tracestate of a span, as W3C Trace Context carries them
+ * (lowercase hex ids), and whether it came from another process.
+ */
 export class SpanContext {
-  constructor(public traceId: string, public spanId: string, public traceFlags: i32) {}
+  constructor(
+    public traceId: string, public spanId: string, public traceFlags: i32,
+    public traceState: string = "", public isRemote: bool = false,
+  ) {}
 }
+
+// What attributes set with NESTED go to: the event or link added last, if it was recorded.
+const EVENT: u8 = 1;
+const LINK: u8 = 2;
 
 export class Span {
   /** Core handle; < 0 when the span is not recorded. */
@@ -42,6 +53,8 @@ export class Span {
   /** The span that was active before this one, when this one is active. */
   _prev: Span | null = null;
   _active: bool = false;
+  /** EVENT or LINK: the kind of the item added last, when it was recorded (0: none). */
+  _nested: u8 = 0;
 
   /** Takes the ids the core's `start` just wrote. */
   _read(h: i32): void {
@@ -66,20 +79,42 @@ export class Span {
     return this;
   }
 
-  /** Adds an event at `timeMs` (ms since the time origin; NaN: now). */
+  /** Adds an event at `timeMs` (read as `end` reads its time; NaN: now). */
   addEvent(name: string, timeMs: f64 = NaN): Span {
     if (this.isRecording()) {
       const id = internId(name);
-      const at = isNaN(timeMs) ? nowMs() : timeMs;
-      if (id >= 0) event(this._h, id, at, 0);
-      else event(this._h, -1, at, toIO(name));
+      const at = isNaN(timeMs) ? nowMs() : toRelativeMs(timeMs);
+      const r = id >= 0 ? event(this._h, id, at, 0) : event(this._h, -1, at, toIO(name));
+      this._nested = r == OK ? EVENT : 0;
     }
     return this;
   }
 
-  /** Sets an attribute on the event added last. */
+  /** Sets an attribute on the event added last, when that was the last event or link added. */
   setEventAttribute<T>(key: string, value: T): Span {
-    if (this.isRecording()) setAttr<T>(this._h, key, NESTED, value);
+    if (this.isRecording() && this._nested == EVENT) setAttr<T>(this._h, key, NESTED, value);
+    return this;
+  }
+
+  /**
+   * Links this span to `context`, as JS's addLink does: a context whose ids
+   * are not lowercase hex of the right length, or all zeros, is dropped (not
+   * counted); its flags keep the sampled and random bits, and its tracestate
+   * is checked as TRACESTATE is. Past the link limit it is dropped and counted.
+   */
+  addLink(context: SpanContext): Span {
+    if (this.isRecording()) this._nested = linkTo(this._h, context) ? LINK : 0;
+    return this;
+  }
+
+  addLinks(contexts: SpanContext[]): Span {
+    for (let i = 0; i < contexts.length; i++) this.addLink(unchecked(contexts[i]));
+    return this;
+  }
+
+  /** Sets an attribute on the link added last, when that was the last event or link added. */
+  setLinkAttribute<T>(key: string, value: T): Span {
+    if (this.isRecording() && this._nested == LINK) setAttr<T>(this._h, key, NESTED, value);
     return this;
   }
 
@@ -111,21 +146,25 @@ export class Span {
     return this;
   }
 
-  /** Ends the span at `endMs` (ms since the time origin; NaN: now). Later calls do nothing. */
+  /**
+   * Ends the span at `endMs`: ms since the time origin (`nowMs()`), or unix
+   * ms from 10^12 on, as JS reads a number; NaN and infinities: now; before
+   * its start: its start. Later calls do nothing.
+   */
   end(endMs: f64 = NaN): void {
     if (this._ended) return;
     this._ended = true;
     if (this._active) popActive(this);
     if (this._h > 0) {
       const now = nowMs();
-      end(this._h, isNaN(endMs) ? now : endMs);
+      end(this._h, isNaN(endMs) ? now : toRelativeMs(endMs));
       afterEnd(now);
     }
   }
 
   spanContext(): SpanContext {
     const ids = this._ids();
-    return new SpanContext(toHex(ids, 16), toHex(ids + 16, 8), this._flags & 0xff);
+    return new SpanContext(toHex(ids, 16), toHex(ids + 16, 8), this._flags & 0xff, this.tracestate());
   }
 
   /** The W3C `traceparent` header value that makes this span the parent (all 8 bits of its flags, as JS writes them). */
@@ -157,3 +196,18 @@ export class Span {
 }
 
 const SCRATCH: usize = memory.data(25);
+/** A link's ids as hex (48 characters), then as bytes (24). */
+const LINK_IDS: usize = memory.data(72);
+
+/** Adds the link to `context` (its tracestate written into IO) to span `h`; true when it was recorded. */
+function linkTo(h: i32, context: SpanContext): bool {
+  const hex = LINK_IDS;
+  const ids = LINK_IDS + 48;
+  if (context.traceId.length != 32 || context.spanId.length != 16) return false;
+  if (utf8(context.traceId, hex, 32) != 32 || utf8(context.spanId, hex + 32, 16) != 16 || !unhex(hex, 24, ids)) return false;
+  // The W3C flags JS knows (sampled, random), and bit 7 for a remote context (OTLP Link.flags bit 9).
+  const flags = (context.traceFlags & 3) | (context.isRemote ? 0x80 : 0);
+  const len = checkTracestate(context.traceState, IO);
+  return link(h, load<i32>(ids), load<i32>(ids, 4), load<i32>(ids, 8), load<i32>(ids, 12),
+    load<i32>(ids, 16), load<i32>(ids, 20), flags, len) == OK;
+}

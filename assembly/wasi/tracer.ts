@@ -7,7 +7,7 @@ import { setLimits, setOrigin, setRatio, threshold, droppedData, droppedOversize
 import { RESOURCE, setString, start } from "../core/span";
 import { SCOPE_VERSION } from "../core/scope";
 import { setTail, settle } from "../core/hold";
-import { NONE, REMOTE_STATE, ROOT_STATE, Span, SpanKind } from "./span";
+import { NONE, REMOTE_STATE, ROOT_STATE, Span, SpanContext, SpanKind } from "./span";
 import {
   currentSpan, hasRemote, pushActive, REMOTE, remoteFlags, ROOT, rootLen, setRemoteParent, setRootState, STATE, STATE_SIZE, stateLen, tailStateLen,
 } from "./context";
@@ -16,7 +16,7 @@ import { getenv, getenvEnum } from "./env";
 import { parseBaggage } from "./baggage";
 import { Exporter, lossReport, lostSpans, otlpLines, settings, warn } from "./exporter";
 import { flush, setExporter } from "./flush";
-import { nowMs, startClock } from "./clock";
+import { nowMs, startClock, toRelativeMs } from "./clock";
 import { internId, setAttr, setValueLimit } from "./values";
 import { random_get } from "./sys";
 
@@ -52,13 +52,25 @@ export class Options {
   timeoutMs: i32 = 10_000;
 }
 
+/** What `startSpan` takes besides the kind and parent, named as in JS's SpanOptions: `{ startTime: t } as SpanOptions`. */
+export class SpanOptions {
+  /**
+   * Links known at the start (give them here rather than with `addLink`
+   * later: a sampler sees only what is there at the start). For a link with
+   * attributes, `span.addLink(context).setLinkAttribute(...)`.
+   */
+  links: SpanContext[] = [];
+  /** The start, read as `span.end()` reads its time: ms since the time origin, or unix ms from 10^12 on; NaN: now. */
+  startTime: f64 = NaN;
+}
+
 export class Tracer {
   /** Starts a span under `parent`, else the active span, else TRACEPARENT's span. */
-  startSpan(name: string, kind: SpanKind = SpanKind.INTERNAL, parent: Span | null = null): Span {
+  startSpan(name: string, kind: SpanKind = SpanKind.INTERNAL, parent: Span | null = null, options: SpanOptions | null = null): Span {
     if (disabled) return new Span(); // not recorded, ids all zeros (the invalid context), as JS's no-op span
     const p = parent !== null ? parent : currentSpan();
     const nameId = internId(name);
-    const at = nowMs();
+    const at = options !== null && !isNaN(options.startTime) ? toRelativeMs(options.startTime) : nowMs();
     let h: i32;
     const span = new Span();
     let state = ROOT_STATE;
@@ -85,13 +97,14 @@ export class Tracer {
         else memory.copy(IO, STATE + <usize>STATE_SIZE, len = tailStateLen);
       } else if (span._state == ROOT_STATE) memory.copy(IO, ROOT, len = rootLen);
       if (len) setString(h, R_STATE, len);
+      if (options !== null) span.addLinks(options.links);
     }
     return span;
   }
 
   /** Starts a span and makes it the active one until it ends. */
-  startActiveSpan(name: string, kind: SpanKind = SpanKind.INTERNAL): Span {
-    const span = this.startSpan(name, kind);
+  startActiveSpan(name: string, kind: SpanKind = SpanKind.INTERNAL, options: SpanOptions | null = null): Span {
+    const span = this.startSpan(name, kind, null, options);
     pushActive(span);
     return span;
   }
