@@ -9,6 +9,7 @@ import { lastCount, start as outStart } from "../core/out";
 import { endedSpans } from "../core/pool";
 import { Url } from "./config";
 import { post, lastError, lastStatus, NO_STATUS, SENT, UNSUPPORTED } from "./http";
+import { rejected, rejectedMessage } from "./reply";
 import { openOutput, writeLine } from "./lines";
 import { MAX_NAME, probe, TIMED_OUT } from "./sock";
 import { nowMs } from "./clock";
@@ -55,6 +56,9 @@ export let settings = new ExportSettings();
 /** Spans handed to an exporter and not delivered. */
 export let lostSpans: i32 = 0;
 let lostReason = "";
+/** Spans the collector took and refused (partial success: never retried), and its last message. */
+export let refusedSpans: i32 = 0;
+let refusedMessage = "";
 let outputOpen = false;
 let noSockets = false;
 let failing = false;
@@ -113,6 +117,11 @@ function drainHttp(): void {
     if (r == SENT) {
       failing = false;
       coolMs = 0;
+      const refused = <i32>min(rejected, <i64>count);
+      if (refused > 0) {
+        refusedSpans += refused;
+        refusedMessage = rejectedMessage;
+      }
     } else if (r == UNSUPPORTED) {
       lose(count, "the runtime refused to open a socket");
     } else {
@@ -140,9 +149,13 @@ function lose(n: i32, reason: string): void {
 
 /** The loss report for stderr, or "" when nothing was lost. */
 export function lossReport(dropped: i32): string {
-  if (!lostSpans && !dropped) return "";
-  let s = "wasmtrace: " + (lostSpans + dropped).toString() + " spans lost";
+  if (!lostSpans && !refusedSpans && !dropped) return "";
+  let s = "wasmtrace: " + (lostSpans + refusedSpans + dropped).toString() + " spans lost";
   if (lostSpans) s += "; " + lostSpans.toString() + " not exported: " + lostReason;
+  if (refusedSpans) {
+    s += "; " + refusedSpans.toString() + " rejected by the collector at " + settings.endpoint + " (partial success" +
+      (refusedMessage.length ? ": " + refusedMessage : "") + ")";
+  }
   if (dropped) s += "; " + dropped.toString() + " dropped for lack of buffer space, or freed by a bound of tail sampling before their trace was kept";
   return s;
 }

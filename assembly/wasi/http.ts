@@ -1,12 +1,16 @@
 // OTLP/HTTP over WasmEdge sockets: one HTTP/1.1 POST per batch with a
-// Content-Length, the status read back (past interim 1xx answers), retries
-// on 429/502/503/504 and network errors within a bound.
+// Content-Length, the status read back (past interim 1xx answers), and a
+// success's body for a partial success; retries on 429/502/503/504 and
+// network errors within a bound.
 import { close, connect, lastErrno, NO_SOCKETS, recv, sendAll } from "./sock";
 import { Url } from "./config";
-import { sleepMs } from "./sys";
+import { clockNs, sleepMs } from "./sys";
+import { hexDigit } from "./text";
+import { clearPartialSuccess, readPartialSuccess, retryAfterMs as waitAsked } from "./reply";
 import { next64 } from "../core/ids";
 
-const REPLY_SIZE: i32 = 4096;
+/** The answer's head and a success's body, bytes: a partial success is a few dozen; a longer body is not read (as JS past its bound). */
+const REPLY_SIZE: i32 = 16384;
 const REPLY: usize = memory.data(REPLY_SIZE);
 
 /** Outcome of one POST, after retries. */
@@ -23,6 +27,8 @@ export const NO_STATUS: u16 = 0xffff;
 /** The last answer's Retry-After in ms (0: none), at most MAX_RETRY_AFTER_S seconds. */
 let retryAfterMs: i32 = 0;
 const MAX_RETRY_AFTER_S: i32 = 30;
+/** Whether the answer's body is OTLP/JSON (the request's format), else protobuf. */
+let answerJson = false;
 
 /**
  * POSTs `len` bytes at `body` to `url`. `headers` holds extra header lines,
@@ -38,6 +44,7 @@ export function post(
     "\r\nContent-Type: " + contentType + "\r\nContent-Length: " + len.toString() +
     "\r\n" + headers + "Connection: close\r\n\r\n";
   const bytes = String.UTF8.encode(head); // the headers are bounded in init (config.ts headerLines)
+  answerJson = contentType == "application/json";
   let wait = backoffMs;
   for (let i = 0; i < attempts; i++) {
     if (i) {
@@ -58,6 +65,7 @@ export function post(
 function once(url: Url, head: usize, headLen: i32, body: usize, len: i32, timeoutMs: i32): i32 {
   lastStatus = 0;
   retryAfterMs = 0;
+  clearPartialSuccess();
   const fd = connect(url.host, url.port, timeoutMs);
   lastError = lastErrno;
   if (fd == NO_SOCKETS) return UNSUPPORTED;
@@ -73,7 +81,8 @@ function once(url: Url, head: usize, headLen: i32, body: usize, len: i32, timeou
 /**
  * Reads the answer's status: the code, or -1. Interim 1xx heads (but 101)
  * are skipped whole, as RFC 9110 §15.2 asks; one that does not fit REPLY,
- * or is cut off, gives -1. A 429 or 503 head is read on for its Retry-After.
+ * or is cut off, gives -1. A 429 or 503 head is read on for its Retry-After,
+ * a 2xx one for its body.
  */
 function readStatus(fd: i32): i32 {
   let got = 0;
@@ -85,8 +94,10 @@ function readStatus(fd: i32): i32 {
       const code = parseStatus(got);
       const end = headEnd(got);
       if (!interim(code)) {
-        if (end < 0 && (code == 429 || code == 503)) break;
+        const ok = code >= 200 && code < 300;
+        if (end < 0 && (code == 429 || code == 503 || ok)) break;
         readRetryAfter(end < 0 ? got : end);
+        if (ok) readBody(fd, code, got, end);
         return code;
       }
       if (end < 0) break;
@@ -101,32 +112,128 @@ function readStatus(fd: i32): i32 {
 }
 
 const RETRY_AFTER = "retry-after:";
+const CONTENT_LENGTH = "content-length:";
+const TRANSFER_ENCODING = "transfer-encoding:";
 
-/** A `Retry-After: <seconds>` line in REPLY[0..got) into retryAfterMs (an HTTP date is not read). */
+/** A `Retry-After` line in REPLY[0..got), delta-seconds or an HTTP-date, into retryAfterMs. */
 function readRetryAfter(got: i32): void {
-  for (let i = find(0x0a, got) + 1; i > 0 && i + 12 < got; i++) {
-    if (load<u8>(REPLY + <usize>(i - 1)) != 0x0a) continue;
+  const v = headerValue(RETRY_AFTER, got);
+  if (v < 0) return;
+  const ms = waitAsked(REPLY + <usize>v, REPLY + <usize>valueEnd, <f64>clockNs(0) / 1e6);
+  if (ms >= 0) retryAfterMs = <i32>Math.ceil(min(ms, MAX_RETRY_AFTER_S * 1000));
+}
+
+/** Where the value headerValue found last ends, its trailing OWS and CR cut. */
+let valueEnd: i32 = 0;
+
+/**
+ * Where the value of the first header line `name` (lowercase, its colon
+ * included) in REPLY[0..got) starts, after OWS; -1 when there is none, or
+ * its line is not whole.
+ */
+function headerValue(name: string, got: i32): i32 {
+  const n = name.length;
+  for (let i = find(0x0a, got) + 1; i > 0 && i + n < got; i++) {
+    if (byte(i - 1) != 0x0a) continue;
     let j = 0;
-    while (j < 12 && (load<u8>(REPLY + <usize>(i + j)) | 0x20) == <u8>RETRY_AFTER.charCodeAt(j)) j++;
-    if (j < 12) continue;
-    let k = i + 12;
-    while (k < got && isSpace(load<u8>(REPLY + <usize>k))) k++;
-    let s = 0;
-    const from = k;
-    for (; k < got && k - from < 9; k++) {
-      const d = <i32>load<u8>(REPLY + <usize>k) - 0x30;
-      if (d < 0 || d > 9) break;
-      s = s * 10 + d;
-    }
-    while (k < got && isSpace(load<u8>(REPLY + <usize>k))) k++;
-    const c = k < got ? load<u8>(REPLY + <usize>k) : 0;
-    if (k > from && (c == 0x0d || c == 0x0a)) retryAfterMs = min(s, MAX_RETRY_AFTER_S) * 1000;
-    return;
+    while (j < n && (byte(i + j) | 0x20) == <u8>name.charCodeAt(j)) j++;
+    if (j < n) continue;
+    let k = i + n;
+    while (k < got && isSpace(byte(k))) k++;
+    let e = k;
+    while (e < got && byte(e) != 0x0a) e++;
+    if (e == got) return -1;
+    while (e > k && (byte(e - 1) == 0x0d || isSpace(byte(e - 1)))) e--;
+    valueEnd = e;
+    return k;
   }
+  return -1;
+}
+
+@inline function byte(i: i32): u8 {
+  return load<u8>(REPLY + <usize>i);
 }
 
 function isSpace(c: u8): bool {
   return c == 0x20 || c == 0x09;
+}
+
+/**
+ * Reads the body of a 2xx answer whose head ends at `end` of REPLY[0..got),
+ * framed as RFC 9112 §6.3 says (chunked, a Content-Length, or up to the
+ * close), and what it says of a partial success. A body cut off, past
+ * REPLY or malformed says nothing, as in JS; the spans were delivered.
+ */
+function readBody(fd: i32, code: i32, got: i32, end: i32): void {
+  if (code == 204) return;
+  const te = headerValue(TRANSFER_ENCODING, end);
+  const chunked = te >= 0 && lastCoding(te, valueEnd);
+  // A Content-Length counts only without Transfer-Encoding; with neither, the body ends at the close.
+  const v = te < 0 ? headerValue(CONTENT_LENGTH, end) : -1;
+  const cl = v >= 0 ? decimal(v, valueEnd) : -2;
+  if (cl == -1 || cl > REPLY_SIZE - end) return; // malformed, or past REPLY
+  const want = cl >= 0 ? end + cl : REPLY_SIZE;
+  let closed = false;
+  while (got < want && !(chunked && dechunk(end, got, false) >= 0)) {
+    const n = recv(fd, REPLY + <usize>got, want - got);
+    if (n < 0) return; // an error, or the deadline: cut off
+    if (n == 0) {
+      closed = true;
+      break;
+    }
+    got += n;
+  }
+  const len = chunked ? dechunk(end, got, true) : cl >= 0 ? (got >= want ? cl : -1) : closed ? got - end : -1;
+  if (len > 0) readPartialSuccess(REPLY + <usize>end, REPLY + <usize>(end + len), answerJson);
+}
+
+/** REPLY[a, b) as a decimal number of up to 9 digits; -1 when it is not one. */
+function decimal(a: i32, b: i32): i32 {
+  if (b <= a || b - a > 9) return -1;
+  let n = 0;
+  for (let i = a; i < b; i++) {
+    const d = <i32>byte(i) - 0x30;
+    if (<u32>d > 9) return -1;
+    n = n * 10 + d;
+  }
+  return n;
+}
+
+const CHUNKED = "chunked";
+
+/** Whether the transfer codings REPLY[a, b) end with `chunked` (any case): the body is in chunks. */
+function lastCoding(a: i32, b: i32): bool {
+  const i = b - 7;
+  if (i < a || (i > a && byte(i - 1) != 0x2c && !isSpace(byte(i - 1)))) return false;
+  for (let j = 0; j < 7; j++) if ((byte(i + j) | 0x20) != <u8>CHUNKED.charCodeAt(j)) return false;
+  return true;
+}
+
+/**
+ * The chunked body REPLY[from, to) (RFC 9112 §7.1), decoded in place when
+ * `write`: its length; -1 when it is not whole yet, or malformed.
+ * Extensions and trailers are not read.
+ */
+function dechunk(from: i32, to: i32, write: bool): i32 {
+  let i = from;
+  let o = from;
+  while (i < to) {
+    const s = i;
+    let size = 0;
+    for (let d = 0; i < to && i - s < 7 && (d = hexDigit(byte(i))) >= 0; i++) size = (size << 4) | d;
+    if (i == s) return -1;
+    while (i < to && byte(i) != 0x0a) i++; // extensions, CR
+    if (++i > to) return -1;
+    if (!size) return o - from;
+    if (to - i <= size) return -1;
+    if (write) memory.copy(REPLY + <usize>o, REPLY + <usize>i, size);
+    o += size;
+    i += size;
+    if (byte(i) == 0x0d) i++;
+    if (i >= to || byte(i) != 0x0a) return -1;
+    i++;
+  }
+  return -1;
 }
 
 function interim(code: i32): bool {

@@ -14,7 +14,7 @@ import {
 import { endpointFromEnv, flagFromEnv, headerLines, limitFromEnv, msFromEnv, parseHttpUrl, parsePairs, ratioFromEnv, timeoutFromEnv } from "./config";
 import { getenv, getenvEnum } from "./env";
 import { parseBaggage } from "./baggage";
-import { Exporter, lossReport, lostSpans, otlpLines, settings, warn } from "./exporter";
+import { Exporter, lossReport, lostSpans, otlpLines, refusedSpans, settings, warn } from "./exporter";
 import { flush, setExporter } from "./flush";
 import { nowMs, startClock, toRelativeMs } from "./clock";
 import { internId, setAttr, setValueLimit } from "./values";
@@ -217,5 +217,5 @@ export function shutdown(): i32 {
   const report = lossReport(dropped);
   if (report.length) warn(report);
   if (droppedData) warn("wasmtrace: " + droppedData.toString() + " attributes/events dropped for lack of buffer space");
-  return lostSpans + dropped;
+  return lostSpans + refusedSpans + dropped;
 }

@@ -5,6 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { runWasi } from '../../demo/wasi-job/host.mjs';
 import { prng } from '../../demo/collector/synthetic.mjs'; // mulberry32, seeded
@@ -12,9 +13,12 @@ import { envEndpoint } from '../../src/env.js';
 import { VERSION } from '../../src/version.js';
 import { allSpans, decodeJson } from '../helpers/otlp.js';
 import { expectedSpans, OK, rawCollector, stderrOf, writeInPieces } from './raw-collector.js';
+import { retryAfterMs } from '../../src/export/retry.js';
+import { rejectedSpans } from '../../src/export/send.js';
 
 const dist = fileURLToPath(new URL('../../dist/', import.meta.url));
 const SOCKETS = join(dist, 'demo-wasi.wasm');
+const choose = <T>(r: () => number, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
 
 test('1xx interim answers (not 101) are skipped, across reads, and the final status counts', async () => {
   const r = prng(0x1c0);
@@ -162,7 +166,7 @@ test('Retry-After (delta seconds) on 429 and 503 is waited for when longer than 
   const names = ['Retry-After', 'retry-after', 'RETRY-AFTER', 'Retry-after'];
   const cases: Array<{ value: string; status: number; waitMs: number }> = [
     // waitMs: the least wait; the first backoff is 50-100 ms (100 with jitter over its upper half).
-    { value: 'Wed, 21 Oct 2015 07:28:00 GMT', status: 503, waitMs: 50 }, // an HTTP date: not read, the backoff
+    { value: 'Wed, 21 Oct 2015 07:28:00 GMT', status: 503, waitMs: 50 }, // an HTTP date past: no wait, the backoff
     { value: 'soon', status: 429, waitMs: 50 },
   ];
   for (let c = 0; c < 4; c++) {
@@ -305,4 +309,127 @@ test('retries wait a random point of the upper half of each doubled backoff (OTL
   for (const g of gaps) g.forEach((ms, i) => assert.ok(ms >= waits[i]! / 2 - 20 && ms < waits[i]! + 800, `${JSON.stringify(gaps)}: retry ${i + 1}`));
   // Without jitter every gap is at least its whole wait; with it, each falls below 90% of it with probability 0.8.
   assert.ok(gaps.flat().some((ms, k) => ms < 0.9 * waits[k % 3]!), `no gap below 90% of its wait: ${JSON.stringify(gaps)}`);
+});
+
+/** `at` (unix ms, whole seconds) in the three forms of an HTTP-date (RFC 9110 §5.6.7). */
+function httpDates(at: number): string[] {
+  const d = new Date(at);
+  const pad = (n: number) => String(n).padStart(2, '0');
+  const mon = d.toUTCString().slice(8, 11);
+  const time = `${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}`;
+  const day = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'][d.getUTCDay()]!;
+  return [
+    d.toUTCString(), // IMF-fixdate: Sun, 06 Nov 1994 08:49:37 GMT
+    `${day}, ${pad(d.getUTCDate())}-${mon}-${pad(d.getUTCFullYear() % 100)} ${time} GMT`, // rfc850-date
+    `${day.slice(0, 3)} ${mon} ${String(d.getUTCDate()).padStart(2, ' ')} ${time} ${d.getUTCFullYear()}`, // asctime-date
+  ];
+}
+
+test('Retry-After as an HTTP-date, in each of its three forms, is waited for until that time (RFC 9110 §10.2.3), as JS does', async () => {
+  const r = prng(0xda7e);
+  for (let c = 0; c < 9; c++) {
+    const form = c % 3;
+    // A date 1 to 2 s ahead, in the past (the backoff), or malformed (the backoff).
+    const kind = c < 6 ? 'ahead' : c === 6 ? 'past' : 'bad';
+    let waitMs = 0;
+    let value = '';
+    let js: number | null = null;
+    const srv = await rawCollector((sock, _req, i) => {
+      if (i > 0) return void sock.end(OK);
+      const now = Date.now();
+      const at = kind === 'past' ? Math.floor(now / 1000) * 1000 - 86_400_000 * (1 + Math.floor(r() * 3000)) : Math.ceil(now / 1000) * 1000 + 1000 * (1 + Math.floor(r() * 2));
+      value = httpDates(at)[form]!;
+      if (kind === 'bad') value = choose(r, [value.replace('GMT', 'XYZ'), value.replace(/:(\d\d)(?=\D*$)/, ':$1x'), value.slice(0, -2), value.replace(/\d\d:/, '25:')]);
+      waitMs = kind === 'ahead' ? at - now : 50;
+      js = retryAfterMs(value, now);
+      const answer = `HTTP/1.1 ${r() < 0.5 ? 429 : 503} Busy\r\nContent-Length: 0\r\nRetry-After: ${value}\r\n\r\n`;
+      writeInPieces(sock, answer, [Math.floor(r() * answer.length)], 10);
+    });
+    try {
+      const run = await runWasi({ wasm: SOCKETS, env: { OTEL_EXPORTER_OTLP_ENDPOINT: srv.origin, ORDERS: '1' }, timeoutMs: 30_000 });
+      const label = `${kind} ${JSON.stringify(value)}`;
+      assert.equal(run.exitCode, 0, `${label}: ${run.stderr}`);
+      assert.equal(srv.requests.length, 2, label);
+      const gap = srv.requests[1]!.at - srv.requests[0]!.at;
+      // JS's reading of the same header (src/export/retry.ts), but of asctime, which Date.parse takes as local time.
+      if (kind !== 'bad' && form < 2) assert.equal(js, kind === 'ahead' ? waitMs : 0, label);
+      assert.ok(gap >= waitMs - 20 && gap < waitMs + 800, `${label}: ${gap} ms, ${waitMs} ms asked`);
+    } finally {
+      await srv.close();
+    }
+  }
+});
+
+const pbResponse = createRequire(import.meta.url)('@opentelemetry/otlp-transformer/build/src/generated/root.js')
+  .opentelemetry.proto.collector.trace.v1.ExportTraceServiceResponse;
+
+/** A body in `pieces` chunks of chunked transfer coding (RFC 9112 §7.1), sizes in either case, now and then an extension and a trailer. */
+function chunked(r: () => number, body: Buffer, pieces: number): Buffer {
+  const cuts = [...new Set(Array.from({ length: pieces - 1 }, () => Math.floor(r() * body.length)))].sort((a, b) => a - b);
+  const parts: Buffer[] = [];
+  [0, ...cuts].forEach((from, i) => {
+    const part = body.subarray(from, cuts[i] ?? body.length);
+    if (!part.length) return;
+    const size = part.length.toString(16);
+    parts.push(Buffer.from(`${r() < 0.5 ? size.toUpperCase() : size}${r() < 0.2 ? ';ext=1' : ''}\r\n`), part, Buffer.from('\r\n'));
+  });
+  parts.push(Buffer.from(`0\r\n${r() < 0.3 ? 'X-Trailer: 1\r\n' : ''}\r\n`));
+  return Buffer.concat(parts);
+}
+
+test('a partial success (protobuf or JSON, any framing) is reported on stderr with its count and message, never retried; what JS reads of it', async () => {
+  const r = prng(0x9a27);
+  const words = ['spans', 'rejected', 'für', 'schema', '😀', 'line\nbreak', 'tab\there', '"quoted"', 'back\\slash', 'ctl\u0001', '  padded  ', '中文'];
+  let reported = 0;
+  for (let c = 0; c < 24; c++) {
+    const json = c % 2 === 1;
+    const spans = expectedSpans(3);
+    const count = choose(r, [0, 1, 2, spans - 1, spans, spans + 5, 1 + Math.floor(r() * spans), -3]);
+    const message = c % 6 === 5 ? '' : c % 6 === 4 ? 'm'.repeat(500) + 'é'.repeat(30) : Array.from({ length: 1 + Math.floor(r() * 5) }, () => choose(r, words)).join(' ');
+    let body: Buffer;
+    if (json) {
+      const ps = { rejectedSpans: r() < 0.5 ? String(count) : count, ...(message && { errorMessage: message }) };
+      const doc = r() < 0.3 ? { other: { a: [1, '}', { b: null }] }, partialSuccess: ps, more: 'x' } : { partialSuccess: ps };
+      body = Buffer.from(JSON.stringify(doc));
+    } else {
+      body = Buffer.from(pbResponse.encode({ partialSuccess: { rejectedSpans: count, errorMessage: message } }).finish());
+    }
+    const framing = choose(r, ['length', 'chunked', 'close', 'cut'] as const);
+    const type = json ? 'application/json' : 'application/x-protobuf';
+    const head = `HTTP/1.1 200 OK\r\nContent-Type: ${type}\r\n` +
+      (framing === 'chunked' ? 'Transfer-Encoding: chunked\r\n' : framing === 'close' ? '' : `Content-Length: ${body.length + (framing === 'cut' ? 7 : 0)}\r\n`) + '\r\n';
+    const wire = Buffer.concat([Buffer.from(head), framing === 'chunked' ? chunked(r, body, 1 + Math.floor(r() * 4)) : body]);
+    const srv = await rawCollector((sock) => writeInPieces(sock, wire, [Math.floor(r() * wire.length), Math.floor(r() * wire.length)], 5));
+    try {
+      const env: Record<string, string> = { OTEL_EXPORTER_OTLP_ENDPOINT: srv.origin, ORDERS: '3', ...(json && { OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' }) };
+      const run = await runWasi({ wasm: SOCKETS, env, timeoutMs: 30_000 });
+      const label = `case ${c}: ${framing}, ${json ? 'JSON' : 'protobuf'}, ${count} rejected, ${JSON.stringify(message.slice(0, 40))}`;
+      assert.equal(srv.requests.length, 1, `${label}: never retried`);
+      assert.equal(srv.spans().length, spans, label);
+      // What JS makes of the same body: none when cut off (fetch fails to read it), and none of a negative
+      // count (JS reads a protobuf one as the unsigned varint, 2^64 - 3: src/export/send.ts, not WASI's to change).
+      const rejected = framing === 'cut' || count < 0 ? 0 : Math.min(spans, rejectedSpans(body, json));
+      if (framing !== 'cut' && count > 0) assert.equal(rejected, Math.min(spans, count), label);
+      if (!rejected) {
+        assert.equal(stderrOf(run), '', label);
+        assert.equal(run.exitCode, 0, label);
+        continue;
+      }
+      reported++;
+      // Control characters as spaces, at most 512 bytes (whole characters), trimmed.
+      let bytes = Buffer.from(message.replace(/[\x00-\x1f\x7f]/g, ' '));
+      if (bytes.length > 512) {
+        let n = 512;
+        while ((bytes[n]! & 0xc0) === 0x80) n--;
+        bytes = bytes.subarray(0, n);
+      }
+      const shown = bytes.toString().trim();
+      assert.equal(stderrOf(run), `wasmtrace: ${rejected} spans lost; ${rejected} rejected by the collector at ${srv.origin}/v1/traces ` +
+        `(partial success${shown ? ': ' + shown : ''})\n`, label);
+      assert.equal(run.exitCode, 1, label);
+    } finally {
+      await srv.close();
+    }
+  }
+  assert.ok(reported >= 8, `${reported} cases reported a partial success`);
 });

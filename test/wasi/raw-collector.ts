@@ -97,10 +97,10 @@ export async function rawCollector(answer?: Answer): Promise<RawCollector> {
   };
 }
 
-/** Writes `text` in pieces cut at the given offsets, `gapMs` apart, then ends the connection. */
-export function writeInPieces(sock: Socket, text: string, cuts: number[], gapMs: number): void {
+/** Writes `text` (bytes as they are, or a string as UTF-8) in pieces cut at the given offsets, `gapMs` apart, then ends the connection. */
+export function writeInPieces(sock: Socket, text: string | Buffer, cuts: number[], gapMs: number): void {
   const points = [...new Set(cuts.filter((c) => c > 0 && c < text.length))].sort((a, b) => a - b);
-  const pieces = [0, ...points].map((p, i) => text.slice(p, points[i] ?? text.length));
+  const pieces = [0, ...points].map((p, i) => (typeof text === 'string' ? text.slice(p, points[i]) : text.subarray(p, points[i])));
   const next = (i: number) => {
     if (sock.destroyed) return;
     if (i === pieces.length - 1) return void sock.end(pieces[i]!);
