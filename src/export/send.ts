@@ -78,9 +78,10 @@ export function rejectedSpans(body: Uint8Array | string | undefined, json: boole
     if (json || typeof body === 'string') {
       n = JSON.parse(typeof body === 'string' ? body : new TextDecoder().decode(body))?.partialSuccess?.rejectedSpans;
     } else if (body) {
-      // ExportTraceServiceResponse.partial_success (1) . rejected_spans (1)
+      // ExportTraceServiceResponse.partial_success (1) . rejected_spans (1);
+      // a varint field 1 is no partial_success (google.rpc.Status's code).
       const ps = field(body, 0, body.length);
-      n = typeof ps === 'number' ? ps : ps && field(body, ps[0], ps[1]);
+      n = typeof ps === 'object' && field(body, ps[0], ps[1]);
     }
   } catch {
     // Malformed: says nothing.
