@@ -23,7 +23,7 @@
 import { gzip } from './gzip.js';
 import { watchLifecycle } from './lifecycle.js';
 import { KEEPALIVE_BUDGET } from './options.js';
-import { createStorageQueue, newBatchId, type StoredBatch } from './queue.js';
+import { createStorageQueue, LEASE_MS, newBatchId, type StoredBatch } from './queue.js';
 import { backoffMs, outcomeOf, retryAfterMs } from './retry.js';
 import { beacon, fetchTransport, rejectedSpans } from './send.js';
 import { debugOnce } from '../diag.js';
@@ -42,8 +42,6 @@ export const MAX_BODY_BYTES = 60 * 1024;
  * The browser refuses a request over budget only after the page is gone.
  */
 const UNLOAD_BUDGET = 48 * 1024;
-/** How long a page's claim on a stored batch outlasts its longest request (renewed as each starts), ms. */
-const LEASE_MS = 30_000;
 /** Requests may outlive timeoutMs by at most this (or a tenth of it), ms: see deadline(). */
 const DEADLINE_SLACK_MS = 1000;
 /** Ended spans held in Wasm before a synchronous cut: half its span pool (2,048 slots), the rest for live spans. */

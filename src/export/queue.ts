@@ -7,7 +7,11 @@
 // never written here. Every storage call may throw (quota, disabled storage):
 // each is caught and answered as "not stored".
 import { pack, unpack } from './codec.js';
+import { MAX_TIMEOUT_MS } from '../env.js';
 import type { StorageLike } from './types.js';
+
+/** How long a page's claim on a stored batch outlasts its longest request (renewed as each starts), ms. */
+export const LEASE_MS = 30_000;
 
 /** A batch as the queue stores it. */
 export interface StoredBatch {
@@ -76,10 +80,15 @@ export function createStorageQueue(
     del(entryKey(id));
     del(claimKey(id));
   };
-  /** Owner of a live claim, or null when free or expired. */
+  /**
+   * Owner of a live claim, or null when free or expired. No page claims for
+   * longer than the longest lease: a claim beyond it was written by a clock
+   * since set back (or by no page), and held its batch for that long.
+   */
   const claimant = (v: string | null): string | null => {
     const comma = v ? v.indexOf(',') : -1;
-    return comma > 0 && +v!.slice(comma + 1) > Date.now() ? v!.slice(0, comma) : null;
+    const left = comma > 0 ? +v!.slice(comma + 1) - Date.now() : 0;
+    return left > 0 && left <= MAX_TIMEOUT_MS + LEASE_MS ? v!.slice(0, comma) : null;
   };
   const claimantOf = (id: string): string | null => claimant(get(claimKey(id)));
   /** Held by a live page other than this one. */

@@ -23,7 +23,7 @@ test(`entries of another version, or held by another page, are left alone; no dr
       const area = createStorageArea();
       const kept = new Map<string, string>();
       const removed: string[] = [];
-      const live = `otherTab,${Date.now() + 3_600_000}`;
+      const live = `otherTab,${Date.now() + 300_000}`; // within the longest lease (630 s)
       const expired = `deadTab,${Date.now() - 1000}`;
       for (let j = 0, n = 1 + Math.floor(r() * 5); j < n; j++) {
         const key = `wasmtrace:q:00000000${j}-e${i}`;
