@@ -303,9 +303,15 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
 
   /** Starts a batch; false when it must wait for a request in flight to settle (the keepalive budget). */
   function start(b: Batch, urgent: boolean): boolean {
-    if (b._stored && store && !b._handedOff && !store._hold(b._id)) {
-      forget(b); // another page adopted it after our claim lapsed
-      return true;
+    if (b._stored && store && !b._handedOff) {
+      const held = store._hold(b._id);
+      // Storage cleared (by the app, the user): every batch is sent from
+      // memory, and written again if it must wait.
+      if (held === null) for (const q of queue) q._stored = q._kept = false;
+      else if (!held) {
+        forget(b); // another page adopted it after our claim lapsed
+        return true;
+      }
     }
     const len = b._body.length;
     const small = len <= KEEPALIVE_BUDGET;

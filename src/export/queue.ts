@@ -1,6 +1,7 @@
 // The write-ahead queue in localStorage, shared by every page of an origin.
 // Entries: `<prefix>q:<id>` = `W1,<p|j>,<g|->,<spans>,<bytes>,<packed body>`;
-// claims: `<prefix>c:<id>` = `<owner>,<expires unix ms>`. A page claims an
+// claims: `<prefix>c:<id>` = `<owner>,<expires unix ms>`; `<prefix>m`, kept,
+// says the queue was not cleared by someone else. A page claims an
 // entry before it sends it, so two tabs never send one batch; a claim whose
 // page died expires and the entry is adopted by the next page. An entry of
 // another version's format (`W2,…`) is left to that version. Headers are
@@ -39,8 +40,12 @@ export interface StorageQueue {
    * each entry evicted.
    */
   _write(b: StoredBatch, busy: (id: string) => boolean, evicted: (e: EntryInfo) => void): boolean;
-  /** True when this page holds the claim (renewed) or could take a free one. */
-  _hold(id: string): boolean;
+  /**
+   * True when this page holds the claim (renewed) or could take a free one;
+   * false when another page holds or took it; null when storage was cleared
+   * under it (the app's localStorage.clear(), site data removed).
+   */
+  _hold(id: string): boolean | null;
   /** Removes an entry and its claim. */
   _remove(id: string): void;
   /** Gives up the claim so another page may adopt the entry. */
@@ -65,6 +70,11 @@ export function createStorageQueue(
   const q = prefix + 'q:';
   const entryKey = (id: string): string => q + id;
   const claimKey = (id: string): string => prefix + 'c:' + id;
+  /**
+   * Written with the first entry, never removed by a page: gone with an
+   * entry, it tells storage cleared from a batch another page sent.
+   */
+  const markKey = prefix + 'm';
   /** Runs a storage call; a throw is reported and answered with `fallback`. */
   const safe = <T>(f: () => T, fallback: T): T => {
     try {
@@ -150,6 +160,7 @@ export function createStorageQueue(
       // A quota error makes room by evicting the next oldest, a bounded number of times.
       for (;;) {
         try {
+          if (storage.getItem(markKey) === null) storage.setItem(markKey, '1');
           claim(b._id);
           storage.setItem(entryKey(b._id), value);
           return true;
@@ -168,7 +179,8 @@ export function createStorageQueue(
       // rather than lose the batch.
       try {
         const c = claimant(storage.getItem(claimKey(id)));
-        if ((c && c !== owner) || storage.getItem(entryKey(id)) === null) return false;
+        if (c && c !== owner) return false;
+        if (storage.getItem(entryKey(id)) === null) return storage.getItem(markKey) === null ? null : false;
       } catch {
         return true;
       }

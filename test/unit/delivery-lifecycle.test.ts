@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { type Collector, startCollector } from '../helpers/collector.js';
 import { allSpans } from '../helpers/otlp.js';
 import { createStorageArea } from '../helpers/memory-storage.js';
-import { endSpans, flakyPort, leaveStored, received, sleep, storedSpans, tabFor, uniqueIds, watchFetch, assertDecoded } from './delivery-harness.js';
+import { endSpans, flakyPort, leaveStored, received, sleep, storedSpans, tabFor, uniqueIds, watchFetch, assertDecoded, left } from './delivery-harness.js';
 
 /** Makes globalThis look like a page on `origin`; returns the undo. */
 function fakePage(origin: string): { doc: EventTarget & { visibilityState: string }; win: EventTarget; undo(): void } {
@@ -156,7 +156,7 @@ test('a page unloading while it adopts stored batches lets its claims go: the ne
   await c.waitFor(() => received(c).user.length === 8, 3000);
   await next.tracer.shutdown();
   assert.equal(uniqueIds(received(c).user), 8);
-  assert.deepEqual(area.entries(), []);
+  assert.deepEqual(left(area), []);
 });
 
 test('online revives a parked batch', async (t) => {
