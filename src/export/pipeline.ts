@@ -301,13 +301,18 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
     return shared.signal;
   }
 
+  /** Storage was cleared under the queue: each batch is written again when it must wait. */
+  function unstore(): void {
+    for (const q of queue) q._stored = q._kept = false;
+  }
+
   /** Starts a batch; false when it must wait for a request in flight to settle (the keepalive budget). */
   function start(b: Batch, urgent: boolean): boolean {
     if (b._stored && store && !b._handedOff) {
       const held = store._hold(b._id);
       // Storage cleared (by the app, the user): every batch is sent from
       // memory, and written again if it must wait.
-      if (held === null) for (const q of queue) q._stored = q._kept = false;
+      if (held === null) unstore();
       else if (!held) {
         forget(b); // another page adopted it after our claim lapsed
         return true;
@@ -568,6 +573,7 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
     try {
       void cut(true);
       for (const raw of [...preparing]) enqueue(raw, raw[0], false);
+      if (queue.some((b) => b._stored) && store?._cleared()) unstore(); // else taken for stored, they would reach no page
       // The collector failed its last answer, or the browser is offline: a
       // keepalive request now would most likely fail after the page is gone,
       // out of its sight. Stored, the batches go with the next page instead

@@ -46,6 +46,8 @@ export interface StorageQueue {
    * under it (the app's localStorage.clear(), site data removed).
    */
   _hold(id: string): boolean | null;
+  /** True when storage was cleared by someone else than a page since an entry was written. */
+  _cleared(): boolean;
   /** Removes an entry and its claim. */
   _remove(id: string): void;
   /** Gives up the claim so another page may adopt the entry. */
@@ -75,6 +77,7 @@ export function createStorageQueue(
    * entry, it tells storage cleared from a batch another page sent.
    */
   const markKey = prefix + 'm';
+  const cleared = (): boolean => storage.getItem(markKey) === null;
   /** Runs a storage call; a throw is reported and answered with `fallback`. */
   const safe = <T>(f: () => T, fallback: T): T => {
     try {
@@ -160,7 +163,7 @@ export function createStorageQueue(
       // A quota error makes room by evicting the next oldest, a bounded number of times.
       for (;;) {
         try {
-          if (storage.getItem(markKey) === null) storage.setItem(markKey, '1');
+          if (cleared()) storage.setItem(markKey, '1');
           claim(b._id);
           storage.setItem(entryKey(b._id), value);
           return true;
@@ -180,13 +183,14 @@ export function createStorageQueue(
       try {
         const c = claimant(storage.getItem(claimKey(id)));
         if (c && c !== owner) return false;
-        if (storage.getItem(entryKey(id)) === null) return storage.getItem(markKey) === null ? null : false;
+        if (storage.getItem(entryKey(id)) === null) return cleared() ? null : false;
       } catch {
         return true;
       }
       tryClaim(id);
       return true;
     },
+    _cleared: () => safe(cleared, false),
     _remove: remove,
     _release(id) {
       if (claimantOf(id) === owner) del(claimKey(id));
