@@ -4,7 +4,8 @@
 // says the queue was not cleared by someone else. A page claims an
 // entry before it sends it, so two tabs never send one batch; a claim whose
 // page died expires and the entry is adopted by the next page. An entry of
-// another version's format (`W2,…`) is left to that version. Headers are
+// another version's format (`W2,…`) is left to that version, unless the
+// bound needs its room and no live page holds it. Headers are
 // never written here. Every storage call may throw (quota, disabled storage):
 // each is caught and answered as "not stored".
 import { pack, unpack } from './codec.js';
@@ -135,8 +136,9 @@ export function createStorageQueue(
       const head = parseHead(v);
       if (head) out.push({ _id: id, _bytes: head[3], _spans: head[2] });
       // Another release's (a rolling deploy), or held by a live page: it counts
-      // toward the bound but is never evicted. Else unreadable, its spans
-      // unknown: removed unreported.
+      // toward the bound, evicted by it only when no live page holds it (a
+      // release rolled back would fill it for good). Else unreadable, its
+      // spans unknown: removed unreported.
       else if (v !== null && (/^(?!W1,)[A-Z]\d+,/.test(v) || heldElsewhere(id))) out.push({ _id: id, _bytes: v.length, _spans: 0, _foreign: true });
       else if (v !== null) remove(id);
     }
@@ -147,7 +149,7 @@ export function createStorageQueue(
     _write(b, busy, evicted) {
       const all = entries().filter((e) => e._id !== b._id);
       let total = all.reduce((sum, e) => sum + e._bytes, 0) + b._body.length;
-      const evictable = all.filter((e) => !e._foreign && !busy(e._id) && !heldElsewhere(e._id));
+      const evictable = all.filter((e) => !busy(e._id) && !heldElsewhere(e._id));
       const evictOne = (): boolean => {
         const e = evictable.shift();
         if (e) {
