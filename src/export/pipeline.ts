@@ -112,7 +112,7 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
   // No fetch (a page that removed it): every batch goes with sendBeacon, which sets no Content-Encoding.
   const beaconOnly = !o.transport && typeof fetch !== 'function';
   const compress = !beaconOnly && (o.compression === 'gzip' || (o.compression === 'auto' && !(g.document && g.location?.origin && new URL(o.endpoint).origin !== g.location.origin)));
-  const transport = o.transport ?? fetchTransport(o.endpoint, o.headers);
+  const transport = o.transport ?? fetchTransport(o.endpoint, o.headers, hooks.pageless);
   const zip = hooks.gzip ?? gzip;
   const queue: Batch[] = [];
   const preparing = new Set<Raw>();
