@@ -23,7 +23,7 @@
 import { gzip } from './gzip.js';
 import { watchLifecycle } from './lifecycle.js';
 import { KEEPALIVE_BUDGET } from './options.js';
-import { createStorageQueue, newBatchId, type StoredBatch } from './queue.js';
+import { createStorageQueue, LEASE_MS, newBatchId, type StoredBatch } from './queue.js';
 import { backoffMs, outcomeOf, retryAfterMs } from './retry.js';
 import { beacon, fetchTransport, rejectedSpans } from './send.js';
 import { debugOnce } from '../diag.js';
@@ -42,8 +42,6 @@ export const MAX_BODY_BYTES = 60 * 1024;
  * The browser refuses a request over budget only after the page is gone.
  */
 const UNLOAD_BUDGET = 48 * 1024;
-/** How long a page's claim on a stored batch outlasts its longest request (renewed as each starts), ms. */
-const LEASE_MS = 30_000;
 /** Requests may outlive timeoutMs by at most this (or a tenth of it), ms: see deadline(). */
 const DEADLINE_SLACK_MS = 1000;
 /** Ended spans held in Wasm before a synchronous cut: half its span pool (2,048 slots), the rest for live spans. */
@@ -114,7 +112,7 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
   // No fetch (a page that removed it): every batch goes with sendBeacon, which sets no Content-Encoding.
   const beaconOnly = !o.transport && typeof fetch !== 'function';
   const compress = !beaconOnly && (o.compression === 'gzip' || (o.compression === 'auto' && !(g.document && g.location?.origin && new URL(o.endpoint).origin !== g.location.origin)));
-  const transport = o.transport ?? fetchTransport(o.endpoint, o.headers);
+  const transport = o.transport ?? fetchTransport(o.endpoint, o.headers, hooks.pageless);
   const zip = hooks.gzip ?? gzip;
   const queue: Batch[] = [];
   const preparing = new Set<Raw>();
@@ -303,11 +301,22 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
     return shared.signal;
   }
 
+  /** Storage was cleared under the queue: each batch is written again when it must wait. */
+  function unstore(): void {
+    for (const q of queue) q._stored = q._kept = false;
+  }
+
   /** Starts a batch; false when it must wait for a request in flight to settle (the keepalive budget). */
   function start(b: Batch, urgent: boolean): boolean {
-    if (b._stored && store && !b._handedOff && !store._hold(b._id)) {
-      forget(b); // another page adopted it after our claim lapsed
-      return true;
+    if (b._stored && store && !b._handedOff) {
+      const held = store._hold(b._id);
+      // Storage cleared (by the app, the user): every batch is sent from
+      // memory, and written again if it must wait.
+      if (held === null) unstore();
+      else if (!held) {
+        forget(b); // another page adopted it after our claim lapsed
+        return true;
+      }
     }
     const len = b._body.length;
     const small = len <= KEEPALIVE_BUDGET;
@@ -564,6 +573,7 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
     try {
       void cut(true);
       for (const raw of [...preparing]) enqueue(raw, raw[0], false);
+      if (queue.some((b) => b._stored) && store?._cleared()) unstore(); // else taken for stored, they would reach no page
       // The collector failed its last answer, or the browser is offline: a
       // keepalive request now would most likely fail after the page is gone,
       // out of its sight. Stored, the batches go with the next page instead

@@ -1,13 +1,19 @@
 // The write-ahead queue in localStorage, shared by every page of an origin.
 // Entries: `<prefix>q:<id>` = `W1,<p|j>,<g|->,<spans>,<bytes>,<packed body>`;
-// claims: `<prefix>c:<id>` = `<owner>,<expires unix ms>`. A page claims an
+// claims: `<prefix>c:<id>` = `<owner>,<expires unix ms>`; `<prefix>m`, kept,
+// says the queue was not cleared by someone else. A page claims an
 // entry before it sends it, so two tabs never send one batch; a claim whose
 // page died expires and the entry is adopted by the next page. An entry of
-// another version's format (`W2,…`) is left to that version. Headers are
+// another version's format (`W2,…`) is left to that version, unless the
+// bound needs its room and no live page holds it. Headers are
 // never written here. Every storage call may throw (quota, disabled storage):
 // each is caught and answered as "not stored".
 import { pack, unpack } from './codec.js';
+import { MAX_TIMEOUT_MS } from '../env.js';
 import type { StorageLike } from './types.js';
+
+/** How long a page's claim on a stored batch outlasts its longest request (renewed as each starts), ms. */
+export const LEASE_MS = 30_000;
 
 /** A batch as the queue stores it. */
 export interface StoredBatch {
@@ -35,8 +41,14 @@ export interface StorageQueue {
    * each entry evicted.
    */
   _write(b: StoredBatch, busy: (id: string) => boolean, evicted: (e: EntryInfo) => void): boolean;
-  /** True when this page holds the claim (renewed) or could take a free one. */
-  _hold(id: string): boolean;
+  /**
+   * True when this page holds the claim (renewed) or could take a free one;
+   * false when another page holds or took it; null when storage was cleared
+   * under it (the app's localStorage.clear(), site data removed).
+   */
+  _hold(id: string): boolean | null;
+  /** True when storage was cleared by someone else than a page since an entry was written. */
+  _cleared(): boolean;
   /** Removes an entry and its claim. */
   _remove(id: string): void;
   /** Gives up the claim so another page may adopt the entry. */
@@ -61,6 +73,12 @@ export function createStorageQueue(
   const q = prefix + 'q:';
   const entryKey = (id: string): string => q + id;
   const claimKey = (id: string): string => prefix + 'c:' + id;
+  /**
+   * Written with the first entry, never removed by a page: gone with an
+   * entry, it tells storage cleared from a batch another page sent.
+   */
+  const markKey = prefix + 'm';
+  const cleared = (): boolean => storage.getItem(markKey) === null;
   /** Runs a storage call; a throw is reported and answered with `fallback`. */
   const safe = <T>(f: () => T, fallback: T): T => {
     try {
@@ -76,10 +94,15 @@ export function createStorageQueue(
     del(entryKey(id));
     del(claimKey(id));
   };
-  /** Owner of a live claim, or null when free or expired. */
+  /**
+   * Owner of a live claim, or null when free or expired. No page claims for
+   * longer than the longest lease: a claim beyond it was written by a clock
+   * since set back (or by no page), and held its batch for that long.
+   */
   const claimant = (v: string | null): string | null => {
     const comma = v ? v.indexOf(',') : -1;
-    return comma > 0 && +v!.slice(comma + 1) > Date.now() ? v!.slice(0, comma) : null;
+    const left = comma > 0 ? +v!.slice(comma + 1) - Date.now() : 0;
+    return left > 0 && left <= MAX_TIMEOUT_MS + LEASE_MS ? v!.slice(0, comma) : null;
   };
   const claimantOf = (id: string): string | null => claimant(get(claimKey(id)));
   /** Held by a live page other than this one. */
@@ -113,8 +136,9 @@ export function createStorageQueue(
       const head = parseHead(v);
       if (head) out.push({ _id: id, _bytes: head[3], _spans: head[2] });
       // Another release's (a rolling deploy), or held by a live page: it counts
-      // toward the bound but is never evicted. Else unreadable, its spans
-      // unknown: removed unreported.
+      // toward the bound, evicted by it only when no live page holds it (a
+      // release rolled back would fill it for good). Else unreadable, its
+      // spans unknown: removed unreported.
       else if (v !== null && (/^(?!W1,)[A-Z]\d+,/.test(v) || heldElsewhere(id))) out.push({ _id: id, _bytes: v.length, _spans: 0, _foreign: true });
       else if (v !== null) remove(id);
     }
@@ -125,7 +149,7 @@ export function createStorageQueue(
     _write(b, busy, evicted) {
       const all = entries().filter((e) => e._id !== b._id);
       let total = all.reduce((sum, e) => sum + e._bytes, 0) + b._body.length;
-      const evictable = all.filter((e) => !e._foreign && !busy(e._id) && !heldElsewhere(e._id));
+      const evictable = all.filter((e) => !busy(e._id) && !heldElsewhere(e._id));
       const evictOne = (): boolean => {
         const e = evictable.shift();
         if (e) {
@@ -141,6 +165,7 @@ export function createStorageQueue(
       // A quota error makes room by evicting the next oldest, a bounded number of times.
       for (;;) {
         try {
+          if (cleared()) storage.setItem(markKey, '1');
           claim(b._id);
           storage.setItem(entryKey(b._id), value);
           return true;
@@ -159,13 +184,15 @@ export function createStorageQueue(
       // rather than lose the batch.
       try {
         const c = claimant(storage.getItem(claimKey(id)));
-        if ((c && c !== owner) || storage.getItem(entryKey(id)) === null) return false;
+        if (c && c !== owner) return false;
+        if (storage.getItem(entryKey(id)) === null) return cleared() ? null : false;
       } catch {
         return true;
       }
       tryClaim(id);
       return true;
     },
+    _cleared: () => safe(cleared, false),
     _remove: remove,
     _release(id) {
       if (claimantOf(id) === owner) del(claimKey(id));

@@ -7,8 +7,13 @@ import type { Transport } from './types.js';
 /** Most of a response body read, bytes: OTLP's recommended limit (a partial success is a few dozen). */
 const MAX_RESPONSE_BYTES = 4 << 20;
 
-/** A Transport posting to `endpoint` with fetch and the configured headers. */
-export function fetchTransport(endpoint: string, headers: Readonly<Record<string, string>>): Transport {
+/**
+ * A Transport posting to `endpoint` with fetch and the configured headers;
+ * `blob`: the body as a Blob, for Node, whose fetch (undici, v20) cannot
+ * follow a 307/308 redirect with a byte body (a detached buffer): every
+ * export behind such a redirect failed.
+ */
+export function fetchTransport(endpoint: string, headers: Readonly<Record<string, string>>, blob?: boolean): Transport {
   // Options fetch refuses (an endpoint with credentials) would fail every
   // request like a network error: each call throws instead.
   let refused: unknown;
@@ -23,7 +28,7 @@ export function fetchTransport(endpoint: string, headers: Readonly<Record<string
     if (refused) throw refused;
     return fetch(endpoint, {
       method: 'POST',
-      body: body as BodyInit,
+      body: blob ? new Blob([body as BlobPart]) : (body as BodyInit),
       headers: { ...headers, 'content-type': meta.contentType, ...(meta.contentEncoding && { 'content-encoding': meta.contentEncoding }) },
       keepalive: meta.keepalive === true,
       credentials: 'omit',
@@ -78,9 +83,10 @@ export function rejectedSpans(body: Uint8Array | string | undefined, json: boole
     if (json || typeof body === 'string') {
       n = JSON.parse(typeof body === 'string' ? body : new TextDecoder().decode(body))?.partialSuccess?.rejectedSpans;
     } else if (body) {
-      // ExportTraceServiceResponse.partial_success (1) . rejected_spans (1)
+      // ExportTraceServiceResponse.partial_success (1) . rejected_spans (1);
+      // a varint field 1 is no partial_success (google.rpc.Status's code).
       const ps = field(body, 0, body.length);
-      n = typeof ps === 'number' ? ps : ps && field(body, ps[0], ps[1]);
+      n = typeof ps === 'object' && field(body, ps[0], ps[1]);
     }
   } catch {
     // Malformed: says nothing.

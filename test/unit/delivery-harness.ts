@@ -185,6 +185,9 @@ export function storedBatches(area: StorageArea, prefix = 'wasmtrace:'): Array<{
 /** Spans in the storage queue. */
 export const storedSpans = (area: StorageArea): number => storedBatches(area).reduce((n, b) => n + b.spans, 0);
 
+/** What storage holds besides the queue's mark (one key, written with the first entry and kept: queue.ts). */
+export const left = (area: StorageArea): Array<[string, string]> => area.entries().filter(([k]) => k !== 'wasmtrace:m');
+
 /** Makes every claim in the area expired, as if the pages holding them had died long ago. */
 export function expireClaims(area: StorageArea, prefix = 'wasmtrace:'): void {
   for (const [k, v] of area.entries()) if (k.startsWith(`${prefix}c:`)) area.poke(k, `${v.split(',')[0]},1`);

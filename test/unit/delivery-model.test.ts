@@ -33,7 +33,7 @@ import { unpack } from '../../src/export/codec.js';
 import type { DeliveryOptions } from '../../src/export/types.js';
 import {
   assertDecoded, endSpans, expireClaims, expireClaimsOf, flakyPort, leaveStored, mortalTab, received, sleep, storedSpans, switchPort, tabFor, uniqueIds,
-  type MortalTab,
+  type MortalTab, left,
 } from './delivery-harness.js';
 import { prng } from '../../demo/collector/synthetic.mjs'; // mulberry32, seeded
 
@@ -361,7 +361,7 @@ async function run(s: Schedule): Promise<Seen> {
     const sent = arrived.length - afterDeath - partials;
     const dropped = [...drops.values()].reduce((a, b) => a + b, 0);
     assert.equal(sent + dropped + afterDeath + lost.size, ended.size, `sent ${sent} + dropped ${dropped} + sent after death ${afterDeath} + lost ${lost.size} = ended ${ended.size}`);
-    assert.deepEqual(area.entries(), [], 'storage is empty at the end');
+    assert.deepEqual(left(area), [], 'storage is empty at the end');
     for (const [i, t] of tabs.entries()) assert.deepEqual(t.tab.errors, [], `tab ${i}: no internal errors`);
 
     const sender = (x: FlatSpan): string | undefined => c.requests.find((r) => r.decoded && allSpans(r.decoded).some((y) => y.spanId === x.spanId))?.headers['x-tab'];
@@ -456,7 +456,7 @@ test('a tab shut down while its first adoption settles tries the adopted batch a
   await sleep(60); // longer than SETTLE_MS: a late adoption by b would have sent by now
   assert.equal(sends, sendsAtShutdown, 'b sends nothing after shutdown');
   assert.equal(uniqueIds(received(c).user), 5);
-  assert.deepEqual(area.entries(), []);
+  assert.deepEqual(left(area), []);
 });
 
 // The fix made a flush wait for an adoption under way; seed 1046 then found
@@ -485,5 +485,5 @@ test('a flush that joins an adoption under way writes its new batch ahead while 
   await c.waitFor(() => received(c).user.length === stored, 2000);
   await next.tracer.shutdown();
   assert.equal(uniqueIds(received(c).user), stored);
-  assert.deepEqual(area.entries(), []);
+  assert.deepEqual(left(area), []);
 });
