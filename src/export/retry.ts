@@ -25,6 +25,7 @@ export function backoffMs(attempt: number, initialMs: number, maxMs: number, ran
 export function retryAfterMs(value: string | null | undefined, nowMs: number): number | null {
   if (!value) return null;
   const v = value.trim();
-  const at = /^\d+$/.test(v) ? nowMs + 1000 * +v : Date.parse(v);
+  // RFC 9110's asctime-date names no zone but is GMT, as the other two forms say.
+  const at = /^\d+$/.test(v) ? nowMs + 1000 * +v : Date.parse(/\d$/.test(v) ? v + ' GMT' : v);
   return at === at ? Math.max(0, at - nowMs) : null;
 }

@@ -103,6 +103,36 @@ test('Retry-After: generated delta-seconds of any number of digits (with blanks)
   }
 });
 
+test('Retry-After: the three HTTP-date forms of RFC 9110 are GMT, whatever the local time zone', () => {
+  // asctime-date carries no zone; Date.parse alone reads it as local time.
+  const tz = process.env.TZ;
+  const days = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+  const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+  const longDays = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
+  const two = (n: number) => String(n).padStart(2, '0');
+  const clock = (d: Date) => `${two(d.getUTCHours())}:${two(d.getUTCMinutes())}:${two(d.getUTCSeconds())}`;
+  const forms = (d: Date) => [
+    d.toUTCString(),
+    `${longDays[d.getUTCDay()]}, ${two(d.getUTCDate())}-${months[d.getUTCMonth()]}-${two(d.getUTCFullYear() % 100)} ${clock(d)} GMT`,
+    `${days[d.getUTCDay()]} ${months[d.getUTCMonth()]} ${String(d.getUTCDate()).padStart(2, ' ')} ${clock(d)} ${d.getUTCFullYear()}`,
+  ];
+  let seed = 0x3c;
+  const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 8) % n;
+  const now = Date.parse('2026-11-22T00:00:00Z');
+  try {
+    for (const zone of ['America/New_York', 'Asia/Tokyo', 'Pacific/Chatham', 'UTC']) {
+      process.env.TZ = zone;
+      for (let i = 0; i < 200; i++) {
+        const at = now + rnd(86_400) * 1000;
+        for (const form of forms(new Date(at))) assert.equal(retryAfterMs(form, now), at - now, `${zone}: ${form}`);
+      }
+    }
+  } finally {
+    if (tz === undefined) delete process.env.TZ;
+    else process.env.TZ = tz;
+  }
+});
+
 test('partial success is read from protobuf and JSON responses', () => {
   assert.equal(rejectedSpans(partialSuccessBody('protobuf', 7, 'too old') as Uint8Array, false), 7);
   assert.equal(rejectedSpans(partialSuccessBody('protobuf', 300_000) as Uint8Array, false), 300_000);
