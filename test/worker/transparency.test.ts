@@ -112,6 +112,9 @@ before(async () => {
     worker('traced', {}),
     worker('plainclass', { PLAIN: '1', SHAPE: 'class' }),
     worker('tracedclass', { SHAPE: 'class' }),
+    // With AsyncLocalStorage (the wrapper runs the handler inside it).
+    { ...worker('plainals', { PLAIN: '1' }), compatibilityFlags: ['nodejs_compat'] },
+    { ...worker('tracedals', {}), compatibilityFlags: ['nodejs_compat'] },
     { name: 'svc', scriptPath: fixture('transparency.mjs'), bindings: { ROLE: 'svc' } },
   ]);
   await mf.ready;
@@ -174,9 +177,11 @@ function generate(seed: number): Case[] {
   const throwCase = (): Json => ({ kind: 'throw', what: pick(['error', 'type', 'string', 'number', 'null-proto', 'getter']), pass: r() < 0.3, await: r() < 0.5 });
   return Array.from({ length: CASES }, () => {
     const kind = pick(['respond', 'respond', 'respond', 'fetch', 'fetch', 'fetch', 'throw', 'caught', 'inspect']);
-    const method = pick(['GET', 'GET', 'POST', 'PUT']);
+    const method = pick(['GET', 'GET', 'POST', 'PUT', 'OPTIONS']);
     const c: Case = { app: {}, method, headers: Object.fromEntries(headerList(3)) };
-    if (method !== 'GET') c.body = word().repeat(1 + Math.floor(r() * 20));
+    // A CORS preflight: the wrapper runs it untraced.
+    if (method === 'OPTIONS' && r() < 0.7) c.headers['Access-Control-Request-Method'] = 'PUT';
+    if (method === 'POST' || method === 'PUT') c.body = word().repeat(1 + Math.floor(r() * 20));
     if (kind === 'respond') c.app = respondCase();
     else if (kind === 'fetch') c.app = { kind, ops: Array.from({ length: 1 + Math.floor(r() * 3) }, op), await: r() < 0.5 };
     else if (kind === 'throw') c.app = throwCase();
@@ -252,7 +257,7 @@ async function outcome(host: string, c: Case, run: string): Promise<Json> {
   return out;
 }
 
-test(`the instrumented app answers, fetches and throws as the plain one (${CASES} generated cases, object and class handlers)`, async () => {
+test(`the instrumented app answers, fetches and throws as the plain one (${CASES} generated cases, object and class handlers, with AsyncLocalStorage)`, async () => {
   const cases = generate(0x7a11);
   let streamed = 0;
   const differ: string[] = [];
@@ -260,6 +265,7 @@ test(`the instrumented app answers, fetches and throws as the plain one (${CASES
   for (const [plain, traced, p, t] of [
     ['plain', 'traced', 'p', 'q'],
     ['plainclass', 'tracedclass', 's', 't'],
+    ['plainals', 'tracedals', 'u', 'v'],
   ] as const) {
     for (let i = 0; i < cases.length; i++) {
       const c = cases[i]!;
@@ -291,6 +297,29 @@ test('an exception the app throws reaches its caller and the runtime unchanged, 
     ] as const) {
       const want = await outcome(plain, c, `_e${p}${i}_`);
       assert.deepEqual(await outcome(traced, c, `_e${t}${i}_`), want, `${traced}: ${JSON.stringify(app)}`);
+    }
+  }
+});
+
+test('every invocation gets the one env object, as plain: traced, ignored (preflight) and concurrent ones (generated)', async () => {
+  const r = prng(0xe2f);
+  const inspect = (host: string, preflight: boolean) =>
+    mf
+      .dispatchFetch(`http://${host}.example/`, {
+        method: preflight ? 'OPTIONS' : 'GET',
+        headers: { 'x-case': '{"kind":"inspect"}', 'x-run': '_env_', ...(preflight && { 'access-control-request-method': 'PUT' }) },
+      })
+      .then(async (res) => ((await res.json()) as { envId: number }).envId);
+  for (let round = 0; round < 6; round++) {
+    // Up to 8 at once, some of them preflights the wrapper leaves untraced.
+    const kinds = Array.from({ length: 1 + Math.floor(r() * 8) }, () => r() < 0.3);
+    for (const [plain, traced] of [
+      ['plain', 'traced'],
+      ['plainclass', 'tracedclass'],
+      ['plainals', 'tracedals'],
+    ]) {
+      const want = await Promise.all(kinds.map((k) => inspect(plain!, k)));
+      assert.deepEqual(await Promise.all(kinds.map((k) => inspect(traced!, k))), want, `${traced}, round ${round}: ${kinds}`);
     }
   }
 });
