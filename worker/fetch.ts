@@ -55,7 +55,8 @@ export function tracedFetch(fetchFn: Fetch, target: unknown, t: FetchTracing, pa
  * stay bound to `target` (a native method refuses a Proxy as `this`); anything
  * else passes through untouched: on an RPC stub (a binding to a
  * WorkerEntrypoint) every other property is itself a callable stub, whose
- * `.bind` would be a remote call.
+ * `.bind` would be a remote call. But not its `toJSON`, which JSON.stringify
+ * of the stub itself never calls: through a Proxy it would, an RPC call.
  */
 export function override<T extends object>(target: T, key: string, value: unknown): T {
   return new Proxy(target, {
@@ -63,7 +64,8 @@ export function override<T extends object>(target: T, key: string, value: unknow
       if (k === key) return value;
       const v: unknown = Reflect.get(t, k);
       const p: object | null = Object.getPrototypeOf(t);
-      return typeof v === 'function' && p && k in p ? v.bind(t) : v;
+      if (typeof v !== 'function') return v;
+      return p && k in p ? v.bind(t) : k === 'toJSON' && !Object.hasOwn(t, k) ? undefined : v;
     },
   });
 }
