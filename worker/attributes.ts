@@ -3,6 +3,8 @@
 // Workers know about a request (request.cf).
 import type { Attributes, Span } from '../src/types.js';
 import { redactUrl, type RedactQuery as Redact } from '../src/url.js';
+import { safeString } from '../src/span.js';
+import { internalError } from '../src/diag.js';
 
 const METHOD = /^(GET|HEAD|POST|PUT|DELETE|CONNECT|OPTIONS|TRACE|PATCH|QUERY)$/;
 
@@ -56,10 +58,19 @@ export function recordStatus(span: Span, status: number, errorFrom: number): voi
   if (status >= errorFrom) span.setAttribute('error.type', String(status)).setStatus({ code: 2 });
 }
 
-/** An exception that ends the span's operation: recorded, `error.type`, status ERROR with its message. */
+/**
+ * An exception that ends the span's operation: recorded, `error.type`, status
+ * ERROR with its message. Never throws: the caller rethrows the app's own.
+ */
 export function recordFailure(span: Span, e: unknown): void {
-  const error = e instanceof Error;
   span.recordException(e);
-  span.setAttribute('error.type', error ? e.name : 'Error');
-  span.setStatus({ code: 2, message: error ? e.message : String(e) });
+  let name: unknown;
+  let message: unknown;
+  try {
+    ({ name, message } = e instanceof Error ? e : { name: 'Error', message: safeString(e) });
+  } catch (x) {
+    internalError(x); // a getter that throws: the span is an error without what it hid
+  }
+  span.setAttribute('error.type', typeof name === 'string' ? name : 'Error');
+  span.setStatus({ code: 2, message: message as string });
 }

@@ -13,7 +13,7 @@
 //    cancelled that work by then); untraced ones count too.
 // When several are in flight and none is known, the fetch is not traced:
 // a wrong parent would be worse than none. Service bindings reached through
-// the handler's env always know their invocation.
+// the handler's env are parented the same way (the env is one for all).
 import type { Span } from '../src/types.js';
 import { useAsyncContext, type AsyncStorage } from '../src/context.js';
 import { now } from '../src/clock.js';

@@ -55,7 +55,8 @@ export function tracedFetch(fetchFn: Fetch, target: unknown, t: FetchTracing, pa
  * stay bound to `target` (a native method refuses a Proxy as `this`); anything
  * else passes through untouched: on an RPC stub (a binding to a
  * WorkerEntrypoint) every other property is itself a callable stub, whose
- * `.bind` would be a remote call.
+ * `.bind` would be a remote call. But not its `toJSON`, which JSON.stringify
+ * of the stub itself never calls: through a Proxy it would, an RPC call.
  */
 export function override<T extends object>(target: T, key: string, value: unknown): T {
   return new Proxy(target, {
@@ -63,26 +64,31 @@ export function override<T extends object>(target: T, key: string, value: unknow
       if (k === key) return value;
       const v: unknown = Reflect.get(t, k);
       const p: object | null = Object.getPrototypeOf(t);
-      return typeof v === 'function' && p && k in p ? v.bind(t) : v;
+      if (typeof v !== 'function') return v;
+      return p && k in p ? v.bind(t) : k === 'toJSON' && !Object.hasOwn(t, k) ? undefined : v;
     },
   });
 }
 
-/** The env with every service binding's fetch traced as a child of `span`. */
-export function tracedEnv<E>(env: E, t: FetchTracing, span: Span): E {
-  if (!env || typeof env !== 'object') return env;
-  const wrapped = new Map<PropertyKey, unknown>();
-  return new Proxy(env as E & object, {
+/**
+ * The env with every service binding's fetch traced as a child of
+ * `parentOf()`'s span. It lives as long as the env: each binding is wrapped
+ * once (keyed by the binding, so nothing grows with the keys read).
+ */
+export function tracedEnv<E extends object>(env: E, t: FetchTracing, parentOf: () => Span | undefined): E {
+  const wrapped = new WeakMap<object, unknown>();
+  return new Proxy(env, {
     get(target, key) {
-      if (wrapped.has(key)) return wrapped.get(key);
-      let v: unknown = Reflect.get(target, key);
+      const v: unknown = Reflect.get(target, key);
       try {
         const f = (v as { fetch?: unknown } | undefined)?.fetch;
-        if (typeof f === 'function') v = override(v as object, 'fetch', tracedFetch(f as Fetch, v, t, () => span));
+        if (typeof f === 'function') {
+          if (!wrapped.has(v as object)) wrapped.set(v as object, override(v as object, 'fetch', tracedFetch(f as Fetch, v, t, parentOf)));
+          return wrapped.get(v as object);
+        }
       } catch (e) {
         internalError(e);
       }
-      wrapped.set(key, v);
       return v;
     },
   });

@@ -127,6 +127,7 @@ export function instrument<E, H extends Handler<E>>(handler: H, config: ConfigIn
     return handler;
   }
   let ready: Promise<State | null> | undefined;
+  const envs = new WeakMap<object, E>();
   const h = handler as unknown as Record<string, (arg: unknown, env: E, ctx: ExecutionContext) => unknown>;
   const out = methods(h);
   for (const key in HANDLERS) {
@@ -146,10 +147,9 @@ export function instrument<E, H extends Handler<E>>(handler: H, config: ConfigIn
           });
           if (s) {
             span = begin(s, arg as never, { 'faas.coldstart': coldStart, 'faas.trigger': trigger });
-            if (span) {
-              coldStart = false;
-              tracedEnvironment = tracedEnv(env, s, span);
-            }
+            if (span) coldStart = false;
+            // The runtime gives one env to every invocation (apps cache on it): one traced env for it, traced or not.
+            if (env && typeof env === 'object') envs.set(env, (tracedEnvironment = envs.get(env) ?? tracedEnv(env, s, current)));
           }
         } catch (e) {
           internalError(e); // our failure: the handler runs untraced
