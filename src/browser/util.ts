@@ -44,9 +44,11 @@ export function httpUrl(url: string): URL | undefined {
 
 const isRequest = (x: unknown): x is Request => typeof Request === 'function' && x instanceof Request;
 
-/** The method and URL a `fetch(input, init)` call asks for. */
-export function fetchTarget(input: RequestInfo | URL, init: RequestInit | undefined): [method: unknown, href: string] {
-  return isRequest(input) ? [init?.method ?? input.method, input.url] : [init?.method ?? 'GET', String(input)];
+/** The method and http(s) URL a `fetch(input, init)` call asks for, or undefined (another scheme). */
+function fetchTarget(input: RequestInfo | URL, init: RequestInit | undefined): [method: unknown, url: URL] | undefined {
+  const [method, href] = isRequest(input) ? [init?.method ?? input.method, input.url] : [init?.method ?? 'GET', String(input)];
+  const u = httpUrl(href);
+  return u && [method, u];
 }
 
 /**
@@ -55,7 +57,7 @@ export function fetchTarget(input: RequestInfo | URL, init: RequestInit | undefi
  * tracer.inject does); a request with the app's own `traceparent` (its trace
  * context, from elsewhere) keeps its headers as they are.
  */
-export function withHeaders(input: RequestInfo | URL, init: RequestInit | undefined, headers: Record<string, string>): RequestInit | undefined {
+function withHeaders(input: RequestInfo | URL, init: RequestInit | undefined, headers: Record<string, string>): RequestInit | undefined {
   const h = new Headers(init?.headers ?? (isRequest(input) ? input.headers : undefined));
   if (h.has('traceparent')) return init;
   for (const k in headers) if (k !== 'baggage' || !h.has(k)) h.set(k, headers[k] as string);
@@ -64,7 +66,32 @@ export function withHeaders(input: RequestInfo | URL, init: RequestInit | undefi
 }
 
 /** How a traced request starts: what ends it, and the trace headers it carries (where they may go). */
-export type Traced = [done: XhrDone, headers: Record<string, string> | undefined];
+export type Traced = [done: Done, headers: Record<string, string> | undefined];
+
+/**
+ * `fetch0` wrapped: each call to an http(s) URL is offered to `start`, which
+ * may trace it. The page's call goes to `fetch0` as it was made — its `this`
+ * and its arguments, as many (`fetch()` rejects as the page's own would) —
+ * with the trace headers over the request's where `start` gives some.
+ */
+export function wrapFetch(fetch0: typeof fetch, start: (method: unknown, url: URL) => Traced | undefined): typeof fetch {
+  // One named parameter: `length` 1, as the page's own fetch.
+  return function fetch(this: unknown, input: RequestInfo | URL): Promise<Response> {
+    const args = [...arguments] as [RequestInfo | URL, RequestInit?];
+    let done: Done | undefined;
+    try {
+      const u = args.length ? fetchTarget(input, args[1]) : undefined;
+      const traced = u && start(u[0], u[1]);
+      done = traced?.[0];
+      if (traced?.[1]) args[1] = withHeaders(input, args[1], traced[1]);
+    } catch (e) {
+      internalError(e);
+    }
+    // The page's own request, started synchronously (pagehide senders rely on it).
+    const sent = fetch0.apply(this, args);
+    return done ? settled(sent, done) : sent;
+  };
+}
 
 /**
  * Each XHR's last open(): its method and http(s) URL. One record for every
@@ -140,11 +167,8 @@ function setXhrHeaders(xhr: XMLHttpRequest, set: XMLHttpRequest['setRequestHeade
   for (const k in headers) if (k !== 'baggage' || !own) set.call(xhr, k, headers[k] as string);
 }
 
-/** How a traced XHR request ends: its status, or 0 and the failure (an event's type, or what send() threw). */
-export type XhrDone = (status: number, failure: unknown) => void;
-
 /** The traced request in flight on each XHR, and the failure event seen for it. */
-const sent = new WeakMap<XMLHttpRequest, { done: XhrDone; failure?: string }>();
+const sent = new WeakMap<XMLHttpRequest, { done: Done; failure?: string }>();
 
 function settle(xhr: XMLHttpRequest, status: number, failure: unknown): void {
   const s = sent.get(xhr);
@@ -165,7 +189,7 @@ const sendable = (xhr: XMLHttpRequest): boolean => xhr.readyState === 1 && !sent
  * synchronous request that fails throws and fires no event: `done` gets what
  * it threw, which goes on to the page.
  */
-function sendXhr(xhr: XMLHttpRequest, send: () => void, done: XhrDone): void {
+function sendXhr(xhr: XMLHttpRequest, send: () => void, done: Done): void {
   sent.set(xhr, { done });
   for (const type of ['error', 'abort', 'timeout', 'loadend']) xhr.addEventListener(type, xhrEvent); // added once per XHR
   try {
