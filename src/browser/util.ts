@@ -51,18 +51,20 @@ function fetchTarget(input: RequestInfo | URL, init: RequestInit | undefined): [
   return u && [method, u];
 }
 
+type FetchArgs = [RequestInfo | URL, RequestInit?];
+
 /**
- * `init` for `fetch(input, init)` with `headers` set over the request's own,
- * except a `baggage` header the app set itself, which is left as it is (as
- * tracer.inject does); a request with the app's own `traceparent` (its trace
- * context, from elsewhere) keeps its headers as they are.
+ * The page's `fetch(...args)` as one request, made as fetch makes it, with
+ * `headers` set over its own — except a `baggage` the app set itself, left
+ * as it is (as tracer.inject does), and all of them when the app set its own
+ * `traceparent` (its trace context, from elsewhere). Sent as it is, with no
+ * init: `fetch(request, init)` would reset a Request's referrer and policy.
  */
-function withHeaders(input: RequestInfo | URL, init: RequestInit | undefined, headers: Record<string, string>): RequestInit | undefined {
-  const h = new Headers(init?.headers ?? (isRequest(input) ? input.headers : undefined));
-  if (h.has('traceparent')) return init;
-  for (const k in headers) if (k !== 'baggage' || !h.has(k)) h.set(k, headers[k] as string);
-  // Over `init`, not a copy of it: fetch reads every member, inherited ones (Object.create, getters) too.
-  return Object.create(init ?? null, { headers: { value: h, enumerable: true } }) as RequestInit;
+function withHeaders(args: FetchArgs, headers: Record<string, string>): FetchArgs {
+  const req = new Request(...args); // throws as the page's call will (it goes out as it was)
+  const h = req.headers;
+  if (!h.has('traceparent')) for (const k in headers) if (k !== 'baggage' || !h.has(k)) h.set(k, headers[k] as string);
+  return [req];
 }
 
 /** How a traced request starts: what ends it, and the trace headers it carries (where they may go). */
@@ -77,13 +79,13 @@ export type Traced = [done: Done, headers: Record<string, string> | undefined];
 export function wrapFetch(fetch0: typeof fetch, start: (method: unknown, url: URL) => Traced | undefined): typeof fetch {
   // One named parameter: `length` 1, as the page's own fetch.
   return function fetch(this: unknown, input: RequestInfo | URL): Promise<Response> {
-    const args = [...arguments] as [RequestInfo | URL, RequestInit?];
+    let args = [...arguments] as FetchArgs;
     let done: Done | undefined;
     try {
       const u = args.length ? fetchTarget(input, args[1]) : undefined;
       const traced = u && start(u[0], u[1]);
       done = traced?.[0];
-      if (traced?.[1]) args[1] = withHeaders(input, args[1], traced[1]);
+      if (traced?.[1]) args = withHeaders(args, traced[1]);
     } catch (e) {
       internalError(e);
     }
