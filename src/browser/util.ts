@@ -109,20 +109,23 @@ const requests = new WeakMap<XMLHttpRequest, [method: unknown, url: URL | undefi
  * which may trace it. Returns the undo.
  */
 export function wrapXhr(proto: XMLHttpRequest, start: (method: unknown, url: URL) => Traced | undefined): () => void {
-  const open0 = proto.open as (...args: unknown[]) => void;
+  const open0 = proto.open;
   const send0 = proto.send;
   const set0 = proto.setRequestHeader;
-  const open = function (this: XMLHttpRequest, ...args: unknown[]): void {
-    let url: URL | undefined;
+  // The page's calls go on with their own arguments, as many (too few throw as they would), and `length`s as the XHR's own.
+  const open = function (this: XMLHttpRequest, method: string, url: string | URL): void {
+    const args = arguments as unknown as Parameters<typeof open0>;
+    let u: URL | undefined;
     try {
-      url = httpUrl(String(args[1]));
+      u = httpUrl(String(url));
     } catch (e) {
       internalError(e); // a URL whose toString throws: the request goes out untraced
     }
     openXhr(this, () => open0.apply(this, args));
-    requests.set(this, [args[0], url]);
+    requests.set(this, [method, u]);
   };
-  const send = function (this: XMLHttpRequest, body?: Document | XMLHttpRequestBodyInit | null): void {
+  const send = function (this: XMLHttpRequest): void {
+    const args = arguments as unknown as Parameters<typeof send0>;
     let traced: Traced | undefined;
     try {
       const r = requests.get(this);
@@ -131,14 +134,14 @@ export function wrapXhr(proto: XMLHttpRequest, start: (method: unknown, url: URL
     } catch (e) {
       internalError(e);
     }
-    return traced ? sendXhr(this, () => send0.call(this, body), traced[0]) : send0.call(this, body);
+    return traced ? sendXhr(this, () => send0.apply(this, args), traced[0]) : send0.apply(this, args);
   };
   proto.open = open as typeof proto.open;
   proto.send = send;
   const unwatch = watchXhrHeaders(proto);
   return () => {
     unwatch();
-    if (proto.open === open) proto.open = open0 as typeof proto.open;
+    if (proto.open === open) proto.open = open0;
     if (proto.send === send) proto.send = send0;
   };
 }
@@ -150,11 +153,13 @@ const appBaggage = new WeakSet<XMLHttpRequest>();
 /** Wraps `setRequestHeader` to note the XHRs the app sets `traceparent` or `baggage` on; returns the undo. */
 function watchXhrHeaders(proto: XMLHttpRequest): () => void {
   const set0 = proto.setRequestHeader;
+  // `value` unnamed in the body: `length` 2, as the XHR's own
   const set = function (this: XMLHttpRequest, name: string, value: string): void {
+    set0.apply(this, arguments as unknown as [string, string]);
+    // Set (it did not throw): noted.
     const n = typeof name === 'string' && name.toLowerCase();
     if (n === 'baggage') appBaggage.add(this);
     else if (n === 'traceparent') appTraceparent.add(this);
-    return set0.call(this, name, value);
   };
   proto.setRequestHeader = set;
   return () => {
