@@ -77,22 +77,24 @@ export type Traced = [done: Done, headers: Record<string, string> | undefined];
  * with the trace headers over the request's where `start` gives some.
  */
 export function wrapFetch(fetch0: typeof fetch, start: (method: unknown, url: URL) => Traced | undefined): typeof fetch {
-  // One named parameter: `length` 1, as the page's own fetch.
-  return function fetch(this: unknown, input: RequestInfo | URL): Promise<Response> {
-    let args = [...arguments] as FetchArgs;
-    let done: Done | undefined;
-    try {
-      const u = args.length ? fetchTarget(input, args[1]) : undefined;
-      const traced = u && start(u[0], u[1]);
-      done = traced?.[0];
-      if (traced?.[1]) args = withHeaders(args, traced[1]);
-    } catch (e) {
-      internalError(e);
-    }
-    // The page's own request, started synchronously (pagehide senders rely on it).
-    const sent = fetch0.apply(this, args);
-    return done ? settled(sent, done) : sent;
-  };
+  // A method: named `fetch` (the minifier keeps property names), no `prototype`, `length` 1 — as the page's own.
+  return {
+    fetch(this: unknown, input: RequestInfo | URL): Promise<Response> {
+      let args = [...arguments] as FetchArgs;
+      let done: Done | undefined;
+      try {
+        const u = args.length ? fetchTarget(input, args[1]) : undefined;
+        const traced = u && start(u[0], u[1]);
+        done = traced?.[0];
+        if (traced?.[1]) args = withHeaders(args, traced[1]);
+      } catch (e) {
+        internalError(e);
+      }
+      // The page's own request, started synchronously (pagehide senders rely on it).
+      const sent = fetch0.apply(this, args);
+      return done ? settled(sent, done) : sent;
+    },
+  }.fetch;
 }
 
 /**
@@ -112,29 +114,31 @@ export function wrapXhr(proto: XMLHttpRequest, start: (method: unknown, url: URL
   const open0 = proto.open;
   const send0 = proto.send;
   const set0 = proto.setRequestHeader;
-  // The page's calls go on with their own arguments, as many (too few throw as they would), and `length`s as the XHR's own.
-  const open = function (this: XMLHttpRequest, method: string, url: string | URL): void {
-    const args = arguments as unknown as Parameters<typeof open0>;
-    let u: URL | undefined;
-    try {
-      u = httpUrl(String(url));
-    } catch (e) {
-      internalError(e); // a URL whose toString throws: the request goes out untraced
-    }
-    openXhr(this, () => open0.apply(this, args));
-    requests.set(this, [method, u]);
-  };
-  const send = function (this: XMLHttpRequest): void {
-    const args = arguments as unknown as Parameters<typeof send0>;
-    let traced: Traced | undefined;
-    try {
-      const r = requests.get(this);
-      traced = r?.[1] && sendable(this) ? start(r[0], r[1]) : undefined;
-      if (traced?.[1]) setXhrHeaders(this, set0, traced[1]);
-    } catch (e) {
-      internalError(e);
-    }
-    return traced ? sendXhr(this, () => send0.apply(this, args), traced[0]) : send0.apply(this, args);
+  // Methods named and of `length`s as the XHR's own; the page's calls go on with their own arguments, as many (too few throw as they would).
+  const { open, send } = {
+    open(this: XMLHttpRequest, method: string, url: string | URL): void {
+      const args = arguments as unknown as Parameters<typeof open0>;
+      let u: URL | undefined;
+      try {
+        u = httpUrl(String(url));
+      } catch (e) {
+        internalError(e); // a URL whose toString throws: the request goes out untraced
+      }
+      openXhr(this, () => open0.apply(this, args));
+      requests.set(this, [method, u]);
+    },
+    send(this: XMLHttpRequest): void {
+      const args = arguments as unknown as Parameters<typeof send0>;
+      let traced: Traced | undefined;
+      try {
+        const r = requests.get(this);
+        traced = r?.[1] && sendable(this) ? start(r[0], r[1]) : undefined;
+        if (traced?.[1]) setXhrHeaders(this, set0, traced[1]);
+      } catch (e) {
+        internalError(e);
+      }
+      return traced ? sendXhr(this, () => send0.apply(this, args), traced[0]) : send0.apply(this, args);
+    },
   };
   proto.open = open as typeof proto.open;
   proto.send = send;
@@ -153,13 +157,15 @@ const appBaggage = new WeakSet<XMLHttpRequest>();
 /** Wraps `setRequestHeader` to note the XHRs the app sets `traceparent` or `baggage` on; returns the undo. */
 function watchXhrHeaders(proto: XMLHttpRequest): () => void {
   const set0 = proto.setRequestHeader;
-  // `value` unnamed in the body: `length` 2, as the XHR's own
-  const set = function (this: XMLHttpRequest, name: string, value: string): void {
-    set0.apply(this, arguments as unknown as [string, string]);
-    // Set (it did not throw): noted.
-    const n = typeof name === 'string' && name.toLowerCase();
-    if (n === 'baggage') appBaggage.add(this);
-    else if (n === 'traceparent') appTraceparent.add(this);
+  // A method, as open and send (wrapXhr); `value` is unused but named: `length` 2.
+  const { setRequestHeader: set } = {
+    setRequestHeader(this: XMLHttpRequest, name: string, value: string): void {
+      set0.apply(this, arguments as unknown as [string, string]);
+      // Set (it did not throw): noted.
+      const n = typeof name === 'string' && name.toLowerCase();
+      if (n === 'baggage') appBaggage.add(this);
+      else if (n === 'traceparent') appTraceparent.add(this);
+    },
   };
   proto.setRequestHeader = set;
   return () => {

@@ -130,7 +130,7 @@ export function pageFor(s: Servers, variant: Variant, suite: string, cases: unkn
       : '';
   const ready = variant === 'tag' ? 'wasmtrace.ready' : variant === 'esm' ? 'window.sdkReady' : 'undefined';
   // A module script: it runs after the ESM variant's (modules run in order), and right after the tag's task.
-  return `<!doctype html><title>t</title><link rel="icon" href="data:,"><script src="/runner.js"></script>${sdk}<form id="f" action="javascript:void 0"><div id="outer"><button id="b" type="submit">b</button><a id="a" href="#h">a</a><input id="i" type="checkbox"></div></form>
+  return `<!doctype html><title>t</title><link rel="icon" href="data:,"><script src="/runner.js"></script>${sdk}<iframe name="sink" hidden></iframe><form id="f" action="about:blank" target="sink"><div id="outer"><button id="b" type="submit">b</button><a id="a" href="#h">a</a><input id="i" type="checkbox"></div></form>
 <script type="module">window.results = runSuite(${JSON.stringify(suite)}, ${JSON.stringify(cases)}, { api: ${JSON.stringify(s.api)}, ready: () => ${ready} });</script>`;
 }
 

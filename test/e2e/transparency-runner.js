@@ -186,13 +186,160 @@
     return { ops, events, res: responseOf(x), opened: x.opened };
   };
 
-  const suites = { fetch: fetchCase, xhr: xhrCase };
+  // ---- history
+  let depth = 0;
+  const historyArgs = (kind, tag) => {
+    const state = { tag, n: [1, 2] };
+    switch (kind) {
+      case 'query': return [state, '', `?q=${tag}`];
+      case 'hash': return [state, '', `#${tag}`];
+      case 'path': return [state, 'title', `/t.html?p=${tag}`];
+      case 'nourl': return [state, ''];
+      case 'undef': return [state, '', undefined];
+      case 'null': return [null, '', null];
+      case 'one': return [state];
+      case 'none': return [];
+      case 'cross': return [state, '', 'http://example.invalid/x'];
+      case 'bad': return [state, '', 'http://[bad'];
+      case 'clone': return [{ f: () => 1 }, '', `?c=${tag}`];
+      default: throw new Error(`no args ${kind}`);
+    }
+  };
+  const historyCase = async (k, tag) => {
+    const seen = [];
+    const onpop = (e) => seen.push(['popstate', JSON.stringify(e.state), strip(location.href)]);
+    const onhash = (e) => seen.push(['hashchange', strip(e.newURL)]);
+    addEventListener('popstate', onpop);
+    addEventListener('hashchange', onhash);
+    const before = history.length;
+    const args = historyArgs(k.args, tag);
+    const f = k.call === 'proto' ? History.prototype[k.op] : history[k.op];
+    const self = k.call === 'badThis' ? {} : history;
+    const out = {};
+    try {
+      const v = k.call === 'detached' ? f(...args) : f.apply(self, args);
+      out.ret = v === undefined ? 'undefined' : typeof v;
+    } catch (e) {
+      out.ret = err(e);
+    }
+    out.after = [strip(location.href), history.length - before, JSON.stringify(history.state)];
+    depth += history.length - before;
+    // Back within this document only (before its first entry is the last page).
+    if (k.back && depth > 0) {
+      depth--;
+      history.back();
+      await Promise.race([new Promise((r) => addEventListener('popstate', r, { once: true })), sleep(500)]);
+    }
+    await sleep(50); // a hashchange is a task of its own
+    removeEventListener('popstate', onpop);
+    removeEventListener('hashchange', onhash);
+    out.seen = seen;
+    out.end = [strip(location.href), JSON.stringify(history.state)];
+    return out;
+  };
+
+  // ---- events (interactions)
+  const el = (id) => (id === 'window' ? window : id === 'document' ? document : document.getElementById(id));
+  const eventCase = async (k, tag) => {
+    const log = [];
+    const target = el(k.target);
+    const removers = [];
+    for (const [i, [where, capture, action]] of k.listeners.entries()) {
+      const node = where === 'target' ? target : el(where);
+      const fn = function (e) {
+        log.push(`${i} ${where} ${e.type} ${this === e.currentTarget} ${e.eventPhase} ${e.defaultPrevented} ${e.isTrusted} ${e.target === target}`);
+        if (action === 'stop') e.stopPropagation();
+        if (action === 'stopNow') e.stopImmediatePropagation();
+        if (action === 'prevent') e.preventDefault();
+        if (action === 'micro') queueMicrotask(() => log.push(`${i} micro`));
+        if (action === 'promise') Promise.resolve().then(() => log.push(`${i} then`)).then(() => log.push(`${i} then2`));
+        if (action === 'timer') setTimeout(() => log.push(`${i} timer`), 0);
+        if (action === 'throw') throw new RangeError(`listener ${i} ${tag}`);
+      };
+      node.addEventListener(k.type, fn, capture);
+      removers.push(() => node.removeEventListener(k.type, fn, capture));
+    }
+    // A submission goes to the hidden frame (the page stays) when a listener stops the event first.
+    const keep = (e) => e.type === 'submit' && e.preventDefault();
+    document.addEventListener('submit', keep);
+    const onerror = (e) => log.push(`error ${e.message} ${e.error instanceof RangeError}`);
+    addEventListener('error', onerror);
+    let ret;
+    try {
+      if (k.how === 'method' && k.type === 'click') ret = target.click();
+      else if (k.how === 'method' && k.type === 'submit') ret = el('f').requestSubmit();
+      else ret = target.dispatchEvent(k.type === 'click' ? new MouseEvent('click', { bubbles: k.bubbles, cancelable: true }) : new Event(k.type, { bubbles: k.bubbles, cancelable: true }));
+      log.push(`returned ${ret}`);
+    } catch (e) {
+      log.push(err(e));
+    }
+    log.push('sync end');
+    await sleep(0);
+    await sleep(0);
+    for (const r of removers) r();
+    document.removeEventListener('submit', keep);
+    removeEventListener('error', onerror);
+    return [log, el('i').checked, strip(location.href)];
+  };
+
+  // ---- errors and rejections
+  const valueOf = (kind, tag, reads) => {
+    switch (kind) {
+      case 'error': return new Error(`e ${tag}`);
+      case 'type': return new TypeError(`t ${tag}`);
+      case 'custom': { class AppError extends Error { constructor(m) { super(m); this.name = 'AppError'; this.code = 7; } } return new AppError(`c ${tag}`); }
+      case 'string': return `s ${tag}`;
+      case 'undefined': return undefined;
+      case 'null': return null;
+      case 'number': return 42;
+      case 'object': return { message: `o ${tag}`, code: 1 };
+      case 'getters': return { get message() { reads.push('message'); return `g ${tag}`; }, get stack() { reads.push('stack'); return 'at x'; }, get name() { reads.push('name'); return 'G'; }, toString() { reads.push('toString'); return `G ${tag}`; } };
+      case 'frozen': return Object.freeze(new Error(`f ${tag}`));
+      default: throw new Error(`no value ${kind}`);
+    }
+  };
+  const errorCase = async (k, tag) => {
+    const log = [];
+    const reads = [];
+    const value = valueOf(k.value, tag, reads);
+    const onerr = function (e) { log.push(['error', strip(e.message), strip(e.filename), e.lineno > 0, e.error === value, e.defaultPrevented, this === window]); if (k.prevent) e.preventDefault(); };
+    const onrej = function (e) { log.push(['unhandledrejection', e.reason === value, e.defaultPrevented, this === window, e.promise instanceof Promise]); if (k.prevent) e.preventDefault(); };
+    const onhandled = (e) => log.push(['rejectionhandled', e.reason === value]);
+    addEventListener('error', onerr);
+    addEventListener('unhandledrejection', onrej);
+    addEventListener('rejectionhandled', onhandled);
+    const old = window.onerror;
+    if (k.onerror) window.onerror = function (message, source, line, col, error) { log.push(['onerror', strip(message), strip(source), line > 0, error === value, this === window]); return k.onerror === 'true'; };
+    if (k.how === 'timer') setTimeout(() => { throw value; }, 0);
+    else if (k.how === 'reject' || k.how === 'late') {
+      const p = Promise.reject(value);
+      if (k.how === 'late') setTimeout(() => p.catch(() => log.push('caught')), 60);
+    } else if (k.how === 'async') (async () => { await null; throw value; })();
+    else if (k.how === 'listener') { const t = new EventTarget(); t.addEventListener('x', () => { throw value; }); log.push(['dispatch', t.dispatchEvent(new Event('x'))]); }
+    await sleep(30);
+    await sleep(80);
+    removeEventListener('error', onerr);
+    removeEventListener('unhandledrejection', onrej);
+    removeEventListener('rejectionhandled', onhandled);
+    window.onerror = old;
+    // Not `reads`: the SDK reads an error's name, message and stack (and String() of another reason) to record it (review-s14-web.md).
+    return log;
+  };
+
+  // ---- what the wrapped functions look like
+  const shapeCase = () => {
+    const fn = (f) => [f.name, f.length, typeof f, 'prototype' in f];
+    const x = XMLHttpRequest.prototype;
+    return [fn(fetch), fn(x.open), fn(x.send), fn(x.setRequestHeader), fn(history.pushState), fn(history.replaceState), fetch === window.fetch, Object.keys(x).length];
+  };
+
+  const suites = { fetch: fetchCase, xhr: xhrCase, page: (k, tag) => ({ history: historyCase, event: eventCase, error: errorCase, shape: shapeCase })[k.kind](k, tag) };
 
   /** Runs every case before the SDK is ready, lets the Wasm come, and runs them again after. */
   window.runSuite = async (suite, cases, { api, ready }) => {
     API = api;
     let isReady = false;
-    const one = suites[suite] ?? window.suites[suite];
+    const one = suites[suite];
     const outcomes = cases.map(() => []);
     let lateEarly = 0;
     for (const [p, phase] of ['e', 'r'].entries()) {
