@@ -1,6 +1,7 @@
 // Differential test: the page's history.pushState/replaceState calls, its
 // event dispatches (the interactions instrumentation listens to them), and
-// its uncaught errors and unhandled rejections (generated, seeded) give the
+// its uncaught errors and unhandled rejections, and a Resource Timing buffer
+// size it sets (generated, seeded) give the
 // app the same results, errors, events, `this` and order with the SDK
 // (script tag, and init(); before ready and after) as without it; the
 // wrapped functions keep their names and lengths (transparency-env.ts).
@@ -48,6 +49,8 @@ const N = 60;
 inBoth(`history, events and errors: what the app sees, without and with the SDK (${N} generated cases, before ready and after)`, async (d) => {
   const r = prng(16);
   const cases = [{ kind: 'shape' }, ...Array.from({ length: N }, () => pick(r, [historyCase, eventCase, eventCase, errorCase])(r))];
+  // The Resource Timing buffer at a size the app chose: full, it stays that size.
+  for (const size of [3, 12]) cases.splice(1 + Math.floor(r() * N), 0, { kind: 'buffer', size });
   const runs = [];
   for (const v of VARIANTS) runs.push(await run(d, s, v, 'page', cases));
   const [without, ...withSdk] = runs;

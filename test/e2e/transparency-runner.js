@@ -326,6 +326,22 @@
     return log;
   };
 
+  // ---- the Resource Timing buffer, at a size the app set
+  const bufferCase = async (k, tag) => {
+    let full = 0;
+    const on = () => full++;
+    performance.addEventListener('resourcetimingbufferfull', on);
+    performance.clearResourceTimings();
+    performance.setResourceTimingBufferSize(k.size);
+    for (let i = 0; i < k.size + 3; i++) await (await fetch(`/r/200?c=${tag}x${i}`)).text();
+    await sleep(50);
+    const n = performance.getEntriesByType('resource').length;
+    performance.removeEventListener('resourcetimingbufferfull', on);
+    performance.clearResourceTimings();
+    performance.setResourceTimingBufferSize(250);
+    return [n, full > 0];
+  };
+
   // ---- what the wrapped functions look like
   const shapeCase = () => {
     const fn = (f) => [f.name, f.length, typeof f, 'prototype' in f];
@@ -333,7 +349,7 @@
     return [fn(fetch), fn(x.open), fn(x.send), fn(x.setRequestHeader), fn(history.pushState), fn(history.replaceState), fetch === window.fetch, Object.keys(x).length];
   };
 
-  const suites = { fetch: fetchCase, xhr: xhrCase, page: (k, tag) => ({ history: historyCase, event: eventCase, error: errorCase, shape: shapeCase })[k.kind](k, tag) };
+  const suites = { fetch: fetchCase, xhr: xhrCase, page: (k, tag) => ({ history: historyCase, event: eventCase, error: errorCase, shape: shapeCase, buffer: bufferCase })[k.kind](k, tag) };
 
   /** Runs every case before the SDK is ready, lets the Wasm come, and runs them again after. */
   window.runSuite = async (suite, cases, { api, ready }) => {
