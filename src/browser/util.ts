@@ -54,17 +54,26 @@ function fetchTarget(input: RequestInfo | URL, init: RequestInit | undefined): [
 type FetchArgs = [RequestInfo | URL, RequestInit?];
 
 /**
- * The page's `fetch(...args)` as one request, made as fetch makes it, with
- * `headers` set over its own — except a `baggage` the app set itself, left
- * as it is (as tracer.inject does), and all of them when the app set its own
- * `traceparent` (its trace context, from elsewhere). Sent as it is, with no
- * init: `fetch(request, init)` would reset a Request's referrer and policy.
+ * The page's `fetch(...args)` with `headers` set over the request's own —
+ * except a `baggage` the app set itself, left as it is (as tracer.inject
+ * does), and all of them when the app set its own `traceparent` (its trace
+ * context, from elsewhere).
  */
 function withHeaders(args: FetchArgs, headers: Record<string, string>): FetchArgs {
-  const req = new Request(...args); // throws as the page's call will (it goes out as it was)
-  const h = req.headers;
-  if (!h.has('traceparent')) for (const k in headers) if (k !== 'baggage' || !h.has(k)) h.set(k, headers[k] as string);
-  return [req];
+  const [input, init] = args;
+  const set = (h: Headers): void => {
+    if (!h.has('traceparent')) for (const k in headers) if (k !== 'baggage' || !h.has(k)) h.set(k, headers[k] as string);
+  };
+  if (isRequest(input)) {
+    // Made as fetch makes it and sent with no init: an init resets a Request's referrer and policy.
+    const req = new Request(input, init); // throws as the page's call will (it goes out as it was)
+    set(req.headers);
+    return [req];
+  }
+  // The page's input as it is (a fetch of the page's own below may read it); its init with headers over it, not a copy: fetch reads every member, inherited ones (Object.create, getters) too.
+  const h = new Headers(init?.headers);
+  set(h);
+  return [input, Object.create(init ?? null, { headers: { value: h, enumerable: true } }) as RequestInit];
 }
 
 /** How a traced request starts: what ends it, and the trace headers it carries (where they may go). */
