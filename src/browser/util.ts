@@ -64,8 +64,9 @@ function withHeaders(args: FetchArgs, headers: Record<string, string>): FetchArg
   const set = (h: Headers): void => {
     if (!h.has('traceparent')) for (const k in headers) if (k !== 'baggage' || !h.has(k)) h.set(k, headers[k] as string);
   };
-  if (isRequest(input)) {
-    // Made as fetch makes it and sent with no init: an init resets a Request's referrer and policy.
+  if (isRequest(input) || isRequest(init)) {
+    // Made as fetch makes it and sent with no init: an init resets a Request's referrer and policy (and
+    // over a Request given as init, fetch would call its getters on another object: Illegal invocation).
     const req = new Request(input, init); // throws as the page's call will (it goes out as it was)
     set(req.headers);
     return [req];

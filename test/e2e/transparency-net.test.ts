@@ -92,10 +92,15 @@ function xhrCase(r: R): Record<string, unknown> {
   };
 }
 
-for (const [suite, make, n, seed] of [['fetch', fetchCase, 70, 14], ['xhr', xhrCase, 60, 15]] as const) {
-  inBoth(`${suite}: what the app sees and what goes on the wire, without and with the SDK (${n} generated cases, before ready and after)`, async (d) => {
+/** A Request given as fetch's init (its members read through its getters), to where the SDK propagates. */
+const requestAsInit = (['same', 'open'] as const).flatMap((dest) => ['GET', 'POST'].map((method) => ({
+  call: 'plain', input: 'string', dest, path: '/r/200', init: 'request', opts: { method, headers: 'obj', ...(method === 'POST' && { body: 'text' }) },
+})));
+
+for (const [suite, make, n, seed, fixed] of [['fetch', fetchCase, 70, 14, requestAsInit], ['xhr', xhrCase, 60, 15, []]] as const) {
+  inBoth(`${suite}: what the app sees and what goes on the wire, without and with the SDK (${n} generated cases and ${fixed.length} fixed, before ready and after)`, async (d) => {
     const r = prng(seed);
-    const cases = Array.from({ length: n }, () => make(r));
+    const cases: Array<Record<string, unknown>> = [...Array.from({ length: n }, () => make(r)), ...fixed];
     const runs = [];
     for (const v of VARIANTS) runs.push(await run(d, s, v, suite, cases));
     const [without, ...withSdk] = runs;
