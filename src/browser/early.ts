@@ -19,7 +19,7 @@ import { formatTraceparent } from '../propagation.js';
 import { validIds } from '../ids.js';
 import { internalError } from '../diag.js';
 import { rootTraceState } from '../sampler.js';
-import { fetchTarget, hex, httpUrl, inflight, settled, startClientSpan, withHeaders, wrapXhr } from './util.js';
+import { type Traced, hex, inflight, startClientSpan, wrapFetch, wrapXhr } from './util.js';
 
 /** The tracer's EARLY option key (tracer.ts), by its registered name: no import of the tracer here. */
 export const EARLY = Symbol.for('wasmtrace.early');
@@ -139,9 +139,9 @@ export function recordEarly(o: EarlyOptions): EarlyRequests {
   let replayed: ((r: Record_) => void) | undefined;
   const since = performance.now();
 
-  /** A record for a request to `url` (undefined: not http(s)), or undefined when it is not to be traced (or too many are). */
-  const begin = (method: unknown, url: URL | undefined): Record_ | undefined => {
-    if (replayed || records.length >= MAX_EARLY || !url || o.ignore(url)) return undefined;
+  /** A record for a request to `url`, or undefined when it is not to be traced (or too many are). */
+  const begin = (method: unknown, url: URL): Record_ | undefined => {
+    if (replayed || records.length >= MAX_EARLY || o.ignore(url)) return undefined;
     const r: Record_ = { method, url, start: unixNow(), ids: newIds(o.ratio, parent) };
     records.push(r);
     return r;
@@ -152,37 +152,21 @@ export function recordEarly(o: EarlyOptions): EarlyRequests {
     if (r.span) replayed?.(r);
   };
   const restore: Array<() => void> = [];
+  /** A request to trace: what ends its record, and its trace headers where they may go. */
+  const start = (method: unknown, url: URL): Traced | undefined => {
+    const r = begin(method, url);
+    return r && [(status, error, at) => finish(r, status, error, at), o.propagate(url) ? traceHeaders(r.ids, r.ids.baggage) : undefined];
+  };
 
   const g = globalThis as { fetch?: typeof fetch };
   const fetch0 = g.fetch;
   if (o.fetch && typeof fetch0 === 'function') {
-    const wrapped = function fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
-      let r: Record_ | undefined;
-      try {
-        const [method, href] = fetchTarget(input, init);
-        r = begin(method, httpUrl(href));
-        if (r && o.propagate(r.url)) init = withHeaders(input, init, traceHeaders(r.ids, r.ids.baggage));
-      } catch (e) {
-        internalError(e);
-      }
-      const sent = fetch0.call(globalThis, input, init);
-      const rec = r;
-      return rec ? settled(sent, (status, error, at) => finish(rec, status, error, at)) : sent;
-    };
-    g.fetch = wrapped as typeof fetch;
+    const wrapped = (g.fetch = wrapFetch(fetch0, start));
     restore.push(() => {
       if (g.fetch === wrapped) g.fetch = fetch0;
     });
   }
-
-  if (o.xhr && typeof XMLHttpRequest === 'function') {
-    restore.push(
-      wrapXhr(XMLHttpRequest.prototype, (method, url) => {
-        const r = begin(method, url);
-        return r && [(status, failure) => finish(r, status, failure), o.propagate(url) ? traceHeaders(r.ids, r.ids.baggage) : undefined];
-      }),
-    );
-  }
+  if (o.xhr && typeof XMLHttpRequest === 'function') restore.push(wrapXhr(XMLHttpRequest.prototype, start));
 
   return {
     since,

@@ -2,34 +2,13 @@
 // injected only where the page may send them (same origin or `propagateTo`).
 import type { Span } from '../types.js';
 import type { BrowserContext } from './types.js';
-import { internalError } from '../diag.js';
 import { holdActive } from './hold.js';
-import { type Done, endInflight, fetchTarget, httpUrl, inflight, perfNow, settled, startClientSpan, withHeaders } from './util.js';
-
-type Fetch = typeof fetch;
+import { type Done, endInflight, inflight, perfNow, startClientSpan, wrapFetch } from './util.js';
 
 export function instrumentFetch(ctx: BrowserContext): void {
-  const g = globalThis as { fetch?: Fetch };
-  const original = g.fetch;
-  if (typeof original !== 'function') return;
-  const wrapped = function fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
-    let done: Done | undefined;
-    try {
-      const [method, href] = fetchTarget(input, init);
-      const u = httpUrl(href);
-      if (u && !ctx.ignore(u.href)) {
-        let headers: Record<string, string> | undefined;
-        [done, headers] = request(ctx, method, u);
-        if (headers) init = withHeaders(input, init, headers);
-      }
-    } catch (e) {
-      internalError(e);
-    }
-    // The page's own request, started synchronously (pagehide senders rely on it).
-    const sent = original.call(globalThis, input, init);
-    return done ? settled(sent, done) : sent;
-  };
-  g.fetch = wrapped as Fetch;
+  const g = globalThis as { fetch?: typeof fetch };
+  if (typeof g.fetch !== 'function') return;
+  g.fetch = wrapFetch(g.fetch, (method, u) => (ctx.ignore(u.href) ? undefined : request(ctx, method, u)));
   ctx.fetchSince = perfNow();
   ctx.onUnload.push(endInflight);
 }

@@ -33,15 +33,17 @@ export function instrumentNavigation(ctx: BrowserContext): void {
 
   const wrap = (name: 'pushState' | 'replaceState'): void => {
     const original = history[name];
-    const wrapped = function (this: History, ...args: Parameters<History['pushState']>): void {
-      original.apply(this, args); // throws on a bad URL: the page's own error
-      try {
-        navigated(name);
-      } catch (e) {
-        internalError(e);
-      }
-    };
-    history[name] = wrapped;
+    // A method named as the page's own, of its `length` (2), given the page's arguments as they are.
+    history[name] = {
+      [name](this: History, data: unknown, unused: string): void {
+        original.apply(this, arguments as unknown as Parameters<History['pushState']>); // throws on a bad URL: the page's own error
+        try {
+          navigated(name);
+        } catch (e) {
+          internalError(e);
+        }
+      },
+    }[name]!;
   };
   wrap('pushState');
   wrap('replaceState');

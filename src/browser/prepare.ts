@@ -69,18 +69,22 @@ export function prepareBrowser(opts: BrowserInitOptions, defaultWasm: (json: boo
   return { opts, defaultWasm, onUnload, onRestore, wasmHref, ratio, propagate, painted, compiled: painted.then(() => precompile(wasm)), early: early(opts, wasmHref, ratio, propagate), resourcesLost };
 }
 
+/** The Resource Timing buffer's size unless the page sets one. */
+const BROWSER_RESOURCES = 250;
+
 /**
  * The resources instrumentation reads the Resource Timing buffer after the
  * load event, and a page with more than 250 resources fills it before: the
- * buffer is raised to MAX_RESOURCES when it fills. Full at that, the entries
- * that come next are lost: from then on they are counted (a lower bound: the
- * one that found it full is counted, not others before the count starts).
+ * buffer is raised to MAX_RESOURCES when it fills at the browsers' size (a
+ * size the page set itself stays). Full at another, the entries that come
+ * next are lost: from then on they are counted (a lower bound: the one that
+ * found it full is counted, not others before the count starts).
  */
 function keepResources(): () => number {
   let lost = 0;
   let po: PerformanceObserver | undefined;
   const stop = listen(performance, 'resourcetimingbufferfull', () => {
-    if (performance.getEntriesByType('resource').length < MAX_RESOURCES) return performance.setResourceTimingBufferSize(MAX_RESOURCES);
+    if (performance.getEntriesByType('resource').length === BROWSER_RESOURCES) return performance.setResourceTimingBufferSize(MAX_RESOURCES);
     if (po) return;
     lost = 1;
     po = observe('resource', () => lost++);

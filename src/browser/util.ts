@@ -44,27 +44,68 @@ export function httpUrl(url: string): URL | undefined {
 
 const isRequest = (x: unknown): x is Request => typeof Request === 'function' && x instanceof Request;
 
-/** The method and URL a `fetch(input, init)` call asks for. */
-export function fetchTarget(input: RequestInfo | URL, init: RequestInit | undefined): [method: unknown, href: string] {
-  return isRequest(input) ? [init?.method ?? input.method, input.url] : [init?.method ?? 'GET', String(input)];
+/** The method and http(s) URL a `fetch(input, init)` call asks for, or undefined (another scheme). */
+function fetchTarget(input: RequestInfo | URL, init: RequestInit | undefined): [method: unknown, url: URL] | undefined {
+  const [method, href] = isRequest(input) ? [init?.method ?? input.method, input.url] : [init?.method ?? 'GET', String(input)];
+  const u = httpUrl(href);
+  return u && [method, u];
 }
 
+type FetchArgs = [RequestInfo | URL, RequestInit?];
+
 /**
- * `init` for `fetch(input, init)` with `headers` set over the request's own,
- * except a `baggage` header the app set itself, which is left as it is (as
- * tracer.inject does); a request with the app's own `traceparent` (its trace
- * context, from elsewhere) keeps its headers as they are.
+ * The page's `fetch(...args)` with `headers` set over the request's own —
+ * except a `baggage` the app set itself, left as it is (as tracer.inject
+ * does), and all of them when the app set its own `traceparent` (its trace
+ * context, from elsewhere).
  */
-export function withHeaders(input: RequestInfo | URL, init: RequestInit | undefined, headers: Record<string, string>): RequestInit | undefined {
-  const h = new Headers(init?.headers ?? (isRequest(input) ? input.headers : undefined));
-  if (h.has('traceparent')) return init;
-  for (const k in headers) if (k !== 'baggage' || !h.has(k)) h.set(k, headers[k] as string);
-  // Over `init`, not a copy of it: fetch reads every member, inherited ones (Object.create, getters) too.
-  return Object.create(init ?? null, { headers: { value: h, enumerable: true } }) as RequestInit;
+function withHeaders(args: FetchArgs, headers: Record<string, string>): FetchArgs {
+  const [input, init] = args;
+  const set = (h: Headers): void => {
+    if (!h.has('traceparent')) for (const k in headers) if (k !== 'baggage' || !h.has(k)) h.set(k, headers[k] as string);
+  };
+  if (isRequest(input) || isRequest(init)) {
+    // Made as fetch makes it and sent with no init: an init resets a Request's referrer and policy (and
+    // over a Request given as init, fetch would call its getters on another object: Illegal invocation).
+    const req = new Request(input, init); // throws as the page's call will (it goes out as it was)
+    set(req.headers);
+    return [req];
+  }
+  // The page's input as it is (a fetch of the page's own below may read it); its init with headers over it, not a copy: fetch reads every member, inherited ones (Object.create, getters) too.
+  const h = new Headers(init?.headers);
+  set(h);
+  return [input, Object.create(init ?? null, { headers: { value: h, enumerable: true } }) as RequestInit];
 }
 
 /** How a traced request starts: what ends it, and the trace headers it carries (where they may go). */
-export type Traced = [done: XhrDone, headers: Record<string, string> | undefined];
+export type Traced = [done: Done, headers: Record<string, string> | undefined];
+
+/**
+ * `fetch0` wrapped: each call to an http(s) URL is offered to `start`, which
+ * may trace it. The page's call goes to `fetch0` as it was made — its `this`
+ * and its arguments, as many (`fetch()` rejects as the page's own would) —
+ * with the trace headers over the request's where `start` gives some.
+ */
+export function wrapFetch(fetch0: typeof fetch, start: (method: unknown, url: URL) => Traced | undefined): typeof fetch {
+  // A method: named `fetch` (the minifier keeps property names), no `prototype`, `length` 1 — as the page's own.
+  return {
+    fetch(this: unknown, input: RequestInfo | URL): Promise<Response> {
+      let args = [...arguments] as FetchArgs;
+      let done: Done | undefined;
+      try {
+        const u = args.length ? fetchTarget(input, args[1]) : undefined;
+        const traced = u && start(u[0], u[1]);
+        done = traced?.[0];
+        if (traced?.[1]) args = withHeaders(args, traced[1]);
+      } catch (e) {
+        internalError(e);
+      }
+      // The page's own request, started synchronously (pagehide senders rely on it).
+      const sent = fetch0.apply(this, args);
+      return done ? settled(sent, done) : sent;
+    },
+  }.fetch;
+}
 
 /**
  * Each XHR's last open(): its method and http(s) URL. One record for every
@@ -80,36 +121,41 @@ const requests = new WeakMap<XMLHttpRequest, [method: unknown, url: URL | undefi
  * which may trace it. Returns the undo.
  */
 export function wrapXhr(proto: XMLHttpRequest, start: (method: unknown, url: URL) => Traced | undefined): () => void {
-  const open0 = proto.open as (...args: unknown[]) => void;
+  const open0 = proto.open;
   const send0 = proto.send;
   const set0 = proto.setRequestHeader;
-  const open = function (this: XMLHttpRequest, ...args: unknown[]): void {
-    let url: URL | undefined;
-    try {
-      url = httpUrl(String(args[1]));
-    } catch (e) {
-      internalError(e); // a URL whose toString throws: the request goes out untraced
-    }
-    openXhr(this, () => open0.apply(this, args));
-    requests.set(this, [args[0], url]);
-  };
-  const send = function (this: XMLHttpRequest, body?: Document | XMLHttpRequestBodyInit | null): void {
-    let traced: Traced | undefined;
-    try {
-      const r = requests.get(this);
-      traced = r?.[1] && sendable(this) ? start(r[0], r[1]) : undefined;
-      if (traced?.[1]) setXhrHeaders(this, set0, traced[1]);
-    } catch (e) {
-      internalError(e);
-    }
-    return traced ? sendXhr(this, () => send0.call(this, body), traced[0]) : send0.call(this, body);
+  // Methods named and of `length`s as the XHR's own; the page's calls go on with their own arguments, as many (too few throw as they would).
+  const { open, send } = {
+    open(this: XMLHttpRequest, method: string, url: string | URL): void {
+      const args = arguments as unknown as Parameters<typeof open0>;
+      let u: URL | undefined;
+      try {
+        u = httpUrl(String(url));
+      } catch (e) {
+        internalError(e); // a URL whose toString throws: the request goes out untraced
+      }
+      openXhr(this, () => open0.apply(this, args));
+      requests.set(this, [method, u]);
+    },
+    send(this: XMLHttpRequest): void {
+      const args = arguments as unknown as Parameters<typeof send0>;
+      let traced: Traced | undefined;
+      try {
+        const r = requests.get(this);
+        traced = r?.[1] && sendable(this) ? start(r[0], r[1]) : undefined;
+        if (traced?.[1]) setXhrHeaders(this, set0, traced[1]);
+      } catch (e) {
+        internalError(e);
+      }
+      return traced ? sendXhr(this, () => send0.apply(this, args), traced[0]) : send0.apply(this, args);
+    },
   };
   proto.open = open as typeof proto.open;
   proto.send = send;
   const unwatch = watchXhrHeaders(proto);
   return () => {
     unwatch();
-    if (proto.open === open) proto.open = open0 as typeof proto.open;
+    if (proto.open === open) proto.open = open0;
     if (proto.send === send) proto.send = send0;
   };
 }
@@ -121,11 +167,15 @@ const appBaggage = new WeakSet<XMLHttpRequest>();
 /** Wraps `setRequestHeader` to note the XHRs the app sets `traceparent` or `baggage` on; returns the undo. */
 function watchXhrHeaders(proto: XMLHttpRequest): () => void {
   const set0 = proto.setRequestHeader;
-  const set = function (this: XMLHttpRequest, name: string, value: string): void {
-    const n = typeof name === 'string' && name.toLowerCase();
-    if (n === 'baggage') appBaggage.add(this);
-    else if (n === 'traceparent') appTraceparent.add(this);
-    return set0.call(this, name, value);
+  // A method, as open and send (wrapXhr); `value` is unused but named: `length` 2.
+  const { setRequestHeader: set } = {
+    setRequestHeader(this: XMLHttpRequest, name: string, value: string): void {
+      set0.apply(this, arguments as unknown as [string, string]);
+      // Set (it did not throw): noted.
+      const n = typeof name === 'string' && name.toLowerCase();
+      if (n === 'baggage') appBaggage.add(this);
+      else if (n === 'traceparent') appTraceparent.add(this);
+    },
   };
   proto.setRequestHeader = set;
   return () => {
@@ -140,11 +190,8 @@ function setXhrHeaders(xhr: XMLHttpRequest, set: XMLHttpRequest['setRequestHeade
   for (const k in headers) if (k !== 'baggage' || !own) set.call(xhr, k, headers[k] as string);
 }
 
-/** How a traced XHR request ends: its status, or 0 and the failure (an event's type, or what send() threw). */
-export type XhrDone = (status: number, failure: unknown) => void;
-
 /** The traced request in flight on each XHR, and the failure event seen for it. */
-const sent = new WeakMap<XMLHttpRequest, { done: XhrDone; failure?: string }>();
+const sent = new WeakMap<XMLHttpRequest, { done: Done; failure?: string }>();
 
 function settle(xhr: XMLHttpRequest, status: number, failure: unknown): void {
   const s = sent.get(xhr);
@@ -165,7 +212,7 @@ const sendable = (xhr: XMLHttpRequest): boolean => xhr.readyState === 1 && !sent
  * synchronous request that fails throws and fires no event: `done` gets what
  * it threw, which goes on to the page.
  */
-function sendXhr(xhr: XMLHttpRequest, send: () => void, done: XhrDone): void {
+function sendXhr(xhr: XMLHttpRequest, send: () => void, done: Done): void {
   sent.set(xhr, { done });
   for (const type of ['error', 'abort', 'timeout', 'loadend']) xhr.addEventListener(type, xhrEvent); // added once per XHR
   try {
