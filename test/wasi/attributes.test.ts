@@ -5,33 +5,17 @@
 // compiled here with asc) and through the JS tracer over the same Wasm core;
 // the decoded OTLP/JSON spans must agree. 64-bit integers, which JS has no
 // type for, are checked against the rule docs/wasi.md gives.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { runWasi } from '../../demo/wasi-job/host.mjs';
 import { coreTracer } from '../helpers/core-tracer.js';
 import { truncate } from '../../src/core.js';
 import { IO_SIZE } from '../../src/wasm.js';
 import { allSpans, decodeJson, type OtlpAnyValue, type OtlpKeyValue, type OtlpSpan } from '../helpers/otlp.js';
 import { prng } from '../../demo/collector/synthetic.mjs'; // mulberry32, seeded
+import { wasiFixture } from './fixture.js';
 
-const root = fileURLToPath(new URL('../../', import.meta.url));
-let dir = '';
-let fixture = '';
-
-before(() => {
-  dir = mkdtempSync(join(tmpdir(), 'wasmtrace-attributes-'));
-  fixture = join(dir, 'attributes.wasm');
-  execFileSync(join(root, 'node_modules', '.bin', 'asc'), [
-    'test/wasi/fixtures/attributes.ts', '--config', 'asconfig.json', '--target', 'release', '-o', fixture,
-    '--runtime', 'incremental', '--exportStart', '_start', '--initialMemory', '24', '--maximumMemory', '1024',
-  ], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
-});
-after(() => rmSync(dir, { recursive: true, force: true }));
+const fixture = wasiFixture('attributes');
 
 /** A value as the fixture takes it: a type letter (fixtures/attributes.ts) and its text. */
 interface Value { type: string; text: string }
@@ -76,7 +60,7 @@ function jsValue({ type, text }: Value): unknown {
 }
 
 async function runFixture(script: Script): Promise<OtlpSpan[]> {
-  const run = await runWasi({ wasm: fixture, sockets: false, env: { OPS: opsOf(script) }, timeoutMs: 120_000 });
+  const run = await runWasi({ wasm: fixture(), sockets: false, env: { OPS: opsOf(script) }, timeoutMs: 120_000 });
   assert.equal(run.exitCode, 0, run.stderr);
   return run.stdout.split('\n').filter((l) => l.length).flatMap((l) => allSpans(decodeJson(l)));
 }

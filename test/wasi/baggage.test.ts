@@ -5,25 +5,12 @@
 // parseBaggage of the same header, member for member.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { runWasi } from '../../demo/wasi-job/host.mjs';
 import { parseBaggage } from '../../src/baggage.js';
 import { prng } from '../../demo/collector/synthetic.mjs'; // mulberry32, seeded
+import { wasiFixture } from './fixture.js';
 
-const root = fileURLToPath(new URL('../../', import.meta.url));
-
-function compileFixture(dir: string): string {
-  const out = join(dir, 'baggage.wasm');
-  execFileSync(join(root, 'node_modules', '.bin', 'asc'), [
-    'test/wasi/fixtures/baggage.ts', '--config', 'asconfig.json', '--target', 'release', '-o', out,
-    '--runtime', 'incremental', '--exportStart', '_start', '--initialMemory', '24', '--maximumMemory', '1024',
-  ], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
-  return out;
-}
+const fixture = wasiFixture('baggage');
 
 const TCHARS = "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
 // Octets other than '%' (escapes are made separately, valid or not).
@@ -100,36 +87,30 @@ function header(r: () => number, i: number): string {
 }
 
 test("3,000 generated headers: the WASI build's parseBaggage equals the JS SDK's, member for member", async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'wasmtrace-baggage-'));
-  try {
-    const wasm = compileFixture(dir);
-    const r = prng(0xba99a9e);
-    const headers: string[] = [];
-    for (let i = 0; i < 3000; i++) headers.push(header(r, i));
-    // The header-length bound, on both sides of it.
-    const long = Array.from({ length: 1000 }, (_, i) => `k${i}=v`).join(',');
-    headers.push(long + ','.repeat(65536 - long.length), long + ','.repeat(65537 - long.length));
-    const env: Record<string, string> = { N: String(headers.length) };
-    headers.forEach((h, i) => (env[`B${i}`] = h));
-    const run = await runWasi({ wasm, sockets: false, env, timeoutMs: 120_000 });
-    assert.equal(run.exitCode, 0, run.stderr);
-    const lines = run.stdout.split('\n');
-    assert.equal(lines.length, headers.length + 1);
-    const counts = { kept: 0, dropped: 0, empty: 0 };
-    headers.forEach((h, i) => {
-      const want = parseBaggage(h);
-      assert.deepEqual(lines[i]!.split(','), want.split(','), `case ${i}: ${JSON.stringify(h.slice(0, 300))}`);
-      const given = h.split(',').length;
-      const kept = want ? want.split(',').length : 0;
-      counts.kept += kept;
-      counts.dropped += given - kept;
-      if (!want) counts.empty++;
-    });
-    // The cases reach both sides of each rule: members kept and dropped, headers emptied.
-    assert.ok(counts.kept > 100_000 && counts.dropped > 20_000 && counts.empty > 300, JSON.stringify(counts));
-    assert.equal(lines[headers.length - 2], parseBaggage(long), 'a header of 65,536 characters is parsed');
-    assert.equal(lines[headers.length - 1], '', 'a longer one is ignored whole');
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  const r = prng(0xba99a9e);
+  const headers: string[] = [];
+  for (let i = 0; i < 3000; i++) headers.push(header(r, i));
+  // The header-length bound, on both sides of it.
+  const long = Array.from({ length: 1000 }, (_, i) => `k${i}=v`).join(',');
+  headers.push(long + ','.repeat(65536 - long.length), long + ','.repeat(65537 - long.length));
+  const env: Record<string, string> = { N: String(headers.length) };
+  headers.forEach((h, i) => (env[`B${i}`] = h));
+  const run = await runWasi({ wasm: fixture(), sockets: false, env, timeoutMs: 120_000 });
+  assert.equal(run.exitCode, 0, run.stderr);
+  const lines = run.stdout.split('\n');
+  assert.equal(lines.length, headers.length + 1);
+  const counts = { kept: 0, dropped: 0, empty: 0 };
+  headers.forEach((h, i) => {
+    const want = parseBaggage(h);
+    assert.deepEqual(lines[i]!.split(','), want.split(','), `case ${i}: ${JSON.stringify(h.slice(0, 300))}`);
+    const given = h.split(',').length;
+    const kept = want ? want.split(',').length : 0;
+    counts.kept += kept;
+    counts.dropped += given - kept;
+    if (!want) counts.empty++;
+  });
+  // The cases reach both sides of each rule: members kept and dropped, headers emptied.
+  assert.ok(counts.kept > 100_000 && counts.dropped > 20_000 && counts.empty > 300, JSON.stringify(counts));
+  assert.equal(lines[headers.length - 2], parseBaggage(long), 'a header of 65,536 characters is parsed');
+  assert.equal(lines[headers.length - 1], '', 'a longer one is ignored whole');
 });

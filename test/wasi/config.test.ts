@@ -5,9 +5,8 @@
 // go to a small WASI command (fixtures/config.ts, compiled here with asc)
 // and are compared case by case; then the demo job shows the same through
 // init, in its spans and at the collector.
-import { after, before, test } from 'node:test';
+import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,26 +23,19 @@ import { badSetting } from '../../src/diag.js';
 import { VERSION } from '../../src/version.js';
 import { prng } from '../../demo/collector/synthetic.mjs'; // mulberry32, seeded
 import { coreTracer, type CoreTracer } from '../helpers/core-tracer.js';
+import { wasiFixture } from './fixture.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const dist = join(root, 'dist');
 const SOCKETS = join(dist, 'demo-wasi.wasm');
 const LINES = join(dist, 'demo-wasi-lines.wasm');
-let dir = '';
-let fixture = '';
+const fixture = wasiFixture('config');
 /** The JS SDK's tracer over the real Wasm module: what it makes of a caller is the reference. */
 let js: CoreTracer;
 
 before(async () => {
   js = await coreTracer();
-  dir = mkdtempSync(join(tmpdir(), 'wasmtrace-config-'));
-  fixture = join(dir, 'config.wasm');
-  execFileSync(join(root, 'node_modules', '.bin', 'asc'), [
-    'test/wasi/fixtures/config.ts', '--config', 'asconfig.json', '--target', 'release', '-o', fixture,
-    '--runtime', 'incremental', '--exportStart', '_start', '--initialMemory', '24', '--maximumMemory', '1024',
-  ], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
 });
-after(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Runs the fixture over `cases` (each a set of variables for one case, named <letter><i>); its lines and stderr. */
 async function runFixture(kind: string, cases: Record<string, string>[], extra: Record<string, string> = {}): Promise<{ lines: string[]; stderr: string }> {
@@ -51,7 +43,7 @@ async function runFixture(kind: string, cases: Record<string, string>[], extra: 
   cases.forEach((c, i) => {
     for (const [k, v] of Object.entries(c)) env[k + i] = v;
   });
-  const run = await runWasi({ wasm: fixture, sockets: false, env, timeoutMs: 120_000 });
+  const run = await runWasi({ wasm: fixture(), sockets: false, env, timeoutMs: 120_000 });
   assert.equal(run.exitCode, 0, run.stderr);
   const lines = run.stdout.split('\n');
   assert.equal(lines.pop(), '');

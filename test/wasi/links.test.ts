@@ -8,33 +8,17 @@
 // the decoded OTLP/JSON spans must agree. Each time is compared by what it
 // was made from: a given time read as ms since the origin or as unix ms
 // (each side's origin), or now (between the run's first and last reading).
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { runWasi } from '../../demo/wasi-job/host.mjs';
 import { coreTracer } from '../helpers/core-tracer.js';
 import { now, setClock, timeOrigin } from '../../src/clock.js';
 import { allSpans, decodeJson, type OtlpKeyValue, type OtlpSpan } from '../helpers/otlp.js';
 import { prng } from '../../demo/collector/synthetic.mjs'; // mulberry32, seeded
 import type { Span, SpanContext } from '../../src/types.js';
+import { wasiFixture } from './fixture.js';
 
-const root = fileURLToPath(new URL('../../', import.meta.url));
-let dir = '';
-let fixture = '';
-
-before(() => {
-  dir = mkdtempSync(join(tmpdir(), 'wasmtrace-links-'));
-  fixture = join(dir, 'links.wasm');
-  execFileSync(join(root, 'node_modules', '.bin', 'asc'), [
-    'test/wasi/fixtures/links.ts', '--config', 'asconfig.json', '--target', 'release', '-o', fixture,
-    '--runtime', 'incremental', '--exportStart', '_start', '--initialMemory', '24', '--maximumMemory', '1024',
-  ], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
-});
-after(() => rmSync(dir, { recursive: true, force: true }));
+const fixture = wasiFixture('links');
 
 type Attr = [key: string, value: string];
 type Step =
@@ -80,7 +64,7 @@ const originNsOf = (ms: number): bigint => BigInt(Math.floor(ms)) * 1_000_000n +
 interface Run { spans: OtlpSpan[]; originNs: bigint; window: [number, number] }
 
 async function runFixture(steps: Step[], env: Record<string, string>): Promise<Run> {
-  const run = await runWasi({ wasm: fixture, sockets: false, env: { OPS: opsOf(steps), ...env }, timeoutMs: 120_000 });
+  const run = await runWasi({ wasm: fixture(), sockets: false, env: { OPS: opsOf(steps), ...env }, timeoutMs: 120_000 });
   assert.equal(run.exitCode, 0, run.stderr);
   const lines = run.stdout.split('\n').filter((l) => l.length);
   const first = lines.shift()!.split(' ');

@@ -5,13 +5,8 @@
 // What leaves (JSON lines, read with the independent decoder) is checked
 // against the rule (a trace is kept when the ratio keeps it, a span failed,
 // or its root was slow) and against the JS tracer's spans, span for span.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { runWasi } from '../../demo/wasi-job/host.mjs';
 import { allSpans, decodeJson, decodeProtobuf, type FlatSpan } from '../helpers/otlp.js';
 import { coreTracer, seedBytes } from '../helpers/core-tracer.js';
@@ -20,20 +15,9 @@ import { checkThreshold, thresholdHex } from '../../src/sampler.js';
 import { parseTracestate } from '../../src/propagation.js';
 import { prng } from '../../demo/collector/synthetic.mjs'; // mulberry32, seeded
 import type { Span } from '../../src/types.js';
+import { wasiFixture } from './fixture.js';
 
-const root = fileURLToPath(new URL('../../', import.meta.url));
-let dir = '';
-let fixture = '';
-
-before(() => {
-  dir = mkdtempSync(join(tmpdir(), 'wasmtrace-tail-'));
-  fixture = join(dir, 'tail.wasm');
-  execFileSync(join(root, 'node_modules', '.bin', 'asc'), [
-    'test/wasi/fixtures/tail.ts', '--config', 'asconfig.json', '--target', 'release', '-o', fixture,
-    '--runtime', 'incremental', '--exportStart', '_start', '--initialMemory', '24', '--maximumMemory', '1024',
-  ], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
-});
-after(() => rmSync(dir, { recursive: true, force: true }));
+const fixture = wasiFixture('tail');
 
 // The JS tracer's clock: one ms per op, so its start times are as ordered as the WASI run's.
 let clock = 0;
@@ -135,7 +119,7 @@ async function runPlan(ops: Op[], c: Config, seed: number, options: Record<strin
     PLAN: encode(ops), RATIO: String(c.ratio), KEEP: c.keepErrors ? '1' : '0', SLOW: String(c.slowMs), BATCH: String(c.batch ?? 512), ...options, ...c.env,
   };
   if (c.maxHoldMs !== undefined) env.HOLD = String(c.maxHoldMs);
-  const run = await runWasi({ wasm: fixture, sockets: false, env, entropy: [...seedBytes(seed)], timeoutMs: 120_000 });
+  const run = await runWasi({ wasm: fixture(), sockets: false, env, entropy: [...seedBytes(seed)], timeoutMs: 120_000 });
   assert.equal(run.exitCode, 0, run.stderr);
   const lines = run.stdout.split('\n');
   assert.equal(lines.pop(), '');
