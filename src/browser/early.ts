@@ -7,6 +7,8 @@
 // When the SDK is ready, each record becomes the CLIENT span its traceparent
 // named (the tracer's EARLY option) and the recorder steps aside: the full
 // instrumentations (fetch.ts, xhr.ts) wrap fetch and XHR from then on.
+// The script tag also keeps the page's uncaught errors and unhandled
+// rejections (recordErrors) until the errors instrumentation takes them.
 //
 // This file is part of the script tag's loader, evaluated during page load:
 // it imports nothing of the SDK's tracer.
@@ -19,12 +21,15 @@ import { formatTraceparent } from '../propagation.js';
 import { validIds } from '../ids.js';
 import { internalError } from '../diag.js';
 import { rootTraceState } from '../sampler.js';
-import { type Traced, hex, inflight, startClientSpan, wrapFetch, wrapXhr } from './util.js';
+import { type Traced, hex, inflight, listen, startClientSpan, wrapFetch, wrapXhr } from './util.js';
 
 /** The tracer's EARLY option key (tracer.ts), by its registered name: no import of the tracer here. */
 export const EARLY = Symbol.for('wasmtrace.early');
 /** Requests recorded at most; later ones before ready go out untraced. */
 export const MAX_EARLY = 128;
+
+/** Uncaught errors and unhandled rejections kept before ready; later ones are counted as dropped (errors.ts). */
+export const MAX_EARLY_ERRORS = 32;
 
 /** How a request ended: a status (0 for a network failure) and the failure. */
 type Outcome = [status: number, error: unknown];
@@ -191,4 +196,47 @@ export function recordEarly(o: EarlyOptions): EarlyRequests {
       records.length = 0;
     },
   };
+}
+
+/**
+ * An uncaught error or unhandled rejection as the errors instrumentation
+ * records it (errors.ts): its span's name, the thrown value or reason (or an
+ * error event's message), where it was thrown, and when (unix ms, clock.ts unixNow).
+ */
+export type PageError = [type: string, exception: unknown, file: string, line: number, column: number, at: number];
+
+/** What window's `e` (`error` without capture, `unhandledrejection`) tells of its error; undefined for an `error` that is no ErrorEvent. */
+export function pageError(e: Event): PageError | undefined {
+  if (e.type !== 'error') return ['unhandledrejection', (e as PromiseRejectionEvent).reason, '', 0, 0, unixNow()];
+  const ev = e as ErrorEvent;
+  return typeof ev.message === 'string' ? ['error', ev.error ?? ev.message, ev.filename, ev.lineno, ev.colno, unixNow()] : undefined;
+}
+
+/** Stops keeping errors; gives those kept and how many more there were. */
+let takeKept: (() => [PageError[], number]) | undefined;
+
+/**
+ * Keeps the page's errors and rejections until `takeErrors`: the first
+ * MAX_EARLY_ERRORS, the rest counted. Its listeners, passive and without
+ * capture (as errors.ts's), only read the event: the page sees the same.
+ */
+export function recordErrors(): void {
+  const kept: PageError[] = [];
+  let more = 0;
+  const keep = (e: Event): void => {
+    const f = pageError(e);
+    if (f) kept.length < MAX_EARLY_ERRORS ? kept.push(f) : more++;
+  };
+  const stop = ['error', 'unhandledrejection'].map((type) => listen(window, type, keep, false));
+  takeKept = () => {
+    for (const undo of stop) undo();
+    return [kept, more];
+  };
+}
+
+/** The errors kept before ready and how many more there were (recording stops); undefined when none were being kept. */
+export function takeErrors(): [PageError[], number] | undefined {
+  const take = takeKept;
+  takeKept = undefined;
+  return take?.();
 }

@@ -2,9 +2,13 @@
 // conventions: exception.type, exception.message, exception.stacktrace) on
 // the active span, or on a span of their own (`error`, `unhandledrejection`).
 // The URLs in them (a script's, the page's) are redacted as url.full is.
+// Those the script tag kept before ready (early.ts) go the same way first,
+// at the times they happened.
 import type { Attributes } from '../types.js';
 import type { BrowserContext } from './types.js';
 import { fullUrl } from '../url.js';
+import { internalError } from '../diag.js';
+import { type PageError, pageError, takeErrors } from './early.js';
 import { listen, perfNow, redactUrls } from './util.js';
 import { safeString } from '../span.js';
 
@@ -24,7 +28,11 @@ export function instrumentErrors(ctx: BrowserContext): void {
   let minute = -1;
   let recent = 0;
   let dropped = 0;
-  const record = (type: string, exception: unknown, where: Attributes = {}): void => {
+  const record = ([type, exception, file, line, column, at]: PageError): void => {
+    const where: Attributes = {};
+    if (file) where['code.file.path'] = fullUrl(file, ctx.redact);
+    if (line) where['code.line.number'] = line;
+    if (column) where['code.column.number'] = column;
     const message = redactUrls(exception instanceof Error ? exception.message : safeString(exception), ctx.redact);
     // The same error again (message and place) is only counted: sent as wasmtrace.repeats at pagehide.
     const key = JSON.stringify([type, message, where['code.file.path'], where['code.line.number'], where['code.column.number']]);
@@ -41,11 +49,11 @@ export function instrumentErrors(ctx: BrowserContext): void {
     // A remote context's span (withSpan over an extracted one) records nothing: such an error gets a span of its own.
     let active = ctx.tracer.getActiveSpan();
     if (!active?.isRecording()) active = undefined;
-    const span = active ?? ctx.tracer.startSpan(type, { attributes: where });
+    const span = active ?? ctx.tracer.startSpan(type, { attributes: where, startTime: at });
     // On the page's active span, the place goes on the event (a span of its own carries it).
-    span.recordException(exception, undefined, active ? { ...where, ...own } : own);
+    span.recordException(exception, at, active ? { ...where, ...own } : own);
     span.setStatus({ code: 2, message });
-    if (!active) span.end();
+    if (!active) span.end(at);
   };
   ctx.onUnload.push(() => {
     for (const s of seen.values()) {
@@ -55,17 +63,23 @@ export function instrumentErrors(ctx: BrowserContext): void {
     if (dropped) ctx.tracer.startSpan('error', { attributes: { 'wasmtrace.errors_dropped': dropped } }).end();
     dropped = 0;
   });
+  // Those before ready first (no span is active now: each gets its own), then the page's from now on.
+  const early = takeErrors();
+  if (early) {
+    dropped += early[1];
+    for (const f of early[0]) {
+      try {
+        record(f);
+      } catch (e) {
+        internalError(e);
+      }
+    }
+  }
   // Listening without capture: resource load errors (which do not bubble) stay out.
-  listen(window, 'error', (e) => {
-    const ev = e as ErrorEvent;
-    if (typeof ev.message !== 'string') return;
-    const where: Attributes = {};
-    if (ev.filename) where['code.file.path'] = fullUrl(ev.filename, ctx.redact);
-    if (ev.lineno) where['code.line.number'] = ev.lineno;
-    if (ev.colno) where['code.column.number'] = ev.colno;
-    record('error', ev.error ?? ev.message, where);
-  }, false);
-  listen(window, 'unhandledrejection', (e) => {
-    record('unhandledrejection', (e as PromiseRejectionEvent).reason);
-  }, false);
+  const live = (e: Event): void => {
+    const f = pageError(e);
+    if (f) record(f);
+  };
+  listen(window, 'error', live, false);
+  listen(window, 'unhandledrejection', live, false);
 }

@@ -23,7 +23,7 @@ import { parseTracestate, setHeader } from '../propagation.js';
 import { SPAN_METHODS, carrying, noopSpan, noopTracer, readRemote, startActive } from '../noop.js';
 import { checkThreshold } from '../sampler.js';
 import { optionsFromDataset } from './dataset.js';
-import { EARLY, type EarlyParent, bagOf, earlyBaggage, earlyParent, newIds, traceHeaders, withBag, withEarlyParent } from './early.js';
+import { EARLY, type EarlyParent, bagOf, earlyBaggage, earlyParent, newIds, recordErrors, takeErrors, traceHeaders, withBag, withEarlyParent } from './early.js';
 import { STARTED, type Prepared, type StartedPage, prepareBrowser } from './prepare.js';
 
 type Op = [method: string, args: unknown[]];
@@ -288,6 +288,8 @@ function main(): void {
     const noop = noopTracer(noopSpan);
     tracing = api(Promise.resolve(noop), 1, noop);
   } else {
+    // Errors from now on are kept for the errors instrumentation (errors.ts), which takes them when it starts.
+    if (options.instrumentations?.errors !== false) recordErrors();
     let prepared: Prepared | undefined;
     try {
       prepared = prepareBrowser(options, (json) => new URL(json ? 'wasmtrace-json.wasm' : 'wasmtrace.wasm', base));
@@ -307,6 +309,8 @@ function main(): void {
             return noopTracer(noopSpan);
           })
       : Promise.resolve(noopTracer(noopSpan));
+    // Not taken (no Wasm, a CSP refusal): dropped, and nothing more kept.
+    void ready.then(takeErrors);
     tracing = api(ready, p?.ratio ?? 1);
   }
   w[STARTED] ??= tracing.ready;
