@@ -252,8 +252,10 @@ async function outcome(host: string, c: Case, run: string): Promise<Json> {
   }
   // true: the client had the first chunk before the rest was written (streamed); false: the gate timed out (buffered).
   if (g) out.streamed = await g.opened;
-  // The request forwarded names its run too (x-run, the paths).
-  out.upstream = JSON.parse(JSON.stringify(await settled(run)).replaceAll(`"${run}"`, '"RUN"').replaceAll(`/${run}/`, '/RUN/'));
+  // The request forwarded names its run too (x-run, the paths). Sorted: work
+  // left to waitUntil races the app's other fetches to the upstream.
+  const upstream = JSON.parse(JSON.stringify(await settled(run)).replaceAll(`"${run}"`, '"RUN"').replaceAll(`/${run}/`, '/RUN/')) as Json[];
+  out.upstream = upstream.map((r) => JSON.stringify(r)).sort();
   return out;
 }
 
