@@ -1,10 +1,13 @@
 // Memory per buffered span: spans ended but not yet exported, 3 attributes each.
 // - OpenTelemetry JS: the JS heap delta per span (BatchSpanProcessor's queue).
 // - wasmtrace: spans live in a fixed 1 MiB Wasm memory; the figure is the Wasm
-//   bytes a span actually takes (its 96 B slot plus its share of the 256 B data
-//   blocks, from how many spans fit before anything drops), plus the JS heap
-//   delta per span. Each sample is a fresh `node --expose-gc` child; the two
-//   SDKs' children alternate.
+//   bytes a span takes (its slot plus the one data block its name and 3
+//   attributes fill, assembly/core/layout.ts), plus the JS heap delta per span.
+// Each sample is a fresh `node --expose-gc` child (the median of its rounds,
+// after a warm-up: lib/memory-child.mjs); the two SDKs' children alternate.
+// Also: how many spans wasmtrace keeps before its first drop while the
+// collector never answers (the Wasm pool, then encoded batches up to
+// maxQueueBytes).
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -42,9 +45,7 @@ export async function run({ smoke = false } = {}) {
   void raw;
   const L = layout();
   const capacity = samples.wasmtrace[0].capacity;
-  // Every span takes a slot; data blocks are the scarcer pool when capacity < slots.
-  const blocksPerSpan = Math.max(1, L.blocks / capacity);
-  const wasmPerSpan = L.slotSize + (capacity < L.slots - 1 ? L.blocks / capacity : blocksPerSpan) * L.blockSize;
+  const wasmPerSpan = L.slotSize + L.blockSize;
   const ourHeap = samples.wasmtrace.map((s) => s.heapPerSpan);
   const theirHeap = samples.otel.map((s) => s.heapPerSpan);
   const heapMedian = median(ourHeap);
@@ -53,9 +54,9 @@ export async function run({ smoke = false } = {}) {
       name: 'memory per buffered span (Wasm + JS heap)', unit: 'B/span',
       // A negative heap delta is GC noise: count it as zero, never below the Wasm bytes.
       ours: ourHeap.map((h) => wasmPerSpan + Math.max(0, h)), theirs: theirHeap, rivalName: OTEL_NAME,
-      note: `Wasm ${Math.round(wasmPerSpan)} B (slot ${L.slotSize} B + data blocks of ${L.blockSize} B) + JS heap ${heapMedian.toFixed(1)} B; ` +
-        `${capacity} such spans fit in the fixed Wasm memory; heapUsed delta in a --expose-gc child`,
+      note: `Wasm ${Math.round(wasmPerSpan)} B (a ${L.slotSize} B slot + a ${L.blockSize} B data block; ${L.slots} slots, ${L.blocks} blocks) + JS heap ${heapMedian.toFixed(1)} B; ` +
+        'heapUsed delta in a --expose-gc child, median of its rounds after a warm-up',
     }),
-    figure({ name: 'spans buffered before drops (fixed Wasm memory)', unit: 'spans', better: 'higher', ours: [capacity] }),
+    figure({ name: 'spans kept before the first drop, collector not answering (Wasm pool, then maxQueueBytes of batches)', unit: 'spans', better: 'higher', ours: [capacity] }),
   ];
 }
