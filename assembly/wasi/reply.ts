@@ -2,7 +2,7 @@
 // a retry (Retry-After, RFC 9110 §10.2.3) and how many spans it refused (the
 // OTLP partial success). Read from bytes as received, trusting none of them:
 // a malformed value says nothing.
-import { hexDigit } from "./text";
+import { hexDigit, putUtf8 } from "./text";
 
 // The bytes being read: [p, lim).
 let p: usize = 0;
@@ -349,7 +349,7 @@ function unescape(a: usize, b: usize): i32 {
       }
     }
     if (c >= 0xd800 && c < 0xe000) c = 0xfffd;
-    o = utf8Char(o, c);
+    o = putUtf8(o, c);
   }
   return <i32>(o - a);
 }
@@ -359,27 +359,4 @@ function hex4(at: usize): u32 {
   let v: u32 = 0;
   for (let k: usize = 0; k < 4; k++) v = (v << 4) | (<u32>hexDigit(load<u8>(at + k)) & 15);
   return v;
-}
-
-function utf8Char(o: usize, c: u32): usize {
-  if (c < 0x80) {
-    store<u8>(o, <u8>c);
-    return o + 1;
-  }
-  if (c < 0x800) {
-    store<u8>(o, <u8>(0xc0 | (c >> 6)));
-    store<u8>(o + 1, <u8>(0x80 | (c & 63)));
-    return o + 2;
-  }
-  if (c < 0x10000) {
-    store<u8>(o, <u8>(0xe0 | (c >> 12)));
-    store<u8>(o + 1, <u8>(0x80 | ((c >> 6) & 63)));
-    store<u8>(o + 2, <u8>(0x80 | (c & 63)));
-    return o + 3;
-  }
-  store<u8>(o, <u8>(0xf0 | (c >> 18)));
-  store<u8>(o + 1, <u8>(0x80 | ((c >> 12) & 63)));
-  store<u8>(o + 2, <u8>(0x80 | ((c >> 6) & 63)));
-  store<u8>(o + 3, <u8>(0x80 | (c & 63)));
-  return o + 4;
 }

@@ -14,37 +14,41 @@ export function utf8(s: string, dst: usize, max: i32, whole: bool = false): i32 
   let i = 0;
   for (; i < n; i++) {
     let c = <u32>load<u16>(src + (<usize>i << 1));
-    if (c < 0x80) {
-      if (o + 1 > lim) break;
-      store<u8>(dst + o++, <u8>c);
-      continue;
-    }
-    if (c < 0x800) {
-      if (o + 2 > lim) break;
-      store<u8>(dst + o++, <u8>(0xc0 | (c >> 6)));
-      store<u8>(dst + o++, <u8>(0x80 | (c & 63)));
-      continue;
-    }
+    let pair = false;
     if (c >= 0xd800 && c < 0xdc00 && i + 1 < n) {
       const d = <u32>load<u16>(src + (<usize>(i + 1) << 1));
-      if (d >= 0xdc00 && d < 0xe000) {
-        if (o + 4 > lim) break;
-        c = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00);
-        store<u8>(dst + o++, <u8>(0xf0 | (c >> 18)));
-        store<u8>(dst + o++, <u8>(0x80 | ((c >> 12) & 63)));
-        store<u8>(dst + o++, <u8>(0x80 | ((c >> 6) & 63)));
-        store<u8>(dst + o++, <u8>(0x80 | (c & 63)));
-        i++;
-        continue;
-      }
+      if ((pair = d >= 0xdc00 && d < 0xe000)) c = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00);
     }
     if (c >= 0xd800 && c < 0xe000) c = 0xfffd;
-    if (o + 3 > lim) break;
-    store<u8>(dst + o++, <u8>(0xe0 | (c >> 12)));
-    store<u8>(dst + o++, <u8>(0x80 | ((c >> 6) & 63)));
-    store<u8>(dst + o++, <u8>(0x80 | (c & 63)));
+    if (o + <usize>(c < 0x80 ? 1 : c < 0x800 ? 2 : c < 0x10000 ? 3 : 4) > lim) break;
+    o = putUtf8(dst + o, c) - dst;
+    if (pair) i++;
   }
   return whole && i < n ? max + 1 : <i32>o;
+}
+
+/** Writes the code point `c` (not a surrogate) as UTF-8 at `o`; returns the end. */
+export function putUtf8(o: usize, c: u32): usize {
+  if (c < 0x80) {
+    store<u8>(o, <u8>c);
+    return o + 1;
+  }
+  if (c < 0x800) {
+    store<u8>(o, <u8>(0xc0 | (c >> 6)));
+    store<u8>(o + 1, <u8>(0x80 | (c & 63)));
+    return o + 2;
+  }
+  if (c < 0x10000) {
+    store<u8>(o, <u8>(0xe0 | (c >> 12)));
+    store<u8>(o + 1, <u8>(0x80 | ((c >> 6) & 63)));
+    store<u8>(o + 2, <u8>(0x80 | (c & 63)));
+    return o + 3;
+  }
+  store<u8>(o, <u8>(0xf0 | (c >> 18)));
+  store<u8>(o + 1, <u8>(0x80 | ((c >> 12) & 63)));
+  store<u8>(o + 2, <u8>(0x80 | ((c >> 6) & 63)));
+  store<u8>(o + 3, <u8>(0x80 | (c & 63)));
+  return o + 4;
 }
 
 /** Value of one hex digit, or -1. */
