@@ -130,14 +130,18 @@ export function createCore(x: WasmExports, contentType: string, valueLimit: numb
       }
       return x.pending();
     },
-    drain(maxBytes: number, maxSpans = 0x7fffffff): Encoded | null {
+    drain(maxBytes: number, maxSpans = 0x7fffffff, keep?: (e: Encoded) => void): Encoded | null {
       let n = x.encode(maxBytes, maxSpans);
       if (n < 0) n = x.encode(OUT_SIZE, maxSpans); // the oldest span alone is larger
       if (n <= 0) return null;
       const spans = counters()[7] ?? 0;
       const at = x.out();
-      return { body: u8.slice(at, at + n), spans };
+      const e = { body: u8.slice(at, at + n), spans };
+      keep?.(e);
+      x.commit();
+      return e;
     },
+    commit: () => x.commit(),
     stats(): SpanStats {
       const s = counters();
       return { droppedSpans: s[0] ?? 0, droppedData: s[1] ?? 0, droppedOversize: s[2] ?? 0, held: s[8] ?? 0 };

@@ -99,7 +99,7 @@ export async function initWith(platform: Platform, options: InitOptions): Promis
     const tracers: Tracer[] = [];
     const live = platform.liveResource;
     const source: SpanSource = live
-      ? { ...core.source, drain: (maxBytes, maxSpans) => (setAll(core, live()), core.source.drain(maxBytes, maxSpans)) }
+      ? { ...core.source, drain: (maxBytes, maxSpans, keep) => (setAll(core, live()), core.source.drain(maxBytes, maxSpans, keep)) }
       : core.source;
     const pipeline = createPipeline(source, delivery, {
       dropped(reason, spans) {

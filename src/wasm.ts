@@ -37,6 +37,7 @@ export interface WasmExports {
   holdDue(): number;
   encode(maxBytes: number, maxSpans: number): number;
   pending(): number;
+  commit(): void;
   stats(): number;
 }
 

@@ -4,7 +4,7 @@ import { IO, IO_SIZE, STATS } from "./layout";
 import { pinSpanId, seedFrom } from "./ids";
 import { internBytes, internCount } from "./intern";
 import {
-  endedSpans, freeBlockCount, freeSlotCount, initPool, R_STATE,
+  endedSpans, freeBlockCount, freeEncoded, freeSlotCount, initPool, R_STATE,
 } from "./pool";
 import {
   droppedData, droppedOversize, droppedSpans, setLimits, setOrigin, setRatio,
@@ -90,6 +90,11 @@ export function tracestate(h: i32, len: i32): i32 {
 /** Ended spans waiting to be encoded. */
 export function pending(): i32 {
   return endedSpans();
+}
+
+/** Frees the spans of the last `encode`: the host holds its bytes. Until then, the next encode writes them again. */
+export function commit(): void {
+  freeEncoded();
 }
 
 /**

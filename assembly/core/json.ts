@@ -6,8 +6,8 @@ import {
   S_REMOTE, S_SPAN, S_START, S_STATUS, S_TRACE, slotAt,
 } from "./layout";
 import {
-  R_ATTR, R_EVENT, R_LINK, R_NAME, R_NATTR, R_STATE, R_STATUS, findRecord, freeSlot, nextRecord,
-  openRecords, peekEnded, popEnded, readPayload, skipHeader, skipRecord,
+  R_ATTR, R_EVENT, R_LINK, R_NAME, R_NATTR, R_STATE, R_STATUS, findRecord, freeSlot, nextEnded,
+  nextRecord, openRecords, peekEnded, popEnded, readPayload, setEncoded, skipHeader, skipRecord,
 } from "./pool";
 import { internLen, internPtr } from "./intern";
 import { countOversize, toUnixNs } from "./config";
@@ -352,23 +352,25 @@ export function encodeJson(maxBytes: i32, maxSpans: i32 = i32.MAX_VALUE): i32 {
   const limit = maxBytes < 128 ? 128 : maxBytes > OUT_SIZE ? OUT_SIZE : maxBytes;
   if (maxSpans <= 0) maxSpans = i32.MAX_VALUE; // no bound (an older host passes none)
   let n = 0;
+  setEncoded(0);
   for (;;) {
-    if (peekEnded() < 0) return 0;
+    let i = peekEnded();
+    if (i < 0) return 0;
     out.reset(limit - 8);
     out.ascii('{"resourceSpans":[{"resource":{');
     attributes(slotAt(0), R_ATTR);
     count("droppedAttributesCount", <i32>load<u16>(slotAt(0), S_DATTR));
     out.ascii(scopeJson());
     if (out.over) return -1;
-    while (peekEnded() >= 0 && n < maxSpans) {
+    while (i >= 0 && n < maxSpans) {
       const mark = out.pos;
       if (n) out.byte(0x2c);
-      span(slotAt(peekEnded()));
+      span(slotAt(i));
       if (out.over) {
         out.rollback(mark);
         break;
       }
-      freeSlot(popEnded());
+      i = nextEnded(i);
       n++;
     }
     if (n) break;
@@ -378,6 +380,7 @@ export function encodeJson(maxBytes: i32, maxSpans: i32 = i32.MAX_VALUE): i32 {
   }
   out.setEnd(limit);
   out.ascii("]}]}]}");
+  setEncoded(n);
   out.setCount(n);
   return <i32>(out.pos - OUT);
 }

@@ -325,6 +325,30 @@ export function popEnded(): i32 {
   return i;
 }
 
+/** The ended span after `i`, oldest first; -1 after the newest. */
+export function nextEnded(i: i32): i32 {
+  return load<i32>(slotAt(i), S_NEXT);
+}
+
+/**
+ * Spans the last encode wrote, still in the queue: the host frees them
+ * (`freeEncoded`) once it holds their bytes. A host cut off in between (a
+ * page's pagehide handler ended by the browser) loses nothing: the next
+ * encode writes them again.
+ */
+let encodedSpans: i32 = 0;
+
+export function setEncoded(n: i32): void {
+  encodedSpans = n;
+}
+
+export function freeEncoded(): void {
+  while (encodedSpans > 0) {
+    encodedSpans--;
+    freeSlot(popEnded());
+  }
+}
+
 export function endedSpans(): i32 {
   return endedCount;
 }

@@ -8,7 +8,7 @@ import {
 } from "./layout";
 import {
   H_ATTR, R_ATTR, R_EVENT, R_LINK, R_NAME, R_NATTR, R_STATE, R_STATUS, advance, next,
-  findRecord, freeSlot, nextRecord, openRecords, peekEnded, popEnded, rOff, readPayload, skipHeader, skipRecord,
+  findRecord, freeSlot, nextEnded, nextRecord, openRecords, peekEnded, popEnded, setEncoded, rOff, readPayload, skipHeader, skipRecord,
 } from "./pool";
 import { internLen, internPtr } from "./intern";
 import { countOversize, toUnixNs } from "./config";
@@ -362,8 +362,10 @@ export function encodeProto(maxBytes: i32, maxSpans: i32 = i32.MAX_VALUE): i32 {
   let count = 0;
   let resourceAt: usize = 0;
   let scopeAt: usize = 0;
+  setEncoded(0);
   for (;;) {
-    if (peekEnded() < 0) return 0;
+    let i = peekEnded();
+    if (i < 0) return 0;
     // The spans of before (8 bytes of room for the outer lengths, 4 of them now reserved ahead).
     out.reset(limit - 4);
     depth = 0;
@@ -372,15 +374,15 @@ export function encodeProto(maxBytes: i32, maxSpans: i32 = i32.MAX_VALUE): i32 {
     scopeAt = wide(2); // ResourceSpans.scope_spans
     bytesField(1, SCOPE_PROTO, SCOPE_PROTO_SIZE); // ScopeSpans.scope
     if (out.over) return -1;
-    while (peekEnded() >= 0 && count < maxSpans) {
+    while (i >= 0 && count < maxSpans) {
       const mark = out.pos;
-      span(slotAt(peekEnded()));
+      span(slotAt(i));
       if (out.over) {
         out.rollback(mark);
         depth = 0;
         break;
       }
-      freeSlot(popEnded());
+      i = nextEnded(i);
       count++;
     }
     if (count) break;
@@ -389,6 +391,7 @@ export function encodeProto(maxBytes: i32, maxSpans: i32 = i32.MAX_VALUE): i32 {
     countOversize();
   }
   closeOuter(resourceAt, scopeAt);
+  setEncoded(count);
   out.setCount(count);
   return <i32>(out.pos - out.start);
 }

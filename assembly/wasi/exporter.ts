@@ -6,7 +6,7 @@ import { encodeProto, protoKV } from "../core/proto";
 import { encodeJson, jsonKV } from "../core/json";
 import { setKVEncoder } from "../core/kv";
 import { lastCount, start as outStart } from "../core/out";
-import { endedSpans } from "../core/pool";
+import { endedSpans, freeEncoded } from "../core/pool";
 import { Url } from "./config";
 import { post, lastError, lastStatus, NO_STATUS, SENT, UNSUPPORTED } from "./http";
 import { rejected, rejectedMessage } from "./reply";
@@ -79,6 +79,7 @@ function drainLines(): void {
   for (let i = 0; i < 4096 && endedSpans() > 0; i++) {
     const n = encodeJson(OUT_SIZE);
     if (n <= 0) break;
+    freeEncoded(); // the bytes are in the output buffer until the next encode
     if (!writeLine(outStart, n)) lose(lastCount, "the output refused the write");
   }
 }
@@ -106,6 +107,7 @@ function drainHttp(): void {
   for (let i = 0; i < 4096 && endedSpans() > 0; i++) {
     const n = settings.json ? encodeJson(OUT_SIZE) : encodeProto(OUT_SIZE);
     if (n <= 0) break;
+    freeEncoded();
     const count = lastCount;
     if (nowMs() < coolUntil) {
       lose(count, lostReason);

@@ -60,10 +60,12 @@ interface Batch extends StoredBatch {
   _handedOff?: boolean;
   /** keep() has tried to write it ahead. */
   _kept?: boolean;
+  /** Inside the transport call: still set afterwards only when the browser ended the handler there. */
+  _calling?: boolean;
 }
 
-/** A body drained from the source and not yet queued (compression pending): [body, spans]. */
-type Raw = [Uint8Array, number];
+/** A body drained from the source and not yet queued (compression pending): [body, spans, its spans maybe still in the source]. */
+type Raw = [Uint8Array, number, boolean?];
 
 type Timer = ReturnType<typeof setTimeout> | undefined;
 
@@ -202,12 +204,16 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
   function drainSource(): Raw[] {
     const out: Raw[] = [];
     try {
+      // Each body is kept in `preparing` before Wasm lets its spans go: from
+      // a pagehide handler the browser ends partway, the next handler sends
+      // it, and commits the spans if that handler ended before it could.
+      for (const raw of preparing) if (raw[2]) source.commit(), (raw[2] = false);
       for (let guard = source.pending() + 1; guard > 0 && source.pending() > 0; guard--) {
-        const enc = source.drain(MAX_BODY_BYTES, o.maxExportBatchSize);
-        if (!enc) break;
-        const raw: Raw = [enc.body, enc.spans];
+        let raw: Raw | undefined;
+        source.drain(MAX_BODY_BYTES, o.maxExportBatchSize, (e) => void preparing.add((raw = [e.body, e.spans, true])));
+        if (!raw) break;
+        raw[2] = false;
         out.push(raw);
-        preparing.add(raw);
       }
       const s = stats();
       const grew = (k: 'droppedSpans' | 'droppedOversize', reason: string): unknown => s[k] > last[k] && drop(reason, s[k] - last[k]);
@@ -355,6 +361,15 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
     // throw means the request cannot be made: no retry makes it. One that
     // ignores the signal is still over at the deadline.
     let refused = false;
+    let sending: Promise<TransportResponse>;
+    b._calling = true;
+    try {
+      sending = Promise.resolve(transport(b._body, meta));
+    } catch (e) {
+      refused = true;
+      sending = Promise.reject(e);
+    }
+    b._calling = false;
     // Removed once settled: the signal is shared by the requests of a while,
     // and each listener held its batch (and made adding the next one slower).
     let onAbort = (): void => {};
@@ -365,12 +380,7 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
     // One reaction per step (no finally()s, which cost two each): fail() never throws.
     const done: Promise<void> = new Promise<TransportResponse>((r, j) => {
       signal?.addEventListener('abort', (onAbort = () => j(signal.reason)), { once: true });
-      try {
-        Promise.resolve(transport(b._body, meta)).then(r, j);
-      } catch (e) {
-        refused = true;
-        j(e);
-      }
+      sending.then(r, j);
     })
       .then(settled, (e: unknown) => settled(null, e))
       .catch(fail)
@@ -452,6 +462,7 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
    * stays for the next page, and smaller ones behind it go (OTLP has no order).
    */
   function pump(urgent: boolean, pick?: (b: Batch) => boolean): void {
+    retake();
     const t = now();
     for (const b of [...queue]) {
       if (active >= o.maxConcurrentRequests && !urgent) break;
@@ -459,6 +470,22 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
       if (!start(b, urgent) && !urgent) break;
     }
     keep();
+  }
+
+  /**
+   * Batches whose transport call never returned: Firefox, closing a tab, can
+   * end a pagehide handler inside fetch(), and that request never leaves
+   * (seen 4 times in 80 closes with earlier batches unanswered). Idle again,
+   * they go with the next handler (visibilitychange follows) or stay stored.
+   */
+  function retake(): void {
+    for (const b of queue) {
+      if (b._calling) {
+        b._calling = b._inflight = false;
+        active--;
+        if (b._keepalive) keepaliveBytes -= b._body.length;
+      }
+    }
   }
 
   /** After a failed attempt: due after its backoff (or Retry-After); parked after the last until online, a success, or the next page. */
@@ -565,6 +592,7 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
     // (https://html.spec.whatwg.org/multipage/document-lifecycle.html#unloading-documents).
     if (final) unloading = true;
     else final = unloading;
+    retake(); // before any keep(): a batch cut off in its transport call is not in flight
     try {
       hooks.hidden?.();
     } catch (e) {

@@ -18,10 +18,14 @@ export interface SpanSource {
   /**
    * Encodes the oldest ended spans into one request of at most `maxBytes`
    * and `maxSpans` spans (no count bound when absent) and removes them from
-   * the buffer. Returns null when no span has ended. A span larger than
-   * `maxBytes` comes back alone in a larger body.
+   * the buffer once `keep` (if any) has taken the bytes: a caller cut off
+   * before then gets the same spans from its next drain. Returns null when
+   * no span has ended. A span larger than `maxBytes` comes back alone in a
+   * larger body.
    */
-  drain(maxBytes: number, maxSpans?: number): Encoded | null;
+  drain(maxBytes: number, maxSpans?: number, keep?: (e: Encoded) => void): Encoded | null;
+  /** Removes the spans of the last drain, if a caller cut off after its `keep` left them (a no-op otherwise). */
+  commit(): void;
   /** Drop counters kept in Wasm. */
   stats(): SpanStats;
 }

@@ -9,14 +9,15 @@ import { init as initCore } from '../../src/index.js';
 import { jsonWasm, protoWasm } from '../helpers/core-tracer.js';
 import { unpack } from '../../src/export/codec.js';
 import type { StorageArea } from '../helpers/memory-storage.js';
-import type { Collector } from '../helpers/collector.js';
+import { type Collector, startCollector } from '../helpers/collector.js';
+import type { TestContext } from 'node:test';
 import { allSpans, attrs, type FlatSpan } from '../helpers/otlp.js';
 import { gunzipSync } from 'node:zlib';
 import { instantiate } from '../../src/wasm.js';
 import { createCore } from '../../src/core.js';
 import { createTracer } from '../../src/tracer.js';
 import { createPipeline, resolveDeliveryOptions } from '../../src/export/pipeline.js';
-import type { DeliveryOptions, Pipeline } from '../../src/export/types.js';
+import type { DeliveryOptions, Pipeline, SpanSource } from '../../src/export/types.js';
 import type { StorageLike, Transport } from '../../src/export/types.js';
 import { fetchTransport } from '../../src/export/send.js';
 
@@ -50,7 +51,7 @@ export interface Tab {
  * A tracer over the real Wasm module wired straight to createPipeline, with
  * the hooks recorded (no drop-report spans), for exact accounting.
  */
-export async function tabFor(endpoint: string, options: DeliveryOptions = {}): Promise<Tab> {
+export async function tabFor(endpoint: string, options: DeliveryOptions = {}, wrap = (s: SpanSource): SpanSource => s): Promise<Tab> {
   const x = await instantiate(protoWasm);
   const core = createCore(x, 'application/x-protobuf', 4096);
   const seed = new Uint8Array(32);
@@ -61,7 +62,7 @@ export async function tabFor(endpoint: string, options: DeliveryOptions = {}): P
   const drops = new Map<string, number>();
   const errors: unknown[] = [];
   const pipeline = createPipeline(
-    core.source,
+    wrap(core.source),
     resolveDeliveryOptions({ endpoint, storage: null, retryInitialDelayMs: 20, retryMaxDelayMs: 2000, scheduledDelayMs: 60_000, ...options }, {}, (m) =>
       errors.push(new RangeError(m)),
     ),
@@ -295,3 +296,43 @@ export async function switchPort(target: Collector): Promise<{ url: string; up()
     },
   };
 }
+
+// ---------------------------------------------------------------------------
+// A page faked on globalThis (document, location, window events).
+
+/** Makes globalThis look like a page on `origin`; returns the undo. */
+export function fakePage(origin: string): { doc: EventTarget & { visibilityState: string }; win: EventTarget; undo(): void } {
+  const g = globalThis as Record<string, unknown>;
+  const saved = ['document', 'location', 'addEventListener', 'removeEventListener'].map((k) => [k, Object.getOwnPropertyDescriptor(g, k)] as const);
+  const doc = Object.assign(new EventTarget(), { visibilityState: 'visible' });
+  const win = new EventTarget();
+  Object.defineProperty(g, 'document', { configurable: true, value: doc });
+  Object.defineProperty(g, 'location', { configurable: true, value: { origin, href: `${origin}/page` } });
+  Object.defineProperty(g, 'addEventListener', { configurable: true, value: win.addEventListener.bind(win) });
+  Object.defineProperty(g, 'removeEventListener', { configurable: true, value: win.removeEventListener.bind(win) });
+  return {
+    doc,
+    win,
+    undo() {
+      for (const [k, d] of saved) {
+        if (d) Object.defineProperty(g, k, d);
+        else delete g[k];
+      }
+    },
+  };
+}
+
+/** A collector whose every body must decode, and globalThis as a page on another origin; both undone after `t`. */
+export async function pageAndCollector(t: TestContext, opts?: Parameters<typeof startCollector>[0]): Promise<{ c: Collector; page: ReturnType<typeof fakePage> }> {
+  const page = fakePage('http://127.0.0.1:1');
+  t.after(() => page.undo());
+  const c = await startCollector(opts);
+  t.after(() => c.close());
+  t.after(() => assertDecoded(c));
+  return { c, page };
+}
+
+export const hide = (p: ReturnType<typeof fakePage>): void => {
+  p.doc.visibilityState = 'hidden';
+  p.doc.dispatchEvent(new Event('visibilitychange'));
+};

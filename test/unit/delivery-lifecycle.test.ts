@@ -2,50 +2,13 @@
 // keepalive requests started synchronously inside the handler, nothing
 // compressed there, the 64 KiB budget kept, and what does not fit handed to
 // the next page through storage.
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { type Collector, startCollector } from '../helpers/collector.js';
+import { startCollector } from '../helpers/collector.js';
 import { allSpans } from '../helpers/otlp.js';
 import { createStorageArea } from '../helpers/memory-storage.js';
 import { prng } from '../../demo/collector/synthetic.mjs';
-import { endSpans, flakyPort, leaveStored, received, sleep, storedSpans, tabFor, uniqueIds, watchFetch, assertDecoded, left } from './delivery-harness.js';
-
-/** Makes globalThis look like a page on `origin`; returns the undo. */
-function fakePage(origin: string): { doc: EventTarget & { visibilityState: string }; win: EventTarget; undo(): void } {
-  const g = globalThis as Record<string, unknown>;
-  const saved = ['document', 'location', 'addEventListener', 'removeEventListener'].map((k) => [k, Object.getOwnPropertyDescriptor(g, k)] as const);
-  const doc = Object.assign(new EventTarget(), { visibilityState: 'visible' });
-  const win = new EventTarget();
-  Object.defineProperty(g, 'document', { configurable: true, value: doc });
-  Object.defineProperty(g, 'location', { configurable: true, value: { origin, href: `${origin}/page` } });
-  Object.defineProperty(g, 'addEventListener', { configurable: true, value: win.addEventListener.bind(win) });
-  Object.defineProperty(g, 'removeEventListener', { configurable: true, value: win.removeEventListener.bind(win) });
-  return {
-    doc,
-    win,
-    undo() {
-      for (const [k, d] of saved) {
-        if (d) Object.defineProperty(g, k, d);
-        else delete g[k];
-      }
-    },
-  };
-}
-
-/** A collector whose every body must decode, and globalThis as a page on another origin; both undone after `t`. */
-async function pageAndCollector(t: TestContext, opts?: Parameters<typeof startCollector>[0]): Promise<{ c: Collector; page: ReturnType<typeof fakePage> }> {
-  const page = fakePage('http://127.0.0.1:1');
-  t.after(() => page.undo());
-  const c = await startCollector(opts);
-  t.after(() => c.close());
-  t.after(() => assertDecoded(c));
-  return { c, page };
-}
-
-const hide = (p: ReturnType<typeof fakePage>): void => {
-  p.doc.visibilityState = 'hidden';
-  p.doc.dispatchEvent(new Event('visibilitychange'));
-};
+import { assertDecoded, endSpans, fakePage, flakyPort, hide, leaveStored, pageAndCollector, received, sleep, storedSpans, tabFor, uniqueIds, watchFetch, left } from './delivery-harness.js';
 
 test('on a cross-origin page, auto compression is off (no preflight for Content-Encoding)', async (t) => {
   const { c, page } = await pageAndCollector(t);

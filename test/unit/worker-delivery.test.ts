@@ -37,6 +37,7 @@ function harness(delayMs: number, answer = 200, respond?: (spans: number[]) => T
       carried.set(body, taken);
       return { body, spans: taken.length };
     },
+    commit: () => {}, // drain() takes its spans at once
     stats: () => ({ droppedSpans: 0, droppedData: 0, droppedOversize: 0, held: 0 }),
   };
   const send: Transport = async (body) => {

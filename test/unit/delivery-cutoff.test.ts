@@ -1,0 +1,91 @@
+// A pagehide handler the browser ends partway. Firefox, closing a tab, can
+// stop a page's pagehide listener at any point (PLATFORM-FACTS.md) and then
+// runs the page's next listeners (visibilitychange follows pagehide). Closes
+// in Firefox ESR lost a batch this way: the handler ended inside fetch(), that
+// request never left, and the next handler took it for sent. Here V8 ends the
+// handler the same way (vm's timeout: no catch, no finally runs), at a chosen
+// point: every span must still arrive exactly once.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import vm from 'node:vm';
+import { createStorageArea } from '../helpers/memory-storage.js';
+import { prng } from '../../demo/collector/synthetic.mjs';
+import { endSpans, hide, pageAndCollector, received, sleep, storedSpans, tabFor, uniqueIds } from './delivery-harness.js';
+import type { SpanSource } from '../../src/export/types.js';
+
+/** Runs `fire` as a browser runs a handler it may end; true when it was ended. */
+function endable(fire: () => void): boolean {
+  try {
+    vm.runInNewContext('fire()', { fire }, { timeout: 200 });
+    return false;
+  } catch (e) {
+    if ((e as { code?: string }).code === 'ERR_SCRIPT_EXECUTION_TIMEOUT') return true;
+    throw e;
+  }
+}
+
+/** Where the handler is ended: spinning there until V8 stops it. */
+const spin = (): never => {
+  for (;;);
+};
+
+type Point = 'fetch' | 'before-keep' | 'after-keep';
+const POINTS: Point[] = ['fetch', 'before-keep', 'after-keep'];
+
+test('a pagehide handler ended partway (in fetch, or before or after a drain hands over its bytes) loses and repeats nothing: 36 generated closes', async (t) => {
+  const rand = prng(0x5eed_c10);
+  for (let i = 0; i < 36; i++) {
+    const point = POINTS[i % 3]!;
+    const batch = 10 + Math.floor(rand() * 60);
+    const concurrent = 1 + Math.floor(rand() * 3);
+    // Cut before the close (in flight, or waiting for a request slot: stored), or none.
+    const early = rand() < 0.5 ? 0 : batch + Math.floor(rand() * 3 * batch);
+    const late = 1 + Math.floor(rand() * (batch - 1)); // still in Wasm at pagehide
+    const total = early + late;
+    const label = `${point}: ${early} spans cut before the close, ${late} after, batches of ${batch}, ${concurrent} at a time`;
+    await t.test(label, async (tt) => {
+      // Answers late: the batches cut before the close are still in flight at pagehide.
+      const { c, page } = await pageAndCollector(tt, { respond: () => ({ delayMs: 150 }) });
+      const area = createStorageArea();
+      let armed = false;
+      const wrap = (s: SpanSource): SpanSource => ({
+        ...s,
+        drain: (maxBytes, maxSpans, keep) =>
+          s.drain(maxBytes, maxSpans, (e) => {
+            if (armed && point === 'before-keep') spin();
+            keep?.(e);
+            if (armed && point === 'after-keep') spin();
+          }),
+      });
+      const options = { storage: area.open(), maxExportBatchSize: batch, maxConcurrentRequests: concurrent };
+      const a = await tabFor(c.url, options, wrap);
+      await sleep(60); // start-up adoption done
+      const fetch0 = globalThis.fetch;
+      tt.after(() => void (globalThis.fetch = fetch0));
+      globalThis.fetch = function (this: unknown, ...args: Parameters<typeof fetch>) {
+        if (armed && point === 'fetch') spin();
+        return fetch0.apply(this, args);
+      };
+      endSpans(a.tracer, early, 'early');
+      await sleep(0); // the batch-size trigger cuts and sends what it can
+      endSpans(a.tracer, late, 'late');
+      armed = true;
+      const ended = endable(() => page.win.dispatchEvent(new Event('pagehide')));
+      armed = false;
+      assert.ok(ended, 'the handler reached the point where it is ended');
+      hide(page); // Firefox's next listener: visibilitychange, after pagehide
+      // What the closed page left stored, a later page of the origin sends.
+      await c.waitFor(() => received(c).user.length >= total, 3000).catch(() => undefined);
+      if (storedSpans(area) > 0) {
+        const next = await tabFor(c.url, { storage: area.open() });
+        await next.tracer.shutdown();
+      }
+      await c.waitFor(() => received(c).user.length >= total, 5000).catch(() => undefined);
+      await sleep(200); // room for a copy to show up
+      const user = received(c).user;
+      assert.equal(uniqueIds(user), total, `every span delivered (${uniqueIds(user)}/${total})`);
+      assert.equal(user.length, total, `none twice (${user.length} deliveries)`);
+      await a.tracer.shutdown();
+    });
+  }
+});
