@@ -284,7 +284,7 @@ export async function unload(d: Driver, how: 'close' | 'navigate', reps: number)
       // For a loss: which spans, and how the run's spans went out, request by request.
       const sent = () => c.requests.map((r) => (r.decoded ? allSpans(r.decoded).filter((s) => attr(s, 'test.run') === run).length : '?')).filter((n) => n !== 0);
       const missing = Array.from({ length: N }, (_, i) => i).filter((i) => !seen.includes(i));
-      const early = `${atClose}/${N} before any next page${missing.length ? `; missing ${missing.join(',')}; sent per request ${sent().join(' ')}` : ''}`;
+      const early = `${atClose}/${N} before any next page${missing.length ? `; missing ${missing.join(',')}; sent per request ${sent().join(' ')}; ${c.aborted.length} request(s) cut off mid-body` : ''}`;
       assert.equal(new Set(seen).size, N, `${run}: every span delivered (${new Set(seen).size}/${N}; ${early})`);
       assert.equal(seen.length, N, `${run}: no span delivered twice (${seen.length} deliveries; ${early})`);
     }

@@ -49,6 +49,7 @@ export interface CorsOptions {
 }
 
 export interface Preflight { path: string; headers: Record<string, string>; allowed: boolean; receivedAt: number }
+export interface AbortedRequest { path: string; headers: Record<string, string>; error: string; receivedAt: number }
 
 export type Respond = (req: CollectorRequest, index: number) => Reply | Promise<Reply>;
 
@@ -60,6 +61,8 @@ export interface Collector {
   requests: CollectorRequest[];
   /** Every OPTIONS request, in arrival order. */
   preflights: Preflight[];
+  /** Requests whose body was cut off (the client went away mid-request), in arrival order. */
+  aborted: AbortedRequest[];
   /** All decoded spans so far, with resource and scope attached. */
   spans(): FlatSpan[];
   /** Polls pred every 10 ms; rejects after timeoutMs (default 5000) with a summary. */
@@ -140,6 +143,7 @@ export async function startCollector(opts: { respond?: Respond; cors?: CorsOptio
   let respond: Respond = opts.respond ?? (() => ({}));
   const requests: CollectorRequest[] = [];
   const preflights: Preflight[] = [];
+  const aborted: AbortedRequest[] = [];
   const timers = new Set<NodeJS.Timeout>();
 
   const originAllowed = (origin: string | undefined): origin is string =>
@@ -180,7 +184,10 @@ export async function startCollector(opts: { respond?: Respond; cors?: CorsOptio
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     if (req.method === 'OPTIONS') return handlePreflight(req, res);
     const headers = flatHeaders(req);
-    const raw = await readBody(req);
+    const raw = await readBody(req).catch((e: unknown) => {
+      aborted.push({ path: req.url ?? '', headers, error: String(e), receivedAt: Date.now() });
+      throw e;
+    });
     const rawBody = raw === 'too-large' ? Buffer.alloc(0) : raw;
     const r: CollectorRequest = { method: req.method ?? '', path: req.url ?? '', headers, rawBody, body: rawBody, receivedAt: Date.now() };
     const index = requests.push(r) - 1;
@@ -247,6 +254,7 @@ export async function startCollector(opts: { respond?: Respond; cors?: CorsOptio
     origin,
     requests,
     preflights,
+    aborted,
     spans: () => requests.flatMap((r) => (r.decoded ? allSpans(r.decoded) : [])),
     async waitFor(pred, timeoutMs = 5000) {
       const deadline = Date.now() + timeoutMs;
