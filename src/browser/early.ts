@@ -7,8 +7,9 @@
 // When the SDK is ready, each record becomes the CLIENT span its traceparent
 // named (the tracer's EARLY option) and the recorder steps aside: the full
 // instrumentations (fetch.ts, xhr.ts) wrap fetch and XHR from then on.
-// The script tag also keeps the page's uncaught errors and unhandled
-// rejections (recordErrors) until the errors instrumentation takes them.
+// The page's uncaught errors and unhandled rejections are kept too
+// (recordErrors, from the script tag's evaluation or the init() call, as
+// start.ts calls it) until the errors instrumentation takes them.
 //
 // This file is part of the script tag's loader, evaluated during page load:
 // it imports nothing of the SDK's tracer.

@@ -2,8 +2,8 @@
 // conventions: exception.type, exception.message, exception.stacktrace) on
 // the active span, or on a span of their own (`error`, `unhandledrejection`).
 // The URLs in them (a script's, the page's) are redacted as url.full is.
-// Those the script tag kept before ready (early.ts) go the same way first,
-// at the times they happened.
+// Those kept before ready (early.ts: from the script tag's evaluation or the
+// init() call) go the same way first, at the times they happened.
 import type { Attributes } from '../types.js';
 import type { BrowserContext } from './types.js';
 import { fullUrl } from '../url.js';

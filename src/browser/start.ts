@@ -3,13 +3,14 @@
 // web-vitals) are added before delivery starts. Never rejects.
 //
 // Page-load cost: the calling task only adds the pagehide listener and the
-// early-request recorder (prepare.ts); everything else runs after the page's
-// first paint (until then every task of the page falls into one long
-// animation frame), in tasks of a millisecond or two each — the Wasm compile
-// started (off the main thread) and web-vitals subscribed, then the first
-// localStorage access (session.id; it loads the origin's storage area), then
-// instantiation, then the instrumentations. The script tag (script.ts)
-// evaluates this module only then, and calls `resumeBrowser` itself.
+// early recorders of requests (prepare.ts) and errors (early.ts); everything
+// else runs after the page's first paint (until then every task of the page
+// falls into one long animation frame), in tasks of a millisecond or two
+// each — the Wasm compile started (off the main thread) and web-vitals
+// subscribed, then the first localStorage access (session.id; it loads the
+// origin's storage area), then instantiation, then the instrumentations.
+// The script tag (script.ts) evaluates this module only then, and calls
+// `resumeBrowser` itself.
 import type { BrowserContext, BrowserInitOptions } from './types.js';
 import type { Tracer } from '../tracer.js';
 import type { WasmSource } from '../wasm.js';
@@ -24,6 +25,7 @@ import { isNoop } from '../noop.js';
 import { sdkDisabled } from '../env.js';
 import { instrumentDocumentLoad } from './document-load.js';
 import { instrumentErrors } from './errors.js';
+import { recordErrors, takeErrors } from './early.js';
 import { end, instrumentFetch } from './fetch.js';
 import { DEFAULT_EVENTS, instrumentInteractions } from './interactions.js';
 import { instrumentLongTasks } from './long-tasks.js';
@@ -65,12 +67,16 @@ async function start(options: BrowserInitOptions, defaultWasm: (json: boolean) =
     const opts = (options && typeof options === 'object' ? options : {}) as BrowserInitOptions;
     if (sdkDisabled(opts.disabled, opts.env ?? {})) return createNoopTracer(); // nothing loaded, nothing patched
     if (typeof document === 'undefined' || typeof window === 'undefined') return initWith({ language: 'webjs', defaultWasm }, opts);
+    // Errors from now on are kept for the errors instrumentation (errors.ts), which takes them when it starts.
+    if (opts.instrumentations?.errors !== false) recordErrors();
     const prepared = prepareBrowser(opts, defaultWasm);
     await prepared.painted; // the Wasm fetch starts in the same task
     return await resumeBrowser(prepared);
   } catch (e) {
     internalError(e);
     return createNoopTracer();
+  } finally {
+    takeErrors(); // not taken (no Wasm, a CSP refusal): dropped, and nothing more kept
   }
 }
 

@@ -1,10 +1,11 @@
-// Errors and rejections a page has before the script tag's SDK is ready (its
-// Wasm held back by the server until the page has had them): each is
-// exported as it would be after ready — the same span, attributes, exception
-// event and status, through the same repeats and per-minute limits — at the
-// time it happened, once; the tag keeps at most 32 (the rest are counted as
-// dropped). With the errors instrumentation off, none is. Real Chromium and
-// Firefox ESR; generated values and counts.
+// Errors and rejections a page has before the SDK is ready (its Wasm held
+// back by the server until the page has had them), with the script tag and
+// with init() from the ESM build: each is exported as it would be after
+// ready — the same span, attributes, exception event and status, through the
+// same repeats and per-minute limits — at the time it happened, once; at most
+// 32 are kept (the rest are counted as dropped). With the errors
+// instrumentation off, none is. Real Chromium and Firefox ESR; generated
+// values and counts.
 import assert from 'node:assert/strict';
 import { after, before } from 'node:test';
 import type { FlatSpan } from '../helpers/otlp.js';
@@ -56,18 +57,37 @@ function model(keys: Array<[key: string, early: boolean]>, kept: number): { reco
   return { recorded, repeats, dropped };
 }
 
-/** The page: the tag, then each case in a task of its own, made and thrown (or rejected) from the same frames in either phase. */
-function page(service: string, cases: Case[], phase: 'early' | 'ready', errors: boolean): string {
-  const off = ['interactions', 'webVitals', 'longTasks', 'documentLoad', 'resources', 'navigation', 'fetch', 'xhr', ...(errors ? [] : ['errors'])];
+/** How the page starts the SDK: the script tag, or init() from the ESM build in a module script. */
+type Variant = 'tag' | 'esm';
+
+/**
+ * The SDK's start in `variant`, with the instrumentations besides errors off,
+ * and the page's expression for its ready promise. init() is called twice,
+ * the second time with errors the other way: the first call's options stand.
+ */
+function sdk(variant: Variant, service: string, errors: boolean): [html: string, ready: string] {
+  const others = ['interactions', 'webVitals', 'longTasks', 'documentLoad', 'resources', 'navigation', 'fetch', 'xhr'];
+  const off = [...others, ...(errors ? [] : ['errors'])];
+  if (variant === 'tag') return [`<script src="/wasmtrace.js" data-service-name="${service}" data-endpoint="${s.collector.url}" data-scheduled-delay-ms="100" data-disable="${off.join(',')}"></script>`, 'wasmtrace.ready'];
+  const options = (on: boolean): unknown => ({ serviceName: service, endpoint: s.collector.url, scheduledDelayMs: 100, instrumentations: Object.fromEntries([...others, ...(on ? [] : ['errors'])].map((k) => [k, false])) });
+  return [`<script type="module">import { init } from '/browser.js'; window.sdkReady = init(${JSON.stringify(options(errors))}); init(${JSON.stringify(options(!errors))});</script>`, 'window.sdkReady'];
+}
+
+/**
+ * The page: the SDK, then each case in a task of its own, made and thrown (or rejected) from the same frames in either phase.
+ * The cases start from a module script: after the ESM variant's init() (module scripts run in order), right after the tag's task.
+ */
+function page(variant: Variant, service: string, cases: Case[], phase: 'early' | 'ready', errors: boolean): string {
+  const [start, ready] = sdk(variant, service, errors);
   return `<!doctype html><title>early errors</title><link rel="icon" href="data:,">
-<script src="/wasmtrace.js" data-service-name="${service}" data-endpoint="${s.collector.url}" data-scheduled-delay-ms="100" data-disable="${off.join(',')}"></script>
+${start}
 <script>
 const now = () => performance.timeOrigin + performance.now();
 const log = [];
 const promises = new Map();
 let current;
 let readyAt;
-wasmtrace.ready.then(() => (readyAt = now()));
+let tracer;
 const make = (c) => c.kind === 'error' ? new Error('e ' + c.tag) : c.kind === 'type' ? new TypeError('t ' + c.tag)
   : c.kind === 'string' ? 's ' + c.tag : c.kind === 'object' ? { [Symbol.toStringTag]: c.tag, message: 'o ' + c.tag }
   : c.kind === 'repeat' ? new Error('repeat') : null;
@@ -78,11 +98,13 @@ function fire(c) {
   if (c.how === 'reject') promises.set(Promise.reject(v), c);
   else throw v;
 }
-// The page's own listeners, added after the tag's: each error as the page had it, when, and whether the SDK was ready.
 const stackOf = (v) => (v && typeof v.stack === 'string' ? v.stack : null);
-addEventListener('error', (e) => log.push([current ? current.i : -1, now(), readyAt !== undefined, stackOf(e.error)]));
-addEventListener('unhandledrejection', (e) => log.push([promises.has(e.promise) ? promises.get(e.promise).i : -1, now(), readyAt !== undefined, stackOf(e.reason)]));
-addEventListener('pagehide', () => wasmtrace.startSpan('bye').end());
+/** The page's own listeners, added after the SDK's (they hear an error after it): each error as the page had it, when, and whether the SDK was ready. */
+function listenPage() {
+  addEventListener('error', (e) => log.push([current ? current.i : -1, now(), readyAt !== undefined, stackOf(e.error)]));
+  addEventListener('unhandledrejection', (e) => log.push([promises.has(e.promise) ? promises.get(e.promise).i : -1, now(), readyAt !== undefined, stackOf(e.reason)]));
+  addEventListener('pagehide', () => tracer.startSpan('bye').end());
+}
 /** The least step performance.now() moves by. */
 function step() {
   let min = Infinity, last = performance.now();
@@ -95,23 +117,24 @@ async function fireAll(cases, total) {
   const t = Date.now();
   while (log.length < total && Date.now() - t < 10000) await new Promise((r) => setTimeout(r, 20));
 }
-async function go(cases, phase) {
+async function go(ready, cases, phase) {
+  ready.then((t) => ((readyAt = now()), (tracer = t)));
   // Both phases fire the cases after an await: the same async stack (Firefox records the setTimeout call's).
-  await (phase === 'ready' ? wasmtrace.ready : null);
-  const now = phase === 'ready' ? cases : cases.filter((c) => !c.after);
-  await fireAll(now, now.length);
+  await (phase === 'ready' ? ready : null);
+  const first = phase === 'ready' ? cases : cases.filter((c) => !c.after);
+  await fireAll(first, first.length);
   if (phase === 'early') {
     await fetch('/release');
-    await wasmtrace.ready;
+    await ready;
     await fireAll(cases.filter((c) => c.after), cases.length);
   }
-  const tracer = await wasmtrace.ready;
+  await ready;
   tracer.startSpan('marker').end();
   await tracer.flush();
   return { log, at: cases.map((c) => c.at), readyAt, step: step() };
 }
 </script>
-<script>window.done = go(${JSON.stringify(cases)}, ${JSON.stringify(phase)});</script>`;
+<script type="module">listenPage(); window.done = go(${ready}, ${JSON.stringify(cases)}, ${JSON.stringify(phase)});</script>`;
 }
 
 interface Result {
@@ -127,10 +150,10 @@ interface Result {
 
 let pages = 0;
 
-/** Loads the page for `phase` in a new tab, takes what it had, and what it sends at pagehide. */
-async function load(d: Driver, cases: Case[], phase: 'early' | 'ready', errors = true): Promise<Result> {
-  const service = `early-errors-${d.name}-${++pages}`;
-  s.page(page(service, cases, phase, errors));
+/** Loads the page of `variant` for `phase` in a new tab, takes what it had, and what it sends at pagehide. */
+async function load(d: Driver, variant: Variant, cases: Case[], phase: 'early' | 'ready', errors = true): Promise<Result> {
+  const service = `early-errors-${variant}-${d.name}-${++pages}`;
+  s.page(page(variant, service, cases, phase, errors));
   if (phase === 'ready') await fetch(`${s.site}/release`);
   const ofPage = (): FlatSpan[] => s.collector.spans().filter((sp) => sp.resource['service.name'] === service);
   const tab = await d.newTab();
@@ -182,15 +205,16 @@ function check(label: string, r: Result, cases: Case[], kept: number): Map<strin
 }
 
 const N_COUNTS = 4;
-inBoth(`errors and rejections before ready are exported as after ready, at the times they happened, once (generated values, ${N_COUNTS} counts up to past ${KEPT}); none with errors off`, async (d) => {
-  const r = prng(d.name === 'chromium' ? 1401 : 1402);
+/** The generated cases in pages of `variant`, each count before ready and after, then errors off; `seed` per browser. */
+async function errorsBeforeReady(d: Driver, variant: Variant, seed: number): Promise<void> {
+  const r = prng(seed);
   const word = (): string => Array.from({ length: 6 }, () => String.fromCharCode(97 + Math.floor(r() * 26))).join('');
   const counts = [1 + Math.floor(r() * 3), 5 + Math.floor(r() * 10), 18 + Math.floor(r() * 10), KEPT + 3 + Math.floor(r() * 15)];
   for (const count of counts) {
     const cases: Case[] = Array.from({ length: count + 3 }, (_, i) => ({ i, tag: `T${i}${word()}`, kind: pick(r, KINDS), how: r() < 0.5 ? 'throw' : 'reject', after: i >= count }));
     const label = `${count} errors`;
-    const early = await load(d, cases, 'early');
-    const ready = await load(d, cases, 'ready');
+    const early = await load(d, variant, cases, 'early');
+    const ready = await load(d, variant, cases, 'ready');
     assert.ok(early.log.every(([i, , late]) => i >= 0 && late === !!cases[i]!.after), `${label}: every error came before ready (3 after), and the page knew which it was`);
     assert.ok(ready.log.every(([i, , late]) => i >= 0 && late), `${label}: every error came after ready in the ready page`);
     const before = check(`${label}, before ready`, early, cases, KEPT);
@@ -218,7 +242,62 @@ inBoth(`errors and rejections before ready are exported as after ready, at the t
   }
   // Errors off: nothing kept before ready, nothing recorded after.
   const cases: Case[] = Array.from({ length: 6 }, (_, i) => ({ i, tag: `T${i}${word()}`, kind: pick(r, KINDS), how: i % 2 ? 'throw' : 'reject' }));
-  const off = await load(d, cases, 'early', false);
+  const off = await load(d, variant, cases, 'early', false);
   assert.equal(off.log.length, cases.length);
   assert.deepEqual([...off.spans, ...off.atHide].map((sp) => sp.name), [], 'errors off: no error span');
+}
+
+const TITLE = `errors and rejections before ready are exported as after ready, at the times they happened, once (generated values, ${N_COUNTS} counts up to past ${KEPT}); none with errors off`;
+inBoth(`script tag: ${TITLE}`, (d) => errorsBeforeReady(d, 'tag', d.name === 'chromium' ? 1401 : 1402));
+inBoth(`init(): ${TITLE}`, (d) => errorsBeforeReady(d, 'esm', d.name === 'chromium' ? 1501 : 1502));
+
+/**
+ * A page whose Wasm is refused (its CSP allows no Wasm compile): the SDK's
+ * error listeners on window, added at its start, are all removed once it is
+ * ready with a tracer that records nothing; the page's errors before and
+ * after are the page's alone, and nothing is exported.
+ */
+async function noWasm(d: Driver, variant: Variant): Promise<void> {
+  const service = `early-errors-nowasm-${variant}-${d.name}`;
+  const [start, ready] = sdk(variant, service, true);
+  s.page(`<!doctype html><title>no wasm</title><link rel="icon" href="data:,">
+<meta http-equiv="Content-Security-Policy" content="script-src 'self' 'unsafe-inline'">
+<script>
+// Listeners for errors added to window, until removed: the SDK's, as the page's come after the checks below.
+const held = new Set();
+const add = EventTarget.prototype.addEventListener;
+const remove = EventTarget.prototype.removeEventListener;
+const ofErrors = (target, type) => target === window && (type === 'error' || type === 'unhandledrejection');
+EventTarget.prototype.addEventListener = function (type, fn, o) { if (ofErrors(this, type)) held.add(fn); return add.call(this, type, fn, o); };
+EventTarget.prototype.removeEventListener = function (type, fn, o) { if (ofErrors(this, type)) held.delete(fn); return remove.call(this, type, fn, o); };
+const fireAll = async () => {
+  for (let i = 0; i < 40; i++) setTimeout(() => { if (i % 2) throw new Error('e' + i); Promise.reject(i); }, 0);
+  await new Promise((r) => setTimeout(r, 100));
+};
+</script>
+${start}
+<script type="module">window.done = (async () => {
+  const before = held.size;
+  await fireAll();
+  await fetch('/release');
+  const tracer = await ${ready};
+  await new Promise((r) => setTimeout(r, 0));
+  const after = held.size;
+  await fireAll();
+  return { before, after, recording: tracer.startSpan('x').isRecording() };
+})();</script>`);
+  const tab = await d.newTab();
+  try {
+    await tab.goto(`${s.site}/t.html`);
+    const r = await tab.eval<{ before: number; after: number; recording: boolean }>('window.done');
+    assert.deepEqual(r, { before: 2, after: 0, recording: false }, `${variant}: the recorder's two listeners from the start, none once ready without Wasm`);
+    await new Promise((res) => setTimeout(res, 300));
+    assert.deepEqual(s.collector.spans().filter((sp) => sp.resource['service.name'] === service), [], 'nothing exported');
+  } finally {
+    await tab.close();
+  }
+}
+
+inBoth('without Wasm (CSP), the error recorder of the script tag and of init() lets go of its listeners once ready', async (d) => {
+  for (const variant of ['tag', 'esm'] as const) await noWasm(d, variant);
 });
