@@ -1,6 +1,6 @@
 // The active span (a stack threaded through the spans), and the remote
 // parent taken from TRACEPARENT/TRACESTATE.
-import { Span } from "./span";
+import { Span, SpanContext } from "./span";
 import { isSpace } from "~lib/util/string";
 import { hexDigit, toHex, unhex, utf8 } from "./text";
 
@@ -39,8 +39,12 @@ export const REMOTE: usize = memory.data(24);
 export let hasRemote = false;
 export let remoteFlags: i32 = 0;
 export const STATE_SIZE: i32 = 512;
-/** The caller's tracestate as checked (STATE_SIZE bytes), then the same without a threshold (STATE_SIZE more). */
-export const STATE: usize = memory.data(STATE_SIZE * 2);
+/**
+ * The caller's tracestate as checked (STATE_SIZE bytes), then the same
+ * without a threshold (STATE_SIZE more), then the one `extract` read last.
+ */
+export const STATE: usize = memory.data(STATE_SIZE * 3);
+const EXTRACTED: i32 = STATE_SIZE * 2;
 export let stateLen: i32 = 0;
 /**
  * The caller's tracestate a span it did not sample carries when tail sampling
@@ -75,29 +79,56 @@ export function setRootState(threshold: u64): void {
 
 /**
  * Takes a W3C traceparent and its tracestate as the JS SDK does
- * (src/propagation.ts): `00-<32 hex>-<16 hex>-<2 hex>` in lowercase; a later
- * version may add fields after a dash, of any length, on one line. A bad
- * traceparent is ignored; a bad tracestate is dropped, and a threshold in it
- * the sampled flag contradicts is erased.
+ * (src/propagation.ts): a bad traceparent is ignored (see readTraceparent);
+ * a bad tracestate is dropped, and a threshold in it the sampled flag
+ * contradicts is erased.
  */
 export function setRemoteParent(traceparent: string, tracestate: string): bool {
-  hasRemote = false;
+  const flags = readTraceparent(traceparent, REMOTE);
+  hasRemote = flags >= 0;
+  if (!hasRemote) return false;
+  remoteFlags = flags | 0x100;
+  stateLen = checkThreshold(0, checkTracestate(tracestate, STATE), (flags & 1) != 0, true, REMOTE);
+  memory.copy(STATE + <usize>STATE_SIZE, STATE, stateLen);
+  tailStateLen = checkThreshold(STATE_SIZE, stateLen, false, false, REMOTE);
+  return true;
+}
+
+/** The ids `extract` read last. */
+const IDS: usize = memory.data(24);
+
+/**
+ * The remote context a traceparent and tracestate carry, read as
+ * setRemoteParent reads them (the traceparent trimmed, as JS trims it) and
+ * as JS's `tracer.extract` returns it (`isRemote` true); null when the
+ * traceparent is invalid.
+ */
+export function extract(traceparent: string, tracestate: string): SpanContext | null {
+  const flags = readTraceparent(traceparent.trim(), IDS);
+  if (flags < 0) return null;
+  const len = checkThreshold(EXTRACTED, checkTracestate(tracestate, STATE + <usize>EXTRACTED), (flags & 1) != 0, true, IDS);
+  return new SpanContext(toHex(IDS, 16), toHex(IDS + 16, 8), flags, String.UTF8.decodeUnsafe(STATE + <usize>EXTRACTED, len), true);
+}
+
+/**
+ * Reads a W3C traceparent as the JS SDK does (src/propagation.ts):
+ * `00-<32 hex>-<16 hex>-<2 hex>` in lowercase, ids not all zeros; a later
+ * version may add fields after a dash, of any length, on one line. Writes
+ * the trace and span ids (24 bytes) at `ids`; returns the flags defined so
+ * far (sampled, and Level 2's random, as the JS SDK keeps), or -1 when invalid.
+ * Inlined: a program that never calls `extract` pays no call for it.
+ */
+@inline function readTraceparent(traceparent: string, ids: usize): i32 {
   const n = traceparent.length;
   // A non-ASCII character among the first 55 fails a hex or dash check below.
-  if (n < 55 || utf8(traceparent, TP, 55) != 55) return false;
-  if (load<u8>(TP, 2) != 0x2d || load<u8>(TP, 35) != 0x2d || load<u8>(TP, 52) != 0x2d) return false;
-  if (!unhex(TP, 1, REMOTE)) return false;
-  const version = load<u8>(REMOTE);
-  if (version == 0xff || (version == 0 && n != 55) || (n > 55 && (traceparent.charCodeAt(55) != 0x2d || !oneLine(traceparent)))) return false;
-  if (!unhex(TP + 3, 16, REMOTE) || !unhex(TP + 36, 8, REMOTE + 16) || !unhex(TP + 53, 1, TP)) return false;
-  if ((load<u64>(REMOTE) | load<u64>(REMOTE, 8)) == 0 || load<u64>(REMOTE, 16) == 0) return false;
-  // Only the flags defined so far are kept (sampled, and Level 2's random), as the JS SDK does.
-  remoteFlags = (<i32>load<u8>(TP) & 3) | 0x100;
-  hasRemote = true;
-  stateLen = checkThreshold(0, checkTracestate(tracestate, STATE), (remoteFlags & 1) != 0, true);
-  memory.copy(STATE + <usize>STATE_SIZE, STATE, stateLen);
-  tailStateLen = checkThreshold(STATE_SIZE, stateLen, false, false);
-  return true;
+  if (n < 55 || utf8(traceparent, TP, 55) != 55) return -1;
+  if (load<u8>(TP, 2) != 0x2d || load<u8>(TP, 35) != 0x2d || load<u8>(TP, 52) != 0x2d) return -1;
+  if (!unhex(TP, 1, ids)) return -1;
+  const version = load<u8>(ids);
+  if (version == 0xff || (version == 0 && n != 55) || (n > 55 && (traceparent.charCodeAt(55) != 0x2d || !oneLine(traceparent)))) return -1;
+  if (!unhex(TP + 3, 16, ids) || !unhex(TP + 36, 8, ids + 16) || !unhex(TP + 53, 1, TP)) return -1;
+  if ((load<u64>(ids) | load<u64>(ids, 8)) == 0 || load<u64>(ids, 16) == 0) return -1;
+  return <i32>load<u8>(TP) & 3;
 }
 
 /** Whether `s` holds no line terminator (the JS SDK's pattern ends at one). */
@@ -240,10 +271,10 @@ const RAND: usize = memory.data(8);
  * tracestate in STATE[at, at + len) where the JS SDK does (src/sampler.ts
  * checkThreshold), and returns the new length: when it is malformed (not 1
  * to 14 hex digits), or disagrees with the sampled flag (sampled exactly
- * when the randomness, `rv:` or the trace id's last 56 bits, is at least
- * the threshold), or, without a `known` sampled flag, always.
+ * when the randomness, `rv:` or the last 56 bits of the trace id at `ids`,
+ * is at least the threshold), or, without a `known` sampled flag, always.
  */
-function checkThreshold(at: i32, len: i32, sampled: bool, known: bool): i32 {
+function checkThreshold(at: i32, len: i32, sampled: bool, known: bool, ids: usize): i32 {
   let end = at + len;
   let a = at;
   let b = 0;
@@ -255,7 +286,7 @@ function checkThreshold(at: i32, len: i32, sampled: bool, known: bool): i32 {
   // The first th: and rv: of the member's `;`-separated values.
   let th: i64 = -2;
   let rv = 0; // 1: read, -1: malformed
-  memory.copy(RAND, REMOTE + 8, 8);
+  memory.copy(RAND, ids + 8, 8);
   store<u8>(RAND, 0);
   for (let v = a + 3, e = 0; v <= b; v = e + 1) {
     e = partEnd(v, b, 0x3b);

@@ -2,7 +2,7 @@
 // Content-Length, the status read back (past interim 1xx answers), and a
 // success's body for a partial success; retries on 429/502/503/504 and
 // network errors within a bound.
-import { close, connect, lastErrno, NO_SOCKETS, recv, sendAll } from "./sock";
+import { close, connect, endWithin, lastErrno, NO_SOCKETS, recv, sendAll } from "./sock";
 import { Url } from "./config";
 import { clockNs, sleepMs } from "./sys";
 import { hexDigit } from "./text";
@@ -12,6 +12,14 @@ import { next64 } from "../core/ids";
 /** The answer's head and a success's body, bytes: a partial success is a few dozen; a longer body is not read (as JS past its bound). */
 const REPLY_SIZE: i32 = 16384;
 const REPLY: usize = memory.data(REPLY_SIZE);
+
+/**
+ * How long the rest of an answer may take once its final status line is in,
+ * ms: the status is the outcome, and a server that ignores the
+ * `Connection: close` asked, sending a body without a length, must not hold
+ * the try to its timeout (or for ever, with none).
+ */
+const REST_MS: i32 = 1000;
 
 /** Outcome of one POST, after retries. */
 export const SENT: i32 = 1;
@@ -82,7 +90,7 @@ function once(url: Url, head: usize, headLen: i32, body: usize, len: i32, timeou
  * Reads the answer's status: the code, or -1. Interim 1xx heads (but 101)
  * are skipped whole, as RFC 9110 §15.2 asks; one that does not fit REPLY,
  * or is cut off, gives -1. A 429 or 503 head is read on for its Retry-After,
- * a 2xx one for its body.
+ * a 2xx one for its body, within REST_MS of the status line.
  */
 function readStatus(fd: i32): i32 {
   let got = 0;
@@ -94,6 +102,7 @@ function readStatus(fd: i32): i32 {
       const code = parseStatus(got);
       const end = headEnd(got);
       if (!interim(code)) {
+        endWithin(REST_MS);
         const ok = code >= 200 && code < 300;
         if (end < 0 && (code == 429 || code == 503 || ok)) break;
         readRetryAfter(end < 0 ? got : end);
@@ -163,6 +172,7 @@ function isSpace(c: u8): bool {
  * framed as RFC 9112 §6.3 says (chunked, a Content-Length, or up to the
  * close), and what it says of a partial success. A body cut off, past
  * REPLY or malformed says nothing, as in JS; the spans were delivered.
+ * One framed by the close is what came before it or the deadline (REST_MS).
  */
 function readBody(fd: i32, code: i32, got: i32, end: i32): void {
   if (code == 204) return;
@@ -173,17 +183,12 @@ function readBody(fd: i32, code: i32, got: i32, end: i32): void {
   const cl = v >= 0 ? decimal(v, valueEnd) : -2;
   if (cl == -1 || cl > REPLY_SIZE - end) return; // malformed, or past REPLY
   const want = cl >= 0 ? end + cl : REPLY_SIZE;
-  let closed = false;
   while (got < want && !(chunked && dechunk(end, got, false) >= 0)) {
     const n = recv(fd, REPLY + <usize>got, want - got);
-    if (n < 0) return; // an error, or the deadline: cut off
-    if (n == 0) {
-      closed = true;
-      break;
-    }
+    if (n <= 0) break; // the close, an error or the deadline
     got += n;
   }
-  const len = chunked ? dechunk(end, got, true) : cl >= 0 ? (got >= want ? cl : -1) : closed ? got - end : -1;
+  const len = chunked ? dechunk(end, got, true) : cl >= 0 ? (got >= want ? cl : -1) : got < want ? got - end : -1;
   if (len > 0) readPartialSuccess(REPLY + <usize>end, REPLY + <usize>(end + len), answerJson);
 }
 

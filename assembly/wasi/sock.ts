@@ -161,6 +161,12 @@ function bound(fd: u32, opt: u32): bool {
   return true;
 }
 
+/** Brings the deadline of the exchange under way to at most `ms` from now (never later than it was). */
+export function endWithin(ms: i32): void {
+  const at = nowMs() + ms;
+  if (!deadline || at < deadline) deadline = at;
+}
+
 /**
  * Opens a TCP connection, trying each address of `host` in turn; returns the
  * fd (any u31 number: WasmEdge hands out large ones), -1 on a network error,

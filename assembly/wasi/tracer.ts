@@ -9,7 +9,7 @@ import { SCOPE_VERSION } from "../core/scope";
 import { setTail, settle } from "../core/hold";
 import { NONE, REMOTE_STATE, ROOT_STATE, Span, SpanContext, SpanKind } from "./span";
 import {
-  currentSpan, hasRemote, pushActive, REMOTE, remoteFlags, ROOT, rootLen, setRemoteParent, setRootState, STATE, STATE_SIZE, stateLen, tailStateLen,
+  currentSpan, extract, hasRemote, pushActive, REMOTE, remoteFlags, ROOT, rootLen, setRemoteParent, setRootState, STATE, STATE_SIZE, stateLen, tailStateLen,
 } from "./context";
 import { endpointFromEnv, flagFromEnv, headerLines, limitFromEnv, msFromEnv, parseHttpUrl, parsePairs, ratioFromEnv, timeoutFromEnv } from "./config";
 import { getenv, getenvEnum } from "./env";
@@ -122,6 +122,16 @@ export class Tracer {
    */
   baggage(): string {
     return callerBaggage;
+  }
+
+  /**
+   * The span context a W3C `traceparent` and `tracestate` carry (a message's,
+   * a request's), to link to (`addLink`, `SpanOptions.links`): what JS's
+   * `tracer.extract` returns for those headers, checked as TRACEPARENT and
+   * TRACESTATE are, `isRemote` true; null when the traceparent is invalid.
+   */
+  extract(traceparent: string, tracestate: string = ""): SpanContext | null {
+    return extract(traceparent, tracestate);
   }
 
   /** Exports every ended span now. */

@@ -163,6 +163,29 @@ test('3,000 generated TRACEPARENT/TRACESTATE pairs: the WASI build keeps what th
   for (const [k, v] of Object.entries(seen)) assert.ok(v > 30, `${k}: ${JSON.stringify(seen)}`);
 });
 
+test('tracer.extract(traceparent, tracestate) on 4,000 generated header pairs: the SpanContext JS\'s tracer.extract gives (ids, flags, checked tracestate, remote), null where JS gives none', async () => {
+  const r = prng(0xe7c7);
+  const cases = Array.from({ length: 4000 }, (_, i) => {
+    if (i % 4 !== 3) return { P: traceparent(r), S: tracestate(r, i) };
+    const { tp, ts } = thresholdCase(r);
+    return { P: tp, S: ts };
+  });
+  const { lines } = await runFixture('extract', cases);
+  const seen = { context: 0, none: 0, state: 0, stateDropped: 0, thresholdErased: 0 };
+  cases.forEach(({ P, S }, i) => {
+    const c = js.tracer.extract({ traceparent: P, tracestate: S });
+    const want = c ? `${c.traceId} ${c.spanId} ${c.traceFlags} ${c.isRemote ? 'remote' : 'local'} ${c.traceState ?? ''}` : '-';
+    assert.equal(lines[i], want, `case ${i}: ${JSON.stringify(P)} ${JSON.stringify(S.slice(0, 200))}`);
+    if (!c) return void seen.none++;
+    seen.context++;
+    const state = parseTracestate(S) ?? '';
+    if (c.traceState) seen.state++;
+    if (!state && S.trim().replace(/,/g, '')) seen.stateDropped++;
+    if (state.includes('th:') && state !== (c.traceState ?? '')) seen.thresholdErased++;
+  });
+  for (const [k, v] of Object.entries(seen)) assert.ok(v > 100, `${k}: ${JSON.stringify(seen)}`);
+});
+
 /**
  * A caller whose tracestate has an OpenTelemetry member (`ot=`) with a
  * threshold (`th:`) mostly: well formed or not, at, just below or above the

@@ -433,3 +433,86 @@ test('a partial success (protobuf or JSON, any framing) is reported on stderr wi
   }
   assert.ok(reported >= 8, `${reported} cases reported a partial success`);
 });
+
+test('a 2xx whose body has no length, from a collector that keeps the connection open: sent once, within 1 s of its status line, with the partial success that came by then (generated; fails before: held to the timeout, for ever with 0)', async () => {
+  const r = prng(0x2c105e);
+  const REST_MS = 1000; // assembly/wasi/http.ts
+  const statuses = [200, 200, 200, 201, 202, 204, 299, 400, 503];
+  const framings = ['close', 'close', 'close', 'length', 'length-short', 'chunked', 'chunked-open'] as const;
+  let reported = 0;
+  let held = 0;
+  for (let c = 0; c < 18; c++) {
+    const status = c < 7 ? 200 : choose(r, statuses);
+    const framing = c < 7 ? 'close' : choose(r, framings);
+    const json = r() < 0.5;
+    const orders = (c === 6 || c === 12) && status < 300 ? 200 : 3; // several batches now and then
+    const spans = expectedSpans(orders);
+    // The body: nothing, a partial success (one batch only: the count is per batch), or bytes that say nothing.
+    const kind = orders > 3 ? 'empty' : c < 6 ? 'partial' : choose(r, ['empty', 'partial', 'partial', 'junk'] as const);
+    const count = 1 + Math.floor(r() * (spans - 1));
+    const message = choose(r, ['', 'schema mismatch', 'rejected ü 😀']);
+    const body = kind === 'empty' ? Buffer.alloc(0) : kind === 'junk' ? Buffer.from('<html>accepted</html>')
+      : json ? Buffer.from(JSON.stringify({ partialSuccess: { rejectedSpans: String(count), ...(message && { errorMessage: message }) } }))
+      : Buffer.from(pbResponse.encode({ partialSuccess: { rejectedSpans: count, errorMessage: message } }).finish());
+    const framed = framing.startsWith('chunked') ? chunked(r, body, 1 + Math.floor(r() * 3)) : body;
+    const wire = framing === 'chunked-open' ? framed.subarray(0, framed.lastIndexOf('0\r\n')) : framed; // no last chunk
+    const length = framing === 'length' ? `Content-Length: ${body.length}\r\n` : framing === 'length-short' ? `Content-Length: ${body.length + 7}\r\n` : '';
+    const head = `HTTP/1.1 ${status} X\r\nContent-Type: ${json ? 'application/json' : 'application/x-protobuf'}\r\n${length}` +
+      (framing.startsWith('chunked') ? 'Transfer-Encoding: chunked\r\n' : '') + '\r\n';
+    // The body in pieces: all within 300 ms of the head (early), or the last one 2 s after it (late); then the close:
+    // never (the test ends it), 2.5 s after the head, or right after the last piece.
+    const late = c < 7 ? c === 5 : r() < 0.3;
+    const cuts = [...new Set(Array.from({ length: Math.floor(r() * 3) }, () => 1 + Math.floor(r() * Math.max(1, wire.length - 1))))].sort((a, b) => a - b);
+    const pieces = [0, ...cuts].map((from, i) => wire.subarray(from, cuts[i] ?? wire.length)).filter((p) => p.length);
+    const close = c < 7 ? (c < 4 || c === 6 ? 'never' : 'late') : choose(r, late ? ['never', 'late'] as const : ['never', 'never', 'late', 'early'] as const);
+    const timeout = choose(r, [undefined, '0', '30000']);
+    const timers: NodeJS.Timeout[] = [];
+    const srv = await rawCollector((sock) => {
+      sock.write(head);
+      const at = (ms: number, f: () => void) => timers.push(setTimeout(() => sock.destroyed || f(), ms));
+      pieces.forEach((p, i) => at(late && i === pieces.length - 1 ? 2000 : 20 + Math.floor((i * 280) / pieces.length), () => sock.write(p)));
+      if (close === 'late') at(2500, () => sock.end());
+      if (close === 'early') at(320, () => sock.end());
+    });
+    const label = `case ${c}: ${status} ${framing} ${json ? 'JSON' : 'protobuf'} ${kind} body in ${pieces.length} pieces${late && pieces.length ? ', the last late' : ''}, close ${close}, ` +
+      `timeout ${timeout ?? 'default'}, ${orders} orders`;
+    try {
+      const started = Date.now();
+      const env: Record<string, string> = { OTEL_EXPORTER_OTLP_ENDPOINT: srv.origin, ORDERS: String(orders), ...(json && { OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' }),
+        ...(timeout !== undefined && { OTEL_EXPORTER_OTLP_TIMEOUT: timeout }) };
+      const run = await runWasi({ wasm: SOCKETS, env, timeoutMs: 60_000 });
+      const tookMs = Date.now() - started;
+      await srv.allClosed();
+      const ok = status < 300;
+      // Neither lost nor sent twice: each batch posted once, every span once (or, for 503, each batch tried 5 times).
+      const ids = srv.spans().map((s) => s.spanId);
+      assert.equal(new Set(ids).size, spans, label);
+      assert.equal(ids.length, status === 503 ? 5 * spans : spans, label);
+      const batches = srv.requests.length / (status === 503 ? 5 : 1);
+      // The program closes each connection within REST_MS of the status line (the shim and the machine: 800 ms).
+      for (const ms of srv.openMs) assert.ok(ms < REST_MS + 800, `${label}: a try of ${ms} ms`);
+      if (close !== 'early' && ok && status !== 204 && !['length', 'chunked'].includes(framing)) held++;
+      assert.ok(tookMs < batches * (REST_MS + 800) + (status === 503 ? 1500 : 0) + 4000, `${label}: ${tookMs} ms`);
+      // The partial success: read when the whole body came within REST_MS (a body cut off, or still coming, says nothing); JS's reading is the reference.
+      const rejected = ok && status !== 204 && !late && !framing.endsWith('-short') && !framing.endsWith('-open') ? Math.min(spans, rejectedSpans(body, json)) : 0;
+      if (kind === 'partial' && !late && ok && status !== 204 && ['close', 'length', 'chunked'].includes(framing)) assert.equal(rejected, count, label);
+      if (!ok) {
+        assert.equal(run.exitCode, 1, label);
+        assert.match(run.stderr, new RegExp(`${spans} not exported: the collector at .* answered HTTP ${status}`), label);
+      } else if (rejected) {
+        reported++;
+        const shown = message.trim();
+        assert.equal(stderrOf(run), `wasmtrace: ${rejected} spans lost; ${rejected} rejected by the collector at ${srv.origin}/v1/traces ` +
+          `(partial success${shown ? ': ' + shown : ''})\n`, label);
+        assert.equal(run.exitCode, 1, label);
+      } else {
+        assert.equal(stderrOf(run), '', label);
+        assert.equal(run.exitCode, 0, label);
+      }
+    } finally {
+      for (const t of timers) clearTimeout(t);
+      await srv.close();
+    }
+  }
+  assert.ok(reported >= 5 && held >= 8, `${reported} cases reported a partial success, ${held} held the connection open`);
+});

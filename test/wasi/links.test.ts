@@ -26,6 +26,8 @@ type Step =
   | { k: 'L'; ctx: SpanContext; attrs: Attr[] }
   | { k: 'E'; name: string; time?: number; attrs: Attr[] }
   | { k: 'N'; time?: number }
+  // addLink of what tracer.extract reads from a traceparent and a tracestate, when it reads a context.
+  | { k: 'X'; tp: string; ts: string }
   // WASI only: an attribute for the kind of item not added last (JS has no way to say it): ignored.
   | { k: 'A' | 'e'; attr: Attr };
 
@@ -53,6 +55,7 @@ function opsOf(steps: Step[]): string {
       out.push(['E', s.name, bits(s.time)].join(SEP.field));
       for (const [k, v] of s.attrs) out.push(['e', k, v].join(SEP.field));
     } else if (s.k === 'N') out.push(['N', bits(s.time)].join(SEP.field));
+    else if (s.k === 'X') out.push(['X', s.tp, s.ts].join(SEP.field));
     else out.push([s.k, ...s.attr].join(SEP.field));
   }
   return out.join(SEP.step);
@@ -95,6 +98,10 @@ async function runJs(steps: Step[], limits: number[]): Promise<Run> {
       if (s.time === undefined) span!.addEvent(s.name, obj(s.attrs));
       else span!.addEvent(s.name, obj(s.attrs), s.time);
     } else if (s.k === 'N') span!.end(s.time);
+    else if (s.k === 'X') {
+      const context = ct.tracer.extract({ traceparent: s.tp, tracestate: s.ts });
+      if (context) span!.addLink({ context });
+    }
   }
   span?.end();
   const spans = ct.drain().flatMap((b) => allSpans(decodeJson(b)));
@@ -244,4 +251,46 @@ test('links (at the start and added, with attributes) and explicit start, event 
   }
   // The cases reached what they are for.
   assert.ok(links > 300 && dropped > 20 && overLimit > 3, `${links} links, ${dropped} dropped, ${overLimit} spans with a link over its attribute limit`);
+});
+
+/** A traceparent from a generated context (its ids now and then invalid), of this version or a later one, now and then malformed. */
+function traceparent(r: Rand, c: SpanContext): string {
+  const version = pick(r, ['00', '00', '00', '01', 'cc', 'ff']);
+  let tp = `${version}-${c.traceId}-${c.spanId}-${c.traceFlags.toString(16).padStart(2, '0')}`;
+  if (version !== '00' && r() < 0.5) tp += '-' + hex(r, int(r, 0, 20));
+  const x = r();
+  if (x < 0.1) tp = pick(r, [' ', '\t', '']) + tp + pick(r, [' ', '\n', '']); // blanks JS trims
+  else if (x < 0.15) tp = tp.slice(0, -1);
+  else if (x < 0.2) tp = tp.replace(/-/, '_');
+  return tp;
+}
+
+test('links to what tracer.extract reads from generated traceparent/tracestate headers: as JS links what its extract returns; the caller\'s TRACEPARENT/TRACESTATE stay its spans\' parent and tracestate', async () => {
+  const r = prng(0xe87);
+  const caller = { traceId: hex(r, 32), spanId: hex(r, 16), state: 'vendor=abc,other=1' };
+  const ref = await coreTracer();
+  let links = 0;
+  let none = 0;
+  for (let c = 0; c < 4; c++) {
+    const steps: Step[] = [];
+    for (let n = 0; n < 12; n++) {
+      steps.push({ k: 'S', name: `span-${n}`, links: [] });
+      for (let i = int(r, 0, 10); i > 0; i--) {
+        const ctx = context(r);
+        steps.push({ k: 'X', tp: traceparent(r, ctx), ts: ctx.traceState ?? '' });
+      }
+      steps.push({ k: 'N' });
+    }
+    const env = { TRACEPARENT: `00-${caller.traceId}-${caller.spanId}-01`, TRACESTATE: caller.state };
+    const [wasi, js] = [await runFixture(steps, env), await runJs(steps, [128, 128, 128, 128])];
+    const label = `case ${c}`;
+    assert.equal(wasi.spans.length, 12, label);
+    assert.deepEqual(view(wasi, steps), view(js, steps), label);
+    for (const s of wasi.spans) {
+      assert.deepEqual([s.traceId, s.parentSpanId, s.traceState], [caller.traceId, caller.spanId, caller.state], `${label}: ${s.name}`);
+      links += s.links.length;
+    }
+    for (const s of steps) if (s.k === 'X' && !ref.tracer.extract({ traceparent: s.tp, tracestate: s.ts })) none++;
+  }
+  assert.ok(links > 100 && none > 20, `${links} links, ${none} headers that carry no context`);
 });
