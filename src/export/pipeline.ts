@@ -25,7 +25,7 @@ import { watchLifecycle } from './lifecycle.js';
 import { KEEPALIVE_BUDGET } from './options.js';
 import { createStorageQueue, LEASE_MS, newBatchId, type StoredBatch } from './queue.js';
 import { backoffMs, outcomeOf, retryAfterMs } from './retry.js';
-import { beacon, fetchTransport, rejectedSpans } from './send.js';
+import { beacon, fetchTransport, partialSuccess } from './send.js';
 import { debugOnce } from '../diag.js';
 import type {
   DeliveryHooks, DeliveryStats, ResolvedDeliveryOptions, ExportResult, Pipeline, SpanSource, SpanStats, TransportMeta, TransportResponse,
@@ -413,7 +413,10 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
       debugOnce(`export to ${o.endpoint} failed: ${why}; ${outcome === 'retry' ? 'retried' : 'dropped'}`);
     }
     if (outcome === 'ok') {
-      const rejected = Math.min(b._spans, rejectedSpans(body, b._json));
+      const [n, why] = partialSuccess(body, b._json);
+      // The collector's message, once; a count that is none (a negative) counts the batch sent.
+      if (why || n < 0) debugOnce(`export to ${o.endpoint}: partial success${n < 0 ? ' (an invalid count: none counted rejected)' : ''}${why && `: ${why}`}`);
+      const rejected = Math.min(b._spans, Math.max(0, n));
       sent += b._spans - rejected;
       if (rejected > 0) drop('partial-success', rejected);
       finish(b);

@@ -131,6 +131,47 @@ test('partial success: rejected spans are counted and reported', async (t) => {
   }
 });
 
+test('partial success, generated: a negative count rejects none, its error_message is named once with debug, bounded; never retried', async (t) => {
+  const warned: string[] = [];
+  t.mock.method(console, 'warn', (...a: unknown[]) => void warned.push(a.map(String).join(' ')));
+  const { prng } = await import('../../demo/collector/synthetic.mjs');
+  const r = prng(415);
+  let reply = (): string | Uint8Array => '';
+  // The answer to a request with the case's spans; one with drop reports only is taken whole.
+  const c = await startCollector({ respond: (req) => (req.decoded && allSpans(req.decoded).some((s) => s.name.startsWith('ps')) ? { body: reply() } : {}) });
+  t.after(() => c.close());
+  t.after(() => assertDecoded(c));
+  let rejectedAll = 0;
+  for (let i = 0; i < 16; i++) {
+    const protocol = i % 2 ? 'http/json' : 'http/protobuf';
+    const spans = 2 + Math.floor(r() * 20);
+    // Negative (a broken collector), none (a warning: OTLP allows a message with 0), or some.
+    const count = [-1 - Math.floor(r() ** 2 * 2 ** 40), 0, 1 + Math.floor(r() * (spans - 1))][i % 3]!;
+    // A message per case (so each is new to debugOnce), sometimes long, with control characters.
+    const message = `case ${i}:\u001b[2J why\n` + (i % 4 === 3 ? 'x'.repeat(2000) : 'spans refused');
+    reply = () => partialSuccessBody(protocol === 'http/json' ? 'json' : 'protobuf', count, message);
+    const tracer = await tracerFor(c.url, { protocol, debug: true });
+    const rejected = Math.max(0, count);
+    for (let round = 0; round < 2; round++) {
+      endSpans(tracer, spans, `ps${i}.${round}`);
+      const requests = c.requests.length;
+      // The second batch carries the first one's drop report.
+      const report = round && rejected ? 1 : 0;
+      assert.deepEqual(await tracer.flush(), { sent: spans + report - rejected, queued: 0, dropped: rejected }, `case ${i}: ${count} of ${spans}`);
+      assert.equal(c.requests.length, requests + 1, `case ${i}: not retried`);
+      rejectedAll += rejected;
+    }
+    assert.equal(tracer.stats().droppedRejected, 2 * Math.max(0, count), `case ${i}`);
+    await tracer.shutdown();
+    const lines = warned.filter((w) => w.includes(`case ${i}:`));
+    const invalid = count < 0 ? ' (an invalid count: none counted rejected)' : '';
+    const shown = `case ${i}: [2J why ${i % 4 === 3 ? 'x'.repeat(2000) : 'spans refused'}`.slice(0, 512);
+    assert.deepEqual(lines, [`[wasmtrace] export to ${c.url}: partial success${invalid}: ${shown}`], `case ${i}: once, two answers alike`);
+  }
+  const reports = received(c).dropped.filter((d) => d.reason === 'partial-success');
+  assert.equal(reports.reduce((n, d) => n + d.spans, 0), rejectedAll, 'only the counts that are counts reported');
+});
+
 test('a collector that is down, then up: nothing lost, nothing twice', async (t) => {
   const port = await flakyPort();
   t.after(() => port.close());
