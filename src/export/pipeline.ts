@@ -20,12 +20,12 @@
 //   is a collector that fails exactly then. A hidden page whose collector
 //   failed its last answer, or that is offline, starts none: everything not
 //   started is in storage, unclaimed at unload.
-import { gzip } from './gzip.js';
+import { gunzip, gzip } from './gzip.js';
 import { watchLifecycle } from './lifecycle.js';
 import { KEEPALIVE_BUDGET } from './options.js';
 import { createStorageQueue, LEASE_MS, newBatchId, type StoredBatch } from './queue.js';
 import { backoffMs, outcomeOf, retryAfterMs } from './retry.js';
-import { beacon, fetchTransport, rejectedSpans } from './send.js';
+import { beacon, fetchTransport, partialSuccess } from './send.js';
 import { debugOnce } from '../diag.js';
 import type {
   DeliveryHooks, DeliveryStats, ResolvedDeliveryOptions, ExportResult, Pipeline, SpanSource, SpanStats, TransportMeta, TransportResponse,
@@ -113,7 +113,7 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
   // `auto`: no gzip where Content-Encoding would need a CORS preflight (a page posting to another origin).
   // No fetch (a page that removed it): every batch goes with sendBeacon, which sets no Content-Encoding.
   const beaconOnly = !o.transport && typeof fetch !== 'function';
-  const compress = !beaconOnly && (o.compression === 'gzip' || (o.compression === 'auto' && !(g.document && g.location?.origin && new URL(o.endpoint).origin !== g.location.origin)));
+  let compress = !beaconOnly && (o.compression === 'gzip' || (o.compression === 'auto' && !(g.document && g.location?.origin && new URL(o.endpoint).origin !== g.location.origin)));
   const transport = o.transport ?? fetchTransport(o.endpoint, o.headers, hooks.pageless);
   const zip = hooks.gzip ?? gzip;
   const queue: Batch[] = [];
@@ -390,7 +390,10 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
   }
 
   async function settle(b: Batch, res: TransportResponse | null, err?: unknown, refused?: boolean): Promise<void> {
-    const outcome = refused ? 'reject' : outcomeOf(res ? res.status : 0);
+    // 415 to a gzip body: the collector (or a proxy before it) takes no gzip.
+    // The batch goes again at once, uncompressed, and no later one is compressed.
+    const plain = res?.status === 415 && b._gzip ? ((compress = false), await gunzip(b._body)) : null;
+    const outcome = refused ? 'reject' : plain ? 'retry' : outcomeOf(res ? res.status : 0);
     if (!res && b._keepalive && !unloading && g.document) {
       // Chromium rejects a page's keepalive fetches as its document starts to
       // unload — before delivery's pagehide listener runs — and goes on
@@ -414,16 +417,20 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
     // A document being torn down rejects its keepalive fetches while the
     // browser goes on sending them: no answer of the collector's.
     const tornDown = b._handedOff && !res && unloading;
-    if (!tornDown) answering = outcome !== 'retry';
+    if (!tornDown) answering = !!plain || outcome !== 'retry';
     if (outcome !== 'ok' && !tornDown) {
       // Once per kind of failure: a status, or the error and its cause's code ("fetch failed (ECONNREFUSED)").
       const e = err as { cause?: { code?: unknown; message?: unknown }; message?: unknown } | undefined;
       const cause = e?.cause && ` (${String(e.cause.code ?? e.cause.message)})`;
       const why = res ? `HTTP ${res.status}` : String(e?.message ?? e) + (cause || '');
-      debugOnce(`export to ${o.endpoint} failed: ${why}; ${outcome === 'retry' ? 'retried' : 'dropped'}`);
+      debugOnce(`export to ${o.endpoint} failed: ${why}; ${plain ? 'sent again uncompressed' : outcome === 'retry' ? 'retried' : 'dropped'}`);
     }
+    if (plain) Object.assign(b, { _body: plain, _gzip: false }); // fields read-only to the storage queue
     if (outcome === 'ok') {
-      const rejected = Math.min(b._spans, rejectedSpans(body, b._json));
+      const [n, why] = partialSuccess(body, b._json);
+      // The collector's message, once; a count that is none (a negative) counts the batch sent.
+      if (why || n < 0) debugOnce(`export to ${o.endpoint}: partial success${n < 0 ? ' (an invalid count: none counted rejected)' : ''}${why && `: ${why}`}`);
+      const rejected = Math.min(b._spans, Math.max(0, n));
       sent += b._spans - rejected;
       if (rejected > 0) drop('partial-success', rejected);
       finish(b);
@@ -446,8 +453,10 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
         drop('shutdown', b._spans);
       }
     } else {
-      if (b._handedOff || !b._stored) writeAhead(b); // failed in the browser's hands (or after an unload the page outlived)
-      retryLater(b, res);
+      // Failed in the browser's hands (or after an unload the page outlived); or stored gzipped.
+      if (plain || b._handedOff || !b._stored) writeAhead(b);
+      if (plain) b._attempts--; // not an attempt: the collector did not read it; still due
+      else retryLater(b, res);
     }
     if (answering) report();
     if (!closed) {

@@ -73,46 +73,76 @@ export function beacon(endpoint: string, body: Uint8Array, contentType: string):
   }
 }
 
+/** Most of a partial success's error_message reported, characters. */
+const MAX_MESSAGE = 512;
+
+/** An ExportTracePartialSuccess, as OTLP/JSON writes it. */
+interface PartialSuccess {
+  rejectedSpans?: unknown;
+  errorMessage?: unknown;
+}
+
 /**
- * Spans the collector rejected, from an ExportTraceServiceResponse
- * (protobuf or OTLP/JSON); 0 when the body says nothing about it.
+ * What a response (an ExportTraceServiceResponse, protobuf or OTLP/JSON)
+ * says of a partial success: the spans the collector rejected, and its
+ * error_message (control characters as spaces, at most MAX_MESSAGE
+ * characters). [0, ''] when it says nothing (malformed too). A count that is
+ * no count (negative, a fraction, not a number) is -1: the collector took the
+ * batch, so it is not retried, but how many spans it kept is unknown.
  */
-export function rejectedSpans(body: Uint8Array | string | undefined, json: boolean): number {
-  let n: unknown = 0;
+export function partialSuccess(body: Uint8Array | string | undefined, json: boolean): [number, string] {
+  let ps: PartialSuccess | undefined;
   try {
-    if (json || typeof body === 'string') {
-      n = JSON.parse(typeof body === 'string' ? body : new TextDecoder().decode(body))?.partialSuccess?.rejectedSpans;
-    } else if (body) {
-      // ExportTraceServiceResponse.partial_success (1) . rejected_spans (1);
-      // a varint field 1 is no partial_success (google.rpc.Status's code).
-      const ps = field(body, 0, body.length);
-      n = typeof ps === 'object' && field(body, ps[0], ps[1]);
-    }
+    ps = json || typeof body === 'string' ? JSON.parse(typeof body === 'string' ? body : new TextDecoder().decode(body))?.partialSuccess : body && fromProtobuf(body);
   } catch {
     // Malformed: says nothing.
   }
-  n = Number(n);
-  return (n as number) > 0 && (n as number) < Infinity ? (n as number) : 0;
+  const n = ps?.rejectedSpans;
+  const m = ps?.errorMessage;
+  return [
+    // int64, in OTLP/JSON a number or a decimal string.
+    n == null ? 0 : typeof n != 'object' && /^\d+$/.test(n as string) && +n < 2 ** 63 ? +n : -1,
+    typeof m === 'string' ? m.slice(0, MAX_MESSAGE).replace(/[\0-\x1f\x7f]/g, ' ').trim() : '',
+  ];
 }
 
-/** Field 1 between `from` and `to`: its varint, or its bytes' range. */
-function field(b: Uint8Array, p: number, to: number): number | [number, number] | undefined {
+/**
+ * ExportTraceServiceResponse.partial_success (1): rejected_spans (1, int64),
+ * error_message (2). As protobuf reads it: the message's occurrences merge,
+ * the last value of each field wins; a field 1 of another wire type is not
+ * it (a google.rpc.Status's varint `code` is field 1 too).
+ */
+function fromProtobuf(b: Uint8Array): PartialSuccess {
+  const ps: PartialSuccess = {};
+  let p = 0;
   const varint = (): number => {
     let v = 0;
-    for (let i = 0, mul = 1; i < 10 && p < to; i++, mul *= 128) {
+    for (let i = 0, mul = 1; i < 10 && p < b.length; i++, mul *= 128) {
       const byte = b[p++]!;
       v += (byte & 0x7f) * mul;
       if (byte < 0x80) return v;
     }
     throw 0;
   };
-  while (p < to) {
-    const tag = varint();
-    const wire = tag & 7;
-    const len = wire === 0 ? varint() : wire === 2 ? varint() : wire === 1 ? 8 : wire === 5 ? 4 : -1;
-    if (len < 0) return;
-    if (tag === 8) return len; // field 1, varint
-    if (tag === 10) return [p, p + len]; // field 1, bytes
-    if (wire) p += len;
-  }
+  /** Each field up to `to`: `each(tag, varint value, end of the value)`, the value's bytes from p. */
+  const walk = (to: number, each: (tag: number, v: number, end: number) => void): void => {
+    while (p < to) {
+      const tag = varint();
+      const wire = tag % 8;
+      const v = wire === 0 || wire === 2 ? varint() : wire === 1 ? 8 : wire === 5 ? 4 : -1;
+      const end = wire === 0 ? p : p + v;
+      if (v < 0 || end > to) throw 0;
+      each(tag, v, end);
+      p = end;
+    }
+  };
+  walk(b.length, (tag, _, end) => {
+    if (tag === 10)
+      walk(end, (t, v, e) => {
+        // A negative int64 is 2^64 + it as a varint: read as 2^63 or more.
+        if (t === 8) ps.rejectedSpans = v;
+        else if (t === 18) ps.errorMessage = new TextDecoder().decode(b.subarray(p, Math.min(e, p + 4 * MAX_MESSAGE)));
+      });
+  });
+  return ps;
 }

@@ -2,9 +2,13 @@
 // CompressionStream reach the collector as Content-Encoding: gzip (through a
 // real CORS preflight that allows the header), and decode to every span once
 // with the independent OTLP decoder — small bodies and a batch cut in two.
+// A collector answering 415 to gzip: the page's DecompressionStream gives the
+// batch back uncompressed, and it goes again so; nothing later is compressed.
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { inBothBrowsers, sdkSite, type AnyPage } from '../helpers/browser.js';
+import { inBothBrowsers, launchChromium, sdkSite, type AnyPage } from '../helpers/browser.js';
 import { startCollector } from '../helpers/collector.js';
+import { allSpans } from '../helpers/otlp.js';
 
 // In the page: a tracer with gzip on, `counts[i]` spans flushed per round; resolves to the flush results.
 const PAGE = `async ([endpoint, counts]) => {
@@ -49,3 +53,29 @@ async function gzipRoundTrip(newPage: () => Promise<AnyPage>): Promise<void> {
 }
 
 inBothBrowsers('gzip bodies arrive whole', gzipRoundTrip);
+
+test('Chromium: a collector answering 415 to gzip gets the batch again uncompressed, and nothing later compressed', async (t) => {
+  const browser = await launchChromium();
+  t.after(() => browser.close());
+  const site = await sdkSite('gzip-415');
+  t.after(() => site.close());
+  const c = await startCollector({
+    cors: { origins: [site.origin], allowHeaders: ['content-encoding'] },
+    respond: (req) => (req.headers['content-encoding'] === 'gzip' ? { status: 415 } : {}),
+  });
+  t.after(() => c.close());
+  const page = await browser.newPage();
+  await page.goto(site.url);
+  const counts = [3, 700];
+  const results = (await page.evaluate(`(${PAGE})(${JSON.stringify([c.url, counts])})`)) as { sent: number; queued: number; dropped: number }[];
+  // The 415 costs no span. (A batch may wait for a retry: Chromium can refuse a keepalive fetch started as the one before it settles.)
+  assert.deepEqual(results.map((r) => [r.sent + r.queued, r.dropped]), counts.map((n) => [n, 0]));
+  assert.equal(results[0]!.sent, 3, 'the refused batch went again within the flush');
+  const names = (): string[] => c.requests.slice(1).flatMap((r) => allSpans(r.decoded!)).map((s) => s.name);
+  await c.waitFor(() => names().length >= 703);
+  const encodings = c.requests.map((r) => r.headers['content-encoding'] ?? '-');
+  assert.deepEqual(encodings, ['gzip', ...Array(encodings.length - 1).fill('-')], 'one 415, then none compressed');
+  assert.ok(c.requests[1]!.body.equals(c.requests[0]!.body), 'the refused batch, the same bytes uncompressed');
+  assert.equal(names().length, 703, 'every span once');
+  assert.equal(new Set(names()).size, 703);
+});

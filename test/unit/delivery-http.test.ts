@@ -2,9 +2,11 @@
 // through the public API (init → startSpan → end → flush).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startCollector, startEndlessBody, partialSuccessBody } from '../helpers/collector.js';
+import { startCollector, startEndlessBody, partialSuccessBody, type Reply } from '../helpers/collector.js';
 import { decodeProtobuf, decodeJson, allSpans } from '../helpers/otlp.js';
-import { endSpans, flakyPort, received, sleep, tracerFor, uniqueIds, watchFetch, assertDecoded } from './delivery-harness.js';
+import { endSpans, flakyPort, received, sleep, storedBatches, tracerFor, uniqueIds, watchFetch, assertDecoded } from './delivery-harness.js';
+import { createStorageArea } from '../helpers/memory-storage.js';
+import { prng } from '../../demo/collector/synthetic.mjs';
 
 test('success: one protobuf request, gzip, every span once', async (t) => {
   const c = await startCollector();
@@ -129,6 +131,128 @@ test('partial success: rejected spans are counted and reported', async (t) => {
     await tracer.flush();
     assert.deepEqual(received(c).dropped, [{ reason: 'partial-success', spans: 2 }], protocol);
   }
+});
+
+test('partial success, generated: a negative count rejects none, its error_message is named once with debug, bounded; never retried', async (t) => {
+  const warned: string[] = [];
+  t.mock.method(console, 'warn', (...a: unknown[]) => void warned.push(a.map(String).join(' ')));
+  const r = prng(415);
+  let reply = (): string | Uint8Array => '';
+  // The answer to a request with the case's spans; one with drop reports only is taken whole.
+  const c = await startCollector({ respond: (req) => (req.decoded && allSpans(req.decoded).some((s) => s.name.startsWith('ps')) ? { body: reply() } : {}) });
+  t.after(() => c.close());
+  t.after(() => assertDecoded(c));
+  let rejectedAll = 0;
+  for (let i = 0; i < 16; i++) {
+    const protocol = i % 2 ? 'http/json' : 'http/protobuf';
+    const spans = 2 + Math.floor(r() * 20);
+    // Negative (a broken collector), none (a warning: OTLP allows a message with 0), or some.
+    const count = [-1 - Math.floor(r() ** 2 * 2 ** 40), 0, 1 + Math.floor(r() * (spans - 1))][i % 3]!;
+    // A message per case (so each is new to debugOnce), sometimes long, with control characters.
+    const message = `case ${i}:\u001b[2J why\n` + (i % 4 === 3 ? 'x'.repeat(2000) : 'spans refused');
+    reply = () => partialSuccessBody(protocol === 'http/json' ? 'json' : 'protobuf', count, message);
+    const tracer = await tracerFor(c.url, { protocol, debug: true });
+    const rejected = Math.max(0, count);
+    for (let round = 0; round < 2; round++) {
+      endSpans(tracer, spans, `ps${i}.${round}`);
+      const requests = c.requests.length;
+      // The second batch carries the first one's drop report.
+      const report = round && rejected ? 1 : 0;
+      assert.deepEqual(await tracer.flush(), { sent: spans + report - rejected, queued: 0, dropped: rejected }, `case ${i}: ${count} of ${spans}`);
+      assert.equal(c.requests.length, requests + 1, `case ${i}: not retried`);
+      rejectedAll += rejected;
+    }
+    assert.equal(tracer.stats().droppedRejected, 2 * Math.max(0, count), `case ${i}`);
+    await tracer.shutdown();
+    const lines = warned.filter((w) => w.includes(`case ${i}:`));
+    const invalid = count < 0 ? ' (an invalid count: none counted rejected)' : '';
+    const shown = `case ${i}: [2J why ${i % 4 === 3 ? 'x'.repeat(2000) : 'spans refused'}`.slice(0, 512);
+    assert.deepEqual(lines, [`[wasmtrace] export to ${c.url}: partial success${invalid}: ${shown}`], `case ${i}: once, two answers alike`);
+  }
+  const reports = received(c).dropped.filter((d) => d.reason === 'partial-success');
+  assert.equal(reports.reduce((n, d) => n + d.spans, 0), rejectedAll, 'only the counts that are counts reported');
+});
+
+/** A collector that takes no gzip: 415 to a gzip body, `plain(i)` (default 200) to the i-th uncompressed one. */
+const noGzip = (plain: (i: number) => Reply = () => ({})) => {
+  let n = 0;
+  return startCollector({ respond: (req) => (req.headers['content-encoding'] === 'gzip' ? { status: 415 } : plain(n++)) });
+};
+
+test('415 to gzip bodies (generated): each batch is sent again uncompressed at once, no later one is compressed, nothing lost or twice', async (t) => {
+  const r = prng(4150);
+  const c = await noGzip();
+  t.after(() => c.close());
+  t.after(() => assertDecoded(c));
+  let several = 0;
+  for (let i = 0; i < 12; i++) {
+    const from = c.requests.length;
+    const protocol = i % 3 === 2 ? 'http/json' : 'http/protobuf';
+    const area = i % 2 ? createStorageArea() : null;
+    // Small batches (maxExportBatchSize) so that several are compressed and queued before the first 415 is read.
+    const tracer = await tracerFor(c.url, { protocol, storage: area?.open() ?? null, maxExportBatchSize: 1 + Math.floor(r() * 30), maxConcurrentRequests: 1 + Math.floor(r() * 3), maxAttempts: 1 });
+    const rounds = Array.from({ length: 1 + Math.floor(r() * 3) }, () => 1 + Math.floor(r() * 60));
+    for (const [k, n] of rounds.entries()) {
+      const at = c.requests.length;
+      endSpans(tracer, n, `g${i}.${k}`, Math.floor(r() * 200));
+      assert.deepEqual(await tracer.flush(), { sent: n, queued: 0, dropped: 0 }, `case ${i} round ${k}`);
+      if (k > 0) assert.ok(c.requests.slice(at).every((q) => !q.headers['content-encoding']), `case ${i} round ${k}: compression is off`);
+    }
+    await tracer.shutdown();
+    const mine = c.requests.slice(from);
+    const label = `case ${i}: ${mine.map((q) => q.headers['content-encoding'] ?? '-').join(',')}`;
+    const gz = mine.filter((q) => q.headers['content-encoding'] === 'gzip');
+    assert.ok(gz.length >= 1, label);
+    if (gz.length > 1) several++;
+    // Each refused gzip body went again, the same bytes uncompressed.
+    for (const q of gz) assert.ok(mine.some((p) => !p.headers['content-encoding'] && p.body.equals(q.body) && p.receivedAt >= q.receivedAt), label);
+    assert.equal(mine.length - gz.length, new Set(mine.map((q) => q.body.toString('hex'))).size, `${label}: nothing else twice`);
+    const names = mine.filter((q) => !q.headers['content-encoding']).flatMap((q) => allSpans(q.decoded!).map((s) => s.name));
+    assert.equal(names.length, rounds.reduce((a, b) => a + b, 0), label);
+    assert.equal(new Set(names).size, names.length, `${label}: every span once`);
+    assert.equal(tracer.stats().droppedRejected, 0, label);
+    if (area) assert.deepEqual(storedBatches(area), [], `${label}: storage emptied`);
+  }
+  assert.ok(several >= 3, `${several} cases had several gzip batches refused`);
+});
+
+test('415 to an uncompressed body is a rejection: dropped, not retried (gzip off, or a batch already sent again uncompressed)', async (t) => {
+  const warned: string[] = [];
+  t.mock.method(console, 'warn', (...a: unknown[]) => void warned.push(a.map(String).join(' ')));
+  const c = await noGzip(() => ({ status: 415 }));
+  t.after(() => c.close());
+  for (const compression of ['none', 'gzip'] as const) {
+    const from = c.requests.length;
+    const tracer = await tracerFor(c.url, { compression, debug: true });
+    endSpans(tracer, 4, compression);
+    assert.deepEqual(await tracer.flush(), { sent: 0, queued: 0, dropped: 4 }, compression);
+    await sleep(100); // five retry delays
+    const encodings = c.requests.slice(from).map((q) => q.headers['content-encoding'] ?? '-');
+    assert.deepEqual(encodings, compression === 'gzip' ? ['gzip', '-'] : ['-'], compression);
+    await tracer.shutdown();
+  }
+  assert.deepEqual(warned.filter((w) => w.includes(c.url)), [
+    `[wasmtrace] export to ${c.url} failed: HTTP 415; dropped`,
+    `[wasmtrace] export to ${c.url} failed: HTTP 415; sent again uncompressed`,
+  ]);
+});
+
+test('415 to a gzip body, then a retryable failure: the batch waits in storage uncompressed, and goes so', async (t) => {
+  const c = await noGzip((i) => (i === 0 ? { status: 503 } : {}));
+  t.after(() => c.close());
+  const area = createStorageArea();
+  const tracer = await tracerFor(c.url, { storage: area.open(), retryInitialDelayMs: 60_000 });
+  endSpans(tracer, 5, 'w', 100);
+  assert.deepEqual(await tracer.flush(), { sent: 0, queued: 5, dropped: 0 });
+  assert.deepEqual(c.requests.map((q) => [q.headers['content-encoding'] ?? '-', q.body.length]), [['gzip', c.requests[1]!.body.length], ['-', c.requests[1]!.body.length]]);
+  const stored = area.entries().filter(([k]) => k.startsWith('wasmtrace:q:'));
+  assert.equal(stored.length, 1);
+  assert.match(stored[0]![1], /^W1,p,-,5,/, 'stored uncompressed');
+  assert.ok(storedBatches(area)[0]!.body!.every((b, j) => b === c.requests[1]!.body[j]), 'the bytes it sent');
+  assert.deepEqual(await tracer.shutdown(), { sent: 5, queued: 0, dropped: 0 });
+  assert.equal(c.requests[2]!.headers['content-encoding'], undefined);
+  assert.equal(uniqueIds(received(c).user), 5);
+  assert.deepEqual(storedBatches(area), []);
 });
 
 test('a collector that is down, then up: nothing lost, nothing twice', async (t) => {

@@ -1,11 +1,14 @@
 // Delivery options: defaults, OTEL_* names, clamping with one warning each;
-// the retry policy; the partial-success reader.
+// the retry policy; the partial-success reader (generated bodies: the
+// independent OTLP encoder, or bytes built by hand for what it cannot write:
+// a field repeated, a google.rpc.Status, a varint past int64).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { resolveDeliveryOptions } from '../../src/export/options.js';
 import { backoffMs, outcomeOf, retryAfterMs } from '../../src/export/retry.js';
-import { rejectedSpans } from '../../src/export/send.js';
+import { partialSuccess } from '../../src/export/send.js';
 import { partialSuccessBody } from '../helpers/collector.js';
+import { prng } from '../../demo/collector/synthetic.mjs';
 
 test('defaults', () => {
   const warnings: string[] = [];
@@ -134,14 +137,122 @@ test('Retry-After: the three HTTP-date forms of RFC 9110 are GMT, whatever the l
 });
 
 test('partial success is read from protobuf and JSON responses', () => {
-  assert.equal(rejectedSpans(partialSuccessBody('protobuf', 7, 'too old') as Uint8Array, false), 7);
-  assert.equal(rejectedSpans(partialSuccessBody('protobuf', 300_000) as Uint8Array, false), 300_000);
-  assert.equal(rejectedSpans(partialSuccessBody('json', 4) as string, true), 4);
-  assert.equal(rejectedSpans('{"partialSuccess":{"rejectedSpans":5}}', true), 5);
-  assert.equal(rejectedSpans(new Uint8Array(0), false), 0);
-  assert.equal(rejectedSpans('{}', true), 0);
-  assert.equal(rejectedSpans('not json', true), 0);
-  assert.equal(rejectedSpans(new Uint8Array([0x0a, 0xff]), false), 0, 'truncated protobuf');
+  const count = (body: string | Uint8Array, json: boolean): number => partialSuccess(body, json)[0];
+  assert.deepEqual(partialSuccess(partialSuccessBody('protobuf', 7, 'too old') as Uint8Array, false), [7, 'too old']);
+  assert.equal(count(partialSuccessBody('protobuf', 300_000) as Uint8Array, false), 300_000);
+  assert.deepEqual(partialSuccess(partialSuccessBody('json', 4, 'bad') as string, true), [4, 'bad']);
+  assert.equal(count('{"partialSuccess":{"rejectedSpans":5}}', true), 5);
+  assert.deepEqual(partialSuccess(new Uint8Array(0), false), [0, '']);
+  assert.deepEqual(partialSuccess('{}', true), [0, '']);
+  assert.deepEqual(partialSuccess('not json', true), [0, '']);
+  assert.deepEqual(partialSuccess(new Uint8Array([0x0a, 0xff]), false), [0, ''], 'truncated protobuf');
+});
+
+/** Protobuf by hand: a varint (a bigint, so a negative int64's 10 bytes too), a length-delimited field. */
+const pb = {
+  varint(v: bigint): number[] {
+    const out: number[] = [];
+    for (v = BigInt.asUintN(64, v); v >= 0x80n; v >>= 7n) out.push(Number(v & 0x7fn) | 0x80);
+    return [...out, Number(v)];
+  },
+  count: (n: bigint): number[] => [0x08, ...pb.varint(n)],
+  message: (s: string): number[] => pb.len(2, [...new TextEncoder().encode(s)]),
+  len: (field: number, b: number[]): number[] => [...pb.varint(BigInt(field * 8 + 2)), ...pb.varint(BigInt(b.length)), ...b],
+};
+
+/** What a message is shown as: control characters as spaces, trimmed, at most 512 characters. */
+function assertShown(shown: string, message: string, label: string): void {
+  const clean = message.replace(/[\x00-\x1f\x7f]/g, ' ').trim();
+  assert.ok(shown.length <= 512 && !/[\x00-\x1f\x7f]/.test(shown), label);
+  if (clean.length <= 500) assert.equal(shown, clean, label);
+  else assert.ok(shown.length >= 500 && clean.startsWith(shown), label);
+}
+
+const WORDS = ['spans', 'rejected', 'für', '😀', 'line\nbreak', 'tab\there', 'esc\u001b[31m', '"q"', 'back\\slash', '中文', '  padded  ', 'del\u007f'];
+const words = (r: () => number, n: number): string => Array.from({ length: n }, () => WORDS[Math.floor(r() * WORDS.length)]).join(' ');
+
+test('partial success from the OTLP encoder: its count and its message, bounded (200 generated, protobuf and JSON)', () => {
+  const r = prng(4151);
+  for (let i = 0; i < 200; i++) {
+    const n = r() < 0.2 ? 0 : Math.floor(r() ** 3 * 2 ** (1 + Math.floor(r() * 40)));
+    const message = r() < 0.2 ? '' : words(r, r() < 0.2 ? 200 : 1 + Math.floor(r() * 6));
+    const label = `case ${i}: ${n}, ${JSON.stringify(message.slice(0, 30))}`;
+    const [pn, pm] = partialSuccess(partialSuccessBody('protobuf', n, message) as Uint8Array, false);
+    assert.equal(pn, n, label);
+    assertShown(pm, message, label);
+    const json = JSON.stringify({ partialSuccess: { rejectedSpans: r() < 0.5 ? n : String(n), errorMessage: message } });
+    const [jn, jm] = partialSuccess(json, true);
+    assert.equal(jn, n, label);
+    assert.equal(jm, pm, `${label}: JSON and protobuf shown alike`);
+  }
+});
+
+test('a negative rejected_spans is no count: -1 (the batch counted sent), protobuf and JSON (100 generated)', () => {
+  const r = prng(4152);
+  for (let i = 0; i < 100; i++) {
+    const n = -1 - Math.floor(r() ** 4 * 2 ** (1 + Math.floor(r() * 62)));
+    const label = `case ${i}: ${n}`;
+    // The OTLP encoder writes a negative int64 as its 10-byte two's complement, as a hand-built varint does.
+    const encoded = partialSuccessBody('protobuf', n, 'why') as Uint8Array;
+    const byHand = new Uint8Array(pb.len(1, [...pb.count(BigInt(n)), ...pb.message('why')]));
+    assert.deepEqual([...encoded], [...byHand], label);
+    assert.deepEqual(partialSuccess(encoded, false), [-1, 'why'], label);
+    assert.deepEqual(partialSuccess(JSON.stringify({ partialSuccess: { rejectedSpans: r() < 0.5 ? n : String(n), errorMessage: 'why' } }), true), [-1, 'why'], label);
+  }
+  // The largest int64 is a count; its sign bit set (the 10th byte's low bit) is not.
+  assert.equal(partialSuccess(new Uint8Array(pb.len(1, pb.count(2n ** 62n))), false)[0], 2 ** 62);
+  assert.equal(partialSuccess(new Uint8Array(pb.len(1, pb.count(-(2n ** 63n)))), false)[0], -1);
+  for (const bad of [2.5, '2.5', '', 'x', true, [3], { n: 3 }, '1e400']) {
+    assert.equal(partialSuccess(JSON.stringify({ partialSuccess: { rejectedSpans: bad } }), true)[0], -1, JSON.stringify(bad));
+  }
+  assert.equal(partialSuccess(JSON.stringify({ partialSuccess: { rejectedSpans: null, errorMessage: 'w' } }), true)[0], 0, 'null is the default, 0');
+});
+
+test('a field repeated: the last rejected_spans and error_message win, partial_success occurrences merge (300 generated)', () => {
+  const r = prng(4153);
+  for (let i = 0; i < 300; i++) {
+    let n = 0;
+    let message = '';
+    const body: number[] = [];
+    const noise = (): void => {
+      // Fields ExportTraceServiceResponse does not have, and a varint field 1 (google.rpc.Status's code): not partial_success.
+      const k = Math.floor(r() * 4);
+      if (k === 0) body.push(0x08, ...pb.varint(BigInt(Math.floor(r() * 20))));
+      else if (k === 1) body.push(...pb.len(2, [...new TextEncoder().encode(words(r, 2))]));
+      else if (k === 2) body.push(0x1d, 1, 2, 3, 4); // field 3, fixed32
+    };
+    for (let k = 1 + Math.floor(r() * 4); k > 0; k--) {
+      noise();
+      const inner: number[] = [];
+      for (let f = Math.floor(r() * 4); f > 0; f--) {
+        const what = Math.floor(r() * 4);
+        if (what === 0) inner.push(...pb.count(BigInt((n = Math.floor(r() * 1000)))));
+        else if (what === 1) inner.push(...pb.message((message = words(r, 1 + Math.floor(r() * 3)))));
+        else if (what === 2) inner.push(0x18, ...pb.varint(BigInt(Math.floor(r() * 1e6)))); // field 3: unknown
+        else inner.push(0x21, 0, 0, 0, 0, 0, 0, 0, 0); // field 4, fixed64: unknown
+      }
+      body.push(...pb.len(1, inner));
+    }
+    noise();
+    const label = `case ${i}: ${Buffer.from(body).toString('hex')}`;
+    const [got, shown] = partialSuccess(new Uint8Array(body), false);
+    assert.equal(got, n, label);
+    assertShown(shown, message, label);
+    // The same in OTLP/JSON: one object per key (JSON.parse keeps the last of a repeated key, as protobuf's JSON does).
+    const json = `{"partialSuccess":{"rejectedSpans":"1"},"partialSuccess":{"rejectedSpans":${n},"errorMessage":${JSON.stringify(message)}}}`;
+    assert.deepEqual(partialSuccess(json, true), [n, shown], label);
+  }
+});
+
+test('a malformed protobuf response says nothing (generated truncations and bad wire types)', () => {
+  const r = prng(4154);
+  for (let i = 0; i < 100; i++) {
+    const whole = pb.len(1, [...pb.count(BigInt(1 + Math.floor(r() * 100))), ...pb.message(words(r, 3))]);
+    const cut = whole.slice(0, 1 + Math.floor(r() * (whole.length - 1)));
+    const bad = [...whole, ...[[0x0b], [0x0f], [0x0a, 0x05, 1], [0x08, 0xff]][i % 4]!];
+    assert.deepEqual(partialSuccess(new Uint8Array(cut), false), [0, ''], `cut at ${cut.length} of ${whole.length}`);
+    assert.deepEqual(partialSuccess(new Uint8Array(bad), false), [0, ''], `bad tail ${i % 4}`);
+  }
 });
 
 test('a bad endpoint from the environment is named by its variable, one from code by the option', () => {
