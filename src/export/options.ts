@@ -63,7 +63,9 @@ export function resolveDeliveryOptions(
     retryInitialDelayMs: num('retryInitialDelayMs', 1000, 0, 3_600_000),
     retryMaxDelayMs: num('retryMaxDelayMs', 60_000, 0, 3_600_000),
     maxAttempts: num('maxAttempts', 5, 1, 100),
-    maxConcurrentRequests: num('maxConcurrentRequests', 2, 1, 16),
+    // A page can close at any moment: its cut batches should be in flight by
+    // then (Firefox can end a pagehide handler inside the fetch it starts).
+    maxConcurrentRequests: num('maxConcurrentRequests', typeof document === 'object' ? 6 : 2, 1, 16),
     timeoutMs: num('timeoutMs', 10_000, 0, MAX_TIMEOUT_MS, otlpVar('TIMEOUT')) || MAX_TIMEOUT_MS,
     transport: typeof user.transport === 'function' ? user.transport : null,
   };

@@ -169,7 +169,7 @@ export interface DeliveryOptions {
   retryMaxDelayMs?: number;
   /** Attempts per batch before it is parked until the next trigger; default 5. */
   maxAttempts?: number;
-  /** Requests in flight at once; default 2. */
+  /** Requests in flight at once; default 2, in pages 6 (their batches should be in flight before the page closes). */
   maxConcurrentRequests?: number;
   /**
    * Time before a request is aborted and retried, ms, 0..600000; default
