@@ -101,9 +101,17 @@ export function createDelivery(source: SpanSource, send: Transport, delayMs: num
         let res: TransportResponse | undefined;
         try {
           if (!paused) {
+            const meta = { contentType: source.contentType, spans: b.spans };
             // gzip (workerd has CompressionStream; were it to fail, the body goes as it is), told to the transport as pages tell it.
             const packed = gzipped ? await gzip(b.body) : null;
-            res = await send(packed ?? b.body, { contentType: source.contentType, spans: b.spans, ...(packed && { contentEncoding: 'gzip' }) });
+            res = await send(packed ?? b.body, packed ? { ...meta, contentEncoding: 'gzip' } : meta);
+            // 415 to a gzip body: the collector (or a proxy before it) takes no gzip. The
+            // same batch goes again at once uncompressed, and nothing more is compressed.
+            if (packed && res.status === 415) {
+              gzipped = false;
+              res = undefined; // should this send fail, that is a network error, not the 415
+              res = await send(b.body, meta);
+            }
           }
         } catch {
           // network error, timeout: retryable (status 0)

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { createDelivery, fetchTransport } from '../../worker/export.js';
 import { setClock } from '../../src/clock.js';
 import type { Encoded, SpanSource, Transport, TransportResponse } from '../../src/export/types.js';
+import { gunzipSync } from 'node:zlib';
 import { startEndlessBody } from '../helpers/collector.js';
 import { prng } from '../../demo/collector/synthetic.mjs'; // mulberry32, seeded
 
@@ -293,4 +294,106 @@ test('the Worker transport reads at most 4 MiB of a response body (OTLP: a clien
   const took = performance.now() - t0;
   assert.equal(res.status, 200);
   assert.ok(took < 1000, `the transport took ${Math.round(took)} ms (${srv.written()} bytes written)`);
+});
+
+/**
+ * A delivery under `compression: 'gzip'` whose bodies carry their span
+ * numbers (4 bytes each), and a transport that gunzips with node:zlib and
+ * records every request: its spans, whether gzipped, its uncompressed bytes,
+ * the flush it belongs to, and the answer `answer` gives it (a throw: a
+ * network error). Answers come after a few turns of the event loop, so the
+ * batches of one flush interleave.
+ */
+function gzipHarness(maxSpans: number, answer: (gzipped: boolean) => number, turns: () => number) {
+  let next = 0;
+  let buffered: number[] = [];
+  let flush = 0;
+  const requests: Array<{ ids: number[]; gzipped: boolean; bytes: Buffer; flush: number; status: number }> = [];
+  const source: SpanSource = {
+    contentType: 'application/x-protobuf',
+    pending: () => buffered.length,
+    drain(_max, most = 100): Encoded | null {
+      if (buffered.length === 0) return null;
+      const taken = buffered.slice(0, most);
+      buffered = buffered.slice(most);
+      return { body: new Uint8Array(new Uint32Array(taken).buffer), spans: taken.length };
+    },
+    commit: () => {},
+    stats: () => ({ droppedSpans: 0, droppedData: 0, droppedOversize: 0, held: 0 }),
+  };
+  const send: Transport = async (body, meta) => {
+    const gzipped = meta.contentEncoding === 'gzip';
+    const bytes = gzipped ? gunzipSync(body) : Buffer.from(body);
+    const q = { ids: [...new Uint32Array(new Uint8Array(bytes).buffer)], gzipped, bytes, flush, status: 0 };
+    requests.push(q);
+    for (let i = turns(); i > 0; i--) await new Promise((r) => setImmediate(r));
+    q.status = answer(gzipped); // throws for a network error
+    return { status: q.status };
+  };
+  const delivery = createDelivery(source, send, 0, maxSpans, true);
+  return {
+    delivery,
+    requests,
+    /** An invocation that made `n` spans ends, after any backoff; resolves when its export is done. */
+    async end(n: number) {
+      for (let i = 0; i < n; i++) buffered.push(next++);
+      clock += 61_000;
+      flush++;
+      return delivery.ended();
+    },
+    made: () => next,
+  };
+}
+
+test('300 generated runs: a batch answered 415 to its gzip body goes again at once uncompressed, byte-equal; no later export is compressed; every span is accepted once', async () => {
+  const r = prng(0x415);
+  let refusals = 0;
+  let failedAgain = 0;
+  for (let run = 0; run < 300; run++) {
+    // The collector takes gzip until its `from`-th request (some never refuse), then answers 415 to every gzip body.
+    const from = r() < 0.2 ? Infinity : Math.floor(r() * 12);
+    let healthy = false;
+    const h = gzipHarness(1 + Math.floor(r() * 20), (gzipped) => {
+      if (gzipped && h.requests.length > from) return 415;
+      const x = healthy ? 1 : r();
+      if (x < 0.15) throw new TypeError('network error');
+      return x < 0.25 ? 503 : 200;
+    }, () => Math.floor(r() * 4));
+    for (let i = 0, n = 1 + Math.floor(r() * 8); i < n; i++) await h.end(1 + Math.floor(r() * 30));
+    // The collector healthy again: what it could not take leaves with the next exports.
+    healthy = true;
+    for (let i = 0; i < 3; i++) await h.end(0);
+    const what = `run ${run} (gzip refused from request ${from})`;
+    const q = h.requests;
+    const accepted = q.filter((x) => x.status === 200).flatMap((x) => x.ids);
+    assert.deepEqual(accepted.sort((a, b) => a - b), Array.from({ length: h.made() }, (_, i) => i), `${what}: each span accepted once`);
+    assert.deepEqual(h.delivery.stats!(), { droppedRejected: 0, droppedQueueFull: 0, droppedUnsent: 0 }, `${what}: nothing lost`);
+    const refused = q.filter((x) => x.status === 415);
+    for (const x of refused) {
+      const again = q.slice(q.indexOf(x) + 1).find((y) => y.ids[0] === x.ids[0])!;
+      assert.ok(again && !again.gzipped && again.bytes.equals(x.bytes), `${what}: the refused batch again, uncompressed, byte-equal`);
+      assert.equal(again.flush, x.flush, `${what}: sent again within the same export`);
+      if (again.status === 0) failedAgain++;
+    }
+    if (refused.length) {
+      const first = refused[0]!.flush;
+      assert.ok(q.every((x) => x.flush <= first || !x.gzipped), `${what}: compressed after the 415`);
+    }
+    refusals += refused.length;
+  }
+  assert.ok(refusals > 50 && failedAgain > 5, `the runs refuse gzip (${refusals}) and fail uncompressed sends after it (${failedAgain})`);
+});
+
+test('60 generated runs: a 415 to an uncompressed body is a rejection, counted once and not sent again', async () => {
+  const r = prng(0x4150);
+  for (let run = 0; run < 60; run++) {
+    const h = gzipHarness(1 + Math.floor(r() * 20), () => 415, () => Math.floor(r() * 3));
+    for (let i = 0, n = 1 + Math.floor(r() * 6); i < n; i++) await h.end(1 + Math.floor(r() * 30));
+    const what = `run ${run}`;
+    const plain = h.requests.filter((x) => !x.gzipped);
+    // Each batch: gzip refused (only in the first export), then uncompressed, refused, dropped.
+    assert.deepEqual(plain.flatMap((x) => x.ids).sort((a, b) => a - b), Array.from({ length: h.made() }, (_, i) => i), `${what}: each span sent uncompressed once`);
+    assert.ok(h.requests.every((x) => !x.gzipped || x.flush === 1), `${what}: gzip only in the first export`);
+    assert.equal(h.delivery.stats!().droppedRejected, h.made(), `${what}: every span counted refused`);
+  }
 });
