@@ -60,8 +60,6 @@ interface Batch extends StoredBatch {
   _handedOff?: boolean;
   /** keep() has tried to write it ahead. */
   _kept?: boolean;
-  /** Inside the transport call: still set afterwards only when the browser ended the handler there. */
-  _calling?: boolean;
 }
 
 /** A body drained from the source and not yet queued (compression pending): [body, spans, its spans maybe still in the source]. */
@@ -361,15 +359,16 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
     // throw means the request cannot be made: no retry makes it. One that
     // ignores the signal is still over at the deadline.
     let refused = false;
+    // Called before the deadline's listener is added: a handler the browser
+    // ends inside this call (Firefox, closing a tab) leaves no promise that
+    // rejects unhandled at the deadline in a page that lives on.
     let sending: Promise<TransportResponse>;
-    b._calling = true;
     try {
       sending = Promise.resolve(transport(b._body, meta));
     } catch (e) {
       refused = true;
       sending = Promise.reject(e);
     }
-    b._calling = false;
     // Removed once settled: the signal is shared by the requests of a while,
     // and each listener held its batch (and made adding the next one slower).
     let onAbort = (): void => {};
@@ -471,7 +470,6 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
    * stays for the next page, and smaller ones behind it go (OTLP has no order).
    */
   function pump(urgent: boolean, pick?: (b: Batch) => boolean): void {
-    retake();
     const t = now();
     for (const b of [...queue]) {
       if (active >= o.maxConcurrentRequests && !urgent) break;
@@ -479,22 +477,6 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
       if (!start(b, urgent) && !urgent) break;
     }
     keep();
-  }
-
-  /**
-   * Batches whose transport call never returned: Firefox, closing a tab, can
-   * end a pagehide handler inside fetch(), and that request never leaves
-   * (seen 4 times in 80 closes with earlier batches unanswered). Idle again,
-   * they go with the next handler (visibilitychange follows) or stay stored.
-   */
-  function retake(): void {
-    for (const b of queue) {
-      if (b._calling) {
-        b._calling = b._inflight = false;
-        active--;
-        if (b._keepalive) keepaliveBytes -= b._body.length;
-      }
-    }
   }
 
   /** After a failed attempt: due after its backoff (or Retry-After); parked after the last until online, a success, or the next page. */
@@ -601,7 +583,6 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
     // (https://html.spec.whatwg.org/multipage/document-lifecycle.html#unloading-documents).
     if (final) unloading = true;
     else final = unloading;
-    retake(); // before any keep(): a batch cut off in its transport call is not in flight
     try {
       hooks.hidden?.();
     } catch (e) {
