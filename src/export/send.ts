@@ -75,6 +75,8 @@ export async function readBody(res: Response): Promise<Uint8Array | undefined> {
   }
   clearTimeout(timer || undefined);
   await reader?.cancel().catch(() => {});
+  // Chromium gives a cancelled keepalive request's budget back a task later: the next batch may need it.
+  if (late) await new Promise((r) => setTimeout(r, 0));
   return body;
 }
 
