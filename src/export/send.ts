@@ -38,25 +38,45 @@ export function fetchTransport(endpoint: string, headers: Readonly<Record<string
 }
 
 /**
+ * How long a 2xx body may take after the status line, ms (the WASI library's
+ * REST_MS): the status is the outcome, and a collector that holds the body
+ * open must not keep the batch in flight to its timeout (then retried: sent
+ * twice), holding a request slot and a page's keepalive budget.
+ */
+const REST_MS = 1000;
+
+/**
  * A response's body, read to its end so the connection (and a page's
  * keepalive budget) is given back; but at most MAX_RESPONSE_BYTES of it
- * (OTLP: a client MUST bound what it reads), the rest cancelled. Undefined
- * when empty, cut off or past the bound: no partial-success figure.
+ * (OTLP: a client MUST bound what it reads), and a 2xx's within REST_MS, the
+ * rest cancelled. Undefined when empty, cut off or past a bound: no
+ * partial-success figure.
  */
 export async function readBody(res: Response): Promise<Uint8Array | undefined> {
   const reader = res.body?.getReader();
   let body: Uint8Array | undefined;
+  let late = false;
+  const timer =
+    res.ok &&
+    setTimeout(() => {
+      // Cancelling ends a pending read as the body's end would: `late` tells them apart.
+      late = true;
+      reader?.cancel().catch(() => {});
+    }, REST_MS);
   try {
     const parts: Uint8Array[] = [];
     for (let n = 0, c; !(c = await reader!.read()).done; ) {
       if ((n += c.value.length) > MAX_RESPONSE_BYTES) throw 0;
       parts.push(c.value);
     }
-    if (parts.length) body = new Uint8Array(await new Blob(parts as BlobPart[]).arrayBuffer());
+    if (parts.length && !late) body = new Uint8Array(await new Blob(parts as BlobPart[]).arrayBuffer());
   } catch {
     // No body, cut off, or past the bound.
   }
+  clearTimeout(timer || undefined);
   await reader?.cancel().catch(() => {});
+  // Chromium gives a cancelled keepalive request's budget back a task later: the next batch may need it.
+  if (late) await new Promise((r) => setTimeout(r, 0));
   return body;
 }
 
