@@ -38,31 +38,30 @@ export function fetchTransport(endpoint: string, headers: Readonly<Record<string
 }
 
 /**
- * How long a 2xx body may take after the status line, ms (the WASI library's
+ * How long a body may take after the status line, ms (the WASI library's
  * REST_MS): the status is the outcome, and a collector that holds the body
- * open must not keep the batch in flight to its timeout (then retried: sent
- * twice), holding a request slot and a page's keepalive budget.
+ * open must not keep the batch in flight to its timeout (then retried: a 2xx
+ * sent twice, a 400 retried, a 503's Retry-After lost), holding a request
+ * slot and a page's keepalive budget.
  */
 const REST_MS = 1000;
 
 /**
  * A response's body, read to its end so the connection (and a page's
  * keepalive budget) is given back; but at most MAX_RESPONSE_BYTES of it
- * (OTLP: a client MUST bound what it reads), and a 2xx's within REST_MS, the
- * rest cancelled. Undefined when empty, cut off or past a bound: no
+ * (OTLP: a client MUST bound what it reads), and within REST_MS, the rest
+ * cancelled. Undefined when empty, cut off or past a bound: no
  * partial-success figure.
  */
 export async function readBody(res: Response): Promise<Uint8Array | undefined> {
   const reader = res.body?.getReader();
   let body: Uint8Array | undefined;
   let late = false;
-  const timer =
-    res.ok &&
-    setTimeout(() => {
-      // Cancelling ends a pending read as the body's end would: `late` tells them apart.
-      late = true;
-      reader?.cancel().catch(() => {});
-    }, REST_MS);
+  const timer = setTimeout(() => {
+    // Cancelling ends a pending read as the body's end would: `late` tells them apart.
+    late = true;
+    reader?.cancel().catch(() => {});
+  }, REST_MS);
   try {
     const parts: Uint8Array[] = [];
     for (let n = 0, c; !(c = await reader!.read()).done; ) {
@@ -73,7 +72,7 @@ export async function readBody(res: Response): Promise<Uint8Array | undefined> {
   } catch {
     // No body, cut off, or past the bound.
   }
-  clearTimeout(timer || undefined);
+  clearTimeout(timer);
   await reader?.cancel().catch(() => {});
   // Chromium gives a cancelled keepalive request's budget back a task later: the next batch may need it.
   if (late) await new Promise((r) => setTimeout(r, 0));
