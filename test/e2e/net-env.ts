@@ -67,7 +67,7 @@ export async function startProbe(): Promise<Probe> {
       if (pathname.includes('/redirect')) return void res.writeHead(302, { ...cors, location: '/status/200' }).end();
       const answer = (): void => void res.writeHead(code ? Number(code) : 200, { ...cors, 'content-type': 'text/plain' }).end(code === '204' || code === '304' ? undefined : 'ok');
       if (pathname.includes('/slow')) {
-        const t = setTimeout(answer, 1500);
+        const t = setTimeout(answer, 4000); // an abort at 80 ms comes first, even in a page starved by a loaded machine (1.5 s was once too short)
         res.on('close', () => clearTimeout(t));
       } else answer();
     });

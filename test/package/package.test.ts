@@ -368,7 +368,7 @@ describe('installed in a consumer project, without the network', () => {
         },
         files,
       }));
-      return run(process.execPath, [join(consumer, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', `tsconfig.${name}.json`, '--listFiles'], consumer, 60_000);
+      return run(process.execPath, [join(consumer, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', `tsconfig.${name}.json`, '--listFiles'], consumer, 180_000);
     };
     /** `file(line,col): error TSnnnn` lines of tsc's output. */
     const errors = (r: Run): string[] => r.stdout.split('\n').filter((l) => /: error TS\d+/.test(l));

@@ -30,7 +30,7 @@ test(`stored batches adopted after a retry's success are sent at once, not at th
     for (let i = 0; i < CASES; i++) {
       skew = 0;
       const area = createStorageArea();
-      const b = await tabFor(c.url, { storage: area.open(), retryInitialDelayMs: 20, retryMaxDelayMs: 40 });
+      const b = await tabFor(c.url, { storage: area.open(), retryInitialDelayMs: 300, retryMaxDelayMs: 600 });
       await sleep(20); // B's first adoption: nothing stored yet
       const nEarlier = 1 + Math.floor(r() * 20);
       const nOwn = 1 + Math.floor(r() * 20);
