@@ -18,7 +18,7 @@ export const SPAN_METHODS = ['setAttribute', 'setAttributes', 'addEvent', 'addLi
 export const EMPTY_RESULT: ExportResult = { sent: 0, queued: 0, dropped: 0 };
 
 /** The context of no span: ids all zeros. */
-export const noContext = (): SpanContext => ({ traceId: '0'.repeat(32), spanId: '0'.repeat(16), traceFlags: 0 });
+export const noContext = (): SpanContext => ({ traceId: ZERO_TRACE_ID, spanId: INVALID_SPAN_ID, traceFlags: 0 });
 
 let span: Span | undefined;
 
@@ -56,7 +56,7 @@ export function readRemote(carrier: Carrier): [SpanContext, string] | undefined 
   const p = parseTraceparent(getHeader(carrier, 'traceparent'));
   const bg = parseBaggage(getHeader(carrier, 'baggage'));
   if (!p && !bg) return undefined;
-  const { traceId, spanId, traceFlags } = p ?? { traceId: ZERO_TRACE_ID, spanId: INVALID_SPAN_ID, traceFlags: 0 };
+  const { traceId, spanId, traceFlags } = p ?? noContext();
   const ts = p && parseTracestate(getHeader(carrier, 'tracestate'));
   const checked = ts && checkThreshold(ts, traceId, (traceFlags & 1) === 1);
   return [checked ? { traceId, spanId, traceFlags, traceState: checked, isRemote: true } : { traceId, spanId, traceFlags, isRemote: true }, bg];
