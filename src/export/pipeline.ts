@@ -349,11 +349,6 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
       }
       return true; // it waits for no request in flight
     }
-    b._inflight = true;
-    b._keepalive = keepalive;
-    b._attempts++;
-    active++;
-    if (keepalive) keepaliveBytes += len;
     const signal = hooks.signal ? hooks.signal(deadline()) : deadline();
     const meta: TransportMeta = {
       contentType,
@@ -370,7 +365,13 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
     // ends inside this call (Firefox, closing a tab) leaves no promise that
     // rejects unhandled at the deadline in a page that lives on.
     let sending: Promise<TransportResponse>;
-    // Marks for retake(), with no call between them and fetch().
+    // In flight, and marked for retake(), with no call between this and the
+    // transport's: a handler ended before is idle (the next listener sends it).
+    b._inflight = true;
+    b._keepalive = keepalive;
+    b._attempts++;
+    active++;
+    if (keepalive) keepaliveBytes += len;
     b._calling = true;
     exporting._batch = b;
     exporting._entered = exporting._passed = undefined;
