@@ -5,7 +5,8 @@
 // the same way (vm's timeout: no catch, no finally runs), at a chosen point:
 // inside Wasm's drain, before or after the host keeps the bytes (spans were
 // lost there); inside enqueue (the body between the drained bodies and the
-// queue); in the SDK's fetch wrapper before it makes the request (its batch
+// queue); while the request's deadline is set up (the batch was marked in
+// flight already, and lost); in the SDK's fetch wrapper before it makes the request (its batch
 // was taken as sent, and lost); or at the first call after fetch() returned
 // (the request left: sending it again made duplicates). Every span must
 // arrive exactly once. Not here: an end in the transport before the request
@@ -36,12 +37,12 @@ const spin = (): never => {
   for (;;);
 };
 
-type Point = 'before-request' | 'after-request' | 'enqueue' | 'before-keep' | 'after-keep';
-const POINTS: Point[] = ['before-request', 'after-request', 'enqueue', 'before-keep', 'after-keep'];
+type Point = 'before-request' | 'after-request' | 'enqueue' | 'deadline' | 'before-keep' | 'after-keep';
+const POINTS: Point[] = ['before-request', 'after-request', 'enqueue', 'deadline', 'before-keep', 'after-keep'];
 
-test('a pagehide handler ended partway (before fetch() makes the request or just after, inside enqueue, before or after a drain hands over its bytes) loses and repeats nothing: 50 generated closes', async (t) => {
+test('a pagehide handler ended partway (before fetch() makes the request or just after, inside enqueue, while the request deadline is made, before or after a drain hands over its bytes) loses and repeats nothing: 60 generated closes', async (t) => {
   const rand = prng(0x5eed_c10);
-  for (let i = 0; i < 50; i++) {
+  for (let i = 0; i < 60; i++) {
     const point = POINTS[i % POINTS.length]!;
     const batch = 10 + Math.floor(rand() * 60);
     const concurrent = 1 + Math.floor(rand() * 3);
@@ -65,7 +66,12 @@ test('a pagehide handler ended partway (before fetch() makes the request or just
           }),
       });
       const options = { storage: area.open(), maxExportBatchSize: batch, maxConcurrentRequests: concurrent };
-      const a = await tabFor(c.url, options, wrap);
+      // The request's abort signal, made before its transport is called.
+      const signal = (s: AbortSignal | undefined): AbortSignal | undefined => {
+        if (armed && point === 'deadline') spin();
+        return s;
+      };
+      const a = await tabFor(c.url, options, wrap, { signal });
       await sleep(60); // start-up adoption done
       const fetch0 = globalThis.fetch;
       tt.after(() => void (globalThis.fetch = fetch0));
