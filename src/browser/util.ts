@@ -4,6 +4,7 @@ import type { Tracer } from '../tracer.js';
 import type { BrowserContext, Period } from './types.js';
 import { unixNow } from '../clock.js';
 import { internalError } from '../diag.js';
+import { exporting } from '../export/exporting.js';
 import { type RedactQuery, fullUrl, listSetting, matchesAny } from '../url.js';
 
 /** addEventListener that never throws; returns the remover. */
@@ -90,6 +91,11 @@ export function wrapFetch(fetch0: typeof fetch, start: (method: unknown, url: UR
   // A method: named `fetch` (the minifier keeps property names), no `prototype`, `length` 1 — as the page's own.
   return {
     fetch(this: unknown, input: RequestInfo | URL): Promise<Response> {
+      // Delivery's own request (a batch under way), marked entered here and
+      // passed on just before the call below, with no call between: a
+      // pagehide listener the browser ends in this code has not made it.
+      const own = exporting._batch;
+      exporting._entered = own;
       let args = [...arguments] as FetchArgs;
       let done: Done | undefined;
       try {
@@ -101,6 +107,7 @@ export function wrapFetch(fetch0: typeof fetch, start: (method: unknown, url: UR
         internalError(e);
       }
       // The page's own request, started synchronously (pagehide senders rely on it).
+      exporting._passed = own;
       const sent = fetch0.apply(this, args);
       return done ? settled(sent, done) : sent;
     },

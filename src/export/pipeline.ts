@@ -26,6 +26,7 @@ import { KEEPALIVE_BUDGET } from './options.js';
 import { createStorageQueue, LEASE_MS, newBatchId, type StoredBatch } from './queue.js';
 import { backoffMs, outcomeOf, retryAfterMs } from './retry.js';
 import { beacon, fetchTransport, partialSuccess } from './send.js';
+import { exporting } from './exporting.js';
 import { debugOnce } from '../diag.js';
 import type {
   DeliveryHooks, DeliveryStats, ResolvedDeliveryOptions, ExportResult, Pipeline, SpanSource, SpanStats, TransportMeta, TransportResponse,
@@ -60,6 +61,8 @@ interface Batch extends StoredBatch {
   _handedOff?: boolean;
   /** keep() has tried to write it ahead. */
   _kept?: boolean;
+  /** Inside its transport call: still set afterwards only when the browser ended the handler there. */
+  _calling?: boolean;
 }
 
 /** A body drained from the source and not yet queued (compression pending): [body, spans, its spans maybe still in the source]. */
@@ -227,10 +230,14 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
 
   /** Queues a body, written ahead to storage, within the queue bound. */
   function enqueue(raw: Raw, body: Uint8Array, gz: boolean): void {
-    if (!preparing.delete(raw)) return;
+    if (!preparing.has(raw)) return;
     // A literal, not batch()'s spread: one object of a stable shape per batch.
     const b: Batch = { _id: newBatchId(), _body: body, _spans: raw[1], _json: json, _gzip: gz, _stored: false, _attempts: 0, _dueAt: 0 };
+    // From `preparing` to the queue with no call between (a handler the
+    // browser ends stops only at a call or a loop: see retake()): the body
+    // is in one of them when the next listener looks, never neither nor both.
     queue.push(b);
+    preparing.delete(raw);
     bound(b); // written ahead by keep() unless a keepalive request takes it first
   }
 
@@ -342,11 +349,6 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
       }
       return true; // it waits for no request in flight
     }
-    b._inflight = true;
-    b._keepalive = keepalive;
-    b._attempts++;
-    active++;
-    if (keepalive) keepaliveBytes += len;
     const signal = hooks.signal ? hooks.signal(deadline()) : deadline();
     const meta: TransportMeta = {
       contentType,
@@ -363,12 +365,24 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
     // ends inside this call (Firefox, closing a tab) leaves no promise that
     // rejects unhandled at the deadline in a page that lives on.
     let sending: Promise<TransportResponse>;
+    // In flight, and marked for retake(), with no call between this and the
+    // transport's: a handler ended before is idle (the next listener sends it).
+    b._inflight = true;
+    b._keepalive = keepalive;
+    b._attempts++;
+    active++;
+    if (keepalive) keepaliveBytes += len;
+    b._calling = true;
+    exporting._batch = b;
+    exporting._entered = exporting._passed = undefined;
     try {
       sending = Promise.resolve(transport(b._body, meta));
     } catch (e) {
       refused = true;
       sending = Promise.reject(e);
     }
+    b._calling = false;
+    exporting._batch = exporting._entered = exporting._passed = undefined;
     // Removed once settled: the signal is shared by the requests of a while,
     // and each listener held its batch (and made adding the next one slower).
     let onAbort = (): void => {};
@@ -470,6 +484,7 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
    * stays for the next page, and smaller ones behind it go (OTLP has no order).
    */
   function pump(urgent: boolean, pick?: (b: Batch) => boolean): void {
+    retake();
     const t = now();
     for (const b of [...queue]) {
       if (active >= o.maxConcurrentRequests && !urgent) break;
@@ -477,6 +492,30 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
       if (!start(b, urgent) && !urgent) break;
     }
     keep();
+  }
+
+  /**
+   * Batches whose transport call never returned: Firefox, closing a tab,
+   * ends a pagehide listener at its next function call or loop once the
+   * close asks it to, then runs the next listeners. A batch whose request
+   * the SDK's fetch wrapper had not yet passed on to the fetch below it (its
+   * own code before that call: the URL, the headers) never left: it is idle
+   * again, for the next listener (visibilitychange follows) or the next page.
+   * One passed on is in flight; one ended before reaching the wrapper, or
+   * where the wrapper is not in the chain, is taken as sent (Firefox ends
+   * it most often just after fetch() returns, the request on its way:
+   * sending every such batch again made 14 duplicates for 2 saved).
+   */
+  function retake(): void {
+    for (const b of queue) {
+      if (!b._calling) continue;
+      b._calling = false;
+      if (exporting._entered === b && exporting._passed !== b) {
+        b._inflight = false;
+        active--;
+        if (b._keepalive) keepaliveBytes -= b._body.length;
+      }
+    }
   }
 
   /** After a failed attempt: due after its backoff (or Retry-After); parked after the last until online, a success, or the next page. */
@@ -583,6 +622,7 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
     // (https://html.spec.whatwg.org/multipage/document-lifecycle.html#unloading-documents).
     if (final) unloading = true;
     else final = unloading;
+    retake(); // before any keep(): a batch ended before its request left is not in flight
     try {
       hooks.hidden?.();
     } catch (e) {

@@ -1,11 +1,17 @@
 // A pagehide handler the browser ends partway. Firefox, closing a tab, can
-// stop a page's pagehide listener at any point (PLATFORM-FACTS.md) and then
-// runs the page's next listeners (visibilitychange follows pagehide). Here V8
-// ends the handler the same way (vm's timeout: no catch, no finally runs), at
-// a chosen point: inside Wasm's drain, before or after the host keeps the
-// bytes (spans were lost there), or inside fetch() once the request is made
-// (Firefox ends it there most often, and the request still leaves: sending it
-// again made duplicates). Every span must arrive exactly once.
+// stop a page's pagehide listener (PLATFORM-FACTS.md) at its next function
+// call or loop once the tab's close asks it to, and then runs the page's
+// next listeners (visibilitychange follows pagehide). Here V8 ends the handler
+// the same way (vm's timeout: no catch, no finally runs), at a chosen point:
+// inside Wasm's drain, before or after the host keeps the bytes (spans were
+// lost there); inside enqueue (the body between the drained bodies and the
+// queue); while the request's deadline is set up (the batch was marked in
+// flight already, and lost); in the SDK's fetch wrapper before it makes the request (its batch
+// was taken as sent, and lost); or at the first call after fetch() returned
+// (the request left: sending it again made duplicates). Every span must
+// arrive exactly once. Not here: an end in the transport before the request
+// reaches the SDK's wrapper, or with no such wrapper, which is taken as sent
+// (whether the request left is not known there; pipeline.ts, retake()).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import vm from 'node:vm';
@@ -13,6 +19,7 @@ import { createStorageArea } from '../helpers/memory-storage.js';
 import { prng } from '../../demo/collector/synthetic.mjs';
 import { endSpans, hide, pageAndCollector, received, sleep, storedSpans, tabFor, uniqueIds } from './delivery-harness.js';
 import type { SpanSource } from '../../src/export/types.js';
+import { wrapFetch } from '../../src/browser/util.js';
 
 /** Runs `fire` as a browser runs a handler it may end; true when it was ended. */
 function endable(fire: () => void): boolean {
@@ -30,13 +37,13 @@ const spin = (): never => {
   for (;;);
 };
 
-type Point = 'fetch' | 'before-keep' | 'after-keep';
-const POINTS: Point[] = ['fetch', 'before-keep', 'after-keep'];
+type Point = 'before-request' | 'after-request' | 'enqueue' | 'deadline' | 'before-keep' | 'after-keep';
+const POINTS: Point[] = ['before-request', 'after-request', 'enqueue', 'deadline', 'before-keep', 'after-keep'];
 
-test('a pagehide handler ended partway (in fetch once the request is made, or before or after a drain hands over its bytes) loses and repeats nothing: 36 generated closes', async (t) => {
+test('a pagehide handler ended partway (before fetch() makes the request or just after, inside enqueue, while the request deadline is made, before or after a drain hands over its bytes) loses and repeats nothing: 60 generated closes', async (t) => {
   const rand = prng(0x5eed_c10);
-  for (let i = 0; i < 36; i++) {
-    const point = POINTS[i % 3]!;
+  for (let i = 0; i < 60; i++) {
+    const point = POINTS[i % POINTS.length]!;
     const batch = 10 + Math.floor(rand() * 60);
     const concurrent = 1 + Math.floor(rand() * 3);
     // Cut before the close (in flight, or waiting for a request slot: stored), or none.
@@ -59,17 +66,42 @@ test('a pagehide handler ended partway (in fetch once the request is made, or be
           }),
       });
       const options = { storage: area.open(), maxExportBatchSize: batch, maxConcurrentRequests: concurrent };
-      const a = await tabFor(c.url, options, wrap);
+      // The request's abort signal, made before its transport is called.
+      const signal = (s: AbortSignal | undefined): AbortSignal | undefined => {
+        if (armed && point === 'deadline') spin();
+        return s;
+      };
+      const a = await tabFor(c.url, options, wrap, { signal });
       await sleep(60); // start-up adoption done
       const fetch0 = globalThis.fetch;
       tt.after(() => void (globalThis.fetch = fetch0));
-      globalThis.fetch = function (this: unknown, ...args: Parameters<typeof fetch>) {
+      // The page's fetch as the SDK's instrumentation wraps it: its code
+      // before the request is made (the URL, the trace headers) is where the
+      // handler is ended for 'before-request'.
+      let returned = false;
+      const below = function (this: unknown, ...args: Parameters<typeof fetch>) {
         const sent = fetch0.apply(this, args);
-        if (armed && point === 'fetch') {
-          sent.catch(() => {}); // the page's own promise, left by the ended handler: aborted at the deadline
-          spin();
-        }
+        returned = armed;
         return sent;
+      };
+      globalThis.fetch = wrapFetch(below as typeof fetch, () => {
+        if (armed && point === 'before-request') spin();
+        return undefined; // delivery's own request: not traced
+      });
+      // Just after: the first call once fetch() has returned (the deadline's
+      // listener on the request's signal), the request on its way.
+      const listen0 = EventTarget.prototype.addEventListener;
+      tt.after(() => void (EventTarget.prototype.addEventListener = listen0));
+      EventTarget.prototype.addEventListener = function (this: EventTarget, ...args: Parameters<EventTarget['addEventListener']>) {
+        if (armed && returned && point === 'after-request' && this instanceof AbortSignal) spin();
+        return listen0.apply(this, args);
+      };
+      // Inside enqueue: a new batch's id (Math.random), the body drained and not yet queued.
+      const random0 = Math.random;
+      tt.after(() => void (Math.random = random0));
+      Math.random = () => {
+        if (armed && point === 'enqueue') spin();
+        return random0();
       };
       endSpans(a.tracer, early, 'early');
       await sleep(0); // the batch-size trigger cuts and sends what it can

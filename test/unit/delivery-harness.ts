@@ -17,7 +17,7 @@ import { instantiate } from '../../src/wasm.js';
 import { createCore } from '../../src/core.js';
 import { createTracer } from '../../src/tracer.js';
 import { createPipeline, resolveDeliveryOptions } from '../../src/export/pipeline.js';
-import type { DeliveryOptions, Pipeline, SpanSource } from '../../src/export/types.js';
+import type { DeliveryHooks, DeliveryOptions, Pipeline, SpanSource } from '../../src/export/types.js';
 import type { StorageLike, Transport } from '../../src/export/types.js';
 import { fetchTransport } from '../../src/export/send.js';
 
@@ -51,7 +51,7 @@ export interface Tab {
  * A tracer over the real Wasm module wired straight to createPipeline, with
  * the hooks recorded (no drop-report spans), for exact accounting.
  */
-export async function tabFor(endpoint: string, options: DeliveryOptions = {}, wrap = (s: SpanSource): SpanSource => s): Promise<Tab> {
+export async function tabFor(endpoint: string, options: DeliveryOptions = {}, wrap = (s: SpanSource): SpanSource => s, hooks: Partial<DeliveryHooks> = {}): Promise<Tab> {
   const x = await instantiate(protoWasm);
   const core = createCore(x, 'application/x-protobuf', 4096);
   const seed = new Uint8Array(32);
@@ -69,6 +69,7 @@ export async function tabFor(endpoint: string, options: DeliveryOptions = {}, wr
     {
       dropped: (reason, n) => void drops.set(reason, (drops.get(reason) ?? 0) + n),
       error: (e) => void errors.push(e),
+      ...hooks,
     },
   );
   const tracer = createTracer(core, pipeline);
