@@ -84,13 +84,18 @@ export function initPool(): void {
 
 /** Returns a slot and its blocks to the free lists. */
 export function freeSlot(i: i32): void {
+  freeSlotAt(i);
+}
+
+/** freeSlot, inlined where every exported span is freed (freeEncoded). */
+@inline function freeSlotAt(i: i32): void {
   const slot = slotAt(i);
   releaseBlocks(slot);
   store<u8>(slot, STATE_FREE, S_STATE);
   store<i32>(FREE_SLOTS + <usize>(freeSlotTop++ << 2), i);
 }
 
-export function releaseBlocks(slot: usize): void {
+@inline export function releaseBlocks(slot: usize): void {
   let b = load<i32>(slot, S_HEAD);
   while (b >= 0) {
     const next = load<i32>(blockAt(b));
@@ -319,7 +324,7 @@ export function findRecord(slot: usize, type: u8): usize {
 
 // ---- The queue of ended spans, oldest first --------------------------------
 
-export function pushEnded(i: i32): void {
+@inline export function pushEnded(i: i32): void {
   const slot = slotAt(i);
   store<i32>(slot, -1, S_NEXT);
   if (endedTail >= 0) store<i32>(slotAt(endedTail), i, S_NEXT);
@@ -332,7 +337,7 @@ export function peekEnded(): i32 {
   return endedHead;
 }
 
-export function popEnded(): i32 {
+@inline export function popEnded(): i32 {
   const i = endedHead;
   if (i < 0) return -1;
   endedHead = load<i32>(slotAt(i), S_NEXT);
@@ -361,7 +366,7 @@ export function setEncoded(n: i32): void {
 export function freeEncoded(): void {
   while (encodedSpans > 0) {
     encodedSpans--;
-    freeSlot(popEnded());
+    freeSlotAt(popEnded());
   }
 }
 
