@@ -19,11 +19,11 @@ const text = (n: number, from: number): string => {
 for (const json of [false, true]) {
   test(`${json ? 'JSON' : 'protobuf'}: span names, keys and string values of 1 to 40 bytes arrive byte for byte`, async () => {
     const t = await coreTracer({ json, seed: 3 });
-    const want = new Map<string, Record<string, unknown>>();
+    const want = new Map<string, Record<string, string>>();
     for (let n = 1; n <= 40; n++) {
       const name = `${n}:${text(n, n)}`.slice(0, n);
       const span = t.tracer.startSpan(name);
-      const a: Record<string, unknown> = { [text(n, n + 1)]: text(n, n + 2), [`v${n}`]: text(n, n + 3) };
+      const a: Record<string, string> = { [text(n, n + 1)]: text(n, n + 2), [`v${n}`]: text(n, n + 3) };
       for (const [k, v] of Object.entries(a)) span.setAttribute(k, v);
       span.end();
       want.set(name, a);
