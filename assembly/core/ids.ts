@@ -14,7 +14,7 @@ export function seedFrom(src: usize): void {
   if ((s0 | s1 | s2 | s3) == 0) s0 = 0x9e3779b97f4a7c15;
 }
 
-export function next64(): u64 {
+@inline export function next64(): u64 {
   const result = rotl<u64>(s1 * 5, 7) * 9;
   const t = s1 << 17;
   s2 ^= s0;

@@ -84,12 +84,29 @@ export function copy(src: usize, n: i32): void {
   }
 }
 
-/** memory.copy, but short copies (most names, keys, values) inline. */
+/**
+ * memory.copy (a call out of the Wasm code in V8), but short copies (most
+ * names, keys, values) inline: two or four words that may overlap each
+ * other, never a byte past `n`. `src` and `dst` must not overlap.
+ */
 @inline export function copyBytes(dst: usize, src: usize, n: i32): void {
   if (n <= 32) {
-    let i = 0;
-    for (; i + 8 <= n; i += 8) store<u64>(dst + <usize>i, load<u64>(src + <usize>i));
-    for (; i < n; i++) store<u8>(dst + <usize>i, load<u8>(src + <usize>i));
+    const e = <usize>n;
+    if (n >= 8) {
+      if (n > 16) {
+        store<u64>(dst, load<u64>(src));
+        store<u64>(dst, load<u64>(src, 8), 8);
+        store<u64>(dst + e - 16, load<u64>(src + e - 16));
+      } else {
+        store<u64>(dst, load<u64>(src));
+      }
+      store<u64>(dst + e - 8, load<u64>(src + e - 8));
+    } else if (n >= 4) {
+      store<u32>(dst, load<u32>(src));
+      store<u32>(dst + e - 4, load<u32>(src + e - 4));
+    } else {
+      for (let i = 0; i < n; i++) store<u8>(dst + <usize>i, load<u8>(src + <usize>i));
+    }
   } else {
     memory.copy(dst, src, n);
   }

@@ -41,12 +41,17 @@ function fixed64(field: u32, v: i64): void {
 
 function bytesField(field: u32, src: usize, n: i32): void {
   tag(field, 2);
-  varint(n);
+  if (out.room(varintSize(n))) out.pos = putVarint(out.pos, n); // varint(), inlined: a span's name comes here
   out.copy(src, n);
 }
 
 /** Opens a length-delimited field; `close` fills in its length. */
 function open(field: u32): void {
+  openInline(field);
+}
+
+/** open, inlined where every span calls it. */
+@inline function openInline(field: u32): void {
   tag(field, 2);
   store<usize>(STACK + (<usize>(depth++) << 2), out.pos);
   out.byte(0); // one byte reserved: most nested messages are short
@@ -257,7 +262,7 @@ function spanHeader(slot: usize): void {
 }
 
 function span(slot: usize): void {
-  open(2); // ScopeSpans.spans
+  openInline(2); // ScopeSpans.spans
   spanHeader(slot);
   const name = load<i32>(slot, S_NAME);
   if (name >= 0) bytesField(5, internPtr(name), internLen(name));

@@ -8,7 +8,7 @@ import {
 } from "./layout";
 import {
   H_ATTR, H_EVENT, H_LINK, H_STR, R_ATTR, R_DEAD, R_EVENT, R_LINK, R_NAME, R_NATTR, R_STATUS,
-  allocSlot, commitHeader, findRecord, nextRecord, openRecords, payloadStarts, readPayload, peekFreeBlock,
+  allocSlot, commitHeader, freeSlotCount, findRecord, nextRecord, openRecords, payloadStarts, readPayload, peekFreeBlock,
   reserve, skipHeader, skipRecord, writePayload,
 } from "./pool";
 import { newSpanId, newTraceId, randomness } from "./ids";
@@ -57,6 +57,11 @@ export const RESOURCE: i32 = 0;
 
 /** The slot address of a live span handle (or the resource), else 0. */
 export function slotOf(h: i32): usize {
+  return liveSlot(h);
+}
+
+/** slotOf, inlined where every span calls it (attr, end). */
+@inline function liveSlot(h: i32): usize {
   const i = h & INDEX_MASK;
   if (h < 0 || i >= SLOTS) return 0;
   const slot = slotAt(i);
@@ -94,11 +99,8 @@ export function start(
   const head = (flags & 1) != 0;
   const tail = tailOn();
   if (!head && !tail) return -1;
-  let i = allocSlot();
-  if (i < 0 && tail) {
-    evictOldest(); // the hold gives way before a new span is dropped
-    i = allocSlot();
-  }
+  if (tail && !freeSlotCount()) evictOldest(); // the hold gives way before a new span is dropped
+  const i = allocSlot();
   if (i < 0) {
     countDroppedSpan();
     return FULL;
@@ -140,7 +142,7 @@ const INLINE_KEY: i32 = 0x8000;
  * IO area mean the value (or key) did not fit there: dropped and counted.
  */
 export function attr(h: i32, keyId: i32, vtype: i32, num: f64, len: i32): i32 {
-  const slot = slotOf(h);
+  const slot = liveSlot(h);
   if (!slot || vtype < <i32>V_STR || vtype > <i32>V_ARR_DBL) return INVALID;
   if (vtype == <i32>V_STRID && !isInterned(<i32>num)) return INVALID;
   const nested = (keyId & NESTED) != 0;
@@ -406,7 +408,7 @@ function forget(slot: usize, type: u8): void {
  * HELD instead of OK while any span waits for its trace's decision.
  */
 export function end(h: i32, endMs: f64): i32 {
-  const slot = slotOf(h);
+  const slot = liveSlot(h);
   if (!slot || h == RESOURCE) return INVALID;
   const startMs = load<f64>(slot, S_START);
   store<f64>(slot, endMs >= startMs ? endMs : startMs, S_END);
