@@ -60,6 +60,10 @@ interface Batch extends StoredBatch {
   _handedOff?: boolean;
   /** keep() has tried to write it ahead. */
   _kept?: boolean;
+  /** Its request's own controller (a page's, with storage) while in flight: see hidden(). */
+  _ac?: AbortController;
+  /** Its request was aborted at unload and its claim released: the next page sends it. */
+  _parted?: boolean;
 }
 
 /** A body drained from the source and not yet queued (compression pending): [body, spans, its spans maybe still in the source]. */
@@ -347,7 +351,12 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
     b._attempts++;
     active++;
     if (keepalive) keepaliveBytes += len;
-    const signal = hooks.signal ? hooks.signal(deadline()) : deadline();
+    const timeout = hooks.signal ? hooks.signal(deadline()) : deadline();
+    // A page's request that storage may hand to the next page has a
+    // controller of its own: hidden() aborts it then, so only that page sends it.
+    const own = store && g.document ? new AbortController() : undefined;
+    b._ac = own;
+    const signal = own ? own.signal : timeout;
     const meta: TransportMeta = {
       contentType,
       spans: b._spans,
@@ -373,12 +382,22 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
     // and each listener held its batch (and made adding the next one slower).
     let onAbort = (): void => {};
     const settled = (res: TransportResponse | null, e?: unknown): Promise<void> => {
-      signal?.removeEventListener('abort', onAbort);
+      timeout?.removeEventListener('abort', onAbort);
+      own?.signal.removeEventListener('abort', onAbort);
       return settle(b, res, e, refused);
     };
     // One reaction per step (no finally()s, which cost two each): fail() never throws.
     const done: Promise<void> = new Promise<TransportResponse>((r, j) => {
-      signal?.addEventListener('abort', (onAbort = () => j(signal.reason)), { once: true });
+      // The deadline aborts the request (through its own controller too), and
+      // so does hidden() through that controller: a transport that ignores
+      // the signal is over for delivery all the same.
+      onAbort = () => {
+        const why = (timeout?.aborted ? timeout : signal)!.reason;
+        own?.abort(why);
+        j(why);
+      };
+      timeout?.addEventListener('abort', onAbort, { once: true });
+      own?.signal.addEventListener('abort', onAbort, { once: true });
       sending.then(r, j);
     })
       .then(settled, (e: unknown) => settled(null, e))
@@ -411,8 +430,13 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
       }
     }
     b._inflight = false;
+    b._ac = undefined;
     active--;
     if (b._keepalive) keepaliveBytes -= b._body.length;
+    // Aborted by hidden(): not an answer, nor an attempt. Stored, its claim
+    // released, it waits for the next page, or for this one if shown again.
+    if (b._parted && !res) return void b._attempts--;
+    b._parted = false;
     // A document being torn down rejects its keepalive fetches while the
     // browser goes on sending them: no answer of the collector's.
     const tornDown = b._handedOff && !res && unloading;
@@ -473,7 +497,7 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
     const t = now();
     for (const b of [...queue]) {
       if (active >= o.maxConcurrentRequests && !urgent) break;
-      if (b._inflight || b._dueAt > t || (pick && !pick(b))) continue;
+      if (b._inflight || b._parted || b._dueAt > t || (pick && !pick(b))) continue;
       if (!start(b, urgent) && !urgent) break;
     }
     keep();
@@ -604,7 +628,15 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
           if (b._stored) store._remove(b._id); // handed to the browser, which sends it after unload
           b._handedOff = true;
         } else if (b._stored) {
-          store._release(b._id); // the next page adopts it at once
+          // The next page adopts it at once. Its request, if any (a retry after
+          // a failed answer), is aborted: finished by the browser after unload,
+          // it was sent twice once the collector was back. One that had
+          // already reached the collector still is.
+          if (b._inflight) {
+            b._parted = true;
+            b._ac?.abort();
+          }
+          store._release(b._id);
         }
       }
       for (const id of claiming) store._release(id);
@@ -643,6 +675,7 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
     hidden,
     shown: () => {
       unloading = false;
+      for (const b of queue) b._parted = false;
       void resume();
     },
     online: () => {
