@@ -64,6 +64,8 @@ interface Batch extends StoredBatch {
   _ac?: AbortController;
   /** Its request was aborted at unload and its claim released: the next page sends it. */
   _parted?: boolean;
+  /** Its keepalive request was rejected with no answer, decided a task later: see settle(). */
+  _rejected?: boolean;
 }
 
 /** A body drained from the source and not yet queued (compression pending): [body, spans, its spans maybe still in the source]. */
@@ -419,7 +421,9 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
       // flight: if the page unloads meanwhile, pagehide hands it to the
       // browser (and the task never runs); stored and adopted by the next
       // page instead, it was sent twice (e2e: reload while an export is in flight).
+      b._rejected = true;
       await new Promise((r) => setTimeout(r, 0));
+      b._rejected = false;
     }
     let body = res?.body;
     if (outcome === 'ok' && body === undefined && res?.text) {
@@ -624,7 +628,11 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
       else pump(true);
       if (!final || !store) return;
       for (const b of queue) {
-        if (b._inflight && b._keepalive && answering) {
+        // Also one whose failure waits a task (a keepalive fetch Chromium
+        // rejected as the document began to unload) while the collector does
+        // not answer: Chromium goes on sending it, aborted or not; released,
+        // the next page sent it again (e2e offlineThenReload). Lost if it fails.
+        if (b._inflight && b._keepalive && (answering || b._rejected)) {
           if (b._stored) store._remove(b._id); // handed to the browser, which sends it after unload
           b._handedOff = true;
         } else if (b._stored) {

@@ -143,3 +143,36 @@ test('a page shown again after its unload aborted a retry sends the batch itself
   assert.deepEqual(unhandled, [], 'no unhandled rejection');
   assert.deepEqual(left(area), []);
 });
+
+// Chromium rejects a page's keepalive fetches as its document starts to
+// unload, before pagehide, and goes on sending them; the failure is decided a
+// task later. Such a retry, the collector having failed the last answer, was
+// released for the next page too (the abort does not stop Chromium): sent
+// twice once the collector was back (e2e sdk-chromium offlineThenReload,
+// the old request arriving after pagehide). It is the browser's now.
+test('a retry whose keepalive fetch was rejected just before pagehide (Chromium) is left to the browser, not to the next page', async (t) => {
+  const page = fakePage('http://127.0.0.1:1');
+  t.after(() => page.undo());
+  const area = createStorageArea();
+  const pending: Array<(e: unknown) => void> = [];
+  let calls = 0;
+  const a = await tabFor('http://127.0.0.1:9/v1/traces', {
+    storage: area.open(), compression: 'none', retryInitialDelayMs: 20, retryMaxDelayMs: 20,
+    transport: () => (++calls === 1 ? Promise.resolve({ status: 503 }) : new Promise((_r, reject) => void pending.push(reject))),
+  });
+  await sleep(80);
+  endSpans(a.tracer, 6, 'cr');
+  await a.pipeline.flush();
+  assert.equal(storedSpans(area), 6, 'refused: stored');
+  await until(() => pending.length === 1, 3000, 'the retry');
+  pending[0]!(new TypeError('Failed to fetch')); // the document starts to unload
+  for (let k = 0; k < 20; k++) await null; // its failure waits a task: pagehide comes first
+  hide(page);
+  page.win.dispatchEvent(new Event('pagehide'));
+  assert.equal(storedSpans(area), 0, 'handed to the browser, which sends it');
+  await sleep(50);
+  assert.equal(storedSpans(area), 0, 'not stored again');
+  assert.deepEqual(left(area), []);
+  assert.equal(calls, 2, 'nothing sent after unload');
+  assert.equal(a.dropped(), 0);
+});
