@@ -63,6 +63,12 @@ interface Batch extends StoredBatch {
   _kept?: boolean;
   /** Inside its transport call: still set afterwards only when the browser ended the handler there. */
   _calling?: boolean;
+  /** Its request's own controller (a page's, with storage) while in flight: see hidden(). */
+  _ac?: AbortController;
+  /** Its request was aborted at unload and its claim released: the next page sends it. */
+  _parted?: boolean;
+  /** Its keepalive request was rejected with no answer, decided a task later: see settle(). */
+  _rejected?: boolean;
 }
 
 /** A body drained from the source and not yet queued (compression pending): [body, spans, its spans maybe still in the source]. */
@@ -349,7 +355,12 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
       }
       return true; // it waits for no request in flight
     }
-    const signal = hooks.signal ? hooks.signal(deadline()) : deadline();
+    const timeout = hooks.signal ? hooks.signal(deadline()) : deadline();
+    // A page's request that storage may hand to the next page has a
+    // controller of its own: hidden() aborts it then, so only that page sends it.
+    const own = store && g.document ? new AbortController() : undefined;
+    b._ac = own;
+    const signal = own ? own.signal : timeout;
     const meta: TransportMeta = {
       contentType,
       spans: b._spans,
@@ -387,12 +398,22 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
     // and each listener held its batch (and made adding the next one slower).
     let onAbort = (): void => {};
     const settled = (res: TransportResponse | null, e?: unknown): Promise<void> => {
-      signal?.removeEventListener('abort', onAbort);
+      timeout?.removeEventListener('abort', onAbort);
+      own?.signal.removeEventListener('abort', onAbort);
       return settle(b, res, e, refused);
     };
     // One reaction per step (no finally()s, which cost two each): fail() never throws.
     const done: Promise<void> = new Promise<TransportResponse>((r, j) => {
-      signal?.addEventListener('abort', (onAbort = () => j(signal.reason)), { once: true });
+      // The deadline aborts the request (through its own controller too), and
+      // so does hidden() through that controller: a transport that ignores
+      // the signal is over for delivery all the same.
+      onAbort = () => {
+        const why = (timeout?.aborted ? timeout : signal)!.reason;
+        own?.abort(why);
+        j(why);
+      };
+      timeout?.addEventListener('abort', onAbort, { once: true });
+      own?.signal.addEventListener('abort', onAbort, { once: true });
       sending.then(r, j);
     })
       .then(settled, (e: unknown) => settled(null, e))
@@ -414,7 +435,9 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
       // flight: if the page unloads meanwhile, pagehide hands it to the
       // browser (and the task never runs); stored and adopted by the next
       // page instead, it was sent twice (e2e: reload while an export is in flight).
+      b._rejected = true;
       await new Promise((r) => setTimeout(r, 0));
+      b._rejected = false;
     }
     let body = res?.body;
     if (outcome === 'ok' && body === undefined && res?.text) {
@@ -425,8 +448,13 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
       }
     }
     b._inflight = false;
+    b._ac = undefined;
     active--;
     if (b._keepalive) keepaliveBytes -= b._body.length;
+    // Aborted by hidden(): not an answer, nor an attempt. Stored, its claim
+    // released, it waits for the next page, or for this one if shown again.
+    if (b._parted && !res) return void b._attempts--;
+    b._parted = false;
     // A document being torn down rejects its keepalive fetches while the
     // browser goes on sending them: no answer of the collector's.
     const tornDown = b._handedOff && !res && unloading;
@@ -488,7 +516,7 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
     const t = now();
     for (const b of [...queue]) {
       if (active >= o.maxConcurrentRequests && !urgent) break;
-      if (b._inflight || b._dueAt > t || (pick && !pick(b))) continue;
+      if (b._inflight || b._parted || b._dueAt > t || (pick && !pick(b))) continue;
       if (!start(b, urgent) && !urgent) break;
     }
     keep();
@@ -640,11 +668,23 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
       else pump(true);
       if (!final || !store) return;
       for (const b of queue) {
-        if (b._inflight && b._keepalive && answering) {
+        // Also one whose failure waits a task (a keepalive fetch Chromium
+        // rejected as the document began to unload) while the collector does
+        // not answer: Chromium goes on sending it, aborted or not; released,
+        // the next page sent it again (e2e offlineThenReload). Lost if it fails.
+        if (b._inflight && b._keepalive && (answering || b._rejected)) {
           if (b._stored) store._remove(b._id); // handed to the browser, which sends it after unload
           b._handedOff = true;
         } else if (b._stored) {
-          store._release(b._id); // the next page adopts it at once
+          // The next page adopts it at once. Its request, if any (a retry after
+          // a failed answer), is aborted: finished by the browser after unload,
+          // it was sent twice once the collector was back. One that had
+          // already reached the collector still is.
+          if (b._inflight) {
+            b._parted = true;
+            b._ac?.abort();
+          }
+          store._release(b._id);
         }
       }
       for (const id of claiming) store._release(id);
@@ -683,6 +723,7 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
     hidden,
     shown: () => {
       unloading = false;
+      for (const b of queue) b._parted = false;
       void resume();
     },
     online: () => {

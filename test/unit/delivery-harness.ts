@@ -2,7 +2,7 @@
 // a port that refuses connections and can later forward to a collector, a
 // fetch wrapper that sees every request and response, and readers of what
 // the storage queue holds.
-import { createServer, request as httpRequest } from 'node:http';
+import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import { once } from 'node:events';
 import { init, type InitOptions, type Tracer } from '../../src/node.js';
 import { init as initCore } from '../../src/index.js';
@@ -337,3 +337,64 @@ export const hide = (p: ReturnType<typeof fakePage>): void => {
   p.doc.visibilityState = 'hidden';
   p.doc.dispatchEvent(new Event('visibilitychange'));
 };
+
+/**
+ * A port in front of `target` that forwards each request at once, or, while
+ * holding, keeps it unforwarded (in the network, as it were) until release():
+ * forwarded then (marked `x-gate-held: 1`) or its connection destroyed (a
+ * network error to the sender); one whose sender went away meanwhile is
+ * never forwarded, and counted as cancelled.
+ */
+export async function gatePort(target: Collector): Promise<{
+  url: string;
+  hold(on: boolean): void;
+  held(): number;
+  cancelled(): number;
+  release(how: 'forward' | 'destroy'): void;
+  close(): Promise<void>;
+}> {
+  let holding = false;
+  let cancelled = 0;
+  const waiting: Array<{ req: IncomingMessage; res: ServerResponse; gone: boolean }> = [];
+  const forward = (req: IncomingMessage, res: ServerResponse, mark: boolean): void => {
+    const to = new URL(target.url);
+    const headers = { ...req.headers, ...(mark && { 'x-gate-held': '1' }) };
+    const out = httpRequest({ host: to.hostname, port: to.port, path: req.url, method: req.method, headers }, (r) => {
+      res.writeHead(r.statusCode ?? 502, r.headers);
+      r.pipe(res);
+    });
+    out.on('error', () => res.writeHead(502).end());
+    req.pipe(out);
+  };
+  const server = createServer((req, res) => {
+    if (!holding) return forward(req, res, false);
+    const w = { req, res, gone: false };
+    res.on('close', () => {
+      if (!res.writableEnded && !w.gone) {
+        w.gone = true;
+        cancelled++;
+      }
+    });
+    waiting.push(w);
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const port = (server.address() as { port: number }).port;
+  return {
+    url: `http://127.0.0.1:${port}/v1/traces`,
+    hold: (on) => void (holding = on),
+    held: () => waiting.filter((w) => !w.gone).length,
+    cancelled: () => cancelled,
+    release(how) {
+      for (const w of waiting.splice(0)) {
+        if (w.gone) continue;
+        if (how === 'forward') forward(w.req, w.res, true);
+        else w.req.socket.destroy();
+      }
+    },
+    async close() {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    },
+  };
+}
