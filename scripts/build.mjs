@@ -61,6 +61,35 @@ function wasiOptions() {
   return ['--runtime', 'incremental', '--exportStart', '_start', '--initialMemory', '24', '--maximumMemory', '64'];
 }
 
+/**
+ * web-vitals' attribution build runs code at its module's top level: it
+ * observes Resource Timing entries (for LCP's attribution). In the script tag
+ * every module is evaluated with the file, before the first paint and for a
+ * `data-disabled` tag too, which must create no observer. This esbuild plugin
+ * puts the package's body in a function run at the first `onX` call (the
+ * tag's first task after the first paint), as its own evaluation was when
+ * the tag imported start.ts dynamically. It expects the file to end in one
+ * `export{…}` list and stops the build when it does not.
+ */
+function lazyWebVitals() {
+  return {
+    name: 'lazy-web-vitals',
+    setup(build) {
+      build.onLoad({ filter: /[\\/]web-vitals[\\/]dist[\\/]web-vitals\.attribution\.js$/ }, ({ path }) => {
+        const code = readFileSync(path, 'utf8').replace(/\n\/\/# sourceMappingURL=.*\s*$/, '');
+        const list = /export\{([^}]*)\};?\s*$/.exec(code);
+        if (!list || code.lastIndexOf('export', list.index - 1) !== -1) {
+          throw new Error(`build: ${path} does not end in its only export list; see lazyWebVitals in scripts/build.mjs`);
+        }
+        const names = list[1].split(',').map((n) => n.trim().split(/\s+as\s+/));
+        const body = `${code.slice(0, list.index)}return{${names.map(([local, name]) => `${name}:${local}`).join(',')}}`;
+        const exports = names.map(([, name]) => `export const ${name}=(...a)=>load().${name}(...a);`).filter((e) => / on[A-Z]/.test(e));
+        return { contents: `let m;const load=()=>m??=(()=>{${body}})();\n${exports.join('\n')}\n`, loader: 'js' };
+      });
+    },
+  };
+}
+
 /** TypeScript entries → bundles in dist/ (ESM unless `format` says otherwise). */
 export const jsTargets = [
   { entry: 'src/index.ts', out: 'index.js', platform: 'neutral' },
@@ -69,8 +98,9 @@ export const jsTargets = [
   // The magic comment is V8's explicit compile hint (Chromium 136+): every function of
   // the file is compiled on a background thread while it loads, not lazily on the main
   // thread at first call (-40 % of the SDK's main-thread time per load, bench/pageload.mjs).
+  // One file evaluated at once (script.ts imports start.ts statically): web-vitals' body waits for its first call.
   { entry: 'src/browser/script.ts', out: 'wasmtrace.js', platform: 'browser', format: 'iife', minify: true,
-    options: { banner: { js: '//# allFunctionsCalledOnLoad' } } },
+    options: { banner: { js: '//# allFunctionsCalledOnLoad' }, plugins: [lazyWebVitals()] } },
   // Workers import Wasm as a module: the .wasm stays a separate file beside it.
   { entry: 'worker/index.ts', out: 'worker.js', platform: 'neutral', minify: true, external: ['*.wasm'] },
 ];

@@ -5,11 +5,15 @@
 // the times they were made at), and baggage is in effect as after ready.
 // Loading never blocks the page: the Wasm is fetched and compiled asynchronously.
 //
-// Its evaluation in the page's loading frame is only this file's loader part:
-// the rest of the SDK (start.ts and all it imports) is a lazily evaluated
-// module inside the same file (esbuild inlines a dynamic import() without
-// code splitting as a function run on first use), evaluated after the first
-// paint. One file, so a page still needs only wasmtrace.js and the Wasm.
+// The whole SDK is evaluated with the file in the page's loading frame, but
+// its modules' top levels only declare (functions, classes, constants, a
+// WeakMap, symbols): all work waits for the first paint. The one package that
+// does more at its top level, web-vitals (a Resource Timing observer), is
+// evaluated at its first call after the first paint (scripts/build.mjs,
+// lazyWebVitals). A dynamic import() of start.ts did the same for every
+// module, but esbuild's lazy-module wrappers for all 44 cost 0.7 KB brotli
+// (docs/performance.md, "Page load"). One file, so a page needs only
+// wasmtrace.js and the Wasm.
 //
 //   <script src="/wasmtrace.js" data-service-name="shop-web"
 //           data-endpoint="https://otel.example.com/v1/traces"></script>
@@ -25,6 +29,7 @@ import { checkThreshold } from '../sampler.js';
 import { optionsFromDataset } from './dataset.js';
 import { EARLY, type EarlyParent, bagOf, earlyBaggage, earlyParent, newIds, recordErrors, takeErrors, traceHeaders, withBag, withEarlyParent } from './early.js';
 import { STARTED, type Prepared, type StartedPage, prepareBrowser } from './prepare.js';
+import { resumeBrowser } from './start.js';
 
 type Op = [method: string, args: unknown[]];
 type Methods = Record<string, (...args: unknown[]) => unknown>;
@@ -297,13 +302,12 @@ function main(): void {
       internalError(e);
     }
     // The first task after the first paint starts the Wasm compile (prepare.ts),
-    // evaluates the rest of the SDK and subscribes web-vitals (start.ts): under a
-    // millisecond and a half together, and each task more costs main thread too.
+    // evaluates web-vitals and subscribes it (start.ts): under a millisecond and
+    // a half together, and each task more costs main thread too.
     const p = prepared;
     const ready = p
       ? p.painted
-          .then(() => import('./start.js'))
-          .then(({ resumeBrowser }) => resumeBrowser(p))
+          .then(() => resumeBrowser(p))
           .catch((e: unknown) => {
             internalError(e);
             return noopTracer(noopSpan);

@@ -9,8 +9,8 @@
 // each — the Wasm compile started (off the main thread) and web-vitals
 // subscribed, then the first localStorage access (session.id; it loads the
 // origin's storage area), then instantiation, then the instrumentations.
-// The script tag (script.ts) evaluates this module only then, and calls
-// `resumeBrowser` itself.
+// The script tag (script.ts) calls `resumeBrowser` itself then; its build
+// evaluates web-vitals only then too (scripts/build.mjs).
 import type { BrowserContext, BrowserInitOptions } from './types.js';
 import type { Tracer } from '../tracer.js';
 import type { WasmSource } from '../wasm.js';

@@ -118,6 +118,8 @@ const COUNT_SCHEDULING = `<script>
       calls[name] = (calls[name] || 0) + 1;
       return new.target ? new f(...a) : f.apply(this, a);
     };
+    // Statics too (PerformanceObserver.supportedEntryTypes): without them a caller that checks first would skip the call.
+    Object.setPrototypeOf(obj[name], f);
   };
   for (const n of ['setTimeout', 'setInterval', 'requestAnimationFrame', 'requestIdleCallback', 'MessageChannel', 'PerformanceObserver', 'addEventListener']) if (window[n]) count(window, n);
   count(document, 'addEventListener');
