@@ -64,21 +64,30 @@ export function instrumentDocumentLoad(ctx: BrowserContext, done: (nav: Performa
     if (n && n.loadEventEnd > 0) view[2] = n.loadEventEnd;
   };
   loaded();
-  let ended = false;
+  // The steps of finish() done: at pagehide it may be ended partway (prepare.ts:
+  // watchUnload) and run again, which goes on from the step it was in.
+  let step = 0;
 
   const finish = (): void => {
-    if (ended) return;
-    ended = true;
-    stop();
-    const n = navEntry();
-    if (n) {
-      requestSpan(ctx, 'documentFetch', n, clampTime(n.fetchStart), {}, page);
-      addPhases(page, n as unknown as Timing, DOM_PHASES);
+    if (step === 0) {
+      stop();
+      step = 1;
     }
-    loaded();
-    if (view[2] === Infinity) view[2] = perfNow(); // closed before load: end what we have
-    done(n);
+    if (step === 4) return;
+    const n = navEntry();
+    if (step === 1) {
+      if (n) requestSpan(ctx, 'documentFetch', n, clampTime(n.fetchStart), {}, page);
+      step = 2;
+    }
+    if (step === 2) {
+      if (n) addPhases(page, n as unknown as Timing, DOM_PHASES);
+      loaded();
+      if (view[2] === Infinity) view[2] = perfNow(); // closed before load: end what we have
+      done(n);
+      step = 3;
+    }
     page.end(unixMs(view[2]));
+    step = 4;
   };
 
   // loadEventEnd is set only after the load handlers return: wait one task,
@@ -115,8 +124,10 @@ function restores(ctx: BrowserContext): void {
     end?.();
     const span = ctx.tracer.startSpan('documentLoad', { startTime: unixMs(at), attributes: pageAttrs(ctx, 'back-forward-cache') }, null);
     const view: Period = (ctx.page = [span, at, Infinity]);
+    // Again after an end partway (at pagehide) it ends the span, at the same time.
     const close = (): void => {
-      if (view[2] === Infinity) span.end(unixMs((view[2] = perfNow())));
+      if (view[2] === Infinity) view[2] = perfNow();
+      span.end(unixMs(view[2]));
     };
     end = close;
     requestAnimationFrame(() => requestAnimationFrame(() => void nextTask().then(close)));

@@ -56,6 +56,7 @@ export function instrumentErrors(ctx: BrowserContext): void {
     if (!active) span.end(at);
   };
   ctx.onUnload.push(() => {
+    // Each count is cleared right after its span ends (no call between): ended partway at pagehide, this runs again for the rest.
     for (const s of seen.values()) {
       if (s.n) ctx.tracer.startSpan(s.type, { attributes: { ...s.attrs, 'wasmtrace.repeats': s.n } }).setStatus({ code: 2, message: String(s.attrs['exception.message']) }).end();
       s.n = 0;

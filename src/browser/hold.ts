@@ -44,6 +44,6 @@ export function holdActive(): () => void {
 }
 
 function finish(span: object, o: Open): void {
-  open.delete(span);
   o.end();
+  open.delete(span); // after: a pagehide ended inside end() finds it again (prepare.ts: watchUnload)
 }

@@ -62,9 +62,9 @@ export function instrumentInteractions(ctx: BrowserContext, events: readonly str
     const timer = setTimeout(() => forceEnd(span), MAX_OPEN_MS);
     track(span, () => {
       clearTimeout(timer);
-      open.delete(span);
       closed();
       span.end();
+      open.delete(span); // last: ended partway at pagehide, forceEnd runs this again
     });
     stack.push({ event: e, span, previous: setActive(span as unknown as ParentIds) });
     setTimeout(() => {

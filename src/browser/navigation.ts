@@ -22,10 +22,11 @@ export function instrumentNavigation(ctx: BrowserContext): void {
       attributes: { 'url.full': fullUrl(last, ctx.redact), 'navigation.type': type, 'navigation.from': fullUrl(from, ctx.redact) },
     });
     const closed = opened(ctx, span, perfNow());
+    // Taken out of `open` last: ended partway at pagehide, it is run again.
     const end = (): void => {
-      open.delete(end);
       closed();
       span.end();
+      open.delete(end);
     };
     open.add(end);
     setTimeout(end, 0);

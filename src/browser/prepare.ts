@@ -13,6 +13,7 @@ import { FIRST_PAINT_WAIT_MS, afterPaint } from './schedule.js';
 import { absolute, listen, observe, propagatesTo } from './util.js';
 import { type EarlyRequests, recordEarly } from './early.js';
 import { samplerRatio } from '../sampler.js';
+import { internalError } from '../diag.js';
 import { envSamplerRatio } from '../env.js';
 
 /**
@@ -54,9 +55,7 @@ export const MAX_RESOURCES = 1000;
 export function prepareBrowser(opts: BrowserInitOptions, defaultWasm: (json: boolean) => WasmSource): Prepared {
   const onUnload: Array<() => void> = [];
   const onRestore: Array<(at: number) => void> = [];
-  listen(window, 'pagehide', () => {
-    for (const fn of onUnload) fn();
-  });
+  watchUnload(onUnload);
   listen(window, 'pageshow', (e) => {
     if ((e as PageTransitionEvent).persisted) for (const fn of onRestore) fn(e.timeStamp);
   });
@@ -67,6 +66,51 @@ export function prepareBrowser(opts: BrowserInitOptions, defaultWasm: (json: boo
   const ratio = samplerRatio(opts.sampler?.ratio, envSamplerRatio(opts.env ?? {}, () => {})); // init() warns
   const resourcesLost = opts.instrumentations?.resources === false ? () => 0 : keepResources();
   return { opts, defaultWasm, onUnload, onRestore, wasmHref, ratio, propagate, painted, compiled: painted.then(() => precompile(wasm)), early: early(opts, wasmHref, ratio, propagate), resourcesLost };
+}
+
+/**
+ * Runs `hooks` at pagehide, in a run a later listener can finish: Firefox,
+ * closing a tab, can end a pagehide listener at its next function call or
+ * loop (once), then runs the page's next listeners in full — delivery's,
+ * which cuts the last batches. The hooks end the spans still open (requests
+ * in flight, the documentLoad root, an interaction): a run ended partway
+ * would leave them unended, never exported. So a second pagehide listener
+ * and a visibilitychange one (hidden), both added here before delivery's,
+ * finish a run started and not finished, from the hook it was in (each hook
+ * can run again from its start: what it ended stays ended, what it did not
+ * end it ends). A hide with no pagehide (a tab switch) runs nothing; pageshow
+ * (a back/forward-cache restore, or the first show) resets. A hook that
+ * throws is reported and the run goes on. Returns the listeners' removal.
+ */
+export function watchUnload(hooks: ReadonlyArray<() => void>): () => void {
+  const g = globalThis as unknown as EventTarget;
+  // The next hook to run: -1 with no run started, hooks.length when done.
+  let next = -1;
+  const run = (): void => {
+    while (next >= 0 && next < hooks.length) {
+      // Ended here (or inside the hook), `next` is unchanged: the next listener runs this hook again.
+      try {
+        hooks[next]!();
+      } catch (e) {
+        internalError(e);
+      }
+      next++;
+    }
+  };
+  // Both start a run (the first may be ended before it starts one) or go on with it.
+  const start = (): void => {
+    if (next < 0) next = 0;
+    run();
+  };
+  const offs = [
+    listen(g, 'pagehide', start),
+    listen(g, 'pagehide', start),
+    listen(typeof document === 'undefined' ? undefined : document, 'visibilitychange', () => document.visibilityState === 'hidden' && run()),
+    listen(g, 'pageshow', () => void (next = -1)),
+  ];
+  return () => {
+    for (const off of offs) off();
+  };
 }
 
 /** The Resource Timing buffer's size unless the page sets one. */

@@ -31,16 +31,26 @@ export function instrumentResources(ctx: BrowserContext, skipUrl: (url: string) 
   // The initial buffer (a page may have hundreds) in slices of a few ms, each
   // its own idle task; what is left when the page hides is recorded then.
   let backlog: PerformanceEntry[] = [];
+  // Entries of backlog recorded: counted after each record, so a pagehide
+  // ended inside one (prepare.ts: watchUnload) records it again, not skips it.
+  let at = 0;
   const drain = (deadlineMs: number): void => {
-    try {
-      while (backlog.length > 0 && perfNow() < deadlineMs) record(backlog.shift() as PerformanceResourceTiming);
-    } catch (e) {
-      internalError(e);
+    while (at < backlog.length && perfNow() < deadlineMs) {
+      try {
+        record(backlog[at] as PerformanceResourceTiming);
+      } catch (e) {
+        internalError(e);
+      }
+      at++;
+    }
+    if (at >= backlog.length) {
+      backlog = [];
+      at = 0;
     }
   };
   const slice = (): void => {
     drain(perfNow() + SLICE_MS);
-    if (backlog.length > 0) whenIdle(slice, 1000);
+    if (at < backlog.length) whenIdle(slice, 1000);
   };
   try {
     backlog = [...(performance.getEntriesByType?.('resource') ?? [])];
