@@ -192,9 +192,12 @@ export class WasmSpan implements Span {
     const host = this._host;
     if (host && this._h > 0) {
       try {
-        const h = this._h;
-        this._h = -1; // a second end() does nothing
-        const r = host.core.x.end(h, toRelativeMs(endTime));
+        // Marked ended only once Wasm has it: a handler the browser ends in
+        // between (Firefox, closing a tab) leaves the span open, and the
+        // unload hooks run again end it. A second end() does nothing (nor
+        // would Wasm's: the handle is no longer live).
+        const r = host.core.x.end(this._h, toRelativeMs(endTime));
+        this._h = -1;
         if (r > 0) host.ended(r);
       } catch (e) {
         internalError(e);

@@ -176,3 +176,30 @@ test('an interaction the hooks force to end, ended inside its end: the hooks run
   forceEnd(span);
   assert.equal(ends, 1, 'not twice');
 });
+
+test('a span ended inside its own end() (before Wasm has it) is ended by the run again, and exported once', async (t) => {
+  const { c } = await pageAndCollector(t);
+  const a = await tabFor(c.url);
+  t.after(() => a.tracer.shutdown());
+  // The end time is read before Wasm ends the span: a Date whose getTime is where the handler is ended.
+  let armed = true;
+  class Stop extends Date {
+    override getTime(): number {
+      if (armed) {
+        armed = false;
+        spin();
+      }
+      return super.getTime();
+    }
+  }
+  const s = a.tracer.startSpan('ended-inside');
+  assert.ok(endable(() => s.end(new Stop())), 'ended inside end()');
+  assert.equal(s.isRecording(), true, 'still open: Wasm never had the end');
+  s.end(); // the hooks run again
+  assert.equal(s.isRecording(), false);
+  s.end(); // and once more: nothing
+  await a.tracer.flush();
+  await sleep(50);
+  const user = received(c).user.filter((x) => x.name === 'ended-inside');
+  assert.equal(user.length, 1, `exported once (${user.length})`);
+});
