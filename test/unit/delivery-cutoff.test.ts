@@ -14,28 +14,12 @@
 // (whether the request left is not known there; pipeline.ts, retake()).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import vm from 'node:vm';
 import { createStorageArea } from '../helpers/memory-storage.js';
 import { prng } from '../../demo/collector/synthetic.mjs';
-import { endSpans, hide, pageAndCollector, received, sleep, storedSpans, tabFor, uniqueIds } from './delivery-harness.js';
+import { endable, endSpans, hide, pageAndCollector, received, sleep, spin, storedSpans, tabFor, uniqueIds } from './delivery-harness.js';
 import type { SpanSource } from '../../src/export/types.js';
 import { wrapFetch } from '../../src/browser/util.js';
 
-/** Runs `fire` as a browser runs a handler it may end; true when it was ended. */
-function endable(fire: () => void): boolean {
-  try {
-    vm.runInNewContext('fire()', { fire }, { timeout: 200 });
-    return false;
-  } catch (e) {
-    if ((e as { code?: string }).code === 'ERR_SCRIPT_EXECUTION_TIMEOUT') return true;
-    throw e;
-  }
-}
-
-/** Where the handler is ended: spinning there until V8 stops it. */
-const spin = (): never => {
-  for (;;);
-};
 
 type Point = 'before-request' | 'after-request' | 'enqueue' | 'deadline' | 'before-keep' | 'after-keep';
 const POINTS: Point[] = ['before-request', 'after-request', 'enqueue', 'deadline', 'before-keep', 'after-keep'];

@@ -2,6 +2,7 @@
 // a port that refuses connections and can later forward to a collector, a
 // fetch wrapper that sees every request and response, and readers of what
 // the storage queue holds.
+import vm from 'node:vm';
 import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import { once } from 'node:events';
 import { init, type InitOptions, type Tracer } from '../../src/node.js';
@@ -398,3 +399,23 @@ export async function gatePort(target: Collector): Promise<{
     },
   };
 }
+
+/**
+ * Runs `fire` as a browser runs a listener it may end (Firefox, closing a
+ * tab): V8's own termination through vm's timeout, no catch, no finally. True
+ * when it was ended.
+ */
+export function endable(fire: () => void, timeoutMs = 300): boolean {
+  try {
+    vm.runInNewContext('fire()', { fire }, { timeout: timeoutMs });
+    return false;
+  } catch (e) {
+    if ((e as { code?: string }).code === 'ERR_SCRIPT_EXECUTION_TIMEOUT') return true;
+    throw e;
+  }
+}
+
+/** Where a listener is ended: spinning there until V8 stops it. */
+export const spin = (): never => {
+  for (;;);
+};

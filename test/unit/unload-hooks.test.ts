@@ -13,29 +13,14 @@
 // marked unfinished.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import vm from 'node:vm';
 import { prng } from '../../demo/collector/synthetic.mjs';
-import { hide, pageAndCollector, received, sleep, tabFor, uniqueIds } from './delivery-harness.js';
+import { endable, hide, pageAndCollector, received, sleep, spin, tabFor, uniqueIds } from './delivery-harness.js';
 import { attrs } from '../helpers/otlp.js';
 import { watchUnload } from '../../src/browser/prepare.js';
 import { endInflight, inflight, startClientSpan } from '../../src/browser/util.js';
 import type { Span } from '../../src/types.js';
 import { forceEnd, track } from '../../src/browser/hold.js';
 
-/** Runs `fire` as a browser runs a listener it may end; true when it was ended. */
-function endable(fire: () => void): boolean {
-  try {
-    vm.runInNewContext('fire()', { fire }, { timeout: 300 });
-    return false;
-  } catch (e) {
-    if ((e as { code?: string }).code === 'ERR_SCRIPT_EXECUTION_TIMEOUT') return true;
-    throw e;
-  }
-}
-
-const spin = (): never => {
-  for (;;);
-};
 
 type Mode = 'next-listeners' | 'visibilitychange-only';
 
