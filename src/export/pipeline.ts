@@ -61,8 +61,6 @@ interface Batch extends StoredBatch {
   _handedOff?: boolean;
   /** keep() has tried to write it ahead. */
   _kept?: boolean;
-  /** Inside its transport call: still set afterwards only when the browser ended the handler there. */
-  _calling?: boolean;
   /** Its request's own controller (a page's, with storage) while in flight: see hidden(). */
   _ac?: AbortController;
   /** Its request was aborted at unload and its claim released: the next page sends it. */
@@ -383,8 +381,7 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
     b._attempts++;
     active++;
     if (keepalive) keepaliveBytes += len;
-    b._calling = true;
-    exporting._batch = b;
+    exporting._batch = b; // still set afterwards only when the browser ended the handler inside the call
     exporting._entered = exporting._passed = undefined;
     try {
       sending = Promise.resolve(transport(b._body, meta));
@@ -392,7 +389,6 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
       refused = true;
       sending = Promise.reject(e);
     }
-    b._calling = false;
     exporting._batch = exporting._entered = exporting._passed = undefined;
     // Removed once settled: the signal is shared by the requests of a while,
     // and each listener held its batch (and made adding the next one slower).
@@ -535,14 +531,13 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
    * sending every such batch again made 14 duplicates for 2 saved).
    */
   function retake(): void {
-    for (const b of queue) {
-      if (!b._calling) continue;
-      b._calling = false;
-      if (exporting._entered === b && exporting._passed !== b) {
-        b._inflight = false;
-        active--;
-        if (b._keepalive) keepaliveBytes -= b._body.length;
-      }
+    const b = exporting._batch as Batch | undefined;
+    if (!b || !queue.includes(b)) return; // none, or another pipeline's
+    exporting._batch = undefined;
+    if (exporting._entered === b && exporting._passed !== b) {
+      b._inflight = false;
+      active--;
+      if (b._keepalive) keepaliveBytes -= b._body.length;
     }
   }
 
