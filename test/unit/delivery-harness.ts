@@ -257,6 +257,17 @@ export function expireClaimsOf(area: StorageArea, owner: string, prefix = 'wasmt
   for (const [k, v] of area.entries()) if (k.startsWith(`${prefix}c:`) && v.split(',')[0] === owner) area.poke(k, `${owner},1`);
 }
 
+/** Forwards `req` to `target`'s collector (its URL read at the call), with `extra` headers; a 502 when it cannot. */
+function forwardTo(target: Collector, req: IncomingMessage, res: ServerResponse, extra: Record<string, string> = {}): void {
+  const to = new URL(target.url);
+  const out = httpRequest({ host: to.hostname, port: to.port, path: req.url, method: req.method, headers: { ...req.headers, ...extra } }, (r) => {
+    res.writeHead(r.statusCode ?? 502, r.headers);
+    r.pipe(res);
+  });
+  out.on('error', () => res.writeHead(502).end());
+  req.pipe(out);
+}
+
 /**
  * A port in front of `target` that starts down and can go up and down again.
  * It (and flakyPort) listens from the start (a port given back and taken again later could
@@ -272,13 +283,7 @@ export async function switchPort(target: Collector): Promise<{ url: string; up()
       req.socket.destroy();
       return;
     }
-    const to = new URL(target.url); // read now: flakyPort names its collector only when it goes up
-    const out = httpRequest({ host: to.hostname, port: to.port, path: req.url, method: req.method, headers: req.headers }, (r) => {
-      res.writeHead(r.statusCode ?? 502, r.headers);
-      r.pipe(res);
-    });
-    out.on('error', () => res.writeHead(502).end());
-    req.pipe(out);
+    forwardTo(target, req, res); // its URL read now: flakyPort names its collector only when it goes up
   });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
@@ -357,16 +362,8 @@ export async function gatePort(target: Collector): Promise<{
   let holding = false;
   let cancelled = 0;
   const waiting: Array<{ req: IncomingMessage; res: ServerResponse; gone: boolean }> = [];
-  const forward = (req: IncomingMessage, res: ServerResponse, mark: boolean): void => {
-    const to = new URL(target.url);
-    const headers = { ...req.headers, ...(mark && { 'x-gate-held': '1' }) };
-    const out = httpRequest({ host: to.hostname, port: to.port, path: req.url, method: req.method, headers }, (r) => {
-      res.writeHead(r.statusCode ?? 502, r.headers);
-      r.pipe(res);
-    });
-    out.on('error', () => res.writeHead(502).end());
-    req.pipe(out);
-  };
+  const forward = (req: IncomingMessage, res: ServerResponse, mark: boolean): void =>
+    forwardTo(target, req, res, mark ? { 'x-gate-held': '1' } : {});
   const server = createServer((req, res) => {
     if (!holding) return forward(req, res, false);
     const w = { req, res, gone: false };
