@@ -416,3 +416,18 @@ export function endable(fire: () => void, timeoutMs = 300): boolean {
 export const spin = (): never => {
   for (;;);
 };
+
+/**
+ * A tab on `storage` whose transport answers its first request 503 and holds
+ * every later one: `pending` holds their rejecters (a network error when
+ * called), `calls()` counts the requests. Retries wait `retryMs`.
+ */
+export async function tabRefusingFirst(storage: StorageLike, retryMs: number): Promise<{ tab: Tab; pending: Array<(e: unknown) => void>; calls(): number }> {
+  const pending: Array<(e: unknown) => void> = [];
+  let calls = 0;
+  const tab = await tabFor('http://127.0.0.1:9/v1/traces', {
+    storage, compression: 'none', retryInitialDelayMs: retryMs, retryMaxDelayMs: retryMs,
+    transport: () => (++calls === 1 ? Promise.resolve({ status: 503 }) : new Promise((_r, reject) => void pending.push(reject))),
+  });
+  return { tab, pending, calls: () => calls };
+}

@@ -8,7 +8,7 @@ import { startCollector } from '../helpers/collector.js';
 import { allSpans } from '../helpers/otlp.js';
 import { createStorageArea } from '../helpers/memory-storage.js';
 import { prng } from '../../demo/collector/synthetic.mjs';
-import { assertDecoded, endSpans, fakePage, flakyPort, hide, leaveStored, pageAndCollector, received, sleep, storedSpans, tabFor, uniqueIds, watchFetch, left } from './delivery-harness.js';
+import { assertDecoded, endSpans, fakePage, flakyPort, hide, leaveStored, pageAndCollector, received, sleep, storedSpans, tabFor, tabRefusingFirst, uniqueIds, watchFetch, left } from './delivery-harness.js';
 
 test('on a cross-origin page, auto compression is off (no preflight for Content-Encoding)', async (t) => {
   const { c, page } = await pageAndCollector(t);
@@ -145,12 +145,7 @@ test('online revives a parked batch', async (t) => {
 test('a batch started while the collector is not answering, in flight at pagehide, is kept for the next page', async (t) => {
   const { page } = await pageAndCollector(t);
   const area = createStorageArea();
-  const pending: Array<(e: unknown) => void> = [];
-  let calls = 0;
-  const a = await tabFor('http://127.0.0.1:9/v1/traces', {
-    storage: area.open(), compression: 'none', retryInitialDelayMs: 60_000, retryMaxDelayMs: 60_000,
-    transport: () => (++calls === 1 ? Promise.resolve({ status: 503 }) : new Promise((_r, reject) => void pending.push(reject))),
-  });
+  const { tab: a, pending, calls } = await tabRefusingFirst(area.open(), 60_000);
   await sleep(80);
   endSpans(a.tracer, 3, 'old');
   await a.pipeline.flush();
@@ -158,7 +153,7 @@ test('a batch started while the collector is not answering, in flight at pagehid
   endSpans(a.tracer, 4, 'fresh');
   void a.pipeline.flush();
   await sleep(20);
-  assert.equal(calls, 2, 'the fresh batch is in flight');
+  assert.equal(calls(), 2, 'the fresh batch is in flight');
   page.win.dispatchEvent(new Event('pagehide'));
   pending[0]?.(new TypeError('Failed to fetch')); // the browser's request fails after the page is gone
   await sleep(20);

@@ -11,7 +11,7 @@ import { startCollector, type Collector } from '../helpers/collector.js';
 import { allSpans, type FlatSpan } from '../helpers/otlp.js';
 import { createStorageArea } from '../helpers/memory-storage.js';
 import { prng } from '../../demo/collector/synthetic.mjs';
-import { assertDecoded, endSpans, fakePage, gatePort, hide, mortalTab, sleep, storedSpans, tabFor, uniqueIds, left } from './delivery-harness.js';
+import { assertDecoded, endSpans, fakePage, gatePort, hide, mortalTab, sleep, storedSpans, tabFor, tabRefusingFirst, uniqueIds, left } from './delivery-harness.js';
 
 /** Spans of the requests the collector answered with a 2xx. */
 const acceptedSpans = (c: Collector, accepted: Set<number>): FlatSpan[] =>
@@ -154,12 +154,7 @@ test('a retry whose keepalive fetch was rejected just before pagehide (Chromium)
   const page = fakePage('http://127.0.0.1:1');
   t.after(() => page.undo());
   const area = createStorageArea();
-  const pending: Array<(e: unknown) => void> = [];
-  let calls = 0;
-  const a = await tabFor('http://127.0.0.1:9/v1/traces', {
-    storage: area.open(), compression: 'none', retryInitialDelayMs: 20, retryMaxDelayMs: 20,
-    transport: () => (++calls === 1 ? Promise.resolve({ status: 503 }) : new Promise((_r, reject) => void pending.push(reject))),
-  });
+  const { tab: a, pending, calls } = await tabRefusingFirst(area.open(), 20);
   await sleep(80);
   endSpans(a.tracer, 6, 'cr');
   await a.pipeline.flush();
@@ -173,6 +168,6 @@ test('a retry whose keepalive fetch was rejected just before pagehide (Chromium)
   await sleep(50);
   assert.equal(storedSpans(area), 0, 'not stored again');
   assert.deepEqual(left(area), []);
-  assert.equal(calls, 2, 'nothing sent after unload');
+  assert.equal(calls(), 2, 'nothing sent after unload');
   assert.equal(a.dropped(), 0);
 });
