@@ -102,18 +102,75 @@ function runTests(nodePath, files, extraArgs = []) {
   ];
   const child = spawn(nodePath, args, {
     cwd: root,
-    stdio: ['ignore', 'inherit', 'inherit'],
+    stdio: ['ignore', 'pipe', 'inherit'],
     env: { ...hermeticEnv(), CHROME_PATH: chromePath, FIREFOX_PATH: firefoxPath },
+  });
+  const failures = failureCollector();
+  child.stdout.on('data', (chunk) => {
+    process.stdout.write(chunk);
+    failures.feed(chunk.toString('utf8'));
   });
   const stop = (sig) => child.kill(sig);
   for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, stop);
   return new Promise((resolve) =>
-    child.on('exit', (code, signal) => {
+    child.on('close', (code, signal) => {
       for (const sig of ['SIGINT', 'SIGTERM']) process.off(sig, stop);
       if (signal) die(`test runner killed by ${signal}`);
-      resolve(code ?? 1);
+      resolve({ code: code ?? 1, failures: failures.done() });
     }),
   );
+}
+
+/**
+ * Reads the runner's TAP as it streams and keeps each failing test (not the suites that
+ * fail only because a subtest did): its name, file location and the first lines of its
+ * error. The run's log is long; CI shows its tail, so the failures are printed again last.
+ */
+const KEPT = new Set(['location', 'error', 'failureType', 'code', 'expected', 'actual', 'operator']);
+function failureCollector() {
+  const found = [];
+  let pending = '';
+  let current = null; // the failing test whose YAML block is being read
+  const line = (text) => {
+    const notOk = /^(\s*)not ok \d+ - (.*)$/.exec(text);
+    if (notOk) {
+      current = { indent: notOk[1].length, name: notOk[2], lines: [], subtests: false };
+      found.push(current);
+      return;
+    }
+    if (!current) return;
+    const body = text.slice(current.indent + 2);
+    if (body.trim() === '...' && text.startsWith(' '.repeat(current.indent + 2) + '...')) {
+      current = null;
+      return;
+    }
+    const key = /^(\w+):/.exec(body);
+    if (key) current.key = key[1];
+    if (/^failureType: 'subtestsFailed'/.test(body)) current.subtests = true;
+    else if (KEPT.has(current.key ?? '') && current.lines.length < 12) current.lines.push(body);
+  };
+  return {
+    feed(chunk) {
+      pending += chunk;
+      const parts = pending.split('\n');
+      pending = parts.pop() ?? '';
+      for (const p of parts) line(p);
+    },
+    done() {
+      if (pending) line(pending);
+      return found.filter((f) => !f.subtests).map((f) => ({ name: f.name, lines: f.lines }));
+    },
+  };
+}
+
+/** Prints a leg's failing tests, so they stand at the end of a long log. */
+function reportFailures(leg, failures) {
+  if (failures.length === 0) return;
+  log(`${leg}: ${failures.length} failing test(s):`);
+  for (const f of failures) {
+    console.log(`[test]   not ok - ${f.name}`);
+    for (const l of f.lines) console.log(`[test]       ${l}`);
+  }
 }
 
 // The Node 22 leg: the files whose outcome may depend on Node's version (not the browser
@@ -131,15 +188,26 @@ if (again && files22.length > 0) {
 }
 
 let failed = false;
-if (!node22Only) failed = (await runTests(process.execPath, files)) !== 0;
+let mainFailures = [];
+if (!node22Only) {
+  const t0 = performance.now();
+  const { code, failures } = await runTests(process.execPath, files);
+  log(`main leg (Node ${process.versions.node}): ${code === 0 ? 'passed' : `FAILED (exit ${code})`} in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+  mainFailures = failures;
+  reportFailures('main leg', failures);
+  failed = code !== 0;
+}
 if (!again) log(`Node 22 leg: not run again, the runner above is already Node ${process.versions.node}`);
 else if (!bin22) log('Node 22 leg: none of the selected files is a Node-only suite');
 else {
   log(`Node 22 leg: ${bin22}, ${files22.length} file(s): ${files22.join(' ')}`);
   log(`Node 22 leg: bench modules ${NODE22_SKIP.join(', ')} time Chromium and run only in the main leg`);
   const t0 = performance.now();
-  const code = await runTests(bin22, files22, node22Args);
-  log(`Node 22 leg: ${code === 0 ? 'passed' : 'FAILED'} in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+  const { code, failures } = await runTests(bin22, files22, node22Args);
+  log(`Node 22 leg: ${code === 0 ? 'passed' : `FAILED (exit ${code})`} in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+  reportFailures('Node 22 leg', failures);
   failed ||= code !== 0;
 }
+// The main leg's failures once more, last, where a truncated CI log still shows them.
+if (bin22 && !node22Only) reportFailures('main leg (again)', mainFailures);
 process.exit(failed ? 1 : 0);
