@@ -496,10 +496,14 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
       else retryLater(b, res);
     }
     if (answering) report();
-    if (!closed) {
-      pump(false);
-      scheduleRetry();
-    }
+    proceed();
+  }
+
+  /** Starts what is due after an answer, a retry timer or an adoption. */
+  function proceed(): void {
+    if (closed) return; // nothing is sent after shutdown()
+    pump(false);
+    scheduleRetry();
   }
 
   /**
@@ -508,6 +512,11 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
    * stays for the next page, and smaller ones behind it go (OTLP has no order).
    */
   function pump(urgent: boolean, pick?: (b: Batch) => boolean): void {
+    // After the final hide, while the page runs on (an answer, a retry
+    // timer, a flush in progress), batches go as at unload: a stored batch
+    // started otherwise stayed in storage under this page's claim, and the
+    // next page sent it again once the claim lapsed.
+    if (unloading && !urgent) return sendAtUnload(true);
     retake();
     const t = now();
     for (const b of [...queue]) {
@@ -554,7 +563,8 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
   }
 
   function scheduleRetry(): void {
-    if (closed) return; // nothing is sent after shutdown()
+    // Nothing is sent after shutdown(); after the final hide, what is left waits for the next page.
+    if (closed || unloading) return;
     const t = now();
     let next = Infinity;
     // A batch already due that pump() left waits for a request in flight (a
@@ -566,8 +576,7 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
     retryTimer = unref(
       setTimeout(() => {
         retryAt = Infinity;
-        pump(false);
-        scheduleRetry();
+        proceed();
       }, Math.max(0, next - now())),
     );
   }
@@ -655,6 +664,18 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
       void cut(true);
       for (const raw of [...preparing]) enqueue(raw, raw[0], false);
       if (queue.some((b) => b._stored) && store?._cleared()) unstore(); // else taken for stored, they would reach no page
+      sendAtUnload(final);
+    } catch (e) {
+      fail(e);
+    }
+  }
+
+  /**
+   * Sends what the unload keepalive budget takes; `final`: hands what it
+   * started to the browser and leaves the rest stored for the next page.
+   */
+  function sendAtUnload(final: boolean): void {
+    try {
       // The collector failed its last answer, or the browser is offline: a
       // keepalive request now would most likely fail after the page is gone,
       // out of its sight. Stored, the batches go with the next page instead
@@ -707,11 +728,7 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
 
   const resume = (ifStale?: boolean): Promise<void> =>
     adopt(ifStale)
-      .then(() => {
-        if (closed) return; // nothing is sent after shutdown()
-        pump(false);
-        scheduleRetry();
-      })
+      .then(proceed)
       .catch(fail);
 
   const unwatch = watchLifecycle({
