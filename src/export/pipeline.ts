@@ -139,6 +139,8 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
   let delayTimer: Timer;
   let retryTimer: Timer;
   let retryAt = Infinity;
+  /** When pump() last looked at the queue: a batch due by then that it left waits for a settle, one due later for the retry timer. */
+  let pumpedAt = -Infinity;
   let cutQueued = false;
   let active = 0;
   let keepaliveBytes = 0;
@@ -518,7 +520,7 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
     // next page sent it again once the claim lapsed.
     if (unloading && !urgent) return sendAtUnload(true);
     retake();
-    const t = now();
+    const t = (pumpedAt = now());
     for (const b of [...queue]) {
       if (active >= o.maxConcurrentRequests && !urgent) break;
       if (b._inflight || b._parted || b._dueAt > t || (pick && !pick(b))) continue;
@@ -565,11 +567,12 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
   function scheduleRetry(): void {
     // Nothing is sent after shutdown(); after the final hide, what is left waits for the next page.
     if (closed || unloading) return;
-    const t = now();
     let next = Infinity;
-    // A batch already due that pump() left waits for a request in flight (a
-    // slot, the keepalive budget): its settle pumps. A timer would spin.
-    for (const b of queue) if (!b._inflight && b._dueAt < next && (b._dueAt > t || !active)) next = b._dueAt;
+    // A batch already due when pump() ran, and left, waits for a request in
+    // flight (a slot, the keepalive budget): its settle pumps. A timer would
+    // spin. One that fell due after pump() ran (the clock moved on in
+    // between) gets the timer: pump() never saw it due.
+    for (const b of queue) if (!b._inflight && b._dueAt < next && (b._dueAt > pumpedAt || !active)) next = b._dueAt;
     if (next >= retryAt) return;
     clearTimeout(retryTimer);
     retryAt = next;

@@ -99,3 +99,54 @@ test(`no fetch and no sendBeacon (Node without fetch): batches stay stored, retr
     globalThis.fetch = realFetch;
   }
 });
+
+// The clock moving on between pump() and scheduleRetry() (a loaded machine, a
+// GC pause): a retry due in that gap was taken for one pump() had seen due
+// and left for a free slot, so it got no timer and waited for the request in
+// flight to settle (up to timeoutMs) instead of its backoff. The gap is made
+// here by skewing performance.now() as scheduleRetry() reads it, once.
+test(`a retry that falls due between pump() and scheduleRetry() gets its timer, not the wait for a request in flight (${CASES} generated)`, async () => {
+  const r = prng(0x7a3);
+  const real = performance.now;
+  let skewOnce = 0;
+  performance.now = function (this: Performance) {
+    const t = real.call(this);
+    if (skewOnce > 0 && /\bscheduleRetry\b/.test(new Error().stack ?? '')) {
+      const s = skewOnce;
+      skewOnce = 0;
+      return t + s;
+    }
+    return t;
+  };
+  try {
+    for (let i = 0; i < CASES; i++) {
+      const per = 1 + Math.floor(r() * 6);
+      const retryMs = 20 + Math.floor(r() * 60);
+      const skew = retryMs + 50 + Math.floor(r() * 5000);
+      const what = `case ${i}: batches of ${per}, retry after ${retryMs} ms, the clock ${skew} ms on at scheduleRetry()`;
+      const held: Array<() => void> = [];
+      const answers: number[] = [];
+      const tab = await tabFor('http://127.0.0.1:9/v1/traces', {
+        maxExportBatchSize: per, maxConcurrentRequests: 2, retryInitialDelayMs: retryMs, retryMaxDelayMs: retryMs, timeoutMs: 60_000,
+        // The first batch is held in the network for the whole case; the second is refused once, then taken.
+        transport: () => {
+          const k = answers.length;
+          if (k === 0) return answers.push(-1), new Promise((res) => void held.push(() => res({ status: 200 })));
+          const status = k === 1 ? 503 : 200;
+          answers.push(status);
+          if (status === 503) skewOnce = skew;
+          return Promise.resolve({ status });
+        },
+      });
+      endSpans(tab.tracer, 2 * per, `c${i}`);
+      void tab.pipeline.flush();
+      const until = Date.now() + 2000;
+      while (answers.length < 3 && Date.now() < until) await sleep(10);
+      assert.deepEqual(answers, [-1, 503, 200], `${what}: retried after its backoff while the first request is still held`);
+      for (const h of held) h();
+      assert.deepEqual(await tab.pipeline.shutdown(), { sent: per, queued: 0, dropped: 0 }, `${what}: the held batch answered at shutdown`);
+    }
+  } finally {
+    performance.now = real;
+  }
+});
