@@ -485,7 +485,8 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
     } else if (closed) {
       // Still in flight when shutdown() gave up waiting: kept for the next
       // page if storage takes it, else lost, and counted.
-      if (!b._stored) writeAhead(b);
+      // (One handed to the browser at unload left storage; refused, it is written again.)
+      if (!b._stored || b._handedOff) writeAhead(b);
       if (b._stored) store?._release(b._id);
       else {
         forget(b);
@@ -515,10 +516,10 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
    */
   function pump(urgent: boolean, pick?: (b: Batch) => boolean): void {
     // After the final hide, while the page runs on (an answer, a retry
-    // timer, a flush in progress), batches go as at unload: a stored batch
-    // started otherwise stayed in storage under this page's claim, and the
-    // next page sent it again once the claim lapsed.
-    if (unloading && !urgent) return sendAtUnload(true);
+    // timer, a flush in progress), a page with storage sends as at unload: a
+    // stored batch started otherwise stayed in storage under this page's
+    // claim, and the next page sent it again once the claim lapsed.
+    if (unloading && store && !urgent) return sendAtUnload(true);
     retake();
     const t = (pumpedAt = now());
     for (const b of [...queue]) {
@@ -565,8 +566,8 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
   }
 
   function scheduleRetry(): void {
-    // Nothing is sent after shutdown(); after the final hide, what is left waits for the next page.
-    if (closed || unloading) return;
+    // Nothing is sent after shutdown(); after the final hide, what is stored waits for the next page.
+    if (closed || (unloading && store)) return;
     let next = Infinity;
     // A batch already due when pump() ran, and left, waits for a request in
     // flight (a slot, the keepalive budget): its settle pumps. A timer would
@@ -601,7 +602,8 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
 
   /** Takes over stored batches no live page holds (earlier pages, other tabs); `ifStale`: unless done within a lease. */
   async function claimStored(ifStale?: boolean): Promise<void> {
-    if (!store || closed || (ifStale && now() - lastAdopt < LEASE_MS)) return;
+    // Not after the final hide: claims the page may not live to confirm would hold batches from the next page.
+    if (!store || closed || unloading || (ifStale && now() - lastAdopt < LEASE_MS)) return;
     lastAdopt = now();
     const ids = store._claimFree(has);
     if (ids.length === 0) return;
@@ -687,6 +689,8 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
       else pump(true);
       if (!final || !store) return;
       for (const b of queue) {
+        // Handed off by an earlier pass: the browser's, whatever the collector answers others since.
+        if (b._handedOff && b._inflight) continue;
         // Also one whose failure waits a task (a keepalive fetch Chromium
         // rejected as the document began to unload) while the collector does
         // not answer: Chromium goes on sending it, aborted or not; released,

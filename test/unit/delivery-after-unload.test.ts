@@ -7,13 +7,19 @@
 // answer (or the retry timer) starts is sent as at unload: the batches the
 // budget takes are handed to the browser and leave storage, the rest stay
 // there for the next page. Generated sizes and answers; a recording transport.
+//
+// And what such a page must not do meanwhile (a review of that change): abort
+// a request it had handed to the browser because a later answer was a 503;
+// forget a handed-off batch refused after shutdown() returned; stop retrying
+// when it has no storage (nothing waits for a next page); claim stored
+// batches of other pages that it may not live to send.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createStorageArea } from '../helpers/memory-storage.js';
 import { allSpans, decodeProtobuf } from '../helpers/otlp.js';
 import type { TransportMeta, TransportResponse } from '../../src/export/types.js';
 import { prng } from '../../demo/collector/synthetic.mjs';
-import { endSpans, fakePage, sleep, storedBatches, tabFor } from './delivery-harness.js';
+import { endSpans, fakePage, leaveStored, sleep, storedBatches, tabFor, type Tab } from './delivery-harness.js';
 
 const CASES = 12;
 
@@ -24,6 +30,29 @@ interface Call {
 }
 
 const names = (body: Uint8Array): string[] => allSpans(decodeProtobuf(body)).map((s) => s.name);
+
+/** The span names storage keeps. */
+const storedNames = (area: ReturnType<typeof createStorageArea>): Set<string> =>
+  new Set(storedBatches(area).flatMap((b) => (b.body ? names(b.body) : [])));
+
+/** A tab whose every request waits for the test's answer (a response, or an Error: a network error). */
+async function recordingTab(options: Parameters<typeof tabFor>[1]): Promise<{ tab: Tab; calls: Call[] }> {
+  const calls: Call[] = [];
+  const tab = await tabFor('http://127.0.0.1:9/v1/traces', {
+    compression: 'none',
+    ...options,
+    transport: (body, meta) =>
+      new Promise((res, rej) => void calls.push({ names: names(body), meta, answer: (a) => (a instanceof Error ? rej(a) : res(a)) })),
+  });
+  return { tab, calls };
+}
+
+/** The page's final hide: visibilitychange, then pagehide. */
+function unload(page: ReturnType<typeof fakePage>): void {
+  page.doc.visibilityState = 'hidden';
+  page.doc.dispatchEvent(new Event('visibilitychange'));
+  page.win.dispatchEvent(new Event('pagehide'));
+}
 
 test(`after the final hide, an answer starts no batch that storage also keeps for the next page (${CASES} generated)`, async () => {
   const r = prng(0xaf7e);
@@ -40,12 +69,7 @@ test(`after the final hide, an answer starts no batch that storage also keeps fo
     const page = fakePage('http://127.0.0.1:1');
     try {
       const area = createStorageArea();
-      const calls: Call[] = [];
-      const tab = await tabFor('http://127.0.0.1:9/v1/traces', {
-        storage: area.open(), compression: 'none', maxExportBatchSize: per,
-        transport: (body, meta) =>
-          new Promise((res, rej) => void calls.push({ names: names(body), meta, answer: (a) => (a instanceof Error ? rej(a) : res(a)) })),
-      });
+      const { tab, calls } = await recordingTab({ storage: area.open(), maxExportBatchSize: per });
       await sleep(60); // start-up adoption done
       endSpans(tab.tracer, per, `A${i}`, padA);
       void tab.pipeline.flush();
@@ -53,9 +77,7 @@ test(`after the final hide, an answer starts no batch that storage also keeps fo
       assert.equal(calls.length, 1, `${what}: A in flight`);
       // Ended in the task that hides the page: cut into batches by the hide itself.
       for (const [k, pad] of pads.entries()) endSpans(tab.tracer, per, `B${i}.${k}`, pad);
-      page.doc.visibilityState = 'hidden';
-      page.doc.dispatchEvent(new Event('visibilitychange'));
-      page.win.dispatchEvent(new Event('pagehide'));
+      unload(page);
       const atHide = calls.length;
       calls[0]!.answer(answer === '200' ? { status: 200 } : answer === '503' ? { status: 503 } : new TypeError('network error'));
       await sleep(80); // the settle, and anything it starts
@@ -64,7 +86,7 @@ test(`after the final hide, an answer starts no batch that storage also keeps fo
       for (const c of after) assert.ok(c.meta.keepalive, `${what}: a request started after the final hide is keepalive`);
       // The page dies now. What it sent is the browser's; what storage keeps, the next page sends.
       const sent = new Set(calls.slice(1).flatMap((c) => c.names));
-      const stored = new Set(storedBatches(area).flatMap((b) => (b.body ? names(b.body) : [])));
+      const stored = storedNames(area);
       const both = [...sent].filter((n) => stored.has(n));
       assert.deepEqual(both, [], `${what}: sent after unload and kept for the next page (${after.length} started after the answer)`);
       // Nothing lost: every later span is either on its way or stored; A unless accepted.
@@ -83,5 +105,116 @@ test(`after the final hide, an answer starts no batch that storage also keeps fo
     } finally {
       page.undo();
     }
+  }
+});
+
+test(`requests handed to the browser at pagehide stay the browser's when another is answered 503 afterwards (${CASES} generated)`, async () => {
+  const r = prng(0x4a0d);
+  for (let i = 0; i < CASES; i++) {
+    const k = 2 + Math.floor(r() * 3); // in flight at the hide, all within the keepalive budget
+    const refused = Math.floor(r() * k);
+    const rest = i % 2 === 0 ? 'success' : 'network-error';
+    const what = `case ${i}: ${k} batches in flight at pagehide, #${refused} answered 503, the others then ${rest}`;
+    const page = fakePage('http://127.0.0.1:1');
+    try {
+      const area = createStorageArea();
+      const { tab, calls } = await recordingTab({ storage: area.open(), maxExportBatchSize: 10 });
+      await sleep(60);
+      for (let j = 0; j < k; j++) endSpans(tab.tracer, 10, `H${i}.${j}`, 1000 + Math.floor(r() * 400));
+      void tab.pipeline.flush();
+      await sleep(30);
+      assert.equal(calls.length, k, `${what}: all in flight`);
+      unload(page);
+      assert.equal(storedNames(area).size, 0, `${what}: handed off, out of storage`);
+      calls[refused]!.answer({ status: 503 });
+      await sleep(50);
+      // The refused one is stored again for the next page; the others are still the browser's.
+      for (const [j, c] of calls.entries()) {
+        if (j === refused) continue;
+        assert.equal(c.meta.signal?.aborted, false, `${what}: #${j} aborted after it was handed off (neither sent nor stored: lost)`);
+      }
+      const stored = storedNames(area);
+      assert.ok(stored.has(`H${i}.${refused}-0`), `${what}: the refused batch stored again`);
+      assert.equal(stored.size, 10, `${what}: only it`);
+      const before = calls.length;
+      for (const [j, c] of calls.entries()) if (j !== refused) c.answer(rest === 'success' ? { status: 200 } : new TypeError('network error'));
+      await sleep(30);
+      // A success (the collector answers again) sends the refused batch now, handed off in turn;
+      // a network error after unload is the browser's and says nothing: it stays stored.
+      const resent = calls.slice(before).some((c) => c.names.includes(`H${i}.${refused}-0`));
+      const after = storedNames(area);
+      assert.equal(resent, rest === 'success', `${what}: the refused batch sent again by this page`);
+      assert.equal(after.size, resent ? 0 : 10, `${what}: stored unless sent again (and never the browser's batches)`);
+    } finally {
+      page.undo();
+    }
+  }
+});
+
+test('shutdown() during unload: a handed-off batch refused after shutdown() returned is stored for the next page', async () => {
+  const page = fakePage('http://127.0.0.1:1');
+  try {
+    const area = createStorageArea();
+    // shutdown() gives up at timeoutMs after it starts, before the request's own deadline (timeoutMs and slack after the request started).
+    const { tab, calls } = await recordingTab({ storage: area.open(), maxExportBatchSize: 10, timeoutMs: 2000 });
+    await sleep(60);
+    endSpans(tab.tracer, 10, 'S', 1000);
+    void tab.pipeline.flush();
+    await sleep(30);
+    unload(page); // handed to the browser: out of storage
+    const awake = setInterval(() => {}, 50); // delivery's timers are unref'd: the test keeps the loop alive
+    const res = await tab.pipeline.shutdown(); // gives up waiting for it after timeoutMs
+    clearInterval(awake);
+    assert.deepEqual(res, { sent: 0, queued: 10, dropped: 0 });
+    calls[0]!.answer({ status: 503 });
+    await sleep(50);
+    assert.ok(storedNames(area).has('S-0'), `neither stored nor counted (drops ${JSON.stringify([...tab.drops])})`);
+    assert.deepEqual(storedBatches(area).map((b) => b.spans), [10]);
+  } finally {
+    page.undo();
+  }
+});
+
+test(`no storage: a batch refused after pagehide, while the page runs on, is retried after its backoff (${CASES} generated)`, async () => {
+  const r = prng(0x5e7);
+  for (let i = 0; i < CASES; i++) {
+    const retryMs = 10 + Math.floor(r() * 40);
+    const page = fakePage('http://127.0.0.1:1');
+    try {
+      const { tab, calls } = await recordingTab({ maxExportBatchSize: 10, retryInitialDelayMs: retryMs, retryMaxDelayMs: retryMs });
+      endSpans(tab.tracer, 1 + Math.floor(r() * 10), `N${i}`);
+      void tab.pipeline.flush();
+      await sleep(20);
+      unload(page);
+      calls[0]!.answer({ status: 503 });
+      const until = Date.now() + 2000;
+      while (calls.length < 2 && Date.now() < until) await sleep(10);
+      assert.equal(calls.length, 2, `case ${i}: retried after ${retryMs} ms (nothing else keeps it)`);
+      calls[1]!.answer({ status: 200 });
+      assert.deepEqual((await tab.pipeline.shutdown()).queued, 0, `case ${i}: delivered`);
+    } finally {
+      page.undo();
+    }
+  }
+});
+
+test('after pagehide, the network coming back claims no stored batch of another page', async () => {
+  const page = fakePage('http://127.0.0.1:1');
+  try {
+    const area = createStorageArea();
+    const { tab } = await recordingTab({ storage: area.open() });
+    await sleep(60); // start-up adoption done: nothing stored yet
+    await leaveStored(area.open(), 'http://127.0.0.1:9/v1/traces', 3, 'other'); // a page that could not send
+    const claims = (): string[] => area.entries().filter(([k]) => k.startsWith('wasmtrace:c:')).map(([k]) => k);
+    assert.deepEqual(claims(), [], 'left free');
+    unload(page);
+    page.win.dispatchEvent(new Event('online'));
+    assert.deepEqual(claims(), [], 'no claim the unloading page may not live to confirm');
+    await sleep(100);
+    assert.deepEqual(claims(), []);
+    assert.equal(storedBatches(area).reduce((n, b) => n + b.spans, 0), 3, 'kept for the next page');
+    void tab;
+  } finally {
+    page.undo();
   }
 });
