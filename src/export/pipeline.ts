@@ -407,7 +407,8 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
       // the signal is over for delivery all the same.
       onAbort = () => {
         const why = (timeout?.aborted ? timeout : signal)!.reason;
-        own?.abort(why);
+        // One handed to the browser at unload is left to it: aborted, it was neither sent nor stored.
+        if (!b._handedOff) own?.abort(why);
         j(why);
       };
       timeout?.addEventListener('abort', onAbort, { once: true });

@@ -218,3 +218,24 @@ test('after pagehide, the network coming back claims no stored batch of another 
     page.undo();
   }
 });
+
+test('a request handed to the browser at pagehide is not aborted by the SDK\'s own deadline while the page runs on', async () => {
+  const page = fakePage('http://127.0.0.1:1');
+  try {
+    const area = createStorageArea();
+    const { tab, calls } = await recordingTab({ storage: area.open(), maxExportBatchSize: 10, timeoutMs: 100 });
+    await sleep(60);
+    endSpans(tab.tracer, 10, 'D', 1000);
+    void tab.pipeline.flush();
+    await sleep(20);
+    unload(page);
+    assert.equal(storedNames(area).size, 0, 'handed off: out of storage');
+    const awake = setInterval(() => {}, 50);
+    await sleep(400); // past timeoutMs and its slack
+    clearInterval(awake);
+    assert.equal(calls[0]!.meta.signal?.aborted, false, 'aborted by the deadline: neither sent nor stored');
+    assert.equal(storedNames(area).size, 0, 'still the browser\'s');
+  } finally {
+    page.undo();
+  }
+});
