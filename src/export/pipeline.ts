@@ -144,6 +144,8 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
   let cutQueued = false;
   let active = 0;
   let keepaliveBytes = 0;
+  /** Bytes of keepalive requests settled as torn down while the browser still sends them (counted in keepaliveBytes). */
+  let lingering = 0;
   let lastAdopt = -Infinity;
   let closed = false;
   let unloading = false;
@@ -256,7 +258,8 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
     for (const b of [...queue]) {
       // Once per batch here (a storage that refuses it is not asked again at
       // every pump); a failed send writes it again in settle().
-      if (!b._stored && !b._kept && !(b._inflight && b._keepalive && answering)) {
+      // One handed to the browser at unload is its own, answering or not: written, it was aborted by the next pass.
+      if (!b._stored && !b._kept && !(b._inflight && (b._handedOff || (b._keepalive && answering)))) {
         b._kept = true;
         writeAhead(b);
       }
@@ -407,8 +410,10 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
       // the signal is over for delivery all the same.
       onAbort = () => {
         const why = (timeout?.aborted ? timeout : signal)!.reason;
-        // One handed to the browser at unload is left to it: aborted, it was neither sent nor stored.
-        if (!b._handedOff) own?.abort(why);
+        // One handed to the browser at unload is left to it: aborted, it was
+        // neither sent nor stored. (Shown again from the back/forward cache,
+        // the page retries it: that request is aborted, or it went twice.)
+        if (!(b._handedOff && unloading)) own?.abort(why);
         j(why);
       };
       timeout?.addEventListener('abort', onAbort, { once: true });
@@ -457,6 +462,13 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
     // A document being torn down rejects its keepalive fetches while the
     // browser goes on sending them: no answer of the collector's.
     const tornDown = b._handedOff && !res && unloading;
+    // Still the browser's to send: its bytes count against the unload budget
+    // until the page is shown again (freed, they started a request over the
+    // browser's keepalive quota, refused and lost).
+    if (tornDown && b._keepalive) {
+      keepaliveBytes += b._body.length;
+      lingering += b._body.length;
+    }
     if (!tornDown) answering = !!plain || outcome !== 'retry';
     if (outcome !== 'ok' && !tornDown) {
       // Once per kind of failure: a status, or the error and its cause's code ("fetch failed (ECONNREFUSED)").
@@ -743,6 +755,8 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
     hidden,
     shown: () => {
       unloading = false;
+      keepaliveBytes -= lingering;
+      lingering = 0;
       for (const b of queue) b._parted = false;
       void resume();
     },

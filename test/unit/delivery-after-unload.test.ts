@@ -13,7 +13,7 @@
 // forget a handed-off batch refused after shutdown() returned; stop retrying
 // when it has no storage (nothing waits for a next page); claim stored
 // batches of other pages that it may not live to send.
-import { test } from 'node:test';
+import { afterEach, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createStorageArea } from '../helpers/memory-storage.js';
 import { allSpans, decodeProtobuf } from '../helpers/otlp.js';
@@ -35,17 +35,48 @@ const names = (body: Uint8Array): string[] => allSpans(decodeProtobuf(body)).map
 const storedNames = (area: ReturnType<typeof createStorageArea>): Set<string> =>
   new Set(storedBatches(area).flatMap((b) => (b.body ? names(b.body) : [])));
 
-/** A tab whose every request waits for the test's answer (a response, or an Error: a network error). */
+/**
+ * A tab whose every request waits for the test's answer (a response, or an
+ * Error: a network error). As a browser, it refuses a keepalive request that
+ * would take the keepalive bodies in flight (not answered, not aborted) past
+ * 64 KiB (Fetch: the inflight keepalive bytes limit).
+ */
 async function recordingTab(options: Parameters<typeof tabFor>[1]): Promise<{ tab: Tab; calls: Call[] }> {
   const calls: Call[] = [];
+  opened.push(calls);
+  let keepaliveInFlight = 0;
   const tab = await tabFor('http://127.0.0.1:9/v1/traces', {
     compression: 'none',
     ...options,
-    transport: (body, meta) =>
-      new Promise((res, rej) => void calls.push({ names: names(body), meta, answer: (a) => (a instanceof Error ? rej(a) : res(a)) })),
+    transport: (body, meta) => {
+      if (meta.keepalive && keepaliveInFlight + body.length > 65536) {
+        calls.push({ names: names(body), meta, answer: () => {} });
+        return Promise.reject(new TypeError('Failed to fetch (keepalive quota)'));
+      }
+      let open = !!meta.keepalive;
+      if (open) keepaliveInFlight += body.length;
+      const over = (): void => void (open && ((open = false), (keepaliveInFlight -= body.length)));
+      meta.signal?.addEventListener('abort', over);
+      return new Promise((res, rej) => void calls.push({ names: names(body), meta, answer: (a) => (over(), a instanceof Error ? rej(a) : res(a)) }));
+    },
   });
+  opened.push(tab);
   return { tab, calls };
 }
+
+/** Every tab a test opened, and its requests: closed after each test, so none retries into the next. */
+const opened: Array<Tab | Call[]> = [];
+afterEach(async () => {
+  const awake = setInterval(() => {}, 50); // delivery's timers are unref'd: the loop is kept alive meanwhile
+  try {
+    for (const o of opened.splice(0)) {
+      if (Array.isArray(o)) for (const c of o) c.answer(new TypeError('test over'));
+      else await o.pipeline.shutdown();
+    }
+  } finally {
+    clearInterval(awake);
+  }
+});
 
 /** The page's final hide: visibilitychange, then pagehide. */
 function unload(page: ReturnType<typeof fakePage>): void {
@@ -236,6 +267,119 @@ test('a request handed to the browser at pagehide is not aborted by the SDK\'s o
     assert.equal(calls[0]!.meta.signal?.aborted, false, 'aborted by the deadline: neither sent nor stored');
     assert.equal(storedNames(area).size, 0, 'still the browser\'s');
   } finally {
+    page.undo();
+  }
+});
+
+test('requests that went with keepalive before pagehide, never written ahead: a 503 to one leaves the other the browser\'s', async () => {
+  const page = fakePage('http://127.0.0.1:1');
+  try {
+    const area = createStorageArea();
+    const { tab, calls } = await recordingTab({ storage: area.open(), maxExportBatchSize: 10 });
+    await sleep(60);
+    // Each under maxExportBatchSize, flushed on its own: a keepalive request, not written ahead.
+    endSpans(tab.tracer, 5, 'K1', 1000);
+    await Promise.race([tab.pipeline.flush(), sleep(30)]);
+    endSpans(tab.tracer, 5, 'K2', 1000);
+    await Promise.race([tab.pipeline.flush(), sleep(30)]);
+    assert.equal(calls.length, 2);
+    assert.equal(storedNames(area).size, 0, 'keepalive requests while the collector answers: not written ahead');
+    unload(page);
+    calls[0]!.answer({ status: 503 });
+    await sleep(50);
+    const stored = [...storedNames(area)].sort();
+    assert.equal(calls[1]!.meta.signal?.aborted, false, `K2 (the browser's) aborted after a 503 to K1; stored: ${stored.join(',')}`);
+    assert.ok(!stored.includes('K2-0'), 'K2 handed to the browser and also stored for the next page: sent twice');
+    assert.ok(stored.includes('K1-0'), 'K1, refused, stored for the next page');
+  } finally {
+    page.undo();
+  }
+});
+
+test('a handed-off request settled by its deadline keeps its bytes in the unload budget: the next batch waits in storage, not refused by the browser', async () => {
+  const page = fakePage('http://127.0.0.1:1');
+  const awake = setInterval(() => {}, 50);
+  try {
+    const area = createStorageArea();
+    const { tab, calls } = await recordingTab({ storage: area.open(), maxExportBatchSize: 10, timeoutMs: 100 });
+    await sleep(60);
+    endSpans(tab.tracer, 10, 'A', 4000); // about 40 KB
+    void tab.pipeline.flush();
+    await sleep(30);
+    assert.equal(calls.length, 1);
+    unload(page); // A is the browser's
+    await sleep(400); // past A's deadline; the browser still sends it
+    assert.equal(calls[0]!.meta.signal?.aborted, false);
+    endSpans(tab.tracer, 10, 'B', 3000); // about 30 KB: with A, over 64 KiB
+    await tab.pipeline.flush();
+    await sleep(50);
+    const refused = calls.slice(1).filter((c) => c.names.includes('B-0'));
+    assert.deepEqual(refused.map((c) => c.meta.keepalive), [], 'B started over the keepalive quota');
+    assert.ok(storedNames(area).has('B-0'), `B neither stored nor counted (drops ${JSON.stringify([...tab.drops])})`);
+    // Shown again from the back/forward cache: the budget is the page's again, and B goes.
+    page.doc.visibilityState = 'visible';
+    page.win.dispatchEvent(Object.assign(new Event('pageshow'), { persisted: true }));
+    const until = Date.now() + 2000;
+    while (!calls.slice(1).some((c) => c.names.includes('B-0')) && Date.now() < until) await sleep(10);
+    assert.ok(calls.slice(1).some((c) => c.names.includes('B-0')), 'B sent once the page is shown again');
+  } finally {
+    clearInterval(awake);
+    page.undo();
+  }
+});
+
+test('shown again from the back/forward cache, a request handed off at pagehide is aborted by its deadline before it is retried: one live request', async () => {
+  const page = fakePage('http://127.0.0.1:1');
+  const awake = setInterval(() => {}, 50);
+  try {
+    const area = createStorageArea();
+    const { tab, calls } = await recordingTab({ storage: area.open(), maxExportBatchSize: 10, timeoutMs: 100, retryInitialDelayMs: 20, retryMaxDelayMs: 20 });
+    await sleep(60);
+    endSpans(tab.tracer, 10, 'R', 1000);
+    void tab.pipeline.flush();
+    await sleep(30);
+    unload(page); // handed off
+    page.doc.visibilityState = 'visible';
+    page.win.dispatchEvent(Object.assign(new Event('pageshow'), { persisted: true }));
+    const until = Date.now() + 2000;
+    while (calls.filter((c) => c.names.includes('R-0')).length < 2 && Date.now() < until) await sleep(10);
+    const all = calls.filter((c) => c.names.includes('R-0'));
+    const live = all.filter((c) => !c.meta.signal?.aborted);
+    assert.equal(all.length, 2, 'retried after its deadline');
+    assert.equal(live.length, 1, `R-0 in ${live.length} requests not aborted (both answered: sent twice)`);
+  } finally {
+    clearInterval(awake);
+    page.undo();
+  }
+});
+
+test('after pagehide with the collector failing, a page with storage arms no retry timer', async () => {
+  const page = fakePage('http://127.0.0.1:1');
+  const real = globalThis.setTimeout;
+  const armed: string[] = [];
+  try {
+    const area = createStorageArea();
+    const { tab, calls } = await recordingTab({ storage: area.open(), maxExportBatchSize: 10, retryInitialDelayMs: 10, retryMaxDelayMs: 10 });
+    await sleep(60);
+    endSpans(tab.tracer, 5, 'F1', 100);
+    await Promise.race([tab.pipeline.flush(), sleep(30)]);
+    endSpans(tab.tracer, 5, 'F2', 100);
+    await Promise.race([tab.pipeline.flush(), sleep(30)]);
+    calls[0]!.answer({ status: 503 }); // F1 due again in 10 ms
+    await sleep(5);
+    unload(page);
+    // Counted from here: delivery's own setTimeout calls (src/export), whatever their delay.
+    globalThis.setTimeout = function (this: unknown, ...a: Parameters<typeof setTimeout>) {
+      const caller = new Error().stack?.split('\n')[2] ?? '';
+      if (/[\\/]src[\\/]export[\\/]/.test(caller)) armed.push(`${a[1]} ms ${caller.trim()}`);
+      return real.apply(this, a);
+    } as typeof setTimeout;
+    calls[1]!.answer({ status: 503 });
+    await sleep(200);
+    assert.ok(armed.length <= 1, `${armed.length} timers armed by delivery in 200 ms after pagehide, the first: ${armed.slice(0, 3).join('; ')}`);
+    assert.equal(storedNames(area).size, 10, 'both batches stored for the next page');
+  } finally {
+    globalThis.setTimeout = real;
     page.undo();
   }
 });
