@@ -57,7 +57,7 @@ interface Batch extends StoredBatch {
   _dueAt: number;
   _inflight?: boolean;
   _keepalive?: boolean;
-  /** Sent at unload: its storage entry was removed. */
+  /** Sent at unload, the browser's: its storage entry removed (`_stored` false until it is refused and written again). */
   _handedOff?: boolean;
   /** keep() has tried to write it ahead. */
   _kept?: boolean;
@@ -328,7 +328,7 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
 
   /** Starts a batch; false when it must wait for a request in flight to settle (the keepalive budget). */
   function start(b: Batch, urgent: boolean): boolean {
-    if (b._stored && store && !b._handedOff) {
+    if (b._stored && store) {
       const held = store._hold(b._id);
       // Storage cleared (by the app, the user): every batch is sent from
       // memory, and written again if it must wait.
@@ -498,8 +498,7 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
     } else if (closed) {
       // Still in flight when shutdown() gave up waiting: kept for the next
       // page if storage takes it, else lost, and counted.
-      // (One handed to the browser at unload left storage; refused, it is written again.)
-      if (!b._stored || b._handedOff) writeAhead(b);
+      if (!b._stored) writeAhead(b);
       if (b._stored) store?._release(b._id);
       else {
         forget(b);
@@ -507,7 +506,7 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
       }
     } else {
       // Failed in the browser's hands (or after an unload the page outlived); or stored gzipped.
-      if (plain || b._handedOff || !b._stored) writeAhead(b);
+      if (plain || !b._stored) writeAhead(b);
       if (plain) b._attempts--; // not an attempt: the collector did not read it; still due
       else retryLater(b, res);
     }
@@ -702,14 +701,15 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
       else pump(true);
       if (!final || !store) return;
       for (const b of queue) {
-        // Handed off by an earlier pass: the browser's, whatever the collector answers others since.
-        if (b._handedOff && b._inflight) continue;
         // Also one whose failure waits a task (a keepalive fetch Chromium
         // rejected as the document began to unload) while the collector does
         // not answer: Chromium goes on sending it, aborted or not; released,
         // the next page sent it again (e2e offlineThenReload). Lost if it fails.
         if (b._inflight && b._keepalive && (answering || b._rejected)) {
-          if (b._stored) store._remove(b._id); // handed to the browser, which sends it after unload
+          // Handed to the browser, which sends it after unload: out of storage
+          // (written again only if it is refused), and no later pass parts it.
+          if (b._stored) store._remove(b._id);
+          b._stored = false;
           b._handedOff = true;
         } else if (b._stored) {
           // The next page adopts it at once. Its request, if any (a retry after
