@@ -126,7 +126,7 @@ function runTests(nodePath, files, extraArgs = []) {
  * fail only because a subtest did): its name, file location and the first lines of its
  * error. The run's log is long; CI shows its tail, so the failures are printed again last.
  */
-const KEPT = new Set(['location', 'error', 'failureType', 'code', 'expected', 'actual', 'operator']);
+const KEPT = new Set(['location', 'error', 'failureType', 'code', 'expected', 'actual', 'operator', 'stack']);
 function failureCollector() {
   const found = [];
   let pending = '';
@@ -134,7 +134,7 @@ function failureCollector() {
   const line = (text) => {
     const notOk = /^(\s*)not ok \d+ - (.*)$/.exec(text);
     if (notOk) {
-      current = { indent: notOk[1].length, name: notOk[2], lines: [], subtests: false };
+      current = { indent: notOk[1].length, name: notOk[2], lines: [], subtests: false, frames: 0 };
       found.push(current);
       return;
     }
@@ -147,7 +147,11 @@ function failureCollector() {
     const key = /^(\w+):/.exec(body);
     if (key) current.key = key[1];
     if (/^failureType: 'subtestsFailed'/.test(body)) current.subtests = true;
-    else if (KEPT.has(current.key ?? '') && current.lines.length < 12) current.lines.push(body);
+    else if (current.key === 'stack') {
+      // The frames in the project's own test code: where the failing check is (the
+      // error's text alone may not say: assert.ok without a message quotes the wrong lines).
+      if (/\/test\//.test(body) && !body.includes('node_modules') && current.frames++ < 4) current.lines.push(body);
+    } else if (KEPT.has(current.key ?? '') && current.lines.length < 16) current.lines.push(body);
   };
   return {
     feed(chunk) {
