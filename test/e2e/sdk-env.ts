@@ -22,8 +22,8 @@ const dist = (f: string): Buffer => {
 };
 for (const f of ['wasmtrace.js', 'wasmtrace.wasm', 'browser.js']) dist(f);
 
-/** How late /slow.wasm on the API server answers, ms. */
-export const SLOW_WASM_MS = 1500;
+/** How late /slow.wasm on the API server answers, ms: far past when a loaded machine ends the load event. */
+export const SLOW_WASM_MS = 5000;
 
 export interface Api {
   origin: string;
