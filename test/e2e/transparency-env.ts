@@ -36,7 +36,11 @@ export interface Servers {
   close(): Promise<void>;
 }
 
-/** The page's test endpoints: /r/<status>, /slow (500 ms), /redirect (to /r/200 beside it, with the query); under /open (propagated to) or /closed on the API. */
+/**
+ * The page's test endpoints: /r/<status>, /slow (4 s: for requests an abort or a timeout at 500 ms
+ * cuts short, first even in a page starved by a loaded machine), /late (500 ms: nothing races it),
+ * /redirect (to /r/200 beside it, with the query); under /open (propagated to) or /closed on the API.
+ */
 function answer(req: IncomingMessage, res: ServerResponse, body: Buffer, cors: Record<string, string>): void {
   const path = (req.url ?? '/').split('?')[0]!.replace(/^\/(open|closed)/, '');
   const echo = `${req.method} ${body.length} ${createHash('sha1').update(body).digest('hex').slice(0, 12)}`;
@@ -44,8 +48,8 @@ function answer(req: IncomingMessage, res: ServerResponse, body: Buffer, cors: R
   if (path === '/redirect') return void res.writeHead(302, { ...cors, location: `${(req.url ?? '').replace(/redirect/, 'r/200')}` }).end();
   const code = Number(/^\/r\/(\d{3})$/.exec(path)?.[1] ?? 200);
   const send = (): void => void res.writeHead(code, h).end(code === 204 || code === 304 ? undefined : echo);
-  if (path !== '/slow') return send();
-  const t = setTimeout(send, 500);
+  if (path !== '/slow' && path !== '/late') return send();
+  const t = setTimeout(send, path === '/slow' ? 4000 : 500);
   res.on('close', () => clearTimeout(t));
 }
 
@@ -117,6 +121,19 @@ export async function startServers(): Promise<Servers> {
   };
 }
 
+/**
+ * Resolves once `count()` has held still for `stillMs` (polled by `c.waitFor`, any count will do);
+ * rejects after `timeoutMs`: requests still on their way, from a page or a page that went.
+ */
+export function heldStill(c: Collector, count: () => number, stillMs = 1000, timeoutMs = 10_000): Promise<void> {
+  let last = -1;
+  let since = 0;
+  return c.waitFor(() => {
+    if (count() !== last) [last, since] = [count(), Date.now()];
+    return Date.now() - since >= stillMs;
+  }, timeoutMs);
+}
+
 export type Variant = 'none' | 'tag' | 'esm';
 export const VARIANTS: readonly Variant[] = ['none', 'tag', 'esm'];
 
@@ -156,8 +173,8 @@ export async function run(d: Driver, s: Servers, variant: Variant, suite: string
   try {
     await tab.goto(`${s.site}/t.html`);
     const r = await tab.eval<{ outcomes: Array<[string, string]>; lateEarly: number }>('window.results');
-    // Requests a case left in flight (keepalive, aborted ones) reach the server a little later.
-    await new Promise((res) => setTimeout(res, 300));
+    // Requests a case left in flight (keepalive, aborted ones) reach the servers a little later.
+    await heldStill(s.collector, () => s.got.length + s.preflights.length);
     let propagated = 0;
     const got = s.got.map((g) => {
       if (!propagates(s, g)) return g;

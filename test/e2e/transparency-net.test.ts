@@ -40,8 +40,11 @@ function fetchCase(r: R): Record<string, unknown> {
   const input = pick(r, ['string', 'string', 'string', 'rel', 'url', 'request', 'request', 'request', 'none', 'null', 'data', 'blob', 'revoked', 'tostring']);
   const init = pick(r, input === 'request' ? ['absent', 'absent', 'empty', 'plain', 'undefined'] : ['absent', 'plain', 'plain', 'plain', 'inherited', 'class', 'request', 'empty', 'null', 'undefined']);
   const opts = requestOptions(r, false);
-  // A body with GET: TypeError at once; mid-flight aborts only matter for slow answers.
-  const path = opts.signal === 'mid' || opts.signal === 'midReason' ? '/slow' : pick(r, ['/r/200', '/r/200', '/r/404', '/r/500', '/r/204', '/redirect']);
+  // A body with GET: TypeError at once; mid-flight aborts only matter for slow answers. /slow (4 s) where
+  // an abort can reach the fetch (an init that carries its signal, or a Request), else /late (500 ms).
+  const mid = opts.signal === 'mid' || opts.signal === 'midReason';
+  const cut = ['plain', 'inherited', 'request'].includes(init) || input === 'request';
+  const path = mid ? (cut ? '/slow' : '/late') : pick(r, ['/r/200', '/r/200', '/r/404', '/r/500', '/r/204', '/redirect']);
   return {
     call: pick(r, ['plain', 'plain', 'plain', 'window', 'undef', 'obj']),
     input,
@@ -56,9 +59,10 @@ function fetchCase(r: R): Record<string, unknown> {
 function xhrCase(r: R): Record<string, unknown> {
   const method = pick(r, ['GET', 'GET', 'POST', 'post', 'PUT', 'PATCH', 'HEAD', 'bad method', 'TRACE']);
   const dest = pick(r, ['rel', 'same', 'open', 'open', 'closed']);
-  // A timeout that surely fires (100 ms on a 500 ms answer), or surely not.
-  const timeout = maybe(r, 0.1, pick(r, [100, 5000]));
-  const path = timeout ? '/slow' : pick(r, ['/r/200', '/r/200', '/r/404', '/r/500', '/redirect']);
+  // A timeout that surely fires (500 ms on a 4 s answer; 100 ms could come before a preflighted
+  // request reached the server, on a loaded machine), or surely not (5 s on a 500 ms answer).
+  const timeout = maybe(r, 0.1, pick(r, [500, 5000]));
+  const path = timeout === 500 ? '/slow' : timeout ? '/late' : pick(r, ['/r/200', '/r/200', '/r/404', '/r/500', '/redirect']);
   const mode = pick(r, ['omit', 'omit', true, true, false, 'undef']);
   const ops: unknown[][] = [['open', method, dest, path, mode]];
   for (let i = Math.floor(r() * 3); i > 0; i--) {
