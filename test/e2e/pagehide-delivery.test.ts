@@ -13,6 +13,7 @@ import { startEnv, startRelay, attr, type Env } from './sdk-env.js';
 import { allSpans } from '../helpers/otlp.js';
 import { sdkSite } from '../helpers/browser.js';
 import { startCollector } from '../helpers/collector.js';
+import { heldStill } from './transparency-env.js';
 import { readFileSync } from 'node:fs';
 
 const RUNS = 3;
@@ -29,11 +30,14 @@ after(async () => {
 /** Spans named `work` of run `run` the collector got. */
 const got = (env: Env, run: string): number => env.collector.spans().filter((s) => s.name === 'work' && attr(s, 'test.run') === run).length;
 
-/** The next page of the origin adopts what is stored: waits until `want` spans of `run` arrived, then a little longer for copies. */
-async function nextPage(env: Env, page: import('playwright-core').Page, url: string, run: string, want: number): Promise<number> {
+/**
+ * The next page of the origin adopts what is stored: waits until `want` spans of `run` arrived
+ * (and `also()` holds: other batches it sends), then a little longer for copies.
+ */
+async function nextPage(env: Env, page: import('playwright-core').Page, url: string, run: string, want: number, also = (): boolean => true): Promise<number> {
   await page.goto(url);
   await page.evaluate('wasmtrace.ready.then(() => true)');
-  await env.collector.waitFor(() => got(env, run) >= want, 8000).catch(() => {});
+  await env.collector.waitFor(() => got(env, run) >= want && also(), 15_000).catch(() => {});
   await sleep(500);
   return got(env, run);
 }
@@ -62,7 +66,7 @@ test(`Chromium: the last batch of a page whose collector is down is kept for the
       await page.goto(env.site.origin + '/plain.html'); // pagehide: the fresh spans go with keepalive, to a port that refuses
       await sleep(500);
       await relay.up();
-      assert.equal(await nextPage(env, page, url, fresh, nFresh), nFresh, `run ${i}: the batch cut at pagehide, each span once`);
+      assert.equal(await nextPage(env, page, url, fresh, nFresh, () => got(env, old) >= nOld), nFresh, `run ${i}: the batch cut at pagehide, each span once`);
       assert.equal(got(env, old), nOld, `run ${i}: the batch stored before`);
       await context.close();
     }
@@ -131,8 +135,11 @@ for (const order of ['delivery first', 'app first'] as const) {
         if (order === 'delivery first') await page.evaluate(beacon);
         await page.evaluate(`for (let j = 0; j < ${spans}; j++) { const s = wasmtrace.startSpan('work', { attributes: { 'test.run': '${run}' } }); s.setAttribute('pad', 'p'.repeat(350)); s.end(); }`);
         await page.goto(env.site.origin + '/plain.html'); // pagehide
-        await sleep(1000);
-        const beacons = env.api.requests.filter((q) => q.path.endsWith(`run=${run}`)).length;
+        const hidden = Date.now();
+        const appRequests = (): number => env.api.requests.filter((q) => q.path.endsWith(`run=${run}`)).length;
+        await env.collector.waitFor(() => appRequests() > 0, 10_000).catch(() => {});
+        await sleep(hidden + 1000 - Date.now()); // a copy has the second it had before to show up
+        const beacons = appRequests();
         assert.equal(beacons, 1, `run ${i}: the app's ${appBytes} B request arrived`);
         assert.equal(await nextPage(env, page, url, run, spans), spans, `run ${i}: each of ${spans} spans once`);
         const bytes = Math.max(...env.collector.requests.filter((q) => q.decoded && JSON.stringify(q.decoded).includes(run)).map((q) => q.rawBody.length));
@@ -182,7 +189,7 @@ test(`Chromium: at pagehide, smaller batches behind one that does not fit the un
       } })()`);
       const navigated = env.collector.requests.length;
       await page.goto(env.site.origin + '/plain.html'); // pagehide
-      await sleep(1000);
+      await heldStill(env.collector, () => env.collector.requests.length); // every request sent at unload has arrived
       const atUnload = env.collector.requests.length;
       const groups = (q: (typeof env.collector.requests)[number]): Set<number> =>
         new Set(q.decoded ? allSpans(q.decoded).filter((s) => s.name === 'work' && attr(s, 'test.run') === run).map((s) => Number(attr(s, 'test.g'))) : []);
