@@ -69,13 +69,13 @@ test(`Chromium, a page without fetch: every batch goes with sendBeacon, schedule
       const run = `beacon-${i}`;
       const n = 1 + Math.floor(r() * 60);
       await page.evaluate(`spans(${JSON.stringify(run)}, ${n})`);
-      await env.collector.waitFor(() => got(env, run) >= n, 8000).catch(() => {});
+      await env.collector.waitFor(() => got(env, run) >= n, 15_000).catch(() => {});
       assert.equal(got(env, run), n, `run ${i}: the scheduled export`);
       const last = `${run}-last`;
       const m = 1 + Math.floor(r() * 60);
       await page.evaluate(`spans(${JSON.stringify(last)}, ${m})`);
       await page.goto(env.site.origin + '/plain.html'); // pagehide, before the scheduled export
-      await env.collector.waitFor(() => got(env, last) >= m, 8000).catch(() => {});
+      await env.collector.waitFor(() => got(env, last) >= m, 15_000).catch(() => {});
       // The next page of the origin (without fetch too) must not send them again.
       await page.goto(url);
       await page.waitForFunction('typeof window.spans === "function"', undefined, { timeout: 10_000 });
@@ -121,7 +121,8 @@ test(`Chromium, a page without fetch and with headers: its batches stay stored w
       const run = `headers-${i}`;
       const n = 1 + Math.floor(r() * 60);
       await page.evaluate(`spans(${JSON.stringify(run)}, ${n})`);
-      await sleep(1000); // the scheduled export (300 ms) has found sendBeacon unable to send them
+      // The scheduled export (300 ms) has found sendBeacon unable to send them and stored them all.
+      await page.waitForFunction(`(${STORED}) === ${n}`, undefined, { timeout: 15_000, polling: 50 }).catch(() => {});
       const t0 = (await page.evaluate('window.timers')) as number;
       await sleep(2000);
       const timers = ((await page.evaluate('window.timers')) as number) - t0;
@@ -131,9 +132,11 @@ test(`Chromium, a page without fetch and with headers: its batches stay stored w
       // The next page of the origin has fetch: it adopts the batches and sends them, each once.
       await open(`${env.site.origin}/plain.html?fetch`);
       assert.equal(await page.evaluate('typeof fetch'), 'function');
-      await env.collector.waitFor(() => got(env, run) >= n, 8000).catch(() => {});
+      await env.collector.waitFor(() => got(env, run) >= n, 15_000).catch(() => {});
       await sleep(500);
       assert.equal(got(env, run), n, `run ${i}: each span once, from the page with fetch`);
+      // The page removes a stored batch once it has read the collector's answer.
+      await page.waitForFunction(`(${STORED}) === 0`, undefined, { timeout: 15_000, polling: 50 }).catch(() => {});
       assert.equal(await page.evaluate(STORED), 0, `run ${i}: nothing left stored`);
       assert.deepEqual(errors, [], 'nothing thrown into the page');
       await context.close();

@@ -43,7 +43,7 @@ for (const [label, make] of [['Chromium', chromiumDriver], ['Firefox ESR', firef
         await relay.up();
         await tab.goto(url); // the next page of the origin
         await tab.eval('wasmtrace.ready.then(() => true)');
-        await env.collector.waitFor(() => got(env, run) >= n, 8000).catch(() => {});
+        await env.collector.waitFor(() => got(env, run) >= n, 15_000).catch(() => {});
         await sleep(500); // room for a copy to show up
         assert.equal(got(env, run), n, `run ${i}: each of ${n} spans once`);
         await tab.close();

@@ -34,7 +34,7 @@ async function gzipRoundTrip(newPage: () => Promise<AnyPage>): Promise<void> {
     const counts = [3, 700];
     const results = (await page.evaluate(`(${PAGE})(${JSON.stringify([c.url, counts])})`)) as { sent: number; dropped: number }[];
     assert.deepEqual(results.map((r) => [r.sent, r.dropped]), counts.map((n) => [n, 0]));
-    await c.waitFor(() => c.spans().length === 703);
+    await c.waitFor(() => c.spans().length === 703, 15_000);
     assert.ok(c.requests.length >= 3, `${c.requests.length} requests`);
     for (const r of c.requests) {
       assert.equal(r.headers['content-encoding'], 'gzip');
@@ -72,7 +72,7 @@ test('Chromium: a collector answering 415 to gzip gets the batch again uncompres
   assert.deepEqual(results.map((r) => [r.sent + r.queued, r.dropped]), counts.map((n) => [n, 0]));
   assert.equal(results[0]!.sent, 3, 'the refused batch went again within the flush');
   const names = (): string[] => c.requests.slice(1).flatMap((r) => allSpans(r.decoded!)).map((s) => s.name);
-  await c.waitFor(() => names().length >= 703);
+  await c.waitFor(() => names().length >= 703, 15_000); // a queued batch goes after a 0.5-1 s backoff, or two
   const encodings = c.requests.map((r) => r.headers['content-encoding'] ?? '-');
   assert.deepEqual(encodings, ['gzip', ...Array(encodings.length - 1).fill('-')], 'one 415, then none compressed');
   assert.ok(c.requests[1]!.body.equals(c.requests[0]!.body), 'the refused batch, the same bytes uncompressed');

@@ -75,8 +75,12 @@ window.nav = (i) => { history.pushState({}, '', '/view' + i); late('nav', i); };
     }
   }
   const lateSpans = (): FlatSpan[] => named(c, 'resourceFetch').filter((s) => String(attr(s, 'url.full')).includes('/l/'));
-  await c.waitFor(() => lateSpans().length === steps.length && named(c, 'resourceFetch').length >= steps.length + initial, 10_000);
-  await sleep(300); // the last click and navigation spans
+  // With the click and navigation spans they are children of (ended later, maybe in a later batch).
+  const parentsIn = (): boolean => {
+    const ids = new Set(c.spans().map((s) => s.spanId));
+    return lateSpans().every((s) => s.parentSpanId === '' || ids.has(s.parentSpanId));
+  };
+  await c.waitFor(() => lateSpans().length === steps.length && named(c, 'resourceFetch').length >= steps.length + initial && parentsIn(), 15_000);
   const load = named(c, 'documentLoad')[0]!;
   const byId = new Map(c.spans().map((s) => [s.spanId, s]));
   for (const s of named(c, 'resourceFetch').filter((x) => String(attr(x, 'url.full')).includes('/i/'))) {
@@ -208,7 +212,7 @@ async function restores(seed: number, vitals: string[], env: (routes: Record<str
     assert.ok(await until(page, `location.pathname === '/b.html' && document.readyState === 'complete'`, 10_000), 'at /b.html');
     await sleep(gap);
     await page.evaluate('history.back()');
-    assert.ok(await until(page, `window.restores?.length === ${i + 1}`, 5000), `restore ${i} came from the back/forward cache`);
+    assert.ok(await until(page, `window.restores?.length === ${i + 1}`, 10_000), `restore ${i} came from the back/forward cache`);
     await arrived(c, () => vitals.every((n) => n === 'CLS' || restored().filter((s) => s.name === `web-vital.${n}`).length === i + 1), `restore ${i}'s vitals`);
   }
   const times = (await page.evaluate('restores')) as number[];

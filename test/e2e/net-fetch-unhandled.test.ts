@@ -24,9 +24,9 @@ inBoth('a failing fetch the page does not catch fires unhandledrejection, before
     const tab = await d.newTab();
     await earlyThenReady(tab, `${env.site.origin}/unhandled.html`, 'go()');
     const c = env.collector;
-    await c.waitFor(() => cases.every((_, i) => clientSpans(c, `tag=u${i}.`).length > 0), 10_000).catch(() => {});
+    await c.waitFor(() => cases.every((_, i) => clientSpans(c, `tag=u${i}.`).length > 0), 15_000).catch(() => {});
     const uncaught = cases.filter((k) => !k.caught);
-    for (const t0 = Date.now(); Date.now() - t0 < 5_000 && (await tab.eval<number>('unhandled.length')) < uncaught.length; ) await new Promise((r) => setTimeout(r, 100));
+    for (const t0 = Date.now(); Date.now() - t0 < 15_000 && (await tab.eval<number>('unhandled.length')) < uncaught.length; ) await new Promise((r) => setTimeout(r, 100));
     assert.ok(uncaught.some((k) => k.when === 'before') && uncaught.some((k) => k.when === 'after'), 'uncaught cases in both phases');
     assert.deepEqual(await tab.eval<string[]>('unhandled'), uncaught.map(() => 'TypeError'), 'one event per uncaught failing fetch');
     assert.deepEqual(cases.map((_, i) => clientSpans(c, `tag=u${i}.`).length), cases.map(() => 1), 'a CLIENT span each');

@@ -35,12 +35,12 @@ async function inFlightAtPagehide(d: Driver, round: number): Promise<void> {
     await earlyThenReady(tab, `${env.site.origin}/a.html`, `go('r')`);
     const tags = ['e', 'r'].flatMap((p) => cases.map((_, i) => `tag=${p}${i}.`));
     const arrived = () => tags.every((t) => env.api.seen.some((q) => q.path.endsWith(t)));
-    for (let i = 0; i < 100 && !arrived(); i++) await new Promise((res) => setTimeout(res, 20));
-    assert.ok(arrived(), 'every request reached the API');
-    await tab.goto(`${env.site.origin}/b.html`); // their answers are 1.5 s away
     const c = env.collector;
+    await c.waitFor(arrived, 15_000).catch(() => {}); // any predicate: here the API's log
+    assert.ok(arrived(), 'every request reached the API');
+    await tab.goto(`${env.site.origin}/b.html`); // their answers are 4 s away (net-env's /slow)
     const idOf = (t: string): string => String(env.api.seen.find((q) => q.path.endsWith(t))?.headers.traceparent).split('-')[2] as string;
-    await c.waitFor(() => tags.every((t) => c.spans().some((s) => s.spanId === idOf(t))), 5000).catch(() => {});
+    await c.waitFor(() => tags.every((t) => c.spans().some((s) => s.spanId === idOf(t))), 15_000).catch(() => {});
     const failures: string[] = [];
     ['e', 'r'].forEach((phase) => cases.forEach((k, i) => {
       const t = `tag=${phase}${i}.`;

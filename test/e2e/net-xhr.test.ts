@@ -48,11 +48,11 @@ inBoth('failed synchronous XHRs and send() that throws end their spans; nothing 
     const many = await tab.eval<number>(`(() => { let n = 0; for (let i = 0; i < 200; i++) if (one({ kind: 'fail', method: 'GET' }, 'many' + i + '.') === 'threw') n++; return n; })()`);
     assert.equal(many, 200);
     const results = await tab.eval<unknown[]>('results');
-    await new Promise((res) => setTimeout(res, 1800)); // the slow requests of 'twice' end
     await tab.eval('wasmtrace.flush().then(() => true)');
     const c = env.collector;
     const all = () => c.spans().some((s) => s.name === 'click') && clientSpans(c, 'many').length >= 200 && ['e', 'r'].every((p) => cases.every((_, i) => clientSpans(c, `tag=${p}${i}.`).length > 0));
-    await c.waitFor(all, 8000).catch(() => {});
+    // The slow requests of 'twice' end 4 s after they were sent (net-env's /slow), then go with a scheduled export.
+    await c.waitFor(all, 20_000).catch(() => {});
     const failures: string[] = [];
     ['e', 'r'].forEach((phase, p) => cases.forEach((k, i) => {
       const tag = `tag=${phase}${i}.`;
@@ -114,7 +114,8 @@ inBoth('an XHR reused from its own handlers, or reopened in flight: each request
     const tab = await d.newTab();
     await earlyThenReady(tab, `${env.site.origin}/reuse.html`, `go('r')`);
     const c = env.collector;
-    await c.waitFor(() => c.spans().filter((s) => s.kind === 3).length >= cases.length * 4, 8000).catch(() => {});
+    const each = ['e', 'r'].flatMap((phase) => cases.flatMap((_, i) => [1, 2].map((n) => `tag=${phase}${i}-${n}.`)));
+    await c.waitFor(() => each.every((tag) => clientSpans(c, tag).length > 0), 15_000).catch(() => {});
     const failures: string[] = [];
     for (const phase of ['e', 'r']) cases.forEach((k, i) => {
       const label = `${phase}${i} ${k.how} ${k.first} then ${k.second}`;
