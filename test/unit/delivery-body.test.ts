@@ -13,11 +13,13 @@ import { once } from 'node:events';
 import { gunzipSync } from 'node:zlib';
 import { partialSuccessBody } from '../helpers/collector.js';
 import { allSpans, decodeByContentType } from '../helpers/otlp.js';
-import { endSpans, sleep, tracerFor } from './delivery-harness.js';
+import { endSpans, sleep, tracerFor, until } from './delivery-harness.js';
 import { prng } from '../../demo/collector/synthetic.mjs';
 
 /** How long a 2xx body may take after the status line, ms (send.ts). */
 const BOUND_MS = 1000;
+/** What a loaded machine may add to a bounded read, ms; far below TIMEOUT_MS, where an unbounded read ends. */
+const SLACK_MS = 1400;
 const TIMEOUT_MS = 4000;
 const CASES = 30;
 const AT_ONCE = 6;
@@ -148,13 +150,13 @@ async function run(p: Plan, seed: number): Promise<void> {
     assert.equal(srv.seen.rejected.length, p.batches, `${label}: one request a batch, none retried`);
     const held = p.arrival !== 'early';
     // Each batch waits for its body at most the bound (one request at a time), never to timeoutMs.
-    if (held) assert.ok(took >= p.batches * (BOUND_MS - 50) && took < p.batches * (BOUND_MS + 700), `${label}: flush took ${Math.round(took)} ms`);
+    if (held) assert.ok(took >= p.batches * (BOUND_MS - 50) && took < p.batches * (BOUND_MS + SLACK_MS), `${label}: flush took ${Math.round(took)} ms`);
     else assert.ok(took < p.batches * (BOUND_MS - 50), `${label}: flush took ${Math.round(took)} ms`); // less than a held body's least
     // A body cut off is cancelled: the connection is closed, not left to the server.
     if (held) {
-      await sleep(100);
+      await until(() => srv.seen.closedAfter.length >= p.batches, `${label}: connections given back`, 5000);
       assert.equal(srv.seen.closedAfter.length, p.batches, `${label}: connections given back`);
-      for (const ms of srv.seen.closedAfter) assert.ok(ms < BOUND_MS + 400, `${label}: closed ${Math.round(ms)} ms after the status line`);
+      for (const ms of srv.seen.closedAfter) assert.ok(ms < BOUND_MS + 1000, `${label}: closed ${Math.round(ms)} ms after the status line`);
     }
     await tracer.shutdown();
     await sleep(50);
@@ -186,7 +188,7 @@ async function runRefused(p: Plan, seed: number): Promise<void> {
     const retried = p.status === 429 || p.status === 503;
     assert.deepEqual(res, { sent: 0, queued: retried ? p.spans : 0, dropped: retried ? 0 : p.spans }, label);
     if (p.arrival === 'early') assert.ok(took < 800, `${label}: flush took ${Math.round(took)} ms`);
-    else assert.ok(took >= BOUND_MS - 50 && took < BOUND_MS + 700, `${label}: flush took ${Math.round(took)} ms`);
+    else assert.ok(took >= BOUND_MS - 50 && took < BOUND_MS + SLACK_MS, `${label}: flush took ${Math.round(took)} ms`);
     // The collector takes the retry: every span once more, none lost.
     Object.assign(p, { status: 200, arrival: 'early' });
     await tracer.shutdown();
@@ -218,8 +220,8 @@ test('the Worker transport reads its bodies the same way: a 2xx body held open i
         const res = await send(body, { contentType: 'application/json', spans: 0 });
         const took = performance.now() - t0;
         assert.equal(res.status, 200);
-        assert.ok(took >= BOUND_MS - 50 && took < BOUND_MS + 700, `${p.framing} ${p.arrival}: took ${Math.round(took)} ms`);
-        await sleep(100);
+        assert.ok(took >= BOUND_MS - 50 && took < BOUND_MS + SLACK_MS, `${p.framing} ${p.arrival}: took ${Math.round(took)} ms`);
+        await until(() => srv.seen.closedAfter.length >= 1, `${p.framing} ${p.arrival}: the connection given back`, 5000);
         assert.equal(srv.seen.closedAfter.length, 1, `${p.framing} ${p.arrival}: the connection given back`);
       } finally {
         await srv.close();

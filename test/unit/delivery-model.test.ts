@@ -32,7 +32,7 @@ import { allSpans, decodeProtobuf, type FlatSpan } from '../helpers/otlp.js';
 import { unpack } from '../../src/export/codec.js';
 import type { DeliveryOptions } from '../../src/export/types.js';
 import {
-  assertDecoded, endSpans, expireClaims, expireClaimsOf, flakyPort, leaveStored, mortalTab, received, sleep, storedSpans, switchPort, tabFor, uniqueIds,
+  assertDecoded, endSpans, expireClaims, expireClaimsOf, flakyPort, leaveStored, mortalTab, received, sleep, storedSpans, switchPort, tabFor, uniqueIds, until,
   type MortalTab, left,
 } from './delivery-harness.js';
 import { prng } from '../../demo/collector/synthetic.mjs'; // mulberry32, seeded
@@ -123,15 +123,6 @@ function generate(seed: number): Schedule {
 const show = (s: Schedule): string =>
   `seed ${s.seed} (${s.mode}, ${s.initial} tab(s) at first; tabs ${JSON.stringify(s.tabs)}): ` +
   s.steps.map((st) => Object.values(st).join(' ')).join(', ') + `, ${s.finale}`;
-
-/** Polls `cond` every ms; throws after `ms`. Returns in the same turn as the check that passed. */
-async function until(cond: () => boolean, what: string, ms = 3000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(1);
-  }
-}
 
 const key = (b: Uint8Array): string => Buffer.from(b).toString('base64');
 

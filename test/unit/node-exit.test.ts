@@ -196,7 +196,8 @@ for (const any of [true, false]) {
       assert.equal(r.code, 0, r.out);
       assert.ok(silent.connections() >= 1, 'the export reached the server');
       const exitMs = Number(r.out);
-      assert.ok(exitMs >= 1900 && exitMs < 3500, `exit took ${r.out.trim()} ms`);
+      // A loaded machine's slack: 3 s; waiting for the request timeout takes 10 s.
+      assert.ok(exitMs >= 1900 && exitMs < 5000, `exit took ${r.out.trim()} ms`);
     } finally {
       await silent.close();
     }

@@ -115,9 +115,10 @@ test('OTEL_EXPORTER_OTLP_TIMEOUT bounds each whole exchange, not each receive: a
       assert.equal(run.exitCode, 1, label);
       assert.equal(srv.connections(), 5, label);
       assert.match(run.stderr, loss, label);
-      // Each try ends at the timeout (the collector sees the close); the job takes 5 of them and 1.5 s of backoff.
+      // Each try ends at the timeout (the collector sees the close; a loaded machine, up to 1 s later; a
+      // timeout per receive, never: a piece comes every gap); the job takes 5 of them and 1.5 s of backoff.
       await srv.allClosed();
-      for (const ms of srv.openMs) assert.ok(ms < timeout + 300, `${label}: a try of ${ms} ms`);
+      for (const ms of srv.openMs) assert.ok(ms < timeout + 1000, `${label}: a try of ${ms} ms`);
       assert.ok(tookMs < 5 * timeout + 1500 + 4000, label);
       const calls = run.socketCalls;
       assert.equal(calls.SETOPT, calls.CONNECT! + calls.SEND! + calls.RECV!, 'every blocking call bounded by the time left');
@@ -488,8 +489,9 @@ test('a 2xx whose body has no length, from a collector that keeps the connection
       assert.equal(new Set(ids).size, spans, label);
       assert.equal(ids.length, status === 503 ? 5 * spans : spans, label);
       const batches = srv.requests.length / (status === 503 ? 5 : 1);
-      // The program closes each connection within REST_MS of the status line (the shim and the machine: 800 ms).
-      for (const ms of srv.openMs) assert.ok(ms < REST_MS + 800, `${label}: a try of ${ms} ms`);
+      // The program closes each connection within REST_MS of the status line (the shim and a loaded machine: 1 s;
+      // held to the close, a try takes 2.5 s at least, to the timeout 10 s or more).
+      for (const ms of srv.openMs) assert.ok(ms < REST_MS + 1000, `${label}: a try of ${ms} ms`);
       if (close !== 'early' && ok && status !== 204 && !['length', 'chunked'].includes(framing)) held++;
       assert.ok(tookMs < batches * (REST_MS + 800) + (status === 503 ? 1500 : 0) + 4000, `${label}: ${tookMs} ms`);
       // The partial success: read when the whole body came within REST_MS (a body cut off, or still coming, says nothing); JS's reading is the reference.

@@ -79,7 +79,15 @@ test('[vars] booleans and numbers configure as their text does; other types are 
       warnings.push((await (await mf.dispatchFetch(`http://${variant}${i}.example/warnings`)).json()) as string[]);
     }
   }
-  await new Promise((r) => setTimeout(r, 1500)); // exports after the longest delay (a warning's 100 ms default, or 50)
+  // Exports come after the longest delay (a warning's 100 ms default, or 50): wait 1.5 s, and
+  // on a loaded machine on until no export came for 1 s (at most 15 s).
+  const t0 = Date.now();
+  let seen = -1;
+  let lastAt = t0;
+  await collector.waitFor(() => {
+    if (collector.requests.length !== seen) (seen = collector.requests.length), (lastAt = Date.now());
+    return Date.now() - t0 >= 1500 && Date.now() - lastAt >= 1000;
+  }, 15_000);
   const spans = (variant: string, i: number) =>
     collector
       .spans()
