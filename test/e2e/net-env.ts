@@ -27,7 +27,7 @@ export interface Seen { method: string; path: string; headers: IncomingMessage['
  * - /strict/… allows the page's simple requests only (a preflight is answered
  *   without Access-Control-Allow-Headers, so a traceparent makes it fail);
  * - other paths allow any header and method;
- * - …/status/N answers N; …/slow… answers after 1.5 s; …/redirect… answers 302;
+ * - …/status/N answers N; …/slow… answers after 4 s; …/redirect… answers 302;
  * - pages: set with page(path, html).
  */
 export interface Probe {

@@ -12,8 +12,7 @@ import { prng } from '../../demo/collector/synthetic.mjs';
 import { startEnv, startRelay, attr, type Env } from './sdk-env.js';
 import { allSpans } from '../helpers/otlp.js';
 import { sdkSite } from '../helpers/browser.js';
-import { startCollector } from '../helpers/collector.js';
-import { heldStill } from './transparency-env.js';
+import { heldStill, startCollector } from '../helpers/collector.js';
 import { readFileSync } from 'node:fs';
 
 const RUNS = 3;

@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startCollector, type Collector } from '../helpers/collector.js';
+import { heldStill, startCollector, type Collector } from '../helpers/collector.js';
 import type { Driver } from './sdk-env.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -119,19 +119,6 @@ export async function startServers(): Promise<Servers> {
       await Promise.all([...servers.map((s) => new Promise<void>((r) => s.close(() => r()))), collector.close()]);
     },
   };
-}
-
-/**
- * Resolves once `count()` has held still for `stillMs` (polled by `c.waitFor`, any count will do);
- * rejects after `timeoutMs`: requests still on their way, from a page or a page that went.
- */
-export function heldStill(c: Collector, count: () => number, stillMs = 1000, timeoutMs = 10_000): Promise<void> {
-  let last = -1;
-  let since = 0;
-  return c.waitFor(() => {
-    if (count() !== last) [last, since] = [count(), Date.now()];
-    return Date.now() - since >= stillMs;
-  }, timeoutMs);
 }
 
 export type Variant = 'none' | 'tag' | 'esm';

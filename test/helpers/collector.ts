@@ -72,6 +72,19 @@ export interface Collector {
   close(): Promise<void>;
 }
 
+/**
+ * Resolves once `count()` has held still for `stillMs` (polled by `c.waitFor`, any count will do);
+ * rejects after `timeoutMs`: requests still on their way, from a page or a page that went.
+ */
+export function heldStill(c: Collector, count: () => number, stillMs = 1000, timeoutMs = 10_000): Promise<void> {
+  let last = -1;
+  let since = 0;
+  return c.waitFor(() => {
+    if (count() !== last) [last, since] = [count(), Date.now()];
+    return Date.now() - since >= stillMs;
+  }, timeoutMs);
+}
+
 const SAFE_HEADERS = ['accept', 'accept-language', 'content-type', 'content-language'];
 const MAX_BODY_BYTES = 20 * 1024 * 1024; // the Collector's default max_request_body_size
 

@@ -193,8 +193,8 @@ test('shutdown() with a backlog and a collector that never answers: timeoutMs in
     const t0 = Date.now();
     const r = await tracer.shutdown();
     const ms = Date.now() - t0;
-    // A loaded machine's slack: 1.2 s; a timeout per batch took 10.6 s (c777f2e).
-    assert.ok(ms < 800 + 1200, `${compression}: shutdown took ${ms} ms (timeoutMs 800)`);
+    // Slack for a loaded machine, yet under two timeouts (1,600 ms); a timeout per batch took 10.6 s (c777f2e).
+    assert.ok(ms < 800 + 750, `${compression}: shutdown took ${ms} ms (timeoutMs 800)`);
     // Given up (no storage), or still in flight when shutdown returned: none unaccounted for.
     assert.equal(r.sent, 0, JSON.stringify(r));
     assert.equal(r.dropped + r.queued, 360, `${compression}: ${JSON.stringify(r)}`);
