@@ -6,7 +6,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Miniflare } from 'miniflare';
-import { startCollector, type Collector } from '../helpers/collector.js';
+import { heldStill, startCollector, type Collector } from '../helpers/collector.js';
 import { attrs, type FlatSpan } from '../helpers/otlp.js';
 import { fixture, startWorkers } from './harness.js';
 import { prng } from '../../demo/collector/synthetic.mjs'; // mulberry32, seeded
@@ -79,15 +79,10 @@ test('[vars] booleans and numbers configure as their text does; other types are 
       warnings.push((await (await mf.dispatchFetch(`http://${variant}${i}.example/warnings`)).json()) as string[]);
     }
   }
-  // Exports come after the longest delay (a warning's 100 ms default, or 50): wait 1.5 s, and
-  // on a loaded machine on until no export came for 1 s (at most 15 s).
-  const t0 = Date.now();
-  let seen = -1;
-  let lastAt = t0;
-  await collector.waitFor(() => {
-    if (collector.requests.length !== seen) (seen = collector.requests.length), (lastAt = Date.now());
-    return Date.now() - t0 >= 1500 && Date.now() - lastAt >= 1000;
-  }, 15_000);
+  // Exports come after the longest delay (a warning's 100 ms default, or 50): wait until
+  // no export came for 1 s (at least 1.5 s in all, at most 15 s on a loaded machine).
+  await new Promise((r) => setTimeout(r, 500));
+  await heldStill(collector, () => collector.requests.length, 1000, 15_000);
   const spans = (variant: string, i: number) =>
     collector
       .spans()
