@@ -155,7 +155,7 @@ const exportsOf = (service: string) =>
 test('OTEL_BSP_SCHEDULE_DELAY=300: 20 concurrent requests leave in a few exports, every span exactly once', async () => {
   const results = await Promise.all(Array.from({ length: 20 }, (_, i) => call('window', `/c${i}`)));
   assert.ok(results.every((r) => r.body === 'GET ok'));
-  await collector.waitFor(() => of('window').length >= 20, 5000);
+  await collector.waitFor(() => of('window').length >= 20, 15_000);
   await new Promise((r) => setTimeout(r, 500)); // anything sent twice would be here by now
   const paths = of('window').map((s) => String(attrs(s.attributes)['url.path'])).sort();
   assert.deepEqual(paths, Array.from({ length: 20 }, (_, i) => `/c${i}`).sort());
@@ -168,7 +168,7 @@ test('OTEL_BSP_SCHEDULE_DELAY=300: 20 concurrent requests leave in a few exports
 test('OTEL_BSP_SCHEDULE_DELAY=0: each invocation exports its own span at its end', async () => {
   for (let i = 0; i < 4; i++) {
     await call('each', `/e${i}`);
-    await collector.waitFor(() => of('each').length === i + 1, 5000);
+    await collector.waitFor(() => of('each').length === i + 1, 15_000);
   }
   assert.deepEqual(exportsOf('each'), [1, 1, 1, 1]);
 });
