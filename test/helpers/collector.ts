@@ -353,25 +353,49 @@ export async function startStaticServer(dirOrOpts: string | StaticOptions): Prom
   return { origin, url: origin + '/', requests, close: closer(server, sockets, new Set()) };
 }
 
+export interface EndlessBody {
+  url: string;
+  requests(): number;
+  /** Bytes of the body handed to the socket so far. */
+  written(): number;
+  /**
+   * Bytes written by the time the first response's connection closed (the client
+   * stopped reading, or the 3 s body ended); rejects if it is still open after `ms`.
+   */
+  closed(ms?: number): Promise<number>;
+}
+
 /**
  * A server on 127.0.0.1 that answers every request 200 with an endless body:
- * 256 KiB every 5 ms (past 4 MiB in ~80 ms) for at most 3 s, so a client that
- * reads it all waits until then. Closed when the test ends.
+ * 1 MiB every 5 ms (past 4 MiB in ~20 ms; tens of MB a second on a loaded
+ * machine) for at most 3 s, so a client that reads it all waits until then.
+ * Closed when the test ends.
  */
-export async function startEndlessBody(t: { after(fn: () => unknown): void }): Promise<{ url: string; requests(): number; written(): number }> {
+export async function startEndlessBody(t: { after(fn: () => unknown): void }): Promise<EndlessBody> {
   let requests = 0;
   let written = 0;
+  let closedAfter: number | undefined;
   const server = createServer((req, res) => {
     requests++;
     req.resume();
     res.writeHead(200, { 'content-type': 'application/x-protobuf' });
-    const chunk = Buffer.alloc(256 * 1024);
+    const chunk = Buffer.alloc(1024 * 1024);
     const timer = setInterval(() => res.write(chunk, () => void (written += chunk.length)), 5);
     const stop = setTimeout(() => res.end(), 3000);
-    res.on('close', () => (clearInterval(timer), clearTimeout(stop)));
+    res.on('close', () => {
+      clearInterval(timer);
+      clearTimeout(stop);
+      closedAfter ??= written;
+    });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   t.after(() => new Promise((r) => server.close(r)));
   const { port } = server.address() as { port: number };
-  return { url: `http://127.0.0.1:${port}/v1/traces`, requests: () => requests, written: () => written };
+  const closed = async (ms = 5000): Promise<number> => {
+    for (const end = Date.now() + ms; closedAfter === undefined; await new Promise((r) => setTimeout(r, 5))) {
+      if (Date.now() > end) throw new Error(`endless body: the connection still open after ${ms} ms (${written} bytes written)`);
+    }
+    return closedAfter;
+  };
+  return { url: `http://127.0.0.1:${port}/v1/traces`, requests: () => requests, written: () => written, closed };
 }

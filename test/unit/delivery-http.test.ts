@@ -408,4 +408,8 @@ test('a 200 with an endless body: at most 4 MiB of it is read (OTLP: the client 
   const took = performance.now() - t0;
   assert.ok(took < 1500, `flush took ${Math.round(took)} ms (${srv.written()} bytes written)`);
   assert.equal(srv.requests(), 1);
+  // The bound itself: 4 MiB read, plus what the socket buffers hold here (send 4 MiB, receive up
+  // to 32 MiB: net.ipv4.tcp_wmem, tcp_rmem), 9-20 MB seen; reading on for the 1 s any body may take: 66-112 MB.
+  const written = await srv.closed();
+  assert.ok(written < 48 << 20, `the connection closed after ${written} bytes written`);
 });
