@@ -80,10 +80,11 @@ window.nav = (i) => { history.pushState({}, '', '/view' + i); late('nav', i); };
     const ids = new Set(c.spans().map((s) => s.spanId));
     return lateSpans().every((s) => s.parentSpanId === '' || ids.has(s.parentSpanId));
   };
-  await c.waitFor(() => lateSpans().length === steps.length && named(c, 'resourceFetch').length >= steps.length + initial && parentsIn(), 15_000);
+  const initialSpans = (): FlatSpan[] => named(c, 'resourceFetch').filter((s) => String(attr(s, 'url.full')).includes('/i/'));
+  await c.waitFor(() => lateSpans().length === steps.length && initialSpans().length === initial && parentsIn(), 15_000);
   const load = named(c, 'documentLoad')[0]!;
   const byId = new Map(c.spans().map((s) => [s.spanId, s]));
-  for (const s of named(c, 'resourceFetch').filter((x) => String(attr(x, 'url.full')).includes('/i/'))) {
+  for (const s of initialSpans()) {
     assert.equal(s.parentSpanId, load.spanId, `${attr(s, 'url.full')}: a resource of the load is documentLoad's child`);
   }
   for (const s of lateSpans()) {
