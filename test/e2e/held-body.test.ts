@@ -9,6 +9,7 @@ import { createServer } from 'node:http';
 import { once } from 'node:events';
 import { launchChromium, sdkSite } from '../helpers/browser.js';
 import { allSpans, decodeProtobuf } from '../helpers/otlp.js';
+import { until } from '../helpers/poll.js';
 
 // In the page: `batches` bodies of ~40 KB, flushed at once; resolves to the flush's result and the time it took.
 const PAGE = `async ([endpoint, batches]) => {
@@ -61,6 +62,6 @@ test('Chromium: a 200 whose body is held open: each 40 KB keepalive batch goes o
   // held until timeoutMs (5 s) instead of a second would take over 20 s.
   assert.ok(res.took >= batches * 950 && res.took < batches * 1000 + 5000, `one after the other, a second each: ${Math.round(res.took)} ms`);
   assert.deepEqual(warnings.filter((w) => w.includes('failed')), [], 'no request refused or failed');
-  for (const until = Date.now() + 10_000; closedAfter.length < batches && Date.now() < until; ) await new Promise((r) => setTimeout(r, 10));
+  await until(() => closedAfter.length >= batches, 'each connection given back', 10_000).catch(() => {});
   assert.equal(closedAfter.length, batches, 'each connection given back');
 });

@@ -7,6 +7,7 @@
 // ready, both browsers.
 import assert from 'node:assert/strict';
 import type { Driver } from './sdk-env.js';
+import { until } from '../helpers/poll.js';
 import { A, earlyThenReady, inBoth, pick, prng, startNetEnv, tagPage } from './net-env.js';
 
 /** Rounds of a page each; per round 3 requests before ready and 3 after: the 6 connections a browser opens to one origin. */
@@ -36,7 +37,7 @@ async function inFlightAtPagehide(d: Driver, round: number): Promise<void> {
     const tags = ['e', 'r'].flatMap((p) => cases.map((_, i) => `tag=${p}${i}.`));
     const arrived = () => tags.every((t) => env.api.seen.some((q) => q.path.endsWith(t)));
     const c = env.collector;
-    await c.waitFor(arrived, 15_000).catch(() => {}); // any predicate: here the API's log
+    await until(arrived, 'every request to reach the API', 15_000, 20).catch(() => {});
     assert.ok(arrived(), 'every request reached the API');
     await tab.goto(`${env.site.origin}/b.html`); // their answers are 4 s away (net-env's /slow)
     const idOf = (t: string): string => String(env.api.seen.find((q) => q.path.endsWith(t))?.headers.traceparent).split('-')[2] as string;

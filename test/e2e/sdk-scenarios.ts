@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import type { Collector } from '../helpers/collector.js';
 import { allSpans, attrs, type FlatSpan } from '../helpers/otlp.js';
 import { reportedVitals } from '../helpers/browser.js';
+import { until } from '../helpers/poll.js';
 import { attr, type Driver, type Env, named, ns, SLOW_WASM_MS, startEnv, startRelay, type Tab, waitSpans } from './sdk-env.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -323,7 +324,7 @@ export async function offlineThenReload(d: Driver): Promise<void> {
     const tab = await open(d, url);
     await tab.eval('app.spans("offline", 40)');
     await c.waitFor(() => c.requests.length > 0, 10_000);
-    await waitFor(async () => (await tab.eval<number>(QUEUED)) > 0, 10_000, 'batches written to localStorage');
+    await until(async () => (await tab.eval<number>(QUEUED)) > 0, 'batches written to localStorage', 10_000, 50);
     up = true;
     await tab.goto(url); // reload: the old page's unload and the new page's adoption race for the batches
     await c.waitFor(() => acceptedSpans(c, accepted).filter((s) => attr(s, 'test.run') === 'offline').length >= 40, 15_000).catch(() => undefined);
@@ -331,7 +332,7 @@ export async function offlineThenReload(d: Driver): Promise<void> {
     exactlyOnce(acceptedSpans(c, accepted), 'offline', 40);
     // Another reload: whatever is still queued goes out, and nothing goes twice.
     await tab.goto(url);
-    await waitFor(async () => (await tab.eval<number>(QUEUED)) === 0, 10_000, 'the queue is empty afterwards').catch(async (e) => {
+    await until(async () => (await tab.eval<number>(QUEUED)) === 0, 'the queue to be empty afterwards', 10_000, 50).catch(async (e) => {
       const left = await tab.eval<string[]>("Object.keys(localStorage).map((k) => k + ' ' + localStorage.getItem(k).slice(0, 30))");
       throw new Error(`${(e as Error).message}: ${JSON.stringify(left)}; ${c.requests.length} requests, ${accepted.size} accepted`);
     });
@@ -358,7 +359,7 @@ export async function twoTabs(d: Driver): Promise<void> {
     const b = await open(d, env.appUrl({ data }));
     await a.eval('app.spans("tab-a", 40)');
     await b.eval('app.spans("tab-b", 40)');
-    await waitFor(async () => (await a.eval<number>(QUEUED)) >= 2, 10_000, 'both tabs wrote to the shared queue');
+    await until(async () => (await a.eval<number>(QUEUED)) >= 2, 'both tabs wrote to the shared queue', 10_000, 50);
     up = true;
     // Both tabs retry on their timers and adopt each other's batches when claims lapse.
     await Promise.all([a.eval('wasmtrace.flush()'), b.eval('wasmtrace.flush()')]);
@@ -421,15 +422,6 @@ export async function esmInit(d: Driver): Promise<void> {
   });
 }
 
-async function waitFor(pred: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await pred()) return;
-    if (Date.now() > deadline) throw new Error(`timed out waiting: ${what}`);
-    await sleep(50);
-  }
-}
-
 /** The Wasm arrives late: the load event does not wait, calls made meanwhile are replayed. */
 export async function slowWasm(d: Driver): Promise<void> {
   await withEnv({}, async (env) => {
@@ -463,7 +455,7 @@ export async function refusedThenReload(d: Driver): Promise<void> {
       await relay.down();
       const tab = await open(d, url);
       await tab.eval('app.spans("refused", 40)');
-      await waitFor(async () => (await tab.eval<number>(QUEUED)) > 0, 10_000, 'batches written to localStorage');
+      await until(async () => (await tab.eval<number>(QUEUED)) > 0, 'batches written to localStorage', 10_000, 50);
       assert.equal(c.requests.length, 0, 'nothing reached the collector while down');
       await relay.up();
       await tab.goto(url);

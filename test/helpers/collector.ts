@@ -9,6 +9,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import { gunzipSync, inflateSync } from 'node:zlib';
 import { allSpans, decodeByContentType, type FlatSpan, type OtlpRequest } from './otlp.js';
+import { until } from './poll.js';
 
 export interface CollectorRequest {
   method: string;
@@ -392,10 +393,8 @@ export async function startEndlessBody(t: { after(fn: () => unknown): void }): P
   t.after(() => new Promise((r) => server.close(r)));
   const { port } = server.address() as { port: number };
   const closed = async (ms = 5000): Promise<number> => {
-    for (const end = Date.now() + ms; closedAfter === undefined; await new Promise((r) => setTimeout(r, 5))) {
-      if (Date.now() > end) throw new Error(`endless body: the connection still open after ${ms} ms (${written} bytes written)`);
-    }
-    return closedAfter;
+    await until(() => closedAfter !== undefined, 'the endless body\'s connection to close', ms);
+    return closedAfter!;
   };
   return { url: `http://127.0.0.1:${port}/v1/traces`, requests: () => requests, written: () => written, closed };
 }

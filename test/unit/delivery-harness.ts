@@ -198,14 +198,7 @@ export function expireClaims(area: StorageArea, prefix = 'wasmtrace:'): void {
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** Polls `cond` every ms; throws after `ms`. Returns in the same turn as the check that passed. */
-export async function until(cond: () => boolean, what: string, ms = 3000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(1);
-  }
-}
+export { until } from '../helpers/poll.js';
 
 /** A tab that can be killed: a page that dies without pagehide or shutdown. */
 export interface MortalTab extends Tab {

@@ -16,6 +16,7 @@ import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Miniflare } from 'miniflare';
 import { startCollector, type Collector } from '../helpers/collector.js';
+import { until } from '../helpers/poll.js';
 import { fixture, startWorkers } from './harness.js';
 import { prng } from '../../demo/collector/synthetic.mjs'; // mulberry32, seeded
 
@@ -243,7 +244,7 @@ async function caughtUp(want: Json, wantRun: string, got: Json, gotRun: string):
   if (!('upstream' in want && 'upstream' in got)) return;
   const n = (run: string) => received.get(run)?.length ?? 0;
   if (n(wantRun) !== n(gotRun)) {
-    for (const end = Date.now() + 5000; n(wantRun) !== n(gotRun) && Date.now() < end; ) await new Promise((r) => setTimeout(r, 20));
+    await until(() => n(wantRun) === n(gotRun), 'both runs\' upstream requests', 5000, 20).catch(() => {});
     await settled(wantRun);
     await settled(gotRun);
   }
