@@ -24,10 +24,20 @@ const init = (endpoint: string, interactions: boolean): string => `(async () => 
     scheduledDelayMs: 200, instrumentations: { webVitals: false, documentLoad: false, resources: false, longTasks: false, interactions: ${interactions} } });
 })()`;
 
-/** Ends a span named `name` and flushes it (the batch is cut now: the time returned); waits until the collector has it. */
-async function send(page: Page, c: Collector, name: string): Promise<number> {
+type Clock = Awaited<ReturnType<PlaywrightBrowser['newContext']>>['clock'];
+
+/**
+ * Ends a span named `name` and flushes it (the batch is cut now: the time returned); waits until the collector has it.
+ * Under a `paused` clock no page timer fires, and a flush can wait on one: one that adopts stored batches (their
+ * claims look lapsed after a jump of minutes) waits 50 ms for them to settle (pipeline.ts SETTLE_MS) — likely why
+ * CI once timed out here. So the clock runs on by 100 ms if the span is late; the batch and the time returned are
+ * cut before, and the model reads the times the page gave.
+ */
+async function send(page: Page, c: Collector, name: string, paused?: Clock): Promise<number> {
   const at = (await page.evaluate(`tracer.startSpan(${JSON.stringify(name)}).end(); void tracer.flush(); Date.now()`)) as number;
-  await c.waitFor(() => c.spans().some((s) => s.name === name), 10_000);
+  const arrived = (): boolean => c.spans().some((s) => s.name === name);
+  if (paused) await c.waitFor(arrived, 2000).catch(() => paused.runFor(100));
+  await c.waitFor(arrived, 10_000);
   return at;
 }
 
@@ -49,7 +59,7 @@ async function shared(from: Page, tabs: Page[]): Promise<void> {
 
 const sid = (c: Collector, name: string): string => String(c.spans().find((s) => s.name === name)?.resource['session.id']);
 
-async function setUp(t: { after(fn: () => Promise<void>): void }): Promise<{ c: Collector; url: string; newTab: () => Promise<Page>; clock: Awaited<ReturnType<PlaywrightBrowser['newContext']>>['clock'] }> {
+async function setUp(t: { after(fn: () => Promise<void>): void }): Promise<{ c: Collector; url: string; newTab: () => Promise<Page>; clock: Clock }> {
   const site = await sdkSite('session', { '/index.html': '<!doctype html><title>session</title><button id="b">b</button>' });
   const c = await startCollector({ cors: { origins: [site.origin] } });
   const browser = await launchChromium();
@@ -137,7 +147,7 @@ test('Chromium: session.id of two tabs through generated gaps of activity (2 see
       const name = `s${seed}-${i}`;
       names.push(name);
       const tab = tabs[Math.floor(r() * 2)]!;
-      times.push(await send(tab, c, name));
+      times.push(await send(tab, c, name, clock));
       await shared(tab, tabs);
     }
     const want = model({ started: Number(started), seen: Number(seen) }, times);
