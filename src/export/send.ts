@@ -129,11 +129,14 @@ export function partialSuccess(body: Uint8Array | string | undefined, json: bool
  * ExportTraceServiceResponse.partial_success (1): rejected_spans (1, int64),
  * error_message (2). As protobuf reads it: the message's occurrences merge,
  * the last value of each field wins; a field 1 of another wire type is not
- * it (a google.rpc.Status's varint `code` is field 1 too).
+ * it (a google.rpc.Status's varint `code` is field 1 too). Undefined when
+ * malformed. It never throws: a page's first exception, even a caught one,
+ * costs Chromium 1-3 ms of main thread (docs/performance.md).
  */
-function fromProtobuf(b: Uint8Array): PartialSuccess {
+function fromProtobuf(b: Uint8Array): PartialSuccess | undefined {
   const ps: PartialSuccess = {};
   let p = 0;
+  /** The varint at p; -1 when the bytes end inside it or it runs past 10 bytes. */
   const varint = (): number => {
     let v = 0;
     for (let i = 0, mul = 1; i < 10 && p < b.length; i++, mul *= 128) {
@@ -141,27 +144,32 @@ function fromProtobuf(b: Uint8Array): PartialSuccess {
       v += (byte & 0x7f) * mul;
       if (byte < 0x80) return v;
     }
-    throw 0;
+    return -1;
   };
-  /** Each field up to `to`: `each(tag, varint value, end of the value)`, the value's bytes from p. */
-  const walk = (to: number, each: (tag: number, v: number, end: number) => void): void => {
+  /**
+   * Each field up to `to`: `each(tag, varint value, end of the value)`, the
+   * value's bytes from p. False when a field is malformed (a tag of -1 has
+   * wire type -1: malformed too) or an `each` says so.
+   */
+  const walk = (to: number, each: (tag: number, v: number, end: number) => boolean): boolean => {
     while (p < to) {
       const tag = varint();
       const wire = tag % 8;
       const v = wire === 0 || wire === 2 ? varint() : wire === 1 ? 8 : wire === 5 ? 4 : -1;
       const end = wire === 0 ? p : p + v;
-      if (v < 0 || end > to) throw 0;
-      each(tag, v, end);
+      if (v < 0 || end > to || !each(tag, v, end)) return false;
       p = end;
     }
+    return true;
   };
-  walk(b.length, (tag, _, end) => {
-    if (tag === 10)
-      walk(end, (t, v, e) => {
-        // A negative int64 is 2^64 + it as a varint: read as 2^63 or more.
-        if (t === 8) ps.rejectedSpans = v;
-        else if (t === 18) ps.errorMessage = new TextDecoder().decode(b.subarray(p, Math.min(e, p + 4 * MAX_MESSAGE)));
-      });
-  });
-  return ps;
+  const read = walk(b.length, (tag, _, end) =>
+    tag !== 10 ||
+    walk(end, (t, v, e) => {
+      // A negative int64 is 2^64 + it as a varint: read as 2^63 or more.
+      if (t === 8) ps.rejectedSpans = v;
+      else if (t === 18) ps.errorMessage = new TextDecoder().decode(b.subarray(p, Math.min(e, p + 4 * MAX_MESSAGE)));
+      return true;
+    }),
+  );
+  return read ? ps : undefined;
 }

@@ -253,6 +253,10 @@ test('a malformed protobuf response says nothing (generated truncations and bad 
     assert.deepEqual(partialSuccess(new Uint8Array(cut), false), [0, ''], `cut at ${cut.length} of ${whole.length}`);
     assert.deepEqual(partialSuccess(new Uint8Array(bad), false), [0, ''], `bad tail ${i % 4}`);
   }
+  // A success answered in another format than the request's (a proxy's JSON or HTML to a protobuf request).
+  for (const text of ['{}', '{"partialSuccess":{"rejectedSpans":"3"}}', '<html><body>OK</body></html>', 'OK\n']) {
+    assert.deepEqual(partialSuccess(new TextEncoder().encode(text), false), [0, ''], text);
+  }
 });
 
 test('a bad endpoint from the environment is named by its variable, one from code by the option', () => {
