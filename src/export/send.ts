@@ -111,10 +111,18 @@ interface PartialSuccess {
  */
 export function partialSuccess(body: Uint8Array | string | undefined, json: boolean): [number, string] {
   let ps: PartialSuccess | undefined;
-  try {
-    ps = json || typeof body === 'string' ? JSON.parse(typeof body === 'string' ? body : new TextDecoder().decode(body))?.partialSuccess : body && fromProtobuf(body);
-  } catch {
-    // Malformed: says nothing.
+  if (typeof body !== 'string' && !json) ps = body && fromProtobuf(body);
+  else {
+    const text = typeof body === 'string' ? body : new TextDecoder().decode(body);
+    // Only an object can be a response: an empty or other answer is not
+    // parsed, as JSON.parse would throw (see fromProtobuf on exceptions).
+    if (/^\s*\{/.test(text)) {
+      try {
+        ps = JSON.parse(text)?.partialSuccess;
+      } catch {
+        // Malformed: says nothing.
+      }
+    }
   }
   const n = ps?.rejectedSpans;
   const m = ps?.errorMessage;

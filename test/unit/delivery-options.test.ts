@@ -257,6 +257,13 @@ test('a malformed protobuf response says nothing (generated truncations and bad 
   for (const text of ['{}', '{"partialSuccess":{"rejectedSpans":"3"}}', '<html><body>OK</body></html>', 'OK\n']) {
     assert.deepEqual(partialSuccess(new TextEncoder().encode(text), false), [0, ''], text);
   }
+  // An OTLP/JSON request's answer: empty, not JSON, not an object, or an object after white space.
+  for (const [text, said] of [['', [0, '']], ['<html>OK</html>', [0, '']], ['null', [0, '']], ['{"partialSuccess":', [0, '']],
+    [' \n{"partialSuccess":{"rejectedSpans":"2","errorMessage":"e"}}', [2, 'e']]] as const) {
+    assert.deepEqual(partialSuccess(new TextEncoder().encode(text), true), said, `json ${JSON.stringify(text)}`);
+    assert.deepEqual(partialSuccess(text, false), said, `string ${JSON.stringify(text)}`);
+  }
+  assert.deepEqual(partialSuccess(undefined, true), [0, '']);
 });
 
 test('a bad endpoint from the environment is named by its variable, one from code by the option', () => {
