@@ -64,9 +64,12 @@ export async function readBody(res: Response): Promise<Uint8Array | undefined> {
   }, REST_MS);
   try {
     const parts: Uint8Array[] = [];
-    for (let n = 0, c; !(c = await reader!.read()).done; ) {
-      if ((n += c.value.length) > MAX_RESPONSE_BYTES) throw 0;
-      parts.push(c.value);
+    // No body (a 204 in Node): nothing to read, and no TypeError to catch (see fromProtobuf on exceptions).
+    if (reader) {
+      for (let n = 0, c; !(c = await reader.read()).done; ) {
+        if ((n += c.value.length) > MAX_RESPONSE_BYTES) throw 0;
+        parts.push(c.value);
+      }
     }
     if (parts.length && !late) body = new Uint8Array(await new Blob(parts as BlobPart[]).arrayBuffer());
   } catch {

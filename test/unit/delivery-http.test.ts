@@ -133,6 +133,27 @@ test('partial success: rejected spans are counted and reported', async (t) => {
   }
 });
 
+test('a 2xx with no body, an empty one or another format\'s: sent once, nothing dropped or retried (12 cases)', async (t) => {
+  const c = await startCollector({ respond: (r) => {
+    const [status, body] = JSON.parse(decodeURIComponent(r.path.split('?c=')[1] ?? '[200,""]')) as [number, string];
+    return { status, body, headers: { 'content-type': 'text/html' } };
+  } });
+  t.after(() => c.close());
+  t.after(() => assertDecoded(c));
+  for (const protocol of ['http/protobuf', 'http/json'] as const) {
+    for (const [status, body] of [[204, ''], [200, ''], [202, ''], [200, '{}'], [200, '<html>OK</html>'], [200, 'null']] as const) {
+      const label = `${protocol} ${status} ${JSON.stringify(body)}`;
+      const before = c.requests.length;
+      const tracer = await tracerFor(`${c.url}?c=${encodeURIComponent(JSON.stringify([status, body]))}`, { protocol, retryInitialDelayMs: 20 });
+      endSpans(tracer, 4);
+      assert.deepEqual(await tracer.flush(), { sent: 4, queued: 0, dropped: 0 }, label);
+      await sleep(100); // five retry delays
+      assert.equal(c.requests.length - before, 1, `${label}: no retry`);
+      await tracer.shutdown();
+    }
+  }
+});
+
 test('partial success, generated: a negative count rejects none, its error_message is named once with debug, bounded; never retried', async (t) => {
   const warned: string[] = [];
   t.mock.method(console, 'warn', (...a: unknown[]) => void warned.push(a.map(String).join(' ')));
