@@ -10,62 +10,54 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { launchChromium } from '../helpers/browser.js';
-import { startCollector, startStaticServer, type Reply } from '../helpers/collector.js';
+import { launchChromium, sdkSite } from '../helpers/browser.js';
+import { SUCCESS_ANSWERS, startCollector } from '../helpers/collector.js';
 
 const dist = new URL('../../dist/', import.meta.url);
-
-const ANSWERS: [string, Reply][] = [
-  ['200, empty', { body: '' }],
-  ['200, {}', { body: '{}', headers: { 'content-type': 'application/json' } }],
-  ['200, HTML', { body: '<html><body>OK</body></html>', headers: { 'content-type': 'text/html' } }],
-  ['204, no body', { status: 204, body: '' }],
-];
+const script = readFileSync(new URL('wasmtrace.js', dist));
+const jsonWasm = readFileSync(new URL('wasmtrace-json.wasm', dist));
 
 test('Chromium: the script tag throws nothing of its own at load, exports (protobuf and JSON, 4 kinds of success answer), requests, clicks, navigations and unload', async (t) => {
   const browser = await launchChromium();
   t.after(() => browser.close());
   for (const protocol of ['http/protobuf', 'http/json']) {
-    for (const [answer, reply] of ANSWERS) {
+    for (const [answer, reply] of SUCCESS_ANSWERS) {
       const label = `${protocol}, ${answer}`;
       const c = await startCollector({ cors: { origins: '*' }, respond: () => reply });
-      const site = await startStaticServer({
-        routes: {
-          '/index.html': `<!doctype html><title>no exceptions</title><ul><li><button id="go">go</button></li></ul>
-            <script src="/wasmtrace.js" data-service-name="no-exceptions" data-endpoint="${c.url}" data-protocol="${protocol}"></script>`,
-          '/next.html': '<!doctype html><title>next</title>',
-          '/api': { body: '{"ok":true}', type: 'application/json' },
-          '/wasmtrace.js': { body: readFileSync(new URL('wasmtrace.js', dist)), type: 'text/javascript' },
-          '/wasmtrace.wasm': { body: readFileSync(new URL('wasmtrace.wasm', dist)), type: 'application/wasm' },
-          '/wasmtrace-json.wasm': { body: readFileSync(new URL('wasmtrace-json.wasm', dist)), type: 'application/wasm' },
-        },
+      const site = await sdkSite('no exceptions', {
+        '/index.html': `<!doctype html><title>no exceptions</title><ul><li><button id="go">go</button></li></ul>
+          <script src="/wasmtrace.js" data-service-name="no-exceptions" data-endpoint="${c.url}" data-protocol="${protocol}"></script>`,
+        '/next.html': '<!doctype html><title>next</title>',
+        '/api': { body: '{"ok":true}', type: 'application/json' },
+        '/wasmtrace.js': { body: script, type: 'text/javascript' },
+        '/wasmtrace-json.wasm': { body: jsonWasm, type: 'application/wasm' },
       });
       const context = await browser.newContext();
       try {
         const page = await context.newPage();
         const cdp = await context.newCDPSession(page);
-        const script = `${site.origin}/wasmtrace.js`;
+        const tag = `${site.origin}/wasmtrace.js`;
         const thrown: string[] = [];
         let pauses = 0;
         const scripts = new Map<string, string>(); // scriptId → URL (a call frame's own url is deprecated, and empty here)
         cdp.on('Debugger.scriptParsed', (e) => void scripts.set(e.scriptId, e.url));
         cdp.on('Debugger.paused', (e) => {
           pauses++;
-          const ours = e.callFrames.find((f) => scripts.get(f.location.scriptId) === script);
+          const ours = e.callFrames.find((f) => scripts.get(f.location.scriptId) === tag);
           if (ours) thrown.push(`${e.reason} ${String((e.data as { description?: string } | undefined)?.description).split('\n')[0]} at ${ours.functionName} ${ours.location.lineNumber + 1}:${(ours.location.columnNumber ?? 0) + 1}`);
           void cdp.send('Debugger.resume').catch(() => {});
         });
         await cdp.send('Debugger.enable');
         await cdp.send('Debugger.setPauseOnExceptions', { state: 'all' });
-        // The page's own caught throw: the debugger sees every exception (it would pass unseen otherwise).
         await page.goto(site.url);
         const spans = await page.evaluate(async () => {
           const w = window as unknown as { wasmtrace: { ready: Promise<{ startSpan(n: string): { end(): void }; flush(): Promise<{ sent: number }> }> } };
           const tracer = await w.wasmtrace.ready;
+          // The page's own caught throw: seen by the debugger, it proves it is listening.
           try {
             JSON.parse('not json');
           } catch {
-            // seen by the debugger: proves it is listening
+            // the page's, not the SDK's
           }
           tracer.startSpan('page.work').end();
           let sent = (await tracer.flush()).sent;
@@ -83,7 +75,7 @@ test('Chromium: the script tag throws nothing of its own at load, exports (proto
           sent += (await tracer.flush()).sent;
           return sent;
         });
-        assert.ok(spans >= 4, `${label}: ${spans} spans sent (page.work, fetch, XHR, click)`);
+        assert.ok(spans >= 4, `${label}: ${spans} spans sent (page.work, fetch, XHR, pushState's navigation; a click's if any)`);
         await page.goto(`${site.origin}/next.html`); // pagehide: the last batch leaves
         await c.waitFor(() => c.spans().some((s) => s.name === 'documentLoad'), 15_000).catch(() => undefined);
         assert.ok(c.spans().some((s) => s.name === 'documentLoad'), `${label}: documentLoad exported (at the latest on unload)`);

@@ -37,6 +37,18 @@ export interface Reply {
   delayMs?: number;
 }
 
+/**
+ * The ways a collector (or a proxy before it) may answer a successful export
+ * besides a response in the request's format: empty, `{}`, another format's
+ * body, and 204 with none. Each is a success that says nothing more.
+ */
+export const SUCCESS_ANSWERS: readonly (readonly [string, Reply])[] = [
+  ['200, empty', { body: '' }],
+  ['200, {}', { body: '{}', headers: { 'content-type': 'application/json' } }],
+  ['200, HTML', { body: '<html><body>OK</body></html>', headers: { 'content-type': 'text/html' } }],
+  ['204, no body', { status: 204, body: '' }],
+];
+
 export interface CorsOptions {
   /** Exact origins (e.g. 'http://127.0.0.1:1234'), or '*' for any; the origin is always echoed. */
   origins: string[] | '*';

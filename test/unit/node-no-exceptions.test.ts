@@ -13,17 +13,10 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startCollector, type Reply } from '../helpers/collector.js';
+import { SUCCESS_ANSWERS, startCollector } from '../helpers/collector.js';
 
 const NODE_JS_URL = new URL('../../dist/node.js', import.meta.url);
 const NODE_JS = fileURLToPath(NODE_JS_URL);
-
-const ANSWERS: [string, Reply][] = [
-  ['200, empty', { body: '' }],
-  ['200, {}', { body: '{}', headers: { 'content-type': 'application/json' } }],
-  ['200, HTML', { body: '<html><body>OK</body></html>', headers: { 'content-type': 'text/html' } }],
-  ['204, no body', { status: 204, body: '' }],
-];
 
 /** The child: per endpoint and protocol, 5 spans (nested, injected, extracted), flushed; prints the flush results. */
 const CHILD = `
@@ -64,7 +57,7 @@ function thrownIn(printed: string, script: string): string[] {
 
 test('Node: no exception is thrown in dist/node.js while tracing and exporting (protobuf and JSON, 4 kinds of success answer)', async (t) => {
   const cases: [string, string][] = [];
-  for (const [, reply] of ANSWERS) {
+  for (const [, reply] of SUCCESS_ANSWERS) {
     const c = await startCollector({ respond: () => reply });
     t.after(() => c.close());
     for (const protocol of ['http/protobuf', 'http/json']) cases.push([c.url, protocol]);
