@@ -67,13 +67,17 @@ export async function readBody(res: Response): Promise<Uint8Array | undefined> {
     // No body (a 204 in Node): nothing to read, and no TypeError to catch (see fromProtobuf on exceptions).
     if (reader) {
       for (let n = 0, c; !(c = await reader.read()).done; ) {
-        if ((n += c.value.length) > MAX_RESPONSE_BYTES) throw 0;
+        // Past the bound: nothing of it is read (and no throw: see fromProtobuf on exceptions).
+        if ((n += c.value.length) > MAX_RESPONSE_BYTES) {
+          parts.length = 0;
+          break;
+        }
         parts.push(c.value);
       }
     }
     if (parts.length && !late) body = new Uint8Array(await new Blob(parts as BlobPart[]).arrayBuffer());
   } catch {
-    // No body, cut off, or past the bound.
+    // A read that failed (the connection cut off mid-body).
   }
   clearTimeout(timer);
   await reader?.cancel().catch(() => {});
@@ -117,9 +121,9 @@ export function partialSuccess(body: Uint8Array | string | undefined, json: bool
   if (typeof body !== 'string' && !json) ps = body && fromProtobuf(body);
   else {
     const text = typeof body === 'string' ? body : new TextDecoder().decode(body);
-    // Only an object can be a response: an empty or other answer is not
-    // parsed, as JSON.parse would throw (see fromProtobuf on exceptions).
-    if (/^\s*\{/.test(text)) {
+    // Only an object can be a response: an empty, cut or other answer is
+    // not parsed, as JSON.parse would throw (see fromProtobuf on exceptions).
+    if (/^\s*\{[^]*\}\s*$/.test(text)) {
       try {
         ps = JSON.parse(text)?.partialSuccess;
       } catch {

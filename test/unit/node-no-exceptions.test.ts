@@ -4,8 +4,9 @@
 // --print-all-exceptions names the script of every throw; a child Node
 // traces, nests, injects/extracts and exports in protobuf and OTLP/JSON to
 // collectors answering each of the ways a success can come (empty, `{}`,
-// another format's body, 204 with none), and shuts down. The browsers'
-// side: test/e2e/no-exceptions.test.ts.
+// another format's body, 204 with none; a proxy's cut JSON, and a body past
+// the read bound), and shuts down. The browsers' side:
+// test/e2e/no-exceptions.test.ts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -13,7 +14,17 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SUCCESS_ANSWERS, startCollector } from '../helpers/collector.js';
+import { SUCCESS_ANSWERS, startCollector, type Reply } from '../helpers/collector.js';
+
+/**
+ * 2xx answers no collector gives, which a proxy may: OTLP/JSON cut off after
+ * its first `{`, and a body past the 4 MiB the SDK reads of one (send.ts
+ * MAX_RESPONSE_BYTES). Each is a success that says nothing more.
+ */
+const ODD_ANSWERS: readonly (readonly [string, Reply])[] = [
+  ['200, cut JSON', { body: '{"partialSuccess":{"rejectedSpans":"1', headers: { 'content-type': 'application/json' } }],
+  ['200, past 4 MiB', { body: new Uint8Array((4 << 20) + 1).fill(0x20) }],
+];
 
 const NODE_JS_URL = new URL('../../dist/node.js', import.meta.url);
 const NODE_JS = fileURLToPath(NODE_JS_URL);
@@ -55,9 +66,9 @@ function thrownIn(printed: string, script: string): string[] {
   return out;
 }
 
-test('Node: no exception is thrown in dist/node.js while tracing and exporting (protobuf and JSON, 4 kinds of success answer)', async (t) => {
+test('Node: no exception is thrown in dist/node.js while tracing and exporting (protobuf and JSON, 4 kinds of success answer, a cut JSON one and one past the read bound)', async (t) => {
   const cases: [string, string][] = [];
-  for (const [, reply] of SUCCESS_ANSWERS) {
+  for (const [, reply] of [...SUCCESS_ANSWERS, ...ODD_ANSWERS]) {
     const c = await startCollector({ respond: () => reply });
     t.after(() => c.close());
     for (const protocol of ['http/protobuf', 'http/json']) cases.push([c.url, protocol]);
