@@ -275,8 +275,8 @@ export type Done = (status: number, err: unknown, at?: number) => void;
 
 /**
  * The page's fetch promise, chained to `done`: the response passed on, a
- * failure rethrown (a handler on the page's own promise would mark a failure
- * it never catches as handled). A failure is recorded a task later: browsers
+ * failure passed on by adopting the page's rejected promise (a handler on the
+ * page's own promise would mark a failure it never catches as handled). A failure is recorded a task later: browsers
  * reject a page's fetches as the document starts to unload, before pagehide
  * (Chromium goes on sending the keepalive ones). If the page unloads
  * meanwhile, pagehide ends the request as unfinished first.
@@ -295,7 +295,7 @@ export const settled = (sent: Promise<Response>, done: Done): Promise<Response> 
     (err: unknown) => {
       const at = unixNow();
       setTimeout(() => end(undefined, err, at), 0);
-      throw err;
+      return sent; // rejects as the page's own did, with no throw of ours (docs/performance.md, "No exceptions")
     },
   );
 };

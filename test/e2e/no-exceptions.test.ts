@@ -4,8 +4,8 @@
 // debugger (CDP, pause on every exception) names each throw and where it
 // was; a page loads with every instrumentation on, exports in protobuf and
 // OTLP/JSON to a collector answering each of the ways a success can come
-// (empty, `{}`, another format's body, 204 with none), makes a fetch, an XHR,
-// a click and a history navigation, and goes away. Firefox has no
+// (empty, `{}`, another format's body, 204 with none), makes a fetch, one
+// that fails, an XHR, a click and a history navigation, and goes away. Firefox has no
 // equivalent through WebDriver BiDi here.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -62,6 +62,7 @@ test('Chromium: the script tag throws nothing of its own at load, exports (proto
           tracer.startSpan('page.work').end();
           let sent = (await tracer.flush()).sent;
           await (await fetch('/api')).text();
+          await fetch('http://127.0.0.1:9/').catch(() => undefined); // a request that fails: the page's failure, passed on as it came
           await new Promise<void>((done) => {
             const x = new XMLHttpRequest();
             x.open('GET', '/api');
