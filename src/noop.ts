@@ -6,7 +6,7 @@ import { internalError } from './diag.js';
 import { INVALID_SPAN_ID, ZERO_TRACE_ID, validIds } from './ids.js';
 import { type Carrier, KNOWN_FLAGS, formatTraceparent, getHeader, parseTraceparent, parseTracestate, setHeader } from './propagation.js';
 import { baggageEntries, injectBaggage, parseBaggage, withBaggageEntries } from './baggage.js';
-import { activeBaggage } from './context.js';
+import { activeBaggage, withBaggage } from './context.js';
 import { checkThreshold } from './sampler.js';
 import type { Tracer } from './tracer.js';
 import type { ExportResult } from './export/types.js';
@@ -116,7 +116,11 @@ export function noopTracer(span: () => Span): Tracer {
     startSpan,
     startActiveSpan: <R>(name: string, ...rest: unknown[]): R => startActive(name, rest, startSpan, run),
     getActiveSpan: () => undefined,
-    withSpan: (_span, fn) => run(fn),
+    // A context extract gave (or a span under it) brings its baggage, unless a withBaggage around says otherwise: as a working tracer's.
+    withSpan: (span, fn) => {
+      const bg = activeBaggage() ?? bags.get(span as object);
+      return bg === undefined ? run(fn) : withBaggage(bg, () => run(fn));
+    },
     inject(carrier, span) {
       try {
         const c = carrying(span)?.spanContext(); // no span given: none is active here

@@ -234,7 +234,7 @@ test('tracer: bad input to the baggage API never throws', async () => {
   await tracer.shutdown();
 });
 
-test('a tracer that records nothing (disabled, OTEL_SDK_DISABLED, Wasm that does not compile) keeps a working baggage API: 300 generated entry sets each, as a working tracer', async () => {
+test('a tracer that records nothing (disabled, OTEL_SDK_DISABLED, Wasm that does not compile) keeps a working baggage API: 300 generated entry sets each, as a working tracer, set by withBaggage or received under withSpan(extract(…))', async () => {
   const working = await init(base);
   const warn = console.warn;
   console.warn = () => {}; // the one "tracing is off" warning of the Wasm that does not compile
@@ -271,6 +271,19 @@ test('a tracer that records nothing (disabled, OTEL_SDK_DISABLED, Wasm that does
       assert.deepEqual(got, seen(working), `tracer ${n}, case ${i}: ${JSON.stringify(entries)}`);
       assert.deepEqual(got[0], entries, `tracer ${n}, case ${i}`);
       assert.deepEqual({ ...noop.getBaggage() }, {}, 'outside withBaggage: none');
+      // Received with a trace: under withSpan(extract(…)), getBaggage and a span started inside carry it; a withBaggage around wins.
+      const received = { traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01', baggage: String(got[1]) };
+      const under = (t: typeof noop): unknown[] => {
+        const inside = (): unknown[] => t.withSpan(t.extract(received)!, () => {
+          const ofSpan: Record<string, string> = {};
+          t.inject(ofSpan, t.startSpan('op'));
+          return [{ ...t.getBaggage() }, ofSpan.baggage];
+        });
+        return [...inside(), ...t.withBaggage({ outer: '1' }, inside)];
+      };
+      const gotUnder = under(noop);
+      assert.deepEqual(gotUnder, under(working), `tracer ${n}, case ${i}, under withSpan(extract(${received.baggage}))`);
+      assert.deepEqual(gotUnder[0], entries, `tracer ${n}, case ${i}, under withSpan`);
     }
   }
   await working.shutdown();
