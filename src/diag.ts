@@ -22,8 +22,30 @@ export function internalError(e: unknown): void {
   if (debug) print(e);
 }
 
+/** `String(x)`, or its `[object Tag]` when that throws (no prototype, a throwing toString), or its type. */
+export function safeString(x: unknown): string {
+  try {
+    return String(x);
+  } catch {
+    try {
+      return Object.prototype.toString.call(x);
+    } catch {
+      return typeof x; // a Proxy whose every trap throws
+    }
+  }
+}
+
+/** What a caught `e` says, for a warning: an Error's message, else `String(e)`; never throws (see safeString). */
+export function describe(e: unknown): string {
+  try {
+    return e instanceof Error ? String(e.message) : String(e);
+  } catch {
+    return safeString(e);
+  }
+}
+
 /** The one wording of a setting that cannot be `value`, replaced by `used`. */
-export const badSetting = (name: string, value: unknown, used: unknown): string => `bad ${name} ${String(value)}; using ${String(used)}`;
+export const badSetting = (name: string, value: unknown, used: unknown): string => `bad ${name} ${safeString(value)}; using ${safeString(used)}`;
 
 /** Warns once that setting `name` cannot be `value`; returns the default `def` used instead. */
 export function fallback<T>(name: string, value: unknown, def: T): T {
@@ -38,7 +60,12 @@ export function fallback<T>(name: string, value: unknown, def: T): T {
  */
 export function rangeSetting(name: string, given: unknown, min: number, max: number, def: number, warn: (message: string) => void = warnOnce): number {
   if (given === undefined || given === '') return def;
-  const n = Number(given);
+  let n = NaN;
+  try {
+    n = Number(given); // a Symbol, or an object with no prototype, throws
+  } catch {
+    // not a number
+  }
   if (Number.isFinite(n) && n >= min && n <= max) return Math.floor(n);
   warn(badSetting(name, given, def));
   return def;
@@ -50,6 +77,12 @@ export function clampInt(v: unknown, lo: number, hi: number, def: number, name: 
   const c = typeof v === 'number' && Number.isFinite(v) ? Math.min(hi, Math.max(lo, Math.floor(v))) : def;
   if (c !== v) warnOnce(badSetting(name, v, c));
   return c;
+}
+
+/** An options group (`sampler`, `limits`): an object, or unset (undefined, null); anything else warns once and counts as unset. */
+export function group<T extends object>(name: string, v: unknown): T | undefined {
+  if (v != null && typeof v !== 'object') warnOnce(badSetting(name, v, 'the defaults'));
+  return v != null && typeof v === 'object' ? (v as T) : undefined;
 }
 
 /** Warns once per distinct message, in debug mode only (what a user debugging delivery needs to see). */

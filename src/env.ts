@@ -3,7 +3,7 @@
 // an empty value is the same as an unset one, and enum values are
 // case-insensitive. Every entry (Node, a page's `env` option, a Worker's
 // env bindings) reads them through here.
-import { badSetting } from './diag.js';
+import { badSetting, warnOnce } from './diag.js';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -37,9 +37,16 @@ export function envEndpoint(env: Env): string | undefined {
  */
 export const MAX_TIMEOUT_MS = 600_000;
 
-/** The `disabled` option, else OTEL_SDK_DISABLED: only "true", in any case, disables. */
-export const sdkDisabled = (disabled: unknown, env: Env): boolean =>
-  disabled === undefined ? envValue(env, 'OTEL_SDK_DISABLED')?.toLowerCase() === 'true' : disabled === true;
+/**
+ * The `disabled` option, else OTEL_SDK_DISABLED: only "true", in any case,
+ * disables. An option that is no boolean warns once and counts as unset.
+ */
+export function sdkDisabled(disabled: unknown, env: Env): boolean {
+  if (typeof disabled === 'boolean') return disabled;
+  const fromEnv = envValue(env, 'OTEL_SDK_DISABLED')?.toLowerCase() === 'true';
+  if (disabled != null) warnOnce(badSetting('disabled', disabled, fromEnv));
+  return fromEnv;
+}
 
 /**
  * The head-sampling ratio OTEL_TRACES_SAMPLER and OTEL_TRACES_SAMPLER_ARG

@@ -8,7 +8,7 @@ import { createPipeline, resolveDeliveryOptions } from './export/pipeline.js';
 import { hintEndpoint, withUserAgent } from './export/options.js';
 import { setAttr } from './attributes.js';
 import { now, timeOrigin } from './clock.js';
-import { internalError, setDebug, warnOnce } from './diag.js';
+import { describe, group, internalError, setDebug, warnOnce } from './diag.js';
 import { createNoopTracer, createTracer, type Tracer } from './tracer.js';
 import { instantiate, type WasmSource } from './wasm.js';
 import { resourceAttributes } from './resource.js';
@@ -84,10 +84,11 @@ export async function initWith(platform: Platform, options: InitOptions): Promis
 
     crypto.getRandomValues(core.u8.subarray(core.io, core.io + 32));
     x.seed();
-    const ratio = samplerRatio(opts.sampler?.ratio, envSamplerRatio(env, warnOnce));
+    const sampler = group<SamplerOptions>('sampler', opts.sampler);
+    const ratio = samplerRatio(sampler?.ratio, envSamplerRatio(env, warnOnce));
     x.configure(timeOrigin(), ratio, limits.attributes, limits.events, limits.links, limits.attributesPerEvent);
 
-    configureTail(x, opts.sampler);
+    configureTail(x, sampler);
 
     setAll(core, resourceAttributes(opts, env, platform.language, platform.unknownService));
 
@@ -118,7 +119,7 @@ export async function initWith(platform: Platform, options: InitOptions): Promis
     tracers.push(createTracer(core, pipeline, root), createTracer(core, pipeline, { ...root, caller }));
     return tracers[1]!;
   } catch (e) {
-    warnOnce(`tracing is off: ${e instanceof Error ? e.message : String(e)}`);
+    warnOnce(`tracing is off: ${describe(e)}`);
     internalError(e);
     return createNoopTracer();
   }

@@ -1,7 +1,7 @@
 // Span limits: the `limits` option, else the OpenTelemetry limit variables
 // (https://opentelemetry.io/docs/specs/otel/configuration/sdk-environment-variables/#span-limits),
 // else OpenTelemetry's defaults. One place for Node, pages and Workers.
-import { clampInt, rangeSetting } from './diag.js';
+import { badSetting, clampInt, group, rangeSetting, warnOnce } from './diag.js';
 import { envValue, type Env } from './env.js';
 
 export interface LimitOptions {
@@ -29,25 +29,28 @@ const MAX_VALUE_LENGTH = 16384;
  * OTEL_ATTRIBUTE_* one, else the default. Events and links share one
  * attribute limit: the smaller of OTEL_EVENT_ and OTEL_LINK_ATTRIBUTE_COUNT_LIMIT.
  * A bad value warns once, naming the option or variable, and the next in
- * line is used.
+ * line is used; one past what the Wasm side holds is clamped to it, with a
+ * warning, as the option is.
  */
 export function resolveLimits(options: unknown, env: Env): Limits {
-  const o = (options && typeof options === 'object' ? options : {}) as LimitOptions;
-  /** OTEL_<name>_LIMIT, within min..max; else `def`. */
+  const o = group<LimitOptions>('limits', options) ?? {};
+  /** OTEL_<name>_LIMIT, from min on (else `def`), at most max (clamped). */
   const v = (name: string, def: number, min = 0, max = MAX_COUNT): number => {
     const full = `OTEL_${name}_LIMIT`;
-    return rangeSetting(full, envValue(env, full), min, max, def);
+    const n = rangeSetting(full, envValue(env, full), min, Infinity, def);
+    if (n > max) warnOnce(badSetting(full, n, max));
+    return Math.min(n, max);
   };
   /** The option `key`, within min..max; else `def`. */
   const count = (key: keyof LimitOptions, def: number, min = 0, max = MAX_COUNT): number => clampInt(o[key], min, max, def, 'limits.' + key);
   const general = v('ATTRIBUTE_COUNT', 128);
   // The variables default to no limit; ours is 4096, and longer ones are cut to what the IO area holds.
-  const length = v('SPAN_ATTRIBUTE_VALUE_LENGTH', v('ATTRIBUTE_VALUE_LENGTH', 4096, 1, 2 ** 53), 1, 2 ** 53);
+  const length = v('SPAN_ATTRIBUTE_VALUE_LENGTH', v('ATTRIBUTE_VALUE_LENGTH', 4096, 1, MAX_VALUE_LENGTH), 1, MAX_VALUE_LENGTH);
   return {
     attributes: count('attributes', v('SPAN_ATTRIBUTE_COUNT', general)),
     events: count('events', v('SPAN_EVENT_COUNT', 128)),
     links: count('links', v('SPAN_LINK_COUNT', 128)),
     attributesPerEvent: count('attributesPerEvent', Math.min(v('EVENT_ATTRIBUTE_COUNT', general), v('LINK_ATTRIBUTE_COUNT', general))),
-    attributeValueLength: count('attributeValueLength', Math.min(length, MAX_VALUE_LENGTH), 1, MAX_VALUE_LENGTH),
+    attributeValueLength: count('attributeValueLength', length, 1, MAX_VALUE_LENGTH),
   };
 }

@@ -4,7 +4,7 @@ import type { Attributes, AttributeValue, Link, Span, SpanContext, SpanStatus, T
 import type { Core } from './core.js';
 import { setAttr } from './attributes.js';
 import { isTime, toRelativeMs } from './clock.js';
-import { internalError } from './diag.js';
+import { internalError, safeString } from './diag.js';
 import { SPAN_ID, TRACE_ID, hexWords, wordHex } from './ids.js';
 import { NESTED } from './wasm.js';
 import { KNOWN_FLAGS, parseTracestate } from './propagation.js';
@@ -260,17 +260,4 @@ function exceptionAttributes(exception: unknown): Attributes {
     attrs['exception.message'] = safeString(exception);
   }
   return attrs;
-}
-
-/** `String(x)`, or its `[object Tag]` when that throws (no prototype, a throwing toString), or its type. */
-export function safeString(x: unknown): string {
-  try {
-    return String(x);
-  } catch {
-    try {
-      return Object.prototype.toString.call(x);
-    } catch {
-      return typeof x; // a Proxy whose every trap throws
-    }
-  }
 }

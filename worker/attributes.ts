@@ -3,8 +3,7 @@
 // Workers know about a request (request.cf).
 import type { Attributes, Span } from '../src/types.js';
 import { redactUrl, type RedactQuery as Redact } from '../src/url.js';
-import { safeString } from '../src/span.js';
-import { internalError } from '../src/diag.js';
+import { internalError, safeString } from '../src/diag.js';
 
 const METHOD = /^(GET|HEAD|POST|PUT|DELETE|CONNECT|OPTIONS|TRACE|PATCH|QUERY)$/;
 

@@ -3,7 +3,7 @@
 // replaced by their default with one warning, never thrown.
 import type { ConfigInput, WorkerConfig } from './types.js';
 import { type RedactQuery, listSetting } from '../src/url.js';
-import { badSetting, fallback, rangeSetting, warnOnce } from '../src/diag.js';
+import { badSetting, describe, fallback, rangeSetting, warnOnce } from '../src/diag.js';
 import { exportHeaders, withUserAgent } from '../src/export/options.js';
 import { VERSION } from '../src/version.js';
 import { type Env, MAX_TIMEOUT_MS, envEndpoint, envValue, otlpEnum, sdkDisabled } from '../src/env.js';
@@ -41,7 +41,7 @@ export function resolveConfig<E>(input: ConfigInput<E>, env: E): Resolved | null
     const given = typeof input === 'function' ? input(env) : input;
     if (given && typeof given === 'object') c = given;
   } catch (e) {
-    warnOnce(`config function failed; tracing is off: ${String(e)}`);
+    warnOnce(`config function failed; tracing is off: ${describe(e)}`);
     return null;
   }
   const v: Record<string, string> = {};

@@ -12,7 +12,7 @@ import type { WasmExports } from '../src/wasm.js';
 import { setAttr } from '../src/attributes.js';
 import { resourceAttributes } from '../src/resource.js';
 import { resetOrigin, timeOrigin } from '../src/clock.js';
-import { internalError, setDebug, warnOnce } from '../src/diag.js';
+import { describe, internalError, setDebug, warnOnce } from '../src/diag.js';
 import { createDelivery, fetchTransport } from './export.js';
 import { configureTail, rootTraceState, samplerRatio } from '../src/sampler.js';
 import { resolveLimits } from '../src/limits.js';
@@ -32,7 +32,7 @@ export async function createWorkerTracer(r: Resolved, fetchFn: typeof fetch): Pr
   try {
     const c = r._c;
     setDebug(c.debug === true);
-    // workerd reads performance.now() as 0 at module load (PLATFORM-FACTS.md).
+    // workerd reads performance.now() as 0 at module load (docs/platform.md).
     resetOrigin();
     // Workers give Wasm as a compiled module (no compiling at run time): no URL or bytes path needed.
     const x = (await WebAssembly.instantiate(c.wasm ?? wasm, {})).exports as unknown as WasmExports;
@@ -54,7 +54,7 @@ export async function createWorkerTracer(r: Resolved, fetchFn: typeof fetch): Pr
     // Contained like every tracer call: a failure here must not reject the invocation's waitUntil.
     return { _tracer: tracer, _ended: () => safe(delivery.ended) };
   } catch (e) {
-    warnOnce(`tracing is off: ${String(e)}`);
+    warnOnce(`tracing is off: ${describe(e)}`);
     internalError(e);
     return null;
   }

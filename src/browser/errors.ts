@@ -7,10 +7,9 @@
 import type { Attributes } from '../types.js';
 import type { BrowserContext } from './types.js';
 import { fullUrl } from '../url.js';
-import { internalError } from '../diag.js';
+import { internalError, safeString } from '../diag.js';
 import { type PageError, pageError, takeErrors } from './early.js';
 import { listen, perfNow, redactUrls } from './util.js';
-import { safeString } from '../span.js';
 
 /** New distinct errors recorded at most per minute; more are dropped and counted. */
 export const MAX_ERRORS_PER_MINUTE = 30;

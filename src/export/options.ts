@@ -5,7 +5,7 @@ import { keyValues } from '../resource.js';
 import { type Env, MAX_TIMEOUT_MS, envEndpoint, envValue, otlpEnum } from '../env.js';
 import type { DeliveryOptions, ResolvedDeliveryOptions, StorageLike } from './types.js';
 
-/** Bytes of keepalive bodies a page may have in flight (PLATFORM-FACTS.md). */
+/** Bytes of keepalive bodies a page may have in flight (docs/platform.md). */
 export const KEEPALIVE_BUDGET = 65536;
 
 const DEFAULT_ENDPOINT = 'http://localhost:4318/v1/traces';
@@ -58,7 +58,7 @@ export function resolveDeliveryOptions(
     scheduledDelayMs: num('scheduledDelayMs', 5000, 0, 3_600_000, 'OTEL_BSP_SCHEDULE_DELAY'),
     compression: oneOf('compression', 'COMPRESSION', ['auto', 'gzip', 'none']),
     maxQueueBytes: num('maxQueueBytes', 1 << 20, 0, 4 << 20),
-    storage: user.storage === undefined ? defaultStorage() : user.storage,
+    storage: storageOption(user.storage, bad),
     storageKeyPrefix: user.storageKeyPrefix || 'wasmtrace:',
     retryInitialDelayMs: num('retryInitialDelayMs', 1000, 0, 3_600_000),
     retryMaxDelayMs: num('retryMaxDelayMs', 60_000, 0, 3_600_000),
@@ -125,6 +125,15 @@ export function hintEndpoint(endpoint: string): void {
 }
 
 /** `globalThis.localStorage` when it exists and accepts a write, else null. */
+/** The `storage` option: unset is localStorage when usable, null is none, and anything but a Web Storage (its methods) warns once and counts as unset. */
+function storageOption(s: unknown, bad: <T>(name: string, given: unknown, def: T) => T): StorageLike | null {
+  const ok = s === null || (typeof s === 'object' && ['key', 'getItem', 'setItem', 'removeItem'].every((m) => typeof (s as Record<string, unknown>)[m] === 'function'));
+  if (ok) return s as StorageLike | null;
+  const def = defaultStorage();
+  if (s !== undefined) bad('storage', s, def ? 'localStorage' : null);
+  return def;
+}
+
 export function defaultStorage(): StorageLike | null {
   try {
     const s = (globalThis as { localStorage?: StorageLike }).localStorage;

@@ -179,7 +179,8 @@ test('the key table fills: new keys are still stored (inline), known keys still 
   assert.deepEqual(attrs(later!.attributes), { [`key-number-4999-${'k'.repeat(20)}`]: '1', 'never.seen': true });
 });
 
-test('init() with options that throw on every access (a Proxy) resolves to a tracer, in the Node and core entries', async () => {
+test('init() with options that throw on every access (a Proxy), or throw what no String() can print, resolves to a tracer, in the Node and core entries', async (t) => {
+  t.mock.method(console, 'warn', () => {}); // "tracing is off: …", once per kind
   const { init: initNode } = await import('../../src/node.js');
   const { init: initCore } = await import('../../src/index.js');
   const trap = () => {
@@ -189,6 +190,10 @@ test('init() with options that throw on every access (a Proxy) resolves to a tra
     new Proxy({}, { ownKeys: trap, get: trap, has: trap, getOwnPropertyDescriptor: trap }),
     new Proxy({ serviceName: 's' }, { ownKeys: trap }),
     Object.defineProperty({}, 'serviceName', { get: trap, enumerable: true }),
+    // Thrown values whose String() throws: the warning that tracing is off must not throw in turn.
+    Object.defineProperty({}, 'debug', { get: () => { throw Object.create(null); }, enumerable: true }),
+    new Proxy({}, { get: () => { throw Object.create(null); } }),
+    Object.defineProperty({}, 'env', { get: () => { throw Symbol('env'); }, enumerable: true }),
   ];
   for (const init of [initNode, initCore])
     for (const options of hostile) {

@@ -51,3 +51,18 @@ test('compression: the option, else OTEL_EXPORTER_OTLP_TRACES_COMPRESSION, else 
   ];
   for (const [config, env, gzip] of cases) assert.equal(resolveConfig(config, env)!._gzip, gzip, JSON.stringify({ config, env }));
 });
+
+test('a config function that throws turns tracing off with one warning, whatever it throws (values no String() can print too)', (t) => {
+  const warnings: string[] = [];
+  t.mock.method(console, 'warn', (...a: unknown[]) => void warnings.push(a.map(String).join(' ')));
+  const thrown: [unknown, string][] = [
+    [new Error('no env'), 'no env'],
+    [Object.assign(Object.create(null), { [Symbol.toStringTag]: 'Bare' }), '[object Bare]'],
+    [Symbol('sym'), 'Symbol(sym)'],
+    ['text', 'text'],
+  ];
+  for (const [value, shown] of thrown) {
+    assert.equal(resolveConfig(() => { throw value; }, {}), null, shown);
+    assert.ok(warnings.includes(`[wasmtrace] config function failed; tracing is off: ${shown}`), `${shown} in ${JSON.stringify(warnings)}`);
+  }
+});
