@@ -87,7 +87,7 @@ function isResponse(x: unknown): x is Response {
 }
 
 // instantiateStreaming needs Content-Type: application/wasm exactly; anything
-// else fails with a TypeError, so fall back to the bytes (PLATFORM-FACTS).
+// else fails with a TypeError, so fall back to the bytes (docs/platform.md).
 async function instantiateResponse(response: Response): Promise<WebAssembly.Instance> {
   if (typeof WebAssembly.instantiateStreaming === 'function' && response.headers.get('content-type') === 'application/wasm') {
     try {

@@ -1,5 +1,5 @@
 // Headless Chromium for browser benchmarks (playwright-core, the system
-// browser, the flags from PLATFORM-FACTS.md), and esbuild for page bundles.
+// browser, the flags from docs/platform.md), and esbuild for page bundles.
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import * as esbuild from 'esbuild';

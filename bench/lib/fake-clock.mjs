@@ -1,6 +1,6 @@
 // The clock replaced by a counter, for both SDKs at once: performance.now()
 // and Date.now() advance by a fixed step per read. What remains of the
-// per-span cost is each SDK's own work (PLATFORM-FACTS.md, "Clocks").
+// per-span cost is each SDK's own work (docs/platform.md, "Clocks").
 
 /** Installs the counter; returns a function that restores the real clocks. */
 export function installFakeClock(stepMs = 0.001) {

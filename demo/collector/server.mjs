@@ -20,7 +20,7 @@ const LOOPBACK_ORIGIN = /^https?:\/\/(localhost|127\.0\.0\.1|\[::1\])(:\d+)?$/;
 
 /**
  * Headers a browser sender may use. Listed explicitly: for a credentialed request
- * (sendBeacon) `*` does not count (see PLATFORM-FACTS.md).
+ * (sendBeacon) `*` does not count (see docs/platform.md).
  */
 const DEFAULT_ALLOWED_HEADERS = [
   'accept', 'accept-language', 'content-language', 'content-type', 'content-encoding',

@@ -14,7 +14,7 @@ const FILES = {
   '/shop.js': { path: here('shop.js'), type: 'text/javascript; charset=utf-8' },
   '/shop.css': { path: here('shop.css'), type: 'text/css; charset=utf-8' },
   '/wasmtrace.js': { path: built('wasmtrace.js'), type: 'text/javascript; charset=utf-8' },
-  // Exactly application/wasm, or instantiateStreaming refuses it (PLATFORM-FACTS.md).
+  // Exactly application/wasm, or instantiateStreaming refuses it (docs/platform.md).
   '/wasmtrace.wasm': { path: built('wasmtrace.wasm'), type: 'application/wasm' },
   '/wasmtrace-json.wasm': { path: built('wasmtrace-json.wasm'), type: 'application/wasm' },
 };

@@ -1,5 +1,5 @@
 // Packs bytes into a string for localStorage, 15 bits per UTF-16 code unit.
-// localStorage quota is counted in code units (PLATFORM-FACTS.md), so this
+// localStorage quota is counted in code units (docs/platform.md), so this
 // stores 1.875 bytes per unit where base64 stores 0.75. Every unit lies in
 // U+0800..U+87FF: no controls, no surrogates (a lone surrogate may be
 // replaced by U+FFFD when the browser writes the value to disk).

@@ -1,5 +1,5 @@
 // gzip through CompressionStream where the runtime has it. Never call this in
-// a pagehide handler: it does not finish there (PLATFORM-FACTS.md).
+// a pagehide handler: it does not finish there (docs/platform.md).
 
 const ignore = (): void => {};
 

@@ -2,7 +2,7 @@
 // them ahead to storage, sends them within the keepalive budget, retries the
 // retryable, and hands what is left to the next page at unload.
 //
-// Defaults chosen from PLATFORM-FACTS.md rather than the issue's first draft:
+// Defaults chosen from docs/platform.md rather than the issue's first draft:
 // - every request, the one at page hide included, is `fetch(…, {keepalive})`
 //   with bodies cut at 60 KiB and at most 64 KiB of keepalive bodies in
 //   flight. sendBeacon is credentialed, its preflighted POST is dropped

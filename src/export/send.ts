@@ -88,7 +88,7 @@ export async function readBody(res: Response): Promise<Uint8Array | undefined> {
 
 /**
  * navigator.sendBeacon, for runtimes without keepalive fetch. It sends cookies
- * and its loss is invisible (PLATFORM-FACTS.md), so it is only a fallback.
+ * and its loss is invisible (docs/platform.md), so it is only a fallback.
  */
 export function beacon(endpoint: string, body: Uint8Array, contentType: string): boolean {
   try {

@@ -4,7 +4,7 @@
 // and the last at pagehide (DESIGN.md: the fallback). Each scheduled batch
 // was dropped before: the missing fetch counted as a refusal.
 // The collector allows credentials for the page's origin, as sendBeacon's
-// credentialed preflight needs (PLATFORM-FACTS.md). With `headers` set,
+// credentialed preflight needs (docs/platform.md). With `headers` set,
 // which sendBeacon cannot send, the batches stay stored for a page with
 // fetch; the retry timer was re-armed at 0 ms for them meanwhile, ~450
 // setTimeout calls in 2 s of an idle page. Generated span counts.

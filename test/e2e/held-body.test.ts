@@ -1,6 +1,6 @@
 // Chromium: a collector that answers 200 and holds the body open. A page's
 // keepalive requests share a 64 KiB budget that an unfinished response keeps
-// holding (PLATFORM-FACTS.md); the SDK cancels a body's read a second
+// holding (docs/platform.md); the SDK cancels a body's read a second
 // after the status, which gives the budget back: batches of 40 KB (two do not
 // fit at once) each go once, a second apart, none refused by the browser.
 import { test } from 'node:test';

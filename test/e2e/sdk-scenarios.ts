@@ -224,7 +224,7 @@ export async function webVitals(d: Driver, vitals: string[]): Promise<void> {
     // documentLoad ends in an idle callback after the load event, up to 1 s
     // later on a busy machine. A tab closed before then builds it in pagehide,
     // and Firefox cuts pagehide handlers off partway when a tab closes
-    // (PLATFORM-FACTS.md): documentLoad was lost. This test is about the
+    // (docs/platform.md): documentLoad was lost. This test is about the
     // vitals, so the tab goes once documentLoad is out.
     await waitSpans(c, (s) => s.some((x) => x.name === 'documentLoad'));
     await tab.click('#slow');

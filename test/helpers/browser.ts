@@ -1,5 +1,5 @@
 // Launches the system browsers for end-to-end tests: Chromium through playwright-core,
-// Firefox ESR through puppeteer-core over WebDriver BiDi (PLATFORM-FACTS.md). Paths
+// Firefox ESR through puppeteer-core over WebDriver BiDi (docs/platform.md). Paths
 // come from CHROME_PATH / FIREFOX_PATH, which scripts/test.mjs always exports.
 import { chromium, type Browser as PlaywrightBrowser, type LaunchOptions } from 'playwright-core';
 import { test } from 'node:test';

@@ -1,6 +1,6 @@
 // A real OTLP/HTTP collector (node:http, 127.0.0.1, ephemeral port) for tests, with
 // CORS answered the way the OpenTelemetry Collector's confighttp does (exact origin
-// echo, credentials allowed, explicit header list; see PLATFORM-FACTS.md), and a
+// echo, credentials allowed, explicit header list; see docs/platform.md), and a
 // static file server for browser tests.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';

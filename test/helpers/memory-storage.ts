@@ -1,5 +1,5 @@
 // An in-memory Web Storage (localStorage) faithful to the parts of the spec
-// and of browsers that delivery depends on (PLATFORM-FACTS.md):
+// and of browsers that delivery depends on (docs/platform.md):
 // - a quota of 5,242,880 UTF-16 code units per origin, counting keys and values;
 // - QuotaExceededError as a DOMException (name 'QuotaExceededError', code 22),
 //   leaving the old value in place;

@@ -1,5 +1,5 @@
 // A pagehide handler the browser ends partway. Firefox, closing a tab, can
-// stop a page's pagehide listener (PLATFORM-FACTS.md) at its next function
+// stop a page's pagehide listener (docs/platform.md) at its next function
 // call or loop once the tab's close asks it to, and then runs the page's
 // next listeners (visibilitychange follows pagehide). Here V8 ends the handler
 // the same way (vm's timeout: no catch, no finally runs), at a chosen point:
