@@ -151,6 +151,9 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
   let unloading = false;
   let shared: AbortController | undefined;
   let sharedUntil = 0;
+  /** The deadlines' controllers not yet due: shutdown() aborts them when its time is up (no storage). */
+  const deadlines = new Set<AbortController>();
+  const slack = Math.min(DEADLINE_SLACK_MS, o.timeoutMs / 10);
 
   const store = o.storage
     ? createStorageQueue(o.storage, o.storageKeyPrefix, o.maxQueueBytes, o.timeoutMs + LEASE_MS, (n) => drop('corrupt', n), fail)
@@ -313,8 +316,8 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
     const t = now();
     if (!shared || shared.signal.aborted || t > sharedUntil) {
       const ac = new AbortController();
-      const slack = Math.min(DEADLINE_SLACK_MS, o.timeoutMs / 10);
-      unref(setTimeout(() => ac.abort(), o.timeoutMs + slack));
+      deadlines.add(ac);
+      unref(setTimeout(() => (deadlines.delete(ac), ac.abort()), o.timeoutMs + slack));
       shared = ac;
       sharedUntil = t + slack;
     }
@@ -803,10 +806,10 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
       // A batch awaiting its retry (or parked) is tried once more, not given
       // up untried; all of it within timeoutMs, waiting for no request past it.
       const until = now() + o.timeoutMs;
-      const within = (p: Promise<unknown>): Promise<unknown> => {
+      const within = (p: Promise<unknown>, by = until): Promise<unknown> => {
         let t: Timer;
         // Time up: no timer to wait for, which let a request's deadline (due too) fail it first.
-        return Promise.race([p, new Promise((r) => (until > now() ? (t = unref(setTimeout(r, until - now()))) : r(0)))]).finally(() => clearTimeout(t));
+        return Promise.race([p, new Promise((r) => (by > now() ? (t = unref(setTimeout(r, by - now()))) : r(0)))]).finally(() => clearTimeout(t));
       };
       for (const b of queue) b._dueAt = 0;
       await within(flush(until));
@@ -822,6 +825,16 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
       unwatch();
       clearTimeout(delayTimer);
       clearTimeout(retryTimer);
+      if (!store && inflight.size > 0) {
+        // Time up, a request still in flight: with nothing to keep its batch
+        // (a server exits right after), it is aborted now and its spans
+        // counted lost here, not at its own deadline after the result said
+        // queued. Its failure is settled in microtasks (a page's keepalive
+        // one a task later); the slack only bounds a transport's signal that
+        // is not the deadline's. With storage it goes on: failing, it is stored.
+        for (const ac of deadlines) ac.abort();
+        await within(Promise.all(inflight), now() + slack);
+      }
       giveUp(true);
       return result(sent - sent0, dropped - dropped0);
     },

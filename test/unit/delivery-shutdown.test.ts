@@ -195,25 +195,61 @@ test('shutdown() with a backlog and a collector that never answers: timeoutMs in
     const ms = Date.now() - t0;
     // Slack for a loaded machine, yet under two timeouts (1,600 ms); a timeout per batch took 10.6 s (c777f2e).
     assert.ok(ms < 800 + 750, `${compression}: shutdown took ${ms} ms (timeoutMs 800)`);
-    // Given up (no storage), or still in flight when shutdown returned: none unaccounted for.
-    assert.equal(r.sent, 0, JSON.stringify(r));
-    assert.equal(r.dropped + r.queued, 360, `${compression}: ${JSON.stringify(r)}`);
+    // Given up (no storage), the batch in flight when its time was up too.
+    assert.deepEqual(r, { sent: 0, queued: 0, dropped: 360 }, compression);
   }
 });
 
-test('a request still in flight when shutdown() stops waiting: nothing is sent after it resolves, and if it fails its spans are counted lost', async (t) => {
-  for (const spans of [1, 3, 40]) {
-    // The first request hangs until its own timeout aborts it; any later one would be accepted.
-    const c = await startCollector({ respond: (_r, i) => (i === 0 ? { hang: true } : {}) });
+// Node, no storage (a server calls shutdown() on SIGTERM and exits): a
+// request still in flight when shutdown's timeoutMs is up is aborted and its
+// spans counted in the result's `dropped` and in droppedUnsent when it
+// resolves. It used to resolve `queued` and lose the batch silently at the
+// request's own deadline, up to a tenth of timeoutMs later (or the collector
+// took it after all). Collectors that never answer, and that answer after
+// shutdown's time but before the request's own deadline (timeoutMs + a tenth).
+const IN_FLIGHT_CASES = [300, 500, 800].flatMap((timeoutMs, i) =>
+  (['hang', 'late'] as const).map((reply, j) => ({ timeoutMs, reply, spans: [1, 3, 40][(i + j) % 3]! })),
+);
+
+test('a request still in flight when shutdown()\'s time is up: aborted, counted dropped in its result and stats, nothing sent or counted after', async (t) => {
+  for (const { timeoutMs, reply, spans } of IN_FLIGHT_CASES) {
+    const label = `timeoutMs ${timeoutMs}, ${reply}, ${spans} spans`;
+    const late = timeoutMs * 1.05; // after shutdown's time, within the request's own deadline
+    const c = await startCollector({ respond: (_r, i) => (i > 0 ? {} : reply === 'hang' ? { hang: true } : { delayMs: late }) });
     t.after(() => c.close());
-    const tracer = await tracerFor(c.url, { timeoutMs: 400, retryInitialDelayMs: 1, retryMaxDelayMs: 5 });
+    const tracer = await tracerFor(c.url, { timeoutMs, retryInitialDelayMs: 1, retryMaxDelayMs: 5 });
     endSpans(tracer, spans);
+    const t0 = performance.now();
     const r = await tracer.shutdown();
-    const resolvedAt = Date.now();
-    assert.deepEqual(r, { sent: 0, queued: spans, dropped: 0 }, 'in flight when shutdown returned');
-    await new Promise((res) => setTimeout(res, 1200)); // past the request's timeout and any retry
-    assert.equal(c.requests.length, 1, `requests after shutdown: ${c.requests.filter((q) => q.receivedAt > resolvedAt).length}`);
-    assert.deepEqual(deliveryStats(tracer.stats()), { ...zero, droppedUnsent: spans });
+    const ms = performance.now() - t0;
+    assert.deepEqual(r, { sent: 0, queued: 0, dropped: spans }, label);
+    assert.deepEqual(deliveryStats(tracer.stats()), { ...zero, droppedUnsent: spans }, `${label}: stats agree when it resolves`);
+    assert.ok(ms >= timeoutMs - 20 && ms < timeoutMs * 1.1 + 500, `${label}: shutdown took ${ms} ms`);
+    await new Promise((res) => setTimeout(res, late + 300 - ms)); // past the late answer and the request's own deadline
+    assert.equal(c.requests.length, 1, `${label}: no request after shutdown`);
+    assert.deepEqual(deliveryStats(tracer.stats()), { ...zero, droppedUnsent: spans }, `${label}: counted once`);
+  }
+});
+
+test('with storage (Node), a request still in flight when shutdown()\'s time is up goes on: queued and stored when it resolves, sent if answered late, kept if never', async (t) => {
+  for (const { timeoutMs, reply, spans } of IN_FLIGHT_CASES) {
+    const label = `timeoutMs ${timeoutMs}, ${reply}, ${spans} spans`;
+    const late = timeoutMs * 1.05;
+    const area = createStorageArea();
+    const c = await startCollector({ respond: (_r, i) => (i > 0 ? {} : reply === 'hang' ? { hang: true } : { delayMs: late }) });
+    t.after(() => c.close());
+    const tracer = await tracerFor(c.url, { storage: area.open(), timeoutMs, retryInitialDelayMs: 1, retryMaxDelayMs: 5 });
+    endSpans(tracer, spans);
+    const t0 = performance.now();
+    assert.deepEqual(await tracer.shutdown(), { sent: 0, queued: spans, dropped: 0 }, label);
+    const ms = performance.now() - t0;
+    assert.equal(storedSpans(area), spans, `${label}: written ahead`);
+    assert.ok(ms < timeoutMs + 500, `${label}: shutdown took ${ms} ms`);
+    await new Promise((res) => setTimeout(res, late + 300 - ms));
+    assert.equal(c.requests.length, 1, `${label}: no request after shutdown`);
+    assert.equal(storedSpans(area), reply === 'hang' ? spans : 0, `${label}: kept for the next start unless delivered`);
+    assert.ok(area.entries().every(([k]) => !k.includes(':c:')), `${label}: claims released`);
+    assert.deepEqual(deliveryStats(tracer.stats()), zero, label);
   }
 });
 
@@ -232,10 +268,9 @@ test('with storage, a request still in flight when shutdown() stops waiting that
 });
 
 // shutdown()'s wait and its request's deadline both overdue when a stalled
-// event loop wakes: shutdown's (40 ms earlier) must end the wait first, the
-// request still in flight when it returns. Its second wait used to take a new
-// 1 ms timer, and the request's deadline failed it first (dropped, not queued).
-test('a stalled event loop: shutdown() stops waiting before the deadline of the request it started fails it', async (t) => {
+// event loop wakes: whichever fires first, the request is over when shutdown
+// returns and its spans are counted once, dropped (no storage).
+test('a stalled event loop: shutdown() past both its time and its request\'s deadline counts the batch dropped, once', async (t) => {
   const c = await startCollector({ respond: () => ({ hang: true }) });
   t.after(() => c.close());
   for (const spans of [1, 3, 40]) {
@@ -245,6 +280,7 @@ test('a stalled event loop: shutdown() stops waiting before the deadline of the 
     const done = tracer.shutdown();
     await c.waitFor(() => c.requests.length > first, 2000);
     for (const t0 = performance.now(); performance.now() - t0 < 600; ); // busy past both deadlines (bounded: 600 ms)
-    assert.deepEqual(await done, { sent: 0, queued: spans, dropped: 0 });
+    assert.deepEqual(await done, { sent: 0, queued: 0, dropped: spans });
+    assert.deepEqual(deliveryStats(tracer.stats()), { ...zero, droppedUnsent: spans });
   }
 });
