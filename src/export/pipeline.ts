@@ -478,7 +478,7 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
       const e = err as { cause?: { code?: unknown; message?: unknown }; message?: unknown } | undefined;
       const cause = e?.cause && ` (${String(e.cause.code ?? e.cause.message)})`;
       const why = res ? `HTTP ${res.status}` : String(e?.message ?? e) + (cause || '');
-      debugOnce(`export to ${o.endpoint} failed: ${why}; ${plain ? 'sent again uncompressed' : outcome === 'retry' ? 'retried' : 'dropped'}`);
+      debugOnce(`export to ${o.endpoint} failed: ${why}; ${plain ? 'sent again uncompressed' : outcome !== 'retry' || (closed && !store) ? 'dropped' : closed ? 'stored' : 'retried'}`);
     }
     if (plain) Object.assign(b, { _body: plain, _gzip: false }); // fields read-only to the storage queue
     if (outcome === 'ok') {

@@ -177,6 +177,23 @@ test('debug: each kind of failed export is named once (503, 429, 400, a network 
   await silent.shutdown();
   assert.equal(quiet.requests.length, 1);
   assert.deepEqual(warned.filter((w) => w.includes(quiet.url)), []);
+  // A request shutdown() aborts (its time up, no storage) is named dropped, not retried.
+  const hung = await startCollector({ respond: () => ({ hang: true }) });
+  t.after(() => hung.close());
+  const ending = await tracerFor(hung.url, { debug: true, timeoutMs: 300 });
+  endSpans(ending, 1);
+  assert.deepEqual(await ending.shutdown(), { sent: 0, queued: 0, dropped: 1 });
+  assert.deepEqual(warned.filter((w) => w.includes(hung.url)), [`[wasmtrace] export to ${hung.url} failed: This operation was aborted; dropped`]);
+  // With storage it goes on, and failing after shutdown() is named stored.
+  const hung2 = await startCollector({ respond: () => ({ hang: true }) });
+  t.after(() => hung2.close());
+  const area = createStorageArea();
+  const kept = await tracerFor(hung2.url, { debug: true, timeoutMs: 300, storage: area.open() });
+  endSpans(kept, 1);
+  assert.deepEqual(await kept.shutdown(), { sent: 0, queued: 1, dropped: 0 });
+  await new Promise((res) => setTimeout(res, 300)); // past the request's own deadline (330 ms after it started)
+  assert.deepEqual(warned.filter((w) => w.includes(hung2.url)), [`[wasmtrace] export to ${hung2.url} failed: This operation was aborted; stored`]);
+  assert.equal(storedSpans(area), 1);
 });
 
 test('shutdown() with a backlog and a collector that never answers: timeoutMs in all, not one timeout per batch', async (t) => {
