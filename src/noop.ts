@@ -4,7 +4,7 @@
 import type { ParentInput, Span, SpanContext, SpanOptions } from './types.js';
 import { internalError } from './diag.js';
 import { INVALID_SPAN_ID, ZERO_TRACE_ID, validIds } from './ids.js';
-import { type Carrier, KNOWN_FLAGS, formatTraceparent, getHeader, parseTraceparent, parseTracestate, setHeader } from './propagation.js';
+import { type Carrier, KNOWN_FLAGS, formatTraceparent, getHeader, parseTraceparent, parseTracestate, setTraceHeaders } from './propagation.js';
 import { baggageEntries, injectBaggage, parseBaggage, withBaggageEntries } from './baggage.js';
 import { activeBaggage, withBaggage } from './context.js';
 import { checkThreshold } from './sampler.js';
@@ -125,8 +125,7 @@ export function noopTracer(span: () => Span): Tracer {
       try {
         const c = carrying(span)?.spanContext(); // no span given: none is active here
         if (!carrier) return;
-        if (c) setHeader(carrier, 'traceparent', formatTraceparent(c.traceId, c.spanId, c.traceFlags));
-        if (c?.traceState) setHeader(carrier, 'tracestate', c.traceState);
+        if (c) setTraceHeaders(carrier, formatTraceparent(c.traceId, c.spanId, c.traceFlags), c.traceState);
         injectBaggage(carrier, (span === undefined ? activeBaggage() : bags.get(span as object)) ?? '');
       } catch (e) {
         internalError(e);

@@ -87,7 +87,30 @@ function readHeader(carrier: Carrier, name: string): unknown {
   return undefined;
 }
 
+/** Sets header `name` (lower case); in a plain object, in place of the same name in any other case (one field, not two). */
 export function setHeader(carrier: Carrier, name: string, value: string): void {
   if (typeof (carrier as Headers).set === 'function') (carrier as Headers).set(name, value);
-  else (carrier as Record<string, unknown>)[name] = value;
+  else {
+    deleteHeader(carrier, name);
+    (carrier as Record<string, unknown>)[name] = value;
+  }
+}
+
+/** Removes header `name` (lower case), in any case; a get/set carrier with no delete keeps it. */
+function deleteHeader(carrier: Carrier, name: string): void {
+  if (typeof (carrier as Headers).get === 'function') (carrier as Partial<Headers>).delete?.(name);
+  else for (const k of Object.keys(carrier)) if (k.toLowerCase() === name) delete (carrier as Record<string, unknown>)[k];
+}
+
+/**
+ * Writes a context's traceparent and its tracestate, and removes a
+ * tracestate already there when the context has none: it belonged to
+ * another traceparent (the incoming one a proxy copied, one W3C says to
+ * drop), and a tracestate goes only with its own. A get/set carrier with no
+ * delete keeps what it had.
+ */
+export function setTraceHeaders(carrier: Carrier, traceparent: string, tracestate: string | undefined): void {
+  setHeader(carrier, 'traceparent', traceparent);
+  if (tracestate) setHeader(carrier, 'tracestate', tracestate);
+  else deleteHeader(carrier, 'tracestate');
 }

@@ -13,7 +13,7 @@ import { now, toRelativeMs } from './clock.js';
 import { checkThreshold } from './sampler.js';
 import { internalError } from './diag.js';
 import { INVALID_SPAN_ID, hexWords, validIds } from './ids.js';
-import { type Carrier, KNOWN_FLAGS, formatTraceparent, parseTracestate, setHeader } from './propagation.js';
+import { type Carrier, KNOWN_FLAGS, formatTraceparent, parseTracestate, setTraceHeaders } from './propagation.js';
 
 export interface Tracer {
   startSpan(name: string, options?: SpanOptions, parent?: ParentInput): Span;
@@ -315,8 +315,7 @@ export function createTracer(core: Core, delivery: Delivery, options: TracerOpti
         const traceparent = ctx ? formatTraceparent(ctx.traceId, ctx.spanId, ctx.traceFlags) : '';
         if (traceparent) {
           // (A span that records nothing for want of a parent has no valid ids to send.)
-          setHeader(carrier, 'traceparent', traceparent);
-          if (p!._ts) setHeader(carrier, 'tracestate', p!._ts);
+          setTraceHeaders(carrier, traceparent, p!._ts);
         }
         // Baggage goes where the user set some (or received some), with or without a trace.
         injectBaggage(carrier, span === undefined ? baggage(p) : (p?._bg ?? ''));

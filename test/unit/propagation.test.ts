@@ -6,6 +6,7 @@ import { formatTraceparent, parseTraceparent, parseTracestate } from '../../src/
 import { coreTracer } from '../helpers/core-tracer.js';
 import { allSpans, decodeProtobuf } from '../helpers/otlp.js';
 import type { SpanContext } from '../../src/types.js';
+import { createNoopTracer } from '../../src/tracer.js';
 
 const TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
 const SPAN = '00f067aa0ba902b7';
@@ -155,6 +156,36 @@ test('inject and extract round-trip through the tracer, and outgoing spans carry
   const h2: Record<string, string> = {};
   t.tracer.inject(h2, unsampled);
   assert.match(h2.traceparent!, new RegExp(`^00-${TRACE}-[0-9a-f]{16}-00$`));
+});
+
+test('inject: a tracestate already on the carrier goes only with its own context: replaced, or removed when the injected context has none; a plain object holds one field of each, whatever case it had (1,200 generated carriers, both tracers)', async () => {
+  const t = await coreTracer();
+  const r = rng(0x7a57);
+  const KEYS = ['tracestate', 'TraceState', 'TRACESTATE'];
+  const tracers = [t.tracer, createNoopTracer()];
+  for (let i = 0; i < 1200; i++) {
+    const tracer = tracers[i % 2]!;
+    // The context injected: a remote parent's (with or without a valid tracestate), or a span under it.
+    const ts = [undefined, 'congo=t61rcWkgMzE', 'a=1,a=2' /* duplicate keys: dropped at extract */][Math.floor(r() * 3)];
+    const incoming: Record<string, string> = { traceparent: `00-${hex(r, 32)}-${hex(r, 16)}-01` };
+    if (ts) incoming.tracestate = ts;
+    const remote = tracer.extract(incoming)!;
+    const target = r() < 0.5 ? remote : tracer.startSpan('client', {}, remote);
+    const kept = target && 'spanContext' in target ? target.spanContext().traceState : (target as SpanContext).traceState;
+    // The carrier: what the request already had (a proxy copies the incoming headers).
+    const stale = `stale${i}=x`;
+    const asHeaders = r() < 0.5;
+    const key = KEYS[Math.floor(r() * KEYS.length)]!;
+    const tpKey = ['traceparent', 'Traceparent', 'TRACEPARENT'][Math.floor(r() * 3)]!;
+    const carrier: Headers | Record<string, string> = asHeaders ? new Headers({ tracestate: stale, traceparent: '00-x' }) : { [key]: stale, [tpKey]: '00-x' };
+    tracer.inject(carrier, target);
+    const read = (name: string): string | undefined =>
+      carrier instanceof Headers ? carrier.get(name) ?? undefined : Object.entries(carrier).find(([k]) => k.toLowerCase() === name)?.[1];
+    assert.equal(read('traceparent')?.slice(0, 35), `00-${incoming.traceparent!.slice(3, 35)}`, `case ${i}: the context's traceparent`);
+    assert.equal(read('tracestate'), kept, `case ${i}: tracestate ${JSON.stringify(ts)} → ${JSON.stringify(kept)}, carrier ${asHeaders ? 'Headers' : key}`);
+    assert.equal(kept, ts === 'congo=t61rcWkgMzE' ? ts : undefined, `case ${i}: a valid tracestate is kept, an invalid one dropped`);
+    if (!asHeaders) assert.equal(Object.keys(carrier).filter((k) => k.toLowerCase() === 'traceparent').length, 1, `case ${i}: one traceparent field (was ${tpKey})`);
+  }
 });
 
 test('600 generated header sets given as repeated fields (arrays: Node\'s headersDistinct, multi-value maps) are read as their fields combined (tracestate: "MUST be combined into a single header", RFC 9110 §5.3)', async () => {

@@ -6,8 +6,11 @@
 // each distinct warning prints once per process, and at most about a hundred.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { init } from '../../dist/node.js';
+// @ts-expect-error: the built bundle has no declaration file next to it in tests
+import * as wasmtrace from '../../dist/node.js';
 import { resolveLimits } from '../../src/limits.js';
+
+const { init } = wasmtrace as typeof import('../../src/node.js');
 
 /** Wrong values, each printed differently (`case` in it) so that no warning is one already given. */
 const wrong = {

@@ -151,6 +151,24 @@ describe('fetch handler in workerd', () => {
     });
   }
 
+  test('a proxy that sends the incoming request on: the upstream gets the CLIENT span\'s traceparent with its own tracestate, never one the incoming traceparent or W3C rules left behind', async () => {
+    const cases: Array<[string, Record<string, string>, string | null]> = [
+      ['valid parent and tracestate', { traceparent: `00-${TRACE}-${PARENT}-01`, tracestate: TRACESTATE }, TRACESTATE],
+      ['invalid parent', { traceparent: `00-${TRACE}-${'0'.repeat(16)}-01`, tracestate: TRACESTATE }, null],
+      ['tracestate with a repeated key (dropped)', { traceparent: `00-${TRACE}-${PARENT}-01`, tracestate: 'a=1,a=2' }, null],
+      ['tracestate alone', { tracestate: TRACESTATE }, null],
+    ];
+    for (const [why, headers, tracestate] of cases) {
+      const r = await get('/proxy', headers);
+      const seen = JSON.parse(r.body) as { traceparent: string; tracestate: string | null };
+      assert.match(seen.traceparent, /^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/, why);
+      assert.notEqual(seen.traceparent, headers.traceparent, `${why}: the CLIENT span's, not the incoming one`);
+      assert.equal(seen.tracestate, tracestate, why);
+      const client = await spanOf((x) => x.kind === 3 && x.spanId === seen.traceparent.split('-')[2], `${why}: client span`);
+      assert.equal(client.traceState, tracestate ?? '', why);
+    }
+  });
+
   test('baggage: what the caller sent goes on to the upstream (properties kept), with or without a traceparent; none sent, none added', async () => {
     const cases: Array<[Record<string, string>, string | null]> = [
       [{ traceparent: `00-${TRACE}-${PARENT}-01`, baggage: 'user.id=alice;ttl=30, tier = gold%20plus' }, 'user.id=alice;ttl=30,tier=gold%20plus'],
