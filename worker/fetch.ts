@@ -59,15 +59,25 @@ export function tracedFetch(fetchFn: Fetch, target: unknown, t: FetchTracing, pa
  * of the stub itself never calls: through a Proxy it would, an RPC call.
  */
 export function override<T extends object>(target: T, key: string, value: unknown): T {
+  // A frozen property can only be read as it is (a Proxy's get must not
+  // answer otherwise): one that is `key` cannot be overridden at all.
+  if (fixed(target, key)) return target;
   return new Proxy(target, {
     get(t, k) {
       if (k === key) return value;
       const v: unknown = Reflect.get(t, k);
+      if (fixed(t, k)) return v;
       const p: object | null = Object.getPrototypeOf(t);
       if (typeof v !== 'function') return v;
       return p && k in p ? v.bind(t) : k === 'toJSON' && !Object.hasOwn(t, k) ? undefined : v;
     },
   });
+}
+
+/** Whether `t`'s own property `k` is frozen (not configurable, not writable): a Proxy must read it as it is. */
+function fixed(t: object, k: PropertyKey): boolean {
+  const d = Reflect.getOwnPropertyDescriptor(t, k);
+  return !!d && !d.configurable && d.writable === false;
 }
 
 /**
@@ -80,6 +90,7 @@ export function tracedEnv<E extends object>(env: E, t: FetchTracing, parentOf: (
   return new Proxy(env, {
     get(target, key) {
       const v: unknown = Reflect.get(target, key);
+      if (fixed(target, key)) return v; // a frozen env (tests freeze theirs): its bindings as they are, untraced
       try {
         const f = (v as { fetch?: unknown } | undefined)?.fetch;
         if (typeof f === 'function') {

@@ -27,6 +27,8 @@ type Begin = (s: State, arg: never, attrs: Attributes) => Span | undefined;
 let coldStart = true;
 let globalTracer: Tracer | undefined;
 let fetchPatched = false;
+/** globalThis.fetch before any instrument() patched it. */
+let nativeFetch: typeof fetch | undefined;
 const requestSpans = new WeakMap<Request, Span>();
 
 /** The SERVER span of `request` (the one the wrapped fetch handler got), for `http.route` or custom children. */
@@ -45,7 +47,8 @@ export function getTracer(): Tracer {
 
 async function setup<E>(config: ConfigInput<E>, env: E): Promise<State | null> {
   const r = resolveConfig(config, env);
-  const original = globalThis.fetch;
+  // The runtime's fetch, as it was before the first instrument() patched it: exports never go through a traced one.
+  const original = (nativeFetch ??= globalThis.fetch);
   const tracing = r && (await createWorkerTracer(r, (input, init) => original.call(globalThis, input, init)));
   if (!tracing) return null;
   const tracer = (globalTracer = tracing._tracer);
@@ -69,7 +72,13 @@ const HANDLERS: Record<string, [string, Begin]> = {
       } catch (e) {
         internalError(e); // a throwing user predicate means "trace it"
       }
-      const name = serverAttributes(request, s._route?.(request), s._redact, attrs);
+      let route: unknown;
+      try {
+        route = s._route?.(request);
+      } catch (e) {
+        internalError(e); // a throwing route callback: the span is named without a route, as for none
+      }
+      const name = serverAttributes(request, typeof route === 'string' ? route : undefined, s._redact, attrs);
       const remote = s._tracer.extract(request.headers);
       const start = (): Span => s._tracer.startSpan(name, { kind: 1, attributes: attrs }, remote ?? null);
       // The caller's baggage goes on with the request's spans, with or without a valid traceparent.
