@@ -2,7 +2,7 @@
 // ExportTraceServiceRequest per line) to stdout or to a file, for runtimes
 // without sockets; a collector's otlpjsonfile receiver reads them.
 import {
-  ESUCCESS, STDOUT, fd_prestat_dir_name, fd_prestat_get, path_open, writeAll,
+  ESUCCESS, IOVS, STDOUT, fd_prestat_dir_name, fd_prestat_get, lastWritten, path_open, writeParts,
 } from "./sys";
 import { utf8 } from "./text";
 
@@ -95,8 +95,29 @@ function matchEnd(ds: i32, dl: i32, ps: i32, n: i32): i32 {
   return end == n || load<u8>(PATH + <usize>end) == 0x2f ? end : -1;
 }
 
-/** Writes one request and its newline; false when the output refuses it. */
+/** Whether a line was cut off by a failed write: the next one starts on a new line. */
+let cut = false;
+
+/**
+ * Writes one request and its newline in one fd_write (after a newline ending
+ * a line a failed write cut off, so that a reader finds this one whole);
+ * false when the output refused any of it: the line is then not readable
+ * (or, written but for its newline, may not be), and its spans are counted lost.
+ */
 export function writeLine(body: usize, len: i32): bool {
   if (outFd < 0) outFd = STDOUT;
-  return writeAll(<u32>outFd, body, len) && writeAll(<u32>outFd, NEWLINE, 1);
+  store<u32>(IOVS, <u32>NEWLINE);
+  store<u32>(IOVS, cut ? 1 : 0, 4);
+  store<u32>(IOVS, <u32>body, 8);
+  store<u32>(IOVS, <u32>len, 12);
+  store<u32>(IOVS, <u32>NEWLINE, 16);
+  store<u32>(IOVS, 1, 20);
+  const lead = cut ? 1 : 0;
+  if (writeParts(<u32>outFd, 3)) {
+    cut = false;
+    return true;
+  }
+  // Only the leading newline, or nothing of this line, got out: the next line needs none (the old cut is closed), or still needs one.
+  cut = lastWritten > lead || (cut && lastWritten == 0);
+  return false;
 }

@@ -40,18 +40,52 @@ export const STDERR: u32 = 2;
 /** Scratch for the calls' out-parameters and iovecs. */
 const SCRATCH: usize = memory.data(64);
 
+/** Up to 3 iovecs (ptr, len pairs) for writeParts. */
+export const IOVS: usize = memory.data(24);
+/** Bytes the last writeAll or writeParts got out, whatever it returned. */
+export let lastWritten: i32 = 0;
+
 /** Writes all `len` bytes at `ptr` to `fd`; false when the fd refuses them. */
 export function writeAll(fd: u32, ptr: usize, len: i32): bool {
+  store<u32>(IOVS, <u32>ptr);
+  store<u32>(IOVS, <u32>len, 4);
+  return writeParts(fd, 1);
+}
+
+/**
+ * Writes the `count` iovecs at IOVS whole, in as few fd_write calls as the fd
+ * takes (IOVS is used up); false when the fd refuses them. `nwritten` counts
+ * only on success: runtimes leave it as it was on an error. EINTR is tried
+ * again, EAGAIN after 1 ms; 100 tries without progress give up (never spin).
+ */
+export function writeParts(fd: u32, count: i32): bool {
+  let iov = IOVS;
+  let left = count;
   let rounds = 0;
-  while (len > 0) {
-    store<u32>(SCRATCH, <u32>ptr);
-    store<u32>(SCRATCH, <u32>len, 4);
-    const err = fd_write(fd, SCRATCH, 1, SCRATCH + 8);
-    const n = <i32>load<u32>(SCRATCH, 8);
+  lastWritten = 0;
+  while (left > 0 && load<u32>(iov, 4) == 0) { // empty iovecs: nothing to write
+    iov += 8;
+    left--;
+  }
+  while (left > 0) {
+    const err = fd_write(fd, iov, <usize>left, SCRATCH);
+    let n = err == ESUCCESS ? <i32>load<u32>(SCRATCH) : 0;
     if (err != ESUCCESS && err != EAGAIN && err != EINTR) return false;
-    if (n <= 0 && ++rounds > 100) return false; // a stuck fd: give up, never spin
-    ptr += n;
-    len -= n;
+    if (n <= 0) {
+      if (++rounds > 100) return false;
+      if (err == EAGAIN) sleepMs(1);
+      continue;
+    }
+    lastWritten += n;
+    while (left > 0 && n >= <i32>load<u32>(iov, 4)) { // whole iovecs written
+      n -= <i32>load<u32>(iov, 4);
+      iov += 8;
+      left--;
+    }
+    if (left > 0 && n > 0) { // part of one
+      store<u32>(iov, load<u32>(iov) + <u32>n);
+      store<u32>(iov, load<u32>(iov, 4) - <u32>n, 4);
+    }
   }
   return true;
 }
