@@ -59,7 +59,8 @@ function percentDecode(s: string): string {
  * lines, each name once (names compared in any case): the last pair wins, so
  * the TRACES one over the general one, as the JS SDK merges them. A name that
  * is not an HTTP token, or a value with a control character but tab, is
- * dropped (it would break the request). Lines over MAX_HEADER_BYTES in all
+ * dropped (it would break the request); a header the exporter writes itself
+ * (ownHeader) is dropped with a warning naming it. Lines over MAX_HEADER_BYTES in all
  * are refused, named on stderr: a sane bound (Node's HTTP server takes heads
  * of up to 16 KB, Go's up to 1 MB).
  */
@@ -70,6 +71,10 @@ export function headerLines(general: string, traces: string): string {
   for (let i = 0; i < pairs.length; i++) {
     const kv = unchecked(pairs[i]);
     if (sendable(kv) && !sentLater(pairs, i)) {
+      if (ownHeader(asciiLower(kv.key))) {
+        warn("bad header \"" + kv.key + "\"; using none"); // never its value: it may be a secret
+        continue;
+      }
       out += kv.key + ": " + kv.value + "\r\n";
       named = named || asciiLower(kv.key) == "user-agent";
     }
@@ -86,6 +91,17 @@ export function headerLines(general: string, traces: string): string {
 }
 
 const MAX_HEADER_BYTES: i32 = 32768;
+
+/**
+ * A header the exporter writes itself (http.ts post): sent twice, Host or
+ * Content-Length make the collector answer 400 (RFC 9112 §3.2, §6.3), a
+ * Transfer-Encoding misframes the body, and Content-Type and Content-Encoding
+ * say what the body is, as JS's delivery does.
+ */
+function ownHeader(name: string): bool {
+  return name == "host" || name == "content-length" || name == "content-type" || name == "content-encoding" ||
+    name == "transfer-encoding" || name == "connection";
+}
 
 /** Whether a sendable pair after pairs[i] has its name. */
 function sentLater(pairs: Pair[], i: i32): bool {

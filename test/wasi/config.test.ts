@@ -472,6 +472,50 @@ test('headers in both OTLP header variables reach the collector once each, the T
   }
 });
 
+/** Headers the exporter writes itself: JS's delivery drops Content-Type/-Encoding, fetch refuses the others. */
+const OWN = ['host', 'content-length', 'content-type', 'content-encoding', 'transfer-encoding', 'connection'];
+
+test('1,000 generated header lists naming the exporter\'s own headers (Host, Content-Length, Content-Type, ...): those are dropped, each with one warning naming it, never its value; the rest as JS (fails before: sent)', async () => {
+  const r = prng(0x0e4d);
+  const names = [...NAMES, ...OWN, 'Host', 'Content-Length', 'TRANSFER-ENCODING'];
+  const cases = Array.from({ length: 1000 }, () => ({ G: pairList(r, names), T: pairList(r, names) }));
+  const { lines, stderr } = await runFixture('headers', cases);
+  const warned: string[] = [];
+  let dropped = 0;
+  cases.forEach(({ G, T }, i) => {
+    const got = fromHex(lines[i]!).split('\r\n');
+    assert.equal(got.pop(), '');
+    const js = [...jsHeaders(G, T)];
+    const want = js.filter(([name]) => !OWN.includes(name)).map(([, [k, v]]) => `${k}: ${v}`).sort();
+    assert.deepEqual(got.slice(0, -1).sort(), want, `case ${i}: ${JSON.stringify({ G, T })}`);
+    for (const [name, [k]] of js) if (OWN.includes(name)) warned.push(`wasmtrace: ${badSetting('header', JSON.stringify(k), 'none')}`);
+    dropped += js.length - want.length;
+  });
+  assert.deepEqual(stderr.split('\n').filter(Boolean).sort(), warned.sort());
+  assert.ok(dropped > 300, `${dropped} headers dropped`);
+});
+
+test('OTEL_EXPORTER_OTLP_HEADERS naming Content-Length, Transfer-Encoding, Host or Content-Type: the export still goes through, each header once (fails before: 400, every span lost)', async () => {
+  const collector = await startCollector();
+  try {
+    for (const h of ['content-length=0', 'Transfer-Encoding=chunked', 'host=other.example', 'content-type=text/plain', 'Connection=keep-alive,x-tenant=t1']) {
+      const before = collector.requests.length;
+      const run = await runWasi({ wasm: SOCKETS, env: { OTEL_EXPORTER_OTLP_ENDPOINT: collector.origin, OTEL_EXPORTER_OTLP_HEADERS: h, ORDERS: '1' } });
+      assert.equal(run.exitCode, 0, `${h}: ${run.stderr}`);
+      const name = h.slice(0, h.indexOf('='));
+      assert.equal(run.stderr.replace(/.*ExperimentalWarning.*\n?/g, ''), `wasmtrace: bad header "${name}"; using none\n`, h);
+      assert.equal(collector.requests.length - before, 1, h);
+      const { headers } = collector.requests[before]!;
+      assert.equal(headers['content-type'], 'application/x-protobuf', h);
+      assert.equal(headers['host'], new URL(collector.origin).host, h);
+      assert.equal(headers['connection'], 'close', h);
+      if (h.includes('x-tenant')) assert.equal(headers['x-tenant'], 't1');
+    }
+  } finally {
+    await collector.close();
+  }
+});
+
 test('OTEL_RESOURCE_ATTRIBUTES: percent-decoded keys and values, the last of a key kept, a malformed escape discarding it all, as in JS', async () => {
   const r = prng(0x2e5);
   const lists = ['team%2Ename=checkout%20core,region=eu%2Cwest,region=us,deployment.environment=test%E2%9C%93', 'team=a,bad%zz=1,region=eu'];
