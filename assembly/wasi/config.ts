@@ -234,12 +234,25 @@ function numberFromEnv(name: string, text: string, fallback: i32, min: i32, max:
 }
 
 /**
- * OTEL_<name>_LIMIT (a span limit variable) as a number from `min` to `max`;
- * `fallback` when unset, and, named on stderr, when bad.
+ * OTEL_<name>_LIMIT (a span limit variable) as a number from `min` on;
+ * `fallback` when unset, and, named on stderr, when bad. One over `max` (what
+ * the core holds) is clamped to it, named on stderr, as in JS (src/limits.ts).
  */
 export function limitFromEnv(name: string, fallback: i32, min: i32 = 0, max: i32 = 0xffff): i32 {
   const full = "OTEL_" + name + "_LIMIT";
-  return numberFromEnv(full, getenv(full).trim(), fallback, min, max);
+  const text = getenv(full).trim();
+  let from = 0;
+  while (from < text.length - 1 && text.charCodeAt(from) == 0x30) from++; // leading zeros
+  const value = text.substring(from);
+  if (!value.length || digits(value, 0) < value.length) return numberFromEnv(full, text, fallback, min, max);
+  const n = value.length > 9 ? I32.MAX_VALUE : decimal(value, 9);
+  if (n > max) {
+    warn("bad " + full + " " + value + "; using " + max.toString());
+    return max;
+  }
+  if (n >= min) return n;
+  warn("bad " + full + " " + text + "; using " + fallback.toString());
+  return fallback;
 }
 
 /** The most slowMs and maxHoldMs take: an hour, as in JS (src/sampler.ts configureTail). */

@@ -17,7 +17,7 @@ import { parseBaggage } from "./baggage";
 import { Exporter, lossReport, lostSpans, otlpLines, refusedSpans, settings, warn } from "./exporter";
 import { flush, setExporter } from "./flush";
 import { nowMs, startClock, toRelativeMs } from "./clock";
-import { internId, setAttr, setValueLimit } from "./values";
+import { internId, MAX_VALUE_LENGTH, setAttr, setValueLimit } from "./values";
 import { random_get } from "./sys";
 
 /** Options a program passes to `init`; the OTEL_* variables override them. */
@@ -171,7 +171,7 @@ export function init(options: Options = new Options()): Tracer {
   const general = limitFromEnv("ATTRIBUTE_COUNT", 128);
   setLimits(limitFromEnv("SPAN_ATTRIBUTE_COUNT", general), limitFromEnv("SPAN_EVENT_COUNT", 128), limitFromEnv("SPAN_LINK_COUNT", 128),
     min(limitFromEnv("EVENT_ATTRIBUTE_COUNT", general), limitFromEnv("LINK_ATTRIBUTE_COUNT", general)));
-  setValueLimit(limitFromEnv("SPAN_ATTRIBUTE_VALUE_LENGTH", limitFromEnv("ATTRIBUTE_VALUE_LENGTH", 4096, 1, I32.MAX_VALUE), 1, I32.MAX_VALUE));
+  setValueLimit(limitFromEnv("SPAN_ATTRIBUTE_VALUE_LENGTH", limitFromEnv("ATTRIBUTE_VALUE_LENGTH", 4096, 1, MAX_VALUE_LENGTH), 1, MAX_VALUE_LENGTH));
 
   const s = settings;
   s.endpoint = endpointFromEnv(options.endpoint);

@@ -17,8 +17,11 @@ let internFull = false;
 /** Characters kept of a string attribute value (OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT; 4096 as in JS, at most 16384). */
 let valueLimit: i32 = 4096;
 
+/** The most characters a value limit keeps, as in JS (src/limits.ts). */
+export const MAX_VALUE_LENGTH: i32 = 16384;
+
 export function setValueLimit(n: i32): void {
-  valueLimit = min(n, 16384); // as in JS (docs/wasi.md)
+  valueLimit = min(n, MAX_VALUE_LENGTH);
 }
 
 /** `s` cut to `valueLimit` UTF-16 units, never between the halves of a surrogate pair. */

@@ -19,7 +19,7 @@ import { keyValues } from '../../src/resource.js';
 import { envSamplerRatio, envValue, sdkDisabled } from '../../src/env.js';
 import { resolveDeliveryOptions } from '../../src/export/options.js';
 import { rootTraceState, samplerRatio } from '../../src/sampler.js';
-import { badSetting } from '../../src/diag.js';
+import { badSetting, rangeSetting } from '../../src/diag.js';
 import { VERSION } from '../../src/version.js';
 import { prng } from '../../demo/collector/synthetic.mjs'; // mulberry32, seeded
 import { coreTracer, type CoreTracer } from '../helpers/core-tracer.js';
@@ -625,6 +625,41 @@ test('a bad OTEL_TRACES_SAMPLER_ARG is named on stderr and the program\'s ratio 
   assert.equal(run.exitCode, 0);
   assert.match(run.stderr, new RegExp(`wasmtrace: ${badSetting('OTEL_TRACES_SAMPLER_ARG', '0.5abc', 1)}\n`));
   assert.ok(allSpans(decodeJson(run.stdout.trim())).length > 0, 'ratio 1: every trace kept');
+});
+
+test('600 generated span limit values: clamped to what the core holds with a warning, below the minimum the default, as JS reads them (src/limits.ts; fails before: over the maximum gave the default)', async () => {
+  const r = prng(0x11a1);
+  const cases = Array.from({ length: 600 }, () => {
+    const [min, max] = pick(r, [[0, 0xffff], [1, 16384]] as const);
+    const x = r();
+    const n = x < 0.2 ? Math.floor(r() * (max + 2)) : x < 0.6 ? max + 1 + Math.floor(r() * 2 ** (1 + Math.floor(r() * 31))) : Math.floor(r() * 10 ** (1 + Math.floor(r() * 15)));
+    return { V: pick(r, ['', '', '0', '00']) + String(n), F: String(pick(r, [128, 4096, 7])), L: String(min), H: String(max) };
+  });
+  const extra: Record<string, string> = {};
+  cases.forEach((c, i) => (extra[`OTEL_X${i}_LIMIT`] = c.V));
+  const { lines, stderr } = await runFixture('limit', cases.map(({ F, L, H }) => ({ F, L, H })), extra);
+  const warned: string[] = [];
+  let clamped = 0;
+  cases.forEach(({ V, F, L, H }, i) => {
+    // JS's reading (src/limits.ts resolveLimits' v): from min on, else the default; past max, max with a warning.
+    const name = `OTEL_X${i}_LIMIT`;
+    const n = rangeSetting(name, V, Number(L), Infinity, Number(F), (m) => warned.push(`wasmtrace: ${m}`));
+    if (n > Number(H)) {
+      warned.push(`wasmtrace: ${badSetting(name, n, Number(H))}`);
+      clamped++;
+    }
+    assert.equal(lines[i], String(Math.min(n, Number(H))), `case ${i}: ${name}=${V} (${L}..${H}, default ${F})`);
+  });
+  assert.deepEqual(stderr.split('\n').filter(Boolean), warned);
+  assert.ok(clamped > 300, `${clamped} clamped`);
+});
+
+test('the review\'s cases: OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT=70000, OTEL_SPAN_EVENT_COUNT_LIMIT=1000000, OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT=10000000000 warn and clamp, as JS', async () => {
+  for (const [name, value, max] of [['OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT', '70000', 65535], ['OTEL_SPAN_EVENT_COUNT_LIMIT', '1000000', 65535], ['OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT', '10000000000', 16384], ['OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT', '16385', 16384]] as const) {
+    const run = await runWasi({ wasm: LINES, sockets: false, env: { [name]: value, ORDERS: '1' } });
+    assert.equal(run.exitCode, 0, run.stderr);
+    assert.equal(run.stderr, `wasmtrace: ${badSetting(name, value, max)}\n`, `${name}=${value}`);
+  }
 });
 
 test('bad OTEL_EXPORTER_OTLP_TIMEOUT and span limit values are named on stderr, as JS names them, and the default used (generated)', async () => {
