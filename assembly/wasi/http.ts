@@ -264,16 +264,22 @@ function headEnd(got: i32): i32 {
   return -1;
 }
 
-/** `HTTP/1.x NNN ...` → NNN, else -1. */
+/**
+ * `HTTP/1.x NNN ...` → NNN, else -1: three digits after the first space of
+ * the status line, then a space (or the line's end, when there is no reason
+ * phrase), all within REPLY[0..got).
+ */
 function parseStatus(got: i32): i32 {
   if (got < 12 || load<u32>(REPLY) != 0x50545448) return -1; // "HTTP"
   let sp = 0;
-  while (sp < got && load<u8>(REPLY + <usize>sp) != 0x20) sp++;
+  while (sp < got && byte(sp) != 0x20 && byte(sp) != 0x0a) sp++;
+  if (sp + 4 >= got || byte(sp) != 0x20) return -1;
   let code = 0;
   for (let i = 1; i <= 3; i++) {
-    const c = <i32>load<u8>(REPLY + <usize>(sp + i));
+    const c = <i32>byte(sp + i);
     if (c < 0x30 || c > 0x39) return -1;
     code = code * 10 + c - 0x30;
   }
-  return code;
+  const after = byte(sp + 4);
+  return after == 0x20 || after == 0x0d || after == 0x0a ? code : -1;
 }

@@ -251,6 +251,34 @@ test('a collector that closes without a valid status line is reported as such, n
   }
 });
 
+test('a status line is three digits after the version, then a space or the line\'s end, read within what came: 2000, 200OK and a line without a space are no status (fails before: taken as 200, or as digits left in the buffer)', async () => {
+  const bad = [
+    'HTTP/1.1 2000 OK\r\nContent-Length: 0\r\n\r\n',
+    'HTTP/1.1 200OK\r\nContent-Length: 0\r\n\r\n',
+    // After the interim head is read, the buffer still holds its bytes past the final line: "204" where the code would be.
+    'HTTP/1.1 100 204 Continue\r\n\r\nHTTP/1.1\r\n\r\n',
+  ];
+  const good = ['HTTP/1.1 200\r\nContent-Length: 0\r\n\r\n', 'HTTP/1.1 200\nContent-Length: 0\n\n', 'HTTP/1.0 200 OK\r\n\r\n'];
+  for (const reply of [...bad, ...good]) {
+    const srv = await rawCollector((sock) => sock.end(reply));
+    try {
+      const run = await runWasi({ wasm: SOCKETS, env: { OTEL_EXPORTER_OTLP_ENDPOINT: srv.origin, ORDERS: '1' }, timeoutMs: 30_000 });
+      const label = JSON.stringify(reply);
+      if (good.includes(reply)) {
+        assert.equal(stderrOf(run), '', label);
+        assert.equal(srv.requests.length, 1, label);
+        continue;
+      }
+      assert.equal(run.exitCode, 1, label);
+      assert.equal(srv.requests.length, 5, `${label}: retried as a network error`);
+      assert.equal(stderrOf(run), `wasmtrace: ${expectedSpans(1)} spans lost; ${expectedSpans(1)} not exported: ` +
+        `the collector at ${srv.origin}/v1/traces sent no valid HTTP status line\n`, label);
+    } finally {
+      await srv.close();
+    }
+  }
+});
+
 test('OTEL_EXPORTER_OTLP_ENDPOINT with a path, trailing slashes, a query or a fragment: each POST goes where JS sends it (generated bases)', async () => {
   const r = prng(0xba5e);
   const pick = <T>(xs: T[]) => xs[Math.floor(r() * xs.length)]!;
