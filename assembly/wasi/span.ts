@@ -167,8 +167,13 @@ export class Span {
     return new SpanContext(toHex(ids, 16), toHex(ids + 16, 8), this._flags & 0xff, this.tracestate());
   }
 
-  /** The W3C `traceparent` header value that makes this span the parent (all 8 bits of its flags, as JS writes them). */
+  /**
+   * The W3C `traceparent` header value that makes this span the parent (all 8
+   * bits of its flags, as JS writes them); "" when its ids are zeros (a span of
+   * a disabled SDK), which no receiver takes, as JS's formatTraceparent.
+   */
   traceparent(): string {
+    if (!(this._t0 | this._t1 | this._t2 | this._t3) || !(this._s0 | this._s1)) return "";
     const ids = this._ids();
     store<u8>(ids, <u8>this._flags, 24);
     return "00-" + toHex(ids, 16) + "-" + toHex(ids + 16, 8) + "-" + toHex(ids + 24, 1);

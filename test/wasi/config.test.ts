@@ -620,6 +620,27 @@ test('OTEL_SDK_DISABLED: "true" in any case records, sends and opens nothing, as
   }
 });
 
+test('OTEL_SDK_DISABLED: span.traceparent() is "" for the zero ids, as JS\'s formatTraceparent, under a TRACEPARENT or not; enabled, a valid one (fails before: 00-000…-00)', async () => {
+  for (const [disabled, parent] of [['true', ''], ['TRUE', `00-${T}-${P}-01`], ['false', ''], ['false', `00-${T}-${P}-01`]] as const) {
+    const env: Record<string, string> = { OTEL_SDK_DISABLED: disabled, ...(parent && { TRACEPARENT: parent }) };
+    const { lines, stderr } = await runFixture('spans', [{}, {}], env);
+    assert.equal(stderr, '');
+    for (const line of lines) {
+      const [rootTrace, rootSpan, rootTp, childTrace, childSpan, childTp] = line.split(' ');
+      const label = `${JSON.stringify(env)}: ${line}`;
+      if (disabled !== 'false') {
+        assert.equal(rootTrace, '0'.repeat(32), label);
+        assert.equal(rootTp, formatTraceparent(rootTrace!, rootSpan!, 1), label);
+        assert.equal(childTp, formatTraceparent(childTrace!, childSpan!, 1), label);
+        assert.equal(rootTp + childTp, '', label);
+      } else {
+        assert.equal(parseTraceparent(rootTp!)?.spanId, rootSpan, label);
+        assert.equal(parseTraceparent(childTp!)?.traceId, parent ? T : rootTrace, label);
+      }
+    }
+  }
+});
+
 test('a bad OTEL_TRACES_SAMPLER_ARG is named on stderr and the program\'s ratio used', async () => {
   const run = await runWasi({ wasm: LINES, sockets: false, env: { OTEL_TRACES_SAMPLER_ARG: '0.5abc', ORDERS: '1' } });
   assert.equal(run.exitCode, 0);
