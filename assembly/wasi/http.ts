@@ -192,8 +192,9 @@ function readBody(fd: i32, code: i32, got: i32, end: i32): void {
   if (len > 0) readPartialSuccess(REPLY + <usize>end, REPLY + <usize>(end + len), answerJson);
 }
 
-/** REPLY[a, b) as a decimal number of up to 9 digits; -1 when it is not one. */
+/** REPLY[a, b) as a decimal number of up to 9 digits after any leading zeros; -1 when it is not one. */
 function decimal(a: i32, b: i32): i32 {
+  while (a < b - 1 && byte(a) == 0x30) a++;
   if (b <= a || b - a > 9) return -1;
   let n = 0;
   for (let i = a; i < b; i++) {
@@ -224,9 +225,11 @@ function dechunk(from: i32, to: i32, write: bool): i32 {
   let o = from;
   while (i < to) {
     const s = i;
+    while (i < to && byte(i) == 0x30) i++; // leading zeros
+    const digits = i;
     let size = 0;
-    for (let d = 0; i < to && i - s < 7 && (d = hexDigit(byte(i))) >= 0; i++) size = (size << 4) | d;
-    if (i == s) return -1;
+    for (let d = 0; i < to && i - digits < 7 && (d = hexDigit(byte(i))) >= 0; i++) size = (size << 4) | d;
+    if (i == s || (i < to && hexDigit(byte(i)) >= 0)) return -1; // none, or past 7 digits (over REPLY anyway)
     while (i < to && byte(i) != 0x0a) i++; // extensions, CR
     if (++i > to) return -1;
     if (!size) return o - from;

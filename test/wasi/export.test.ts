@@ -462,6 +462,28 @@ test('a partial success (protobuf or JSON, any framing) is reported on stderr wi
   assert.ok(reported >= 8, `${reported} cases reported a partial success`);
 });
 
+test('chunk sizes and a Content-Length with leading zeros past the digit limit are read (a partial success reported): sizes padded to 8, 12 and 20 digits, lengths to 10, 14 and 22 (fails before: missed)', async () => {
+  const r = prng(0x2e40);
+  const body = Buffer.from(pbResponse.encode({ partialSuccess: { rejectedSpans: 2, errorMessage: 'two bad' } }).finish());
+  const hex = body.length.toString(16);
+  const frames: Array<[string, Buffer]> = [];
+  for (const width of [8, 12, 20]) {
+    frames.push([`Transfer-Encoding: chunked\r\n`, Buffer.concat([Buffer.from(hex.padStart(width, '0') + '\r\n'), body, Buffer.from('\r\n' + '0'.repeat(width) + '\r\n\r\n')])]);
+    frames.push([`Content-Length: ${String(body.length).padStart(width + 2, '0')}\r\n`, body]);
+  }
+  for (const [header, payload] of frames) {
+    const wire = Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\nContent-Type: application/x-protobuf\r\n${header}\r\n`), payload]);
+    const srv = await rawCollector((sock) => writeInPieces(sock, wire, [Math.floor(r() * wire.length)], 5));
+    try {
+      const run = await runWasi({ wasm: SOCKETS, env: { OTEL_EXPORTER_OTLP_ENDPOINT: srv.origin, ORDERS: '1' }, timeoutMs: 30_000 });
+      assert.equal(srv.requests.length, 1, header);
+      assert.equal(stderrOf(run), `wasmtrace: 2 spans lost; 2 rejected by the collector at ${srv.origin}/v1/traces (partial success: two bad)\n`, header);
+    } finally {
+      await srv.close();
+    }
+  }
+});
+
 test('a 2xx whose body has no length, from a collector that keeps the connection open: sent once, within 1 s of its status line, with the partial success that came by then (generated; fails before: held to the timeout, for ever with 0)', async () => {
   const r = prng(0x2c105e);
   const REST_MS = 1000; // assembly/wasi/http.ts
