@@ -291,16 +291,25 @@ export class Url {
   ok: bool = false;
   host: string = "";
   port: i32 = 80;
+  /** The request target: path and query, percent-encoded as a WHATWG URL's. */
   path: string = "/";
   /** `host[:port]` as the Host header carries it. */
   authority: string = "";
+  /** Whether the URL had user info (`user:password@`): refused, as fetch refuses it. */
+  userinfo: bool = false;
+  /** The URL as warnings may show it: without its user info. */
+  shown: string = "";
 }
 
-/** Parses `http://host[:port][/path][?query][#fragment]` (the fragment is not sent); anything else (https included) is not ok. */
+/**
+ * Parses `http://host[:port][/path][?query][#fragment]`, the scheme in any
+ * case (the fragment is not sent); anything else (https, or user info) is not ok.
+ */
 export function parseHttpUrl(url: string): Url {
   const u = new Url();
-  if (!url.startsWith("http://")) return u;
-  let rest = url.substring(7);
+  u.shown = url;
+  const scheme = url.indexOf("://") + 3; // 2: none
+  let rest = url.substring(scheme > 2 ? scheme : 0);
   let end = rest.length; // the authority ends at the first "/", "?" or "#"
   for (let i = 0; i < rest.length; i++) {
     const c = rest.charCodeAt(i);
@@ -310,9 +319,15 @@ export function parseHttpUrl(url: string): Url {
     }
   }
   const authority = rest.substring(0, end);
+  const at = authority.lastIndexOf("@");
+  if (at >= 0 && scheme > 2) { // never shown: the password
+    u.userinfo = true;
+    u.shown = url.substring(0, scheme) + rest.substring(at + 1);
+  }
+  if (u.userinfo || scheme != 7 || asciiLower(url.substring(0, 7)) != "http://") return u;
   const hash = rest.indexOf("#", end);
   const target = rest.substring(end, hash < 0 ? rest.length : hash); // a fragment is never sent
-  u.path = target.startsWith("/") ? target : "/" + target;
+  u.path = encodeTarget(target.startsWith("/") ? target : "/" + target);
   let host = authority;
   if (authority.startsWith("[")) {
     const close = authority.indexOf("]");
@@ -332,6 +347,38 @@ export function parseHttpUrl(url: string): Url {
   u.authority = authority;
   u.ok = true;
   return u;
+}
+
+/**
+ * A request target with the bytes a WHATWG URL percent-encodes so encoded
+ * (as fetch sends it): controls, space, non-ASCII (as UTF-8), and `"<>` in
+ * both parts, `` `{} `` in the path, `'` in the query. `%` is left as is.
+ */
+function encodeTarget(target: string): string {
+  const bytes = Uint8Array.wrap(String.UTF8.encode(target));
+  let plain = true;
+  let query = false;
+  for (let i = 0; i < bytes.length; i++) {
+    const c = bytes[i];
+    if (c == 0x3f) query = true;
+    if (encoded(c, query)) plain = false;
+  }
+  if (plain) return target;
+  let out = "";
+  query = false;
+  for (let i = 0; i < bytes.length; i++) {
+    const c = bytes[i];
+    if (c == 0x3f) query = true;
+    out += encoded(c, query) ? "%" + HEX_UPPER.charAt(c >> 4) + HEX_UPPER.charAt(c & 15) : String.fromCharCode(c);
+  }
+  return out;
+}
+
+const HEX_UPPER = "0123456789ABCDEF";
+
+function encoded(c: u8, query: bool): bool {
+  if (c <= 0x20 || c >= 0x7f || c == 0x22 || c == 0x3c || c == 0x3e) return true;
+  return query ? c == 0x27 : c == 0x60 || c == 0x7b || c == 0x7d;
 }
 
 function parsePort(s: string): i32 {

@@ -88,6 +88,8 @@ function drainLines(): void {
 function setupHttp(): void {
   const why = !probe()
     ? "this runtime has no sockets"
+    : settings.url.userinfo
+    ? "an endpoint with user info (user:password@) is refused, as fetch refuses it: " + settings.endpoint
     : !settings.url.ok
     ? "only http:// endpoints are supported, not " + settings.endpoint
     : String.UTF8.byteLength(settings.url.host) > MAX_NAME

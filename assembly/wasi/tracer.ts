@@ -176,6 +176,7 @@ export function init(options: Options = new Options()): Tracer {
   const s = settings;
   s.endpoint = endpointFromEnv(options.endpoint);
   s.url = parseHttpUrl(s.endpoint);
+  s.endpoint = s.url.shown; // without user info: warnings and the loss line show it
   // The signal's own variable, when set, wins over the general one.
   let protocol = getenvEnum("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL");
   if (!protocol.length) protocol = getenvEnum("OTEL_EXPORTER_OTLP_PROTOCOL");

@@ -472,6 +472,41 @@ test('headers in both OTLP header variables reach the collector once each, the T
   }
 });
 
+test('1,000 generated endpoints: the scheme in any case, the request target percent-encoded as a WHATWG URL (fetch) sends it, user info refused and never shown (fails before: HTTP:// refused, targets raw, u:p@ taken as the host)', async () => {
+  const r = prng(0x0e1);
+  const SEGMENTS = ['v1', 'traces', 'my traces', 'tr\u00e4ces', '\u{1f600}', '"q"', '<x>', '`b`', '{c}', "it's", '%20', '%zz', 'a|b', '^', '[x]', ';p', '=', '@', ':', "!$&()*+,", '\u4e2d'];
+  const QUERIES = ['', '', '?x=\u00e4', "?a='b'", '?q=a b', '?k={v}', '?x=`y`', '?<z>', '?a=1&b=%41', '?p=/x?y', '?"'];
+  const cases = Array.from({ length: 1000 }, () => {
+    const scheme = pick(r, ['http', 'http', 'HTTP', 'Http', 'hTtP', 'https', 'ftp']);
+    const user = r() < 0.15 ? pick(r, ['u:p@', 'user:s3cret@', 'only@', ':pw@', 'a@b:c@']) : '';
+    const path = Array.from({ length: Math.floor(r() * 4) }, () => '/' + pick(r, SEGMENTS)).join('');
+    return { U: `${scheme}://${user}127.0.0.1:4318${path}${pick(r, QUERIES)}${pick(r, ['', '', '#f r\u00e4g'])}` };
+  });
+  const { lines } = await runFixture('url', cases);
+  let encoded = 0;
+  let upper = 0;
+  let users = 0;
+  cases.forEach(({ U }, i) => {
+    const [ok, host, port, target, shown] = lines[i]!.split(' ');
+    const url = new URL(U);
+    const label = `case ${i}: ${U}`;
+    const want = url.protocol === 'http:' && !url.username && !url.password && !U.includes('@127');
+    assert.equal(ok, want ? 'ok' : 'no', label);
+    if (U.includes('@127')) {
+      users++;
+      assert.equal(fromHex(shown!), U.replace(/\/\/[^/?#]*@/, '//'), label);
+      assert.ok(!fromHex(shown!).includes('@127'), label);
+    }
+    if (!want) return;
+    assert.equal(fromHex(host!), url.hostname, label);
+    assert.equal(port, url.port, label);
+    assert.equal(fromHex(target!), url.pathname + url.search, label);
+    if (fromHex(target!) !== (U.slice(U.indexOf('4318') + 4).split('#')[0] || '/')) encoded++;
+    if (!U.startsWith('http:')) upper++;
+  });
+  assert.ok(encoded > 300 && upper > 100 && users > 100, `${encoded} encoded, ${upper} in other cases, ${users} with user info`);
+});
+
 /** Headers the exporter writes itself: JS's delivery drops Content-Type/-Encoding, fetch refuses the others. */
 const OWN = ['host', 'content-length', 'content-type', 'content-encoding', 'transfer-encoding', 'connection'];
 

@@ -299,6 +299,28 @@ test('OTEL_EXPORTER_OTLP_ENDPOINT with a path, trailing slashes, a query or a fr
   }
 });
 
+test('the review\'s endpoints: HTTP:// is taken, a path with a space or non-ASCII goes out percent-encoded as fetch sends it, user info is refused without showing the password (fails before: refused, raw, the password printed)', async () => {
+  const srv = await rawCollector((sock) => sock.end(OK));
+  try {
+    const port = new URL(srv.origin).port;
+    for (const ep of [`HTTP://127.0.0.1:${port}/v1/traces`, `http://127.0.0.1:${port}/v1/my traces`, `http://127.0.0.1:${port}/v1/tr\u00e4ces?x=\u00e4 y`]) {
+      const before = srv.requests.length;
+      const run = await runWasi({ wasm: SOCKETS, env: { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: ep, ORDERS: '1' }, timeoutMs: 30_000 });
+      assert.equal(stderrOf(run), '', ep);
+      assert.equal(srv.requests.length, before + 1, ep);
+      const url = new URL(ep);
+      assert.equal(srv.requests[before]!.head.split('\r\n')[0], `POST ${url.pathname + url.search} HTTP/1.1`, ep);
+    }
+    const before = srv.requests.length;
+    const run = await runWasi({ wasm: SOCKETS, env: { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `http://user:s3cret@127.0.0.1:${port}/v1/traces`, ORDERS: '1' }, timeoutMs: 30_000 });
+    assert.equal(srv.requests.length, before, 'nothing sent');
+    assert.equal(stderrOf(run), `wasmtrace: an endpoint with user info (user:password@) is refused, as fetch refuses it: http://127.0.0.1:${port}/v1/traces; writing OTLP/JSON lines instead\n`);
+    assert.equal(allSpans(decodeJson(run.stdout.trim())).length, expectedSpans(1));
+  } finally {
+    await srv.close();
+  }
+});
+
 test('every POST names the exporter in User-Agent (OTLP exporter spec), unless OTEL_EXPORTER_OTLP_HEADERS names one, in any case', async () => {
   const r = prng(0x05e7);
   const srv = await rawCollector((sock) => sock.end(OK));
