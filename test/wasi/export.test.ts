@@ -561,9 +561,10 @@ test('a 2xx whose body has no length, from a collector that keeps the connection
       assert.equal(new Set(ids).size, spans, label);
       assert.equal(ids.length, status === 503 ? 5 * spans : spans, label);
       const batches = srv.requests.length / (status === 503 ? 5 : 1);
-      // The program closes each connection within REST_MS of the status line (the shim and a loaded machine: 1 s;
-      // held to the close, a try takes 2.5 s at least, to the timeout 10 s or more).
-      for (const ms of srv.openMs) assert.ok(ms < REST_MS + 1000, `${label}: a try of ${ms} ms`);
+      // The program closes each connection within REST_MS of the status line (the shim and a loaded machine: 1.3 s;
+      // a run beside a browser suite took 2,171 ms once. Held to the close, a try takes 2.5 s at least, to the
+      // timeout 10 s or more: the bound still tells them apart).
+      for (const ms of srv.openMs) assert.ok(ms < REST_MS + 1300, `${label}: a try of ${ms} ms`);
       if (close !== 'early' && ok && status !== 204 && !['length', 'chunked'].includes(framing)) held++;
       assert.ok(tookMs < batches * (REST_MS + 800) + (status === 503 ? 1500 : 0) + 4000, `${label}: ${tookMs} ms`);
       // The partial success: read when the whole body came within REST_MS (a body cut off, or still coming, says nothing); JS's reading is the reference.
