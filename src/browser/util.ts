@@ -43,7 +43,8 @@ export function httpUrl(url: string): URL | undefined {
   return u && /^https?:$/.test(u.protocol) ? u : undefined;
 }
 
-const isRequest = (x: unknown): x is Request => typeof Request === 'function' && x instanceof Request;
+/** A Request of any realm: an iframe's fails `instanceof Request`, and String() of it is no URL. */
+const isRequest = (x: unknown): x is Request => Object.prototype.toString.call(x) === '[object Request]';
 
 /** The method and http(s) URL a `fetch(input, init)` call asks for, or undefined (another scheme). */
 function fetchTarget(input: RequestInfo | URL, init: RequestInit | undefined): [method: unknown, url: URL] | undefined {

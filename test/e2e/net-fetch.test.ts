@@ -7,6 +7,8 @@
 //   app's other headers untouched;
 // - a RequestInit whose members are inherited (Object.create, class getters)
 //   keeps its method, body and headers when the SDK adds its own.
+// - a Request made in another realm (an iframe's) is recognised as one: its own
+//   method, headers and body go out, traceparent only where propagation is allowed.
 import assert from 'node:assert/strict';
 import type { Tab } from './sdk-env.js';
 import { A, clientSpans, earlyThenReady, inBoth, pick, prng, startNetEnv, tagPage } from './net-env.js';
@@ -141,6 +143,45 @@ inBoth('fetch inits with inherited members keep method, body and headers (as the
       const facts = (q: typeof native) => `${q.method} ${q.bodyLength} ${String(q.headers['x-app'])}`;
       if (facts(sdk) !== facts(native)) failures.push(`${label}: ${facts(sdk)}, the page's own fetch ${facts(native)}`);
       if (!sdk.headers.traceparent) failures.push(`${label}: no traceparent`);
+    });
+    assert.deepEqual(failures, []);
+    assert.deepEqual(pageErrors(tab), []);
+  } finally {
+    await env.close();
+  }
+});
+
+inBoth("an iframe's Request (another realm) goes out with its own method, headers and body; traceparent only where propagation is allowed", async (d) => {
+  const env = await startNetEnv();
+  try {
+    // Same origin, an API path propagateTo allows, one it does not.
+    const targets = [`${env.site.origin}/status/200`, `${env.api.origin}/open/status/200`, `${env.api.origin}/closed/status/200`];
+    const script = `const targets = ${JSON.stringify(targets)};
+      const f = document.createElement('iframe');
+      document.documentElement.append(f);
+      const R = f.contentWindow.Request;
+      const one = (url, tag) => fetch(new R(url + '?tag=' + tag, { method: 'POST', body: 'payload', headers: { 'content-type': 'application/json', 'x-auth': 'tok' } })).then((res) => res.status);
+      window.go = (phase) => Promise.all(targets.map((u, i) => one(u, phase + i + '.')));
+      window.early = go('e').then((r) => (window.results = r));`;
+    env.site.page('/realm.html', tagPage(env, '', script));
+    const tab = await d.newTab();
+    await earlyThenReady(tab, `${env.site.origin}/realm.html`, `go('r').then((r) => (window.results = results.concat(r)))`);
+    assert.deepEqual(await tab.eval('results'), [200, 200, 200, 200, 200, 200]);
+    const c = env.collector;
+    await c.waitFor(() => c.spans().filter((s) => s.kind === 3).length >= 6, 8000).catch(() => {});
+    const failures: string[] = [];
+    for (const phase of ['e', 'r']) targets.forEach((url, i) => {
+      const tag = `tag=${phase}${i}.`;
+      const label = `${phase}${i} ${url}`;
+      const q = [...env.site.seen, ...env.api.seen].find((s) => s.path.includes(tag));
+      if (!q) return void failures.push(`${label}: not received`);
+      const got = `${q.method} ${q.bodyLength} ${String(q.headers['content-type'])} ${String(q.headers['x-auth'])} ${q.headers.traceparent ? 'tp' : 'no-tp'}`;
+      const want = `POST 7 application/json tok ${i < 2 ? 'tp' : 'no-tp'}`;
+      if (got !== want) failures.push(`${label}: sent ${got}, expected ${want}`);
+      const spans = clientSpans(c, tag);
+      if (spans.length !== 1) return void failures.push(`${label}: ${spans.length} spans`);
+      const span = `${spans[0]!.name} ${String(A(spans[0]!)['url.full'])}`;
+      if (span !== `POST ${url}?${tag}`) failures.push(`${label}: span ${span}`);
     });
     assert.deepEqual(failures, []);
     assert.deepEqual(pageErrors(tab), []);
