@@ -22,6 +22,15 @@ interface Seen {
   n: number;
 }
 
+/** `x[key]` of an object, or undefined (also where reading it throws: a Proxy's trap). */
+function member(x: unknown, key: 'message' | 'name'): unknown {
+  try {
+    return x !== null && typeof x === 'object' ? (x as Record<string, unknown>)[key] : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export function instrumentErrors(ctx: BrowserContext): void {
   const seen = new Map<string, Seen>();
   let minute = -1;
@@ -32,7 +41,10 @@ export function instrumentErrors(ctx: BrowserContext): void {
     if (file) where['code.file.path'] = fullUrl(file, ctx.redact);
     if (line) where['code.line.number'] = line;
     if (column) where['code.column.number'] = column;
-    const message = redactUrls(exception instanceof Error ? exception.message : safeString(exception), ctx.redact);
+    // Any value's string `message` (an iframe's Error, a rejection with { name, message }) as an Error's: recorded redacted.
+    const given = member(exception, 'message');
+    const text = typeof given === 'string' ? given : typeof exception === 'string' ? exception : undefined;
+    const message = redactUrls(text ?? safeString(exception), ctx.redact);
     // The same error again (message and place) is only counted: sent as wasmtrace.repeats at pagehide.
     const key = JSON.stringify([type, message, where['code.file.path'], where['code.line.number'], where['code.column.number']]);
     const again = seen.get(key);
@@ -43,7 +55,9 @@ export function instrumentErrors(ctx: BrowserContext): void {
     if (seen.size < MAX_TRACKED) seen.set(key, { type, attrs: { ...where, 'exception.message': message }, n: 0 });
     const stack = (exception as { stack?: unknown } | null | undefined)?.stack;
     const own: Attributes = {};
-    if (exception instanceof Error || typeof exception === 'string') own['exception.message'] = message;
+    // Where recordException would write one (span.ts: exceptionAttributes): a string message, or what was thrown when it has no name either (a URL).
+    const name = member(exception, 'name');
+    if (text !== undefined || typeof name !== 'string' || !name) own['exception.message'] = message;
     if (typeof stack === 'string') own['exception.stacktrace'] = redactUrls(stack, ctx.redact);
     // A remote context's span (withSpan over an extracted one) records nothing: such an error gets a span of its own.
     let active = ctx.tracer.getActiveSpan();

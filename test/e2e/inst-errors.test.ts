@@ -93,3 +93,46 @@ test('Chromium: an error thrown under withSpan(remote context) gets its own span
     assert.equal(eventAttrs(span)['exception.message'], p.tag);
   }
 });
+
+// exception.message was redacted only for `instanceof Error` values and
+// strings: an iframe's Error, or a rejection with a plain { name, message },
+// kept the URL's secret (its status message and stack were redacted).
+test('Chromium: the URLs in any value\'s message are redacted (an iframe\'s Error, a plain { name, message }, a URL; generated secrets)', async (t) => {
+  const r = rng(7071);
+  const kinds = ['iframe-error', 'plain', 'plain-no-name', 'url'] as const;
+  const values = Array.from({ length: 12 }, (_, i) => ({ kind: kinds[i % kinds.length]!, secret: `SECRET${word(r)}`, tag: `M${i}${word(r, 5)}`, how: r() < 0.5 ? 'reject' : 'throw' }));
+  const { site, c, newPage } = await startEnv(t, {});
+  const page = await newPage();
+  await page.goto(site.url);
+  await page.evaluate(initCode(c.url, { redactQuery: ['sig'], instrumentations: { interactions: false, webVitals: false, longTasks: false, documentLoad: false, resources: false } }));
+  await page.evaluate(`(() => {
+    const f = document.createElement('iframe');
+    document.body.append(f);
+    (${JSON.stringify(values)}).forEach(({ kind, secret, tag, how }, i) => {
+      const text = tag + ' at https://h.example/x?sig=' + secret + '&k=1';
+      const v = kind === 'iframe-error' ? new f.contentWindow.Error(text)
+        : kind === 'plain' ? { name: 'ApiError', message: text }
+        : kind === 'plain-no-name' ? { message: text }
+        : new URL('https://h.example/' + tag + '?sig=' + secret);
+      if (how === 'reject') Promise.reject(v);
+      else setTimeout(() => { throw v; }, i);
+    });
+  })()`);
+  const rejects = values.filter((v) => v.how === 'reject').length;
+  // Before the fix, the plain objects' messages were all '[object Object]': repeats, counted only at pagehide (no wait for them here).
+  await c.waitFor(() => named(c, 'unhandledrejection').length === rejects && named(c, 'error').length === values.length - rejects, 10_000).catch(() => {});
+  const everything = JSON.stringify(c.spans());
+  const failures: string[] = [];
+  for (const v of values) {
+    if (everything.includes(v.secret)) failures.push(`${v.kind} ${v.how}: ${v.secret} reached the collector`);
+    const span = named(c, v.how === 'reject' ? 'unhandledrejection' : 'error').find((s) => s.status.message.includes(v.tag));
+    if (!span) {
+      failures.push(`${v.kind} ${v.how}: no span for ${v.tag}`);
+      continue;
+    }
+    const want = v.kind === 'url' ? `https://h.example/${v.tag}?sig=REDACTED` : `${v.tag} at https://h.example/x?sig=REDACTED&k=1`;
+    const got = `${span.status.message} | ${String(eventAttrs(span)['exception.message'])}`;
+    if (got !== `${want} | ${want}`) failures.push(`${v.kind} ${v.how}: ${got}`);
+  }
+  assert.deepEqual(failures, []);
+});
