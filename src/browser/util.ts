@@ -109,8 +109,16 @@ export function wrapFetch(fetch0: typeof fetch, start: (method: unknown, url: UR
       }
       // The page's own request, started synchronously (pagehide senders rely on it).
       exporting._passed = own;
-      const sent = fetch0.apply(this, args);
-      return done ? settled(sent, done) : sent;
+      if (!done) return fetch0.apply(this, args);
+      let sent: Promise<Response>;
+      try {
+        sent = fetch0.apply(this, args);
+      } catch (e) {
+        // A fetch of the page's own below threw: recorded, and rethrown as it was.
+        ending(done)(undefined, e);
+        throw e;
+      }
+      return settled(sent, done);
     },
   }.fetch;
 }
@@ -274,6 +282,15 @@ export function endInflight(): void {
 /** How a traced request ends: its status, or 0 and the failure; at `at` (unix ms: clock.ts unixNow), or now. */
 export type Done = (status: number, err: unknown, at?: number) => void;
 
+/** `done` for a response or a failure; a failure of ours (a stub's non-Response) goes to the error handler. */
+const ending = (done: Done) => (res: Response | undefined, err: unknown, at?: number): void => {
+  try {
+    done(res && typeof res === 'object' ? Number(res.status) || 0 : 0, err, at);
+  } catch (e) {
+    internalError(e);
+  }
+};
+
 /**
  * The page's fetch promise, chained to `done`: the response passed on, a
  * failure passed on by adopting the page's rejected promise (a handler on the
@@ -283,22 +300,30 @@ export type Done = (status: number, err: unknown, at?: number) => void;
  * meanwhile, pagehide ends the request as unfinished first.
  */
 export const settled = (sent: Promise<Response>, done: Done): Promise<Response> => {
-  // The page's value or error, exactly: a failure of ours (a stub's non-Response) goes to the error handler.
-  const end = (res: Response | undefined, err: unknown, at?: number): void => {
-    try {
-      done(res ? Number(res.status) || 0 : 0, err, at);
-    } catch (e) {
-      internalError(e);
-    }
-  };
-  return sent.then(
-    (res) => (end(res, undefined), res),
-    (err: unknown) => {
-      const at = unixNow();
-      setTimeout(() => end(undefined, err, at), 0);
-      return sent; // rejects as the page's own did, with no throw of ours (docs/performance.md, "No exceptions")
-    },
-  );
+  const end = ending(done);
+  let then: unknown;
+  try {
+    then = (sent as { then?: unknown } | null | undefined)?.then;
+  } catch (e) {
+    internalError(e);
+  }
+  // A fetch of the page's own below that returned no promise: its value goes back as it is, and the request ends now.
+  if (typeof then !== 'function') return end(sent as unknown as Response, undefined), sent;
+  try {
+    return (then as (f: (r: Response) => Response, r: (e: unknown) => Promise<Response>) => Promise<Response>).call(
+      sent,
+      (res) => (end(res, undefined), res),
+      (err: unknown) => {
+        const at = unixNow();
+        setTimeout(() => end(undefined, err, at), 0);
+        return sent; // rejects as the page's own did, with no throw of ours (docs/performance.md, "No exceptions")
+      },
+    );
+  } catch (e) {
+    // A thenable of the page's whose then() throws: given back as it is (the page's own then() throws as it would).
+    end(undefined, e);
+    return sent;
+  }
 };
 
 const DEFAULT_PORT: Record<string, number> = { 'http:': 80, 'https:': 443 };

@@ -63,3 +63,49 @@ inBoth('a page fetch that resolves to a non-Response gives the page exactly that
     await env.close();
   }
 });
+
+// A page fetch (installed below the SDK) that returns a non-promise, or
+// throws synchronously: the page's call returns or throws exactly that, as
+// without the SDK (a .then on it threw a TypeError into the page), and each
+// request's CLIENT span ends (one that threw stayed open, holding its click).
+inBoth('a page fetch that returns a non-promise or throws synchronously: the page gets exactly that, and each span ends (before ready and after)', async (d) => {
+  const env = await startNetEnv();
+  try {
+    const head = `<script>
+      const made = () => [undefined, null, 'text', { status: 201 }, new Response('r', { status: 202 }), { then: 5 }];
+      window.returned = made(); window.thrown = [new TypeError('stub'), { code: 'E' }, 'no'];
+      const real = window.fetch;
+      window.fetch = function (u, i) {
+        const m = /[?&]r=(\\d+)/.exec(String(u)), t = /[?&]t=(\\d+)/.exec(String(u));
+        if (m) return returned[Number(m[1])];
+        if (t) throw thrown[Number(t[1])];
+        return real.apply(this, arguments);
+      };</script>`;
+    const script = `const call = (q, tag) => { try { return ['returned', fetch('/x?' + q + '&tag=' + tag + '.')]; } catch (e) { return ['threw', e]; } };
+      const round = (phase) => [
+        ...returned.map((v, i) => { const [how, got] = call('r=' + i, phase + 'r' + i); return how === 'returned' && got === v; }),
+        ...thrown.map((v, i) => { const [how, got] = call('t=' + i, phase + 't' + i); return how === 'threw' && got === v; }),
+      ];
+      window.early = Promise.resolve().then(() => (window.before = round('e')));
+      window.go = () => (window.after = round('a'));`;
+    env.site.page('/sync.html', tagPage(env, head, script));
+    const tab = await d.newTab();
+    await earlyThenReady(tab, `${env.site.origin}/sync.html`, 'go()');
+    const n = 9;
+    assert.deepEqual(await tab.eval('before'), Array(n).fill(true), 'before ready: each value returned or thrown as it was');
+    assert.deepEqual(await tab.eval('after'), Array(n).fill(true), 'after ready');
+    assert.deepEqual(tab.pageErrors, []);
+    const c = env.collector;
+    const tags = ['e', 'a'].flatMap((p) => [...Array(6).keys()].map((i) => `${p}r${i}`).concat([0, 1, 2].map((i) => `${p}t${i}`)));
+    // Ended spans only are sent: no pagehide here, so one left in flight is missing.
+    await c.waitFor(() => tags.every((t) => clientSpans(c, `tag=${t}.`).length > 0), 8000).catch(() => {});
+    assert.deepEqual(tags.filter((t) => clientSpans(c, `tag=${t}.`).length !== 1), [], 'one ended CLIENT span each');
+    for (const t of tags.filter((x) => x.includes('t'))) {
+      const s = clientSpans(c, `tag=${t}.`)[0]!;
+      assert.equal(s.status.code, 2, `${t}: a call that threw is an error`);
+      assert.ok(s.events.some((e) => e.name === 'exception'), `${t}: with its exception`);
+    }
+  } finally {
+    await env.close();
+  }
+});
