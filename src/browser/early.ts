@@ -5,8 +5,11 @@
 // may trace gets new ids (crypto.getRandomValues), a traceparent where
 // propagation is allowed, and a record of its method, URL, times and outcome.
 // When the SDK is ready, each record becomes the CLIENT span its traceparent
-// named (the tracer's EARLY option) and the recorder steps aside: the full
-// instrumentations (fetch.ts, xhr.ts) wrap fetch and XHR from then on.
+// named (the tracer's EARLY option) and the same wrappers hand each request on
+// to the full instrumentations (fetch.ts, xhr.ts) from then on: a fetch the
+// page kept during load (fetch.bind(window), a client library's at import)
+// is traced as window.fetch is. Only with nothing to take over (no Wasm) do
+// they step aside, putting the browser's own back where the page left them.
 // The page's uncaught errors and unhandled rejections are kept too
 // (recordErrors, from the script tag's evaluation or the init() call, as
 // start.ts calls it) until the errors instrumentation takes them.
@@ -47,11 +50,25 @@ interface Record_ {
   span?: Span;
 }
 
+/** How a request is offered for tracing: what ends it and its trace headers, or undefined (not traced). */
+export type Start = (method: unknown, url: URL) => Traced | undefined;
+
+/** Which of fetch and XHR the early wrappers go on tracing for the full instrumentations (they need no wrapper of their own). */
+export interface HandedOver {
+  readonly fetch: boolean;
+  readonly xhr: boolean;
+}
+
 export interface EarlyRequests {
   /** performance.now() when recording began: fetch/XHR resource entries after it have records. */
   readonly since: number;
-  /** Turns the records into spans (`end(span, status, error, at)` ends one) and stops recording. */
-  replay(tracer: Tracer, end: (span: Span, status: number, error: unknown, at?: number) => void): void;
+  /**
+   * Turns the records into spans (`end(span, status, error, at)` ends one)
+   * and stops recording. From then on the wrappers offer each request to
+   * `next`'s start for its kind; a kind with none is unwrapped (the
+   * browser's own put back, where the page has not replaced it).
+   */
+  replay(tracer: Tracer, end: (span: Span, status: number, error: unknown, at?: number) => void, next?: { fetch?: Start; xhr?: Start }): HandedOver;
 }
 
 export interface EarlyOptions {
@@ -157,27 +174,32 @@ export function recordEarly(o: EarlyOptions): EarlyRequests {
     r.outcome = [status, error];
     if (r.span) replayed?.(r);
   };
-  const restore: Array<() => void> = [];
   /** A request to trace: what ends its record, and its trace headers where they may go. */
-  const start = (method: unknown, url: URL): Traced | undefined => {
+  const start: Start = (method, url) => {
     const r = begin(method, url);
     return r && [(status, error, at) => finish(r, status, error, at), o.propagate(url) ? traceHeaders(r.ids, r.ids.baggage) : undefined];
   };
+  // What each wrapper offers requests to: the recorder until replay, then the full instrumentation's (or nothing).
+  let hook: { fetch?: Start; xhr?: Start } = { fetch: start, xhr: start };
+  let undoFetch: (() => void) | undefined;
+  let undoXhr: (() => void) | undefined;
 
   const g = globalThis as { fetch?: typeof fetch };
   const fetch0 = g.fetch;
   if (o.fetch && typeof fetch0 === 'function') {
-    const wrapped = (g.fetch = wrapFetch(fetch0, start));
-    restore.push(() => {
+    const wrapped = (g.fetch = wrapFetch(fetch0, (m, u) => hook.fetch?.(m, u)));
+    undoFetch = () => {
       if (g.fetch === wrapped) g.fetch = fetch0;
-    });
+    };
   }
-  if (o.xhr && typeof XMLHttpRequest === 'function') restore.push(wrapXhr(XMLHttpRequest.prototype, start));
+  if (o.xhr && typeof XMLHttpRequest === 'function') undoXhr = wrapXhr(XMLHttpRequest.prototype, (m, u) => hook.xhr?.(m, u));
 
   return {
     since,
-    replay(tracer, end) {
-      for (const undo of restore) undo();
+    replay(tracer, end, next = {}) {
+      hook = next;
+      if (!next.fetch) undoFetch?.();
+      if (!next.xhr) undoXhr?.();
       const close = (r: Record_): void => {
         const [status, error] = r.outcome as Outcome;
         end(r.span as Span, status, error, r.end);
@@ -195,6 +217,7 @@ export function recordEarly(o: EarlyOptions): EarlyRequests {
         }
       }
       records.length = 0;
+      return { fetch: !!(next.fetch && undoFetch), xhr: !!(next.xhr && undoXhr) };
     },
   };
 }

@@ -26,7 +26,7 @@ import { sdkDisabled } from '../env.js';
 import { instrumentDocumentLoad } from './document-load.js';
 import { instrumentErrors } from './errors.js';
 import { recordErrors, takeErrors } from './early.js';
-import { end, instrumentFetch } from './fetch.js';
+import { clientStart, end, instrumentFetch } from './fetch.js';
 import { DEFAULT_EVENTS, instrumentInteractions } from './interactions.js';
 import { instrumentLongTasks } from './long-tasks.js';
 import { instrumentNavigation } from './navigation.js';
@@ -130,9 +130,11 @@ export async function resumeBrowser({ opts, defaultWasm, onUnload, onRestore, wa
     if (enabled('errors')) instrumentErrors(ctx);
     // Requests sent before now become the spans their traceparent named; the
     // instrumentations take over, and their Resource Timing entries are skipped.
-    early?.replay(tracer, end);
-    if (enabled('fetch')) instrumentFetch(ctx);
-    if (enabled('xhr')) instrumentXhr(ctx);
+    // The early wrappers go on for the page's life (a fetch it kept during load is one): they take the full instrumentations' start.
+    const start = clientStart(ctx);
+    const kept = early?.replay(tracer, end, { fetch: enabled('fetch') ? start : undefined, xhr: enabled('xhr') ? start : undefined });
+    if (enabled('fetch')) instrumentFetch(ctx, kept?.fetch);
+    if (enabled('xhr')) instrumentXhr(ctx, kept?.xhr);
     if (early) {
       if (enabled('fetch')) ctx.fetchSince = early.since;
       if (enabled('xhr')) ctx.xhrSince = early.since;

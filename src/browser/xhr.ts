@@ -1,11 +1,12 @@
 // XMLHttpRequest client spans, propagated like fetch.
 import type { BrowserContext } from './types.js';
-import { request } from './fetch.js';
+import { clientStart } from './fetch.js';
 import { endInflight, perfNow, wrapXhr } from './util.js';
 
-export function instrumentXhr(ctx: BrowserContext): void {
+/** Wraps XHR, unless the early recorder's wrappers trace it already (`wrapped`: they were handed over). */
+export function instrumentXhr(ctx: BrowserContext, wrapped = false): void {
   if (typeof XMLHttpRequest !== 'function') return;
-  wrapXhr(XMLHttpRequest.prototype, (method, url) => (ctx.ignore(url.href) ? undefined : request(ctx, method, url)));
+  if (!wrapped) wrapXhr(XMLHttpRequest.prototype, clientStart(ctx));
   ctx.xhrSince = perfNow();
   ctx.onUnload.push(endInflight);
 }

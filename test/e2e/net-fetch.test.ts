@@ -189,3 +189,46 @@ inBoth("an iframe's Request (another realm) goes out with its own method, header
     await env.close();
   }
 });
+
+// A fetch the page keeps while loading (fetch.bind(window), a client
+// library's taken at import) and XHR methods kept the same way were the early
+// recorder's wrappers, inert after ready: their requests went out with no
+// CLIENT span, no traceparent, and no resourceFetch span either.
+inBoth('fetch and XHR methods the page kept during load are traced after ready as window.fetch is (generated)', async (d) => {
+  const env = await startNetEnv();
+  try {
+    const r = prng(41);
+    const cases = Array.from({ length: 12 }, () => pick(r, ['bound', 'kept', 'global', 'xhr-kept'] as const));
+    const script = `const bound = fetch.bind(window), kept = window.fetch;
+      const open = XMLHttpRequest.prototype.open, send = XMLHttpRequest.prototype.send;
+      const one = (how, url) => how === 'bound' ? bound(url).then((res) => res.status)
+        : how === 'kept' ? kept(url).then((res) => res.status)
+        : how === 'global' ? fetch(url).then((res) => res.status)
+        : new Promise((done) => { const x = new XMLHttpRequest(); open.call(x, 'GET', url); x.onloadend = () => done(x.status); send.call(x); });
+      window.go = () => Promise.all(${JSON.stringify(cases)}.map((how, i) => one(how, '/status/200?tag=k' + i + '.'))).then((s) => (window.statuses = s));
+      window.early = Promise.resolve();`;
+    env.site.page('/kept.html', tagPage(env, '', script));
+    const tab = await d.newTab();
+    await earlyThenReady(tab, `${env.site.origin}/kept.html`, 'go()');
+    assert.deepEqual(await tab.eval('statuses'), cases.map(() => 200));
+    const c = env.collector;
+    await c.waitFor(() => cases.every((_, i) => clientSpans(c, `tag=k${i}.`).length > 0), 8000).catch(() => {});
+    const failures: string[] = [];
+    cases.forEach((how, i) => {
+      const tag = `tag=k${i}.`;
+      const spans = clientSpans(c, tag);
+      const q = env.site.seen.find((s) => s.path.includes(tag));
+      const tp = String(q?.headers.traceparent ?? '');
+      if (spans.length !== 1) return void failures.push(`${i} ${how}: ${spans.length} CLIENT spans`);
+      if (tp !== `00-${spans[0]!.traceId}-${spans[0]!.spanId}-01`) failures.push(`${i} ${how}: traceparent '${tp}'`);
+    });
+    // Traced: none of them is a resourceFetch span too (the flush at pagehide sends any that were).
+    await tab.close();
+    await c.waitFor(() => false, 1000).catch(() => {});
+    const resources = c.spans().filter((s) => s.name === 'resourceFetch' && String(A(s)['url.full']).includes('tag=k'));
+    assert.deepEqual(failures, []);
+    assert.deepEqual(resources.map((s) => A(s)['url.full']), []);
+  } finally {
+    await env.close();
+  }
+});
