@@ -329,15 +329,19 @@ export const settled = (sent: Promise<Response>, done: Done): Promise<Response> 
 const DEFAULT_PORT: Record<string, number> = { 'http:': 80, 'https:': 443 };
 
 const KNOWN_METHODS = /^(GET|HEAD|POST|PUT|DELETE|CONNECT|OPTIONS|TRACE|PATCH|QUERY)$/;
+/** Methods fetch and XHR send in upper case whatever the case given (Fetch, "normalize a method"); others go as given. */
+const NORMALIZED = /^(DELETE|GET|HEAD|OPTIONS|POST|PUT)$/;
 
 /**
  * Starts an HTTP client span: named after a known method (in upper case),
- * else `HTTP` with `_OTHER`; the method as given goes in
- * `http.request.method_original` whenever it differs (semantic conventions).
+ * else `HTTP` with `_OTHER`; the method as sent (fetch and XHR normalize
+ * some) goes in `http.request.method_original` whenever it differs
+ * (semantic conventions: the method in the request line).
  */
 export function startClientSpan(tracer: Tracer, method: unknown, u: URL, redact: RedactQuery, options?: SpanOptions): Span {
   const given = String(method ?? 'GET');
   const m = given.toUpperCase();
+  const sent = NORMALIZED.test(m) ? m : given;
   const known = KNOWN_METHODS.test(m);
   const attrs: Attributes = {
     'http.request.method': known ? m : '_OTHER',
@@ -345,7 +349,7 @@ export function startClientSpan(tracer: Tracer, method: unknown, u: URL, redact:
     'server.address': u.hostname,
     'server.port': u.port ? Number(u.port) : DEFAULT_PORT[u.protocol] ?? 0,
   };
-  if (given !== attrs['http.request.method']) attrs['http.request.method_original'] = given;
+  if (sent !== attrs['http.request.method']) attrs['http.request.method_original'] = sent;
   return tracer.startSpan(known ? m : 'HTTP', { ...options, kind: 2, attributes: attrs });
 }
 
