@@ -6,7 +6,8 @@
 // — or the root of a trace of its own: a page open for an hour does not put
 // every resource in its page-load trace. fetch
 // and XHR requests made while those instrumentations are on already have
-// client spans and are skipped, as are the exporter's own requests.
+// client spans and are skipped, as are the exporter's own requests (its
+// sendBeacon ones too: ctx.ignore); the page's own sendBeacon requests are recorded.
 import type { BrowserContext } from './types.js';
 import type { Attributes } from '../types.js';
 import { internalError } from '../diag.js';
@@ -24,7 +25,6 @@ export function instrumentResources(ctx: BrowserContext, skipUrl: (url: string) 
     if (ctx.ignore(e.name) || skipUrl(e.name)) return;
     if (e.initiatorType === 'fetch' && e.startTime >= ctx.fetchSince) return;
     if (e.initiatorType === 'xmlhttprequest' && e.startTime >= ctx.xhrSince) return;
-    if (e.initiatorType === 'beacon') return;
     const t = clampTime(e.startTime);
     requestSpan(ctx, 'resourceFetch', e, t, { 'resource.initiator_type': e.initiatorType, ...protocol(e.nextHopProtocol) }, within(ctx.page, t) ?? openAt(ctx.recent, t) ?? null);
   };

@@ -55,3 +55,18 @@ test('Chromium: resource spans carry network.protocol.name "http" and its versio
     assert.equal(attr(s, 'network.protocol.version'), '1.1');
   }
 });
+
+// The page's own sendBeacon requests were skipped as if they were the
+// exporter's: they get a resourceFetch span (the exporter's own do not).
+test('Chromium: the page\'s sendBeacon requests get resourceFetch spans (initiator beacon), after ready (generated count)', async (t) => {
+  const n = 2 + Math.floor(rng(5150)() * 4);
+  const { site, c, newPage } = await startEnv(t, { '/beacon': '' });
+  const page = await newPage();
+  await page.goto(site.url);
+  await page.evaluate(initCode(c.url, { instrumentations: { interactions: false, webVitals: false, longTasks: false } }));
+  await page.evaluate(`for (let i = 0; i < ${n}; i++) navigator.sendBeacon('/beacon?b=' + i, 'x')`);
+  const beacons = () => named(c, 'resourceFetch').filter((s) => String(attr(s, 'url.full')).includes('/beacon?b='));
+  await c.waitFor(() => beacons().length >= n, 5000).catch(() => {});
+  assert.deepEqual(beacons().map((s) => [attr(s, 'url.full'), attr(s, 'resource.initiator_type')]).sort(), Array.from({ length: n }, (_, i) => [`${site.origin}/beacon?b=${i}`, 'beacon']));
+  assert.deepEqual(named(c, 'resourceFetch').filter((s) => String(attr(s, 'url.full')).startsWith(c.url)), [], 'none of the exporter\'s own');
+});
