@@ -124,7 +124,6 @@ export function hintEndpoint(endpoint: string): void {
   }
 }
 
-/** `globalThis.localStorage` when it exists and accepts a write, else null. */
 /** The `storage` option: unset is localStorage when usable, null is none, and anything but a Web Storage (its methods) warns once and counts as unset. */
 function storageOption(s: unknown, bad: <T>(name: string, given: unknown, def: T) => T): StorageLike | null {
   const ok = s === null || (typeof s === 'object' && ['key', 'getItem', 'setItem', 'removeItem'].every((m) => typeof (s as Record<string, unknown>)[m] === 'function'));
@@ -134,6 +133,7 @@ function storageOption(s: unknown, bad: <T>(name: string, given: unknown, def: T
   return def;
 }
 
+/** `globalThis.localStorage` when it exists and accepts a write, else null. */
 export function defaultStorage(): StorageLike | null {
   try {
     const s = (globalThis as { localStorage?: StorageLike }).localStorage;
