@@ -230,6 +230,14 @@ test('host names of up to 253 bytes are looked up whole; a longer one is refused
   }
 });
 
+/** A one-order run against a collector that never gave a valid status line: each try retried as a network error, the loss named as such. */
+function assertNoStatusLine(run: Awaited<ReturnType<typeof runWasi>>, srv: { requests: unknown[]; origin: string }, label: string): void {
+  assert.equal(run.exitCode, 1, label);
+  assert.equal(srv.requests.length, 5, `${label}: retried as a network error`);
+  assert.equal(stderrOf(run), `wasmtrace: ${expectedSpans(1)} spans lost; ${expectedSpans(1)} not exported: ` +
+    `the collector at ${srv.origin}/v1/traces sent no valid HTTP status line\n`, label);
+}
+
 test('a collector that closes without a valid status line is reported as such, not as unreachable with errno 0', async () => {
   const r = prng(0xc105);
   const status = 'HTTP/1.1 200 OK\r\n';
@@ -240,11 +248,7 @@ test('a collector that closes without a valid status line is reported as such, n
     const srv = await rawCollector((sock) => writeInPieces(sock, reply, cuts, 10));
     try {
       const run = await runWasi({ wasm: SOCKETS, env: { OTEL_EXPORTER_OTLP_ENDPOINT: srv.origin, ORDERS: '1' }, timeoutMs: 30_000 });
-      const label = JSON.stringify(reply);
-      assert.equal(run.exitCode, 1, label);
-      assert.equal(srv.requests.length, 5, `${label}: retried as a network error`);
-      assert.equal(stderrOf(run), `wasmtrace: ${expectedSpans(1)} spans lost; ${expectedSpans(1)} not exported: ` +
-        `the collector at ${srv.origin}/v1/traces sent no valid HTTP status line\n`, label);
+      assertNoStatusLine(run, srv, JSON.stringify(reply));
     } finally {
       await srv.close();
     }
@@ -269,10 +273,7 @@ test('a status line is three digits after the version, then a space or the line\
         assert.equal(srv.requests.length, 1, label);
         continue;
       }
-      assert.equal(run.exitCode, 1, label);
-      assert.equal(srv.requests.length, 5, `${label}: retried as a network error`);
-      assert.equal(stderrOf(run), `wasmtrace: ${expectedSpans(1)} spans lost; ${expectedSpans(1)} not exported: ` +
-        `the collector at ${srv.origin}/v1/traces sent no valid HTTP status line\n`, label);
+      assertNoStatusLine(run, srv, label);
     } finally {
       await srv.close();
     }
