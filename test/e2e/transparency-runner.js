@@ -158,6 +158,8 @@
     const x = k.ctor === 'sub' ? new AppXhr() : new XMLHttpRequest();
     const events = [];
     let ends = 0;
+    // Between a loadstart and its loadend (or a reopen, which ends the request without one).
+    let started = false;
     let wake = () => {};
     const note = (e, how) => {
       const last = events[events.length - 1];
@@ -167,6 +169,8 @@
     for (const type of ['readystatechange', 'loadstart', 'load', 'error', 'abort', 'timeout', 'loadend']) {
       x.addEventListener(type, function (e) {
         note(e, this === x ? '' : 'this! ');
+        if (type === 'loadstart') started = true;
+        if (type === 'loadend' || (type === 'readystatechange' && x.readyState === 1)) started = false;
         if (type === 'readystatechange' && k.abortAt === x.readyState) events.push(['abort()', attempt(() => x.abort())]);
         if (type === 'loadend') {
           ends++;
@@ -181,8 +185,12 @@
     if (k.abortLater) setTimeout(() => x.abort(), 80);
     const want = k.reuse ? 2 : 1;
     // A bound only: past /slow's 4 s, every case ends with its loadend (or never sends) long before.
+    // Waits for the request still in flight too: a synchronous request's loadend counts in `ends`
+    // before the app reopens the XHR for an asynchronous one.
     const deadline = Date.now() + 10_000;
-    while (ends < want && Date.now() < deadline && x.readyState !== 0 && !(x.readyState === 1 && !k.ops.some((o) => o[0] === 'send'))) {
+    const waiting = () => started || x.readyState === 2 || x.readyState === 3
+      || (ends < want && x.readyState !== 0 && !(x.readyState === 1 && !k.ops.some((o) => o[0] === 'send')));
+    while (Date.now() < deadline && waiting()) {
       await Promise.race([new Promise((r) => (wake = r)), sleep(250)]);
     }
     await sleep(0);
