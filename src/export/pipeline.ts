@@ -166,6 +166,14 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
   // report (a span of its own) is not itself lost to the queue bound.
   const unreported = new Map<string, number>();
   let answering = true;
+  /**
+   * Answers in a row that took none of their batch's spans. From the second
+   * on, losses are tallied until an answer takes spans: a collector refusing
+   * everything (a wrong key's 401) refused each report too, which was
+   * reported again, one request per scheduledDelayMs for good.
+   */
+  let refusals = 0;
+  const reporting = (): boolean => answering && refusals < 2;
   let reportQueued = false;
   /** Set once shutdown has sent its last reports: a report made later would never leave. */
   let silent = false;
@@ -176,11 +184,11 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
     const k = COUNTER[reason];
     if (k) counts[k] += spans;
     unreported.set(reason, (unreported.get(reason) ?? 0) + spans);
-    if (answering && !reportQueued) {
+    if (reporting() && !reportQueued) {
       reportQueued = true;
       queueMicrotask(() => {
         reportQueued = false;
-        if (answering) report();
+        if (reporting()) report();
       });
     }
   }
@@ -486,12 +494,14 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
       // The collector's message, once; a count that is none (a negative) counts the batch sent.
       if (why || n < 0) debugOnce(`export to ${o.endpoint}: partial success${n < 0 ? ' (an invalid count: none counted rejected)' : ''}${why && `: ${why}`}`);
       const rejected = Math.min(b._spans, Math.max(0, n));
+      refusals = rejected < b._spans ? 0 : refusals + 1;
       sent += b._spans - rejected;
       if (rejected > 0) drop('partial-success', rejected);
       finish(b);
       revive();
       if (store) void resume(true); // batches of earlier pages, started once adopted
     } else if (outcome === 'reject') {
+      refusals++;
       finish(b);
       drop('rejected', b._spans);
     } else if (tornDown) {
@@ -513,7 +523,7 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
       if (plain) b._attempts--; // not an attempt: the collector did not read it; still due
       else retryLater(b, res);
     }
-    if (answering) report();
+    if (reporting()) report();
     proceed();
   }
 
@@ -816,8 +826,9 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
       giveUp(false);
       // Drops waiting for their report (made after the current task, or
       // tallied while the collector did not answer: then only if a report
-      // can be kept for the next page when it does not answer still).
-      if (answering || store) report();
+      // can be kept for the next page when it does not answer still; or
+      // while it refused everything: one last report, not one per delay).
+      if (answering || store || refusals > 1) report();
       // One more drain: the drop reports made meanwhile (a rejection, the loss above).
       silent = true;
       await within(flush(until));
