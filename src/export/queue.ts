@@ -8,7 +8,7 @@
 // bound needs its room and no live page holds it. Headers are
 // never written here. Every storage call may throw (quota, disabled storage):
 // each is caught and answered as "not stored".
-import { pack, unpack } from './codec.js';
+import { pack, packedLength, unpack } from './codec.js';
 import { MAX_TIMEOUT_MS } from '../env.js';
 import type { StorageLike } from './types.js';
 
@@ -134,13 +134,18 @@ export function createStorageQueue(
       const id = k.slice(q.length);
       const v = get(k);
       const head = parseHead(v);
-      if (head) out.push({ _id: id, _bytes: head[3], _spans: head[2] });
+      // A head whose byte count its value does not hold is corrupt: that
+      // count (up to 999,999,999) weighed on the bound, evicting every entry.
+      if (head && v!.length === head[0].length + packedLength(head[3])) out.push({ _id: id, _bytes: head[3], _spans: head[2] });
       // Another release's (a rolling deploy), or held by a live page: it counts
       // toward the bound, evicted by it only when no live page holds it (a
-      // release rolled back would fill it for good). Else unreadable, its
-      // spans unknown: removed unreported.
+      // release rolled back would fill it for good). Else removed, counted
+      // corrupt when its head names its spans.
       else if (v !== null && (/^(?!W1,)[A-Z]\d+,/.test(v) || heldElsewhere(id))) out.push({ _id: id, _bytes: v.length, _spans: 0, _foreign: true });
-      else if (v !== null) remove(id);
+      else if (v !== null) {
+        remove(id);
+        if (head) onCorrupt(head[2]);
+      }
     }
     return out;
   };

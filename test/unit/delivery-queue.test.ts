@@ -8,8 +8,9 @@ import { createStorageArea } from '../helpers/memory-storage.js';
 import { allSpans, decodeProtobuf } from '../helpers/otlp.js';
 import {
   endSpans, expireClaims, flakyPort, received, sleep, storedBatches, storedSpans, tabFor, tracerFor, uniqueIds,
-  assertDecoded, left,
+  assertDecoded, left, leaveStored,
 } from './delivery-harness.js';
+import { prng } from '../../demo/collector/synthetic.mjs';
 
 test('batches are written ahead and a killed page loses none of them', async (t) => {
   const area = createStorageArea();
@@ -233,6 +234,34 @@ test('corrupted entries and foreign keys: corrupt ones removed and counted, fore
   const keys = area.entries().map(([k]) => k).sort();
   assert.deepEqual(keys, ['other-app:state', 'wasmtrace:c:000000004-orphan', 'wasmtrace:m', 'wasmtrace:settings']);
   assert.equal(b.errors.length, 0);
+});
+
+test('an entry whose header claims more bytes than it holds is corrupt: it evicts no other batch (generated)', async (t) => {
+  // Its count (up to 999,999,999) weighed on the bound: the next write
+  // evicted every entry sorted before it, counted queue-full.
+  const r = prng(999);
+  const down = await flakyPort();
+  t.after(() => down.close());
+  for (let i = 0; i < 6; i++) {
+    const area = createStorageArea();
+    let kept = 0;
+    for (let k = 1 + Math.floor(r() * 3); k > 0; k--) {
+      const n = 1 + Math.floor(r() * 20);
+      kept += n;
+      await leaveStored(area.open(), down.url, n);
+    }
+    const spans = 1 + Math.floor(r() * 50);
+    const bytes = (1 << 20) + Math.floor(r() * (1e9 - (1 << 20)));
+    const id = r() < 0.5 ? 'zzzzzzzzz-bogus' : '000000000-bogus';
+    area.poke(`wasmtrace:q:${id}`, `W1,p,-,${spans},${bytes},\u0800\u0801`);
+    const b = await tabFor(down.url, { storage: area.open(), maxAttempts: 1 });
+    endSpans(b.tracer, 3, 'new');
+    await b.tracer.flush();
+    await b.tracer.shutdown();
+    assert.equal(storedSpans(area), kept + 3, `case ${i}: ${bytes} bytes claimed, id ${id}: every batch kept`);
+    assert.deepEqual([...b.drops], [['corrupt', spans]], `case ${i}: the corrupt entry counted, nothing else`);
+    assert.equal(area.entries().some(([k]) => k.endsWith('bogus')), false, `case ${i}: removed`);
+  }
 });
 
 test('disabled storage: delivery works from memory and nothing is thrown', async (t) => {
