@@ -155,17 +155,24 @@ export function createStorageQueue(
       const all = entries().filter((e) => e._id !== b._id);
       let total = all.reduce((sum, e) => sum + e._bytes, 0) + b._body.length;
       const evictable = all.filter((e) => !busy(e._id) && !heldElsewhere(e._id));
+      /** Entries evicted and their values: written back when the write fails after all (else they were lost for nothing). */
+      const out: Array<[EntryInfo, string | null]> = [];
       const evictOne = (): boolean => {
         const e = evictable.shift();
         if (e) {
+          out.push([e, get(entryKey(e._id))]);
           remove(e._id);
           total -= e._bytes;
-          evicted(e);
         }
         return !!e;
       };
+      /** The write's outcome: the evictions stand, or are undone (the room they freed takes them back). */
+      const done = (stored: boolean): boolean => {
+        for (const [e, v] of out) if (stored || v === null || !safe(() => (storage.setItem(entryKey(e._id), v), true), false)) evicted(e);
+        return stored;
+      };
       while (total > maxBytes && evictOne());
-      if (total > maxBytes) return false;
+      if (total > maxBytes) return done(false);
       const value = `W1,${b._json ? 'j' : 'p'},${b._gzip ? 'g' : '-'},${b._spans},${b._body.length},${pack(b._body)}`;
       // A quota error makes room by evicting the next oldest, a bounded number of times.
       for (;;) {
@@ -173,13 +180,13 @@ export function createStorageQueue(
           if (cleared()) storage.setItem(markKey, '1');
           claim(b._id);
           storage.setItem(entryKey(b._id), value);
-          return true;
+          return done(true);
         } catch (e) {
           const quota = isQuotaError(e);
           if (!quota) onError(e);
           if (!quota || !evictOne()) {
             remove(b._id);
-            return false;
+            return done(false);
           }
         }
       }

@@ -264,6 +264,51 @@ test('an entry whose header claims more bytes than it holds is corrupt: it evict
   }
 });
 
+test('a write that evicting cannot make room for evicts nothing: storage full of the app\'s data, or the bound held by another page (generated)', async (t) => {
+  // Every earlier batch was evicted, counted queue-full, and the write
+  // failed all the same: the new batch waited in memory, the old ones were lost.
+  const r = prng(2222);
+  const c = await startCollector();
+  t.after(() => c.close());
+  t.after(() => assertDecoded(c));
+  for (let i = 0; i < 6; i++) {
+    const quota = i % 2 === 0;
+    const area = createStorageArea({ quota: 40_000 });
+    const down = await flakyPort();
+    t.after(() => down.close());
+    let kept = 0;
+    for (let k = 1 + Math.floor(r() * 3); k > 0; k--) {
+      const n = 1 + Math.floor(r() * 4);
+      kept += n;
+      await leaveStored(area.open(), down.url, n, `old${i}`);
+    }
+    if (quota) area.poke('app:cache', 'x'.repeat(area.quota - area.used() - 'app:cache'.length)); // the app fills storage
+    else {
+      // Another release's entry, held by a live page, fills the bound.
+      area.poke('wasmtrace:q:000000000-other', 'W2,' + 'x'.repeat(20_000));
+      area.poke('wasmtrace:c:000000000-other', `other,${Date.now() + 60_000}`);
+    }
+    const n = 10 + Math.floor(r() * 10);
+    const b = await tabFor(down.url, { storage: area.open(), compression: 'none', maxAttempts: 1, ...(quota ? {} : { maxQueueBytes: 20_000 }) });
+    endSpans(b.tracer, n, `new${i}`, 200); // larger than every old batch together
+    await b.tracer.flush();
+    const label = `case ${i}: ${quota ? 'quota' : 'bound'}`;
+    assert.equal(storedSpans(area), kept, `${label}: the old batches stay stored`);
+    assert.equal(b.dropped(), 0, `${label}: nothing dropped`);
+    await down.up(c);
+    await b.tracer.shutdown();
+    // Storage full, no claim can be written: the old batches wait for a page that can claim them.
+    if (quota) area.open().removeItem('app:cache');
+    const next = await tabFor(c.url, { storage: area.open() });
+    const mine = () => received(c).user.filter((s) => s.name.startsWith(`old${i}-`) || s.name.startsWith(`new${i}-`));
+    await c.waitFor(() => mine().length >= kept + n, 5000).catch(() => {});
+    await next.tracer.shutdown();
+    const got = mine();
+    assert.equal(got.length, kept + n, `${label}: every span sent`);
+    assert.equal(uniqueIds(got), kept + n, `${label}: once`);
+  }
+});
+
 test('disabled storage: delivery works from memory and nothing is thrown', async (t) => {
   const c = await startCollector();
   t.after(() => c.close());
