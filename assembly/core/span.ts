@@ -256,9 +256,14 @@ function keyHash(p: usize, n: i32): i32 {
   return <i32>(h ^ (h >>> 15));
 }
 
-/** Counts one dropped item in the u16 counter at `at` (S_DATTR, S_DEVENT, S_DLINK, or an event/link's); returns `result`. */
+/**
+ * Counts one dropped item in the u16 counter at `at` (S_DATTR, S_DEVENT,
+ * S_DLINK, or an event/link's); returns `result`. It stops at 65535: a
+ * span that drops more says at least that many, never a wrapped count.
+ */
 function dropped(at: usize, result: i32): i32 {
-  store<u16>(at, load<u16>(at) + 1);
+  const n = load<u16>(at);
+  if (n != 0xffff) store<u16>(at, n + 1);
   return result;
 }
 

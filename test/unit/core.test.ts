@@ -195,6 +195,31 @@ test('OpenTelemetry limits: attributes, events and links are capped and counted'
   assert.equal(span.droppedLinksCount, 1);
 });
 
+test('dropped counts past 65535 stop there, never wrap to a small count (a span dropping in a loop), in both encodings', async () => {
+  const over = 65_536 + 7; // a 16-bit count would wrap to 7
+  const link = { context: { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7', traceFlags: 1 } };
+  const many = Object.fromEntries(Array.from({ length: over + 1 }, (_, i) => [`a${i}`, i]));
+  for (const json of [false, true]) {
+    const t = await coreTracer({ json, limits: [1, 1, 1, 1] });
+    const s = t.tracer.startSpan('loop');
+    s.addEvent('first', many); // 1 kept, `over` dropped
+    for (let i = 0; i <= over; i++) {
+      s.setAttribute(`k${i}`, i);
+      s.addEvent('tick');
+      s.addLink(link);
+    }
+    s.end();
+    const [span] = decodeAll(t.drain(), json);
+    const where = json ? 'JSON' : 'protobuf';
+    assert.equal(span!.attributes.length, 1, where);
+    assert.equal(span!.droppedAttributesCount, 0xffff, where);
+    assert.equal(span!.droppedEventsCount, 0xffff, where);
+    assert.equal(span!.droppedLinksCount, 0xffff, where);
+    assert.equal(span!.events[0]!.attributes.length, 1, where);
+    assert.equal(span!.events[0]!.droppedAttributesCount, 0xffff, where);
+  }
+});
+
 
 test('limits by generated spans, each overflowing any subset of attributes, events, links and event attributes, in both encodings', async () => {
   let seed = 178;
