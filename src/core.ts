@@ -132,7 +132,7 @@ export function createCore(x: WasmExports, contentType: string, valueLimit: numb
     },
     drain(maxBytes: number, maxSpans = 0x7fffffff, keep?: (e: Encoded) => void): Encoded | null {
       let n = x.encode(maxBytes, maxSpans);
-      if (n < 0) n = x.encode(OUT_SIZE, maxSpans); // the oldest span alone is larger
+      if (n < 0) n = x.encode(OUT_SIZE, 1); // the oldest span alone is larger: it goes alone, the rest within maxBytes next
       if (n <= 0) return null;
       const spans = counters()[7] ?? 0;
       const at = x.out();

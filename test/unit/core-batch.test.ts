@@ -6,6 +6,7 @@ import { coreTracer } from '../helpers/core-tracer.js';
 import { allSpans, attrs, decodeJson, decodeProtobuf } from '../helpers/otlp.js';
 import { startCollector } from '../helpers/collector.js';
 import { tracerFor } from './delivery-harness.js';
+import { setAttr } from '../../src/attributes.js';
 
 function random(seed: number): (n: number) => number {
   return (n) => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 8) % n;
@@ -29,6 +30,29 @@ test('drain cuts at maxSpans as well as maxBytes: every span once, in order', as
       for (const s of spans) seen.push(Number(attrs(s.attributes).i));
     }
     assert.deepEqual(seen, Array.from({ length: count }, (_, i) => i), `round ${round}: every span once, oldest first`);
+  }
+});
+
+test('a span larger than maxBytes comes back alone; the spans after it still go in bodies within maxBytes', async () => {
+  // The resource and one span together are over 60 KiB (delivery's body bound, under the keepalive budget).
+  for (const json of [false, true]) {
+    const t = await coreTracer({ json, valueLimit: 16384 });
+    setAttr(t.core, 0, 'big.resource', 'r'.repeat(30_000), 0);
+    const big = t.tracer.startSpan('big');
+    big.setAttribute('a', 'x'.repeat(16_000));
+    big.setAttribute('b', 'y'.repeat(16_000));
+    big.end();
+    for (let i = 0; i < 300; i++) t.tracer.startSpan(`s${i}`).end();
+    const where = json ? 'JSON' : 'protobuf';
+    const first = t.core.source.drain(60 * 1024)!;
+    assert.deepEqual(allSpans(json ? decodeJson(first.body) : decodeProtobuf(first.body)).map((s) => s.name), ['big'], where);
+    assert.equal(first.spans, 1, where);
+    let n = 0;
+    for (let e = t.core.source.drain(60 * 1024); e; e = t.core.source.drain(60 * 1024)) {
+      assert.ok(e.body.length <= 60 * 1024, `${where}: ${e.body.length} B`);
+      n += allSpans(json ? decodeJson(e.body) : decodeProtobuf(e.body)).length;
+    }
+    assert.equal(n, 300, where);
   }
 });
 
