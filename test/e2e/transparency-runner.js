@@ -188,8 +188,10 @@
     // Waits for the request still in flight too: a synchronous request's loadend counts in `ends`
     // before the app reopens the XHR for an asynchronous one.
     const deadline = Date.now() + 10_000;
-    const waiting = () => started || x.readyState === 2 || x.readyState === 3
-      || (ends < want && x.readyState !== 0 && !(x.readyState === 1 && !k.ops.some((o) => o[0] === 'send')));
+    // UNSENT: nothing in flight, even when no loadend came (Chromium fires none for an abort() in the
+    // readystatechange of DONE).
+    const waiting = () => x.readyState !== 0 && (started || x.readyState === 2 || x.readyState === 3
+      || (ends < want && !(x.readyState === 1 && !k.ops.some((o) => o[0] === 'send'))));
     while (Date.now() < deadline && waiting()) {
       await Promise.race([new Promise((r) => (wake = r)), sleep(250)]);
     }
