@@ -240,8 +240,11 @@
     // Back within this document only (before its first entry is the last page).
     if (k.back && depth > 0) {
       depth--;
+      const popped = new Promise((r) => addEventListener('popstate', r, { once: true }));
       history.back();
-      await Promise.race([new Promise((r) => addEventListener('popstate', r, { once: true })), sleep(500)]);
+      // The traversal is asynchronous (in Chromium through the browser process): on a loaded machine
+      // it can take longer than any short fixed wait. Bounded only.
+      await Promise.race([popped, sleep(10_000)]);
     }
     await sleep(50); // a hashchange is a task of its own
     removeEventListener('popstate', onpop);
