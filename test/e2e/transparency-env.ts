@@ -37,8 +37,8 @@ export interface Servers {
 }
 
 /**
- * The page's test endpoints: /r/<status>, /slow (4 s: for requests an abort or a timeout at 500 ms
- * cuts short, first even in a page starved by a loaded machine), /late (500 ms: nothing races it),
+ * The page's test endpoints: /r/<status>, /slow (4 s: for requests an abort or a timeout cuts short
+ * once the request is here (/seen), first even in a page starved by a loaded machine), /late (500 ms: nothing races it),
  * /redirect (to /r/200 beside it, with the query); under /open (propagated to) or /closed on the API.
  */
 function answer(req: IncomingMessage, res: ServerResponse, body: Buffer, cors: Record<string, string>): void {
@@ -92,6 +92,12 @@ export async function startServers(): Promise<Servers> {
         return void res.writeHead(204, cors).end();
       }
       if (pathname === '/favicon.ico') return void res.writeHead(404).end();
+      if (pathname === '/seen') {
+        // Whether a request of case tag ?t= has reached a server: the page cuts a request short only then.
+        const tag = new URLSearchParams(path.split('?')[1] ?? '').get('t') ?? '';
+        const seen = got.some((g) => new URLSearchParams(g.path.split('?')[1] ?? '').get('c') === tag);
+        return void res.writeHead(200, { 'content-type': 'text/plain', 'cache-control': 'no-store' }).end(seen ? '1' : '0');
+      }
       got.push({ where, method: req.method ?? '', path, headers, body: body.toString('base64') });
       answer(req, res, body, cors);
     });

@@ -59,8 +59,8 @@ function fetchCase(r: R): Record<string, unknown> {
 function xhrCase(r: R): Record<string, unknown> {
   const method = pick(r, ['GET', 'GET', 'POST', 'post', 'PUT', 'PATCH', 'HEAD', 'bad method', 'TRACE']);
   const dest = pick(r, ['rel', 'same', 'open', 'open', 'closed']);
-  // A timeout that surely fires (500 ms on a 4 s answer; 100 ms could come before a preflighted
-  // request reached the server, on a loaded machine), or surely not (5 s on a 500 ms answer).
+  // A timeout that surely fires (500 ms on a 4 s answer; the runner lets it fire only once the request
+  // has reached the server, however long a preflight takes on a loaded machine), or surely not (5 s on a 500 ms answer).
   const timeout = maybe(r, 0.1, pick(r, [500, 5000]));
   const path = timeout === 500 ? '/slow' : timeout ? '/late' : pick(r, ['/r/200', '/r/200', '/r/404', '/r/500', '/redirect']);
   const mode = pick(r, ['omit', 'omit', true, true, false, 'undef']);
