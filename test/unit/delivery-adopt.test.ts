@@ -42,7 +42,7 @@ test(`stored batches adopted after a retry's success are sent at once, not at th
       skew = LEASE_MS + Math.floor(r() * 10 * LEASE_MS);
       const accepted = (): FlatSpan[] => c.requests.flatMap((q, k) => (k === refuse || !q.decoded ? [] : allSpans(q.decoded)));
       const got = (name: string): number => accepted().filter((s) => s.name.startsWith(`${name}${i}-`)).length;
-      await c.waitFor(() => got('earlier') >= nEarlier && got('own') >= nOwn, 3000).catch(() => {});
+      await c.waitFor(() => got('earlier') >= nEarlier && got('own') >= nOwn, 15_000).catch(() => {});
       await sleep(100); // copies, if any
       assert.equal(got('own'), nOwn, `case ${i}: B's retry succeeded`);
       assert.equal(got('earlier'), nEarlier, `case ${i}: the ${nEarlier} stored spans adopted after it were sent, each once (clock +${skew} ms)`);

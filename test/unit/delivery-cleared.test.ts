@@ -35,7 +35,7 @@ test(`batches waiting in storage for their retry survive the app clearing storag
     if (byPrefix) for (const [k] of area.entries()) k.startsWith('wasmtrace:') && ls.removeItem(k);
     else ls.clear();
     await port.up(c);
-    await c.waitFor(() => received(c).user.filter((s) => s.name.startsWith(`clr${i}-`)).length >= n, 4000).catch(() => {});
+    await c.waitFor(() => received(c).user.filter((s) => s.name.startsWith(`clr${i}-`)).length >= n, 15_000).catch(() => {});
     await sleep(100);
     const got = received(c).user.filter((s) => s.name.startsWith(`clr${i}-`));
     assert.equal(got.length, n, `case ${i}: ${byPrefix ? 'every wasmtrace: key removed' : 'clear()'}: every span sent`);

@@ -96,12 +96,12 @@ test('a pagehide handler ended partway (before fetch() makes the request or just
       assert.ok(ended, 'the handler reached the point where it is ended');
       hide(page); // Firefox's next listener: visibilitychange, after pagehide
       // What the closed page left stored, a later page of the origin sends.
-      await c.waitFor(() => received(c).user.length >= total, 3000).catch(() => undefined);
+      await c.waitFor(() => received(c).user.length >= total, 10_000).catch(() => undefined);
       if (storedSpans(area) > 0) {
         const next = await tabFor(c.url, { storage: area.open() });
         await next.tracer.shutdown();
       }
-      await c.waitFor(() => received(c).user.length >= total, 5000).catch(() => undefined);
+      await c.waitFor(() => received(c).user.length >= total, 15_000).catch(() => undefined);
       await sleep(200); // room for a copy to show up
       const user = received(c).user;
       assert.equal(uniqueIds(user), total, `every span delivered (${uniqueIds(user)}/${total})`);

@@ -43,7 +43,7 @@ test(`entries of another version, or held by another page, are left alone; no dr
       const spans = 1 + Math.floor(r() * 8);
       endSpans(tab.tracer, spans, `f${i}`);
       await tab.pipeline.flush(); // 503: written ahead, which lists the queue
-      await c.waitFor(() => received(c).user.filter((s) => s.name.startsWith(`f${i}-`)).length >= 2 * spans, 3000);
+      await c.waitFor(() => received(c).user.filter((s) => s.name.startsWith(`f${i}-`)).length >= 2 * spans, 10_000);
       const now = new Map(area.entries());
       for (const [k, v] of kept) assert.equal(now.get(k), v, `case ${i}: ${k} left alone`);
       for (const k of removed) assert.ok(!now.has(k), `case ${i}: ${k} (unreadable, unheld) removed`);

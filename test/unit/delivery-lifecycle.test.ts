@@ -66,7 +66,7 @@ test('a batch handed off at unload is not stored again when the dying page sees 
   page.win.dispatchEvent(Object.assign(new Event('pageshow'), { persisted: true }));
   pending[1]!(new TypeError('Failed to fetch'));
   // Decided a task later (a setTimeout, pipeline.ts settle()): polled, as a loaded machine can run a 20 ms sleep first.
-  await until(() => storedSpans(area) > 0, 'the failed batch stored again', 3000).catch(() => {});
+  await until(() => storedSpans(area) > 0, 'the failed batch stored again', 10_000).catch(() => {});
   assert.equal(storedSpans(area), 5, 'the page outlived its unload: stored again');
   await a.tracer.shutdown();
 });
@@ -118,7 +118,7 @@ test('a page unloading while it adopts stored batches lets its claims go: the ne
   t.after(() => c.close());
   t.after(() => assertDecoded(c));
   const next = await tabFor(c.url, { storage: area.open() });
-  await c.waitFor(() => received(c).user.length === 8, 3000);
+  await c.waitFor(() => received(c).user.length === 8, 10_000); // far inside the 30 s lease
   await next.tracer.shutdown();
   assert.equal(uniqueIds(received(c).user), 8);
   assert.deepEqual(left(area), []);
@@ -186,7 +186,7 @@ test('batches whose storage the app cleared before pagehide are written again fo
     assert.equal(storedSpans(area), n, `case ${i}: written again at unload`);
     await port.up(c);
     const b = await tabFor(port.url, { storage: area.open() });
-    await c.waitFor(() => received(c).user.filter((s) => s.name.startsWith(`lo${i}-`)).length >= n, 5000).catch(() => {});
+    await c.waitFor(() => received(c).user.filter((s) => s.name.startsWith(`lo${i}-`)).length >= n, 15_000).catch(() => {});
     await sleep(50);
     const got = received(c).user.filter((s) => s.name.startsWith(`lo${i}-`));
     assert.equal(got.length, n, `case ${i}: the next page sent every span`);

@@ -442,7 +442,7 @@ test('a tab shut down while its first adoption settles tries the adopted batch a
   t.after(() => c.close());
   t.after(() => assertDecoded(c));
   const next = await tabFor(c.url, { storage: area.open() });
-  await c.waitFor(() => received(c).user.length === 5, 2000); // far inside the 30 s lease
+  await c.waitFor(() => received(c).user.length === 5, 10_000); // far inside the 30 s lease
   await next.tracer.shutdown();
   await sleep(60); // longer than SETTLE_MS: a late adoption by b would have sent by now
   assert.equal(sends, sendsAtShutdown, 'b sends nothing after shutdown');
@@ -473,7 +473,7 @@ test('a flush that joins an adoption under way writes its new batch ahead while 
   t.after(() => c.close());
   t.after(() => assertDecoded(c));
   const next = await tabFor(c.url, { storage: area.open() });
-  await c.waitFor(() => received(c).user.length === stored, 2000);
+  await c.waitFor(() => received(c).user.length === stored, 10_000);
   await next.tracer.shutdown();
   assert.equal(uniqueIds(received(c).user), stored);
   assert.deepEqual(left(area), []);

@@ -84,7 +84,7 @@ test('a stored batch retried in flight at unload after a failed answer is sent o
       // The next page of the origin.
       const b = await tabFor(c.url, { storage: area.open() });
       const mine = (): FlatSpan[] => acceptedSpans(c, accepted).filter((s) => s.name.startsWith(name));
-      await c.waitFor(() => mine().length >= n, 5000).catch(() => {});
+      await c.waitFor(() => mine().length >= n, 15_000).catch(() => {});
       await sleep(100); // room for a duplicate
       assert.equal(uniqueIds(mine()), n, `${what}: every span delivered`);
       assert.equal(mine().length, n, `${what}: each once (old page's requests cancelled: ${gate.cancelled()})`);

@@ -109,7 +109,7 @@ test('the pagehide hooks ended at each call they make: the spans they end (reque
       ended++;
       hide(page);
       const total = n + others;
-      await c.waitFor(() => received(c).user.length >= total, 5000).catch(() => undefined);
+      await c.waitFor(() => received(c).user.length >= total, 15_000).catch(() => undefined);
       await sleep(100); // room for a copy to show up
       const user = received(c).user;
       assert.equal(uniqueIds(user), total, `every span delivered (${uniqueIds(user)}/${total})`);
