@@ -66,7 +66,7 @@ test('Chromium: the page\'s sendBeacon requests get resourceFetch spans (initiat
   await page.evaluate(initCode(c.url, { instrumentations: { interactions: false, webVitals: false, longTasks: false } }));
   await page.evaluate(`for (let i = 0; i < ${n}; i++) navigator.sendBeacon('/beacon?b=' + i, 'x')`);
   const beacons = () => named(c, 'resourceFetch').filter((s) => String(attr(s, 'url.full')).includes('/beacon?b='));
-  await c.waitFor(() => beacons().length >= n, 5000).catch(() => {});
+  await c.waitFor(() => beacons().length >= n, 15_000).catch(() => {});
   assert.deepEqual(beacons().map((s) => [attr(s, 'url.full'), attr(s, 'resource.initiator_type')]).sort(), Array.from({ length: n }, (_, i) => [`${site.origin}/beacon?b=${i}`, 'beacon']));
   assert.deepEqual(named(c, 'resourceFetch').filter((s) => String(attr(s, 'url.full')).startsWith(c.url)), [], 'none of the exporter\'s own');
 });

@@ -32,7 +32,7 @@ inBoth('methods: canonical http.request.method, with method_original whenever it
     const tab = await d.newTab();
     await earlyThenReady(tab, `${env.site.origin}/methods.html`, `go('r')`);
     const c = env.collector;
-    await c.waitFor(() => c.spans().filter((s) => s.kind === 3).length >= cases.length * 2, 8000).catch(() => {});
+    await c.waitFor(() => c.spans().filter((s) => s.kind === 3).length >= cases.length * 2, 15_000).catch(() => {});
     const failures: string[] = [];
     for (const phase of ['e', 'r']) cases.forEach((k, i) => {
       const label = `${phase}${i} ${k.kind} ${k.method}`;

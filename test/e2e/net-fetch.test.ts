@@ -31,7 +31,7 @@ inBoth('opaque responses (no-cors, redirect: manual) are not failures and have n
     await earlyThenReady(tab, `${env.site.origin}/opaque.html`, `go('r').then((r) => (window.results = results.concat(r)))`);
     const results = await tab.eval<string[]>('results');
     const c = env.collector;
-    await c.waitFor(() => c.spans().filter((s) => s.kind === 3).length >= cases.length * 2, 8000).catch(() => {});
+    await c.waitFor(() => c.spans().filter((s) => s.kind === 3).length >= cases.length * 2, 15_000).catch(() => {});
     const failures: string[] = [];
     ['e', 'r'].forEach((phase, p) => cases.forEach((k, i) => {
       const label = `${phase}${i} ${k.how} ${k.code}`;
@@ -82,7 +82,7 @@ inBoth('a traceparent the app set itself goes out alone, as the app wrote it (fe
     const tab = await d.newTab();
     await earlyThenReady(tab, `${env.site.origin}/own.html`, `go('r')`);
     const c = env.collector;
-    await c.waitFor(() => c.spans().filter((s) => s.kind === 3).length >= cases.length * 2, 8000).catch(() => {});
+    await c.waitFor(() => c.spans().filter((s) => s.kind === 3).length >= cases.length * 2, 15_000).catch(() => {});
     const seen = [...env.site.seen, ...env.api.seen];
     const failures: string[] = [];
     for (const phase of ['e', 'r']) cases.forEach((k, i) => {
@@ -168,7 +168,7 @@ inBoth("an iframe's Request (another realm) goes out with its own method, header
     await earlyThenReady(tab, `${env.site.origin}/realm.html`, `go('r').then((r) => (window.results = results.concat(r)))`);
     assert.deepEqual(await tab.eval('results'), [200, 200, 200, 200, 200, 200]);
     const c = env.collector;
-    await c.waitFor(() => c.spans().filter((s) => s.kind === 3).length >= 6, 8000).catch(() => {});
+    await c.waitFor(() => c.spans().filter((s) => s.kind === 3).length >= 6, 15_000).catch(() => {});
     const failures: string[] = [];
     for (const phase of ['e', 'r']) targets.forEach((url, i) => {
       const tag = `tag=${phase}${i}.`;
@@ -212,7 +212,7 @@ inBoth('fetch and XHR methods the page kept during load are traced after ready a
     await earlyThenReady(tab, `${env.site.origin}/kept.html`, 'go()');
     assert.deepEqual(await tab.eval('statuses'), cases.map(() => 200));
     const c = env.collector;
-    await c.waitFor(() => cases.every((_, i) => clientSpans(c, `tag=k${i}.`).length > 0), 8000).catch(() => {});
+    await c.waitFor(() => cases.every((_, i) => clientSpans(c, `tag=k${i}.`).length > 0), 15_000).catch(() => {});
     const failures: string[] = [];
     cases.forEach((how, i) => {
       const tag = `tag=k${i}.`;
