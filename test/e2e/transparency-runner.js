@@ -205,7 +205,7 @@
     // a timeout counts from the send (XHR spec), so it fires at once if 500 ms have gone by.
     if (started && x.readyState === 1 && k.ops.some((o) => o[0] === 'timeout' && o[1] === 500)) {
       x.timeout = 0;
-      reached(tag, () => !started).then(() => (x.timeout = 500));
+      reached(tag, () => !started).then(() => attempt(() => (x.timeout = 500)));
     }
     if (k.abortLater) setTimeout(() => x.abort(), 80);
     const want = k.reuse ? 2 : 1;
