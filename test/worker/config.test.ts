@@ -18,7 +18,7 @@ async function call(host: string, path: string, method = 'GET') {
 }
 
 async function spanOf(service: string, pred: (s: FlatSpan) => boolean, what: string): Promise<FlatSpan> {
-  await collector.waitFor(() => of(service).some(pred), 5000).catch(() => {
+  await collector.waitFor(() => of(service).some(pred), 15_000).catch(() => {
     throw new Error(`no span ${what}; have: ${of(service).map((s) => s.name).join(', ')}`);
   });
   return of(service).find(pred)!;

@@ -80,7 +80,7 @@ test('8 generated workers: a batch answered 415 to its gzip body goes again at o
       assert.equal(await res.text(), 'made');
       made += n + 1; // and the request's own span
       // Until every span of the call has its last answer: accepted, or refused uncompressed.
-      await collector.waitFor(() => spans(200).length + spans(415, true).length >= made, 5000).catch(() => {});
+      await collector.waitFor(() => spans(200).length + spans(415, true).length >= made, 15_000).catch(() => {});
     }
     const q = mine();
     assert.ok(q.every((x) => x.decoded), `${what}: every body decoded`);

@@ -26,7 +26,7 @@ test(`a header named in several sources in any case is sent once, with the winni
     const { env, code, want } = cases[i]!;
     const what = `set ${i}: ${JSON.stringify({ env, code })}`;
     assert.equal(await w.get(i, '/x'), 'ok');
-    await w.collector.waitFor(() => !!w.exportOf(i), 5000).catch(() => assert.fail(`${what}: no export arrived`));
+    await w.collector.waitFor(() => !!w.exportOf(i), 15_000).catch(() => assert.fail(`${what}: no export arrived`));
     const got = w.exportOf(i)!.headers;
     for (const [name, value] of Object.entries(want)) assert.equal(got[name], value, `${what}: ${name}`);
     assert.deepEqual(JSON.parse(await w.get(i, '/warnings')), [], what);

@@ -67,7 +67,7 @@ test(`headers a Worker cannot send are dropped with one warning naming each; the
     const { good, bad, bindings } = cases[i]!;
     const what = `set ${i}: ${JSON.stringify(bindings)}`;
     assert.equal(await w.get(i, '/x'), 'ok');
-    await w.collector.waitFor(() => !!w.exportOf(i), 5000).catch(() => assert.fail(`${what}: no export arrived`));
+    await w.collector.waitFor(() => !!w.exportOf(i), 15_000).catch(() => assert.fail(`${what}: no export arrived`));
     const got = w.exportOf(i)!.headers;
     assert.equal(got['content-type'], 'application/x-protobuf', what);
     // OTLP exporter.md, User Agent: exporters SHOULD name themselves, their language (runtime) and version.

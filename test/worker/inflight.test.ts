@@ -60,7 +60,7 @@ async function lone(host: string, what: string) {
   const own = await call(host, `/lone?tag=${tag}`);
   assert.ok(own.traceId, 'traced');
   const parent = (await sent(tag)).traceparent?.slice(36, 52);
-  await collector.waitFor(() => collector.spans().some((s) => s.spanId === parent), 5000).catch(() => assert.fail(`${host}: ${what}: no CLIENT span ${parent}`));
+  await collector.waitFor(() => collector.spans().some((s) => s.spanId === parent), 15_000).catch(() => assert.fail(`${host}: ${what}: no CLIENT span ${parent}`));
   const client = collector.spans().find((s) => s.spanId === parent)!;
   assert.deepEqual([client.kind, client.traceId, client.parentSpanId], [3, own.traceId, own.spanId], `${host}: ${what}`);
 }

@@ -102,7 +102,7 @@ test(`propagateTo and redactQuery: one string or RegExp is a list of one, anothe
       assert.equal(got.traceparent !== null, c.propagated, `${what}: ${c.path} ${c.propagated ? 'gets' : 'does not get'} traceparent`);
     }
     const spans = () => collector.spans().filter((s) => s.resource['service.name'] === `l${i}`);
-    await collector.waitFor(() => spans().length === 2 * calls.length, 5000).catch(() => assert.fail(`${what}: ${spans().length} spans exported`));
+    await collector.waitFor(() => spans().length === 2 * calls.length, 15_000).catch(() => assert.fail(`${what}: ${spans().length} spans exported`));
     const full = (kind: number) => spans().filter((s) => s.kind === kind).map((s) => attrs(s.attributes)['url.full']).sort();
     assert.deepEqual(full(3), calls.map((c) => c.client).sort(), `${what}: CLIENT url.full`);
     assert.deepEqual(full(2), calls.map((c) => c.server).sort(), `${what}: SERVER url.full`);

@@ -52,7 +52,7 @@ test('tracing off in each way: the handler using getTracer() answers 200, nothin
   // The same handler traced: its spans arrive, and none of the others' (sent before them, if at all).
   const on = JSON.parse((await call('on')).body) as { moduleScope: string; recording: boolean; inner: string };
   assert.deepEqual([on.moduleScope, on.recording, on.inner], ['ok', true, 'ran']);
-  await collector.waitFor(() => collector.spans().length >= 3, 5000);
+  await collector.waitFor(() => collector.spans().length >= 3, 15_000);
   await new Promise((r) => setTimeout(r, 300));
   const spans = collector.spans();
   assert.deepEqual([...new Set(spans.map((s) => s.resource['service.name']))], ['on']);

@@ -236,7 +236,7 @@ function upstreamOf(run: string): string[] {
 
 /**
  * Both outcomes' upstream records read again, once the two runs' upstream
- * got as many requests (at most 5 s, then settled again): on a loaded
+ * got as many requests (at most 15 s, then settled again): on a loaded
  * machine, a request left to waitUntil can reach the upstream after
  * settled() stopped waiting for it. A request more or fewer still differs.
  */
@@ -244,7 +244,7 @@ async function caughtUp(want: Json, wantRun: string, got: Json, gotRun: string):
   if (!('upstream' in want && 'upstream' in got)) return;
   const n = (run: string) => received.get(run)?.length ?? 0;
   if (n(wantRun) !== n(gotRun)) {
-    await until(() => n(wantRun) === n(gotRun), 'both runs\' upstream requests', 5000, 20).catch(() => {});
+    await until(() => n(wantRun) === n(gotRun), 'both runs\' upstream requests', 15_000, 20).catch(() => {});
     await settled(wantRun);
     await settled(gotRun);
   }

@@ -25,7 +25,7 @@ async function get(path: string, headers: Record<string, string> = {}, host = 's
 
 /** Waits for a span of `traceId` named `name`. */
 async function spanOf(pred: (s: FlatSpan) => boolean, what: string): Promise<FlatSpan> {
-  await collector.waitFor(() => collector.spans().some(pred), 5000).catch(() => {
+  await collector.waitFor(() => collector.spans().some(pred), 15_000).catch(() => {
     throw new Error(`no span ${what}; have: ${collector.spans().map((s) => `${s.name}/${s.traceId}`).join(', ')}`);
   });
   return collector.spans().find(pred)!;
