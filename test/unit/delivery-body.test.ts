@@ -48,6 +48,8 @@ interface Seen {
   rejected: number[];
   /** ms from each answer's status line to its connection's close (the client gave it back), when it closed. */
   closedAfter: number[];
+  /** When each answer's status line was written (performance.now()). */
+  statusAt: number[];
 }
 
 /** Writes `body` per `p`, from its status line on; `at` schedules (and the server cancels on close). */
@@ -85,7 +87,7 @@ function answer(res: ServerResponse, p: Plan, body: Buffer, r: () => number, at:
 /** A server answering every request per `p`; what it got and said. */
 async function serve(p: Plan, seed: number): Promise<{ url: string; seen: Seen; close(): Promise<void> }> {
   const r = prng(seed);
-  const seen: Seen = { ids: [], rejected: [], closedAfter: [] };
+  const seen: Seen = { ids: [], rejected: [], closedAfter: [], statusAt: [] };
   const server = createServer(async (req, res) => {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
@@ -97,6 +99,7 @@ async function serve(p: Plan, seed: number): Promise<{ url: string; seen: Seen; 
     seen.rejected.push(k);
     const timers: NodeJS.Timeout[] = [];
     const t0 = performance.now();
+    seen.statusAt.push(t0);
     req.socket.once('close', () => {
       timers.forEach(clearTimeout);
       seen.closedAfter.push(performance.now() - t0);
@@ -142,7 +145,8 @@ async function run(p: Plan, seed: number): Promise<void> {
     endSpans(tracer, p.spans, `b${seed}`);
     const t0 = performance.now();
     const res = await tracer.flush();
-    const took = performance.now() - t0;
+    const t1 = performance.now();
+    const took = t1 - t0;
     // Only a body read whole by the bound says something.
     const rejected = p.arrival === 'early' ? srv.seen.rejected.reduce((a, b) => a + b, 0) : 0;
     assert.deepEqual(res, { sent: p.spans - rejected, queued: 0, dropped: rejected }, label);
@@ -151,7 +155,10 @@ async function run(p: Plan, seed: number): Promise<void> {
     const held = p.arrival !== 'early';
     // Each batch waits for its body at most the bound (one request at a time), never to timeoutMs.
     if (held) assert.ok(took >= p.batches * (BOUND_MS - 50) && took < p.batches * (BOUND_MS + SLACK_MS), `${label}: flush took ${Math.round(took)} ms`);
-    else assert.ok(took < p.batches * (BOUND_MS - 50), `${label}: flush took ${Math.round(took)} ms`); // less than a held body's least
+    // Less than a held body's least, from the first status line: a wait for the bound comes after it. What came
+    // before it (encoding, the request's way, the server's decoding) took 90-190 ms of early cases beside two busy loops, and once
+    // in a loaded unit/ run pushed the whole flush past the bound (1,048 ms).
+    else assert.ok(t1 - srv.seen.statusAt[0]! < p.batches * (BOUND_MS - 50), `${label}: flush took ${Math.round(took)} ms, ${Math.round(t1 - srv.seen.statusAt[0]!)} ms of it from the first status line`);
     // A body cut off is cancelled: the connection is closed, not left to the server.
     if (held) {
       await until(() => srv.seen.closedAfter.length >= p.batches, `${label}: connections given back`, 5000);
