@@ -154,11 +154,14 @@ async function run(p: Plan, seed: number): Promise<void> {
     assert.equal(srv.seen.rejected.length, p.batches, `${label}: one request a batch, none retried`);
     const held = p.arrival !== 'early';
     // Each batch waits for its body at most the bound (one request at a time), never to timeoutMs.
-    if (held) assert.ok(took >= p.batches * (BOUND_MS - 50) && took < p.batches * (BOUND_MS + SLACK_MS), `${label}: flush took ${Math.round(took)} ms`);
+    // At least the bound a batch (from flush()), at most the bound and the slack a batch from the first status line: what came
+    // before it is the machine's, not the SDK's (a loaded unit/ run once took 2,418 ms in all for one held batch).
+    const fromStatus = t1 - srv.seen.statusAt[0]!;
+    if (held) assert.ok(took >= p.batches * (BOUND_MS - 50) && fromStatus < p.batches * (BOUND_MS + SLACK_MS), `${label}: flush took ${Math.round(took)} ms, ${Math.round(fromStatus)} ms of it from the first status line`);
     // Less than a held body's least, from the first status line: a wait for the bound comes after it. What came
     // before it (encoding, the request's way, the server's decoding) took 90-190 ms of early cases beside two busy loops, and once
     // in a loaded unit/ run pushed the whole flush past the bound (1,048 ms).
-    else assert.ok(t1 - srv.seen.statusAt[0]! < p.batches * (BOUND_MS - 50), `${label}: flush took ${Math.round(took)} ms, ${Math.round(t1 - srv.seen.statusAt[0]!)} ms of it from the first status line`);
+    else assert.ok(fromStatus < p.batches * (BOUND_MS - 50), `${label}: flush took ${Math.round(took)} ms, ${Math.round(fromStatus)} ms of it from the first status line`);
     // A body cut off is cancelled: the connection is closed, not left to the server.
     if (held) {
       await until(() => srv.seen.closedAfter.length >= p.batches, `${label}: connections given back`, 5000);
@@ -191,11 +194,15 @@ async function runRefused(p: Plan, seed: number): Promise<void> {
     endSpans(tracer, p.spans, `n${seed}`);
     const t0 = performance.now();
     const res = await tracer.flush();
-    const took = performance.now() - t0;
+    const t1 = performance.now();
+    const took = t1 - t0;
     const retried = p.status === 429 || p.status === 503;
     assert.deepEqual(res, { sent: 0, queued: retried ? p.spans : 0, dropped: retried ? 0 : p.spans }, label);
-    if (p.arrival === 'early') assert.ok(took < 800, `${label}: flush took ${Math.round(took)} ms`);
-    else assert.ok(took >= BOUND_MS - 50 && took < BOUND_MS + SLACK_MS, `${label}: flush took ${Math.round(took)} ms`);
+    // Upper bounds from the status line, as run()'s (a loaded unit/ run once took 929 ms in all for an early 413).
+    const fromStatus = t1 - srv.seen.statusAt[0]!;
+    const times = `${label}: flush took ${Math.round(took)} ms, ${Math.round(fromStatus)} ms of it from the status line`;
+    if (p.arrival === 'early') assert.ok(fromStatus < BOUND_MS - 200, times);
+    else assert.ok(took >= BOUND_MS - 50 && fromStatus < BOUND_MS + SLACK_MS, times);
     // The collector takes the retry: every span once more, none lost.
     Object.assign(p, { status: 200, arrival: 'early' });
     await tracer.shutdown();
@@ -225,9 +232,10 @@ test('the Worker transport reads its bodies the same way: a 2xx body held open i
         const body = new TextEncoder().encode('{}');
         const t0 = performance.now();
         const res = await send(body, { contentType: 'application/json', spans: 0 });
-        const took = performance.now() - t0;
+        const t1 = performance.now();
+        const took = t1 - t0;
         assert.equal(res.status, 200);
-        assert.ok(took >= BOUND_MS - 50 && took < BOUND_MS + SLACK_MS, `${p.framing} ${p.arrival}: took ${Math.round(took)} ms`);
+        assert.ok(took >= BOUND_MS - 50 && t1 - srv.seen.statusAt[0]! < BOUND_MS + SLACK_MS, `${p.framing} ${p.arrival}: took ${Math.round(took)} ms, ${Math.round(t1 - srv.seen.statusAt[0]!)} from the status line`);
         await until(() => srv.seen.closedAfter.length >= 1, `${p.framing} ${p.arrival}: the connection given back`, 5000);
         assert.equal(srv.seen.closedAfter.length, 1, `${p.framing} ${p.arrival}: the connection given back`);
       } finally {
