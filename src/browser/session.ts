@@ -20,13 +20,15 @@ export function sessionId(nowMs = Date.now(), idleMs = SESSION_IDLE_MS, maxMs = 
   let stored = mine;
   try {
     storage = localStorage;
-    stored = storage.getItem(KEY) ?? '';
+    stored = storage.getItem(KEY) ?? mine; // none stored (storage full): the page's own
   } catch (e) {
     internalError(e); // storage disabled: a session per page
   }
   const [id = '', started, seen] = stored.split(',');
-  const live = /^[0-9a-f]{32}$/.test(id) && nowMs - Number(started) < maxMs && nowMs - Number(seen) < idleMs;
-  if (live && nowMs - Number(seen) < idleMs / 30) return id;
+  const since = nowMs - Number(seen);
+  // A record seen in the future (the clock was set back) is not live: it would outlast maxMs by as much.
+  const live = /^[0-9a-f]{32}$/.test(id) && nowMs - Number(started) < maxMs && since < idleMs && since > -idleMs / 30;
+  if (live && since < idleMs / 30) return id;
   const record = live ? `${id},${started},${nowMs}` : `${hex(crypto.getRandomValues(new Uint8Array(16)))},${nowMs},${nowMs}`;
   mine = record;
   try {

@@ -18,7 +18,7 @@ import type { Prepared } from './prepare.js';
 import type { Gzip } from '../export/types.js';
 import { initWith } from '../init.js';
 import { gzip } from '../export/gzip.js';
-import { internalError, warnOnce } from '../diag.js';
+import { internalError, rangeSetting, warnOnce } from '../diag.js';
 import { resolveDeliveryOptions } from '../export/options.js';
 import { createNoopTracer } from '../tracer.js';
 import { isNoop } from '../noop.js';
@@ -32,7 +32,7 @@ import { instrumentLongTasks } from './long-tasks.js';
 import { instrumentNavigation } from './navigation.js';
 import { instrumentResources } from './resources.js';
 import { instrumentXhr } from './xhr.js';
-import { sessionId } from './session.js';
+import { SESSION_IDLE_MS, SESSION_MAX_MS, sessionId } from './session.js';
 import { STARTED, type StartedPage, prepareBrowser } from './prepare.js';
 import { nextTask } from './schedule.js';
 import { listen } from './util.js';
@@ -90,9 +90,11 @@ export async function resumeBrowser({ opts, defaultWasm, onUnload, onRestore, wa
     const resource = { ...opts.resource };
     let session: (() => Record<string, string>) | undefined;
     if (enabled('session') && resource['session.id'] === undefined) {
-      const s = typeof on.session === 'object' ? on.session : {};
+      const s = (typeof on.session === 'object' && on.session) || {};
+      const idleMs = rangeSetting('session.idleMs', s.idleMs, 1, Number.MAX_SAFE_INTEGER, SESSION_IDLE_MS);
+      const maxMs = rangeSetting('session.maxMs', s.maxMs, 1, Number.MAX_SAFE_INTEGER, SESSION_MAX_MS);
       // Read again before each batch is encoded: a batch is activity, and carries the session current then.
-      session = () => ({ 'session.id': sessionId(Date.now(), s.idleMs, s.maxMs) });
+      session = () => ({ 'session.id': sessionId(Date.now(), idleMs, maxMs) });
       Object.assign(resource, session());
     }
     const source = await compiled;

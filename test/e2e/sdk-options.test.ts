@@ -84,6 +84,48 @@ test('session.id without usable storage: one for the page (read per batch), unde
   }
 });
 
+test('session.id with storage full (setItem throws, nothing stored): one for the page, as without storage, not one per batch', () => {
+  const g = globalThis as { localStorage?: unknown };
+  g.localStorage = {
+    getItem: () => null,
+    setItem: () => {
+      throw new DOMException('full', 'QuotaExceededError');
+    },
+  };
+  try {
+    const t = 2_100_000_000_000;
+    const a = sessionId(t);
+    for (let i = 1; i <= 20; i++) assert.equal(sessionId(t + i * 5_000), a, `batch ${i} keeps it`);
+    assert.notEqual(sessionId(t + 100_000 + 2 * SESSION_IDLE_MS), a, 'idle too long: a new session');
+  } finally {
+    delete g.localStorage;
+  }
+});
+
+test('session.id stored with times in the future (the clock set back by 1 min to 2 days, generated): replaced, so no session outlasts maxMs', () => {
+  const store = new Map<string, string>();
+  const g = globalThis as { localStorage?: unknown };
+  g.localStorage = { getItem: (k: string) => store.get(k) ?? null, setItem: (k: string, v: string) => void store.set(k, v) };
+  let seed = 3;
+  const next = (): number => (seed = (seed * 48271) % 2147483647) / 2147483647;
+  try {
+    for (let i = 0; i < 200; i++) {
+      const t = 2_200_000_000_000 + i * 1e9;
+      const back = Math.round(2 * SESSION_IDLE_MS / 30 + next() * 2 * 86_400_000); // past the 1-minute slack
+      const old = 'ab'.repeat(16);
+      store.set('wasmtrace.session', `${old},${t + back - 1000},${t + back}`);
+      const now = sessionId(t);
+      assert.notEqual(now, old, `a record ${back} ms ahead is not kept`);
+      assert.equal(sessionId(t + 1000), now, 'the new one holds');
+    }
+    // Within the slack (another tab's write a few ms ahead of this read): kept.
+    store.set('wasmtrace.session', `${'cd'.repeat(16)},2300000000000,2300000000005`);
+    assert.equal(sessionId(2_300_000_000_000), 'cd'.repeat(16));
+  } finally {
+    delete g.localStorage;
+  }
+});
+
 test('data-disabled and data-debug are booleans: present or "true" is on, "false" is off', () => {
   assert.equal(optionsFromDataset({ disabled: '' }).disabled, true);
   assert.equal(optionsFromDataset({ disabled: 'true' }).disabled, true);

@@ -164,3 +164,45 @@ test('Chromium: session.id of two tabs through generated gaps of activity (2 see
     await clock.resume();
   }
 });
+
+test('Chromium: session options bad or null, or localStorage full: the tracer records, with one session.id per page, and a bad setting warns', async (t) => {
+  const site = await sdkSite('session-bad', { '/index.html': '<!doctype html><title>session</title>' });
+  const c = await startCollector({ cors: { origins: [site.origin] } });
+  const browser = await launchChromium();
+  t.after(async () => {
+    await browser.close();
+    await c.close();
+    await site.close();
+  });
+  const fill = `(() => {
+    let i = 0;
+    for (let s = 'x'.repeat(1 << 20); s.length; ) try { localStorage.setItem('fill' + i++, s); } catch { s = s.slice(0, s.length >> 1); }
+  })()`;
+  const cases: Array<[string, string, string]> = [
+    ['null', '{ session: null }', ''],
+    ['negative', '{ session: { idleMs: -1 } }', 'bad session.idleMs -1; using 1800000'],
+    ['text', "{ session: { idleMs: 'abc', maxMs: 0 } }", 'bad session.idleMs abc; using 1800000'],
+    ['full', '{}', ''],
+  ];
+  for (const [label, instr, warning] of cases) {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const warnings: string[] = [];
+    page.on('console', (m) => void (m.type() === 'warning' && warnings.push(m.text())));
+    await page.goto(site.url);
+    if (label === 'full') await page.evaluate(fill);
+    await page.evaluate(`(async () => {
+      const { init } = await import('/browser.js');
+      window.tracer = await init({ serviceName: 'session-e2e', endpoint: ${JSON.stringify(c.url)}, wasm: '/wasmtrace.wasm', compression: 'none',
+        instrumentations: { webVitals: false, documentLoad: false, resources: false, longTasks: false, interactions: false, ...${instr} } });
+      for (let i = 0; i < 3; i++) { tracer.startSpan('${label}-' + i).end(); await tracer.flush(); }
+    })()`);
+    const names = [0, 1, 2].map((i) => `${label}-${i}`);
+    await c.waitFor(() => names.every((n) => c.spans().some((s) => s.name === n)), 10_000);
+    const ids = new Set(names.map((n) => sid(c, n)));
+    assert.equal(ids.size, 1, `${label}: one session for the page's batches, got ${[...ids].join(' ')}`);
+    assert.match([...ids][0]!, /^[0-9a-f]{32}$/, label);
+    if (warning) assert.ok(warnings.some((w) => w.includes(warning)), `${label}: warned ${warnings.join(' | ')}`);
+    await context.close();
+  }
+});
