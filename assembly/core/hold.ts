@@ -1,5 +1,6 @@
 // Tail sampling. When on, every span is recorded and, once ended, held with
-// the other spans of its trace until the trace is complete here: a local
+// the other spans of its trace (unless the head decision keeps the trace: then
+// it leaves at once) until the trace is complete here: a local
 // root has ended and no span of the trace is live. Then the trace is kept if
 // a span failed, if a local root was slow, or if the head decision (trace-id
 // ratio, or the upstream sampled flag) says so; its held spans go to the
@@ -136,7 +137,8 @@ export function join(idx: i32, head: bool, startMs: f64): void {
   used++;
   store<u64>(e, a, E_TRACE);
   store<u64>(e, b, E_TRACE + 8);
-  store<u8>(e, OPEN, E_STATE);
+  // The head decision keeps a trace whatever follows: its spans leave as they end.
+  store<u8>(e, head ? KEEP : OPEN, E_STATE);
   store<u8>(e, head ? F_HEAD : 0, E_FLAGS);
   store<u16>(e, load<u16>(e, E_GEN) + 1, E_GEN);
   store<u16>(e, 1, E_LIVE);
@@ -146,7 +148,7 @@ export function join(idx: i32, head: bool, startMs: f64): void {
   store<i16>(e, root ? <i16>idx : -1, E_ROOT);
   store<f64>(e, startMs, E_BORN);
   store<i32>(slot, ref(free), S_HOLD);
-  openCount++;
+  if (!head) openCount++;
 }
 
 /** Where the set of kept traces for a trace id's hash `h` starts: its top 4 bits pick one of 16. */

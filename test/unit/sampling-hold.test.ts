@@ -159,3 +159,37 @@ test('the hold timer does not keep Node alive: a process with held spans exits a
   assert.match(run.stdout, /exported \d+/, 'held spans decided and sent at exit');
   assert.ok(Date.now() - t0 < 20_000, `exited in ${Date.now() - t0} ms, not after maxHoldMs`);
 });
+
+test('a trace the head decision keeps is not held: its spans leave as they end, and take none of the 1,024 places of traces still undecided (generated, 6 seeds)', async () => {
+  for (let seed = 1; seed <= 6; seed++) {
+    const r = prng(seed * 104729);
+    const t = await coreTracer({ ratio: 0.5, seed, sampler: { keepErrors: true } });
+    /** A root the head decision keeps (`want`) or not; the others are ended and dropped. */
+    const root = (want: boolean): Span => {
+      for (;;) {
+        const s = t.tracer.startSpan('root', {}, null);
+        if (((s.spanContext().traceFlags & 1) === 1) === want) return s;
+        s.end();
+      }
+    };
+    const undecided = root(false);
+    const waiting = 1 + Math.floor(r() * 20);
+    for (let i = 0; i < waiting; i++) t.tracer.startSpan('waiting', {}, undecided).end();
+    const kept = root(true); // a long-lived span the ratio sampled (a page's)
+    const n = 1100 + Math.floor(r() * 800);
+    let early = 0;
+    for (let i = 0; i < n; i++) {
+      t.tracer.startSpan('sampled', {}, kept).end();
+      if (i % 100 === 99) early += exported(t).filter((s) => s.name === 'sampled').length;
+    }
+    early += exported(t).filter((s) => s.name === 'sampled').length;
+    assert.equal(early, n, `seed ${seed}: every sampled child left while its root is open`);
+    assert.equal(t.core.source.stats().held, waiting, `seed ${seed}: only the undecided trace's spans wait`);
+    fail(undecided, r());
+    undecided.end();
+    kept.end();
+    const got = exported(t);
+    assert.equal(got.filter((s) => s.traceId === undecided.spanContext().traceId).length, waiting + 1, `seed ${seed}: the trace that failed later arrives whole`);
+    assert.equal(t.core.source.stats().droppedSpans, 0, `seed ${seed}: nothing lost`);
+  }
+});

@@ -167,7 +167,8 @@ const summary = (spans: FlatSpan[]): string[] =>
 /**
  * Checks a run against the rule: a trace's ended spans leave once, all of
  * them when it is kept (the ratio, a failure with keepErrors, a slow root),
- * none otherwise; those of a trace still open at the end leave at shutdown;
+ * none otherwise; those of a trace still open at the end leave at shutdown
+ * (those of a trace the head decision keeps leave as they end);
  * the flag is the head decision, and only a trace the ratio kept carries
  * its threshold. A late span (after the trace was decided) leaves by the
  * head decision or its own failure, or because tail sampling kept its trace
@@ -198,7 +199,7 @@ function checkRule(plan: Plan, run: Run, c: Config, label: string): void {
       count++;
       assert.equal(span.flags & 1, head ? 1 : 0, `${what}: the flag is the head decision`);
       assert.equal(span.traceState, head ? `ot=th:${thresholdHex(c.ratio)}` : '', what);
-      if (open) assert.ok(!run.before.has(span.spanId), `${what}: held until shutdown`);
+      if (open && !head) assert.ok(!run.before.has(span.spanId), `${what}: held until shutdown`);
     }
   }
   assert.equal(run.spans.length, count, `${label}: nothing else exported`);
@@ -229,16 +230,18 @@ for (const ratio of [0, 0.25]) {
 
 test('past 1,024 held spans the oldest trace is decided with what is known, as in JS; a later failure keeps its later spans', async () => {
   const r = prng(0xb0b);
-  for (const ratio of [0, 0.25]) {
+  for (const ratio of [0, 0.1]) {
     const seed = 1 + Math.floor(r() * 1e6);
     const c: Config = { ratio, keepErrors: true, slowMs: 0 };
     // 400 traces whose roots stay live, each holding three children (1,200 in all) with a
     // fourth live (the span pool, 2,047, never fills, so what the JS tracer has not drained
     // makes no difference); every 9th fails early, and the last child of every 7th fails
-    // after the hold may have decided its trace.
+    // after the hold may have decided its trace. A trace the ratio keeps holds nothing: at
+    // ratio 0.1 the others (about 360) still hold more than 1,024.
+    const traces = 400;
     const ops: Op[] = [];
     const late: Op[] = [];
-    for (let t = 0; t < 400; t++) {
+    for (let t = 0; t < traces; t++) {
       const [root, a, b, c, z] = [5 * t, 5 * t + 1, 5 * t + 2, 5 * t + 3, 5 * t + 4];
       ops.push({ k: 's', i: root, p: -1 }, { k: 's', i: a, p: root }, { k: 's', i: b, p: root }, { k: 's', i: c, p: a }, { k: 's', i: z, p: root });
       if (t % 9 === 0) ops.push({ k: 'x', i: a });
@@ -256,7 +259,7 @@ test('past 1,024 held spans the oldest trace is decided with what is known, as i
     assert.ok(run.before.size > 0, label);
     const names = new Set(run.spans.map((s) => s.name));
     let rescued = 0;
-    for (let t = 0; t < 400; t++) {
+    for (let t = 0; t < traces; t++) {
       if (t % 9 === 0) assert.ok(names.has(`s${5 * t + 1}`), `${label}: trace ${t}'s child that failed early is kept`);
       if (t % 7 === 0) assert.ok(names.has(`s${5 * t + 4}`), `${label}: trace ${t}'s child that failed late is kept`);
       if (t % 7 === 0 && !names.has(`s${5 * t + 2}`)) rescued++;
