@@ -142,7 +142,8 @@ export async function resumeBrowser({ opts, defaultWasm, onUnload, onRestore, wa
       if (enabled('xhr')) ctx.xhrSince = early.since;
     }
     if (on.interactions !== false) {
-      const events = typeof on.interactions === 'object' && Array.isArray(on.interactions.events) ? on.interactions.events : DEFAULT_EVENTS;
+      const i = on.interactions; // null is unset, as for the others: on, with the default events
+      const events = i && typeof i === 'object' && Array.isArray(i.events) ? i.events : DEFAULT_EVENTS;
       instrumentInteractions(ctx, events);
     }
     if (enabled('navigation')) instrumentNavigation(ctx);

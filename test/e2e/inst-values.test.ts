@@ -70,3 +70,25 @@ test('Chromium: the page\'s sendBeacon requests get resourceFetch spans (initiat
   assert.deepEqual(beacons().map((s) => [attr(s, 'url.full'), attr(s, 'resource.initiator_type')]).sort(), Array.from({ length: n }, (_, i) => [`${site.origin}/beacon?b=${i}`, 'beacon']));
   assert.deepEqual(named(c, 'resourceFetch').filter((s) => String(attr(s, 'url.full')).startsWith(c.url)), [], 'none of the exporter\'s own');
 });
+
+// `null` for an instrumentation is unset, as for any option: on, with its defaults. `interactions: null`
+// read `null.events` after the tracer existed: init() resolved to a tracer recording nothing, with the
+// instrumentations before it installed.
+test('Chromium: instrumentations given null (each, and all at once) are on with their defaults: the tracer records and a click is traced', async (t) => {
+  const keys = ['documentLoad', 'resources', 'fetch', 'xhr', 'interactions', 'navigation', 'errors', 'webVitals', 'longTasks', 'session'];
+  const { site, c, newPage } = await startEnv(t, {
+    '/page.html': { body: '<!doctype html><button id="b">go</button>', type: 'text/html' },
+  });
+  for (const [label, instrumentations] of [...keys.map((k) => [k, { [k]: null }] as const), ['all', Object.fromEntries(keys.map((k) => [k, null]))] as const]) {
+    const page = await newPage();
+    await page.goto(`${site.origin}/page.html`);
+    await page.evaluate(initCode(c.url, { instrumentations }));
+    assert.equal(await page.evaluate(`(() => { const s = tracer.startSpan('null-${label}'); const r = s.isRecording(); s.end(); return r; })()`), true, `${label}: records`);
+    await page.click('#b');
+    await c.waitFor(() => named(c, `null-${label}`).length === 1, 15_000).catch(() => {});
+    assert.equal(named(c, `null-${label}`).length, 1, `${label}: its span exported`);
+    await page.close();
+  }
+  await c.waitFor(() => named(c, 'click').length >= keys.length + 1, 15_000).catch(() => {});
+  assert.equal(named(c, 'click').length, keys.length + 1, 'a click span from each page');
+});
