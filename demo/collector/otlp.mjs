@@ -8,7 +8,10 @@ import { createRequire } from 'node:module';
 const require = createRequire(import.meta.url);
 // The protobufjs module generated from the OTLP .proto files, shipped by the
 // OpenTelemetry JS SDK; the collector only decodes with it.
-const root = require('@opentelemetry/otlp-transformer/build/src/generated/root.js');
+const rootPath = require.resolve('@opentelemetry/otlp-transformer/build/src/generated/root.js');
+const root = require(rootPath);
+/** The protobufjs Reader the generated decoder uses (the same copy of protobufjs). */
+const { Reader } = createRequire(rootPath)('protobufjs/minimal');
 const v1 = root.opentelemetry.proto.collector.trace.v1;
 export const ExportTraceServiceRequest = v1.ExportTraceServiceRequest;
 export const ExportTraceServiceResponse = v1.ExportTraceServiceResponse;
@@ -134,14 +137,29 @@ export function decodeProtobufRequest(bytes) {
 // objects a body would become are counted first, without building any.
 
 /**
- * The message fields of an ExportTraceServiceRequest that become objects, by type:
- * field number → type of the nested message. Types: 0 request, 1 ResourceSpans,
- * 2 Resource, 3 ScopeSpans, 4 InstrumentationScope, 5 Span, 6 Event, 7 Link,
- * 8 KeyValue, 9 AnyValue, 10 ArrayValue, 11 KeyValueList, 12 Status.
+ * The fields of the messages of an ExportTraceServiceRequest, by message type, as the
+ * generated decoder reads them: field number → the type of a nested message (a number),
+ * or how the value is read: 'L' length-delimited (string, bytes), 'V' a 32-bit varint
+ * (int32, uint32, enum, bool), 'W' a 64-bit varint, 'F' fixed 8 bytes (fixed64, double).
+ * Types: 0 request, 1 ResourceSpans, 2 Resource, 3 ScopeSpans, 4 InstrumentationScope,
+ * 5 Span, 6 Event, 7 Link, 8 KeyValue, 9 AnyValue, 10 ArrayValue, 11 KeyValueList, 12 Status.
+ * The decoder reads a known field by its number whatever the wire type says, and other
+ * fields are skipped by their wire type, so the count follows the same rules.
  */
 const PB_FIELDS = [
-  { 1: 1 }, { 1: 2, 2: 3 }, { 1: 8 }, { 1: 4, 2: 5 }, { 3: 8 }, { 9: 8, 11: 6, 13: 7, 15: 12 },
-  { 3: 8 }, { 4: 8 }, { 2: 9 }, { 5: 10, 6: 11 }, { 1: 9 }, { 1: 8 }, {},
+  { 1: 1 },
+  { 1: 2, 2: 3, 3: 'L' },
+  { 1: 8, 2: 'V' },
+  { 1: 4, 2: 5, 3: 'L' },
+  { 1: 'L', 2: 'L', 3: 8, 4: 'V' },
+  { 1: 'L', 2: 'L', 3: 'L', 4: 'L', 5: 'L', 6: 'V', 7: 'F', 8: 'F', 9: 8, 10: 'V', 11: 6, 12: 'V', 13: 7, 14: 'V', 15: 12 },
+  { 1: 'F', 2: 'L', 3: 8, 4: 'V' },
+  { 1: 'L', 2: 'L', 3: 'L', 4: 8, 5: 'V' },
+  { 1: 'L', 2: 9 },
+  { 1: 'L', 2: 'V', 3: 'W', 4: 'F', 5: 10, 6: 11, 7: 'L' },
+  { 1: 9 },
+  { 1: 8 },
+  { 2: 'L', 3: 'V' },
 ];
 const PB_SPAN = 5;
 /** Far deeper than any real request (values deeper than MAX_VALUE_DEPTH are cut anyway). */
@@ -150,8 +168,8 @@ const MAX_PB_DEPTH = 64;
 /**
  * Throws BadRequest 413 when a body holds more than `maxSpans` spans or more than
  * `maxItems` objects (spans, events, links, attributes, values, …): a protobuf body is
- * walked field by field, a JSON body has its objects and arrays counted. Malformed
- * protobuf is left to the decoder to report.
+ * walked field by field, a JSON body has its objects and arrays counted. Throws
+ * BadRequest 400 for protobuf the decoder would refuse too.
  * @param {'protobuf' | 'json'} encoding @param {Uint8Array} bytes
  * @param {{ maxSpans: number, maxItems: number }} limits
  */
@@ -161,48 +179,46 @@ export function checkRequestSize(encoding, bytes, { maxSpans, maxItems }) {
   if (items > maxItems) throw new BadRequest(`request has more than ${maxItems} objects: spans, events, links, attributes and values (maxItemsPerRequest)`, 413);
 }
 
-/** Counts spans and objects, stopping past either limit; a structure it cannot follow ends the count. */
+/**
+ * Counts spans and objects, stopping past either limit. Read with the decoder's own
+ * Reader, so that every varint (a tag or length with bits past 32, a 12-byte varint in
+ * an unknown field), group and wire type means here what it means to the decoder: a
+ * count that read the bytes otherwise could be led past objects the decoder then builds.
+ */
 function countProtobuf(bytes, maxSpans, maxItems) {
+  const reader = Reader.create(bytes);
   const types = [0];
-  const ends = [bytes.length];
-  let pos = 0;
+  const ends = [reader.len];
   let spans = 0;
   let items = 0;
-  const varint = () => {
-    let v = 0;
-    for (let shift = 0; shift < 64 && pos < bytes.length; shift += 7) {
-      const b = bytes[pos++];
-      v += (b & 0x7f) * 2 ** shift;
-      if (b < 0x80) return v;
-    }
-    return -1;
-  };
-  while (types.length > 0) {
-    const top = types.length - 1;
-    if (pos >= ends[top]) {
-      types.pop();
-      ends.pop();
-      continue;
-    }
-    const tag = varint();
-    const wire = tag & 7;
-    if (tag < 0 || (wire === 0 && varint() < 0)) break;
-    if (wire === 1 || wire === 5) pos += wire === 1 ? 8 : 4;
-    else if (wire === 2) {
-      const len = varint();
-      if (len < 0 || pos + len > ends[top]) break;
-      const child = PB_FIELDS[types[top]][Math.floor(tag / 8)];
-      if (child === undefined) {
-        pos += len;
+  try {
+    while (types.length > 0) {
+      const top = types.length - 1;
+      if (reader.pos >= ends[top]) {
+        types.pop();
+        ends.pop();
         continue;
       }
-      items++;
-      if (child === PB_SPAN) spans++;
-      if (spans > maxSpans || items > maxItems) break;
-      if (types.length >= MAX_PB_DEPTH) throw new BadRequest('request too deeply nested');
-      types.push(child);
-      ends.push(pos + len);
-    } else if (wire !== 0) break;
+      const tag = reader.uint32();
+      const field = PB_FIELDS[types[top]][tag >>> 3];
+      if (field === undefined) reader.skipType(tag & 7);
+      else if (field === 'L') reader.skip(reader.uint32());
+      else if (field === 'V') reader.uint32();
+      else if (field === 'W') reader.int64();
+      else if (field === 'F') reader.skip(8);
+      else {
+        const len = reader.uint32();
+        items++;
+        if (field === PB_SPAN) spans++;
+        if (spans > maxSpans || items > maxItems) break;
+        if (types.length >= MAX_PB_DEPTH) throw new BadRequest('request too deeply nested');
+        types.push(field);
+        ends.push(reader.pos + len);
+      }
+    }
+  } catch (err) {
+    if (err instanceof BadRequest) throw err;
+    throw new BadRequest(`malformed protobuf ExportTraceServiceRequest: ${err instanceof Error ? err.message : String(err)}`);
   }
   return { spans, items };
 }

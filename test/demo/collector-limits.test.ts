@@ -158,3 +158,46 @@ test('slow senders: a body not complete within bodyTimeoutMs gets 408 and frees 
     await c.close();
   }
 });
+
+/** A varint of `n` in exactly `size` bytes (zero padding, so the value is the same), with `high` or'ed into the last byte. */
+function paddedVarint(n: number, size: number, high = 0): Buffer {
+  const out = Buffer.alloc(size, 0x80);
+  for (let i = 0; i < size; i++, n = Math.floor(n / 128)) out[i] = (n & 0x7f) | (i < size - 1 ? 0x80 : 0);
+  out[size - 1]! |= high;
+  return out;
+}
+
+test('protobuf the decoder reads otherwise than a plain walk (overlong tags and lengths, groups, long varints, wrong wire types): counted as the decoder reads it, 413, the collector stays up', async () => {
+  const { child, tracesUrl, stderr } = await startChild(192);
+  try {
+    const spans = Buffer.alloc(2 * 3_000_000).fill(Buffer.from([0x12, 0])); // 3 million empty spans
+    const rs = field(2, spans); // a ResourceSpans holding one ScopeSpans with them
+    const bodies: Record<string, Buffer> = {
+      // protobufjs reads tags and lengths as 32-bit: bit 32 (the 5th byte's 0x10) is dropped
+      'resourceSpans tag with bit 32 set': Buffer.concat([paddedVarint(1 * 8 + 2, 5, 0x10), varint(rs.length), rs]),
+      'length with bit 32 set': Buffer.concat([varint(1 * 8 + 2), paddedVarint(rs.length, 5, 0x10), rs]),
+      // a 10-byte varint: protobufjs reads 5 and skips 5 more unread
+      '10-byte length': Buffer.concat([varint(1 * 8 + 2), paddedVarint(rs.length, 5, 0x80), Buffer.from([0, 0, 0, 0, 0]), rs]),
+      'an unknown group first': Buffer.concat([varint(99 * 8 + 3), varint(7 * 8 + 0), varint(5), varint(99 * 8 + 4), field(1, rs)]),
+      'an unknown 12-byte varint first': Buffer.concat([varint(99 * 8), Buffer.alloc(11, 0x80), Buffer.from([0]), field(1, rs)]),
+      'resourceSpans with wire type 0': Buffer.concat([varint(1 * 8 + 0), varint(rs.length), rs]),
+      'resourceSpans with wire type 5': Buffer.concat([varint(1 * 8 + 5), varint(rs.length), rs]),
+    };
+    for (const [name, body] of Object.entries(bodies)) {
+      const gz = gzipSync(body);
+      const a = await fetch(tracesUrl, {
+        method: 'POST', headers: { 'content-type': 'application/x-protobuf', 'content-encoding': 'gzip' }, body: new Uint8Array(gz), signal: AbortSignal.timeout(60_000),
+      }).then(async (r) => ({ status: r.status, text: Buffer.from(await r.arrayBuffer()).toString() }), (e) => ({ status: 0, text: String(e.cause ?? e) }));
+      assert.equal(a.status, 413, `${name}: ${gz.length} B gzip → ${(body.length / MiB).toFixed(1)} MiB: ${a.text.slice(0, 200)} ${stderr().slice(-300)}`);
+      assert.match(a.text, /maxSpansPerRequest/);
+    }
+    const { traceId, request } = makeTraceRequest({ spanCount: 3, seed: 12 });
+    const r = await fetch(tracesUrl, { method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body: new Uint8Array(toProtobuf(request)) });
+    assert.equal(r.status, 200);
+    const t = await fetch(tracesUrl.replace('/v1/traces', `/api/traces/${traceId}`));
+    assert.equal(((await t.json()) as any).spanCount, 3);
+    assert.equal(child.exitCode, null, 'collector still running');
+  } finally {
+    child.kill('SIGKILL');
+  }
+});
