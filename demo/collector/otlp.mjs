@@ -306,11 +306,11 @@ function arr(v, where) {
 function anyValueToJs(v, depth = 0) {
   if (v === null || typeof v !== 'object') return null;
   if (depth > MAX_VALUE_DEPTH) return '[nested too deeply]';
-  if ('stringValue' in v) return String(v.stringValue);
+  if ('stringValue' in v) return text(v.stringValue);
   if ('boolValue' in v) return Boolean(v.boolValue);
   if ('intValue' in v) {
-    const n = Number(v.intValue);
-    return Number.isSafeInteger(n) ? n : String(v.intValue);
+    const n = num(v.intValue);
+    return Number.isSafeInteger(n) ? n : text(v.intValue);
   }
   if ('doubleValue' in v) {
     const d = v.doubleValue;
@@ -321,7 +321,7 @@ function anyValueToJs(v, depth = 0) {
     return Array.isArray(vals) ? vals.map((x) => anyValueToJs(x, depth + 1)) : [];
   }
   if ('kvlistValue' in v) return kvToObject(v.kvlistValue?.values, depth + 1);
-  if ('bytesValue' in v) return String(v.bytesValue);
+  if ('bytesValue' in v) return text(v.bytesValue);
   return null;
 }
 
@@ -336,8 +336,21 @@ function kvToObject(list, depth = 0) {
   return out;
 }
 
+/**
+ * A JSON scalar as a string. An object or array where a scalar belongs reads as empty:
+ * String() of one can throw (`{"toString": 1}` has no callable conversion).
+ */
+function text(v) {
+  return v !== null && typeof v === 'object' ? '' : String(v);
+}
+
+/** A JSON scalar as a number; an object or array (see text) is NaN. */
+function num(v) {
+  return v !== null && typeof v === 'object' ? NaN : Number(v);
+}
+
 function count(v) {
-  const n = Number(v ?? 0);
+  const n = num(v ?? 0);
   return Number.isFinite(n) && n > 0 ? Math.trunc(n) : 0;
 }
 
@@ -385,7 +398,7 @@ export function flattenRequest(req, maxSpans = Infinity) {
     for (let j = 0; j < ssList.length; j++) {
       const ss = ssList[j];
       if (ss === null || typeof ss !== 'object') fail(`resourceSpans[${i}].scopeSpans[${j}]`, 'expected an object');
-      const scope = { name: String(ss.scope?.name ?? ''), version: String(ss.scope?.version ?? '') };
+      const scope = { name: text(ss.scope?.name ?? ''), version: text(ss.scope?.version ?? '') };
       const spanList = arr(ss.spans, `resourceSpans[${i}].scopeSpans[${j}].spans`);
       spanCount += spanList.length;
       if (spanCount > maxSpans) throw new BadRequest(`request has more than ${maxSpans} spans (maxSpansPerRequest)`, 413);
@@ -419,13 +432,13 @@ export function flattenRequest(req, maxSpans = Infinity) {
           continue;
         }
         const status = s.status && typeof s.status === 'object' ? s.status : {};
-        const code = Number(status.code ?? 0);
+        const code = num(status.code ?? 0);
         spans.push({
           traceId,
           spanId,
           parentSpanId: parentSpanId === ZERO16 ? '' : parentSpanId,
           traceState: typeof s.traceState === 'string' ? s.traceState : '',
-          name: String(s.name ?? ''),
+          name: text(s.name ?? ''),
           kind: kindNumber(s.kind),
           startTimeUnixNano: start,
           endTimeUnixNano: end,
@@ -436,7 +449,7 @@ export function flattenRequest(req, maxSpans = Infinity) {
           droppedAttributesCount: count(s.droppedAttributesCount),
           events: arr(s.events, 'span.events').map((e) => ({
             timeUnixNano: normNanos(e?.timeUnixNano) ?? '0',
-            name: String(e?.name ?? ''),
+            name: text(e?.name ?? ''),
             attributes: kvToObject(e?.attributes),
           })),
           droppedEventsCount: count(s.droppedEventsCount),
@@ -447,7 +460,7 @@ export function flattenRequest(req, maxSpans = Infinity) {
             attributes: kvToObject(l?.attributes),
           })),
           droppedLinksCount: count(s.droppedLinksCount),
-          status: { code: statusNumber(code, status.code), message: String(status.message ?? '') },
+          status: { code: statusNumber(code, status.code), message: text(status.message ?? '') },
           resource,
           scope,
         });
@@ -463,7 +476,7 @@ function kindNumber(v) {
     const i = KINDS.indexOf(v);
     return i < 0 ? 0 : i;
   }
-  const n = Number(v ?? 0);
+  const n = num(v ?? 0);
   return Number.isInteger(n) && n >= 0 && n <= 5 ? n : 0;
 }
 

@@ -546,6 +546,42 @@ test('thousands of generated bad bodies: each answered 200/400/413/415, the coll
   });
 });
 
+test('OTLP/JSON values of the wrong type where a string or number belongs (objects whose toString/valueOf are not functions, arrays, …): accepted, never 500', async () => {
+  await withCollector({}, async (c) => {
+    const traceId = 'c'.repeat(32);
+    const odd = [{ toString: 1 }, { toString: 1, valueOf: 1 }, { valueOf: {} }, [], [1, 2], {}, [{ toString: null }]];
+    /** Each puts `v` where the span (or its scope) has a scalar. */
+    const places: ((v: unknown) => { scope?: unknown; span: Record<string, unknown> })[] = [
+      (v) => ({ span: { name: v } }),
+      (v) => ({ span: { kind: v } }),
+      (v) => ({ span: { status: { code: v } } }),
+      (v) => ({ span: { status: { message: v } } }),
+      (v) => ({ span: { droppedAttributesCount: v } }),
+      (v) => ({ span: { droppedEventsCount: v, droppedLinksCount: v } }),
+      (v) => ({ span: { events: [{ name: v, timeUnixNano: '1' }] } }),
+      (v) => ({ span: { attributes: [{ key: 's', value: { stringValue: v } }] } }),
+      (v) => ({ span: { attributes: [{ key: 'i', value: { intValue: v } }] } }),
+      (v) => ({ span: { attributes: [{ key: 'b', value: { bytesValue: v } }] } }),
+      (v) => ({ span: { events: [{ name: 'e', attributes: [{ key: 'k', value: { stringValue: v } }] }] } }),
+      (v) => ({ scope: { name: v, version: v }, span: {} }),
+    ];
+    let n = 0;
+    for (const place of places) {
+      for (const v of odd) {
+        const { scope, span } = place(v);
+        const spanId = (++n).toString(16).padStart(16, '0');
+        const body = JSON.stringify({ resourceSpans: [{ scopeSpans: [{ scope, spans: [{ traceId, spanId, startTimeUnixNano: '1', endTimeUnixNano: '2', ...span }] }] }] });
+        const r = await fetch(c.tracesUrl, { method: 'POST', headers: JSON_CT, body });
+        const text = await r.text();
+        assert.equal(r.status, 200, `${body}: ${text}`);
+        assert.deepEqual(JSON.parse(text), {});
+      }
+    }
+    assert.equal((await getTrace(c, traceId)).spanCount, n);
+    assert.deepEqual(c.stats().receiver.errors, {});
+  });
+});
+
 test('JSONL option: every export appended as one OTLP/JSON request a line', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'wasmtrace-collector-'));
   const path = join(dir, 'traces.jsonl');
