@@ -107,7 +107,13 @@ export async function startCollector(options = {}) {
       res.setHeader('Access-Control-Allow-Credentials', 'true');
       res.setHeader('Vary', 'Origin');
     }
-    const url = new URL(req.url ?? '/', 'http://collector');
+    let url;
+    try {
+      url = new URL(req.url ?? '/', 'http://collector');
+    } catch {
+      // An absolute form with a host that is not one (http://[, a port past 65535), or //[.
+      return plain(res, 400, 'malformed request target');
+    }
     const path = url.pathname;
 
     if (req.method === 'OPTIONS') {

@@ -582,6 +582,31 @@ test('OTLP/JSON values of the wrong type where a string or number belongs (objec
   });
 });
 
+test('request targets that are not URLs (absolute forms with bad hosts or ports, //[): 400, never 500, and the collector goes on', async () => {
+  const net = await import('node:net');
+  await withCollector({}, async (c) => {
+    const targets = ['http://[', 'http://a:99999/v1/traces', 'http://%zz/', 'http://[::1/api/stats', 'https://', 'http://1.2.3.4.5/', 'http://0x100000000/', '//[', '///'];
+    for (const target of targets) {
+      for (const method of ['GET', 'POST', 'OPTIONS']) {
+        const answer = await new Promise<string>((resolve) => {
+          const s = net.connect(c.port, '127.0.0.1');
+          let out = '';
+          s.on('data', (d) => { out += d; });
+          s.on('close', () => resolve(out));
+          s.on('error', () => resolve(out));
+          s.write(`${method} ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: http://localhost\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}`);
+          setTimeout(() => s.destroy(), 3000);
+        });
+        assert.match(answer, /^HTTP\/1\.1 400 /, `${method} ${target}: ${answer.slice(0, 80)}`);
+      }
+    }
+    const { traceId, request } = makeTraceRequest({ spanCount: 2, seed: 400 });
+    const r = await fetch(c.tracesUrl, { method: 'POST', headers: JSON_CT, body: JSON.stringify(request) });
+    assert.equal(r.status, 200);
+    assert.equal((await getTrace(c, traceId)).spanCount, 2);
+  });
+});
+
 test('JSONL option: every export appended as one OTLP/JSON request a line', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'wasmtrace-collector-'));
   const path = join(dir, 'traces.jsonl');
