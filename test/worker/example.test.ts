@@ -91,3 +91,12 @@ test('wrangler dev: the CORS preflight allows each set of headers a traced page 
     assert.deepEqual(asked.filter((h) => !allowed.includes(h)), [], `asked for ${asked.join(', ')}`);
   }
 });
+
+test('wrangler dev: POST /api/checkout with a body that is not a cart (JSON null, a number, an array, not JSON): 200 with 0 items, never 500', async () => {
+  for (const body of ['null', '5', '"x"', '[]', '{"items":null}', '{"items":{"length":3}}', 'not json', '']) {
+    const res = await fetch(`${base}/api/checkout`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    const text = await res.text();
+    assert.equal(res.status, 200, `${JSON.stringify(body)}: ${text.slice(0, 200)}`);
+    assert.equal((JSON.parse(text) as { items: number }).items, 0, JSON.stringify(body));
+  }
+});

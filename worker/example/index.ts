@@ -15,8 +15,9 @@ const handler = {
     const url = new URL(request.url);
     if (request.method === 'OPTIONS') return new Response(null, { status: 204, headers: cors });
     if (url.pathname === '/api/checkout' && request.method === 'POST') {
-      const cart = (await request.json().catch(() => ({}))) as { items?: unknown[] };
-      const items = Array.isArray(cart.items) ? cart.items.length : 0;
+      // Any body that is not a cart (not JSON, or JSON null, a number, …) is an empty one.
+      const cart = (await request.json().catch(() => null)) as { items?: unknown[] } | null;
+      const items = Array.isArray(cart?.items) ? cart.items.length : 0;
       getSpan(request)?.setAttribute('shop.cart.items', items);
       const paid = await fetch(`${env.PAYMENTS_URL}/charge`, {
         method: 'POST',
