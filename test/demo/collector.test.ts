@@ -549,7 +549,7 @@ test('thousands of generated bad bodies: each answered 200/400/413/415, the coll
 test('OTLP/JSON values of the wrong type where a string or number belongs (objects whose toString/valueOf are not functions, arrays, …): accepted, never 500', async () => {
   await withCollector({}, async (c) => {
     const traceId = 'c'.repeat(32);
-    const odd = [{ toString: 1 }, { toString: 1, valueOf: 1 }, { valueOf: {} }, [], [1, 2], {}, [{ toString: null }]];
+    const odd: unknown[] = [{ toString: 1 }, { toString: 1, valueOf: 1 }, { valueOf: {} }, [], [1, 2], {}, [{ toString: null }]];
     /** Each puts `v` where the span (or its scope) has a scalar. */
     const places: ((v: unknown) => { scope?: unknown; span: Record<string, unknown> })[] = [
       (v) => ({ span: { name: v } }),
