@@ -201,3 +201,92 @@ test('protobuf the decoder reads otherwise than a plain walk (overlong tags and 
     child.kill('SIGKILL');
   }
 });
+
+test('the count before decoding is never below what the decoder builds: 4,000 generated protobuf bodies with odd encodings (wrong wire types, overlong varints, unknown fields and groups)', async () => {
+  const { BadRequest, checkRequestSize, ExportTraceServiceRequest } = await import('../../demo/collector/otlp.mjs');
+  const rand = prng(77);
+  const ri = (n: number) => Math.floor(rand() * n);
+  // The request's messages (index = type, as in otlp.mjs): field → nested type, or 'L' bytes/string, 'V'/'W' varint, 'F' fixed64, 'X' fixed32.
+  const FIELDS: Record<number, number | string>[] = [
+    { 1: 1 }, { 1: 2, 2: 3, 3: 'L' }, { 1: 8, 2: 'V' }, { 1: 4, 2: 5, 3: 'L' }, { 1: 'L', 2: 'L', 3: 8, 4: 'V' },
+    { 1: 'L', 2: 'L', 3: 'L', 4: 'L', 5: 'L', 6: 'V', 7: 'F', 8: 'F', 9: 8, 10: 'V', 11: 6, 12: 'V', 13: 7, 14: 'V', 15: 12, 16: 'X' },
+    { 1: 'F', 2: 'L', 3: 8, 4: 'V' }, { 1: 'L', 2: 'L', 3: 'L', 4: 8, 5: 'V', 6: 'X' }, { 1: 'L', 2: 9 },
+    { 1: 'L', 2: 'V', 3: 'W', 4: 'F', 5: 10, 6: 11, 7: 'L' }, { 1: 9 }, { 1: 8 }, { 2: 'L', 3: 'V' },
+  ];
+  const vi = (n: number, size = 0, high = 0) => [...(size ? paddedVarint(n, size, high) : varint(n))];
+  const tag = (f: number, w: number) => (rand() < 0.1 ? vi(f * 8 + w, 5, [0, 0x10, 0x20, 0x40][ri(4)]) : vi(f * 8 + w));
+  const len = (n: number) => {
+    const r = rand();
+    if (r < 0.05) return vi(n, 5, 0x10); // bit 32 set
+    if (r < 0.08) return [...vi(n, 5, 0x80), 0, 0, 0, 0, 0]; // 10 bytes
+    if (r < 0.1) return vi(Math.max(0, n + ri(3) - 1)); // off by one
+    return vi(n);
+  };
+  const message = (type: number, depth: number): number[] => {
+    const out: number[] = [];
+    for (let i = ri(depth > 6 ? 2 : 5); i > 0; i--) {
+      if (rand() < 0.1) { // an unknown field, any wire type
+        const w = [0, 1, 2, 3, 5, 4][ri(6)]!;
+        out.push(...tag(50 + ri(10), w));
+        if (w === 0) out.push(...Array(ri(14)).fill(0x80), 1);
+        else if (w === 1 || w === 5) out.push(...Array(w === 1 ? 8 : 4).fill(7));
+        else if (w === 2) {
+          const b = rand() < 0.5 ? message(ri(13), depth + 1) : [1, 2];
+          out.push(...len(b.length), ...b);
+        } else if (w === 3) out.push(...tag(60, 0), 5, ...(rand() < 0.5 ? [...tag(60, 2), 0] : []), ...tag(50, 4));
+        continue;
+      }
+      const keys = Object.keys(FIELDS[type]!).map(Number);
+      const f = keys[ri(keys.length)]!;
+      const kind = FIELDS[type]![f]!;
+      const wrong = rand() < 0.08;
+      if (typeof kind === 'number') {
+        const b = message(kind, depth + 1);
+        out.push(...tag(f, wrong ? [0, 1, 5, 3][ri(4)]! : 2), ...len(b.length), ...b);
+      } else if (kind === 'L') out.push(...tag(f, wrong ? 0 : 2), ...len(2), 0x12, 0);
+      else if (kind === 'V' || kind === 'W') out.push(...tag(f, wrong ? 2 : 0), ...vi(ri(300), rand() < 0.1 ? 10 : 0));
+      else if (kind === 'F') out.push(...tag(f, wrong ? 2 : 1), ...Array(8).fill(1));
+      else out.push(...tag(f, 5), 1, 2, 3, 4);
+    }
+    return out;
+  };
+  /** Spans and message objects in a decoded request. */
+  const built = (m: any) => {
+    let spans = 0;
+    let items = 0;
+    const walk = (o: any, isSpan: boolean) => {
+      if (o === null || typeof o !== 'object' || ArrayBuffer.isView(o) || typeof o.low === 'number') return;
+      if (Array.isArray(o)) return o.forEach((x) => walk(x, isSpan));
+      items++;
+      if (isSpan) spans++;
+      for (const [k, v] of Object.entries(o)) walk(v, k === 'spans');
+    };
+    for (const v of Object.values(m)) walk(v, false);
+    return { spans, items };
+  };
+  const answer = (body: Uint8Array, maxSpans: number, maxItems: number) => {
+    try {
+      checkRequestSize('protobuf', body, { maxSpans, maxItems });
+      return 'ok';
+    } catch (e) {
+      return e instanceof BadRequest ? e.status : `threw ${e}`;
+    }
+  };
+  let decodable = 0;
+  for (let i = 0; i < 4000; i++) {
+    const body = Uint8Array.from(message(0, 0));
+    let m;
+    try {
+      m = ExportTraceServiceRequest.decode(body);
+    } catch {
+      continue; // the decoder refuses it: 400 whatever the count says
+    }
+    decodable++;
+    const { spans, items } = built(m);
+    const hex = Buffer.from(body).toString('hex').slice(0, 400);
+    assert.equal(answer(body, 1e9, 1e9), 'ok', `case ${i}: decodable, within any limit: ${hex}`);
+    if (spans > 0) assert.equal(answer(body, spans - 1, 1e9), 413, `case ${i}: ${spans} spans built, limit ${spans - 1}: ${hex}`);
+    if (items > 0) assert.equal(answer(body, 1e9, items - 1), 413, `case ${i}: ${items} objects built, limit ${items - 1}: ${hex}`);
+  }
+  assert.ok(decodable > 2000, `${decodable} of 4000 decodable`);
+});
