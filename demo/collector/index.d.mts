@@ -32,6 +32,12 @@ export interface CollectorOptions {
   maxSpans?: number;
   /** Spans kept per trace; default 20,000. More are rejected through partialSuccess. */
   maxSpansPerTrace?: number;
+  /**
+   * Approximate size of the spans kept, in bytes (their strings, and 64 for each object, member and
+   * value); default 256 MiB. The least recently updated trace goes first; spans that would make one
+   * trace larger are rejected through partialSuccess.
+   */
+  maxBytes?: number;
   /** Append every export to this file, one OTLP/JSON ExportTraceServiceRequest a line. */
   jsonlPath?: string;
   /** Serve the viewer at `/`; default true. */
@@ -120,13 +126,13 @@ export interface ApiTrace {
 }
 
 export interface TraceStore {
-  add(spans: unknown[]): { accepted: number; refused: number; touched: string[] };
+  add(spans: unknown[]): { accepted: number; refused: number; refusedForSize: number; touched: string[] };
   list(limit?: number): TraceSummary[];
   summary(traceId: string): TraceSummary | null;
   spans(traceId: string): unknown[] | null;
   onChange(fn: (traceIds: string[]) => void): () => boolean;
   clear(): void;
-  stats(): { traces: number; spans: number; evictedTraces: number; maxTraces: number; maxSpans: number; maxSpansPerTrace: number };
+  stats(): { traces: number; spans: number; bytes: number; evictedTraces: number; maxTraces: number; maxSpans: number; maxSpansPerTrace: number; maxBytes: number };
 }
 
 export interface CollectorStats {
@@ -153,5 +159,5 @@ export interface RunningCollector {
 
 /** Starts the collector and the viewer on one port; resolves once listening. */
 export function startCollector(options?: CollectorOptions): Promise<RunningCollector>;
-export function createTraceStore(limits?: { maxTraces?: number; maxSpans?: number; maxSpansPerTrace?: number }): TraceStore;
+export function createTraceStore(limits?: { maxTraces?: number; maxSpans?: number; maxSpansPerTrace?: number; maxBytes?: number }): TraceStore;
 export function analyzeTrace(spans: unknown[]): ApiTrace | null;

@@ -128,8 +128,9 @@ export function createReceiver({
           release();
         }
         const { spans, rejected, reasons } = flat;
-        const { refused } = store.add(spans);
-        if (refused > 0) reasons.push('trace has too many spans for this collector (maxSpansPerTrace)');
+        const { refused, refusedForSize } = store.add(spans);
+        if (refused > refusedForSize) reasons.push('trace has too many spans for this collector (maxSpansPerTrace)');
+        if (refusedForSize > 0) reasons.push('trace is too large for this collector (maxBytes)');
         const rejectedSpans = rejected + refused;
         stats.exports++;
         stats.acceptedSpans += spans.length - refused;

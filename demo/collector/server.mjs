@@ -45,6 +45,9 @@ const DEFAULT_ALLOWED_HEADERS = [
  * @property {number} [maxTraces] traces kept; default 500
  * @property {number} [maxSpans] spans kept over all traces; default 100,000
  * @property {number} [maxSpansPerTrace] default 20,000
+ * @property {number} [maxBytes] approximate size of the spans kept (their strings, and 64 bytes for each
+ *   object, member and value); default 256 MiB. Also the most one trace may hold: spans past it are
+ *   rejected through partialSuccess
  * @property {string} [jsonlPath] append every export to this file, one OTLP/JSON request a line
  * @property {boolean} [viewer] serve the viewer at `/`; default true
  */

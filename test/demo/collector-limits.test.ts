@@ -10,10 +10,10 @@ import { makeTraceRequest, prng, toProtobuf } from '../../demo/collector/synthet
 const collectorUrl = new URL('../../demo/collector/index.mjs', import.meta.url).href;
 const MiB = 1024 * 1024;
 
-/** Starts the collector in a child Node with `--max-old-space-size=heapMb`. */
-async function startChild(heapMb: number): Promise<{ child: ChildProcess; tracesUrl: string; stderr: () => string }> {
+/** Starts the collector (with `options`) in a child Node with `--max-old-space-size=heapMb`. */
+async function startChild(heapMb: number, options: object = {}): Promise<{ child: ChildProcess; tracesUrl: string; stderr: () => string }> {
   const code = `const { startCollector } = await import(${JSON.stringify(collectorUrl)});
-    const c = await startCollector({ port: 0 });
+    const c = await startCollector({ port: 0, ...${JSON.stringify(options)} });
     console.log(JSON.stringify({ tracesUrl: c.tracesUrl }));`;
   const child = spawn(process.execPath, [`--max-old-space-size=${heapMb}`, '--input-type=module', '-e', code], { stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
@@ -289,4 +289,41 @@ test('the count before decoding is never below what the decoder builds: 4,000 ge
     if (items > 0) assert.equal(answer(body, 1e9, items - 1), 413, `case ${i}: ${items} objects built, limit ${items - 1}: ${hex}`);
   }
   assert.ok(decodable > 2000, `${decodable} of 4000 decodable`);
+});
+
+test('the store is bounded in bytes, not only in spans: 120 traces of one span with 60,000 distinct attributes each against a 256 MiB heap, maxBytes 48 MiB', async () => {
+  const { child, tracesUrl, stderr } = await startChild(256, { maxBytes: 48 * MiB });
+  try {
+    const attrs = Array.from({ length: 60_000 }, (_, i) => `{"key":"k${i}","value":{"intValue":"${i}"}}`).join(',');
+    const body = (traceId: string, spanId: string) =>
+      `{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"${traceId}","spanId":"${spanId}","startTimeUnixNano":"1","endTimeUnixNano":"2","attributes":[${attrs}]}]}]}]}`;
+    for (let t = 1; t <= 120; t++) {
+      const r = await fetch(tracesUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: body(t.toString(16).padStart(32, '0'), 'b'.repeat(16)), signal: AbortSignal.timeout(60_000) })
+        .then(async (x) => ({ status: x.status, text: await x.text() }), (e) => ({ status: 0, text: String(e.cause ?? e) }));
+      assert.equal(r.status, 200, `trace ${t}: ${r.text.slice(0, 200)} ${stderr().slice(-300)}`);
+      assert.equal(r.text, '{}', `trace ${t}`);
+    }
+    const stats = (await (await fetch(tracesUrl.replace('/v1/traces', '/api/stats'))).json()) as any;
+    assert.ok(stats.store.bytes <= 48 * MiB, JSON.stringify(stats.store));
+    assert.ok(stats.store.evictedTraces > 60, JSON.stringify(stats.store));
+    // One trace may not outgrow the store: its spans past maxBytes are refused through partialSuccess.
+    const big = 'f'.repeat(32);
+    let refused = 0;
+    for (let s = 1; s <= 20 && refused === 0; s++) {
+      const r = await fetch(tracesUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: body(big, s.toString(16).padStart(16, '0')) });
+      const answer = (await r.json()) as any;
+      assert.equal(r.status, 200);
+      if (answer.partialSuccess) {
+        assert.equal(answer.partialSuccess.rejectedSpans, '1');
+        assert.match(answer.partialSuccess.errorMessage, /maxBytes/);
+        refused = s;
+      }
+    }
+    assert.ok(refused > 1, `a span of the big trace refused (at span ${refused})`);
+    const after = (await (await fetch(tracesUrl.replace('/v1/traces', '/api/stats'))).json()) as any;
+    assert.ok(after.store.bytes <= 48 * MiB, JSON.stringify(after.store));
+    assert.equal(child.exitCode, null, 'collector still running');
+  } finally {
+    child.kill('SIGKILL');
+  }
 });
