@@ -20,9 +20,14 @@ const GRPC_UNAVAILABLE = 14;
  */
 const DECODE_SLOTS = 2;
 
+/** The media type of a Content-Type header, without parameters, in lowercase. */
+function mediaType(header) {
+  return (header ?? '').split(';')[0].trim().toLowerCase();
+}
+
 /** @param {string | undefined} header @returns {'protobuf' | 'json' | null} */
 export function encodingOf(header) {
-  const type = (header ?? '').split(';')[0].trim().toLowerCase();
+  const type = mediaType(header);
   if (type === 'application/x-protobuf' || type === 'application/protobuf') return 'protobuf';
   if (type === 'application/json') return 'json';
   return null;
@@ -68,9 +73,11 @@ export function createReceiver({
     const encoding = encodingOf(req.headers['content-type']);
     // Errors for a request we cannot classify are answered in JSON, readable with curl.
     const answerEnc = encoding ?? 'json';
+    // OTLP/HTTP: the answer has the request's Content-Type (application/protobuf stays so).
+    const answerType = encoding === null ? 'application/json' : mediaType(req.headers['content-type']);
     const fail = (status, grpcCode, message) => {
       stats.errors[status] = (stats.errors[status] ?? 0) + 1;
-      send(res, status, answerEnc, encodeStatus(answerEnc, grpcCode, message));
+      send(res, status, answerType, encodeStatus(answerEnc, grpcCode, message));
     };
     if (encoding === null) {
       drain(req, maxBodyBytes);
@@ -136,7 +143,7 @@ export function createReceiver({
         stats.acceptedSpans += spans.length - refused;
         stats.rejectedSpans += rejectedSpans;
         if (jsonl) jsonl.write(JSON.stringify(request));
-        send(res, 200, encoding, encodeExportResponse(encoding, rejectedSpans, reasons.join('; ')));
+        send(res, 200, answerType, encodeExportResponse(encoding, rejectedSpans, reasons.join('; ')));
       })
       .catch((err) => {
         if (err instanceof BadRequest) return fail(err.status, err.status === 413 ? GRPC_RESOURCE_EXHAUSTED : GRPC_INVALID_ARGUMENT, err.message);
@@ -154,10 +161,10 @@ export function newReceiverStats() {
   return { requests: 0, exports: 0, acceptedSpans: 0, rejectedSpans: 0, errors: /** @type {Record<number, number>} */ ({}) };
 }
 
-function send(res, status, encoding, body) {
+function send(res, status, contentType, body) {
   if (res.headersSent || res.destroyed) return;
   res.statusCode = status;
-  res.setHeader('Content-Type', encoding === 'json' ? 'application/json' : 'application/x-protobuf');
+  res.setHeader('Content-Type', contentType);
   res.setHeader('Content-Length', body.length);
   res.end(body);
 }

@@ -607,6 +607,27 @@ test('request targets that are not URLs (absolute forms with bad hosts or ports,
   });
 });
 
+test('the answer has the request\'s Content-Type (OTLP/HTTP): application/protobuf, application/x-protobuf and application/json, accepted and refused', async () => {
+  await withCollector({}, async (c) => {
+    const { request } = makeTraceRequest({ spanCount: 2, seed: 61 });
+    const pb = bin(toProtobuf(request));
+    const cases: [string, Uint8Array<ArrayBuffer> | string, number, string][] = [
+      ['application/protobuf', pb, 200, 'application/protobuf'],
+      ['application/protobuf', bin(new Uint8Array([0x0a, 0xff])), 400, 'application/protobuf'],
+      ['Application/X-Protobuf; proto=x', pb, 200, 'application/x-protobuf'],
+      ['application/json; charset=utf-8', JSON.stringify(request), 200, 'application/json'],
+      ['application/json', '{', 400, 'application/json'],
+      ['text/plain', '{}', 415, 'application/json'],
+    ];
+    for (const [type, body, status, answered] of cases) {
+      const r = await fetch(c.tracesUrl, { method: 'POST', headers: { 'content-type': type }, body });
+      await r.arrayBuffer();
+      assert.equal(r.status, status, type);
+      assert.equal(r.headers.get('content-type'), answered, `${type} → ${status}`);
+    }
+  });
+});
+
 test('JSONL option: every export appended as one OTLP/JSON request a line', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'wasmtrace-collector-'));
   const path = join(dir, 'traces.jsonl');
