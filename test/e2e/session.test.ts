@@ -59,7 +59,10 @@ async function shared(from: Page, tabs: Page[]): Promise<void> {
 
 const sid = (c: Collector, name: string): string => String(c.spans().find((s) => s.name === name)?.resource['session.id']);
 
-async function setUp(t: { after(fn: () => Promise<void>): void }): Promise<{ c: Collector; url: string; newTab: () => Promise<Page>; clock: Clock }> {
+type After = { after(fn: () => Promise<void>): void };
+
+/** The page's site (an index.html with a button), a collector it may send to, and Chromium; closed after the test. */
+async function servers(t: After): Promise<{ site: Awaited<ReturnType<typeof sdkSite>>; c: Collector; browser: PlaywrightBrowser }> {
   const site = await sdkSite('session', { '/index.html': '<!doctype html><title>session</title><button id="b">b</button>' });
   const c = await startCollector({ cors: { origins: [site.origin] } });
   const browser = await launchChromium();
@@ -68,6 +71,11 @@ async function setUp(t: { after(fn: () => Promise<void>): void }): Promise<{ c: 
     await c.close();
     await site.close();
   });
+  return { site, c, browser };
+}
+
+async function setUp(t: After): Promise<{ c: Collector; url: string; newTab: () => Promise<Page>; clock: Clock }> {
+  const { site, c, browser } = await servers(t);
   const context = await browser.newContext();
   await context.clock.install();
   return { c, url: site.url, newTab: () => context.newPage(), clock: context.clock };
@@ -166,14 +174,7 @@ test('Chromium: session.id of two tabs through generated gaps of activity (2 see
 });
 
 test('Chromium: session options bad or null, or localStorage full: the tracer records, with one session.id per page, and a bad setting warns', async (t) => {
-  const site = await sdkSite('session-bad', { '/index.html': '<!doctype html><title>session</title>' });
-  const c = await startCollector({ cors: { origins: [site.origin] } });
-  const browser = await launchChromium();
-  t.after(async () => {
-    await browser.close();
-    await c.close();
-    await site.close();
-  });
+  const { site, c, browser } = await servers(t);
   const fill = `(() => {
     let i = 0;
     for (let s = 'x'.repeat(1 << 20); s.length; ) try { localStorage.setItem('fill' + i++, s); } catch { s = s.slice(0, s.length >> 1); }
