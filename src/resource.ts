@@ -13,7 +13,8 @@ import { type Env, envValue } from './env.js';
 export function keyValues(value: string | undefined, strict?: false): Record<string, string>;
 export function keyValues(value: string | undefined, strict: true): Record<string, string> | null;
 export function keyValues(value: string | undefined, strict?: boolean): Record<string, string> | null {
-  const out: Record<string, string> = {};
+  // No prototype: a key such as __proto__ is an attribute (or header) like any other.
+  const out: Record<string, string> = Object.create(null);
   for (const pair of (value ?? '').split(',')) {
     const eq = pair.indexOf('=');
     try {

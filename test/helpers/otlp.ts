@@ -479,7 +479,8 @@ export function anyValue(v: OtlpAnyValue): unknown {
 /** KeyValue list → plain object. intValue stays a decimal string (exact), bytes a Buffer. */
 export function attrs(kvs: readonly OtlpKeyValue[]): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const kv of kvs) out[kv.key] = anyValue(kv.value);
+  // defineProperty: a key such as __proto__ is an own property like any other.
+  for (const kv of kvs) Object.defineProperty(out, kv.key, { value: anyValue(kv.value), enumerable: true, writable: true, configurable: true });
   return out;
 }
 

@@ -53,15 +53,19 @@ test('service.name: every combination of the four sources follows the precedence
   }
 });
 
-test('service.name from OTEL_RESOURCE_ATTRIBUTES alone reaches the collector', async () => {
+test('service.name and the other attributes of OTEL_RESOURCE_ATTRIBUTES alone reach the collector, __proto__ and constructor too', async () => {
   const collector = await startCollector();
   try {
-    const tracer = await init({ serviceName: undefined as unknown as string, wasm: protoWasm, storage: null, endpoint: collector.url, env: { OTEL_RESOURCE_ATTRIBUTES: 'service.name=checkout,service.namespace=shop' } });
+    const tracer = await init({ serviceName: undefined as unknown as string, wasm: protoWasm, storage: null, endpoint: collector.url, env: { OTEL_RESOURCE_ATTRIBUTES: 'service.name=checkout,service.namespace=shop,__proto__=p,constructor=c' } });
     tracer.startSpan('s').end();
     await tracer.shutdown();
     const [s] = collector.spans();
     assert.equal(s!.resource['service.name'], 'checkout');
     assert.equal(s!.resource['service.namespace'], 'shop');
+    // Keys an object's prototype has are attributes like any other.
+    assert.ok(Object.hasOwn(s!.resource, '__proto__') && Object.hasOwn(s!.resource, 'constructor'), JSON.stringify(s!.resource));
+    assert.equal(s!.resource['__proto__'], 'p');
+    assert.equal(s!.resource['constructor'], 'c');
   } finally {
     await collector.close();
   }

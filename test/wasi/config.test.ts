@@ -337,7 +337,7 @@ function jsPairs(list: string): Array<[string, string]> {
 
 test('2,000 generated k=v lists: keys and values trimmed and percent-decoded as JS keyValues, a malformed escape dropping its pair', async () => {
   const r = prng(0x4e5001);
-  const cases = Array.from({ length: 2000 }, () => ({ R: pairList(r, ['service.name', 'team', 'deployment.environment']) }));
+  const cases = Array.from({ length: 2000 }, () => ({ R: pairList(r, ['service.name', 'team', 'deployment.environment', '__proto__']) }));
   const { lines } = await runFixture('pairs', cases);
   let decoded = 0;
   let dropped = 0;
@@ -354,7 +354,7 @@ test('2,000 generated k=v lists: keys and values trimmed and percent-decoded as 
 
 test('2,000 generated OTEL_RESOURCE_ATTRIBUTES values: one malformed escape discards the whole variable, named on stderr, as JS reads the resource', async () => {
   const r = prng(0x4e5002);
-  const cases = Array.from({ length: 2000 }, () => ({ R: pairList(r, ['service.name', 'team', 'deployment.environment']) }));
+  const cases = Array.from({ length: 2000 }, () => ({ R: pairList(r, ['service.name', 'team', 'deployment.environment', '__proto__']) }));
   const { lines, stderr } = await runFixture('pairs', cases, { STRICT: 'OTEL_RESOURCE_ATTRIBUTES' });
   const warnings: string[] = [];
   cases.forEach(({ R }, i) => {
