@@ -94,12 +94,13 @@ export function exportHeaders(env: Env, own: Record<string, string> | undefined,
   const byName = new Map<string, [string, string]>();
   for (const h of [keyValues(env.OTEL_EXPORTER_OTLP_HEADERS), keyValues(env.OTEL_EXPORTER_OTLP_TRACES_HEADERS), own ?? {}])
     for (const [k, v] of Object.entries(h)) byName.set(k.toLowerCase(), [k, v]);
-  const out: Record<string, string> = {};
+  const out: Array<[string, string]> = [];
   for (const [k, v] of byName.values()) {
-    if (/^[\w!#$%&'*+.^`|~-]+$/.test(k) && !/^content-(type|encoding)$/i.test(k) && !/[\0-\x08\n-\x1f\x7f]/.test(String(v).trim()) && fetchAccepts(k, v)) out[k] = v;
+    if (/^[\w!#$%&'*+.^`|~-]+$/.test(k) && !/^content-(type|encoding)$/i.test(k) && !/[\0-\x08\n-\x1f\x7f]/.test(String(v).trim()) && fetchAccepts(k, v)) out.push([k, v]);
     else warn(badSetting('header', JSON.stringify(k), 'none'));
   }
-  return out;
+  // fromEntries: a name such as __proto__ is a header like any other.
+  return Object.fromEntries(out);
 }
 
 function fetchAccepts(name: string, value: string): boolean {

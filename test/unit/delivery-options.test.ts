@@ -52,6 +52,9 @@ test('OTEL_* environment names, and user options over them', () => {
   const warned: string[] = [];
   assert.equal(resolveDeliveryOptions({ storage: null, timeoutMs: 0 }, env, (m) => warned.push(m)).timeoutMs, 600_000);
   assert.deepEqual(warned, []);
+  // A name an object's prototype has is a header like any other.
+  const proto = resolveDeliveryOptions({ storage: null }, { OTEL_EXPORTER_OTLP_HEADERS: '__proto__=p,constructor=c' }).headers;
+  assert.deepEqual(Object.entries(proto), [['__proto__', 'p'], ['constructor', 'c']]);
 });
 
 test('bad values are clamped to defaults with one warning each', () => {
