@@ -836,6 +836,10 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
       unwatch();
       clearTimeout(delayTimer);
       clearTimeout(retryTimer);
+      // Bodies still being compressed (Node's thread pool kept busy past
+      // timeoutMs) go as they are: written for the next page, else counted lost below.
+      for (const raw of [...preparing]) enqueue(raw, raw[0], false);
+      keep();
       if (!store && inflight.size > 0) {
         // Time up, a request still in flight: with nothing to keep its batch
         // (a server exits right after), it is aborted now and its spans
