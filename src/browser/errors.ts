@@ -6,7 +6,7 @@
 // init() call) go the same way first, at the times they happened.
 import type { Attributes } from '../types.js';
 import type { BrowserContext } from './types.js';
-import { fullUrl } from '../url.js';
+import { fullUrl, type RedactQuery } from '../url.js';
 import { internalError, safeString } from '../diag.js';
 import { type PageError, pageError, takeErrors } from './early.js';
 import { listen, perfNow, redactUrls } from './util.js';
@@ -31,6 +31,17 @@ function member(x: unknown, key: 'message' | 'name'): unknown {
   }
 }
 
+/**
+ * An ErrorEvent's filename as `code.file.path`: its URL as url.full is
+ * written. Firefox names code run by eval, new Function or a script element's
+ * text after what ran it, `https://…/app.js?v=2 line 7 > eval`: the part after
+ * the URL (a URL has no space) stays as it is, not read as the query's last value.
+ */
+function filePath(file: string, redact: RedactQuery): string {
+  const cut = file.indexOf(' ');
+  return cut < 0 ? fullUrl(file, redact) : fullUrl(file.slice(0, cut), redact) + file.slice(cut);
+}
+
 export function instrumentErrors(ctx: BrowserContext): void {
   const seen = new Map<string, Seen>();
   let minute = -1;
@@ -38,7 +49,7 @@ export function instrumentErrors(ctx: BrowserContext): void {
   let dropped = 0;
   const record = ([type, exception, file, line, column, at]: PageError): void => {
     const where: Attributes = {};
-    if (file) where['code.file.path'] = fullUrl(file, ctx.redact);
+    if (file) where['code.file.path'] = filePath(file, ctx.redact);
     if (line) where['code.line.number'] = line;
     if (column) where['code.column.number'] = column;
     // Any value's string `message` (an iframe's Error, a rejection with { name, message }) as an Error's: recorded redacted.

@@ -71,6 +71,59 @@ async function errorsCarryCode(newPage: () => Promise<AnyPage>): Promise<void> {
 
 inBothBrowsers('uncaught errors carry code.file.path, code.line.number, code.column.number (12 generated scripts)', errorsCarryCode);
 
+/**
+ * Scripts, each loaded with a query, that throw from a timer in code of their
+ * own, in code they run through eval and new Function, and in a script
+ * element's text they insert: Firefox names the last three after the script
+ * (or page) that ran them, `…/ev-0.js?v=… line 3 > eval`.
+ */
+function evaluators(seed: number, n: number): Record<string, string> {
+  const r = rng(seed);
+  const files: Record<string, string> = {};
+  for (let i = 0; i < n; i++) {
+    const tag = `${i}-${Math.floor(r() * 1e6)}`;
+    files[`/ev-${i}.js`] = `${'\n'.repeat(Math.floor(r() * 5))}setTimeout(() => { throw new Error('own ${tag}'); }, 0);
+setTimeout(() => eval("${'\\n'.repeat(Math.floor(r() * 3))}throw new Error('eval ${tag}')"), 5);
+setTimeout(() => new Function("throw new Error('function ${tag}')")(), 10);
+setTimeout(() => { const s = document.createElement('script'); s.textContent = "throw new Error('text ${tag}')"; document.head.append(s); }, 15);
+`;
+  }
+  return files;
+}
+
+async function evalErrorsCarryFile(newPage: () => Promise<AnyPage>, redact: boolean): Promise<void> {
+  const files = evaluators(redact ? 733 : 377, 3);
+  const site = await sdkSite('eval', files);
+  const c = await startCollector({ cors: { origins: [site.origin] } });
+  try {
+    const page = await newPage();
+    await page.goto(`${site.url}?v=page-secret`);
+    await page.evaluate(`(${INIT.replace("compression: 'none',", `compression: 'none', redactQuery: ${redact ? "['v']" : 'false'},`)})(${JSON.stringify(c.url)})`);
+    await page.evaluate(load(Object.keys(files).map((f) => `${f}?v=secret-${f.slice(4, -3)}`)));
+    const n = Object.keys(files).length * 4;
+    await c.waitFor(() => c.spans().filter((s) => s.name === 'error').length === n, 10_000);
+    const seen = (await page.evaluate('seen')) as Array<{ message: string; filename: string; lineno: number; colno: number }>;
+    assert.equal(seen.length, n);
+    for (const s of c.spans().filter((x) => x.name === 'error')) {
+      const a = attrs(s.attributes);
+      const message = String(attrs(s.events[0]?.attributes ?? [])['exception.message']);
+      const want = seen.find((e) => e.message.endsWith(message));
+      assert.ok(want, `an ErrorEvent for ${message}`);
+      // The browser's own name for where it ran, its URL's v redacted when asked: the rest (' line 3 > eval') as it is.
+      const path = want.filename ? (redact ? want.filename.replace(/\?v=[^ ]*/, '?v=REDACTED') : want.filename) : undefined;
+      assert.deepEqual({ path: a['code.file.path'], line: Number(a['code.line.number']), column: Number(a['code.column.number']) },
+        { path, line: want.lineno, column: want.colno }, message);
+      if (redact) assert.ok(!String(a['code.file.path']).includes('secret'), `${message}: ${a['code.file.path']}`);
+    }
+  } finally {
+    await c.close();
+    await site.close();
+  }
+}
+
+inBothBrowsers('errors from eval, new Function and a script\'s text carry the browser\'s filename as code.file.path (scripts with a query, 3 generated)', (p) => evalErrorsCarryFile(p, false));
+inBothBrowsers('… and with redactQuery its URL is redacted, the rest kept (3 generated)', (p) => evalErrorsCarryFile(p, true));
+
 test('Chromium: long animation frames carry code.file.path and code.function.name of their longest script', async (t) => {
   // Each script blocks the main thread in a function of a generated name, in a frame of its own.
   const r = rng(91);
