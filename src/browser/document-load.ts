@@ -26,11 +26,14 @@ type Timing = Record<string, number>;
 /** A timeline time, never before the time origin: Firefox ESR reports a negative fetchStart (-7 ms seen here). */
 export const clampTime = (t: number): number => (t > 0 ? t : 0);
 
-/** Adds one event per non-zero phase of `entry`. */
+/**
+ * Adds one event per non-zero phase of `entry`, and fetchStart, which every
+ * fetch has, always: at the time origin where Firefox ESR gives one before it.
+ */
 function addPhases(span: Span, entry: Timing, names: readonly string[]): void {
   for (const name of names) {
     const t = entry[name];
-    if (typeof t === 'number' && t > 0) span.addEvent(name, unixMs(t));
+    if (typeof t === 'number' && (t > 0 || name === 'fetchStart')) span.addEvent(name, unixMs(clampTime(t)));
   }
 }
 
