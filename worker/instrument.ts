@@ -181,7 +181,9 @@ export function instrument<E, H extends Handler<E>>(handler: H, config: ConfigIn
           try {
             // After the response and after the handler's own waitUntil work, which
             // is still this invocation's: it stays open (in flight) until then.
-            ctx.waitUntil(Promise.allSettled(waits).then(() => (close(inv), sp && s?._ended())));
+            // Closed again once its export is done: a fetch started meanwhile (a timer
+            // the export's wait let fire) would never settle either.
+            ctx.waitUntil(Promise.allSettled(waits).then(() => (close(inv), sp && s?._ended())).then(() => close(inv)));
           } catch (e) {
             close(inv);
             internalError(e);

@@ -205,6 +205,17 @@ describe('unsettled fetches', () => {
       }
     });
   }
+
+  test('als: such a fetch started after its invocation closed (a timer firing while its export waits) has its CLIENT span ended too', async () => {
+    await new Promise((r) => setTimeout(r, 300)); // no export another invocation scheduled: this one waits for its own
+    const t = 'f1a00000000000000000000000000000';
+    assert.deepEqual(await call(mf, 'als', '/forget-later', { traceparent: `00-${t}-1111111111111111-01` }), { status: 200, body: 'forgot', app: null });
+    await new Promise((r) => setTimeout(r, 600));
+    await call(mf, 'als', '/plain'); // its export carries what ended since
+    const client = () => collector.spans().find((s) => s.traceId === t && s.kind === 3);
+    await collector.waitFor(() => !!client(), 5000).catch(() => assert.fail("no CLIENT span of the timer's fetch"));
+    assert.match(String(attrs(client()!.attributes)['url.full']), /forget=2/);
+  });
 });
 
 describe('time', () => {
