@@ -56,7 +56,7 @@ export function instrumentErrors(ctx: BrowserContext): void {
     const given = member(exception, 'message');
     const text = typeof given === 'string' ? given : typeof exception === 'string' ? exception : undefined;
     const message = redactUrls(text ?? safeString(exception), ctx.redact);
-    // The same error again (message and place) is only counted: sent as wasmtrace.repeats at pagehide.
+    // The same error again (message and place) is only counted: sent as wasmtrace.repeats when the page is hidden.
     const key = JSON.stringify([type, message, where['code.file.path'], where['code.line.number'], where['code.column.number']]);
     const again = seen.get(key);
     if (again) return void again.n++;
@@ -79,7 +79,7 @@ export function instrumentErrors(ctx: BrowserContext): void {
     span.setStatus({ code: 2, message });
     if (!active) span.end(at);
   };
-  ctx.onUnload.push(() => {
+  const counts = (): void => {
     // Each count is cleared right after its span ends (no call between): ended partway at pagehide, this runs again for the rest.
     for (const s of seen.values()) {
       if (s.n) ctx.tracer.startSpan(s.type, { attributes: { ...s.attrs, 'wasmtrace.repeats': s.n } }).setStatus({ code: 2, message: String(s.attrs['exception.message']) }).end();
@@ -87,7 +87,12 @@ export function instrumentErrors(ctx: BrowserContext): void {
     }
     if (dropped) ctx.tracer.startSpan('error', { attributes: { 'wasmtrace.errors_dropped': dropped } }).end();
     dropped = 0;
-  });
+  };
+  ctx.onUnload.push(counts);
+  // And at every hide: a hidden page may be discarded with no pagehide (a
+  // mobile browser's). On window, capturing, it runs before delivery's
+  // listener on the document cuts the last batch.
+  listen(window, 'visibilitychange', () => document.visibilityState === 'hidden' && counts());
   // Those before ready first (no span is active now: each gets its own), then the page's from now on.
   const early = takeErrors();
   if (early) {

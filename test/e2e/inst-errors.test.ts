@@ -65,6 +65,42 @@ requestAnimationFrame(frame);`,
   assert.equal(Number(attrs(dropped()!.attributes)['wasmtrace.errors_dropped']), distinct - 29);
 });
 
+// A hidden page may be discarded without pagehide (a mobile browser's): the
+// counts of repeated and dropped errors leave at every hide, each occurrence
+// counted once across hides; they were sent only at pagehide, and lost then.
+// Chromium headless cannot hide a tab: the page's own visibilityState is set
+// and its visibilitychange dispatched, as a hide does.
+test('Chromium: repeated and dropped errors are counted at every hide, not only at pagehide, each once (generated counts)', async (t) => {
+  const r = rng(5150);
+  const rounds = [2 + Math.floor(r() * 20), 2 + Math.floor(r() * 20)];
+  const { site, c, newPage } = await startEnv(t, {
+    '/rep.js': `window.again = (k) => new Promise((res) => { for (let i = 0; i < k; i++) setTimeout(() => { throw new TypeError('again'); }, 0); setTimeout(res, 50); });
+window.setHidden = (hidden) => { Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => (hidden ? 'hidden' : 'visible') }); document.dispatchEvent(new Event('visibilitychange', { bubbles: true })); };`,
+  });
+  const page = await newPage();
+  await page.goto(site.url);
+  await page.evaluate(initCode(c.url, { instrumentations: { interactions: false, webVitals: false, longTasks: false, documentLoad: false, resources: false } }));
+  await page.evaluate(`new Promise((res) => { const s = document.createElement('script'); s.src = '/rep.js'; s.onload = res; document.head.append(s); })`);
+  const repeats = () => named(c, 'error').filter((s) => s.status.message === 'again' && 'wasmtrace.repeats' in attrs(s.attributes)).map((s) => Number(attrs(s.attributes)['wasmtrace.repeats']));
+  const dropped = () => named(c, 'error').filter((s) => 'wasmtrace.errors_dropped' in attrs(s.attributes)).map((s) => Number(attrs(s.attributes)['wasmtrace.errors_dropped']));
+  // First hide: the first round's repeats (its first occurrence has a span of its own) and 5 errors past the minute's 30.
+  await page.evaluate(`again(${rounds[0]})`);
+  await page.evaluate(`new Promise((res) => { for (let i = 0; i < 34; i++) setTimeout(() => { throw new RangeError('distinct ' + i); }, 0); setTimeout(res, 50); })`);
+  await page.evaluate('setHidden(true)');
+  await c.waitFor(() => repeats().length === 1 && dropped().length === 1, 15_000).catch(() => {});
+  assert.deepEqual([repeats(), dropped()], [[rounds[0]! - 1], [5]], 'sent at the hide, the page still open');
+  // Shown, more of the same error, hidden again: only the occurrences since the last hide.
+  await page.evaluate('setHidden(false)');
+  await page.evaluate(`again(${rounds[1]})`);
+  await page.evaluate('setHidden(true)');
+  await c.waitFor(() => repeats().length === 2, 15_000).catch(() => {});
+  assert.deepEqual(repeats(), [rounds[0]! - 1, rounds[1]], 'the second hide: the round since the first');
+  // Closed with nothing new: no count is sent again.
+  await page.close({ runBeforeUnload: true });
+  await new Promise((res) => setTimeout(res, 1000));
+  assert.deepEqual([repeats(), dropped()], [[rounds[0]! - 1, rounds[1]], [5]], 'pagehide sends no count twice');
+});
+
 // An error reported while a remote context is active (withSpan over an
 // extracted traceparent; a listener that throws during a synchronous
 // dispatch) was recorded on getActiveSpan()'s span over that context, which
@@ -119,7 +155,7 @@ test('Chromium: the URLs in any value\'s message are redacted (an iframe\'s Erro
     });
   })()`);
   const rejects = values.filter((v) => v.how === 'reject').length;
-  // Before the fix, the plain objects' messages were all '[object Object]': repeats, counted only at pagehide (no wait for them here).
+  // Before the fix, the plain objects' messages were all '[object Object]': repeats, counted at a hide or pagehide (no wait for them here).
   await c.waitFor(() => named(c, 'unhandledrejection').length === rejects && named(c, 'error').length === values.length - rejects, 10_000).catch(() => {});
   const everything = JSON.stringify(c.spans());
   const failures: string[] = [];
