@@ -19,8 +19,8 @@ import { useAsyncContext, type AsyncStorage } from '../src/context.js';
 import { now } from '../src/clock.js';
 
 interface Als {
-  getStore(): Invocation | undefined;
-  run<R>(store: Invocation, fn: () => R): R;
+  getStore(): Span | undefined;
+  run<R>(store: Span, fn: () => R): R;
 }
 
 /** An invocation in flight (internal: `_` names are minified). */
@@ -29,8 +29,6 @@ export interface Invocation {
   readonly _span: Span | undefined;
   /** When it stops counting (the clock's ms): unbounded while its handler runs. */
   _until: number;
-  /** Spans of its outgoing fetches not yet settled. */
-  readonly _fetches: Set<Span>;
 }
 
 /**
@@ -45,21 +43,19 @@ const MAX_OPEN = 1024;
 
 let als: Als | null | undefined;
 const open = new Set<Invocation>();
-/** The invocation whose handler runs synchronously now (its first part, before an await). */
-let running: Invocation | undefined;
 
 /** A new invocation of `span` (undefined: untraced), in flight until `close`. */
 export function track(span: Span | undefined): Invocation {
   const t = now();
-  for (const i of open) if (i._until <= t) close(i); // its waitUntil work was cancelled: so was its I/O
+  for (const i of open) if (i._until <= t) open.delete(i);
   if (open.size >= MAX_OPEN) open.delete(open.values().next().value!);
-  const inv: Invocation = { _span: span, _until: Infinity, _fetches: new Set() };
+  const inv: Invocation = { _span: span, _until: Infinity };
   open.add(inv);
   return inv;
 }
 
-/** Runs `fn` (the user's handler) as the traced invocation `inv`. */
-export function enter<R>(inv: Invocation, fn: () => R): R {
+/** Runs `fn` (the user's handler) as the traced invocation of `span`. */
+export function enter<R>(span: Span, fn: () => R): R {
   if (als === undefined) {
     try {
       const m = (globalThis as { process?: { getBuiltinModule?(id: string): { AsyncLocalStorage?: new () => Als } | undefined } }).process?.getBuiltinModule?.('node:async_hooks');
@@ -70,13 +66,7 @@ export function enter<R>(inv: Invocation, fn: () => R): R {
       als = null;
     }
   }
-  const outer = running;
-  running = inv;
-  try {
-    return als ? als.run(inv, fn) : fn();
-  } finally {
-    running = outer;
-  }
+  return als ? als.run(span, fn) : fn();
 }
 
 /** Its handler has returned: it counts at most WAIT_UNTIL_MS longer. */
@@ -84,16 +74,8 @@ export function returned(inv: Invocation): void {
   inv._until = now() + WAIT_UNTIL_MS;
 }
 
-/**
- * Its handler and its waitUntil work are done: the runtime cancels its I/O
- * next. A fetch it never awaited nor gave to waitUntil never settles then, and
- * its span, never ended, would hold a Wasm slot for the isolate's life (a
- * fire-and-forget fetch per request fills the pool in a few thousand): it ends now.
- */
 export function close(inv: Invocation): void {
   open.delete(inv);
-  for (const s of inv._fetches) s.end();
-  inv._fetches.clear();
 }
 
 /**
@@ -102,17 +84,11 @@ export function close(inv: Invocation): void {
  * (a guess there would put one request's spans and baggage in another's).
  */
 export function exact(): Span | undefined {
-  return als?.getStore()?._span;
+  return als?.getStore();
 }
 
 /** The invocation span of the code running now, when it can be known (after the active span). */
 export function current(): Span | undefined {
-  return invocation()?._span;
-}
-
-/** The invocation of the code running now, when it can be known. */
-export function invocation(): Invocation | undefined {
-  if (running) return running;
   if (als) return als.getStore();
   const t = now();
   let only: Invocation | undefined;
@@ -121,5 +97,5 @@ export function invocation(): Invocation | undefined {
     if (only) return;
     only = i;
   }
-  return only;
+  return only?._span;
 }

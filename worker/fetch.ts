@@ -5,7 +5,6 @@ import type { Tracer } from '../src/tracer.js';
 import { internalError } from '../src/diag.js';
 import { type RedactQuery, matchesAny } from '../src/url.js';
 import { clientAttributes, recordFailure, recordStatus } from './attributes.js';
-import type { Invocation } from './context.js';
 
 type Fetch = (input: RequestInfo | URL, init?: RequestInit) => Promise<Response>;
 
@@ -18,26 +17,19 @@ export interface FetchTracing {
   readonly _endpoint: string;
 }
 
-/**
- * `fetchFn` (called on `target`) with a CLIENT span around each call that has
- * a parent; `invocationOf` gives the invocation running now (whose I/O the
- * fetch is: the span ends with it at the latest).
- */
-export function tracedFetch(fetchFn: Fetch, target: unknown, t: FetchTracing, invocationOf: () => Invocation | undefined): Fetch {
+/** `fetchFn` (called on `target`) with a CLIENT span around each call that has a parent. */
+export function tracedFetch(fetchFn: Fetch, target: unknown, t: FetchTracing, parentOf: () => Span | undefined): Fetch {
   return async (input, init) => {
     let span: Span | undefined;
     let request: Request | undefined;
-    let inv: Invocation | undefined;
     try {
-      inv = invocationOf();
-      const parent = t._tracer.getActiveSpan() ?? inv?._span;
+      const parent = t._tracer.getActiveSpan() ?? parentOf();
       if (parent) {
         request = new Request(input, init);
         const url = request.url;
         if (url !== t._endpoint) {
           const attributes = {};
           span = t._tracer.startSpan(clientAttributes(request, t._redact, attributes), { kind: 2, attributes }, parent);
-          inv?._fetches.add(span);
           if (!t._to || matchesAny(t._to, url)) t._tracer.inject(request.headers, span);
         }
       }
@@ -53,7 +45,6 @@ export function tracedFetch(fetchFn: Fetch, target: unknown, t: FetchTracing, in
       if (span) recordFailure(span, e);
       throw e; // the caller's own failure, unchanged
     } finally {
-      if (span) inv?._fetches.delete(span);
       span?.end();
     }
   };
@@ -91,10 +82,10 @@ function fixed(t: object, k: PropertyKey): boolean {
 
 /**
  * The env with every service binding's fetch traced as a child of
- * the invocation's span. It lives as long as the env: each binding is wrapped
+ * `parentOf()`'s span. It lives as long as the env: each binding is wrapped
  * once (keyed by the binding, so nothing grows with the keys read).
  */
-export function tracedEnv<E extends object>(env: E, t: FetchTracing, invocationOf: () => Invocation | undefined): E {
+export function tracedEnv<E extends object>(env: E, t: FetchTracing, parentOf: () => Span | undefined): E {
   const wrapped = new WeakMap<object, unknown>();
   return new Proxy(env, {
     get(target, key) {
@@ -103,7 +94,7 @@ export function tracedEnv<E extends object>(env: E, t: FetchTracing, invocationO
       try {
         const f = (v as { fetch?: unknown } | undefined)?.fetch;
         if (typeof f === 'function') {
-          if (!wrapped.has(v as object)) wrapped.set(v as object, override(v as object, 'fetch', tracedFetch(f as Fetch, v, t, invocationOf)));
+          if (!wrapped.has(v as object)) wrapped.set(v as object, override(v as object, 'fetch', tracedFetch(f as Fetch, v, t, parentOf)));
           return wrapped.get(v as object);
         }
       } catch (e) {

@@ -7,7 +7,7 @@ import type { ConfigInput, ExecutionContext, Handler, MessageBatch, ScheduledCon
 import { internalError, warnOnce } from '../src/diag.js';
 import { resolveConfig } from './config.js';
 import { createWorkerTracer } from './tracer.js';
-import { close, enter, invocation, returned, track } from './context.js';
+import { close, current, enter, returned, track } from './context.js';
 import { type FetchTracing, override, tracedEnv, tracedFetch } from './fetch.js';
 import { withBaggage } from '../src/context.js';
 import { parseBaggage } from '../src/baggage.js';
@@ -56,7 +56,7 @@ async function setup<E>(config: ConfigInput<E>, env: E): Promise<State | null> {
   const state: State = { _tracer: tracer, _ended: tracing._ended, _redact: r._redact, _to: r._to, _endpoint: r._endpoint, _route: c.route, _ignore: c.ignore };
   if (!fetchPatched) {
     fetchPatched = true;
-    globalThis.fetch = tracedFetch(original, globalThis, state, invocation);
+    globalThis.fetch = tracedFetch(original, globalThis, state, current);
   }
   return state;
 }
@@ -158,7 +158,7 @@ export function instrument<E, H extends Handler<E>>(handler: H, config: ConfigIn
             span = begin(s, arg as never, { 'faas.coldstart': coldStart, 'faas.trigger': trigger });
             if (span) coldStart = false;
             // The runtime gives one env to every invocation (apps cache on it): one traced env for it, traced or not.
-            if (env && typeof env === 'object') envs.set(env, (tracedEnvironment = envs.get(env) ?? tracedEnv(env, s, invocation)));
+            if (env && typeof env === 'object') envs.set(env, (tracedEnvironment = envs.get(env) ?? tracedEnv(env, s, current)));
           }
         } catch (e) {
           internalError(e); // our failure: the handler runs untraced
@@ -168,7 +168,7 @@ export function instrument<E, H extends Handler<E>>(handler: H, config: ConfigIn
         const inv = track(sp);
         const run = () => h[key]!(arg, tracedEnvironment, tracedCtx);
         try {
-          const result = await (s && sp ? enter(inv, () => s._tracer.withSpan(sp, run)) : run());
+          const result = await (s && sp ? enter(sp, () => s._tracer.withSpan(sp, run)) : run());
           // Server spans: only 5xx is an error (4xx is the client's).
           if (sp && result instanceof Response && result.status) recordStatus(sp, result.status, 500);
           return result;
@@ -181,9 +181,7 @@ export function instrument<E, H extends Handler<E>>(handler: H, config: ConfigIn
           try {
             // After the response and after the handler's own waitUntil work, which
             // is still this invocation's: it stays open (in flight) until then.
-            // Closed again once its export is done: a fetch started meanwhile (a timer
-            // the export's wait let fire) would never settle either.
-            ctx.waitUntil(Promise.allSettled(waits).then(() => (close(inv), sp && s?._ended())).then(() => close(inv)));
+            ctx.waitUntil(Promise.allSettled(waits).then(() => (close(inv), sp && s?._ended())));
           } catch (e) {
             close(inv);
             internalError(e);

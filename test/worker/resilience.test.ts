@@ -188,36 +188,6 @@ describe('losses', () => {
   });
 });
 
-describe('unsettled fetches', () => {
-  for (const worker of ['live', 'als']) {
-    test(`${worker}: a fetch the handler never awaits (nor gives to waitUntil) still has its CLIENT span exported, ended with its invocation`, async () => {
-      // The runtime cancels such a fetch when the invocation is done: it never settles. Its span,
-      // never ended, held a Wasm slot for the isolate's life, and a few thousand filled the pool.
-      const traces = Array.from({ length: 12 }, (_, i) => `f0${worker === 'als' ? 'a' : 'b'}${String(i).padStart(2, '0')}`.padEnd(32, 'c'));
-      const results = await Promise.all(traces.map((t) => call(mf, worker, '/forget', { traceparent: `00-${t}-1111111111111111-01` })));
-      for (const r of results) assert.deepEqual([r.status, r.body], [200, 'forgot']);
-      const spans = () => collector.spans().filter((s) => traces.includes(s.traceId));
-      await collector.waitFor(() => spans().length === traces.length * 2, 5000).catch(() => assert.fail(`${spans().filter((s) => s.kind === 3).length} of ${traces.length} CLIENT spans exported (${spans().length} spans)`));
-      for (const t of traces) {
-        const [server, client] = [2, 3].map((k) => spans().find((s) => s.traceId === t && s.kind === k));
-        assert.equal(client?.parentSpanId, server?.spanId, t);
-        assert.match(String(attrs(client!.attributes)['url.full']), /forget=1/);
-      }
-    });
-  }
-
-  test('als: such a fetch started after its invocation closed (a timer firing while its export waits) has its CLIENT span ended too', async () => {
-    await new Promise((r) => setTimeout(r, 300)); // no export another invocation scheduled: this one waits for its own
-    const t = 'f1a00000000000000000000000000000';
-    assert.deepEqual(await call(mf, 'als', '/forget-later', { traceparent: `00-${t}-1111111111111111-01` }), { status: 200, body: 'forgot', app: null });
-    await new Promise((r) => setTimeout(r, 600));
-    await call(mf, 'als', '/plain'); // its export carries what ended since
-    const client = () => collector.spans().find((s) => s.traceId === t && s.kind === 3);
-    await collector.waitFor(() => !!client(), 5000).catch(() => assert.fail("no CLIENT span of the timer's fetch"));
-    assert.match(String(attrs(client()!.attributes)['url.full']), /forget=2/);
-  });
-});
-
 describe('time', () => {
   test('an injected clock sets span times exactly (setClock)', async () => {
     const r = await call(mf, 'clock', '/');
