@@ -188,6 +188,23 @@ describe('losses', () => {
   });
 });
 
+describe('streamed bodies', () => {
+  for (const worker of ['live', 'als']) {
+    test(`${worker}: a fetch made by a streamed body's producer keeps its CLIENT span to its answer, not cut at the handler's return`, async () => {
+      const t = `f2${worker === 'als' ? 'a' : 'b'}`.padEnd(32, 'd');
+      const r = await call(mf, worker, '/stream', { traceparent: `00-${t}-1111111111111111-01` });
+      assert.match(r.body, /stream=1/);
+      await call(mf, worker, '/plain');
+      const client = () => collector.spans().find((s) => s.traceId === t && s.kind === 3);
+      await collector.waitFor(() => !!client(), 5000).catch(() => assert.fail('no CLIENT span'));
+      const c = client()!;
+      const ms = Number((BigInt(c.endTimeUnixNano) - BigInt(c.startTimeUnixNano)) / 1_000_000n);
+      assert.equal(attrs(c.attributes)['http.response.status_code'], '200', `${ms} ms, ${JSON.stringify(attrs(c.attributes))}`);
+      assert.ok(ms >= 350, `${ms} ms`);
+    });
+  }
+});
+
 describe('time', () => {
   test('an injected clock sets span times exactly (setClock)', async () => {
     const r = await call(mf, 'clock', '/');
