@@ -540,6 +540,9 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
    * stays for the next page, and smaller ones behind it go (OTLP has no order).
    */
   function pump(urgent: boolean, pick?: (b: Batch) => boolean): void {
+    // Nothing is sent after shutdown(): not by a flush begun before it that
+    // resumes later (its compression outlasted shutdown()'s time).
+    if (closed) return;
     // After the final hide, while the page runs on (an answer, a retry
     // timer, a flush in progress), a page with storage sends as at unload: a
     // stored batch started otherwise stayed in storage under this page's

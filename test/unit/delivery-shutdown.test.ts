@@ -99,6 +99,26 @@ test("a body still being compressed when shutdown()'s time is up is counted: dro
   }
 });
 
+// The same body held by a flush that began before shutdown() (its delay
+// timer's): that flush resumes once the compression ends, after shutdown(),
+// and must send nothing then (the batch is stored and released for the next page).
+test('a flush begun before shutdown(), still compressing when it returns, sends nothing afterwards', async (t) => {
+  const c = await startCollector();
+  t.after(() => c.close());
+  const slowGzip = (): Promise<null> => new Promise((r) => setTimeout(() => r(null), 700));
+  for (const withStorage of [false, true]) {
+    const area = createStorageArea();
+    const tab = await tabFor(c.url, { compression: 'gzip', timeoutMs: 300, scheduledDelayMs: 10, ...(withStorage && { storage: area.open() }) }, (s) => s, { gzip: slowGzip });
+    endSpans(tab.tracer, 3);
+    await new Promise((res) => setTimeout(res, 100)); // the delay's flush is compressing
+    const r = await tab.tracer.shutdown();
+    assert.deepEqual(r, withStorage ? { sent: 0, queued: 3, dropped: 0 } : { sent: 0, queued: 0, dropped: 3 }, `storage ${withStorage}`);
+    await new Promise((res) => setTimeout(res, 900)); // past the compression's end
+    assert.equal(c.requests.length, 0, `storage ${withStorage}: nothing sent after shutdown`);
+    assert.equal(storedSpans(area), withStorage ? 3 : 0);
+  }
+});
+
 const CASES = 200;
 
 /** A seeded generator (mulberry32). */
