@@ -79,7 +79,8 @@ window.setHidden = (hidden) => { Object.defineProperty(document, 'visibilityStat
   });
   const page = await newPage();
   await page.goto(site.url);
-  await page.evaluate(initCode(c.url, { instrumentations: { interactions: false, webVitals: false, longTasks: false, documentLoad: false, resources: false } }));
+  // No delay's flush: only the hide's own cut can carry the counts (ended after it, they would wait for pagehide).
+  await page.evaluate(initCode(c.url, { scheduledDelayMs: 600_000, instrumentations: { interactions: false, webVitals: false, longTasks: false, documentLoad: false, resources: false } }));
   await page.evaluate(`new Promise((res) => { const s = document.createElement('script'); s.src = '/rep.js'; s.onload = res; document.head.append(s); })`);
   const repeats = () => named(c, 'error').filter((s) => s.status.message === 'again' && 'wasmtrace.repeats' in attrs(s.attributes)).map((s) => Number(attrs(s.attributes)['wasmtrace.repeats']));
   const dropped = () => named(c, 'error').filter((s) => 'wasmtrace.errors_dropped' in attrs(s.attributes)).map((s) => Number(attrs(s.attributes)['wasmtrace.errors_dropped']));
