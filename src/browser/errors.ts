@@ -34,11 +34,12 @@ function member(x: unknown, key: 'message' | 'name'): unknown {
 /**
  * An ErrorEvent's filename as `code.file.path`: its URL as url.full is
  * written. Firefox names code run by eval, new Function or a script element's
- * text after what ran it, `https://…/app.js?v=2 line 7 > eval`: the part after
- * the URL (a URL has no space) stays as it is, not read as the query's last value.
+ * text after what ran it, `https://…/app.js?v=2 line 7 > eval`: that suffix
+ * stays as it is, not read as the query's last value. Only the suffix: a
+ * `//# sourceURL` may put a space inside the URL itself.
  */
-function filePath(file: string, redact: RedactQuery): string {
-  const cut = file.indexOf(' ');
+export function filePath(file: string, redact: RedactQuery): string {
+  const cut = file.search(/ line \d+ > /);
   return cut < 0 ? fullUrl(file, redact) : fullUrl(file.slice(0, cut), redact) + file.slice(cut);
 }
 

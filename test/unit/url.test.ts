@@ -5,6 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fullUrl, listSetting, matchesAny } from '../../src/url.js';
+import { filePath } from '../../src/browser/errors.js';
 
 let seed = 12345;
 const rnd = (n: number): number => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 8) % n;
@@ -179,5 +180,23 @@ test('list settings: an array as it is, one value a list of one, unset (undefine
     }
   } finally {
     console.warn = warn;
+  }
+});
+
+// An ErrorEvent's filename as code.file.path (src/browser/errors.ts): Firefox
+// names eval'd code after what ran it ('…/app.js?v=2 line 7 > eval', nested:
+// '… line 7 > eval line 1 > Function'); a //# sourceURL may put a space inside
+// the URL itself, and its query is redacted all the same.
+test('code.file.path: a URL with spaces in it is redacted whole; Firefox\'s " line N > eval" suffix kept as written (2,000 generated)', () => {
+  const SUFFIX = [' line 3 > eval', ' line 12 > Function', ' line 7 > injectedScript', ' line 1 > eval line 4 > Function'];
+  for (let i = 0; i < 2000; i++) {
+    const path = Array.from({ length: 1 + rnd(3) }, () => (rnd(3) ? word() : `${word()} ${word()}`)).join('/');
+    const url = `https://h.test/${path}.js?v=secret${rnd(1000)}&k=${word()}`;
+    const suffix = rnd(2) ? pick(SUFFIX) : '';
+    const got = filePath(url + suffix, ['v']);
+    assert.ok(!got.includes('secret'), `${url + suffix} -> ${got}`);
+    assert.ok(got.endsWith(suffix), `${url + suffix} -> ${got}`);
+    assert.equal(got, fullUrl(url, ['v']) + suffix);
+    assert.equal(filePath(url + suffix, false), fullUrl(url, false) + suffix);
   }
 });
