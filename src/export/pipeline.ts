@@ -260,6 +260,11 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
     bound(b); // written ahead by keep() unless a keepalive request takes it first
   }
 
+  /** Queues the bodies still being compressed uncompressed (their compression's own enqueue is then a no-op). */
+  function asTheyAre(): void {
+    for (const raw of [...preparing]) enqueue(raw, raw[0], false);
+  }
+
   /**
    * Writes ahead each batch the browser does not hold: waiting to be sent or
    * retried, or in a request without keepalive (which dies with the page).
@@ -695,7 +700,7 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
     }
     try {
       void cut(true);
-      for (const raw of [...preparing]) enqueue(raw, raw[0], false);
+      asTheyAre();
       if (queue.some((b) => b._stored) && store?._cleared()) unstore(); // else taken for stored, they would reach no page
       sendAtUnload(final);
     } catch (e) {
@@ -841,7 +846,7 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
       clearTimeout(retryTimer);
       // Bodies still being compressed (Node's thread pool kept busy past
       // timeoutMs) go as they are: written for the next page, else counted lost below.
-      for (const raw of [...preparing]) enqueue(raw, raw[0], false);
+      asTheyAre();
       keep();
       if (!store && inflight.size > 0) {
         // Time up, a request still in flight: with nothing to keep its batch
