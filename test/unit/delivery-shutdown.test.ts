@@ -2,13 +2,14 @@
 // it makes are sent and counted, and delivery's losses are counted in
 // tracer.stats(); with `debug`, failed exports are named once per kind.
 // Against a real collector on 127.0.0.1.
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { startCollector, partialSuccessBody, type Reply } from '../helpers/collector.js';
-import { createStorageArea } from '../helpers/memory-storage.js';
+import { startCollector, partialSuccessBody, type Collector, type Reply } from '../helpers/collector.js';
+import { createStorageArea, type StorageArea } from '../helpers/memory-storage.js';
 import { allSpans } from '../helpers/otlp.js';
 import type { TracerStats } from '../../src/types.js';
-import { assertDecoded, endSpans, flakyPort, received, storedSpans, tabFor, tracerFor, uniqueIds } from './delivery-harness.js';
+import { assertDecoded, endSpans, flakyPort, received, storedSpans, tabFor, tracerFor, uniqueIds, type Tab } from './delivery-harness.js';
+import type { DeliveryOptions } from '../../src/export/types.js';
 
 /** No retry between the test's own calls: only flush() and shutdown() send. */
 const noRetryTimer = { retryInitialDelayMs: 60_000, retryMaxDelayMs: 60_000 };
@@ -77,18 +78,28 @@ test('with storage, a batch awaiting its retry is tried at shutdown and, failing
   assert.ok(area.entries().every(([k]) => !k.includes(':c:')), 'claims released: the next page adopts it at once');
 });
 
-// A body still being compressed when shutdown()'s time is up (Node gzips on
-// the thread pool, which a loaded machine can keep busy past timeoutMs) was
-// in neither the queue nor the result: its spans were not sent, stored or
-// counted (CI: { sent: 0, queued: 0, dropped: 0 } for one span). It now
-// goes as it is: dropped and counted without storage, stored with it.
-test("a body still being compressed when shutdown()'s time is up is counted: dropped without storage, stored with it", async (t) => {
+/**
+ * A tab without storage, then one with it, whose gzip takes 700 ms: longer
+ * than its timeoutMs (300). `run` ends spans and shuts it down.
+ */
+async function whileCompressing(t: TestContext, options: DeliveryOptions, run: (tab: Tab, area: StorageArea, withStorage: boolean, c: Collector) => Promise<void>): Promise<void> {
   const c = await startCollector();
   t.after(() => c.close());
   const slowGzip = (): Promise<null> => new Promise((r) => setTimeout(() => r(null), 700));
   for (const withStorage of [false, true]) {
     const area = createStorageArea();
-    const tab = await tabFor(c.url, { compression: 'gzip', timeoutMs: 300, ...(withStorage && { storage: area.open() }) }, (s) => s, { gzip: slowGzip });
+    const tab = await tabFor(c.url, { compression: 'gzip', timeoutMs: 300, ...options, ...(withStorage && { storage: area.open() }) }, (s) => s, { gzip: slowGzip });
+    await run(tab, area, withStorage, c);
+  }
+}
+
+// A body still being compressed when shutdown()'s time is up (Node gzips on
+// the thread pool, which a loaded machine can keep busy past timeoutMs) was
+// in neither the queue nor the result: its spans were not sent, stored or
+// counted (CI: { sent: 0, queued: 0, dropped: 0 } for one span). It now
+// goes as it is: dropped and counted without storage, stored with it.
+test("a body still being compressed when shutdown()'s time is up is counted: dropped without storage, stored with it", (t) =>
+  whileCompressing(t, {}, async (tab, area, withStorage, c) => {
     endSpans(tab.tracer, 3);
     const r = await tab.tracer.shutdown();
     assert.deepEqual(r, withStorage ? { sent: 0, queued: 3, dropped: 0 } : { sent: 0, queued: 0, dropped: 3 }, `storage ${withStorage}`);
@@ -96,19 +107,13 @@ test("a body still being compressed when shutdown()'s time is up is counted: dro
     assert.equal(c.requests.length, 0, 'nothing sent after shutdown');
     assert.deepEqual(deliveryStats(tab.tracer.stats()), { ...zero, droppedUnsent: withStorage ? 0 : 3 }, 'counted once');
     assert.equal(storedSpans(area), withStorage ? 3 : 0);
-  }
-});
+  }));
 
 // The same body held by a flush that began before shutdown() (its delay
 // timer's): that flush resumes once the compression ends, after shutdown(),
 // and must send nothing then (the batch is stored and released for the next page).
-test('a flush begun before shutdown(), still compressing when it returns, sends nothing afterwards', async (t) => {
-  const c = await startCollector();
-  t.after(() => c.close());
-  const slowGzip = (): Promise<null> => new Promise((r) => setTimeout(() => r(null), 700));
-  for (const withStorage of [false, true]) {
-    const area = createStorageArea();
-    const tab = await tabFor(c.url, { compression: 'gzip', timeoutMs: 300, scheduledDelayMs: 10, ...(withStorage && { storage: area.open() }) }, (s) => s, { gzip: slowGzip });
+test('a flush begun before shutdown(), still compressing when it returns, sends nothing afterwards', (t) =>
+  whileCompressing(t, { scheduledDelayMs: 10 }, async (tab, area, withStorage, c) => {
     endSpans(tab.tracer, 3);
     await new Promise((res) => setTimeout(res, 100)); // the delay's flush is compressing
     const r = await tab.tracer.shutdown();
@@ -116,8 +121,7 @@ test('a flush begun before shutdown(), still compressing when it returns, sends 
     await new Promise((res) => setTimeout(res, 900)); // past the compression's end
     assert.equal(c.requests.length, 0, `storage ${withStorage}: nothing sent after shutdown`);
     assert.equal(storedSpans(area), withStorage ? 3 : 0);
-  }
-});
+  }));
 
 const CASES = 200;
 
