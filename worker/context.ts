@@ -14,13 +14,23 @@
 // When several are in flight and none is known, the fetch is not traced:
 // a wrong parent would be worse than none. Service bindings reached through
 // the handler's env are parented the same way (the env is one for all).
+//
+// A fetch nobody awaits (nor gives to waitUntil) is cancelled by workerd
+// when its invocation ends, and its promise never settles: its CLIENT span
+// would hold a Wasm span slot for the isolate's life. So each fetch span is
+// kept with its invocation (the one that parents it), and one still waiting
+// UNSETTLED_MS after that invocation closed (or beyond MAX_UNSETTLED of them,
+// the oldest first) is ended at the close, marked `wasmtrace.unsettled`.
+// Not at the close itself: a streamed body's producer may still be waiting
+// for its fetch's answer then (the runtime keeps the invocation while the
+// body streams), and its span ends when that answer comes.
 import type { Span } from '../src/types.js';
 import { useAsyncContext, type AsyncStorage } from '../src/context.js';
-import { now } from '../src/clock.js';
+import { now, unixNow } from '../src/clock.js';
 
 interface Als {
-  getStore(): Span | undefined;
-  run<R>(store: Span, fn: () => R): R;
+  getStore(): Invocation | undefined;
+  run<R>(store: Invocation, fn: () => R): R;
 }
 
 /** An invocation in flight (internal: `_` names are minified). */
@@ -29,6 +39,8 @@ export interface Invocation {
   readonly _span: Span | undefined;
   /** When it stops counting (the clock's ms): unbounded while its handler runs. */
   _until: number;
+  /** The CLIENT spans of its fetches that have not settled yet (made on the first). */
+  _fetches?: Set<Span>;
 }
 
 /**
@@ -40,22 +52,41 @@ export interface Invocation {
 const WAIT_UNTIL_MS = 30_000;
 /** At most this many tracked (handlers cancelled before they return never close): the oldest go first. */
 const MAX_OPEN = 1024;
+/**
+ * How long a fetch span may wait for its answer after its invocation closed:
+ * longer than Cloudflare waits for an origin's response headers (100 s, then
+ * a 524), so a streamed body's producer keeps its span to the answer.
+ */
+export const UNSETTLED_MS = 120_000;
+/** At most this many such spans wait (an eighth of the span pool): beyond, the oldest are ended. */
+export const MAX_UNSETTLED = 256;
 
 let als: Als | null | undefined;
 const open = new Set<Invocation>();
+/** The invocation whose handler runs synchronously now. */
+let running: Invocation | undefined;
+/** Fetch spans still waiting after their invocation closed, in the order it did: when (unix ms on the clock). */
+const unsettled = new Map<Span, number>();
 
 /** A new invocation of `span` (undefined: untraced), in flight until `close`. */
 export function track(span: Span | undefined): Invocation {
   const t = now();
-  for (const i of open) if (i._until <= t) open.delete(i);
-  if (open.size >= MAX_OPEN) open.delete(open.values().next().value!);
+  for (const i of open) if (i._until <= t) close(i);
+  if (open.size >= MAX_OPEN) close(open.values().next().value!);
+  const u = unixNow() - UNSETTLED_MS;
+  for (const [s, at] of unsettled) {
+    if (at > u && unsettled.size <= MAX_UNSETTLED) break;
+    unsettled.delete(s);
+    s.setAttribute('wasmtrace.unsettled', true);
+    s.end(at);
+  }
   const inv: Invocation = { _span: span, _until: Infinity };
   open.add(inv);
   return inv;
 }
 
-/** Runs `fn` (the user's handler) as the traced invocation of `span`. */
-export function enter<R>(span: Span, fn: () => R): R {
+/** Runs `fn` (the user's handler) as the traced invocation `inv`. */
+export function enter<R>(inv: Invocation, fn: () => R): R {
   if (als === undefined) {
     try {
       const m = (globalThis as { process?: { getBuiltinModule?(id: string): { AsyncLocalStorage?: new () => Als } | undefined } }).process?.getBuiltinModule?.('node:async_hooks');
@@ -66,7 +97,13 @@ export function enter<R>(span: Span, fn: () => R): R {
       als = null;
     }
   }
-  return als ? als.run(span, fn) : fn();
+  const outer = running;
+  running = inv;
+  try {
+    return als ? als.run(inv, fn) : fn();
+  } finally {
+    running = outer;
+  }
 }
 
 /** Its handler has returned: it counts at most WAIT_UNTIL_MS longer. */
@@ -74,8 +111,27 @@ export function returned(inv: Invocation): void {
   inv._until = now() + WAIT_UNTIL_MS;
 }
 
+/** It is over (its waitUntil work settled, or it stopped counting): its fetches still waiting start their UNSETTLED_MS. */
 export function close(inv: Invocation): void {
   open.delete(inv);
+  const at = unixNow();
+  if (inv._fetches) for (const s of inv._fetches) unsettled.set(s, at);
+  inv._fetches = undefined;
+}
+
+/**
+ * `span`, a fetch's CLIENT span, waits for the fetch: kept with the
+ * invocation that parents it (as `current()` finds it). Returns what to
+ * call when the fetch settles.
+ */
+export function awaiting(span: Span): () => void {
+  const inv = running ?? (als ? als.getStore() : only());
+  if (inv && open.has(inv)) (inv._fetches ??= new Set()).add(span);
+  else if (inv) unsettled.set(span, unixNow()); // its invocation already closed (waitUntil work after it settled)
+  return () => {
+    inv?._fetches?.delete(span);
+    unsettled.delete(span);
+  };
 }
 
 /**
@@ -84,18 +140,22 @@ export function close(inv: Invocation): void {
  * (a guess there would put one request's spans and baggage in another's).
  */
 export function exact(): Span | undefined {
-  return als?.getStore();
+  return als?.getStore()?._span;
 }
 
 /** The invocation span of the code running now, when it can be known (after the active span). */
 export function current(): Span | undefined {
-  if (als) return als.getStore();
+  return (als ? als.getStore() : only())?._span;
+}
+
+/** The only invocation in flight, if there is exactly one. */
+function only(): Invocation | undefined {
   const t = now();
-  let only: Invocation | undefined;
+  let one: Invocation | undefined;
   for (const i of open) {
     if (i._until <= t) continue;
-    if (only) return;
-    only = i;
+    if (one) return;
+    one = i;
   }
-  return only?._span;
+  return one;
 }

@@ -5,6 +5,7 @@ import type { Tracer } from '../src/tracer.js';
 import { internalError } from '../src/diag.js';
 import { type RedactQuery, matchesAny } from '../src/url.js';
 import { clientAttributes, recordFailure, recordStatus } from './attributes.js';
+import { awaiting } from './context.js';
 
 type Fetch = (input: RequestInfo | URL, init?: RequestInit) => Promise<Response>;
 
@@ -22,6 +23,7 @@ export function tracedFetch(fetchFn: Fetch, target: unknown, t: FetchTracing, pa
   return async (input, init) => {
     let span: Span | undefined;
     let request: Request | undefined;
+    let settled: (() => void) | undefined;
     try {
       const parent = t._tracer.getActiveSpan() ?? parentOf();
       if (parent) {
@@ -30,6 +32,7 @@ export function tracedFetch(fetchFn: Fetch, target: unknown, t: FetchTracing, pa
         if (url !== t._endpoint) {
           const attributes = {};
           span = t._tracer.startSpan(clientAttributes(request, t._redact, attributes), { kind: 2, attributes }, parent);
+          settled = awaiting(span);
           if (!t._to || matchesAny(t._to, url)) t._tracer.inject(request.headers, span);
         }
       }
@@ -45,6 +48,7 @@ export function tracedFetch(fetchFn: Fetch, target: unknown, t: FetchTracing, pa
       if (span) recordFailure(span, e);
       throw e; // the caller's own failure, unchanged
     } finally {
+      settled?.();
       span?.end();
     }
   };

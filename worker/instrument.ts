@@ -168,7 +168,7 @@ export function instrument<E, H extends Handler<E>>(handler: H, config: ConfigIn
         const inv = track(sp);
         const run = () => h[key]!(arg, tracedEnvironment, tracedCtx);
         try {
-          const result = await (s && sp ? enter(sp, () => s._tracer.withSpan(sp, run)) : run());
+          const result = await (s && sp ? enter(inv, () => s._tracer.withSpan(sp, run)) : run());
           // Server spans: only 5xx is an error (4xx is the client's).
           if (sp && result instanceof Response && result.status) recordStatus(sp, result.status, 500);
           return result;

@@ -1,0 +1,178 @@
+// A fetch nobody awaits (nor gives to waitUntil) is cancelled by workerd when
+// its invocation ends, and its promise never settles. Its CLIENT span must
+// not hold a Wasm span slot for the isolate's life: it is ended at the
+// invocation's close, marked `wasmtrace.unsettled`, once UNSETTLED_MS have
+// passed since, or sooner beyond MAX_UNSETTLED waiting (the oldest first).
+// The module's rules in Node with a clock the test sets; then real workerd.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Miniflare } from 'miniflare';
+import { startCollector, type Collector } from '../helpers/collector.js';
+import { attrs } from '../helpers/otlp.js';
+import { fixture, startUpstream, startWorkers, type Upstream } from './harness.js';
+import { prng } from '../../demo/collector/synthetic.mjs'; // mulberry32, seeded
+import { MAX_UNSETTLED, UNSETTLED_MS, awaiting, close, enter, returned, track } from '../../worker/context.js';
+import { setClock } from '../../src/clock.js';
+import type { Span } from '../../src/types.js';
+
+/** A fetch span as context.ts sees one: what was done to it. */
+interface Fake {
+  span: Span;
+  /** The time its invocation closed while it still waited. */
+  closedAt?: number;
+  settle?: () => void;
+  settled: boolean;
+  ends: number[];
+  /** Whether a check has seen it ended. */
+  seen?: boolean;
+  marked: boolean;
+}
+
+let clock = 1_000;
+
+function fake(): Fake {
+  const f: Fake = { span: {} as Span, settled: false, ends: [], marked: false };
+  f.span = {
+    setAttribute(k: string, v: unknown) {
+      if (k === 'wasmtrace.unsettled' && v === true) f.marked = true;
+      return f.span;
+    },
+    end(t?: number) {
+      f.ends.push(t!);
+    },
+  } as unknown as Span;
+  return f;
+}
+
+test('the module: spans still waiting end at their close, UNSETTLED_MS later or beyond MAX_UNSETTLED (oldest first); settled and running ones never', () => {
+  setClock(() => clock, 0);
+  const rnd = prng(0x5e771e);
+  const all: Fake[] = [];
+  /** Invocations running, with their fetches. */
+  const running: Array<{ inv: ReturnType<typeof track>; fetches: Fake[] }> = [];
+  const check = (what: string) => {
+    const waiting = all.filter((f) => f.closedAt !== undefined && !f.settled && f.ends.length === 0);
+    assert.ok(waiting.length <= MAX_UNSETTLED, `${what}: ${waiting.length} waiting`);
+    const oldestWaiting = Math.min(...waiting.map((f) => f.closedAt!));
+    // Ended before its time only by the cap, which then leaves exactly MAX_UNSETTLED waiting.
+    const early = all.filter((f) => f.ends.length && !f.seen && f.closedAt! > clock - UNSETTLED_MS);
+    for (const f of all) if (f.ends.length) f.seen = true;
+    if (early.length) assert.equal(waiting.length, MAX_UNSETTLED, `${what}: ${early.length} ended early with ${waiting.length} waiting`);
+    for (const f of all) {
+      if (f.ends.length === 0) {
+        if (f.closedAt !== undefined && !f.settled) assert.ok(f.closedAt > clock - UNSETTLED_MS, `${what}: one closed ${clock - f.closedAt} ms ago still waits`);
+        continue;
+      }
+      assert.equal(f.ends.length, 1, `${what}: ended twice`);
+      assert.ok(!f.settled, `${what}: a settled one was ended`);
+      assert.ok(f.closedAt !== undefined, `${what}: one whose invocation runs was ended`);
+      assert.equal(f.ends[0], f.closedAt, `${what}: ended at its close`);
+      assert.ok(f.marked, `${what}: not marked wasmtrace.unsettled`);
+      assert.ok(f.closedAt <= oldestWaiting, `${what}: ended before an older one`);
+    }
+  };
+  for (let step = 0; step < 4_000; step++) {
+    const r = rnd();
+    clock += Math.floor(rnd() * (r < 0.02 ? 2 * UNSETTLED_MS : 200));
+    if (r < 0.45 || running.length === 0) {
+      const inv = track({} as Span);
+      const fetches = Array.from({ length: Math.floor(rnd() * 4) }, fake);
+      // Started while its handler runs: the fetches are this invocation's.
+      enter(inv, () => {
+        for (const f of fetches) f.settle = awaiting(f.span);
+      });
+      all.push(...fetches);
+      running.push({ inv, fetches });
+      check(`step ${step}, tracked`);
+    } else if (r < 0.75) {
+      const f = all[Math.floor(rnd() * all.length)];
+      if (f && !f.settled && f.ends.length === 0) {
+        f.settle!();
+        f.settled = true;
+      }
+    } else {
+      // The oldest or a random one closes; what still waits starts its UNSETTLED_MS.
+      const [{ inv, fetches }] = running.splice(rnd() < 0.5 ? 0 : Math.floor(rnd() * running.length), 1);
+      returned(inv);
+      close(inv);
+      for (const f of fetches) if (!f.settled) f.closedAt = clock;
+    }
+  }
+  for (const { inv, fetches } of running.splice(0)) {
+    close(inv);
+    for (const f of fetches) if (!f.settled) f.closedAt = clock;
+  }
+  clock += UNSETTLED_MS;
+  track(undefined);
+  check('at the end');
+  const left = all.filter((f) => !f.settled);
+  assert.ok(left.length > MAX_UNSETTLED, `${left.length} never settled: the cap was reached`);
+  assert.deepEqual(left.filter((f) => f.ends.length !== 1), [], 'every unsettled one ended once');
+});
+
+describe('in workerd', () => {
+  let collector: Collector;
+  let upstream: Upstream;
+  let mf: Miniflare;
+  let tags = 0;
+
+  before(async () => {
+    collector = await startCollector();
+    upstream = await startUpstream();
+    const bindings = { UPSTREAM: upstream.url, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: collector.url, OTEL_SERVICE_NAME: 'unsettled' };
+    mf = startWorkers([
+      { name: 'guess', routes: ['guess.example/*'], scriptPath: fixture('unsettled.mjs'), bindings },
+      { name: 'als', routes: ['als.example/*'], scriptPath: fixture('unsettled.mjs'), bindings, compatibilityFlags: ['nodejs_compat'] },
+    ]);
+    await mf.ready;
+  });
+
+  after(async () => {
+    await mf?.dispose();
+    await upstream?.close();
+    await collector?.close();
+  });
+
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  async function call(host: string, path: string) {
+    const res = await mf.dispatchFetch(`http://${host}.example${path}`);
+    assert.equal(res.status, 200, path);
+    return (await res.json()) as Record<string, unknown>;
+  }
+  const clientsOf = (traceIds: Set<unknown>) => collector.spans().filter((s) => s.kind === 3 && traceIds.has(s.traceId));
+
+  for (const host of ['guess', 'als']) {
+    test(`${host}: fetches never awaited are exported once ${UNSETTLED_MS / 1000} s have passed, at their invocation's end, marked; beyond ${MAX_UNSETTLED} waiting sooner; none is lost`, async () => {
+      const rnd = prng(host === 'als' ? 0xf0 : 0xf1);
+      const n = MAX_UNSETTLED / 2 + 20 + Math.floor(rnd() * 40); // requests, 2 fetches each: past the cap
+      const ids = new Map<string, string>(); // trace id -> the request's span id
+      for (let i = 0; i < n; i += 16) {
+        const batch = await Promise.all(Array.from({ length: Math.min(16, n - i) }, () => call(host, `/forget?n=2&tag=f${++tags}`)));
+        for (const b of batch) ids.set(b.traceId as string, b.spanId as string);
+      }
+      const traces = new Set<unknown>(ids.keys());
+      // Their answers would have come after 2 s: none does (workerd cancelled them).
+      await sleep(2_500);
+      await call(host, '/plain');
+      const early = 2 * n - MAX_UNSETTLED;
+      await collector.waitFor(() => clientsOf(traces).length >= early, 15_000).catch(() => assert.fail(`${clientsOf(traces).length} of ${early} past the cap`));
+      await sleep(300);
+      assert.equal(clientsOf(traces).length, early, 'the cap ends only the oldest beyond it');
+      await call(host, `/advance?ms=${UNSETTLED_MS + 1}`);
+      await call(host, '/plain');
+      await collector.waitFor(() => clientsOf(traces).length >= 2 * n, 15_000).catch(() => assert.fail(`${clientsOf(traces).length} of ${2 * n}`));
+      const spans = clientsOf(traces);
+      assert.equal(spans.length, 2 * n, 'each once');
+      for (const s of spans) {
+        const a = attrs(s.attributes);
+        assert.equal(a['wasmtrace.unsettled'], true, JSON.stringify(a));
+        assert.equal(a['http.response.status_code'], undefined, 'no answer came');
+        assert.equal(s.parentSpanId, ids.get(s.traceId), 'a child of its request');
+        const ms = Number((BigInt(s.endTimeUnixNano) - BigInt(s.startTimeUnixNano)) / 1_000_000n);
+        assert.ok(ms >= 0 && ms < 2_000, `ended at its invocation's end, ${ms} ms after its start`);
+      }
+      const stats = await call(host, '/stats');
+      assert.equal(stats.droppedSpans, 0, JSON.stringify(stats));
+    });
+  }
+});
