@@ -23,7 +23,11 @@
 // the oldest first) is ended at the close, marked `wasmtrace.unsettled`.
 // Not at the close itself: a streamed body's producer may still be waiting
 // for its fetch's answer then (the runtime keeps the invocation while the
-// body streams), and its span ends when that answer comes.
+// body streams), and its span ends when that answer comes. A handler the
+// runtime cancels (a promise that hangs, a client gone) never returns, so
+// its span never ends either, and holds its slot and blocks: one still
+// running MAX_RUN_MS after it began, or the oldest beyond MAX_RUNNING
+// running at once, is ended then, marked the same way.
 import type { Span } from '../src/types.js';
 import { useAsyncContext, type AsyncStorage } from '../src/context.js';
 import { now, unixNow } from '../src/clock.js';
@@ -37,6 +41,8 @@ interface Als {
 export interface Invocation {
   /** Its SERVER (or timer, consumer) span; undefined when untraced. */
   readonly _span: Span | undefined;
+  /** When it began (the clock's ms). */
+  readonly _start: number;
   /** When it stops counting (the clock's ms): unbounded while its handler runs. */
   _until: number;
   /** The CLIENT spans of its fetches that have not settled yet (made on the first). */
@@ -50,8 +56,21 @@ export interface Invocation {
  * (the only time this is asked) comes after some: a request's arrival at least.
  */
 const WAIT_UNTIL_MS = 30_000;
-/** At most this many tracked (handlers cancelled before they return never close): the oldest go first. */
+/** At most this many tracked: the oldest go first. */
 const MAX_OPEN = 1024;
+/**
+ * At most this many handlers running (not returned) at once: past it the
+ * oldest is taken as cancelled. Each holds its span's slot and blocks: 256
+ * take about a third of the span pool's 1,664 blocks.
+ */
+export const MAX_RUNNING = 256;
+/**
+ * A handler still running this long after it began is taken as cancelled by
+ * the runtime: Cloudflare's longest wall time for an invocation (a cron
+ * trigger's or a queue consumer's); an HTTP handler's is unbounded only
+ * while its client stays connected.
+ */
+export const MAX_RUN_MS = 15 * 60_000;
 /**
  * How long a fetch span may wait for its answer after its invocation closed:
  * longer than Cloudflare waits for an origin's response headers (100 s, then
@@ -64,23 +83,28 @@ export const MAX_UNSETTLED = 256;
 let als: Als | null | undefined;
 const open = new Set<Invocation>();
 /** The invocation whose handler runs synchronously now. */
-let running: Invocation | undefined;
+let inside: Invocation | undefined;
 /** Fetch spans still waiting after their invocation closed, in the order it did: when (unix ms on the clock). */
 const unsettled = new Map<Span, number>();
 
 /** A new invocation of `span` (undefined: untraced), in flight until `close`. */
 export function track(span: Span | undefined): Invocation {
   const t = now();
-  for (const i of open) if (i._until <= t) close(i);
-  if (open.size >= MAX_OPEN) close(open.values().next().value!);
+  let oldest: Invocation | undefined;
+  let running = 0;
+  for (const i of open) {
+    if (i._until <= t || (i._until === Infinity && i._start <= t - MAX_RUN_MS)) drop(i);
+    else if (i._until === Infinity && running++ === 0) oldest = i;
+  }
+  if (running >= MAX_RUNNING) drop(oldest!);
+  if (open.size >= MAX_OPEN) drop(open.values().next().value!);
   const u = unixNow() - UNSETTLED_MS;
   for (const [s, at] of unsettled) {
     if (at > u && unsettled.size <= MAX_UNSETTLED) break;
     unsettled.delete(s);
-    s.setAttribute('wasmtrace.unsettled', true);
-    s.end(at);
+    unsettledEnd(s, at);
   }
-  const inv: Invocation = { _span: span, _until: Infinity };
+  const inv: Invocation = { _span: span, _start: t, _until: Infinity };
   open.add(inv);
   return inv;
 }
@@ -97,18 +121,30 @@ export function enter<R>(inv: Invocation, fn: () => R): R {
       als = null;
     }
   }
-  const outer = running;
-  running = inv;
+  const outer = inside;
+  inside = inv;
   try {
     return als ? als.run(inv, fn) : fn();
   } finally {
-    running = outer;
+    inside = outer;
   }
 }
 
 /** Its handler has returned: it counts at most WAIT_UNTIL_MS longer. */
 export function returned(inv: Invocation): void {
   inv._until = now() + WAIT_UNTIL_MS;
+}
+
+/** Ends a span that never settled, marked so, at `at` (unix ms), else now. */
+function unsettledEnd(s: Span, at?: number): void {
+  s.setAttribute('wasmtrace.unsettled', true);
+  s.end(at);
+}
+
+/** Stops tracking `i`; a handler that has not returned (cancelled, or past the bounds) has its span ended now. */
+function drop(i: Invocation): void {
+  if (i._until === Infinity && i._span) unsettledEnd(i._span);
+  close(i);
 }
 
 /** It is over (its waitUntil work settled, or it stopped counting): its fetches still waiting start their UNSETTLED_MS. */
@@ -125,7 +161,7 @@ export function close(inv: Invocation): void {
  * call when the fetch settles.
  */
 export function awaiting(span: Span): () => void {
-  const inv = running ?? (als ? als.getStore() : only());
+  const inv = inside ?? (als ? als.getStore() : only());
   if (inv && open.has(inv)) (inv._fetches ??= new Set()).add(span);
   else if (inv) unsettled.set(span, unixNow()); // its invocation already closed (waitUntil work after it settled)
   return () => {

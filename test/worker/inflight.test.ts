@@ -9,7 +9,7 @@ import type { Miniflare } from 'miniflare';
 import { startCollector, type Collector } from '../helpers/collector.js';
 import { fixture, startUpstream, startWorkers, type Upstream } from './harness.js';
 import { prng } from '../../demo/collector/synthetic.mjs'; // mulberry32, seeded
-import { close, current, returned, track } from '../../worker/context.js';
+import { MAX_RUNNING, close, current, returned, track } from '../../worker/context.js';
 import { setClock } from '../../src/clock.js';
 import type { Span } from '../../src/types.js';
 
@@ -107,18 +107,18 @@ for (const host of ['guess', 'als']) {
   });
 }
 
-test('the invocations tracked stay bounded: those returned 30 s ago are dropped, and beyond 1024 the oldest (the module in Node, clock set)', () => {
+test('the invocations tracked stay bounded: those returned 30 s ago are dropped, and beyond MAX_RUNNING handlers running the oldest (the module in Node, clock set)', () => {
   let clock = 0;
   setClock(() => clock, 0);
   const rnd = prng(0xb0d);
-  const span = () => ({}) as Span; // opaque to context.ts
+  const span = () => ({ setAttribute() {}, end() {} }) as unknown as Span; // one given up on is ended
   for (let round = 0; round < 12; round++) {
-    // n handlers still running: the oldest counts unless more than 1024 came after it.
-    const n = round < 2 ? 1024 + round : 1 + Math.floor(rnd() * 3000);
+    // n handlers still running: the oldest counts unless MAX_RUNNING or more came after it.
+    const n = round < 2 ? MAX_RUNNING + round : 1 + Math.floor(rnd() * 3 * MAX_RUNNING);
     const first = span();
     const invs = [track(first), ...Array.from({ length: n - 1 }, () => track(span()))];
     for (const inv of invs.slice(1)) close(inv);
-    assert.equal(current(), n <= 1024 ? first : undefined, `${n} running`);
+    assert.equal(current(), n <= MAX_RUNNING ? first : undefined, `${n} running`);
     close(invs[0]!);
     // m returned whose waitUntil work never settles: they count for 30 s.
     const m = 1 + Math.floor(rnd() * 500);

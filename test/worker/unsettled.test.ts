@@ -3,6 +3,8 @@
 // not hold a Wasm span slot for the isolate's life: it is ended at the
 // invocation's close, marked `wasmtrace.unsettled`, once UNSETTLED_MS have
 // passed since, or sooner beyond MAX_UNSETTLED waiting (the oldest first).
+// A handler the runtime cancels (one that hangs) never returns: its span is
+// ended MAX_RUN_MS after it began, or sooner beyond MAX_RUNNING running.
 // The module's rules in Node with a clock the test sets; then real workerd.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,7 +13,7 @@ import { startCollector, type Collector } from '../helpers/collector.js';
 import { attrs } from '../helpers/otlp.js';
 import { fixture, startUpstream, startWorkers, type Upstream } from './harness.js';
 import { prng } from '../../demo/collector/synthetic.mjs'; // mulberry32, seeded
-import { MAX_UNSETTLED, UNSETTLED_MS, awaiting, close, enter, returned, track } from '../../worker/context.js';
+import { MAX_RUNNING, MAX_RUN_MS, MAX_UNSETTLED, UNSETTLED_MS, awaiting, close, enter, returned, track } from '../../worker/context.js';
 import { setClock } from '../../src/clock.js';
 import type { Span } from '../../src/types.js';
 
@@ -44,12 +46,37 @@ function fake(): Fake {
   return f;
 }
 
-test('the module: spans still waiting end at their close, UNSETTLED_MS later or beyond MAX_UNSETTLED (oldest first); settled and running ones never', () => {
+test('the module: fetch spans still waiting end at their close, UNSETTLED_MS later or beyond MAX_UNSETTLED (oldest first); a handler running MAX_RUN_MS, or the oldest beyond MAX_RUNNING, ends then; settled and running ones never', () => {
   setClock(() => clock, 0);
   const rnd = prng(0x5e771e);
   const all: Fake[] = [];
-  /** Invocations running, with their fetches. */
-  const running: Array<{ inv: ReturnType<typeof track>; fetches: Fake[] }> = [];
+  /** Invocations running: their span, when they began, their fetches. */
+  const running: Array<{ inv: ReturnType<typeof track>; own: Fake; start: number; fetches: Fake[] }> = [];
+  const closed: Fake[] = [];
+  let abandoned = 0;
+  let capped = 0;
+  /**
+   * After a track(): the handlers it gave up on (ended now, marked), whose
+   * fetches then start their wait: those running MAX_RUN_MS, and then, when
+   * MAX_RUNNING of the others were running, the oldest of them.
+   */
+  const dropped = (what: string) => {
+    const young = running.filter((r) => r.start > clock - MAX_RUN_MS);
+    const early = young.filter((r) => r.own.ends.length);
+    if (young.length >= MAX_RUNNING) assert.deepEqual(early, [young[0]], `${what}: ${young.length} running: the oldest ended`);
+    else assert.deepEqual(early, [], `${what}: a handler ended before MAX_RUN_MS, ${young.length} running`);
+    for (let i = running.length - 1; i >= 0; i--) {
+      const r = running[i]!;
+      if (r.start <= clock - MAX_RUN_MS) assert.equal(r.own.ends.length, 1, `${what}: a handler running ${clock - r.start} ms is not ended`);
+      if (r.own.ends.length === 0) continue;
+      assert.deepEqual(r.own.ends, [undefined], `${what}: a handler given up on is ended once, now`);
+      assert.ok(r.own.marked, `${what}: not marked`);
+      running.splice(i, 1);
+      if (r.start > clock - MAX_RUN_MS) capped++;
+      else abandoned++;
+      for (const f of r.fetches) if (!f.settled) f.closedAt = clock;
+    }
+  };
   const check = (what: string) => {
     const waiting = all.filter((f) => f.closedAt !== undefined && !f.settled && f.ends.length === 0);
     assert.ok(waiting.length <= MAX_UNSETTLED, `${what}: ${waiting.length} waiting`);
@@ -72,17 +99,21 @@ test('the module: spans still waiting end at their close, UNSETTLED_MS later or 
     }
   };
   for (let step = 0; step < 4_000; step++) {
-    const r = rnd();
-    clock += Math.floor(rnd() * (r < 0.02 ? 2 * UNSETTLED_MS : 200));
+    // Bursts, where more begin than end, past MAX_RUNNING; between them, now and then a long wait.
+    const burst = step % 1_000 >= 500;
+    const r = burst ? rnd() * 0.53 : rnd();
+    clock += Math.floor(rnd() * (r < 0.02 && !burst ? 2 * UNSETTLED_MS : 200));
     if (r < 0.45 || running.length === 0) {
-      const inv = track({} as Span);
+      const own = fake();
+      const inv = track(own.span);
+      dropped(`step ${step}`);
       const fetches = Array.from({ length: Math.floor(rnd() * 4) }, fake);
       // Started while its handler runs: the fetches are this invocation's.
       enter(inv, () => {
         for (const f of fetches) f.settle = awaiting(f.span);
       });
       all.push(...fetches);
-      running.push({ inv, fetches });
+      running.push({ inv, own, start: clock, fetches });
       check(`step ${step}, tracked`);
     } else if (r < 0.75) {
       const f = all[Math.floor(rnd() * all.length)];
@@ -91,23 +122,50 @@ test('the module: spans still waiting end at their close, UNSETTLED_MS later or 
         f.settled = true;
       }
     } else {
-      // The oldest or a random one closes; what still waits starts its UNSETTLED_MS.
-      const [{ inv, fetches }] = running.splice(rnd() < 0.5 ? 0 : Math.floor(rnd() * running.length), 1);
+      // The oldest or a random one returns and closes; what still waits starts its UNSETTLED_MS.
+      const { inv, own, fetches } = running.splice(rnd() < 0.5 ? 0 : Math.floor(rnd() * running.length), 1)[0]!;
       returned(inv);
       close(inv);
+      closed.push(own);
       for (const f of fetches) if (!f.settled) f.closedAt = clock;
     }
   }
-  for (const { inv, fetches } of running.splice(0)) {
+  for (const { inv, own, fetches } of running.splice(0)) {
+    returned(inv);
     close(inv);
+    closed.push(own);
     for (const f of fetches) if (!f.settled) f.closedAt = clock;
   }
   clock += UNSETTLED_MS;
-  track(undefined);
+  close(track(undefined));
   check('at the end');
+  assert.ok(abandoned > 10 && capped > 10, `handlers given up on: ${abandoned} after MAX_RUN_MS, ${capped} beyond MAX_RUNNING`);
+  assert.deepEqual(closed.filter((f) => f.ends.length), [], 'a handler that returned is never ended here (its wrapper ends it)');
   const left = all.filter((f) => !f.settled);
   assert.ok(left.length > MAX_UNSETTLED, `${left.length} never settled: the cap was reached`);
   assert.deepEqual(left.filter((f) => f.ends.length !== 1), [], 'every unsettled one ended once');
+});
+
+test('the module: beyond MAX_RUNNING handlers running, the oldest are ended (marked), the rest never', () => {
+  setClock(() => clock, 0);
+  const rnd = prng(0x0be);
+  for (let round = 0; round < 6; round++) {
+    const k = 1 + Math.floor(rnd() * 60);
+    const runs = Array.from({ length: MAX_RUNNING + k }, () => {
+      const own = fake();
+      return { own, inv: track(own.span) };
+    });
+    const ended = runs.filter((r) => r.own.ends.length);
+    assert.deepEqual(ended, runs.slice(0, k), `${k} beyond: the oldest ended`);
+    for (const r of ended) assert.deepEqual([r.own.ends, r.own.marked], [[undefined], true]);
+    for (const r of runs) {
+      returned(r.inv);
+      close(r.inv);
+    }
+    clock += 1;
+    close(track(undefined));
+    assert.equal(runs.filter((r) => r.own.ends.length).length, k, 'no other was ended');
+  }
 });
 
 describe('in workerd', () => {
@@ -138,6 +196,35 @@ describe('in workerd', () => {
     const res = await mf.dispatchFetch(`http://${host}.example${path}`);
     assert.equal(res.status, 200, path);
     return (await res.json()) as Record<string, unknown>;
+  }
+  /** `n` requests whose handlers hang, each in a trace of its own: the runtime answers each 500. */
+  async function hang(host: string, n: number, rnd: () => number) {
+    const traces = new Set<string>();
+    for (let i = 0; i < n; i += 16) {
+      await Promise.all(
+        Array.from({ length: Math.min(16, n - i) }, async () => {
+          const t = Array.from({ length: 4 }, () => Math.floor(rnd() * 2 ** 32).toString(16).padStart(8, '0')).join('');
+          traces.add(t);
+          const res = await mf.dispatchFetch(`http://${host}.example/hang`, { headers: { traceparent: `00-${t}-00f067aa0ba902b7-01` } });
+          assert.equal(res.status, 500, await res.text());
+        }),
+      );
+    }
+    return traces;
+  }
+  const serversOf = (traceIds: Set<unknown>) => collector.spans().filter((s) => s.kind === 2 && traceIds.has(s.traceId));
+  /** `traces`' SERVER spans once `count` have arrived, checked: marked, no status code. */
+  async function hungSpans(traces: Set<unknown>, count: number, what: string) {
+    await collector.waitFor(() => serversOf(traces).length >= count, 15_000).catch(() => assert.fail(`${what}: ${serversOf(traces).length} of ${count}`));
+    await sleep(300);
+    const spans = serversOf(traces);
+    assert.equal(spans.length, count, `${what}: each once`);
+    for (const s of spans) {
+      const a = attrs(s.attributes);
+      assert.equal(a['wasmtrace.unsettled'], true, JSON.stringify(a));
+      assert.equal(a['http.response.status_code'], undefined, 'it never answered');
+      assert.equal(s.parentSpanId, '00f067aa0ba902b7', 'the caller\'s child');
+    }
   }
   const clientsOf = (traceIds: Set<unknown>) => collector.spans().filter((s) => s.kind === 3 && traceIds.has(s.traceId));
 
@@ -171,6 +258,27 @@ describe('in workerd', () => {
         const ms = Number((BigInt(s.endTimeUnixNano) - BigInt(s.startTimeUnixNano)) / 1_000_000n);
         assert.ok(ms >= 0 && ms < 2_000, `ended at its invocation's end, ${ms} ms after its start`);
       }
+      const stats = await call(host, '/stats');
+      assert.equal(stats.droppedSpans, 0, JSON.stringify(stats));
+    });
+
+    test(`${host}: handlers the runtime cancelled (hung) are exported ${MAX_RUN_MS / 60_000} min after they began, marked; beyond ${MAX_RUNNING} running at once sooner, the oldest`, async () => {
+      const rnd = prng(host === 'als' ? 0xa1 : 0xa2);
+      const few = await hang(host, 1 + Math.floor(rnd() * 6), rnd);
+      await call(host, '/plain');
+      await sleep(500);
+      assert.equal(serversOf(few).length, 0, 'not while they may still run');
+      await call(host, `/advance?ms=${MAX_RUN_MS + 1}`);
+      await call(host, '/plain');
+      await hungSpans(few, few.size, `${few.size} hung, ${MAX_RUN_MS / 60_000} min later`);
+      const k = 1 + Math.floor(rnd() * 30);
+      const many = [...(await hang(host, MAX_RUNNING + k, rnd))];
+      // This request (which exports what has ended) is one more beyond MAX_RUNNING: k + 1 of the oldest.
+      await call(host, '/plain');
+      await hungSpans(new Set(many), k + 1, `${MAX_RUNNING + k} hung, beyond ${MAX_RUNNING}`);
+      await call(host, `/advance?ms=${MAX_RUN_MS + 1}`);
+      await call(host, '/plain');
+      await hungSpans(new Set(many), many.length, `${MAX_RUNNING + k} hung, ${MAX_RUN_MS / 60_000} min later`);
       const stats = await call(host, '/stats');
       assert.equal(stats.droppedSpans, 0, JSON.stringify(stats));
     });
