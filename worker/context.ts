@@ -163,7 +163,11 @@ export function close(inv: Invocation): void {
 export function awaiting(span: Span): () => void {
   const inv = inside ?? (als ? als.getStore() : only());
   if (inv && open.has(inv)) (inv._fetches ??= new Set()).add(span);
-  else if (inv) unsettled.set(span, unixNow()); // its invocation already closed (waitUntil work after it settled)
+  // Its invocation already closed (waitUntil work after it settled), or it is
+  // not known: a fetch in a span of the user's after an await, with several
+  // in flight and no AsyncLocalStorage (the tracer gave it that span as its
+  // parent). Its UNSETTLED_MS start now, or it would wait forever.
+  else unsettled.set(span, unixNow());
   return () => {
     inv?._fetches?.delete(span);
     unsettled.delete(span);

@@ -168,6 +168,50 @@ test('the module: beyond MAX_RUNNING handlers running, the oldest are ended (mar
   }
 });
 
+test('the module: a fetch whose invocation is not known (several in flight, none running, none stored) ends UNSETTLED_MS after it started unless it settles', () => {
+  setClock(() => clock, 0);
+  const rnd = prng(0x0dd5);
+  // Handlers running (none closes here): the one a fetch belongs to cannot be told.
+  const invs = Array.from({ length: 2 + Math.floor(rnd() * 4) }, () => track({} as Span));
+  const all: Array<Fake & { startedAt: number }> = [];
+  for (let step = 0; step < 2_000; step++) {
+    const r = rnd();
+    clock += Math.floor(rnd() * (r < 0.01 ? 2 * UNSETTLED_MS : 300));
+    if (r < 0.3) {
+      for (let k = Math.floor(rnd() * 3); k > 0; k--) {
+        const f = Object.assign(fake(), { startedAt: clock });
+        f.settle = awaiting(f.span); // outside any handler's synchronous run, as after an await
+        all.push(f);
+      }
+    } else if (r < 0.6) {
+      const f = all[Math.floor(rnd() * all.length)];
+      if (f && !f.settled && f.ends.length === 0) {
+        f.settle!();
+        f.settled = true;
+      }
+    } else {
+      invs.push(track({} as Span)); // an invocation starts: the check runs
+      const waiting = all.filter((f) => !f.settled && f.ends.length === 0);
+      assert.ok(waiting.length <= MAX_UNSETTLED, `step ${step}: ${waiting.length} waiting`);
+      for (const f of all) {
+        if (f.settled || f.ends.length === 0) {
+          assert.equal(f.ends.length, 0, `step ${step}: a settled one was ended`);
+          if (!f.settled) assert.ok(clock - f.startedAt < UNSETTLED_MS || waiting.length === MAX_UNSETTLED, `step ${step}: one started ${clock - f.startedAt} ms ago still waits`);
+          continue;
+        }
+        assert.deepEqual(f.ends, [f.startedAt], `step ${step}: ended once, at its start (where its wait began)`);
+        assert.ok(f.marked, 'marked wasmtrace.unsettled');
+      }
+    }
+  }
+  for (const i of invs) close(i);
+  clock += UNSETTLED_MS;
+  track(undefined);
+  const left = all.filter((f) => !f.settled);
+  assert.ok(left.length > 50 && all.length - left.length > 50, `${left.length} never settled, ${all.length - left.length} did`);
+  assert.deepEqual(left.filter((f) => f.ends.length !== 1).length, 0, 'every unsettled one ended once');
+});
+
 describe('in workerd', () => {
   let collector: Collector;
   let upstream: Upstream;
@@ -229,6 +273,28 @@ describe('in workerd', () => {
   const clientsOf = (traceIds: Set<unknown>) => collector.spans().filter((s) => s.kind === 3 && traceIds.has(s.traceId));
 
   for (const host of ['guess', 'als']) {
+    test(`${host}: fetches never awaited in a span of the handler's own, after an await, with others in flight, end too`, async () => {
+      const rnd = prng(host === 'als' ? 0xe0 : 0xe1);
+      const n = 16 + Math.floor(rnd() * 16); // requests, all in flight at once, 2 fetches each
+      const tag = `n${++tags}`;
+      await Promise.all(Array.from({ length: n }, (_, i) => call(host, `/nested?n=2&tag=${tag}-${i}&wait=${20 + Math.floor(rnd() * 200)}`)));
+      await sleep(2_500);
+      await call(host, `/advance?ms=${UNSETTLED_MS + 1}`);
+      await call(host, '/plain');
+      const mine = () => collector.spans().filter((s) => s.kind === 3 && String(attrs(s.attributes)['url.full']).includes(`tag=${tag}-`));
+      await collector.waitFor(() => mine().length >= 2 * n, 15_000).catch(() => assert.fail(`${mine().length} of ${2 * n} exported`));
+      await sleep(300);
+      const spans = mine();
+      assert.equal(spans.length, 2 * n, 'each once');
+      const nested = new Map(collector.spans().filter((s) => s.name === 'nested').map((s) => [s.spanId, s]));
+      for (const s of spans) {
+        assert.equal(attrs(s.attributes)['wasmtrace.unsettled'], true);
+        assert.equal(nested.get(s.parentSpanId)?.traceId, s.traceId, 'a child of its nested span');
+      }
+      const stats = await call(host, '/stats');
+      assert.equal(stats.droppedSpans, 0, JSON.stringify(stats));
+    });
+
     test(`${host}: fetches never awaited are exported once ${UNSETTLED_MS / 1000} s have passed, at their invocation's end, marked; beyond ${MAX_UNSETTLED} waiting sooner; none is lost`, async () => {
       const rnd = prng(host === 'als' ? 0xf0 : 0xf1);
       const n = MAX_UNSETTLED / 2 + 20 + Math.floor(rnd() * 40); // requests, 2 fetches each: past the cap
