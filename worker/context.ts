@@ -55,7 +55,7 @@ export interface Invocation {
  * stands still during CPU work but advances across I/O, and a later fetch
  * (the only time this is asked) comes after some: a request's arrival at least.
  */
-const WAIT_UNTIL_MS = 30_000;
+export const WAIT_UNTIL_MS = 30_000;
 /** At most this many tracked: the oldest go first. */
 const MAX_OPEN = 1024;
 /**
@@ -90,15 +90,18 @@ const unsettled = new Map<Span, number>();
 /** A new invocation of `span` (undefined: untraced), in flight until `close`. */
 export function track(span: Span | undefined): Invocation {
   const t = now();
+  const unix = unixNow();
   let oldest: Invocation | undefined;
   let running = 0;
   for (const i of open) {
-    if (i._until <= t || (i._until === Infinity && i._start <= t - MAX_RUN_MS)) drop(i);
+    // One that stopped counting is over since then (the runtime cancelled its work): not since now, which may be long after.
+    if (i._until <= t) close(i, unix - (t - i._until));
+    else if (i._until === Infinity && i._start <= t - MAX_RUN_MS) drop(i);
     else if (i._until === Infinity && running++ === 0) oldest = i;
   }
   if (running >= MAX_RUNNING) drop(oldest!);
   if (open.size >= MAX_OPEN) drop(open.values().next().value!);
-  const u = unixNow() - UNSETTLED_MS;
+  const u = unix - UNSETTLED_MS;
   for (const [s, at] of unsettled) {
     if (at > u && unsettled.size <= MAX_UNSETTLED) break;
     unsettled.delete(s);
@@ -147,10 +150,9 @@ function drop(i: Invocation): void {
   close(i);
 }
 
-/** It is over (its waitUntil work settled, or it stopped counting): its fetches still waiting start their UNSETTLED_MS. */
-export function close(inv: Invocation): void {
+/** It is over (its waitUntil work settled, or it stopped counting) `at` (unix ms on the clock): its fetches still waiting start their UNSETTLED_MS. */
+export function close(inv: Invocation, at = unixNow()): void {
   open.delete(inv);
-  const at = unixNow();
   if (inv._fetches) for (const s of inv._fetches) unsettled.set(s, at);
   inv._fetches = undefined;
 }

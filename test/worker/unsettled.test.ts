@@ -13,8 +13,9 @@ import { startCollector, type Collector } from '../helpers/collector.js';
 import { attrs } from '../helpers/otlp.js';
 import { fixture, startUpstream, startWorkers, type Upstream } from './harness.js';
 import { prng } from '../../demo/collector/synthetic.mjs'; // mulberry32, seeded
-import { MAX_RUNNING, MAX_RUN_MS, MAX_UNSETTLED, UNSETTLED_MS, awaiting, close, enter, returned, track } from '../../worker/context.js';
+import { MAX_RUNNING, MAX_RUN_MS, MAX_UNSETTLED, UNSETTLED_MS, WAIT_UNTIL_MS, awaiting, close, enter, returned, track } from '../../worker/context.js';
 import { setClock } from '../../src/clock.js';
+import { createServer, type Server, type AddressInfo } from 'node:net';
 import type { Span } from '../../src/types.js';
 
 /** A fetch span as context.ts sees one: what was done to it. */
@@ -212,16 +213,53 @@ test('the module: a fetch whose invocation is not known (several in flight, none
   assert.deepEqual(left.filter((f) => f.ends.length !== 1).length, 0, 'every unsettled one ended once');
 });
 
+test('the module: an invocation whose waitUntil work never settles is over WAIT_UNTIL_MS after its return, however late the next invocation finds it', () => {
+  setClock(() => clock, 0);
+  const rnd = prng(0x3010);
+  track(undefined);
+  clock += 2 * UNSETTLED_MS; // what earlier tests left is over
+  track(undefined);
+  const all: Array<Fake & { over: number }> = [];
+  for (let round = 0; round < 200; round++) {
+    // A few return (their waitUntil work never settles: close is never called), each with fetches still waiting.
+    for (let k = 1 + Math.floor(rnd() * 3); k > 0; k--) {
+      const inv = track({} as Span);
+      const fetches = Array.from({ length: 1 + Math.floor(rnd() * 2) }, fake);
+      enter(inv, () => {
+        for (const f of fetches) f.settle = awaiting(f.span);
+      });
+      clock += Math.floor(rnd() * 1_000);
+      returned(inv);
+      all.push(...fetches.map((f) => Object.assign(f, { over: clock + WAIT_UNTIL_MS })));
+    }
+    // The isolate idles from a second to ten minutes; then an invocation starts, and another UNSETTLED_MS later.
+    clock += 1_000 + Math.floor(rnd() * (rnd() < 0.5 ? 60_000 : 600_000));
+    track(undefined);
+    clock += UNSETTLED_MS;
+    track(undefined);
+    for (const f of all) {
+      if (f.over > clock - UNSETTLED_MS) continue;
+      assert.deepEqual(f.ends, [f.over], `round ${round}: ended once, when its invocation stopped counting (${f.ends[0]! - f.over} ms off)`);
+      assert.ok(f.marked);
+    }
+  }
+  assert.ok(all.length > 400, `${all.length} fetches`);
+});
+
 describe('in workerd', () => {
   let collector: Collector;
   let upstream: Upstream;
   let mf: Miniflare;
   let tags = 0;
+  /** Takes connections and never answers. */
+  let silent: Server;
 
   before(async () => {
     collector = await startCollector();
     upstream = await startUpstream();
-    const bindings = { UPSTREAM: upstream.url, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: collector.url, OTEL_SERVICE_NAME: 'unsettled' };
+    silent = createServer(() => {});
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const bindings = { SILENT: `http://127.0.0.1:${(silent.address() as AddressInfo).port}`, UPSTREAM: upstream.url, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: collector.url, OTEL_SERVICE_NAME: 'unsettled' };
     mf = startWorkers([
       { name: 'guess', routes: ['guess.example/*'], scriptPath: fixture('unsettled.mjs'), bindings },
       { name: 'als', routes: ['als.example/*'], scriptPath: fixture('unsettled.mjs'), bindings, compatibilityFlags: ['nodejs_compat'] },
@@ -232,6 +270,7 @@ describe('in workerd', () => {
   after(async () => {
     await mf?.dispose();
     await upstream?.close();
+    silent?.close();
     await collector?.close();
   });
 
@@ -347,6 +386,25 @@ describe('in workerd', () => {
       await hungSpans(new Set(many), many.length, `${MAX_RUNNING + k} hung, ${MAX_RUN_MS / 60_000} min later`);
       const stats = await call(host, '/stats');
       assert.equal(stats.droppedSpans, 0, JSON.stringify(stats));
+    });
+  }
+  for (const host of ['guess', 'als']) {
+    test(`${host}: a fetch forgotten in an invocation whose waitUntil work never settles ends ${WAIT_UNTIL_MS / 1000} s after its return, not when the next invocation comes`, async () => {
+      const rnd = prng(host === 'als' ? 0xd0 : 0xd1);
+      const tag = `w${++tags}`;
+      await call(host, `/never?tag=${tag}`);
+      // The isolate idles for minutes (the clock the test moves); then invocations come.
+      const idle = 60_000 + Math.floor(rnd() * 600_000);
+      await call(host, `/advance?ms=${idle}`);
+      await call(host, '/plain');
+      await call(host, `/advance?ms=${UNSETTLED_MS + 1}`);
+      await call(host, '/plain');
+      const mine = () => collector.spans().filter((s) => s.kind === 3 && String(attrs(s.attributes)['url.full']).includes(`tag=${tag}`));
+      await collector.waitFor(() => mine().length >= 1, 15_000).catch(() => assert.fail('not exported'));
+      const [s] = mine();
+      assert.equal(attrs(s!.attributes)['wasmtrace.unsettled'], true);
+      const ms = Number((BigInt(s!.endTimeUnixNano) - BigInt(s!.startTimeUnixNano)) / 1_000_000n);
+      assert.ok(ms >= WAIT_UNTIL_MS && ms < WAIT_UNTIL_MS + 2_000, `ended ${ms} ms after its start (idle ${idle} ms)`);
     });
   }
 });
