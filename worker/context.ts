@@ -86,6 +86,8 @@ const open = new Set<Invocation>();
 let inside: Invocation | undefined;
 /** Fetch spans still waiting after their invocation closed, in the order it did: when (unix ms on the clock). */
 const unsettled = new Map<Span, number>();
+/** Fetch spans kept with several open invocations (which is theirs is not known): how many of those are still open. */
+const shared = new Map<Span, number>();
 
 /** A new invocation of `span` (undefined: untraced), in flight until `close`. */
 export function track(span: Span | undefined): Invocation {
@@ -153,7 +155,15 @@ function drop(i: Invocation): void {
 /** It is over (its waitUntil work settled, or it stopped counting) `at` (unix ms on the clock): its fetches still waiting start their UNSETTLED_MS. */
 export function close(inv: Invocation, at = unixNow()): void {
   open.delete(inv);
-  if (inv._fetches) for (const s of inv._fetches) unsettled.set(s, at);
+  if (inv._fetches)
+    for (const s of inv._fetches) {
+      const n = shared.get(s);
+      if (n && n > 1) shared.set(s, n - 1); // another that may be its invocation is still open
+      else {
+        shared.delete(s);
+        unsettled.set(s, at);
+      }
+    }
   inv._fetches = undefined;
 }
 
@@ -164,14 +174,23 @@ export function close(inv: Invocation, at = unixNow()): void {
  */
 export function awaiting(span: Span): () => void {
   const inv = inside ?? (als ? als.getStore() : only());
-  if (inv && open.has(inv)) (inv._fetches ??= new Set()).add(span);
-  // Its invocation already closed (waitUntil work after it settled), or it is
-  // not known: a fetch in a span of the user's after an await, with several
-  // in flight and no AsyncLocalStorage (the tracer gave it that span as its
-  // parent). Its UNSETTLED_MS start now, or it would wait forever.
-  else unsettled.set(span, unixNow());
+  let of: Invocation[];
+  if (inv) of = open.has(inv) ? [inv] : [];
+  else {
+    // Not known: a fetch in a span of the user's after an await, with several
+    // in flight and no AsyncLocalStorage (the tracer gave it that span as its
+    // parent). It is one of theirs: kept with each, it waits once all closed.
+    const t = now();
+    of = [];
+    for (const i of open) if (i._until > t) of.push(i);
+  }
+  for (const i of of) (i._fetches ??= new Set()).add(span);
+  if (of.length > 1) shared.set(span, of.length);
+  // Its invocation already closed (waitUntil work after it settled), or none is in flight: its UNSETTLED_MS start now.
+  if (!of.length) unsettled.set(span, unixNow());
   return () => {
-    inv?._fetches?.delete(span);
+    for (const i of of) i._fetches?.delete(span);
+    shared.delete(span);
     unsettled.delete(span);
   };
 }

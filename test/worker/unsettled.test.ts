@@ -169,45 +169,66 @@ test('the module: beyond MAX_RUNNING handlers running, the oldest are ended (mar
   }
 });
 
-test('the module: a fetch whose invocation is not known (several in flight, none running, none stored) ends UNSETTLED_MS after it started unless it settles', () => {
+test('the module: a fetch whose invocation is not known (several in flight, none running, none stored) waits until all those closed, then UNSETTLED_MS; never cut while one is open, however many', () => {
   setClock(() => clock, 0);
   const rnd = prng(0x0dd5);
-  // Handlers running (none closes here): the one a fetch belongs to cannot be told.
-  const invs = Array.from({ length: 2 + Math.floor(rnd() * 4) }, () => track({} as Span));
-  const all: Array<Fake & { startedAt: number }> = [];
-  for (let step = 0; step < 2_000; step++) {
+  type Inv = ReturnType<typeof track>;
+  /** A fetch, with the invocations in flight when it started (one is its own) still open. */
+  type F = Fake & { of: Set<Inv> };
+  const live = new Set<Inv>();
+  const all: F[] = [];
+  let peak = 0;
+  const start = () => live.add(track({} as Span));
+  const finish = (inv: Inv) => {
+    returned(inv);
+    close(inv);
+    live.delete(inv);
+    for (const f of all)
+      if (f.of.delete(inv) && f.of.size === 0 && !f.settled) f.closedAt = clock;
+  };
+  const check = (what: string) => {
+    for (const f of all) {
+      if (f.ends.length === 0) continue;
+      assert.equal(f.ends.length, 1, `${what}: ended twice`);
+      assert.ok(!f.settled, `${what}: a settled one was ended`);
+      assert.ok(f.closedAt !== undefined, `${what}: ended while ${f.of.size} that may be its invocation are open`);
+      assert.equal(f.ends[0], f.closedAt, `${what}: ended when the last of them closed`);
+      assert.ok(f.marked, `${what}: marked`);
+    }
+    const waiting = all.filter((f) => f.closedAt !== undefined && !f.settled && f.ends.length === 0);
+    assert.ok(waiting.length <= MAX_UNSETTLED, `${what}: ${waiting.length} waiting`);
+    for (const f of waiting) assert.ok(f.closedAt! > clock - UNSETTLED_MS, `${what}: one whose invocations closed ${clock - f.closedAt!} ms ago still waits`);
+  };
+  for (let k = 0; k < 3; k++) start();
+  for (let step = 0; step < 3_000; step++) {
     const r = rnd();
     clock += Math.floor(rnd() * (r < 0.01 ? 2 * UNSETTLED_MS : 300));
-    if (r < 0.3) {
-      for (let k = Math.floor(rnd() * 3); k > 0; k--) {
-        const f = Object.assign(fake(), { startedAt: clock });
+    if (r < 0.4) {
+      for (let k = Math.floor(rnd() * 4); k > 0; k--) {
+        const f: F = Object.assign(fake(), { of: new Set(live) });
+        if (live.size === 0) f.closedAt = clock;
         f.settle = awaiting(f.span); // outside any handler's synchronous run, as after an await
         all.push(f);
       }
-    } else if (r < 0.6) {
+    } else if (r < 0.55) {
       const f = all[Math.floor(rnd() * all.length)];
       if (f && !f.settled && f.ends.length === 0) {
         f.settle!();
         f.settled = true;
       }
+    } else if (r < 0.75) {
+      if (live.size > (step < 1_500 ? 2 : 0)) finish([...live][Math.floor(rnd() * live.size)]!);
     } else {
-      invs.push(track({} as Span)); // an invocation starts: the check runs
-      const waiting = all.filter((f) => !f.settled && f.ends.length === 0);
-      assert.ok(waiting.length <= MAX_UNSETTLED, `step ${step}: ${waiting.length} waiting`);
-      for (const f of all) {
-        if (f.settled || f.ends.length === 0) {
-          assert.equal(f.ends.length, 0, `step ${step}: a settled one was ended`);
-          if (!f.settled) assert.ok(clock - f.startedAt < UNSETTLED_MS || waiting.length === MAX_UNSETTLED, `step ${step}: one started ${clock - f.startedAt} ms ago still waits`);
-          continue;
-        }
-        assert.deepEqual(f.ends, [f.startedAt], `step ${step}: ended once, at its start (where its wait began)`);
-        assert.ok(f.marked, 'marked wasmtrace.unsettled');
-      }
+      start(); // an invocation starts: the check runs
+      check(`step ${step}`);
     }
+    peak = Math.max(peak, all.filter((f) => !f.settled && f.closedAt === undefined).length);
   }
-  for (const i of invs) close(i);
+  for (const inv of [...live]) finish(inv);
   clock += UNSETTLED_MS;
-  track(undefined);
+  close(track(undefined));
+  check('at the end');
+  assert.ok(peak > MAX_UNSETTLED, `at most ${peak} waited with one that may be theirs open: beyond the cap`);
   const left = all.filter((f) => !f.settled);
   assert.ok(left.length > 50 && all.length - left.length > 50, `${left.length} never settled, ${all.length - left.length} did`);
   assert.deepEqual(left.filter((f) => f.ends.length !== 1).length, 0, 'every unsettled one ended once');
