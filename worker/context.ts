@@ -86,8 +86,13 @@ const open = new Set<Invocation>();
 let inside: Invocation | undefined;
 /** Fetch spans still waiting after their invocation closed, in the order it did: when (unix ms on the clock). */
 const unsettled = new Map<Span, number>();
-/** Fetch spans kept with several open invocations (which is theirs is not known): how many of those are still open. */
-const shared = new Map<Span, number>();
+/**
+ * Fetch spans kept with several open invocations (which is theirs is not
+ * known): those, and how many are still open. At most MAX_UNSETTLED: beyond,
+ * the oldest waits as if they had closed (a handler cancelled before it
+ * returns never closes, and would hold all started while it is open).
+ */
+const shared = new Map<Span, { _of: Invocation[]; _n: number }>();
 
 /** A new invocation of `span` (undefined: untraced), in flight until `close`. */
 export function track(span: Span | undefined): Invocation {
@@ -157,12 +162,10 @@ export function close(inv: Invocation, at = unixNow()): void {
   open.delete(inv);
   if (inv._fetches)
     for (const s of inv._fetches) {
-      const n = shared.get(s);
-      if (n && n > 1) shared.set(s, n - 1); // another that may be its invocation is still open
-      else {
-        shared.delete(s);
-        unsettled.set(s, at);
-      }
+      const h = shared.get(s);
+      if (h && --h._n > 0) continue; // another that may be its invocation is still open
+      shared.delete(s);
+      unsettled.set(s, at);
     }
   inv._fetches = undefined;
 }
@@ -185,7 +188,15 @@ export function awaiting(span: Span): () => void {
     for (const i of open) if (i._until > t) of.push(i);
   }
   for (const i of of) (i._fetches ??= new Set()).add(span);
-  if (of.length > 1) shared.set(span, of.length);
+  if (of.length > 1) {
+    shared.set(span, { _of: of, _n: of.length });
+    if (shared.size > MAX_UNSETTLED) {
+      const [s, h] = shared.entries().next().value!;
+      shared.delete(s);
+      for (const i of h._of) i._fetches?.delete(s);
+      unsettled.set(s, unixNow());
+    }
+  }
   // Its invocation already closed (waitUntil work after it settled), or none is in flight: its UNSETTLED_MS start now.
   if (!of.length) unsettled.set(span, unixNow());
   return () => {
