@@ -178,7 +178,8 @@ export function close(inv: Invocation, at = unixNow()): void {
 export function awaiting(span: Span): () => void {
   const inv = inside ?? (als ? als.getStore() : only());
   let of: Invocation[];
-  if (inv) of = open.has(inv) ? [inv] : [];
+  // One that stopped counting is over (the next track() closes it back then): a fetch it starts now waits from now.
+  if (inv) of = open.has(inv) && inv._until > now() ? [inv] : [];
   else {
     // Not known: a fetch in a span of the user's after an await, with several
     // in flight and no AsyncLocalStorage (the tracer gave it that span as its
@@ -197,7 +198,7 @@ export function awaiting(span: Span): () => void {
       unsettled.set(s, unixNow());
     }
   }
-  // Its invocation already closed (waitUntil work after it settled), or none is in flight: its UNSETTLED_MS start now.
+  // Its invocation already closed (waitUntil work after it settled) or stopped counting, or none is in flight: its UNSETTLED_MS start now.
   if (!of.length) unsettled.set(span, unixNow());
   return () => {
     for (const i of of) i._fetches?.delete(span);

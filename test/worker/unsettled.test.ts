@@ -324,6 +324,36 @@ test('the module: an invocation whose waitUntil work never settles is over WAIT_
   assert.ok(all.length > 400, `${all.length} fetches`);
 });
 
+test('the module: a fetch its invocation (known by AsyncLocalStorage) starts after it stopped counting waits UNSETTLED_MS from its start, not from that earlier time', async () => {
+  setClock(() => clock, 0);
+  clock += 2 * UNSETTLED_MS;
+  close(track(undefined)); // what earlier tests left is over
+  const inv = track(fake().span);
+  const f = fake();
+  let resume!: () => void;
+  const gate = new Promise<void>((r) => (resume = r));
+  let started!: Promise<void>;
+  enter(inv, () => {
+    // A streamed body's producer (its waitUntil work still unsettled: the invocation is not closed): it fetches later.
+    started = (async () => {
+      await gate;
+      f.settle = awaiting(f.span);
+    })();
+  });
+  returned(inv);
+  clock += WAIT_UNTIL_MS + UNSETTLED_MS + 10_000; // the body streamed on
+  resume();
+  await started;
+  const at = clock;
+  clock += 1_000;
+  track(undefined); // the next invocation, 1 s into that fetch: it finds the first one stopped counting
+  assert.deepEqual(f.ends, [], 'a fetch 1 s old still waits for its answer');
+  clock += UNSETTLED_MS;
+  close(track(undefined));
+  assert.deepEqual(f.ends, [at], 'forgotten: ended at its start, as one of no invocation in flight');
+  assert.ok(f.marked);
+});
+
 describe('in workerd', () => {
   let collector: Collector;
   let upstream: Upstream;
