@@ -103,7 +103,8 @@ export function track(span: Span | undefined): Invocation {
   for (const i of open) {
     // One that stopped counting is over since then (the runtime cancelled its work): not since now, which may be long after.
     if (i._until <= t) close(i, unix - (t - i._until));
-    else if (i._until === Infinity && i._start <= t - MAX_RUN_MS) drop(i);
+    // Given up on when it reached MAX_RUN_MS, not now (the isolate may have idled long since).
+    else if (i._until === Infinity && i._start <= t - MAX_RUN_MS) drop(i, unix - (t - i._start - MAX_RUN_MS));
     else if (i._until === Infinity && running++ === 0) oldest = i;
   }
   if (running >= MAX_RUNNING) drop(oldest!);
@@ -151,10 +152,10 @@ function unsettledEnd(s: Span, at?: number): void {
   s.end(at);
 }
 
-/** Stops tracking `i`; a handler that has not returned (cancelled, or past the bounds) has its span ended now. */
-function drop(i: Invocation): void {
-  if (i._until === Infinity && i._span) unsettledEnd(i._span);
-  close(i);
+/** Stops tracking `i` `at` (unix ms), else now; a handler that has not returned (cancelled, or past the bounds) has its span ended then. */
+function drop(i: Invocation, at?: number): void {
+  if (i._until === Infinity && i._span) unsettledEnd(i._span, at);
+  close(i, at);
 }
 
 /** It is over (its waitUntil work settled, or it stopped counting) `at` (unix ms on the clock): its fetches still waiting start their UNSETTLED_MS. */
