@@ -172,12 +172,11 @@ export function close(inv: Invocation, at = unixNow()): void {
 }
 
 /**
- * `span`, a fetch's CLIENT span, waits for the fetch: kept with the
- * invocation that parents it (as `current()` finds it). Returns what to
- * call when the fetch settles.
+ * `span`, a fetch's CLIENT span, waits for the fetch: kept with `inv`, the
+ * invocation it was started in (`invocation()` then), else with every one in
+ * flight. Returns what to call when the fetch settles.
  */
-export function awaiting(span: Span): () => void {
-  const inv = inside ?? (als ? als.getStore() : only());
+export function awaiting(span: Span, inv: Invocation | undefined): () => void {
   let of: Invocation[];
   // One that stopped counting is over (the next track() closes it back then): a fetch it starts now waits from now.
   if (inv) of = open.has(inv) && inv._until > now() ? [inv] : [];
@@ -217,9 +216,13 @@ export function exact(): Span | undefined {
   return als?.getStore()?._span;
 }
 
-/** The invocation span of the code running now, when it can be known (after the active span). */
-export function current(): Span | undefined {
-  return (als ? als.getStore() : only())?._span;
+/**
+ * The invocation of the code running now, when it can be known: the one
+ * whose handler runs synchronously, else AsyncLocalStorage's, else the only
+ * one in flight. Its span parents a fetch when no span is active.
+ */
+export function invocation(): Invocation | undefined {
+  return inside ?? (als ? als.getStore() : only());
 }
 
 /** The only invocation in flight, if there is exactly one. */

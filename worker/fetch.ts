@@ -5,7 +5,7 @@ import type { Tracer } from '../src/tracer.js';
 import { internalError } from '../src/diag.js';
 import { type RedactQuery, matchesAny } from '../src/url.js';
 import { clientAttributes, recordFailure, recordStatus } from './attributes.js';
-import { awaiting } from './context.js';
+import { type Invocation, awaiting } from './context.js';
 
 type Fetch = (input: RequestInfo | URL, init?: RequestInit) => Promise<Response>;
 
@@ -18,21 +18,26 @@ export interface FetchTracing {
   readonly _endpoint: string;
 }
 
-/** `fetchFn` (called on `target`) with a CLIENT span around each call that has a parent. */
-export function tracedFetch(fetchFn: Fetch, target: unknown, t: FetchTracing, parentOf: () => Span | undefined): Fetch {
+/**
+ * `fetchFn` (called on `target`) with a CLIENT span around each call that has
+ * a parent: the active span, else the span of `invocationOf()`, the
+ * invocation running now, with which the span waits for the fetch.
+ */
+export function tracedFetch(fetchFn: Fetch, target: unknown, t: FetchTracing, invocationOf: () => Invocation | undefined): Fetch {
   return async (input, init) => {
     let span: Span | undefined;
     let request: Request | undefined;
     let settled: (() => void) | undefined;
     try {
-      const parent = t._tracer.getActiveSpan() ?? parentOf();
+      const inv = invocationOf();
+      const parent = t._tracer.getActiveSpan() ?? inv?._span;
       if (parent) {
         request = new Request(input, init);
         const url = request.url;
         if (url !== t._endpoint) {
           const attributes = {};
           span = t._tracer.startSpan(clientAttributes(request, t._redact, attributes), { kind: 2, attributes }, parent);
-          settled = awaiting(span);
+          settled = awaiting(span, inv);
           if (!t._to || matchesAny(t._to, url)) t._tracer.inject(request.headers, span);
         }
       }
@@ -85,11 +90,11 @@ function fixed(t: object, k: PropertyKey): boolean {
 }
 
 /**
- * The env with every service binding's fetch traced as a child of
- * `parentOf()`'s span. It lives as long as the env: each binding is wrapped
+ * The env with every service binding's fetch traced as `tracedFetch` traces
+ * the global one. It lives as long as the env: each binding is wrapped
  * once (keyed by the binding, so nothing grows with the keys read).
  */
-export function tracedEnv<E extends object>(env: E, t: FetchTracing, parentOf: () => Span | undefined): E {
+export function tracedEnv<E extends object>(env: E, t: FetchTracing, invocationOf: () => Invocation | undefined): E {
   const wrapped = new WeakMap<object, unknown>();
   return new Proxy(env, {
     get(target, key) {
@@ -98,7 +103,7 @@ export function tracedEnv<E extends object>(env: E, t: FetchTracing, parentOf: (
       try {
         const f = (v as { fetch?: unknown } | undefined)?.fetch;
         if (typeof f === 'function') {
-          if (!wrapped.has(v as object)) wrapped.set(v as object, override(v as object, 'fetch', tracedFetch(f as Fetch, v, t, parentOf)));
+          if (!wrapped.has(v as object)) wrapped.set(v as object, override(v as object, 'fetch', tracedFetch(f as Fetch, v, t, invocationOf)));
           return wrapped.get(v as object);
         }
       } catch (e) {

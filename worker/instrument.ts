@@ -7,7 +7,7 @@ import type { ConfigInput, ExecutionContext, Handler, MessageBatch, ScheduledCon
 import { internalError, warnOnce } from '../src/diag.js';
 import { resolveConfig } from './config.js';
 import { createWorkerTracer } from './tracer.js';
-import { close, current, enter, returned, track } from './context.js';
+import { close, enter, invocation, returned, track } from './context.js';
 import { type FetchTracing, override, tracedEnv, tracedFetch } from './fetch.js';
 import { withBaggage } from '../src/context.js';
 import { parseBaggage } from '../src/baggage.js';
@@ -56,7 +56,7 @@ async function setup<E>(config: ConfigInput<E>, env: E): Promise<State | null> {
   const state: State = { _tracer: tracer, _ended: tracing._ended, _redact: r._redact, _to: r._to, _endpoint: r._endpoint, _route: c.route, _ignore: c.ignore };
   if (!fetchPatched) {
     fetchPatched = true;
-    globalThis.fetch = tracedFetch(original, globalThis, state, current);
+    globalThis.fetch = tracedFetch(original, globalThis, state, invocation);
   }
   return state;
 }
@@ -158,7 +158,7 @@ export function instrument<E, H extends Handler<E>>(handler: H, config: ConfigIn
             span = begin(s, arg as never, { 'faas.coldstart': coldStart, 'faas.trigger': trigger });
             if (span) coldStart = false;
             // The runtime gives one env to every invocation (apps cache on it): one traced env for it, traced or not.
-            if (env && typeof env === 'object') envs.set(env, (tracedEnvironment = envs.get(env) ?? tracedEnv(env, s, current)));
+            if (env && typeof env === 'object') envs.set(env, (tracedEnvironment = envs.get(env) ?? tracedEnv(env, s, invocation)));
           }
         } catch (e) {
           internalError(e); // our failure: the handler runs untraced

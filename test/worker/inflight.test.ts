@@ -9,7 +9,9 @@ import type { Miniflare } from 'miniflare';
 import { startCollector, type Collector } from '../helpers/collector.js';
 import { fixture, startUpstream, startWorkers, type Upstream } from './harness.js';
 import { prng } from '../../demo/collector/synthetic.mjs'; // mulberry32, seeded
-import { MAX_RUNNING, close, current, returned, track } from '../../worker/context.js';
+import { MAX_RUNNING, close, invocation, returned, track } from '../../worker/context.js';
+
+const current = () => invocation()?._span;
 import { setClock } from '../../src/clock.js';
 import type { Span } from '../../src/types.js';
 

@@ -13,7 +13,7 @@ import { startCollector, type Collector } from '../helpers/collector.js';
 import { attrs } from '../helpers/otlp.js';
 import { fixture, startUpstream, startWorkers, type Upstream } from './harness.js';
 import { prng } from '../../demo/collector/synthetic.mjs'; // mulberry32, seeded
-import { MAX_RUNNING, MAX_RUN_MS, MAX_UNSETTLED, UNSETTLED_MS, WAIT_UNTIL_MS, awaiting, close, enter, returned, track } from '../../worker/context.js';
+import { MAX_RUNNING, MAX_RUN_MS, MAX_UNSETTLED, UNSETTLED_MS, WAIT_UNTIL_MS, awaiting, close, enter, invocation, returned, track } from '../../worker/context.js';
 import { setClock } from '../../src/clock.js';
 import { createServer, type Server, type AddressInfo } from 'node:net';
 import type { Span } from '../../src/types.js';
@@ -114,7 +114,7 @@ test('the module: fetch spans still waiting end at their close, UNSETTLED_MS lat
       const fetches = Array.from({ length: Math.floor(rnd() * 4) }, fake);
       // Started while its handler runs: the fetches are this invocation's.
       enter(inv, () => {
-        for (const f of fetches) f.settle = awaiting(f.span);
+        for (const f of fetches) f.settle = awaiting(f.span, invocation());
       });
       all.push(...fetches);
       running.push({ inv, own, start: clock, fetches });
@@ -230,7 +230,7 @@ test('the module: a fetch whose invocation is not known (several in flight, none
       for (let k = Math.floor(rnd() * 4); k > 0; k--) {
         const f: F = Object.assign(fake(), { of: new Set(live) });
         if (live.size === 0) f.closedAt = clock;
-        f.settle = awaiting(f.span); // outside any handler's synchronous run, as after an await
+        f.settle = awaiting(f.span, invocation()); // outside any handler's synchronous run, as after an await
         all.push(f);
         if (live.size > 1) held.push(f);
         if (held.length > MAX_UNSETTLED) {
@@ -276,7 +276,7 @@ test('the module: a handler cancelled before it returns (it never closes) holds 
     // Forgotten after an await: never settle.
     for (let k = 1 + Math.floor(rnd() * 4); k > 0; k--) {
       const f = fake();
-      awaiting(f.span);
+      awaiting(f.span, invocation());
       fetches.push(f);
     }
     clock += Math.floor(rnd() * 2_000);
@@ -307,7 +307,7 @@ test('the module: an invocation whose waitUntil work never settles is over WAIT_
       const inv = track(fake().span);
       const fetches = Array.from({ length: 1 + Math.floor(rnd() * 2) }, fake);
       enter(inv, () => {
-        for (const f of fetches) f.settle = awaiting(f.span);
+        for (const f of fetches) f.settle = awaiting(f.span, invocation());
       });
       clock += Math.floor(rnd() * 1_000);
       returned(inv);
@@ -340,7 +340,7 @@ test('the module: a fetch its invocation (known by AsyncLocalStorage) starts aft
     // A streamed body's producer (its waitUntil work still unsettled: the invocation is not closed): it fetches later.
     started = (async () => {
       await gate;
-      f.settle = awaiting(f.span);
+      f.settle = awaiting(f.span, invocation());
     })();
   });
   returned(inv);
