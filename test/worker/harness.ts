@@ -95,3 +95,15 @@ export interface HeaderWorkers {
   exportOf(i: number): Collector['requests'][number] | undefined;
   close(): Promise<void>;
 }
+
+/**
+ * `script` twice, with `bindings`: at guess.example without async context
+ * (parents found by what is in flight) and at als.example with
+ * AsyncLocalStorage (nodejs_compat).
+ */
+export function guessAndAls(script: string, bindings: Record<string, string>): WorkerOptions[] {
+  return [
+    { name: 'guess', routes: ['guess.example/*'], scriptPath: fixture(script), bindings },
+    { name: 'als', routes: ['als.example/*'], scriptPath: fixture(script), bindings, compatibilityFlags: ['nodejs_compat'] },
+  ] as WorkerOptions[];
+}

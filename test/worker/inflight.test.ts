@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Miniflare } from 'miniflare';
 import { startCollector, type Collector } from '../helpers/collector.js';
-import { fixture, startUpstream, startWorkers, type Upstream } from './harness.js';
+import { guessAndAls, startUpstream, startWorkers, type Upstream } from './harness.js';
 import { prng } from '../../demo/collector/synthetic.mjs'; // mulberry32, seeded
 import { MAX_RUNNING, close, invocation, returned, track } from '../../worker/context.js';
 
@@ -23,10 +23,7 @@ before(async () => {
   collector = await startCollector();
   upstream = await startUpstream();
   const bindings = { UPSTREAM: upstream.url, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: collector.url, OTEL_SERVICE_NAME: 'inflight' };
-  mf = startWorkers([
-    { name: 'guess', routes: ['guess.example/*'], scriptPath: fixture('inflight.mjs'), bindings },
-    { name: 'als', routes: ['als.example/*'], scriptPath: fixture('inflight.mjs'), bindings, compatibilityFlags: ['nodejs_compat'] },
-  ]);
+  mf = startWorkers(guessAndAls('inflight.mjs', bindings));
   await mf.ready;
 });
 

@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import type { Miniflare } from 'miniflare';
 import { startCollector, type Collector } from '../helpers/collector.js';
 import { attrs } from '../helpers/otlp.js';
-import { fixture, startUpstream, startWorkers, type Upstream } from './harness.js';
+import { guessAndAls, startUpstream, startWorkers, type Upstream } from './harness.js';
 import { prng } from '../../demo/collector/synthetic.mjs'; // mulberry32, seeded
 import { MAX_RUNNING, MAX_RUN_MS, MAX_UNSETTLED, UNSETTLED_MS, WAIT_UNTIL_MS, awaiting, close, enter, invocation, returned, track } from '../../worker/context.js';
 import { setClock } from '../../src/clock.js';
@@ -371,10 +371,7 @@ describe('in workerd', () => {
     silent = createServer(() => {});
     await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
     const bindings = { SILENT: `http://127.0.0.1:${(silent.address() as AddressInfo).port}`, UPSTREAM: upstream.url, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: collector.url, OTEL_SERVICE_NAME: 'unsettled' };
-    mf = startWorkers([
-      { name: 'guess', routes: ['guess.example/*'], scriptPath: fixture('unsettled.mjs'), bindings },
-      { name: 'als', routes: ['als.example/*'], scriptPath: fixture('unsettled.mjs'), bindings, compatibilityFlags: ['nodejs_compat'] },
-    ]);
+    mf = startWorkers(guessAndAls('unsettled.mjs', bindings));
     await mf.ready;
   });
 
