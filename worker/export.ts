@@ -13,7 +13,7 @@
 import type { Delivery } from '../src/tracer.js';
 import type { DeliveryStats, Encoded, ExportResult, SpanSource, Transport, TransportResponse } from '../src/export/types.js';
 import { now } from '../src/clock.js';
-import { backoffMs, retryAfterMs } from '../src/export/retry.js';
+import { backoffMs, misdirected, retryAfterMs } from '../src/export/retry.js';
 import { gzip } from '../src/export/gzip.js';
 import { readBody } from '../src/export/send.js';
 
@@ -116,7 +116,8 @@ export function createDelivery(source: SpanSource, send: Transport, delayMs: num
         } catch {
           // network error, timeout: retryable (status 0)
         }
-        const status = res ? res.status : 0;
+        // A 2xx after a redirect that is no OTLP answer (a 302 to a page's GET) took no span: refused, as the 3xx.
+        const status = res ? (misdirected(res) ? 300 : res.status) : 0;
         // A partial success counts as sent: reading it costs the bundle more than it tells (docs/worker.md).
         if (status >= 200 && status < 300) r.sent += b.spans;
         else if (status === 0 || status === 429 || (status >= 502 && status <= 504)) {
@@ -171,6 +172,6 @@ export function fetchTransport(fetchFn: typeof fetch, endpoint: string, headers:
     });
     // Read to its end (bounded): the connection is given back for the next export.
     await readBody(res);
-    return { status: res.status, headers: res.headers };
+    return { status: res.status, headers: res.headers, redirected: res.redirected };
   };
 }

@@ -24,7 +24,7 @@ import { gunzip, gzip } from './gzip.js';
 import { watchLifecycle } from './lifecycle.js';
 import { KEEPALIVE_BUDGET } from './options.js';
 import { createStorageQueue, LEASE_MS, newBatchId, type StoredBatch } from './queue.js';
-import { backoffMs, outcomeOf, retryAfterMs } from './retry.js';
+import { backoffMs, misdirected, outcomeOf, retryAfterMs } from './retry.js';
 import { beacon, fetchTransport, partialSuccess } from './send.js';
 import { exporting } from './exporting.js';
 import { debugOnce } from '../diag.js';
@@ -447,7 +447,9 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
     // 415 to a gzip body: the collector (or a proxy before it) takes no gzip.
     // The batch goes again at once, uncompressed, and no later one is compressed.
     const plain = res?.status === 415 && b._gzip ? ((compress = false), await gunzip(b._body)) : null;
-    const outcome = refused ? 'reject' : plain ? 'retry' : outcomeOf(res ? res.status : 0);
+    // A 2xx after a redirect that is no OTLP answer took no span: refused, as a 3xx is.
+    const away = !!res && misdirected(res);
+    const outcome = refused || away ? 'reject' : plain ? 'retry' : outcomeOf(res ? res.status : 0);
     if (!res && b._keepalive && !unloading && g.document) {
       // Chromium rejects a page's keepalive fetches as its document starts to
       // unload — before delivery's pagehide listener runs — and goes on
@@ -490,7 +492,7 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
       // Once per kind of failure: a status, or the error and its cause's code ("fetch failed (ECONNREFUSED)").
       const e = err as { cause?: { code?: unknown; message?: unknown }; message?: unknown } | undefined;
       const cause = e?.cause && ` (${String(e.cause.code ?? e.cause.message)})`;
-      const why = res ? `HTTP ${res.status}` : String(e?.message ?? e) + (cause || '');
+      const why = res ? `HTTP ${res.status}${away ? ` (${res.headers?.get('content-type')}) after a redirect: no OTLP answer (a 301/302/303 turns the POST into a GET; 307/308 keep it)` : ''}` : String(e?.message ?? e) + (cause || '');
       debugOnce(`export to ${o.endpoint} failed: ${why}; ${plain ? 'sent again uncompressed' : outcome !== 'retry' || (closed && !store) ? 'dropped' : closed ? 'stored' : 'retried'}`);
     }
     if (plain) Object.assign(b, { _body: plain, _gzip: false }); // fields read-only to the storage queue

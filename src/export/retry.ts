@@ -10,6 +10,20 @@ export function outcomeOf(status: number): Outcome {
 }
 
 /**
+ * A 2xx reached through a redirect that is no OTLP answer: fetch follows a
+ * 301/302/303 to a POST with a GET without the body (an SSO proxy's sign-in
+ * page, a moved endpoint's new home page), and a page there answering 200
+ * took no span. Neither a browser nor undici says which redirect it followed
+ * (307/308 keep the POST), but OTLP's server answers with the request's
+ * Content-Type: a 2xx of another type (HTML) after a redirect was no
+ * delivery. One with none is taken as one (an empty 200 or 204 of a proxy).
+ */
+export function misdirected(res: { status: number; redirected?: boolean; headers?: { get(name: string): string | null } }): boolean {
+  const type = res.redirected === true && res.status >= 200 && res.status < 300 ? res.headers?.get('content-type') : null;
+  return !!type && !/^\s*application\/(x-protobuf|protobuf|json)\s*(;|$)/i.test(type);
+}
+
+/**
  * Delay before attempt `attempt + 1` (attempt >= 1), ms: exponential from
  * `initialMs`, capped at `maxMs`, with full jitter over its upper half.
  */

@@ -33,7 +33,7 @@ export function fetchTransport(endpoint: string, headers: Readonly<Record<string
       keepalive: meta.keepalive === true,
       credentials: 'omit',
       signal: meta.signal,
-    }).then(async (res) => ({ status: res.status, headers: res.headers, body: await readBody(res) }));
+    }).then(async (res) => ({ status: res.status, headers: res.headers, body: await readBody(res), redirected: res.redirected }));
   };
 }
 

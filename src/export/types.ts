@@ -79,6 +79,8 @@ export interface TransportResponse {
   /** The response body, already read (used for partial success). */
   readonly body?: Uint8Array | string;
   readonly text?: () => Promise<string>;
+  /** True when the answer came through a redirect (fetch's Response.redirected): see misdirected(). */
+  readonly redirected?: boolean;
 }
 
 /** What `createPipeline` calls back into the tracer. */

@@ -401,3 +401,38 @@ test('60 generated runs: a 415 to an uncompressed body is a rejection, counted o
     assert.equal(h.delivery.stats!().droppedRejected, h.made(), `${what}: every span counted refused`);
   }
 });
+
+test('the Worker transport: a 302 to a page answering a GET with 200 is a rejection, counted; a 307 to the collector is a delivery', async (t) => {
+  const { createServer } = await import('node:http');
+  let posts = 0;
+  const srv = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      if (req.method === 'POST' && req.url === '/v1/traces') return void (res.writeHead(302, { location: '/sign-in' }), res.end());
+      if (req.method === 'POST' && req.url === '/moved') return void (res.writeHead(307, { location: '/in' }), res.end());
+      if (req.method === 'POST') return void (posts++, res.writeHead(200, { 'content-type': 'application/x-protobuf' }), res.end());
+      res.writeHead(200, { 'content-type': 'text/html' });
+      res.end('<!doctype html><title>Sign in</title>');
+    });
+  });
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+  t.after(() => srv.close());
+  const base = `http://127.0.0.1:${(srv.address() as { port: number }).port}`;
+  for (const [path, delivered] of [['/v1/traces', false], ['/moved', true]] as const) {
+    let pending = 5;
+    const source: SpanSource = {
+      contentType: 'application/x-protobuf',
+      pending: () => pending,
+      drain: () => (pending ? ((pending = 0), { body: new Uint8Array(10), spans: 5 }) : null),
+      commit: () => {},
+      stats: () => ({ droppedSpans: 0, droppedData: 0, droppedOversize: 0, held: 0 }),
+    };
+    // Node's fetch (undici, v20) cannot follow a 307 with a byte body (workerd's can): a Blob here.
+    const nodeFetch = ((u: string, init: RequestInit) => fetch(u, { ...init, body: new Blob([init.body as BlobPart]) })) as typeof fetch;
+    const d = createDelivery(source, fetchTransport(nodeFetch, base + path, {}, 10_000), 0, 100);
+    const r = await d.flush();
+    assert.equal(r.sent, delivered ? 5 : 0, `${path}: ${JSON.stringify(r)}`);
+    assert.equal(d.stats!().droppedRejected, delivered ? 0 : 5, path);
+  }
+  assert.equal(posts, 1, 'only the 307 reached the collector');
+});
