@@ -37,10 +37,17 @@ async function startProxy(pageOrigin: string, collectorUrl: string): Promise<Pro
         return void res.end();
       }
       if (req.method === 'POST' && path === '/in') {
-        const up = await fetch(collectorUrl, { method: 'POST', body: Buffer.concat(chunks), headers: { 'content-type': String(req.headers['content-type']), ...(req.headers['content-encoding'] && { 'content-encoding': String(req.headers['content-encoding']) }) } });
-        const body = Buffer.from(await up.arrayBuffer());
-        res.writeHead(up.status, { ...cors, 'content-type': up.headers.get('content-type') ?? 'application/x-protobuf' });
-        return void res.end(body);
+        // A page's last export (at its close) may arrive as the test closes the collector: a 502 then.
+        try {
+          const init = { method: 'POST', body: Buffer.concat(chunks), headers: { 'content-type': String(req.headers['content-type']), ...(req.headers['content-encoding'] && { 'content-encoding': String(req.headers['content-encoding']) }) } };
+          // Once more on a network error: undici may reuse a keep-alive connection the collector just closed.
+          const up = await fetch(collectorUrl, init).catch(() => fetch(collectorUrl, init));
+          const body = Buffer.from(await up.arrayBuffer());
+          res.writeHead(up.status, { ...cors, 'content-type': up.headers.get('content-type') ?? 'application/x-protobuf' });
+          return void res.end(body);
+        } catch {
+          return void (res.writeHead(502, cors), res.end());
+        }
       }
       p.gets++;
       res.writeHead(200, { ...cors, 'content-type': 'text/html; charset=utf-8' });
