@@ -720,7 +720,11 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
       // keepalive request now would most likely fail after the page is gone,
       // out of its sight. Stored, the batches go with the next page instead
       // (sent at unload too, they went twice once the collector was back).
-      if (store && (!answering || (globalThis as { navigator?: { onLine?: boolean } }).navigator?.onLine === false)) keep();
+      // One storage refused (the quota full of the app's keys, writes that
+      // throw), or with no storage, is in this page's memory alone: sent all
+      // the same at the final hide, awaiting its retry or not, its one chance.
+      if (final) for (const b of queue) if (!b._stored && !b._inflight) b._dueAt = 0;
+      if (store && (!answering || (globalThis as { navigator?: { onLine?: boolean } }).navigator?.onLine === false)) keep(), pump(true, (b) => !b._stored);
       else pump(true);
       if (!final || !store) return;
       for (const b of queue) {
@@ -728,7 +732,8 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
         // rejected as the document began to unload) while the collector does
         // not answer: Chromium goes on sending it, aborted or not; released,
         // the next page sent it again (e2e offlineThenReload). Lost if it fails.
-        if (b._inflight && b._keepalive && (answering || b._rejected)) {
+        // And one storage refused: the browser's only, and never the next page's.
+        if (b._inflight && b._keepalive && (answering || b._rejected || !b._stored)) {
           // Handed to the browser, which sends it after unload: out of storage
           // (written again only if it is refused), and no later pass parts it.
           if (b._stored) store._remove(b._id);
