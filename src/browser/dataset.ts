@@ -10,6 +10,10 @@ export function optionsFromDataset(data: DOMStringMap): BrowserInitOptions {
   const o: Record<string, unknown> = {};
   for (const key in data) {
     const v = data[key] ?? '';
+    // An empty value (a template's unset variable: data-sample-ratio="") is as if the attribute were absent:
+    // as a number it read 0 (a ratio of 0 kept no trace, silently), as a URL the page's own (data-wasm: no tracing).
+    // Flags are the exception: present is on.
+    if (!v.trim() && key !== 'debug' && key !== 'disabled' && key !== 'redactQuery') continue;
     if (key === 'propagateTo') {
       // Comma-separated URL prefixes; /…/ for a regular expression.
       // (A comma cannot appear inside one; an invalid one is skipped with a warning.)

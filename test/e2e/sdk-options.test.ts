@@ -133,3 +133,10 @@ test('data-disabled and data-debug are booleans: present or "true" is on, "false
   assert.equal(optionsFromDataset({ debug: 'false' }).debug, false);
   assert.equal(optionsFromDataset({ serviceName: 'x' }).disabled, undefined);
 });
+
+test('an empty data-* value is as if the attribute were absent (flags excepted): data-sample-ratio="" kept no trace, data-wasm="" loaded the page as the module', () => {
+  const names = ['serviceName', 'endpoint', 'protocol', 'sampleRatio', 'resource', 'disable', 'propagateTo', 'compression', 'wasm', 'maxExportBatchSize', 'scheduledDelayMs', 'maxQueueBytes', 'timeoutMs', 'retryInitialDelayMs', 'retryMaxDelayMs', 'maxAttempts', 'maxConcurrentRequests'];
+  for (const name of names) for (const v of ['', ' ', '\t\n']) assert.deepEqual(optionsFromDataset({ [name]: v }), {}, `data-${name}=${JSON.stringify(v)}`);
+  assert.deepEqual(optionsFromDataset({ sampleRatio: '0' }), { sampler: { ratio: 0 } }, 'a ratio of 0 written out stays 0');
+  assert.deepEqual(optionsFromDataset({ debug: '', disabled: '', redactQuery: '' }), { debug: true, disabled: true, redactQuery: true });
+});
