@@ -25,7 +25,7 @@ import { formatTraceparent } from '../propagation.js';
 import { validIds } from '../ids.js';
 import { internalError } from '../diag.js';
 import { rootTraceState } from '../sampler.js';
-import { type Traced, hex, inflight, listen, startClientSpan, wrapFetch, wrapXhr } from './util.js';
+import { type Traced, hex, inflight, listen, put, startClientSpan, wrapFetch, wrapXhr } from './util.js';
 
 /** The tracer's EARLY option key (tracer.ts), by its registered name: no import of the tracer here. */
 export const EARLY = Symbol.for('wasmtrace.early');
@@ -60,8 +60,6 @@ export interface HandedOver {
 }
 
 export interface EarlyRequests {
-  /** performance.now() when recording began: fetch/XHR resource entries after it have records. */
-  readonly since: number;
   /**
    * Turns the records into spans (`end(span, status, error, at)` ends one)
    * and stops recording. From then on the wrappers offer each request to
@@ -160,7 +158,6 @@ export function traceHeaders(ids: SpanContext, baggage: string | undefined): Rec
 export function recordEarly(o: EarlyOptions): EarlyRequests {
   const records: Record_[] = [];
   let replayed: ((r: Record_) => void) | undefined;
-  const since = performance.now();
 
   /** A record for a request to `url`, or undefined when it is not to be traced (or too many are). */
   const begin = (method: unknown, url: URL): Record_ | undefined => {
@@ -186,16 +183,18 @@ export function recordEarly(o: EarlyOptions): EarlyRequests {
 
   const g = globalThis as { fetch?: typeof fetch };
   const fetch0 = g.fetch;
+  // Each where the page lets it be wrapped (a read-only fetch, a frozen XHR prototype: that kind is not traced, the other is).
   if (o.fetch && typeof fetch0 === 'function') {
-    const wrapped = (g.fetch = wrapFetch(fetch0, (m, u) => hook.fetch?.(m, u)));
-    undoFetch = () => {
-      if (g.fetch === wrapped) g.fetch = fetch0;
-    };
+    const wrapped = wrapFetch(fetch0, (m, u) => hook.fetch?.(m, u));
+    if (put(g, 'fetch', wrapped)) {
+      undoFetch = () => {
+        if (g.fetch === wrapped) put(g, 'fetch', fetch0);
+      };
+    }
   }
   if (o.xhr && typeof XMLHttpRequest === 'function') undoXhr = wrapXhr(XMLHttpRequest.prototype, (m, u) => hook.xhr?.(m, u));
 
   return {
-    since,
     replay(tracer, end, next = {}) {
       hook = next;
       if (!next.fetch) undoFetch?.();

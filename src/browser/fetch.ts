@@ -3,20 +3,21 @@
 import type { Span } from '../types.js';
 import type { BrowserContext } from './types.js';
 import { holdActive } from './hold.js';
-import { type Done, type Traced, endInflight, inflight, perfNow, startClientSpan, wrapFetch } from './util.js';
+import { type Done, type Traced, endInflight, inflight, put, startClientSpan, wrapFetch } from './util.js';
 
 /** The full instrumentations' start of a request (fetch and XHR): a CLIENT span unless it is the SDK's own. */
 export const clientStart = (ctx: BrowserContext) => (method: unknown, u: URL): Traced | undefined => (ctx.ignore(u.href) ? undefined : request(ctx, method, u));
 
-/** Wraps fetch, unless the early recorder's wrapper traces it already (`wrapped`: it was handed over). */
-export function instrumentFetch(ctx: BrowserContext, wrapped = false): void {
+/**
+ * Wraps fetch, unless the early recorder's wrapper traces it already
+ * (`wrapped`: it was handed over). Whether fetch is traced: not where the
+ * page has none, or made it read-only.
+ */
+export function instrumentFetch(ctx: BrowserContext, wrapped = false): boolean {
   const g = globalThis as { fetch?: typeof fetch };
-  if (!wrapped) {
-    if (typeof g.fetch !== 'function') return;
-    g.fetch = wrapFetch(g.fetch, clientStart(ctx));
-  }
-  ctx.fetchSince = perfNow();
+  if (!wrapped && (typeof g.fetch !== 'function' || !put(g, 'fetch', wrapFetch(g.fetch, clientStart(ctx))))) return false;
   ctx.onUnload.push(endInflight);
+  return true;
 }
 
 /**

@@ -3,7 +3,7 @@
 // active (a click, say), ended when the task that navigated is over.
 import type { BrowserContext } from './types.js';
 import { internalError } from '../diag.js';
-import { listen, opened, perfNow } from './util.js';
+import { listen, opened, perfNow, put } from './util.js';
 import { fullUrl } from '../url.js';
 
 export function instrumentNavigation(ctx: BrowserContext): void {
@@ -32,10 +32,21 @@ export function instrumentNavigation(ctx: BrowserContext): void {
     setTimeout(end, 0);
   };
 
+  // Wrapped where the page's method is: on history when the page (a router) set its own there, else
+  // on History.prototype, so that a wrapper the page puts on either later goes through ours as it
+  // would through the browser's (one on the prototype under ours on history was never called).
+  // A frozen prototype gets ours on history instead; a frozen history, none (popstate still counts).
   const wrap = (name: 'pushState' | 'replaceState'): void => {
-    const original = history[name];
+    let holder: History = history;
+    while (!Object.prototype.hasOwnProperty.call(holder, name)) {
+      const up = Object.getPrototypeOf(holder) as History | null;
+      if (!up) return;
+      holder = up;
+    }
+    const original = holder[name];
+    if (typeof original !== 'function') return;
     // A method named as the page's own, of its `length` (2), given the page's arguments as they are.
-    history[name] = {
+    const wrapped = {
       [name](this: History, data: unknown, unused: string): void {
         original.apply(this, arguments as unknown as Parameters<History['pushState']>); // throws on a bad URL: the page's own error
         try {
@@ -45,6 +56,7 @@ export function instrumentNavigation(ctx: BrowserContext): void {
         }
       },
     }[name]!;
+    if (!put(holder, name, wrapped) && holder !== history) put(history, name, wrapped, true);
   };
   wrap('pushState');
   wrap('replaceState');

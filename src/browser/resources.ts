@@ -5,15 +5,14 @@
 // until its first paint), else the newest interaction or navigation open then
 // — or the root of a trace of its own: a page open for an hour does not put
 // every resource in its page-load trace. fetch
-// and XHR requests made while those instrumentations are on already have
-// client spans and are skipped, as are the exporter's own requests (its
+// and XHR requests that have client spans (util.ts: noteTraced) are skipped, as are the exporter's own requests (its
 // sendBeacon ones too: ctx.ignore); the page's own sendBeacon requests are recorded.
 import type { BrowserContext } from './types.js';
 import type { Attributes } from '../types.js';
 import { internalError } from '../diag.js';
 import { clampTime, requestSpan } from './document-load.js';
 import { whenIdle } from './schedule.js';
-import { observe, openAt, perfNow, within } from './util.js';
+import { observe, openAt, perfNow, takeTraced, within } from './util.js';
 
 /** Main-thread time one slice of the initial buffer may take, ms. */
 const SLICE_MS = 4;
@@ -23,8 +22,8 @@ export function instrumentResources(ctx: BrowserContext, skipUrl: (url: string) 
   if (lost) ctx.page?.[0].setAttribute('wasmtrace.resources_dropped', lost);
   const record = (e: PerformanceResourceTiming): void => {
     if (ctx.ignore(e.name) || skipUrl(e.name)) return;
-    if (e.initiatorType === 'fetch' && e.startTime >= ctx.fetchSince) return;
-    if (e.initiatorType === 'xmlhttprequest' && e.startTime >= ctx.xhrSince) return;
+    // A request with a CLIENT span of its own (noted when it was sent), not one through a fetch or XHR method the page kept from before the SDK.
+    if ((e.initiatorType === 'fetch' || e.initiatorType === 'xmlhttprequest') && takeTraced(e.name)) return;
     const t = clampTime(e.startTime);
     requestSpan(ctx, 'resourceFetch', e, t, { 'resource.initiator_type': e.initiatorType, ...protocol(e.nextHopProtocol) }, within(ctx.page, t) ?? openAt(ctx.recent, t) ?? null);
   };

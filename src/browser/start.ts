@@ -117,38 +117,45 @@ export async function resumeBrowser({ opts, defaultWasm, onUnload, onRestore, wa
       redact: opts.redactQuery,
       page: undefined,
       recent: [],
-      fetchSince: Infinity,
-      xhrSince: Infinity,
       onUnload,
       onRestore,
     };
     await nextTask(); // instantiation and delivery's start-up were one task: the instrumentations get another
-    const resources = (): void => {
-      if (enabled('resources')) instrumentResources(ctx, (url) => url === wasmHref, resourcesLost());
+    // Each instrumentation on its own: one the page refuses (a frozen History.prototype, say) is
+    // reported, and the rest and the tracer go on (an exception here gave the page a tracer that records nothing).
+    const step = (fn: () => void): void => {
+      try {
+        fn();
+      } catch (e) {
+        internalError(e);
+      }
     };
-    if (enabled('documentLoad')) instrumentDocumentLoad(ctx, resources);
-    else if (document.readyState === 'complete') resources();
-    else listen(window, 'load', resources, false);
-    if (enabled('errors')) instrumentErrors(ctx);
+    const resources = (): void => {
+      if (enabled('resources')) step(() => instrumentResources(ctx, (url) => url === wasmHref, resourcesLost()));
+    };
+    step(() => {
+      if (enabled('documentLoad')) instrumentDocumentLoad(ctx, resources);
+      else if (document.readyState === 'complete') resources();
+      else listen(window, 'load', resources, false);
+    });
+    if (enabled('errors')) step(() => instrumentErrors(ctx));
     // Requests sent before now become the spans their traceparent named; the
     // instrumentations take over, and their Resource Timing entries are skipped.
     // The early wrappers go on for the page's life (a fetch it kept during load is one): they take the full instrumentations' start.
-    const start = clientStart(ctx);
-    const kept = early?.replay(tracer, end, { fetch: enabled('fetch') ? start : undefined, xhr: enabled('xhr') ? start : undefined });
-    if (enabled('fetch')) instrumentFetch(ctx, kept?.fetch);
-    if (enabled('xhr')) instrumentXhr(ctx, kept?.xhr);
-    if (early) {
-      if (enabled('fetch')) ctx.fetchSince = early.since;
-      if (enabled('xhr')) ctx.xhrSince = early.since;
-    }
+    step(() => {
+      const start = clientStart(ctx);
+      const kept = early?.replay(tracer, end, { fetch: enabled('fetch') ? start : undefined, xhr: enabled('xhr') ? start : undefined });
+      if (enabled('fetch')) instrumentFetch(ctx, kept?.fetch);
+      if (enabled('xhr')) instrumentXhr(ctx, kept?.xhr);
+    });
     if (on.interactions !== false) {
       const i = on.interactions; // null is unset, as for the others: on, with the default events
       const events = i && typeof i === 'object' && Array.isArray(i.events) ? i.events : DEFAULT_EVENTS;
-      instrumentInteractions(ctx, events);
+      step(() => instrumentInteractions(ctx, events));
     }
-    if (enabled('navigation')) instrumentNavigation(ctx);
-    if (enabled('longTasks')) instrumentLongTasks(ctx);
-    vitals?.(ctx);
+    if (enabled('navigation')) step(() => instrumentNavigation(ctx));
+    if (enabled('longTasks')) step(() => instrumentLongTasks(ctx));
+    step(() => vitals?.(ctx));
     return tracer;
   } catch (e) {
     internalError(e);

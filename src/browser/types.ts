@@ -50,9 +50,6 @@ export interface BrowserContext {
   page: Period | undefined;
   /** Interaction and navigation spans, newest last, a few kept (util.ts: opened): later resources go under the one open at their start. */
   readonly recent: Period[];
-  /** performance.now() when fetch/XHR spans started to be recorded; Infinity when off. */
-  fetchSince: number;
-  xhrSince: number;
   /** Run at `pagehide`, before delivery takes the last spans. */
   readonly onUnload: Array<() => void>;
   /** Run at a back/forward-cache restore (`pageshow` with `persisted`) with its time, before web-vitals hears of it. */

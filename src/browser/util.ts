@@ -21,6 +21,30 @@ export function listen(target: EventTarget | undefined, type: string, fn: (e: Ev
   return () => target.removeEventListener(type, safe, { capture });
 }
 
+/**
+ * Sets `obj[key]` to `value` as a page's assignment would, and says whether
+ * it took: a page may have frozen the object (XMLHttpRequest.prototype) or
+ * made the property read-only (window.fetch), where an assignment throws in
+ * strict code (or fails silently in sloppy code). With `own`, a read-only
+ * property `obj` inherits is shadowed by one of its own instead (a frozen
+ * History.prototype under a `history` that is not).
+ */
+export function put<T extends object, K extends keyof T>(obj: T, key: K, value: T[K], own = false): boolean {
+  try {
+    obj[key] = value;
+  } catch {
+    // read-only: tried below, or not set
+  }
+  if (obj[key] === value) return true;
+  if (!own) return false;
+  try {
+    Object.defineProperty(obj, key, { value, writable: true, enumerable: true, configurable: true });
+  } catch {
+    return false; // `obj` itself frozen, or not extensible
+  }
+  return obj[key] === value;
+}
+
 /** Lowercase hex of `bytes` (random ids made before Wasm, or outside it). */
 export function hex(bytes: Uint8Array): string {
   let s = '';
@@ -79,6 +103,38 @@ function withHeaders(args: FetchArgs, headers: Record<string, string>): FetchArg
   return [input, Object.create(init ?? null, { headers: { value: h, enumerable: true } }) as RequestInit];
 }
 
+/** Distinct URLs noted at most (noteTraced): the oldest go first. */
+const MAX_NOTED = 512;
+const noted = new Map<string, number>();
+/** A request's URL as its Resource Timing entry names it: without a fragment. */
+const entryName = (href: string): string => href.split('#', 1)[0] as string;
+
+/**
+ * Notes a traced request (a CLIENT span) to `u`: its Resource Timing entry,
+ * when it comes, is skipped (takeTraced). By URL, not by time: a request
+ * sent through a fetch or XHR method the page kept before the SDK wrapped it
+ * goes untraced, and its entry is its only record. A request that ends with
+ * no entry leaves its note; at most MAX_NOTED URLs are kept, the oldest
+ * dropped first.
+ */
+export function noteTraced(u: URL): void {
+  const k = entryName(u.href);
+  const n = noted.get(k) ?? 0;
+  noted.delete(k);
+  noted.set(k, n + 1);
+  if (noted.size > MAX_NOTED) noted.delete(noted.keys().next().value as string);
+}
+
+/** Whether a traced request to `href` (a Resource Timing entry's name) was noted; takes the note. */
+export function takeTraced(href: string): boolean {
+  const k = entryName(href);
+  const n = noted.get(k);
+  if (!n) return false;
+  if (n > 1) noted.set(k, n - 1);
+  else noted.delete(k);
+  return true;
+}
+
 /** How a traced request starts: what ends it, and the trace headers it carries (where they may go). */
 export type Traced = [done: Done, headers: Record<string, string> | undefined];
 
@@ -103,6 +159,7 @@ export function wrapFetch(fetch0: typeof fetch, start: (method: unknown, url: UR
         const u = args.length ? fetchTarget(input, args[1]) : undefined;
         const traced = u && start(u[0], u[1]);
         done = traced?.[0];
+        if (done) noteTraced(u![1]);
         if (traced?.[1]) args = withHeaders(args, traced[1]);
       } catch (e) {
         internalError(e);
@@ -134,9 +191,10 @@ const requests = new WeakMap<XMLHttpRequest, [method: unknown, url: URL | undefi
  * Wraps XHR's open() and send() (and setRequestHeader, watchXhrHeaders):
  * each send() of an http(s) request — its URL resolved at open(), as the
  * XHR does — with no traced one in flight on the XHR is offered to `start`,
- * which may trace it. Returns the undo.
+ * which may trace it. Returns the undo, or undefined when the page's
+ * prototype cannot be changed (nothing is then wrapped).
  */
-export function wrapXhr(proto: XMLHttpRequest, start: (method: unknown, url: URL) => Traced | undefined): () => void {
+export function wrapXhr(proto: XMLHttpRequest, start: (method: unknown, url: URL) => Traced | undefined): (() => void) | undefined {
   const open0 = proto.open;
   const send0 = proto.send;
   const set0 = proto.setRequestHeader;
@@ -159,6 +217,7 @@ export function wrapXhr(proto: XMLHttpRequest, start: (method: unknown, url: URL
       try {
         const r = requests.get(this);
         traced = r?.[1] && sendable(this) ? start(r[0], r[1]) : undefined;
+        if (traced) noteTraced(r![1]!);
         if (traced?.[1]) setXhrHeaders(this, set0, traced[1]);
       } catch (e) {
         internalError(e);
@@ -166,22 +225,24 @@ export function wrapXhr(proto: XMLHttpRequest, start: (method: unknown, url: URL
       return traced ? sendXhr(this, () => send0.apply(this, args), traced[0]) : send0.apply(this, args);
     },
   };
-  proto.open = open as typeof proto.open;
-  proto.send = send;
-  const unwatch = watchXhrHeaders(proto);
-  return () => {
-    unwatch();
-    if (proto.open === open) proto.open = open0;
-    if (proto.send === send) proto.send = send0;
+  let unwatch: (() => void) | undefined;
+  const unwrap = (): void => {
+    unwatch?.();
+    if (proto.open === open) put(proto, 'open', open0);
+    if (proto.send === send) put(proto, 'send', send0);
   };
+  // All three or none: a prototype the page froze (or made read-only in part) is left as it was.
+  if (put(proto, 'open', open as typeof proto.open) && put(proto, 'send', send) && (unwatch = watchXhrHeaders(proto))) return unwrap;
+  unwrap();
+  return undefined;
 }
 
 /** XHRs the app gave a `traceparent` or `baggage` header itself: an XHR cannot read its request headers back. */
 const appTraceparent = new WeakSet<XMLHttpRequest>();
 const appBaggage = new WeakSet<XMLHttpRequest>();
 
-/** Wraps `setRequestHeader` to note the XHRs the app sets `traceparent` or `baggage` on; returns the undo. */
-function watchXhrHeaders(proto: XMLHttpRequest): () => void {
+/** Wraps `setRequestHeader` to note the XHRs the app sets `traceparent` or `baggage` on; returns the undo (undefined: not wrapped). */
+function watchXhrHeaders(proto: XMLHttpRequest): (() => void) | undefined {
   const set0 = proto.setRequestHeader;
   // A method, as open and send (wrapXhr); `value` is unused but named: `length` 2.
   const { setRequestHeader: set } = {
@@ -193,9 +254,9 @@ function watchXhrHeaders(proto: XMLHttpRequest): () => void {
       else if (n === 'traceparent') appTraceparent.add(this);
     },
   };
-  proto.setRequestHeader = set;
+  if (!put(proto, 'setRequestHeader', set)) return undefined;
   return () => {
-    if (proto.setRequestHeader === set) proto.setRequestHeader = set0;
+    if (proto.setRequestHeader === set) put(proto, 'setRequestHeader', set0);
   };
 }
 

@@ -232,3 +232,42 @@ inBoth('fetch and XHR methods the page kept during load are traced after ready a
     await env.close();
   }
 });
+
+// A fetch and XHR methods the page kept before the script tag ran (its own
+// bundle first, a client library's taken at import) are not the SDK's
+// wrappers: their requests go out untraced, and their Resource Timing entries
+// are their only record. Fetch/XHR entries were skipped from the recorder's
+// start on, as if every request since had a CLIENT span: these had neither
+// span. Each is now a resourceFetch span; a traced request is still not one.
+inBoth('requests through fetch and XHR methods kept before the script tag get a resourceFetch span each; traced ones none (generated)', async (d) => {
+  const env = await startNetEnv();
+  try {
+    const r = prng(53);
+    const cases = Array.from({ length: 12 }, () => pick(r, ['kept', 'xhr-kept', 'global', 'xhr'] as const));
+    const head = `<script>window.kept = window.fetch; window.open0 = XMLHttpRequest.prototype.open; window.send0 = XMLHttpRequest.prototype.send;</script>`;
+    const script = `const xhr = (url, own) => new Promise((done) => { const x = new XMLHttpRequest(); (own ? open0 : x.open).call(x, 'GET', url); x.onloadend = () => done(x.status); (own ? send0 : x.send).call(x); });
+      const one = (how, url) => how === 'kept' ? kept(url).then((res) => res.status) : how === 'global' ? fetch(url).then((res) => res.status) : xhr(url, how === 'xhr-kept');
+      const run = (phase) => Promise.all(${JSON.stringify(cases)}.map((how, i) => one(how, '/status/200?tag=b' + phase + i + '.')));
+      window.early = run('e');
+      window.go = () => run('r');`;
+    env.site.page('/kept-before.html', tagPage(env, head, script));
+    const tab = await d.newTab();
+    await earlyThenReady(tab, `${env.site.origin}/kept-before.html`, 'go()');
+    await tab.close(); // the resource entries left are recorded at pagehide
+    const c = env.collector;
+    const tags = ['e', 'r'].flatMap((phase) => cases.map((how, i) => [`tag=b${phase}${i}.`, how] as const));
+    const named = (tag: string, name: string): number => c.spans().filter((s) => s.name === name && String(A(s)['url.full']).includes(tag)).length;
+    const untraced = (how: string): boolean => how === 'kept' || how === 'xhr-kept';
+    await c.waitFor(() => tags.every(([tag, how]) => named(tag, untraced(how) ? 'resourceFetch' : 'GET') > 0), 15_000).catch(() => {});
+    await c.waitFor(() => false, 500).catch(() => {});
+    const failures: string[] = [];
+    for (const [tag, how] of tags) {
+      const got = [clientSpans(c, tag).length, named(tag, 'resourceFetch')];
+      const want = untraced(how) ? [0, 1] : [1, 0];
+      if (got.join() !== want.join()) failures.push(`${tag} ${how}: ${got[0]} CLIENT and ${got[1]} resourceFetch spans, expected ${want[0]} and ${want[1]}`);
+    }
+    assert.deepEqual(failures, []);
+  } finally {
+    await env.close();
+  }
+});
