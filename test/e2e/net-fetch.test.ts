@@ -246,7 +246,9 @@ inBoth('requests through fetch and XHR methods kept before the script tag get a 
     const cases = Array.from({ length: 12 }, () => pick(r, ['kept', 'xhr-kept', 'global', 'xhr'] as const));
     const head = `<script>window.kept = window.fetch; window.open0 = XMLHttpRequest.prototype.open; window.send0 = XMLHttpRequest.prototype.send;</script>`;
     const script = `const xhr = (url, own) => new Promise((done) => { const x = new XMLHttpRequest(); (own ? open0 : x.open).call(x, 'GET', url); x.onloadend = () => done(x.status); (own ? send0 : x.send).call(x); });
-      const one = (how, url) => how === 'kept' ? kept(url).then((res) => res.status) : how === 'global' ? fetch(url).then((res) => res.status) : xhr(url, how === 'xhr-kept');
+      // Bodies read: Chromium reports a fetch's entry once its body is done, and an unread one may wait for its collection.
+      const body = (res) => res.text().then(() => res.status);
+      const one = (how, url) => how === 'kept' ? kept(url).then(body) : how === 'global' ? fetch(url).then(body) : xhr(url, how === 'xhr-kept');
       const run = (phase) => Promise.all(${JSON.stringify(cases)}.map((how, i) => one(how, '/status/200?tag=b' + phase + i + '.')));
       window.early = run('e');
       window.go = () => run('r');`;
