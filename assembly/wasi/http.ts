@@ -268,7 +268,7 @@ function headEnd(got: i32): i32 {
 }
 
 /**
- * `HTTP/1.x NNN ...` → NNN, else -1: three digits after the first space of
+ * `HTTP/1.x NNN ...` → NNN, else -1: three digits (100 or more) after the first space of
  * the status line, then a space (or the line's end, when there is no reason
  * phrase), all within REPLY[0..got).
  */
@@ -284,5 +284,6 @@ function parseStatus(got: i32): i32 {
     code = code * 10 + c - 0x30;
   }
   const after = byte(sp + 4);
-  return after == 0x20 || after == 0x0d || after == 0x0a ? code : -1;
+  // 000 to 099 are no status (RFC 9110 §15: valid codes are 100 to 599; fetch sees none in them).
+  return code >= 100 && (after == 0x20 || after == 0x0d || after == 0x0a) ? code : -1;
 }

@@ -255,6 +255,19 @@ test('a collector that closes without a valid status line is reported as such, n
   }
 });
 
+test('a status code below 100 (000, 042, 099) is no status line: retried, and reported as such, not as unreachable with errno 0 (fails before: "unreachable (errno 0)")', async () => {
+  for (const code of ['000', '042', '099']) {
+    const reply = `HTTP/1.1 ${code} Weird\r\nContent-Length: 0\r\n\r\n`;
+    const srv = await rawCollector((sock) => sock.end(reply));
+    try {
+      const run = await runWasi({ wasm: SOCKETS, env: { OTEL_EXPORTER_OTLP_ENDPOINT: srv.origin, ORDERS: '1' }, timeoutMs: 30_000 });
+      assertNoStatusLine(run, srv, JSON.stringify(reply));
+    } finally {
+      await srv.close();
+    }
+  }
+});
+
 test('a status line is three digits after the version, then a space or the line\'s end, read within what came: 2000, 200OK and a line without a space are no status (fails before: taken as 200, or as digits left in the buffer)', async () => {
   const bad = [
     'HTTP/1.1 2000 OK\r\nContent-Length: 0\r\n\r\n',
