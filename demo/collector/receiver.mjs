@@ -57,7 +57,7 @@ function inflateDeflate(buf, opts, cb) {
  * @param {number} deps.bodyTimeoutMs a body not complete this long after its headers: 408
  * @param {number} deps.maxSpansPerRequest more spans in one request: 413
  * @param {number} deps.maxItemsPerRequest more objects (spans, attributes, values, …) in one request: 413
- * @param {{ write(line: string): void } | null} deps.jsonl
+ * @param {{ write(line: string | null): void } | null} deps.jsonl null: a line that could not be made (counted as dropped)
  * @param {ReturnType<typeof newReceiverStats>} deps.stats
  */
 export function createReceiver({
@@ -142,7 +142,7 @@ export function createReceiver({
         stats.exports++;
         stats.acceptedSpans += spans.length - refused;
         stats.rejectedSpans += rejectedSpans;
-        if (jsonl) jsonl.write(JSON.stringify(request));
+        if (jsonl) jsonl.write(jsonLine(request));
         send(res, 200, answerType, encodeExportResponse(encoding, rejectedSpans, reasons.join('; ')));
       })
       .catch((err) => {
@@ -155,6 +155,19 @@ export function createReceiver({
         inflight--;
       });
   };
+}
+
+/**
+ * The request as one JSON line, or null when it cannot be written back: JSON.parse
+ * reads nesting (an unknown field, a value) far deeper than JSON.stringify's stack
+ * allows. Never throws: the spans are in the store by now, and the answer must say so.
+ */
+function jsonLine(request) {
+  try {
+    return JSON.stringify(request);
+  } catch {
+    return null;
+  }
 }
 
 export function newReceiverStats() {

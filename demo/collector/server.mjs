@@ -252,7 +252,10 @@ async function staticFile(res, path) {
   }
 }
 
-/** An append-only JSONL file; lines are dropped (and counted) while the disk lags far behind. */
+/**
+ * An append-only JSONL file; lines are dropped (and counted) while the disk lags far
+ * behind, or when a request could not be written as JSON (`write(null)`).
+ */
 function openJsonl(path) {
   const stream = createWriteStream(path, { flags: 'a' });
   const maxQueuedBytes = 64 * 1024 * 1024;
@@ -263,9 +266,9 @@ function openJsonl(path) {
     error = err.message;
   });
   return {
-    /** @param {string} line */
+    /** @param {string | null} line */
     write(line) {
-      if (error || stream.writableLength > maxQueuedBytes) {
+      if (line === null || error || stream.writableLength > maxQueuedBytes) {
         dropped++;
         return;
       }

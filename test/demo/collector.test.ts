@@ -654,6 +654,34 @@ test('JSONL option: every export appended as one OTLP/JSON request a line', asyn
   }
 });
 
+test('JSONL option: a request too deeply nested to write back as JSON is still answered as what the store did (200, spans kept), its line counted as dropped (fails before: stored, then answered 400)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'wasmtrace-collector-'));
+  const path = join(dir, 'traces.jsonl');
+  try {
+    await withCollector({ jsonlPath: path }, async (c) => {
+      const deep = makeTraceRequest({ spanCount: 3, seed: 63 });
+      // An unknown field nested far deeper than JSON.stringify's stack allows (JSON.parse reads it).
+      const text = JSON.stringify(deep.request).replace(/^\{/, `{"x":${'{"a":'.repeat(150_000)}1${'}'.repeat(150_000)},`);
+      const r = await fetch(c.tracesUrl, { method: 'POST', headers: JSON_CT, body: text });
+      assert.equal(r.status, 200, await r.clone().text());
+      assert.deepEqual(await r.json(), {}, 'every span accepted: no partial success');
+      assert.equal(c.store.spans(deep.traceId)?.length, 3);
+      const plain = makeTraceRequest({ spanCount: 2, seed: 64 });
+      assert.equal((await fetch(c.tracesUrl, { method: 'POST', headers: JSON_CT, body: JSON.stringify(plain.request) })).status, 200);
+      const stats = c.stats() as { receiver: { exports: number; errors: Record<string, number> }; jsonl: { lines: number; dropped: number } };
+      assert.equal(stats.receiver.exports, 2);
+      assert.deepEqual(stats.receiver.errors, {});
+      assert.equal(stats.jsonl.lines, 1);
+      assert.equal(stats.jsonl.dropped, 1);
+    });
+    const lines = readFileSync(path, 'utf8').trim().split('\n');
+    assert.equal(lines.length, 1, 'the line that could not be written is left out, whole');
+    assert.equal(JSON.parse(lines[0]!).resourceSpans.length > 0, true);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('server-sent events: a new trace is announced to listeners', async () => {
   await withCollector({}, async (c) => {
     const ac = new AbortController();
