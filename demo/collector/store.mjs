@@ -152,6 +152,14 @@ export function createTraceStore(limits = {}) {
       if (s.startMs < t.startMs) t.startMs = s.startMs;
       if (s.endMs > t.endMs) t.endMs = s.endMs;
     }
+    // A trace this call created and refused every span of holds nothing: it must not
+    // stay as an empty trace (listed with no start, its id a 404) and count to maxTraces.
+    for (const id of touched) {
+      if (traces.get(id).spans.length === 0) {
+        traces.delete(id);
+        touched.delete(id);
+      }
+    }
     const evicted = evict();
     const ids = [...touched].filter((id) => traces.has(id));
     notify([...touched, ...evicted]);

@@ -325,6 +325,34 @@ test('more spans in one trace than maxSpansPerTrace: the excess is refused throu
   });
 });
 
+test('a trace whose every span is refused (each larger than maxBytes) is not left in the store as an empty trace: not listed, not counted, announced to no viewer, takes no place from real traces (fails before: a 0-span trace with startMs null listed, its id 404)', async () => {
+  await withCollector({ maxBytes: 64 * 1024, maxTraces: 3 }, async (c) => {
+    const events: string[] = [];
+    c.store.onChange((ids) => events.push(...ids));
+    const kept = makeTraceRequest({ spanCount: 4, seed: 33 });
+    assert.equal((await fetch(c.tracesUrl, { method: 'POST', headers: JSON_CT, body: JSON.stringify(kept.request) })).status, 200);
+    const r = prng(34);
+    const hex = (n: number) => Array.from({ length: n }, () => Math.floor(r() * 16).toString(16)).join('').replace(/^0/, '1');
+    const refusedIds: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const traceId = hex(32);
+      refusedIds.push(traceId);
+      const spans = Array.from({ length: 1 + (i % 3) }, () => ({
+        traceId, spanId: hex(16), name: 'x'.repeat(70_000 + Math.floor(r() * 10_000)), startTimeUnixNano: '1', endTimeUnixNano: '2',
+      }));
+      const answer = await fetch(c.tracesUrl, { method: 'POST', headers: JSON_CT, body: JSON.stringify({ resourceSpans: [{ scopeSpans: [{ spans }] }] }) });
+      assert.equal(answer.status, 200);
+      assert.equal(((await answer.json()) as any).partialSuccess.rejectedSpans, String(spans.length));
+    }
+    const list = ((await (await fetch(`${c.apiUrl}/traces`)).json()) as { traces: { traceId: string; spanCount: number }[] }).traces;
+    assert.deepEqual(list.map((t) => t.traceId), [kept.traceId], 'only the trace that holds spans');
+    assert.equal(c.stats().store.traces, 1);
+    assert.equal(c.stats().store.evictedTraces, 0, 'the refused traces took no place (maxTraces 3)');
+    for (const id of refusedIds) assert.ok(!events.includes(id), `no event for ${id}`);
+    assert.equal((await getTrace(c, kept.traceId)).spanCount, 4);
+  });
+});
+
 test('CORS: loopback origins get exact-origin, credentialed answers with explicit headers; others are refused', async () => {
   await withCollector({}, async (c) => {
     const origin = 'http://127.0.0.1:5173';
