@@ -13,10 +13,24 @@ export function startClock(): f64 {
   return originMs = <f64>originNs / 1e6;
 }
 
-/** Milliseconds since the time origin, from the monotonic clock where the runtime has one. */
+/** The largest nowMs() returned so far. */
+let lastMs: f64 = 0;
+
+/**
+ * Milliseconds since the time origin, from the monotonic clock where the
+ * runtime has one; never less than it said before. A clock call that fails
+ * (clockNs 0) reads as the last time, not as the origin's distance before
+ * 0, and the realtime clock stepped back (no monotonic one) as the last time
+ * too: a time that jumped back would put every export in the past of a
+ * pause (`coolUntil`) and lose it.
+ */
 export function nowMs(): f64 {
-  if (monoStartNs) return <f64>(clockNs(1) - monoStartNs) / 1e6;
-  return <f64>(clockNs(0) - originNs) / 1e6;
+  const ns = clockNs(monoStartNs ? 1 : 0);
+  if (ns) {
+    const t = <f64>(ns - (monoStartNs ? monoStartNs : originNs)) / 1e6;
+    if (t > lastMs) lastMs = t;
+  }
+  return lastMs;
 }
 
 /** Unix ms of 2001-09-09: a smaller time (and smaller than the origin) is ms since the origin, as JS reads a number. */

@@ -174,6 +174,15 @@ if (w.entropy) {
   };
 }
 
+if (w.faults) {
+  // Tests: an import that fails from its `from`-th call on.
+  for (const [name, { from, errno }] of Object.entries(w.faults)) {
+    const real = imports[name];
+    let calls = 0;
+    imports[name] = (...args) => (++calls >= from ? errno : real(...args));
+  }
+}
+
 const module = new WebAssembly.Module(readFileSync(w.wasm));
 const instance = new WebAssembly.Instance(module, { wasi_snapshot_preview1: imports });
 memory = instance.exports.memory;

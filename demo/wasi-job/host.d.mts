@@ -17,6 +17,8 @@ export interface RunOptions {
   entropy?: number[];
   /** Names sock_getaddrinfo resolves to the given address without a lookup (as /etc/hosts would). */
   hosts?: Record<string, string>;
+  /** For tests: the named WASI import (`clock_time_get`, `sock_recv`, ...) answers `errno` from its `from`-th call on (1: every call). */
+  faults?: Record<string, { from: number; errno: number }>;
   /** The worker is terminated after this long (default 60 000). */
   timeoutMs?: number;
 }

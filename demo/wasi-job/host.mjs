@@ -45,6 +45,8 @@ const E = {
  * @param {number} [o.timeoutMs] the worker is terminated after this long
  * @param {Record<string,string>} [o.hosts] names sock_getaddrinfo resolves to the given
  *   address without a lookup (as /etc/hosts would), for tests
+ * @param {Record<string,{from:number,errno:number}>} [o.faults] for tests: the named WASI import
+ *   (clock_time_get, sock_recv, ...) answers `errno` from its `from`-th call on (1: every call)
  * @returns {Promise<{ exitCode: number, stdout: string, stderr: string, socketFds: number[], socketCalls: Record<string, number> }>}
  */
 export async function runWasi(o) {
@@ -61,7 +63,7 @@ export async function runWasi(o) {
     workerData: {
       wasm: o.wasm instanceof URL ? fileURLToPath(o.wasm) : String(o.wasm),
       args: o.args ?? [], env: o.env ?? {}, preopens: o.preopens ?? {},
-      sockets: o.sockets ?? 'wasmedge', deterministic: !!o.deterministic, entropy: o.entropy ?? null,
+      faults: o.faults ?? null, sockets: o.sockets ?? 'wasmedge', deterministic: !!o.deterministic, entropy: o.entropy ?? null,
       stdout: outFd, stderr: errFd, sab,
     },
   });

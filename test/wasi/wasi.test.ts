@@ -243,6 +243,31 @@ test('spans go out in batches while the job runs, none lost or repeated', async 
   }
 });
 
+test('a clock that starts failing mid-run (clock_time_get errors from its k-th call on): every span still delivered once, nothing on stderr (fails before: time read as far before the origin, every batch lost with an empty reason)', async () => {
+  const collector = await startCollector();
+  try {
+    const r = prng(0xc10c);
+    const froms = [3, 4, 5, 8, 20, 60];
+    while (froms.length < 10) froms.push(3 + Math.floor(r() * 200));
+    for (const from of froms) {
+      collector.requests.length = 0;
+      const run = await runWasi({
+        wasm: SOCKETS, env: { OTEL_EXPORTER_OTLP_ENDPOINT: collector.origin, ORDERS: '40' },
+        faults: { clock_time_get: { from, errno: 28 } }, timeoutMs: 30_000,
+      });
+      const label = `clock fails from call ${from}`;
+      assert.equal(run.stderr.replace(/.*ExperimentalWarning.*\n?/g, ''), '', label);
+      assert.equal(run.exitCode, 0, label);
+      const spans = collector.spans();
+      assert.equal(spans.length, expectedSpans(40), label);
+      assert.equal(new Set(spans.map((s) => s.spanId)).size, spans.length, label);
+      for (const s of spans) assert.ok(BigInt(s.endTimeUnixNano) >= BigInt(s.startTimeUnixNano), `${label}: ${s.name} ends before it starts`);
+    }
+  } finally {
+    await collector.close();
+  }
+});
+
 test('collector down: bounded retries, then a clean exit with the loss on stderr', async () => {
   const port = await closedPort();
   const started = Date.now();
