@@ -48,10 +48,12 @@ export function getenvEnum(name: string): string {
 
 /** `s` with ASCII letters lower-cased. */
 export function asciiLower(s: string): string {
-  let out = "";
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    out += String.fromCharCode(c >= 65 && c <= 90 ? c + 32 : c);
+  // Into a buffer: a string grown a character at a time is quadratic in time and garbage.
+  const n = s.length;
+  const buf = new StaticArray<u16>(n);
+  for (let i = 0; i < n; i++) {
+    const c = <u16>s.charCodeAt(i);
+    unchecked((buf[i] = c >= 65 && c <= 90 ? c + 32 : c));
   }
-  return out;
+  return String.UTF16.decodeUnsafe(changetype<usize>(buf), <usize>n << 1);
 }

@@ -443,6 +443,33 @@ test('2,000 generated OTEL_EXPORTER_OTLP_HEADERS / ..._TRACES_HEADERS pairs: eac
   assert.ok(withDel > 100, `${withDel} cases have a value with DEL`);
 });
 
+test('long variables cost linear time and memory at init: 4,000 distinct OTEL_EXPORTER_OTLP_HEADERS pairs, an endpoint path of 80,000 non-ASCII characters, a 200,000-character OTEL_TRACES_SAMPLER (fails before: 13 s, a trap out of memory, 3 s)', async () => {
+  const names = Array.from({ length: 4_000 }, (_, i) => `x-h${i}`);
+  const bytes = names.reduce((n, k, i) => n + `${k}: v${i}\r\n`.length, 0);
+  const collector = await startCollector();
+  try {
+    const run = await runWasi({
+      wasm: SOCKETS, timeoutMs: 6_000,
+      env: { OTEL_EXPORTER_OTLP_ENDPOINT: collector.origin, OTEL_EXPORTER_OTLP_HEADERS: names.map((k, i) => `${k}=v${i}`).join(','), ORDERS: '1' },
+    });
+    assert.equal(run.exitCode, 0, run.stderr);
+    assert.match(run.stderr, new RegExp(`make ${bytes} bytes of header lines, over 32768; none sent`));
+    assert.equal(collector.requests.length, 1);
+    assert.ok(!Object.keys(collector.requests[0]!.headers).some((k) => k.startsWith('x-h')), 'none of them sent');
+  } finally {
+    await collector.close();
+  }
+  // The demo job's memory is 4 MiB (scripts/build.mjs): the path must not cost garbage by the square of its length.
+  const path = '/' + 'é'.repeat(80_000);
+  const lines = await runWasi({ wasm: LINES, sockets: false, timeoutMs: 6_000, env: { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `http://127.0.0.1:4318${path}`, ORDERS: '1' } });
+  assert.equal(lines.exitCode, 0, lines.stderr);
+  assert.equal(allSpans(decodeJson(lines.stdout.trim())).length, 5);
+  // Enum values are lower-cased (asciiLower) before they are compared.
+  const sampler = await runWasi({ wasm: LINES, sockets: false, timeoutMs: 2_000, env: { OTEL_TRACES_SAMPLER: 'X'.repeat(200_000), ORDERS: '1' } });
+  assert.equal(sampler.exitCode, 0, sampler.stderr);
+  assert.equal(allSpans(decodeJson(sampler.stdout.trim())).length, 5);
+});
+
 test('headers in both OTLP header variables reach the collector once each, the TRACES one winning', async () => {
   const collector = await startCollector();
   try {
