@@ -223,17 +223,39 @@ function countProtobuf(bytes, maxSpans, maxItems) {
   return { spans, items };
 }
 
-/** Objects and arrays in JSON text (brackets outside strings), counted up to just past `max`. */
+/**
+ * Objects and arrays in JSON text (brackets outside strings), and array elements that
+ * are neither (numbers, strings, literals), counted up to just past `max`. A scalar
+ * where OTLP has an object (`"events":[1,1,…]`, 2 bytes each) is decoded into one all
+ * the same (an event, a link), so it counts as one; OTLP/JSON itself has no scalar
+ * array elements, so a real request counts as before.
+ */
 function countJson(bytes, max) {
   let n = 0;
   let inString = false;
+  /** Per open bracket, whether it is an array; at most `max` + 1 deep (each one counted). */
+  const arrays = [];
+  /** After `[` or a comma in an array: the next token starts an element. */
+  let element = false;
   for (let i = 0; i < bytes.length && n <= max; i++) {
     const b = bytes[i];
     if (inString) {
       if (b === 0x5c) i++; // backslash: skip the escaped character
       else if (b === 0x22) inString = false;
-    } else if (b === 0x22) inString = true;
-    else if (b === 0x7b || b === 0x5b) n++;
+      continue;
+    }
+    if (b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09) continue;
+    if (element) {
+      element = false;
+      if (b !== 0x7b && b !== 0x5b && b !== 0x5d) n++; // a scalar element
+    }
+    if (b === 0x22) inString = true;
+    else if (b === 0x7b || b === 0x5b) {
+      n++;
+      arrays.push(b === 0x5b);
+      element = b === 0x5b;
+    } else if (b === 0x7d || b === 0x5d) arrays.pop();
+    else if (b === 0x2c) element = arrays[arrays.length - 1] === true;
   }
   return n;
 }

@@ -84,6 +84,43 @@ test('decompression bombs, 8 at once, against a 192 MiB heap: each answered 413,
   }
 });
 
+test('OTLP/JSON arrays of scalars where objects belong (events, links: 2 bytes each, each decoded into an object), 8 at once against a 192 MiB heap: 413, the collector stays up (fails before: not counted, the collector ran out of memory)', async () => {
+  const { child, tracesUrl, stderr } = await startChild(192);
+  try {
+    const rand = prng(2025);
+    const scalars = ['1', '0', '""', 'null', 'true', '-1e9'];
+    for (let round = 0; round < 2; round++) {
+      const bodies = Array.from({ length: 8 }, () => {
+        const field = rand() < 0.5 ? 'events' : 'links';
+        const scalar = scalars[Math.floor(rand() * scalars.length)]!;
+        const count = Math.floor((1 + rand() * 6.9) * MiB / (scalar.length + 1)); // up to just under 16 MiB decoded
+        const spanId = Math.floor(rand() * 0xffffff).toString(16).padStart(16, '1');
+        const body = `{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"${'ab'.repeat(16)}","spanId":"${spanId}",` +
+          `"${field}":[${`${scalar},`.repeat(count - 1)}${scalar}]}]}]}]}`;
+        return { label: `${field} of ${count} × ${scalar}`, gz: gzipSync(body, { level: 9 }) };
+      });
+      const answers = await Promise.all(bodies.map((b) => fetch(tracesUrl, {
+        method: 'POST', headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' }, body: new Uint8Array(b.gz), signal: AbortSignal.timeout(60_000),
+      }).then(async (r) => ({ status: r.status, text: await r.text() }), (e) => ({ status: 0, text: String(e.cause ?? e) }))));
+      answers.forEach((a, i) => {
+        assert.equal(a.status, 413, `round ${round}: ${bodies[i]!.label}: ${a.text.slice(0, 200)} ${stderr().slice(-300)}`);
+        assert.match(a.text, /more than 200000 objects/);
+      });
+    }
+    // Under the limit such a body is decoded as before: scalars where events belong read as empty events.
+    const small = `{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"${'cd'.repeat(16)}","spanId":"${'12'.repeat(8)}","events":[1,2,3]}]}]}]}`;
+    assert.equal((await fetch(tracesUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: small })).status, 200);
+    const { traceId, request } = makeTraceRequest({ spanCount: 30, seed: 9 });
+    const r = await fetch(tracesUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(request) });
+    assert.equal(r.status, 200);
+    const t = await fetch(tracesUrl.replace('/v1/traces', `/api/traces/${traceId}`));
+    assert.equal(((await t.json()) as any).spanCount, 30);
+    assert.equal(child.exitCode, null, 'collector still running');
+  } finally {
+    child.kill('SIGKILL');
+  }
+});
+
 test('maxSpansPerRequest / maxItemsPerRequest: 200 generated requests, at most the limit accepted, one more refused whole with 413', async () => {
   const { startCollector } = await import('../../demo/collector/index.mjs');
   const c = await startCollector({ port: 0, maxSpansPerRequest: 50, maxItemsPerRequest: 2000 });
