@@ -255,6 +255,18 @@ test('a collector that closes without a valid status line is reported as such, n
   }
 });
 
+test('an http:// endpoint without a host or with a port outside 1 to 65535 is named as such, not as another scheme (fails before: "only http:// endpoints are supported, not http://127.0.0.1:0/v1/traces")', async () => {
+  const bad = ['http://127.0.0.1:0', 'HTTP://127.0.0.1:99999', 'http://:4318', 'http://127.0.0.1:-1', 'http://[::1'];
+  for (const endpoint of bad) {
+    const run = await runWasi({ wasm: SOCKETS, env: { OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, ORDERS: '1' }, timeoutMs: 30_000 });
+    assert.equal(run.exitCode, 0, endpoint);
+    assert.equal(stderrOf(run), `wasmtrace: not a valid http:// endpoint (it needs a host, and a port from 1 to 65535): ${endpoint}/v1/traces; writing OTLP/JSON lines instead\n`, endpoint);
+    assert.equal(allSpans(decodeJson(run.stdout.trim())).length, expectedSpans(1), endpoint);
+  }
+  const other = await runWasi({ wasm: SOCKETS, env: { OTEL_EXPORTER_OTLP_ENDPOINT: 'https://127.0.0.1:4318', ORDERS: '1' }, timeoutMs: 30_000 });
+  assert.equal(stderrOf(other), 'wasmtrace: only http:// endpoints are supported, not https://127.0.0.1:4318/v1/traces; writing OTLP/JSON lines instead\n');
+});
+
 test('a status code below 100 (000, 042, 099) is no status line: retried, and reported as such, not as unreachable with errno 0 (fails before: "unreachable (errno 0)")', async () => {
   for (const code of ['000', '042', '099']) {
     const reply = `HTTP/1.1 ${code} Weird\r\nContent-Length: 0\r\n\r\n`;
