@@ -58,7 +58,9 @@ let exiting: AbortController | undefined;
  * event loop empties (delivery's timers do not hold it open), so what is
  * still waiting is flushed then, on 'beforeExit'. The flush's request keeps
  * the process alive until it is answered, and spans ended meanwhile leave in
- * the next round (up to EXIT_ROUNDS); a batch that fails then is lost (Node
+ * the next round (up to EXIT_ROUNDS), and so does a batch that failed fast
+ * (a 503), at exit or before, rather than wait for its retry timer (unref'd:
+ * the exit does not wait for it); one that still fails then is lost (Node
  * has no storage), as at any exit.
  */
 function flushAtExit(tracer: Tracer): Tracer {

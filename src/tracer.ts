@@ -58,7 +58,7 @@ export interface Tracer {
   getBaggage(): Record<string, string>;
 }
 
-/** The Node entry's flush at exit: held traces are decided first (the process ends: nothing more can join them). */
+/** The Node entry's flush at exit: held traces are decided first (the process ends: nothing more can join them), and batches awaiting a retry go too (no retry timer will fire). */
 export interface FinalFlush {
   _final(): Promise<ExportResult>;
 }
@@ -66,7 +66,8 @@ export interface FinalFlush {
 /** What delivery provides to the tracer. */
 export interface Delivery {
   spanEnded(): void;
-  flush(): Promise<ExportResult>;
+  /** `retryNow`: at exit, batches awaiting a retry go too (see Pipeline). */
+  flush(retryNow?: boolean): Promise<ExportResult>;
   shutdown(): Promise<ExportResult>;
   /** Loss counters, where delivery keeps them. */
   stats?(): DeliveryStats;
@@ -340,7 +341,7 @@ export function createTracer(core: Core, delivery: Delivery, options: TracerOpti
     },
 
     _final() {
-      return live ? safe(() => (decideHeld(), delivery.flush())) : Promise.resolve(EMPTY_RESULT);
+      return live ? safe(() => (decideHeld(), delivery.flush(true))) : Promise.resolve(EMPTY_RESULT);
     },
 
     shutdown() {

@@ -67,6 +67,8 @@ interface Batch extends StoredBatch {
   _parted?: boolean;
   /** Its keepalive request was rejected with no answer, decided a task later: see settle(). */
   _rejected?: boolean;
+  /** Its last request was aborted by its signal (the timeout, Node's exit budget): no answer in time. */
+  _cut?: boolean;
 }
 
 /** A body drained from the source and not yet queued (compression pending): [body, spans, its spans maybe still in the source]. */
@@ -399,6 +401,7 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
     // transport's: a handler ended before is idle (the next listener sends it).
     b._inflight = true;
     b._keepalive = keepalive;
+    b._cut = false;
     b._attempts++;
     active++;
     if (keepalive) keepaliveBytes += len;
@@ -426,6 +429,7 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
       // the signal is over for delivery all the same.
       onAbort = () => {
         const why = (timeout?.aborted ? timeout : signal)!.reason;
+        b._cut = true;
         // One handed to the browser at unload is left to it: aborted, it was
         // neither sent nor stored. (Shown again from the back/forward cache,
         // the page retries it: that request is aborted, or it went twice.)
@@ -823,7 +827,14 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
         );
       }
     },
-    flush: () => flush(),
+    flush(retryNow) {
+      // The process exits (Node): its unref'd retry timer would never fire.
+      // A collector that failed fast (a 503, a refused connection) gets the
+      // batch again now, within the exit's rounds; one that did not answer in
+      // time is not waited for again (the exit budget holds).
+      if (retryNow) for (const b of queue) if (!b._inflight && !b._cut) b._dueAt = 0;
+      return flush();
+    },
     async shutdown() {
       if (closed) return result(0, 0);
       const sent0 = sent;

@@ -122,8 +122,12 @@ export type Gzip = (bytes: Uint8Array) => Promise<Uint8Array | null>;
 export interface Pipeline {
   /** Called once per ended span: counts and schedules, O(1), never encodes. */
   spanEnded(): void;
-  /** Encodes every ended span and tries each queued batch once. */
-  flush(): Promise<ExportResult>;
+  /**
+   * Encodes every ended span and tries each batch that is due once;
+   * `retryNow` (the flush at a Node exit): a batch awaiting its retry too,
+   * unless its last request got no answer in time.
+   */
+  flush(retryNow?: boolean): Promise<ExportResult>;
   /**
    * Flushes, trying once more every batch awaiting a retry, then sends the
    * drop reports made meanwhile; stops timers and listeners. Later calls do nothing.

@@ -9,6 +9,7 @@ import { createServer, type Socket } from 'node:net';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { startCollector, type Collector } from '../helpers/collector.js';
+import { allSpans } from '../helpers/otlp.js';
 
 const nodeEntry = fileURLToPath(new URL('../../dist/node.js', import.meta.url));
 
@@ -254,5 +255,48 @@ test('at exit, traces held by tail sampling (their root never ended) are decided
     assert.equal(r.code, 0, r.out);
     await new Promise((res) => setTimeout(res, 50));
     assert.deepEqual(exported(name), kept ? [name] : [], `ratio ${ratio}, error ${error}`);
+  }
+});
+
+test('an export that fails with a retryable status just before or at exit (503, 429 with Retry-After, 502, 504; once or twice) is tried again within the exit rounds, not left to a retry timer the exit never waits for', async () => {
+  // Each job's first `fails` requests get `status`; the later ones are taken.
+  const taken = new Map<string, number>();
+  const seen = new Map<string, number>();
+  const flaky = await startCollector({
+    respond: (req) => {
+      const job = req.headers['x-job']!;
+      const [status, fails] = req.headers['x-fail']!.split(':').map(Number) as [number, number];
+      const n = (seen.get(job) ?? 0) + 1;
+      seen.set(job, n);
+      if (n <= fails) return { status, headers: { 'retry-after': '30' } };
+      taken.set(job, (taken.get(job) ?? 0) + (req.decoded ? allSpans(req.decoded).filter((s) => s.name.startsWith(job)).length : 0));
+      return {};
+    },
+  });
+  try {
+    const failures: string[] = [];
+    for (const status of [503, 429, 502, 504]) {
+      for (const fails of [1, 2]) {
+        // 'exit': the first export is the flush at exit; 'run': the script's own flush failed, then it ended.
+        for (const when of ['exit', 'run']) {
+          const job = `flaky-${status}-${fails}-${when}`;
+          const r = await child(job, 3, { endpoint: flaky.url, headers: { 'x-job': job, 'x-fail': `${status}:${fails}` } }, when === 'run' ? 'await tracer.flush();' : '');
+          assert.equal(r.code, 0, r.out);
+          assert.ok(r.ms < 8_000, `${job}: exited after ${r.ms} ms`);
+          if ((taken.get(job) ?? 0) !== 3) failures.push(`${job}: ${taken.get(job) ?? 0} of 3 spans taken, ${seen.get(job) ?? 0} requests`);
+        }
+      }
+    }
+    assert.deepEqual(failures, []);
+    // One that fails every time: tried in each of the exit's rounds (3), no more, and the process exits at once.
+    for (const status of [503, 429]) {
+      const job = `flaky-${status}-always`;
+      const r = await child(job, 3, { endpoint: flaky.url, headers: { 'x-job': job, 'x-fail': `${status}:1000` } });
+      assert.equal(r.code, 0, r.out);
+      assert.ok(r.ms < 8_000, `${job}: exited after ${r.ms} ms`);
+      assert.ok((seen.get(job) ?? 0) <= 3, `${job}: ${seen.get(job)} requests`);
+    }
+  } finally {
+    await flaky.close();
   }
 });
