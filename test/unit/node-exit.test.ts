@@ -300,3 +300,31 @@ test('an export that fails with a retryable status just before or at exit (503, 
     await flaky.close();
   }
 });
+
+test("an app whose 'beforeExit' starts more work within the exit budget: its own exports are not cut short by that budget", async () => {
+  // The exit is called off 0.3 to 1.5 s after it began; the app then flushes
+  // to a collector taking 1 s to answer, past the end of the 2 s budget.
+  const slow = await startCollector({ respond: () => ({ delayMs: 1000 }) });
+  try {
+    const results: string[] = [];
+    for (const resumeMs of [300, 900, 1200, 1500, 1700]) {
+      const name = `resume-${resumeMs}`;
+      const r = await child(name, 0, { endpoint: slow.url, storage: null }, `
+        let again = true;
+        process.on('beforeExit', () => {
+          if (!again) return;
+          again = false;
+          setTimeout(async () => {
+            for (let i = 0; i < 2; i++) tracer.startSpan('${name}-' + i).end();
+            console.log(JSON.stringify(await tracer.flush()));
+          }, ${resumeMs});
+        });
+      `);
+      assert.equal(r.code, 0, r.out);
+      results.push(`${name}: ${r.out.trim()}`);
+    }
+    assert.deepEqual(results, [300, 900, 1200, 1500, 1700].map((ms) => `resume-${ms}: {"sent":2,"queued":0,"dropped":0}`));
+  } finally {
+    await slow.close();
+  }
+});
