@@ -55,8 +55,8 @@ export function parseTracestate(value: unknown): string | undefined {
   if (value == null) return '';
   if (typeof value !== 'string') return undefined;
   const keys = new Set<string>();
-  // empty list-members are allowed
-  let members = value.split(',').map((m) => m.trim()).filter(Boolean);
+  // Empty list-members are allowed; OWS is spaces and tabs only (trim() would take a newline or U+00A0 too).
+  let members = value.split(',').map((m) => m.replace(/^[ \t]+|[ \t]+$/g, '')).filter(Boolean);
   for (const member of members) {
     const key = MEMBER.exec(member)?.[1];
     if (!key || keys.has(key)) return undefined;

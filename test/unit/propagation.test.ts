@@ -84,6 +84,26 @@ test('tracestate: valid lists normalise, invalid ones are dropped whole', () => 
   }
 });
 
+test('tracestate: OWS is spaces and tabs only; members padded with any other blank JavaScript trims (generated) make the list invalid', () => {
+  // list = list-member 0*31( OWS "," OWS list-member ), OWS = *( SP / HTAB ) (§3.3.1).
+  const others = ['\n', '\r', '\v', '\f', '\u00a0', '\u1680', '\u2000', '\u2028', '\u2029', '\u202f', '\u3000', '\ufeff'];
+  const r = rng(11);
+  const wrong: string[] = [];
+  for (let i = 0; i < 600; i++) {
+    const members = Array.from({ length: 1 + Math.floor(r() * 5) }, (_, j) => `k${j}=v${hex(r, 1 + Math.floor(r() * 6))}`);
+    const ows = () => ' \t'.slice(0, Math.floor(r() * 3));
+    const padded = members.map((m) => ows() + m + ows());
+    const valid = padded.join(',');
+    if (parseTracestate(valid) !== members.join(',')) wrong.push(`${JSON.stringify(valid)} not read as ${members.join(',')}`);
+    const at = Math.floor(r() * padded.length);
+    const blank = others[Math.floor(r() * others.length)]!;
+    padded[at] = r() < 0.5 ? blank + padded[at] : padded[at] + blank;
+    const invalid = padded.join(',');
+    if (parseTracestate(invalid) !== undefined) wrong.push(`${JSON.stringify(invalid)} read as ${parseTracestate(invalid)}`);
+  }
+  assert.deepEqual(wrong.slice(0, 5), [], `${wrong.length} of 1200 lists misread`);
+});
+
 test('tracestate over 512 characters: long members go first, then from the end', () => {
   const long = `big=${'x'.repeat(200)}`;
   const small = Array.from({ length: 30 }, (_, i) => `k${i}=${'v'.repeat(20)}`);
