@@ -23,7 +23,7 @@ export { parseTraceparent, parseTracestate, formatTraceparent } from './propagat
 export type { Tracer } from './tracer.js';
 export type { InitOptions, LimitOptions, SamplerOptions } from './init.js';
 export type {
-  AttributeValue, Attributes, Link, ParentInput, Span, SpanContext, SpanContextInput, SpanOptions, SpanStatus, TimeInput, TracerStats,
+  AttributeValue, Attributes, Link, OtelContext, ParentInput, Span, SpanContext, SpanContextInput, SpanOptions, SpanStatus, TimeInput, TracerStats,
 } from './types.js';
 export type { ExportResult, Transport, TransportMeta, TransportResponse, DeliveryOptions } from './export/types.js';
 export type { WasmSource } from './wasm.js';

@@ -34,9 +34,20 @@ export function noopSpan(): Span {
   return (span ??= nonRecording(noContext));
 }
 
-/** A span that records nothing and carries a valid parent's (a span's or a SpanContext's) context on; else undefined. */
+/** OpenTelemetry's context key of the active span (`createContextKey` is `Symbol.for` of its description). */
+const OTEL_SPAN = Symbol.for('OpenTelemetry Context Key SPAN');
+
+/**
+ * A parent as given, where an OpenTelemetry Context (`context.active()`,
+ * `trace.setSpan(ctx, span)`) stands for the span it holds, and one that
+ * holds none (the root context) for null: a new trace, as in OpenTelemetry.
+ */
+export const spanOf = (parent: unknown): unknown =>
+  typeof (parent as { getValue?: unknown } | null)?.getValue === 'function' ? ((parent as { getValue(k: symbol): unknown }).getValue(OTEL_SPAN) ?? null) : parent;
+
+/** A span that records nothing and carries a valid parent's (a span's, a SpanContext's, a Context's) context on; else undefined. */
 export function carrying(parent: unknown): Span | undefined {
-  const p = parent as Partial<Span & SpanContext> | null | undefined;
+  const p = spanOf(parent) as Partial<Span & SpanContext> | null | undefined;
   const c = typeof p?.spanContext === 'function' ? p.spanContext() : p;
   if (!c || !validIds(c.traceId, c.spanId)) return undefined;
   const ctx: SpanContext = { traceId: c.traceId, spanId: c.spanId as string, traceFlags: Number(c.traceFlags) & KNOWN_FLAGS, isRemote: c.isRemote === true };

@@ -1,12 +1,12 @@
 // The Tracer: starts spans in Wasm, keeps the active span, propagates W3C
 // Trace Context, and hands ended spans to delivery.
-import type { Link, ParentInput, Span, SpanContext, SpanContextInput, SpanOptions, TracerStats } from './types.js';
+import type { Link, OtelContext, ParentInput, Span, SpanContext, SpanContextInput, SpanOptions, TracerStats } from './types.js';
 import type { Core } from './core.js';
 import type { DeliveryStats, ExportResult } from './export/types.js';
 import { type Frame, type ParentIds, frame, withActive } from './context.js';
 import { baggageEntries, injectBaggage, withBaggageEntries } from './baggage.js';
 import { WasmSpan, type SpanHost } from './span.js';
-import { EMPTY_RESULT, noopTracer, readRemote, startActive } from './noop.js';
+import { EMPTY_RESULT, noopTracer, readRemote, spanOf, startActive } from './noop.js';
 import { setAttr } from './attributes.js';
 import { HELD } from './wasm.js';
 import { now, toRelativeMs } from './clock.js';
@@ -26,10 +26,10 @@ export interface Tracer {
    * Worker, the span of the invocation running now when it is known.
    */
   getActiveSpan(): Span | undefined;
-  /** Runs `fn` with `span` (or a remote context) as the active parent. */
-  withSpan<R>(span: Span | SpanContextInput, fn: () => R): R;
-  /** Writes traceparent/tracestate for `span` (default: the active span) into `carrier`. */
-  inject(carrier: Carrier, span?: Span | SpanContextInput): void;
+  /** Runs `fn` with `span` (or a remote context, or an OpenTelemetry Context's span) as the active parent. */
+  withSpan<R>(span: Span | SpanContextInput | OtelContext, fn: () => R): R;
+  /** Writes traceparent/tracestate for `span` (default: the active span; an OpenTelemetry Context: its span) into `carrier`. */
+  inject(carrier: Carrier, span?: Span | SpanContextInput | OtelContext): void;
   /**
    * Reads a remote parent from traceparent/tracestate, with the baggage
    * header. Baggage without a valid traceparent gives a context with invalid
@@ -122,8 +122,9 @@ class RemoteContext implements ParentIds, SpanContext {
 /** The parent a context extract() gave stands for, under a key out of the app's sight (not enumerable: not in Object.keys, JSON or deepStrictEqual). */
 const PARENT: unique symbol = Symbol();
 
-/** A parent from user input: our span, an extracted context, another's span (one that records nothing, say) by its context, a context object, or nothing. */
-function toParent(input: unknown): ParentIds | undefined {
+/** A parent from user input: our span, an extracted context, another's span (one that records nothing, say) by its context, a context object, an OpenTelemetry Context by its span, or nothing. */
+function toParent(parent: unknown): ParentIds | undefined {
+  const input = spanOf(parent);
   if (input instanceof WasmSpan) return input;
   const known = (input as { [PARENT]?: RemoteContext } | null | undefined)?.[PARENT];
   if (known) return known;

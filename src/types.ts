@@ -84,8 +84,17 @@ export interface Span {
   recordException(exception: unknown, time?: TimeInput, attributes?: Attributes): void;
 }
 
-/** Where a new span's parent comes from: a span, a remote context, or null for a new trace. */
-export type ParentInput = Span | SpanContextInput | null | undefined;
+/**
+ * Where a new span's parent comes from: a span, a remote context, an
+ * OpenTelemetry `Context` (the span it holds; none: a new trace), or null for
+ * a new trace.
+ */
+export type ParentInput = Span | SpanContextInput | OtelContext | null | undefined;
+
+/** What wasmtrace reads of an OpenTelemetry `Context` (from `@opentelemetry/api`): its span, under the API's own key. */
+export interface OtelContext {
+  getValue(key: symbol): unknown;
+}
 
 /** Counters of what was sent and what was lost, for monitoring the SDK itself. */
 export interface TracerStats {

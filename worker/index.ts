@@ -5,7 +5,7 @@ export { SpanKind, SpanStatusCode } from '../src/types.js';
 export type { ConfigInput, ExecutionContext, Handler, MessageBatch, ScheduledController, WorkerConfig } from './types.js';
 export type { Tracer } from '../src/tracer.js';
 export type {
-  Attributes, AttributeValue, Link, ParentInput, Span, SpanContext, SpanContextInput, SpanOptions, SpanStatus, TimeInput, TracerStats,
+  Attributes, AttributeValue, Link, OtelContext, ParentInput, Span, SpanContext, SpanContextInput, SpanOptions, SpanStatus, TimeInput, TracerStats,
 } from '../src/types.js';
 export type { ExportResult, Transport, TransportMeta, TransportResponse } from '../src/export/types.js';
 export type { SamplerOptions } from '../src/sampler.js';

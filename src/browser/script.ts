@@ -24,7 +24,7 @@ import { internalError } from '../diag.js';
 import { INVALID_SPAN_ID, ZERO_TRACE_ID, validIds } from '../ids.js';
 import { baggageEntries, injectBaggage, withBaggageEntries } from '../baggage.js';
 import { parseTracestate, setHeader } from '../propagation.js';
-import { SPAN_METHODS, carrying, noopSpan, noopTracer, readRemote, startActive } from '../noop.js';
+import { SPAN_METHODS, carrying, noopSpan, noopTracer, readRemote, spanOf, startActive } from '../noop.js';
 import { checkThreshold } from '../sampler.js';
 import { optionsFromDataset } from './dataset.js';
 import { EARLY, type EarlyParent, bagOf, earlyBaggage, earlyParent, newIds, recordErrors, takeErrors, traceHeaders, withBag, withEarlyParent } from './early.js';
@@ -106,7 +106,8 @@ function remote(traceId: string, spanId: string, traceFlags: number, tracestate:
 const baggageOnly = (bg: string): EarlyParent => made(withBag({ traceId: ZERO_TRACE_ID, spanId: INVALID_SPAN_ID, traceFlags: 0, isRemote: true }, bg));
 
 /** A parent given before ready: a deferred span's context, a valid SpanContext, or an extracted context of baggage alone. */
-function asParent(input: unknown): EarlyParent | undefined {
+function asParent(parent: unknown): EarlyParent | undefined {
+  const input = spanOf(parent);
   const d = deferredOf.get(input as object);
   if (d) return d.ctx;
   const c = (carried.get(input as object) ?? input) as Partial<EarlyParent> | null | undefined;
@@ -214,7 +215,8 @@ function api(ready: Promise<Tracer>, ratio: number, tracer?: Tracer): ScriptApi 
    * ready (extracted, or the one an early active span is over) is extracted
    * again, with its baggage; anything else (the tracer's own) as it is.
    */
-  const real = (t: Tracer, x: unknown): unknown => {
+  const real = (t: Tracer, parent: unknown): unknown => {
+    const x = spanOf(parent);
     const c = (carried.get(x as object) ?? x) as EarlyParent;
     return deferredOf.get(x as object)?.real ?? (early.has(c) ? t.extract(traceHeaders(c, bagOf(c))) : c);
   };

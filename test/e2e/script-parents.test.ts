@@ -5,7 +5,8 @@
 // from fields a span does not have: every span given explicitly started a new
 // trace, and inject wrote no traceparent. Generated chains of spans (a
 // recording span, an extracted remote context, the span getActiveSpan gives
-// over it), in Chromium, checked against the exported spans.
+// over it), each given as itself or inside an OpenTelemetry Context, in
+// Chromium, checked against the exported spans.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -20,7 +21,7 @@ const CASES = 40;
 
 interface Step { name: string; parent: string; how: 'startSpan' | 'startActiveSpan' | 'withSpan'; traceId: string; spanId: string; injected: string | null }
 
-test(`Chromium: after ready, the script tag's API takes a span as a parent (startSpan, startActiveSpan, withSpan, inject; ${CASES} generated chains)`, async (t) => {
+test(`Chromium: after ready, the script tag's API takes a span as a parent, or an OpenTelemetry Context holding it (startSpan, startActiveSpan, withSpan, inject; ${CASES} generated chains)`, async (t) => {
   const browser = await launchChromium();
   t.after(() => browser.close());
   const c = await startCollector({ cors: { origins: '*' } });
@@ -43,7 +44,7 @@ test(`Chromium: after ready, the script tag's API takes a span as a parent (star
   const chains = Array.from({ length: CASES }, (_, i) => ({
     root: (['span', 'remote', 'active'] as const)[i % 3],
     remote: `00-${hex(31)}${1 + (i % 9)}-${hex(15)}${1 + (i % 9)}-01`,
-    steps: Array.from({ length: 1 + Math.floor(r() * 4) }, () => ({ pick: r(), how: (['startSpan', 'startActiveSpan', 'withSpan'] as const)[Math.floor(r() * 3)] })),
+    steps: Array.from({ length: 1 + Math.floor(r() * 4) }, () => ({ pick: r(), how: (['startSpan', 'startActiveSpan', 'withSpan'] as const)[Math.floor(r() * 3)], wrap: r() < 0.5 })),
   }));
   const { page, errors } = await openPage(() => browser.newPage() as Promise<AnyPage>, site.url);
   const results = (await page.evaluate(`(async (chains) => {
@@ -54,14 +55,16 @@ test(`Chromium: after ready, the script tag's API takes a span as a parent (star
       const remote = w.extract({ traceparent: chain.remote });
       const first = chain.root === 'span' ? w.startSpan('first-' + i) : chain.root === 'remote' ? remote : w.withSpan(remote, () => w.getActiveSpan());
       const known = [first];
-      const steps = chain.steps.map(({ pick, how }, j) => {
+      const steps = chain.steps.map(({ pick, how, wrap }, j) => {
         const parent = known[Math.floor(pick * known.length)];
+        // Or given as an OpenTelemetry Context holding it (what @opentelemetry/api's trace.setSpan makes: getValue under the API's key).
+        const given = wrap ? { getValue: (k) => (k === Symbol.for('OpenTelemetry Context Key SPAN') ? parent : undefined) } : parent;
         const name = 'c-' + i + '-' + j;
-        const s = how === 'startSpan' ? w.startSpan(name, {}, parent)
-          : how === 'startActiveSpan' ? w.startActiveSpan(name, {}, parent, (span) => span)
-          : w.withSpan(parent, () => w.startSpan(name));
+        const s = how === 'startSpan' ? w.startSpan(name, {}, given)
+          : how === 'startActiveSpan' ? w.startActiveSpan(name, {}, given, (span) => span)
+          : w.withSpan(given, () => w.startSpan(name));
         const h = {};
-        w.inject(h, parent);
+        w.inject(h, given);
         known.push(s);
         const sc = s.spanContext();
         return { name, parent: ctxOf(parent).spanId, how, traceId: sc.traceId, spanId: sc.spanId, injected: h.traceparent ?? null, parentTrace: ctxOf(parent).traceId };

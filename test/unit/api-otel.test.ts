@@ -6,7 +6,7 @@
 // records nothing over its ids, as trace.getSpan(setSpanContext(…)).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ProxyTracerProvider, ROOT_CONTEXT, trace, type SpanContext as OtelSpanContext } from '@opentelemetry/api';
+import { ProxyTracerProvider, ROOT_CONTEXT, trace, type Span as OtelSpan, type SpanContext as OtelSpanContext } from '@opentelemetry/api';
 import { TraceState } from '@opentelemetry/core';
 import { init } from '../../src/node.js';
 import type { SpanContext, Tracer } from '../../src/index.js';
@@ -212,5 +212,47 @@ test('getActiveSpan() inside withSpan(remote context): a span that records nothi
   assert.equal(tracer.withSpan(mine, () => tracer.getActiveSpan()), mine);
   assert.equal(tracer.withSpan(tracer.extract({ baggage: 'only=1' })!, () => tracer.getActiveSpan()), undefined);
   mine.end();
+  await tracer.shutdown();
+});
+
+test('an OpenTelemetry Context as the parent (trace.setSpan, trace.setSpanContext, ROOT_CONTEXT): the span it holds, none a new trace; in startSpan, startActiveSpan, withSpan and inject, recording or not', async () => {
+  const { tracer, spans } = await tracerWithSink();
+  const off = (await tracerWithSink({ disabled: true })).tracer;
+  const r = prng(8888);
+  const want: Array<[name: string, traceId: string, parentSpanId: string, traceState: string]> = [];
+  for (let i = 0; i < 40; i++) {
+    // A context holding a span of ours, or a remote context (traceState a TraceState object).
+    const local = r() < 0.5 ? tracer.startSpan(`local-${i}`) : undefined;
+    const remote = otelContext(r, 1);
+    const ctx = local ? trace.setSpan(ROOT_CONTEXT, local as unknown as OtelSpan) : trace.setSpanContext(ROOT_CONTEXT, remote);
+    const p = local ? local.spanContext() : plain(remote);
+    const ts = local ? '' : remote.header;
+    const outer = tracer.startSpan(`outer-${i}`);
+    const kids = tracer.withSpan(outer, () => [
+      tracer.startSpan(`start-${i}`, {}, ctx),
+      tracer.startActiveSpan(`active-${i}`, {}, ctx, (s) => s),
+      tracer.withSpan(ctx, () => tracer.startSpan(`with-${i}`)),
+      // The root context holds no span: a new trace, whatever is active.
+      tracer.startSpan(`root-${i}`, {}, ROOT_CONTEXT),
+    ]);
+    for (const k of kids) k.end();
+    outer.end();
+    local?.end();
+    for (const n of ['start', 'active', 'with']) want.push([`${n}-${i}`, p.traceId, p.spanId, ts]);
+    assert.notEqual(kids[3]!.spanContext().traceId, outer.spanContext().traceId, `root-${i}: a new trace`);
+    want.push([`root-${i}`, kids[3]!.spanContext().traceId, '', '']);
+    const headers: Record<string, string> = {};
+    tracer.inject(headers, ctx);
+    assert.equal(headers.traceparent, `00-${p.traceId}-${p.spanId}-0${p.traceFlags}`, `inject ${i}`);
+    // The tracer that records nothing carries the context's span on, as OpenTelemetry's NoopTracer.
+    assert.deepEqual(ours(off.startSpan(`off-${i}`, {}, ctx).spanContext()), plain(otelNoop.startSpan('x', {}, ctx).spanContext()), `off ${i}`);
+  }
+  await tracer.flush();
+  const byName = new Map(spans().map((s) => [s.name, s]));
+  for (const [name, traceId, parentSpanId, traceState] of want) {
+    const s = byName.get(name);
+    assert.ok(s, `${name} exported`);
+    assert.deepEqual([s.traceId, s.parentSpanId, s.traceState], [traceId, parentSpanId, traceState], name);
+  }
   await tracer.shutdown();
 });
