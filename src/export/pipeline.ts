@@ -696,6 +696,8 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
     // On navigation, visibilitychange follows pagehide (web-vitals reports
     // then): a hide after pagehide is final too, until the page is shown again
     // (https://html.spec.whatwg.org/multipage/document-lifecycle.html#unloading-documents).
+    // The hide that makes it final, and not one after it: see sendAtUnload.
+    const first = final && !unloading;
     if (final) unloading = true;
     else final = unloading;
     retake(); // before any keep(): a batch ended before its request left is not in flight
@@ -708,6 +710,12 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
       void cut(true);
       asTheyAre();
       if (queue.some((b) => b._stored) && store?._cleared()) unstore(); // else taken for stored, they would reach no page
+      // One storage refused (the quota full of the app's keys, writes that
+      // throw), or with no storage, is in this page's memory alone: sent all
+      // the same at the final hide, awaiting its retry or not, its one chance.
+      // Once: a page that runs on after it (an answer, a retry timer) sends
+      // from here as at unload (pump), and a failure there waits its backoff.
+      if (first) for (const b of queue) if (!b._stored && !b._inflight) b._dueAt = 0;
       sendAtUnload(final);
     } catch (e) {
       fail(e);
@@ -724,10 +732,7 @@ export function createPipeline(source: SpanSource, o: ResolvedDeliveryOptions, h
       // keepalive request now would most likely fail after the page is gone,
       // out of its sight. Stored, the batches go with the next page instead
       // (sent at unload too, they went twice once the collector was back).
-      // One storage refused (the quota full of the app's keys, writes that
-      // throw), or with no storage, is in this page's memory alone: sent all
-      // the same at the final hide, awaiting its retry or not, its one chance.
-      if (final) for (const b of queue) if (!b._stored && !b._inflight) b._dueAt = 0;
+      // One storage refused is sent all the same (made due at the final hide: hidden()).
       if (store && (!answering || (globalThis as { navigator?: { onLine?: boolean } }).navigator?.onLine === false)) keep(), pump(true, (b) => !b._stored);
       else pump(true);
       if (!final || !store) return;

@@ -71,3 +71,41 @@ test(`at the final hide after a failed answer, batches storage refused are sent,
     page.undo();
   }
 });
+
+// Made due once, at the hide itself: a page that runs on after its final
+// hide (an answer arrives, the page is restored later) sends from then on as
+// at unload, and a batch failing there waits its backoff. Made due at every
+// such pass, it went again at each failed answer, past maxAttempts, with no
+// delay (182 requests in a second to a collector answering 503 in 5 ms).
+test(`after the final hide, a batch storage refused is sent once, not again at each failed answer (${CASES} generated)`, async () => {
+  const r = prng(0x100b);
+  for (let i = 0; i < CASES; i++) {
+    const page = fakePage('http://127.0.0.1:1');
+    const area = createStorageArea({ quota: 4000 });
+    area.poke('app:cache', 'x'.repeat(3900));
+    const answer: TransportResponse | Error = [{ status: 503 }, { status: 429 }, new TypeError('Failed to fetch')][i % 3]!;
+    const delay = 1 + Math.floor(r() * 10);
+    const maxAttempts = 2 + Math.floor(r() * 4);
+    let calls = 0;
+    const tab = await tabFor('http://127.0.0.1:9/v1/traces', {
+      compression: 'none',
+      storage: area.open(),
+      maxAttempts,
+      retryInitialDelayMs: 60_000,
+      retryMaxDelayMs: 60_000,
+      transport: () => (calls++, new Promise((res, rej) => setTimeout(() => (answer instanceof Error ? rej(answer) : res(answer)), delay))),
+    });
+    await sleep(60);
+    endSpans(tab.tracer, 1 + Math.floor(r() * 20), `A${i}`, Math.floor(r() * 200));
+    void tab.pipeline.flush();
+    await sleep(30 + delay); // failed: waits a minute for its retry
+    assert.equal(calls, 1, `case ${i}: one request before the hide`);
+    page.doc.visibilityState = 'hidden';
+    page.doc.dispatchEvent(new Event('visibilitychange'));
+    page.win.dispatchEvent(new Event('pagehide'));
+    await sleep(300); // the page runs on: every answer fails
+    assert.equal(calls, 2, `case ${i} (${answer instanceof Error ? answer.message : answer.status} in ${delay} ms, maxAttempts ${maxAttempts}): sent once at the hide, then its backoff`);
+    await tab.pipeline.shutdown();
+    page.undo();
+  }
+});
