@@ -52,12 +52,6 @@ let exitRounds = 0;
 const EXIT_BUDGET_MS = 2000;
 /** Aborted once the exit budget has passed; made at the first flush at exit. */
 let exiting: AbortController | undefined;
-/**
- * Set in the async context of the flushes at exit: the budget cuts their
- * requests only, not those of an app that resumed meanwhile (its 'beforeExit'
- * started more work) and exports on its own.
- */
-const atExit = new AsyncLocalStorage<boolean>();
 
 /**
  * A script or job that ends without calling shutdown(): Node exits when its
@@ -90,17 +84,16 @@ function forget(ref: WeakRef<Tracer>): void {
 }
 
 /**
- * A request's abort signal: its timeout's, and for a request of the flushes
- * at exit the exit budget's too.
+ * A request's abort signal: its timeout's, and from the first flush at exit
+ * the exit budget's too.
  */
 function exitSignal(timeout: AbortSignal | undefined): AbortSignal | undefined {
-  const exit = atExit.getStore() ? exiting : undefined;
-  if (!exit || !timeout) return exit?.signal ?? timeout;
-  if (AbortSignal.any) return AbortSignal.any([timeout, exit.signal]);
+  if (!exiting || !timeout) return exiting?.signal ?? timeout;
+  if (AbortSignal.any) return AbortSignal.any([timeout, exiting.signal]);
   // Node 20.0-20.2 (no AbortSignal.any): a signal of our own that either aborts.
   const ac = new AbortController();
   const abort = (): void => ac.abort();
-  for (const s of [timeout, exit.signal]) s.aborted ? abort() : s.addEventListener('abort', abort, { once: true });
+  for (const s of [timeout, exiting.signal]) s.aborted ? abort() : s.addEventListener('abort', abort, { once: true });
   return ac.signal;
 }
 
@@ -118,12 +111,10 @@ function flushLive(): void {
       exitRounds = 0;
     }, EXIT_BUDGET_MS).unref();
   }
-  atExit.run(true, () => {
-    for (const ref of live) {
-      const t = ref.deref() as (Tracer & Partial<FinalFlush>) | undefined;
-      void (t?._final ? t._final() : t?.flush()); // a no-op tracer (disabled, no Wasm) has no _final
-    }
-  });
+  for (const ref of live) {
+    const t = ref.deref() as (Tracer & Partial<FinalFlush>) | undefined;
+    void (t?._final ? t._final() : t?.flush()); // a no-op tracer (disabled, no Wasm) has no _final
+  }
 }
 
 /**
