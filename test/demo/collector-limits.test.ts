@@ -25,6 +25,17 @@ async function startChild(heapMb: number, options: object = {}): Promise<{ child
   return { child, tracesUrl: JSON.parse(line).tracesUrl, stderr: () => err };
 }
 
+/** After the abuse, the collector still takes a real export (protobuf or OTLP/JSON) and serves its trace: it is up and answering. */
+async function stillServes(tracesUrl: string, child: ChildProcess, spanCount: number, seed: number, json: boolean): Promise<void> {
+  const { traceId, request } = makeTraceRequest({ spanCount, seed });
+  const body = json ? JSON.stringify(request) : new Uint8Array(toProtobuf(request));
+  const r = await fetch(tracesUrl, { method: 'POST', headers: { 'content-type': json ? 'application/json' : 'application/x-protobuf' }, body });
+  assert.equal(r.status, 200);
+  const t = await fetch(tracesUrl.replace('/v1/traces', `/api/traces/${traceId}`));
+  assert.equal(((await t.json()) as any).spanCount, spanCount);
+  assert.equal(child.exitCode, null, 'collector still running');
+}
+
 function varint(n: number): Buffer {
   const out: number[] = [];
   for (; n > 0x7f; n = Math.floor(n / 128)) out.push((n & 0x7f) | 0x80);
@@ -73,12 +84,7 @@ test('decompression bombs, 8 at once, against a 192 MiB heap: each answered 413,
         assert.match(a.text, /more than|exceeds/);
       });
     }
-    const { traceId, request } = makeTraceRequest({ spanCount: 30, seed: 8 });
-    const r = await fetch(tracesUrl, { method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body: new Uint8Array(toProtobuf(request)) });
-    assert.equal(r.status, 200);
-    const t = await fetch(tracesUrl.replace('/v1/traces', `/api/traces/${traceId}`));
-    assert.equal(((await t.json()) as any).spanCount, 30);
-    assert.equal(child.exitCode, null, 'collector still running');
+    await stillServes(tracesUrl, child, 30, 8, false);
   } finally {
     child.kill('SIGKILL');
   }
@@ -110,12 +116,7 @@ test('OTLP/JSON arrays of scalars where objects belong (events, links: 2 bytes e
     // Under the limit such a body is decoded as before: scalars where events belong read as empty events.
     const small = `{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"${'cd'.repeat(16)}","spanId":"${'12'.repeat(8)}","events":[1,2,3]}]}]}]}`;
     assert.equal((await fetch(tracesUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: small })).status, 200);
-    const { traceId, request } = makeTraceRequest({ spanCount: 30, seed: 9 });
-    const r = await fetch(tracesUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(request) });
-    assert.equal(r.status, 200);
-    const t = await fetch(tracesUrl.replace('/v1/traces', `/api/traces/${traceId}`));
-    assert.equal(((await t.json()) as any).spanCount, 30);
-    assert.equal(child.exitCode, null, 'collector still running');
+    await stillServes(tracesUrl, child, 30, 9, true);
   } finally {
     child.kill('SIGKILL');
   }
@@ -228,12 +229,7 @@ test('protobuf the decoder reads otherwise than a plain walk (overlong tags and 
       assert.equal(a.status, 413, `${name}: ${gz.length} B gzip → ${(body.length / MiB).toFixed(1)} MiB: ${a.text.slice(0, 200)} ${stderr().slice(-300)}`);
       assert.match(a.text, /maxSpansPerRequest/);
     }
-    const { traceId, request } = makeTraceRequest({ spanCount: 3, seed: 12 });
-    const r = await fetch(tracesUrl, { method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body: new Uint8Array(toProtobuf(request)) });
-    assert.equal(r.status, 200);
-    const t = await fetch(tracesUrl.replace('/v1/traces', `/api/traces/${traceId}`));
-    assert.equal(((await t.json()) as any).spanCount, 3);
-    assert.equal(child.exitCode, null, 'collector still running');
+    await stillServes(tracesUrl, child, 3, 12, false);
   } finally {
     child.kill('SIGKILL');
   }
