@@ -68,7 +68,8 @@ export function headerLines(general: string, traces: string): string {
   const pairs = parsePairs(general + "," + traces);
   // Each name once, the last sendable pair of it winning: found in one pass from the end
   // with the names seen (a pass over the later pairs for each pair took minutes for 10,000).
-  const last = new Array<bool>(pairs.length);
+  // names[i]: pairs[i]'s name, lower-cased, where it is that name's last sendable pair; else null.
+  const names = new Array<string | null>(pairs.length);
   const seen = new Set<string>();
   for (let i = pairs.length - 1; i >= 0; i--) {
     const kv = unchecked(pairs[i]);
@@ -76,15 +77,15 @@ export function headerLines(general: string, traces: string): string {
     const name = asciiLower(kv.key);
     if (seen.has(name)) continue;
     seen.add(name);
-    last[i] = true;
+    names[i] = name;
   }
   const lines = new Array<string>();
   let bytes = 0;
   let named = false; // a User-Agent of the user's own
   for (let i = 0; i < pairs.length; i++) {
-    if (!unchecked(last[i])) continue;
+    const name = unchecked(names[i]);
+    if (name == null) continue;
     const kv = unchecked(pairs[i]);
-    const name = asciiLower(kv.key);
     if (ownHeader(name)) {
       warn("bad header \"" + kv.key + "\"; using none"); // never its value: it may be a secret
       continue;
@@ -303,6 +304,8 @@ export class Url {
   userinfo: bool = false;
   /** The URL as warnings may show it: without its user info. */
   shown: string = "";
+  /** Its scheme is http (in any case), without user info: one not ok then lacks a host or a valid port. */
+  http: bool = false;
 }
 
 /**
@@ -329,6 +332,7 @@ export function parseHttpUrl(url: string): Url {
     u.shown = url.substring(0, scheme) + rest.substring(at + 1);
   }
   if (u.userinfo || scheme != 7 || asciiLower(url.substring(0, 7)) != "http://") return u;
+  u.http = true;
   const hash = rest.indexOf("#", end);
   const target = rest.substring(end, hash < 0 ? rest.length : hash); // a fragment is never sent
   u.path = encodeTarget(target.startsWith("/") ? target : "/" + target);

@@ -15,7 +15,6 @@ import { MAX_NAME, probe, TIMED_OUT } from "./sock";
 import { nowMs } from "./clock";
 import { STDERR, writeAll } from "./sys";
 import { utf8 } from "./text";
-import { asciiLower } from "./env";
 
 /**
  * Where ended spans go. Called with `setup` true once in `init`, before any
@@ -91,7 +90,7 @@ function setupHttp(): void {
     ? "this runtime has no sockets"
     : settings.url.userinfo
     ? "an endpoint with user info (user:password@) is refused, as fetch refuses it: " + settings.endpoint
-    : !settings.url.ok && asciiLower(settings.endpoint.substring(0, 7)) == "http://"
+    : !settings.url.ok && settings.url.http
     ? "not a valid http:// endpoint (it needs a host, and a port from 1 to 65535): " + settings.endpoint
     : !settings.url.ok
     ? "only http:// endpoints are supported, not " + settings.endpoint
