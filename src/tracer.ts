@@ -124,6 +124,7 @@ const PARENT: unique symbol = Symbol();
 
 /** A parent from user input: our span, an extracted context, another's span (one that records nothing, say) by its context, a context object, an OpenTelemetry Context by its span, or nothing. */
 function toParent(parent: unknown): ParentIds | undefined {
+  if (parent instanceof WasmSpan) return parent; // what instrumentations pass: no Context lookup
   const input = spanOf(parent);
   if (input instanceof WasmSpan) return input;
   const known = (input as { [PARENT]?: RemoteContext } | null | undefined)?.[PARENT];

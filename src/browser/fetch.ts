@@ -10,14 +10,13 @@ export const clientStart = (ctx: BrowserContext) => (method: unknown, u: URL): T
 
 /**
  * Wraps fetch, unless the early recorder's wrapper traces it already
- * (`wrapped`: it was handed over). Whether fetch is traced: not where the
- * page has none, or made it read-only.
+ * (`wrapped`: it was handed over); not where the page has none, or made it
+ * read-only.
  */
-export function instrumentFetch(ctx: BrowserContext, wrapped = false): boolean {
+export function instrumentFetch(ctx: BrowserContext, wrapped = false): void {
   const g = globalThis as { fetch?: typeof fetch };
-  if (!wrapped && (typeof g.fetch !== 'function' || !put(g, 'fetch', wrapFetch(g.fetch, clientStart(ctx))))) return false;
+  if (!wrapped && (typeof g.fetch !== 'function' || !put(g, 'fetch', wrapFetch(g.fetch, clientStart(ctx))))) return;
   ctx.onUnload.push(endInflight);
-  return true;
 }
 
 /**

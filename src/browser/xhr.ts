@@ -5,12 +5,11 @@ import { endInflight, wrapXhr } from './util.js';
 
 /**
  * Wraps XHR, unless the early recorder's wrappers trace it already
- * (`wrapped`: they were handed over). Whether XHR is traced: not where the
- * page has none, or froze its prototype.
+ * (`wrapped`: they were handed over); not where the page has none, or froze
+ * its prototype.
  */
-export function instrumentXhr(ctx: BrowserContext, wrapped = false): boolean {
-  if (typeof XMLHttpRequest !== 'function') return false;
-  if (!wrapped && !wrapXhr(XMLHttpRequest.prototype, clientStart(ctx))) return false;
+export function instrumentXhr(ctx: BrowserContext, wrapped = false): void {
+  if (typeof XMLHttpRequest !== 'function') return;
+  if (!wrapped && !wrapXhr(XMLHttpRequest.prototype, clientStart(ctx))) return;
   ctx.onUnload.push(endInflight);
-  return true;
 }
