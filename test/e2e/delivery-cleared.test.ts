@@ -8,7 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { prng } from '../../demo/collector/synthetic.mjs';
-import { attr, chromiumDriver, firefoxDriver, startEnv, startRelay, type Driver, type Env, type Tab } from './sdk-env.js';
+import { appBehindRelay, attr, chromiumDriver, firefoxDriver, startEnv, startRelay, type Driver, type Env, type Tab } from './sdk-env.js';
 
 const RUNS = 3;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -27,11 +27,7 @@ for (const [label, make] of [['Chromium', chromiumDriver], ['Firefox ESR', firef
     const r = prng(label.length * 1009);
     try {
       for (let i = 0; i < RUNS; i++) {
-        const tab = await driver.newTab();
-        await relay.up();
-        const url = env.appUrl({ data: { endpoint: relay.origin + '/v1/traces', 'scheduled-delay-ms': '100', 'retry-initial-delay-ms': '60000' } });
-        await tab.goto(url);
-        await tab.eval('wasmtrace.ready.then(() => true)');
+        const { tab, url } = await appBehindRelay(driver, env, relay);
         await relay.down();
         const run = `cleared-${i}`;
         const n = 1 + Math.floor(r() * 40);

@@ -72,6 +72,20 @@ export async function startApi(pageOrigin: string): Promise<Api> {
   };
 }
 
+/**
+ * A new tab on the app, exporting through `relay` (up while it loads) every
+ * 100 ms and retrying only after a minute: a refused batch then waits, stored
+ * or not, until the page goes. Resolves once its tracer is ready.
+ */
+export async function appBehindRelay(driver: Driver, env: Env, relay: Relay): Promise<{ tab: Tab; url: string }> {
+  const tab = await driver.newTab();
+  await relay.up();
+  const url = env.appUrl({ data: { endpoint: relay.origin + '/v1/traces', 'scheduled-delay-ms': '100', 'retry-initial-delay-ms': '60000' } });
+  await tab.goto(url);
+  await tab.eval('wasmtrace.ready.then(() => true)');
+  return { tab, url };
+}
+
 /** A TCP relay to `target` whose port can refuse connections (down) and accept them again (up). */
 export interface Relay {
   /** http://127.0.0.1:<port> */
